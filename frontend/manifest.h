@@ -1,0 +1,56 @@
+/* The tenants manifest (JSON, parsed with jansson) and loading a whole workload into one module.
+ *
+ * {
+ *   "targets": ["sm_80", "sm_90"],
+ *   "partitions": [{"name": "vision", "sm_budget": 66}, ...],
+ *   "tenants": [{"name": "resnet", "model": "resnet50.onnx", "partition": "vision",
+ *                "priority": 1, "dims": {"batch": 8}, "shapes": {"input": [8, 3, 224, 224]}}]
+ * }
+ * Model paths are relative to the manifest's folder. Unknown keys are errors (typos must not pass
+ * silently). Without a manifest, bare model paths form one "default" partition. */
+#ifndef MT_FRONTEND_MANIFEST_H
+#define MT_FRONTEND_MANIFEST_H
+
+#include "ir/module.h"
+
+typedef struct mt_partition_spec {
+  char *name;
+  int sm_budget; /* 0: the whole GPU */
+} mt_partition_spec;
+
+typedef struct mt_tenant_spec {
+  char *name;
+  char *model_path; /* resolved against the manifest's folder */
+  char *partition;
+  int priority;
+  int n_dims;
+  mt_dim_binding *dims;
+  int n_shapes;
+  mt_shape_override *shapes;
+} mt_tenant_spec;
+
+typedef struct mt_manifest {
+  char *path; /* NULL when built from bare model paths */
+  int n_targets;
+  char **targets;
+  int n_partitions;
+  mt_partition_spec *partitions;
+  int n_tenants;
+  mt_tenant_spec *tenants;
+} mt_manifest;
+
+/* Parses and validates a manifest file. Errors name the file, line and the offending key. */
+mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest);
+/* A manifest for bare model paths: tenants named after the files, one "default" partition. */
+mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest **out_manifest);
+void mt_manifest_free(mt_manifest *mf);
+
+/* Imports every tenant of the manifest into a new module (applying partitions, priorities,
+ * dim bindings and shape overrides) and checks it with the verifier. */
+mt_status *mt_workload_import(const mt_manifest *mf, mt_module **out_module);
+
+/* Loads a workload from the command line: one .json manifest, or one or more model paths. */
+mt_status *mt_workload_load(int n_paths, char *const *paths, mt_manifest **out_manifest,
+                            mt_module **out_module);
+
+#endif

@@ -1,0 +1,25 @@
+/* Decoding ONNX TensorProto messages (initializers, Constant attributes, .pb test data). */
+#ifndef MT_FRONTEND_ONNX_TENSOR_H
+#define MT_FRONTEND_ONNX_TENSOR_H
+
+#include "onnx/onnx.pb-c.h"
+#include "runtime/base/status.h"
+#include "runtime/cpu/tensor.h"
+
+/* Decodes tp into out: dtype, shape and densely packed little-endian data in a malloc'ed buffer
+ * the caller frees (out->data is never NULL on success, even for zero elements). Data may be in
+ * raw_data, the typed fields, or an external file; external paths are resolved against base_dir
+ * and refused when they leave it (base_dir NULL refuses external data). Unsupported dtypes give
+ * MT_UNIMPLEMENTED naming the dtype. */
+mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir, mt_tensor *out);
+
+/* Densifies a SparseTensorProto (values + indices, linearised or coordinate form). */
+mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp, const char *base_dir,
+                                        mt_tensor *out);
+
+/* Fills tp (which the caller initialised with onnx__tensor_proto__init) to reference t's data as
+ * raw_data; tp borrows t's data and dims, so t must outlive tp. dims_storage holds rank entries. */
+void mt_onnx_tensor_encode(const mt_tensor *t, const char *name, int64_t *dims_storage,
+                           Onnx__TensorProto *tp);
+
+#endif

@@ -1,0 +1,215 @@
+/* Tensor files in and out: numpy .npy and ONNX TensorProto .pb, written atomically. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frontend/frontend.h"
+#include "frontend/onnx_tensor.h"
+#include "runtime/base/checked_math.h"
+
+static bool has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static mt_status *read_whole_file(const char *path, unsigned char **out, size_t *out_len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return MT_ERR(NOT_FOUND, "%s: cannot open: %s", path, strerror(errno));
+  mt_status *st = NULL;
+  long size = -1;
+  unsigned char *buf = NULL;
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+    st = MT_ERR(DATA_LOSS, "%s: cannot determine the file size", path);
+  else if (!(buf = malloc((size_t)size + 1)))
+    st = MT_ERR(RESOURCE_EXHAUSTED, "%s: out of memory", path);
+  else if (fread(buf, 1, (size_t)size, f) != (size_t)size)
+    st = MT_ERR(DATA_LOSS, "%s: read failed", path);
+  fclose(f);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  *out = buf;
+  *out_len = (size_t)size;
+  return NULL;
+}
+
+/* numpy descr strings for the supported dtypes (little-endian or byte-order-free). */
+static const struct {
+  const char *descr;
+  mt_dtype dtype;
+} npy_types[] = {
+    {"<f4", MT_DTYPE_FLOAT32}, {"<f2", MT_DTYPE_FLOAT16}, {"<i8", MT_DTYPE_INT64},
+    {"<i4", MT_DTYPE_INT32},   {"|i1", MT_DTYPE_INT8},    {"|u1", MT_DTYPE_UINT8},
+    {"|b1", MT_DTYPE_BOOL},    {"<f8", MT_DTYPE_FLOAT64},
+};
+
+/* Finds the value text after 'key': in the header dict; returns NULL when absent. */
+static const char *npy_field(const char *header, const char *key) {
+  char pat[32];
+  snprintf(pat, sizeof pat, "'%s':", key);
+  const char *p = strstr(header, pat);
+  if (!p) return NULL;
+  p += strlen(pat);
+  while (*p == ' ') p++;
+  return p;
+}
+
+static mt_status *parse_npy(const char *path, const unsigned char *buf, size_t len, mt_tensor *out) {
+  if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) return MT_ERR(DATA_LOSS, "%s: not a .npy file", path);
+  int major = buf[6];
+  size_t header_len, start;
+  if (major == 1) {
+    header_len = (size_t)buf[8] | (size_t)buf[9] << 8;
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (len < 12) return MT_ERR(DATA_LOSS, "%s: truncated .npy header", path);
+    header_len = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+    start = 12;
+  } else {
+    return MT_ERR(UNIMPLEMENTED, "%s: .npy format version %d", path, major);
+  }
+  if (header_len > len - start) return MT_ERR(DATA_LOSS, "%s: truncated .npy header", path);
+  char *header = strndup((const char *)buf + start, header_len);
+  if (!header) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = NULL;
+  const char *descr = npy_field(header, "descr");
+  const char *fortran = npy_field(header, "fortran_order");
+  const char *shape = npy_field(header, "shape");
+  memset(out, 0, sizeof *out);
+  if (!descr || !fortran || !shape || *descr != '\'' || *shape != '(') {
+    st = MT_ERR(DATA_LOSS, "%s: malformed .npy header", path);
+  } else if (strncmp(fortran, "False", 5) != 0) {
+    st = MT_ERR(UNIMPLEMENTED, "%s: Fortran-ordered arrays are not supported", path);
+  } else {
+    for (size_t i = 0; i < sizeof npy_types / sizeof *npy_types; i++)
+      if (strncmp(descr + 1, npy_types[i].descr, 3) == 0 && descr[4] == '\'') out->dtype = npy_types[i].dtype;
+    if (out->dtype == MT_DTYPE_UNDEFINED && (strncmp(descr + 1, "=f4", 3) == 0))
+      out->dtype = MT_DTYPE_FLOAT32;
+    if (out->dtype == MT_DTYPE_UNDEFINED || !mt_dtype_supported(out->dtype))
+      st = MT_ERR(UNIMPLEMENTED, "%s: numpy dtype %.8s is not supported (float32, float16, int64, int32, int8, uint8, bool)",
+                  path, descr);
+  }
+  size_t count = 1;
+  for (const char *p = shape ? shape + 1 : ""; !st && *p && *p != ')';) {
+    while (*p == ' ' || *p == ',') p++;
+    if (*p == ')') break;
+    char *end;
+    long long d = strtoll(p, &end, 10);
+    if (end == p || d < 0 || out->rank >= MT_MAX_RANK || !mt_mul_size(count, (size_t)d, &count)) {
+      st = MT_ERR(DATA_LOSS, "%s: bad .npy shape", path);
+      break;
+    }
+    out->dims[out->rank++] = d;
+    p = end;
+  }
+  free(header);
+  if (st) return st;
+  size_t nbytes;
+  size_t data_start = start + header_len;
+  if (!mt_mul_size(count, mt_dtype_size(out->dtype), &nbytes) || nbytes != len - data_start)
+    return MT_ERR(DATA_LOSS, "%s: .npy data holds %zu bytes, its shape needs %zu", path,
+                  len - data_start, nbytes);
+  out->data = malloc(nbytes ? nbytes : 1);
+  if (!out->data) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  memcpy(out->data, buf + data_start, nbytes);
+  return NULL;
+}
+
+mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name) {
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  if (out_name) *out_name = NULL;
+  MT_RETURN_IF_ERROR_PLAIN(read_whole_file(path, &buf, &len));
+  mt_status *st;
+  if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) {
+    st = parse_npy(path, buf, len, out);
+  } else {
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    if (!tp) {
+      st = MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto", path);
+    } else {
+      st = mt_onnx_tensor_decode(tp, NULL, out);
+      if (!st && out_name && tp->name && *tp->name) *out_name = strdup(tp->name);
+      onnx__tensor_proto__free_unpacked(tp, NULL);
+      if (st) st = mt_status_annotate(st, "%s", path);
+    }
+  }
+  free(buf);
+  return st;
+}
+
+/* Writes bytes to a temporary file beside path and renames it over path: readers never see a
+ * partial file, and a failure leaves nothing behind. */
+static mt_status *write_atomically(const char *path, const void *head, size_t head_len,
+                                   const void *body, size_t body_len) {
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 16);
+  if (!tmp) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    mt_status *st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create: %s", path, strerror(errno));
+    free(tmp);
+    return st;
+  }
+  FILE *f = fdopen(fd, "wb");
+  bool ok = f && fwrite(head, 1, head_len, f) == head_len &&
+            (body_len == 0 || fwrite(body, 1, body_len, f) == body_len);
+  if (f) ok = (fclose(f) == 0) && ok;
+  else close(fd);
+  if (!ok || rename(tmp, path) != 0) {
+    mt_status *st = MT_ERR(INVALID_ARGUMENT, "%s: write failed: %s", path, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return st;
+  }
+  free(tmp);
+  return NULL;
+}
+
+static mt_status *write_npy(const char *path, const mt_tensor *t) {
+  const char *descr = NULL;
+  for (size_t i = 0; i < sizeof npy_types / sizeof *npy_types; i++)
+    if (npy_types[i].dtype == t->dtype) descr = npy_types[i].descr;
+  if (!descr) return MT_ERR(UNIMPLEMENTED, "%s: cannot write dtype %s as .npy", path, mt_dtype_name(t->dtype));
+  char dict[512];
+  int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+  for (int i = 0; i < t->rank; i++)
+    len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld%s", (long long)t->dims[i],
+                    t->rank == 1 || i + 1 < t->rank ? ", " : "");
+  len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
+  /* pad with spaces so data starts on a 64-byte boundary, newline last, as numpy does */
+  size_t total = 10 + (size_t)len + 1;
+  size_t padded = (total + 63) & ~(size_t)63;
+  unsigned char head[640];
+  memcpy(head, "\x93NUMPY\x01\x00", 8);
+  size_t header_len = padded - 10;
+  head[8] = (unsigned char)(header_len & 0xff);
+  head[9] = (unsigned char)(header_len >> 8);
+  memcpy(head + 10, dict, (size_t)len);
+  memset(head + 10 + len, ' ', header_len - (size_t)len - 1);
+  head[padded - 1] = '\n';
+  return write_atomically(path, head, padded, t->data, mt_tensor_nbytes(t));
+}
+
+static mt_status *write_pb(const char *path, const mt_tensor *t, const char *name) {
+  Onnx__TensorProto tp;
+  onnx__tensor_proto__init(&tp);
+  int64_t dims[MT_MAX_RANK];
+  mt_onnx_tensor_encode(t, name, dims, &tp);
+  size_t len = onnx__tensor_proto__get_packed_size(&tp);
+  unsigned char *buf = malloc(len ? len : 1);
+  if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  onnx__tensor_proto__pack(&tp, buf);
+  mt_status *st = write_atomically(path, buf, len, NULL, 0);
+  free(buf);
+  return st;
+}
+
+mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name) {
+  if (has_suffix(path, ".pb")) return write_pb(path, t, name);
+  return write_npy(path, t);
+}

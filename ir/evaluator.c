@@ -1,0 +1,284 @@
+/* Graph evaluation for shape inference and reference execution (see evaluator.h). */
+#include "ir/evaluator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/op.h"
+#include "runtime/base/checked_math.h"
+
+/* Largest value folded during inference: shape arithmetic is small; weights are not refolded. */
+enum { MT_FOLD_LIMIT_ELEMENTS = 1 << 16 };
+
+struct mt_eval {
+  const mt_module *m;
+  bool executing;
+  mt_tensor *env;   /* per value id */
+  uint8_t *owned;   /* env[v].data was malloc'ed here */
+  uint8_t *defined; /* env[v] holds a dtype/shape */
+};
+
+mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval) {
+  mt_eval *ev = calloc(1, sizeof *ev);
+  int32_t n = mt_module_value_count(m);
+  if (!ev) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  ev->m = m;
+  ev->executing = executing;
+  ev->env = calloc((size_t)n + 1, sizeof *ev->env);
+  ev->owned = calloc((size_t)n + 1, 1);
+  ev->defined = calloc((size_t)n + 1, 1);
+  if (!ev->env || !ev->owned || !ev->defined) {
+    mt_eval_destroy(ev);
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (int32_t v = 0; v < n; v++) {
+    const mt_value *val = mt_module_value_c(m, v);
+    if (val->constant >= 0) {
+      mt_constant_view(mt_module_constant(m, val->constant), &ev->env[v]);
+      ev->defined[v] = 1;
+    }
+  }
+  *out_eval = ev;
+  return NULL;
+}
+
+static void release_value(mt_eval *ev, mt_value_id v) {
+  if (ev->owned[v]) free(ev->env[v].data);
+  ev->owned[v] = 0;
+  ev->env[v].data = NULL;
+}
+
+void mt_eval_destroy(mt_eval *ev) {
+  if (!ev) return;
+  if (ev->env && ev->owned)
+    for (int32_t v = 0; v < mt_module_value_count(ev->m); v++) release_value(ev, v);
+  free(ev->env);
+  free(ev->owned);
+  free(ev->defined);
+  free(ev);
+}
+
+void mt_eval_set_input(mt_eval *ev, mt_value_id v, const mt_tensor *t) {
+  release_value(ev, v);
+  ev->env[v] = *t;
+  ev->defined[v] = 1;
+}
+
+const mt_tensor *mt_eval_value(const mt_eval *ev, mt_value_id v) {
+  return ev->defined[v] ? &ev->env[v] : NULL;
+}
+
+static mt_status *eval_graph_cb(mt_op_ctx *ctx, const mt_graph *g, mt_tensor *outputs) {
+  return mt_eval_graph((mt_eval *)ctx->driver, g, outputs);
+}
+
+static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bool executing) {
+  const mt_tensor *o = &ctx->outputs[i];
+  if (o->dtype == MT_DTYPE_UNDEFINED || o->rank < 0 || o->rank > MT_MAX_RANK)
+    return MT_ERR(INTERNAL, "output %d: the op set no dtype or shape", i);
+  if (!mt_dtype_supported(o->dtype))
+    return MT_ERR(UNIMPLEMENTED, "output %d: dtype %s is not supported", i, mt_dtype_name(o->dtype));
+  int64_t n = 1;
+  for (int d = 0; d < o->rank; d++) {
+    if (o->dims[d] < 0) {
+      if (executing) return MT_ERR(INTERNAL, "output %d: dim %d is negative", i, d);
+      continue; /* unknown statically (data-dependent branch shapes); reported by the caller */
+    }
+    if (!mt_mul_i64(n, o->dims[d], &n) || n > ((int64_t)1 << 40))
+      return MT_ERR(RESOURCE_EXHAUSTED, "output %d is impossibly large", i);
+  }
+  return NULL;
+}
+
+static bool output_known_dims(const mt_tensor *o) {
+  for (int d = 0; d < o->rank; d++)
+    if (o->dims[d] < 0) return false;
+  return true;
+}
+
+/* Allocates zeroed storage for every present output from its inferred shape. */
+static mt_status *allocate_outputs(mt_op_ctx *ctx) {
+  for (int i = 0; i < ctx->n_outputs; i++) {
+    if (!mt_op_has_output(ctx, i)) continue;
+    size_t bytes;
+    if (!mt_mul_size((size_t)mt_tensor_numel(&ctx->outputs[i]), mt_dtype_size(ctx->outputs[i].dtype), &bytes))
+      return MT_ERR(RESOURCE_EXHAUSTED, "output %d is impossibly large", i);
+    ctx->outputs[i].data = calloc(1, bytes ? bytes : 1);
+    if (!ctx->outputs[i].data)
+      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for output %d (%zu bytes)", i, bytes);
+  }
+  return NULL;
+}
+
+static void free_outputs(mt_op_ctx *ctx) {
+  for (int i = 0; i < ctx->n_outputs; i++) {
+    free(ctx->outputs[i].data);
+    ctx->outputs[i].data = NULL;
+  }
+}
+
+static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def *op,
+                                  const mt_tensor **inputs, mt_tensor *outputs) {
+  const mt_module *m = ev->m;
+  if (n->n_inputs < op->min_inputs || (op->max_inputs >= 0 && n->n_inputs > op->max_inputs))
+    return MT_ERR(INVALID_ARGUMENT, "has %d inputs; %s takes %d to %d", n->n_inputs, n->op_type,
+                  op->min_inputs, op->max_inputs);
+  bool all_known = true;
+  for (int i = 0; i < n->n_inputs; i++) {
+    mt_value_id v = n->inputs[i];
+    inputs[i] = NULL;
+    if (v == MT_NO_VALUE) {
+      if (i < op->min_inputs) return MT_ERR(INVALID_ARGUMENT, "required input %d is missing", i);
+      continue;
+    }
+    if (!ev->defined[v] || ev->env[v].rank < 0)
+      return MT_ERR(INVALID_ARGUMENT, "input %d '%s' has an unknown shape", i, mt_module_value_c(m, v)->name);
+    if (!mt_dtype_supported(ev->env[v].dtype))
+      return MT_ERR(UNIMPLEMENTED, "input %d '%s': dtype %s is not supported", i,
+                    mt_module_value_c(m, v)->name, mt_dtype_name(ev->env[v].dtype));
+    inputs[i] = &ev->env[v];
+    if (!ev->env[v].data) {
+      all_known = false;
+      if (i < 32 && (op->value_inputs >> i & 1u))
+        return MT_ERR(INVALID_ARGUMENT,
+                      "the output shape depends on the values of input %d '%s', which are not known at compile time",
+                      i, mt_module_value_c(m, v)->name);
+    }
+  }
+  mt_op_ctx ctx = {.module = m, .node = n, .opset = n->opset, .n_inputs = n->n_inputs,
+                   .inputs = inputs, .n_outputs = n->n_outputs, .outputs = outputs,
+                   .executing = ev->executing, .eval_graph = eval_graph_cb, .driver = ev};
+  bool self_alloc = (op->flags & MT_OP_ALLOCATES_OUTPUTS) != 0;
+  bool run_now = ev->executing;
+  if (!ev->executing && (all_known || (op->flags & MT_OP_VALUE_FROM_SHAPES)) && op->run)
+    run_now = true; /* fold: known inputs give known outputs */
+  if (!(run_now && self_alloc)) {
+    MT_RETURN_IF_ERROR_PLAIN(op->infer(&ctx));
+    for (int i = 0; i < n->n_outputs; i++)
+      if (mt_op_has_output(&ctx, i)) MT_RETURN_IF_ERROR_PLAIN(check_output_shape(&ctx, i, ev->executing));
+  }
+  if (run_now && !ev->executing && !self_alloc) {
+    int64_t total = 0;
+    for (int i = 0; i < n->n_outputs; i++) {
+      if (!mt_op_has_output(&ctx, i)) continue;
+      if (!output_known_dims(&outputs[i])) return NULL;
+      total += mt_tensor_numel(&outputs[i]);
+    }
+    if (total > MT_FOLD_LIMIT_ELEMENTS) return NULL;
+  }
+  if (!run_now) return NULL;
+  ctx.executing = true;
+  if (!self_alloc) MT_RETURN_IF_ERROR_PLAIN(allocate_outputs(&ctx));
+  mt_status *st = op->run(&ctx);
+  if (st) {
+    free_outputs(&ctx);
+    return st;
+  }
+  for (int i = 0; i < n->n_outputs; i++)
+    if (mt_op_has_output(&ctx, i)) {
+      mt_status *cst = check_output_shape(&ctx, i, true);
+      if (cst) {
+        free_outputs(&ctx);
+        return cst;
+      }
+    }
+  return NULL;
+}
+
+static mt_status *eval_node(mt_eval *ev, const mt_node *n) {
+  const mt_op_def *op = mt_op_lookup(n->domain, n->op_type);
+  if (!op)
+    return MT_ERR(UNIMPLEMENTED, "%s: op %s%s%s is not supported", mt_node_label(ev->m, n),
+                  *n->domain ? n->domain : "", *n->domain ? "." : "", n->op_type);
+  const mt_tensor **inputs = calloc((size_t)n->n_inputs + 1, sizeof *inputs);
+  mt_tensor *outputs = calloc((size_t)n->n_outputs + 1, sizeof *outputs);
+  mt_status *st = (!inputs || !outputs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  if (!st) st = eval_node_inner(ev, n, op, inputs, outputs);
+  if (!st) {
+    for (int i = 0; i < n->n_outputs; i++) {
+      mt_value_id v = n->outputs[i];
+      if (v == MT_NO_VALUE) {
+        free(outputs[i].data);
+        continue;
+      }
+      release_value(ev, v);
+      ev->env[v] = outputs[i];
+      ev->owned[v] = outputs[i].data != NULL;
+      ev->defined[v] = 1;
+    }
+  }
+  free(inputs);
+  free(outputs);
+  if (st) return mt_status_annotate(st, "%s", mt_node_label(ev->m, n));
+  return NULL;
+}
+
+/* Records, for each value, the last position in g that reads it (directly or from a subgraph). */
+static void mark_uses(const mt_module *m, const mt_graph *g, int32_t pos, int32_t *last_use) {
+  for (int k = 0; k < g->n_nodes; k++) {
+    const mt_node *n = mt_module_node_c(m, g->nodes[k]);
+    for (int i = 0; i < n->n_inputs; i++)
+      if (n->inputs[i] != MT_NO_VALUE) last_use[n->inputs[i]] = pos;
+    for (int a = 0; a < n->n_attrs; a++)
+      for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+        mark_uses(m, n->attrs[a].graphs[j], pos, last_use);
+  }
+  for (int i = 0; i < g->n_outputs; i++) last_use[g->outputs[i]] = pos;
+}
+
+mt_status *mt_eval_graph(mt_eval *ev, const mt_graph *g, mt_tensor *outputs) {
+  const mt_module *m = ev->m;
+  /* In the main graph of an execution, free each intermediate after its last reader. */
+  int32_t *last_use = NULL;
+  if (ev->executing && !g->parent) {
+    last_use = malloc(sizeof *last_use * ((size_t)mt_module_value_count(m) + 1));
+    if (!last_use) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    for (int32_t v = 0; v < mt_module_value_count(m); v++) last_use[v] = -1;
+    for (int k = 0; k < g->n_nodes; k++) {
+      const mt_node *n = mt_module_node_c(m, g->nodes[k]);
+      for (int i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i] != MT_NO_VALUE) last_use[n->inputs[i]] = k;
+      for (int a = 0; a < n->n_attrs; a++)
+        for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+          mark_uses(m, n->attrs[a].graphs[j], k, last_use);
+    }
+    for (int i = 0; i < g->n_outputs; i++) last_use[g->outputs[i]] = g->n_nodes;
+  }
+  mt_status *st = NULL;
+  for (int k = 0; k < g->n_nodes && !st; k++) {
+    const mt_node *n = mt_module_node_c(m, g->nodes[k]);
+    st = eval_node(ev, n);
+    if (st || !last_use) continue;
+    for (int i = 0; i < n->n_inputs; i++) {
+      mt_value_id v = n->inputs[i];
+      if (v != MT_NO_VALUE && last_use[v] == k) release_value(ev, v);
+    }
+    for (int i = 0; i < n->n_outputs; i++) { /* outputs nobody reads */
+      mt_value_id v = n->outputs[i];
+      if (v != MT_NO_VALUE && last_use[v] < 0) release_value(ev, v);
+    }
+  }
+  free(last_use);
+  if (st) return st;
+  for (int i = 0; i < g->n_outputs; i++) {
+    mt_value_id v = g->outputs[i];
+    const mt_tensor *t = &ev->env[v];
+    if (!ev->defined[v]) {
+      for (int j = 0; j < i; j++) free(outputs[j].data);
+      return MT_ERR(INTERNAL, "graph output '%s' was never computed", mt_module_value_c(m, v)->name);
+    }
+    outputs[i] = *t;
+    outputs[i].data = NULL;
+    if (t->data) {
+      size_t bytes = mt_tensor_nbytes(t);
+      outputs[i].data = malloc(bytes ? bytes : 1);
+      if (!outputs[i].data) {
+        for (int j = 0; j < i; j++) free(outputs[j].data);
+        return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      }
+      memcpy(outputs[i].data, t->data, bytes);
+    }
+  }
+  return NULL;
+}

@@ -1,0 +1,23 @@
+/* The graph evaluator behind both static shape inference and the reference executor.
+ *
+ * It walks a graph in order and, for each node, calls the op's infer (and, when values are
+ * known, run). In inference mode values are known only for constants and what folds from them
+ * and from shapes; in execution mode every value is known. Internal to ir/. */
+#ifndef MT_IR_EVALUATOR_H
+#define MT_IR_EVALUATOR_H
+
+#include "ir/module.h"
+
+typedef struct mt_eval mt_eval;
+
+/* executing: run every op; otherwise infer shapes and fold values up to fold_limit elements. */
+mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval);
+void mt_eval_destroy(mt_eval *ev);
+/* Sets the value of a graph input (data borrowed; may be NULL in inference mode). */
+void mt_eval_set_input(mt_eval *ev, mt_value_id v, const mt_tensor *t);
+/* Evaluates g; outputs[i] receives a copy of output i (data malloc'ed, or NULL when unknown). */
+mt_status *mt_eval_graph(mt_eval *ev, const mt_graph *g, mt_tensor *outputs);
+/* The evaluated view of a value (dtype/shape; data when known). */
+const mt_tensor *mt_eval_value(const mt_eval *ev, mt_value_id v);
+
+#endif

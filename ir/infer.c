@@ -1,0 +1,119 @@
+/* Static shape inference: binds symbolic input dims, then evaluates every tenant's graph in
+ * inference mode (folding shape arithmetic) and records dtypes and shapes in the module. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/evaluator.h"
+#include "ir/ir.h"
+
+static const mt_shape_override *find_override(const mt_tenant *t, const char *input) {
+  for (int i = 0; i < t->n_shape_overrides; i++)
+    if (strcmp(t->shape_overrides[i].input, input) == 0) return &t->shape_overrides[i];
+  return NULL;
+}
+
+static const mt_dim_binding *find_binding(const mt_tenant *t, const char *name) {
+  for (int i = 0; i < t->n_dim_bindings; i++)
+    if (strcmp(t->dim_bindings[i].name, name) == 0) return &t->dim_bindings[i];
+  return NULL;
+}
+
+/* Resolves one main-graph input's shape from declaration, overrides and bindings. */
+static mt_status *bind_input(const mt_tenant *t, const mt_value *val, mt_tensor *out) {
+  memset(out, 0, sizeof *out);
+  out->dtype = val->dtype;
+  if (!mt_dtype_supported(val->dtype))
+    return MT_ERR(UNIMPLEMENTED, "tenant '%s': input '%s' has dtype %s, which is not supported",
+                  t->name, val->name, mt_dtype_name(val->dtype));
+  const mt_shape_override *o = find_override(t, val->name);
+  if (o) {
+    if (val->rank >= 0 && o->rank != val->rank)
+      return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' has rank %d, the override gives rank %d",
+                    t->name, val->name, val->rank, o->rank);
+    out->rank = o->rank;
+    for (int d = 0; d < o->rank; d++) {
+      if (val->rank >= 0 && val->dims[d] >= 0 && val->dims[d] != o->dims[d])
+        return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' dim %d is fixed at %lld, the override gives %lld",
+                      t->name, val->name, d, (long long)val->dims[d], (long long)o->dims[d]);
+      out->dims[d] = o->dims[d];
+    }
+    return NULL;
+  }
+  if (val->rank < 0)
+    return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' has no declared shape; give one with \"shapes\" in the manifest",
+                  t->name, val->name);
+  out->rank = val->rank;
+  for (int d = 0; d < val->rank; d++) {
+    out->dims[d] = val->dims[d];
+    if (out->dims[d] >= 0) continue;
+    const mt_dim_binding *b = val->dim_params[d] ? find_binding(t, val->dim_params[d]) : NULL;
+    if (!b) {
+      if (val->dim_params[d])
+        return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' dim %d ('%s') is unknown; bind it with \"dims\": {\"%s\": N}",
+                      t->name, val->name, d, val->dim_params[d], val->dim_params[d]);
+      return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' dim %d is unknown; give the input's shape with \"shapes\"",
+                    t->name, val->name, d);
+    }
+    out->dims[d] = b->value;
+  }
+  return NULL;
+}
+
+static void record_graph(mt_module *m, const mt_eval *ev, const mt_graph *g);
+
+static void record_value(mt_module *m, const mt_eval *ev, mt_value_id v) {
+  const mt_tensor *t = mt_eval_value(ev, v);
+  mt_value *val = mt_module_value(m, v);
+  if (!t || val->constant >= 0) return;
+  val->dtype = t->dtype;
+  val->rank = t->rank;
+  for (int d = 0; d < t->rank; d++) val->dims[d] = t->dims[d];
+}
+
+static void record_graph(mt_module *m, const mt_eval *ev, const mt_graph *g) {
+  for (int i = 0; i < g->n_inputs; i++) record_value(m, ev, g->inputs[i]);
+  for (int k = 0; k < g->n_nodes; k++) {
+    const mt_node *n = mt_module_node_c(m, g->nodes[k]);
+    for (int i = 0; i < n->n_outputs; i++)
+      if (n->outputs[i] != MT_NO_VALUE) record_value(m, ev, n->outputs[i]);
+  }
+}
+
+static mt_status *check_outputs_known(const mt_module *m, const mt_tenant *t, const mt_eval *ev) {
+  const mt_graph *g = t->graph;
+  for (int k = 0; k < g->n_nodes; k++) {
+    const mt_node *n = mt_module_node_c(m, g->nodes[k]);
+    for (int i = 0; i < n->n_outputs; i++) {
+      const mt_tensor *o = n->outputs[i] == MT_NO_VALUE ? NULL : mt_eval_value(ev, n->outputs[i]);
+      for (int d = 0; o && d < o->rank; d++)
+        if (o->dims[d] < 0)
+          return MT_ERR(INVALID_ARGUMENT, "%s: output %d dim %d depends on data (branches of different shapes)",
+                        mt_node_label(m, n), i, d);
+    }
+  }
+  return NULL;
+}
+
+mt_status *mt_infer_shapes(mt_module *m) {
+  for (int32_t ti = 0; ti < mt_module_tenant_count(m); ti++) {
+    const mt_tenant *t = mt_module_tenant_c(m, ti);
+    mt_eval *ev;
+    MT_RETURN_IF_ERROR_PLAIN(mt_eval_create(m, false, &ev));
+    mt_status *st = NULL;
+    for (int i = 0; i < t->graph->n_inputs && !st; i++) {
+      mt_tensor shape;
+      st = bind_input(t, mt_module_value_c(m, t->graph->inputs[i]), &shape);
+      if (!st) mt_eval_set_input(ev, t->graph->inputs[i], &shape);
+    }
+    mt_tensor *outs = calloc((size_t)t->graph->n_outputs + 1, sizeof *outs);
+    if (!st && !outs) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    if (!st) st = mt_eval_graph(ev, t->graph, outs);
+    if (!st) st = check_outputs_known(m, t, ev);
+    if (!st) record_graph(m, ev, t->graph);
+    for (int i = 0; outs && i < t->graph->n_outputs; i++) free(outs[i].data);
+    free(outs);
+    mt_eval_destroy(ev);
+    if (st) return st;
+  }
+  return NULL;
+}

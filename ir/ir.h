@@ -1,0 +1,33 @@
+/* ir/ entry header: module analyses that the CLI and later passes call.
+ * (The module itself is in ir/module.h; op semantics in ir/op.h.) */
+#ifndef MT_IR_H
+#define MT_IR_H
+
+#include <stdio.h>
+
+#include "ir/module.h"
+
+/* Static shape inference over every tenant. Input shapes start from the model's declarations,
+ * then each tenant's shape overrides and dim bindings apply; a dim that stays unknown is an error
+ * naming tenant, input and dim. On success every value reachable in the main graphs has dtype and
+ * static shape recorded in the module. */
+mt_status *mt_infer_shapes(mt_module *m);
+
+/* Checks that every node uses a supported op, dtype and attribute form. All problems are listed
+ * in one status (one line per node, grouped by tenant). */
+mt_status *mt_check_supported(const mt_module *m);
+
+/* Structural verifier: ids in range, SSA, topological order within scopes, tenants consistent. */
+mt_status *mt_verify_module(const mt_module *m);
+
+/* Runs one tenant's main graph on the reference executor. inputs: one per graph input in
+ * declaration order (data borrowed). outputs: one per graph output; data malloc'ed, caller frees.
+ * Input dtypes and ranks must match the model; fixed dims must match; the same symbolic dim name
+ * must get the same size across a tenant's inputs. */
+mt_status *mt_reference_run(const mt_module *m, int32_t tenant, const mt_tensor *inputs,
+                            mt_tensor *outputs);
+
+/* Readable text dump of the module (tenants, constants, nodes with attributes and shapes). */
+void mt_dump_module(const mt_module *m, FILE *out);
+
+#endif

@@ -1,0 +1,285 @@
+/* ONNX elementwise ops: the family's op table, plus the unary ops (activations, math, Clip, Not),
+ * Cast/CastLike, Identity and Dropout. Binary, variadic and Where ops are in
+ * elementwise_binary.c. Arithmetic lives in runtime/cpu/elementwise*.c and runtime/cpu/cast.c. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "ir/ops/elementwise_ops.h"
+#include "runtime/cpu/cast.h"
+#include "runtime/cpu/elementwise.h"
+
+/* ---- unary ops ---- */
+
+static mt_status *infer_unary(mt_op_ctx *c, mt_ew_unary op) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
+  if (!mt_cpu_ew_unary_supports(op, x->dtype))
+    return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(x->dtype));
+  mt_op_same_as_input(c, 0, 0);
+  return NULL;
+}
+
+static mt_status *params_for(const mt_op_ctx *c, mt_ew_unary op, mt_ew_params *p) {
+  memset(p, 0, sizeof *p);
+  const mt_node *n = c->node;
+  switch (op) {
+  case MT_EW_LEAKY_RELU: p->alpha = mt_node_attr_float(n, "alpha", 0.01f); break;
+  case MT_EW_HARD_SIGMOID:
+    p->alpha = mt_node_attr_float(n, "alpha", 0.2f);
+    p->beta = mt_node_attr_float(n, "beta", 0.5f);
+    break;
+  case MT_EW_ELU: p->alpha = mt_node_attr_float(n, "alpha", 1.0f); break;
+  case MT_EW_SELU:
+    p->alpha = mt_node_attr_float(n, "alpha", 1.67326319217681884765625f);
+    p->gamma = mt_node_attr_float(n, "gamma", 1.05070102214813232421875f);
+    break;
+  case MT_EW_GELU: {
+    const char *approx = mt_node_attr_string(n, "approximate", "none");
+    if (strcmp(approx, "tanh") == 0) {
+      p->approximate = 1;
+    } else if (strcmp(approx, "none") != 0) {
+      return MT_ERR(INVALID_ARGUMENT, "Gelu approximate '%s' is neither 'none' nor 'tanh'",
+                    approx);
+    }
+    break;
+  }
+  default: break;
+  }
+  return NULL;
+}
+
+static mt_status *run_unary(mt_op_ctx *c, mt_ew_unary op) {
+  mt_ew_params p;
+  MT_RETURN_IF_ERROR_PLAIN(params_for(c, op, &p));
+  return mt_cpu_ew_unary(op, &p, c->inputs[0], &c->outputs[0]);
+}
+
+#define UNARY_OP(fname, OP)                                                                        \
+  static mt_status *infer_##fname(mt_op_ctx *c) { return infer_unary(c, OP); }                    \
+  static mt_status *run_##fname(mt_op_ctx *c) { return run_unary(c, OP); }
+
+UNARY_OP(relu, MT_EW_RELU)
+UNARY_OP(leaky_relu, MT_EW_LEAKY_RELU)
+UNARY_OP(sigmoid, MT_EW_SIGMOID)
+UNARY_OP(tanh, MT_EW_TANH)
+UNARY_OP(hard_sigmoid, MT_EW_HARD_SIGMOID)
+UNARY_OP(hard_swish, MT_EW_HARD_SWISH)
+UNARY_OP(elu, MT_EW_ELU)
+UNARY_OP(selu, MT_EW_SELU)
+UNARY_OP(softplus, MT_EW_SOFTPLUS)
+UNARY_OP(gelu, MT_EW_GELU)
+UNARY_OP(erf, MT_EW_ERF)
+UNARY_OP(sqrt, MT_EW_SQRT)
+UNARY_OP(exp, MT_EW_EXP)
+UNARY_OP(log, MT_EW_LOG)
+UNARY_OP(neg, MT_EW_NEG)
+UNARY_OP(abs, MT_EW_ABS)
+UNARY_OP(reciprocal, MT_EW_RECIPROCAL)
+UNARY_OP(floor, MT_EW_FLOOR)
+UNARY_OP(ceil, MT_EW_CEIL)
+UNARY_OP(not, MT_EW_NOT)
+
+static const char *gelu_unsupported(const mt_node *n) {
+  const char *approx = mt_node_attr_string(n, "approximate", "none");
+  if (strcmp(approx, "none") != 0 && strcmp(approx, "tanh") != 0) return "Gelu approximate mode";
+  return NULL;
+}
+
+/* ---- Clip: `min`/`max` attributes before opset 11, optional scalar inputs from 11 ---- */
+
+static mt_status *infer_clip(mt_op_ctx *c) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
+  for (int i = 1; i <= 2 && c->opset >= 11; i++) {
+    const mt_tensor *b = mt_op_input(c, i);
+    if (!b) continue;
+    if (b->dtype != x->dtype)
+      return MT_ERR(INVALID_ARGUMENT, "input %d is %s but input 0 is %s", i,
+                    mt_dtype_name(b->dtype), mt_dtype_name(x->dtype));
+    if (mt_tensor_numel(b) != 1)
+      return MT_ERR(INVALID_ARGUMENT, "input %d must be a scalar, has %lld elements", i,
+                    (long long)mt_tensor_numel(b));
+  }
+  return infer_unary(c, MT_EW_CLIP);
+}
+
+static mt_status *run_clip(mt_op_ctx *c) {
+  mt_ew_params p;
+  memset(&p, 0, sizeof p);
+  const mt_tensor *x = c->inputs[0];
+  p.lo = -INFINITY;
+  p.hi = INFINITY;
+  p.lo_i = INT64_MIN;
+  p.hi_i = INT64_MAX;
+  if (c->opset < 11) {
+    p.lo = mt_node_attr_float(c->node, "min", -FLT_MAX);
+    p.hi = mt_node_attr_float(c->node, "max", FLT_MAX);
+  } else {
+    const mt_tensor *lo = mt_op_input(c, 1), *hi = mt_op_input(c, 2);
+    if (lo && mt_tensor_numel(lo) == 1) {
+      p.lo = mt_tensor_get_f64(lo, 0);
+      p.lo_i = mt_tensor_get_i64(lo, 0);
+    }
+    if (hi && mt_tensor_numel(hi) == 1) {
+      p.hi = mt_tensor_get_f64(hi, 0);
+      p.hi_i = mt_tensor_get_i64(hi, 0);
+    }
+  }
+  return mt_cpu_ew_unary(MT_EW_CLIP, &p, x, &c->outputs[0]);
+}
+
+/* ---- Cast, CastLike ---- */
+
+/* Opsets 1-5 name the target type with a string ("FLOAT"); later ones use the dtype number. */
+static mt_dtype cast_target(const mt_node *n) {
+  const mt_attr *to = mt_node_attr(n, "to");
+  if (!to) return MT_DTYPE_UNDEFINED;
+  if (to->type != MT_ATTR_STRING) return (mt_dtype)to->i;
+  static const struct {
+    const char *name;
+    mt_dtype dt;
+  } names[] = {{"FLOAT", MT_DTYPE_FLOAT32},  {"UINT8", MT_DTYPE_UINT8},   {"INT8", MT_DTYPE_INT8},
+               {"UINT16", MT_DTYPE_UINT16},  {"INT16", MT_DTYPE_INT16},   {"INT32", MT_DTYPE_INT32},
+               {"INT64", MT_DTYPE_INT64},    {"STRING", MT_DTYPE_STRING}, {"BOOL", MT_DTYPE_BOOL},
+               {"FLOAT16", MT_DTYPE_FLOAT16}, {"DOUBLE", MT_DTYPE_FLOAT64},
+               {"UINT32", MT_DTYPE_UINT32},  {"UINT64", MT_DTYPE_UINT64}};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strcmp(to->s, names[i].name) == 0) return names[i].dt;
+  return MT_DTYPE_UNDEFINED;
+}
+
+static const char *cast_unsupported(const mt_node *n) {
+  mt_dtype to = cast_target(n);
+  if (to != MT_DTYPE_UNDEFINED && !mt_dtype_supported(to)) return "Cast to an unsupported dtype";
+  return NULL;
+}
+
+static mt_status *infer_cast_to(mt_op_ctx *c, mt_dtype to) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
+  if (!mt_dtype_supported(to))
+    return MT_ERR(UNIMPLEMENTED, "cast to %s is not supported", mt_dtype_name(to));
+  mt_op_set_output(c, 0, to, x->rank, x->dims);
+  return NULL;
+}
+
+static mt_status *infer_cast(mt_op_ctx *c) {
+  mt_dtype to = cast_target(c->node);
+  if (to == MT_DTYPE_UNDEFINED)
+    return MT_ERR(INVALID_ARGUMENT, "attribute 'to' is missing or names no known type");
+  return infer_cast_to(c, to);
+}
+
+static mt_status *infer_cast_like(mt_op_ctx *c) {
+  const mt_tensor *target = mt_op_input(c, 1);
+  if (!target) return MT_ERR(INVALID_ARGUMENT, "expected a target_type input");
+  return infer_cast_to(c, target->dtype);
+}
+
+static mt_status *run_cast(mt_op_ctx *c) { return mt_cpu_cast(c->inputs[0], &c->outputs[0]); }
+
+/* ---- Identity, Dropout ---- */
+
+static mt_status *infer_identity(mt_op_ctx *c) {
+  if (!mt_op_input(c, 0)) return MT_ERR(INVALID_ARGUMENT, "expected an input");
+  mt_op_same_as_input(c, 0, 0);
+  return NULL;
+}
+
+static mt_status *run_identity(mt_op_ctx *c) {
+  const mt_tensor *x = c->inputs[0];
+  if (mt_tensor_numel(x) > 0) memcpy(c->outputs[0].data, x->data, mt_tensor_nbytes(x));
+  return NULL;
+}
+
+/* Dropout only runs as inference (output = input). From opset 12 a training_mode input that is
+ * known to be true, with a non-zero ratio, asks for random masking, which mtcc does not do. */
+static mt_status *dropout_check_mode(const mt_op_ctx *c) {
+  if (c->opset < 12) return NULL;
+  const mt_tensor *mode = mt_op_input(c, 2);
+  if (!mode || !mode->data || mt_tensor_numel(mode) != 1 || !mt_tensor_get_i64(mode, 0))
+    return NULL;
+  const mt_tensor *ratio = mt_op_input(c, 1);
+  double r = 0.5;
+  if (ratio) {
+    if (!ratio->data) return MT_ERR(UNIMPLEMENTED, "Dropout in training mode");
+    r = mt_tensor_get_f64(ratio, 0);
+  }
+  if (r != 0.0) return MT_ERR(UNIMPLEMENTED, "Dropout in training mode");
+  return NULL;
+}
+
+static mt_status *infer_dropout(mt_op_ctx *c) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
+  MT_RETURN_IF_ERROR_PLAIN(dropout_check_mode(c));
+  mt_op_same_as_input(c, 0, 0);
+  /* The mask is bool from opset 10; before that it had X's type. */
+  if (mt_op_has_output(c, 1))
+    mt_op_set_output(c, 1, c->opset >= 10 ? MT_DTYPE_BOOL : x->dtype, x->rank, x->dims);
+  return NULL;
+}
+
+static mt_status *run_dropout(mt_op_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(dropout_check_mode(c));
+  MT_RETURN_IF_ERROR_PLAIN(run_identity(c));
+  if (mt_op_has_output(c, 1)) {
+    mt_tensor *mask = &c->outputs[1];
+    int64_t n = mt_tensor_numel(mask);
+    for (int64_t i = 0; i < n; i++) mt_tensor_set_f64(mask, i, 1.0);
+  }
+  return NULL;
+}
+
+/* ---- the table ---- */
+
+#define UNARY_DEF(name, fname) {name, 1, 1, 0, 0, infer_##fname, run_##fname, NULL}
+
+const mt_op_def mt_ops_elementwise[] = {
+    UNARY_DEF("Relu", relu),
+    UNARY_DEF("LeakyRelu", leaky_relu),
+    UNARY_DEF("Sigmoid", sigmoid),
+    UNARY_DEF("Tanh", tanh),
+    UNARY_DEF("HardSigmoid", hard_sigmoid),
+    UNARY_DEF("HardSwish", hard_swish),
+    UNARY_DEF("Elu", elu),
+    UNARY_DEF("Selu", selu),
+    UNARY_DEF("Softplus", softplus),
+    {"Gelu", 1, 1, 0, 0, infer_gelu, run_gelu, gelu_unsupported},
+    UNARY_DEF("Erf", erf),
+    UNARY_DEF("Sqrt", sqrt),
+    UNARY_DEF("Exp", exp),
+    UNARY_DEF("Log", log),
+    UNARY_DEF("Neg", neg),
+    UNARY_DEF("Abs", abs),
+    UNARY_DEF("Reciprocal", reciprocal),
+    UNARY_DEF("Floor", floor),
+    UNARY_DEF("Ceil", ceil),
+    UNARY_DEF("Not", not),
+    {"Clip", 1, 3, 0, 0, infer_clip, run_clip, NULL},
+    {"PRelu", 2, 2, 0, 0, mt_ew_infer_prelu, mt_ew_run_prelu, NULL},
+    {"Add", 2, 2, 0, 0, mt_ew_infer_arith, mt_ew_run_add, NULL},
+    {"Sub", 2, 2, 0, 0, mt_ew_infer_arith, mt_ew_run_sub, NULL},
+    {"Mul", 2, 2, 0, 0, mt_ew_infer_arith, mt_ew_run_mul, NULL},
+    {"Div", 2, 2, 0, 0, mt_ew_infer_arith, mt_ew_run_div, NULL},
+    {"Pow", 2, 2, 0, 0, mt_ew_infer_pow, mt_ew_run_pow, NULL},
+    {"Equal", 2, 2, 0, 0, mt_ew_infer_compare, mt_ew_run_equal, NULL},
+    {"Less", 2, 2, 0, 0, mt_ew_infer_compare, mt_ew_run_less, NULL},
+    {"LessOrEqual", 2, 2, 0, 0, mt_ew_infer_compare, mt_ew_run_less_equal, NULL},
+    {"Greater", 2, 2, 0, 0, mt_ew_infer_compare, mt_ew_run_greater, NULL},
+    {"GreaterOrEqual", 2, 2, 0, 0, mt_ew_infer_compare, mt_ew_run_greater_equal, NULL},
+    {"And", 2, 2, 0, 0, mt_ew_infer_logical, mt_ew_run_and, NULL},
+    {"Or", 2, 2, 0, 0, mt_ew_infer_logical, mt_ew_run_or, NULL},
+    {"Xor", 2, 2, 0, 0, mt_ew_infer_logical, mt_ew_run_xor, NULL},
+    {"Sum", 1, -1, 0, 0, mt_ew_infer_variadic, mt_ew_run_sum, NULL},
+    {"Mean", 1, -1, 0, 0, mt_ew_infer_mean, mt_ew_run_mean, NULL},
+    {"Min", 1, -1, 0, 0, mt_ew_infer_variadic, mt_ew_run_min, NULL},
+    {"Max", 1, -1, 0, 0, mt_ew_infer_variadic, mt_ew_run_max, NULL},
+    {"Where", 3, 3, 0, 0, mt_ew_infer_where, mt_ew_run_where, NULL},
+    {"Cast", 1, 1, 0, 0, infer_cast, run_cast, cast_unsupported},
+    {"CastLike", 2, 2, 0, 0, infer_cast_like, run_cast, NULL},
+    {"Identity", 1, 1, 0, 0, infer_identity, run_identity, NULL},
+    {"Dropout", 1, 3, 0, 0, infer_dropout, run_dropout, NULL},
+    {0},
+};

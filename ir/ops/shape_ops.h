@@ -1,0 +1,69 @@
+/* Internal interface of the shape family (ir/ops/shape*.c): the checked shape helpers they share
+ * and the infer/run entry points that ir/ops/shape.c lists in mt_ops_shape. */
+#ifndef MT_IR_OPS_SHAPE_OPS_H
+#define MT_IR_OPS_SHAPE_OPS_H
+
+#include "ir/op.h"
+
+/* Every present input has a known rank and non-negative dims. */
+mt_status *mt_shape_inputs_check(const mt_op_ctx *ctx);
+/* A shape an op is about to produce: rank within MT_MAX_RANK, dims >= 0, element count and byte
+ * size (for dtype) representable. */
+mt_status *mt_shape_dims_check(int rank, const int64_t *dims, mt_dtype dtype);
+/* *out = a * b, or an error naming what overflowed. */
+mt_status *mt_shape_mul(int64_t a, int64_t b, int64_t *out);
+/* Element size of t's dtype, or an error for dtypes mtcc does not move. */
+mt_status *mt_shape_elem_size(const mt_tensor *t, size_t *out);
+/* Copies input 0's bytes to output 0 (Identity, Reshape, Flatten, Squeeze, Unsqueeze). */
+mt_status *mt_shape_copy_run(mt_op_ctx *ctx);
+/* Normalises axes against rank and rejects duplicates; `what` names them in messages. */
+mt_status *mt_shape_axes_normalize(int64_t *axes, int n, int rank, const char *what);
+
+/* shape_reshape.c */
+mt_status *mt_shape_identity_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_reshape_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_flatten_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_squeeze_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_unsqueeze_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_transpose_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_transpose_run(mt_op_ctx *ctx);
+mt_status *mt_shape_expand_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_expand_run(mt_op_ctx *ctx);
+mt_status *mt_shape_tile_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_tile_run(mt_op_ctx *ctx);
+mt_status *mt_shape_depth_to_space_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_depth_to_space_run(mt_op_ctx *ctx);
+mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_space_to_depth_run(mt_op_ctx *ctx);
+
+/* shape_index.c */
+mt_status *mt_shape_concat_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_concat_run(mt_op_ctx *ctx);
+mt_status *mt_shape_split_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_split_run(mt_op_ctx *ctx);
+mt_status *mt_shape_slice_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_slice_run(mt_op_ctx *ctx);
+mt_status *mt_shape_gather_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_gather_run(mt_op_ctx *ctx);
+mt_status *mt_shape_gather_elements_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_gather_elements_run(mt_op_ctx *ctx);
+mt_status *mt_shape_pad_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_pad_run(mt_op_ctx *ctx);
+const char *mt_shape_pad_unsupported(const mt_node *node);
+
+/* shape_const.c */
+mt_status *mt_shape_shape_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_shape_run(mt_op_ctx *ctx);
+mt_status *mt_shape_size_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_size_run(mt_op_ctx *ctx);
+mt_status *mt_shape_constant_of_shape_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_constant_of_shape_run(mt_op_ctx *ctx);
+mt_status *mt_shape_constant_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_constant_run(mt_op_ctx *ctx);
+const char *mt_shape_constant_unsupported(const mt_node *node);
+mt_status *mt_shape_range_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_range_run(mt_op_ctx *ctx);
+mt_status *mt_shape_nonzero_infer(mt_op_ctx *ctx);
+mt_status *mt_shape_nonzero_run(mt_op_ctx *ctx);
+
+#endif

@@ -1,0 +1,162 @@
+/* Unary elementwise kernels: activations, math functions, Clip, Not.
+ *
+ * float32 loops are written per op so the compiler can vectorise the simple ones; float16 runs the
+ * float32 loop over small converted chunks, rounding each result once. Integer variants exist only
+ * where ONNX defines them (Relu, Neg, Abs, Clip, Erf). */
+#include <math.h>
+
+#include "runtime/cpu/elementwise.h"
+
+#define CHUNK 256
+
+static bool is_float_only(mt_ew_unary op) {
+  switch (op) {
+  case MT_EW_RELU: case MT_EW_NEG: case MT_EW_ABS: case MT_EW_CLIP: case MT_EW_ERF: case MT_EW_NOT:
+    return false;
+  default:
+    return true;
+  }
+}
+
+bool mt_cpu_ew_unary_supports(mt_ew_unary op, mt_dtype dt) {
+  if (op == MT_EW_NOT) return dt == MT_DTYPE_BOOL;
+  if (mt_dtype_is_float(dt)) return true;
+  return mt_dtype_is_integer(dt) && !is_float_only(op);
+}
+
+static float sigmoid_f(float x) {
+  /* Split on the sign so exp never overflows into inf/inf. */
+  if (x >= 0) return 1.0f / (1.0f + expf(-x));
+  float e = expf(x);
+  return e / (1.0f + e);
+}
+
+static float softplus_f(float x) {
+  /* log(1 + e^x) without overflow: x + log1p(e^-x) for positive x. */
+  return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+
+static float gelu_f(float x, int approximate) {
+  if (approximate) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+  }
+  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+
+#define MAP(expr)                                                                                  \
+  for (int64_t i = 0; i < n; i++) {                                                                \
+    float x = in[i];                                                                               \
+    out[i] = (expr);                                                                               \
+  }                                                                                                \
+  break
+
+static void unary_f32(mt_ew_unary op, const mt_ew_params *p, const float *in, float *out,
+                      int64_t n) {
+  const float alpha = p->alpha, beta = p->beta, gamma = p->gamma;
+  const float lo = (float)p->lo, hi = (float)p->hi;
+  switch (op) {
+  case MT_EW_RELU: MAP(x < 0.0f ? 0.0f : x);
+  case MT_EW_LEAKY_RELU: MAP(x < 0.0f ? alpha * x : x);
+  case MT_EW_SIGMOID: MAP(sigmoid_f(x));
+  case MT_EW_TANH: MAP(tanhf(x));
+  case MT_EW_HARD_SIGMOID: MAP(fmaxf(0.0f, fminf(1.0f, alpha * x + beta)));
+  case MT_EW_HARD_SWISH: MAP(x * fmaxf(0.0f, fminf(1.0f, x * (1.0f / 6.0f) + 0.5f)));
+  case MT_EW_ELU: MAP(x < 0.0f ? alpha * expm1f(x) : x);
+  case MT_EW_SELU: MAP(x <= 0.0f ? gamma * (alpha * expf(x) - alpha) : gamma * x);
+  case MT_EW_SOFTPLUS: MAP(softplus_f(x));
+  case MT_EW_GELU: MAP(gelu_f(x, p->approximate));
+  case MT_EW_ERF: MAP(erff(x));
+  case MT_EW_SQRT: MAP(sqrtf(x));
+  case MT_EW_EXP: MAP(expf(x));
+  case MT_EW_LOG: MAP(logf(x));
+  case MT_EW_NEG: MAP(-x);
+  case MT_EW_ABS: MAP(fabsf(x));
+  case MT_EW_RECIPROCAL: MAP(1.0f / x);
+  case MT_EW_FLOOR: MAP(floorf(x));
+  case MT_EW_CEIL: MAP(ceilf(x));
+  /* max then min, as numpy.clip: hi wins when lo > hi; NaN fails both tests and passes through. */
+  case MT_EW_CLIP: MAP((x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x));
+  case MT_EW_NOT: break;
+  }
+}
+#undef MAP
+
+static void unary_f16(mt_ew_unary op, const mt_ew_params *p, const uint16_t *in, uint16_t *out,
+                      int64_t n) {
+  float buf[CHUNK];
+  for (int64_t base = 0; base < n; base += CHUNK) {
+    int64_t m = n - base < CHUNK ? n - base : CHUNK;
+    for (int64_t i = 0; i < m; i++) buf[i] = mt_half_to_float(in[base + i]);
+    unary_f32(op, p, buf, buf, m);
+    for (int64_t i = 0; i < m; i++) out[base + i] = mt_float_to_half(buf[i]);
+  }
+}
+
+/* Integer kernels. U is the unsigned twin of T so negation wraps without UB. */
+#define DEFINE_UNARY_INT(name, T, U, TMIN, TMAX)                                                  \
+  static void name(mt_ew_unary op, const mt_ew_params *p, const T *in, T *out, int64_t n) {      \
+    switch (op) {                                                                                  \
+    case MT_EW_RELU:                                                                               \
+      for (int64_t i = 0; i < n; i++) out[i] = in[i] < 0 ? (T)0 : in[i];                           \
+      break;                                                                                       \
+    case MT_EW_NEG:                                                                                \
+      for (int64_t i = 0; i < n; i++) out[i] = (T)(U)((U)0 - (U)in[i]);                            \
+      break;                                                                                       \
+    case MT_EW_ABS:                                                                                \
+      for (int64_t i = 0; i < n; i++) out[i] = in[i] < 0 ? (T)(U)((U)0 - (U)in[i]) : in[i];        \
+      break;                                                                                       \
+    case MT_EW_CLIP: {                                                                             \
+      int64_t lo64 = p->lo_i < (int64_t)(TMIN) ? (int64_t)(TMIN) : p->lo_i;                        \
+      int64_t hi64 = p->hi_i > (int64_t)(TMAX) ? (int64_t)(TMAX) : p->hi_i;                        \
+      T lo = (T)lo64, hi = (T)hi64;                                                                \
+      for (int64_t i = 0; i < n; i++) {                                                            \
+        T v = in[i] < lo ? lo : in[i];                                                             \
+        out[i] = v > hi ? hi : v;                                                                  \
+      }                                                                                            \
+      break;                                                                                       \
+    }                                                                                              \
+    case MT_EW_ERF:                                                                                \
+      /* erf of an integer lies in (-1, 1) or is exactly +-1; truncation as for a cast. */         \
+      for (int64_t i = 0; i < n; i++) out[i] = (T)erf((double)in[i]);                              \
+      break;                                                                                       \
+    default:                                                                                       \
+      break;                                                                                       \
+    }                                                                                              \
+  }
+
+DEFINE_UNARY_INT(unary_i64, int64_t, uint64_t, INT64_MIN, INT64_MAX)
+DEFINE_UNARY_INT(unary_i32, int32_t, uint32_t, INT32_MIN, INT32_MAX)
+DEFINE_UNARY_INT(unary_i8, int8_t, uint8_t, INT8_MIN, INT8_MAX)
+DEFINE_UNARY_INT(unary_u8, uint8_t, uint8_t, 0, UINT8_MAX)
+
+mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tensor *in,
+                           mt_tensor *out) {
+  if (in->dtype != out->dtype)
+    return MT_ERR(INVALID_ARGUMENT, "unary kernel: input %s but output %s",
+                  mt_dtype_name(in->dtype), mt_dtype_name(out->dtype));
+  if (!mt_cpu_ew_unary_supports(op, in->dtype))
+    return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported by this op", mt_dtype_name(in->dtype));
+  int64_t n = mt_tensor_numel(in);
+  if (n != mt_tensor_numel(out))
+    return MT_ERR(INTERNAL, "unary kernel: %lld input elements but %lld outputs", (long long)n,
+                  (long long)mt_tensor_numel(out));
+  static const mt_ew_params no_params = {0};
+  if (!p) p = &no_params;
+  switch (in->dtype) {
+  case MT_DTYPE_FLOAT32: unary_f32(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_FLOAT16: unary_f16(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_INT64: unary_i64(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_INT32: unary_i32(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_INT8: unary_i8(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_UINT8: unary_u8(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_BOOL: {
+    const uint8_t *a = in->data;
+    uint8_t *o = out->data;
+    for (int64_t i = 0; i < n; i++) o[i] = !a[i];
+    break;
+  }
+  default: break;
+  }
+  return NULL;
+}

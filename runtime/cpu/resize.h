@@ -1,0 +1,61 @@
+/* Resize / Upsample CPU kernel: nearest, (multi)linear and cubic interpolation over N-d tensors.
+ *
+ * Interpolation is separable: each resized axis is processed in turn (in the order given), so
+ * N-d linear is linear along every axis and N-d cubic is cubic along every axis. Linear and cubic
+ * compute in double and round once into the element type (integers round half to even and
+ * saturate); nearest copies element bytes. Coordinates follow the ONNX Resize definition. */
+#ifndef MT_CPU_RESIZE_H
+#define MT_CPU_RESIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/cpu/tensor.h"
+
+typedef enum mt_resize_mode {
+  MT_RESIZE_NEAREST,
+  MT_RESIZE_LINEAR,
+  MT_RESIZE_CUBIC,
+} mt_resize_mode;
+
+typedef enum mt_resize_coord {
+  MT_RESIZE_HALF_PIXEL,
+  MT_RESIZE_HALF_PIXEL_SYMMETRIC,
+  MT_RESIZE_PYTORCH_HALF_PIXEL,
+  MT_RESIZE_ALIGN_CORNERS,
+  MT_RESIZE_ASYMMETRIC,
+  MT_RESIZE_TF_HALF_PIXEL_FOR_NN,
+  MT_RESIZE_TF_CROP_AND_RESIZE,
+} mt_resize_coord;
+
+typedef enum mt_resize_nearest {
+  MT_RESIZE_ROUND_PREFER_FLOOR,
+  MT_RESIZE_ROUND_PREFER_CEIL,
+  MT_RESIZE_FLOOR,
+  MT_RESIZE_CEIL,
+  /* Resize-10 / Upsample: floor when upscaling, ceil when downscaling. */
+  MT_RESIZE_SIMPLE,
+} mt_resize_nearest;
+
+typedef struct mt_resize_params {
+  mt_resize_mode mode;
+  mt_resize_coord coord;
+  mt_resize_nearest nearest;
+  double cubic_a;            /* -0.75 by default */
+  bool exclude_outside;      /* drop (and renormalise) taps outside the input */
+  bool antialias;            /* widen linear/cubic filters by 1/scale when downscaling */
+  double extrapolation_value; /* tf_crop_and_resize samples outside the input */
+  int rank;
+  int64_t in_dims[MT_MAX_RANK];
+  int64_t out_dims[MT_MAX_RANK];
+  double scales[MT_MAX_RANK]; /* per axis; output = scale * input before flooring */
+  double roi[2 * MT_MAX_RANK]; /* starts then ends, normalised; used by tf_crop_and_resize */
+  int n_axes;                  /* axes to resize, in processing order */
+  int axes[MT_MAX_RANK];
+} mt_resize_params;
+
+/* Resizes x (p->in_dims) into y (p->out_dims). Axes not listed in p->axes must keep their size.
+ * Returns false when scratch memory is exhausted. */
+bool mt_cpu_resize(const mt_resize_params *p, mt_dtype dt, const void *x, void *y);
+
+#endif

@@ -1,0 +1,77 @@
+/* Element types and the plain tensor view that CPU kernels work on.
+ *
+ * A tensor here is a borrowed view: dtype, shape and a pointer to densely packed row-major data.
+ * The view never owns its data; whoever fills `data` frees it. Kernels in runtime/cpu/ see only
+ * views, never IR nodes, so the runtime's CPU path and the compiler's reference executor share them. */
+#ifndef MT_CPU_TENSOR_H
+#define MT_CPU_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MT_MAX_RANK 8
+
+/* Values follow ONNX TensorProto.DataType so imports need no table. */
+typedef enum mt_dtype {
+  MT_DTYPE_UNDEFINED = 0,
+  MT_DTYPE_FLOAT32 = 1,
+  MT_DTYPE_UINT8 = 2,
+  MT_DTYPE_INT8 = 3,
+  MT_DTYPE_UINT16 = 4,
+  MT_DTYPE_INT16 = 5,
+  MT_DTYPE_INT32 = 6,
+  MT_DTYPE_INT64 = 7,
+  MT_DTYPE_STRING = 8,
+  MT_DTYPE_BOOL = 9,
+  MT_DTYPE_FLOAT16 = 10,
+  MT_DTYPE_FLOAT64 = 11,
+  MT_DTYPE_UINT32 = 12,
+  MT_DTYPE_UINT64 = 13,
+  MT_DTYPE_COMPLEX64 = 14,
+  MT_DTYPE_COMPLEX128 = 15,
+  MT_DTYPE_BFLOAT16 = 16,
+} mt_dtype;
+
+/* True for the element types mtcc computes with: float32, float16, int64, int32, int8, uint8, bool. */
+bool mt_dtype_supported(mt_dtype dt);
+/* Bytes per element; 0 for unsupported or unknown types. */
+size_t mt_dtype_size(mt_dtype dt);
+/* Lower-case ONNX-style name ("float32", "int64", ...), or "dtype(N)" in a static buffer. */
+const char *mt_dtype_name(mt_dtype dt);
+bool mt_dtype_is_float(mt_dtype dt); /* float32 or float16 */
+bool mt_dtype_is_integer(mt_dtype dt);
+
+typedef struct mt_tensor {
+  mt_dtype dtype;
+  int rank;
+  int64_t dims[MT_MAX_RANK];
+  void *data; /* NULL while the value is not known (static shape inference) */
+} mt_tensor;
+
+/* Number of elements (1 for rank 0). Dims are assumed validated (non-negative, no overflow). */
+static inline int64_t mt_tensor_numel(const mt_tensor *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++) n *= t->dims[i];
+  return n;
+}
+static inline size_t mt_tensor_nbytes(const mt_tensor *t) {
+  return (size_t)mt_tensor_numel(t) * mt_dtype_size(t->dtype);
+}
+static inline int64_t mt_shape_numel(int rank, const int64_t *dims) {
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) n *= dims[i];
+  return n;
+}
+/* Reads element i of any supported dtype as double / int64 (float16 converted). */
+double mt_tensor_get_f64(const mt_tensor *t, int64_t i);
+int64_t mt_tensor_get_i64(const mt_tensor *t, int64_t i);
+/* Writes element i from a double (float types rounded, integers truncated toward zero, bool != 0). */
+void mt_tensor_set_f64(mt_tensor *t, int64_t i, double v);
+
+/* IEEE half <-> float, round to nearest even. */
+float mt_half_to_float(uint16_t h);
+uint16_t mt_float_to_half(float f);
+
+#endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Writes the ONNX backend *node* test cases of the installed onnx wheel to a folder, in the
+layout of ONNX's test data (CASE/model.onnx, CASE/test_data_set_N/{input,output}_K.pb).
+
+The wheel ships only the pytorch/simple/light cases as files; its node cases exist as Python
+generators (onnx.backend.test.case.node), newer than Debian's 1.12 copy. Only tensor-typed cases
+are written: sequence/map/optional inputs cannot be stored as TensorProto files and mtcc does not
+support those types anyway (they count as unsupported in Debian's copy)."""
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+from onnx.backend.test.case import node
+
+
+def write_tensor(path, value, name):
+    tensor = value if isinstance(value, TensorProto) else numpy_helper.from_array(np.asarray(value), name)
+    with open(path, "wb") as f:
+        f.write(tensor.SerializeToString())
+
+
+def is_tensor_case(case):
+    graph = case.model.graph
+    return all(v.type.HasField("tensor_type") for v in list(graph.input) + list(graph.output))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    with np.errstate(all="ignore"):
+        cases = node.collect_testcases(None)
+    written = skipped = 0
+    for case in cases:
+        if not case.model or not case.data_sets or not is_tensor_case(case):
+            skipped += 1
+            continue
+        case_dir = os.path.join(args.out, case.name)
+        os.makedirs(case_dir, exist_ok=True)
+        with open(os.path.join(case_dir, "model.onnx"), "wb") as f:
+            f.write(case.model.SerializeToString())
+        for i, (inputs, outputs) in enumerate(case.data_sets):
+            set_dir = os.path.join(case_dir, f"test_data_set_{i}")
+            os.makedirs(set_dir, exist_ok=True)
+            for j, value in enumerate(inputs):
+                write_tensor(os.path.join(set_dir, f"input_{j}.pb"), value, case.model.graph.input[j].name)
+            for j, value in enumerate(outputs):
+                write_tensor(os.path.join(set_dir, f"output_{j}.pb"), value, case.model.graph.output[j].name)
+        written += 1
+    print(f"gen_node_data: onnx {onnx.__version__}: {written} cases written, {skipped} non-tensor cases skipped",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+/* mtcc run --reference: run every tenant on the reference executor and write its outputs as
+ * OUTDIR/<tenant>/<output>.npy (or .pb). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "frontend/frontend.h"
+#include "frontend/manifest.h"
+#include "ir/ir.h"
+#include "tools/cli.h"
+
+typedef struct input_arg {
+  char *tenant; /* NULL: the only tenant */
+  char *name;
+  char *path;
+  mt_tensor tensor;
+  bool used;
+} input_arg;
+
+/* Output file names: characters outside [A-Za-z0-9._-] become '_' (names are arbitrary strings). */
+static void sanitize(const char *in, char *out, size_t cap) {
+  size_t i = 0;
+  for (; in[i] && i + 1 < cap; i++) {
+    char c = in[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    out[i] = ok ? c : '_';
+  }
+  out[i] = 0;
+  if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0 || !*out) snprintf(out, cap, "_");
+}
+
+static mt_status *make_dir(const char *path) {
+  if (mkdir(path, 0777) != 0 && errno != EEXIST)
+    return MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", path, strerror(errno));
+  return NULL;
+}
+
+static mt_status *parse_input_arg(const mt_module *m, const char *arg, input_arg *out) {
+  const char *eq = strchr(arg, '=');
+  if (!eq || eq == arg || !eq[1])
+    return MT_ERR(INVALID_ARGUMENT, "--input '%s': expected [TENANT:]NAME=FILE", arg);
+  char *spec = strndup(arg, (size_t)(eq - arg));
+  if (!spec) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  char *colon = strchr(spec, ':');
+  if (colon) {
+    *colon = 0;
+    if (mt_module_find_tenant(m, spec) >= 0) {
+      out->tenant = strdup(spec);
+      out->name = strdup(colon + 1);
+    } else {
+      *colon = ':'; /* input names may contain ':' themselves */
+    }
+  }
+  if (!out->name) out->name = strdup(spec);
+  free(spec);
+  out->path = strdup(eq + 1);
+  if (!out->name || !out->path) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  return mt_tensor_file_read(out->path, &out->tensor, NULL);
+}
+
+static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, int n_args,
+                             const char *out_dir, const char *ext) {
+  const mt_tenant *t = mt_module_tenant_c(m, ti);
+  const mt_graph *g = t->graph;
+  mt_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
+  mt_tensor *outputs = calloc((size_t)g->n_outputs + 1, sizeof *outputs);
+  mt_status *st = (!inputs || !outputs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  for (int i = 0; !st && i < g->n_inputs; i++) {
+    const char *name = mt_module_value_c(m, g->inputs[i])->name;
+    for (int a = 0; a < n_args; a++) {
+      bool tenant_ok = args[a].tenant ? strcmp(args[a].tenant, t->name) == 0
+                                      : mt_module_tenant_count(m) == 1;
+      if (tenant_ok && strcmp(args[a].name, name) == 0) {
+        inputs[i] = args[a].tensor;
+        args[a].used = true;
+      }
+    }
+    if (!inputs[i].data)
+      st = MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' was not given (--input %s%s%s=FILE)",
+                  t->name, name, mt_module_tenant_count(m) > 1 ? t->name : "",
+                  mt_module_tenant_count(m) > 1 ? ":" : "", name);
+  }
+  double start = mt_cli_now();
+  if (!st) st = mt_reference_run(m, ti, inputs, outputs);
+  double secs = mt_cli_now() - start;
+  if (!st && secs > 2.0) fprintf(stderr, "mtcc: tenant '%s' ran in %.1f s\n", t->name, secs);
+  char dir[4096], fname[1024], path[4096 + 1024 + 8];
+  if (!st) {
+    char tn[512];
+    sanitize(t->name, tn, sizeof tn);
+    snprintf(dir, sizeof dir, "%s/%s", out_dir, tn);
+    st = make_dir(dir);
+  }
+  for (int i = 0; !st && i < g->n_outputs; i++) {
+    const char *name = mt_module_value_c(m, g->outputs[i])->name;
+    sanitize(name, fname, sizeof fname);
+    snprintf(path, sizeof path, "%s/%s.%s", dir, fname, ext);
+    st = mt_tensor_file_write(path, &outputs[i], name);
+  }
+  for (int i = 0; outputs && i < g->n_outputs; i++) free(outputs[i].data);
+  free(inputs);
+  free(outputs);
+  return st;
+}
+
+int mt_cmd_run(int argc, char **argv) {
+  bool reference = false;
+  const char *out_dir = NULL, *ext = "npy";
+  char **paths = calloc((size_t)argc + 1, sizeof *paths);
+  const char **input_specs = calloc((size_t)argc + 1, sizeof *input_specs);
+  int n_paths = 0, n_inputs = 0;
+  mt_status *st = (!paths || !input_specs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  for (int i = 0; !st && i < argc; i++) {
+    if (strcmp(argv[i], "--reference") == 0) reference = true;
+    else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) input_specs[n_inputs++] = argv[++i];
+    else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc) out_dir = argv[++i];
+    else if (strcmp(argv[i], "--output-format") == 0 && i + 1 < argc) {
+      ext = argv[++i];
+      if (strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)
+        st = MT_ERR(INVALID_ARGUMENT, "--output-format must be npy or pb, not '%s'", ext);
+    } else if (argv[i][0] == '-') st = MT_ERR(INVALID_ARGUMENT, "run: unknown or incomplete option '%s'", argv[i]);
+    else paths[n_paths++] = argv[i];
+  }
+  if (!st && !reference)
+    st = MT_ERR(UNIMPLEMENTED, "run: only --reference (the CPU reference executor) is available in this version");
+  if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
+  mt_manifest *mf = NULL;
+  mt_module *m = NULL;
+  if (!st) st = mt_workload_load(n_paths, paths, &mf, &m);
+  if (!st) st = mt_check_supported(m);
+  input_arg *args = calloc((size_t)n_inputs + 1, sizeof *args);
+  if (!st && !args) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int i = 0; !st && i < n_inputs; i++) st = parse_input_arg(m, input_specs[i], &args[i]);
+  if (!st) st = make_dir(out_dir);
+  for (int32_t t = 0; !st && t < mt_module_tenant_count(m); t++) st = run_tenant(m, t, args, n_inputs, out_dir, ext);
+  for (int i = 0; !st && i < n_inputs; i++)
+    if (!args[i].used)
+      st = MT_ERR(INVALID_ARGUMENT, "--input %s: no tenant has an input named '%s'", input_specs[i], args[i].name);
+  if (!st) printf("ran %d tenant(s); outputs in %s\n", mt_module_tenant_count(m), out_dir);
+  for (int i = 0; args && i < n_inputs; i++) {
+    free(args[i].tenant);
+    free(args[i].name);
+    free(args[i].path);
+    free(args[i].tensor.data);
+  }
+  free(args);
+  free(paths);
+  free(input_specs);
+  mt_module_destroy(m);
+  mt_manifest_free(mf);
+  return st ? mt_cli_fail(st) : 0;
+}

@@ -1,0 +1,55 @@
+/* mtcc: the command-line front of the compiler. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "tools/cli.h"
+
+#ifndef MTCC_VERSION_STRING
+#define MTCC_VERSION_STRING "0.0.0"
+#endif
+
+static void usage(FILE *out) {
+  fputs("usage: mtcc <command> [options]\n"
+        "  mtcc --version\n"
+        "  mtcc inspect MODEL.onnx...|MANIFEST.json [--dump-ir]\n"
+        "  mtcc run --reference MODEL.onnx...|MANIFEST.json --input [TENANT:]NAME=FILE ...\n"
+        "           --output-dir DIR [--output-format npy|pb]\n"
+        "  mtcc conformance DIR...\n"
+        "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest format.\n",
+        out);
+}
+
+int mt_cli_fail(mt_status *st) {
+  fprintf(stderr, "mtcc: error: %s\n", mt_status_message(st));
+  mt_status_free(st);
+  return 1;
+}
+
+double mt_cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("mtcc %s\n", MTCC_VERSION_STRING);
+    return 0;
+  }
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "inspect") == 0) return mt_cmd_inspect(argc - 2, argv + 2);
+  if (strcmp(cmd, "run") == 0) return mt_cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "conformance") == 0) return mt_cmd_conformance(argc - 2, argv + 2);
+  fprintf(stderr, "mtcc: error: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return 2;
+}
