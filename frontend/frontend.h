@@ -22,6 +22,9 @@ void mt_tenant_name_from_path(const char *path, char *out, size_t cap);
  * read: out->data is malloc'ed; *out_name (optional) receives the .pb tensor name or NULL (free it).
  * write: picks the format from the extension and writes atomically (temp file + rename). */
 mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name);
+/* Decodes .npy or .pb bytes already in memory; display_path names them in messages. */
+mt_status *mt_tensor_bytes_decode(const char *display_path, const void *bytes, size_t len,
+                                  mt_tensor *out, char **out_name);
 mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name);
 
 #endif

@@ -186,13 +186,7 @@ static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
   return NULL;
 }
 
-mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest) {
-  json_error_t err;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-  if (!root) {
-    if (err.line <= 0) return MT_ERR(NOT_FOUND, "%s: %s", path, err.text);
-    return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column, err.text);
-  }
+static mt_status *manifest_from_json(const char *path, json_t *root, mt_manifest **out_manifest) {
   mt_manifest *mf = calloc(1, sizeof *mf);
   mt_status *st = mf ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st && !(mf->path = strdup(path))) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -204,6 +198,24 @@ mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest) {
   }
   *out_manifest = mf;
   return NULL;
+}
+
+mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest) {
+  json_error_t err;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+  if (!root) {
+    if (err.line <= 0) return MT_ERR(NOT_FOUND, "%s: %s", path, err.text);
+    return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column, err.text);
+  }
+  return manifest_from_json(path, root, out_manifest);
+}
+
+mt_status *mt_manifest_parse(const char *path, const char *text, size_t len,
+                             mt_manifest **out_manifest) {
+  json_error_t err;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+  if (!root) return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column, err.text);
+  return manifest_from_json(path, root, out_manifest);
 }
 
 mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest **out_manifest) {

@@ -41,6 +41,9 @@ typedef struct mt_manifest {
 
 /* Parses and validates a manifest file. Errors name the file, line and the offending key. */
 mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest);
+/* Parses manifest text already in memory; path names it in messages and anchors model paths. */
+mt_status *mt_manifest_parse(const char *path, const char *text, size_t len,
+                             mt_manifest **out_manifest);
 /* A manifest for bare model paths: tenants named after the files, one "default" partition. */
 mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest **out_manifest);
 void mt_manifest_free(mt_manifest *mf);

@@ -118,25 +118,25 @@ static mt_status *parse_npy(const char *path, const unsigned char *buf, size_t l
   return NULL;
 }
 
+mt_status *mt_tensor_bytes_decode(const char *path, const void *bytes, size_t len, mt_tensor *out,
+                                  char **out_name) {
+  const unsigned char *buf = bytes;
+  if (out_name) *out_name = NULL;
+  if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) return parse_npy(path, buf, len, out);
+  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+  if (!tp) return MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto", path);
+  mt_status *st = mt_onnx_tensor_decode(tp, NULL, out);
+  if (!st && out_name && tp->name && *tp->name) *out_name = strdup(tp->name);
+  onnx__tensor_proto__free_unpacked(tp, NULL);
+  return st ? mt_status_annotate(st, "%s", path) : NULL;
+}
+
 mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name) {
   unsigned char *buf = NULL;
   size_t len = 0;
   if (out_name) *out_name = NULL;
   MT_RETURN_IF_ERROR_PLAIN(read_whole_file(path, &buf, &len));
-  mt_status *st;
-  if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) {
-    st = parse_npy(path, buf, len, out);
-  } else {
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
-    if (!tp) {
-      st = MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto", path);
-    } else {
-      st = mt_onnx_tensor_decode(tp, NULL, out);
-      if (!st && out_name && tp->name && *tp->name) *out_name = strdup(tp->name);
-      onnx__tensor_proto__free_unpacked(tp, NULL);
-      if (st) st = mt_status_annotate(st, "%s", path);
-    }
-  }
+  mt_status *st = mt_tensor_bytes_decode(path, buf, len, out, out_name);
   free(buf);
   return st;
 }

@@ -60,13 +60,19 @@ static mt_status *parse_input_arg(const mt_module *m, const char *arg, input_arg
   return mt_tensor_file_read(out->path, &out->tensor, NULL);
 }
 
+typedef struct tenant_result {
+  mt_tensor *outputs; /* one per graph output, data malloc'ed */
+  int n_outputs;
+  double seconds;
+} tenant_result;
+
 static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, int n_args,
-                             const char *out_dir, const char *ext) {
+                             tenant_result *res) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
   const mt_graph *g = t->graph;
   mt_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
-  mt_tensor *outputs = calloc((size_t)g->n_outputs + 1, sizeof *outputs);
-  mt_status *st = (!inputs || !outputs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  res->outputs = calloc((size_t)g->n_outputs + 1, sizeof *res->outputs);
+  mt_status *st = (!inputs || !res->outputs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   for (int i = 0; !st && i < g->n_inputs; i++) {
     const char *name = mt_module_value_c(m, g->inputs[i])->name;
     for (int a = 0; a < n_args; a++) {
@@ -83,26 +89,49 @@ static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, in
                   mt_module_tenant_count(m) > 1 ? ":" : "", name);
   }
   double start = mt_cli_now();
-  if (!st) st = mt_reference_run(m, ti, inputs, outputs);
-  double secs = mt_cli_now() - start;
-  if (!st && secs > 2.0) fprintf(stderr, "mtcc: tenant '%s' ran in %.1f s\n", t->name, secs);
-  char dir[4096], fname[1024], path[4096 + 1024 + 8];
-  if (!st) {
-    char tn[512];
-    sanitize(t->name, tn, sizeof tn);
-    snprintf(dir, sizeof dir, "%s/%s", out_dir, tn);
-    st = make_dir(dir);
-  }
-  for (int i = 0; !st && i < g->n_outputs; i++) {
-    const char *name = mt_module_value_c(m, g->outputs[i])->name;
+  if (!st) st = mt_reference_run(m, ti, inputs, res->outputs);
+  res->seconds = mt_cli_now() - start;
+  if (!st) res->n_outputs = g->n_outputs;
+  if (!st && res->seconds > 2.0) fprintf(stderr, "mtcc: tenant '%s' ran in %.1f s\n", t->name, res->seconds);
+  free(inputs);
+  return st;
+}
+
+/* Writes one tenant's outputs; called only once every tenant has run, so a failing run leaves
+ * no output files behind. */
+static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
+                               const char *out_dir, const char *ext) {
+  const mt_tenant *t = mt_module_tenant_c(m, ti);
+  char dir[4096], tn[512], fname[1024], path[4096 + 1024 + 8];
+  sanitize(t->name, tn, sizeof tn);
+  snprintf(dir, sizeof dir, "%.3000s/%s", out_dir, tn);
+  MT_RETURN_IF_ERROR_PLAIN(make_dir(dir));
+  for (int i = 0; i < res->n_outputs; i++) {
+    const char *name = mt_module_value_c(m, t->graph->outputs[i])->name;
     sanitize(name, fname, sizeof fname);
     snprintf(path, sizeof path, "%s/%s.%s", dir, fname, ext);
-    st = mt_tensor_file_write(path, &outputs[i], name);
+    MT_RETURN_IF_ERROR_PLAIN(mt_tensor_file_write(path, &res->outputs[i], name));
   }
-  for (int i = 0; outputs && i < g->n_outputs; i++) free(outputs[i].data);
-  free(inputs);
-  free(outputs);
-  return st;
+  return NULL;
+}
+
+/* The per-tenant summary: nodes, partition, time, and each output's shape. */
+static void print_summary(const mt_module *m, const tenant_result *results) {
+  for (int32_t ti = 0; ti < mt_module_tenant_count(m); ti++) {
+    const mt_tenant *t = mt_module_tenant_c(m, ti);
+    int nodes = 0;
+    for (int32_t k = 0; k < mt_module_node_count(m); k++) nodes += mt_module_node_c(m, k)->tenant == ti;
+    printf("tenant '%s' (partition %s): %d nodes, %.1f ms on the reference executor\n", t->name,
+           t->partition, nodes, results[ti].seconds * 1e3);
+    for (int i = 0; i < results[ti].n_outputs; i++) {
+      const mt_tensor *o = &results[ti].outputs[i];
+      printf("  %s: %s[", mt_module_value_c(m, t->graph->outputs[i])->name, mt_dtype_name(o->dtype));
+      for (int d = 0; d < o->rank; d++) printf("%s%lld", d ? ", " : "", (long long)o->dims[d]);
+      double sum = 0;
+      for (int64_t e = 0; e < mt_tensor_numel(o); e++) sum += mt_tensor_get_f64(o, e);
+      printf("] sum %.6g\n", sum);
+    }
+  }
 }
 
 int mt_cmd_run(int argc, char **argv) {
@@ -133,12 +162,24 @@ int mt_cmd_run(int argc, char **argv) {
   input_arg *args = calloc((size_t)n_inputs + 1, sizeof *args);
   if (!st && !args) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; !st && i < n_inputs; i++) st = parse_input_arg(m, input_specs[i], &args[i]);
-  if (!st) st = make_dir(out_dir);
-  for (int32_t t = 0; !st && t < mt_module_tenant_count(m); t++) st = run_tenant(m, t, args, n_inputs, out_dir, ext);
+  int32_t n_tenants = m ? mt_module_tenant_count(m) : 0;
+  tenant_result *results = calloc((size_t)n_tenants + 1, sizeof *results);
+  if (!st && !results) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int32_t t = 0; !st && t < n_tenants; t++) st = run_tenant(m, t, args, n_inputs, &results[t]);
   for (int i = 0; !st && i < n_inputs; i++)
     if (!args[i].used)
       st = MT_ERR(INVALID_ARGUMENT, "--input %s: no tenant has an input named '%s'", input_specs[i], args[i].name);
-  if (!st) printf("ran %d tenant(s); outputs in %s\n", mt_module_tenant_count(m), out_dir);
+  if (!st) st = make_dir(out_dir);
+  for (int32_t t = 0; !st && t < n_tenants; t++) st = write_tenant(m, t, &results[t], out_dir, ext);
+  if (!st) {
+    print_summary(m, results);
+    printf("ran %d tenant(s); outputs in %s\n", n_tenants, out_dir);
+  }
+  for (int32_t t = 0; results && t < n_tenants; t++) {
+    for (int i = 0; i < results[t].n_outputs; i++) free(results[t].outputs[i].data);
+    free(results[t].outputs);
+  }
+  free(results);
   for (int i = 0; args && i < n_inputs; i++) {
     free(args[i].tenant);
     free(args[i].name);

@@ -113,8 +113,11 @@ static mt_status *run_clip(mt_op_ctx *c) {
   p.lo_i = INT64_MIN;
   p.hi_i = INT64_MAX;
   if (c->opset < 11) {
+    /* Float attributes; for integer tensors the tightest integer bounds inside them. */
     p.lo = mt_node_attr_float(c->node, "min", -FLT_MAX);
     p.hi = mt_node_attr_float(c->node, "max", FLT_MAX);
+    if (p.lo > -9.2e18) p.lo_i = (int64_t)ceil(p.lo);
+    if (p.hi < 9.2e18) p.hi_i = (int64_t)floor(p.hi);
   } else {
     const mt_tensor *lo = mt_op_input(c, 1), *hi = mt_op_input(c, 2);
     if (lo && mt_tensor_numel(lo) == 1) {

@@ -134,7 +134,7 @@ static mt_status *dims_from_sizes(const mt_op_ctx *c, mt_resize_params *p, const
     p->scales[a] = (double)sizes[i] / (double)p->in_dims[a];
   }
   if (stretch) {
-    for (int i = 0; i < n; i++) p->out_dims[p->axes[i]] = p->in_dims[p->axes[i]] < 0 ? -1 : sizes[i];
+    for (int i = 0; i < n; i++) p->out_dims[p->axes[i]] = sizes[i];
     return NULL;
   }
   if (unknown) {

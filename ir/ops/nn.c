@@ -304,7 +304,7 @@ static mt_status *matmul_run(mt_op_ctx *ctx) {
 const mt_op_def mt_ops_nn[] = {
     {"Gemm", 2, 3, 0, 0, gemm_infer, gemm_run, NULL},
     {"MatMul", 2, 2, 0, 0, matmul_infer, matmul_run, NULL},
-    {"Einsum", 1, -1, 0, 0, mt_nn_einsum_infer, mt_nn_einsum_run, mt_nn_einsum_unsupported},
+    {"Einsum", 1, -1, 0, 0, mt_nn_einsum_infer, mt_nn_einsum_run, NULL},
     {"Conv", 2, 3, 0, 0, mt_nn_conv_infer, mt_nn_conv_run, NULL},
     {"ConvTranspose", 2, 3, 0, 0, mt_nn_conv_transpose_infer, mt_nn_conv_transpose_run, NULL},
     {"MaxPool", 1, 1, 0, 0, mt_nn_maxpool_infer, mt_nn_maxpool_run, NULL},

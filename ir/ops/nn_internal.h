@@ -76,6 +76,5 @@ const char *mt_nn_layernorm_unsupported(const mt_node *node);
 
 mt_status *mt_nn_einsum_infer(mt_op_ctx *ctx);
 mt_status *mt_nn_einsum_run(mt_op_ctx *ctx);
-const char *mt_nn_einsum_unsupported(const mt_node *node);
 
 #endif

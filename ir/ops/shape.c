@@ -19,14 +19,22 @@ mt_status *mt_shape_inputs_check(const mt_op_ctx *ctx) {
     if (t->rank < 0 || t->rank > MT_MAX_RANK)
       return MT_ERR(INVALID_ARGUMENT, "input %d: rank is unknown or above %d", i, MT_MAX_RANK);
     for (int d = 0; d < t->rank; d++)
-      if (t->dims[d] < 0)
-        return MT_ERR(INVALID_ARGUMENT, "input %d: dim %d is unknown (%lld)", i, d,
+      if (t->dims[d] < -1 || (t->dims[d] < 0 && ctx->executing))
+        return MT_ERR(INVALID_ARGUMENT, "input %d: dim %d is invalid (%lld)", i, d,
                       (long long)t->dims[d]);
   }
   return NULL;
 }
 
 mt_status *mt_shape_mul(int64_t a, int64_t b, int64_t *out) {
+  if (a == 0 || b == 0) {
+    *out = 0;
+    return NULL;
+  }
+  if (a < 0 || b < 0) { /* unknown (data-dependent) stays unknown */
+    *out = -1;
+    return NULL;
+  }
   if (!mt_mul_i64(a, b, out))
     return MT_ERR(OUT_OF_RANGE, "size %lld x %lld overflows int64", (long long)a, (long long)b);
   return NULL;
@@ -38,6 +46,7 @@ mt_status *mt_shape_dims_check(int rank, const int64_t *dims, mt_dtype dtype) {
                   MT_MAX_RANK);
   int64_t n = 1;
   for (int i = 0; i < rank; i++) {
+    if (dims[i] == -1) continue; /* unknown during static inference */
     if (dims[i] < 0)
       return MT_ERR(INVALID_ARGUMENT, "output dim %d is negative (%lld)", i, (long long)dims[i]);
     if (!mt_mul_i64(n, dims[i], &n))
@@ -48,6 +57,17 @@ mt_status *mt_shape_dims_check(int rank, const int64_t *dims, mt_dtype dtype) {
   if (!mt_mul_size((size_t)n, es ? es : 1, &bytes) || bytes > (size_t)INT64_MAX)
     return MT_ERR(OUT_OF_RANGE, "output of %lld elements is too large", (long long)n);
   return NULL;
+}
+
+int64_t mt_shape_numel_or_unknown(int rank, const int64_t *dims) {
+  bool unknown = false;
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] == 0) return 0;
+    if (dims[i] < 0) unknown = true;
+    else n *= dims[i];
+  }
+  return unknown ? -1 : n;
 }
 
 mt_status *mt_shape_elem_size(const mt_tensor *t, size_t *out) {

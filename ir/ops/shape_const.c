@@ -42,7 +42,12 @@ mt_status *mt_shape_shape_run(mt_op_ctx *ctx) {
   int64_t s, e;
   shape_range(ctx, x->rank, &s, &e);
   int64_t *out = ctx->outputs[0].data;
-  for (int64_t i = s; i < e; i++) out[i - s] = x->dims[i];
+  for (int64_t i = s; i < e; i++) {
+    if (x->dims[i] < 0)
+      return MT_ERR(INVALID_ARGUMENT, "input dim %lld is data-dependent, not known statically",
+                    (long long)i);
+    out[i - s] = x->dims[i];
+  }
   return NULL;
 }
 
@@ -53,7 +58,10 @@ mt_status *mt_shape_size_infer(mt_op_ctx *ctx) {
 }
 
 mt_status *mt_shape_size_run(mt_op_ctx *ctx) {
-  *(int64_t *)ctx->outputs[0].data = mt_tensor_numel(ctx->inputs[0]);
+  const mt_tensor *x = ctx->inputs[0];
+  int64_t n = mt_shape_numel_or_unknown(x->rank, x->dims);
+  if (n < 0) return MT_ERR(INVALID_ARGUMENT, "input size is data-dependent, not known statically");
+  *(int64_t *)ctx->outputs[0].data = n;
   return NULL;
 }
 

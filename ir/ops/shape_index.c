@@ -41,11 +41,17 @@ mt_status *mt_shape_concat_infer(mt_op_ctx *ctx) {
     if (t->rank != x->rank)
       return MT_ERR(INVALID_ARGUMENT, "input %d: rank %d differs from input 0's %d", k, t->rank,
                     x->rank);
-    for (int i = 0; i < x->rank; i++)
-      if (i != axis && t->dims[i] != x->dims[i])
-        return MT_ERR(INVALID_ARGUMENT, "input %d: dim %d is %lld, input 0 has %lld", k, i,
-                      (long long)t->dims[i], (long long)x->dims[i]);
-    if (__builtin_add_overflow(out[axis], t->dims[axis], &out[axis]))
+    for (int i = 0; i < x->rank; i++) {
+      if (i == axis || t->dims[i] < 0) continue;
+      if (out[i] < 0) /* unknown so far: this input tells */
+        out[i] = t->dims[i];
+      else if (t->dims[i] != out[i])
+        return MT_ERR(INVALID_ARGUMENT, "input %d: dim %d is %lld, expected %lld", k, i,
+                      (long long)t->dims[i], (long long)out[i]);
+    }
+    if (out[axis] < 0 || t->dims[axis] < 0)
+      out[axis] = -1;
+    else if (__builtin_add_overflow(out[axis], t->dims[axis], &out[axis]))
       return MT_ERR(OUT_OF_RANGE, "concatenated dim overflows int64");
   }
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_dims_check(x->rank, out, x->dtype));
@@ -107,7 +113,7 @@ static mt_status *split_sizes(const mt_op_ctx *ctx, int *axis, int64_t *sizes) {
       if (__builtin_add_overflow(sum, sizes[k], &sum))
         return MT_ERR(OUT_OF_RANGE, "split sizes overflow int64");
     }
-    if (sum != dim)
+    if (sum != dim && dim >= 0)
       return MT_ERR(INVALID_ARGUMENT, "split sizes sum to %lld, dim %d is %lld", (long long)sum,
                     *axis, (long long)dim);
     return NULL;
@@ -116,8 +122,8 @@ static mt_status *split_sizes(const mt_op_ctx *ctx, int *axis, int64_t *sizes) {
   if (num && num->i != n)
     return MT_ERR(INVALID_ARGUMENT, "num_outputs is %lld but the node has %d outputs",
                   (long long)num->i, n);
-  if (dim % n == 0) {
-    for (int k = 0; k < n; k++) sizes[k] = dim / n;
+  if (dim < 0 || dim % n == 0) { /* an unknown dim gives unknown parts */
+    for (int k = 0; k < n; k++) sizes[k] = dim < 0 ? -1 : dim / n;
     return NULL;
   }
   if (!num)
@@ -239,6 +245,11 @@ static mt_status *slice_plan(const mt_op_ctx *ctx, int64_t *starts, int64_t *ste
     int64_t d = x->dims[a];
     int64_t step = has_p ? sp[k] : 1;
     if (step == 0) return MT_ERR(INVALID_ARGUMENT, "steps[%d] is 0", k);
+    if (d < 0) { /* unknown during static inference: so is the extent */
+      steps[a] = step;
+      out[a] = -1;
+      continue;
+    }
     /* Negative starts/ends count from the end; adding d >= 0 to a negative value cannot
      * overflow, so INT64_MIN and INT64_MAX sentinels are safe. */
     int64_t s = st[k] < 0 ? st[k] + d : st[k];
@@ -329,7 +340,7 @@ static mt_status *gather_elements_axis(const mt_op_ctx *ctx, int *axis) {
                   x->rank);
   MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, axis));
   for (int i = 0; i < x->rank; i++)
-    if (i != *axis && idx->dims[i] > x->dims[i])
+    if (i != *axis && x->dims[i] >= 0 && idx->dims[i] > x->dims[i])
       return MT_ERR(INVALID_ARGUMENT, "input 1: dim %d is %lld, larger than the data's %lld", i,
                     (long long)idx->dims[i], (long long)x->dims[i]);
   return NULL;
@@ -417,6 +428,10 @@ mt_status *mt_shape_pad_infer(mt_op_ctx *ctx) {
   MT_RETURN_IF_ERROR_PLAIN(pad_plan(ctx, pads, &mode));
   for (int i = 0; i < x->rank; i++) {
     int64_t b = pads[i], e = pads[x->rank + i], d = x->dims[i];
+    if (d < 0) {
+      out[i] = -1;
+      continue;
+    }
     int64_t kept; /* what cropping (negative pads) leaves of the dim */
     if (__builtin_add_overflow(d, b < 0 ? b : 0, &kept) ||
         __builtin_add_overflow(kept, e < 0 ? e : 0, &kept) || kept < 0)

@@ -5,13 +5,18 @@
 
 #include "ir/op.h"
 
-/* Every present input has a known rank and non-negative dims. */
+/* Every present input has a known rank and valid dims. During static inference a dim may be -1:
+ * unknown because it depends on data (an If whose branches disagree). Infer functions then give
+ * -1 for the output dims that depend on it, so the driver reports the data-dependent shape at
+ * its source; while executing every dim must be known. */
 mt_status *mt_shape_inputs_check(const mt_op_ctx *ctx);
-/* A shape an op is about to produce: rank within MT_MAX_RANK, dims >= 0, element count and byte
- * size (for dtype) representable. */
+/* A shape an op is about to produce: rank within MT_MAX_RANK, dims >= 0 (or -1, unknown), element
+ * count and byte size (for dtype) representable. */
 mt_status *mt_shape_dims_check(int rank, const int64_t *dims, mt_dtype dtype);
-/* *out = a * b, or an error naming what overflowed. */
+/* *out = a * b for dims (0 if either is 0, else -1 if either is unknown), or an overflow error. */
 mt_status *mt_shape_mul(int64_t a, int64_t b, int64_t *out);
+/* Element count of a shape whose input dims were checked: -1 when unknown (and none is 0). */
+int64_t mt_shape_numel_or_unknown(int rank, const int64_t *dims);
 /* Element size of t's dtype, or an error for dtypes mtcc does not move. */
 mt_status *mt_shape_elem_size(const mt_tensor *t, size_t *out);
 /* Copies input 0's bytes to output 0 (Identity, Reshape, Flatten, Squeeze, Unsqueeze). */

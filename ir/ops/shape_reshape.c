@@ -44,38 +44,46 @@ mt_status *mt_shape_reshape_infer(mt_op_ctx *ctx) {
   bool allowzero = ctx->opset >= 14 && mt_node_attr_int(ctx->node, "allowzero", 0) != 0;
   int64_t out[MT_MAX_RANK];
   int infer_at = -1;
-  bool has_zero = false;
-  int64_t known = 1;
+  bool has_zero = false, unknown = false; /* unknown: a copied input dim is data-dependent */
+  int64_t known = 1;                       /* product of the known target dims */
   for (int i = 0; i < n; i++) {
     int64_t v = shape[i];
     if (v == -1) {
       if (infer_at >= 0) return MT_ERR(INVALID_ARGUMENT, "shape has more than one -1");
       infer_at = i;
+      out[i] = -1;
       continue;
     }
+    if (v < 0) return MT_ERR(INVALID_ARGUMENT, "shape[%d] is %lld", i, (long long)v);
     if (v == 0 && !allowzero) {
       if (i >= x->rank)
         return MT_ERR(INVALID_ARGUMENT, "shape[%d] is 0 (copy the input dim) but input rank is %d",
                       i, x->rank);
       v = x->dims[i];
-    } else if (v < 0) {
-      return MT_ERR(INVALID_ARGUMENT, "shape[%d] is %lld", i, (long long)v);
     }
     has_zero |= shape[i] == 0;
     out[i] = v;
+    if (v < 0) {
+      unknown = true;
+      continue;
+    }
     MT_RETURN_IF_ERROR(mt_shape_mul(known, v, &known), "reshape target");
   }
-  int64_t numel = mt_tensor_numel(x);
+  int64_t numel = mt_shape_numel_or_unknown(x->rank, x->dims);
   if (infer_at >= 0) {
     if (allowzero && has_zero)
       return MT_ERR(INVALID_ARGUMENT, "shape holds both 0 and -1 while allowzero=1");
     if (known == 0)
       return MT_ERR(INVALID_ARGUMENT, "cannot infer the -1 dim: the other dims hold no elements");
-    if (numel % known != 0)
+    if (numel < 0 || unknown) {
+      out[infer_at] = -1;
+    } else if (numel % known != 0) {
       return MT_ERR(INVALID_ARGUMENT, "cannot reshape %lld elements: not a multiple of %lld",
                     (long long)numel, (long long)known);
-    out[infer_at] = numel / known;
-  } else if (known != numel) {
+    } else {
+      out[infer_at] = numel / known;
+    }
+  } else if (numel >= 0 && !unknown && known != numel) {
     return MT_ERR(INVALID_ARGUMENT, "cannot reshape %lld elements into a shape of %lld",
                   (long long)numel, (long long)known);
   }
@@ -93,7 +101,8 @@ mt_status *mt_shape_flatten_infer(mt_op_ctx *ctx) {
                   x->rank);
   if (axis < 0) axis += x->rank;
   int64_t out[2] = {1, 1};
-  for (int i = 0; i < x->rank; i++) out[i < axis ? 0 : 1] *= x->dims[i];
+  for (int i = 0; i < x->rank; i++)
+    MT_RETURN_IF_ERROR_PLAIN(mt_shape_mul(out[i < axis ? 0 : 1], x->dims[i], &out[i < axis ? 0 : 1]));
   return set_out(ctx, x->dtype, 2, out);
 }
 
@@ -129,10 +138,14 @@ mt_status *mt_shape_squeeze_infer(mt_op_ctx *ctx) {
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_axes_normalize(axes, n, x->rank, "axes"));
   bool drop[MT_MAX_RANK] = {false};
   if (!present || n == 0) { /* no axes (or an empty list): drop every dim of size 1 */
-    for (int i = 0; i < x->rank; i++) drop[i] = x->dims[i] == 1;
+    for (int i = 0; i < x->rank; i++) {
+      if (x->dims[i] < 0)
+        return MT_ERR(INVALID_ARGUMENT, "cannot squeeze without axes: dim %d is data-dependent", i);
+      drop[i] = x->dims[i] == 1;
+    }
   } else {
     for (int i = 0; i < n; i++) {
-      if (x->dims[axes[i]] != 1)
+      if (x->dims[axes[i]] != 1 && x->dims[axes[i]] >= 0) /* an unknown dim is checked at run */
         return MT_ERR(INVALID_ARGUMENT, "cannot squeeze axis %lld of size %lld",
                       (long long)axes[i], (long long)x->dims[axes[i]]);
       drop[axes[i]] = true;
@@ -224,7 +237,9 @@ mt_status *mt_shape_expand_infer(mt_op_ctx *ctx) {
     int64_t a = ia < 0 ? 1 : x->dims[ia];
     int64_t b = ib < 0 ? 1 : shape[ib];
     if (b < 0) return MT_ERR(INVALID_ARGUMENT, "shape[%d] is %lld", ib, (long long)b);
-    if (a == b || b == 1)
+    if (a < 0) /* unknown input dim: only b == 1 leaves it unknown */
+      out[i] = b == 1 ? -1 : b;
+    else if (a == b || b == 1)
       out[i] = a;
     else if (a == 1)
       out[i] = b;
@@ -303,10 +318,10 @@ mt_status *mt_shape_depth_to_space_infer(mt_op_ctx *ctx) {
   bool crd;
   MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
   MT_RETURN_IF_ERROR_PLAIN(depth_mode(ctx, &crd));
-  if (x->dims[1] % bb != 0)
+  if (x->dims[1] >= 0 && x->dims[1] % bb != 0)
     return MT_ERR(INVALID_ARGUMENT, "channels %lld not divisible by blocksize^2 = %lld",
                   (long long)x->dims[1], (long long)bb);
-  int64_t out[4] = {x->dims[0], x->dims[1] / bb, 0, 0};
+  int64_t out[4] = {x->dims[0], x->dims[1] < 0 ? -1 : x->dims[1] / bb, 0, 0};
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_mul(x->dims[2], b, &out[2]));
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_mul(x->dims[3], b, &out[3]));
   return set_out(ctx, x->dtype, 4, out);
@@ -328,10 +343,11 @@ mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx) {
   const mt_tensor *x = ctx->inputs[0];
   int64_t b = 1, bb = 1;
   MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
-  if (x->dims[2] % b != 0 || x->dims[3] % b != 0)
+  if ((x->dims[2] >= 0 && x->dims[2] % b != 0) || (x->dims[3] >= 0 && x->dims[3] % b != 0))
     return MT_ERR(INVALID_ARGUMENT, "spatial dims %lldx%lld not divisible by blocksize %lld",
                   (long long)x->dims[2], (long long)x->dims[3], (long long)b);
-  int64_t out[4] = {x->dims[0], 0, x->dims[2] / b, x->dims[3] / b};
+  int64_t out[4] = {x->dims[0], 0, x->dims[2] < 0 ? -1 : x->dims[2] / b,
+                    x->dims[3] < 0 ? -1 : x->dims[3] / b};
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_mul(x->dims[1], bb, &out[1]));
   return set_out(ctx, x->dtype, 4, out);
 }

@@ -82,7 +82,7 @@ mt_status *mt_cpu_ew_where(const mt_tensor *cond, const mt_tensor *x, const mt_t
                            mt_tensor *out);
 /* Copies in into out, broadcasting in's shape to out's (numpy rules; same dtype). */
 mt_status *mt_cpu_ew_broadcast_copy(const mt_tensor *in, mt_tensor *out);
-/* out *= 1/n style scaling used by Mean: out[i] = out[i] / n (float types only). */
+/* Mean's final step, in place: out[i] = out[i] / n (float types only). */
 mt_status *mt_cpu_ew_divide_by(mt_tensor *out, int64_t n);
 
 #endif

@@ -32,9 +32,13 @@ static double source_coord(const mt_resize_params *p, int axis, int64_t y, bool 
     x = (yy + 0.5) / scale;
     break;
   case MT_RESIZE_TF_CROP_AND_RESIZE: {
-    double s = p->roi[axis], e = p->roi[p->rank + axis];
-    x = out_w == 1 ? (e - s) * (in - 1) / 2 : yy * (e - s) * (in - 1) / (out_w - 1);
-    x += s * (in - 1);
+    /* The ONNX definition evaluates the roi terms in the roi's float32 precision; doing the
+     * same keeps nearest-pixel choices at exact .5 boundaries identical to it. */
+    float s = (float)p->roi[axis], e = (float)p->roi[p->rank + axis];
+    float span = e - s;
+    float in_m1 = (float)(p->in_dims[axis] - 1);
+    x = out_w == 1 ? (double)(span * in_m1 / 2.0f) : yy * (double)span * (in - 1) / (out_w - 1);
+    x += (double)(s * in_m1);
     *extrap = x < 0 || x > in - 1;
     break;
   }

@@ -302,9 +302,10 @@ def rename_output(g, value, new_name):
 
 # ---------------------------------------------------------------- ResNet-50
 def resnet_groups(variant):
-    """Weight groups: variants share the (frozen) stem+layer1, variant pairs K//2 share layer2."""
+    """Weight groups of fine-tuned variants: all share the frozen stem, layer1 and layer2; variants
+    2j and 2j+1 share layer3 (tuned together); layer4 and fc are each variant's own."""
     v = 0 if variant is None else variant
-    return {"stem": 0, "layer1": 0, "layer2": 100 + v // 2, "rest": 1000 + v}
+    return {"stem": 0, "layer1": 0, "layer2": 0, "layer3": 100 + v // 2, "rest": 1000 + v}
 
 
 def build_resnet50(variant=None):
@@ -696,8 +697,9 @@ def main(argv=None):
     ap.add_argument("--layers", type=int, default=0,
                     help="encoder layer count for the BERT models written (default 12 base / 2 tiny)")
     ap.add_argument("--variant", default="",
-                    help="comma-separated ResNet-50 variants K: writes resnet50_vK.onnx (v0 has "
-                         "resnet50.onnx's weights; all share stem+layer1, K//2 pairs share layer2)")
+                    help="comma-separated ResNet-50 variants K: writes resnet50_vK.onnx (same shapes; v0 "
+                         "is byte-identical to resnet50.onnx; all share stem..layer2, variants "
+                         "2j/2j+1 share layer3, layer4+fc differ); alone, writes only the variants")
     ap.add_argument("--no-check", action="store_true", help="skip onnx.checker (faster)")
     args = ap.parse_args(argv)
 

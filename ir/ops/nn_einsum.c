@@ -1,0 +1,424 @@
+/* Einsum: any number of operands, repeated labels (diagonals), ellipsis with broadcasting,
+ * implicit and explicit outputs.
+ *
+ * Each operand becomes a strided view with one entry per distinct label (a repeated label adds
+ * its strides: a diagonal; a broadcast ellipsis dim of size 1 gets stride 0). Operands are then
+ * contracted left to right: for a pair, labels split into batch (both, still needed), M / N
+ * (one side, still needed), K (both, not needed) and labels only one side has and nothing needs
+ * later, which are summed away while gathering. Both sides are gathered densely as
+ * [batch, M, K] and [batch, K, N] and multiplied by a batched GEMM. A final gather permutes (and
+ * sums, for one operand) into the output order. Float types compute in float32, integer types
+ * exactly in int64. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/ops/nn_internal.h"
+#include "runtime/base/checked_math.h"
+#include "runtime/cpu/einsum.h"
+#include "runtime/cpu/gemm.h"
+
+#define EIN_LETTERS 52
+#define EIN_MAX_LABELS (EIN_LETTERS + MT_MAX_RANK)
+#define EIN_MAX_INPUTS 32
+#define EIN_MAXD MT_EINSUM_MAX_DIMS
+
+typedef struct ein_term {
+  int n;
+  int label[MT_MAX_RANK];
+} ein_term;
+
+typedef struct ein_eq {
+  int n_inputs;
+  ein_term in[EIN_MAX_INPUTS];
+  ein_term out;
+  int64_t size[EIN_MAX_LABELS]; /* -1 unknown / unset */
+} ein_eq;
+
+static int letter_id(char c) {
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= 'A' && c <= 'Z') return 26 + (c - 'A');
+  return -1;
+}
+
+/* ASCII order of a label for the implicit output: letters upper-case first, as numpy sorts. */
+static int label_rank(int id) { return id >= 26 ? id - 26 : 26 + id; }
+
+/* Splits one term into letters and the ellipsis position. */
+typedef struct raw_term {
+  int n_letters;
+  int letters[MT_MAX_RANK + 1];
+  int ellipsis_at; /* index into letters before which "..." stands, -1 if none */
+} raw_term;
+
+static mt_status *parse_raw(const char *s, size_t len, raw_term *t) {
+  t->n_letters = 0;
+  t->ellipsis_at = -1;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '.') {
+      if (t->ellipsis_at >= 0 || i + 2 >= len || s[i + 1] != '.' || s[i + 2] != '.')
+        return MT_ERR(INVALID_ARGUMENT, "malformed ellipsis in equation term");
+      t->ellipsis_at = t->n_letters;
+      i += 2;
+      continue;
+    }
+    int id = letter_id(s[i]);
+    if (id < 0) return MT_ERR(INVALID_ARGUMENT, "invalid character '%c' in equation", s[i]);
+    if (t->n_letters > MT_MAX_RANK)
+      return MT_ERR(INVALID_ARGUMENT, "equation term has more than %d labels", MT_MAX_RANK);
+    t->letters[t->n_letters++] = id;
+  }
+  return NULL;
+}
+
+/* Parses the equation against the inputs' ranks and dims. */
+static mt_status *parse_equation(const char *equation, int n_inputs, const mt_tensor *const *ins,
+                                 ein_eq *e) {
+  if (n_inputs < 1 || n_inputs > EIN_MAX_INPUTS)
+    return MT_ERR(INVALID_ARGUMENT, "%d operands; 1 to %d are supported", n_inputs,
+                  EIN_MAX_INPUTS);
+  size_t len = strlen(equation);
+  char *eq = malloc(len + 1);
+  if (!eq) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (equation[i] != ' ' && equation[i] != '\t') eq[n++] = equation[i];
+  eq[n] = 0;
+  mt_status *st = NULL;
+  char *arrow = strstr(eq, "->");
+  size_t lhs_len = arrow ? (size_t)(arrow - eq) : n;
+  raw_term raw[EIN_MAX_INPUTS], raw_out;
+  int terms = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= lhs_len && !st; i++) {
+    if (i == lhs_len || eq[i] == ',') {
+      if (terms == n_inputs) {
+        st = MT_ERR(INVALID_ARGUMENT, "equation has more terms than the %d inputs", n_inputs);
+        break;
+      }
+      st = parse_raw(eq + start, i - start, &raw[terms++]);
+      start = i + 1;
+    }
+  }
+  if (!st && terms != n_inputs)
+    st = MT_ERR(INVALID_ARGUMENT, "equation has %d terms for %d inputs", terms, n_inputs);
+  if (!st && arrow) st = parse_raw(arrow + 2, strlen(arrow + 2), &raw_out);
+  free(eq);
+  if (st) return st;
+  e->n_inputs = n_inputs;
+  for (int l = 0; l < EIN_MAX_LABELS; l++) e->size[l] = -1;
+  /* Ellipsis rank: the most dims any operand's "..." covers. */
+  int ell_rank = 0, ell_n[EIN_MAX_INPUTS];
+  for (int i = 0; i < n_inputs; i++) {
+    int rank = ins ? ins[i]->rank : raw[i].n_letters;
+    ell_n[i] = raw[i].ellipsis_at >= 0 ? rank - raw[i].n_letters : 0;
+    if (ell_n[i] < 0 || (raw[i].ellipsis_at < 0 && rank != raw[i].n_letters))
+      return MT_ERR(INVALID_ARGUMENT, "term %d has %d labels for an input of rank %d", i,
+                    raw[i].n_letters, rank);
+    if (ell_n[i] > ell_rank) ell_rank = ell_n[i];
+  }
+  int count[EIN_MAX_LABELS] = {0};
+  for (int i = 0; i < n_inputs; i++) {
+    ein_term *t = &e->in[i];
+    t->n = 0;
+    for (int j = 0; j <= raw[i].n_letters; j++) {
+      if (j == raw[i].ellipsis_at)
+        for (int k = 0; k < ell_n[i]; k++) t->label[t->n++] = EIN_LETTERS + ell_rank - ell_n[i] + k;
+      if (j < raw[i].n_letters) t->label[t->n++] = raw[i].letters[j];
+    }
+    for (int d = 0; d < t->n; d++) {
+      int l = t->label[d];
+      count[l]++;
+      if (!ins) continue;
+      int64_t s = ins[i]->dims[d];
+      if (s < 0) continue;
+      if (e->size[l] < 0 || (l >= EIN_LETTERS && e->size[l] == 1)) {
+        e->size[l] = s;
+      } else if (e->size[l] != s && !(l >= EIN_LETTERS && s == 1)) {
+        return MT_ERR(INVALID_ARGUMENT, "label size mismatch in term %d: %lld vs %lld", i,
+                      (long long)s, (long long)e->size[l]);
+      }
+    }
+  }
+  ein_term *o = &e->out;
+  o->n = 0;
+  if (arrow) {
+    bool seen[EIN_MAX_LABELS] = {false};
+    for (int j = 0; j <= raw_out.n_letters; j++) {
+      if (j == raw_out.ellipsis_at)
+        for (int k = 0; k < ell_rank; k++) o->label[o->n++] = EIN_LETTERS + k;
+      if (j == raw_out.n_letters) break;
+      int l = raw_out.letters[j];
+      if (count[l] == 0 || seen[l])
+        return MT_ERR(INVALID_ARGUMENT, "output label '%c' is repeated or not in any input",
+                      l < 26 ? 'a' + l : 'A' + l - 26);
+      seen[l] = true;
+      if (o->n >= MT_MAX_RANK) return MT_ERR(OUT_OF_RANGE, "output rank exceeds %d", MT_MAX_RANK);
+      o->label[o->n++] = l;
+    }
+  } else {
+    for (int k = 0; k < ell_rank; k++) o->label[o->n++] = EIN_LETTERS + k;
+    for (int r = 0; r < EIN_LETTERS; r++) {
+      int l = r < 26 ? 26 + r : r - 26; /* inverse of label_rank */
+      if (label_rank(l) != r || count[l] != 1) continue;
+      if (o->n >= MT_MAX_RANK) return MT_ERR(OUT_OF_RANGE, "output rank exceeds %d", MT_MAX_RANK);
+      o->label[o->n++] = l;
+    }
+  }
+  return NULL;
+}
+
+static mt_status *einsum_parse_ctx(const mt_op_ctx *ctx, ein_eq *e) {
+  const char *eq = mt_node_attr_string(ctx->node, "equation", NULL);
+  if (!eq) return MT_ERR(INVALID_ARGUMENT, "attribute 'equation' is required");
+  for (int i = 0; i < ctx->n_inputs; i++)
+    if (!ctx->inputs[i]) return MT_ERR(INVALID_ARGUMENT, "input %d is missing", i);
+  return parse_equation(eq, ctx->n_inputs, ctx->inputs, e);
+}
+
+mt_status *mt_nn_einsum_infer(mt_op_ctx *ctx) {
+  ein_eq e;
+  MT_RETURN_IF_ERROR_PLAIN(einsum_parse_ctx(ctx, &e));
+  mt_dtype dt = mt_op_input(ctx, 0)->dtype;
+  for (int i = 1; i < ctx->n_inputs; i++)
+    if (ctx->inputs[i]->dtype != dt) return MT_ERR(INVALID_ARGUMENT, "input dtypes differ");
+  if (dt == MT_DTYPE_BOOL) return MT_ERR(UNIMPLEMENTED, "Einsum on bool tensors");
+  int64_t dims[MT_MAX_RANK];
+  for (int d = 0; d < e.out.n; d++) dims[d] = e.size[e.out.label[d]];
+  mt_op_set_output(ctx, 0, dt, e.out.n, dims);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- execution */
+
+typedef struct ein_view {
+  int n;
+  int label[EIN_MAXD];
+  int64_t size[EIN_MAXD];
+  int64_t stride[EIN_MAXD];
+  const void *data;
+} ein_view;
+
+typedef struct ein_exec {
+  bool is_int; /* int64 buffers; float32 otherwise */
+  const ein_eq *eq;
+} ein_exec;
+
+static int view_find(const ein_view *v, int label) {
+  for (int i = 0; i < v->n; i++)
+    if (v->label[i] == label) return i;
+  return -1;
+}
+
+static void view_of_operand(const ein_eq *e, const ein_term *t, const int64_t *dims,
+                            const void *data, ein_view *v) {
+  v->n = 0;
+  v->data = data;
+  int64_t stride = 1;
+  for (int d = t->n - 1; d >= 0; d--) {
+    int l = t->label[d];
+    int64_t s = dims[d] == 1 && e->size[l] != 1 ? 0 : stride; /* broadcast dim */
+    int k = view_find(v, l);
+    if (k >= 0) {
+      v->stride[k] += s;
+    } else {
+      v->label[v->n] = l;
+      v->size[v->n] = e->size[l];
+      v->stride[v->n] = s;
+      v->n++;
+    }
+    stride *= dims[d];
+  }
+}
+
+/* Dense gather of view v over the `nkeep` labels in `keep` (in order), summing every other label
+ * of v. Sets *out to a malloc'ed buffer and *out_numel. */
+static mt_status *gather(const ein_exec *x, const ein_view *v, int nkeep, const int *keep,
+                         void **out, int64_t *out_numel) {
+  int64_t kd[EIN_MAXD], ks[EIN_MAXD], rd[EIN_MAXD], rs[EIN_MAXD], total = 1;
+  int nred = 0;
+  bool used[EIN_MAXD] = {false};
+  for (int i = 0; i < nkeep; i++) {
+    int k = view_find(v, keep[i]);
+    kd[i] = k >= 0 ? v->size[k] : x->eq->size[keep[i]];
+    ks[i] = k >= 0 ? v->stride[k] : 0;
+    if (k >= 0) used[k] = true;
+    if (!mt_mul_i64(total, kd[i], &total))
+      return MT_ERR(RESOURCE_EXHAUSTED, "Einsum intermediate is too large");
+  }
+  for (int k = 0; k < v->n; k++)
+    if (!used[k]) {
+      rd[nred] = v->size[k];
+      rs[nred] = v->stride[k];
+      nred++;
+    }
+  size_t elem = x->is_int ? sizeof(int64_t) : sizeof(float), bytes;
+  if (!mt_mul_size((size_t)total, elem, &bytes))
+    return MT_ERR(RESOURCE_EXHAUSTED, "Einsum intermediate is too large");
+  void *buf = malloc(bytes ? bytes : 1);
+  if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for an Einsum intermediate");
+  if (x->is_int) mt_cpu_strided_sum_i64(v->data, nkeep, kd, ks, nred, rd, rs, buf);
+  else mt_cpu_strided_sum_f32(v->data, nkeep, kd, ks, nred, rd, rs, buf);
+  *out = buf;
+  *out_numel = total;
+  return NULL;
+}
+
+static int64_t labels_numel(const ein_eq *e, int n, const int *labels) {
+  int64_t t = 1;
+  for (int i = 0; i < n; i++) t *= e->size[labels[i]];
+  return t;
+}
+
+/* Contracts views a and b, keeping labels flagged in `needed`; the result is a dense view over
+ * [batch, M, N] whose data (*owned) the caller frees. */
+static mt_status *contract(const ein_exec *x, const ein_view *a, const ein_view *b,
+                           const bool *needed, ein_view *res, void **owned) {
+  int lb[EIN_MAXD], lm[EIN_MAXD], lk[EIN_MAXD], ln[EIN_MAXD], nb = 0, nm = 0, nk = 0, nn = 0;
+  for (int i = 0; i < a->n; i++) {
+    int l = a->label[i];
+    bool in_b = view_find(b, l) >= 0;
+    if (in_b && needed[l]) lb[nb++] = l;
+    else if (in_b) lk[nk++] = l;
+    else if (needed[l]) lm[nm++] = l;
+  }
+  for (int i = 0; i < b->n; i++) {
+    int l = b->label[i];
+    if (view_find(a, l) < 0 && needed[l]) ln[nn++] = l;
+  }
+  if (nb + nm + nk > EIN_MAXD || nb + nk + nn > EIN_MAXD || nb + nm + nn > EIN_MAXD)
+    return MT_ERR(OUT_OF_RANGE, "Einsum intermediate has more than %d dims", EIN_MAXD);
+  int order_a[EIN_MAXD], order_b[EIN_MAXD], n = 0;
+  for (int i = 0; i < nb; i++) order_a[n++] = lb[i];
+  for (int i = 0; i < nm; i++) order_a[n++] = lm[i];
+  for (int i = 0; i < nk; i++) order_a[n++] = lk[i];
+  n = 0;
+  for (int i = 0; i < nb; i++) order_b[n++] = lb[i];
+  for (int i = 0; i < nk; i++) order_b[n++] = lk[i];
+  for (int i = 0; i < nn; i++) order_b[n++] = ln[i];
+  int64_t bt = labels_numel(x->eq, nb, lb), mt = labels_numel(x->eq, nm, lm);
+  int64_t kt = labels_numel(x->eq, nk, lk), nt = labels_numel(x->eq, nn, ln), total;
+  if (!mt_mul_i64(bt, mt, &total) || !mt_mul_i64(total, nt, &total))
+    return MT_ERR(RESOURCE_EXHAUSTED, "Einsum intermediate is too large");
+  void *am = NULL, *bm = NULL, *cm = NULL;
+  int64_t an, bn;
+  mt_status *st = gather(x, a, nb + nm + nk, order_a, &am, &an);
+  if (!st) st = gather(x, b, nb + nk + nn, order_b, &bm, &bn);
+  if (!st) {
+    size_t elem = x->is_int ? sizeof(int64_t) : sizeof(float);
+    cm = calloc((size_t)(total > 0 ? total : 1), elem);
+    if (!cm) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory for an Einsum intermediate");
+  }
+  if (!st) {
+    if (x->is_int) {
+      mt_cpu_batched_matmul_i64(bt, mt, nt, kt, am, bm, cm);
+    } else {
+      const float *af = am, *bf = bm;
+      float *cf = cm;
+      for (int64_t i = 0; i < bt && !st; i++)
+        st = mt_cpu_sgemm(false, false, mt, nt, kt, 1.0f, af + i * mt * kt, kt, bf + i * kt * nt,
+                          nt, cf + i * mt * nt, nt);
+    }
+  }
+  free(am);
+  free(bm);
+  if (st) {
+    free(cm);
+    return st;
+  }
+  res->n = 0;
+  res->data = cm;
+  for (int i = 0; i < nb; i++) res->label[res->n++] = lb[i];
+  for (int i = 0; i < nm; i++) res->label[res->n++] = lm[i];
+  for (int i = 0; i < nn; i++) res->label[res->n++] = ln[i];
+  int64_t stride = 1;
+  for (int i = res->n - 1; i >= 0; i--) {
+    res->size[i] = x->eq->size[res->label[i]];
+    res->stride[i] = stride;
+    stride *= res->size[i];
+  }
+  *owned = cm;
+  return NULL;
+}
+
+static void store_ints(mt_tensor *y, const int64_t *v) {
+  int64_t n = mt_tensor_numel(y);
+  for (int64_t i = 0; i < n; i++) {
+    switch (y->dtype) {
+    case MT_DTYPE_INT64: ((int64_t *)y->data)[i] = v[i]; break;
+    case MT_DTYPE_INT32: ((int32_t *)y->data)[i] = (int32_t)v[i]; break;
+    case MT_DTYPE_INT8: ((int8_t *)y->data)[i] = (int8_t)v[i]; break;
+    case MT_DTYPE_UINT8: ((uint8_t *)y->data)[i] = (uint8_t)v[i]; break;
+    default: mt_tensor_set_f64(y, i, (double)v[i]); break;
+    }
+  }
+}
+
+mt_status *mt_nn_einsum_run(mt_op_ctx *ctx) {
+  ein_eq e;
+  MT_RETURN_IF_ERROR_PLAIN(einsum_parse_ctx(ctx, &e));
+  mt_tensor *y = &ctx->outputs[0];
+  ein_exec x = {.is_int = !mt_dtype_is_float(y->dtype), .eq = &e};
+  int n_in = ctx->n_inputs;
+  void *staged[EIN_MAX_INPUTS] = {0};
+  mt_status *st = NULL;
+  for (int i = 0; i < n_in && !st; i++) {
+    const mt_tensor *t = ctx->inputs[i];
+    int64_t n = mt_tensor_numel(t);
+    if (x.is_int) {
+      int64_t *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+      if (!buf) {
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+        break;
+      }
+      for (int64_t k = 0; k < n; k++) buf[k] = mt_tensor_get_i64(t, k);
+      staged[i] = buf;
+    } else {
+      /* float32 inputs are borrowed (staged[i] stays NULL), float16 ones converted */
+      const float *f;
+      float *own;
+      st = mt_nn_as_f32(t, &f, &own);
+      staged[i] = own;
+    }
+  }
+  ein_view cur;
+  void *cur_owned = NULL;
+  if (!st) {
+    const void *d0 = staged[0] ? staged[0] : ctx->inputs[0]->data;
+    view_of_operand(&e, &e.in[0], ctx->inputs[0]->dims, d0, &cur);
+  }
+  for (int i = 1; i < n_in && !st; i++) {
+    bool needed[EIN_MAX_LABELS] = {false};
+    for (int d = 0; d < e.out.n; d++) needed[e.out.label[d]] = true;
+    for (int j = i + 1; j < n_in; j++)
+      for (int d = 0; d < e.in[j].n; d++) needed[e.in[j].label[d]] = true;
+    ein_view other, res;
+    const void *di = staged[i] ? staged[i] : ctx->inputs[i]->data;
+    view_of_operand(&e, &e.in[i], ctx->inputs[i]->dims, di, &other);
+    void *owned = NULL;
+    st = contract(&x, &cur, &other, needed, &res, &owned);
+    if (!st) {
+      free(cur_owned);
+      cur_owned = owned;
+      cur = res;
+    }
+  }
+  if (!st) {
+    void *out;
+    int64_t numel;
+    st = gather(&x, &cur, e.out.n, e.out.label, &out, &numel);
+    if (!st) {
+      if (x.is_int) {
+        store_ints(y, out);
+        free(out);
+      } else if (y->dtype == MT_DTYPE_FLOAT32) {
+        memcpy(y->data, out, (size_t)numel * sizeof(float));
+        free(out);
+      } else {
+        mt_nn_finish_f32(y, out);
+      }
+    }
+  }
+  free(cur_owned);
+  for (int i = 0; i < n_in; i++) free(staged[i]);
+  return st;
+}
