@@ -17,7 +17,16 @@ struct mt_eval {
   mt_tensor *env;   /* per value id */
   uint8_t *owned;   /* env[v].data was malloc'ed here */
   uint8_t *defined; /* env[v] holds a dtype/shape */
+  mt_eval_placement_fn placement;
+  void *placement_user;
 };
+
+void mt_eval_set_placement(mt_eval *ev, mt_eval_placement_fn fn, void *user) {
+  ev->placement = fn;
+  ev->placement_user = user;
+}
+
+bool mt_eval_is_defined(const mt_eval *ev, mt_value_id v) { return ev->defined[v] != 0; }
 
 mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval) {
   mt_eval *ev = calloc(1, sizeof *ev);
@@ -98,12 +107,21 @@ static bool output_known_dims(const mt_tensor *o) {
 }
 
 /* Allocates zeroed storage for every present output from its inferred shape. */
-static mt_status *allocate_outputs(mt_op_ctx *ctx) {
+static mt_status *allocate_outputs(mt_eval *ev, mt_op_ctx *ctx, uint8_t *placed) {
   for (int i = 0; i < ctx->n_outputs; i++) {
     if (!mt_op_has_output(ctx, i)) continue;
     size_t bytes;
     if (!mt_mul_size((size_t)mt_tensor_numel(&ctx->outputs[i]), mt_dtype_size(ctx->outputs[i].dtype), &bytes))
       return MT_ERR(RESOURCE_EXHAUSTED, "output %d is impossibly large", i);
+    if (ev->placement) {
+      void *p = ev->placement(ev->placement_user, ctx->node->outputs[i], bytes);
+      if (p) {
+        memset(p, 0, bytes); /* same starting state as calloc: results must not depend on it */
+        ctx->outputs[i].data = p;
+        placed[i] = 1;
+        continue;
+      }
+    }
     ctx->outputs[i].data = calloc(1, bytes ? bytes : 1);
     if (!ctx->outputs[i].data)
       return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for output %d (%zu bytes)", i, bytes);
@@ -111,15 +129,15 @@ static mt_status *allocate_outputs(mt_op_ctx *ctx) {
   return NULL;
 }
 
-static void free_outputs(mt_op_ctx *ctx) {
+static void free_outputs(mt_op_ctx *ctx, const uint8_t *placed) {
   for (int i = 0; i < ctx->n_outputs; i++) {
-    free(ctx->outputs[i].data);
+    if (!placed || !placed[i]) free(ctx->outputs[i].data);
     ctx->outputs[i].data = NULL;
   }
 }
 
 static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def *op,
-                                  const mt_tensor **inputs, mt_tensor *outputs) {
+                                  const mt_tensor **inputs, mt_tensor *outputs, uint8_t *placed) {
   const mt_module *m = ev->m;
   if (n->n_inputs < op->min_inputs || (op->max_inputs >= 0 && n->n_inputs > op->max_inputs))
     return MT_ERR(INVALID_ARGUMENT, "has %d inputs; %s takes %d to %d", n->n_inputs, n->op_type,
@@ -169,17 +187,23 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
   }
   if (!run_now) return NULL;
   ctx.executing = true;
-  if (!self_alloc) MT_RETURN_IF_ERROR_PLAIN(allocate_outputs(&ctx));
+  if (!self_alloc) {
+    mt_status *ast = allocate_outputs(ev, &ctx, placed);
+    if (ast) {
+      free_outputs(&ctx, placed);
+      return ast;
+    }
+  }
   mt_status *st = op->run(&ctx);
   if (st) {
-    free_outputs(&ctx);
+    free_outputs(&ctx, placed);
     return st;
   }
   for (int i = 0; i < n->n_outputs; i++)
     if (mt_op_has_output(&ctx, i)) {
       mt_status *cst = check_output_shape(&ctx, i, true);
       if (cst) {
-        free_outputs(&ctx);
+        free_outputs(&ctx, placed);
         return cst;
       }
     }
@@ -193,25 +217,38 @@ static mt_status *eval_node(mt_eval *ev, const mt_node *n) {
                   *n->domain ? n->domain : "", *n->domain ? "." : "", n->op_type);
   const mt_tensor **inputs = calloc((size_t)n->n_inputs + 1, sizeof *inputs);
   mt_tensor *outputs = calloc((size_t)n->n_outputs + 1, sizeof *outputs);
-  mt_status *st = (!inputs || !outputs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
-  if (!st) st = eval_node_inner(ev, n, op, inputs, outputs);
+  uint8_t *placed = calloc((size_t)n->n_outputs + 1, 1);
+  mt_status *st = (!inputs || !outputs || !placed) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  if (!st) st = eval_node_inner(ev, n, op, inputs, outputs, placed);
   if (!st) {
     for (int i = 0; i < n->n_outputs; i++) {
       mt_value_id v = n->outputs[i];
       if (v == MT_NO_VALUE) {
-        free(outputs[i].data);
+        if (!placed[i]) free(outputs[i].data);
         continue;
       }
       release_value(ev, v);
       ev->env[v] = outputs[i];
-      ev->owned[v] = outputs[i].data != NULL;
+      ev->owned[v] = outputs[i].data != NULL && !placed[i];
       ev->defined[v] = 1;
     }
   }
   free(inputs);
   free(outputs);
+  free(placed);
   if (st) return mt_status_annotate(st, "%s", mt_node_label(ev->m, n));
   return NULL;
+}
+
+mt_status *mt_eval_node(mt_eval *ev, int32_t node) {
+  const mt_node *n = mt_module_node_c(ev->m, node);
+  for (int i = 0; i < n->n_inputs; i++) {
+    mt_value_id v = n->inputs[i];
+    if (v != MT_NO_VALUE && !ev->defined[v])
+      return MT_ERR(INTERNAL, "%s: input %d '%s' is read before it is computed (bad execution order)",
+                    mt_node_label(ev->m, n), i, mt_module_value_c(ev->m, v)->name);
+  }
+  return eval_node(ev, n);
 }
 
 /* Records, for each value, the last position in g that reads it (directly or from a subgraph). */

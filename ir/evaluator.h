@@ -17,6 +17,14 @@ void mt_eval_destroy(mt_eval *ev);
 void mt_eval_set_input(mt_eval *ev, mt_value_id v, const mt_tensor *t);
 /* Evaluates g; outputs[i] receives a copy of output i (data malloc'ed, or NULL when unknown). */
 mt_status *mt_eval_graph(mt_eval *ev, const mt_graph *g, mt_tensor *outputs);
+/* Evaluates one node whose inputs are already evaluated (plan-ordered execution). */
+mt_status *mt_eval_node(mt_eval *ev, int32_t node);
+/* True once v has a dtype/shape (and, when executing, data). */
+bool mt_eval_is_defined(const mt_eval *ev, mt_value_id v);
+/* Optional placement: when set and it returns non-NULL for an output value, the executor writes
+ * that output there (size bytes) instead of allocating, e.g. at a memory plan's arena offset. */
+typedef void *(*mt_eval_placement_fn)(void *user, mt_value_id v, size_t size);
+void mt_eval_set_placement(mt_eval *ev, mt_eval_placement_fn fn, void *user);
 /* The evaluated view of a value (dtype/shape; data when known). */
 const mt_tensor *mt_eval_value(const mt_eval *ev, mt_value_id v);
 

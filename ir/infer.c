@@ -117,3 +117,16 @@ mt_status *mt_infer_shapes(mt_module *m) {
   }
   return NULL;
 }
+
+bool mt_tenant_inputs_bound(const mt_module *m, int32_t ti) {
+  const mt_tenant *t = mt_module_tenant_c(m, ti);
+  for (int i = 0; i < t->graph->n_inputs; i++) {
+    mt_tensor shape;
+    mt_status *st = bind_input(t, mt_module_value_c(m, t->graph->inputs[i]), &shape);
+    if (st) {
+      mt_status_free(st);
+      return false;
+    }
+  }
+  return true;
+}

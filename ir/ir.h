@@ -13,6 +13,10 @@
  * static shape recorded in the module. */
 mt_status *mt_infer_shapes(mt_module *m);
 
+/* True when every input dim of tenant t is fixed, bound by name or overridden, so that static
+ * shape inference can run. */
+bool mt_tenant_inputs_bound(const mt_module *m, int32_t t);
+
 /* Checks that every node uses a supported op, dtype and attribute form. All problems are listed
  * in one status (one line per node, grouped by tenant). */
 mt_status *mt_check_supported(const mt_module *m);

@@ -334,3 +334,64 @@ const char *mt_node_label(const mt_module *m, const mt_node *n) {
            n->op_type);
   return buf;
 }
+
+static void replace_in_graph(mt_module *m, mt_graph *g, mt_value_id from, mt_value_id to) {
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == from) g->outputs[i] = to;
+}
+
+void mt_module_replace_uses(mt_module *m, mt_value_id from, mt_value_id to) {
+  for (int32_t k = 0; k < m->n_nodes; k++) {
+    mt_node *n = &m->nodes[k];
+    if (!n->graph) continue;
+    for (int i = 0; i < n->n_inputs; i++)
+      if (n->inputs[i] == from) n->inputs[i] = to;
+    for (int a = 0; a < n->n_attrs; a++)
+      for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+        replace_in_graph(m, n->attrs[a].graphs[j], from, to);
+  }
+  for (int32_t t = 0; t < m->n_tenants; t++) replace_in_graph(m, m->tenants[t].graph, from, to);
+}
+
+void mt_graph_remove_nodes(mt_module *m, mt_graph *g, const uint8_t *remove) {
+  int kept = 0;
+  for (int k = 0; k < g->n_nodes; k++) {
+    int32_t id = g->nodes[k];
+    if (!remove[id]) {
+      g->nodes[kept++] = id;
+      continue;
+    }
+    mt_node *n = &m->nodes[id];
+    for (int i = 0; i < n->n_outputs; i++)
+      if (n->outputs[i] != MT_NO_VALUE && m->values[n->outputs[i]].producer == id)
+        m->values[n->outputs[i]].producer = -1;
+    n->graph = NULL;
+  }
+  g->n_nodes = kept;
+}
+
+void mt_graph_move_node_before(mt_graph *g, int32_t node, int32_t before) {
+  int from = -1, to = -1;
+  for (int k = 0; k < g->n_nodes; k++) {
+    if (g->nodes[k] == node) from = k;
+    if (g->nodes[k] == before) to = k;
+  }
+  if (from < 0 || to < 0 || from == to) return;
+  if (from < to) {
+    for (int k = from; k < to - 1; k++) g->nodes[k] = g->nodes[k + 1];
+    g->nodes[to - 1] = node;
+  } else {
+    for (int k = from; k > to; k--) g->nodes[k] = g->nodes[k - 1];
+    g->nodes[to] = node;
+  }
+}
+
+mt_status *mt_module_add_constant_value(mt_module *m, mt_graph *g, const char *name,
+                                        const mt_tensor *t, mt_value_id *out_value) {
+  int32_t c;
+  MT_RETURN_IF_ERROR_PLAIN(mt_module_intern_constant(m, t->dtype, t->rank, t->dims, t->data,
+                                                     mt_tensor_nbytes(t), &c));
+  MT_RETURN_IF_ERROR_PLAIN(mt_module_add_value(m, g, name, out_value));
+  mt_module_bind_constant(m, *out_value, c);
+  return NULL;
+}

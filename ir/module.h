@@ -194,6 +194,21 @@ typedef struct mt_constant_stats {
 } mt_constant_stats;
 void mt_module_constant_stats(const mt_module *m, mt_constant_stats *out_stats);
 
+/* --- mutation, for passes --- */
+/* Makes every reader of `from` (node inputs in every graph, graph outputs) read `to` instead. */
+void mt_module_replace_uses(mt_module *m, mt_value_id from, mt_value_id to);
+/* Drops the nodes whose ids have remove[id] != 0 from g's node list (order of the rest kept).
+ * Removed nodes stay in the module's array, detached (graph NULL); their outputs lose their
+ * producer. */
+void mt_graph_remove_nodes(mt_module *m, mt_graph *g, const uint8_t *remove);
+/* Moves node (already in g) to just before `before` in g's order. */
+void mt_graph_move_node_before(mt_graph *g, int32_t node, int32_t before);
+/* Interns t's bytes and returns a new value in g bound to that constant. */
+mt_status *mt_module_add_constant_value(mt_module *m, mt_graph *g, const char *name,
+                                        const mt_tensor *t, mt_value_id *out_value);
+/* True when n is still part of a graph (not removed by a pass). */
+static inline bool mt_node_is_live(const mt_node *n) { return n->graph != NULL; }
+
 /* A tensor view of a constant (data borrowed from the module). */
 void mt_constant_view(const mt_constant *c, mt_tensor *out_view);
 

@@ -31,8 +31,18 @@ static void sanitize(const char *in, char *out, size_t cap) {
   if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0 || !*out) snprintf(out, cap, "_");
 }
 
+/* mkdir -p: the output folder's parents are created too. */
 static mt_status *make_dir(const char *path) {
-  if (mkdir(path, 0777) != 0 && errno != EEXIST)
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+      return MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) != 0 && errno != EEXIST)
     return MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", path, strerror(errno));
   return NULL;
 }

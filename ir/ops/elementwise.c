@@ -182,15 +182,9 @@ static mt_status *infer_cast_like(mt_op_ctx *c) {
 
 static mt_status *run_cast(mt_op_ctx *c) { return mt_cpu_cast(c->inputs[0], &c->outputs[0]); }
 
-/* ---- Identity, Dropout ---- */
+/* ---- Dropout (Identity itself is registered with the shape family) ---- */
 
-static mt_status *infer_identity(mt_op_ctx *c) {
-  if (!mt_op_input(c, 0)) return MT_ERR(INVALID_ARGUMENT, "expected an input");
-  mt_op_same_as_input(c, 0, 0);
-  return NULL;
-}
-
-static mt_status *run_identity(mt_op_ctx *c) {
+static mt_status *copy_input(mt_op_ctx *c) {
   const mt_tensor *x = c->inputs[0];
   if (mt_tensor_numel(x) > 0) memcpy(c->outputs[0].data, x->data, mt_tensor_nbytes(x));
   return NULL;
@@ -226,7 +220,7 @@ static mt_status *infer_dropout(mt_op_ctx *c) {
 
 static mt_status *run_dropout(mt_op_ctx *c) {
   MT_RETURN_IF_ERROR_PLAIN(dropout_check_mode(c));
-  MT_RETURN_IF_ERROR_PLAIN(run_identity(c));
+  MT_RETURN_IF_ERROR_PLAIN(copy_input(c));
   if (mt_op_has_output(c, 1)) {
     mt_tensor *mask = &c->outputs[1];
     int64_t n = mt_tensor_numel(mask);
@@ -282,7 +276,6 @@ const mt_op_def mt_ops_elementwise[] = {
     {"Where", 3, 3, 0, 0, mt_ew_infer_where, mt_ew_run_where, NULL},
     {"Cast", 1, 1, 0, 0, infer_cast, run_cast, cast_unsupported},
     {"CastLike", 2, 2, 0, 0, infer_cast_like, run_cast, NULL},
-    {"Identity", 1, 1, 0, 0, infer_identity, run_identity, NULL},
     {"Dropout", 1, 3, 0, 0, infer_dropout, run_dropout, NULL},
     {0},
 };

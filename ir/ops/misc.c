@@ -104,11 +104,11 @@ static mt_status *dims_from_scales(mt_resize_params *p, const double *scales) {
 static mt_status *dims_from_sizes(const mt_op_ctx *c, mt_resize_params *p, const mt_tensor *t) {
   int64_t sizes[MT_MAX_RANK];
   int n = 0;
-  MT_RETURN_IF_ERROR(mt_read_int_list(t, sizes, MT_MAX_RANK, &n), "input sizes");
+  MT_RETURN_IF_ERROR(mt_read_int_list(t, sizes, MT_MAX_RANK, &n), "input 3 (sizes)");
   if (n != p->n_axes)
-    return MT_ERR(INVALID_ARGUMENT, "input sizes: expected %d values, got %d", p->n_axes, n);
+    return MT_ERR(INVALID_ARGUMENT, "input 3 (sizes): expected %d values, got %d", p->n_axes, n);
   for (int i = 0; i < n; i++)
-    if (sizes[i] < 0) return MT_ERR(INVALID_ARGUMENT, "input sizes: negative size %lld",
+    if (sizes[i] < 0) return MT_ERR(INVALID_ARGUMENT, "input 3 (sizes): negative size %lld",
                                     (long long)sizes[i]);
   const char *policy = c->opset >= 18
                            ? mt_node_attr_string(c->node, "keep_aspect_ratio_policy", "stretch")
@@ -374,7 +374,8 @@ static mt_status *if_infer(mt_op_ctx *c) {
                   a[i].rank, b[i].rank);
     } else {
       int64_t dims[MT_MAX_RANK];
-      for (int d = 0; d < a[i].rank; d++) dims[d] = a[i].dims[d] == b[i].dims[d] ? a[i].dims[d] : -1;
+      for (int d = 0; d < a[i].rank; d++)
+        dims[d] = a[i].dims[d] == b[i].dims[d] ? a[i].dims[d] : -1;
       mt_op_set_output(c, i, a[i].dtype, a[i].rank, dims);
     }
   }

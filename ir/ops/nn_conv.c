@@ -232,13 +232,8 @@ static mt_status *conv_transpose_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
         out = os_n >= 0 ? out_shape[d] : in * s;
         int64_t total = full - out;
         if (total < 0) total = 0; /* extra output positions at the end receive only bias */
-        if (win.auto_pad == MT_NN_PAD_SAME_UPPER) {
-          pb = total / 2;
-        } else if (win.auto_pad == MT_NN_PAD_SAME_LOWER) {
-          pb = total - total / 2;
-        } else {
-          pb = total / 2; /* explicit output_shape: ONNX Runtime puts the odd pad at the end */
-        }
+        /* The odd pad goes to the end only for SAME_UPPER (ONNX spec; ONNX Runtime agrees). */
+        pb = win.auto_pad == MT_NN_PAD_SAME_UPPER ? total / 2 : total - total / 2;
         pe = total - pb;
       } else {
         if (win.auto_pad == MT_NN_PAD_VALID) pb = pe = 0;

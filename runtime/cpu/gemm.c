@@ -10,7 +10,9 @@
  * x86-64 baseline (the micro-kernel measures ~30 GFLOP/s there); wider tiles spill.
  *
  * Summation order: each C element receives, for every KC block of k in ascending order, the sum
- * of that block's products accumulated in ascending k. That depends only on k. */
+ * of that block's products accumulated in ascending k. That depends only on k. A single-row
+ * product (m == 1) takes a GEMV path instead, with its own fixed order (see gemv_dot / gemv_axpy);
+ * the choice depends only on the shape, so a given shape always gives the same bits. */
 #include "runtime/cpu/gemm.h"
 
 #include <stdlib.h>
@@ -55,7 +57,13 @@ static void pack_b(bool trans_b, const float *b, int64_t ldb, int64_t p0, int64_
   for (int64_t jr = 0; jr < nc; jr += MT_GEMM_NR) {
     int64_t nr = min_i64(MT_GEMM_NR, nc - jr);
     float *d = dst + jr * kc;
-    if (trans_b) {
+    if (trans_b && nr == MT_GEMM_NR) {
+      /* eight row streams read in step: sequential reads, sequential writes */
+      const float *src[MT_GEMM_NR];
+      for (int j = 0; j < MT_GEMM_NR; j++) src[j] = b + (j0 + jr + j) * ldb + p0;
+      for (int64_t p = 0; p < kc; p++)
+        for (int j = 0; j < MT_GEMM_NR; j++) d[p * MT_GEMM_NR + j] = src[j][p];
+    } else if (trans_b) {
       int64_t j = 0;
       for (; j < nr; j++) {
         const float *src = b + (j0 + jr + j) * ldb + p0;
@@ -97,10 +105,84 @@ static void micro_kernel(int64_t kc, const float *restrict ap, const float *rest
   }
 }
 
+/* One row of A (m == 1, contiguous) times B stored n x k: one dot product per column of C.
+ * Eight interleaved partial sums (combined in a fixed tree) let the loop vectorise while keeping
+ * the order fixed; four B rows share each load of A. */
+static void gemv_dot(int64_t n, int64_t k, float alpha, const float *restrict a,
+                     const float *restrict b, int64_t ldb, float *restrict c) {
+  enum { L = 8, R = 4 };
+  int64_t j = 0;
+  for (; j + R <= n; j += R) {
+    float acc[R][L];
+    for (int r = 0; r < R; r++)
+      for (int l = 0; l < L; l++) acc[r][l] = 0.0f;
+    const float *b0 = b + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    int64_t p = 0;
+    for (; p + L <= k; p += L)
+      for (int l = 0; l < L; l++) {
+        float x = a[p + l];
+        acc[0][l] += x * b0[p + l];
+        acc[1][l] += x * b1[p + l];
+        acc[2][l] += x * b2[p + l];
+        acc[3][l] += x * b3[p + l];
+      }
+    for (int r = 0; r < R; r++) {
+      const float *br = b + (j + r) * ldb;
+      float sum = ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) +
+                  ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
+      for (int64_t q = p; q < k; q++) sum += a[q] * br[q];
+      c[j + r] += alpha * sum;
+    }
+  }
+  for (; j < n; j++) {
+    const float *br = b + j * ldb;
+    float acc[L] = {0};
+    int64_t p = 0;
+    for (; p + L <= k; p += L)
+      for (int l = 0; l < L; l++) acc[l] += a[p + l] * br[p + l];
+    float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; p < k; p++) sum += a[p] * br[p];
+    c[j] += alpha * sum;
+  }
+}
+
+/* One row of A times B stored k x n: rows of B scaled and accumulated, a column chunk at a time
+ * so the accumulators stay in L1. Each element sums in ascending k. */
+static void gemv_axpy(int64_t n, int64_t k, float alpha, const float *restrict a,
+                      const float *restrict b, int64_t ldb, float *restrict c) {
+  enum { CHUNK = 2048 };
+  float acc[CHUNK];
+  for (int64_t j0 = 0; j0 < n; j0 += CHUNK) {
+    int64_t nc = min_i64(CHUNK, n - j0);
+    for (int64_t j = 0; j < nc; j++) acc[j] = 0.0f;
+    for (int64_t p = 0; p < k; p++) {
+      float x = a[p];
+      const float *br = b + p * ldb + j0;
+      for (int64_t j = 0; j < nc; j++) acc[j] += x * br[j];
+    }
+    for (int64_t j = 0; j < nc; j++) c[j0 + j] += alpha * acc[j];
+  }
+}
+
 mt_status *mt_cpu_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                         const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                         int64_t ldc) {
   if (m <= 0 || n <= 0 || k <= 0) return NULL;
+  if (m == 1) {
+    /* A matrix-vector product: packing would cost as much as the arithmetic, and a 4-row tile
+     * would waste three quarters of it. */
+    float *row = NULL;
+    if (trans_a && lda != 1) {
+      row = malloc((size_t)k * sizeof(float));
+      if (!row) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for a GEMV row");
+      for (int64_t p = 0; p < k; p++) row[p] = a[p * lda];
+    }
+    const float *av = row ? row : a;
+    if (trans_b) gemv_dot(n, k, alpha, av, b, ldb, c);
+    else gemv_axpy(n, k, alpha, av, b, ldb, c);
+    free(row);
+    return NULL;
+  }
   int64_t kc_max = min_i64(k, MT_GEMM_KC);
   int64_t mc_max = min_i64((m + MT_GEMM_MR - 1) / MT_GEMM_MR * MT_GEMM_MR, MT_GEMM_MC);
   int64_t nc_max = min_i64((n + MT_GEMM_NR - 1) / MT_GEMM_NR * MT_GEMM_NR, MT_GEMM_NC);

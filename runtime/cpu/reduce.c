@@ -448,7 +448,7 @@ static int cmp_i_desc(const void *pa, const void *pb) {
 
 bool mt_cpu_topk(mt_dtype dt, const void *x, int64_t outer, int64_t n, int64_t inner, int64_t k,
                  bool largest, void *values, int64_t *indices) {
-  if (k <= 0 || outer == 0 || inner == 0) return true;
+  if (k <= 0 || n <= 0 || outer == 0 || inner == 0) return true;
   topk_item *items = malloc((size_t)n * sizeof *items);
   if (!items) return false;
   bool flt = is_float(dt);

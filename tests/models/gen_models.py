@@ -62,6 +62,7 @@ class Graph:
         self.node_names = set()
         self.init_names = set()
         self.val = {}
+        self.name_counts = {}
         self.onnx_counter = 100  # "onnx::MatMul_123" names the exporter gives anonymous weights
 
     # ---- random tensors -------------------------------------------------
@@ -99,6 +100,12 @@ class Graph:
         if val is not None:
             self.val[outputs[0]] = val
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def uname(self, sc, op):
+        """Next exporter-style node name for 'op' in scope 'sc': Shape, Shape_1, Shape_2, ..."""
+        n = self.name_counts.get((sc, op), 0)
+        self.name_counts[(sc, op)] = n + 1
+        return "%s/%s" % (sc, op) if n == 0 else "%s/%s_%d" % (sc, op, n)
 
     def const(self, name, value, dtype=None):
         arr = np.array(value, dtype=dtype)
@@ -507,22 +514,23 @@ def build_bert(name, layers, hidden=768, heads=12, ffn=3072, vocab=30522, max_po
         b = g.init(path + ".bias", g.normal(path + ".bias", (cout,), 0.02))
         return g.node("Add", [b, y], bscope(path) + "/Add")
 
-    def dim_of(sc, x, axis, tag):
-        """Shape -> Gather(axis) -> Unsqueeze: one dim of x as a 1-element int64 tensor."""
-        shp = g.node("Shape", [x], "%s/Shape%s" % (sc, tag))
-        idx = g.const("%s/Constant%s" % (sc, tag), axis, np.int64)
-        d = g.node("Gather", [shp, idx], "%s/Gather%s" % (sc, tag), axis=0)
-        ax = g.const("%s/Constant%s_1" % (sc, tag), [0], np.int64)
-        return g.node("Unsqueeze", [d, ax], "%s/Unsqueeze%s" % (sc, tag))
+    def op(sc, op_type, inputs, **attrs):
+        return g.node(op_type, inputs, g.uname(sc, op_type), **attrs)
 
-    def split_heads(sc, x, tag, perm):
-        b = dim_of(sc, x, 0, tag + "_b")
-        s = dim_of(sc, x, 1, tag + "_s")
-        h = g.const("%s/Constant%s_h" % (sc, tag), [heads], np.int64)
-        d = g.const("%s/Constant%s_d" % (sc, tag), [head], np.int64)
-        shape = g.node("Concat", [b, s, h, d], "%s/Concat%s" % (sc, tag), axis=0)
-        r = g.node("Reshape", [x, shape], "%s/Reshape%s" % (sc, tag))
-        return g.node("Transpose", [r], "%s/Transpose%s" % (sc, tag), perm=perm)
+    def const(sc, value, dtype):
+        return g.const(g.uname(sc, "Constant"), value, dtype)
+
+    def dim_of(sc, x, axis):
+        """Shape -> Gather(axis) -> Unsqueeze: one dim of x as a 1-element int64 tensor."""
+        shp = op(sc, "Shape", [x])
+        d = op(sc, "Gather", [shp, const(sc, axis, np.int64)], axis=0)
+        return op(sc, "Unsqueeze", [d, const(sc, [0], np.int64)])
+
+    def split_heads(sc, x, perm):
+        b = dim_of(sc, x, 0)
+        s = dim_of(sc, x, 1)
+        shape = op(sc, "Concat", [b, s, const(sc, [heads], np.int64), const(sc, [head], np.int64)], axis=0)
+        return op(sc, "Transpose", [op(sc, "Reshape", [x, shape])], perm=perm)
 
     # Embeddings: word + position (sliced from the position_ids buffer) + token type.
     e = "embeddings"
@@ -535,40 +543,35 @@ def build_bert(name, layers, hidden=768, heads=12, ffn=3072, vocab=30522, max_po
     es = bscope(e)
     words = g.node("Gather", [we, "input_ids"], es + "/word_embeddings/Gather")
     types = g.node("Gather", [te, "token_type_ids"], es + "/token_type_embeddings/Gather")
-    x = g.node("Add", [words, types], es + "/Add")
-    seq = dim_of(es, "input_ids", 1, "")
-    start = g.const(es + "/Constant_2", [0], np.int64)
-    axes = g.const(es + "/Constant_3", [1], np.int64)
-    steps = g.const(es + "/Constant_4", [1], np.int64)
-    pid = g.node("Slice", [pos_ids, start, seq, axes, steps], es + "/Slice")
+    x = op(es, "Add", [words, types])
+    seq = dim_of(es, "input_ids", 1)
+    pid = op(es, "Slice", [pos_ids, const(es, [0], np.int64), seq, const(es, [1], np.int64),
+                           const(es, [1], np.int64)])
     pos = g.node("Gather", [pe, pid], es + "/position_embeddings/Gather")
-    x = g.node("Add", [x, pos], es + "/Add_1")
+    x = op(es, "Add", [x, pos])
     x = ln(e + ".LayerNorm", x)
 
     # Extended attention mask: (1 - mask[:, None, None, :]) * finfo(float32).min
-    m = g.node("Unsqueeze", ["attention_mask", g.const("/Constant", [1], np.int64)], "/Unsqueeze")
-    m = g.node("Unsqueeze", [m, g.const("/Constant_1", [2], np.int64)], "/Unsqueeze_1")
-    m = g.node("Cast", [m], "/Cast", to=TensorProto.FLOAT)
-    m = g.node("Sub", [g.const("/Constant_2", 1.0, np.float32), m], "/Sub")
-    mask = g.node("Mul", [m, g.const("/Constant_3", np.finfo(np.float32).min, np.float32)], "/Mul")
+    m = op("", "Unsqueeze", ["attention_mask", const("", [1], np.int64)])
+    m = op("", "Unsqueeze", [m, const("", [2], np.int64)])
+    m = op("", "Cast", [m], to=TensorProto.FLOAT)
+    m = op("", "Sub", [const("", 1.0, np.float32), m])
+    mask = op("", "Mul", [m, const("", np.finfo(np.float32).min, np.float32)])
 
     for li in range(layers):
         p = "encoder.layer.%d" % li
         a = p + ".attention.self"
         sc = bscope(a)
-        q = split_heads(sc, dense(a + ".query", x, hidden, hidden, std), "", [0, 2, 1, 3])
-        k = split_heads(sc, dense(a + ".key", x, hidden, hidden, std), "_1", [0, 2, 3, 1])
-        v = split_heads(sc, dense(a + ".value", x, hidden, hidden, std), "_2", [0, 2, 1, 3])
-        s = g.node("MatMul", [q, k], sc + "/MatMul")
-        s = g.node("Div", [s, g.const(sc + "/Constant_10", float(np.sqrt(head)), np.float32)], sc + "/Div")
-        s = g.node("Add", [s, mask], sc + "/Add")
-        s = g.node("Softmax", [s], sc + "/Softmax", axis=-1)
-        c = g.node("MatMul", [s, v], sc + "/MatMul_1")
-        c = g.node("Transpose", [c], sc + "/Transpose_3", perm=[0, 2, 1, 3])
-        b = dim_of(sc, c, 0, "_20")
-        sq = dim_of(sc, c, 1, "_21")
-        hd = g.const(sc + "/Constant_22", [hidden], np.int64)
-        c = g.node("Reshape", [c, g.node("Concat", [b, sq, hd], sc + "/Concat_3", axis=0)], sc + "/Reshape_3")
+        q = split_heads(sc, dense(a + ".query", x, hidden, hidden, std), [0, 2, 1, 3])
+        k = split_heads(sc, dense(a + ".key", x, hidden, hidden, std), [0, 2, 3, 1])
+        v = split_heads(sc, dense(a + ".value", x, hidden, hidden, std), [0, 2, 1, 3])
+        s = op(sc, "MatMul", [q, k])
+        s = op(sc, "Div", [s, const(sc, float(np.sqrt(head)), np.float32)])
+        s = op(sc, "Add", [s, mask])
+        s = op(sc, "Softmax", [s], axis=-1)
+        c = op(sc, "Transpose", [op(sc, "MatMul", [s, v])], perm=[0, 2, 1, 3])
+        shape = op(sc, "Concat", [dim_of(sc, c, 0), dim_of(sc, c, 1), const(sc, [hidden], np.int64)], axis=0)
+        c = op(sc, "Reshape", [c, shape])
         o = p + ".attention.output"
         y = dense(o + ".dense", c, hidden, hidden, std)
         y = g.node("Add", [y, x], bscope(o) + "/Add")
@@ -576,11 +579,11 @@ def build_bert(name, layers, hidden=768, heads=12, ffn=3072, vocab=30522, max_po
         it = p + ".intermediate"
         h = dense(it + ".dense", x, hidden, ffn, std)
         gs = bscope(it + ".intermediate_act_fn")
-        t = g.node("Div", [h, g.const(gs + "/Constant", 1.4142135381698608, np.float32)], gs + "/Div")
-        t = g.node("Erf", [t], gs + "/Erf")
-        t = g.node("Add", [t, g.const(gs + "/Constant_1", 1.0, np.float32)], gs + "/Add")
-        t = g.node("Mul", [h, t], gs + "/Mul")
-        t = g.node("Mul", [t, g.const(gs + "/Constant_2", 0.5, np.float32)], gs + "/Mul_1")
+        t = op(gs, "Div", [h, const(gs, 1.4142135381698608, np.float32)])
+        t = op(gs, "Erf", [t])
+        t = op(gs, "Add", [t, const(gs, 1.0, np.float32)])
+        t = op(gs, "Mul", [h, t])
+        t = op(gs, "Mul", [t, const(gs, 0.5, np.float32)])
         o = p + ".output"
         y = dense(o + ".dense", t, ffn, hidden, std)
         y = g.node("Add", [y, x], bscope(o) + "/Add")

@@ -124,6 +124,7 @@ def save_inputs(feeds, folder):
 
 def run_mtcc(mtcc, reference, input_args, out_dir, timeout):
     """Runs `mtcc run --reference REF --input ... --output-dir OUT`; returns True on exit 0."""
+    os.makedirs(os.path.dirname(os.path.abspath(out_dir)), exist_ok=True)
     cmd = [mtcc, "run", "--reference", reference]
     for a in input_args:
         cmd += ["--input", a]

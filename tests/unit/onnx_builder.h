@@ -327,7 +327,8 @@ static inline Onnx__TensorProto *ob_tensor_int32s(ob_builder *b, const char *nam
   return t;
 }
 
-/* A tensor whose data lives in an external file; offset/length < 0 are left out. */
+/* A tensor whose data lives in an external file; offset/length == -1 are left out (other
+ * negative values are written, to test their refusal). */
 static inline Onnx__TensorProto *ob_tensor_external(ob_builder *b, const char *name, mt_dtype dtype,
                                                     int rank, const int64_t *dims,
                                                     const char *location, long long offset,
@@ -341,8 +342,8 @@ static inline Onnx__TensorProto *ob_tensor_external(ob_builder *b, const char *n
   snprintf(values[1], sizeof values[1], "%lld", offset);
   snprintf(values[2], sizeof values[2], "%lld", length);
   for (int i = 0; i < 3; i++) {
-    if (i == 1 && offset < 0) continue;
-    if (i == 2 && length < 0) continue;
+    if (i == 1 && offset == -1) continue;
+    if (i == 2 && length == -1) continue;
     Onnx__StringStringEntryProto *e = ob_alloc(b, sizeof *e);
     onnx__string_string_entry_proto__init(e);
     e->key = ob_strdup(b, keys[i]);

@@ -46,6 +46,7 @@ typedef enum emu_error {
   EMU_ERR_TRAP,          /* the kernel called __trap() */
   EMU_ERR_DEADLOCK,      /* no thread can run but the block has not finished */
   EMU_ERR_NESTED,        /* launch while another launch is running */
+  EMU_ERR_COMPILE,       /* emu_jit_load: the host compiler rejected the kernel source */
   EMU_ERR_INTERNAL,      /* out of memory or a bug in the emulator */
 } emu_error;
 
@@ -191,7 +192,7 @@ EMU_NORETURN void emu_fail_shared(int code, size_t offset, unsigned other_tid, i
 EMU_NORETURN void emu_fail(int code, const char *fmt, ...) EMU_PRINTF(2, 3);
 
 /* Buffer lookup for pointer arguments at launch: returns 0 and the buffer bounds, or an error. */
-int emu_buffer_lookup(const void *p, int argi, uintptr_t *lo, uintptr_t *hi);
+int emu_buffer_lookup(const char *kernel, const void *p, int argi, uintptr_t *lo, uintptr_t *hi);
 /* Record an error found before the kernel starts (argument conversion). */
 int emu_set_error(int code, const char *fmt, ...) EMU_PRINTF(2, 3);
 

@@ -1,0 +1,4 @@
+/* Pass placeholder: replaced by the pass's implementation (in progress). */
+#include "passes/pass_manager.h"
+
+mt_status *mt_pass_fold_constants(mt_pass_ctx *ctx) { return NULL; }

@@ -1,0 +1,244 @@
+/* Plan construction and bookkeeping: singleton groups, partitions, group inputs/outputs. */
+#include "passes/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mt_group_kind_name(mt_group_kind k) {
+  switch (k) {
+  case MT_GROUP_GEMM: return "gemm";
+  case MT_GROUP_CONV: return "conv";
+  case MT_GROUP_ELEMENTWISE: return "elementwise";
+  case MT_GROUP_REDUCTION: return "reduction";
+  case MT_GROUP_DATA_MOVEMENT: return "data-movement";
+  case MT_GROUP_OTHER: return "other";
+  }
+  return "?";
+}
+
+const char *mt_hgroup_kind_name(mt_hgroup_kind k) {
+  switch (k) {
+  case MT_HGROUP_SINGLE: return "single";
+  case MT_HGROUP_BATCHED_GEMM: return "batched-gemm";
+  case MT_HGROUP_GROUPED_GEMM: return "grouped-gemm";
+  case MT_HGROUP_GROUPED_CONV: return "grouped-conv";
+  case MT_HGROUP_MULTI_BODY: return "multi-body";
+  }
+  return "?";
+}
+
+static bool op_in(const char *op, const char *const *list) {
+  for (; *list; list++)
+    if (strcmp(op, *list) == 0) return true;
+  return false;
+}
+
+/* The kind a lone node of this op type forms. */
+static mt_group_kind kind_for_op(const char *op) {
+  static const char *const gemm[] = {"Gemm", "MatMul", "Einsum", NULL};
+  static const char *const conv[] = {"Conv", "ConvTranspose", NULL};
+  static const char *const reduction[] = {
+      "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ArgMax",
+      "ArgMin", "Softmax", "LogSoftmax", "LayerNormalization", "InstanceNormalization",
+      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "CumSum", NULL};
+  static const char *const movement[] = {
+      "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "Slice",
+      "Gather", "GatherElements", "Expand", "Tile", "Pad", "Resize", "Upsample", "DepthToSpace",
+      "SpaceToDepth", "Identity", "Dropout", NULL};
+  static const char *const other[] = {"If", "TopK", "NonZero", "Shape", "Size", "ConstantOfShape",
+                                      "Constant", "Range", NULL};
+  if (op_in(op, gemm)) return MT_GROUP_GEMM;
+  if (op_in(op, conv)) return MT_GROUP_CONV;
+  if (op_in(op, reduction)) return MT_GROUP_REDUCTION;
+  if (op_in(op, movement)) return MT_GROUP_DATA_MOVEMENT;
+  if (op_in(op, other)) return MT_GROUP_OTHER;
+  return MT_GROUP_ELEMENTWISE; /* everything else in the supported list is elementwise */
+}
+
+void mt_plan_destroy(mt_plan *p) {
+  if (!p) return;
+  mt_arena_release(&p->arena);
+  free(p->groups);
+  free(p->hgroups);
+  free(p->rejections);
+  free(p);
+}
+
+void mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason) {
+  if (p->n_rejections == p->cap_rejections) {
+    int cap = p->cap_rejections ? p->cap_rejections * 2 : 64;
+    mt_rejection *r = realloc(p->rejections, (size_t)cap * sizeof *r);
+    if (!r) return; /* the report loses a line rather than the compile failing */
+    p->rejections = r;
+    p->cap_rejections = cap;
+  }
+  mt_rejection *r = &p->rejections[p->n_rejections];
+  r->pass = mt_arena_strdup(&p->arena, pass);
+  r->what = mt_arena_strdup(&p->arena, what);
+  r->reason = mt_arena_strdup(&p->arena, reason);
+  if (r->pass && r->what && r->reason) p->n_rejections++;
+}
+
+int mt_plan_kernel_count(const mt_plan *p) { return p->n_hgroups; }
+
+mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
+                          const mt_partition_budget *budgets, int n_budgets, mt_plan **out_plan) {
+  mt_plan *p = calloc(1, sizeof *p);
+  if (!p) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_arena_init(&p->arena);
+  p->module = m;
+  p->arch = arch;
+  int32_t n_tenants = mt_module_tenant_count(m);
+  mt_status *st = NULL;
+  p->tenant_partition = mt_arena_array(&p->arena, (size_t)n_tenants + 1, sizeof(int32_t));
+  p->partitions = mt_arena_array(&p->arena, (size_t)n_tenants + (size_t)n_budgets + 1, sizeof(mt_partition_plan));
+  if (!p->tenant_partition || !p->partitions) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  /* partitions in manifest order (budgets), then any others named by tenants */
+  for (int i = 0; !st && i < n_budgets; i++) {
+    p->partitions[p->n_partitions].name = mt_arena_strdup(&p->arena, budgets[i].name);
+    p->partitions[p->n_partitions++].sm_budget = budgets[i].sm_budget;
+  }
+  for (int32_t t = 0; !st && t < n_tenants; t++) {
+    const char *name = mt_module_tenant_c(m, t)->partition;
+    int idx = -1;
+    for (int k = 0; k < p->n_partitions; k++)
+      if (strcmp(p->partitions[k].name, name) == 0) idx = k;
+    if (idx < 0) {
+      idx = p->n_partitions++;
+      p->partitions[idx].name = mt_arena_strdup(&p->arena, name);
+    }
+    p->tenant_partition[t] = idx;
+  }
+  if (!st) st = mt_partitions_assign(p->partitions, p->n_partitions, arch);
+  int32_t n_nodes = mt_module_node_count(m);
+  p->cap_groups = p->cap_hgroups = n_nodes + 1;
+  p->groups = calloc((size_t)p->cap_groups, sizeof *p->groups);
+  p->hgroups = calloc((size_t)p->cap_hgroups, sizeof *p->hgroups);
+  if (!st && (!p->groups || !p->hgroups)) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int32_t t = 0; !st && t < n_tenants; t++) {
+    const mt_graph *g = mt_module_tenant_c(m, t)->graph;
+    for (int k = 0; !st && k < g->n_nodes; k++) {
+      const mt_node *n = mt_module_node_c(m, g->nodes[k]);
+      mt_fused_group *fg = &p->groups[p->n_groups];
+      fg->tenant = t;
+      fg->kind = kind_for_op(n->op_type);
+      fg->anchor = g->nodes[k];
+      fg->n_nodes = 1;
+      fg->nodes = mt_arena_array(&p->arena, 1, sizeof(int32_t));
+      if (!fg->nodes) {
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+        break;
+      }
+      fg->nodes[0] = g->nodes[k];
+      fg->hgroup = p->n_hgroups;
+      mt_horizontal_group *hg = &p->hgroups[p->n_hgroups++];
+      hg->kind = MT_HGROUP_SINGLE;
+      hg->partition = p->tenant_partition[t];
+      hg->n_members = 1;
+      hg->members = mt_arena_array(&p->arena, 1, sizeof(int32_t));
+      if (!hg->members) {
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+        break;
+      }
+      hg->members[0] = p->n_groups++;
+      hg->stream = -1;
+      hg->position = -1;
+    }
+  }
+  if (!st) st = mt_plan_refresh_groups(p);
+  if (st) {
+    mt_plan_destroy(p);
+    return st;
+  }
+  *out_plan = p;
+  return NULL;
+}
+
+/* Marks, for every value read by `reader_group`'s nodes (subgraph reads included), whether the
+ * read crosses a group boundary. */
+static void mark_reads(const mt_plan *p, const mt_graph *g, int32_t reader_group, uint8_t *escapes) {
+  const mt_module *m = p->module;
+  for (int k = 0; k < g->n_nodes; k++) {
+    const mt_node *n = mt_module_node_c(m, g->nodes[k]);
+    for (int i = 0; i < n->n_inputs; i++) {
+      mt_value_id v = n->inputs[i];
+      if (v == MT_NO_VALUE) continue;
+      int32_t prod = mt_module_value_c(m, v)->producer;
+      int32_t pg = prod >= 0 ? p->group_of_node[prod] : -1;
+      if (pg != reader_group) escapes[v] = 1;
+    }
+    for (int a = 0; a < n->n_attrs; a++)
+      for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+        mark_reads(p, n->attrs[a].graphs[j], reader_group, escapes);
+  }
+}
+
+mt_status *mt_plan_refresh_groups(mt_plan *p) {
+  const mt_module *m = p->module;
+  int32_t n_nodes = mt_module_node_count(m), n_values = mt_module_value_count(m);
+  p->group_of_node = mt_arena_array(&p->arena, (size_t)n_nodes + 1, sizeof(int32_t));
+  uint8_t *escapes = calloc((size_t)n_values + 1, 1);
+  uint8_t *seen = calloc((size_t)n_values + 1, 1);
+  mt_status *st = (!p->group_of_node || !escapes || !seen) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  for (int32_t k = 0; !st && k < n_nodes; k++) p->group_of_node[k] = -1;
+  for (int gi = 0; !st && gi < p->n_groups; gi++)
+    for (int k = 0; k < p->groups[gi].n_nodes; k++) p->group_of_node[p->groups[gi].nodes[k]] = gi;
+  for (int gi = 0; !st && gi < p->n_groups; gi++) {
+    const mt_fused_group *fg = &p->groups[gi];
+    for (int k = 0; k < fg->n_nodes; k++) {
+      const mt_node *n = mt_module_node_c(m, fg->nodes[k]);
+      for (int i = 0; i < n->n_inputs; i++) {
+        mt_value_id v = n->inputs[i];
+        if (v == MT_NO_VALUE) continue;
+        int32_t prod = mt_module_value_c(m, v)->producer;
+        if ((prod >= 0 ? p->group_of_node[prod] : -1) != gi) escapes[v] = 1;
+      }
+      for (int a = 0; a < n->n_attrs; a++)
+        for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+          mark_reads(p, n->attrs[a].graphs[j], gi, escapes);
+    }
+  }
+  for (int32_t t = 0; !st && t < mt_module_tenant_count(m); t++) {
+    const mt_graph *g = mt_module_tenant_c(m, t)->graph;
+    for (int i = 0; i < g->n_outputs; i++) escapes[g->outputs[i]] = 1;
+  }
+  for (int gi = 0; !st && gi < p->n_groups; gi++) {
+    mt_fused_group *fg = &p->groups[gi];
+    int max_in = 0, max_out = 0;
+    for (int k = 0; k < fg->n_nodes; k++) {
+      const mt_node *n = mt_module_node_c(m, fg->nodes[k]);
+      max_in += n->n_inputs;
+      max_out += n->n_outputs;
+      for (int a = 0; a < n->n_attrs; a++)
+        for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++) max_in += mt_module_value_count(m);
+    }
+    if (max_in > n_values) max_in = n_values;
+    fg->inputs = mt_arena_array(&p->arena, (size_t)max_in + 1, sizeof(mt_value_id));
+    fg->outputs = mt_arena_array(&p->arena, (size_t)max_out + 1, sizeof(mt_value_id));
+    if (!fg->inputs || !fg->outputs) {
+      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    fg->n_inputs = fg->n_outputs = 0;
+    for (int k = 0; k < fg->n_nodes; k++) {
+      const mt_node *n = mt_module_node_c(m, fg->nodes[k]);
+      for (int i = 0; i < n->n_inputs; i++) {
+        mt_value_id v = n->inputs[i];
+        if (v == MT_NO_VALUE || seen[v]) continue;
+        int32_t prod = mt_module_value_c(m, v)->producer;
+        if ((prod >= 0 ? p->group_of_node[prod] : -1) == gi) continue;
+        seen[v] = 1;
+        if (fg->n_inputs < max_in) fg->inputs[fg->n_inputs++] = v;
+      }
+      for (int i = 0; i < n->n_outputs; i++) {
+        mt_value_id v = n->outputs[i];
+        if (v != MT_NO_VALUE && escapes[v]) fg->outputs[fg->n_outputs++] = v;
+      }
+    }
+    for (int i = 0; i < fg->n_inputs; i++) seen[fg->inputs[i]] = 0;
+  }
+  free(escapes);
+  free(seen);
+  return st;
+}
