@@ -2,6 +2,7 @@
 #include "frontend/manifest.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,8 @@ static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, int index, mt_
   for (int p = 0; p < mf->n_partitions; p++) found = found || strcmp(mf->partitions[p].name, t->partition) == 0;
   if (!found) return MT_ERR(NOT_FOUND, "%s: unknown partition '%s'", where, t->partition);
   json_t *prio = json_object_get(jt, "priority");
-  if (prio && !json_is_integer(prio)) return MT_ERR(INVALID_ARGUMENT, "%s: \"priority\" must be an integer", where);
+  if (prio && (!json_is_integer(prio) || json_integer_value(prio) < INT_MIN || json_integer_value(prio) > INT_MAX))
+    return MT_ERR(INVALID_ARGUMENT, "%s: \"priority\" must be an integer in [%d, %d]", where, INT_MIN, INT_MAX);
   t->priority = prio ? (int)json_integer_value(prio) : 0;
   json_t *dims = json_object_get(jt, "dims");
   if (dims) {

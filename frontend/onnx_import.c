@@ -225,10 +225,11 @@ static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_grap
   mt_arena *arena = mt_module_arena(im->m);
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const Onnx__TensorProto *tp = gp->initializer[i];
+    const char *tname = tp->name ? tp->name : "";
     mt_tensor t;
-    MT_RETURN_IF_ERROR(mt_onnx_tensor_decode(tp, im->base_dir, &t), "initializer '%s'", tp->name);
-    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, tp->name, &t, is_main),
-                       "initializer '%s'", tp->name);
+    MT_RETURN_IF_ERROR(mt_onnx_tensor_decode(tp, im->base_dir, &t), "initializer '%s'", tname);
+    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, tname, &t, is_main),
+                       "initializer '%s'", tname);
   }
   for (size_t i = 0; i < gp->n_sparse_initializer; i++) {
     const Onnx__SparseTensorProto *sp = gp->sparse_initializer[i];

@@ -9,17 +9,20 @@
 
 #include "runtime/base/checked_math.h"
 
+/* Tensor names are optional in the protobuf: never hand printf a NULL. */
+#define TNAME(tp) ((tp)->name ? (tp)->name : "")
+
 static mt_status *check_shape(const Onnx__TensorProto *tp, mt_tensor *out, size_t *out_count) {
   if (tp->n_dims > MT_MAX_RANK)
-    return MT_ERR(UNIMPLEMENTED, "tensor '%s' has rank %zu (at most %d supported)", tp->name,
+    return MT_ERR(UNIMPLEMENTED, "tensor '%s' has rank %zu (at most %d supported)", TNAME(tp),
                   tp->n_dims, MT_MAX_RANK);
   size_t count = 1;
   for (size_t i = 0; i < tp->n_dims; i++) {
     if (tp->dims[i] < 0)
-      return MT_ERR(DATA_LOSS, "tensor '%s' has negative dim %lld", tp->name,
+      return MT_ERR(DATA_LOSS, "tensor '%s' has negative dim %lld", TNAME(tp),
                     (long long)tp->dims[i]);
     if (!mt_mul_size(count, (size_t)tp->dims[i], &count) || count > ((size_t)1 << 40))
-      return MT_ERR(DATA_LOSS, "tensor '%s' is impossibly large", tp->name);
+      return MT_ERR(DATA_LOSS, "tensor '%s' is impossibly large", TNAME(tp));
     out->dims[i] = tp->dims[i];
   }
   out->rank = (int)tp->n_dims;
@@ -63,25 +66,34 @@ static mt_status *read_external(const Onnx__TensorProto *tp, const char *base_di
   for (size_t i = 0; i < tp->n_external_data; i++) {
     const Onnx__StringStringEntryProto *e = tp->external_data[i];
     if (!e->key || !e->value) continue;
-    if (strcmp(e->key, "location") == 0) location = e->value;
-    else if (strcmp(e->key, "offset") == 0) offset = strtoll(e->value, NULL, 10);
-    else if (strcmp(e->key, "length") == 0) length = strtoll(e->value, NULL, 10);
+    char *end = NULL;
+    if (strcmp(e->key, "location") == 0) {
+      location = e->value;
+      continue;
+    }
+    long long *field = strcmp(e->key, "offset") == 0 ? &offset : strcmp(e->key, "length") == 0 ? &length : NULL;
+    if (!field) continue;
+    errno = 0;
+    *field = strtoll(e->value, &end, 10);
+    if (errno || end == e->value || *end)
+      return MT_ERR(DATA_LOSS, "tensor '%s': external data %s '%s' is not a number", TNAME(tp),
+                    e->key, e->value);
   }
   if (!location || !*location)
-    return MT_ERR(DATA_LOSS, "tensor '%s': external data without a location", tp->name);
+    return MT_ERR(DATA_LOSS, "tensor '%s': external data without a location", TNAME(tp));
   if (offset < 0 || (length >= 0 && (size_t)length != nbytes))
     return MT_ERR(DATA_LOSS, "tensor '%s': external data offset %lld / length %lld do not match %zu bytes",
-                  tp->name, offset, length, nbytes);
+                  TNAME(tp), offset, length, nbytes);
   char *path;
-  MT_RETURN_IF_ERROR(resolve_external(base_dir, location, &path), "tensor '%s'", tp->name);
+  MT_RETURN_IF_ERROR(resolve_external(base_dir, location, &path), "tensor '%s'", TNAME(tp));
   FILE *f = fopen(path, "rb");
   mt_status *st = NULL;
   if (!f) {
-    st = MT_ERR(NOT_FOUND, "tensor '%s': cannot open external data '%s': %s", tp->name, path,
+    st = MT_ERR(NOT_FOUND, "tensor '%s': cannot open external data '%s': %s", TNAME(tp), path,
                 strerror(errno));
   } else if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(dst, 1, nbytes, f) != nbytes) {
     st = MT_ERR(DATA_LOSS, "tensor '%s': external data '%s' is shorter than offset %lld + %zu bytes",
-                tp->name, path, offset, nbytes);
+                TNAME(tp), path, offset, nbytes);
   }
   if (f) fclose(f);
   free(path);
@@ -112,25 +124,25 @@ static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype dtype, size
     for (size_t i = 0; i < count; i++) ((uint16_t *)dst)[i] = (uint16_t)tp->int32_data[i];
     return NULL;
   default:
-    return MT_ERR(UNIMPLEMENTED, "tensor '%s': dtype %s is not supported", tp->name,
+    return MT_ERR(UNIMPLEMENTED, "tensor '%s': dtype %s is not supported", TNAME(tp),
                   mt_dtype_name(dtype));
   }
   return MT_ERR(DATA_LOSS, "tensor '%s': expected %zu elements of %s, the typed field holds a different count",
-                tp->name, count, mt_dtype_name(dtype));
+                TNAME(tp), count, mt_dtype_name(dtype));
 }
 
 mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir, mt_tensor *out) {
   memset(out, 0, sizeof *out);
   mt_dtype dtype = (mt_dtype)tp->data_type;
   if (!mt_dtype_supported(dtype))
-    return MT_ERR(UNIMPLEMENTED, "tensor '%s': dtype %s is not supported", tp->name,
+    return MT_ERR(UNIMPLEMENTED, "tensor '%s': dtype %s is not supported", TNAME(tp),
                   mt_dtype_name(dtype));
   size_t count = 0, nbytes;
   MT_RETURN_IF_ERROR_PLAIN(check_shape(tp, out, &count));
   if (!mt_mul_size(count, mt_dtype_size(dtype), &nbytes))
-    return MT_ERR(DATA_LOSS, "tensor '%s' is impossibly large", tp->name);
+    return MT_ERR(DATA_LOSS, "tensor '%s' is impossibly large", TNAME(tp));
   void *data = malloc(nbytes ? nbytes : 1);
-  if (!data) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for tensor '%s' (%zu bytes)", tp->name, nbytes);
+  if (!data) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for tensor '%s' (%zu bytes)", TNAME(tp), nbytes);
   mt_status *st = NULL;
   bool external = tp->has_data_location &&
                   tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
@@ -138,7 +150,7 @@ mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_d
     st = read_external(tp, base_dir, data, nbytes);
   } else if (tp->has_raw_data) {
     if (tp->raw_data.len != nbytes)
-      st = MT_ERR(DATA_LOSS, "tensor '%s': raw_data holds %zu bytes, its shape needs %zu", tp->name,
+      st = MT_ERR(DATA_LOSS, "tensor '%s': raw_data holds %zu bytes, its shape needs %zu", TNAME(tp),
                   tp->raw_data.len, nbytes);
     else if (nbytes)
       memcpy(data, tp->raw_data.data, nbytes);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "frontend/frontend.h"
@@ -123,8 +124,16 @@ mt_status *mt_tensor_bytes_decode(const char *path, const void *bytes, size_t le
   const unsigned char *buf = bytes;
   if (out_name) *out_name = NULL;
   if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) return parse_npy(path, buf, len, out);
+  if (has_suffix(path, ".npy"))
+    return MT_ERR(DATA_LOSS, "%s: not a .npy file (%s)", path, len ? "no numpy magic" : "the file is empty");
   Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
-  if (!tp) return MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto", path);
+  /* an empty or foreign message parses as a TensorProto with no fields: require data_type */
+  if (tp && !tp->has_data_type) {
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    tp = NULL;
+  }
+  if (!tp) return MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto%s", path,
+                         len ? "" : " (the file is empty)");
   mt_status *st = mt_onnx_tensor_decode(tp, NULL, out);
   if (!st && out_name && tp->name && *tp->name) *out_name = strdup(tp->name);
   onnx__tensor_proto__free_unpacked(tp, NULL);
@@ -155,6 +164,10 @@ static mt_status *write_atomically(const char *path, const void *head, size_t he
     free(tmp);
     return st;
   }
+  /* mkstemp creates 0600; outputs are ordinary files, so apply the umask as open(0666) would */
+  mode_t mask = umask(0);
+  umask(mask);
+  (void)fchmod(fd, 0666 & ~mask);
   FILE *f = fdopen(fd, "wb");
   bool ok = f && fwrite(head, 1, head_len, f) == head_len &&
             (body_len == 0 || fwrite(body, 1, body_len, f) == body_len);

@@ -14,6 +14,13 @@ static bool value_in_range(const mt_module *m, mt_value_id v) {
   return v >= 0 && v < mt_module_value_count(m);
 }
 
+/* A value is visible in g when it was defined in g or in one of g's enclosing graphs. */
+static bool in_scope(const mt_value *val, const mt_graph *g) {
+  for (; g; g = g->parent)
+    if (val->graph == g) return true;
+  return false;
+}
+
 static mt_status *verify_graph(verifier *vf, const mt_graph *g) {
   const mt_module *m = vf->m;
   for (int i = 0; i < g->n_inputs; i++) {
@@ -24,8 +31,11 @@ static mt_status *verify_graph(verifier *vf, const mt_graph *g) {
     int32_t id = g->nodes[k];
     if (id < 0 || id >= mt_module_node_count(m)) return MT_ERR(INTERNAL, "graph '%s': node id %d out of range", g->name, id);
     const mt_node *n = mt_module_node_c(m, id);
+    /* before any mt_node_label(): the label indexes the tenant array with n->tenant */
+    if (n->tenant != g->tenant)
+      return MT_ERR(INTERNAL, "graph '%s': node '%s' (%s) has tenant %d, its graph tenant %d", g->name,
+                    n->name, n->op_type, (int)n->tenant, (int)g->tenant);
     if (n->graph != g) return MT_ERR(INTERNAL, "%s: listed in a graph it does not belong to", mt_node_label(m, n));
-    if (n->tenant != g->tenant) return MT_ERR(INTERNAL, "%s: tenant differs from its graph's", mt_node_label(m, n));
     for (int i = 0; i < n->n_inputs; i++) {
       mt_value_id v = n->inputs[i];
       if (v == MT_NO_VALUE) continue;
@@ -35,6 +45,9 @@ static mt_status *verify_graph(verifier *vf, const mt_graph *g) {
         return MT_ERR(INTERNAL, "%s: input %d '%s' belongs to another tenant", mt_node_label(m, n), i, val->name);
       if (val->constant < 0 && !vf->defined[v])
         return MT_ERR(INTERNAL, "%s: input %d '%s' is used before it is defined", mt_node_label(m, n), i, val->name);
+      if (!in_scope(val, g))
+        return MT_ERR(INTERNAL, "%s: input %d '%s' is defined in graph '%s', which is not in scope here",
+                      mt_node_label(m, n), i, val->name, val->graph ? val->graph->name : "?");
       if (val->constant >= mt_module_constant_count(m))
         return MT_ERR(INTERNAL, "value '%s': constant id out of range", val->name);
     }

@@ -9,11 +9,35 @@
 
 #include "passes/cost_model.h"
 
+/* Shared by every arch: kernel shape assumptions of the cost model and the stream cap. A block
+ * computes a 128x128 GEMM tile or 256 elementwise outputs; a reduction block consumes 2048 inputs;
+ * a transcendental (exp, erf, tanh ...) counts as 8 flops; at most 8 streams per partition (beyond
+ * that, concurrent kernels mostly contend for the same SMs). */
+#define MT_COMMON_KERNEL_SHAPES                                                                    \
+  .gemm_tile_m = 128, .gemm_tile_n = 128, .elementwise_block_elems = 256,                         \
+  .reduction_block_elems = 2048, .transcendental_flops = 8.0, .max_streams_per_partition = 8
+
 static const mt_arch_params builtin[] = {
-    {"sm_80", 108, 2, 2, 2039.0, 19.5, 156.0, 312.0, 4.0, 1.0, 2.0, 1024, 166912, 32},
-    {"sm_86", 72, 2, 2, 600.0, 31.2, 62.5, 125.0, 4.0, 1.0, 2.0, 1024, 101376, 16},
-    {"sm_89", 58, 2, 2, 300.0, 30.3, 60.0, 121.0, 4.0, 1.0, 2.0, 1024, 101376, 24},
-    {"sm_90", 132, 8, 8, 3350.0, 67.0, 495.0, 990.0, 4.0, 1.0, 2.0, 1024, 232448, 32},
+    {.name = "sm_80", .sm_count = 108, .sm_partition_granularity = 2, .sm_min_partition = 2,
+     .mem_bandwidth_gbs = 2039.0, .fp32_tflops = 19.5, .tf32_tflops = 156.0, .fp16_tflops = 312.0,
+     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
+     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 166912, .max_blocks_per_sm = 32,
+     MT_COMMON_KERNEL_SHAPES},
+    {.name = "sm_86", .sm_count = 72, .sm_partition_granularity = 2, .sm_min_partition = 2,
+     .mem_bandwidth_gbs = 600.0, .fp32_tflops = 31.2, .tf32_tflops = 62.5, .fp16_tflops = 125.0,
+     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
+     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 101376, .max_blocks_per_sm = 16,
+     MT_COMMON_KERNEL_SHAPES},
+    {.name = "sm_89", .sm_count = 58, .sm_partition_granularity = 2, .sm_min_partition = 2,
+     .mem_bandwidth_gbs = 300.0, .fp32_tflops = 30.3, .tf32_tflops = 60.0, .fp16_tflops = 121.0,
+     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
+     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 101376, .max_blocks_per_sm = 24,
+     MT_COMMON_KERNEL_SHAPES},
+    {.name = "sm_90", .sm_count = 132, .sm_partition_granularity = 8, .sm_min_partition = 8,
+     .mem_bandwidth_gbs = 3350.0, .fp32_tflops = 67.0, .tf32_tflops = 495.0, .fp16_tflops = 990.0,
+     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
+     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 232448, .max_blocks_per_sm = 32,
+     MT_COMMON_KERNEL_SHAPES},
 };
 
 const mt_arch_params *mt_arch_builtin(const char *name) {
@@ -39,20 +63,37 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, 
   if (!root) return MT_ERR(INVALID_ARGUMENT, "%s:%d: %s", path, err.line, err.text);
   mt_status *st = NULL;
   json_t *arch = json_is_object(root) ? json_object_get(root, base->name) : NULL;
-  if (!json_is_object(root)) st = MT_ERR(INVALID_ARGUMENT, "%s: expected an object keyed by arch", path);
+  if (!json_is_object(root)) st = MT_ERR(INVALID_ARGUMENT, "expected an object keyed by arch");
+  /* other archs' sections may share the file; anything else is a typo that must not pass */
+  const char *top;
+  json_t *section;
+  if (!st)
+    json_object_foreach(root, top, section) {
+      if (!mt_arch_builtin(top)) {
+        st = MT_ERR(INVALID_ARGUMENT, "unknown arch '%s' (expected sm_80, sm_86, sm_89 or sm_90)", top);
+        break;
+      }
+      if (!json_is_object(section)) {
+        st = MT_ERR(INVALID_ARGUMENT, "'%s' must be an object of parameters", top);
+        break;
+      }
+    }
   if (!st && arch) {
     static const char *const keys[] = {"sm_count", "sm_partition_granularity", "sm_min_partition",
                                        "mem_bandwidth_gbs", "fp32_tflops", "tf32_tflops",
                                        "fp16_tflops", "launch_overhead_us", "graph_node_overhead_us",
                                        "event_wait_us", "max_threads_per_block",
-                                       "max_shared_bytes_per_block", "max_blocks_per_sm"};
+                                       "max_shared_bytes_per_block", "max_blocks_per_sm",
+                                       "gemm_tile_m", "gemm_tile_n", "elementwise_block_elems",
+                                       "reduction_block_elems", "transcendental_flops",
+                                       "max_streams_per_partition"};
     const char *key;
     json_t *val;
     json_object_foreach(arch, key, val) {
       bool known = false;
       for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) known = known || strcmp(key, keys[i]) == 0;
       if (!known) {
-        st = MT_ERR(INVALID_ARGUMENT, "%s: %s: unknown key '%s'", path, base->name, key);
+        st = MT_ERR(INVALID_ARGUMENT, "%s: unknown key '%s'", base->name, key);
         break;
       }
     }
@@ -60,6 +101,7 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, 
 #define MT_INT_FIELD(f, lo, hi)                                                                    \
   d = out->f;                                                                                      \
   if (!st) st = read_number(arch, #f, lo, hi, &d);                                                 \
+  if (!st && d != (double)(int)d) st = MT_ERR(INVALID_ARGUMENT, "'%s' must be an integer", #f);    \
   out->f = (int)d;
 #define MT_DBL_FIELD(f, lo, hi)                                                                    \
   if (!st) st = read_number(arch, #f, lo, hi, &out->f);
@@ -76,9 +118,18 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, 
     MT_INT_FIELD(max_threads_per_block, 32, 4096)
     MT_INT_FIELD(max_shared_bytes_per_block, 1024, 1 << 24)
     MT_INT_FIELD(max_blocks_per_sm, 1, 1024)
+    MT_INT_FIELD(gemm_tile_m, 1, 4096)
+    MT_INT_FIELD(gemm_tile_n, 1, 4096)
+    MT_INT_FIELD(elementwise_block_elems, 1, 1 << 20)
+    MT_INT_FIELD(reduction_block_elems, 1, 1 << 24)
+    MT_DBL_FIELD(transcendental_flops, 0, 1000)
+    MT_INT_FIELD(max_streams_per_partition, 1, 1024)
 #undef MT_INT_FIELD
 #undef MT_DBL_FIELD
+    if (!st && (out->sm_min_partition > out->sm_count || out->sm_partition_granularity > out->sm_count))
+      st = MT_ERR(INVALID_ARGUMENT, "sm_min_partition (%d) and sm_partition_granularity (%d) must not exceed sm_count (%d)",
+                  out->sm_min_partition, out->sm_partition_granularity, out->sm_count);
   }
   json_decref(root);
-  return st ? mt_status_annotate(st, "cost model overrides") : NULL;
+  return st ? mt_status_annotate(st, "cost model overrides %s", path) : NULL;
 }

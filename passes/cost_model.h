@@ -19,6 +19,12 @@ typedef struct mt_arch_params {
   int max_threads_per_block;
   int max_shared_bytes_per_block;
   int max_blocks_per_sm;
+  /* Cost-model and scheduling constants (assumptions, not datasheet numbers): */
+  int gemm_tile_m, gemm_tile_n;  /* output tile one block computes in GEMM / conv-as-GEMM */
+  int elementwise_block_elems;   /* output elements per block of elementwise and copy kernels */
+  int reduction_block_elems;     /* input elements per block of reduction kernels */
+  double transcendental_flops;   /* flops counted per element of exp/log/tanh/erf/sigmoid/... */
+  int max_streams_per_partition; /* assign-streams merges chains beyond this */
 } mt_arch_params;
 
 /* Built-in parameters for "sm_80", "sm_86", "sm_89", "sm_90"; NULL for anything else. */
@@ -31,13 +37,22 @@ typedef struct mt_cost {
   double bytes_read, bytes_written;
   int64_t blocks;       /* independent work units (thread blocks) the group offers */
   double predicted_us;  /* on the SM count it was estimated for */
+  double math_tflops;   /* whole-GPU peak its flops run at (fp32, or fp16 tensor cores for fp16
+                         * GEMM/conv); 0 means fp32_tflops */
 } mt_cost;
 
 struct mt_plan;
 /* Estimates every fused and horizontal group of the plan under its partition's SM count, and the
  * partitions' makespans. Filled into the plan. */
 mt_status *mt_cost_model_estimate(struct mt_plan *p);
+/* A tenant's predicted latency on its partition: alone (the only tenant running) or, when
+ * alone is false, as scheduled among the others. */
+double mt_cost_tenant_latency_us(const struct mt_plan *p, int32_t tenant, bool alone);
 /* Roofline time of work on `sms` SMs, plus one launch. */
 double mt_cost_time_us(const mt_arch_params *a, const mt_cost *c, int sms);
+/* A tenant alone on its partition with the concurrency its own DAG offers (unlimited streams):
+ * max(critical path, total work / partition throughput). mt_cost_tenant_latency_us(.., true) is
+ * the same tenant run serially on one stream. */
+double mt_cost_tenant_concurrent_us(const struct mt_plan *p, int32_t tenant);
 
 #endif

@@ -107,6 +107,35 @@ static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, in
   return st;
 }
 
+/* Two tenants (or two outputs of one tenant) whose names sanitise to the same file would
+ * overwrite each other: refuse, naming both. */
+static mt_status *check_name_collisions(const mt_module *m) {
+  char a[512], b[512];
+  int32_t n = mt_module_tenant_count(m);
+  for (int32_t t = 0; t < n; t++) {
+    const mt_tenant *tt = mt_module_tenant_c(m, t);
+    sanitize(tt->name, a, sizeof a);
+    for (int32_t u = 0; u < t; u++) {
+      sanitize(mt_module_tenant_c(m, u)->name, b, sizeof b);
+      if (strcmp(a, b) == 0)
+        return MT_ERR(INVALID_ARGUMENT, "tenants '%s' and '%s' would write to the same folder '%s'",
+                      mt_module_tenant_c(m, u)->name, tt->name, a);
+    }
+    const mt_graph *g = tt->graph;
+    for (int i = 0; i < g->n_outputs; i++) {
+      sanitize(mt_module_value_c(m, g->outputs[i])->name, a, sizeof a);
+      for (int j = 0; j < i; j++) {
+        sanitize(mt_module_value_c(m, g->outputs[j])->name, b, sizeof b);
+        if (strcmp(a, b) == 0)
+          return MT_ERR(INVALID_ARGUMENT, "tenant '%s': outputs '%s' and '%s' would write to the same file '%s'",
+                        tt->name, mt_module_value_c(m, g->outputs[j])->name,
+                        mt_module_value_c(m, g->outputs[i])->name, a);
+      }
+    }
+  }
+  return NULL;
+}
+
 /* Writes one tenant's outputs; called only once every tenant has run, so a failing run leaves
  * no output files behind. */
 static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
@@ -169,6 +198,7 @@ int mt_cmd_run(int argc, char **argv) {
   mt_module *m = NULL;
   if (!st) st = mt_workload_load(n_paths, paths, &mf, &m);
   if (!st) st = mt_check_supported(m);
+  if (!st) st = check_name_collisions(m);
   input_arg *args = calloc((size_t)n_inputs + 1, sizeof *args);
   if (!st && !args) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; !st && i < n_inputs; i++) st = parse_input_arg(m, input_specs[i], &args[i]);

@@ -15,6 +15,8 @@ static void usage(FILE *out) {
         "  mtcc inspect MODEL.onnx...|MANIFEST.json [--dump-ir]\n"
         "  mtcc run --reference MODEL.onnx...|MANIFEST.json --input [TENANT:]NAME=FILE ...\n"
         "           --output-dir DIR [--output-format npy|pb]\n"
+        "  mtcc compile MODEL.onnx...|MANIFEST.json [--report FILE.json] [--target sm_XX]\n"
+        "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
         "  mtcc conformance DIR...\n"
         "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest format.\n",
         out);
@@ -48,6 +50,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "inspect") == 0) return mt_cmd_inspect(argc - 2, argv + 2);
   if (strcmp(cmd, "run") == 0) return mt_cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "compile") == 0) return mt_cmd_compile(argc - 2, argv + 2);
   if (strcmp(cmd, "conformance") == 0) return mt_cmd_conformance(argc - 2, argv + 2);
   fprintf(stderr, "mtcc: error: unknown command '%s'\n", cmd);
   usage(stderr);

@@ -10,9 +10,9 @@
  * x86-64 baseline (the micro-kernel measures ~30 GFLOP/s there); wider tiles spill.
  *
  * Summation order: each C element receives, for every KC block of k in ascending order, the sum
- * of that block's products accumulated in ascending k. That depends only on k. A single-row
- * product (m == 1) takes a GEMV path instead, with its own fixed order (see gemv_dot / gemv_axpy);
- * the choice depends only on the shape, so a given shape always gives the same bits. */
+ * of that block's products accumulated in ascending k. That depends only on k: an element's bits
+ * do not depend on m, n, the tile it falls in, or the single-row (m == 1) fast path, which keeps
+ * the same order. */
 #include "runtime/cpu/gemm.h"
 
 #include <stdlib.h>
@@ -105,63 +105,55 @@ static void micro_kernel(int64_t kc, const float *restrict ap, const float *rest
   }
 }
 
-/* One row of A (m == 1, contiguous) times B stored n x k: one dot product per column of C.
- * Eight interleaved partial sums (combined in a fixed tree) let the loop vectorise while keeping
- * the order fixed; four B rows share each load of A. */
-static void gemv_dot(int64_t n, int64_t k, float alpha, const float *restrict a,
-                     const float *restrict b, int64_t ldb, float *restrict c) {
-  enum { L = 8, R = 4 };
-  int64_t j = 0;
-  for (; j + R <= n; j += R) {
-    float acc[R][L];
-    for (int r = 0; r < R; r++)
-      for (int l = 0; l < L; l++) acc[r][l] = 0.0f;
-    const float *b0 = b + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-    int64_t p = 0;
-    for (; p + L <= k; p += L)
-      for (int l = 0; l < L; l++) {
-        float x = a[p + l];
-        acc[0][l] += x * b0[p + l];
-        acc[1][l] += x * b1[p + l];
-        acc[2][l] += x * b2[p + l];
-        acc[3][l] += x * b3[p + l];
-      }
-    for (int r = 0; r < R; r++) {
-      const float *br = b + (j + r) * ldb;
-      float sum = ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) +
-                  ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
-      for (int64_t q = p; q < k; q++) sum += a[q] * br[q];
-      c[j + r] += alpha * sum;
-    }
-  }
-  for (; j < n; j++) {
-    const float *br = b + j * ldb;
-    float acc[L] = {0};
-    int64_t p = 0;
-    for (; p + L <= k; p += L)
-      for (int l = 0; l < L; l++) acc[l] += a[p + l] * br[p + l];
-    float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; p < k; p++) sum += a[p] * br[p];
-    c[j] += alpha * sum;
-  }
-}
-
-/* One row of A times B stored k x n: rows of B scaled and accumulated, a column chunk at a time
- * so the accumulators stay in L1. Each element sums in ascending k. */
-static void gemv_axpy(int64_t n, int64_t k, float alpha, const float *restrict a,
-                      const float *restrict b, int64_t ldb, float *restrict c) {
+/* m == 1 with B stored k x n: rows of B are scaled and accumulated straight from B (no packing),
+ * a column chunk at a time so the accumulators stay in L1. Accumulators restart at every KC
+ * block boundary, exactly as in the blocked path, so the bits match it. */
+static void row_times_b(int64_t n, int64_t k, float alpha, const float *restrict a,
+                        const float *restrict b, int64_t ldb, float *restrict c) {
   enum { CHUNK = 2048 };
   float acc[CHUNK];
   for (int64_t j0 = 0; j0 < n; j0 += CHUNK) {
     int64_t nc = min_i64(CHUNK, n - j0);
-    for (int64_t j = 0; j < nc; j++) acc[j] = 0.0f;
-    for (int64_t p = 0; p < k; p++) {
-      float x = a[p];
-      const float *br = b + p * ldb + j0;
-      for (int64_t j = 0; j < nc; j++) acc[j] += x * br[j];
+    for (int64_t pc = 0; pc < k; pc += MT_GEMM_KC) {
+      int64_t kc = min_i64(MT_GEMM_KC, k - pc);
+      for (int64_t j = 0; j < nc; j++) acc[j] = 0.0f;
+      for (int64_t p = pc; p < pc + kc; p++) {
+        float x = a[p];
+        const float *br = b + p * ldb + j0;
+        for (int64_t j = 0; j < nc; j++) acc[j] += x * br[j];
+      }
+      for (int64_t j = 0; j < nc; j++) c[j0 + j] += alpha * acc[j];
     }
-    for (int64_t j = 0; j < nc; j++) c[j0 + j] += alpha * acc[j];
   }
+}
+
+/* m == 1 with B stored n x k: eight rows of B (eight columns of C) at a time, read in step
+ * straight from B, one accumulator per column restarted at every KC block boundary: the same
+ * per-element order as the blocked path, without packing. */
+static void row_times_bt(int64_t n, int64_t k, float alpha, const float *restrict a,
+                         const float *restrict b, int64_t ldb, float *restrict c) {
+  for (int64_t j0 = 0; j0 < n; j0 += MT_GEMM_NR) {
+    int64_t nr = min_i64(MT_GEMM_NR, n - j0);
+    const float *rows[MT_GEMM_NR];
+    for (int j = 0; j < MT_GEMM_NR; j++) rows[j] = b + (j0 + (j < nr ? j : 0)) * ldb;
+    for (int64_t pc = 0; pc < k; pc += MT_GEMM_KC) {
+      int64_t kc = min_i64(MT_GEMM_KC, k - pc);
+      float acc[MT_GEMM_NR];
+      for (int j = 0; j < MT_GEMM_NR; j++) acc[j] = 0.0f;
+      for (int64_t p = pc; p < pc + kc; p++) {
+        float x = a[p];
+        for (int j = 0; j < MT_GEMM_NR; j++) acc[j] += x * rows[j][p];
+      }
+      for (int64_t j = 0; j < nr; j++) c[j0 + j] += alpha * acc[j];
+    }
+  }
+}
+
+/* C[1 x n] += alpha * a * op(B) for a contiguous row a. */
+static void sgemm_row(bool trans_b, int64_t n, int64_t k, float alpha, const float *a,
+                      const float *b, int64_t ldb, float *c) {
+  if (trans_b) row_times_bt(n, k, alpha, a, b, ldb, c);
+  else row_times_b(n, k, alpha, a, b, ldb, c);
 }
 
 mt_status *mt_cpu_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -169,17 +161,14 @@ mt_status *mt_cpu_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_
                         int64_t ldc) {
   if (m <= 0 || n <= 0 || k <= 0) return NULL;
   if (m == 1) {
-    /* A matrix-vector product: packing would cost as much as the arithmetic, and a 4-row tile
-     * would waste three quarters of it. */
+    /* A matrix-vector product: a 4-row tile would waste three quarters of the arithmetic. */
     float *row = NULL;
     if (trans_a && lda != 1) {
       row = malloc((size_t)k * sizeof(float));
       if (!row) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for a GEMV row");
       for (int64_t p = 0; p < k; p++) row[p] = a[p * lda];
     }
-    const float *av = row ? row : a;
-    if (trans_b) gemv_dot(n, k, alpha, av, b, ldb, c);
-    else gemv_axpy(n, k, alpha, av, b, ldb, c);
+    sgemm_row(trans_b, n, k, alpha, row ? row : a, b, ldb, c);
     free(row);
     return NULL;
   }

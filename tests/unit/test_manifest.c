@@ -209,6 +209,9 @@ static void test_bad_values(void **state) {
                   MT_INVALID_ARGUMENT, "'sm_70'", "targets");
   expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"priority\": \"high\"}]}",
                   MT_INVALID_ARGUMENT, "tenant 't'", "priority");
+  /* an integer that does not fit the field must not wrap around silently */
+  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"priority\": 4294967297}]}",
+                  MT_INVALID_ARGUMENT, "tenant 't'", "priority");
   expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"dims\": {\"batch\": 0}}]}",
                   MT_INVALID_ARGUMENT, "tenant 't'", "'batch'");
   expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"x\": [1, -2]}}]}",

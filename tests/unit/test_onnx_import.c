@@ -334,6 +334,27 @@ static Onnx__TensorProto *double_dtype(ob_builder *b) {
   return t;
 }
 
+/* A tensor without a name still gets a readable message (no "(null)" from printf). */
+static void test_unnamed_tensor_message(void **state) {
+  (void)state;
+  ob_builder b;
+  ob_init(&b, 13);
+  Onnx__TensorProto *t = ob_tensor_raw(&b, "x", MT_DTYPE_FLOAT32, 1, OB_DIMS(4), "\0\0\0\0", 4);
+  t->name = NULL;
+  Onnx__NodeProto *n = ob_node(&b, b.graph, "Constant", "konst", OB_NONE, OB_NAMES("y"));
+  ob_attr_tensor(&b, n, "value", t);
+  mt_module *m = new_module();
+  int32_t tid;
+  mt_status *st = ob_import(&b, m, MODEL_PATH, "anon", &tid);
+  assert_non_null(st);
+  if (strstr(mt_status_message(st), "(null)")) print_error("message prints a NULL name: %s\n", mt_status_message(st));
+  assert_null(strstr(mt_status_message(st), "(null)"));
+  assert_non_null(strstr(mt_status_message(st), "'konst'"));
+  mt_status_free(st);
+  mt_module_destroy(m);
+  ob_free(&b);
+}
+
 static void test_initializer_errors(void **state) {
   (void)state;
   import_one_initializer_expect(raw_too_short, MT_DATA_LOSS, "raw_data");
@@ -521,6 +542,7 @@ static void test_corrupt_bytes(void **state) {
     mt_status *st = mt_onnx_import_bytes(m, junk, (size_t)(64 + round * 61), "/data/junk.onnx", "junk", &tid);
     if (st) {
       refused++;
+      assert_int_equal(mt_status_code_of(st), MT_DATA_LOSS);
       assert_non_null(strstr(mt_status_message(st), "/data/junk.onnx"));
       mt_status_free(st);
     }
@@ -717,6 +739,7 @@ int main(void) {
       cmocka_unit_test(test_sparse_index_out_of_range),
       cmocka_unit_test(test_initializer_encodings),
       cmocka_unit_test(test_initializer_errors),
+      cmocka_unit_test(test_unnamed_tensor_message),
       cmocka_unit_test(test_opsets_per_tenant),
       cmocka_unit_test(test_opset_spelled_ai_onnx),
       cmocka_unit_test(test_arbitrary_names),

@@ -296,6 +296,15 @@ static void test_if_reads_outer_scope(void **state) {
   ob_attr_graph(&b, n, "then_branch", then_g);
   ob_attr_graph(&b, n, "else_branch", else_g);
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
+  /* a second If whose branches output outer values directly, with no nodes at all */
+  Onnx__GraphProto *pass_x = ob_graph(&b, "pass_x");
+  ob_output(&b, pass_x, "x", MT_DTYPE_FLOAT32);
+  Onnx__GraphProto *pass_y = ob_graph(&b, "pass_y");
+  ob_output(&b, pass_y, "y", MT_DTYPE_FLOAT32);
+  Onnx__NodeProto *n2 = ob_node(&b, b.graph, "If", "if_passthrough", OB_NAMES("cond"), OB_NAMES("z"));
+  ob_attr_graph(&b, n2, "then_branch", pass_x);
+  ob_attr_graph(&b, n2, "else_branch", pass_y);
+  ob_output(&b, b.graph, "z", MT_DTYPE_FLOAT32);
 
   mt_module *m;
   assert_ok(mt_module_create(&m));
@@ -313,18 +322,21 @@ static void test_if_reads_outer_scope(void **state) {
   assert_ok(mt_check_supported(m));
   assert_ok(mt_infer_shapes(m));
   assert_value_shape(m, tid, "y", MT_DTYPE_FLOAT32, 1, OB_DIMS(3));
+  assert_value_shape(m, tid, "z", MT_DTYPE_FLOAT32, 1, OB_DIMS(3));
 
   float xs[3] = {1.0f, -2.0f, 0.5f};
   for (int c = 0; c < 2; c++) {
     uint8_t cond = (uint8_t)c;
     mt_tensor in[2] = {{.dtype = MT_DTYPE_BOOL, .rank = 0, .data = &cond},
                        {.dtype = MT_DTYPE_FLOAT32, .rank = 1, .dims = {3}, .data = xs}};
-    mt_tensor out;
-    memset(&out, 0, sizeof out);
-    assert_ok(mt_reference_run(m, tid, in, &out));
-    const float *y = out.data;
+    mt_tensor out[2];
+    memset(out, 0, sizeof out);
+    assert_ok(mt_reference_run(m, tid, in, out));
+    const float *y = out[0].data, *z = out[1].data;
     for (int i = 0; i < 3; i++) assert_true(y[i] == (c ? 2.0f * xs[i] : xs[i]));
-    free(out.data);
+    for (int i = 0; i < 3; i++) assert_true(z[i] == (c ? xs[i] : y[i])); /* then: x, else: y */
+    free(out[0].data);
+    free(out[1].data);
   }
   mt_module_destroy(m);
   ob_free(&b);

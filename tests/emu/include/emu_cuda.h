@@ -148,9 +148,19 @@ private:
 
 enum { SM_READ = 0, SM_WRITE = 1, SM_ATOMIC = 2 };
 
+/* Is an earlier access by thread tid1 - 1, made at warp epoch e, ordered before the running thread's
+ * access? Within one barrier interval only through a __syncwarp() that named both threads (lanes of
+ * one warp) and completed after the access. */
+inline bool ordered(unsigned tid1, uint32_t e, int warp, uint32_t we) {
+  unsigned other = tid1 - 1u;
+  if ((int)(other / 32) != warp || we == e) return false;
+  if (emu_g.warp_full[warp] > e) return true;
+  return emu_warp_synced_since((unsigned)warp, other % 32, emu_g.cur->lane, e) != 0;
+}
+
 /* Shadow bookkeeping for n bytes at p (see emu_shadow in emu_rt.h). A conflicting pair of accesses
- * is a race unless a __syncthreads() separates them (new epoch), or both threads are in the same warp
- * and a full-warp __syncwarp() separates them (warp epoch moved). */
+ * (two threads, one writing) is a race unless a __syncthreads() separates them (new epoch, which
+ * clears the record), or both threads are lanes of one warp and a __syncwarp() naming both does. */
 inline void smem_access(const void *p, size_t n, int mode) {
   const unsigned checks = emu_g.checks;
   if (!checks) return;
@@ -169,46 +179,41 @@ inline void smem_access(const void *p, size_t n, int mode) {
     }
     if (s->epoch != ep) {
       s->epoch = ep;
-      s->writer = 0;
-      s->reader = 0;
-      s->rwarp = 0;
-      s->watomic = 0;
+      s->writer = s->reader = s->reader2 = 0;
+      s->rmore = s->watomic = 0;
     }
-    if (s->writer && s->writer != tid1 && !(mode == SM_ATOMIC && s->watomic)) {
-      unsigned w = s->writer - 1u;
-      if (!((int)(w / 32) == warp && we != s->wwe))
-        emu_fail_shared(EMU_ERR_RACE, off + k, w, s->watomic ? 2 : 1, mode != SM_READ, mode == SM_ATOMIC);
-    }
+    if (s->writer && s->writer != tid1 && !(mode == SM_ATOMIC && s->watomic) &&
+        !ordered(s->writer, s->wwe, warp, we))
+      emu_fail_shared(EMU_ERR_RACE, off + k, s->writer - 1u, s->watomic ? 2 : 1, mode != SM_READ,
+                      mode == SM_ATOMIC);
     if (mode != SM_READ) {
-      if (s->reader == 0xFFFFu) {
-        if (!(s->rwarp == warp && we != s->rwe))
-          emu_fail_shared(EMU_ERR_RACE, off + k, 0xFFFFu, 0, 1, mode == SM_ATOMIC);
-      } else if (s->reader && s->reader != tid1) {
-        unsigned r = s->reader - 1u;
-        if (!((int)(r / 32) == warp && we != s->rwe))
-          emu_fail_shared(EMU_ERR_RACE, off + k, r, 0, 1, mode == SM_ATOMIC);
-      }
+      if (s->reader && s->reader != tid1 && !ordered(s->reader, s->rwe, warp, we))
+        emu_fail_shared(EMU_ERR_RACE, off + k, s->reader - 1u, 0, 1, mode == SM_ATOMIC);
+      if (s->reader2 && s->reader2 != tid1 && !ordered(s->reader2, s->rwe2, warp, we))
+        emu_fail_shared(EMU_ERR_RACE, off + k, s->reader2 - 1u, 0, 1, mode == SM_ATOMIC);
+      if (s->rmore && !(s->rwarp == warp && emu_g.warp_full[warp] > s->rwe3))
+        emu_fail_shared(EMU_ERR_RACE, off + k, (s->reader != tid1 ? s->reader : s->reader2) - 1u, 3, 1,
+                        mode == SM_ATOMIC);
       s->writer = tid1;
       s->wwe = we;
       s->watomic = mode == SM_ATOMIC;
-      s->reader = 0;
+      s->reader = s->reader2 = 0;
+      s->rmore = 0;
       s->init_block = serial;
-    } else if (s->reader == 0 || s->reader == tid1) {
-      s->reader = tid1;
+    } else if (s->reader == tid1) {
       s->rwe = we;
-      s->rwarp = (int16_t)warp;
-    } else if (s->reader == 0xFFFFu) {
-      if (s->rwarp != warp) s->rwarp = -1;
+    } else if (s->reader2 == tid1) {
+      s->rwe2 = we;
+    } else if (!s->reader || ordered(s->reader, s->rwe, warp, we)) {
+      s->reader = tid1; /* an earlier read ordered before this one is subsumed by it */
       s->rwe = we;
+    } else if (!s->reader2 || ordered(s->reader2, s->rwe2, warp, we)) {
+      s->reader2 = tid1;
+      s->rwe2 = we;
     } else {
-      unsigned r = s->reader - 1u;
-      if ((int)(r / 32) == warp && we != s->rwe) {
-        s->reader = tid1; /* the earlier read is ordered before this one: it is subsumed */
-      } else {
-        s->reader = 0xFFFFu;
-        s->rwarp = (int16_t)((int)(r / 32) == warp ? warp : -1);
-      }
-      s->rwe = we;
+      s->rwarp = (int8_t)(!s->rmore || s->rwarp == warp ? warp : -1);
+      s->rmore = 1;
+      s->rwe3 = we;
     }
   }
 }

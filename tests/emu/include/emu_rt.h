@@ -135,12 +135,15 @@ typedef struct emu_thread {
 typedef struct emu_shadow {
   uint32_t init_block; /* block serial of the last write; != current block means uninitialised */
   uint32_t epoch;      /* barrier epoch of the race state below */
-  uint32_t wwe, rwe;   /* warp epoch at the write / at the last read */
+  uint32_t wwe;        /* warp epoch at the write */
+  uint32_t rwe, rwe2;  /* warp epochs at the last reads of reader / reader2 */
+  uint32_t rwe3;       /* warp epoch at the last read of the further readers */
   uint16_t writer;     /* linear tid + 1 of the writer in this epoch, 0 = none */
-  uint16_t reader;     /* linear tid + 1 of the single reader, 0 = none, 0xFFFF = several */
-  int16_t rwarp;       /* warp of the readers, -1 when they span several warps */
+  uint16_t reader;     /* linear tid + 1 of a reader in this epoch, 0 = none */
+  uint16_t reader2;    /* linear tid + 1 of a second, distinct reader, 0 = none */
+  int8_t rwarp;        /* warp of the further readers, -1 when they span several warps */
+  uint8_t rmore;       /* more than two distinct readers */
   uint8_t watomic;     /* the write was an atomic */
-  uint8_t pad;
 } emu_shadow;
 
 #define EMU_MAX_WARPS 32
@@ -154,7 +157,8 @@ typedef struct emu_globals {
   size_t smem_dyn;          /* dynamic bytes at smem[0..smem_dyn) */
   uint32_t block_serial;    /* unique per block run */
   uint32_t epoch;           /* unique per barrier interval */
-  uint32_t warp_epoch[EMU_MAX_WARPS]; /* bumped by each full-warp __syncwarp */
+  uint32_t warp_epoch[EMU_MAX_WARPS]; /* number of __syncwarp() completed by each warp */
+  uint32_t warp_full[EMU_MAX_WARPS];  /* warp_epoch value after its last full-warp __syncwarp() */
 } emu_globals;
 
 extern emu_globals emu_g;
@@ -167,6 +171,10 @@ typedef struct emu_smem_slot {
 
 char *emu_smem_static(emu_smem_slot *slot, size_t bytes, size_t align, const char *name);
 const char *emu_smem_name(const void *p); /* name of the shared array holding p */
+
+/* Did a __syncwarp() naming both lanes complete in warp `warp` after warp epoch e? (the slow path of
+ * the race check's ordering test, for partial masks) */
+int emu_warp_synced_since(unsigned warp, unsigned lane_a, unsigned lane_b, uint32_t e);
 
 /* Barrier: kind 0 = __syncthreads, 1 = _count, 2 = _and, 3 = _or; returns the reduction. */
 int emu_barrier(int kind, int pred, const char *file, int line);
@@ -187,6 +195,7 @@ EMU_NORETURN void emu_fail_global(int argi, uintptr_t lo, uintptr_t hi, uintptr_
                                   int misaligned);
 EMU_NORETURN void emu_fail_shared_oob(const void *base, long long index, long long extent,
                                       size_t elem_size);
+/* other_write: 0 the other thread read, 1 wrote, 2 updated atomically, 3 read with further readers. */
 EMU_NORETURN void emu_fail_shared(int code, size_t offset, unsigned other_tid, int other_write,
                                   int write, int atomic);
 EMU_NORETURN void emu_fail(int code, const char *fmt, ...) EMU_PRINTF(2, 3);

@@ -128,13 +128,12 @@ void emu_fail_shared(int code, size_t offset, unsigned other_tid, int other_writ
              "(shared memory is undefined at block start)",
              atomic ? "atomic update" : "read", where);
   const char *mine = !write ? "reads" : atomic ? "atomically updates" : "writes";
-  if (other_tid == 0xFFFFu)
-    emu_fail(code, "shared-memory data race on %s: this thread %s it after several other threads read it, "
-             "with no __syncthreads() in between",
-             where, mine);
-  const char *theirs = other_write == 2 ? "atomically updated" : other_write ? "wrote" : "read";
+  const char *theirs = other_write == 3   ? "and at least one other thread read"
+                       : other_write == 2 ? "atomically updated"
+                       : other_write      ? "wrote"
+                                          : "read";
   emu_fail(code, "shared-memory data race on %s: this thread %s it after thread %s %s it, with no "
-           "__syncthreads() in between",
+           "__syncthreads() in between (nor a __syncwarp() for two lanes of one warp)",
            where, mine, emu_fmt_tid(other_tid, tb, sizeof tb), theirs);
 }
 

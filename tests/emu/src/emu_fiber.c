@@ -29,6 +29,7 @@
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
                                      size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 
 /* The fiber being switched to, read by a fresh fiber's entry (ucontext passes no pointer), and the
@@ -146,6 +147,10 @@ int emu_fiber_init_main(emu_fiber *f) {
 
 int emu_fiber_arm(emu_fiber *f, void (*entry)(void)) {
   f->entry = entry;
+#if EMU_ASAN
+  /* A fiber that was abandoned or finished never unwound its frames: clear their poisoning. */
+  __asan_unpoison_memory_region(f->stack_lo, f->stack_size);
+#endif
 #if EMU_FIBER_ASM
   uintptr_t top = ((uintptr_t)f->stack_lo + f->stack_size) & ~(uintptr_t)15;
   /* After six pops and the ret, rsp = sp + 56 must be 16-byte aligned so that emu_fiber_start's call

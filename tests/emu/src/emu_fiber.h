@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct emu_fiber {
   void *sp;            /* x86-64: saved stack pointer */
   void *uc;            /* ucontext_t when the fallback is used */
@@ -32,5 +36,9 @@ void emu_fiber_switch(emu_fiber *from, emu_fiber *to);
 int emu_fiber_init_main(emu_fiber *f);
 /* Which implementation is compiled in: "x86-64 register switch" or "ucontext". */
 const char *emu_fiber_impl(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

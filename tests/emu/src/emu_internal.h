@@ -6,11 +6,14 @@
 #include "emu_fiber.h"
 #include "emu_rt.h"
 
+#define EMU_SYNC_RING 64
+
 enum emu_thread_state { TS_RUNNABLE, TS_BAR, TS_WARP, TS_EXITED };
 
 /* A warp collective some lanes have reached and others not yet. */
 typedef struct emu_wpending {
-  unsigned mask, arrived;
+  unsigned mask, arrived; /* named lanes that exist; those that arrived */
+  unsigned umask;         /* the mask as the kernel passed it */
   int kind, width;
   unsigned size;
   const char *file;
@@ -24,6 +27,7 @@ typedef struct emu_warp_state {
   unsigned at_bar;   /* lanes waiting at __syncthreads() */
   int npending;
   emu_wpending pend[32];
+  unsigned sync_ring[EMU_SYNC_RING]; /* mask of __syncwarp() number k at [k % EMU_SYNC_RING] */
 } emu_warp_state;
 
 typedef struct emu_smem_record {

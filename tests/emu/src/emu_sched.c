@@ -39,16 +39,19 @@ static int same_site(const char *f1, int l1, const char *f2, int l2) {
 
 /* ---- ready queue ------------------------------------------------------------------------------ */
 
+/* A FIFO of runnable thread ids; each thread is queued at most once, so n slots suffice. */
 static void ready_push(unsigned t) {
   emu_launch_state *L = &emu_L;
-  L->ready[(L->rhead + L->rcount) % L->nthreads] = t;
+  unsigned at = L->rhead + L->rcount;
+  if (at >= L->nthreads) at -= L->nthreads;
+  L->ready[at] = t;
   L->rcount++;
 }
 
 static unsigned ready_pop(void) {
   emu_launch_state *L = &emu_L;
   unsigned t = L->ready[L->rhead];
-  L->rhead = (L->rhead + 1) % L->nthreads;
+  if (++L->rhead == L->nthreads) L->rhead = 0;
   L->rcount--;
   return t;
 }
@@ -172,7 +175,7 @@ static uint64_t lane_value(const emu_wpending *p, unsigned base, unsigned mask, 
     emu_fail(EMU_ERR_WARP, "%s at %s:%d: lane %u reads lane %u, which %s (mask 0x%08x); the value "
              "would be undefined on a GPU",
              k_warp_names[p->kind], p->file, p->line, lane, src,
-             exists ? "is not named in the mask" : "does not exist in this block", mask);
+             exists ? "is not named in the mask" : "does not exist in this block", p->umask);
   }
   return L->th[base + src].wval;
 }
@@ -252,6 +255,17 @@ static void warp_complete(const emu_wpending *p, unsigned warp) {
   }
 }
 
+int emu_warp_synced_since(unsigned warp, unsigned lane_a, unsigned lane_b, uint32_t e) {
+  const emu_warp_state *w = &emu_L.warps[warp];
+  unsigned both = (1u << lane_a) | (1u << lane_b);
+  uint32_t now = emu_g.warp_epoch[warp];
+  /* Older syncs than the ring holds count as absent: a conservative report, never a missed race. */
+  uint32_t oldest = now > EMU_SYNC_RING ? now - EMU_SYNC_RING : 0;
+  for (uint32_t k = now; k > e && k > oldest; k--)
+    if ((w->sync_ring[k % EMU_SYNC_RING] & both) == both) return 1;
+  return 0;
+}
+
 static int is_shfl(int kind) {
   return kind == EMU_W_SHFL || kind == EMU_W_SHFL_UP || kind == EMU_W_SHFL_DOWN || kind == EMU_W_SHFL_XOR;
 }
@@ -299,6 +313,7 @@ uint64_t emu_warp_op(int kind, unsigned mask, uint64_t value, unsigned size, int
   if (!p) {
     p = &w->pend[w->npending++];
     p->mask = eff;
+    p->umask = mask;
     p->arrived = 0;
     p->kind = kind;
     p->width = width;
@@ -318,7 +333,11 @@ uint64_t emu_warp_op(int kind, unsigned mask, uint64_t value, unsigned size, int
   /* Last lane in: compute, retire the pending entry, release the others. */
   warp_complete(p, me->warp);
   L->stats.warp_ops++;
-  if (kind == EMU_W_SYNC && eff == w->existing) emu_g.warp_epoch[me->warp]++;
+  if (kind == EMU_W_SYNC) {
+    uint32_t k = ++emu_g.warp_epoch[me->warp];
+    w->sync_ring[k % EMU_SYNC_RING] = eff;
+    if (eff == w->existing) emu_g.warp_full[me->warp] = k;
+  }
   *p = w->pend[--w->npending];
   unsigned base = me->warp * 32;
   for (unsigned l = 0; l < 32; l++) {
@@ -391,6 +410,7 @@ static void run_block(unsigned long long lin) {
   emu_g.block_serial = ++g_block_serial;
   emu_g.epoch = ++g_epoch;
   memset(emu_g.warp_epoch, 0, sizeof emu_g.warp_epoch);
+  memset(emu_g.warp_full, 0, sizeof emu_g.warp_full);
   emu_smem_block_start();
   for (unsigned i = 0; i < L->nwarps; i++) {
     emu_warp_state *w = &L->warps[i];
