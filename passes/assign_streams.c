@@ -30,6 +30,7 @@ typedef struct part_dag {
   int32_t *ids;          /* local -> hgroup id, in position order */
   int32_t *pstart, *pred; /* local CSR: direct predecessors */
   int32_t *sstart, *succ; /* local CSR: direct successors */
+  int32_t *rstart, *rsucc; /* direct successors that no other path reaches (transitive reduction) */
   uint64_t *reach;       /* row u: locals reachable from u */
 } part_dag;
 
@@ -42,6 +43,8 @@ static void dag_free(part_dag *g) {
   free(g->pred);
   free(g->sstart);
   free(g->succ);
+  free(g->rstart);
+  free(g->rsucc);
   free(g->reach);
   memset(g, 0, sizeof *g);
 }
@@ -97,6 +100,23 @@ static mt_status *dag_build(const mt_plan *p, const mt_hgroup_deps *d, const int
       bit_set(row, v);
     }
   }
+  /* u -> v is redundant when another successor of u reaches v: a chain following it would skip
+   * the groups on the longer path, so only the reduced edges are worth keeping inside a chain */
+  g->rstart = malloc(sizeof(int32_t) * ((size_t)n + 1));
+  g->rsucc = malloc(sizeof(int32_t) * (ne + 1));
+  if (!g->rstart || !g->rsucc) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  k = 0;
+  for (int u = 0; u < n; u++) {
+    g->rstart[u] = (int32_t)k;
+    for (int32_t e = g->sstart[u]; e < g->sstart[u + 1]; e++) {
+      int32_t v = g->succ[e];
+      bool implied = false;
+      for (int32_t f = g->sstart[u]; f < g->sstart[u + 1] && !implied; f++)
+        implied = g->succ[f] != v && bit_get(g->reach + (size_t)g->succ[f] * g->words, v);
+      if (!implied) g->rsucc[k++] = v;
+    }
+  }
+  g->rstart[n] = (int32_t)k;
   return NULL;
 }
 
@@ -114,22 +134,22 @@ static int32_t next_reachable(const part_dag *g, int32_t u, int32_t from, const 
 }
 
 /* One augmenting-path search (Kuhn) from the unmatched left vertex u0, iterative: each stack
- * level is a left vertex with a cursor, first over its direct successors, then over everything it
- * reaches. */
-static bool augment(const part_dag *g, int32_t u0, int32_t *match_l, int32_t *match_r, uint64_t *visited,
-                    int32_t *st_u, int32_t *st_cur, int32_t *st_v) {
-  memset(visited, 0, g->words * sizeof *visited);
+ * level is a left vertex with a cursor, first over its reduced direct successors, then (closure
+ * set) over everything it reaches. Right vertices outside `allowed` (NULL: all) are never used. */
+static bool augment(const part_dag *g, int32_t u0, bool closure, const uint64_t *allowed, int32_t *match_l,
+                    int32_t *match_r, uint64_t *visited, int32_t *st_u, int32_t *st_cur, int32_t *st_v) {
+  for (size_t w = 0; w < g->words; w++) visited[w] = allowed ? ~allowed[w] : 0;
   int top = 0;
   st_u[0] = u0;
   st_cur[0] = 0;
   while (top >= 0) {
     int32_t u = st_u[top], v = -1;
-    int32_t n_direct = g->sstart[u + 1] - g->sstart[u];
+    int32_t n_direct = g->rstart[u + 1] - g->rstart[u];
     while (st_cur[top] < n_direct && v < 0) {
-      int32_t c = g->succ[g->sstart[u] + st_cur[top]++];
+      int32_t c = g->rsucc[g->rstart[u] + st_cur[top]++];
       if (!bit_get(visited, c)) v = c;
     }
-    if (v < 0 && st_cur[top] >= n_direct) {
+    if (v < 0 && closure && st_cur[top] >= n_direct) {
       int32_t from = st_cur[top] - n_direct;
       v = next_reachable(g, u, from, visited);
       if (v >= 0) st_cur[top] = n_direct + v + 1;
@@ -154,25 +174,37 @@ static bool augment(const part_dag *g, int32_t u0, int32_t *match_l, int32_t *ma
   return false;
 }
 
-/* Minimum chain cover: chain[u] for every local u; returns the number of chains (-1: no memory). */
+/* Minimum chain cover: chain[u] for every local u; returns the number of chains (-1: no memory).
+ * A chain link along a reduced direct edge needs no wait, a link through the closure usually
+ * does, so the maximum matching is built in three phases that keep direct links wherever the
+ * cover allows: (1) a maximum matching on reduced direct edges (a path cover of the DAG); (2) the
+ * paths it leaves joined end to start through the closure, without touching phase-1 links;
+ * (3) any augmentation still possible on the full closure (rerouting phase-1 links only when the
+ * minimum cover needs it). In each phase a left vertex that finds no augmenting path never
+ * finds one later in that phase (Kuhn), so one pass per phase suffices. */
 static int chain_cover(const part_dag *g, int32_t *chain) {
   int n = g->n;
   int32_t *match_l = malloc(sizeof(int32_t) * ((size_t)n + 1)), *match_r = malloc(sizeof(int32_t) * ((size_t)n + 1));
   int32_t *st_u = malloc(sizeof(int32_t) * ((size_t)n + 1)), *st_cur = malloc(sizeof(int32_t) * ((size_t)n + 1));
   int32_t *st_v = malloc(sizeof(int32_t) * ((size_t)n + 1));
-  uint64_t *visited = malloc(sizeof(uint64_t) * (g->words + 1));
+  uint64_t *visited = malloc(sizeof(uint64_t) * (g->words + 1)), *free_r = calloc(g->words + 1, sizeof(uint64_t));
   int chains = -1;
-  if (match_l && match_r && st_u && st_cur && st_v && visited) {
+  if (match_l && match_r && st_u && st_cur && st_v && visited && free_r) {
     for (int u = 0; u < n; u++) match_l[u] = match_r[u] = -1;
-    for (int u = 0; u < n; u++) /* greedy along direct edges */
-      for (int32_t e = g->sstart[u]; e < g->sstart[u + 1] && match_l[u] < 0; e++)
-        if (match_r[g->succ[e]] < 0) {
-          match_l[u] = g->succ[e];
-          match_r[g->succ[e]] = u;
+    for (int u = 0; u < n; u++) /* greedy start along reduced direct edges */
+      for (int32_t e = g->rstart[u]; e < g->rstart[u + 1] && match_l[u] < 0; e++)
+        if (match_r[g->rsucc[e]] < 0) {
+          match_l[u] = g->rsucc[e];
+          match_r[g->rsucc[e]] = u;
         }
-    /* a left vertex with no augmenting path now never gets one later (Kuhn), so one pass does */
     for (int u = 0; u < n; u++)
-      if (match_l[u] < 0) augment(g, u, match_l, match_r, visited, st_u, st_cur, st_v);
+      if (match_l[u] < 0) augment(g, u, false, NULL, match_l, match_r, visited, st_u, st_cur, st_v);
+    for (int v = 0; v < n; v++)
+      if (match_r[v] < 0) bit_set(free_r, v);
+    for (int u = 0; u < n; u++)
+      if (match_l[u] < 0) augment(g, u, true, free_r, match_l, match_r, visited, st_u, st_cur, st_v);
+    for (int u = 0; u < n; u++)
+      if (match_l[u] < 0) augment(g, u, true, NULL, match_l, match_r, visited, st_u, st_cur, st_v);
     chains = 0;
     for (int u = 0; u < n; u++) chain[u] = -1;
     for (int u = 0; u < n; u++) {
@@ -187,6 +219,7 @@ static int chain_cover(const part_dag *g, int32_t *chain) {
   free(st_cur);
   free(st_v);
   free(visited);
+  free(free_r);
   return chains;
 }
 

@@ -122,17 +122,14 @@ static void estimate(const hstate *s, mt_hgroup_kind kind, const int32_t *member
   double longest = 0, separate = 0;
   for (int i = 0; i < n; i++) {
     const mt_cost *c = &s->cost[members[i]];
-    fused_cost->flops += c->flops;
-    fused_cost->bytes_read += c->bytes_read;
-    fused_cost->bytes_written += c->bytes_written;
-    fused_cost->blocks += c->blocks;
-    separate += mt_fusion_time_us(a, c, sms);
+    mt_fusion_cost_add(fused_cost, c, a);
+    separate += mt_cost_time_us(a, c, sms);
     double w = mt_fusion_work_us(a, c, sms);
     if (w > longest) longest = w;
   }
   double work = mt_fusion_work_us(a, fused_cost, sms) * kind_overhead(kind);
   /* the launch ends with its longest member, however the blocks are spread */
-  *fused_us = a->launch_overhead_us + (work > longest ? work : longest);
+  *fused_us = mt_fusion_launch_us(a, sms) + (work > longest ? work : longest);
   *separate_us = separate;
   fused_cost->predicted_us = *fused_us;
 }
@@ -191,7 +188,7 @@ static void emit(hstate *s, mt_hgroup_kind kind, int32_t partition, const int32_
 
 static void emit_single(hstate *s, int32_t partition, int32_t g) {
   mt_cost c = s->cost[g];
-  c.predicted_us = mt_fusion_time_us(s->p->arch, &c, s->p->partitions[partition].sm_count);
+  c.predicted_us = mt_cost_time_us(s->p->arch, &c, s->p->partitions[partition].sm_count);
   emit(s, MT_HGROUP_SINGLE, partition, &g, 1, &c);
 }
 
@@ -429,7 +426,9 @@ mt_status *mt_pass_fuse_horizontal(mt_pass_ctx *ctx) {
   if (!s.n_preds || !s.cost || !s.done || !s.ready || !s.round || !s.cls || !s.emitted || !s.chosen || !s.out)
     st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st) st = build_dag(&s);
-  for (int i = 0; !st && i < s.n; i++) mt_fusion_group_cost(p, &p->groups[i], &s.cost[i]);
+  /* the shared cost model estimates every fused group alone (hgroups are still singletons) */
+  if (!st) st = mt_cost_model_estimate(p);
+  for (int i = 0; !st && i < s.n; i++) s.cost[i] = p->groups[i].cost;
   if (!st) reject_partitions(&s);
   for (int32_t part = 0; !st && part < p->n_partitions; part++) {
     s.position = 0;

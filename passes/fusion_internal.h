@@ -1,6 +1,6 @@
 /* Shared by the fusion passes (fuse_vertical.c, fuse_horizontal.c): a reader index over the
  * tenants' main graphs, the op classes fusion reasons about, group signatures for horizontal
- * compatibility, and the fusion-local cost estimate. Internal to passes/. */
+ * compatibility, and cost/resource helpers. Internal to passes/. */
 #ifndef MT_PASSES_FUSION_INTERNAL_H
 #define MT_PASSES_FUSION_INTERNAL_H
 
@@ -52,15 +52,11 @@ const char *mt_fusion_node_str(const mt_module *m, int32_t node, char *buf, size
 const char *mt_fusion_groups_differ(const mt_module *m, const mt_fused_group *a,
                                     const mt_fused_group *b, bool with_shapes, char *buf, size_t size);
 
-/* Cost of one fused group on its own (flops, bytes through its external inputs/outputs, blocks).
- * Uses the group's inputs/outputs as mt_plan_refresh_groups left them. */
-void mt_fusion_group_cost(const mt_plan *p, const mt_fused_group *g, mt_cost *out);
-/* Predicted time of work `c` launched once on `sms` SMs: the shared cost model's
- * mt_cost_time_us when it is implemented (returns > 0), otherwise a local roofline with wave
- * quantisation, so fusion decisions switch to the shared model as soon as it lands. */
-double mt_fusion_time_us(const mt_arch_params *a, const mt_cost *c, int sms);
-/* The part of mt_fusion_time_us that is not launch overhead. */
+/* Under the shared cost model (mt_cost_time_us): the overhead of one launch on `sms` SMs, the
+ * time of work `c` beyond it, and the cost of launching two costs as one kernel. */
+double mt_fusion_launch_us(const mt_arch_params *a, int sms);
 double mt_fusion_work_us(const mt_arch_params *a, const mt_cost *c, int sms);
+void mt_fusion_cost_add(mt_cost *sum, const mt_cost *c, const mt_arch_params *a);
 
 /* Conservative per-body resource estimates for multi-body kernels. */
 typedef struct mt_fusion_body_resources {

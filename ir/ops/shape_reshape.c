@@ -303,6 +303,7 @@ static mt_status *read_block(const mt_op_ctx *ctx, int64_t *block, int64_t *bloc
   return mt_shape_mul(a->i, a->i, block_sq);
 }
 
+/* DepthToSpace has `mode` from opset 11, SpaceToDepth from opset 28; both default to DCR. */
 static mt_status *depth_mode(const mt_op_ctx *ctx, bool *crd) {
   const char *mode = ctx->opset >= 11 ? mt_node_attr_string(ctx->node, "mode", "DCR") : "DCR";
   *crd = strcmp(mode, "CRD") == 0;
@@ -342,7 +343,9 @@ mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx) {
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_inputs_check(ctx));
   const mt_tensor *x = ctx->inputs[0];
   int64_t b = 1, bb = 1;
+  bool crd;
   MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
+  MT_RETURN_IF_ERROR_PLAIN(depth_mode(ctx, &crd));
   if ((x->dims[2] >= 0 && x->dims[2] % b != 0) || (x->dims[3] >= 0 && x->dims[3] % b != 0))
     return MT_ERR(INVALID_ARGUMENT, "spatial dims %lldx%lld not divisible by blocksize %lld",
                   (long long)x->dims[2], (long long)x->dims[3], (long long)b);
@@ -357,6 +360,8 @@ mt_status *mt_shape_space_to_depth_run(mt_op_ctx *ctx) {
   size_t es;
   int64_t b = 1, bb = 1;
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
+  bool crd;
   MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
-  return mt_layout_space_to_depth(ctx->outputs[0].data, x->data, es, x->dims, b);
+  MT_RETURN_IF_ERROR_PLAIN(depth_mode(ctx, &crd));
+  return mt_layout_space_to_depth(ctx->outputs[0].data, x->data, es, x->dims, b, crd);
 }

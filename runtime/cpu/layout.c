@@ -272,7 +272,7 @@ mt_status *mt_layout_depth_to_space(void *dst, const void *src, size_t esize,
 }
 
 mt_status *mt_layout_space_to_depth(void *dst, const void *src, size_t esize,
-                                    const int64_t *in_dims, int64_t block) {
+                                    const int64_t *in_dims, int64_t block, bool crd) {
   int64_t c = in_dims[1];
   int64_t out_dims[4] = {in_dims[0], c * block * block, in_dims[2] / block, in_dims[3] / block};
   if (dims_empty(4, out_dims)) return NULL;
@@ -280,11 +280,13 @@ mt_status *mt_layout_space_to_depth(void *dst, const void *src, size_t esize,
   row_strides(4, in_dims, st);
   offset_map m;
   MT_RETURN_IF_ERROR_PLAIN(map_init(&m, 4, out_dims));
-  /* Output channel (i*block + j)*c + ch reads row offset i and column offset j of the block. */
+  /* Output channel (i*block + j)*c + ch (DCR) or ch*block*block + i*block + j (CRD) reads row
+   * offset i and column offset j of the block. */
   for (int64_t o = 0; o < out_dims[0]; o++) m.tab[0][o] = o * st[0];
   for (int64_t o = 0; o < out_dims[1]; o++) {
-    int64_t ij = o / c;
-    m.tab[1][o] = (o % c) * st[1] + (ij / block) * st[2] + (ij % block) * st[3];
+    int64_t ij = crd ? o % (block * block) : o / c;
+    int64_t ch = crd ? o / (block * block) : o % c;
+    m.tab[1][o] = ch * st[1] + (ij / block) * st[2] + (ij % block) * st[3];
   }
   for (int64_t o = 0; o < out_dims[2]; o++) m.tab[2][o] = o * block * st[2];
   for (int64_t o = 0; o < out_dims[3]; o++) m.tab[3][o] = o * block * st[3];

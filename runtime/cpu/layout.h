@@ -49,7 +49,7 @@ mt_status *mt_layout_pad(void *dst, const void *src, size_t esize, int rank,
 mt_status *mt_layout_depth_to_space(void *dst, const void *src, size_t esize,
                                     const int64_t *in_dims, int64_t block, bool crd);
 mt_status *mt_layout_space_to_depth(void *dst, const void *src, size_t esize,
-                                    const int64_t *in_dims, int64_t block);
+                                    const int64_t *in_dims, int64_t block, bool crd);
 
 /* Concatenates n sources viewed as [outer, axis_dims[k], inner] along the middle dim. */
 void mt_layout_concat(void *dst, int n, const void *const *srcs, const int64_t *axis_dims,

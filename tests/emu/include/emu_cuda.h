@@ -523,8 +523,8 @@ int launch_packed(const char *name, void (*k)(P...), emu_dim3 grid, emu_dim3 blo
 }
 } // namespace emu
 
-#define EMU_LAUNCH(kernel, grid, block, smem, ...)                                                 \
-  ::emu::launch(#kernel, kernel, grid, block, smem, __VA_ARGS__)
+/* EMU_LAUNCH(kernel, grid, block, dyn_smem, args...) */
+#define EMU_LAUNCH(kernel, ...) ::emu::launch(#kernel, kernel, __VA_ARGS__)
 #define EMU_EXPORT_KERNEL(kernel)                                                                  \
   extern "C" int emu_kernel_##kernel(emu_dim3 grid, emu_dim3 block, size_t smem, void **args) {    \
     return ::emu::launch_packed(#kernel, kernel, grid, block, smem, args);                         \
