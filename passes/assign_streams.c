@@ -284,6 +284,7 @@ typedef struct wait_ws {
   int32_t *wstart;   /* n + 1: waits of v are wlist[wstart[v] .. wstart[v + 1]) */
   int32_t *wlist;    /* as many as there are edges */
   double *finish;
+  double *tenant_done; /* per tenant: finish of its last group */
 } wait_ws;
 
 static void ws_free(wait_ws *ws) {
@@ -292,27 +293,31 @@ static void ws_free(wait_ws *ws) {
   free(ws->wstart);
   free(ws->wlist);
   free(ws->finish);
+  free(ws->tenant_done);
 }
 
-static bool ws_init(wait_ws *ws, const part_dag *g) {
+static bool ws_init(wait_ws *ws, const mt_plan *p, const part_dag *g) {
   int n = g->n;
+  ws->tenant_done = calloc((size_t)mt_module_tenant_count(p->module) + 1, sizeof(double));
   ws->hb = malloc(sizeof(uint64_t) * ((size_t)n * g->words + 1));
   ws->last = malloc(sizeof(int32_t) * ((size_t)n + 1));
   ws->wstart = malloc(sizeof(int32_t) * ((size_t)n + 2));
   ws->wlist = malloc(sizeof(int32_t) * ((size_t)g->pstart[n] + 1));
   ws->finish = malloc(sizeof(double) * ((size_t)n + 1));
-  return ws->hb && ws->last && ws->wstart && ws->wlist && ws->finish;
+  return ws->hb && ws->last && ws->wstart && ws->wlist && ws->finish && ws->tenant_done;
 }
 
 /* Chooses the waits for stream[] (see the file comment) and returns the schedule's predicted
  * critical path (the same model as the cost model's makespan: a group starts when its stream
  * predecessor is done and each group it waits for is done plus event_wait_us). *n_waits gets the
- * total. */
+ * total, *tenant_sum the sum over the partition's tenants of when each finishes. */
 static double choose_waits(const mt_plan *p, const part_dag *g, const int32_t *stream, int streams, wait_ws *ws,
-                           int *n_waits) {
+                           int *n_waits, double *tenant_sum) {
   int n = g->n;
   double path = 0;
   int total = 0;
+  int32_t nt = mt_module_tenant_count(p->module);
+  for (int32_t t = 0; t < nt; t++) ws->tenant_done[t] = 0;
   for (int s = 0; s < streams; s++) ws->last[s] = -1;
   for (int v = 0; v < n; v++) {
     uint64_t *row = ws->hb + (size_t)v * g->words;
@@ -344,11 +349,18 @@ static double choose_waits(const mt_plan *p, const part_dag *g, const int32_t *s
     }
     ws->wstart[v] = total;
     total += nw;
-    ws->finish[v] = start + p->hgroups[g->ids[v]].cost.predicted_us;
+    const mt_horizontal_group *hg = &p->hgroups[g->ids[v]];
+    ws->finish[v] = start + hg->cost.predicted_us;
     if (ws->finish[v] > path) path = ws->finish[v];
+    for (int k = 0; k < hg->n_members; k++) {
+      double *done = &ws->tenant_done[p->groups[hg->members[k]].tenant];
+      if (ws->finish[v] > *done) *done = ws->finish[v];
+    }
   }
   ws->wstart[n] = total;
   *n_waits = total;
+  *tenant_sum = 0;
+  for (int32_t t = 0; t < nt; t++) *tenant_sum += ws->tenant_done[t];
   return path;
 }
 
@@ -364,25 +376,40 @@ static int renumber(int32_t *stream, int n, int32_t *map, int max_streams) {
 }
 
 /* Cost-guided refinement: the chain cover maximises concurrency, but a wait costs event_wait_us
- * and a short side chain may gain less than its waits cost. Repeatedly merge the pair of streams
- * whose merge lowers the predicted critical path the most (or keeps it and saves waits), until
- * no merge helps. At most cap streams, so each round tries at most cap*(cap-1)/2 merges. */
+ * and a short side chain may gain less than its waits cost. Repeatedly apply the merge of two
+ * streams that improves the schedule most, compared by the predicted critical path, then the sum
+ * of the tenants' completion times (a merge that delays a tenant off the critical path still
+ * costs that tenant), then the number of waits; stop when no merge improves it. At most cap
+ * streams, so a round tries at most cap*(cap-1)/2 merges. */
+typedef struct sched_score {
+  double path, tenants;
+  int waits;
+} sched_score;
+
+static bool score_better(const sched_score *x, const sched_score *y) {
+  double tol = 1e-9 * (y->path > 1 ? y->path : 1);
+  if (x->path < y->path - tol) return true;
+  if (x->path > y->path + tol) return false;
+  tol = 1e-9 * (y->tenants > 1 ? y->tenants : 1);
+  if (x->tenants < y->tenants - tol) return true;
+  if (x->tenants > y->tenants + tol) return false;
+  return x->waits < y->waits;
+}
+
 static void refine(const mt_plan *p, const part_dag *g, int32_t *stream, int *streams, wait_ws *ws, int32_t *trial,
                    int32_t *map) {
-  int n = g->n, nw;
-  double best_path = choose_waits(p, g, stream, *streams, ws, &nw);
-  int best_waits = nw;
+  int n = g->n;
+  sched_score best;
+  best.path = choose_waits(p, g, stream, *streams, ws, &best.waits, &best.tenants);
   while (*streams > 1) {
     int ba = -1, bb = -1;
     for (int a = 0; a < *streams; a++)
       for (int b = a + 1; b < *streams; b++) {
         for (int u = 0; u < n; u++) trial[u] = stream[u] == b ? a : stream[u];
-        double path = choose_waits(p, g, trial, *streams, ws, &nw);
-        bool better = path < best_path - 1e-9 * (best_path > 1 ? best_path : 1) ||
-                      (path <= best_path + 1e-9 * (best_path > 1 ? best_path : 1) && nw < best_waits);
-        if (better) {
-          best_path = path;
-          best_waits = nw;
+        sched_score sc;
+        sc.path = choose_waits(p, g, trial, *streams, ws, &sc.waits, &sc.tenants);
+        if (score_better(&sc, &best)) {
+          best = sc;
           ba = a;
           bb = b;
         }
@@ -404,7 +431,7 @@ static mt_status *assign_partition(mt_plan *p, const mt_hgroup_deps *d, const in
   mt_status *st = dag_build(p, d, local, ids, n, &g);
   int32_t *stream = malloc(sizeof(int32_t) * ((size_t)n + 1)), *trial = malloc(sizeof(int32_t) * ((size_t)n + 1));
   int32_t *map = malloc(sizeof(int32_t) * ((size_t)n + 1));
-  if (!st && (!stream || !trial || !map || !ws_init(&ws, &g)))
+  if (!st && (!stream || !trial || !map || !ws_init(&ws, p, &g)))
     st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory for the schedule of %d horizontal groups", n);
   int chains = st ? -1 : chain_cover(&g, stream);
   if (!st && chains < 0) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -414,7 +441,8 @@ static mt_status *assign_partition(mt_plan *p, const mt_hgroup_deps *d, const in
   if (!st) {
     refine(p, &g, stream, &streams, &ws, trial, map);
     int nw;
-    choose_waits(p, &g, stream, streams, &ws, &nw);
+    double tenants;
+    choose_waits(p, &g, stream, streams, &ws, &nw, &tenants);
     for (int u = 0; !st && u < n; u++) {
       mt_horizontal_group *hg = &p->hgroups[ids[u]];
       hg->stream = stream[u];

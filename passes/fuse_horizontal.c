@@ -49,6 +49,8 @@ typedef struct hstate {
   int32_t *cls;          /* scratch: class of each round entry */
   uint8_t *emitted;      /* scratch: per round entry */
   int32_t *chosen;       /* scratch */
+  int32_t *pairs;        /* scratch: pairs recorded as rejected this round */
+  int n_pairs;
   mt_horizontal_group *out;
   int n_out;
   int32_t position;      /* next position in the current partition */
@@ -257,6 +259,7 @@ static void schedule_round(hstate *s, int32_t partition) {
   memcpy(s->round, s->ready, (size_t)n * sizeof *s->round);
   s->n_ready = 0;
   memset(s->emitted, 0, (size_t)n);
+  s->n_pairs = 0;
   int n_classes = 0;
   /* classes: cls[i] = index of the class representative in round */
   for (int i = 0; i < n; i++) {
@@ -305,7 +308,14 @@ static void schedule_round(hstate *s, int32_t partition) {
             if (p->groups[h].tenant == p->groups[g].tenant) continue;
             if (partner < 0 || (class_of(&p->groups[h]) == c && class_of(&p->groups[partner]) != c)) partner = h;
           }
-          if (partner >= 0) {
+          bool seen = false; /* a and b both alone: one record for the pair */
+          for (int k = 0; k < s->n_pairs && !seen; k++)
+            seen = (s->pairs[2 * k] == g && s->pairs[2 * k + 1] == partner) ||
+                   (s->pairs[2 * k] == partner && s->pairs[2 * k + 1] == g);
+          if (partner >= 0 && !seen) {
+            s->pairs[2 * s->n_pairs] = g;
+            s->pairs[2 * s->n_pairs + 1] = partner;
+            s->n_pairs++;
             char buf[512];
             const char *why = incompatibility(s, g, partner, buf, sizeof buf);
             reject_pair(s, g, partner, why ? why : "no compatible group of another tenant was ready");
@@ -404,6 +414,7 @@ static void state_free(hstate *s) {
   free(s->cls);
   free(s->emitted);
   free(s->chosen);
+  free(s->pairs);
   free(s->out);
 }
 
@@ -421,9 +432,10 @@ mt_status *mt_pass_fuse_horizontal(mt_pass_ctx *ctx) {
   s.cls = malloc(n1 * sizeof *s.cls);
   s.emitted = malloc(n1);
   s.chosen = malloc(n1 * sizeof *s.chosen);
+  s.pairs = malloc(2 * n1 * sizeof *s.pairs);
   s.out = calloc(n1, sizeof *s.out);
   mt_status *st = NULL;
-  if (!s.n_preds || !s.cost || !s.done || !s.ready || !s.round || !s.cls || !s.emitted || !s.chosen || !s.out)
+  if (!s.n_preds || !s.cost || !s.done || !s.ready || !s.round || !s.cls || !s.emitted || !s.chosen || !s.pairs || !s.out)
     st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st) st = build_dag(&s);
   /* the shared cost model estimates every fused group alone (hgroups are still singletons) */
