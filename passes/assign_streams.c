@@ -3,9 +3,9 @@
  *
  * Following Nimble (Kwon et al., NeurIPS 2020): the most logical concurrency is a minimum chain
  * cover of the DAG, which is n minus a maximum matching of the bipartite graph (u -> v when v is
- * reachable from u, i.e. on the transitive closure). Each chain becomes a stream. The matching
- * starts greedily along direct edges (a direct edge inside a chain needs no wait) and is completed
- * with augmenting paths that also try direct edges first. Beyond max_streams_per_partition the two
+ * reachable from u, i.e. on the transitive closure). Each chain becomes a stream. A link along a
+ * direct edge needs no wait, so the matching is built in phases that keep direct links where the
+ * cover allows (see chain_cover). Beyond max_streams_per_partition the two
  * chains with the least predicted work are merged (by position, so each stream stays in
  * topological order) until the cap holds. Then every data edge between streams needs a wait,
  * except where stream order plus the waits already chosen imply it (transitive reduction):
@@ -13,7 +13,8 @@
  * producer's wait is added only when the producer is not yet in that set, latest producers first.
  * Last, a cost-guided refinement: maximum concurrency is not always fastest (a wait costs
  * event_wait_us, and a short side chain can gain less than its waits cost), so pairs of streams
- * are merged while that lowers the predicted critical path (or keeps it and saves waits).
+ * are merged while that lowers the predicted critical path (then the tenants' summed completion
+ * times, then the wait count). The result is a heuristic, not a proven minimum of waits.
  *
  * Positions are renumbered 0..n-1 per partition in a topological order that keeps the incoming
  * position order (fusion's) wherever it is valid. Independent tenants never share a chain (no

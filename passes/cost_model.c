@@ -80,12 +80,10 @@ static double einsum_flops(const mt_module *m, const mt_node *n) {
   const char *s = eq;
   while (*s && !(s[0] == '-' && s[1] == '>')) {
     const mt_value *v = input_value(m, n, input);
-    int letters = 0, has_ellipsis = 0;
+    int letters = 0;
     const char *t = s;
-    for (; *t && *t != ',' && !(t[0] == '-' && t[1] == '>'); t++) {
-      if (*t == '.') has_ellipsis = 1;
-      else if ((unsigned char)*t < 128 && *t != ' ') letters++;
-    }
+    for (; *t && *t != ',' && !(t[0] == '-' && t[1] == '>'); t++)
+      if (*t != '.' && *t != ' ') letters++;
     int ell_rank = v ? v->rank - letters : 0, dim = 0;
     for (const char *c = s; c < t; c++) {
       if (*c == ' ') continue;
@@ -102,7 +100,6 @@ static double einsum_flops(const mt_module *m, const mt_node *n) {
         size[(unsigned char)*c] = v->dims[dim];
       dim++;
     }
-    (void)has_ellipsis;
     s = *t == ',' ? t + 1 : t;
     input++;
   }

@@ -43,10 +43,14 @@ typedef struct mt_cost {
 
 struct mt_plan;
 /* Estimates every fused and horizontal group of the plan under its partition's SM count, and the
- * partitions' makespans. Filled into the plan. */
+ * partitions' makespans (max of the critical path and the total work on the partition's SMs; the
+ * critical path follows stream order and waits once every group of the partition has a stream,
+ * data dependencies before). Filled into the plan; assign-streams calls it again at its end. */
 mt_status *mt_cost_model_estimate(struct mt_plan *p);
-/* A tenant's predicted latency on its partition: alone (the only tenant running) or, when
- * alone is false, as scheduled among the others. */
+/* A tenant's predicted latency on its partition: alone (the only tenant running, its fused groups
+ * one after another on one stream, one launch overhead each: the single-model baseline) or, when
+ * alone is false, as scheduled among the others (when its last horizontal group finishes, and no
+ * earlier than the partition's work up to that position allows). */
 double mt_cost_tenant_latency_us(const struct mt_plan *p, int32_t tenant, bool alone);
 /* Roofline time of work on `sms` SMs, plus one launch. */
 double mt_cost_time_us(const mt_arch_params *a, const mt_cost *c, int sms);

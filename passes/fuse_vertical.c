@@ -216,8 +216,6 @@ static int external_tensors(vstate *s, int32_t a, bool skip_anchor, int32_t extr
     for (int i = 0; i < n->n_inputs; i++) {
       mt_value_id v = n->inputs[i];
       if (v == MT_NO_VALUE || produced_in(s, v, a) || mt_module_value_c(m, v)->constant >= 0) continue;
-      if (id == extra_node && mt_module_value_c(m, v)->producer >= 0 && s->gid[mt_module_value_c(m, v)->producer] == a)
-        continue;
       bool dup = false;
       for (int j = 0; j < count && j < 16; j++) dup = dup || seen[j] == v;
       if (dup) continue;
@@ -240,13 +238,6 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
   const mt_node *n = mt_module_node_c(m, r);
   const vgroup *g = &s->g[a];
   *report = true;
-  if (!singleton(s, r)) {
-    char x[320];
-    const vgroup *other = &s->g[s->gid[r]];
-    snprintf(buf, size, "it already belongs to the group of %s",
-             mt_fusion_node_str(m, other->anchor >= 0 ? other->anchor : other->nodes[0], x, sizeof x));
-    return buf;
-  }
   if (mode == GROW_EPILOGUE) {
     if (!mt_fusion_is_epilogue_op(n)) {
       *report = !mt_fusion_is_gemm_op(n) && !mt_fusion_is_conv_op(n) && !mt_fusion_is_metadata(n) &&
@@ -257,6 +248,13 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
   } else if (!mt_fusion_is_pointwise(n)) {
     *report = false;
     return "not a pointwise op";
+  }
+  if (!singleton(s, r)) {
+    char x[320];
+    const vgroup *other = &s->g[s->gid[r]];
+    snprintf(buf, size, "it already belongs to the group of %s",
+             mt_fusion_node_str(m, other->anchor >= 0 ? other->anchor : other->nodes[0], x, sizeof x));
+    return buf;
   }
   const mt_value *out = mt_module_value_c(m, n->outputs[0]);
   if (out->rank != dom->rank || memcmp(out->dims, dom->dims, sizeof(int64_t) * (size_t)dom->rank) != 0) {
@@ -438,31 +436,99 @@ static void absorb_metadata(vstate *s, int32_t node) {
 
 /* --- driver --- */
 
-typedef struct group_key {
-  int64_t key;
-  int32_t index;
-} group_key;
+/* Binary min-heap of group ids keyed by (tenant, first position). */
+static int64_t heap_key(const vstate *s, int32_t g) { return ((int64_t)s->g[g].tenant << 32) | (int64_t)s->g[g].minpos; }
 
-static int cmp_group_key(const void *x, const void *y) {
-  const group_key *a = x, *b = y;
-  return a->key < b->key ? -1 : a->key > b->key;
+static void heap_push(const vstate *s, int32_t *heap, int *n, int32_t g) {
+  int i = (*n)++;
+  heap[i] = g;
+  while (i > 0 && heap_key(s, heap[(i - 1) / 2]) > heap_key(s, heap[i])) {
+    int32_t t = heap[i];
+    heap[i] = heap[(i - 1) / 2];
+    heap[(i - 1) / 2] = t;
+    i = (i - 1) / 2;
+  }
 }
 
-/* Writes the surviving groups back into the plan, densely, ordered by tenant then position. */
+static int32_t heap_pop(const vstate *s, int32_t *heap, int *n) {
+  int32_t top = heap[0];
+  heap[0] = heap[--(*n)];
+  for (int i = 0;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    if (l < *n && heap_key(s, heap[l]) < heap_key(s, heap[m])) m = l;
+    if (r < *n && heap_key(s, heap[r]) < heap_key(s, heap[m])) m = r;
+    if (m == i) break;
+    int32_t t = heap[i];
+    heap[i] = heap[m];
+    heap[m] = t;
+    i = m;
+  }
+  return top;
+}
+
+/* The distinct successor groups of group x, into out (uses the DFS stamps). */
+static int successors(vstate *s, int32_t x, int32_t *out) {
+  int n = 0;
+  s->stamp++;
+  s->mark[x] = s->stamp;
+  const vgroup *g = &s->g[x];
+  for (int k = 0; k < g->n; k++) {
+    const mt_node *nd = mt_module_node_c(s->m, g->nodes[k]);
+    for (int o = 0; o < nd->n_outputs; o++) {
+      mt_value_id v = nd->outputs[o];
+      if (v == MT_NO_VALUE) continue;
+      for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++) {
+        int32_t reader = s->ix.rd_nodes[r];
+        if (s->ix.pos[reader] < 0) continue;
+        int32_t y = s->gid[reader];
+        if (s->mark[y] == s->stamp) continue;
+        s->mark[y] = s->stamp;
+        out[n++] = y;
+      }
+    }
+  }
+  return n;
+}
+
+/* The surviving groups in a topological order of the group DAG (plan order is an execution order
+ * before any scheduling), earliest first position first among the ready ones. */
+static mt_status *topo_order(vstate *s, int32_t *order, int alive) {
+  int32_t *indeg = calloc((size_t)s->n_groups + 1, sizeof *indeg);
+  int32_t *heap = malloc(((size_t)s->n_groups + 1) * sizeof *heap);
+  int32_t *succ = malloc(((size_t)s->n_groups + 1) * sizeof *succ);
+  mt_status *st = (!indeg || !heap || !succ) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  int n_heap = 0, c = 0;
+  for (int x = 0; !st && x < s->n_groups; x++) {
+    if (!s->g[x].alive || s->g[x].n == 0) continue;
+    int ns = successors(s, x, succ);
+    for (int k = 0; k < ns; k++) indeg[succ[k]]++;
+  }
+  for (int x = 0; !st && x < s->n_groups; x++)
+    if (s->g[x].alive && s->g[x].n > 0 && indeg[x] == 0) heap_push(s, heap, &n_heap, x);
+  while (!st && n_heap > 0) {
+    int32_t x = heap_pop(s, heap, &n_heap);
+    order[c++] = x;
+    int ns = successors(s, x, succ);
+    for (int k = 0; k < ns; k++)
+      if (--indeg[succ[k]] == 0) heap_push(s, heap, &n_heap, succ[k]);
+  }
+  if (!st && c != alive) st = MT_ERR(INTERNAL, "fuse-vertical: the fused groups form a cycle (%d of %d ordered)", c, alive);
+  free(indeg);
+  free(heap);
+  free(succ);
+  return st;
+}
+
+/* Writes the surviving groups back into the plan, densely, in a topological order. */
 static mt_status *rebuild_plan(vstate *s) {
   mt_plan *p = s->p;
   int alive = 0;
   for (int i = 0; i < s->n_groups; i++) alive += s->g[i].alive && s->g[i].n > 0;
-  group_key *keys = malloc(((size_t)alive + 1) * sizeof *keys);
-  if (!keys) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  int c = 0;
-  for (int i = 0; i < s->n_groups; i++)
-    if (s->g[i].alive && s->g[i].n > 0)
-      keys[c++] = (group_key){((int64_t)s->g[i].tenant << 32) | (int64_t)s->g[i].minpos, i};
-  qsort(keys, (size_t)alive, sizeof *keys, cmp_group_key);
-  mt_status *st = NULL;
+  int32_t *order = malloc(((size_t)alive + 1) * sizeof *order);
+  if (!order) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = topo_order(s, order, alive);
   for (int j = 0; j < alive && !st; j++) {
-    const vgroup *g = &s->g[keys[j].index];
+    const vgroup *g = &s->g[order[j]];
     mt_fused_group *fg = &p->groups[j];
     memset(fg, 0, sizeof *fg);
     fg->tenant = g->tenant;
@@ -490,7 +556,7 @@ static mt_status *rebuild_plan(vstate *s) {
     hg->stream = -1;
     hg->position = -1;
   }
-  free(keys);
+  free(order);
   if (st) return st;
   for (int j = alive; j < p->n_groups; j++) memset(&p->groups[j], 0, sizeof p->groups[j]);
   for (int j = alive; j < p->n_hgroups; j++) memset(&p->hgroups[j], 0, sizeof p->hgroups[j]);

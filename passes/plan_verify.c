@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "passes/pass_manager.h"
+#include "passes/schedule.h"
 
 static mt_status *check_groups(const mt_plan *p, int32_t *seen_in) {
   const mt_module *m = p->module;
@@ -48,10 +49,9 @@ static mt_status *check_hgroups(const mt_plan *p) {
   return NULL;
 }
 
-/* With a schedule, every read must come after its write: position order within a partition, and
- * the producer's horizontal group either on the same stream earlier or waited for (directly or
- * through a chain of waits/stream order; checked here by position only, the stream-level check
- * is the memory-plan checker's and the stream pass's). */
+/* With a schedule, every read must come after its write in position order within a partition;
+ * the stream-level check (same stream earlier, or reached through waits) is mt_schedule_check's,
+ * run below once streams are assigned. */
 static mt_status *check_schedule(const mt_plan *p, const int32_t *group_of_node) {
   const mt_module *m = p->module;
   bool scheduled = p->n_hgroups > 0;
@@ -91,6 +91,10 @@ mt_status *mt_plan_verify(const mt_plan *p) {
   mt_status *st = check_groups(p, seen_in);
   if (!st) st = check_hgroups(p);
   if (!st) st = check_schedule(p, seen_in);
+  /* once streams are assigned, every cross-stream dependency must be an explicit wait */
+  bool streamed = p->n_hgroups > 0;
+  for (int h = 0; h < p->n_hgroups; h++) streamed = streamed && p->hgroups[h].stream >= 0;
+  if (!st && streamed) st = mt_schedule_check(p);
   if (!st && p->n_buffers) st = mt_memory_plan_check(p);
   free(seen_in);
   return st ? mt_status_annotate(st, "plan verifier") : NULL;

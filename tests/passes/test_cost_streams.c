@@ -295,20 +295,26 @@ static void check_outputs(const mt_plan *p, const char *label) {
 }
 
 static void print_latencies(const mt_plan *p, const char *label) {
-  double sum_alone = 0, sum_conc = 0;
   for (int32_t t = 0; t < mt_module_tenant_count(p->module); t++) {
     double alone = mt_cost_tenant_latency_us(p, t, true), shared = mt_cost_tenant_latency_us(p, t, false);
     double conc = mt_cost_tenant_concurrent_us(p, t);
     printf("%s:   tenant '%s': alone serial %.1f us, alone concurrent %.1f us, in the shared schedule %.1f us\n", label,
            mt_module_tenant_c(p->module, t)->name, alone, conc, shared);
     CHECK(alone > 0 && conc > 0 && conc <= alone * 1.0001, "%s: tenant %d latencies %.3f / %.3f", label, t, alone, conc);
-    sum_alone += alone;
-    sum_conc += conc;
   }
   for (int i = 0; i < p->n_partitions; i++) {
     const mt_partition_plan *pp = &p->partitions[i];
+    double sum_alone = 0, sum_conc = 0;
+    for (int32_t t = 0; t < mt_module_tenant_count(p->module); t++)
+      if (p->tenant_partition[t] == i) {
+        sum_alone += mt_cost_tenant_latency_us(p, t, true);
+        sum_conc += mt_cost_tenant_concurrent_us(p, t);
+      }
+    int waits = 0;
+    for (int h = 0; h < p->n_hgroups; h++)
+      if (p->hgroups[h].partition == i) waits += p->hgroups[h].n_waits;
     printf("%s: partition '%s' (%d SMs): %d streams, %d waits, predicted makespan %.1f us vs. sum of single-tenant latencies %.1f us serial / %.1f us concurrent\n",
-           label, pp->name, pp->sm_count, pp->n_streams, total_waits(p), pp->predicted_makespan_us, sum_alone, sum_conc);
+           label, pp->name, pp->sm_count, pp->n_streams, waits, pp->predicted_makespan_us, sum_alone, sum_conc);
     CHECK(pp->predicted_makespan_us > 0 && pp->predicted_makespan_us <= sum_alone * 1.0001,
           "%s: makespan %.2f above the serial sum %.2f", label, pp->predicted_makespan_us, sum_alone);
   }
@@ -411,6 +417,48 @@ static void test_stream_cap(void) {
   }
 }
 
+/* Two partitions: streams, positions and waits are per partition, nothing orders groups of
+ * different partitions, and each partition's estimates use its own SMs. */
+static void test_two_partitions(void) {
+  const char *label = "two partitions";
+  mt_module *m;
+  if (!ok(mt_module_create(&m), label)) return;
+  static const int64_t big[2] = {64, 4096}; /* 1024 elementwise blocks: more than either partition */
+  for (int t = 0; t < 2; t++) {
+    mt_graph *g = tenant(m, t ? "right" : "left");
+    mt_module_tenant(m, t)->partition = t ? "p1" : "p0";
+    mt_value_id x = input(m, g, "x", 2, big);
+    mt_value_id a = op(m, g, t ? "r_a" : "l_a", "Relu", 1, &x);
+    mt_value_id b = op(m, g, t ? "r_b" : "l_b", "Sigmoid", 1, &a);
+    mt_value_id c = op(m, g, t ? "r_c" : "l_c", "Tanh", 1, &a);
+    output(m, g, op(m, g, t ? "r_d" : "l_d", "Add", 2, (mt_value_id[]){b, c}));
+  }
+  mt_arch_params arch = *mt_arch_builtin("sm_90");
+  arch.event_wait_us = 0;
+  mt_partition_budget budgets[] = {{"p0", 90}, {"p1", 32}}; /* 90 rounds to 96 */
+  mt_plan *p = NULL;
+  if (ok(mt_verify_module(m), label) && ok(mt_infer_shapes(m), label) &&
+      ok(mt_plan_create(m, &arch, budgets, 2, &p), label) && schedule(p, m, &arch, label)) {
+    CHECK(p->n_partitions == 2 && p->partitions[0].sm_count == 96 && p->partitions[1].sm_count == 32,
+          "%s: SMs %d / %d", label, p->partitions[0].sm_count, p->partitions[1].sm_count);
+    for (int i = 0; i < 2; i++)
+      CHECK(p->partitions[i].n_streams == 2, "%s: partition %d has %d streams", label, i, p->partitions[i].n_streams);
+    int32_t la = hgroup_of(p, "l_a"), ra = hgroup_of(p, "r_a"), ld = hgroup_of(p, "l_d"), rd = hgroup_of(p, "r_d");
+    CHECK(p->hgroups[la].position == 0 && p->hgroups[ra].position == 0, "%s: positions restart per partition", label);
+    CHECK(mt_schedule_happens_before(p, la, ld) && !mt_schedule_happens_before(p, la, rd) &&
+              !mt_schedule_happens_before(p, ra, ld),
+          "%s: happens-before crosses partitions", label);
+    double tl = p->hgroups[la].cost.predicted_us - arch.graph_node_overhead_us;
+    double tr = p->hgroups[ra].cost.predicted_us - arch.graph_node_overhead_us;
+    CHECK(fabs(tr - 3 * tl) < 1e-9 * tr, "%s: the same kernel on 32 SMs (%.3f us) should take 3x its time on 96 (%.3f us)", label, tr, tl);
+    check_schedule(p, label, true);
+    check_outputs(p, label);
+    print_latencies(p, label);
+  }
+  mt_plan_destroy(p);
+  mt_module_destroy(m);
+}
+
 /* ---- cost model ---- */
 
 static void test_costs(void) {
@@ -425,8 +473,20 @@ static void test_costs(void) {
   mt_value_id b = weight(m, g, "b", 2, (const int64_t[]){32, 200});
   mt_value_id z = op(m, g, "mm", "MatMul", 2, (mt_value_id[]){a, b});
   mt_value_id e = op(m, g, "ex", "Exp", 1, &z);
+  mt_value_id l = input(m, g, "l", 3, (const int64_t[]){2, 3, 4});
+  mt_value_id r = input(m, g, "r", 3, (const int64_t[]){2, 4, 5});
+  mt_arena *arena = mt_module_arena(m);
+  mt_attr *eq = mt_arena_array(arena, 1, sizeof *eq);
+  eq->name = mt_arena_strdup(arena, "equation");
+  eq->type = MT_ATTR_STRING;
+  eq->s = mt_arena_strdup(arena, "bij,bjk->bik");
+  eq->s_len = strlen(eq->s);
+  mt_value_id es = value(m, g, "es");
+  int32_t es_node;
+  if (!ok(mt_module_add_node(m, g, "es", "Einsum", "", 2, (mt_value_id[]){l, r}, 1, &es, 1, eq, &es_node), label)) abort();
   output(m, g, y);
   output(m, g, e);
+  output(m, g, es);
   const mt_arch_params *arch = mt_arch_builtin("sm_90");
   mt_plan *p = plan_for(m, arch, label);
   if (!p || !ok(mt_cost_model_estimate(p), label)) goto out;
@@ -443,6 +503,9 @@ static void test_costs(void) {
   /* exp: elements x transcendental_flops, 256 outputs per block */
   CHECK(ec->flops == 300.0 * 200 * arch->transcendental_flops && ec->blocks == (300 * 200 + 255) / 256,
         "exp flops %.0f blocks %lld", ec->flops, (long long)ec->blocks);
+  /* einsum: 2 * every index's extent (b*i*j*k); blocks per batch of the output's last two dims */
+  const mt_cost *sc = &p->groups[p->hgroups[hgroup_of(p, "es")].members[0]].cost;
+  CHECK(sc->flops == 2.0 * 2 * 3 * 4 * 5 && sc->blocks == 2, "einsum flops %.0f blocks %lld", sc->flops, (long long)sc->blocks);
   /* roofline arithmetic on sm_90: 3.35 MB in 1 us at 3350 GB/s on the whole GPU, plus one node */
   mt_cost c = {.flops = 0, .bytes_read = 3.35e6, .bytes_written = 0, .blocks = 1000};
   CHECK(fabs(mt_cost_time_us(arch, &c, 132) - 2.0) < 1e-9, "roofline %.4f", mt_cost_time_us(arch, &c, 132));
@@ -581,6 +644,7 @@ int main(int argc, char **argv) {
   test_hand_dags();
   test_horizontal_group();
   test_stream_cap();
+  test_two_partitions();
   if (argc > 1)
     for (int mix = 0; mix < 3; mix++) {
       test_mix(argv[1], mix, true);

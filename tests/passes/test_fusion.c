@@ -6,7 +6,7 @@
  * generated models, e.g. /tmp/models_out): the T1 mix (resnet50_v0..v3) and a reduced T3 mix
  * (resnet50, mobilenetv2, bert_tiny, yolo_tiny) at batch 1, executed and compared with memcmp, and
  * the kernel-count target of T1. MT_FUSION_ALL_MIXES=1 also prints the counts of T1/T2/T3 at
- * batch 1 and 8 (compile only). */
+ * batch 1 and 8 (MT_FUSION_ALL_MIXES=run also executes them and checks bit-identity). */
 #include "../unit/test_util.h"
 
 #include <math.h>
@@ -421,6 +421,32 @@ static void test_multi_body(void **state) {
   small_end(&sc);
 }
 
+/* fuse-horizontal straight on the singleton plan (fuse-vertical disabled): every node pairs
+ * with its twin in the other tenant, in dependency order. */
+static void test_horizontal_only(void **state) {
+  (void)state;
+  small_case sc;
+  small_begin(&sc);
+  build_softmax_tenant(sc.m, "a");
+  build_softmax_tenant(sc.m, "b");
+  sc.ctx.module = sc.m;
+  sc.ctx.arch = mt_arch_builtin("sm_90");
+  assert_ok(mt_infer_shapes(sc.m));
+  prepare(&sc.ctx);
+  run_data_init(sc.m, &sc.rd);
+  run_plan_pass(&sc.ctx, mt_pass_fuse_horizontal);
+  assert_plan_bit_identical(sc.ctx.plan, &sc.rd, "after fuse-horizontal alone");
+  const mt_plan *p = sc.ctx.plan;
+  int nodes = mt_module_tenant_c(sc.m, 0)->graph->n_nodes;
+  assert_int_equal(p->n_groups, 2 * nodes);
+  assert_int_equal(p->n_hgroups, nodes);
+  for (int h = 0; h < p->n_hgroups; h++) {
+    assert_int_equal(p->hgroups[h].kind, MT_HGROUP_MULTI_BODY);
+    assert_int_equal(p->hgroups[h].position, h);
+  }
+  small_end(&sc);
+}
+
 /* y = MatMul(x, w); s = Softmax(y); z = Add(y, s): the Add would join the GEMM epilogue, but s
  * is computed from y by another group, so the merge would make a cycle. c = Conv(x2) is read by
  * Relu and by MaxPool: fusing the Relu would make the conv write its raw output too. */
@@ -525,11 +551,13 @@ static void test_t3_small(void **state) {
 
 static void test_all_mixes(void **state) {
   (void)state;
-  if (!getenv("MT_FUSION_ALL_MIXES")) skip();
+  const char *mode = getenv("MT_FUSION_ALL_MIXES"); /* "1": counts only; "run": also execute */
+  if (!mode) skip();
+  bool run = strcmp(mode, "run") == 0;
   for (int64_t batch = 1; batch <= 8; batch += 7) {
-    check_mix("T1", mix_t1, 4, batch, false, NULL);
-    check_mix("T2", mix_t2, 4, batch, false, NULL);
-    check_mix("T3", mix_t3, 4, batch, false, NULL);
+    check_mix("T1", mix_t1, 4, batch, run, NULL);
+    check_mix("T2", mix_t2, 4, batch, run, NULL);
+    check_mix("T3", mix_t3, 4, batch, run, NULL);
   }
 }
 
@@ -539,7 +567,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_grouped_conv),  cmocka_unit_test(test_conv_params_differ),
       cmocka_unit_test(test_different_partitions), cmocka_unit_test(test_batched_gemm),
       cmocka_unit_test(test_grouped_gemm),  cmocka_unit_test(test_multi_body),
-      cmocka_unit_test(test_rejections),
+      cmocka_unit_test(test_rejections),   cmocka_unit_test(test_horizontal_only),
   };
   int failed = cmocka_run_group_tests_name("fusion (small modules)", small, NULL, NULL);
   if (!models_dir) return failed;
