@@ -260,7 +260,6 @@ static void schedule_round(hstate *s, int32_t partition) {
   s->n_ready = 0;
   memset(s->emitted, 0, (size_t)n);
   s->n_pairs = 0;
-  int n_classes = 0;
   /* classes: cls[i] = index of the class representative in round */
   for (int i = 0; i < n; i++) {
     s->cls[i] = i;
@@ -277,11 +276,9 @@ static void schedule_round(hstate *s, int32_t partition) {
   }
   for (int i = 0; i < n; i++) {
     if (s->cls[i] != i) continue;
-    n_classes++;
     int nc = 0;
     hclass c = class_of(&p->groups[s->round[i]]);
     /* one member per tenant; a tenant's later members wait for the next round */
-    bool several_tenants = false;
     for (int j = i; j < n; j++) {
       if (s->cls[j] != i) continue;
       int32_t g = s->round[j];
@@ -292,8 +289,7 @@ static void schedule_round(hstate *s, int32_t partition) {
         s->emitted[j] = 1;
       }
     }
-    several_tenants = nc >= 2;
-    if (several_tenants && c != HCLASS_ALONE) {
+    if (nc >= 2 && c != HCLASS_ALONE) {
       emit_class(s, c, partition, s->chosen, nc);
     } else {
       /* a single tenant: nothing to pair with this round, so launch all of it now */
@@ -308,6 +304,8 @@ static void schedule_round(hstate *s, int32_t partition) {
             if (p->groups[h].tenant == p->groups[g].tenant) continue;
             if (partner < 0 || (class_of(&p->groups[h]) == c && class_of(&p->groups[partner]) != c)) partner = h;
           }
+          /* a copy kernel next to a different kind was never a candidate */
+          if (partner >= 0 && c == HCLASS_ALONE && class_of(&p->groups[partner]) != HCLASS_ALONE) partner = -1;
           bool seen = false; /* a and b both alone: one record for the pair */
           for (int k = 0; k < s->n_pairs && !seen; k++)
             seen = (s->pairs[2 * k] == g && s->pairs[2 * k + 1] == partner) ||
@@ -323,7 +321,6 @@ static void schedule_round(hstate *s, int32_t partition) {
         }
     }
   }
-  (void)n_classes;
   /* deferred members go back to the ready set; successors of what ran become ready */
   for (int i = 0; i < n; i++)
     if (!s->emitted[i]) s->ready[s->n_ready++] = s->round[i];
