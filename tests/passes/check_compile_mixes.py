@@ -81,6 +81,17 @@ def main():
                   f"{s['predicted_makespan_us']:.1f} vs {s['sum_predicted_alone_us']:.1f}")
             check(f"{tag}: rejected fusions carry reasons",
                   all(x["reason"] and x["what"] for x in r["rejected_fusions"]))
+    # the sample mix the demo compiles (two partitions with budgets), as shipped in samples/
+    sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples", "demo.json")
+    with open(sample) as f:
+        doc = json.load(f)
+    for t in doc["tenants"]:
+        t["model"] = os.path.join(args.models, t["model"])
+    man = os.path.join(args.work, "demo.json")
+    with open(man, "w") as f:
+        json.dump(doc, f)
+    proc = compile_(args.mtcc, man, os.path.join(args.work, "demo.report.json"))
+    check("samples/demo.json compiles (memory-plan checker included)", proc.returncode == 0, proc.stderr.strip())
     # budgets that cannot fit: each must fail with one line naming the partition
     models = MIXES["T3"]
     cases = [
