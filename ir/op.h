@@ -75,7 +75,8 @@ static inline bool mt_op_has_output(const mt_op_ctx *c, int i) {
 void mt_op_set_output(mt_op_ctx *c, int i, mt_dtype dtype, int rank, const int64_t *dims);
 /* Output i takes input j's dtype and shape. */
 void mt_op_same_as_input(mt_op_ctx *c, int i, int j);
-/* Numpy-style multidirectional broadcast of two shapes; error on mismatch. */
+/* Numpy-style multidirectional broadcast of two shapes; error on mismatch. An unknown (-1) dim
+ * broadcast against a known n > 1 is n (it must be, or the op fails at run time). */
 mt_status *mt_broadcast_shapes(int ra, const int64_t *a, int rb, const int64_t *b, int *out_rank,
                                int64_t *out_dims);
 /* Normalises a possibly negative axis against rank; error when out of [-rank, rank). */

@@ -26,6 +26,8 @@ mt_status *mt_broadcast_shapes(int ra, const int64_t *a, int rb, const int64_t *
       out_dims[i] = da;
     } else if (da == 1) {
       out_dims[i] = db;
+    } else if (da < 0 || db < 0) {
+      out_dims[i] = da < 0 ? db : da; /* unknown vs n > 1: must be n */
     } else {
       return MT_ERR(INVALID_ARGUMENT, "shapes cannot be broadcast: dim %d is %lld vs %lld", i,
                     (long long)da, (long long)db);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "passes/fusion_internal.h"
+#include "passes/id_heap.h"
 #include "passes/pass_manager.h"
 
 #define PASS_NAME "fuse-vertical"
@@ -114,9 +115,13 @@ static bool singleton(const vstate *s, int32_t node) { return s->g[s->gid[node]]
 
 /* --- legality --- */
 
-/* Pushes the unvisited successor groups of `from`; true when `dst` is among them (not counted
- * when `seed`: the direct edge src -> dst is the merge itself). */
-static bool push_successors(vstate *s, int32_t from, int32_t dst, bool seed, int *sp) {
+/* Calls visit(s, reader, arg) for every positioned reader node of every value group `from`
+ * writes (repeats included), in node, output, reader order; stops and returns true as soon as
+ * visit does. The cycle check, the topological sort and the consumer search all walk edges
+ * through this, so they see the same graph. */
+typedef bool (*reader_fn)(vstate *s, int32_t reader, void *arg);
+
+static bool each_reader(vstate *s, int32_t from, reader_fn visit, void *arg) {
   const vgroup *g = &s->g[from];
   for (int k = 0; k < g->n; k++) {
     const mt_node *n = mt_module_node_c(s->m, g->nodes[k]);
@@ -126,20 +131,36 @@ static bool push_successors(vstate *s, int32_t from, int32_t dst, bool seed, int
       for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++) {
         int32_t reader = s->ix.rd_nodes[r];
         if (s->ix.pos[reader] < 0) continue;
-        int32_t y = s->gid[reader];
-        if (y == dst) {
-          if (!seed) return true;
-          continue;
-        }
-        if (s->mark[y] == s->stamp) continue;
-        s->mark[y] = s->stamp;
-        /* edges go forward in position order: a group starting after dst ends cannot reach it */
-        if (s->g[y].minpos > s->g[dst].maxpos) continue;
-        s->stack[(*sp)++] = y;
+        if (visit(s, reader, arg)) return true;
       }
     }
   }
   return false;
+}
+
+typedef struct dfs_step {
+  int32_t dst;
+  bool seed;
+  int *sp;
+} dfs_step;
+
+static bool dfs_push(vstate *s, int32_t reader, void *arg) {
+  const dfs_step *d = arg;
+  int32_t y = s->gid[reader];
+  if (y == d->dst) return !d->seed;
+  if (s->mark[y] == s->stamp) return false;
+  s->mark[y] = s->stamp;
+  /* edges go forward in position order: a group starting after dst ends cannot reach it */
+  if (s->g[y].minpos > s->g[d->dst].maxpos) return false;
+  s->stack[(*d->sp)++] = y;
+  return false;
+}
+
+/* Pushes the unvisited successor groups of `from`; true when `dst` is among them (not counted
+ * when `seed`: the direct edge src -> dst is the merge itself). */
+static bool push_successors(vstate *s, int32_t from, int32_t dst, bool seed, int *sp) {
+  dfs_step d = {dst, seed, sp};
+  return each_reader(s, from, dfs_push, &d);
 }
 
 /* True when some path leaves group `src` and reaches group `dst` through at least one other
@@ -293,23 +314,22 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
   return NULL;
 }
 
+typedef struct consumer_pick {
+  int32_t group, best;
+} consumer_pick;
+
+static bool pick_earliest(vstate *s, int32_t reader, void *arg) {
+  consumer_pick *c = arg;
+  if (s->gid[reader] == c->group || s->tried[reader] == s->grow_stamp) return false;
+  if (c->best < 0 || s->ix.pos[reader] < s->ix.pos[c->best]) c->best = reader;
+  return false;
+}
+
 /* The next consumer to consider: the earliest untried reader of a value of group a. */
 static int32_t next_consumer(vstate *s, int32_t a) {
-  const vgroup *g = &s->g[a];
-  int32_t best = -1;
-  for (int k = 0; k < g->n; k++) {
-    const mt_node *n = mt_module_node_c(s->m, g->nodes[k]);
-    for (int o = 0; o < n->n_outputs; o++) {
-      mt_value_id v = n->outputs[o];
-      if (v == MT_NO_VALUE) continue;
-      for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++) {
-        int32_t reader = s->ix.rd_nodes[r];
-        if (s->ix.pos[reader] < 0 || s->gid[reader] == a || s->tried[reader] == s->grow_stamp) continue;
-        if (best < 0 || s->ix.pos[reader] < s->ix.pos[best]) best = reader;
-      }
-    }
-  }
-  return best;
+  consumer_pick c = {a, -1};
+  each_reader(s, a, pick_earliest, &c);
+  return c.best;
 }
 
 /* Grows group a by consumers; GEMM/conv/reduction groups roll back to the last state in which
@@ -436,58 +456,31 @@ static void absorb_metadata(vstate *s, int32_t node) {
 
 /* --- driver --- */
 
-/* Binary min-heap of group ids keyed by (tenant, first position). */
+/* Ready groups leave the heap ordered by (tenant, first position); ctx is the vstate. */
 static int64_t heap_key(const vstate *s, int32_t g) { return ((int64_t)s->g[g].tenant << 32) | (int64_t)s->g[g].minpos; }
+static bool heap_less(const void *ctx, int32_t a, int32_t b) { return heap_key(ctx, a) < heap_key(ctx, b); }
 
-static void heap_push(const vstate *s, int32_t *heap, int *n, int32_t g) {
-  int i = (*n)++;
-  heap[i] = g;
-  while (i > 0 && heap_key(s, heap[(i - 1) / 2]) > heap_key(s, heap[i])) {
-    int32_t t = heap[i];
-    heap[i] = heap[(i - 1) / 2];
-    heap[(i - 1) / 2] = t;
-    i = (i - 1) / 2;
-  }
-}
+typedef struct group_list {
+  int32_t *ids;
+  int n;
+} group_list;
 
-static int32_t heap_pop(const vstate *s, int32_t *heap, int *n) {
-  int32_t top = heap[0];
-  heap[0] = heap[--(*n)];
-  for (int i = 0;;) {
-    int l = 2 * i + 1, r = l + 1, m = i;
-    if (l < *n && heap_key(s, heap[l]) < heap_key(s, heap[m])) m = l;
-    if (r < *n && heap_key(s, heap[r]) < heap_key(s, heap[m])) m = r;
-    if (m == i) break;
-    int32_t t = heap[i];
-    heap[i] = heap[m];
-    heap[m] = t;
-    i = m;
-  }
-  return top;
+static bool collect_new(vstate *s, int32_t reader, void *arg) {
+  group_list *l = arg;
+  int32_t y = s->gid[reader];
+  if (s->mark[y] == s->stamp) return false;
+  s->mark[y] = s->stamp;
+  l->ids[l->n++] = y;
+  return false;
 }
 
 /* The distinct successor groups of group x, into out (uses the DFS stamps). */
 static int successors(vstate *s, int32_t x, int32_t *out) {
-  int n = 0;
+  group_list l = {out, 0};
   s->stamp++;
   s->mark[x] = s->stamp;
-  const vgroup *g = &s->g[x];
-  for (int k = 0; k < g->n; k++) {
-    const mt_node *nd = mt_module_node_c(s->m, g->nodes[k]);
-    for (int o = 0; o < nd->n_outputs; o++) {
-      mt_value_id v = nd->outputs[o];
-      if (v == MT_NO_VALUE) continue;
-      for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++) {
-        int32_t reader = s->ix.rd_nodes[r];
-        if (s->ix.pos[reader] < 0) continue;
-        int32_t y = s->gid[reader];
-        if (s->mark[y] == s->stamp) continue;
-        s->mark[y] = s->stamp;
-        out[n++] = y;
-      }
-    }
-  }
-  return n;
+  each_reader(s, x, collect_new, &l);
+  return l.n;
 }
 
 /* The surviving groups in a topological order of the group DAG (plan order is an execution order
@@ -504,13 +497,13 @@ static mt_status *topo_order(vstate *s, int32_t *order, int alive) {
     for (int k = 0; k < ns; k++) indeg[succ[k]]++;
   }
   for (int x = 0; !st && x < s->n_groups; x++)
-    if (s->g[x].alive && s->g[x].n > 0 && indeg[x] == 0) heap_push(s, heap, &n_heap, x);
+    if (s->g[x].alive && s->g[x].n > 0 && indeg[x] == 0) mt_id_heap_push(heap, &n_heap, x, heap_less, s);
   while (!st && n_heap > 0) {
-    int32_t x = heap_pop(s, heap, &n_heap);
+    int32_t x = mt_id_heap_pop(heap, &n_heap, heap_less, s);
     order[c++] = x;
     int ns = successors(s, x, succ);
     for (int k = 0; k < ns; k++)
-      if (--indeg[succ[k]] == 0) heap_push(s, heap, &n_heap, succ[k]);
+      if (--indeg[succ[k]] == 0) mt_id_heap_push(heap, &n_heap, succ[k], heap_less, s);
   }
   if (!st && c != alive) st = MT_ERR(INTERNAL, "fuse-vertical: the fused groups form a cycle (%d of %d ordered)", c, alive);
   free(indeg);

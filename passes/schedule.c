@@ -1,6 +1,7 @@
 /* Schedule queries (see schedule.h): horizontal-group dependencies, a topological order, and the
  * happens-before relation of streams plus waits. */
 #include "passes/schedule.h"
+#include "passes/id_heap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -109,34 +110,10 @@ static bool key_less(const topo_key *x, const topo_key *y) {
   return x->id < y->id;
 }
 
-/* A binary min-heap of hgroup ids ordered by their keys. */
-static void heap_push(int32_t *heap, int *size, const topo_key *keys, int32_t h) {
-  int i = (*size)++;
-  heap[i] = h;
-  while (i > 0) {
-    int parent = (i - 1) / 2;
-    if (!key_less(&keys[heap[i]], &keys[heap[parent]])) break;
-    int32_t t = heap[i];
-    heap[i] = heap[parent];
-    heap[parent] = t;
-    i = parent;
-  }
-}
-
-static int32_t heap_pop(int32_t *heap, int *size, const topo_key *keys) {
-  int32_t top = heap[0];
-  heap[0] = heap[--(*size)];
-  for (int i = 0;;) {
-    int l = 2 * i + 1, r = l + 1, m = i;
-    if (l < *size && key_less(&keys[heap[l]], &keys[heap[m]])) m = l;
-    if (r < *size && key_less(&keys[heap[r]], &keys[heap[m]])) m = r;
-    if (m == i) break;
-    int32_t t = heap[i];
-    heap[i] = heap[m];
-    heap[m] = t;
-    i = m;
-  }
-  return top;
+/* Heap order for mt_id_heap: ctx is the keys array. */
+static bool id_less(const void *ctx, int32_t a, int32_t b) {
+  const topo_key *keys = ctx;
+  return key_less(&keys[a], &keys[b]);
 }
 
 mt_status *mt_schedule_topo_order(const mt_plan *p, const mt_hgroup_deps *d, int32_t *order) {
@@ -186,12 +163,12 @@ mt_status *mt_schedule_topo_order(const mt_plan *p, const mt_hgroup_deps *d, int
     }
     int size = 0, emitted = 0;
     for (int h = 0; h < n; h++)
-      if (!indeg[h]) heap_push(heap, &size, keys, h);
+      if (!indeg[h]) mt_id_heap_push(heap, &size, h, id_less, keys);
     while (size > 0) {
-      int32_t h = heap_pop(heap, &size, keys);
+      int32_t h = mt_id_heap_pop(heap, &size, id_less, keys);
       order[emitted++] = h;
       for (int32_t e = sstart[h]; e < sstart[h + 1]; e++)
-        if (--indeg[succ[e]] == 0) heap_push(heap, &size, keys, succ[e]);
+        if (--indeg[succ[e]] == 0) mt_id_heap_push(heap, &size, succ[e], id_less, keys);
     }
   }
   free(indeg);

@@ -71,27 +71,6 @@ mt_status *mt_nn_require_float(const mt_tensor *t, const char *what) {
                 mt_dtype_name(t->dtype));
 }
 
-mt_status *mt_nn_broadcast(int ra, const int64_t *a, int rb, const int64_t *b, int *out_rank,
-                           int64_t *out_dims) {
-  int r = ra > rb ? ra : rb;
-  for (int i = 0; i < r; i++) {
-    int64_t da = i < r - ra ? 1 : a[i - (r - ra)];
-    int64_t db = i < r - rb ? 1 : b[i - (r - rb)];
-    if (da == db || db == 1) {
-      out_dims[i] = da;
-    } else if (da == 1) {
-      out_dims[i] = db;
-    } else if (da < 0 || db < 0) {
-      out_dims[i] = da < 0 ? db : da; /* unknown vs n > 1: must be n */
-    } else {
-      return MT_ERR(INVALID_ARGUMENT, "shapes cannot be broadcast: dim %d is %lld vs %lld", i,
-                    (long long)da, (long long)db);
-    }
-  }
-  *out_rank = r;
-  return NULL;
-}
-
 static bool is_int_matmul_type(mt_dtype dt) {
   return dt == MT_DTYPE_INT32 || dt == MT_DTYPE_INT64 || dt == MT_DTYPE_INT8 ||
          dt == MT_DTYPE_UINT8;
@@ -213,7 +192,7 @@ static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b, matmul
     return MT_ERR(INVALID_ARGUMENT, "inner dims differ: %lld vs %lld", (long long)s->k,
                   (long long)kb);
   int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
-  MT_RETURN_IF_ERROR_PLAIN(mt_nn_broadcast(ra, a->dims, rb, b->dims, &s->nb, s->batch));
+  MT_RETURN_IF_ERROR_PLAIN(mt_broadcast_shapes(ra, a->dims, rb, b->dims, &s->nb, s->batch));
   for (int i = 0; i < s->nb; i++) {
     s->a_batch[i] = i < s->nb - ra ? 1 : a->dims[i - (s->nb - ra)];
     s->b_batch[i] = i < s->nb - rb ? 1 : b->dims[i - (s->nb - rb)];

@@ -109,7 +109,9 @@ typedef struct conv_plan {
   mt_conv_geom g;
 } conv_plan;
 
-static mt_status *conv_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
+/* The checks Conv and ConvTranspose share: X, W (and B) have one float dtype, X and W the same
+ * rank >= 3, group >= 1. Fills group, batch and c_in; the channel checks differ per op. */
+static mt_status *conv_plan_start(const mt_op_ctx *ctx, conv_plan *p) {
   const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
   MT_RETURN_IF_ERROR_PLAIN(mt_nn_require_float(x, "X"));
   if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
@@ -117,11 +119,24 @@ static mt_status *conv_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
   if (x->rank < 3) return MT_ERR(INVALID_ARGUMENT, "X must have rank >= 3, got %d", x->rank);
   if (w->rank != x->rank)
     return MT_ERR(INVALID_ARGUMENT, "W has rank %d, X has rank %d", w->rank, x->rank);
-  int nsp = x->rank - 2;
   p->group = mt_node_attr_int(ctx->node, "group", 1);
   if (p->group < 1) return MT_ERR(INVALID_ARGUMENT, "group must be >= 1");
   p->batch = x->dims[0];
   p->c_in = x->dims[1];
+  return NULL;
+}
+
+/* B (optional) must be 1-D of length c_out where both are known. */
+static mt_status *check_bias(const mt_tensor *b, int64_t c_out) {
+  if (b && (b->rank != 1 || (b->dims[0] >= 0 && c_out >= 0 && b->dims[0] != c_out)))
+    return MT_ERR(INVALID_ARGUMENT, "B must be 1-D of length %lld", (long long)c_out);
+  return NULL;
+}
+
+static mt_status *conv_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
+  MT_RETURN_IF_ERROR_PLAIN(conv_plan_start(ctx, p));
+  const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
+  int nsp = x->rank - 2;
   p->c_out = w->dims[0];
   if (p->c_in >= 0 && w->dims[1] >= 0 && w->dims[1] * p->group != p->c_in)
     return MT_ERR(INVALID_ARGUMENT, "X has %lld channels but W expects %lld x %lld groups",
@@ -129,8 +144,7 @@ static mt_status *conv_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
   if (p->c_out >= 0 && p->c_out % p->group != 0)
     return MT_ERR(INVALID_ARGUMENT, "%lld output channels do not split into %lld groups",
                   (long long)p->c_out, (long long)p->group);
-  if (b && (b->rank != 1 || (b->dims[0] >= 0 && p->c_out >= 0 && b->dims[0] != p->c_out)))
-    return MT_ERR(INVALID_ARGUMENT, "B must be 1-D of length %lld", (long long)p->c_out);
+  MT_RETURN_IF_ERROR_PLAIN(check_bias(b, p->c_out));
   mt_nn_window win;
   MT_RETURN_IF_ERROR_PLAIN(mt_nn_window_parse(ctx->node, nsp, w->dims + 2, &win));
   win.ceil_mode = false;
@@ -180,18 +194,9 @@ mt_status *mt_nn_conv_run(mt_op_ctx *ctx) {
 /* Builds the forward geometry of a transposed convolution: g.in is Y's spatial shape, g.out
  * X's. */
 static mt_status *conv_transpose_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
+  MT_RETURN_IF_ERROR_PLAIN(conv_plan_start(ctx, p));
   const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
-  MT_RETURN_IF_ERROR_PLAIN(mt_nn_require_float(x, "X"));
-  if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
-    return MT_ERR(INVALID_ARGUMENT, "X, W and B must share a dtype");
-  if (x->rank < 3) return MT_ERR(INVALID_ARGUMENT, "X must have rank >= 3, got %d", x->rank);
-  if (w->rank != x->rank)
-    return MT_ERR(INVALID_ARGUMENT, "W has rank %d, X has rank %d", w->rank, x->rank);
   int nsp = x->rank - 2;
-  p->group = mt_node_attr_int(ctx->node, "group", 1);
-  if (p->group < 1) return MT_ERR(INVALID_ARGUMENT, "group must be >= 1");
-  p->batch = x->dims[0];
-  p->c_in = x->dims[1];
   p->c_out = w->dims[1] < 0 ? -1 : w->dims[1] * p->group;
   if (p->c_in >= 0 && w->dims[0] >= 0 && w->dims[0] != p->c_in)
     return MT_ERR(INVALID_ARGUMENT, "X has %lld channels but W has %lld", (long long)p->c_in,
@@ -199,8 +204,7 @@ static mt_status *conv_transpose_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
   if (p->c_in >= 0 && p->c_in % p->group != 0)
     return MT_ERR(INVALID_ARGUMENT, "%lld input channels do not split into %lld groups",
                   (long long)p->c_in, (long long)p->group);
-  if (b && (b->rank != 1 || (b->dims[0] >= 0 && p->c_out >= 0 && b->dims[0] != p->c_out)))
-    return MT_ERR(INVALID_ARGUMENT, "B must be 1-D of length %lld", (long long)p->c_out);
+  MT_RETURN_IF_ERROR_PLAIN(check_bias(b, p->c_out));
   mt_nn_window win;
   MT_RETURN_IF_ERROR_PLAIN(mt_nn_window_parse(ctx->node, nsp, w->dims + 2, &win));
   int64_t out_pad[MT_CONV_MAX_SPATIAL], out_shape[MT_CONV_MAX_SPATIAL];

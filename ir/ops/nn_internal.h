@@ -44,10 +44,6 @@ void mt_nn_finish_f32(mt_tensor *t, float *owned);
 /* Error unless t's dtype is float32 or float16. */
 mt_status *mt_nn_require_float(const mt_tensor *t, const char *what);
 
-/* Numpy broadcast of two shapes that tolerates unknown (-1) dims. */
-mt_status *mt_nn_broadcast(int ra, const int64_t *a, int rb, const int64_t *b, int *out_rank,
-                           int64_t *out_dims);
-
 /* Per-family op implementations referenced from the table in nn.c. */
 mt_status *mt_nn_conv_infer(mt_op_ctx *ctx);
 mt_status *mt_nn_conv_run(mt_op_ctx *ctx);

@@ -73,9 +73,13 @@ static bool row_offset(const mt_conv_geom *g, int64_t r, const int64_t *tap, int
   return true;
 }
 
-/* col[(c * kk + tap) * ncols + (r - r0) * ow + o] = image value, for rows [r0, r0 + nrows). */
-static void im2col(const mt_conv_geom *g, int64_t channels, const float *x, int64_t r0,
-                   int64_t nrows, float *col) {
+/* Moves data between the image x ([channels][in spatial]) and its columns col, where
+ * col[(c * kk + tap) * ncols + (r - r0) * ow + o] belongs to window row r in [r0, r0 + nrows):
+ * gather (im2col: columns = image values, 0 in padding) or scatter (col2im: image += columns,
+ * padding dropped). One walk serves both so their index arithmetic cannot drift apart; gather
+ * never writes x and scatter never writes col. */
+static void col_walk(const mt_conv_geom *g, int64_t channels, int64_t r0, int64_t nrows,
+                     bool scatter, float *x, float *col) {
   int last = g->nsp - 1;
   int64_t kk = mt_conv_geom_kernel_size(g), in_sp = mt_conv_geom_in_size(g);
   int64_t ow_n = g->out[last], iw_n = g->in[last], s = g->stride[last];
@@ -89,48 +93,39 @@ static void im2col(const mt_conv_geom *g, int64_t channels, const float *x, int6
     for (int64_t r = r0; r < r0 + nrows; r++) {
       int64_t off = 0;
       bool valid = row_offset(g, r, tap, &off);
+      if (!valid && scatter) continue;
       for (int64_t c = 0; c < channels; c++) {
-        float *dst = col + (c * kk + kidx) * ncols + (r - r0) * ow_n;
-        if (!valid) {
-          memset(dst, 0, (size_t)ow_n * sizeof(float));
+        float *cp = col + (c * kk + kidx) * ncols + (r - r0) * ow_n;
+        float *xp = x + c * in_sp + off * iw_n;
+        if (scatter) {
+          for (int64_t o = lo; o < hi; o++) xp[o * s + base] += cp[o];
           continue;
         }
-        const float *src = x + c * in_sp + off * iw_n;
-        for (int64_t o = 0; o < lo; o++) dst[o] = 0.0f;
-        if (s == 1) {
-          if (hi > lo) memcpy(dst + lo, src + lo + base, (size_t)(hi - lo) * sizeof(float));
-        } else {
-          for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s + base];
+        if (!valid) {
+          memset(cp, 0, (size_t)ow_n * sizeof(float));
+          continue;
         }
-        for (int64_t o = hi; o < ow_n; o++) dst[o] = 0.0f;
+        for (int64_t o = 0; o < lo; o++) cp[o] = 0.0f;
+        if (s == 1) {
+          if (hi > lo) memcpy(cp + lo, xp + lo + base, (size_t)(hi - lo) * sizeof(float));
+        } else {
+          for (int64_t o = lo; o < hi; o++) cp[o] = xp[o * s + base];
+        }
+        for (int64_t o = hi; o < ow_n; o++) cp[o] = 0.0f;
       }
     }
   }
 }
 
+static void im2col(const mt_conv_geom *g, int64_t channels, const float *x, int64_t r0,
+                   int64_t nrows, float *col) {
+  col_walk(g, channels, r0, nrows, false, (float *)x, col); /* gather only reads x */
+}
+
 /* The inverse scatter: image += columns, for window rows [r0, r0 + nrows). */
 static void col2im(const mt_conv_geom *g, int64_t channels, const float *col, int64_t r0,
                    int64_t nrows, float *x) {
-  int last = g->nsp - 1;
-  int64_t kk = mt_conv_geom_kernel_size(g), in_sp = mt_conv_geom_in_size(g);
-  int64_t ow_n = g->out[last], iw_n = g->in[last], s = g->stride[last];
-  int64_t ncols = nrows * ow_n;
-  int64_t tap[MT_CONV_MAX_SPATIAL];
-  for (int64_t kidx = 0; kidx < kk; kidx++) {
-    tap_coords(g, kidx, tap);
-    int64_t base = tap[last] * g->dilation[last] - g->pad_begin[last];
-    int64_t lo, hi;
-    valid_range(base, s, iw_n, ow_n, &lo, &hi);
-    for (int64_t r = r0; r < r0 + nrows; r++) {
-      int64_t off = 0;
-      if (!row_offset(g, r, tap, &off)) continue;
-      for (int64_t c = 0; c < channels; c++) {
-        const float *src = col + (c * kk + kidx) * ncols + (r - r0) * ow_n;
-        float *dst = x + c * in_sp + off * iw_n;
-        for (int64_t o = lo; o < hi; o++) dst[o * s + base] += src[o];
-      }
-    }
-  }
+  col_walk(g, channels, r0, nrows, true, x, (float *)col); /* scatter only reads col */
 }
 
 /* Rows per column chunk so that `krows` x (rows * row_len) stays within the budget. */

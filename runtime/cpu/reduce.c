@@ -6,80 +6,53 @@
 
 /* ---- element access ------------------------------------------------------------------------ */
 
+/* Copies n elements of C type T (element offsets off, off+stride, ...) of x into buf, each
+ * converted by CONV. Shared by both loaders so each dtype case is one line. */
+#define GATHER(T, CONV)                                                                            \
+  do {                                                                                             \
+    const T *p = (const T *)x + off;                                                               \
+    for (int64_t j = 0; j < n; j++) buf[j] = CONV(p[j * stride]);                                 \
+  } while (0)
+#define AS_IS(v) (v)
+#define AS_F64(v) ((double)(v))
+#define NONZERO(v) ((v) != 0)
+
 /* Loads n elements (element offsets off, off+stride, ...) as doubles. One switch per run keeps
  * the dtype dispatch out of the per-element loop. */
 static void load_f64(mt_dtype dt, const void *x, int64_t off, int64_t n, int64_t stride,
                      double *buf) {
   switch (dt) {
-  case MT_DTYPE_FLOAT32: {
-    const float *p = (const float *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
-  case MT_DTYPE_FLOAT16: {
-    const uint16_t *p = (const uint16_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = mt_half_to_float(p[j * stride]);
-    break;
-  }
-  case MT_DTYPE_INT64: {
-    const int64_t *p = (const int64_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = (double)p[j * stride];
-    break;
-  }
-  case MT_DTYPE_INT32: {
-    const int32_t *p = (const int32_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
-  case MT_DTYPE_INT8: {
-    const int8_t *p = (const int8_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
-  case MT_DTYPE_UINT8: case MT_DTYPE_BOOL: {
-    const uint8_t *p = (const uint8_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
+  case MT_DTYPE_FLOAT32: GATHER(float, AS_IS); break;
+  case MT_DTYPE_FLOAT16: GATHER(uint16_t, mt_half_to_float); break;
+  case MT_DTYPE_INT64: GATHER(int64_t, AS_F64); break;
+  case MT_DTYPE_INT32: GATHER(int32_t, AS_IS); break;
+  case MT_DTYPE_INT8: GATHER(int8_t, AS_IS); break;
+  case MT_DTYPE_UINT8: case MT_DTYPE_BOOL: GATHER(uint8_t, AS_IS); break;
   default:
     for (int64_t j = 0; j < n; j++) buf[j] = 0;
     break;
   }
 }
 
+/* The same as int64 (bool as 0/1). */
 static void load_i64(mt_dtype dt, const void *x, int64_t off, int64_t n, int64_t stride,
                      int64_t *buf) {
   switch (dt) {
-  case MT_DTYPE_INT64: {
-    const int64_t *p = (const int64_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
-  case MT_DTYPE_INT32: {
-    const int32_t *p = (const int32_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
-  case MT_DTYPE_INT8: {
-    const int8_t *p = (const int8_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
-  case MT_DTYPE_UINT8: {
-    const uint8_t *p = (const uint8_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride];
-    break;
-  }
-  case MT_DTYPE_BOOL: {
-    const uint8_t *p = (const uint8_t *)x + off;
-    for (int64_t j = 0; j < n; j++) buf[j] = p[j * stride] != 0;
-    break;
-  }
+  case MT_DTYPE_INT64: GATHER(int64_t, AS_IS); break;
+  case MT_DTYPE_INT32: GATHER(int32_t, AS_IS); break;
+  case MT_DTYPE_INT8: GATHER(int8_t, AS_IS); break;
+  case MT_DTYPE_UINT8: GATHER(uint8_t, AS_IS); break;
+  case MT_DTYPE_BOOL: GATHER(uint8_t, NONZERO); break;
   default:
     for (int64_t j = 0; j < n; j++) buf[j] = 0;
     break;
   }
 }
+
+#undef GATHER
+#undef AS_IS
+#undef AS_F64
+#undef NONZERO
 
 static void store_f64(mt_dtype dt, void *y, int64_t i, double v) {
   if (dt == MT_DTYPE_FLOAT32)

@@ -21,26 +21,7 @@
 #include "ir/ir.h"
 #include "passes/pass_manager.h"
 #include "passes/schedule.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                         \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
-
-static bool ok(mt_status *st, const char *what) {
-  if (!st) return true;
-  fprintf(stderr, "FAIL %s: %s\n", what, mt_status_message(st));
-  mt_status_free(st);
-  failures++;
-  return false;
-}
+#include "pass_test_util.h"
 
 /* Expects an error whose one-line message contains every needle. */
 static void expect_error(mt_status *st, const char *what, const char *const *needles) {
@@ -50,8 +31,7 @@ static void expect_error(mt_status *st, const char *what, const char *const *nee
     return;
   }
   const char *msg = mt_status_message(st);
-  for (; *needles; needles++)
-    CHECK(strstr(msg, *needles), "%s: message lacks '%s': %s", what, *needles, msg);
+  check_needles(what, msg, needles);
   CHECK(!strchr(msg, '\n'), "%s: message spans lines: %s", what, msg);
   printf("%s: rejected: %s\n", what, msg);
   mt_status_free(st);

@@ -15,27 +15,7 @@
 #include "frontend/manifest.h"
 #include "ir/ir.h"
 #include "passes/pass_manager.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                         \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
-
-/* Aborts the current case on error (the status is printed and freed). */
-static bool ok(mt_status *st, const char *what) {
-  if (!st) return true;
-  fprintf(stderr, "FAIL %s: %s\n", what, mt_status_message(st));
-  mt_status_free(st);
-  failures++;
-  return false;
-}
+#include "pass_test_util.h"
 
 /* Expects an error whose message contains every needle. */
 static void expect_rejected(mt_status *st, const char *what, const char *const *needles) {
@@ -45,8 +25,7 @@ static void expect_rejected(mt_status *st, const char *what, const char *const *
     return;
   }
   const char *msg = mt_status_message(st);
-  for (int i = 0; needles && needles[i]; i++)
-    CHECK(strstr(msg, needles[i]) != NULL, "%s: message lacks \"%s\": %s", what, needles[i], msg);
+  check_needles(what, msg, needles);
   printf("  rejected (%s): %s\n", what, msg);
   mt_status_free(st);
 }
