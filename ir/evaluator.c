@@ -19,7 +19,10 @@ struct mt_eval {
   uint8_t *defined; /* env[v] holds a dtype/shape */
   mt_eval_placement_fn placement;
   void *placement_user;
+  int64_t fold_limit; /* inference mode: largest folded result, in elements */
 };
+
+void mt_eval_set_fold_limit(mt_eval *ev, int64_t elements) { ev->fold_limit = elements; }
 
 void mt_eval_set_placement(mt_eval *ev, mt_eval_placement_fn fn, void *user) {
   ev->placement = fn;
@@ -34,6 +37,7 @@ mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval
   if (!ev) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   ev->m = m;
   ev->executing = executing;
+  ev->fold_limit = MT_FOLD_LIMIT_ELEMENTS;
   ev->env = calloc((size_t)n + 1, sizeof *ev->env);
   ev->owned = calloc((size_t)n + 1, 1);
   ev->defined = calloc((size_t)n + 1, 1);
@@ -183,7 +187,7 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
       if (!output_known_dims(&outputs[i])) return NULL;
       total += mt_tensor_numel(&outputs[i]);
     }
-    if (total > MT_FOLD_LIMIT_ELEMENTS) return NULL;
+    if (total > ev->fold_limit) return NULL;
   }
   if (!run_now) return NULL;
   ctx.executing = true;

@@ -13,6 +13,9 @@ typedef struct mt_eval mt_eval;
 /* executing: run every op; otherwise infer shapes and fold values up to fold_limit elements. */
 mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval);
 void mt_eval_destroy(mt_eval *ev);
+/* In inference mode, values of at most this many elements (per node, all outputs together) are
+ * computed when their inputs are known; the default keeps to shape arithmetic (64K elements). */
+void mt_eval_set_fold_limit(mt_eval *ev, int64_t elements);
 /* Sets the value of a graph input (data borrowed; may be NULL in inference mode). */
 void mt_eval_set_input(mt_eval *ev, mt_value_id v, const mt_tensor *t);
 /* Evaluates g; outputs[i] receives a copy of output i (data malloc'ed, or NULL when unknown). */
