@@ -215,7 +215,7 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
 }
 
 static mt_status *eval_node(mt_eval *ev, const mt_node *n) {
-  const mt_op_def *op = mt_op_lookup(n->domain, n->op_type);
+  const mt_op_def *op = n->def;
   if (!op)
     return MT_ERR(UNIMPLEMENTED, "%s: op %s%s%s is not supported", mt_node_label(ev->m, n),
                   *n->domain ? n->domain : "", *n->domain ? "." : "", n->op_type);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/op.h"
 #include "runtime/base/checked_math.h"
 
 struct mt_module {
@@ -161,6 +162,7 @@ mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char *name, const
   n->tenant = g->tenant;
   n->graph = g;
   n->opset = mt_module_opset_for(m, g->tenant, n->domain);
+  n->def = mt_op_lookup(n->domain, n->op_type);
   n->n_inputs = n_inputs;
   n->n_outputs = n_outputs;
   n->inputs = mt_arena_array(&m->arena, (size_t)(n_inputs ? n_inputs : 1), sizeof(mt_value_id));

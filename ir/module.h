@@ -40,6 +40,7 @@ typedef enum mt_attr_type {
 } mt_attr_type;
 
 struct mt_graph;
+struct mt_op_def;
 
 typedef struct mt_attr {
   const char *name;
@@ -63,6 +64,9 @@ typedef struct mt_node {
   const char *op_type;
   const char *domain;  /* "" for the default ONNX domain */
   int opset;           /* the version of `domain` that the node's tenant imports */
+  /* The op's definition (ir/op.h), resolved once when the node is added; NULL when mtcc does
+   * not support the op. Passes read its pattern and traits instead of matching op names. */
+  const struct mt_op_def *def;
   int32_t tenant;
   struct mt_graph *graph; /* graph the node belongs to */
   int n_inputs;

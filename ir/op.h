@@ -46,16 +46,71 @@ enum {
   MT_OP_VALUE_FROM_SHAPES = 1u << 1,
 };
 
+/* How an op's output elements depend on its inputs, which is what fusion and codegen need to
+ * know (after TVM's OpPatternKind). Ordered from the most to the least fusable. */
+typedef enum mt_op_pattern {
+  MT_PATTERN_UNSET = 0,   /* never valid for a registered op: a unit test checks every def */
+  MT_PATTERN_ELEMENTWISE, /* output[i] from input[i] of same-shaped inputs (Relu, Cast) */
+  MT_PATTERN_BROADCAST,   /* elementwise after numpy broadcasting of the inputs (Add, Where) */
+  MT_PATTERN_INJECTIVE,   /* each output element copies (or interpolates) input elements:
+                           * data movement (Transpose, Slice, Gather, Resize, Reshape) */
+  MT_PATTERN_REDUCTION,   /* output elements combine many input elements (Reduce*, Softmax,
+                           * normalisations, pooling, ArgMax, CumSum) */
+  MT_PATTERN_OUT_FUSABLE, /* heavy math whose output takes an elementwise epilogue (Conv, GEMM) */
+  MT_PATTERN_OPAQUE,      /* anything else: control flow, data-dependent output sizes, shape
+                           * queries, constants; runs as its own kernel and fuses with nothing */
+} mt_op_pattern;
+
+const char *mt_op_pattern_name(mt_op_pattern p);
+
+/* Traits: what passes and the cost model may rely on beyond the pattern. */
+enum {
+  MT_TRAIT_GEMM = 1u << 0,           /* a matrix product: lowered to a (grouped) GEMM */
+  MT_TRAIT_CONV = 1u << 1,           /* a convolution: lowered to implicit GEMM */
+  MT_TRAIT_FLOAT_MATH = 1u << 2,     /* pointwise float math that keeps the dtype, so it may run
+                                      * in a GEMM/conv epilogue on the accumulator */
+  MT_TRAIT_TRANSCENDENTAL = 1u << 3, /* one transcendental (exp, tanh, erf...) per element */
+  MT_TRAIT_NO_ARITHMETIC = 1u << 4,  /* pointwise but only converts or copies (Cast) */
+  MT_TRAIT_METADATA = 1u << 5,       /* a view: the same bytes under another shape (Reshape) */
+  MT_TRAIT_SHAPE_QUERY = 1u << 6,    /* reads only its input's shape, never its data (Shape) */
+  MT_TRAIT_GATHERS = 1u << 7,        /* reads only the input elements it copies (Slice) */
+  MT_TRAIT_WINDOWED = 1u << 8,       /* a reduction over a sliding window, one output per
+                                      * window: parallel over outputs (MaxPool) */
+  MT_TRAIT_POOL = 1u << 11,          /* pooling, windowed or global: reduces within a plane
+                                      * without cross-thread partial sums in shared memory */
+  MT_TRAIT_ROWWISE = 1u << 12,       /* normalises along the last axis, reading each row twice
+                                      * (Softmax, LayerNormalization): kernels cache rows */
+  MT_TRAIT_CONTROL_FLOW = 1u << 9,   /* holds subgraphs (If) */
+  MT_TRAIT_PER_CHANNEL_PARAMS = 1u << 10, /* inputs after the first are per-channel parameters,
+                                           * not numpy-broadcast operands (BatchNormalization) */
+};
+
+/* The arithmetic of one node, for the cost model: plain flops, and transcendental evaluations,
+ * which a target prices separately. */
+typedef struct mt_op_work {
+  double flops;
+  double transcendentals;
+} mt_op_work;
+
 typedef struct mt_op_def {
   const char *op_type;  /* in the default ONNX domain */
   int min_inputs, max_inputs; /* max_inputs -1 for variadic */
   uint32_t value_inputs;      /* bit i: infer needs the data of input i (when present) */
-  uint32_t flags;
+  uint32_t flags;             /* MT_OP_*: how the evaluator drives the op */
+  mt_op_pattern pattern;      /* how the op fuses; never MT_PATTERN_UNSET */
+  uint32_t traits;            /* MT_TRAIT_* */
   mt_status *(*infer)(mt_op_ctx *ctx);
   mt_status *(*run)(mt_op_ctx *ctx);
   /* Optional: returns a reason string when this node uses a form outside what mtcc supports
    * (e.g. "Resize mode 'cubic'"), NULL otherwise. Lets conformance say "unsupported" honestly. */
   const char *(*unsupported_reason)(const mt_node *node);
+  /* Optional: the pattern of this particular node when its attributes change it (a transposing
+   * Einsum is injective, a training-mode BatchNormalization opaque). NULL: `pattern`. */
+  mt_op_pattern (*node_pattern)(const mt_node *node);
+  /* Optional: the node's arithmetic, for ops whose work is not one op per output element
+   * (convolutions, GEMMs, pooling windows). Shapes are inferred; unknown dims count as 0.
+   * NULL: the default for the pattern (see mt_node_work). */
+  void (*work)(const mt_module *m, const mt_node *node, mt_op_work *out_work);
 } mt_op_def;
 
 /* Looks an op up by domain ("" or "ai.onnx") and type; NULL when mtcc does not support it. */
@@ -63,6 +118,20 @@ const mt_op_def *mt_op_lookup(const char *domain, const char *op_type);
 /* Every supported op type, for listings. */
 int mt_op_count(void);
 const mt_op_def *mt_op_at(int i);
+
+/* A node's fusion pattern: its def's, refined by the def's node_pattern; MT_PATTERN_OPAQUE for
+ * a node whose op mtcc does not support (n->def NULL). */
+mt_op_pattern mt_node_pattern(const mt_node *n);
+/* True when the node's op has every trait in `traits` (false for unsupported ops). */
+bool mt_node_has_traits(const mt_node *n, uint32_t traits);
+/* Live (present) outputs of a node. */
+int mt_node_live_outputs(const mt_node *n);
+/* The node's arithmetic: the def's work hook, else by pattern: pointwise ops one flop per
+ * output element (one transcendental with MT_TRAIT_TRANSCENDENTAL, none with
+ * MT_TRAIT_NO_ARITHMETIC), reductions one per input element, everything else none. */
+void mt_node_work(const mt_module *m, const mt_node *n, mt_op_work *out_work);
+/* Elements of a value with inferred shape (unknown dims count as 0), as a double for costs. */
+double mt_value_elems(const mt_module *m, mt_value_id v);
 
 /* Helpers for op implementations. */
 static inline const mt_tensor *mt_op_input(const mt_op_ctx *c, int i) {

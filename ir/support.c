@@ -36,7 +36,7 @@ mt_status *mt_check_supported(const mt_module *m) {
   for (int32_t k = 0; k < mt_module_node_count(m); k++) {
     const mt_node *n = mt_module_node_c(m, k);
     const char *tenant = mt_module_tenant_c(m, n->tenant)->name;
-    const mt_op_def *op = mt_op_lookup(n->domain, n->op_type);
+    const mt_op_def *op = n->def;
     if (!op) {
       add_problem(&p, "tenant '%s': node '%s': op %s is not supported", tenant, n->name,
                   n->op_type);

@@ -19,146 +19,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/op.h"
 #include "passes/pass_manager.h"
 #include "passes/schedule.h"
 
-static double value_elems(const mt_module *m, mt_value_id v) {
-  if (v == MT_NO_VALUE) return 0;
-  const mt_value *val = mt_module_value_c(m, v);
-  if (val->rank < 0) return 0;
-  double n = 1;
-  for (int d = 0; d < val->rank; d++) n *= (double)(val->dims[d] > 0 ? val->dims[d] : 0);
-  return n;
-}
+static double value_elems(const mt_module *m, mt_value_id v) { return mt_value_elems(m, v); }
 
 static double value_bytes(const mt_module *m, mt_value_id v) {
   if (v == MT_NO_VALUE) return 0;
   return value_elems(m, v) * (double)mt_dtype_size(mt_module_value_c(m, v)->dtype);
 }
 
-static const mt_value *input_value(const mt_module *m, const mt_node *n, int i) {
-  if (i >= n->n_inputs || n->inputs[i] == MT_NO_VALUE) return NULL;
-  const mt_value *v = mt_module_value_c(m, n->inputs[i]);
-  return v->rank >= 0 ? v : NULL;
-}
-
-static bool op_is(const mt_node *n, const char *const *list) {
-  for (; *list; list++)
-    if (strcmp(n->op_type, *list) == 0) return true;
-  return false;
-}
-
-static const char *const transcendental_ops[] = {
-    "Exp", "Log", "Tanh", "Sigmoid", "Erf", "Pow", "Sqrt", "Sin", "Cos", "Tan", "Asin", "Acos",
-    "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Gelu", "Softplus", "Mish", "Elu", "Selu",
-    "Celu", "HardSwish", "Swish", NULL};
-static const char *const gemm_ops[] = {"MatMul", "MatMulInteger", "QLinearMatMul", NULL};
-static const char *const reduce_ops[] = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
-                                         "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
-                                         "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin",
-                                         "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool",
-                                         "CumSum", NULL};
-static const char *const pool_ops[] = {"MaxPool", "AveragePool", "LpPool", NULL};
-static const char *const norm_ops[] = {"LayerNormalization", "InstanceNormalization",
-                                       "GroupNormalization", "MeanVarianceNormalization",
-                                       "LRN", NULL};
-static const char *const no_math_ops[] = {
-    "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "Slice",
-    "Gather", "GatherElements", "GatherND", "Expand", "Tile", "Pad", "Identity", "Dropout",
-    "DepthToSpace", "SpaceToDepth", "Shape", "Size", "Constant", "ConstantOfShape", "Range",
-    "Cast", "CastLike", "NonZero", "If", "ScatterND", "ScatterElements", NULL};
-
-/* Multiply-adds of an Einsum: the product of every distinct index's size (what a direct
- * evaluation loops over), with an ellipsis counted once at its largest extent. */
-static double einsum_flops(const mt_module *m, const mt_node *n) {
-  const char *eq = mt_node_attr_string(n, "equation", NULL);
-  if (!eq) return 0;
-  int64_t size[128];
-  for (int c = 0; c < 128; c++) size[c] = 0;
-  double ellipsis = 1;
-  int input = 0;
-  const char *s = eq;
-  while (*s && !(s[0] == '-' && s[1] == '>')) {
-    const mt_value *v = input_value(m, n, input);
-    int letters = 0;
-    const char *t = s;
-    for (; *t && *t != ',' && !(t[0] == '-' && t[1] == '>'); t++)
-      if (*t != '.' && *t != ' ') letters++;
-    int ell_rank = v ? v->rank - letters : 0, dim = 0;
-    for (const char *c = s; c < t; c++) {
-      if (*c == ' ') continue;
-      if (*c == '.') {
-        if (c + 2 < t && c[1] == '.' && c[2] == '.') {
-          double e = 1;
-          for (int k = 0; v && k < ell_rank && dim < v->rank; k++, dim++) e *= (double)v->dims[dim];
-          if (e > ellipsis) ellipsis = e;
-          c += 2;
-        }
-        continue;
-      }
-      if (v && dim < v->rank && (unsigned char)*c < 128 && v->dims[dim] > size[(unsigned char)*c])
-        size[(unsigned char)*c] = v->dims[dim];
-      dim++;
-    }
-    s = *t == ',' ? t + 1 : t;
-    input++;
-  }
-  double f = 2 * ellipsis;
-  for (int c = 0; c < 128; c++)
-    if (size[c] > 0) f *= (double)size[c];
-  return f;
-}
-
+/* Flops of node n on arch a: the op's own count (ir/op.h, mt_node_work), transcendentals priced
+ * at the arch's flops per evaluation. */
 static double node_flops(const mt_module *m, const mt_arch_params *a, const mt_node *n) {
-  double out = n->n_outputs > 0 ? value_elems(m, n->outputs[0]) : 0;
-  const mt_value *x = input_value(m, n, 0), *w = input_value(m, n, 1);
-  double in0 = x ? value_elems(m, n->inputs[0]) : 0;
-  if (strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvInteger") == 0) {
-    /* 2 * outputs * (IC/groups * KH * KW): W is [OC, IC/groups, K...] */
-    double per_out = (w && w->rank >= 1 && w->dims[0] > 0) ? value_elems(m, n->inputs[1]) / (double)w->dims[0] : 0;
-    return 2 * out * per_out + (n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE ? out : 0);
-  }
-  if (strcmp(n->op_type, "ConvTranspose") == 0) {
-    /* every input element scatters into OC/groups * K outputs: W is [IC, OC/groups, K...] */
-    double per_in = (w && w->rank >= 1 && w->dims[0] > 0) ? value_elems(m, n->inputs[1]) / (double)w->dims[0] : 0;
-    return 2 * in0 * per_in + (n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE ? out : 0);
-  }
-  if (strcmp(n->op_type, "Gemm") == 0) {
-    double k = 0;
-    if (x && x->rank == 2) k = (double)x->dims[mt_node_attr_int(n, "transA", 0) ? 0 : 1];
-    return 2 * out * k + (n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE ? 2 * out : 0);
-  }
-  if (op_is(n, gemm_ops)) {
-    double k = (x && x->rank >= 1) ? (double)x->dims[x->rank - 1] : 0;
-    return 2 * out * k;
-  }
-  if (strcmp(n->op_type, "Einsum") == 0) return einsum_flops(m, n);
-  if (op_is(n, reduce_ops)) return in0;
-  if (op_is(n, pool_ops)) {
-    const int64_t *ks;
-    int64_t nk = mt_node_attr_ints(n, "kernel_shape", &ks);
-    double window = 1;
-    for (int64_t i = 0; i < nk; i++) window *= (double)ks[i];
-    return out * window;
-  }
-  if (strcmp(n->op_type, "Softmax") == 0 || strcmp(n->op_type, "LogSoftmax") == 0 ||
-      strcmp(n->op_type, "Hardmax") == 0)
-    return in0 * (4 + a->transcendental_flops); /* max, subtract, exp, sum, scale */
-  if (op_is(n, norm_ops)) return in0 * (8 + a->transcendental_flops); /* mean, variance, rsqrt, scale, shift */
-  if (strcmp(n->op_type, "BatchNormalization") == 0) return 2 * out; /* folded to scale + shift */
-  if (strcmp(n->op_type, "Resize") == 0 || strcmp(n->op_type, "Upsample") == 0) return 4 * out;
-  if (op_is(n, no_math_ops)) return 0;
-  if (op_is(n, transcendental_ops)) return out * a->transcendental_flops;
-  return out; /* one op per output element: Add, Mul, Relu, Clip, Where, ... */
+  mt_op_work w;
+  mt_node_work(m, n, &w);
+  return w.flops + w.transcendentals * a->transcendental_flops;
 }
 
 /* Bytes node n actually reads of its input i: gathers and slices touch only what they copy,
  * Shape and Size only metadata. */
 static double touched_bytes(const mt_module *m, const mt_node *n, int i) {
   double full = value_bytes(m, n->inputs[i]);
-  if (strcmp(n->op_type, "Shape") == 0 || strcmp(n->op_type, "Size") == 0) return 0;
-  static const char *const gathers[] = {"Gather", "GatherElements", "GatherND", "Slice", NULL};
-  if (i == 0 && op_is(n, gathers) && n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE) {
+  if (mt_node_has_traits(n, MT_TRAIT_SHAPE_QUERY)) return 0;
+  if (i == 0 && mt_node_has_traits(n, MT_TRAIT_GATHERS) && n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE) {
     double out = value_bytes(m, n->outputs[0]);
     return out < full ? out : full;
   }
@@ -172,23 +57,23 @@ static int64_t node_blocks(const mt_module *m, const mt_arch_params *a, const mt
   const mt_value *y = n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE ? mt_module_value_c(m, n->outputs[0]) : NULL;
   double out = y ? value_elems(m, n->outputs[0]) : 0;
   if (y && y->rank >= 1 && out > 0) {
-    bool conv = strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0 ||
-                strcmp(n->op_type, "ConvInteger") == 0;
-    if (conv && y->rank >= 3) {
+    mt_op_pattern pattern = mt_node_pattern(n);
+    bool heavy = pattern == MT_PATTERN_OUT_FUSABLE;
+    if (heavy && mt_node_has_traits(n, MT_TRAIT_CONV) && y->rank >= 3) {
       /* implicit GEMM per group: rows N*OH*OW, columns OC/groups */
       double groups = (double)mt_node_attr_int(n, "group", 1);
       if (groups < 1) groups = 1;
       double rows = out / (double)y->dims[1];
       return (int64_t)groups * ceil_div(rows, a->gemm_tile_m) * ceil_div((double)y->dims[1] / groups, a->gemm_tile_n);
     }
-    if (strcmp(n->op_type, "Gemm") == 0 || op_is(n, gemm_ops) || strcmp(n->op_type, "Einsum") == 0) {
+    if (heavy && mt_node_has_traits(n, MT_TRAIT_GEMM)) {
       double cols = (double)y->dims[y->rank - 1];
       double rows = y->rank >= 2 ? (double)y->dims[y->rank - 2] : 1;
       double batch = out / (rows * cols);
       return (int64_t)batch * ceil_div(rows, a->gemm_tile_m) * ceil_div(cols, a->gemm_tile_n);
     }
-    if (op_is(n, reduce_ops) || op_is(n, norm_ops) || strcmp(n->op_type, "Softmax") == 0 ||
-        strcmp(n->op_type, "LogSoftmax") == 0) {
+    /* windowed reductions (pools) are parallel over their outputs, like elementwise kernels */
+    if (pattern == MT_PATTERN_REDUCTION && !mt_node_has_traits(n, MT_TRAIT_WINDOWED)) {
       double in0 = n->n_inputs > 0 ? value_elems(m, n->inputs[0]) : out;
       int64_t b = ceil_div(in0, a->reduction_block_elems);
       return b > 0 ? b : 1;
@@ -198,11 +83,8 @@ static int64_t node_blocks(const mt_module *m, const mt_arch_params *a, const mt
   return b > 0 ? b : 1;
 }
 
-static bool is_math_heavy(const mt_node *n) {
-  return strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0 ||
-         strcmp(n->op_type, "Gemm") == 0 || strcmp(n->op_type, "MatMul") == 0 ||
-         strcmp(n->op_type, "Einsum") == 0;
-}
+/* Convolutions and GEMMs run at the tensor rate of their dtype; everything else at FP32. */
+static bool is_math_heavy(const mt_node *n) { return mt_node_pattern(n) == MT_PATTERN_OUT_FUSABLE; }
 
 /* The group's cost; predicted_us is left for the caller (it depends on the partition). */
 static void group_cost(const mt_plan *p, const mt_fused_group *fg, mt_cost *c) {

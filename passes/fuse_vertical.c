@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/op.h"
 #include "passes/fusion_internal.h"
 #include "passes/id_heap.h"
 #include "passes/pass_manager.h"
@@ -261,8 +262,9 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
   *report = true;
   if (mode == GROW_EPILOGUE) {
     if (!mt_fusion_is_epilogue_op(n)) {
-      *report = !mt_fusion_is_gemm_op(n) && !mt_fusion_is_conv_op(n) && !mt_fusion_is_metadata(n) &&
-                strcmp(n->op_type, "If") != 0 && strcmp(n->op_type, "Shape") != 0;
+      /* heavy ops, views, control flow and shape queries were never candidates */
+      *report = mt_node_pattern(n) != MT_PATTERN_OUT_FUSABLE && !mt_fusion_is_metadata(n) &&
+                !mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW) && !mt_node_has_traits(n, MT_TRAIT_SHAPE_QUERY);
       snprintf(buf, size, "ops of kind %s do not fuse into a %s epilogue", n->op_type, kind_word(g->kind));
       return buf;
     }
@@ -285,12 +287,12 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
     return buf;
   }
   if (mode != GROW_CHAIN && out->dtype != dom->dtype) return "it changes the dtype of the group's result";
-  bool batchnorm = strcmp(n->op_type, "BatchNormalization") == 0;
+  bool per_channel = mt_node_has_traits(n, MT_TRAIT_PER_CHANNEL_PARAMS);
   for (int i = 0; i < n->n_inputs; i++) {
     mt_value_id v = n->inputs[i];
     if (v == MT_NO_VALUE || produced_in(s, v, a)) continue;
     const mt_value *x = mt_module_value_c(m, v);
-    if (batchnorm && i > 0) {
+    if (per_channel && i > 0) {
       if (x->constant >= 0) continue; /* per-channel parameters, not numpy-broadcast */
     } else if (!mt_fusion_broadcasts_to(x->rank, x->dims, dom->rank, dom->dims)) {
       char sa[96];

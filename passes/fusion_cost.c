@@ -3,6 +3,7 @@
  * estimates for multi-body kernels. */
 #include <string.h>
 
+#include "ir/op.h"
 #include "passes/fusion_internal.h"
 
 double mt_fusion_launch_us(const mt_arch_params *a, int sms) {
@@ -36,10 +37,9 @@ void mt_fusion_body_resources_of(const mt_plan *p, const mt_fused_group *g, mt_f
   if (g->kind == MT_GROUP_REDUCTION) {
     out->registers += 16;
     const mt_node *n = mt_module_node_c(m, g->anchor >= 0 ? g->anchor : g->nodes[0]);
-    if (strstr(n->op_type, "Pool")) {
+    if (mt_node_has_traits(n, MT_TRAIT_POOL)) {
       out->shared_bytes = 0;
-    } else if (strcmp(n->op_type, "Softmax") == 0 || strcmp(n->op_type, "LogSoftmax") == 0 ||
-               strcmp(n->op_type, "LayerNormalization") == 0) {
+    } else if (mt_node_has_traits(n, MT_TRAIT_ROWWISE)) {
       /* the block's 8 rows are cached in shared memory when they fit in 48 KiB, else
        * block-wide partial sums */
       const mt_value *x = mt_module_value_c(m, n->inputs[0]);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/op.h"
 #include "passes/fusion_internal.h"
 
 /* --- reader index --- */
@@ -101,78 +102,36 @@ mt_status *mt_fusion_index_build(const mt_module *m, mt_fusion_index *ix) {
   return st;
 }
 
-/* --- op classes --- */
+/* --- op classes: read from the ops' patterns and traits (ir/op.h) --- */
 
-static bool op_in(const char *op, const char *const *list) {
-  for (; *list; list++)
-    if (strcmp(op, *list) == 0) return true;
-  return false;
-}
-
-static bool default_domain(const mt_node *n) {
-  return !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
-}
-
-int mt_fusion_live_outputs(const mt_node *n) {
-  int c = 0;
-  for (int i = 0; i < n->n_outputs; i++) c += n->outputs[i] != MT_NO_VALUE;
-  return c;
-}
+int mt_fusion_live_outputs(const mt_node *n) { return mt_node_live_outputs(n); }
 
 bool mt_fusion_is_gemm_op(const mt_node *n) {
-  static const char *const ops[] = {"Gemm", "MatMul", NULL};
-  return default_domain(n) && op_in(n->op_type, ops);
+  return mt_node_pattern(n) == MT_PATTERN_OUT_FUSABLE && mt_node_has_traits(n, MT_TRAIT_GEMM);
 }
 
 bool mt_fusion_is_conv_op(const mt_node *n) {
-  static const char *const ops[] = {"Conv", "ConvTranspose", NULL};
-  return default_domain(n) && op_in(n->op_type, ops);
-}
-
-/* Float math that maps one element to one element (given broadcast operands). */
-static const char *const float_pointwise[] = {
-    "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "Selu", "Softplus",
-    "Gelu", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Clip",
-    "PRelu", "Add", "Sub", "Mul", "Div", "Pow", "Sum", "Mean", "Min", "Max",
-    "BatchNormalization", NULL};
-/* Pointwise, but producing or consuming other dtypes: fine in an elementwise kernel, not in a
- * GEMM epilogue (which keeps the accumulator's type). */
-static const char *const other_pointwise[] = {
-    "Not", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor",
-    "Where", "Cast", "CastLike", NULL};
-
-static bool batchnorm_is_inference(const mt_node *n) {
-  if (strcmp(n->op_type, "BatchNormalization") != 0) return true;
-  return mt_node_attr_int(n, "training_mode", 0) == 0 && mt_fusion_live_outputs(n) == 1;
+  return mt_node_pattern(n) == MT_PATTERN_OUT_FUSABLE && mt_node_has_traits(n, MT_TRAIT_CONV);
 }
 
 bool mt_fusion_is_pointwise(const mt_node *n) {
-  if (!default_domain(n) || mt_fusion_live_outputs(n) != 1 || n->n_outputs < 1 || n->outputs[0] == MT_NO_VALUE)
-    return false;
-  if (op_in(n->op_type, float_pointwise)) return batchnorm_is_inference(n);
-  return op_in(n->op_type, other_pointwise);
+  mt_op_pattern p = mt_node_pattern(n);
+  if (p != MT_PATTERN_ELEMENTWISE && p != MT_PATTERN_BROADCAST) return false;
+  return mt_node_live_outputs(n) == 1 && n->n_outputs >= 1 && n->outputs[0] != MT_NO_VALUE;
 }
 
+/* Pointwise float math that keeps the dtype: an epilogue runs on the GEMM's accumulator. */
 bool mt_fusion_is_epilogue_op(const mt_node *n) {
-  return mt_fusion_is_pointwise(n) && op_in(n->op_type, float_pointwise);
+  return mt_fusion_is_pointwise(n) && mt_node_has_traits(n, MT_TRAIT_FLOAT_MATH);
 }
 
+/* A view with one live output (inference Dropout without its mask output is one too). */
 bool mt_fusion_is_metadata(const mt_node *n) {
-  static const char *const ops[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", NULL};
-  if (!default_domain(n) || n->n_outputs < 1 || n->outputs[0] == MT_NO_VALUE) return false;
-  if (op_in(n->op_type, ops)) return true;
-  /* inference-mode Dropout without its mask output is an identity */
-  return strcmp(n->op_type, "Dropout") == 0 && mt_fusion_live_outputs(n) == 1;
+  if (n->n_outputs < 1 || n->outputs[0] == MT_NO_VALUE) return false;
+  return mt_node_has_traits(n, MT_TRAIT_METADATA) && mt_node_live_outputs(n) == 1;
 }
 
-bool mt_fusion_is_reduction(const mt_node *n) {
-  static const char *const ops[] = {
-      "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
-      "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "Softmax", "LogSoftmax",
-      "LayerNormalization", "InstanceNormalization", "MaxPool", "AveragePool",
-      "GlobalAveragePool", "GlobalMaxPool", NULL};
-  return default_domain(n) && op_in(n->op_type, ops);
-}
+bool mt_fusion_is_reduction(const mt_node *n) { return mt_node_pattern(n) == MT_PATTERN_REDUCTION; }
 
 /* --- shapes and labels --- */
 

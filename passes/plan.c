@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/op.h"
+
 const char *mt_group_kind_name(mt_group_kind k) {
   switch (k) {
   case MT_GROUP_GEMM: return "gemm";
@@ -28,32 +30,21 @@ const char *mt_hgroup_kind_name(mt_hgroup_kind k) {
   return "?";
 }
 
-static bool op_in(const char *op, const char *const *list) {
-  for (; *list; list++)
-    if (strcmp(op, *list) == 0) return true;
-  return false;
-}
-
-/* The kind a lone node of this op type forms. */
-static mt_group_kind kind_for_op(const char *op) {
-  static const char *const gemm[] = {"Gemm", "MatMul", "Einsum", NULL};
-  static const char *const conv[] = {"Conv", "ConvTranspose", NULL};
-  static const char *const reduction[] = {
-      "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ArgMax",
-      "ArgMin", "Softmax", "LogSoftmax", "LayerNormalization", "InstanceNormalization",
-      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "CumSum", NULL};
-  static const char *const movement[] = {
-      "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "Slice",
-      "Gather", "GatherElements", "Expand", "Tile", "Pad", "Resize", "Upsample", "DepthToSpace",
-      "SpaceToDepth", "Identity", "Dropout", NULL};
-  static const char *const other[] = {"If", "TopK", "NonZero", "Shape", "Size", "ConstantOfShape",
-                                      "Constant", "Range", NULL};
-  if (op_in(op, gemm)) return MT_GROUP_GEMM;
-  if (op_in(op, conv)) return MT_GROUP_CONV;
-  if (op_in(op, reduction)) return MT_GROUP_REDUCTION;
-  if (op_in(op, movement)) return MT_GROUP_DATA_MOVEMENT;
-  if (op_in(op, other)) return MT_GROUP_OTHER;
-  return MT_GROUP_ELEMENTWISE; /* everything else in the supported list is elementwise */
+/* The kind of group a lone node forms, from its op's fusion pattern and traits. */
+static mt_group_kind kind_for_node(const mt_node *n) {
+  switch (mt_node_pattern(n)) {
+  case MT_PATTERN_ELEMENTWISE:
+  case MT_PATTERN_BROADCAST: return MT_GROUP_ELEMENTWISE;
+  case MT_PATTERN_INJECTIVE: return MT_GROUP_DATA_MOVEMENT;
+  case MT_PATTERN_REDUCTION: return MT_GROUP_REDUCTION;
+  case MT_PATTERN_OUT_FUSABLE:
+    if (mt_node_has_traits(n, MT_TRAIT_GEMM)) return MT_GROUP_GEMM;
+    if (mt_node_has_traits(n, MT_TRAIT_CONV)) return MT_GROUP_CONV;
+    return MT_GROUP_OTHER;
+  case MT_PATTERN_UNSET:
+  case MT_PATTERN_OPAQUE: break;
+  }
+  return MT_GROUP_OTHER;
 }
 
 void mt_plan_destroy(mt_plan *p) {
@@ -122,7 +113,7 @@ mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
       const mt_node *n = mt_module_node_c(m, g->nodes[k]);
       mt_fused_group *fg = &p->groups[p->n_groups];
       fg->tenant = t;
-      fg->kind = kind_for_op(n->op_type);
+      fg->kind = kind_for_node(n);
       fg->anchor = g->nodes[k];
       fg->n_nodes = 1;
       fg->nodes = mt_arena_array(&p->arena, 1, sizeof(int32_t));

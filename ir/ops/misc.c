@@ -403,9 +403,18 @@ static mt_status *if_run(mt_op_ctx *c) {
   return NULL;
 }
 
+/* Linear interpolation blends up to four neighbours per output element (nearest copies one). */
+static void resize_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
+  w->flops = n->n_outputs > 0 ? 4 * mt_value_elems(m, n->outputs[0]) : 0;
+}
+
 const mt_op_def mt_ops_misc[] = {
-    {"Resize", 1, 4, (1u << 2) | (1u << 3), 0, resize_infer, resize_run, NULL},
-    {"Upsample", 1, 2, 1u << 1, 0, resize_infer, resize_run, NULL},
-    {"If", 1, 1, 0, MT_OP_ALLOCATES_OUTPUTS, if_infer, if_run, NULL},
+    {.op_type = "Resize", .min_inputs = 1, .max_inputs = 4, .value_inputs = (1u << 2) | (1u << 3),
+     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .run = resize_run, .work = resize_work},
+    {.op_type = "Upsample", .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .run = resize_run, .work = resize_work},
+    {.op_type = "If", .min_inputs = 1, .max_inputs = 1, .flags = MT_OP_ALLOCATES_OUTPUTS,
+     .pattern = MT_PATTERN_OPAQUE, .traits = MT_TRAIT_CONTROL_FLOW, .infer = if_infer,
+     .run = if_run},
     {0},
 };

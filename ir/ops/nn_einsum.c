@@ -422,3 +422,65 @@ mt_status *mt_nn_einsum_run(mt_op_ctx *ctx) {
   for (int i = 0; i < n_in; i++) free(staged[i]);
   return st;
 }
+
+/* --- traits: the pattern and arithmetic of one Einsum node, from its equation alone --- */
+
+/* A single operand whose every label survives into the output only moves elements (a
+ * transpose, a diagonal): injective. Anything that sums or multiplies operands is opaque: it
+ * runs as its own kernel (it is no GEMM the library-call path could take as it is). */
+mt_op_pattern mt_nn_einsum_pattern(const mt_node *n) {
+  const char *eq = mt_node_attr_string(n, "equation", NULL);
+  if (!eq || n->n_inputs != 1) return MT_PATTERN_OPAQUE;
+  const char *arrow = strstr(eq, "->");
+  if (!arrow) return MT_PATTERN_OPAQUE; /* implicit output sums repeated labels */
+  if (strstr(eq, "...") && strstr(eq, "...") < arrow && !strstr(arrow, "...")) return MT_PATTERN_OPAQUE;
+  for (const char *c = eq; c < arrow; c++) {
+    if (*c == ',') return MT_PATTERN_OPAQUE;
+    if (letter_id(*c) >= 0 && !strchr(arrow + 2, *c)) return MT_PATTERN_OPAQUE; /* summed away */
+  }
+  return MT_PATTERN_INJECTIVE;
+}
+
+/* Multiply-adds of a direct evaluation: the product of every distinct label's size, with an
+ * ellipsis counted once at its largest extent. */
+void mt_nn_einsum_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
+  const char *eq = mt_node_attr_string(n, "equation", NULL);
+  if (!eq) return;
+  int64_t size[128] = {0};
+  double ellipsis = 1;
+  int input = 0;
+  const char *s = eq;
+  while (*s && !(s[0] == '-' && s[1] == '>')) {
+    const mt_value *v = NULL;
+    if (input < n->n_inputs && n->inputs[input] != MT_NO_VALUE) {
+      v = mt_module_value_c(m, n->inputs[input]);
+      if (v->rank < 0) v = NULL;
+    }
+    int letters = 0;
+    const char *t = s;
+    for (; *t && *t != ',' && !(t[0] == '-' && t[1] == '>'); t++)
+      if (*t != '.' && *t != ' ') letters++;
+    int ell_rank = v ? v->rank - letters : 0, dim = 0;
+    for (const char *c = s; c < t; c++) {
+      if (*c == ' ') continue;
+      if (*c == '.') {
+        if (c + 2 < t && c[1] == '.' && c[2] == '.') {
+          double e = 1;
+          for (int k = 0; v && k < ell_rank && dim < v->rank; k++, dim++) e *= (double)v->dims[dim];
+          if (e > ellipsis) ellipsis = e;
+          c += 2;
+        }
+        continue;
+      }
+      if (v && dim < v->rank && (unsigned char)*c < 128 && v->dims[dim] > size[(unsigned char)*c])
+        size[(unsigned char)*c] = v->dims[dim];
+      dim++;
+    }
+    s = *t == ',' ? t + 1 : t;
+    input++;
+  }
+  double f = 2 * ellipsis;
+  for (int c = 0; c < 128; c++)
+    if (size[c] > 0) f *= (double)size[c];
+  w->flops = f;
+}

@@ -72,5 +72,17 @@ const char *mt_nn_layernorm_unsupported(const mt_node *node);
 
 mt_status *mt_nn_einsum_infer(mt_op_ctx *ctx);
 mt_status *mt_nn_einsum_run(mt_op_ctx *ctx);
+mt_op_pattern mt_nn_einsum_pattern(const mt_node *n);
+void mt_nn_einsum_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+
+/* Arithmetic for the cost model (nn_work.c). */
+void mt_nn_gemm_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+void mt_nn_conv_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+void mt_nn_conv_transpose_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+void mt_nn_pool_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+void mt_nn_softmax_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+void mt_nn_norm_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+void mt_nn_batchnorm_work(const mt_module *m, const mt_node *n, mt_op_work *w);
+mt_op_pattern mt_nn_batchnorm_pattern(const mt_node *n);
 
 #endif

@@ -263,7 +263,9 @@ static mt_status *cumsum_run(mt_op_ctx *c) {
   return NULL;
 }
 
-#define REDUCE_OP(name) {name, 1, 2, 1u << 1, 0, reduce_infer, reduce_run, NULL}
+#define REDUCE_OP(name)                                                                            \
+  {.op_type = name, .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,                     \
+   .pattern = MT_PATTERN_REDUCTION, .infer = reduce_infer, .run = reduce_run}
 
 const mt_op_def mt_ops_reduce[] = {
     REDUCE_OP("ReduceSum"),
@@ -276,9 +278,13 @@ const mt_op_def mt_ops_reduce[] = {
     REDUCE_OP("ReduceSumSquare"),
     REDUCE_OP("ReduceLogSum"),
     REDUCE_OP("ReduceLogSumExp"),
-    {"ArgMax", 1, 1, 0, 0, arg_infer, arg_run, NULL},
-    {"ArgMin", 1, 1, 0, 0, arg_infer, arg_run, NULL},
-    {"TopK", 1, 2, 1u << 1, 0, topk_infer, topk_run, NULL},
-    {"CumSum", 2, 2, 0, 0, cumsum_infer, cumsum_run, NULL},
+    {.op_type = "ArgMax", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
+     .infer = arg_infer, .run = arg_run},
+    {.op_type = "ArgMin", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
+     .infer = arg_infer, .run = arg_run},
+    {.op_type = "TopK", .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_OPAQUE, .infer = topk_infer, .run = topk_run},
+    {.op_type = "CumSum", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_REDUCTION,
+     .infer = cumsum_infer, .run = cumsum_run},
     {0},
 };
