@@ -11,6 +11,7 @@ int mt_cmd_inspect(int argc, char **argv);
 int mt_cmd_run(int argc, char **argv);
 int mt_cmd_conformance(int argc, char **argv);
 int mt_cmd_compile(int argc, char **argv);
+int mt_cmd_ops(int argc, char **argv);
 
 /* Prints "mtcc: error: <message>" to stderr, frees st, returns exit code 1. */
 int mt_cli_fail(mt_status *st);

@@ -18,6 +18,7 @@ static void usage(FILE *out) {
         "  mtcc compile MODEL.onnx...|MANIFEST.json [--report FILE.json] [--target sm_XX]\n"
         "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
         "  mtcc conformance DIR...\n"
+        "  mtcc ops [--markdown]          the supported ONNX ops and their fusion patterns\n"
         "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest format.\n",
         out);
 }
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return mt_cmd_run(argc - 2, argv + 2);
   if (strcmp(cmd, "compile") == 0) return mt_cmd_compile(argc - 2, argv + 2);
   if (strcmp(cmd, "conformance") == 0) return mt_cmd_conformance(argc - 2, argv + 2);
+  if (strcmp(cmd, "ops") == 0) return mt_cmd_ops(argc - 2, argv + 2);
   fprintf(stderr, "mtcc: error: unknown command '%s'\n", cmd);
   usage(stderr);
   return 2;
