@@ -262,7 +262,7 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
 
 mt_status *mt_workload_import(const mt_manifest *mf, mt_module **out_module) {
   mt_module *m;
-  MT_RETURN_IF_ERROR_PLAIN(mt_module_create(&m));
+  MT_RETURN_IF_ERROR_PLAIN(mt_module_create(NULL, &m));
   mt_status *st = NULL;
   for (int i = 0; i < mf->n_tenants && !st; i++) {
     const mt_tenant_spec *ts = &mf->tenants[i];

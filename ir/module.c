@@ -9,6 +9,7 @@
 #include "runtime/base/checked_math.h"
 
 struct mt_module {
+  const mt_allocator *allocator; /* NULL: system; owns every array below and the arena's chunks */
   mt_arena arena;
   mt_tenant *tenants;
   int32_t n_tenants, cap_tenants;
@@ -24,38 +25,41 @@ struct mt_module {
 };
 
 /* Grows a module-owned array to hold at least need elements. */
-static mt_status *grow(void **array, int32_t *capacity, int32_t need, size_t elem) {
+static mt_status *grow(const mt_allocator *allocator, void **array, int32_t *capacity, int32_t need,
+                       size_t elem) {
   if (need <= *capacity) return NULL;
   int64_t cap = *capacity ? *capacity : 16;
   while (cap < need) cap *= 2;
   if (cap > INT32_MAX) return MT_ERR(RESOURCE_EXHAUSTED, "IR too large (%d elements)", need);
   size_t bytes;
   if (!mt_mul_size((size_t)cap, elem, &bytes)) return MT_ERR(RESOURCE_EXHAUSTED, "IR too large");
-  void *p = realloc(*array, bytes);
+  void *p = mt_allocator_realloc(allocator, *array, bytes);
   if (!p) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory growing the IR");
   *array = p;
   *capacity = (int32_t)cap;
   return NULL;
 }
 
-mt_status *mt_module_create(mt_module **out_module) {
-  mt_module *m = calloc(1, sizeof *m);
+mt_status *mt_module_create(const mt_allocator *allocator, mt_module **out_module) {
+  mt_module *m = mt_allocator_calloc(allocator, 1, sizeof *m);
   if (!m) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory creating a module");
-  mt_arena_init(&m->arena);
+  m->allocator = allocator;
+  mt_arena_init(&m->arena, allocator);
   *out_module = m;
   return NULL;
 }
 
 void mt_module_destroy(mt_module *m) {
   if (!m) return;
-  for (int32_t i = 0; i < m->n_constants; i++) free(m->constants[i].data);
-  free(m->constants);
-  free(m->constant_index);
-  free(m->values);
-  free(m->nodes);
-  free(m->tenants);
+  const mt_allocator *a = m->allocator;
+  for (int32_t i = 0; i < m->n_constants; i++) mt_allocator_free_aligned(a, m->constants[i].data);
+  mt_allocator_free(a, m->constants);
+  mt_allocator_free(a, m->constant_index);
+  mt_allocator_free(a, m->values);
+  mt_allocator_free(a, m->nodes);
+  mt_allocator_free(a, m->tenants);
   mt_arena_release(&m->arena);
-  free(m);
+  mt_allocator_free(a, m);
 }
 
 mt_arena *mt_module_arena(mt_module *m) { return &m->arena; }
@@ -82,7 +86,7 @@ mt_status *mt_module_add_tenant(mt_module *m, const char *name, const char *mode
   if (mt_module_find_tenant(m, name) >= 0)
     return MT_ERR(INVALID_ARGUMENT, "tenant '%s' is defined twice", name);
   MT_RETURN_IF_ERROR_PLAIN(
-      grow((void **)&m->tenants, &m->cap_tenants, m->n_tenants + 1, sizeof *m->tenants));
+      grow(m->allocator, (void **)&m->tenants, &m->cap_tenants, m->n_tenants + 1, sizeof *m->tenants));
   mt_tenant *t = &m->tenants[m->n_tenants];
   memset(t, 0, sizeof *t);
   t->name = mt_arena_strdup(&m->arena, name);
@@ -109,7 +113,7 @@ mt_status *mt_module_add_graph(mt_module *m, int32_t tenant, mt_graph *parent, c
 mt_status *mt_module_add_value(mt_module *m, mt_graph *g, const char *name,
                                mt_value_id *out_value) {
   MT_RETURN_IF_ERROR_PLAIN(
-      grow((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof *m->values));
+      grow(m->allocator, (void **)&m->values, &m->cap_values, m->n_values + 1, sizeof *m->values));
   mt_value *v = &m->values[m->n_values];
   memset(v, 0, sizeof *v);
   v->name = mt_arena_strdup(&m->arena, name ? name : "");
@@ -138,7 +142,7 @@ mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char *name, const
                               const char *domain, int n_inputs, const mt_value_id *inputs,
                               int n_outputs, const mt_value_id *outputs, int n_attrs,
                               mt_attr *attrs, int32_t *out_node) {
-  MT_RETURN_IF_ERROR_PLAIN(grow((void **)&m->nodes, &m->cap_nodes, m->n_nodes + 1, sizeof *m->nodes));
+  MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->nodes, &m->cap_nodes, m->n_nodes + 1, sizeof *m->nodes));
   if (g->n_nodes + 1 > g->nodes_capacity) {
     int cap = g->nodes_capacity ? g->nodes_capacity * 2 : 16;
     int32_t *p = mt_arena_array(&m->arena, (size_t)cap, sizeof *p);
@@ -212,14 +216,14 @@ static bool constant_equals(const mt_constant *c, mt_dtype dtype, int rank, cons
 
 static mt_status *rehash(mt_module *m) {
   size_t cap = m->index_capacity ? m->index_capacity * 2 : 256;
-  int32_t *idx = calloc(cap, sizeof *idx);
+  int32_t *idx = mt_allocator_calloc(m->allocator, cap, sizeof *idx);
   if (!idx) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int32_t c = 0; c < m->n_constants; c++) {
     size_t s = (size_t)m->constants[c].hash & (cap - 1);
     while (idx[s]) s = (s + 1) & (cap - 1);
     idx[s] = c + 1;
   }
-  free(m->constant_index);
+  mt_allocator_free(m->allocator, m->constant_index);
   m->constant_index = idx;
   m->index_capacity = cap;
   return NULL;
@@ -242,11 +246,11 @@ mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, con
       return NULL;
     }
   }
-  MT_RETURN_IF_ERROR_PLAIN(grow((void **)&m->constants, &m->cap_constants, m->n_constants + 1,
+  MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->constants, &m->cap_constants, m->n_constants + 1,
                                 sizeof *m->constants));
   size_t alloc = (nbytes + 63) & ~(size_t)63;
   if (alloc < nbytes) return MT_ERR(RESOURCE_EXHAUSTED, "constant too large");
-  void *copy = aligned_alloc(64, alloc ? alloc : 64);
+  void *copy = mt_allocator_malloc_aligned(m->allocator, alloc ? alloc : 64, 64);
   if (!copy) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory storing a %zu-byte constant", nbytes);
   if (nbytes) memcpy(copy, data, nbytes);
   mt_constant *c = &m->constants[m->n_constants];

@@ -151,7 +151,9 @@ typedef struct mt_tenant {
 
 typedef struct mt_module mt_module;
 
-mt_status *mt_module_create(mt_module **out_module);
+/* Creates an empty module whose memory comes from `allocator` (NULL: the system allocator),
+ * which must outlive it. The caller owns the module and frees it with mt_module_destroy. */
+mt_status *mt_module_create(const mt_allocator *allocator, mt_module **out_module);
 void mt_module_destroy(mt_module *m);
 
 mt_arena *mt_module_arena(mt_module *m);

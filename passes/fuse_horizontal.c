@@ -75,7 +75,7 @@ static const char *anchor_str(const hstate *s, int32_t gi, char *buf, size_t siz
 static void reject_pair(hstate *s, int32_t a, int32_t b, const char *reason) {
   char x[320], y[320], what[700];
   snprintf(what, sizeof what, "%s + %s", anchor_str(s, a, x, sizeof x), anchor_str(s, b, y, sizeof y));
-  mt_plan_reject(s->p, PASS_NAME, what, reason);
+  if (!s->err) s->err = mt_plan_reject(s->p, PASS_NAME, what, reason);
 }
 
 /* Why groups a and b (ready together, different tenants) cannot share a launch; NULL if they can
@@ -385,7 +385,7 @@ static mt_status *build_dag(hstate *s) {
   return NULL;
 }
 
-static void reject_partitions(hstate *s) {
+static mt_status *reject_partitions(hstate *s) {
   const mt_module *m = s->m;
   int32_t nt = mt_module_tenant_count(m);
   for (int32_t a = 0; a < nt; a++)
@@ -396,8 +396,9 @@ static void reject_partitions(hstate *s) {
       snprintf(what, sizeof what, "tenant '%s' + tenant '%s'", mt_module_tenant_c(m, a)->name, mt_module_tenant_c(m, b)->name);
       snprintf(why, sizeof why, "different SM partitions ('%s' vs '%s'): their groups are never launched together",
                s->p->partitions[pa].name, s->p->partitions[pb].name);
-      mt_plan_reject(s->p, PASS_NAME, what, why);
+      MT_RETURN_IF_ERROR_PLAIN(mt_plan_reject(s->p, PASS_NAME, what, why));
     }
+  return NULL;
 }
 
 static void state_free(hstate *s) {
@@ -438,7 +439,7 @@ mt_status *mt_pass_fuse_horizontal(mt_pass_ctx *ctx) {
   /* the shared cost model estimates every fused group alone (hgroups are still singletons) */
   if (!st) st = mt_cost_model_estimate(p);
   for (int i = 0; !st && i < s.n; i++) s.cost[i] = p->groups[i].cost;
-  if (!st) reject_partitions(&s);
+  if (!st) st = reject_partitions(&s);
   for (int32_t part = 0; !st && part < p->n_partitions; part++) {
     s.position = 0;
     s.n_ready = 0;

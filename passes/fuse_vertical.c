@@ -216,7 +216,11 @@ static void reject(vstate *s, int32_t node, int32_t a, const char *reason) {
   int32_t anchor = s->g[a].anchor >= 0 ? s->g[a].anchor : s->g[a].nodes[0];
   snprintf(what, sizeof what, "%s into the group of %s", mt_fusion_node_str(s->m, node, x, sizeof x),
            mt_fusion_node_str(s->m, anchor, y, sizeof y));
-  mt_plan_reject(s->p, PASS_NAME, what, reason);
+  mt_status *st = mt_plan_reject(s->p, PASS_NAME, what, reason);
+  if (st) {
+    mt_status_free(st);
+    s->oom = true; /* the pass stops and reports RESOURCE_EXHAUSTED */
+  }
 }
 
 static bool produced_in(const vstate *s, mt_value_id v, int32_t a) {

@@ -56,11 +56,11 @@ void mt_plan_destroy(mt_plan *p) {
   free(p);
 }
 
-void mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason) {
+mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason) {
   if (p->n_rejections == p->cap_rejections) {
     int cap = p->cap_rejections ? p->cap_rejections * 2 : 64;
     mt_rejection *r = realloc(p->rejections, (size_t)cap * sizeof *r);
-    if (!r) return; /* the report loses a line rather than the compile failing */
+    if (!r) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
     p->rejections = r;
     p->cap_rejections = cap;
   }
@@ -68,7 +68,9 @@ void mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *
   r->pass = mt_arena_strdup(&p->arena, pass);
   r->what = mt_arena_strdup(&p->arena, what);
   r->reason = mt_arena_strdup(&p->arena, reason);
-  if (r->pass && r->what && r->reason) p->n_rejections++;
+  if (!r->pass || !r->what || !r->reason) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
+  p->n_rejections++;
+  return NULL;
 }
 
 int mt_plan_kernel_count(const mt_plan *p) { return p->n_hgroups; }
@@ -77,7 +79,7 @@ mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
                           const mt_partition_budget *budgets, int n_budgets, mt_plan **out_plan) {
   mt_plan *p = calloc(1, sizeof *p);
   if (!p) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  mt_arena_init(&p->arena);
+  mt_arena_init(&p->arena, NULL);
   p->module = m;
   p->arch = arch;
   int32_t n_tenants = mt_module_tenant_count(m);

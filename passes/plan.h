@@ -117,8 +117,9 @@ void mt_plan_destroy(mt_plan *p);
 
 /* Recomputes groups' external inputs/outputs and group_of_node after groups were edited. */
 mt_status *mt_plan_refresh_groups(mt_plan *p);
-/* Appends a rejection (strings copied). */
-void mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason);
+/* Appends a rejection (strings copied). Fails only when out of memory: the report must never
+ * lose a line silently, so callers propagate the status. */
+mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason);
 /* Kernels (launches) per round: horizontal groups. */
 int mt_plan_kernel_count(const mt_plan *p);
 

@@ -209,7 +209,7 @@ static int run_case(const char *case_dir, char *why, size_t cap) {
   char path[8192];
   snprintf(path, sizeof path, "%s/model.onnx", case_dir);
   mt_module *m;
-  mt_status *st = mt_module_create(&m);
+  mt_status *st = mt_module_create(NULL, &m);
   int32_t tenant;
   if (!st) st = mt_onnx_import_file(m, path, "model", &tenant);
   if (!st) st = mt_verify_module(m);

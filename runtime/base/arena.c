@@ -15,7 +15,10 @@ struct mt_arena_chunk {
 
 enum { MT_ARENA_CHUNK = 64 * 1024 };
 
-void mt_arena_init(mt_arena *a) { memset(a, 0, sizeof *a); }
+void mt_arena_init(mt_arena *a, const mt_allocator *allocator) {
+  memset(a, 0, sizeof *a);
+  a->allocator = allocator;
+}
 
 void *mt_arena_alloc(mt_arena *a, size_t n) {
   size_t need = (n + 15) & ~(size_t)15;
@@ -24,7 +27,7 @@ void *mt_arena_alloc(mt_arena *a, size_t n) {
     size_t cap = need > MT_ARENA_CHUNK ? need : MT_ARENA_CHUNK;
     size_t total;
     if (!mt_add_size(sizeof(mt_arena_chunk), cap, &total)) return NULL;
-    mt_arena_chunk *c = malloc(total);
+    mt_arena_chunk *c = mt_allocator_malloc(a->allocator, total);
     if (!c) return NULL;
     c->capacity = cap;
     if (a->head && need > MT_ARENA_CHUNK) {
@@ -66,8 +69,8 @@ void mt_arena_release(mt_arena *a) {
   mt_arena_chunk *c = a->head;
   while (c) {
     mt_arena_chunk *next = c->next;
-    free(c);
+    mt_allocator_free(a->allocator, c);
     c = next;
   }
-  mt_arena_init(a);
+  mt_arena_init(a, a->allocator);
 }

@@ -5,13 +5,17 @@
 
 #include <stddef.h>
 
+#include "runtime/base/allocator.h"
+
 typedef struct mt_arena_chunk mt_arena_chunk;
 typedef struct mt_arena {
   mt_arena_chunk *head;
   size_t used, capacity; /* of the head chunk */
+  const mt_allocator *allocator; /* where chunks come from; NULL: the system allocator */
 } mt_arena;
 
-void mt_arena_init(mt_arena *a);
+/* allocator (NULL: system) must outlive the arena. */
+void mt_arena_init(mt_arena *a, const mt_allocator *allocator);
 /* Returns 16-byte-aligned, zeroed memory, or NULL when out of memory or n overflows. */
 void *mt_arena_alloc(mt_arena *a, size_t n);
 /* Returns zeroed memory for count elements of size bytes, NULL on overflow or OOM. */

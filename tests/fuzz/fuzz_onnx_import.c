@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mt_module *m;
-  if (mt_module_create(&m)) return 0;
+  if (mt_module_create(NULL, &m)) return 0;
   int32_t tenant;
   /* a folder that does not exist: external data paths must fail cleanly */
   mt_status *st = mt_onnx_import_bytes(m, data, size, "/nonexistent-fuzz-dir/model.onnx", "fuzz", &tenant);

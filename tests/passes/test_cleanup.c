@@ -25,7 +25,7 @@ typedef struct hb {
 
 static hb hb_new(int opset) {
   hb b;
-  assert_ok(mt_module_create(&b.m));
+  assert_ok(mt_module_create(NULL, &b.m));
   assert_ok(mt_module_add_tenant(b.m, "t", "", &b.t));
   mt_tenant *t = mt_module_tenant(b.m, b.t);
   t->opsets = mt_arena_array(mt_module_arena(b.m), 1, sizeof *t->opsets);
@@ -554,7 +554,7 @@ static int tally_get(const op_count *tab, int n, const char *op, bool after) {
 static mt_module *load_model(const char *path) {
   mt_module *m;
   int32_t t;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_ok(mt_onnx_import_file(m, path, "model", &t));
   mt_tenant *ten = mt_module_tenant(m, t);
   ten->dim_bindings = mt_arena_array(mt_module_arena(m), 2, sizeof *ten->dim_bindings);

@@ -317,7 +317,7 @@ static bool schedule(mt_plan *p, mt_module *m, const mt_arch_params *arch, const
  * keeps the minimum chain cover as it is. */
 static void test_dag(const char *label, void (*build)(mt_module *), bool free_waits, int want_streams, int want_waits) {
   mt_module *m;
-  if (!ok(mt_module_create(&m), label)) return;
+  if (!ok(mt_module_create(NULL, &m), label)) return;
   build(m);
   mt_arch_params params = *mt_arch_builtin("sm_90");
   if (free_waits) params.event_wait_us = 0;
@@ -351,7 +351,7 @@ static void test_hand_dags(void) {
 static void test_horizontal_group(void) {
   const char *label = "horizontal group";
   mt_module *m;
-  if (!ok(mt_module_create(&m), label)) return;
+  if (!ok(mt_module_create(NULL, &m), label)) return;
   build_chains(m, 2, 3);
   const mt_arch_params *arch = mt_arch_builtin("sm_90");
   mt_plan *p = plan_for(m, arch, label);
@@ -380,7 +380,7 @@ static void test_stream_cap(void) {
     char label[48];
     snprintf(label, sizeof label, "10 tenants, cap %d", cap);
     mt_module *m;
-    if (!ok(mt_module_create(&m), label)) return;
+    if (!ok(mt_module_create(NULL, &m), label)) return;
     build_chains(m, 10, 2);
     mt_arch_params arch = *mt_arch_builtin("sm_90");
     arch.max_streams_per_partition = cap;
@@ -402,7 +402,7 @@ static void test_stream_cap(void) {
 static void test_two_partitions(void) {
   const char *label = "two partitions";
   mt_module *m;
-  if (!ok(mt_module_create(&m), label)) return;
+  if (!ok(mt_module_create(NULL, &m), label)) return;
   static const int64_t big[2] = {64, 4096}; /* 1024 elementwise blocks: more than either partition */
   for (int t = 0; t < 2; t++) {
     mt_graph *g = tenant(m, t ? "right" : "left");
@@ -444,7 +444,7 @@ static void test_two_partitions(void) {
 static void test_costs(void) {
   const char *label = "cost model";
   mt_module *m;
-  if (!ok(mt_module_create(&m), label)) return;
+  if (!ok(mt_module_create(NULL, &m), label)) return;
   mt_graph *g = tenant(m, "nets");
   mt_value_id x = input(m, g, "x", 4, (const int64_t[]){1, 8, 16, 16});
   mt_value_id w = weight(m, g, "w", 4, (const int64_t[]){16, 8, 3, 3});

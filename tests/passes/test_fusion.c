@@ -306,7 +306,7 @@ typedef struct small_case {
 
 static void small_begin(small_case *sc) {
   memset(sc, 0, sizeof *sc);
-  assert_ok(mt_module_create(&sc->m));
+  assert_ok(mt_module_create(NULL, &sc->m));
 }
 
 /* Infers shapes, builds the plan, runs the references, fuses vertically and horizontally with

@@ -239,7 +239,7 @@ static mt_plan *hand_plan(mt_module *m) {
 static void test_chain(void) {
   printf("chain: one tenant, one stream\n");
   mt_module *m;
-  if (!ok(mt_module_create(&m), "module")) return;
+  if (!ok(mt_module_create(NULL, &m), "module")) return;
   add_chain(m, "solo", 7);
   mt_plan *p = hand_plan(m);
   if (!p) goto out;
@@ -273,7 +273,7 @@ out:
 static void test_two_streams(bool with_wait) {
   printf("two tenants on two streams, %s\n", with_wait ? "b waits for all of a" : "interleaved, no waits");
   mt_module *m;
-  if (!ok(mt_module_create(&m), "module")) return;
+  if (!ok(mt_module_create(NULL, &m), "module")) return;
   add_chain(m, "a", 5);
   add_chain(m, "b", 5);
   mt_plan *p = hand_plan(m);
@@ -336,7 +336,7 @@ out:
 static void test_diamond(void) {
   printf("diamond: one value read on two streams\n");
   mt_module *m;
-  if (!ok(mt_module_create(&m), "module")) return;
+  if (!ok(mt_module_create(NULL, &m), "module")) return;
   add_diamond(m, "dia");
   mt_plan *p = hand_plan(m);
   if (!p) goto out;
@@ -377,7 +377,7 @@ out:
 static void test_malformed(void) {
   printf("malformed buffers\n");
   mt_module *m;
-  if (!ok(mt_module_create(&m), "module")) return;
+  if (!ok(mt_module_create(NULL, &m), "module")) return;
   add_chain(m, "solo", 4);
   mt_plan *p = hand_plan(m);
   if (!p) goto out;

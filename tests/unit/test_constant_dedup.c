@@ -32,7 +32,7 @@ static int32_t constant_of(const mt_module *m, int32_t tid, const char *name) {
 static void test_same_weights_stored_once(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   ob_builder b;
   build_weights_model(&b, 1);
   int32_t t1, t2, t3;
@@ -75,7 +75,7 @@ static void test_same_weights_stored_once(void **state) {
 static void test_header_distinguishes(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   const uint8_t bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   int32_t ids[6];
   assert_ok(mt_module_intern_constant(m, MT_DTYPE_UINT8, 1, OB_DIMS(8), bytes, 8, &ids[0]));
@@ -102,7 +102,7 @@ static void test_header_distinguishes(void **state) {
 static void test_slot_collisions_compared_by_content(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   enum { N = 3000 };
   static int32_t ids[N];
   for (int i = 0; i < N; i++) {
@@ -151,7 +151,7 @@ static void test_full_hash_collision_compared_by_content(void **state) {
   uint64_t b[2] = {0x3333333333333333ull, 0};
   b[1] = mirror_word(h0, a[0]) ^ a[1] ^ mirror_word(h0, b[0]);
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t ia, ib, ia2, ib2;
   assert_ok(mt_module_intern_constant(m, MT_DTYPE_INT64, 1, dims, a, sizeof a, &ia));
   assert_ok(mt_module_intern_constant(m, MT_DTYPE_INT64, 1, dims, b, sizeof b, &ib));
@@ -178,7 +178,7 @@ static void test_attribute_and_initializer_share(void **state) {
   ob_attr_tensor(&b, n, "value", ob_tensor_raw(&b, "attr", MT_DTYPE_FLOAT32, 1, OB_DIMS(3), v, sizeof v));
   ob_output(&b, b.graph, "c", MT_DTYPE_FLOAT32);
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, "/m.onnx", "t", &tid));
   const mt_node *cn = mt_module_node_c(m, ob_find_node(m, tid, "const"));

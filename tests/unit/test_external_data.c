@@ -78,7 +78,7 @@ static void test_external_relative_to_model(void **state) {
                  ob_tensor_external(&b, "w2", MT_DTYPE_FLOAT32, 1, OB_DIMS(4), "sub/../weights.bin", 8, -1));
   ob_output(&b, b.graph, "w", MT_DTYPE_FLOAT32);
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, f->model, "ext", &tid));
   const mt_value *w = mt_module_value_c(m, ob_find_value(m, tid, "w"));
@@ -98,7 +98,7 @@ static void test_external_relative_to_model(void **state) {
   size_t len;
   void *bytes = ob_pack(&b, &len);
   tu_write_file(f->model, bytes, len);
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_ok(mt_onnx_import_file(m, f->model, "from_file", &tid));
   c = mt_module_constant(m, mt_module_value_c(m, ob_find_value(m, tid, "w"))->constant);
   assert_memory_equal(c->data, kWeights, sizeof kWeights);
@@ -117,7 +117,7 @@ static void test_external_relative_display_path(void **state) {
   ob_init(&b, 13);
   ob_initializer(&b, b.graph, ob_tensor_external(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 2), "weights.bin", 8, 16));
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   mt_status *st = ob_import(&b, m, "model.onnx", "rel", &tid);
   assert_int_equal(chdir(cwd), 0);
@@ -130,18 +130,18 @@ static void test_external_leaving_folder_refused(void **state) {
   fixture *f = *state;
   mt_module *m;
   int32_t tid;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "../outside.bin", -1, -1, m, &tid), MT_INVALID_ARGUMENT, f->model,
                 "'w'", "../outside.bin", "leaves");
   mt_module_destroy(m);
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "sub/../../outside.bin", -1, -1, m, &tid), MT_INVALID_ARGUMENT,
                 "leaves");
   mt_module_destroy(m);
 
   /* absolute, even when it points inside the folder */
   char *abs = tu_join(f->model_dir, "weights.bin");
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, abs, 8, 16, m, &tid), MT_INVALID_ARGUMENT, f->model, "'w'", "absolute");
   mt_module_destroy(m);
   free(abs);
@@ -150,7 +150,7 @@ static void test_external_leaving_folder_refused(void **state) {
   char *link = tu_join(f->model_dir, "link.bin");
   char *target = tu_join(f->root, "outside.bin");
   assert_int_equal(symlink(target, link), 0);
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "link.bin", -1, -1, m, &tid), MT_INVALID_ARGUMENT, "leaves");
   mt_module_destroy(m);
   unlink(link);
@@ -162,22 +162,22 @@ static void test_external_bad_files(void **state) {
   fixture *f = *state;
   mt_module *m;
   int32_t tid;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "nope.bin", -1, -1, m, &tid), MT_NOT_FOUND, f->model, "'w'", "nope.bin");
   mt_module_destroy(m);
   /* weights.bin holds 24 bytes: offset 16 leaves only 8 */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "weights.bin", 16, -1, m, &tid), MT_DATA_LOSS, "'w'", "weights.bin");
   mt_module_destroy(m);
   /* a length that does not match the shape */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "weights.bin", 8, 12, m, &tid), MT_DATA_LOSS, "'w'", "length");
   mt_module_destroy(m);
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "weights.bin", -5, -1, m, &tid), MT_DATA_LOSS, "'w'", "offset");
   mt_module_destroy(m);
   /* no location at all */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "", -1, -1, m, &tid), MT_DATA_LOSS, "'w'", "location");
   mt_module_destroy(m);
 }

@@ -10,7 +10,7 @@
 
 static mt_module *new_module(void) {
   mt_module *m = NULL;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   return m;
 }
 

@@ -39,7 +39,7 @@ static void test_traits_consistent(void **state) {
 static void test_nodes_resolve_their_def(void **state) {
   (void)state;
   mt_module *m = NULL;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t t;
   assert_ok(mt_module_add_tenant(m, "t", "/nonexistent/model.onnx", &t));
   mt_graph *g = mt_module_tenant(m, t)->graph;

@@ -83,7 +83,7 @@ static void test_dim_bindings(void **state) {
   (void)state;
   REQUIRE_OPS("Relu", "Add");
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t a = import_batch_model(m, "a");
   int32_t b = import_batch_model(m, "b");
   /* the same symbol means different sizes in different tenants */
@@ -117,7 +117,7 @@ static void test_shape_overrides(void **state) {
 
   mt_module *m;
   int32_t tid;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_ok(mt_onnx_import_bytes(m, bytes, len, MODEL_PATH, "ov", &tid));
   override_shape(m, tid, "x", 2, OB_DIMS(4, 7));
   override_shape(m, tid, "z", 3, OB_DIMS(1, 2, 3));
@@ -127,7 +127,7 @@ static void test_shape_overrides(void **state) {
   mt_module_destroy(m);
 
   /* an override of the wrong rank */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_ok(mt_onnx_import_bytes(m, bytes, len, MODEL_PATH, "ov", &tid));
   override_shape(m, tid, "x", 3, OB_DIMS(4, 7, 1));
   override_shape(m, tid, "z", 1, OB_DIMS(1));
@@ -135,14 +135,14 @@ static void test_shape_overrides(void **state) {
   mt_module_destroy(m);
 
   /* an input with no declared shape and no override */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_ok(mt_onnx_import_bytes(m, bytes, len, MODEL_PATH, "ov", &tid));
   override_shape(m, tid, "x", 2, OB_DIMS(4, 7));
   assert_status(mt_infer_shapes(m), MT_INVALID_ARGUMENT, "tenant 'ov'", "'z'", "shape");
   mt_module_destroy(m);
 
   /* an unnamed unknown dim without override */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_ok(mt_onnx_import_bytes(m, bytes, len, MODEL_PATH, "ov", &tid));
   override_shape(m, tid, "z", 1, OB_DIMS(1));
   assert_status(mt_infer_shapes(m), MT_INVALID_ARGUMENT, "tenant 'ov'", "input 'x'", "dim 0");
@@ -155,13 +155,13 @@ static void test_override_contradicts_fixed_dim(void **state) {
   (void)state;
   REQUIRE_OPS("Relu", "Add");
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid = import_batch_model(m, "fixed");
   override_shape(m, tid, "x", 2, OB_DIMS(2, 4));
   assert_status(mt_infer_shapes(m), MT_INVALID_ARGUMENT, "tenant 'fixed'", "'x'", "dim 1");
   mt_module_destroy(m);
   /* overriding the symbolic dim itself is fine and wins over no binding */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   tid = import_batch_model(m, "ok");
   override_shape(m, tid, "x", 2, OB_DIMS(6, 3));
   assert_ok(mt_infer_shapes(m));
@@ -173,7 +173,7 @@ static void test_unbound_dim_error(void **state) {
   (void)state;
   REQUIRE_OPS("Relu", "Add");
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t a = import_batch_model(m, "bound");
   import_batch_model(m, "unbound_tenant");
   bind_dims(m, a, 1, OB_NAMES("batch"), OB_DIMS(1));
@@ -211,7 +211,7 @@ static void test_shape_chain_folds(void **state) {
     ob_builder b;
     build_shape_chain(&b, opsets[k]);
     mt_module *m;
-    assert_ok(mt_module_create(&m));
+    assert_ok(mt_module_create(NULL, &m));
     int32_t tid;
     assert_ok(ob_import(&b, m, MODEL_PATH, "chain", &tid));
     assert_ok(mt_check_supported(m));
@@ -251,7 +251,7 @@ static void test_data_dependent_shape_error(void **state) {
   ob_node(&b, b.graph, "Reshape", "dyn_reshape", OB_NAMES("x", "shape_in"), OB_NAMES("y"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, MODEL_PATH, "dyn", &tid));
   assert_status(mt_infer_shapes(m), MT_INVALID_ARGUMENT, "tenant 'dyn'", "'dyn_reshape'", "'shape_in'");
@@ -270,7 +270,7 @@ static void test_static_shape_mismatch(void **state) {
   ob_node(&b, b.graph, "MatMul", "mm_bad", OB_NAMES("a", "w"), OB_NAMES("y"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, MODEL_PATH, "mm", &tid));
   assert_status(mt_infer_shapes(m), MT_INVALID_ARGUMENT, "tenant 'mm'", "'mm_bad'");
@@ -307,7 +307,7 @@ static void test_if_reads_outer_scope(void **state) {
   ob_output(&b, b.graph, "z", MT_DTYPE_FLOAT32);
 
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, MODEL_PATH, "iff", &tid));
   assert_ok(mt_verify_module(m));
@@ -357,7 +357,7 @@ static void test_if_reads_later_value(void **state) {
   ob_attr_graph(&b, n, "else_branch", then_g);
   ob_node(&b, b.graph, "Identity", "make_later", OB_NAMES("x"), OB_NAMES("later"));
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_status(ob_import(&b, m, MODEL_PATH, "late", &tid), MT_INVALID_ARGUMENT, "'then_id'", "'later'");
   mt_module_destroy(m);
@@ -375,7 +375,7 @@ static void test_reference_input_checks(void **state) {
   ob_node(&b, b.graph, "Add", "add", OB_NAMES("p", "q"), OB_NAMES("y"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, MODEL_PATH, "chk", &tid));
   float d[12] = {0};
@@ -420,7 +420,7 @@ static void test_check_supported_lists_all(void **state) {
   ob_node(&b, b.graph, "NonMaxSuppression", "nms_0", OB_NAMES("h"), OB_NAMES("y"));
   ob_output(&b, b.graph, "y", MT_DTYPE_INT64);
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, MODEL_PATH, "unsup", &tid));
   assert_status(mt_check_supported(m), MT_UNIMPLEMENTED, "tenant 'unsup'", "'lstm_1'", "LSTM", "'nms_0'",
@@ -432,7 +432,7 @@ static void test_check_supported_lists_all(void **state) {
   ob_init(&b, 0);
   ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 1, OB_DIMS(2), NULL);
   ob_node(&b, b.graph, "Relu", "r", OB_NAMES("x"), OB_NAMES("y"));
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   assert_ok(ob_import(&b, m, MODEL_PATH, "noopset", &tid));
   if (mt_op_lookup("", "Relu"))
     assert_status(mt_check_supported(m), MT_UNIMPLEMENTED, "'noopset'", "'r'", "opset");

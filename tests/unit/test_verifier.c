@@ -53,7 +53,7 @@ static int32_t node(hand *h, mt_graph *g, const char *name, const char *op, int 
 static void test_valid_hand_built_module(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   hand h = new_tenant(m, "ok");
   mt_value_id x = value(&h, h.g, "x"), w = value(&h, h.g, "w"), a = value(&h, h.g, "a"),
               y = value(&h, h.g, "y");
@@ -83,7 +83,7 @@ static void test_valid_hand_built_module(void **state) {
 static void test_use_before_definition(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   hand h = new_tenant(m, "order");
   mt_value_id x = value(&h, h.g, "x"), a = value(&h, h.g, "a"), y = value(&h, h.g, "y");
   add_input(&h, x);
@@ -99,7 +99,7 @@ static void test_use_before_definition(void **state) {
 static void test_value_defined_twice(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   hand h = new_tenant(m, "twice");
   mt_value_id x = value(&h, h.g, "x"), y = value(&h, h.g, "y");
   add_input(&h, x);
@@ -110,7 +110,7 @@ static void test_value_defined_twice(void **state) {
   mt_module_destroy(m);
 
   /* two nodes that both produce y */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   h = new_tenant(m, "twice");
   x = value(&h, h.g, "x");
   y = value(&h, h.g, "y");
@@ -128,7 +128,7 @@ static void test_value_defined_twice(void **state) {
   mt_module_destroy(m);
 
   /* a node output that is also a constant */
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   h = new_tenant(m, "const_out");
   x = value(&h, h.g, "x");
   mt_value_id k = value(&h, h.g, "k");
@@ -144,7 +144,7 @@ static void test_value_defined_twice(void **state) {
 static void test_cross_tenant_input(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   hand a = new_tenant(m, "alpha");
   hand b = new_tenant(m, "beta");
   mt_value_id ax = value(&a, a.g, "x"), ay = value(&a, a.g, "y");
@@ -163,7 +163,7 @@ static void test_cross_tenant_input(void **state) {
 static void test_structural_corruption(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   hand h = new_tenant(m, "bad");
   mt_value_id x = value(&h, h.g, "x"), y = value(&h, h.g, "y");
   add_input(&h, x);
@@ -194,7 +194,7 @@ static void test_structural_corruption(void **state) {
 static void test_node_tenant_out_of_range(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   hand h = new_tenant(m, "bad");
   mt_value_id x = value(&h, h.g, "x"), y = value(&h, h.g, "y");
   add_input(&h, x);
@@ -209,7 +209,7 @@ static void test_node_tenant_out_of_range(void **state) {
 static void test_subgraph_scoping(void **state) {
   (void)state;
   mt_module *m;
-  assert_ok(mt_module_create(&m));
+  assert_ok(mt_module_create(NULL, &m));
   hand h = new_tenant(m, "sub");
   mt_value_id cond = value(&h, h.g, "cond"), x = value(&h, h.g, "x"), y = value(&h, h.g, "y");
   add_input(&h, cond);
