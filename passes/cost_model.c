@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "passes/pass_manager.h"
-#include "passes/schedule.h"
+#include "plan/schedule.h"
 
 static double value_elems(const mt_module *m, mt_value_id v) {
   if (v == MT_NO_VALUE) return 0;

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "passes/plan.h"
+#include "plan/plan.h"
 
 typedef struct mt_compile_stats {
   int nodes_imported;      /* graph nodes as imported (all tenants, main graphs) */
