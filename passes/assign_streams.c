@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "passes/pass_manager.h"
-#include "passes/schedule.h"
+#include "plan/schedule.h"
 
 typedef struct part_dag {
   int n;

@@ -1,5 +1,6 @@
-/* Shared state and helpers of the canonicalize pass (canonicalize.c drives the rules; the
- * arithmetic rewrites that make new weights live in canonicalize_fold.c). Internal to passes/. */
+/* Shared state and helpers of the canonicalize pass. Calls run one way: canonicalize.c drives the
+ * rules and calls the arithmetic rewrites that make new weights (canonicalize_fold.c); both call
+ * the graph-editing helpers (canonicalize_util.c), which call neither. Internal to passes/. */
 #ifndef MT_PASSES_CANONICALIZE_INTERNAL_H
 #define MT_PASSES_CANONICALIZE_INTERNAL_H
 
@@ -18,6 +19,8 @@ typedef mt_status *(*mt_canon_rule)(mt_canon *c, int32_t id, bool *changed);
 mt_status *mt_canon_fold_batchnorm(mt_canon *c, int32_t id, bool *changed);
 /* Add(MatMul(A[M,K], W[K,N] constant), bias[N] constant) -> Gemm(A, W, bias). */
 mt_status *mt_canon_matmul_add_to_gemm(mt_canon *c, int32_t id, bool *changed);
+
+/* Graph-editing helpers (canonicalize_util.c). */
 
 /* The live node of the main graph that produces v, or -1 (graph input, constant, subgraph). */
 int32_t mt_canon_producer(const mt_canon *c, mt_value_id v, const char *op_type);

@@ -21,7 +21,7 @@
 
 #include "ir/op.h"
 #include "passes/pass_manager.h"
-#include "passes/schedule.h"
+#include "plan/schedule.h"
 
 static double value_elems(const mt_module *m, mt_value_id v) { return mt_value_elems(m, v); }
 

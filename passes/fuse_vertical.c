@@ -21,8 +21,8 @@
 
 #include "ir/op.h"
 #include "passes/fusion_internal.h"
-#include "passes/id_heap.h"
 #include "passes/pass_manager.h"
+#include "plan/id_heap.h"
 
 #define PASS_NAME "fuse-vertical"
 

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "passes/plan.h"
+#include "passes/cost_model.h"
+#include "plan/plan.h"
 
 /* Readers of every value, by main-graph node (a node whose If-branch reads a value counts as its
  * reader), and each live main-graph node's position in its tenant's topological order. */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "passes/pass_manager.h"
-#include "passes/schedule.h"
+#include "plan/schedule.h"
 #include "runtime/base/checked_math.h"
 
 #define MT_MEMORY_ALIGN 64

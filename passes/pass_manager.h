@@ -9,7 +9,8 @@
 
 #include <stdio.h>
 
-#include "passes/plan.h"
+#include "passes/cost_model.h"
+#include "plan/plan.h"
 
 typedef struct mt_pass_ctx {
   mt_module *module;
@@ -40,13 +41,6 @@ const mt_pass *mt_pipeline_passes(int *out_count);
 /* Runs the pipeline over ctx->module and leaves the scheduled plan in ctx->plan (caller destroys).
  * Unknown names in disabled/dump_after are errors, as is disabling a required pass. */
 mt_status *mt_pipeline_run(mt_pass_ctx *ctx, const mt_pipeline_options *opts);
-
-/* Plan verifier: every live node in exactly one fused group of its tenant, group orders valid,
- * horizontal groups of one partition and distinct tenants, schedule consistent with data
- * dependencies, and (when present) the memory plan's no-overlap guarantee. */
-mt_status *mt_plan_verify(const mt_plan *p);
-/* Text dump of the plan (groups, horizontal groups, streams, buffers). */
-void mt_plan_dump(const mt_plan *p, FILE *out);
 
 /* The passes (one file each). */
 mt_status *mt_pass_infer_shapes(mt_pass_ctx *ctx);

@@ -13,6 +13,8 @@ int mt_cmd_conformance(int argc, char **argv);
 int mt_cmd_compile(int argc, char **argv);
 int mt_cmd_ops(int argc, char **argv);
 
+/* Helpers (cli_util.c) for every subcommand. */
+
 /* Prints "mtcc: error: <message>" to stderr, frees st, returns exit code 1. */
 int mt_cli_fail(mt_status *st);
 /* Seconds since an arbitrary start, for progress and timing lines. */

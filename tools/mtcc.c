@@ -1,7 +1,6 @@
 /* mtcc: the command-line front of the compiler. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "tools/cli.h"
 
@@ -21,18 +20,6 @@ static void usage(FILE *out) {
         "  mtcc ops [--markdown]          the supported ONNX ops and their fusion patterns\n"
         "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest format.\n",
         out);
-}
-
-int mt_cli_fail(mt_status *st) {
-  fprintf(stderr, "mtcc: error: %s\n", mt_status_message(st));
-  mt_status_free(st);
-  return 1;
-}
-
-double mt_cli_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 int main(int argc, char **argv) {

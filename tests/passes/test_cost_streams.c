@@ -20,7 +20,7 @@
 #include "frontend/manifest.h"
 #include "ir/ir.h"
 #include "passes/pass_manager.h"
-#include "passes/schedule.h"
+#include "plan/schedule.h"
 #include "pass_test_util.h"
 
 /* Expects an error whose one-line message contains every needle. */

@@ -5,7 +5,7 @@
  * granularity, shared with any other unbudgeted partition. Every error names the partition. */
 #include <stdio.h>
 
-#include "passes/plan.h"
+#include "plan/plan.h"
 
 /* "'a' 16, 'b' 64" for the budgeted partitions before `upto`, for messages. */
 static void describe_granted(const mt_partition_plan *parts, int upto, char *buf, size_t cap) {

@@ -13,10 +13,10 @@
  * mt_schedule_order_build: per partition, one bitset row per horizontal group holding every group
  * that happens before it (n^2/8 bytes per partition of n groups); each query is then O(1).
  * Build it after assign-streams; it is a snapshot and must be rebuilt if streams or waits change. */
-#ifndef MT_PASSES_SCHEDULE_H
-#define MT_PASSES_SCHEDULE_H
+#ifndef MT_PLAN_SCHEDULE_H
+#define MT_PLAN_SCHEDULE_H
 
-#include "passes/plan.h"
+#include "plan/plan.h"
 
 /* Data dependencies between horizontal groups: h reads a value that a member of pred[k] writes,
  * for k in [start[h], start[h + 1]). Deduplicated, self-edges dropped; reads inside subgraphs

@@ -1,5 +1,5 @@
 /* Plan construction and bookkeeping: singleton groups, partitions, group inputs/outputs. */
-#include "passes/plan.h"
+#include "plan/plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Binary min-heap of ids (see id_heap.h). */
-#include "passes/id_heap.h"
+#include "plan/id_heap.h"
 
 static void swap_ids(int32_t *heap, int i, int j) {
   int32_t t = heap[i];

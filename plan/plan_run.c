@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ir/evaluator.h"
-#include "passes/plan.h"
+#include "plan/plan.h"
 
 typedef struct placement_state {
   const mt_plan *plan;

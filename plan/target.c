@@ -5,9 +5,10 @@
  * device, these only shape compile-time estimates. Launch and graph-node overheads are typical
  * measured values and are the first thing GPU calibration should replace. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <string.h>
 
-#include "passes/cost_model.h"
+#include "plan/target.h"
 
 /* Shared by every arch: kernel shape assumptions of the cost model and the stream cap. A block
  * computes a 128x128 GEMM tile or 256 elementwise outputs; a reduction block consumes 2048 inputs;

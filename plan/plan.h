@@ -9,11 +9,13 @@
  *   dependencies are explicit waits. The memory plan gives intermediates arena offsets.
  * Codegen reads only a fully scheduled plan. The plan refers to the module by ids and never
  * changes it; it owns its memory (an arena) and must be rebuilt if the module changes. */
-#ifndef MT_PASSES_PLAN_H
-#define MT_PASSES_PLAN_H
+#ifndef MT_PLAN_PLAN_H
+#define MT_PLAN_PLAN_H
+
+#include <stdio.h>
 
 #include "ir/module.h"
-#include "passes/cost_model.h"
+#include "plan/target.h"
 
 typedef enum mt_group_kind {
   MT_GROUP_GEMM,         /* Gemm / MatMul (+ epilogue): a (grouped/batched) GEMM */
@@ -25,6 +27,16 @@ typedef enum mt_group_kind {
 } mt_group_kind;
 
 const char *mt_group_kind_name(mt_group_kind k);
+
+/* What a group costs on its partition: filled by the cost model (passes/cost_model.h). */
+typedef struct mt_cost {
+  double flops;
+  double bytes_read, bytes_written;
+  int64_t blocks;       /* independent work units (thread blocks) the group offers */
+  double predicted_us;  /* on the SM count it was estimated for */
+  double math_tflops;   /* whole-GPU peak its flops run at (fp32, or fp16 tensor cores for fp16
+                         * GEMM/conv); 0 means fp32_tflops */
+} mt_cost;
 
 typedef struct mt_fused_group {
   int32_t tenant;
@@ -139,5 +151,12 @@ mt_status *mt_memory_plan_check(const mt_plan *p);
  * inputs[t] / outputs[t] as for mt_reference_run, one array per tenant. */
 mt_status *mt_plan_reference_run(const mt_plan *p, bool use_memory_plan, mt_tensor *const *inputs,
                                  mt_tensor *const *outputs);
+
+/* Plan verifier: every live node in exactly one fused group of its tenant, group orders valid,
+ * horizontal groups of one partition and distinct tenants, schedule consistent with data
+ * dependencies, and (when present) the memory plan's no-overlap guarantee. */
+mt_status *mt_plan_verify(const mt_plan *p);
+/* Text dump of the plan (groups, horizontal groups, streams, buffers). */
+void mt_plan_dump(const mt_plan *p, FILE *out);
 
 #endif

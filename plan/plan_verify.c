@@ -1,8 +1,8 @@
-/* Plan verifier (see pass_manager.h): run after every plan pass. */
+/* Plan verifier (see plan.h): run after every plan pass. */
 #include <stdlib.h>
 
-#include "passes/pass_manager.h"
-#include "passes/schedule.h"
+#include "plan/plan.h"
+#include "plan/schedule.h"
 
 static mt_status *check_groups(const mt_plan *p, int32_t *seen_in) {
   const mt_module *m = p->module;

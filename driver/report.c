@@ -1,5 +1,5 @@
-/* JSON report and human summary of a compile (see compile_report.h). */
-#include "tools/compile_report.h"
+/* JSON report and human summary of a compile (see report.h). */
+#include "driver/report.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,8 +1,8 @@
 /* A binary min-heap of int32 ids over a caller-owned array, ordered by a caller-supplied
  * comparison. Shared by the passes that need a deterministic "smallest ready node first"
  * topological order (schedule, vertical fusion). The array must hold every id pushed. */
-#ifndef MT_PASSES_ID_HEAP_H
-#define MT_PASSES_ID_HEAP_H
+#ifndef MT_PLAN_ID_HEAP_H
+#define MT_PLAN_ID_HEAP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Text dump of a plan: partitions, horizontal groups in schedule order with their members. */
-#include "passes/pass_manager.h"
+#include "plan/plan.h"
 
 void mt_plan_dump(const mt_plan *p, FILE *out) {
   const mt_module *m = p->module;

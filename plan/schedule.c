@@ -1,7 +1,7 @@
 /* Schedule queries (see schedule.h): horizontal-group dependencies, a topological order, and the
  * happens-before relation of streams plus waits. */
-#include "passes/schedule.h"
-#include "passes/id_heap.h"
+#include "plan/schedule.h"
+#include "plan/id_heap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,13 +6,13 @@
  * buffers sharing bytes can never be live together: all readers of one happen-before the writer
  * of the other. It also checks that every intermediate has exactly one buffer, sized for its
  * value, 64-byte aligned and inside its partition's arena, and that each scheduled reader is
- * ordered after the writer (the lifetimes assume it). Same semantics as passes/schedule.h: only
+ * ordered after the writer (the lifetimes assume it). Same semantics as plan/schedule.h: only
  * edges inside a partition count, a wait on a group issued later orders nothing, and a group with
  * no stream yet is ordered with nothing. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "passes/plan.h"
+#include "plan/plan.h"
 #include "runtime/base/checked_math.h"
 
 typedef struct checker {

@@ -1,0 +1,30 @@
+/* What a compilation holds, for the driver's own files and for in-tree callers (tests, and the
+ * codegen step the driver will run next) that need the module and plan behind the public
+ * mtcc_compilation handle. Applications use include/mtcc.h only. */
+#ifndef MT_DRIVER_COMPILATION_H
+#define MT_DRIVER_COMPILATION_H
+
+#include "frontend/manifest.h"
+#include "mtcc.h"
+#include "passes/pass_manager.h"
+
+struct mtcc_compilation {
+  mt_manifest *manifest;
+  mt_module *module;
+  mt_plan *plan;                /* refers to module and to arch below */
+  mt_arch_params arch;          /* the target, overrides applied; the plan points here */
+  mt_partition_budget *budgets; /* per manifest partition; names borrowed from the manifest */
+  int *nodes_imported;          /* per tenant: graph nodes as imported, before any pass */
+  mtcc_compile_stats stats;
+};
+
+/* The module and the scheduled plan of c; both live until mtcc_compilation_destroy(c). */
+const mt_module *mt_driver_compilation_module(const mtcc_compilation *c);
+const mt_plan *mt_driver_compilation_plan(const mtcc_compilation *c);
+
+/* Budgets must fit every target the manifest names, not only the one the cost model uses:
+ * each partition's SM budget is granted on every target in turn; the error names the partition
+ * and the target. */
+mt_status *mt_driver_budgets_check(const mt_manifest *mf);
+
+#endif

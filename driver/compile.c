@@ -1,0 +1,157 @@
+/* The compile driver (include/mtcc.h): load the workload, check support and SM budgets on every
+ * target, pick the target's parameters, run the pass pipeline, and keep what it made. The only
+ * layer that sees frontend/, passes/ and plan/ together; it knows nothing about the CLI. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "driver/compilation.h"
+#include "driver/report.h"
+#include "ir/ir.h"
+
+/* The public status is the internal one behind an opaque name: the codes line up one to one. */
+_Static_assert((int)MTCC_INVALID_ARGUMENT == (int)MT_INVALID_ARGUMENT, "status codes drift");
+_Static_assert((int)MTCC_OUT_OF_RANGE == (int)MT_OUT_OF_RANGE, "status codes drift");
+_Static_assert((int)MTCC_DATA_LOSS == (int)MT_DATA_LOSS, "status codes drift");
+_Static_assert((int)MTCC_NOT_FOUND == (int)MT_NOT_FOUND, "status codes drift");
+_Static_assert((int)MTCC_UNAVAILABLE == (int)MT_UNAVAILABLE, "status codes drift");
+_Static_assert((int)MTCC_RESOURCE_EXHAUSTED == (int)MT_RESOURCE_EXHAUSTED, "status codes drift");
+_Static_assert((int)MTCC_UNIMPLEMENTED == (int)MT_UNIMPLEMENTED, "status codes drift");
+_Static_assert((int)MTCC_INTERNAL == (int)MT_INTERNAL, "status codes drift");
+
+static mtcc_status *to_public(mt_status *st) { return (mtcc_status *)st; }
+static const mt_status *from_public_c(const mtcc_status *st) { return (const mt_status *)st; }
+
+int mtcc_version_number(void) { return MTCC_VERSION_NUMBER; }
+
+mtcc_status_code mtcc_status_code_of(const mtcc_status *st) {
+  return (mtcc_status_code)mt_status_code_of(from_public_c(st));
+}
+
+const char *mtcc_status_message(const mtcc_status *st) { return mt_status_message(from_public_c(st)); }
+
+void mtcc_status_free(mtcc_status *st) { mt_status_free((mt_status *)st); }
+
+void mtcc_compile_options_init(mtcc_compile_options *o) { memset(o, 0, sizeof *o); }
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+mt_status *mt_driver_budgets_check(const mt_manifest *mf) {
+  mt_partition_plan *parts = calloc((size_t)mf->n_partitions + 1, sizeof *parts);
+  if (!parts) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = NULL;
+  for (int t = 0; !st && t < mf->n_targets; t++) {
+    const mt_arch_params *arch = mt_arch_builtin(mf->targets[t]);
+    if (!arch) {
+      st = MT_ERR(INVALID_ARGUMENT, "target '%s' is not supported", mf->targets[t]);
+      break;
+    }
+    for (int i = 0; i < mf->n_partitions; i++) {
+      parts[i].name = mf->partitions[i].name;
+      parts[i].sm_budget = mf->partitions[i].sm_budget;
+    }
+    st = mt_partitions_assign(parts, mf->n_partitions, arch);
+  }
+  free(parts);
+  return st;
+}
+
+/* The target's parameters: built-in, with the overrides file applied when one is given. */
+static mt_status *choose_target(const mtcc_compile_options *o, const mt_manifest *mf, mt_arch_params *out) {
+  const char *target = o->target ? o->target : (mf->n_targets > 0 ? mf->targets[mf->n_targets - 1] : "sm_90");
+  const mt_arch_params *base = mt_arch_builtin(target);
+  /* The message names the CLI flag because options.target is what `--target` sets, and the
+   * CLI's output must not change with the move into the library. */
+  if (!base) return MT_ERR(INVALID_ARGUMENT, "--target '%s' is not one of sm_80, sm_86, sm_89, sm_90", target);
+  if (o->arch_params_path) return mt_arch_load_overrides(o->arch_params_path, base, out);
+  *out = *base;
+  return NULL;
+}
+
+static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c, double start) {
+  /* The frontend only reads the paths; its signature predates const-correct callers. */
+  MT_RETURN_IF_ERROR_PLAIN(mt_workload_load(o->n_inputs, (char *const *)o->inputs, &c->manifest, &c->module));
+  const mt_manifest *mf = c->manifest;
+  mt_module *m = c->module;
+  MT_RETURN_IF_ERROR_PLAIN(mt_check_supported(m));
+  MT_RETURN_IF_ERROR_PLAIN(mt_driver_budgets_check(mf));
+  MT_RETURN_IF_ERROR_PLAIN(choose_target(o, mf, &c->arch));
+  int n_tenants = mt_module_tenant_count(m);
+  c->budgets = calloc((size_t)mf->n_partitions + 1, sizeof *c->budgets);
+  c->nodes_imported = calloc((size_t)n_tenants + 1, sizeof *c->nodes_imported);
+  if (!c->budgets || !c->nodes_imported) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int i = 0; i < mf->n_partitions; i++) {
+    c->budgets[i].name = mf->partitions[i].name;
+    c->budgets[i].sm_budget = mf->partitions[i].sm_budget;
+  }
+  int total_imported = 0;
+  for (int32_t t = 0; t < n_tenants; t++) {
+    c->nodes_imported[t] = mt_module_tenant_c(m, t)->graph->n_nodes;
+    total_imported += c->nodes_imported[t];
+  }
+  mt_pass_ctx ctx = {.module = m, .arch = &c->arch, .budgets = c->budgets, .n_budgets = mf->n_partitions};
+  mt_pipeline_options popts;
+  mt_pipeline_options_init(&popts);
+  popts.disabled = o->disabled_passes;
+  popts.n_disabled = o->n_disabled_passes;
+  popts.dump_after = o->dump_after;
+  popts.dump_to = o->dump_to;
+  mt_status *st = mt_pipeline_run(&ctx, &popts);
+  c->plan = ctx.plan; /* destroyed with the compilation, also when the pipeline failed */
+  if (st) return st;
+  mt_compile_stats_compute(c->plan, total_imported, now_seconds() - start, &c->stats);
+  if (o->report_path) return mt_compile_report_write(o->report_path, c->plan, &c->stats, c->nodes_imported);
+  return NULL;
+}
+
+mtcc_status *mtcc_compile(const mtcc_compile_options *options, mtcc_compilation **out_compilation) {
+  double start = now_seconds();
+  if (!options || !out_compilation) return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compile: NULL argument"));
+  mtcc_compilation *c = calloc(1, sizeof *c);
+  if (!c) return to_public(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
+  mt_status *st = compile_into(options, c, start);
+  if (st) {
+    mtcc_compilation_destroy(c);
+    return to_public(st);
+  }
+  *out_compilation = c;
+  return NULL;
+}
+
+const mtcc_compile_stats *mtcc_compilation_stats(const mtcc_compilation *c) { return &c->stats; }
+
+const char *mtcc_compilation_target(const mtcc_compilation *c) { return c->arch.name; }
+
+int mtcc_compilation_tenant_count(const mtcc_compilation *c) { return mt_module_tenant_count(c->module); }
+
+const char *mtcc_compilation_tenant_name(const mtcc_compilation *c, int index) {
+  if (index < 0 || index >= mt_module_tenant_count(c->module)) return NULL;
+  return mt_module_tenant_c(c->module, index)->name;
+}
+
+const mt_module *mt_driver_compilation_module(const mtcc_compilation *c) { return c->module; }
+
+const mt_plan *mt_driver_compilation_plan(const mtcc_compilation *c) { return c->plan; }
+
+mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c, const char *path) {
+  if (!c || !path) return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compilation_write_report: NULL argument"));
+  return to_public(mt_compile_report_write(path, c->plan, &c->stats, c->nodes_imported));
+}
+
+void mtcc_compilation_print_summary(const mtcc_compilation *c, FILE *out) {
+  mt_compile_summary_print(out, c->plan, &c->stats);
+}
+
+void mtcc_compilation_destroy(mtcc_compilation *c) {
+  if (!c) return;
+  mt_plan_destroy(c->plan);
+  mt_module_destroy(c->module);
+  mt_manifest_free(c->manifest);
+  free(c->budgets);
+  free(c->nodes_imported);
+  free(c);
+}

@@ -1,0 +1,22 @@
+/* The compile report: the JSON file behind `mtcc compile --report` and the human summary.
+ * Both read the same numbers from the scheduled plan so they never disagree. Internal to the
+ * driver; callers use mtcc_compilation_write_report / mtcc_compilation_print_summary. */
+#ifndef MT_DRIVER_REPORT_H
+#define MT_DRIVER_REPORT_H
+
+#include <stdio.h>
+
+#include "mtcc.h"
+#include "plan/plan.h"
+
+/* The public statistics struct is the one the report is built from. */
+typedef mtcc_compile_stats mt_compile_stats;
+
+void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compile_seconds,
+                              mt_compile_stats *out);
+/* Writes the JSON report atomically. */
+mt_status *mt_compile_report_write(const char *path, const mt_plan *p, const mt_compile_stats *s,
+                                   const int *nodes_per_tenant_imported);
+void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s);
+
+#endif

@@ -1,0 +1,18 @@
+/* Helpers every subcommand uses (declared in cli.h). Kept apart from mtcc.c, which dispatches to
+ * the subcommands, so calls run one way: mtcc.c -> cmd_*.c -> cli_util.c. */
+#include <stdio.h>
+#include <time.h>
+
+#include "tools/cli.h"
+
+int mt_cli_fail(mt_status *st) {
+  fprintf(stderr, "mtcc: error: %s\n", mt_status_message(st));
+  mt_status_free(st);
+  return 1;
+}
+
+double mt_cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
