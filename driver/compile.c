@@ -1,6 +1,7 @@
 /* The compile driver (include/mtcc.h): load the workload, check support and SM budgets on every
  * target, pick the target's parameters, run the pass pipeline, and keep what it made. The only
  * layer that sees frontend/, passes/ and plan/ together; it knows nothing about the CLI. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,10 @@
 #include "ir/ir.h"
 
 /* The public status is the internal one behind an opaque name: the codes line up one to one. */
+/* The public allocator is passed to the frontend as the internal one: same layout. */
+_Static_assert(sizeof(mtcc_allocator) == sizeof(mt_allocator), "allocator layouts drift");
+_Static_assert(offsetof(mtcc_allocator, resize) == offsetof(mt_allocator, resize), "allocator layouts drift");
+_Static_assert(offsetof(mtcc_allocator, release) == offsetof(mt_allocator, release), "allocator layouts drift");
 _Static_assert((int)MTCC_INVALID_ARGUMENT == (int)MT_INVALID_ARGUMENT, "status codes drift");
 _Static_assert((int)MTCC_OUT_OF_RANGE == (int)MT_OUT_OF_RANGE, "status codes drift");
 _Static_assert((int)MTCC_DATA_LOSS == (int)MT_DATA_LOSS, "status codes drift");
@@ -74,7 +79,8 @@ static mt_status *choose_target(const mtcc_compile_options *o, const mt_manifest
 
 static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c, double start) {
   /* The frontend only reads the paths; its signature predates const-correct callers. */
-  MT_RETURN_IF_ERROR_PLAIN(mt_workload_load(o->n_inputs, (char *const *)o->inputs, &c->manifest, &c->module));
+  MT_RETURN_IF_ERROR_PLAIN(mt_workload_load((const mt_allocator *)o->allocator, o->n_inputs, (char *const *)o->inputs,
+                                            &c->manifest, &c->module));
   const mt_manifest *mf = c->manifest;
   mt_module *m = c->module;
   MT_RETURN_IF_ERROR_PLAIN(mt_check_supported(m));

@@ -260,9 +260,9 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
   return NULL;
 }
 
-mt_status *mt_workload_import(const mt_manifest *mf, mt_module **out_module) {
+mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator, mt_module **out_module) {
   mt_module *m;
-  MT_RETURN_IF_ERROR_PLAIN(mt_module_create(NULL, &m));
+  MT_RETURN_IF_ERROR_PLAIN(mt_module_create(allocator, &m));
   mt_status *st = NULL;
   for (int i = 0; i < mf->n_tenants && !st; i++) {
     const mt_tenant_spec *ts = &mf->tenants[i];
@@ -310,8 +310,8 @@ static bool is_manifest_path(const char *p) {
   return n > 5 && strcmp(p + n - 5, ".json") == 0;
 }
 
-mt_status *mt_workload_load(int n_paths, char *const *paths, mt_manifest **out_manifest,
-                            mt_module **out_module) {
+mt_status *mt_workload_load(const mt_allocator *allocator, int n_paths, char *const *paths,
+                            mt_manifest **out_manifest, mt_module **out_module) {
   if (n_paths <= 0) return MT_ERR(INVALID_ARGUMENT, "no model or manifest given");
   mt_manifest *mf;
   if (is_manifest_path(paths[0])) {
@@ -320,7 +320,7 @@ mt_status *mt_workload_load(int n_paths, char *const *paths, mt_manifest **out_m
   } else {
     MT_RETURN_IF_ERROR_PLAIN(mt_manifest_from_models(n_paths, paths, &mf));
   }
-  mt_status *st = mt_workload_import(mf, out_module);
+  mt_status *st = mt_workload_import(mf, allocator, out_module);
   if (st) {
     mt_manifest_free(mf);
     return st;

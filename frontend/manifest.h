@@ -49,11 +49,12 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
 void mt_manifest_free(mt_manifest *mf);
 
 /* Imports every tenant of the manifest into a new module (applying partitions, priorities,
- * dim bindings and shape overrides) and checks it with the verifier. */
-mt_status *mt_workload_import(const mt_manifest *mf, mt_module **out_module);
+ * dim bindings and shape overrides) and checks it with the verifier. The module allocates from
+ * `allocator` (NULL: system), which must outlive it. */
+mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator, mt_module **out_module);
 
 /* Loads a workload from the command line: one .json manifest, or one or more model paths. */
-mt_status *mt_workload_load(int n_paths, char *const *paths, mt_manifest **out_manifest,
-                            mt_module **out_module);
+mt_status *mt_workload_load(const mt_allocator *allocator, int n_paths, char *const *paths,
+                            mt_manifest **out_manifest, mt_module **out_module);
 
 #endif

@@ -19,6 +19,7 @@
 #ifndef MTCC_H
 #define MTCC_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -43,6 +44,15 @@ MTCC_API int mtcc_version_number(void);
 /* A failed call's status: a code and a message that names the file, tenant, node or option that
  * went wrong, with context prepended on the way up. NULL is success. */
 typedef struct mtcc_status mtcc_status;
+
+/* An allocator hook: `resize` allocates (ptr NULL) or resizes ptr to size bytes (never 0) and
+ * returns NULL on failure, leaving ptr valid; `release` frees a non-NULL ptr. Both may be called
+ * from the thread running the call that was given the allocator. */
+typedef struct mtcc_allocator {
+  void *self;
+  void *(*resize)(void *self, void *ptr, size_t size);
+  void (*release)(void *self, void *ptr);
+} mtcc_allocator;
 
 typedef enum mtcc_status_code {
   MTCC_OK = 0,
@@ -93,6 +103,9 @@ typedef struct mtcc_compile_options {
    * failing to write it fails the compile. NULL: no report (mtcc_compilation_write_report can
    * still write one). */
   const char *report_path;
+  /* Where the compilation's memory comes from (module, plan and their arenas); NULL: malloc.
+   * It must outlive the compilation. */
+  const struct mtcc_allocator *allocator;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

@@ -29,7 +29,6 @@ void mt_eval_set_placement(mt_eval *ev, mt_eval_placement_fn fn, void *user) {
   ev->placement_user = user;
 }
 
-bool mt_eval_is_defined(const mt_eval *ev, mt_value_id v) { return ev->defined[v] != 0; }
 
 mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval) {
   mt_eval *ev = calloc(1, sizeof *ev);

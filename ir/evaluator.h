@@ -22,8 +22,6 @@ void mt_eval_set_input(mt_eval *ev, mt_value_id v, const mt_tensor *t);
 mt_status *mt_eval_graph(mt_eval *ev, const mt_graph *g, mt_tensor *outputs);
 /* Evaluates one node whose inputs are already evaluated (plan-ordered execution). */
 mt_status *mt_eval_node(mt_eval *ev, int32_t node);
-/* True once v has a dtype/shape (and, when executing, data). */
-bool mt_eval_is_defined(const mt_eval *ev, mt_value_id v);
 /* Optional placement: when set and it returns non-NULL for an output value, the executor writes
  * that output there (size bytes) instead of allocating, e.g. at a memory plan's arena offset. */
 typedef void *(*mt_eval_placement_fn)(void *user, mt_value_id v, size_t size);

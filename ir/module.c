@@ -62,6 +62,8 @@ void mt_module_destroy(mt_module *m) {
   mt_allocator_free(a, m);
 }
 
+const mt_allocator *mt_module_allocator(const mt_module *m) { return m->allocator; }
+
 mt_arena *mt_module_arena(mt_module *m) { return &m->arena; }
 int32_t mt_module_tenant_count(const mt_module *m) { return m->n_tenants; }
 mt_tenant *mt_module_tenant(mt_module *m, int32_t t) { return &m->tenants[t]; }

@@ -157,6 +157,9 @@ mt_status *mt_module_create(const mt_allocator *allocator, mt_module **out_modul
 void mt_module_destroy(mt_module *m);
 
 mt_arena *mt_module_arena(mt_module *m);
+/* The allocator the module was created with (NULL: system); objects built over the module
+ * (plans) allocate from it too. */
+const mt_allocator *mt_module_allocator(const mt_module *m);
 int32_t mt_module_tenant_count(const mt_module *m);
 mt_tenant *mt_module_tenant(mt_module *m, int32_t t);
 const mt_tenant *mt_module_tenant_c(const mt_module *m, int32_t t);

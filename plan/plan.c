@@ -49,17 +49,18 @@ static mt_group_kind kind_for_node(const mt_node *n) {
 
 void mt_plan_destroy(mt_plan *p) {
   if (!p) return;
+  const mt_allocator *a = mt_module_allocator(p->module);
   mt_arena_release(&p->arena);
-  free(p->groups);
-  free(p->hgroups);
-  free(p->rejections);
-  free(p);
+  mt_allocator_free(a, p->groups);
+  mt_allocator_free(a, p->hgroups);
+  mt_allocator_free(a, p->rejections);
+  mt_allocator_free(a, p);
 }
 
 mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason) {
   if (p->n_rejections == p->cap_rejections) {
     int cap = p->cap_rejections ? p->cap_rejections * 2 : 64;
-    mt_rejection *r = realloc(p->rejections, (size_t)cap * sizeof *r);
+    mt_rejection *r = mt_allocator_realloc(mt_module_allocator(p->module), p->rejections, (size_t)cap * sizeof *r);
     if (!r) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
     p->rejections = r;
     p->cap_rejections = cap;
@@ -73,13 +74,13 @@ mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const 
   return NULL;
 }
 
-int mt_plan_kernel_count(const mt_plan *p) { return p->n_hgroups; }
 
 mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
                           const mt_partition_budget *budgets, int n_budgets, mt_plan **out_plan) {
-  mt_plan *p = calloc(1, sizeof *p);
+  const mt_allocator *alloc = mt_module_allocator(m);
+  mt_plan *p = mt_allocator_calloc(alloc, 1, sizeof *p);
   if (!p) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  mt_arena_init(&p->arena, NULL);
+  mt_arena_init(&p->arena, alloc);
   p->module = m;
   p->arch = arch;
   int32_t n_tenants = mt_module_tenant_count(m);
@@ -106,8 +107,8 @@ mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
   if (!st) st = mt_partitions_assign(p->partitions, p->n_partitions, arch);
   int32_t n_nodes = mt_module_node_count(m);
   p->cap_groups = p->cap_hgroups = n_nodes + 1;
-  p->groups = calloc((size_t)p->cap_groups, sizeof *p->groups);
-  p->hgroups = calloc((size_t)p->cap_hgroups, sizeof *p->hgroups);
+  p->groups = mt_allocator_calloc(alloc, (size_t)p->cap_groups, sizeof *p->groups);
+  p->hgroups = mt_allocator_calloc(alloc, (size_t)p->cap_hgroups, sizeof *p->hgroups);
   if (!st && (!p->groups || !p->hgroups)) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int32_t t = 0; !st && t < n_tenants; t++) {
     const mt_graph *g = mt_module_tenant_c(m, t)->graph;

@@ -132,8 +132,6 @@ mt_status *mt_plan_refresh_groups(mt_plan *p);
 /* Appends a rejection (strings copied). Fails only when out of memory: the report must never
  * lose a line silently, so callers propagate the status. */
 mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason);
-/* Kernels (launches) per round: horizontal groups. */
-int mt_plan_kernel_count(const mt_plan *p);
 
 /* Grants each partition its SMs on `arch`: budgets rounded up to the partition granularity,
  * at least the minimum partition, and together no more than the GPU has. Errors name the

@@ -75,7 +75,7 @@ int mt_cmd_inspect(int argc, char **argv) {
   }
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
-  mt_status *st = mt_workload_load(n_paths, paths, &mf, &m);
+  mt_status *st = mt_workload_load(NULL, n_paths, paths, &mf, &m);
   free(paths);
   if (st) return mt_cli_fail(st);
   st = mt_check_supported(m);

@@ -196,7 +196,7 @@ int mt_cmd_run(int argc, char **argv) {
   if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
-  if (!st) st = mt_workload_load(n_paths, paths, &mf, &m);
+  if (!st) st = mt_workload_load(NULL, n_paths, paths, &mf, &m);
   if (!st) st = mt_check_supported(m);
   if (!st) st = check_name_collisions(m);
   input_arg *args = calloc((size_t)n_inputs + 1, sizeof *args);
