@@ -25,6 +25,6 @@ const mt_plan *mt_driver_compilation_plan(const mtcc_compilation *c);
 /* Budgets must fit every target the manifest names, not only the one the cost model uses:
  * each partition's SM budget is granted on every target in turn; the error names the partition
  * and the target. */
-mt_status *mt_driver_budgets_check(const mt_manifest *mf);
+MT_MUST_USE mt_status *mt_driver_budgets_check(const mt_manifest *mf);
 
 #endif

@@ -66,7 +66,7 @@ mt_status *mt_driver_budgets_check(const mt_manifest *mf) {
 }
 
 /* The target's parameters: built-in, with the overrides file applied when one is given. */
-static mt_status *choose_target(const mtcc_compile_options *o, const mt_manifest *mf, mt_arch_params *out) {
+MT_MUST_USE static mt_status *choose_target(const mtcc_compile_options *o, const mt_manifest *mf, mt_arch_params *out) {
   const char *target = o->target ? o->target : (mf->n_targets > 0 ? mf->targets[mf->n_targets - 1] : "sm_90");
   const mt_arch_params *base = mt_arch_builtin(target);
   /* The message names the CLI flag because options.target is what `--target` sets, and the
@@ -77,7 +77,7 @@ static mt_status *choose_target(const mtcc_compile_options *o, const mt_manifest
   return NULL;
 }
 
-static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c, double start) {
+MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c, double start) {
   /* The frontend only reads the paths; its signature predates const-correct callers. */
   MT_RETURN_IF_ERROR_PLAIN(mt_workload_load((const mt_allocator *)o->allocator, o->n_inputs, (char *const *)o->inputs,
                                             &c->manifest, &c->module));

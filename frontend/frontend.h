@@ -8,10 +8,10 @@
 /* Imports the ONNX model at path as a new tenant named tenant_name. External data files are read
  * relative to the model's folder. Errors name the file and, where one is involved, the node.
  * On error the module may hold a partial tenant: discard the module. */
-mt_status *mt_onnx_import_file(mt_module *m, const char *path, const char *tenant_name,
+MT_MUST_USE mt_status *mt_onnx_import_file(mt_module *m, const char *path, const char *tenant_name,
                                int32_t *out_tenant);
 /* Same, from bytes already in memory (display_path is used in messages and for external data). */
-mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len, const char *display_path,
+MT_MUST_USE mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len, const char *display_path,
                                 const char *tenant_name, int32_t *out_tenant);
 
 /* A tenant name derived from a model path: the file's stem with characters outside
@@ -21,10 +21,10 @@ void mt_tenant_name_from_path(const char *path, char *out, size_t cap);
 /* Tensor files: .npy (numpy format 1.0/2.0/3.0, little-endian, C order) and ONNX TensorProto .pb.
  * read: out->data is malloc'ed; *out_name (optional) receives the .pb tensor name or NULL (free it).
  * write: picks the format from the extension and writes atomically (temp file + rename). */
-mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name);
+MT_MUST_USE mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name);
 /* Decodes .npy or .pb bytes already in memory; display_path names them in messages. */
-mt_status *mt_tensor_bytes_decode(const char *display_path, const void *bytes, size_t len,
+MT_MUST_USE mt_status *mt_tensor_bytes_decode(const char *display_path, const void *bytes, size_t len,
                                   mt_tensor *out, char **out_name);
-mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name);
+MT_MUST_USE mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name);
 
 #endif

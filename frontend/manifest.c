@@ -34,7 +34,7 @@ void mt_manifest_free(mt_manifest *mf) {
 }
 
 /* Rejects keys outside `allowed` so that a misspelt key is an error, not a silent default. */
-static mt_status *check_keys(json_t *obj, const char *const *allowed, size_t n, const char *where) {
+MT_MUST_USE static mt_status *check_keys(json_t *obj, const char *const *allowed, size_t n, const char *where) {
   const char *key;
   json_t *val;
   json_object_foreach(obj, key, val) {
@@ -56,7 +56,7 @@ static char *path_relative_to(const char *manifest_path, const char *model) {
   return p;
 }
 
-static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, int index, mt_tenant_spec *t) {
+MT_MUST_USE static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, int index, mt_tenant_spec *t) {
   static const char *const keys[] = {"name", "model", "partition", "priority", "dims", "shapes"};
   if (!json_is_object(jt)) return MT_ERR(INVALID_ARGUMENT, "tenants[%d] is not an object", index);
   json_t *name = json_object_get(jt, "name"), *model = json_object_get(jt, "model");
@@ -122,7 +122,7 @@ static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, int index, mt_
   return NULL;
 }
 
-static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
+MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
   static const char *const keys[] = {"targets", "partitions", "tenants"};
   if (!json_is_object(root)) return MT_ERR(INVALID_ARGUMENT, "the manifest must be a JSON object");
   MT_RETURN_IF_ERROR_PLAIN(check_keys(root, keys, 3, "manifest"));
@@ -188,7 +188,7 @@ static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
   return NULL;
 }
 
-static mt_status *manifest_from_json(const char *path, json_t *root, mt_manifest **out_manifest) {
+MT_MUST_USE static mt_status *manifest_from_json(const char *path, json_t *root, mt_manifest **out_manifest) {
   mt_manifest *mf = calloc(1, sizeof *mf);
   mt_status *st = mf ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st && !(mf->path = strdup(path))) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");

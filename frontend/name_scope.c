@@ -21,7 +21,7 @@ void mt_name_scope_release(mt_name_scope *s) {
   memset(s, 0, sizeof *s);
 }
 
-static mt_status *grow(mt_name_scope *s) {
+MT_MUST_USE static mt_status *grow(mt_name_scope *s) {
   size_t cap = s->capacity ? s->capacity * 2 : 64;
   const char **keys = calloc(cap, sizeof *keys);
   mt_value_id *values = calloc(cap, sizeof *values);

@@ -15,7 +15,7 @@ typedef struct mt_name_scope {
 void mt_name_scope_init(mt_name_scope *s, const mt_name_scope *parent);
 void mt_name_scope_release(mt_name_scope *s);
 /* Adds name; fails when the name is already defined in this scope (ONNX graphs are SSA). */
-mt_status *mt_name_scope_define(mt_name_scope *s, const char *name, mt_value_id v);
+MT_MUST_USE mt_status *mt_name_scope_define(mt_name_scope *s, const char *name, mt_value_id v);
 /* Looks the name up here, then in the enclosing scopes; MT_NO_VALUE when absent. */
 mt_value_id mt_name_scope_find(const mt_name_scope *s, const char *name);
 /* Looks the name up in this scope only. */

@@ -23,11 +23,11 @@ typedef struct importer {
   size_t parameter_bytes;
 } importer;
 
-static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
+MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
                                mt_name_scope *scope, bool is_main);
 
 /* Interns a decoded tensor as a module constant and frees the decoded buffer. */
-static mt_status *intern_tensor(importer *im, mt_tensor *t, int32_t *out_constant) {
+MT_MUST_USE static mt_status *intern_tensor(importer *im, mt_tensor *t, int32_t *out_constant) {
   mt_status *st = mt_module_intern_constant(im->m, t->dtype, t->rank, t->dims, t->data,
                                             mt_tensor_nbytes(t), out_constant);
   free(t->data);
@@ -35,13 +35,13 @@ static mt_status *intern_tensor(importer *im, mt_tensor *t, int32_t *out_constan
   return st;
 }
 
-static mt_status *import_tensor_proto(importer *im, const Onnx__TensorProto *tp, int32_t *out_constant) {
+MT_MUST_USE static mt_status *import_tensor_proto(importer *im, const Onnx__TensorProto *tp, int32_t *out_constant) {
   mt_tensor t;
   MT_RETURN_IF_ERROR_PLAIN(mt_onnx_tensor_decode(tp, im->base_dir, &t));
   return intern_tensor(im, &t, out_constant);
 }
 
-static mt_status *import_attr(importer *im, const Onnx__AttributeProto *ap, mt_graph *g,
+MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributeProto *ap, mt_graph *g,
                               mt_name_scope *scope, mt_attr *a) {
   mt_arena *arena = mt_module_arena(im->m);
   a->name = mt_arena_strdup(arena, ap->name ? ap->name : "");
@@ -132,7 +132,7 @@ static mt_status *import_attr(importer *im, const Onnx__AttributeProto *ap, mt_g
 }
 
 /* Declared type of a graph input: dtype and shape with symbolic dims. */
-static mt_status *apply_value_info(importer *im, const Onnx__ValueInfoProto *vi, mt_value_id v) {
+MT_MUST_USE static mt_status *apply_value_info(importer *im, const Onnx__ValueInfoProto *vi, mt_value_id v) {
   mt_value *val = mt_module_value(im->m, v);
   const Onnx__TypeProto *tp = vi->type;
   if (!tp) return NULL; /* untyped inputs happen in subgraphs; inference fills them */
@@ -161,7 +161,7 @@ static mt_status *apply_value_info(importer *im, const Onnx__ValueInfoProto *vi,
   return NULL;
 }
 
-static mt_status *define_constant_value(importer *im, mt_graph *g, mt_name_scope *scope,
+MT_MUST_USE static mt_status *define_constant_value(importer *im, mt_graph *g, mt_name_scope *scope,
                                         const char *name, mt_tensor *t, bool count_as_parameter) {
   int32_t c;
   if (count_as_parameter) {
@@ -175,7 +175,7 @@ static mt_status *define_constant_value(importer *im, mt_graph *g, mt_name_scope
   return mt_name_scope_define(scope, mt_module_value(im->m, v)->name, v);
 }
 
-static mt_status *import_node(importer *im, const Onnx__NodeProto *np, size_t index, mt_graph *g,
+MT_MUST_USE static mt_status *import_node(importer *im, const Onnx__NodeProto *np, size_t index, mt_graph *g,
                               mt_name_scope *scope) {
   const char *op = np->op_type ? np->op_type : "";
   if (!*op) return MT_ERR(DATA_LOSS, "node %zu has no op_type", index);
@@ -220,7 +220,7 @@ static mt_status *import_node(importer *im, const Onnx__NodeProto *np, size_t in
   return NULL;
 }
 
-static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
+MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
                                mt_name_scope *scope, bool is_main) {
   mt_arena *arena = mt_module_arena(im->m);
   for (size_t i = 0; i < gp->n_initializer; i++) {
@@ -265,7 +265,7 @@ static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_grap
   return NULL;
 }
 
-static mt_status *import_model(importer *im, const Onnx__ModelProto *mp) {
+MT_MUST_USE static mt_status *import_model(importer *im, const Onnx__ModelProto *mp) {
   mt_arena *arena = mt_module_arena(im->m);
   mt_tenant *t = mt_module_tenant(im->m, im->tenant);
   if (!mp->graph) return MT_ERR(DATA_LOSS, "the model has no graph");

@@ -12,7 +12,7 @@
 /* Tensor names are optional in the protobuf: never hand printf a NULL. */
 #define TNAME(tp) ((tp)->name ? (tp)->name : "")
 
-static mt_status *check_shape(const Onnx__TensorProto *tp, mt_tensor *out, size_t *out_count) {
+MT_MUST_USE static mt_status *check_shape(const Onnx__TensorProto *tp, mt_tensor *out, size_t *out_count) {
   if (tp->n_dims > MT_MAX_RANK)
     return MT_ERR(UNIMPLEMENTED, "tensor '%s' has rank %zu (at most %d supported)", TNAME(tp),
                   tp->n_dims, MT_MAX_RANK);
@@ -31,7 +31,7 @@ static mt_status *check_shape(const Onnx__TensorProto *tp, mt_tensor *out, size_
 }
 
 /* Resolves an external-data location under base_dir, refusing anything that leaves it. */
-static mt_status *resolve_external(const char *base_dir, const char *location, char **out_path) {
+MT_MUST_USE static mt_status *resolve_external(const char *base_dir, const char *location, char **out_path) {
   if (!base_dir) return MT_ERR(INVALID_ARGUMENT, "external data '%s' without a model folder", location);
   if (location[0] == '/')
     return MT_ERR(INVALID_ARGUMENT, "external data path '%s' is absolute; it must be relative to the model's folder", location);
@@ -59,7 +59,7 @@ static mt_status *resolve_external(const char *base_dir, const char *location, c
   return NULL;
 }
 
-static mt_status *read_external(const Onnx__TensorProto *tp, const char *base_dir, void *dst,
+MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const char *base_dir, void *dst,
                                 size_t nbytes) {
   const char *location = NULL;
   long long offset = 0, length = -1;
@@ -101,7 +101,7 @@ static mt_status *read_external(const Onnx__TensorProto *tp, const char *base_di
 }
 
 /* Copies a typed repeated field into packed storage of dtype, checking the element count. */
-static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype dtype, size_t count, void *dst) {
+MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype dtype, size_t count, void *dst) {
   switch (dtype) {
   case MT_DTYPE_FLOAT32:
     if (tp->n_float_data != count) break;

@@ -15,7 +15,7 @@ static bool has_suffix(const char *s, const char *suffix) {
   return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static mt_status *read_whole_file(const char *path, unsigned char **out, size_t *out_len) {
+MT_MUST_USE static mt_status *read_whole_file(const char *path, unsigned char **out, size_t *out_len) {
   FILE *f = fopen(path, "rb");
   if (!f) return MT_ERR(NOT_FOUND, "%s: cannot open: %s", path, strerror(errno));
   mt_status *st = NULL;
@@ -58,7 +58,7 @@ static const char *npy_field(const char *header, const char *key) {
   return p;
 }
 
-static mt_status *parse_npy(const char *path, const unsigned char *buf, size_t len, mt_tensor *out) {
+MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *buf, size_t len, mt_tensor *out) {
   if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) return MT_ERR(DATA_LOSS, "%s: not a .npy file", path);
   int major = buf[6];
   size_t header_len, start;
@@ -152,7 +152,7 @@ mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name
 
 /* Writes bytes to a temporary file beside path and renames it over path: readers never see a
  * partial file, and a failure leaves nothing behind. */
-static mt_status *write_atomically(const char *path, const void *head, size_t head_len,
+MT_MUST_USE static mt_status *write_atomically(const char *path, const void *head, size_t head_len,
                                    const void *body, size_t body_len) {
   size_t n = strlen(path);
   char *tmp = malloc(n + 16);
@@ -183,7 +183,7 @@ static mt_status *write_atomically(const char *path, const void *head, size_t he
   return NULL;
 }
 
-static mt_status *write_npy(const char *path, const mt_tensor *t) {
+MT_MUST_USE static mt_status *write_npy(const char *path, const mt_tensor *t) {
   const char *descr = NULL;
   for (size_t i = 0; i < sizeof npy_types / sizeof *npy_types; i++)
     if (npy_types[i].dtype == t->dtype) descr = npy_types[i].descr;
@@ -208,7 +208,7 @@ static mt_status *write_npy(const char *path, const mt_tensor *t) {
   return write_atomically(path, head, padded, t->data, mt_tensor_nbytes(t));
 }
 
-static mt_status *write_pb(const char *path, const mt_tensor *t, const char *name) {
+MT_MUST_USE static mt_status *write_pb(const char *path, const mt_tensor *t, const char *name) {
   Onnx__TensorProto tp;
   onnx__tensor_proto__init(&tp);
   int64_t dims[MT_MAX_RANK];

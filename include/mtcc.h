@@ -28,8 +28,11 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define MTCC_API __attribute__((visibility("default")))
+/* A status that is ignored is an error that passes silently. */
+#define MTCC_MUST_USE __attribute__((warn_unused_result))
 #else
 #define MTCC_API
+#define MTCC_MUST_USE
 #endif
 
 /* major * 1000000 + minor * 1000 + patch of the header; compare with mtcc_version_number() to
@@ -138,7 +141,7 @@ typedef struct mtcc_compile_stats {
  * left untouched and the returned status (the caller's to free) says what went wrong. Reads
  * options and the files they name; writes only dump_to and report_path. Separate calls, each
  * with its own options and results, may run on different threads at once. */
-MTCC_API mtcc_status *mtcc_compile(const mtcc_compile_options *options,
+MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compile(const mtcc_compile_options *options,
                                    mtcc_compilation **out_compilation);
 
 /* The statistics of c; the struct lives until c is destroyed. */
@@ -154,7 +157,7 @@ MTCC_API const char *mtcc_compilation_tenant_name(const mtcc_compilation *c, int
  * groups, rejected fusions, summary) to path atomically: a temporary file renamed over path, so
  * readers never see half a report. Reads c only: several threads may write reports of one
  * compilation at once (to different paths). */
-MTCC_API mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c, const char *path);
+MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c, const char *path);
 
 /* Prints the human summary of c (one line per partition and tenant, fusion and memory totals,
  * predicted makespan) to out. Reads c only; the caller owns out and serialises its use. */

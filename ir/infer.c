@@ -19,7 +19,7 @@ static const mt_dim_binding *find_binding(const mt_tenant *t, const char *name) 
 }
 
 /* Resolves one main-graph input's shape from declaration, overrides and bindings. */
-static mt_status *bind_input(const mt_tenant *t, const mt_value *val, mt_tensor *out) {
+MT_MUST_USE static mt_status *bind_input(const mt_tenant *t, const mt_value *val, mt_tensor *out) {
   memset(out, 0, sizeof *out);
   out->dtype = val->dtype;
   if (!mt_dtype_supported(val->dtype))
@@ -79,7 +79,7 @@ static void record_graph(mt_module *m, const mt_eval *ev, const mt_graph *g) {
   }
 }
 
-static mt_status *check_outputs_known(const mt_module *m, const mt_tenant *t, const mt_eval *ev) {
+MT_MUST_USE static mt_status *check_outputs_known(const mt_module *m, const mt_tenant *t, const mt_eval *ev) {
   const mt_graph *g = t->graph;
   for (int k = 0; k < g->n_nodes; k++) {
     const mt_node *n = mt_module_node_c(m, g->nodes[k]);

@@ -11,7 +11,7 @@
  * then each tenant's shape overrides and dim bindings apply; a dim that stays unknown is an error
  * naming tenant, input and dim. On success every value reachable in the main graphs has dtype and
  * static shape recorded in the module. */
-mt_status *mt_infer_shapes(mt_module *m);
+MT_MUST_USE mt_status *mt_infer_shapes(mt_module *m);
 
 /* True when every input dim of tenant t is fixed, bound by name or overridden, so that static
  * shape inference can run. */
@@ -19,16 +19,16 @@ bool mt_tenant_inputs_bound(const mt_module *m, int32_t t);
 
 /* Checks that every node uses a supported op, dtype and attribute form. All problems are listed
  * in one status (one line per node, grouped by tenant). */
-mt_status *mt_check_supported(const mt_module *m);
+MT_MUST_USE mt_status *mt_check_supported(const mt_module *m);
 
 /* Structural verifier: ids in range, SSA, topological order within scopes, tenants consistent. */
-mt_status *mt_verify_module(const mt_module *m);
+MT_MUST_USE mt_status *mt_verify_module(const mt_module *m);
 
 /* Runs one tenant's main graph on the reference executor. inputs: one per graph input in
  * declaration order (data borrowed). outputs: one per graph output; data malloc'ed, caller frees.
  * Input dtypes and ranks must match the model; fixed dims must match; the same symbolic dim name
  * must get the same size across a tenant's inputs. */
-mt_status *mt_reference_run(const mt_module *m, int32_t tenant, const mt_tensor *inputs,
+MT_MUST_USE mt_status *mt_reference_run(const mt_module *m, int32_t tenant, const mt_tensor *inputs,
                             mt_tensor *outputs);
 
 /* Readable text dump of the module (tenants, constants, nodes with attributes and shapes). */

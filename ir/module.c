@@ -25,7 +25,7 @@ struct mt_module {
 };
 
 /* Grows a module-owned array to hold at least need elements. */
-static mt_status *grow(const mt_allocator *allocator, void **array, int32_t *capacity, int32_t need,
+MT_MUST_USE static mt_status *grow(const mt_allocator *allocator, void **array, int32_t *capacity, int32_t need,
                        size_t elem) {
   if (need <= *capacity) return NULL;
   int64_t cap = *capacity ? *capacity : 16;
@@ -216,7 +216,7 @@ static bool constant_equals(const mt_constant *c, mt_dtype dtype, int rank, cons
   return nbytes == 0 || memcmp(c->data, data, nbytes) == 0;
 }
 
-static mt_status *rehash(mt_module *m) {
+MT_MUST_USE static mt_status *rehash(mt_module *m) {
   size_t cap = m->index_capacity ? m->index_capacity * 2 : 256;
   int32_t *idx = mt_allocator_calloc(m->allocator, cap, sizeof *idx);
   if (!idx) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");

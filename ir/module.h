@@ -153,7 +153,7 @@ typedef struct mt_module mt_module;
 
 /* Creates an empty module whose memory comes from `allocator` (NULL: the system allocator),
  * which must outlive it. The caller owns the module and frees it with mt_module_destroy. */
-mt_status *mt_module_create(const mt_allocator *allocator, mt_module **out_module);
+MT_MUST_USE mt_status *mt_module_create(const mt_allocator *allocator, mt_module **out_module);
 void mt_module_destroy(mt_module *m);
 
 mt_arena *mt_module_arena(mt_module *m);
@@ -175,21 +175,21 @@ int32_t mt_module_constant_count(const mt_module *m);
 const mt_constant *mt_module_constant(const mt_module *m, int32_t c);
 
 /* Adds a tenant with an empty main graph; strings are copied. */
-mt_status *mt_module_add_tenant(mt_module *m, const char *name, const char *model_path,
+MT_MUST_USE mt_status *mt_module_add_tenant(mt_module *m, const char *name, const char *model_path,
                                 int32_t *out_tenant);
 /* Creates a graph (a tenant's main graph when parent is NULL, or a subgraph). */
-mt_status *mt_module_add_graph(mt_module *m, int32_t tenant, mt_graph *parent, const char *name,
+MT_MUST_USE mt_status *mt_module_add_graph(mt_module *m, int32_t tenant, mt_graph *parent, const char *name,
                                mt_graph **out_graph);
-mt_status *mt_module_add_value(mt_module *m, mt_graph *g, const char *name, mt_value_id *out_value);
+MT_MUST_USE mt_status *mt_module_add_value(mt_module *m, mt_graph *g, const char *name, mt_value_id *out_value);
 /* Adds a node at the end of g's node list. inputs/outputs are copied; attrs are adopted (they
  * must live in the module's arena). The node's opset is taken from its tenant's imports. */
-mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char *name, const char *op_type,
+MT_MUST_USE mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char *name, const char *op_type,
                               const char *domain, int n_inputs, const mt_value_id *inputs,
                               int n_outputs, const mt_value_id *outputs, int n_attrs,
                               mt_attr *attrs, int32_t *out_node);
 /* Interns constant bytes: returns the id of an identical constant when one exists (content
  * dedup across tenants), otherwise copies the bytes into a new one. */
-mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, const int64_t *dims,
+MT_MUST_USE mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, const int64_t *dims,
                                      const void *data, size_t nbytes, int32_t *out_constant);
 /* Sets a value's dtype/shape from a constant and links them. */
 void mt_module_bind_constant(mt_module *m, mt_value_id v, int32_t constant);
@@ -213,7 +213,7 @@ void mt_graph_remove_nodes(mt_module *m, mt_graph *g, const uint8_t *remove);
 /* Moves node (already in g) to just before `before` in g's order. */
 void mt_graph_move_node_before(mt_graph *g, int32_t node, int32_t before);
 /* Interns t's bytes and returns a new value in g bound to that constant. */
-mt_status *mt_module_add_constant_value(mt_module *m, mt_graph *g, const char *name,
+MT_MUST_USE mt_status *mt_module_add_constant_value(mt_module *m, mt_graph *g, const char *name,
                                         const mt_tensor *t, mt_value_id *out_value);
 /* True when n is still part of a graph (not removed by a pass). */
 static inline bool mt_node_is_live(const mt_node *n) { return n->graph != NULL; }

@@ -146,12 +146,12 @@ void mt_op_set_output(mt_op_ctx *c, int i, mt_dtype dtype, int rank, const int64
 void mt_op_same_as_input(mt_op_ctx *c, int i, int j);
 /* Numpy-style multidirectional broadcast of two shapes; error on mismatch. An unknown (-1) dim
  * broadcast against a known n > 1 is n (it must be, or the op fails at run time). */
-mt_status *mt_broadcast_shapes(int ra, const int64_t *a, int rb, const int64_t *b, int *out_rank,
+MT_MUST_USE mt_status *mt_broadcast_shapes(int ra, const int64_t *a, int rb, const int64_t *b, int *out_rank,
                                int64_t *out_dims);
 /* Normalises a possibly negative axis against rank; error when out of [-rank, rank). */
-mt_status *mt_normalize_axis(int64_t axis, int rank, int *out_axis);
+MT_MUST_USE mt_status *mt_normalize_axis(int64_t axis, int rank, int *out_axis);
 /* Reads a 1-D (or scalar) integer input's values into out (max n); returns count via out_count. */
-mt_status *mt_read_int_list(const mt_tensor *t, int64_t *out, int max, int *out_count);
+MT_MUST_USE mt_status *mt_read_int_list(const mt_tensor *t, int64_t *out, int max, int *out_count);
 
 /* Per-family tables, defined in ir/ops/<family>.c. */
 extern const mt_op_def mt_ops_elementwise[];

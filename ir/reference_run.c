@@ -7,7 +7,7 @@
 #include "ir/ir.h"
 
 /* Checks inputs against declared dtypes/shapes; symbolic dims must agree across inputs. */
-static mt_status *check_inputs(const mt_module *m, const mt_tenant *t, const mt_tensor *inputs) {
+MT_MUST_USE static mt_status *check_inputs(const mt_module *m, const mt_tenant *t, const mt_tensor *inputs) {
   const mt_graph *g = t->graph;
   for (int i = 0; i < g->n_inputs; i++) {
     const mt_value *val = mt_module_value_c(m, g->inputs[i]);

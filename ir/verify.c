@@ -21,7 +21,7 @@ static bool in_scope(const mt_value *val, const mt_graph *g) {
   return false;
 }
 
-static mt_status *verify_graph(verifier *vf, const mt_graph *g) {
+MT_MUST_USE static mt_status *verify_graph(verifier *vf, const mt_graph *g) {
   const mt_module *m = vf->m;
   for (int i = 0; i < g->n_inputs; i++) {
     if (!value_in_range(m, g->inputs[i])) return MT_ERR(INTERNAL, "graph '%s': input %d out of range", g->name, i);

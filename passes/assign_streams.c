@@ -51,7 +51,7 @@ static void dag_free(part_dag *g) {
 }
 
 /* Builds the partition's DAG over local indices (position order) and its transitive closure. */
-static mt_status *dag_build(const mt_plan *p, const mt_hgroup_deps *d, const int32_t *local, const int32_t *ids,
+MT_MUST_USE static mt_status *dag_build(const mt_plan *p, const mt_hgroup_deps *d, const int32_t *local, const int32_t *ids,
                             int n, part_dag *g) {
   memset(g, 0, sizeof *g);
   g->n = n;
@@ -422,7 +422,7 @@ static void refine(const mt_plan *p, const part_dag *g, int32_t *stream, int *st
   }
 }
 
-static mt_status *assign_partition(mt_plan *p, const mt_hgroup_deps *d, const int32_t *local, const int32_t *ids,
+MT_MUST_USE static mt_status *assign_partition(mt_plan *p, const mt_hgroup_deps *d, const int32_t *local, const int32_t *ids,
                                    int n, int32_t part) {
   mt_partition_plan *pp = &p->partitions[part];
   pp->n_streams = 0;

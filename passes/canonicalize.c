@@ -35,7 +35,7 @@ static bool output_unused(const mt_canon *c, const mt_node *n, int i) {
 }
 
 /* Makes the readers of node id's output 0 read `in` instead and drops the node. */
-static mt_status *bypass(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *bypass(mt_canon *c, int32_t id, bool *changed) {
   const mt_node *n = mt_module_node_c(c->m, id);
   if (n->n_inputs < 1 || n->n_outputs < 1 || n->inputs[0] == MT_NO_VALUE || n->outputs[0] == MT_NO_VALUE)
     return NULL;
@@ -50,12 +50,12 @@ static mt_status *bypass(mt_canon *c, int32_t id, bool *changed) {
   return NULL;
 }
 
-static mt_status *rule_identity(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *rule_identity(mt_canon *c, int32_t id, bool *changed) {
   return bypass(c, id, changed);
 }
 
 /* Inference Dropout is the identity unless a training_mode input might be true (opset 12+). */
-static mt_status *rule_dropout(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *rule_dropout(mt_canon *c, int32_t id, bool *changed) {
   const mt_node *n = mt_module_node_c(c->m, id);
   if (n->opset >= 12 && n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE) {
     mt_tensor mode;
@@ -66,7 +66,7 @@ static mt_status *rule_dropout(mt_canon *c, int32_t id, bool *changed) {
 }
 
 /* Cast / CastLike to the dtype the input already has, Expand to the shape it already has. */
-static mt_status *rule_same_shape(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *rule_same_shape(mt_canon *c, int32_t id, bool *changed) {
   return bypass(c, id, changed); /* bypass checks dtype and shape equality */
 }
 
@@ -98,7 +98,7 @@ static bool perm_is_identity(const int *perm, int rank) {
  * with c[i] = p1[p2[i]] (output dim i of the outer one is input dim p2[i], which is dim
  * p1[p2[i]] of x), or just x when c is the identity. The inner Transpose stays for any other
  * readers (DCE drops it otherwise). */
-static mt_status *rule_transpose(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *rule_transpose(mt_canon *c, int32_t id, bool *changed) {
   const mt_node *n = mt_module_node_c(c->m, id);
   if (n->n_inputs != 1 || n->n_outputs != 1 || n->outputs[0] == MT_NO_VALUE) return NULL;
   int rank = mt_module_value_c(c->m, n->inputs[0])->rank;
@@ -136,7 +136,7 @@ static mt_status *rule_transpose(mt_canon *c, int32_t id, bool *changed) {
 
 /* Reshape to the input's own shape goes; Reshape of Reshape reads the inner one's data with the
  * outer one's (static) output shape written out as a constant. */
-static mt_status *rule_reshape(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *rule_reshape(mt_canon *c, int32_t id, bool *changed) {
   const mt_node *n = mt_module_node_c(c->m, id);
   if (n->n_inputs < 1 || n->n_outputs != 1 || n->outputs[0] == MT_NO_VALUE) return NULL;
   if (same_type_and_shape(c->m, n->inputs[0], n->outputs[0])) return bypass(c, id, changed);
@@ -164,11 +164,11 @@ static mt_status *rule_reshape(mt_canon *c, int32_t id, bool *changed) {
   return NULL;
 }
 
-static mt_status *rule_batchnorm(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *rule_batchnorm(mt_canon *c, int32_t id, bool *changed) {
   return mt_canon_fold_batchnorm(c, id, changed);
 }
 
-static mt_status *rule_add(mt_canon *c, int32_t id, bool *changed) {
+MT_MUST_USE static mt_status *rule_add(mt_canon *c, int32_t id, bool *changed) {
   return mt_canon_matmul_add_to_gemm(c, id, changed);
 }
 

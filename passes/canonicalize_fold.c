@@ -38,7 +38,7 @@ static bool bn_affine(const mt_canon *c, const mt_node *bn, int64_t channels, do
 }
 
 /* Conv(X, W, B) -> Conv(X, W * s, B * s + shift). */
-static mt_status *fold_into_conv(mt_canon *c, int32_t conv, int64_t channels, const double *scale,
+MT_MUST_USE static mt_status *fold_into_conv(mt_canon *c, int32_t conv, int64_t channels, const double *scale,
                                  const double *shift, bool *ok) {
   const mt_node *n = mt_module_node_c(c->m, conv);
   mt_tensor w, b;
@@ -77,7 +77,7 @@ static mt_status *fold_into_conv(mt_canon *c, int32_t conv, int64_t channels, co
 
 /* Gemm(A, B, C; alpha, beta) over [M, N] -> Gemm(A, B * s (per column n), beta * C * s + shift;
  * alpha, beta = 1). C may be absent, a scalar, or one row of N values. */
-static mt_status *fold_into_gemm(mt_canon *c, int32_t gemm, int64_t channels, const double *scale,
+MT_MUST_USE static mt_status *fold_into_gemm(mt_canon *c, int32_t gemm, int64_t channels, const double *scale,
                                  const double *shift, bool *ok) {
   const mt_node *n = mt_module_node_c(c->m, gemm);
   mt_tensor w, bias;

@@ -16,9 +16,9 @@ typedef struct mt_canon {
 typedef mt_status *(*mt_canon_rule)(mt_canon *c, int32_t id, bool *changed);
 
 /* BatchNormalization whose input comes from a Conv or Gemm read by nothing else: folded into it. */
-mt_status *mt_canon_fold_batchnorm(mt_canon *c, int32_t id, bool *changed);
+MT_MUST_USE mt_status *mt_canon_fold_batchnorm(mt_canon *c, int32_t id, bool *changed);
 /* Add(MatMul(A[M,K], W[K,N] constant), bias[N] constant) -> Gemm(A, W, bias). */
-mt_status *mt_canon_matmul_add_to_gemm(mt_canon *c, int32_t id, bool *changed);
+MT_MUST_USE mt_status *mt_canon_matmul_add_to_gemm(mt_canon *c, int32_t id, bool *changed);
 
 /* Graph-editing helpers (canonicalize_util.c). */
 
@@ -27,14 +27,14 @@ int32_t mt_canon_producer(const mt_canon *c, mt_value_id v, const char *op_type)
 /* The constant tensor behind v, or NULL. */
 bool mt_canon_constant(const mt_canon *c, mt_value_id v, mt_tensor *out_view);
 /* Detaches node id from its graph. */
-mt_status *mt_canon_remove_node(mt_canon *c, int32_t id);
+MT_MUST_USE mt_status *mt_canon_remove_node(mt_canon *c, int32_t id);
 /* Copies n's attributes into a new arena array with `name` set to the given value (an INT,
  * FLOAT or INTS attribute; added when absent). */
-mt_status *mt_canon_set_attr(mt_canon *c, int32_t id, const mt_attr *value);
+MT_MUST_USE mt_status *mt_canon_set_attr(mt_canon *c, int32_t id, const mt_attr *value);
 /* Gives node id a new input array of n_inputs entries (arena memory), copying the old ones. */
-mt_status *mt_canon_resize_inputs(mt_canon *c, int32_t id, int n_inputs);
+MT_MUST_USE mt_status *mt_canon_resize_inputs(mt_canon *c, int32_t id, int n_inputs);
 /* A new float32 constant value in node id's graph, named after the node plus suffix. */
-mt_status *mt_canon_add_f32(mt_canon *c, int32_t id, const char *suffix, int rank,
+MT_MUST_USE mt_status *mt_canon_add_f32(mt_canon *c, int32_t id, const char *suffix, int rank,
                             const int64_t *dims, const float *data, mt_value_id *out_value);
 
 #endif

@@ -150,7 +150,7 @@ static int partition_sms(const mt_plan *p, int32_t part) {
 }
 
 /* Combines the members' costs into the horizontal group's (one launch). */
-static mt_status *hgroup_cost(const mt_plan *p, const mt_horizontal_group *hg, mt_cost *c) {
+MT_MUST_USE static mt_status *hgroup_cost(const mt_plan *p, const mt_horizontal_group *hg, mt_cost *c) {
   const mt_module *m = p->module;
   memset(c, 0, sizeof *c);
   double math_time = 0;
@@ -188,7 +188,7 @@ static mt_status *hgroup_cost(const mt_plan *p, const mt_horizontal_group *hg, m
 /* Earliest finish time of every horizontal group under the schedule (see the file comment).
  * When every group of a partition has a stream, stream order and waits define the start;
  * otherwise the data dependencies do (unlimited concurrency). */
-static mt_status *finish_times(const mt_plan *p, double *finish) {
+MT_MUST_USE static mt_status *finish_times(const mt_plan *p, double *finish) {
   mt_hgroup_deps d;
   MT_RETURN_IF_ERROR_PLAIN(mt_schedule_deps_build(p, &d));
   int n = p->n_hgroups;

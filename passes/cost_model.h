@@ -9,7 +9,7 @@
  * partitions' makespans (max of the critical path and the total work on the partition's SMs; the
  * critical path follows stream order and waits once every group of the partition has a stream,
  * data dependencies before). Filled into the plan; assign-streams calls it again at its end. */
-mt_status *mt_cost_model_estimate(struct mt_plan *p);
+MT_MUST_USE mt_status *mt_cost_model_estimate(struct mt_plan *p);
 /* A tenant's predicted latency on its partition: alone (the only tenant running, its fused groups
  * one after another on one stream, one launch overhead each: the single-model baseline) or, when
  * alone is false, as scheduled among the others (when its last horizontal group finishes, and no

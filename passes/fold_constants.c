@@ -31,7 +31,7 @@ static bool outputs_known(const mt_eval *ev, const mt_node *n) {
   return any;
 }
 
-static mt_status *fold_tenant(mt_module *m, mt_graph *g, uint8_t *remove) {
+MT_MUST_USE static mt_status *fold_tenant(mt_module *m, mt_graph *g, uint8_t *remove) {
   mt_eval *ev;
   MT_RETURN_IF_ERROR_PLAIN(mt_eval_create(m, false, &ev));
   mt_eval_set_fold_limit(ev, FOLD_MAX_ELEMENTS);

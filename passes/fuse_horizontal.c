@@ -341,7 +341,7 @@ static void schedule_round(hstate *s, int32_t partition) {
 
 /* --- driver --- */
 
-static mt_status *build_dag(hstate *s) {
+MT_MUST_USE static mt_status *build_dag(hstate *s) {
   const mt_plan *p = s->p;
   int n = s->n;
   int32_t *stamp = malloc(((size_t)n + 1) * sizeof *stamp);
@@ -385,7 +385,7 @@ static mt_status *build_dag(hstate *s) {
   return NULL;
 }
 
-static mt_status *reject_partitions(hstate *s) {
+MT_MUST_USE static mt_status *reject_partitions(hstate *s) {
   const mt_module *m = s->m;
   int32_t nt = mt_module_tenant_count(m);
   for (int32_t a = 0; a < nt; a++)

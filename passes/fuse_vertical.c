@@ -491,7 +491,7 @@ static int successors(vstate *s, int32_t x, int32_t *out) {
 
 /* The surviving groups in a topological order of the group DAG (plan order is an execution order
  * before any scheduling), earliest first position first among the ready ones. */
-static mt_status *topo_order(vstate *s, int32_t *order, int alive) {
+MT_MUST_USE static mt_status *topo_order(vstate *s, int32_t *order, int alive) {
   int32_t *indeg = calloc((size_t)s->n_groups + 1, sizeof *indeg);
   int32_t *heap = malloc(((size_t)s->n_groups + 1) * sizeof *heap);
   int32_t *succ = malloc(((size_t)s->n_groups + 1) * sizeof *succ);
@@ -519,7 +519,7 @@ static mt_status *topo_order(vstate *s, int32_t *order, int alive) {
 }
 
 /* Writes the surviving groups back into the plan, densely, in a topological order. */
-static mt_status *rebuild_plan(vstate *s) {
+MT_MUST_USE static mt_status *rebuild_plan(vstate *s) {
   mt_plan *p = s->p;
   int alive = 0;
   for (int i = 0; i < s->n_groups; i++) alive += s->g[i].alive && s->g[i].n > 0;
@@ -564,7 +564,7 @@ static mt_status *rebuild_plan(vstate *s) {
   return mt_plan_refresh_groups(p);
 }
 
-static mt_status *state_init(vstate *s, mt_plan *p) {
+MT_MUST_USE static mt_status *state_init(vstate *s, mt_plan *p) {
   memset(s, 0, sizeof *s);
   s->p = p;
   s->m = p->module;

@@ -21,7 +21,7 @@ typedef struct mt_fusion_index {
   uint8_t *is_output;  /* per value: a tenant's graph output */
 } mt_fusion_index;
 
-mt_status *mt_fusion_index_build(const mt_module *m, mt_fusion_index *ix);
+MT_MUST_USE mt_status *mt_fusion_index_build(const mt_module *m, mt_fusion_index *ix);
 void mt_fusion_index_free(mt_fusion_index *ix);
 static inline int mt_fusion_reader_count(const mt_fusion_index *ix, mt_value_id v) {
   return ix->rd_start[v + 1] - ix->rd_start[v];

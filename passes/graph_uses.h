@@ -22,7 +22,7 @@ typedef struct mt_use_index {
 } mt_use_index;
 
 /* Builds the index over every tenant's main graph and their subgraphs. */
-mt_status *mt_use_index_build(const mt_module *m, mt_use_index *out);
+MT_MUST_USE mt_status *mt_use_index_build(const mt_module *m, mt_use_index *out);
 void mt_use_index_free(mt_use_index *ix);
 
 /* Number of reads of v (node input slots plus graph outputs). */

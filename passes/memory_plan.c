@@ -83,7 +83,7 @@ static int cmp_pair(const void *a, const void *b) {
 }
 
 /* Bytes of a value with a static shape; errors name the value and its tenant. */
-static mt_status *value_bytes(const mt_module *m, mt_value_id v, size_t *out) {
+MT_MUST_USE static mt_status *value_bytes(const mt_module *m, mt_value_id v, size_t *out) {
   const mt_value *val = mt_module_value_c(m, v);
   const char *tenant = mt_module_tenant_c(m, val->tenant)->name;
   size_t elem = val->dtype == MT_DTYPE_UNDEFINED ? 0 : mt_dtype_size(val->dtype);
@@ -136,7 +136,7 @@ static bool may_be_live_together(const mt_schedule_order *o, const read_pair *pa
 }
 
 /* Lowest aligned offset where `size` bytes fit between the (sorted) occupied intervals. */
-static mt_status *lowest_fit(interval *busy, int n_busy, size_t size, size_t *out) {
+MT_MUST_USE static mt_status *lowest_fit(interval *busy, int n_busy, size_t size, size_t *out) {
   qsort(busy, (size_t)n_busy, sizeof *busy, cmp_interval);
   size_t at = 0;
   for (int i = 0; i < n_busy; i++) {
@@ -153,7 +153,7 @@ static mt_status *lowest_fit(interval *busy, int n_busy, size_t size, size_t *ou
 }
 
 /* Places the candidates (sorted by partition, then size descending). */
-static mt_status *place_all(const mt_plan *p, const mt_schedule_order *o, const read_pair *pairs, candidate **sorted,
+MT_MUST_USE static mt_status *place_all(const mt_plan *p, const mt_schedule_order *o, const read_pair *pairs, candidate **sorted,
                             int n) {
   interval *busy = malloc(sizeof *busy * ((size_t)n + 1));
   if (!busy) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -183,7 +183,7 @@ static mt_status *place_all(const mt_plan *p, const mt_schedule_order *o, const 
 }
 
 /* Gathers the intermediates with their writers, readers and sizes. */
-static mt_status *find_intermediates(const mt_plan *p, reads *r, candidate **out, int *out_n) {
+MT_MUST_USE static mt_status *find_intermediates(const mt_plan *p, reads *r, candidate **out, int *out_n) {
   const mt_module *m = p->module;
   int32_t n_values = mt_module_value_count(m);
   uint8_t *is_output = calloc((size_t)n_values + 1, 1);

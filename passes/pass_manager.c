@@ -30,7 +30,7 @@ static const mt_pass *find_pass(const char *name) {
   return NULL;
 }
 
-static mt_status *check_options(const mt_pipeline_options *o) {
+MT_MUST_USE static mt_status *check_options(const mt_pipeline_options *o) {
   for (int i = 0; i < o->n_disabled; i++) {
     const mt_pass *p = find_pass(o->disabled[i]);
     if (!p) return MT_ERR(INVALID_ARGUMENT, "--disable-pass: no pass named '%s'", o->disabled[i]);

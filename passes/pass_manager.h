@@ -40,17 +40,17 @@ void mt_pipeline_options_init(mt_pipeline_options *o);
 const mt_pass *mt_pipeline_passes(int *out_count);
 /* Runs the pipeline over ctx->module and leaves the scheduled plan in ctx->plan (caller destroys).
  * Unknown names in disabled/dump_after are errors, as is disabling a required pass. */
-mt_status *mt_pipeline_run(mt_pass_ctx *ctx, const mt_pipeline_options *opts);
+MT_MUST_USE mt_status *mt_pipeline_run(mt_pass_ctx *ctx, const mt_pipeline_options *opts);
 
 /* The passes (one file each). */
-mt_status *mt_pass_infer_shapes(mt_pass_ctx *ctx);
-mt_status *mt_pass_fold_constants(mt_pass_ctx *ctx);
-mt_status *mt_pass_canonicalize(mt_pass_ctx *ctx);
-mt_status *mt_pass_dce(mt_pass_ctx *ctx);
-mt_status *mt_pass_fuse_vertical(mt_pass_ctx *ctx);
-mt_status *mt_pass_fuse_horizontal(mt_pass_ctx *ctx);
-mt_status *mt_pass_cost_model(mt_pass_ctx *ctx);
-mt_status *mt_pass_assign_streams(mt_pass_ctx *ctx);
-mt_status *mt_pass_plan_memory(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_infer_shapes(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_fold_constants(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_canonicalize(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_dce(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_fuse_vertical(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_fuse_horizontal(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_cost_model(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_assign_streams(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_plan_memory(mt_pass_ctx *ctx);
 
 #endif

@@ -79,7 +79,7 @@ static int cmp_i32(const void *a, const void *b) {
 }
 
 /* Cross-group readers of every value, as CSR arrays, each value's list sorted and deduplicated. */
-static mt_status *build_readers(checker *c) {
+MT_MUST_USE static mt_status *build_readers(checker *c) {
   int32_t nv = mt_module_value_count(c->m);
   int32_t *counts = calloc((size_t)nv + 1, sizeof *counts);
   c->read_start = calloc((size_t)nv + 2, sizeof *c->read_start);
@@ -133,7 +133,7 @@ static int cmp_stream_key(const void *a, const void *b) {
 }
 
 /* Previous group issued on the same stream of the same partition. */
-static mt_status *build_stream_prev(checker *c) {
+MT_MUST_USE static mt_status *build_stream_prev(checker *c) {
   const mt_plan *p = c->p;
   c->stream_prev = malloc(sizeof *c->stream_prev * ((size_t)c->n_h + 1));
   stream_key *keys = malloc(sizeof *keys * ((size_t)c->n_h + 1));
@@ -196,7 +196,7 @@ static bool all_readers_before(checker *c, mt_value_id v, int32_t writer, bool *
   return true;
 }
 
-static mt_status *check_buffer(checker *c, int b, const uint8_t *is_output) {
+MT_MUST_USE static mt_status *check_buffer(checker *c, int b, const uint8_t *is_output) {
   const mt_plan *p = c->p;
   const mt_buffer *buf = &p->buffers[b];
   mt_value_id v = buf->value;
@@ -271,7 +271,7 @@ static void sort_by_offset(const mt_plan *p, int32_t *idx, int32_t *tmp, int n) 
 }
 
 /* Every pair of buffers sharing bytes: one must be dead before the other is written. */
-static mt_status *check_overlaps(checker *c) {
+MT_MUST_USE static mt_status *check_overlaps(checker *c) {
   const mt_plan *p = c->p;
   int n = p->n_buffers;
   int32_t *idx = malloc(sizeof *idx * ((size_t)n + 1)), *tmp = malloc(sizeof *tmp * ((size_t)n + 1));
@@ -304,7 +304,7 @@ static mt_status *check_overlaps(checker *c) {
   return st;
 }
 
-static mt_status *check_all(checker *c) {
+MT_MUST_USE static mt_status *check_all(checker *c) {
   const mt_plan *p = c->p;
   int32_t n_nodes = mt_module_node_count(c->m), nv = mt_module_value_count(c->m);
   c->group_of = malloc(sizeof *c->group_of * ((size_t)n_nodes + 1));

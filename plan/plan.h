@@ -123,37 +123,37 @@ typedef struct mt_partition_budget {
   const char *name;
   int sm_budget;
 } mt_partition_budget;
-mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
+MT_MUST_USE mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
                           const mt_partition_budget *budgets, int n_budgets, mt_plan **out_plan);
 void mt_plan_destroy(mt_plan *p);
 
 /* Recomputes groups' external inputs/outputs and group_of_node after groups were edited. */
-mt_status *mt_plan_refresh_groups(mt_plan *p);
+MT_MUST_USE mt_status *mt_plan_refresh_groups(mt_plan *p);
 /* Appends a rejection (strings copied). Fails only when out of memory: the report must never
  * lose a line silently, so callers propagate the status. */
-mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason);
+MT_MUST_USE mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason);
 
 /* Grants each partition its SMs on `arch`: budgets rounded up to the partition granularity,
  * at least the minimum partition, and together no more than the GPU has. Errors name the
  * partition and the arch. */
-mt_status *mt_partitions_assign(mt_partition_plan *parts, int n, const mt_arch_params *arch);
+MT_MUST_USE mt_status *mt_partitions_assign(mt_partition_plan *parts, int n, const mt_arch_params *arch);
 
 /* The memory-plan checker: no two buffers of a partition share bytes unless one's last reader is
  * ordered (same stream earlier, or through waits) before the other's writer. */
-mt_status *mt_memory_plan_check(const mt_plan *p);
+MT_MUST_USE mt_status *mt_memory_plan_check(const mt_plan *p);
 
 /* Runs every tenant through the plan on the reference executor: horizontal groups in schedule
  * order (per partition, by position; unscheduled plans use group order), members in order, nodes
  * in group order, every read checked to come after its write. With use_memory_plan, intermediates
  * live at their arena offsets, so a memory plan that lets live buffers overlap corrupts results.
  * inputs[t] / outputs[t] as for mt_reference_run, one array per tenant. */
-mt_status *mt_plan_reference_run(const mt_plan *p, bool use_memory_plan, mt_tensor *const *inputs,
+MT_MUST_USE mt_status *mt_plan_reference_run(const mt_plan *p, bool use_memory_plan, mt_tensor *const *inputs,
                                  mt_tensor *const *outputs);
 
 /* Plan verifier: every live node in exactly one fused group of its tenant, group orders valid,
  * horizontal groups of one partition and distinct tenants, schedule consistent with data
  * dependencies, and (when present) the memory plan's no-overlap guarantee. */
-mt_status *mt_plan_verify(const mt_plan *p);
+MT_MUST_USE mt_status *mt_plan_verify(const mt_plan *p);
 /* Text dump of the plan (groups, horizontal groups, streams, buffers). */
 void mt_plan_dump(const mt_plan *p, FILE *out);
 

@@ -4,7 +4,7 @@
 #include "plan/plan.h"
 #include "plan/schedule.h"
 
-static mt_status *check_groups(const mt_plan *p, int32_t *seen_in) {
+MT_MUST_USE static mt_status *check_groups(const mt_plan *p, int32_t *seen_in) {
   const mt_module *m = p->module;
   for (int gi = 0; gi < p->n_groups; gi++) {
     const mt_fused_group *fg = &p->groups[gi];
@@ -29,7 +29,7 @@ static mt_status *check_groups(const mt_plan *p, int32_t *seen_in) {
   return NULL;
 }
 
-static mt_status *check_hgroups(const mt_plan *p) {
+MT_MUST_USE static mt_status *check_hgroups(const mt_plan *p) {
   for (int h = 0; h < p->n_hgroups; h++) {
     const mt_horizontal_group *hg = &p->hgroups[h];
     if (hg->n_members <= 0) return MT_ERR(INTERNAL, "plan: horizontal group %d is empty", h);
@@ -52,7 +52,7 @@ static mt_status *check_hgroups(const mt_plan *p) {
 /* With a schedule, every read must come after its write in position order within a partition;
  * the stream-level check (same stream earlier, or reached through waits) is mt_schedule_check's,
  * run below once streams are assigned. */
-static mt_status *check_schedule(const mt_plan *p, const int32_t *group_of_node) {
+MT_MUST_USE static mt_status *check_schedule(const mt_plan *p, const int32_t *group_of_node) {
   const mt_module *m = p->module;
   bool scheduled = p->n_hgroups > 0;
   for (int h = 0; h < p->n_hgroups; h++) scheduled = scheduled && p->hgroups[h].position >= 0;

@@ -286,7 +286,7 @@ static const char *hgroup_label(const mt_plan *p, int32_t h) {
   return mt_node_label(p->module, mt_module_node_c(p->module, fg->nodes[0]));
 }
 
-static mt_status *build_partition(const mt_plan *p, mt_schedule_order *o, int32_t part) {
+MT_MUST_USE static mt_status *build_partition(const mt_plan *p, mt_schedule_order *o, int32_t part) {
   pos_id *sorted = NULL;
   int n = partition_sorted(p, part, &sorted);
   if (n < 0) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");

@@ -27,7 +27,7 @@ typedef struct mt_hgroup_deps {
   int32_t *pred;
 } mt_hgroup_deps;
 
-mt_status *mt_schedule_deps_build(const mt_plan *p, mt_hgroup_deps *out);
+MT_MUST_USE mt_status *mt_schedule_deps_build(const mt_plan *p, mt_hgroup_deps *out);
 void mt_schedule_deps_free(mt_hgroup_deps *d);
 
 /* All horizontal groups in one valid execution order: grouped by partition (in partition order),
@@ -35,7 +35,7 @@ void mt_schedule_deps_free(mt_hgroup_deps *d);
  * producers by dependency level (interleaving tenants) and ties by id. A position order that
  * breaks a data dependency is repaired (the producer first), so the result is always
  * topological. Errors on a dependency cycle. order has n_hgroups entries. */
-mt_status *mt_schedule_topo_order(const mt_plan *p, const mt_hgroup_deps *d, int32_t *order);
+MT_MUST_USE mt_status *mt_schedule_topo_order(const mt_plan *p, const mt_hgroup_deps *d, int32_t *order);
 
 /* a happens before b (see above). */
 bool mt_schedule_happens_before(const mt_plan *p, int32_t hgroup_a, int32_t hgroup_b);
@@ -44,12 +44,12 @@ bool mt_schedule_happens_before(const mt_plan *p, int32_t hgroup_a, int32_t hgro
 typedef struct mt_schedule_order mt_schedule_order;
 /* Errors when the schedule is malformed: a stream or wait out of range, a wait on another
  * partition's group or on one at a later position, or two groups sharing a position. */
-mt_status *mt_schedule_order_build(const mt_plan *p, mt_schedule_order **out);
+MT_MUST_USE mt_status *mt_schedule_order_build(const mt_plan *p, mt_schedule_order **out);
 bool mt_schedule_order_before(const mt_schedule_order *o, int32_t hgroup_a, int32_t hgroup_b);
 void mt_schedule_order_free(mt_schedule_order *o);
 
 /* Checks that every data dependency between horizontal groups is ordered by the schedule
  * (stream order or waits); the error names the consumer, the producer and their streams. */
-mt_status *mt_schedule_check(const mt_plan *p);
+MT_MUST_USE mt_status *mt_schedule_check(const mt_plan *p);
 
 #endif

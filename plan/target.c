@@ -47,7 +47,7 @@ const mt_arch_params *mt_arch_builtin(const char *name) {
   return NULL;
 }
 
-static mt_status *read_number(json_t *obj, const char *key, double lo, double hi, double *inout) {
+MT_MUST_USE static mt_status *read_number(json_t *obj, const char *key, double lo, double hi, double *inout) {
   json_t *v = json_object_get(obj, key);
   if (!v) return NULL;
   if (!json_is_number(v)) return MT_ERR(INVALID_ARGUMENT, "'%s' must be a number", key);

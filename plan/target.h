@@ -32,6 +32,6 @@ typedef struct mt_arch_params {
 /* Built-in parameters for "sm_80", "sm_86", "sm_89", "sm_90"; NULL for anything else. */
 const mt_arch_params *mt_arch_builtin(const char *name);
 /* Loads overrides from a JSON file over a copy of base ({"sm_90": {"sm_count": 114, ...}}). */
-mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, mt_arch_params *out);
+MT_MUST_USE mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, mt_arch_params *out);
 
 #endif

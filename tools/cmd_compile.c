@@ -15,7 +15,7 @@ typedef struct compile_args {
   const char *dump_after, *report, *target, *arch_params;
 } compile_args;
 
-static mt_status *parse_args(int argc, char **argv, compile_args *a) {
+MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a) {
   a->paths = calloc((size_t)argc + 1, sizeof *a->paths);
   a->disabled = calloc((size_t)argc + 1, sizeof *a->disabled);
   if (!a->paths || !a->disabled) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");

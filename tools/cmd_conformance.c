@@ -131,7 +131,7 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why,
 }
 
 /* Reads input_*.pb / output_*.pb of one data set, sorted by index. */
-static mt_status *read_set(const char *set_dir, const char *prefix, mt_tensor **out, char ***out_names, int *out_n) {
+MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, mt_tensor **out, char ***out_names, int *out_n) {
   char **files;
   int n = list_dir(set_dir, prefix, &files);
   *out = calloc((size_t)n + 1, sizeof **out);

@@ -32,7 +32,7 @@ static void sanitize(const char *in, char *out, size_t cap) {
 }
 
 /* mkdir -p: the output folder's parents are created too. */
-static mt_status *make_dir(const char *path) {
+MT_MUST_USE static mt_status *make_dir(const char *path) {
   char buf[4096];
   snprintf(buf, sizeof buf, "%s", path);
   for (char *p = buf + 1; *p; p++) {
@@ -47,7 +47,7 @@ static mt_status *make_dir(const char *path) {
   return NULL;
 }
 
-static mt_status *parse_input_arg(const mt_module *m, const char *arg, input_arg *out) {
+MT_MUST_USE static mt_status *parse_input_arg(const mt_module *m, const char *arg, input_arg *out) {
   const char *eq = strchr(arg, '=');
   if (!eq || eq == arg || !eq[1])
     return MT_ERR(INVALID_ARGUMENT, "--input '%s': expected [TENANT:]NAME=FILE", arg);
@@ -76,7 +76,7 @@ typedef struct tenant_result {
   double seconds;
 } tenant_result;
 
-static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, int n_args,
+MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, int n_args,
                              tenant_result *res) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
   const mt_graph *g = t->graph;
@@ -109,7 +109,7 @@ static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, in
 
 /* Two tenants (or two outputs of one tenant) whose names sanitise to the same file would
  * overwrite each other: refuse, naming both. */
-static mt_status *check_name_collisions(const mt_module *m) {
+MT_MUST_USE static mt_status *check_name_collisions(const mt_module *m) {
   char a[512], b[512];
   int32_t n = mt_module_tenant_count(m);
   for (int32_t t = 0; t < n; t++) {
@@ -138,7 +138,7 @@ static mt_status *check_name_collisions(const mt_module *m) {
 
 /* Writes one tenant's outputs; called only once every tenant has run, so a failing run leaves
  * no output files behind. */
-static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
+MT_MUST_USE static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
                                const char *out_dir, const char *ext) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
   char dir[4096], tn[512], fname[1024], path[4096 + 1024 + 8];

@@ -32,10 +32,10 @@ typedef struct mt_status mt_status;
 #endif
 
 /* Builds a status; code must not be MT_OK. */
-mt_status *mt_status_make(mt_status_code code, const char *fmt, ...) MT_PRINTF(2, 3);
-mt_status *mt_status_makev(mt_status_code code, const char *fmt, va_list ap);
+MT_MUST_USE mt_status *mt_status_make(mt_status_code code, const char *fmt, ...) MT_PRINTF(2, 3);
+MT_MUST_USE mt_status *mt_status_makev(mt_status_code code, const char *fmt, va_list ap);
 /* Prepends "context: " to the message; takes ownership of st and returns it (or NULL if st is NULL). */
-mt_status *mt_status_annotate(mt_status *st, const char *fmt, ...) MT_PRINTF(2, 3);
+MT_MUST_USE mt_status *mt_status_annotate(mt_status *st, const char *fmt, ...) MT_PRINTF(2, 3);
 mt_status_code mt_status_code_of(const mt_status *st);
 /* The message; valid until the status is freed. "OK" for NULL. */
 const char *mt_status_message(const mt_status *st);

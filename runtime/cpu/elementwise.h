@@ -70,19 +70,19 @@ static inline bool mt_ew_binary_is_compare(mt_ew_binary op) {
 }
 
 /* out = op(in), same dtype and element count (out may alias in). */
-mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tensor *in,
+MT_MUST_USE mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tensor *in,
                            mt_tensor *out);
 /* out = op(a, b) with numpy broadcasting to out's shape. a and b share a dtype except for Pow;
  * out is bool for comparisons and logical ops. out may alias a or b when that operand already
  * has out's shape (the running accumulator of Sum/Max/...). */
-mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor *b,
+MT_MUST_USE mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor *b,
                             mt_tensor *out);
 /* out = cond ? x : y with three-way broadcasting; cond is bool. */
-mt_status *mt_cpu_ew_where(const mt_tensor *cond, const mt_tensor *x, const mt_tensor *y,
+MT_MUST_USE mt_status *mt_cpu_ew_where(const mt_tensor *cond, const mt_tensor *x, const mt_tensor *y,
                            mt_tensor *out);
 /* Copies in into out, broadcasting in's shape to out's (numpy rules; same dtype). */
-mt_status *mt_cpu_ew_broadcast_copy(const mt_tensor *in, mt_tensor *out);
+MT_MUST_USE mt_status *mt_cpu_ew_broadcast_copy(const mt_tensor *in, mt_tensor *out);
 /* Mean's final step, in place: out[i] = out[i] / n (float types only). */
-mt_status *mt_cpu_ew_divide_by(mt_tensor *out, int64_t n);
+MT_MUST_USE mt_status *mt_cpu_ew_divide_by(mt_tensor *out, int64_t n);
 
 #endif
