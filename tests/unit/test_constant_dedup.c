@@ -198,5 +198,5 @@ int main(void) {
       cmocka_unit_test(test_full_hash_collision_compared_by_content),
       cmocka_unit_test(test_attribute_and_initializer_share),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }
