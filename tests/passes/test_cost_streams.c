@@ -197,7 +197,7 @@ static void check_schedule(mt_plan *p, const char *label, bool all_pairs) {
     int nw = hg->n_waits;
     int32_t saved[64];
     if (nw > 64) continue; /* never in practice: a group waits on a few streams at most */
-    memcpy(saved, hg->waits, sizeof(int32_t) * (size_t)nw);
+    if (nw) memcpy(saved, hg->waits, sizeof(int32_t) * (size_t)nw); /* waits is NULL when nw is 0 */
     for (int w = 0; w < nw; w++) {
       hg->waits[w] = saved[nw - 1];
       hg->n_waits = nw - 1;
