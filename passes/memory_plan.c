@@ -137,7 +137,7 @@ static bool may_be_live_together(const mt_schedule_order *o, const read_pair *pa
 
 /* Lowest aligned offset where `size` bytes fit between the (sorted) occupied intervals. */
 MT_MUST_USE static mt_status *lowest_fit(interval *busy, int n_busy, size_t size, size_t *out) {
-  qsort(busy, (size_t)n_busy, sizeof *busy, cmp_interval);
+  if (n_busy > 1) qsort(busy, (size_t)n_busy, sizeof *busy, cmp_interval);
   size_t at = 0;
   for (int i = 0; i < n_busy; i++) {
     size_t end;
@@ -200,7 +200,7 @@ MT_MUST_USE static mt_status *find_intermediates(const mt_plan *p, reads *r, can
   }
   free(is_output);
   if (r->oom) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  qsort(r->pairs, (size_t)r->n, sizeof *r->pairs, cmp_pair);
+  if (r->n > 1) qsort(r->pairs, (size_t)r->n, sizeof *r->pairs, cmp_pair); /* pairs is NULL when n is 0 */
   int n_unique = 0;
   for (int i = 0; i < r->n; i++)
     if (i == 0 || cmp_pair(&r->pairs[i - 1], &r->pairs[i]) != 0) r->pairs[n_unique++] = r->pairs[i];

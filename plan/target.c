@@ -61,6 +61,7 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, 
   *out = *base;
   json_error_t err;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+  if (!root && err.line < 1) return MT_ERR(INVALID_ARGUMENT, "%s: %s", path, err.text); /* e.g. cannot open */
   if (!root) return MT_ERR(INVALID_ARGUMENT, "%s:%d: %s", path, err.line, err.text);
   mt_status *st = NULL;
   json_t *arch = json_is_object(root) ? json_object_get(root, base->name) : NULL;

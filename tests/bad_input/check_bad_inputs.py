@@ -2,19 +2,25 @@
 """Bad input must give one clear error line, exit code 1, and no partial output.
 
 Builds its own fixtures with onnx.helper (truncated and random model files, unsupported ops, dangling
-references, shape mismatches, broken manifests, wrong input tensors), runs `mtcc inspect` and/or
-`mtcc run --reference ... --output-dir DIR` on each, and checks:
+references, shape mismatches, broken manifests, wrong input tensors) plus those of
+tests/models/make_bad_inputs.py, runs `mtcc inspect`, `mtcc run --reference ... --output-dir DIR`
+and/or `mtcc compile ... --report DIR/report.json` on each (compile also with budgets that do not
+fit the target, an unknown --target, bad --arch-params files, unknown pass names and report paths
+that cannot be written), and checks:
   - the exit code is exactly 1 (not 0, not a signal, not a usage error),
   - stderr is exactly one line, starting "mtcc: error: " and naming the file/tenant/node at fault,
-  - the output folder holds no file afterwards (no outputs, no temp files).
+  - the output folder holds no file afterwards (no outputs, no report, no temp files).
 Prints one line per case and "N passed, N failed"; exits non-zero on any failure.
 
 usage: check_bad_inputs.py --mtcc PATH/TO/mtcc --work DIR
 """
 import argparse
+import contextlib
+import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -50,11 +56,12 @@ def write_json(path, obj_or_text):
 
 
 class Case:
-    def __init__(self, name, argv, needles, out_dir=None):
+    def __init__(self, name, argv, needles, out_dir=None, make_out_dir=False):
         self.name = name
         self.argv = argv          # arguments after `mtcc`
         self.needles = needles    # substrings the error line must contain
         self.out_dir = out_dir    # folder that must hold no file afterwards (None: not a run)
+        self.make_out_dir = make_out_dir  # create out_dir first (compile writes its report there)
 
 
 def build_cases(work):
@@ -207,7 +214,95 @@ def build_cases(work):
                       ["run", "--reference", m_two, "--input", "first:x=" + good_x,
                        "--input", "second:x=" + wrong_dtype, "--output-dir", out("multi_tenant")],
                       ["'second'", "'x'", "int64"], out("multi_tenant")))
+    add_compile_cases(cases, work, fx, out, {
+        "truncated_onnx": (truncated, [truncated]), "random_bytes": (rnd, [rnd]), "empty_file": (empty, [empty]),
+        "missing_model_file": (missing, [missing]),
+        "unsupported_ops": (unsup, ["lstm_1", "nms_0", "LSTM", "NonMaxSuppression"]),
+        "missing_initializer": (dangling, [dangling, "add_1", "W_missing"]),
+        "static_shape_mismatch": (mismatch, ["shape_mismatch", "matmul_0"]),
+        "manifest_missing_model": (m_missing, ["missing_model.json", "nowhere/ghost.onnx"]),
+        "manifest_unknown_partition": (m_part, ["unknown_partition.json", "bert", "nlp"]),
+        "manifest_malformed_json": (m_bad, ["malformed.json:3"]),
+        "manifest_unknown_key": (m_key, ["unknown_key.json", "prority"]),
+    }, good)
     return cases
+
+
+def add_compile_cases(cases, work, fx, out, broken, good):
+    """`mtcc compile` on the broken inputs above, on make_bad_inputs.py's fixtures, and on options and
+    budgets that cannot work. Each compile asks for a report in its own (existing) folder, which
+    must stay empty."""
+    def compile_case(name, argv, needles, report=True):
+        argv = ["compile"] + argv + (["--report", os.path.join(out(name), "report.json")] if report else [])
+        cases.append(Case(name, argv, needles, out(name), make_out_dir=True))
+
+    for name, (path, needles) in broken.items():
+        compile_case(name + "/compile", [path], needles)
+
+    # the fixtures of tests/models/make_bad_inputs.py (their "expect" lists name what the error must)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+    import make_bad_inputs
+    mbi = os.path.join(fx, "make_bad_inputs")
+    with contextlib.redirect_stdout(io.StringIO()):
+        make_bad_inputs.main(["--out", mbi])
+    with open(os.path.join(mbi, "fixtures.json")) as f:
+        for entry in json.load(f):
+            if entry["expect"]:  # an empty list marks the valid model
+                compile_case("fixture_%s/compile" % os.path.splitext(entry["file"])[0],
+                             [os.path.join(mbi, entry["file"])], entry["expect"])
+
+    # budgets that do not fit the target
+    bdir = os.path.join(fx, "budgets")
+    os.makedirs(bdir)
+    relu_model(os.path.join(bdir, "ok.onnx"))
+
+    def budget_manifest(name, partitions, assign, targets=("sm_90",)):
+        return write_json(os.path.join(bdir, name + ".json"), {
+            "targets": list(targets), "partitions": partitions,
+            "tenants": [{"name": "t%d" % i, "model": "ok.onnx", "partition": p} for i, p in enumerate(assign)]})
+
+    # sm_90 has 132 SMs, sm_80 108 (the public specifications of H100 SXM and A100)
+    compile_case("budget_sum_over_gpu/compile",
+                 [budget_manifest("sum_over", [{"name": "left", "sm_budget": 100}, {"name": "right", "sm_budget": 100}],
+                                  ["left", "right"])], ["'right'", "'left'", "100"])
+    compile_case("budget_above_gpu/compile",
+                 [budget_manifest("above", [{"name": "huge", "sm_budget": 200}], ["huge"])], ["'huge'", "200"])
+    compile_case("budget_above_one_target/compile",
+                 [budget_manifest("one_target", [{"name": "mid", "sm_budget": 120}], ["mid"], ("sm_80", "sm_90"))],
+                 ["'mid'", "120", "sm_80"])
+    compile_case("manifest_unknown_target/compile",
+                 [budget_manifest("bad_target", [{"name": "p", "sm_budget": 8}], ["p"], ("sm_999",))], ["sm_999"])
+
+    # options
+    compile_case("unknown_target_option/compile", [good, "--target", "sm_999"], ["sm_999"])
+    arch_bad_json = write_json(os.path.join(fx, "arch_malformed.json"), '{"sm_90": {"sm_count": 10,\n')
+    compile_case("arch_params_malformed_json/compile", [good, "--arch-params", arch_bad_json], [arch_bad_json])
+    arch_missing = os.path.join(fx, "arch_does_not_exist.json")
+    compile_case("arch_params_missing_file/compile", [good, "--arch-params", arch_missing], [arch_missing + ": "])
+    arch_range = write_json(os.path.join(fx, "arch_out_of_range.json"), {"sm_90": {"sm_count": -4}})
+    compile_case("arch_params_out_of_range/compile", [good, "--arch-params", arch_range], [arch_range, "sm_count"])
+    arch_key = write_json(os.path.join(fx, "arch_unknown_key.json"), {"sm_90": {"warp_size_typo": 32}})
+    compile_case("arch_params_unknown_key/compile", [good, "--arch-params", arch_key], [arch_key, "warp_size_typo"])
+    arch_arch = write_json(os.path.join(fx, "arch_unknown_arch.json"), {"sm_999": {}})
+    compile_case("arch_params_unknown_arch/compile", [good, "--arch-params", arch_arch], [arch_arch, "sm_999"])
+    compile_case("disable_unknown_pass/compile", [good, "--disable-pass=no-such-pass"], ["no-such-pass"])
+    compile_case("dump_after_unknown_pass/compile", [good, "--dump-ir-after", "no-such-pass"], ["no-such-pass"])
+
+    # report paths that cannot be written (the compile itself succeeds first)
+    name = "report_missing_folder/compile"
+    rep = os.path.join(out(name), "no_such_folder", "report.json")
+    compile_case(name, [good, "--report", rep], [rep], report=False)
+    name = "report_under_a_file/compile"
+    rep = os.path.join(good, "report.json")
+    compile_case(name, [good, "--report", rep], [rep], report=False)
+    if os.geteuid() != 0:  # root writes anywhere
+        name = "report_read_only_folder/compile"
+        ro = os.path.join(work, "read_only")
+        os.makedirs(ro)
+        os.chmod(ro, 0o555)
+        rep = os.path.join(ro, "report.json")
+        compile_case(name, [good, "--report", rep], [rep], report=False)
+        cases[-1].out_dir = ro
 
 
 def files_under(folder):
@@ -222,7 +317,7 @@ def files_under(folder):
 def check(mtcc, case, verbose=False):
     """Runs one case; returns None when it behaved, else the reason."""
     if case.out_dir:
-        os.makedirs(os.path.dirname(case.out_dir), exist_ok=True)
+        os.makedirs(case.out_dir if case.make_out_dir else os.path.dirname(case.out_dir), exist_ok=True)
     try:
         proc = subprocess.run([mtcc] + case.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=120)
@@ -241,6 +336,8 @@ def check(mtcc, case, verbose=False):
         problems.append("stderr is %d lines, expected one: %r" % (len(lines), err[:600]))
     if not err.startswith("mtcc: error: "):
         problems.append("stderr does not start with 'mtcc: error: ': %r" % err[:300])
+    if re.search(r":-\d+:", err):
+        problems.append("error line gives a negative line number: %r" % err[:300])
     missing = [n for n in case.needles if n not in err]
     if missing:
         problems.append("error line lacks %s: %r" % (", ".join(repr(n) for n in missing), err[:600]))

@@ -110,8 +110,23 @@ def main():
     man = os.path.join(args.work, "T1_b1.json")
     proc = compile_(args.mtcc, man, extra=["--dump-ir-after=fuse-horizontal"])
     check("--dump-ir-after prints the plan", proc.returncode == 0 and "IR after fuse-horizontal" in proc.stdout)
-    proc = compile_(args.mtcc, man, extra=["--disable-pass=fuse-horizontal"])
-    check("--disable-pass works", proc.returncode == 0, proc.stderr.strip())
+    # a disabled pass leaves no trace in the report: no horizontal group of several members without
+    # fuse-horizontal, no fused group of several nodes without fuse-vertical (T1 has both otherwise,
+    # as the kernel-count check above shows)
+    rep = os.path.join(args.work, "disabled.report.json")
+    for pass_, key, what in (("fuse-horizontal", "members", "horizontal group"), ("fuse-vertical", "nodes", "fused group")):
+        proc = compile_(args.mtcc, man, rep, extra=[f"--disable-pass={pass_}"])
+        check(f"--disable-pass={pass_} compiles", proc.returncode == 0, proc.stderr.strip())
+        if proc.returncode != 0:
+            continue
+        with open(rep) as f:
+            r = json.load(f)
+        if key == "members":
+            sizes = [len(h["members"]) for h in r["horizontal_groups"]]
+        else:
+            sizes = [len(g["nodes"]) for t in r["tenants"] for g in t["groups"]]
+        check(f"--disable-pass={pass_}: every {what} has one {key[:-1]}", sizes and max(sizes) == 1,
+              f"largest {max(sizes) if sizes else None}")
     proc = compile_(args.mtcc, man, extra=["--disable-pass=no-such-pass"])
     check("--disable-pass of an unknown pass is an error", proc.returncode == 1 and "no-such-pass" in proc.stderr)
     failed = results.count(False)

@@ -1,11 +1,12 @@
 /* Tests of the cleanup passes: fold-constants, canonicalize, dce.
  *
  * Small modules built with the mt_module_* API check each rewrite happens where legal and is not
- * made where illegal. With a models folder (argv[1]) each real model is run on the reference
+ * made where illegal. With --models DIR each real model is run on the reference
  * executor before and after the passes: fold + canonicalize + dce must stay within 1e-5 relative
  * L2 (BN folding refolds arithmetic), fold + dce alone must be bit-identical, and node counts
  * must drop (printed per model and per op). */
 #include "tests/unit/test_util.h"
+#include "test_groups.h"
 
 #include <math.h>
 
@@ -567,12 +568,12 @@ static mt_module *load_model(const char *path) {
 }
 
 static void check_model(const char *name) {
-  if (!models_dir) skip();
   char path[1024];
   snprintf(path, sizeof path, "%s/%s.onnx", models_dir, name);
   if (access(path, R_OK) != 0) {
-    print_message("%s: %s not found, skipped\n", name, path);
-    skip();
+    /* the model group was asked for: a missing model is a broken fixture, not a skip */
+    print_error("%s: %s not found\n", name, path);
+    fail();
   }
   mt_module *m = load_model(path);
   const mt_graph *g = mt_module_tenant_c(m, 0)->graph;
@@ -645,16 +646,22 @@ static void test_efficientnet_b0(void **state) {
 }
 
 int main(int argc, char **argv) {
-  models_dir = argc > 1 ? argv[1] : NULL;
-  const struct CMUnitTest tests[] = {
+  test_groups groups;
+  if (!test_groups_parse(argc, argv, &groups)) return 2;
+  models_dir = groups.models_dir;
+  const struct CMUnitTest small[] = {
       cmocka_unit_test(test_fold_shape_chain), cmocka_unit_test(test_fold_cap),
       cmocka_unit_test(test_bn_into_conv),     cmocka_unit_test(test_bn_conv_two_readers),
       cmocka_unit_test(test_bn_into_gemm),     cmocka_unit_test(test_matmul_add),
       cmocka_unit_test(test_noops),            cmocka_unit_test(test_transpose_pairs),
       cmocka_unit_test(test_reshape_chain),    cmocka_unit_test(test_dce),
-      cmocka_unit_test(test_resnet50),         cmocka_unit_test(test_mobilenetv2),
-      cmocka_unit_test(test_bert_tiny),        cmocka_unit_test(test_yolo_tiny),
-      cmocka_unit_test(test_efficientnet_b0),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  const struct CMUnitTest models[] = {
+      cmocka_unit_test(test_resnet50), cmocka_unit_test(test_mobilenetv2), cmocka_unit_test(test_bert_tiny),
+      cmocka_unit_test(test_yolo_tiny), cmocka_unit_test(test_efficientnet_b0),
+  };
+  int failed = 0;
+  if (groups.small) failed += cmocka_run_group_tests_name("cleanup (small graphs)", small, NULL, NULL);
+  if (models_dir) failed += cmocka_run_group_tests_name("cleanup (generated models)", models, NULL, NULL);
+  return tu_exit_code(failed);
 }

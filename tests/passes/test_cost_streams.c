@@ -9,7 +9,7 @@
  * is redundant (dropping any one breaks that), the single-query happens-before agrees with the
  * prebuilt relation on every pair, and the plan run in schedule order is bit-identical to each
  * tenant run alone.
- * With a models folder as argv[1]: T1, T2, T3 at batch 1 through the whole pipeline (and with
+ * With --models DIR: T1, T2, T3 at batch 1 through the whole pipeline (and with
  * fusion disabled): streams, waits, predicted makespan vs. the sum of single-tenant latencies. */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include "passes/pass_manager.h"
 #include "plan/schedule.h"
 #include "pass_test_util.h"
+#include "test_groups.h"
 
 /* Expects an error whose one-line message contains every needle. */
 static void expect_error(mt_status *st, const char *what, const char *const *needles) {
@@ -196,7 +197,7 @@ static void check_schedule(mt_plan *p, const char *label, bool all_pairs) {
     int nw = hg->n_waits;
     int32_t saved[64];
     if (nw > 64) continue; /* never in practice: a group waits on a few streams at most */
-    memcpy(saved, hg->waits, sizeof(int32_t) * (size_t)nw);
+    if (nw) memcpy(saved, hg->waits, sizeof(int32_t) * (size_t)nw); /* waits is NULL when nw is 0 */
     for (int w = 0; w < nw; w++) {
       hg->waits[w] = saved[nw - 1];
       hg->n_waits = nw - 1;
@@ -619,16 +620,20 @@ out:
 }
 
 int main(int argc, char **argv) {
-  test_costs();
-  test_partitions();
-  test_hand_dags();
-  test_horizontal_group();
-  test_stream_cap();
-  test_two_partitions();
-  if (argc > 1)
+  test_groups groups;
+  if (!test_groups_parse(argc, argv, &groups)) return 2;
+  if (groups.small) {
+    test_costs();
+    test_partitions();
+    test_hand_dags();
+    test_horizontal_group();
+    test_stream_cap();
+    test_two_partitions();
+  }
+  if (groups.models_dir)
     for (int mix = 0; mix < 3; mix++) {
-      test_mix(argv[1], mix, true);
-      test_mix(argv[1], mix, false);
+      test_mix(groups.models_dir, mix, true);
+      test_mix(groups.models_dir, mix, false);
     }
   printf("%s (%d failures)\n", failures ? "FAILED" : "OK", failures);
   return failures ? 1 : 0;

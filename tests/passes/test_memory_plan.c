@@ -5,7 +5,7 @@
  * share again, a diamond read from two streams keeps its value alive until both readers are done,
  * and corrupted plans (a buffer moved onto a live one, misaligned, undersized, missing, outside
  * the arena, a reader not ordered after its writer) are rejected by mt_memory_plan_check.
- * With a models folder as argv[1]: the whole pipeline on the benchmark mixes T1, T2, T3 (peak vs
+ * With --models DIR: the whole pipeline on the benchmark mixes T1, T2, T3 (peak vs
  * unplanned bytes at batch 1 and 8), and at batch 1 the plan executed with intermediates at their
  * arena offsets, bit-identical to each tenant run alone. */
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "ir/ir.h"
 #include "passes/pass_manager.h"
 #include "pass_test_util.h"
+#include "test_groups.h"
 
 /* Expects an error whose message contains every needle. */
 static void expect_rejected(mt_status *st, const char *what, const char *const *needles) {
@@ -494,17 +495,20 @@ out:
 }
 
 int main(int argc, char **argv) {
-  test_chain();
-  test_two_streams(false);
-  test_two_streams(true);
-  test_diamond();
-  test_malformed();
-  if (argc > 1) {
-    for (int mix = 0; mix < 3; mix++) {
-      test_mix(argv[1], mix, 1, true);
-      test_mix(argv[1], mix, 8, false);
-    }
+  test_groups groups;
+  if (!test_groups_parse(argc, argv, &groups)) return 2;
+  if (groups.small) {
+    test_chain();
+    test_two_streams(false);
+    test_two_streams(true);
+    test_diamond();
+    test_malformed();
   }
+  if (groups.models_dir)
+    for (int mix = 0; mix < 3; mix++) {
+      test_mix(groups.models_dir, mix, 1, true);
+      test_mix(groups.models_dir, mix, 8, false);
+    }
   printf("%s (%d failures)\n", failures ? "FAILED" : "OK", failures);
   return failures ? 1 : 0;
 }

@@ -189,5 +189,5 @@ int main(void) {
       cmocka_unit_test(test_external_leaving_folder_refused),
       cmocka_unit_test(test_external_bad_files),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

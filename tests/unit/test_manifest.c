@@ -293,5 +293,5 @@ int main(void) {
       cmocka_unit_test(test_workload_errors),
       cmocka_unit_test(test_from_models),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -752,5 +752,5 @@ int main(void) {
       cmocka_unit_test(test_initializers_listed_as_inputs),
       cmocka_unit_test(test_input_declarations),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

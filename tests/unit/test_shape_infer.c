@@ -454,5 +454,5 @@ int main(void) {
       cmocka_unit_test(test_reference_input_checks),
       cmocka_unit_test(test_check_supported_lists_all),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

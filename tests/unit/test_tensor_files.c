@@ -355,5 +355,5 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_atomic_writes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tensor_encode_decode, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

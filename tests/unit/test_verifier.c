@@ -255,5 +255,5 @@ int main(void) {
       cmocka_unit_test(test_node_tenant_out_of_range),
       cmocka_unit_test(test_subgraph_scoping),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return tu_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }
