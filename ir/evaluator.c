@@ -140,6 +140,30 @@ static void free_outputs(mt_op_ctx *ctx, const uint8_t *placed) {
   }
 }
 
+/* One path for every op that lowers: the node becomes a kernel call that runtime/cpu executes,
+ * the same dispatch libmtrt's CPU path runs from a bundle. */
+static mt_status *lower_and_run(mt_op_ctx *ctx, const mt_op_def *op) {
+  mt_kernel_call call;
+  memset(&call, 0, sizeof call);
+  MT_RETURN_IF_ERROR_PLAIN(op->lower(ctx, &call));
+  return mt_cpu_kernel_run(&call, ctx->n_inputs, ctx->inputs, ctx->n_outputs, ctx->outputs);
+}
+
+mt_status *mt_node_lower(const mt_module *m, const mt_node *n, const mt_tensor *const *inputs,
+                         mt_kernel_call *out_call) {
+  const mt_op_def *op = n->def;
+  if (!op || !op->lower)
+    return MT_ERR(UNIMPLEMENTED, "%s: op %s does not lower to a kernel call", mt_node_label(m, n),
+                  n->op_type);
+  memset(out_call, 0, sizeof *out_call);
+  mt_op_ctx ctx = {.module = m, .node = n, .opset = n->opset, .n_inputs = n->n_inputs,
+                   .inputs = inputs, .n_outputs = n->n_outputs, .outputs = NULL,
+                   .executing = true, .eval_graph = NULL, .driver = NULL};
+  mt_status *st = op->lower(&ctx, out_call);
+  if (st) return mt_status_annotate(st, "%s", mt_node_label(m, n));
+  return NULL;
+}
+
 static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def *op,
                                   const mt_tensor **inputs, mt_tensor *outputs, uint8_t *placed) {
   const mt_module *m = ev->m;
@@ -173,7 +197,8 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
                    .executing = ev->executing, .eval_graph = eval_graph_cb, .driver = ev};
   bool self_alloc = (op->flags & MT_OP_ALLOCATES_OUTPUTS) != 0;
   bool run_now = ev->executing;
-  if (!ev->executing && (all_known || (op->flags & MT_OP_VALUE_FROM_SHAPES)) && op->run)
+  if (!ev->executing && (all_known || (op->flags & MT_OP_VALUE_FROM_SHAPES)) &&
+      (op->run || op->lower))
     run_now = true; /* fold: known inputs give known outputs */
   if (!(run_now && self_alloc)) {
     MT_RETURN_IF_ERROR_PLAIN(op->infer(&ctx));
@@ -198,7 +223,7 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
       return ast;
     }
   }
-  mt_status *st = op->run(&ctx);
+  mt_status *st = op->lower ? lower_and_run(&ctx, op) : op->run(&ctx);
   if (st) {
     free_outputs(&ctx, placed);
     return st;

@@ -277,17 +277,11 @@ static mt_status *resize_infer(mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *resize_run(mt_op_ctx *c) {
-  mt_resize_params p;
+static mt_status *resize_lower(const mt_op_ctx *c, mt_kernel_call *call) {
   bool known;
-  MT_RETURN_IF_ERROR_PLAIN(resize_params(c, &p, &known));
+  call->kind = MT_KERNEL_RESIZE;
+  MT_RETURN_IF_ERROR_PLAIN(resize_params(c, &call->params.resize, &known));
   if (!known) return MT_ERR(INTERNAL, "resize sizes unknown while executing");
-  const mt_tensor *x = mt_op_input(c, 0);
-  for (int d = 0; d < p.rank; d++)
-    if (p.in_dims[d] == 0 && p.out_dims[d] > 0)
-      return MT_ERR(INVALID_ARGUMENT, "axis %d: cannot resize an empty axis", d);
-  if (!mt_cpu_resize(&p, x->dtype, x->data, c->outputs[0].data))
-    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory in resize");
   return NULL;
 }
 
@@ -410,9 +404,9 @@ static void resize_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
 
 const mt_op_def mt_ops_misc[] = {
     {.op_type = "Resize", .min_inputs = 1, .max_inputs = 4, .value_inputs = (1u << 2) | (1u << 3),
-     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .run = resize_run, .work = resize_work},
+     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .lower = resize_lower, .work = resize_work},
     {.op_type = "Upsample", .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,
-     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .run = resize_run, .work = resize_work},
+     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .lower = resize_lower, .work = resize_work},
     {.op_type = "If", .min_inputs = 1, .max_inputs = 1, .flags = MT_OP_ALLOCATES_OUTPUTS,
      .pattern = MT_PATTERN_OPAQUE, .traits = MT_TRAIT_CONTROL_FLOW, .infer = if_infer,
      .run = if_run},

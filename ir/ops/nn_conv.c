@@ -160,33 +160,17 @@ mt_status *mt_nn_conv_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-/* Stages X, W, B as float32, runs `kernel`, rounds into Y. */
-typedef mt_status *(*conv_kernel_fn)(const mt_conv_geom *g, int64_t batch, int64_t c_in,
-                                     int64_t c_out, int64_t group, const float *x, const float *w,
-                                     const float *bias, float *y);
-
-static mt_status *run_staged(mt_op_ctx *ctx, const conv_plan *p, conv_kernel_fn kernel) {
-  const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
-  mt_tensor *y = &ctx->outputs[0];
-  const float *xf, *wf, *bf = NULL;
-  float *x_own = NULL, *w_own = NULL, *b_own = NULL, *yf, *y_own = NULL;
-  mt_status *st = mt_nn_as_f32(x, &xf, &x_own);
-  if (!st) st = mt_nn_as_f32(w, &wf, &w_own);
-  if (!st && b) st = mt_nn_as_f32(b, &bf, &b_own);
-  if (!st) st = mt_nn_out_f32(y, &yf, &y_own);
-  if (!st) st = kernel(&p->g, p->batch, p->c_in, p->c_out, p->group, xf, wf, bf, yf);
-  if (!st) mt_nn_finish_f32(y, y_own);
-  else free(y_own);
-  free(x_own);
-  free(w_own);
-  free(b_own);
-  return st;
+static void conv_call(const conv_plan *p, mt_kernel_kind kind, mt_kernel_call *call) {
+  call->kind = kind;
+  call->params.conv = (mt_kc_conv){.batch = p->batch, .c_in = p->c_in, .c_out = p->c_out,
+                                   .group = p->group, .geom = p->g};
 }
 
-mt_status *mt_nn_conv_run(mt_op_ctx *ctx) {
+mt_status *mt_nn_conv_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   conv_plan p;
   MT_RETURN_IF_ERROR_PLAIN(conv_plan_make(ctx, &p));
-  return run_staged(ctx, &p, mt_cpu_conv_f32);
+  conv_call(&p, MT_KERNEL_CONV, out_call);
+  return NULL;
 }
 
 /* ---------------------------------------------------------------- ConvTranspose */
@@ -263,8 +247,9 @@ mt_status *mt_nn_conv_transpose_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_nn_conv_transpose_run(mt_op_ctx *ctx) {
+mt_status *mt_nn_conv_transpose_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   conv_plan p;
   MT_RETURN_IF_ERROR_PLAIN(conv_transpose_plan_make(ctx, &p));
-  return run_staged(ctx, &p, mt_cpu_conv_transpose_f32);
+  conv_call(&p, MT_KERNEL_CONV_TRANSPOSE, out_call);
+  return NULL;
 }

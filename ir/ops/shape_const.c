@@ -37,17 +37,10 @@ mt_status *mt_shape_shape_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_shape_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  int64_t s, e;
-  shape_range(ctx, x->rank, &s, &e);
-  int64_t *out = ctx->outputs[0].data;
-  for (int64_t i = s; i < e; i++) {
-    if (x->dims[i] < 0)
-      return MT_ERR(INVALID_ARGUMENT, "input dim %lld is data-dependent, not known statically",
-                    (long long)i);
-    out[i - s] = x->dims[i];
-  }
+mt_status *mt_shape_shape_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_SHAPE;
+  shape_range(ctx, ctx->inputs[0]->rank, &out_call->params.shape.start,
+              &out_call->params.shape.end);
   return NULL;
 }
 
@@ -57,11 +50,9 @@ mt_status *mt_shape_size_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_size_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  int64_t n = mt_shape_numel_or_unknown(x->rank, x->dims);
-  if (n < 0) return MT_ERR(INVALID_ARGUMENT, "input size is data-dependent, not known statically");
-  *(int64_t *)ctx->outputs[0].data = n;
+mt_status *mt_shape_size_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  (void)ctx;
+  out_call->kind = MT_KERNEL_SIZE;
   return NULL;
 }
 
@@ -98,13 +89,15 @@ mt_status *mt_shape_constant_of_shape_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_constant_of_shape_run(mt_op_ctx *ctx) {
+mt_status *mt_shape_constant_of_shape_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   mt_tensor v;
   MT_RETURN_IF_ERROR_PLAIN(fill_value(ctx, &v));
-  mt_tensor *y = &ctx->outputs[0];
   size_t es = mt_dtype_size(v.dtype);
-  int64_t n = mt_tensor_numel(y);
-  for (int64_t i = 0; i < n; i++) memcpy((char *)y->data + (size_t)i * es, v.data, es);
+  if (es > sizeof out_call->params.fill.value)
+    return MT_ERR(UNIMPLEMENTED, "value dtype %s is not supported", mt_dtype_name(v.dtype));
+  out_call->kind = MT_KERNEL_CONSTANT_OF_SHAPE;
+  out_call->params.fill.dtype = v.dtype;
+  memcpy(out_call->params.fill.value, v.data, es);
   return NULL;
 }
 
@@ -218,34 +211,11 @@ mt_status *mt_shape_range_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_range_run(mt_op_ctx *ctx) {
+mt_status *mt_shape_range_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   MT_RETURN_IF_ERROR_PLAIN(range_check(ctx));
   int64_t n;
-  MT_RETURN_IF_ERROR_PLAIN(range_count(ctx, &n));
-  mt_tensor *y = &ctx->outputs[0];
-  if (mt_tensor_numel(y) != n) return MT_ERR(INTERNAL, "Range output size changed");
-  const mt_tensor *s = ctx->inputs[0], *d = ctx->inputs[2];
-  switch (s->dtype) {
-  case MT_DTYPE_FLOAT32: {
-    /* Accumulate in float, as the ONNX function body and ONNX Runtime do. */
-    float v = *(const float *)s->data, delta = *(const float *)d->data;
-    float *o = y->data;
-    for (int64_t i = 0; i < n; i++, v += delta) o[i] = v;
-    break;
-  }
-  case MT_DTYPE_INT32: {
-    int64_t v = mt_tensor_get_i64(s, 0), delta = mt_tensor_get_i64(d, 0);
-    int32_t *o = y->data;
-    for (int64_t i = 0; i < n; i++) o[i] = (int32_t)(v + i * delta);
-    break;
-  }
-  default: {
-    int64_t v = mt_tensor_get_i64(s, 0), delta = mt_tensor_get_i64(d, 0);
-    int64_t *o = y->data;
-    for (int64_t i = 0; i < n; i++) o[i] = v + i * delta;
-    break;
-  }
-  }
+  MT_RETURN_IF_ERROR_PLAIN(range_count(ctx, &n)); /* the output's size, fixed by infer */
+  out_call->kind = MT_KERNEL_RANGE;
   return NULL;
 }
 
@@ -265,22 +235,9 @@ mt_status *mt_shape_nonzero_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_nonzero_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
+mt_status *mt_shape_nonzero_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int64_t nnz = mt_layout_count_nonzero(x->data, x->dtype, mt_tensor_numel(x));
-  int64_t rows = x->rank > 0 ? x->rank : 1;
-  /* nnz <= numel, so rows * nnz * 8 stays below 8 * MT_MAX_RANK * numel: no overflow. */
-  size_t nbytes = (size_t)(rows * nnz) * sizeof(int64_t);
-  int64_t *data = malloc(nbytes ? nbytes : 1);
-  if (!data) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for %zu bytes", nbytes);
-  mt_layout_nonzero(data, x->data, x->dtype, x->rank, x->dims, nnz);
-  mt_tensor *y = &ctx->outputs[0];
-  y->dtype = MT_DTYPE_INT64;
-  y->rank = 2;
-  y->dims[0] = rows;
-  y->dims[1] = nnz;
-  y->data = data;
+  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(ctx->inputs[0], &es));
+  out_call->kind = MT_KERNEL_NONZERO;
   return NULL;
 }

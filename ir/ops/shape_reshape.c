@@ -213,13 +213,9 @@ mt_status *mt_shape_transpose_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, x->rank, out);
 }
 
-mt_status *mt_shape_transpose_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int perm[MT_MAX_RANK];
-  MT_RETURN_IF_ERROR_PLAIN(read_perm(ctx, x->rank, perm));
-  return mt_layout_transpose(ctx->outputs[0].data, x->data, es, x->rank, x->dims, perm);
+mt_status *mt_shape_transpose_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_TRANSPOSE;
+  return read_perm(ctx, ctx->inputs[0]->rank, out_call->params.transpose.perm);
 }
 
 /* --- Expand */
@@ -250,12 +246,10 @@ mt_status *mt_shape_expand_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, r, out);
 }
 
-mt_status *mt_shape_expand_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  mt_tensor *y = &ctx->outputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  return mt_layout_expand(y->data, x->data, es, x->rank, x->dims, y->rank, y->dims);
+mt_status *mt_shape_expand_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  (void)ctx;
+  out_call->kind = MT_KERNEL_EXPAND;
+  return NULL;
 }
 
 /* --- Tile */
@@ -282,13 +276,9 @@ mt_status *mt_shape_tile_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, x->rank, out);
 }
 
-mt_status *mt_shape_tile_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int64_t reps[MT_MAX_RANK];
-  MT_RETURN_IF_ERROR_PLAIN(read_repeats(ctx, reps));
-  return mt_layout_tile(ctx->outputs[0].data, x->data, es, x->rank, x->dims, reps);
+mt_status *mt_shape_tile_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_TILE;
+  return read_repeats(ctx, out_call->params.tile.repeats);
 }
 
 /* --- DepthToSpace / SpaceToDepth */
@@ -328,15 +318,19 @@ mt_status *mt_shape_depth_to_space_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, 4, out);
 }
 
-mt_status *mt_shape_depth_to_space_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
+static mt_status *depth_lower(const mt_op_ctx *ctx, bool space_to_depth, mt_kernel_call *call) {
   int64_t b = 1, bb = 1;
   bool crd;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
   MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
   MT_RETURN_IF_ERROR_PLAIN(depth_mode(ctx, &crd));
-  return mt_layout_depth_to_space(ctx->outputs[0].data, x->data, es, x->dims, b, crd);
+  call->kind = MT_KERNEL_DEPTH_TO_SPACE;
+  call->params.depth_to_space =
+      (mt_kc_depth_to_space){.block = b, .crd = crd, .space_to_depth = space_to_depth};
+  return NULL;
+}
+
+mt_status *mt_shape_depth_to_space_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  return depth_lower(ctx, false, out_call);
 }
 
 mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx) {
@@ -355,13 +349,6 @@ mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, 4, out);
 }
 
-mt_status *mt_shape_space_to_depth_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  int64_t b = 1, bb = 1;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  bool crd;
-  MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
-  MT_RETURN_IF_ERROR_PLAIN(depth_mode(ctx, &crd));
-  return mt_layout_space_to_depth(ctx->outputs[0].data, x->data, es, x->dims, b, crd);
+mt_status *mt_shape_space_to_depth_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  return depth_lower(ctx, true, out_call);
 }
