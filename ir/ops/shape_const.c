@@ -1,10 +1,10 @@
 /* Shape family, ops that make tensors from shapes, attributes or scalars: Shape, Size,
  * ConstantOfShape, Constant, Range, NonZero.
  *
- * Shape and Size are flagged MT_OP_VALUE_FROM_SHAPES, so their run also serves static inference:
+ * Shape and Size are flagged MT_OP_VALUE_FROM_SHAPES, so their kernel also serves static inference:
  * it reads only input dims, which lets Shape->Gather->Concat->Reshape chains fold at compile time.
  * NonZero's output extent depends on data: infer computes it when the input is known and otherwise
- * says so; run allocates its own output. */
+ * says so; its kernel allocates its own output. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Internal interface of the shape family (ir/ops/shape*.c): the checked shape helpers they share
- * and the infer/run entry points that ir/ops/shape.c lists in mt_ops_shape. */
+ * and the infer/lower entry points that ir/ops/shape.c lists in mt_ops_shape. */
 #ifndef MT_IR_OPS_SHAPE_OPS_H
 #define MT_IR_OPS_SHAPE_OPS_H
 
