@@ -1,9 +1,9 @@
-/* ONNX ops of the nn family: the table, float32 staging helpers, Gemm and MatMul.
+/* ONNX ops of the nn family: the table, dtype checks, Gemm and MatMul.
  *
  * Convolution and pooling live in nn_conv.c / nn_pool.c, normalisation and softmax in
- * nn_norm.c, Einsum in nn_einsum.c. Arithmetic is in runtime/cpu (gemm.c, conv.c, pool.c,
- * norm.c, einsum.c). float16 tensors are staged through float32 and rounded once per output
- * element; integer MatMul / Gemm accumulate exactly in int64. */
+ * nn_norm.c, Einsum in nn_einsum.c. Ops lower to kernel calls that runtime/cpu/kernel_call_nn.c
+ * executes (on gemm.c, conv.c, pool.c, norm.c, einsum.c); float16 tensors are staged through
+ * float32 and rounded once per output element; integer MatMul / Gemm accumulate exactly in int64. */
 #include "ir/ops/nn_internal.h"
 
 mt_status *mt_nn_require_float(const mt_tensor *t, const char *what) {

@@ -1,7 +1,8 @@
 /* Shape family, ops that rearrange one tensor: Identity, Reshape, Flatten, Squeeze, Unsqueeze,
  * Transpose, Expand, Tile, DepthToSpace, SpaceToDepth.
  *
- * The first five keep the bytes as they are (they lower to a copy); the rest lower to the layout kernels of runtime/cpu/layout.c. */
+ * The first five keep the bytes as they are (they lower to a copy); the rest lower to the layout
+ * kernels of runtime/cpu/layout.c. */
 #include <string.h>
 
 #include "ir/ops/shape_ops.h"
