@@ -81,11 +81,11 @@ const mt_tensor *mt_eval_value(const mt_eval *ev, mt_value_id v) {
   return ev->defined[v] ? &ev->env[v] : NULL;
 }
 
-static mt_status *eval_graph_cb(mt_op_ctx *ctx, const mt_graph *g, mt_tensor *outputs) {
+MT_MUST_USE static mt_status *eval_graph_cb(mt_op_ctx *ctx, const mt_graph *g, mt_tensor *outputs) {
   return mt_eval_graph((mt_eval *)ctx->driver, g, outputs);
 }
 
-static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bool executing) {
+MT_MUST_USE static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bool executing) {
   const mt_tensor *o = &ctx->outputs[i];
   if (o->dtype == MT_DTYPE_UNDEFINED || o->rank < 0 || o->rank > MT_MAX_RANK)
     return MT_ERR(INTERNAL, "output %d: the op set no dtype or shape", i);
@@ -110,7 +110,7 @@ static bool output_known_dims(const mt_tensor *o) {
 }
 
 /* Allocates zeroed storage for every present output from its inferred shape. */
-static mt_status *allocate_outputs(mt_eval *ev, mt_op_ctx *ctx, uint8_t *placed) {
+MT_MUST_USE static mt_status *allocate_outputs(mt_eval *ev, mt_op_ctx *ctx, uint8_t *placed) {
   for (int i = 0; i < ctx->n_outputs; i++) {
     if (!mt_op_has_output(ctx, i)) continue;
     size_t bytes;
@@ -139,7 +139,31 @@ static void free_outputs(mt_op_ctx *ctx, const uint8_t *placed) {
   }
 }
 
-static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def *op,
+/* One path for every op that lowers: the node becomes a kernel call that runtime/cpu executes,
+ * the same dispatch libmtrt's CPU path runs from a bundle. */
+MT_MUST_USE static mt_status *lower_and_run(mt_op_ctx *ctx, const mt_op_def *op) {
+  mt_kernel_call call;
+  memset(&call, 0, sizeof call);
+  MT_RETURN_IF_ERROR_PLAIN(op->lower(ctx, &call));
+  return mt_cpu_kernel_run(&call, ctx->n_inputs, ctx->inputs, ctx->n_outputs, ctx->outputs);
+}
+
+mt_status *mt_node_lower(const mt_module *m, const mt_node *n, const mt_tensor *const *inputs,
+                         mt_kernel_call *out_call) {
+  const mt_op_def *op = n->def;
+  if (!op || !op->lower)
+    return MT_ERR(UNIMPLEMENTED, "%s: op %s does not lower to a kernel call", mt_node_label(m, n),
+                  n->op_type);
+  memset(out_call, 0, sizeof *out_call);
+  mt_op_ctx ctx = {.module = m, .node = n, .opset = n->opset, .n_inputs = n->n_inputs,
+                   .inputs = inputs, .n_outputs = n->n_outputs, .outputs = NULL,
+                   .executing = true, .eval_graph = NULL, .driver = NULL};
+  mt_status *st = op->lower(&ctx, out_call);
+  if (st) return mt_status_annotate(st, "%s", mt_node_label(m, n));
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def *op,
                                   const mt_tensor **inputs, mt_tensor *outputs, uint8_t *placed) {
   const mt_module *m = ev->m;
   if (n->n_inputs < op->min_inputs || (op->max_inputs >= 0 && n->n_inputs > op->max_inputs))
@@ -172,7 +196,8 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
                    .executing = ev->executing, .eval_graph = eval_graph_cb, .driver = ev};
   bool self_alloc = (op->flags & MT_OP_ALLOCATES_OUTPUTS) != 0;
   bool run_now = ev->executing;
-  if (!ev->executing && (all_known || (op->flags & MT_OP_VALUE_FROM_SHAPES)) && op->run)
+  if (!ev->executing && (all_known || (op->flags & MT_OP_VALUE_FROM_SHAPES)) &&
+      (op->run || op->lower))
     run_now = true; /* fold: known inputs give known outputs */
   if (!(run_now && self_alloc)) {
     MT_RETURN_IF_ERROR_PLAIN(op->infer(&ctx));
@@ -197,7 +222,7 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
       return ast;
     }
   }
-  mt_status *st = op->run(&ctx);
+  mt_status *st = op->lower ? lower_and_run(&ctx, op) : op->run(&ctx);
   if (st) {
     free_outputs(&ctx, placed);
     return st;
@@ -213,7 +238,7 @@ static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def
   return NULL;
 }
 
-static mt_status *eval_node(mt_eval *ev, const mt_node *n) {
+MT_MUST_USE static mt_status *eval_node(mt_eval *ev, const mt_node *n) {
   const mt_op_def *op = n->def;
   if (!op)
     return MT_ERR(UNIMPLEMENTED, "%s: op %s%s%s is not supported", mt_node_label(ev->m, n),

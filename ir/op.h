@@ -7,18 +7,25 @@
  *    or folded from constants and shapes). An op whose output shape depends on input *values*
  *    (Reshape's shape, Slice's starts, ...) lists those inputs in `value_inputs`; the driver then
  *    reports a clear error when they are unknown, so infer may rely on their data being present.
- *  - run: compute the outputs. Output tensors arrive with dtype/shape from infer and data
- *    allocated (zeroed) by the driver. Ops flagged MT_OP_ALLOCATES_OUTPUTS (If, NonZero, ...)
- *    instead set shapes and malloc data themselves in run; the driver frees it with free().
+ *  - lower: decode the node's attributes, its inputs' shapes and the values of `value_inputs`
+ *    into an mt_kernel_call (runtime/cpu/kernel_call.h), reporting every invalid attribute. The
+ *    driver executes the call with mt_cpu_kernel_run: the same dispatch libmtrt's CPU path uses,
+ *    so the reference executor runs exactly what a bundle will. Output tensors arrive at the
+ *    kernel with dtype/shape from infer and data allocated (zeroed) by the driver; a kernel with
+ *    a data-dependent output size (NonZero, flagged MT_OP_ALLOCATES_OUTPUTS) sets the shape and
+ *    mallocs the data itself, and the driver frees it with free().
+ *  - run: only for ops that are no kernel (If evaluates a subgraph; Constant copies its
+ *    attribute): compute the outputs directly, under the same output contract.
  * Both return NULL or a status; the driver prefixes the tenant and node name, so messages need
  * only say what is wrong ("input 1: expected rank 4, got 3").
  *
  * Op files live in ir/ops/, one per family, each exporting a table registered in op_registry.c.
- * They call plain kernels in runtime/cpu/ for the arithmetic. */
+ * The arithmetic is in runtime/cpu/, reached only through kernel calls. */
 #ifndef MT_IR_OP_H
 #define MT_IR_OP_H
 
 #include "ir/module.h"
+#include "runtime/cpu/kernel_call.h"
 
 typedef struct mt_op_ctx mt_op_ctx;
 
@@ -100,6 +107,8 @@ typedef struct mt_op_def {
   mt_op_pattern pattern;      /* how the op fuses; never MT_PATTERN_UNSET */
   uint32_t traits;            /* MT_TRAIT_* */
   mt_status *(*infer)(mt_op_ctx *ctx);
+  /* Exactly one of lower and run is set (see the top of this file). */
+  mt_status *(*lower)(const mt_op_ctx *ctx, mt_kernel_call *out_call);
   mt_status *(*run)(mt_op_ctx *ctx);
   /* Optional: returns a reason string when this node uses a form outside what mtcc supports
    * (e.g. "Resize mode 'cubic'"), NULL otherwise. Lets conformance say "unsupported" honestly. */
@@ -132,6 +141,13 @@ int mt_node_live_outputs(const mt_node *n);
 void mt_node_work(const mt_module *m, const mt_node *n, mt_op_work *out_work);
 /* Elements of a value with inferred shape (unknown dims count as 0), as a double for costs. */
 double mt_value_elems(const mt_module *m, mt_value_id v);
+
+/* Lowers node n of m to a kernel call, given its inputs (inputs[i] NULL for an omitted optional
+ * input; shapes must be known, data where the op lists the input in value_inputs). For a bundle
+ * writer: the call is self-contained and outlives m. UNIMPLEMENTED for ops that are no kernel
+ * call (If, Constant) and for unsupported ops; errors name what is wrong, as execution would. */
+MT_MUST_USE mt_status *mt_node_lower(const mt_module *m, const mt_node *n, const mt_tensor *const *inputs,
+                         mt_kernel_call *out_call);
 
 /* Helpers for op implementations. */
 static inline const mt_tensor *mt_op_input(const mt_op_ctx *c, int i) {

@@ -22,9 +22,14 @@ fi
 # Debian's python3 (not a pyenv shim) so the venv works the same on every machine.
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
-if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
-  echo "setup: creating .venv with onnx, onnxruntime, numpy"
+# Pinned: the conformance pins (tests/conformance/pin_wheel.txt) list the onnx wheel's own cases,
+# so a new onnx release must be a deliberate change (update both together).
+pins=("onnx==1.23.2" "onnxruntime==1.32.0" "numpy==2.4.6")
+if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -c "
+import onnx, onnxruntime, numpy, sys
+sys.exit(0 if (onnx.__version__, onnxruntime.__version__, numpy.__version__) == ('1.23.2', '1.32.0', '2.4.6') else 1)" 2>/dev/null; then
+  echo "setup: creating .venv with ${pins[*]}"
   "$py" -m venv .venv
-  .venv/bin/python3 -m pip install -q --disable-pip-version-check "onnx>=1.16" "onnxruntime>=1.18" "numpy>=1.26"
+  .venv/bin/python3 -m pip install -q --disable-pip-version-check "${pins[@]}"
 fi
 echo "setup: ok ($(.venv/bin/python3 -c 'import onnx, onnxruntime, numpy; print("onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__, "numpy", numpy.__version__)'))"

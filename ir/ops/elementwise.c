@@ -6,12 +6,11 @@
 #include <string.h>
 
 #include "ir/ops/elementwise_ops.h"
-#include "runtime/cpu/cast.h"
 #include "runtime/cpu/elementwise.h"
 
 /* ---- unary ops ---- */
 
-static mt_status *infer_unary(mt_op_ctx *c, mt_ew_unary op) {
+MT_MUST_USE static mt_status *infer_unary(mt_op_ctx *c, mt_ew_unary op) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
   if (!mt_cpu_ew_unary_supports(op, x->dtype))
@@ -20,7 +19,7 @@ static mt_status *infer_unary(mt_op_ctx *c, mt_ew_unary op) {
   return NULL;
 }
 
-static mt_status *params_for(const mt_op_ctx *c, mt_ew_unary op, mt_ew_params *p) {
+MT_MUST_USE static mt_status *params_for(const mt_op_ctx *c, mt_ew_unary op, mt_ew_params *p) {
   memset(p, 0, sizeof *p);
   const mt_node *n = c->node;
   switch (op) {
@@ -49,15 +48,17 @@ static mt_status *params_for(const mt_op_ctx *c, mt_ew_unary op, mt_ew_params *p
   return NULL;
 }
 
-static mt_status *run_unary(mt_op_ctx *c, mt_ew_unary op) {
-  mt_ew_params p;
-  MT_RETURN_IF_ERROR_PLAIN(params_for(c, op, &p));
-  return mt_cpu_ew_unary(op, &p, c->inputs[0], &c->outputs[0]);
+MT_MUST_USE static mt_status *lower_unary(const mt_op_ctx *c, mt_ew_unary op, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_UNARY;
+  call->params.unary.op = op;
+  return params_for(c, op, &call->params.unary.params);
 }
 
 #define UNARY_OP(fname, OP)                                                                        \
   static mt_status *infer_##fname(mt_op_ctx *c) { return infer_unary(c, OP); }                    \
-  static mt_status *run_##fname(mt_op_ctx *c) { return run_unary(c, OP); }
+  static mt_status *lower_##fname(const mt_op_ctx *c, mt_kernel_call *call) {                   \
+    return lower_unary(c, OP, call);                                                               \
+  }
 
 UNARY_OP(relu, MT_EW_RELU)
 UNARY_OP(leaky_relu, MT_EW_LEAKY_RELU)
@@ -88,7 +89,7 @@ static const char *gelu_unsupported(const mt_node *n) {
 
 /* ---- Clip: `min`/`max` attributes before opset 11, optional scalar inputs from 11 ---- */
 
-static mt_status *infer_clip(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *infer_clip(mt_op_ctx *c) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
   for (int i = 1; i <= 2 && c->opset >= 11; i++) {
@@ -104,10 +105,11 @@ static mt_status *infer_clip(mt_op_ctx *c) {
   return infer_unary(c, MT_EW_CLIP);
 }
 
-static mt_status *run_clip(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *lower_clip(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_UNARY;
+  call->params.unary.op = MT_EW_CLIP;
   mt_ew_params p;
   memset(&p, 0, sizeof p);
-  const mt_tensor *x = c->inputs[0];
   p.lo = -INFINITY;
   p.hi = INFINITY;
   p.lo_i = INT64_MIN;
@@ -119,17 +121,10 @@ static mt_status *run_clip(mt_op_ctx *c) {
     if (p.lo > -9.2e18) p.lo_i = (int64_t)ceil(p.lo);
     if (p.hi < 9.2e18) p.hi_i = (int64_t)floor(p.hi);
   } else {
-    const mt_tensor *lo = mt_op_input(c, 1), *hi = mt_op_input(c, 2);
-    if (lo && mt_tensor_numel(lo) == 1) {
-      p.lo = mt_tensor_get_f64(lo, 0);
-      p.lo_i = mt_tensor_get_i64(lo, 0);
-    }
-    if (hi && mt_tensor_numel(hi) == 1) {
-      p.hi = mt_tensor_get_f64(hi, 0);
-      p.hi_i = mt_tensor_get_i64(hi, 0);
-    }
+    call->params.unary.bounds_from_inputs = true; /* optional scalar inputs 1 and 2 */
   }
-  return mt_cpu_ew_unary(MT_EW_CLIP, &p, x, &c->outputs[0]);
+  call->params.unary.params = p;
+  return NULL;
 }
 
 /* ---- Cast, CastLike ---- */
@@ -158,7 +153,7 @@ static const char *cast_unsupported(const mt_node *n) {
   return NULL;
 }
 
-static mt_status *infer_cast_to(mt_op_ctx *c, mt_dtype to) {
+MT_MUST_USE static mt_status *infer_cast_to(mt_op_ctx *c, mt_dtype to) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
   if (!mt_dtype_supported(to))
@@ -167,32 +162,30 @@ static mt_status *infer_cast_to(mt_op_ctx *c, mt_dtype to) {
   return NULL;
 }
 
-static mt_status *infer_cast(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *infer_cast(mt_op_ctx *c) {
   mt_dtype to = cast_target(c->node);
   if (to == MT_DTYPE_UNDEFINED)
     return MT_ERR(INVALID_ARGUMENT, "attribute 'to' is missing or names no known type");
   return infer_cast_to(c, to);
 }
 
-static mt_status *infer_cast_like(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *infer_cast_like(mt_op_ctx *c) {
   const mt_tensor *target = mt_op_input(c, 1);
   if (!target) return MT_ERR(INVALID_ARGUMENT, "expected a target_type input");
   return infer_cast_to(c, target->dtype);
 }
 
-static mt_status *run_cast(mt_op_ctx *c) { return mt_cpu_cast(c->inputs[0], &c->outputs[0]); }
-
-/* ---- Dropout (Identity itself is registered with the shape family) ---- */
-
-static mt_status *copy_input(mt_op_ctx *c) {
-  const mt_tensor *x = c->inputs[0];
-  if (mt_tensor_numel(x) > 0) memcpy(c->outputs[0].data, x->data, mt_tensor_nbytes(x));
+MT_MUST_USE static mt_status *lower_cast(const mt_op_ctx *c, mt_kernel_call *call) {
+  (void)c;
+  call->kind = MT_KERNEL_CAST;
   return NULL;
 }
 
+/* ---- Dropout (Identity itself is registered with the shape family) ---- */
+
 /* Dropout only runs as inference (output = input). From opset 12 a training_mode input that is
  * known to be true, with a non-zero ratio, asks for random masking, which mtcc does not do. */
-static mt_status *dropout_check_mode(const mt_op_ctx *c) {
+MT_MUST_USE static mt_status *dropout_check_mode(const mt_op_ctx *c) {
   if (c->opset < 12) return NULL;
   const mt_tensor *mode = mt_op_input(c, 2);
   if (!mode || !mode->data || mt_tensor_numel(mode) != 1 || !mt_tensor_get_i64(mode, 0))
@@ -207,7 +200,7 @@ static mt_status *dropout_check_mode(const mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *infer_dropout(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *infer_dropout(mt_op_ctx *c) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
   MT_RETURN_IF_ERROR_PLAIN(dropout_check_mode(c));
@@ -218,14 +211,11 @@ static mt_status *infer_dropout(mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *run_dropout(mt_op_ctx *c) {
+/* Inference Dropout copies X; its optional mask output is all ones. */
+MT_MUST_USE static mt_status *lower_dropout(const mt_op_ctx *c, mt_kernel_call *call) {
   MT_RETURN_IF_ERROR_PLAIN(dropout_check_mode(c));
-  MT_RETURN_IF_ERROR_PLAIN(copy_input(c));
-  if (mt_op_has_output(c, 1)) {
-    mt_tensor *mask = &c->outputs[1];
-    int64_t n = mt_tensor_numel(mask);
-    for (int64_t i = 0; i < n; i++) mt_tensor_set_f64(mask, i, 1.0);
-  }
+  call->kind = MT_KERNEL_COPY;
+  call->params.copy.fill_mask = true;
   return NULL;
 }
 
@@ -235,7 +225,7 @@ static mt_status *run_dropout(mt_op_ctx *c) {
  * and whether it evaluates a transcendental. */
 #define UNARY_DEF(name, fname, op_traits)                                                          \
   {.op_type = name, .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_ELEMENTWISE,           \
-   .traits = (op_traits), .infer = infer_##fname, .run = run_##fname}
+   .traits = (op_traits), .infer = infer_##fname, .lower = lower_##fname}
 #define FLOAT_MATH MT_TRAIT_FLOAT_MATH
 #define TRANSCENDENTAL (MT_TRAIT_FLOAT_MATH | MT_TRAIT_TRANSCENDENTAL)
 
@@ -250,7 +240,7 @@ const mt_op_def mt_ops_elementwise[] = {
     UNARY_DEF("Selu", selu, TRANSCENDENTAL),
     UNARY_DEF("Softplus", softplus, TRANSCENDENTAL),
     {.op_type = "Gelu", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_ELEMENTWISE,
-     .traits = MT_TRAIT_FLOAT_MATH | MT_TRAIT_TRANSCENDENTAL, .infer = infer_gelu, .run = run_gelu,
+     .traits = MT_TRAIT_FLOAT_MATH | MT_TRAIT_TRANSCENDENTAL, .infer = infer_gelu, .lower = lower_gelu,
      .unsupported_reason = gelu_unsupported},
     UNARY_DEF("Erf", erf, TRANSCENDENTAL),
     UNARY_DEF("Sqrt", sqrt, TRANSCENDENTAL),
@@ -263,52 +253,52 @@ const mt_op_def mt_ops_elementwise[] = {
     UNARY_DEF("Ceil", ceil, FLOAT_MATH),
     UNARY_DEF("Not", not, 0),
     {.op_type = "Clip", .min_inputs = 1, .max_inputs = 3, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = infer_clip, .run = run_clip},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = infer_clip, .lower = lower_clip},
     {.op_type = "PRelu", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_prelu, .run = mt_ew_run_prelu},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_prelu, .lower = mt_ew_lower_prelu},
     {.op_type = "Add", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .run = mt_ew_run_add},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .lower = mt_ew_lower_add},
     {.op_type = "Sub", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .run = mt_ew_run_sub},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .lower = mt_ew_lower_sub},
     {.op_type = "Mul", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .run = mt_ew_run_mul},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .lower = mt_ew_lower_mul},
     {.op_type = "Div", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .run = mt_ew_run_div},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_arith, .lower = mt_ew_lower_div},
     {.op_type = "Pow", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
      .traits = MT_TRAIT_FLOAT_MATH | MT_TRAIT_TRANSCENDENTAL, .infer = mt_ew_infer_pow,
-     .run = mt_ew_run_pow},
+     .lower = mt_ew_lower_pow},
     {.op_type = "Equal", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_compare, .run = mt_ew_run_equal},
+     .infer = mt_ew_infer_compare, .lower = mt_ew_lower_equal},
     {.op_type = "Less", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_compare, .run = mt_ew_run_less},
+     .infer = mt_ew_infer_compare, .lower = mt_ew_lower_less},
     {.op_type = "LessOrEqual", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_compare, .run = mt_ew_run_less_equal},
+     .infer = mt_ew_infer_compare, .lower = mt_ew_lower_less_equal},
     {.op_type = "Greater", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_compare, .run = mt_ew_run_greater},
+     .infer = mt_ew_infer_compare, .lower = mt_ew_lower_greater},
     {.op_type = "GreaterOrEqual", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_compare, .run = mt_ew_run_greater_equal},
+     .infer = mt_ew_infer_compare, .lower = mt_ew_lower_greater_equal},
     {.op_type = "And", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_logical, .run = mt_ew_run_and},
+     .infer = mt_ew_infer_logical, .lower = mt_ew_lower_and},
     {.op_type = "Or", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_logical, .run = mt_ew_run_or},
+     .infer = mt_ew_infer_logical, .lower = mt_ew_lower_or},
     {.op_type = "Xor", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_logical, .run = mt_ew_run_xor},
+     .infer = mt_ew_infer_logical, .lower = mt_ew_lower_xor},
     {.op_type = "Sum", .min_inputs = 1, .max_inputs = -1, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_variadic, .run = mt_ew_run_sum},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_variadic, .lower = mt_ew_lower_sum},
     {.op_type = "Mean", .min_inputs = 1, .max_inputs = -1, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_mean, .run = mt_ew_run_mean},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_mean, .lower = mt_ew_lower_mean},
     {.op_type = "Min", .min_inputs = 1, .max_inputs = -1, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_variadic, .run = mt_ew_run_min},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_variadic, .lower = mt_ew_lower_min},
     {.op_type = "Max", .min_inputs = 1, .max_inputs = -1, .pattern = MT_PATTERN_BROADCAST,
-     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_variadic, .run = mt_ew_run_max},
+     .traits = MT_TRAIT_FLOAT_MATH, .infer = mt_ew_infer_variadic, .lower = mt_ew_lower_max},
     {.op_type = "Where", .min_inputs = 3, .max_inputs = 3, .pattern = MT_PATTERN_BROADCAST,
-     .infer = mt_ew_infer_where, .run = mt_ew_run_where},
+     .infer = mt_ew_infer_where, .lower = mt_ew_lower_where},
     {.op_type = "Cast", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_ELEMENTWISE,
-     .traits = MT_TRAIT_NO_ARITHMETIC, .infer = infer_cast, .run = run_cast,
+     .traits = MT_TRAIT_NO_ARITHMETIC, .infer = infer_cast, .lower = lower_cast,
      .unsupported_reason = cast_unsupported},
     {.op_type = "CastLike", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_ELEMENTWISE,
-     .traits = MT_TRAIT_NO_ARITHMETIC, .infer = infer_cast_like, .run = run_cast},
+     .traits = MT_TRAIT_NO_ARITHMETIC, .infer = infer_cast_like, .lower = lower_cast},
     {.op_type = "Dropout", .min_inputs = 1, .max_inputs = 3, .pattern = MT_PATTERN_INJECTIVE,
-     .traits = MT_TRAIT_METADATA, .infer = infer_dropout, .run = run_dropout},
+     .traits = MT_TRAIT_METADATA, .infer = infer_dropout, .lower = lower_dropout},
     {0},
 };

@@ -7,10 +7,12 @@
  * starting at `axis` when that is given; that form is rewritten here into a rank-aligned view of
  * B so the numpy kernels serve both. */
 #include "ir/ops/elementwise_ops.h"
+#include <string.h>
+
 #include "runtime/cpu/elementwise.h"
 
 /* Rewrites b into the shape the opset < 7 broadcast rules give it against a. */
-static mt_status *legacy_broadcast_view(const mt_op_ctx *c, const mt_tensor *a, mt_tensor *b) {
+MT_MUST_USE static mt_status *legacy_broadcast_view(const mt_op_ctx *c, const mt_tensor *a, mt_tensor *b) {
   if (c->opset >= 7 || mt_node_attr_int(c->node, "broadcast", 0) == 0) return NULL;
   const mt_attr *axis_attr = mt_node_attr(c->node, "axis");
   if (!axis_attr) return NULL; /* suffix matching is what numpy does too */
@@ -32,7 +34,7 @@ static mt_status *legacy_broadcast_view(const mt_op_ctx *c, const mt_tensor *a, 
   return NULL;
 }
 
-static mt_status *get_operands(const mt_op_ctx *c, mt_tensor *a, mt_tensor *b) {
+MT_MUST_USE static mt_status *get_operands(const mt_op_ctx *c, mt_tensor *a, mt_tensor *b) {
   const mt_tensor *ia = mt_op_input(c, 0), *ib = mt_op_input(c, 1);
   if (!ia || !ib) return MT_ERR(INVALID_ARGUMENT, "expected two inputs");
   *a = *ia;
@@ -40,7 +42,7 @@ static mt_status *get_operands(const mt_op_ctx *c, mt_tensor *a, mt_tensor *b) {
   return legacy_broadcast_view(c, a, b);
 }
 
-static mt_status *infer_binary(mt_op_ctx *c, mt_ew_binary op, bool same_dtype, mt_dtype out_dt) {
+MT_MUST_USE static mt_status *infer_binary(mt_op_ctx *c, mt_ew_binary op, bool same_dtype, mt_dtype out_dt) {
   mt_tensor a, b;
   MT_RETURN_IF_ERROR_PLAIN(get_operands(c, &a, &b));
   if (same_dtype && a.dtype != b.dtype)
@@ -71,29 +73,68 @@ mt_status *mt_ew_infer_pow(mt_op_ctx *c) {
   return infer_binary(c, MT_EW_POW, false, MT_DTYPE_UNDEFINED);
 }
 
-static mt_status *run_binary(mt_op_ctx *c, mt_ew_binary op) {
-  mt_tensor a, b;
-  MT_RETURN_IF_ERROR_PLAIN(get_operands(c, &a, &b));
-  return mt_cpu_ew_binary(op, &a, &b, &c->outputs[0]);
+/* The call records the operand shapes as the kernel must view them (legacy forms re-view B). */
+static void lower_views(mt_ew_binary op, const mt_tensor *a, const mt_tensor *b,
+                        mt_kernel_call *call) {
+  call->kind = MT_KERNEL_BINARY;
+  mt_kc_binary *p = &call->params.binary;
+  p->op = op;
+  p->a_rank = a->rank;
+  p->b_rank = b->rank;
+  memcpy(p->a_dims, a->dims, sizeof p->a_dims);
+  memcpy(p->b_dims, b->dims, sizeof p->b_dims);
 }
 
-mt_status *mt_ew_run_add(mt_op_ctx *c) { return run_binary(c, MT_EW_ADD); }
-mt_status *mt_ew_run_sub(mt_op_ctx *c) { return run_binary(c, MT_EW_SUB); }
-mt_status *mt_ew_run_mul(mt_op_ctx *c) { return run_binary(c, MT_EW_MUL); }
-mt_status *mt_ew_run_div(mt_op_ctx *c) { return run_binary(c, MT_EW_DIV); }
-mt_status *mt_ew_run_pow(mt_op_ctx *c) { return run_binary(c, MT_EW_POW); }
-mt_status *mt_ew_run_equal(mt_op_ctx *c) { return run_binary(c, MT_EW_EQUAL); }
-mt_status *mt_ew_run_less(mt_op_ctx *c) { return run_binary(c, MT_EW_LESS); }
-mt_status *mt_ew_run_less_equal(mt_op_ctx *c) { return run_binary(c, MT_EW_LESS_EQUAL); }
-mt_status *mt_ew_run_greater(mt_op_ctx *c) { return run_binary(c, MT_EW_GREATER); }
-mt_status *mt_ew_run_greater_equal(mt_op_ctx *c) { return run_binary(c, MT_EW_GREATER_EQUAL); }
-mt_status *mt_ew_run_and(mt_op_ctx *c) { return run_binary(c, MT_EW_AND); }
-mt_status *mt_ew_run_or(mt_op_ctx *c) { return run_binary(c, MT_EW_OR); }
-mt_status *mt_ew_run_xor(mt_op_ctx *c) { return run_binary(c, MT_EW_XOR); }
+MT_MUST_USE static mt_status *lower_binary(const mt_op_ctx *c, mt_ew_binary op, mt_kernel_call *call) {
+  mt_tensor a, b;
+  MT_RETURN_IF_ERROR_PLAIN(get_operands(c, &a, &b));
+  lower_views(op, &a, &b, call);
+  return NULL;
+}
+
+mt_status *mt_ew_lower_add(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_ADD, call);
+}
+mt_status *mt_ew_lower_sub(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_SUB, call);
+}
+mt_status *mt_ew_lower_mul(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_MUL, call);
+}
+mt_status *mt_ew_lower_div(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_DIV, call);
+}
+mt_status *mt_ew_lower_pow(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_POW, call);
+}
+mt_status *mt_ew_lower_equal(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_EQUAL, call);
+}
+mt_status *mt_ew_lower_less(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_LESS, call);
+}
+mt_status *mt_ew_lower_less_equal(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_LESS_EQUAL, call);
+}
+mt_status *mt_ew_lower_greater(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_GREATER, call);
+}
+mt_status *mt_ew_lower_greater_equal(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_GREATER_EQUAL, call);
+}
+mt_status *mt_ew_lower_and(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_AND, call);
+}
+mt_status *mt_ew_lower_or(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_OR, call);
+}
+mt_status *mt_ew_lower_xor(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_XOR, call);
+}
 
 /* PRelu: slope broadcasts to X's shape (unidirectional). Before opset 7 a 1-D slope of X's
  * channel count applies per channel (axis 1), as those versions described. */
-static mt_status *prelu_operands(const mt_op_ctx *c, mt_tensor *x, mt_tensor *slope) {
+MT_MUST_USE static mt_status *prelu_operands(const mt_op_ctx *c, mt_tensor *x, mt_tensor *slope) {
   const mt_tensor *ix = mt_op_input(c, 0), *is = mt_op_input(c, 1);
   if (!ix || !is) return MT_ERR(INVALID_ARGUMENT, "expected two inputs");
   *x = *ix;
@@ -125,14 +166,15 @@ mt_status *mt_ew_infer_prelu(mt_op_ctx *c) {
   return NULL;
 }
 
-mt_status *mt_ew_run_prelu(mt_op_ctx *c) {
+mt_status *mt_ew_lower_prelu(const mt_op_ctx *c, mt_kernel_call *call) {
   mt_tensor x, slope;
   MT_RETURN_IF_ERROR_PLAIN(prelu_operands(c, &x, &slope));
-  return mt_cpu_ew_binary(MT_EW_PRELU, &x, &slope, &c->outputs[0]);
+  lower_views(MT_EW_PRELU, &x, &slope, call);
+  return NULL;
 }
 
 /* Variadic ops: every input has the first one's dtype; the output is their joint broadcast. */
-static mt_status *infer_variadic(mt_op_ctx *c, mt_ew_binary op) {
+MT_MUST_USE static mt_status *infer_variadic(mt_op_ctx *c, mt_ew_binary op) {
   const mt_tensor *first = mt_op_input(c, 0);
   if (!first) return MT_ERR(INVALID_ARGUMENT, "expected at least one input");
   if (!mt_cpu_ew_binary_supports(op, first->dtype))
@@ -164,21 +206,29 @@ mt_status *mt_ew_infer_mean(mt_op_ctx *c) {
   return infer_variadic(c, MT_EW_ADD);
 }
 
-/* Accumulates left to right in the output: out = in0 (broadcast), then out = op(out, in_k). */
-static mt_status *run_variadic(mt_op_ctx *c, mt_ew_binary op) {
-  mt_tensor *out = &c->outputs[0];
-  MT_RETURN_IF_ERROR(mt_cpu_ew_broadcast_copy(c->inputs[0], out), "input 0");
-  for (int i = 1; i < c->n_inputs; i++)
-    MT_RETURN_IF_ERROR(mt_cpu_ew_binary(op, out, c->inputs[i], out), "input %d", i);
+/* The kernel accumulates left to right in the output: out = in0 (broadcast), then
+ * out = op(out, in_k); Mean divides at the end. */
+MT_MUST_USE static mt_status *lower_variadic(const mt_op_ctx *c, mt_ew_binary op, bool mean,
+                                 mt_kernel_call *call) {
+  for (int i = 0; i < c->n_inputs; i++)
+    if (!c->inputs[i]) return MT_ERR(INVALID_ARGUMENT, "input %d is missing", i);
+  call->kind = MT_KERNEL_VARIADIC;
+  call->params.variadic.op = op;
+  call->params.variadic.mean = mean;
   return NULL;
 }
 
-mt_status *mt_ew_run_sum(mt_op_ctx *c) { return run_variadic(c, MT_EW_ADD); }
-mt_status *mt_ew_run_min(mt_op_ctx *c) { return run_variadic(c, MT_EW_MIN); }
-mt_status *mt_ew_run_max(mt_op_ctx *c) { return run_variadic(c, MT_EW_MAX); }
-mt_status *mt_ew_run_mean(mt_op_ctx *c) {
-  MT_RETURN_IF_ERROR_PLAIN(run_variadic(c, MT_EW_ADD));
-  return mt_cpu_ew_divide_by(&c->outputs[0], c->n_inputs);
+mt_status *mt_ew_lower_sum(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_variadic(c, MT_EW_ADD, false, call);
+}
+mt_status *mt_ew_lower_min(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_variadic(c, MT_EW_MIN, false, call);
+}
+mt_status *mt_ew_lower_max(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_variadic(c, MT_EW_MAX, false, call);
+}
+mt_status *mt_ew_lower_mean(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_variadic(c, MT_EW_ADD, true, call);
 }
 
 mt_status *mt_ew_infer_where(mt_op_ctx *c) {
@@ -197,6 +247,8 @@ mt_status *mt_ew_infer_where(mt_op_ctx *c) {
   return NULL;
 }
 
-mt_status *mt_ew_run_where(mt_op_ctx *c) {
-  return mt_cpu_ew_where(c->inputs[0], c->inputs[1], c->inputs[2], &c->outputs[0]);
+mt_status *mt_ew_lower_where(const mt_op_ctx *c, mt_kernel_call *call) {
+  (void)c;
+  call->kind = MT_KERNEL_WHERE;
+  return NULL;
 }

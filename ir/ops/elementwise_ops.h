@@ -11,30 +11,30 @@ MT_MUST_USE mt_status *mt_ew_infer_compare(mt_op_ctx *c); /* comparisons: bool o
 MT_MUST_USE mt_status *mt_ew_infer_logical(mt_op_ctx *c); /* And Or Xor: bool inputs and output */
 MT_MUST_USE mt_status *mt_ew_infer_pow(mt_op_ctx *c);
 MT_MUST_USE mt_status *mt_ew_infer_prelu(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_add(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_sub(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_mul(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_div(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_pow(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_prelu(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_equal(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_less(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_less_equal(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_greater(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_greater_equal(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_and(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_or(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_xor(mt_op_ctx *c);
+MT_MUST_USE mt_status *mt_ew_lower_add(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_sub(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_mul(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_div(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_pow(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_prelu(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_equal(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_less(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_less_equal(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_greater(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_greater_equal(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_and(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_or(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_xor(const mt_op_ctx *c, mt_kernel_call *call);
 
 /* Variadic Sum, Mean, Min, Max with broadcasting. */
 MT_MUST_USE mt_status *mt_ew_infer_variadic(mt_op_ctx *c);
 MT_MUST_USE mt_status *mt_ew_infer_mean(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_sum(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_mean(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_min(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_max(mt_op_ctx *c);
+MT_MUST_USE mt_status *mt_ew_lower_sum(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_mean(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_min(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_max(const mt_op_ctx *c, mt_kernel_call *call);
 
 MT_MUST_USE mt_status *mt_ew_infer_where(mt_op_ctx *c);
-MT_MUST_USE mt_status *mt_ew_run_where(mt_op_ctx *c);
+MT_MUST_USE mt_status *mt_ew_lower_where(const mt_op_ctx *c, mt_kernel_call *call);
 
 #endif

@@ -17,7 +17,7 @@
 
 /* ---- Resize / Upsample parameters ---------------------------------------------------------- */
 
-static mt_status *parse_mode(const mt_node *n, mt_resize_mode *out) {
+MT_MUST_USE static mt_status *parse_mode(const mt_node *n, mt_resize_mode *out) {
   const char *m = mt_node_attr_string(n, "mode", "nearest");
   if (strcmp(m, "nearest") == 0)
     *out = MT_RESIZE_NEAREST;
@@ -30,7 +30,7 @@ static mt_status *parse_mode(const mt_node *n, mt_resize_mode *out) {
   return NULL;
 }
 
-static mt_status *parse_coord(const mt_node *n, mt_resize_coord *out) {
+MT_MUST_USE static mt_status *parse_coord(const mt_node *n, mt_resize_coord *out) {
   static const struct {
     const char *name;
     mt_resize_coord v;
@@ -52,7 +52,7 @@ static mt_status *parse_coord(const mt_node *n, mt_resize_coord *out) {
   return MT_ERR(INVALID_ARGUMENT, "unknown coordinate_transformation_mode '%s'", m);
 }
 
-static mt_status *parse_nearest(const mt_node *n, mt_resize_nearest *out) {
+MT_MUST_USE static mt_status *parse_nearest(const mt_node *n, mt_resize_nearest *out) {
   const char *m = mt_node_attr_string(n, "nearest_mode", "round_prefer_floor");
   if (strcmp(m, "round_prefer_floor") == 0)
     *out = MT_RESIZE_ROUND_PREFER_FLOOR;
@@ -70,7 +70,7 @@ static mt_status *parse_nearest(const mt_node *n, mt_resize_nearest *out) {
 static bool has_values(const mt_tensor *t) { return t && mt_tensor_numel(t) > 0; }
 
 /* Reads a float list (float32/float16) of exactly `want` entries. */
-static mt_status *read_floats(const mt_tensor *t, const char *what, int want, double *out) {
+MT_MUST_USE static mt_status *read_floats(const mt_tensor *t, const char *what, int want, double *out) {
   if (!mt_dtype_is_float(t->dtype))
     return MT_ERR(INVALID_ARGUMENT, "%s: expected float values, got %s", what,
                   mt_dtype_name(t->dtype));
@@ -83,7 +83,7 @@ static mt_status *read_floats(const mt_tensor *t, const char *what, int want, do
 }
 
 /* Output dims from per-axis scales: floor(input * scale), computed in double. */
-static mt_status *dims_from_scales(mt_resize_params *p, const double *scales) {
+MT_MUST_USE static mt_status *dims_from_scales(mt_resize_params *p, const double *scales) {
   for (int i = 0; i < p->n_axes; i++) {
     int a = p->axes[i];
     double s = scales[i];
@@ -101,7 +101,7 @@ static mt_status *dims_from_scales(mt_resize_params *p, const double *scales) {
   return NULL;
 }
 
-static mt_status *dims_from_sizes(const mt_op_ctx *c, mt_resize_params *p, const mt_tensor *t) {
+MT_MUST_USE static mt_status *dims_from_sizes(const mt_op_ctx *c, mt_resize_params *p, const mt_tensor *t) {
   int64_t sizes[MT_MAX_RANK];
   int n = 0;
   MT_RETURN_IF_ERROR(mt_read_int_list(t, sizes, MT_MAX_RANK, &n), "input 3 (sizes)");
@@ -157,7 +157,7 @@ static mt_status *dims_from_sizes(const mt_op_ctx *c, mt_resize_params *p, const
 
 /* Parses a Resize or Upsample node against its inputs. *known is false when the output size
  * depends on a value not known yet (static inference): out_dims then hold -1 on resized axes. */
-static mt_status *resize_params(const mt_op_ctx *c, mt_resize_params *p, bool *known) {
+MT_MUST_USE static mt_status *resize_params(const mt_op_ctx *c, mt_resize_params *p, bool *known) {
   const mt_node *n = c->node;
   const mt_tensor *x = mt_op_input(c, 0);
   bool upsample = strcmp(n->op_type, "Upsample") == 0;
@@ -269,7 +269,7 @@ static mt_status *resize_params(const mt_op_ctx *c, mt_resize_params *p, bool *k
   return MT_ERR(INVALID_ARGUMENT, "one of scales and sizes must be given");
 }
 
-static mt_status *resize_infer(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *resize_infer(mt_op_ctx *c) {
   mt_resize_params p;
   bool known;
   MT_RETURN_IF_ERROR_PLAIN(resize_params(c, &p, &known));
@@ -277,17 +277,11 @@ static mt_status *resize_infer(mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *resize_run(mt_op_ctx *c) {
-  mt_resize_params p;
+MT_MUST_USE static mt_status *resize_lower(const mt_op_ctx *c, mt_kernel_call *call) {
   bool known;
-  MT_RETURN_IF_ERROR_PLAIN(resize_params(c, &p, &known));
+  call->kind = MT_KERNEL_RESIZE;
+  MT_RETURN_IF_ERROR_PLAIN(resize_params(c, &call->params.resize, &known));
   if (!known) return MT_ERR(INTERNAL, "resize sizes unknown while executing");
-  const mt_tensor *x = mt_op_input(c, 0);
-  for (int d = 0; d < p.rank; d++)
-    if (p.in_dims[d] == 0 && p.out_dims[d] > 0)
-      return MT_ERR(INVALID_ARGUMENT, "axis %d: cannot resize an empty axis", d);
-  if (!mt_cpu_resize(&p, x->dtype, x->data, c->outputs[0].data))
-    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory in resize");
   return NULL;
 }
 
@@ -300,7 +294,7 @@ static void free_tensors(mt_tensor *t, int n) {
   }
 }
 
-static mt_status *if_branch(const mt_op_ctx *c, bool cond, const mt_graph **out) {
+MT_MUST_USE static mt_status *if_branch(const mt_op_ctx *c, bool cond, const mt_graph **out) {
   const char *name = cond ? "then_branch" : "else_branch";
   const mt_attr *a = mt_node_attr(c->node, name);
   if (!a || a->type != MT_ATTR_GRAPH || !a->graph)
@@ -314,7 +308,7 @@ static mt_status *if_branch(const mt_op_ctx *c, bool cond, const mt_graph **out)
 }
 
 /* Evaluates one branch into a fresh array of tensors (caller frees array and data). */
-static mt_status *if_eval(mt_op_ctx *c, bool cond, mt_tensor **out) {
+MT_MUST_USE static mt_status *if_eval(mt_op_ctx *c, bool cond, mt_tensor **out) {
   const mt_graph *g = NULL;
   MT_RETURN_IF_ERROR_PLAIN(if_branch(c, cond, &g));
   mt_tensor *t = calloc((size_t)(g->n_outputs > 0 ? g->n_outputs : 1), sizeof *t);
@@ -329,7 +323,7 @@ static mt_status *if_eval(mt_op_ctx *c, bool cond, mt_tensor **out) {
   return NULL;
 }
 
-static mt_status *if_cond(const mt_op_ctx *c, bool *known, bool *value) {
+MT_MUST_USE static mt_status *if_cond(const mt_op_ctx *c, bool *known, bool *value) {
   const mt_tensor *t = mt_op_input(c, 0);
   *known = false;
   if (t->rank >= 0 && mt_tensor_numel(t) != 1) {
@@ -345,7 +339,7 @@ static mt_status *if_cond(const mt_op_ctx *c, bool *known, bool *value) {
   return NULL;
 }
 
-static mt_status *if_infer(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *if_infer(mt_op_ctx *c) {
   bool known, value = false;
   MT_RETURN_IF_ERROR_PLAIN(if_cond(c, &known, &value));
   int n = c->n_outputs;
@@ -386,7 +380,7 @@ static mt_status *if_infer(mt_op_ctx *c) {
   return st;
 }
 
-static mt_status *if_run(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *if_run(mt_op_ctx *c) {
   bool known, value = false;
   MT_RETURN_IF_ERROR_PLAIN(if_cond(c, &known, &value));
   if (!known) return MT_ERR(INTERNAL, "condition unknown while executing");
@@ -410,9 +404,9 @@ static void resize_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
 
 const mt_op_def mt_ops_misc[] = {
     {.op_type = "Resize", .min_inputs = 1, .max_inputs = 4, .value_inputs = (1u << 2) | (1u << 3),
-     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .run = resize_run, .work = resize_work},
+     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .lower = resize_lower, .work = resize_work},
     {.op_type = "Upsample", .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,
-     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .run = resize_run, .work = resize_work},
+     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .lower = resize_lower, .work = resize_work},
     {.op_type = "If", .min_inputs = 1, .max_inputs = 1, .flags = MT_OP_ALLOCATES_OUTPUTS,
      .pattern = MT_PATTERN_OPAQUE, .traits = MT_TRAIT_CONTROL_FLOW, .infer = if_infer,
      .run = if_run},

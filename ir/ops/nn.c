@@ -1,69 +1,10 @@
-/* ONNX ops of the nn family: the table, float32 staging helpers, Gemm and MatMul.
+/* ONNX ops of the nn family: the table, dtype checks, Gemm and MatMul.
  *
  * Convolution and pooling live in nn_conv.c / nn_pool.c, normalisation and softmax in
- * nn_norm.c, Einsum in nn_einsum.c. Arithmetic is in runtime/cpu (gemm.c, conv.c, pool.c,
- * norm.c, einsum.c). float16 tensors are staged through float32 and rounded once per output
- * element; integer MatMul / Gemm accumulate exactly in int64. */
-#include <stdlib.h>
-#include <string.h>
-
+ * nn_norm.c, Einsum in nn_einsum.c. Ops lower to kernel calls that runtime/cpu/kernel_call_nn.c
+ * executes (on gemm.c, conv.c, pool.c, norm.c, einsum.c); float16 tensors are staged through
+ * float32 and rounded once per output element; integer MatMul / Gemm accumulate exactly in int64. */
 #include "ir/ops/nn_internal.h"
-#include "runtime/base/checked_math.h"
-#include "runtime/cpu/gemm.h"
-
-/* ---------------------------------------------------------------- float32 staging helpers */
-
-static mt_status *alloc_f32(int64_t n, float **out) {
-  size_t bytes;
-  if (n < 0 || !mt_mul_size((size_t)n, sizeof(float), &bytes))
-    return MT_ERR(RESOURCE_EXHAUSTED, "tensor of %lld elements is too large", (long long)n);
-  *out = malloc(bytes ? bytes : 1);
-  if (!*out) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory staging %zu bytes", bytes);
-  return NULL;
-}
-
-mt_status *mt_nn_as_f32(const mt_tensor *t, const float **out, float **owned) {
-  *owned = NULL;
-  if (t->dtype == MT_DTYPE_FLOAT32) {
-    *out = t->data;
-    return NULL;
-  }
-  int64_t n = mt_tensor_numel(t);
-  float *buf;
-  MT_RETURN_IF_ERROR_PLAIN(alloc_f32(n, &buf));
-  if (t->dtype == MT_DTYPE_FLOAT16) {
-    const uint16_t *h = t->data;
-    for (int64_t i = 0; i < n; i++) buf[i] = mt_half_to_float(h[i]);
-  } else {
-    for (int64_t i = 0; i < n; i++) buf[i] = (float)mt_tensor_get_f64(t, i);
-  }
-  *out = buf;
-  *owned = buf;
-  return NULL;
-}
-
-mt_status *mt_nn_out_f32(mt_tensor *t, float **out, float **owned) {
-  *owned = NULL;
-  if (t->dtype == MT_DTYPE_FLOAT32) {
-    *out = t->data;
-    return NULL;
-  }
-  MT_RETURN_IF_ERROR_PLAIN(alloc_f32(mt_tensor_numel(t), owned));
-  *out = *owned;
-  return NULL;
-}
-
-void mt_nn_finish_f32(mt_tensor *t, float *owned) {
-  if (!owned) return;
-  int64_t n = mt_tensor_numel(t);
-  if (t->dtype == MT_DTYPE_FLOAT16) {
-    uint16_t *h = t->data;
-    for (int64_t i = 0; i < n; i++) h[i] = mt_float_to_half(owned[i]);
-  } else {
-    for (int64_t i = 0; i < n; i++) mt_tensor_set_f64(t, i, owned[i]);
-  }
-  free(owned);
-}
 
 mt_status *mt_nn_require_float(const mt_tensor *t, const char *what) {
   if (t->dtype == MT_DTYPE_FLOAT32 || t->dtype == MT_DTYPE_FLOAT16) return NULL;
@@ -76,7 +17,7 @@ static bool is_int_matmul_type(mt_dtype dt) {
          dt == MT_DTYPE_UINT8;
 }
 
-static mt_status *require_matmul_types(const mt_tensor *a, const mt_tensor *b) {
+MT_MUST_USE static mt_status *require_matmul_types(const mt_tensor *a, const mt_tensor *b) {
   if (a->dtype != b->dtype)
     return MT_ERR(INVALID_ARGUMENT, "input dtypes differ: %s vs %s", mt_dtype_name(a->dtype),
                   mt_dtype_name(b->dtype));
@@ -87,7 +28,7 @@ static mt_status *require_matmul_types(const mt_tensor *a, const mt_tensor *b) {
 
 /* ---------------------------------------------------------------- Gemm */
 
-static mt_status *gemm_infer(mt_op_ctx *ctx) {
+MT_MUST_USE static mt_status *gemm_infer(mt_op_ctx *ctx) {
   const mt_tensor *a = mt_op_input(ctx, 0), *b = mt_op_input(ctx, 1), *c = mt_op_input(ctx, 2);
   MT_RETURN_IF_ERROR_PLAIN(require_matmul_types(a, b));
   if (a->rank != 2 || b->rank != 2)
@@ -111,61 +52,14 @@ static mt_status *gemm_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-/* Integer Gemm: exact int64 products, alpha / beta applied in double. */
-static void gemm_int(const mt_tensor *a, const mt_tensor *b, const mt_tensor *c, bool ta, bool tb,
-                     int64_t m, int64_t n, int64_t k, double alpha, double beta, mt_tensor *y) {
-  int64_t cm = c && c->rank == 2 ? c->dims[0] : 1, cn = c && c->rank >= 1 ? c->dims[c->rank - 1] : 1;
-  for (int64_t i = 0; i < m; i++)
-    for (int64_t j = 0; j < n; j++) {
-      int64_t acc = 0;
-      for (int64_t p = 0; p < k; p++) {
-        int64_t av = mt_tensor_get_i64(a, ta ? p * m + i : i * k + p);
-        int64_t bv = mt_tensor_get_i64(b, tb ? j * k + p : p * n + j);
-        acc += av * bv;
-      }
-      double v = alpha * (double)acc;
-      if (c && beta != 0.0)
-        v += beta * (double)mt_tensor_get_i64(c, (cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j));
-      mt_tensor_set_f64(y, i * n + j, v);
-    }
-}
-
-static mt_status *gemm_run(mt_op_ctx *ctx) {
-  const mt_tensor *a = mt_op_input(ctx, 0), *b = mt_op_input(ctx, 1), *c = mt_op_input(ctx, 2);
-  mt_tensor *y = &ctx->outputs[0];
-  bool ta = mt_node_attr_int(ctx->node, "transA", 0) != 0;
-  bool tb = mt_node_attr_int(ctx->node, "transB", 0) != 0;
-  float alpha = mt_node_attr_float(ctx->node, "alpha", 1.0f);
-  float beta = mt_node_attr_float(ctx->node, "beta", 1.0f);
-  int64_t m = y->dims[0], n = y->dims[1], k = ta ? a->dims[0] : a->dims[1];
-  if (is_int_matmul_type(a->dtype)) {
-    gemm_int(a, b, c, ta, tb, m, n, k, alpha, beta, y);
-    return NULL;
-  }
-  const float *af, *bf, *cf = NULL;
-  float *a_own = NULL, *b_own = NULL, *c_own = NULL, *yf, *y_own = NULL;
-  mt_status *st = mt_nn_as_f32(a, &af, &a_own);
-  if (!st) st = mt_nn_as_f32(b, &bf, &b_own);
-  if (!st && c && beta != 0.0f) st = mt_nn_as_f32(c, &cf, &c_own);
-  if (!st) st = mt_nn_out_f32(y, &yf, &y_own);
-  if (!st) {
-    if (cf) {
-      /* ONNX Runtime skips C entirely when beta == 0; so do we (a NaN in C stays out). */
-      int64_t cm = c->rank == 2 ? c->dims[0] : 1, cn = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
-      for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < n; j++)
-          yf[i * n + j] = beta * cf[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
-    } else {
-      memset(yf, 0, (size_t)(m * n) * sizeof(float));
-    }
-    st = mt_cpu_sgemm(ta, tb, m, n, k, alpha, af, ta ? m : k, bf, tb ? k : n, yf, n);
-  }
-  if (!st) mt_nn_finish_f32(y, y_own);
-  else free(y_own);
-  free(a_own);
-  free(b_own);
-  free(c_own);
-  return st;
+MT_MUST_USE static mt_status *gemm_lower(const mt_op_ctx *ctx, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_GEMM;
+  mt_kc_gemm *p = &call->params.gemm;
+  p->trans_a = mt_node_attr_int(ctx->node, "transA", 0) != 0;
+  p->trans_b = mt_node_attr_int(ctx->node, "transB", 0) != 0;
+  p->alpha = mt_node_attr_float(ctx->node, "alpha", 1.0f);
+  p->beta = mt_node_attr_float(ctx->node, "beta", 1.0f);
+  return NULL;
 }
 
 /* ---------------------------------------------------------------- MatMul */
@@ -180,7 +74,7 @@ typedef struct matmul_shape {
   int64_t out[MT_MAX_RANK];
 } matmul_shape;
 
-static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b, matmul_shape *s) {
+MT_MUST_USE static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b, matmul_shape *s) {
   if (a->rank < 1 || b->rank < 1)
     return MT_ERR(INVALID_ARGUMENT, "MatMul operands must have rank >= 1, got %d and %d", a->rank,
                   b->rank);
@@ -205,7 +99,7 @@ static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b, matmul
   return NULL;
 }
 
-static mt_status *matmul_infer(mt_op_ctx *ctx) {
+MT_MUST_USE static mt_status *matmul_infer(mt_op_ctx *ctx) {
   const mt_tensor *a = mt_op_input(ctx, 0), *b = mt_op_input(ctx, 1);
   MT_RETURN_IF_ERROR_PLAIN(require_matmul_types(a, b));
   matmul_shape s;
@@ -215,116 +109,60 @@ static mt_status *matmul_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-/* Offsets of batch entry `bi` into A and B (in matrices), honouring broadcast. */
-static void batch_offsets(const matmul_shape *s, int64_t bi, int64_t *a_off, int64_t *b_off) {
-  int64_t ao = 0, bo = 0, am = 1, bm = 1;
-  for (int d = s->nb - 1; d >= 0; d--) {
-    int64_t idx = bi % s->batch[d];
-    bi /= s->batch[d];
-    if (s->a_batch[d] != 1) ao += idx * am;
-    if (s->b_batch[d] != 1) bo += idx * bm;
-    am *= s->a_batch[d];
-    bm *= s->b_batch[d];
-  }
-  *a_off = ao;
-  *b_off = bo;
-}
-
-static mt_status *matmul_run(mt_op_ctx *ctx) {
-  const mt_tensor *a = mt_op_input(ctx, 0), *b = mt_op_input(ctx, 1);
-  mt_tensor *y = &ctx->outputs[0];
+MT_MUST_USE static mt_status *matmul_lower(const mt_op_ctx *ctx, mt_kernel_call *call) {
   matmul_shape s;
-  MT_RETURN_IF_ERROR_PLAIN(matmul_shape_of(a, b, &s));
-  int64_t nbatch = mt_shape_numel(s.nb, s.batch), b_numel = mt_shape_numel(s.nb, s.b_batch);
-  int64_t mk = s.m * s.k, kn = s.k * s.n, mn = s.m * s.n;
-  if (is_int_matmul_type(a->dtype)) {
-    for (int64_t bi = 0; bi < nbatch; bi++) {
-      int64_t ao, bo;
-      batch_offsets(&s, bi, &ao, &bo);
-      for (int64_t i = 0; i < s.m; i++)
-        for (int64_t j = 0; j < s.n; j++) {
-          int64_t acc = 0;
-          for (int64_t p = 0; p < s.k; p++)
-            acc += mt_tensor_get_i64(a, ao * mk + i * s.k + p) *
-                   mt_tensor_get_i64(b, bo * kn + p * s.n + j);
-          mt_tensor_set_f64(y, bi * mn + i * s.n + j, (double)acc);
-        }
-    }
-    return NULL;
-  }
-  const float *af, *bf;
-  float *a_own = NULL, *b_own = NULL, *yf, *y_own = NULL;
-  mt_status *st = mt_nn_as_f32(a, &af, &a_own);
-  if (!st) st = mt_nn_as_f32(b, &bf, &b_own);
-  if (!st) st = mt_nn_out_f32(y, &yf, &y_own);
-  if (!st) {
-    memset(yf, 0, (size_t)(nbatch * mn) * sizeof(float));
-    if (b_numel == 1) {
-      /* B is shared by every batch entry: one GEMM over all of A's rows. */
-      st = mt_cpu_sgemm(false, false, nbatch * s.m, s.n, s.k, 1.0f, af, s.k, bf, s.n, yf, s.n);
-    } else {
-      for (int64_t bi = 0; bi < nbatch && !st; bi++) {
-        int64_t ao, bo;
-        batch_offsets(&s, bi, &ao, &bo);
-        st = mt_cpu_sgemm(false, false, s.m, s.n, s.k, 1.0f, af + ao * mk, s.k, bf + bo * kn, s.n,
-                          yf + bi * mn, s.n);
-      }
-    }
-  }
-  if (!st) mt_nn_finish_f32(y, y_own);
-  else free(y_own);
-  free(a_own);
-  free(b_own);
-  return st;
+  MT_RETURN_IF_ERROR_PLAIN(matmul_shape_of(mt_op_input(ctx, 0), mt_op_input(ctx, 1), &s));
+  call->kind = MT_KERNEL_MATMUL;
+  return NULL;
 }
 
 /* ---------------------------------------------------------------- table */
 
 const mt_op_def mt_ops_nn[] = {
     {.op_type = "Gemm", .min_inputs = 2, .max_inputs = 3, .pattern = MT_PATTERN_OUT_FUSABLE,
-     .traits = MT_TRAIT_GEMM, .infer = gemm_infer, .run = gemm_run,
+     .traits = MT_TRAIT_GEMM, .infer = gemm_infer, .lower = gemm_lower,
      .work = mt_nn_gemm_work},
     {.op_type = "MatMul", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_OUT_FUSABLE,
-     .traits = MT_TRAIT_GEMM, .infer = matmul_infer, .run = matmul_run,
+     .traits = MT_TRAIT_GEMM, .infer = matmul_infer, .lower = matmul_lower,
      .work = mt_nn_gemm_work},
     {.op_type = "Einsum", .min_inputs = 1, .max_inputs = -1, .pattern = MT_PATTERN_OPAQUE,
-     .infer = mt_nn_einsum_infer, .run = mt_nn_einsum_run,
+     .infer = mt_nn_einsum_infer, .lower = mt_nn_einsum_lower,
      .node_pattern = mt_nn_einsum_pattern, .work = mt_nn_einsum_work},
     {.op_type = "Conv", .min_inputs = 2, .max_inputs = 3, .pattern = MT_PATTERN_OUT_FUSABLE,
-     .traits = MT_TRAIT_CONV, .infer = mt_nn_conv_infer, .run = mt_nn_conv_run,
+     .traits = MT_TRAIT_CONV, .infer = mt_nn_conv_infer, .lower = mt_nn_conv_lower,
      .work = mt_nn_conv_work},
     {.op_type = "ConvTranspose", .min_inputs = 2, .max_inputs = 3,
      .pattern = MT_PATTERN_OUT_FUSABLE, .traits = MT_TRAIT_CONV,
-     .infer = mt_nn_conv_transpose_infer, .run = mt_nn_conv_transpose_run,
+     .infer = mt_nn_conv_transpose_infer, .lower = mt_nn_conv_transpose_lower,
      .work = mt_nn_conv_transpose_work},
     {.op_type = "MaxPool", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .traits = MT_TRAIT_POOL | MT_TRAIT_WINDOWED, .infer = mt_nn_maxpool_infer, .run = mt_nn_maxpool_run,
+     .traits = MT_TRAIT_POOL | MT_TRAIT_WINDOWED, .infer = mt_nn_maxpool_infer, .lower = mt_nn_maxpool_lower,
      .work = mt_nn_pool_work},
     {.op_type = "AveragePool", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .traits = MT_TRAIT_POOL | MT_TRAIT_WINDOWED, .infer = mt_nn_avgpool_infer, .run = mt_nn_avgpool_run,
+     .traits = MT_TRAIT_POOL | MT_TRAIT_WINDOWED, .infer = mt_nn_avgpool_infer, .lower = mt_nn_avgpool_lower,
      .work = mt_nn_pool_work},
     {.op_type = "GlobalMaxPool", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .traits = MT_TRAIT_POOL, .infer = mt_nn_global_pool_infer, .run = mt_nn_global_maxpool_run},
+     .traits = MT_TRAIT_POOL, .infer = mt_nn_global_pool_infer, .lower = mt_nn_global_pool_lower},
     {.op_type = "GlobalAveragePool", .min_inputs = 1, .max_inputs = 1,
      .pattern = MT_PATTERN_REDUCTION, .traits = MT_TRAIT_POOL, .infer = mt_nn_global_pool_infer,
-     .run = mt_nn_global_avgpool_run},
+     .lower = mt_nn_global_pool_lower},
     {.op_type = "Softmax", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .traits = MT_TRAIT_ROWWISE, .infer = mt_nn_softmax_infer, .run = mt_nn_softmax_run,
+     .traits = MT_TRAIT_ROWWISE, .infer = mt_nn_softmax_infer, .lower = mt_nn_softmax_lower,
      .work = mt_nn_softmax_work},
     {.op_type = "LogSoftmax", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .traits = MT_TRAIT_ROWWISE, .infer = mt_nn_softmax_infer, .run = mt_nn_logsoftmax_run,
+     .traits = MT_TRAIT_ROWWISE, .infer = mt_nn_softmax_infer, .lower = mt_nn_softmax_lower,
      .work = mt_nn_softmax_work},
     {.op_type = "BatchNormalization", .min_inputs = 5, .max_inputs = 5,
      .pattern = MT_PATTERN_BROADCAST, .traits = MT_TRAIT_FLOAT_MATH | MT_TRAIT_PER_CHANNEL_PARAMS,
-     .infer = mt_nn_batchnorm_infer, .run = mt_nn_batchnorm_run,
+     .infer = mt_nn_batchnorm_infer, .lower = mt_nn_batchnorm_lower,
      .unsupported_reason = mt_nn_batchnorm_unsupported,
      .node_pattern = mt_nn_batchnorm_pattern, .work = mt_nn_batchnorm_work},
     {.op_type = "InstanceNormalization", .min_inputs = 3, .max_inputs = 3,
      .pattern = MT_PATTERN_REDUCTION, .infer = mt_nn_instancenorm_infer,
-     .run = mt_nn_instancenorm_run,
+     .lower = mt_nn_instancenorm_lower,
      .work = mt_nn_norm_work},
     {.op_type = "LayerNormalization", .min_inputs = 2, .max_inputs = 3,
-     .pattern = MT_PATTERN_REDUCTION, .traits = MT_TRAIT_ROWWISE, .infer = mt_nn_layernorm_infer, .run = mt_nn_layernorm_run,
+     .pattern = MT_PATTERN_REDUCTION, .traits = MT_TRAIT_ROWWISE, .infer = mt_nn_layernorm_infer, .lower = mt_nn_layernorm_lower,
      .unsupported_reason = mt_nn_layernorm_unsupported,
      .work = mt_nn_norm_work},
     {0},

@@ -14,7 +14,7 @@
 
 #include "ir/ops/nn_internal.h"
 
-static mt_status *read_ints(const mt_node *n, const char *name, int want, int64_t dflt,
+MT_MUST_USE static mt_status *read_ints(const mt_node *n, const char *name, int want, int64_t dflt,
                             int64_t *out) {
   const int64_t *v;
   int64_t count = mt_node_attr_ints(n, name, &v);
@@ -111,7 +111,7 @@ typedef struct conv_plan {
 
 /* The checks Conv and ConvTranspose share: X, W (and B) have one float dtype, X and W the same
  * rank >= 3, group >= 1. Fills group, batch and c_in; the channel checks differ per op. */
-static mt_status *conv_plan_start(const mt_op_ctx *ctx, conv_plan *p) {
+MT_MUST_USE static mt_status *conv_plan_start(const mt_op_ctx *ctx, conv_plan *p) {
   const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
   MT_RETURN_IF_ERROR_PLAIN(mt_nn_require_float(x, "X"));
   if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
@@ -127,13 +127,13 @@ static mt_status *conv_plan_start(const mt_op_ctx *ctx, conv_plan *p) {
 }
 
 /* B (optional) must be 1-D of length c_out where both are known. */
-static mt_status *check_bias(const mt_tensor *b, int64_t c_out) {
+MT_MUST_USE static mt_status *check_bias(const mt_tensor *b, int64_t c_out) {
   if (b && (b->rank != 1 || (b->dims[0] >= 0 && c_out >= 0 && b->dims[0] != c_out)))
     return MT_ERR(INVALID_ARGUMENT, "B must be 1-D of length %lld", (long long)c_out);
   return NULL;
 }
 
-static mt_status *conv_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
+MT_MUST_USE static mt_status *conv_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
   MT_RETURN_IF_ERROR_PLAIN(conv_plan_start(ctx, p));
   const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
   int nsp = x->rank - 2;
@@ -160,40 +160,24 @@ mt_status *mt_nn_conv_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-/* Stages X, W, B as float32, runs `kernel`, rounds into Y. */
-typedef mt_status *(*conv_kernel_fn)(const mt_conv_geom *g, int64_t batch, int64_t c_in,
-                                     int64_t c_out, int64_t group, const float *x, const float *w,
-                                     const float *bias, float *y);
-
-static mt_status *run_staged(mt_op_ctx *ctx, const conv_plan *p, conv_kernel_fn kernel) {
-  const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
-  mt_tensor *y = &ctx->outputs[0];
-  const float *xf, *wf, *bf = NULL;
-  float *x_own = NULL, *w_own = NULL, *b_own = NULL, *yf, *y_own = NULL;
-  mt_status *st = mt_nn_as_f32(x, &xf, &x_own);
-  if (!st) st = mt_nn_as_f32(w, &wf, &w_own);
-  if (!st && b) st = mt_nn_as_f32(b, &bf, &b_own);
-  if (!st) st = mt_nn_out_f32(y, &yf, &y_own);
-  if (!st) st = kernel(&p->g, p->batch, p->c_in, p->c_out, p->group, xf, wf, bf, yf);
-  if (!st) mt_nn_finish_f32(y, y_own);
-  else free(y_own);
-  free(x_own);
-  free(w_own);
-  free(b_own);
-  return st;
+static void conv_call(const conv_plan *p, mt_kernel_kind kind, mt_kernel_call *call) {
+  call->kind = kind;
+  call->params.conv = (mt_kc_conv){.batch = p->batch, .c_in = p->c_in, .c_out = p->c_out,
+                                   .group = p->group, .geom = p->g};
 }
 
-mt_status *mt_nn_conv_run(mt_op_ctx *ctx) {
+mt_status *mt_nn_conv_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   conv_plan p;
   MT_RETURN_IF_ERROR_PLAIN(conv_plan_make(ctx, &p));
-  return run_staged(ctx, &p, mt_cpu_conv_f32);
+  conv_call(&p, MT_KERNEL_CONV, out_call);
+  return NULL;
 }
 
 /* ---------------------------------------------------------------- ConvTranspose */
 
 /* Builds the forward geometry of a transposed convolution: g.in is Y's spatial shape, g.out
  * X's. */
-static mt_status *conv_transpose_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
+MT_MUST_USE static mt_status *conv_transpose_plan_make(const mt_op_ctx *ctx, conv_plan *p) {
   MT_RETURN_IF_ERROR_PLAIN(conv_plan_start(ctx, p));
   const mt_tensor *x = mt_op_input(ctx, 0), *w = mt_op_input(ctx, 1), *b = mt_op_input(ctx, 2);
   int nsp = x->rank - 2;
@@ -263,8 +247,9 @@ mt_status *mt_nn_conv_transpose_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_nn_conv_transpose_run(mt_op_ctx *ctx) {
+mt_status *mt_nn_conv_transpose_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   conv_plan p;
   MT_RETURN_IF_ERROR_PLAIN(conv_transpose_plan_make(ctx, &p));
-  return run_staged(ctx, &p, mt_cpu_conv_transpose_f32);
+  conv_call(&p, MT_KERNEL_CONV_TRANSPOSE, out_call);
+  return NULL;
 }

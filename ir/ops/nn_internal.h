@@ -32,46 +32,35 @@ MT_MUST_USE mt_status *mt_nn_window_parse(const mt_node *n, int nsp, const int64
  * (-1) input sizes give unknown output sizes. Errors when a window does not fit. */
 MT_MUST_USE mt_status *mt_nn_window_forward(const mt_nn_window *w, const int64_t *in, mt_conv_geom *g);
 
-/* float32 staging of tensors whose kernels compute in float32 only.
- * mt_nn_as_f32: a float32 view of t's data; borrowed when t is float32, otherwise converted into
- * a malloc'ed buffer returned in *owned (free it). */
-MT_MUST_USE mt_status *mt_nn_as_f32(const mt_tensor *t, const float **out, float **owned);
-/* Where a float32 result for output t is written: t's own data when float32, otherwise a
- * temporary returned in *owned that mt_nn_finish_f32 rounds into t and frees. */
-MT_MUST_USE mt_status *mt_nn_out_f32(mt_tensor *t, float **out, float **owned);
-void mt_nn_finish_f32(mt_tensor *t, float *owned);
-
 /* Error unless t's dtype is float32 or float16. */
 MT_MUST_USE mt_status *mt_nn_require_float(const mt_tensor *t, const char *what);
 
 /* Per-family op implementations referenced from the table in nn.c. */
 MT_MUST_USE mt_status *mt_nn_conv_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_conv_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_conv_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_nn_conv_transpose_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_conv_transpose_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_conv_transpose_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 
 MT_MUST_USE mt_status *mt_nn_maxpool_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_maxpool_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_maxpool_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_nn_avgpool_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_avgpool_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_avgpool_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_nn_global_pool_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_global_maxpool_run(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_global_avgpool_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_global_pool_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 
 MT_MUST_USE mt_status *mt_nn_softmax_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_softmax_run(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_logsoftmax_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_softmax_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_nn_batchnorm_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_batchnorm_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_batchnorm_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 const char *mt_nn_batchnorm_unsupported(const mt_node *node);
 MT_MUST_USE mt_status *mt_nn_instancenorm_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_instancenorm_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_instancenorm_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_nn_layernorm_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_layernorm_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_layernorm_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 const char *mt_nn_layernorm_unsupported(const mt_node *node);
 
 MT_MUST_USE mt_status *mt_nn_einsum_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_nn_einsum_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_nn_einsum_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 mt_op_pattern mt_nn_einsum_pattern(const mt_node *n);
 void mt_nn_einsum_work(const mt_module *m, const mt_node *n, mt_op_work *w);
 

@@ -4,17 +4,16 @@
  * for the int8 / uint8 / float16 inputs MaxPool accepts, so max pooling returns input values
  * bit for bit. MaxPool's optional Indices output follows ONNX Runtime: flat indices over the
  * whole input tensor, spatially row-major, or column-major with storage_order = 1. */
-#include <stdlib.h>
+#include <string.h>
 
 #include "ir/ops/nn_internal.h"
-#include "runtime/cpu/pool.h"
 
 typedef struct pool_plan {
   int64_t planes;
   mt_conv_geom g;
 } pool_plan;
 
-static mt_status *pool_plan_make(const mt_op_ctx *ctx, bool is_max, pool_plan *p) {
+MT_MUST_USE static mt_status *pool_plan_make(const mt_op_ctx *ctx, bool is_max, pool_plan *p) {
   const mt_tensor *x = mt_op_input(ctx, 0);
   if (is_max) {
     if (!mt_dtype_is_float(x->dtype) && x->dtype != MT_DTYPE_INT8 && x->dtype != MT_DTYPE_UINT8)
@@ -49,22 +48,17 @@ mt_status *mt_nn_maxpool_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_nn_maxpool_run(mt_op_ctx *ctx) {
+static void pool_call(const pool_plan *p, bool is_max, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_POOL;
+  call->params.pool = (mt_kc_pool){.is_max = is_max, .planes = p->planes, .geom = p->g};
+}
+
+mt_status *mt_nn_maxpool_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   pool_plan p;
   MT_RETURN_IF_ERROR_PLAIN(pool_plan_make(ctx, true, &p));
-  mt_tensor *y = &ctx->outputs[0];
-  int64_t *indices = mt_op_has_output(ctx, 1) ? ctx->outputs[1].data : NULL;
-  bool col_major = mt_node_attr_int(ctx->node, "storage_order", 0) == 1;
-  const float *xf;
-  float *x_own = NULL, *yf, *y_own = NULL;
-  mt_status *st = mt_nn_as_f32(mt_op_input(ctx, 0), &xf, &x_own);
-  if (!st) st = mt_nn_out_f32(y, &yf, &y_own);
-  if (!st) {
-    mt_cpu_maxpool_f32(&p.g, p.planes, xf, yf, indices, col_major);
-    mt_nn_finish_f32(y, y_own);
-  }
-  free(x_own);
-  return st;
+  pool_call(&p, true, out_call);
+  out_call->params.pool.col_major = mt_node_attr_int(ctx->node, "storage_order", 0) == 1;
+  return NULL;
 }
 
 mt_status *mt_nn_avgpool_infer(mt_op_ctx *ctx) {
@@ -74,21 +68,13 @@ mt_status *mt_nn_avgpool_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_nn_avgpool_run(mt_op_ctx *ctx) {
+mt_status *mt_nn_avgpool_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   pool_plan p;
   MT_RETURN_IF_ERROR_PLAIN(pool_plan_make(ctx, false, &p));
-  mt_tensor *y = &ctx->outputs[0];
-  bool include_pad = mt_node_attr_int(ctx->node, "count_include_pad", 0) != 0;
-  const float *xf;
-  float *x_own = NULL, *yf, *y_own = NULL;
-  mt_status *st = mt_nn_as_f32(mt_op_input(ctx, 0), &xf, &x_own);
-  if (!st) st = mt_nn_out_f32(y, &yf, &y_own);
-  if (!st) {
-    mt_cpu_avgpool_f32(&p.g, p.planes, xf, yf, include_pad);
-    mt_nn_finish_f32(y, y_own);
-  }
-  free(x_own);
-  return st;
+  pool_call(&p, false, out_call);
+  out_call->params.pool.count_include_pad =
+      mt_node_attr_int(ctx->node, "count_include_pad", 0) != 0;
+  return NULL;
 }
 
 mt_status *mt_nn_global_pool_infer(mt_op_ctx *ctx) {
@@ -102,23 +88,8 @@ mt_status *mt_nn_global_pool_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-static mt_status *global_pool_run(mt_op_ctx *ctx, bool is_max) {
-  const mt_tensor *x = mt_op_input(ctx, 0);
-  mt_tensor *y = &ctx->outputs[0];
-  int64_t planes = x->dims[0] * x->dims[1];
-  int64_t plane = mt_shape_numel(x->rank - 2, x->dims + 2);
-  const float *xf;
-  float *x_own = NULL, *yf, *y_own = NULL;
-  mt_status *st = mt_nn_as_f32(x, &xf, &x_own);
-  if (!st) st = mt_nn_out_f32(y, &yf, &y_own);
-  if (!st) {
-    if (is_max) mt_cpu_global_maxpool_f32(planes, plane, xf, yf);
-    else mt_cpu_global_avgpool_f32(planes, plane, xf, yf);
-    mt_nn_finish_f32(y, y_own);
-  }
-  free(x_own);
-  return st;
+mt_status *mt_nn_global_pool_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_GLOBAL_POOL;
+  out_call->params.global_pool.is_max = strcmp(ctx->node->op_type, "GlobalMaxPool") == 0;
+  return NULL;
 }
-
-mt_status *mt_nn_global_maxpool_run(mt_op_ctx *ctx) { return global_pool_run(ctx, true); }
-mt_status *mt_nn_global_avgpool_run(mt_op_ctx *ctx) { return global_pool_run(ctx, false); }

@@ -38,7 +38,7 @@ static const reduce_kind *reduce_kind_of(const mt_node *n) {
 }
 
 /* Resolves the reduced axes of a Reduce* node into a bit mask over the input's dims. */
-static mt_status *reduce_axes(const mt_op_ctx *c, const reduce_kind *k, uint32_t *out_mask) {
+MT_MUST_USE static mt_status *reduce_axes(const mt_op_ctx *c, const reduce_kind *k, uint32_t *out_mask) {
   const mt_tensor *x = mt_op_input(c, 0);
   int64_t axes[MT_MAX_RANK * 2];
   int n_axes = 0;
@@ -72,14 +72,14 @@ static mt_status *reduce_axes(const mt_op_ctx *c, const reduce_kind *k, uint32_t
   return NULL;
 }
 
-static mt_status *reduce_check_dtype(const reduce_kind *k, mt_dtype dt) {
+MT_MUST_USE static mt_status *reduce_check_dtype(const reduce_kind *k, mt_dtype dt) {
   bool ok = mt_dtype_is_float(dt) || mt_dtype_is_integer(dt) ||
             (dt == MT_DTYPE_BOOL && (k->op == MT_REDUCE_MAX || k->op == MT_REDUCE_MIN));
   if (!ok) return MT_ERR(UNIMPLEMENTED, "%s on %s input", k->op_type, mt_dtype_name(dt));
   return NULL;
 }
 
-static mt_status *reduce_infer(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *reduce_infer(mt_op_ctx *c) {
   const reduce_kind *k = reduce_kind_of(c->node);
   if (!k) return MT_ERR(INTERNAL, "not a reduce op");
   const mt_tensor *x = mt_op_input(c, 0);
@@ -99,14 +99,12 @@ static mt_status *reduce_infer(mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *reduce_run(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *reduce_lower(const mt_op_ctx *c, mt_kernel_call *call) {
   const reduce_kind *k = reduce_kind_of(c->node);
   if (!k) return MT_ERR(INTERNAL, "not a reduce op");
-  const mt_tensor *x = mt_op_input(c, 0);
-  uint32_t mask;
-  MT_RETURN_IF_ERROR_PLAIN(reduce_axes(c, k, &mask));
-  mt_cpu_reduce(k->op, x->dtype, x->data, x->rank, x->dims, mask, c->outputs[0].data);
-  return NULL;
+  call->kind = MT_KERNEL_REDUCE;
+  call->params.reduce.op = k->op;
+  return reduce_axes(c, k, &call->params.reduce.axes_mask);
 }
 
 /* ---- ArgMax / ArgMin ----------------------------------------------------------------------- */
@@ -123,7 +121,7 @@ static void split_at(const mt_tensor *x, int axis, axis_split *s) {
   s->inner = mt_shape_numel(x->rank - axis - 1, x->dims + axis + 1);
 }
 
-static mt_status *arg_axis(const mt_op_ctx *c, axis_split *s) {
+MT_MUST_USE static mt_status *arg_axis(const mt_op_ctx *c, axis_split *s) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (x->rank < 1) return MT_ERR(INVALID_ARGUMENT, "input 0: expected rank >= 1, got 0");
   if (!mt_dtype_is_float(x->dtype) && !mt_dtype_is_integer(x->dtype))
@@ -137,7 +135,7 @@ static mt_status *arg_axis(const mt_op_ctx *c, axis_split *s) {
   return NULL;
 }
 
-static mt_status *arg_infer(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *arg_infer(mt_op_ctx *c) {
   const mt_tensor *x = mt_op_input(c, 0);
   axis_split s;
   MT_RETURN_IF_ERROR_PLAIN(arg_axis(c, &s));
@@ -154,20 +152,21 @@ static mt_status *arg_infer(mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *arg_run(mt_op_ctx *c) {
-  const mt_tensor *x = mt_op_input(c, 0);
+MT_MUST_USE static mt_status *arg_lower(const mt_op_ctx *c, mt_kernel_call *call) {
   axis_split s;
   MT_RETURN_IF_ERROR_PLAIN(arg_axis(c, &s));
-  bool is_min = strcmp(c->node->op_type, "ArgMin") == 0;
-  bool last = c->opset >= 12 && mt_node_attr_int(c->node, "select_last_index", 0) != 0;
-  mt_cpu_arg_reduce(x->dtype, x->data, s.outer, s.n, s.inner, is_min, last,
-                    (int64_t *)c->outputs[0].data);
+  call->kind = MT_KERNEL_ARG_REDUCE;
+  call->params.arg_reduce = (mt_kc_arg_reduce){
+      .axis = s.axis,
+      .is_min = strcmp(c->node->op_type, "ArgMin") == 0,
+      .select_last = c->opset >= 12 && mt_node_attr_int(c->node, "select_last_index", 0) != 0,
+  };
   return NULL;
 }
 
 /* ---- TopK ---------------------------------------------------------------------------------- */
 
-static mt_status *topk_params(const mt_op_ctx *c, axis_split *s, int64_t *out_k) {
+MT_MUST_USE static mt_status *topk_params(const mt_op_ctx *c, axis_split *s, int64_t *out_k) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (x->rank < 1) return MT_ERR(INVALID_ARGUMENT, "input 0: expected rank >= 1, got 0");
   if (!mt_dtype_is_float(x->dtype) && !mt_dtype_is_integer(x->dtype))
@@ -197,7 +196,7 @@ static mt_status *topk_params(const mt_op_ctx *c, axis_split *s, int64_t *out_k)
   return NULL;
 }
 
-static mt_status *topk_infer(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *topk_infer(mt_op_ctx *c) {
   const mt_tensor *x = mt_op_input(c, 0);
   axis_split s;
   int64_t k;
@@ -210,23 +209,21 @@ static mt_status *topk_infer(mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *topk_run(mt_op_ctx *c) {
-  const mt_tensor *x = mt_op_input(c, 0);
+MT_MUST_USE static mt_status *topk_lower(const mt_op_ctx *c, mt_kernel_call *call) {
   axis_split s;
   int64_t k;
   MT_RETURN_IF_ERROR_PLAIN(topk_params(c, &s, &k));
+  call->kind = MT_KERNEL_TOPK;
   /* `sorted` = 0 leaves the order unspecified; sorted output is one valid answer. */
-  bool largest = c->opset < 11 || mt_node_attr_int(c->node, "largest", 1) != 0;
-  void *vals = mt_op_has_output(c, 0) ? c->outputs[0].data : NULL;
-  int64_t *idx = mt_op_has_output(c, 1) ? (int64_t *)c->outputs[1].data : NULL;
-  if (!mt_cpu_topk(x->dtype, x->data, s.outer, s.n, s.inner, k, largest, vals, idx))
-    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory sorting %lld elements", (long long)s.n);
+  call->params.topk = (mt_kc_topk){
+      .axis = s.axis, .k = k,
+      .largest = c->opset < 11 || mt_node_attr_int(c->node, "largest", 1) != 0};
   return NULL;
 }
 
 /* ---- CumSum -------------------------------------------------------------------------------- */
 
-static mt_status *cumsum_check(const mt_op_ctx *c) {
+MT_MUST_USE static mt_status *cumsum_check(const mt_op_ctx *c) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (!mt_dtype_is_float(x->dtype) && x->dtype != MT_DTYPE_INT32 && x->dtype != MT_DTYPE_INT64)
     return MT_ERR(UNIMPLEMENTED, "CumSum on %s input", mt_dtype_name(x->dtype));
@@ -236,36 +233,24 @@ static mt_status *cumsum_check(const mt_op_ctx *c) {
   return NULL;
 }
 
-static mt_status *cumsum_infer(mt_op_ctx *c) {
+MT_MUST_USE static mt_status *cumsum_infer(mt_op_ctx *c) {
   MT_RETURN_IF_ERROR_PLAIN(cumsum_check(c));
   mt_op_same_as_input(c, 0, 0);
   return NULL;
 }
 
-static mt_status *cumsum_run(mt_op_ctx *c) {
+/* The axis is input 1's value, which the kernel reads: lowering needs only shapes. */
+MT_MUST_USE static mt_status *cumsum_lower(const mt_op_ctx *c, mt_kernel_call *call) {
   MT_RETURN_IF_ERROR_PLAIN(cumsum_check(c));
-  const mt_tensor *x = mt_op_input(c, 0);
-  int64_t v[1];
-  int n = 0;
-  MT_RETURN_IF_ERROR(mt_read_int_list(mt_op_input(c, 1), v, 1, &n), "input 1 (axis)");
-  if (n != 1) return MT_ERR(INVALID_ARGUMENT, "input 1 (axis): expected one value, got %d", n);
-  if (x->rank == 0) { /* a scalar is its own running sum */
-    memcpy(c->outputs[0].data, x->data, mt_tensor_nbytes(x));
-    return NULL;
-  }
-  int axis;
-  MT_RETURN_IF_ERROR(mt_normalize_axis(v[0], x->rank, &axis), "input 1 (axis)");
-  axis_split s;
-  split_at(x, axis, &s);
-  mt_cpu_cumsum(x->dtype, x->data, s.outer, s.n, s.inner,
-                mt_node_attr_int(c->node, "exclusive", 0) != 0,
-                mt_node_attr_int(c->node, "reverse", 0) != 0, c->outputs[0].data);
+  call->kind = MT_KERNEL_CUMSUM;
+  call->params.cumsum.exclusive = mt_node_attr_int(c->node, "exclusive", 0) != 0;
+  call->params.cumsum.reverse = mt_node_attr_int(c->node, "reverse", 0) != 0;
   return NULL;
 }
 
 #define REDUCE_OP(name)                                                                            \
   {.op_type = name, .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,                     \
-   .pattern = MT_PATTERN_REDUCTION, .infer = reduce_infer, .run = reduce_run}
+   .pattern = MT_PATTERN_REDUCTION, .infer = reduce_infer, .lower = reduce_lower}
 
 const mt_op_def mt_ops_reduce[] = {
     REDUCE_OP("ReduceSum"),
@@ -279,12 +264,12 @@ const mt_op_def mt_ops_reduce[] = {
     REDUCE_OP("ReduceLogSum"),
     REDUCE_OP("ReduceLogSumExp"),
     {.op_type = "ArgMax", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .infer = arg_infer, .run = arg_run},
+     .infer = arg_infer, .lower = arg_lower},
     {.op_type = "ArgMin", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .infer = arg_infer, .run = arg_run},
+     .infer = arg_infer, .lower = arg_lower},
     {.op_type = "TopK", .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,
-     .pattern = MT_PATTERN_OPAQUE, .infer = topk_infer, .run = topk_run},
+     .pattern = MT_PATTERN_OPAQUE, .infer = topk_infer, .lower = topk_lower},
     {.op_type = "CumSum", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_REDUCTION,
-     .infer = cumsum_infer, .run = cumsum_run},
+     .infer = cumsum_infer, .lower = cumsum_lower},
     {0},
 };

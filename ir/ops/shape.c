@@ -78,13 +78,9 @@ mt_status *mt_shape_elem_size(const mt_tensor *t, size_t *out) {
   return NULL;
 }
 
-mt_status *mt_shape_copy_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  mt_tensor *y = &ctx->outputs[0];
-  size_t nbytes = mt_tensor_nbytes(x);
-  if (nbytes != mt_tensor_nbytes(y))
-    return MT_ERR(INTERNAL, "output holds %zu bytes, input %zu", mt_tensor_nbytes(y), nbytes);
-  if (nbytes) memmove(y->data, x->data, nbytes);
+mt_status *mt_shape_copy_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  (void)ctx;
+  out_call->kind = MT_KERNEL_COPY;
   return NULL;
 }
 
@@ -103,58 +99,58 @@ mt_status *mt_shape_axes_normalize(int64_t *axes, int n, int rank, const char *w
 
 const mt_op_def mt_ops_shape[] = {
     {.op_type = "Identity", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_INJECTIVE,
-     .traits = MT_TRAIT_METADATA, .infer = mt_shape_identity_infer, .run = mt_shape_copy_run},
+     .traits = MT_TRAIT_METADATA, .infer = mt_shape_identity_infer, .lower = mt_shape_copy_lower},
     {.op_type = "Reshape", .min_inputs = 1, .max_inputs = 2, .value_inputs = BIT(1),
      .pattern = MT_PATTERN_INJECTIVE, .traits = MT_TRAIT_METADATA, .infer = mt_shape_reshape_infer,
-     .run = mt_shape_copy_run},
+     .lower = mt_shape_copy_lower},
     {.op_type = "Flatten", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_INJECTIVE,
-     .traits = MT_TRAIT_METADATA, .infer = mt_shape_flatten_infer, .run = mt_shape_copy_run},
+     .traits = MT_TRAIT_METADATA, .infer = mt_shape_flatten_infer, .lower = mt_shape_copy_lower},
     {.op_type = "Squeeze", .min_inputs = 1, .max_inputs = 2, .value_inputs = BIT(1),
      .pattern = MT_PATTERN_INJECTIVE, .traits = MT_TRAIT_METADATA, .infer = mt_shape_squeeze_infer,
-     .run = mt_shape_copy_run},
+     .lower = mt_shape_copy_lower},
     {.op_type = "Unsqueeze", .min_inputs = 1, .max_inputs = 2, .value_inputs = BIT(1),
      .pattern = MT_PATTERN_INJECTIVE, .traits = MT_TRAIT_METADATA,
-     .infer = mt_shape_unsqueeze_infer, .run = mt_shape_copy_run},
+     .infer = mt_shape_unsqueeze_infer, .lower = mt_shape_copy_lower},
     {.op_type = "Transpose", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_INJECTIVE,
-     .infer = mt_shape_transpose_infer, .run = mt_shape_transpose_run},
+     .infer = mt_shape_transpose_infer, .lower = mt_shape_transpose_lower},
     {.op_type = "Expand", .min_inputs = 2, .max_inputs = 2, .value_inputs = BIT(1),
-     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_expand_infer, .run = mt_shape_expand_run},
+     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_expand_infer, .lower = mt_shape_expand_lower},
     {.op_type = "Tile", .min_inputs = 2, .max_inputs = 2, .value_inputs = BIT(1),
-     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_tile_infer, .run = mt_shape_tile_run},
+     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_tile_infer, .lower = mt_shape_tile_lower},
     {.op_type = "DepthToSpace", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_INJECTIVE,
-     .infer = mt_shape_depth_to_space_infer, .run = mt_shape_depth_to_space_run},
+     .infer = mt_shape_depth_to_space_infer, .lower = mt_shape_depth_to_space_lower},
     {.op_type = "SpaceToDepth", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_INJECTIVE,
-     .infer = mt_shape_space_to_depth_infer, .run = mt_shape_space_to_depth_run},
+     .infer = mt_shape_space_to_depth_infer, .lower = mt_shape_space_to_depth_lower},
     {.op_type = "Concat", .min_inputs = 1, .max_inputs = -1, .pattern = MT_PATTERN_INJECTIVE,
-     .infer = mt_shape_concat_infer, .run = mt_shape_concat_run},
+     .infer = mt_shape_concat_infer, .lower = mt_shape_concat_lower},
     {.op_type = "Split", .min_inputs = 1, .max_inputs = 2, .value_inputs = BIT(1),
-     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_split_infer, .run = mt_shape_split_run},
+     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_split_infer, .lower = mt_shape_split_lower},
     {.op_type = "Slice", .min_inputs = 1, .max_inputs = 5,
      .value_inputs = BIT(1) | BIT(2) | BIT(3) | BIT(4), .pattern = MT_PATTERN_INJECTIVE,
-     .traits = MT_TRAIT_GATHERS, .infer = mt_shape_slice_infer, .run = mt_shape_slice_run},
+     .traits = MT_TRAIT_GATHERS, .infer = mt_shape_slice_infer, .lower = mt_shape_slice_lower},
     {.op_type = "Gather", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_INJECTIVE,
-     .traits = MT_TRAIT_GATHERS, .infer = mt_shape_gather_infer, .run = mt_shape_gather_run},
+     .traits = MT_TRAIT_GATHERS, .infer = mt_shape_gather_infer, .lower = mt_shape_gather_lower},
     {.op_type = "GatherElements", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_INJECTIVE,
      .traits = MT_TRAIT_GATHERS, .infer = mt_shape_gather_elements_infer,
-     .run = mt_shape_gather_elements_run},
+     .lower = mt_shape_gather_elements_lower},
     {.op_type = "Pad", .min_inputs = 1, .max_inputs = 4, .value_inputs = BIT(1) | BIT(3),
-     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_pad_infer, .run = mt_shape_pad_run,
+     .pattern = MT_PATTERN_INJECTIVE, .infer = mt_shape_pad_infer, .lower = mt_shape_pad_lower,
      .unsupported_reason = mt_shape_pad_unsupported},
     {.op_type = "Shape", .min_inputs = 1, .max_inputs = 1, .flags = MT_OP_VALUE_FROM_SHAPES,
      .pattern = MT_PATTERN_OPAQUE, .traits = MT_TRAIT_SHAPE_QUERY, .infer = mt_shape_shape_infer,
-     .run = mt_shape_shape_run},
+     .lower = mt_shape_shape_lower},
     {.op_type = "Size", .min_inputs = 1, .max_inputs = 1, .flags = MT_OP_VALUE_FROM_SHAPES,
      .pattern = MT_PATTERN_OPAQUE, .traits = MT_TRAIT_SHAPE_QUERY, .infer = mt_shape_size_infer,
-     .run = mt_shape_size_run},
+     .lower = mt_shape_size_lower},
     {.op_type = "ConstantOfShape", .min_inputs = 1, .max_inputs = 1, .value_inputs = BIT(0),
      .pattern = MT_PATTERN_OPAQUE, .infer = mt_shape_constant_of_shape_infer,
-     .run = mt_shape_constant_of_shape_run},
+     .lower = mt_shape_constant_of_shape_lower},
     {.op_type = "Constant", .min_inputs = 0, .max_inputs = 0, .pattern = MT_PATTERN_OPAQUE,
      .infer = mt_shape_constant_infer, .run = mt_shape_constant_run,
      .unsupported_reason = mt_shape_constant_unsupported},
     {.op_type = "Range", .min_inputs = 3, .max_inputs = 3, .value_inputs = BIT(0) | BIT(1) | BIT(2),
-     .pattern = MT_PATTERN_OPAQUE, .infer = mt_shape_range_infer, .run = mt_shape_range_run},
+     .pattern = MT_PATTERN_OPAQUE, .infer = mt_shape_range_infer, .lower = mt_shape_range_lower},
     {.op_type = "NonZero", .min_inputs = 1, .max_inputs = 1, .flags = MT_OP_ALLOCATES_OUTPUTS,
-     .pattern = MT_PATTERN_OPAQUE, .infer = mt_shape_nonzero_infer, .run = mt_shape_nonzero_run},
+     .pattern = MT_PATTERN_OPAQUE, .infer = mt_shape_nonzero_infer, .lower = mt_shape_nonzero_lower},
     {0},
 };

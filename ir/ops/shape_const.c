@@ -1,10 +1,10 @@
 /* Shape family, ops that make tensors from shapes, attributes or scalars: Shape, Size,
  * ConstantOfShape, Constant, Range, NonZero.
  *
- * Shape and Size are flagged MT_OP_VALUE_FROM_SHAPES, so their run also serves static inference:
+ * Shape and Size are flagged MT_OP_VALUE_FROM_SHAPES, so their kernel also serves static inference:
  * it reads only input dims, which lets Shape->Gather->Concat->Reshape chains fold at compile time.
  * NonZero's output extent depends on data: infer computes it when the input is known and otherwise
- * says so; run allocates its own output. */
+ * says so; its kernel allocates its own output. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +37,10 @@ mt_status *mt_shape_shape_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_shape_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  int64_t s, e;
-  shape_range(ctx, x->rank, &s, &e);
-  int64_t *out = ctx->outputs[0].data;
-  for (int64_t i = s; i < e; i++) {
-    if (x->dims[i] < 0)
-      return MT_ERR(INVALID_ARGUMENT, "input dim %lld is data-dependent, not known statically",
-                    (long long)i);
-    out[i - s] = x->dims[i];
-  }
+mt_status *mt_shape_shape_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_SHAPE;
+  shape_range(ctx, ctx->inputs[0]->rank, &out_call->params.shape.start,
+              &out_call->params.shape.end);
   return NULL;
 }
 
@@ -57,18 +50,16 @@ mt_status *mt_shape_size_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_size_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  int64_t n = mt_shape_numel_or_unknown(x->rank, x->dims);
-  if (n < 0) return MT_ERR(INVALID_ARGUMENT, "input size is data-dependent, not known statically");
-  *(int64_t *)ctx->outputs[0].data = n;
+mt_status *mt_shape_size_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  (void)ctx;
+  out_call->kind = MT_KERNEL_SIZE;
   return NULL;
 }
 
 /* --- ConstantOfShape */
 
 /* The fill value: the 'value' attribute's single element, or float32 0 by default. */
-static mt_status *fill_value(const mt_op_ctx *ctx, mt_tensor *v) {
+MT_MUST_USE static mt_status *fill_value(const mt_op_ctx *ctx, mt_tensor *v) {
   static const float zero = 0.0f;
   const mt_attr *a = mt_node_attr(ctx->node, "value");
   if (!a) {
@@ -98,13 +89,15 @@ mt_status *mt_shape_constant_of_shape_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_constant_of_shape_run(mt_op_ctx *ctx) {
+mt_status *mt_shape_constant_of_shape_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   mt_tensor v;
   MT_RETURN_IF_ERROR_PLAIN(fill_value(ctx, &v));
-  mt_tensor *y = &ctx->outputs[0];
   size_t es = mt_dtype_size(v.dtype);
-  int64_t n = mt_tensor_numel(y);
-  for (int64_t i = 0; i < n; i++) memcpy((char *)y->data + (size_t)i * es, v.data, es);
+  if (es > sizeof out_call->params.fill.value)
+    return MT_ERR(UNIMPLEMENTED, "value dtype %s is not supported", mt_dtype_name(v.dtype));
+  out_call->kind = MT_KERNEL_CONSTANT_OF_SHAPE;
+  out_call->params.fill.dtype = v.dtype;
+  memcpy(out_call->params.fill.value, v.data, es);
   return NULL;
 }
 
@@ -117,7 +110,7 @@ const char *mt_shape_constant_unsupported(const mt_node *node) {
 }
 
 /* A view of the constant's value; data points into the module or the attribute. */
-static mt_status *constant_value(const mt_op_ctx *ctx, mt_tensor *v) {
+MT_MUST_USE static mt_status *constant_value(const mt_op_ctx *ctx, mt_tensor *v) {
   const mt_node *n = ctx->node;
   memset(v, 0, sizeof *v);
   const mt_attr *a;
@@ -162,7 +155,7 @@ mt_status *mt_shape_constant_run(mt_op_ctx *ctx) {
 
 /* --- Range */
 
-static mt_status *range_check(const mt_op_ctx *ctx) {
+MT_MUST_USE static mt_status *range_check(const mt_op_ctx *ctx) {
   const mt_tensor *s = ctx->inputs[0];
   for (int i = 0; i < 3; i++) {
     const mt_tensor *t = ctx->inputs[i];
@@ -179,7 +172,7 @@ static mt_status *range_check(const mt_op_ctx *ctx) {
 }
 
 /* Element count: max(ceil((limit - start) / delta), 0). */
-static mt_status *range_count(const mt_op_ctx *ctx, int64_t *out) {
+MT_MUST_USE static mt_status *range_count(const mt_op_ctx *ctx, int64_t *out) {
   const mt_tensor *s = ctx->inputs[0], *l = ctx->inputs[1], *d = ctx->inputs[2];
   if (s->dtype == MT_DTYPE_FLOAT32) {
     float start = *(const float *)s->data, limit = *(const float *)l->data;
@@ -218,34 +211,11 @@ mt_status *mt_shape_range_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_range_run(mt_op_ctx *ctx) {
+mt_status *mt_shape_range_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   MT_RETURN_IF_ERROR_PLAIN(range_check(ctx));
   int64_t n;
-  MT_RETURN_IF_ERROR_PLAIN(range_count(ctx, &n));
-  mt_tensor *y = &ctx->outputs[0];
-  if (mt_tensor_numel(y) != n) return MT_ERR(INTERNAL, "Range output size changed");
-  const mt_tensor *s = ctx->inputs[0], *d = ctx->inputs[2];
-  switch (s->dtype) {
-  case MT_DTYPE_FLOAT32: {
-    /* Accumulate in float, as the ONNX function body and ONNX Runtime do. */
-    float v = *(const float *)s->data, delta = *(const float *)d->data;
-    float *o = y->data;
-    for (int64_t i = 0; i < n; i++, v += delta) o[i] = v;
-    break;
-  }
-  case MT_DTYPE_INT32: {
-    int64_t v = mt_tensor_get_i64(s, 0), delta = mt_tensor_get_i64(d, 0);
-    int32_t *o = y->data;
-    for (int64_t i = 0; i < n; i++) o[i] = (int32_t)(v + i * delta);
-    break;
-  }
-  default: {
-    int64_t v = mt_tensor_get_i64(s, 0), delta = mt_tensor_get_i64(d, 0);
-    int64_t *o = y->data;
-    for (int64_t i = 0; i < n; i++) o[i] = v + i * delta;
-    break;
-  }
-  }
+  MT_RETURN_IF_ERROR_PLAIN(range_count(ctx, &n)); /* the output's size, fixed by infer */
+  out_call->kind = MT_KERNEL_RANGE;
   return NULL;
 }
 
@@ -265,22 +235,9 @@ mt_status *mt_shape_nonzero_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_nonzero_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
+mt_status *mt_shape_nonzero_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int64_t nnz = mt_layout_count_nonzero(x->data, x->dtype, mt_tensor_numel(x));
-  int64_t rows = x->rank > 0 ? x->rank : 1;
-  /* nnz <= numel, so rows * nnz * 8 stays below 8 * MT_MAX_RANK * numel: no overflow. */
-  size_t nbytes = (size_t)(rows * nnz) * sizeof(int64_t);
-  int64_t *data = malloc(nbytes ? nbytes : 1);
-  if (!data) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for %zu bytes", nbytes);
-  mt_layout_nonzero(data, x->data, x->dtype, x->rank, x->dims, nnz);
-  mt_tensor *y = &ctx->outputs[0];
-  y->dtype = MT_DTYPE_INT64;
-  y->rank = 2;
-  y->dims[0] = rows;
-  y->dims[1] = nnz;
-  y->data = data;
+  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(ctx->inputs[0], &es));
+  out_call->kind = MT_KERNEL_NONZERO;
   return NULL;
 }

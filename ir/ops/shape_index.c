@@ -7,15 +7,9 @@
 #include "ir/ops/shape_ops.h"
 #include "runtime/cpu/layout.h"
 
-static int64_t prod(const int64_t *dims, int from, int to) {
-  int64_t n = 1;
-  for (int i = from; i < to; i++) n *= dims[i];
-  return n;
-}
-
 /* --- Concat */
 
-static mt_status *concat_axis(const mt_op_ctx *ctx, int *axis) {
+MT_MUST_USE static mt_status *concat_axis(const mt_op_ctx *ctx, int *axis) {
   const mt_tensor *x = ctx->inputs[0];
   if (!x) return MT_ERR(INVALID_ARGUMENT, "input 0 is missing");
   if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "cannot concatenate scalars");
@@ -59,35 +53,17 @@ mt_status *mt_shape_concat_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_concat_run(mt_op_ctx *ctx) {
-  int axis;
-  MT_RETURN_IF_ERROR_PLAIN(concat_axis(ctx, &axis));
-  const mt_tensor *y = &ctx->outputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(y, &es));
-  int n = ctx->n_inputs;
-  const void **srcs = malloc((size_t)n * sizeof *srcs);
-  int64_t *dims = malloc((size_t)n * sizeof *dims);
-  if (!srcs || !dims) {
-    free(srcs);
-    free(dims);
-    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  }
-  for (int k = 0; k < n; k++) {
-    srcs[k] = ctx->inputs[k]->data;
-    dims[k] = ctx->inputs[k]->dims[axis];
-  }
-  mt_layout_concat(y->data, n, srcs, dims, prod(y->dims, 0, axis),
-                   prod(y->dims, axis + 1, y->rank), es);
-  free(srcs);
-  free(dims);
-  return NULL;
+mt_status *mt_shape_concat_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  for (int k = 0; k < ctx->n_inputs; k++)
+    if (!ctx->inputs[k]) return MT_ERR(INVALID_ARGUMENT, "input %d is missing", k);
+  out_call->kind = MT_KERNEL_CONCAT;
+  return concat_axis(ctx, &out_call->params.axis.axis);
 }
 
 /* --- Split */
 
 /* Fills sizes[n_outputs] with the extent of each output along axis. */
-static mt_status *split_sizes(const mt_op_ctx *ctx, int *axis, int64_t *sizes) {
+MT_MUST_USE static mt_status *split_sizes(const mt_op_ctx *ctx, int *axis, int64_t *sizes) {
   const mt_tensor *x = ctx->inputs[0];
   if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "cannot split a scalar");
   MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, axis));
@@ -139,7 +115,7 @@ static mt_status *split_sizes(const mt_op_ctx *ctx, int *axis, int64_t *sizes) {
   return NULL;
 }
 
-static mt_status *split_sizes_alloc(const mt_op_ctx *ctx, int *axis, int64_t **sizes) {
+MT_MUST_USE static mt_status *split_sizes_alloc(const mt_op_ctx *ctx, int *axis, int64_t **sizes) {
   if (ctx->n_outputs < 1) return MT_ERR(INVALID_ARGUMENT, "Split needs at least one output");
   *sizes = malloc((size_t)ctx->n_outputs * sizeof **sizes);
   if (!*sizes) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -167,31 +143,26 @@ mt_status *mt_shape_split_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_split_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
+mt_status *mt_shape_split_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  if (ctx->n_outputs > MT_KC_MAX_SPLIT)
+    return MT_ERR(UNIMPLEMENTED, "Split into %d outputs; at most %d are supported",
+                  ctx->n_outputs, MT_KC_MAX_SPLIT);
   int axis;
   int64_t *sizes;
   MT_RETURN_IF_ERROR_PLAIN(split_sizes_alloc(ctx, &axis, &sizes));
-  int64_t starts[MT_MAX_RANK] = {0}, steps[MT_MAX_RANK], out[MT_MAX_RANK];
-  for (int i = 0; i < x->rank; i++) steps[i] = 1;
-  memcpy(out, x->dims, sizeof out);
-  mt_status *st = NULL;
-  for (int k = 0; k < ctx->n_outputs && !st; k++) {
-    out[axis] = sizes[k];
-    if (mt_op_has_output(ctx, k))
-      st = mt_layout_slice(ctx->outputs[k].data, x->data, es, x->rank, x->dims, starts, steps, out);
-    starts[axis] += sizes[k];
-  }
+  mt_kc_split *p = &out_call->params.split;
+  out_call->kind = MT_KERNEL_SPLIT;
+  p->axis = axis;
+  p->n_outputs = ctx->n_outputs;
+  memcpy(p->sizes, sizes, (size_t)ctx->n_outputs * sizeof *sizes);
   free(sizes);
-  return st;
+  return NULL;
 }
 
 /* --- Slice */
 
 /* One of Slice's lists: attribute `attr` before opset 10, input `input` from 10. */
-static mt_status *slice_list(const mt_op_ctx *ctx, int input, const char *attr, int64_t *vals,
+MT_MUST_USE static mt_status *slice_list(const mt_op_ctx *ctx, int input, const char *attr, int64_t *vals,
                              int *n, bool *present) {
   *n = 0;
   *present = false;
@@ -215,7 +186,7 @@ static mt_status *slice_list(const mt_op_ctx *ctx, int input, const char *attr, 
 static int64_t clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* Resolves Slice's arguments into per-dim start, step and output extent. */
-static mt_status *slice_plan(const mt_op_ctx *ctx, int64_t *starts, int64_t *steps,
+MT_MUST_USE static mt_status *slice_plan(const mt_op_ctx *ctx, int64_t *starts, int64_t *steps,
                              int64_t *out) {
   const mt_tensor *x = ctx->inputs[0];
   int64_t st[MT_MAX_RANK], en[MT_MAX_RANK], ax[MT_MAX_RANK], sp[MT_MAX_RANK];
@@ -281,18 +252,15 @@ mt_status *mt_shape_slice_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_slice_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int64_t starts[MT_MAX_RANK], steps[MT_MAX_RANK], out[MT_MAX_RANK];
-  MT_RETURN_IF_ERROR_PLAIN(slice_plan(ctx, starts, steps, out));
-  return mt_layout_slice(ctx->outputs[0].data, x->data, es, x->rank, x->dims, starts, steps, out);
+mt_status *mt_shape_slice_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  int64_t out[MT_MAX_RANK];
+  out_call->kind = MT_KERNEL_SLICE;
+  return slice_plan(ctx, out_call->params.slice.starts, out_call->params.slice.steps, out);
 }
 
 /* --- Gather / GatherElements */
 
-static mt_status *indices_check(const mt_tensor *idx) {
+MT_MUST_USE static mt_status *indices_check(const mt_tensor *idx) {
   if (idx->dtype != MT_DTYPE_INT64 && idx->dtype != MT_DTYPE_INT32)
     return MT_ERR(INVALID_ARGUMENT, "input 1: indices must be int32 or int64, got %s",
                   mt_dtype_name(idx->dtype));
@@ -319,19 +287,15 @@ mt_status *mt_shape_gather_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_gather_run(mt_op_ctx *ctx) {
+mt_status *mt_shape_gather_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   const mt_tensor *x = ctx->inputs[0], *idx = ctx->inputs[1];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
   MT_RETURN_IF_ERROR_PLAIN(indices_check(idx));
-  int axis;
-  MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, &axis));
-  return mt_layout_gather(ctx->outputs[0].data, x->data, es, prod(x->dims, 0, axis),
-                          x->dims[axis], prod(x->dims, axis + 1, x->rank), idx->data,
-                          idx->dtype == MT_DTYPE_INT64, mt_tensor_numel(idx));
+  out_call->kind = MT_KERNEL_GATHER;
+  return mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank,
+                           &out_call->params.axis.axis);
 }
 
-static mt_status *gather_elements_axis(const mt_op_ctx *ctx, int *axis) {
+MT_MUST_USE static mt_status *gather_elements_axis(const mt_op_ctx *ctx, int *axis) {
   const mt_tensor *x = ctx->inputs[0], *idx = ctx->inputs[1];
   MT_RETURN_IF_ERROR_PLAIN(indices_check(idx));
   if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "input 0: cannot gather from a scalar");
@@ -355,14 +319,9 @@ mt_status *mt_shape_gather_elements_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_gather_elements_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0], *idx = ctx->inputs[1];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int axis;
-  MT_RETURN_IF_ERROR_PLAIN(gather_elements_axis(ctx, &axis));
-  return mt_layout_gather_elements(ctx->outputs[0].data, x->data, es, x->rank, x->dims, axis,
-                                   idx->data, idx->dtype == MT_DTYPE_INT64, idx->dims);
+mt_status *mt_shape_gather_elements_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_GATHER_ELEMENTS;
+  return gather_elements_axis(ctx, &out_call->params.axis.axis);
 }
 
 /* --- Pad */
@@ -382,7 +341,7 @@ const char *mt_shape_pad_unsupported(const mt_node *node) {
 }
 
 /* Resolves Pad's mode and full pads (rank begins, then rank ends). */
-static mt_status *pad_plan(const mt_op_ctx *ctx, int64_t *pads, mt_pad_mode *mode) {
+MT_MUST_USE static mt_status *pad_plan(const mt_op_ctx *ctx, int64_t *pads, mt_pad_mode *mode) {
   const mt_tensor *x = ctx->inputs[0];
   int r = x->rank;
   const char *m = mt_node_attr_string(ctx->node, "mode", "constant");
@@ -448,18 +407,17 @@ mt_status *mt_shape_pad_infer(mt_op_ctx *ctx) {
   return NULL;
 }
 
-mt_status *mt_shape_pad_run(mt_op_ctx *ctx) {
+mt_status *mt_shape_pad_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   const mt_tensor *x = ctx->inputs[0];
   size_t es;
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int64_t pads[2 * MT_MAX_RANK];
-  mt_pad_mode mode;
-  MT_RETURN_IF_ERROR_PLAIN(pad_plan(ctx, pads, &mode));
+  mt_kc_pad *p = &out_call->params.pad;
+  out_call->kind = MT_KERNEL_PAD;
+  MT_RETURN_IF_ERROR_PLAIN(pad_plan(ctx, p->pads, &p->mode));
   /* The fill element in the data's dtype: the 'value' attribute before opset 11, the optional
-   * constant_value input after (absent or empty means 0). */
-  uint64_t fill[2] = {0, 0};
+   * constant_value input after (absent or empty means 0; its value is read when executing). */
   if (ctx->opset < 11) {
-    mt_tensor one = {.dtype = x->dtype, .rank = 0, .data = fill};
+    mt_tensor one = {.dtype = x->dtype, .rank = 0, .data = p->fill};
     mt_tensor_set_f64(&one, 0, mt_node_attr_float(ctx->node, "value", 0.0f));
   } else {
     const mt_tensor *cv = mt_op_input(ctx, 2);
@@ -467,9 +425,8 @@ mt_status *mt_shape_pad_run(mt_op_ctx *ctx) {
       if (cv->dtype != x->dtype)
         return MT_ERR(INVALID_ARGUMENT, "input 2: constant_value dtype %s differs from data's %s",
                       mt_dtype_name(cv->dtype), mt_dtype_name(x->dtype));
-      if (!cv->data) return MT_ERR(INVALID_ARGUMENT, "input 2 (constant_value) has no value");
-      memcpy(fill, cv->data, es);
+      p->fill_from_input = true;
     }
   }
-  return mt_layout_pad(ctx->outputs[0].data, x->data, es, x->rank, x->dims, pads, mode, fill);
+  return NULL;
 }

@@ -1,5 +1,5 @@
 /* Internal interface of the shape family (ir/ops/shape*.c): the checked shape helpers they share
- * and the infer/run entry points that ir/ops/shape.c lists in mt_ops_shape. */
+ * and the infer/lower entry points that ir/ops/shape.c lists in mt_ops_shape. */
 #ifndef MT_IR_OPS_SHAPE_OPS_H
 #define MT_IR_OPS_SHAPE_OPS_H
 
@@ -19,8 +19,9 @@ MT_MUST_USE mt_status *mt_shape_mul(int64_t a, int64_t b, int64_t *out);
 int64_t mt_shape_numel_or_unknown(int rank, const int64_t *dims);
 /* Element size of t's dtype, or an error for dtypes mtcc does not move. */
 MT_MUST_USE mt_status *mt_shape_elem_size(const mt_tensor *t, size_t *out);
-/* Copies input 0's bytes to output 0 (Identity, Reshape, Flatten, Squeeze, Unsqueeze). */
-MT_MUST_USE mt_status *mt_shape_copy_run(mt_op_ctx *ctx);
+/* Lowers to a copy of input 0's bytes into output 0 (Identity, Reshape, Flatten, Squeeze,
+ * Unsqueeze). */
+MT_MUST_USE mt_status *mt_shape_copy_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 /* Normalises axes against rank and rejects duplicates; `what` names them in messages. */
 MT_MUST_USE mt_status *mt_shape_axes_normalize(int64_t *axes, int n, int rank, const char *what);
 
@@ -31,44 +32,44 @@ MT_MUST_USE mt_status *mt_shape_flatten_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_squeeze_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_unsqueeze_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_transpose_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_transpose_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_transpose_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_expand_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_expand_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_expand_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_tile_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_tile_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_tile_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_depth_to_space_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_depth_to_space_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_depth_to_space_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_space_to_depth_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_space_to_depth_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 
 /* shape_index.c */
 MT_MUST_USE mt_status *mt_shape_concat_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_concat_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_concat_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_split_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_split_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_split_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_slice_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_slice_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_slice_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_gather_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_gather_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_gather_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_gather_elements_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_gather_elements_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_gather_elements_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_pad_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_pad_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_pad_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 const char *mt_shape_pad_unsupported(const mt_node *node);
 
 /* shape_const.c */
 MT_MUST_USE mt_status *mt_shape_shape_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_shape_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_shape_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_size_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_size_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_size_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_constant_of_shape_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_constant_of_shape_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_constant_of_shape_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_constant_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_constant_run(mt_op_ctx *ctx);
 const char *mt_shape_constant_unsupported(const mt_node *node);
 MT_MUST_USE mt_status *mt_shape_range_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_range_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_range_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_nonzero_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_nonzero_run(mt_op_ctx *ctx);
+MT_MUST_USE mt_status *mt_shape_nonzero_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 
 #endif

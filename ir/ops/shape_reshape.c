@@ -1,14 +1,15 @@
 /* Shape family, ops that rearrange one tensor: Identity, Reshape, Flatten, Squeeze, Unsqueeze,
  * Transpose, Expand, Tile, DepthToSpace, SpaceToDepth.
  *
- * The first five keep the bytes as they are (run is a copy); the rest call runtime/cpu/layout.c. */
+ * The first five keep the bytes as they are (they lower to a copy); the rest lower to the layout
+ * kernels of runtime/cpu/layout.c. */
 #include <string.h>
 
 #include "ir/ops/shape_ops.h"
 #include "runtime/cpu/layout.h"
 
 /* Sets output 0 after checking the shape is one mtcc can hold. */
-static mt_status *set_out(mt_op_ctx *ctx, mt_dtype dtype, int rank, const int64_t *dims) {
+MT_MUST_USE static mt_status *set_out(mt_op_ctx *ctx, mt_dtype dtype, int rank, const int64_t *dims) {
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_dims_check(rank, dims, dtype));
   mt_op_set_output(ctx, 0, dtype, rank, dims);
   return NULL;
@@ -109,7 +110,7 @@ mt_status *mt_shape_flatten_infer(mt_op_ctx *ctx) {
 /* --- Squeeze / Unsqueeze */
 
 /* Axes from the attribute (before opset 13) or input 1 (from 13). *present is false when absent. */
-static mt_status *read_axes(const mt_op_ctx *ctx, int64_t *axes, int max, int *n, bool *present) {
+MT_MUST_USE static mt_status *read_axes(const mt_op_ctx *ctx, int64_t *axes, int max, int *n, bool *present) {
   *n = 0;
   *present = false;
   if (ctx->opset >= 13) {
@@ -184,7 +185,7 @@ mt_status *mt_shape_unsqueeze_infer(mt_op_ctx *ctx) {
 
 /* --- Transpose */
 
-static mt_status *read_perm(const mt_op_ctx *ctx, int rank, int *perm) {
+MT_MUST_USE static mt_status *read_perm(const mt_op_ctx *ctx, int rank, int *perm) {
   const int64_t *p;
   int64_t c = mt_node_attr_ints(ctx->node, "perm", &p);
   if (c < 0) { /* default: reverse the dims */
@@ -213,13 +214,9 @@ mt_status *mt_shape_transpose_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, x->rank, out);
 }
 
-mt_status *mt_shape_transpose_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int perm[MT_MAX_RANK];
-  MT_RETURN_IF_ERROR_PLAIN(read_perm(ctx, x->rank, perm));
-  return mt_layout_transpose(ctx->outputs[0].data, x->data, es, x->rank, x->dims, perm);
+mt_status *mt_shape_transpose_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_TRANSPOSE;
+  return read_perm(ctx, ctx->inputs[0]->rank, out_call->params.transpose.perm);
 }
 
 /* --- Expand */
@@ -250,17 +247,15 @@ mt_status *mt_shape_expand_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, r, out);
 }
 
-mt_status *mt_shape_expand_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  mt_tensor *y = &ctx->outputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  return mt_layout_expand(y->data, x->data, es, x->rank, x->dims, y->rank, y->dims);
+mt_status *mt_shape_expand_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  (void)ctx;
+  out_call->kind = MT_KERNEL_EXPAND;
+  return NULL;
 }
 
 /* --- Tile */
 
-static mt_status *read_repeats(const mt_op_ctx *ctx, int64_t *reps) {
+MT_MUST_USE static mt_status *read_repeats(const mt_op_ctx *ctx, int64_t *reps) {
   const mt_tensor *x = ctx->inputs[0];
   int n;
   MT_RETURN_IF_ERROR(mt_read_int_list(ctx->inputs[1], reps, MT_MAX_RANK, &n), "input 1 (repeats)");
@@ -282,18 +277,14 @@ mt_status *mt_shape_tile_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, x->rank, out);
 }
 
-mt_status *mt_shape_tile_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  int64_t reps[MT_MAX_RANK];
-  MT_RETURN_IF_ERROR_PLAIN(read_repeats(ctx, reps));
-  return mt_layout_tile(ctx->outputs[0].data, x->data, es, x->rank, x->dims, reps);
+mt_status *mt_shape_tile_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  out_call->kind = MT_KERNEL_TILE;
+  return read_repeats(ctx, out_call->params.tile.repeats);
 }
 
 /* --- DepthToSpace / SpaceToDepth */
 
-static mt_status *read_block(const mt_op_ctx *ctx, int64_t *block, int64_t *block_sq) {
+MT_MUST_USE static mt_status *read_block(const mt_op_ctx *ctx, int64_t *block, int64_t *block_sq) {
   const mt_tensor *x = ctx->inputs[0];
   if (x->rank != 4) return MT_ERR(INVALID_ARGUMENT, "input 0: expected rank 4, got %d", x->rank);
   const mt_attr *a = mt_node_attr(ctx->node, "blocksize");
@@ -304,7 +295,7 @@ static mt_status *read_block(const mt_op_ctx *ctx, int64_t *block, int64_t *bloc
 }
 
 /* DepthToSpace has `mode` from opset 11, SpaceToDepth from opset 28; both default to DCR. */
-static mt_status *depth_mode(const mt_op_ctx *ctx, bool *crd) {
+MT_MUST_USE static mt_status *depth_mode(const mt_op_ctx *ctx, bool *crd) {
   const char *mode = ctx->opset >= 11 ? mt_node_attr_string(ctx->node, "mode", "DCR") : "DCR";
   *crd = strcmp(mode, "CRD") == 0;
   if (!*crd && strcmp(mode, "DCR") != 0)
@@ -328,15 +319,19 @@ mt_status *mt_shape_depth_to_space_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, 4, out);
 }
 
-mt_status *mt_shape_depth_to_space_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
+MT_MUST_USE static mt_status *depth_lower(const mt_op_ctx *ctx, bool space_to_depth, mt_kernel_call *call) {
   int64_t b = 1, bb = 1;
   bool crd;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
   MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
   MT_RETURN_IF_ERROR_PLAIN(depth_mode(ctx, &crd));
-  return mt_layout_depth_to_space(ctx->outputs[0].data, x->data, es, x->dims, b, crd);
+  call->kind = MT_KERNEL_DEPTH_TO_SPACE;
+  call->params.depth_to_space =
+      (mt_kc_depth_to_space){.block = b, .crd = crd, .space_to_depth = space_to_depth};
+  return NULL;
+}
+
+mt_status *mt_shape_depth_to_space_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  return depth_lower(ctx, false, out_call);
 }
 
 mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx) {
@@ -355,13 +350,6 @@ mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, 4, out);
 }
 
-mt_status *mt_shape_space_to_depth_run(mt_op_ctx *ctx) {
-  const mt_tensor *x = ctx->inputs[0];
-  size_t es;
-  int64_t b = 1, bb = 1;
-  MT_RETURN_IF_ERROR_PLAIN(mt_shape_elem_size(x, &es));
-  bool crd;
-  MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));
-  MT_RETURN_IF_ERROR_PLAIN(depth_mode(ctx, &crd));
-  return mt_layout_space_to_depth(ctx->outputs[0].data, x->data, es, x->dims, b, crd);
+mt_status *mt_shape_space_to_depth_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
+  return depth_lower(ctx, true, out_call);
 }

@@ -37,7 +37,7 @@ static bool dims_empty(int rank, const int64_t *dims) {
 
 /* Allocates one table per dim. Callers return early for empty outputs, so every dim is at most the
  * output's element count and the sum below cannot overflow. */
-static mt_status *map_init(offset_map *m, int rank, const int64_t *dims) {
+MT_MUST_USE static mt_status *map_init(offset_map *m, int rank, const int64_t *dims) {
   memset(m, 0, sizeof *m);
   if (rank > MAP_MAX_RANK) return MT_ERR(INTERNAL, "layout map rank %d too large", rank);
   m->rank = rank;

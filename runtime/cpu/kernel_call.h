@@ -1,0 +1,259 @@
+/* Kernel-call descriptors: the boundary between the compiler's ops and the CPU kernels.
+ *
+ * An op lowers one node (attributes decoded, input shapes and shape-determining values read,
+ * everything validated) into an mt_kernel_call: a kind and a plain parameter struct. The call is
+ * plain data (fixed-size arrays, no pointers, no ONNX or IR types), so it can be copied by value,
+ * written into a bundle and executed later by libmtrt's CPU path, which links no compiler code.
+ * mt_cpu_kernel_run executes a call on tensor views; the reference executor and libmtrt share
+ * this one dispatch, so what the compiler checks is what the runtime runs.
+ *
+ * This header must not include anything from ir/ or above. */
+#ifndef MT_CPU_KERNEL_CALL_H
+#define MT_CPU_KERNEL_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/base/status.h"
+#include "runtime/cpu/conv.h"
+#include "runtime/cpu/einsum.h"
+#include "runtime/cpu/elementwise.h"
+#include "runtime/cpu/layout.h"
+#include "runtime/cpu/reduce.h"
+#include "runtime/cpu/resize.h"
+#include "runtime/cpu/tensor.h"
+
+/* One kind per runtime/cpu entry-point family. Values are stable: a bundle may store them, so
+ * append new kinds before MT_KERNEL_COUNT, never renumber. */
+typedef enum mt_kernel_kind {
+  MT_KERNEL_INVALID = 0,
+  /* elementwise */
+  MT_KERNEL_UNARY,         /* mt_kc_unary: activations, math, Clip, Not */
+  MT_KERNEL_BINARY,        /* mt_kc_binary: broadcasting arithmetic, comparisons, logic */
+  MT_KERNEL_VARIADIC,      /* mt_kc_variadic: Sum, Mean, Min, Max */
+  MT_KERNEL_WHERE,         /* no parameters */
+  MT_KERNEL_CAST,          /* no parameters: output 0's dtype is the target */
+  MT_KERNEL_COPY,          /* mt_kc_copy: same bytes under the output's shape (Reshape...) */
+  /* data movement */
+  MT_KERNEL_TRANSPOSE,     /* mt_kc_transpose */
+  MT_KERNEL_EXPAND,        /* no parameters: input broadcast to output 0's shape */
+  MT_KERNEL_TILE,          /* mt_kc_tile */
+  MT_KERNEL_DEPTH_TO_SPACE, /* mt_kc_depth_to_space (both directions) */
+  MT_KERNEL_CONCAT,        /* mt_kc_axis */
+  MT_KERNEL_SPLIT,         /* mt_kc_split */
+  MT_KERNEL_SLICE,         /* mt_kc_slice */
+  MT_KERNEL_GATHER,        /* mt_kc_axis */
+  MT_KERNEL_GATHER_ELEMENTS, /* mt_kc_axis */
+  MT_KERNEL_PAD,           /* mt_kc_pad */
+  MT_KERNEL_RESIZE,        /* mt_resize_params */
+  /* shapes and generated values */
+  MT_KERNEL_SHAPE,         /* mt_kc_shape: input 0's dims [start, end) as int64 */
+  MT_KERNEL_SIZE,          /* no parameters: input 0's element count as int64 */
+  MT_KERNEL_CONSTANT_OF_SHAPE, /* mt_kc_fill */
+  MT_KERNEL_RANGE,         /* no parameters: start and delta are inputs 0 and 2 */
+  MT_KERNEL_NONZERO,       /* no parameters; allocates its output (data-dependent size) */
+  /* nn */
+  MT_KERNEL_GEMM,          /* mt_kc_gemm */
+  MT_KERNEL_MATMUL,        /* no parameters: numpy.matmul of inputs 0 and 1, batched */
+  MT_KERNEL_CONV,          /* mt_kc_conv */
+  MT_KERNEL_CONV_TRANSPOSE, /* mt_kc_conv (geometry in the forward sense) */
+  MT_KERNEL_POOL,          /* mt_kc_pool */
+  MT_KERNEL_GLOBAL_POOL,   /* mt_kc_global_pool */
+  MT_KERNEL_SOFTMAX,       /* mt_kc_softmax (Softmax and LogSoftmax) */
+  MT_KERNEL_BATCHNORM,     /* mt_kc_batchnorm */
+  MT_KERNEL_INSTANCENORM,  /* mt_kc_norm */
+  MT_KERNEL_LAYERNORM,     /* mt_kc_norm */
+  MT_KERNEL_EINSUM,        /* mt_einsum_eq */
+  /* reductions */
+  MT_KERNEL_REDUCE,        /* mt_kc_reduce */
+  MT_KERNEL_ARG_REDUCE,    /* mt_kc_arg_reduce: ArgMax, ArgMin */
+  MT_KERNEL_TOPK,          /* mt_kc_topk */
+  MT_KERNEL_CUMSUM,        /* mt_kc_cumsum: the axis is input 1's value */
+  MT_KERNEL_COUNT,
+} mt_kernel_kind;
+
+/* Most outputs a Split call can describe: the sizes are stored inline so the call stays plain
+ * data. Lowering rejects a Split with more outputs. */
+#define MT_KC_MAX_SPLIT 128
+
+typedef struct mt_kc_unary {
+  mt_ew_unary op;
+  mt_ew_params params;
+  /* Clip from opset 11: optional scalar min / max in inputs 1 and 2, read when executing so the
+   * call does not depend on their values being known when lowering. */
+  bool bounds_from_inputs;
+} mt_kc_unary;
+
+/* The operands' shapes as the kernel views them: usually their own, but the opset < 7
+ * `broadcast`/`axis` forms and opset < 7 PRelu re-view B so that numpy broadcasting applies. */
+typedef struct mt_kc_binary {
+  mt_ew_binary op;
+  int a_rank, b_rank;
+  int64_t a_dims[MT_MAX_RANK], b_dims[MT_MAX_RANK];
+} mt_kc_binary;
+
+typedef struct mt_kc_variadic {
+  mt_ew_binary op; /* the accumulation: Add for Sum and Mean */
+  bool mean;       /* divide by the input count at the end */
+} mt_kc_variadic;
+
+typedef struct mt_kc_copy {
+  bool fill_mask; /* Dropout: output 1, when present, is all ones (inference keeps everything) */
+} mt_kc_copy;
+
+typedef struct mt_kc_axis {
+  int axis; /* normalised */
+} mt_kc_axis;
+
+typedef struct mt_kc_transpose {
+  int perm[MT_MAX_RANK]; /* output dim i is input dim perm[i] */
+} mt_kc_transpose;
+
+typedef struct mt_kc_tile {
+  int64_t repeats[MT_MAX_RANK];
+} mt_kc_tile;
+
+typedef struct mt_kc_depth_to_space {
+  int64_t block;
+  bool crd;            /* CRD ordering, else DCR */
+  bool space_to_depth; /* the inverse move */
+} mt_kc_depth_to_space;
+
+typedef struct mt_kc_split {
+  int axis;
+  int n_outputs;
+  int64_t sizes[MT_KC_MAX_SPLIT]; /* along axis, one per output (omitted ones included) */
+} mt_kc_split;
+
+typedef struct mt_kc_slice {
+  int64_t starts[MT_MAX_RANK]; /* per input dim, normalised and clamped */
+  int64_t steps[MT_MAX_RANK];
+} mt_kc_slice;
+
+typedef struct mt_kc_pad {
+  int64_t pads[2 * MT_MAX_RANK]; /* rank begins then rank ends; negative crops */
+  mt_pad_mode mode;
+  uint64_t fill[2]; /* one element of the data's dtype (constant mode) */
+  /* opset >= 11 with a non-empty constant_value input: the fill is read from input 2 */
+  bool fill_from_input;
+} mt_kc_pad;
+
+typedef struct mt_kc_shape {
+  int64_t start, end; /* normalised and clamped to [0, rank] */
+} mt_kc_shape;
+
+typedef struct mt_kc_fill {
+  mt_dtype dtype;
+  uint64_t value[2]; /* one element of dtype */
+} mt_kc_fill;
+
+typedef struct mt_kc_gemm {
+  bool trans_a, trans_b;
+  float alpha, beta;
+} mt_kc_gemm;
+
+typedef struct mt_kc_conv {
+  int64_t batch, c_in, c_out, group;
+  mt_conv_geom geom;
+} mt_kc_conv;
+
+typedef struct mt_kc_pool {
+  bool is_max;
+  bool col_major;         /* MaxPool storage_order 1: indices column-major */
+  bool count_include_pad; /* AveragePool */
+  int64_t planes;
+  mt_conv_geom geom;
+} mt_kc_pool;
+
+typedef struct mt_kc_global_pool {
+  bool is_max;
+} mt_kc_global_pool;
+
+typedef struct mt_kc_softmax {
+  bool log;
+  int64_t outer, n, inner; /* input viewed as [outer, n, inner], normalised along n */
+} mt_kc_softmax;
+
+typedef struct mt_kc_batchnorm {
+  float epsilon, momentum;
+  bool training;      /* opset >= 14 training_mode: batch statistics, updated running ones */
+  bool allow_per_element; /* opset < 9: parameters may be per (channel, position) */
+} mt_kc_batchnorm;
+
+typedef struct mt_kc_norm {
+  int axis; /* LayerNormalization: first normalised dim (normalised) */
+  float epsilon;
+} mt_kc_norm;
+
+typedef struct mt_kc_reduce {
+  mt_reduce_op op;
+  uint32_t axes_mask; /* bit d: input dim d is reduced */
+} mt_kc_reduce;
+
+typedef struct mt_kc_arg_reduce {
+  int axis;
+  bool is_min, select_last;
+} mt_kc_arg_reduce;
+
+typedef struct mt_kc_topk {
+  int axis;
+  int64_t k;
+  bool largest;
+} mt_kc_topk;
+
+typedef struct mt_kc_cumsum {
+  bool exclusive, reverse;
+} mt_kc_cumsum;
+
+/* One node's work for runtime/cpu: copy it by value, store it, run it any time later. */
+typedef struct mt_kernel_call {
+  mt_kernel_kind kind;
+  union {
+    mt_kc_unary unary;
+    mt_kc_binary binary;
+    mt_kc_variadic variadic;
+    mt_kc_copy copy;
+    mt_kc_axis axis;
+    mt_kc_transpose transpose;
+    mt_kc_tile tile;
+    mt_kc_depth_to_space depth_to_space;
+    mt_kc_split split;
+    mt_kc_slice slice;
+    mt_kc_pad pad;
+    mt_resize_params resize;
+    mt_kc_shape shape;
+    mt_kc_fill fill;
+    mt_kc_gemm gemm;
+    mt_kc_conv conv;
+    mt_kc_pool pool;
+    mt_kc_global_pool global_pool;
+    mt_kc_softmax softmax;
+    mt_kc_batchnorm batchnorm;
+    mt_kc_norm norm;
+    mt_einsum_eq einsum;
+    mt_kc_reduce reduce;
+    mt_kc_arg_reduce arg_reduce;
+    mt_kc_topk topk;
+    mt_kc_cumsum cumsum;
+  } params;
+} mt_kernel_call;
+
+/* Lower-case name of a kind ("binary", "conv"); "invalid" for values outside the enum. */
+const char *mt_kernel_kind_name(mt_kernel_kind kind);
+
+/* Executes call on inputs[0..n_inputs) (NULL for an omitted optional input). Outputs arrive with
+ * dtype and shape set and data allocated, except for MT_KERNEL_NONZERO, which sets its output's
+ * shape and mallocs its data (the caller frees it). An output whose data is NULL is omitted.
+ * Returns NULL or a status (an unknown kind, bad index values, out of memory); never aborts.
+ * Reentrant: the call and the views are only read, outputs only written. */
+MT_MUST_USE mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
+                             const mt_tensor *const *inputs, int n_outputs, mt_tensor *outputs);
+
+/* Family executors behind mt_cpu_kernel_run (kernel_call_*.c); same contract. */
+MT_MUST_USE mt_status *mt_cpu_kernel_run_nn(const mt_kernel_call *call, int n_inputs,
+                                const mt_tensor *const *inputs, int n_outputs, mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_inputs,
+                                  const mt_tensor *const *inputs, int n_outputs,
+                                  mt_tensor *outputs);
+
+#endif
