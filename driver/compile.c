@@ -13,8 +13,10 @@
 /* The public status is the internal one behind an opaque name: the codes line up one to one. */
 /* The public allocator is passed to the frontend as the internal one: same layout. */
 _Static_assert(sizeof(mtcc_allocator) == sizeof(mt_allocator), "allocator layouts drift");
-_Static_assert(offsetof(mtcc_allocator, resize) == offsetof(mt_allocator, resize), "allocator layouts drift");
-_Static_assert(offsetof(mtcc_allocator, release) == offsetof(mt_allocator, release), "allocator layouts drift");
+_Static_assert(offsetof(mtcc_allocator, resize) == offsetof(mt_allocator, resize),
+               "allocator layouts drift");
+_Static_assert(offsetof(mtcc_allocator, release) == offsetof(mt_allocator, release),
+               "allocator layouts drift");
 _Static_assert((int)MTCC_INVALID_ARGUMENT == (int)MT_INVALID_ARGUMENT, "status codes drift");
 _Static_assert((int)MTCC_OUT_OF_RANGE == (int)MT_OUT_OF_RANGE, "status codes drift");
 _Static_assert((int)MTCC_DATA_LOSS == (int)MT_DATA_LOSS, "status codes drift");
@@ -33,7 +35,9 @@ mtcc_status_code mtcc_status_code_of(const mtcc_status *st) {
   return (mtcc_status_code)mt_status_code_of(from_public_c(st));
 }
 
-const char *mtcc_status_message(const mtcc_status *st) { return mt_status_message(from_public_c(st)); }
+const char *mtcc_status_message(const mtcc_status *st) {
+  return mt_status_message(from_public_c(st));
+}
 
 void mtcc_status_free(mtcc_status *st) { mt_status_free((mt_status *)st); }
 
@@ -66,21 +70,26 @@ mt_status *mt_driver_budgets_check(const mt_manifest *mf) {
 }
 
 /* The target's parameters: built-in, with the overrides file applied when one is given. */
-MT_MUST_USE static mt_status *choose_target(const mtcc_compile_options *o, const mt_manifest *mf, mt_arch_params *out) {
-  const char *target = o->target ? o->target : (mf->n_targets > 0 ? mf->targets[mf->n_targets - 1] : "sm_90");
+MT_MUST_USE static mt_status *choose_target(const mtcc_compile_options *o, const mt_manifest *mf,
+                                            mt_arch_params *out) {
+  const char *target =
+      o->target ? o->target : (mf->n_targets > 0 ? mf->targets[mf->n_targets - 1] : "sm_90");
   const mt_arch_params *base = mt_arch_builtin(target);
   /* The message names the CLI flag because options.target is what `--target` sets, and the
    * CLI's output must not change with the move into the library. */
-  if (!base) return MT_ERR(INVALID_ARGUMENT, "--target '%s' is not one of sm_80, sm_86, sm_89, sm_90", target);
+  if (!base)
+    return MT_ERR(INVALID_ARGUMENT, "--target '%s' is not one of sm_80, sm_86, sm_89, sm_90",
+                  target);
   if (o->arch_params_path) return mt_arch_load_overrides(o->arch_params_path, base, out);
   *out = *base;
   return NULL;
 }
 
-MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c, double start) {
+MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c,
+                                           double start) {
   /* The frontend only reads the paths; its signature predates const-correct callers. */
-  MT_RETURN_IF_ERROR_PLAIN(mt_workload_load((const mt_allocator *)o->allocator, o->n_inputs, (char *const *)o->inputs,
-                                            &c->manifest, &c->module));
+  MT_RETURN_IF_ERROR_PLAIN(mt_workload_load((const mt_allocator *)o->allocator, o->n_inputs,
+                                            (char *const *)o->inputs, &c->manifest, &c->module));
   const mt_manifest *mf = c->manifest;
   mt_module *m = c->module;
   MT_RETURN_IF_ERROR_PLAIN(mt_check_supported(m));
@@ -99,7 +108,8 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
     c->nodes_imported[t] = mt_module_tenant_c(m, t)->graph->n_nodes;
     total_imported += c->nodes_imported[t];
   }
-  mt_pass_ctx ctx = {.module = m, .arch = &c->arch, .budgets = c->budgets, .n_budgets = mf->n_partitions};
+  mt_pass_ctx ctx = {
+      .module = m, .arch = &c->arch, .budgets = c->budgets, .n_budgets = mf->n_partitions};
   mt_pipeline_options popts;
   mt_pipeline_options_init(&popts);
   popts.disabled = o->disabled_passes;
@@ -110,13 +120,15 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
   c->plan = ctx.plan; /* destroyed with the compilation, also when the pipeline failed */
   if (st) return st;
   mt_compile_stats_compute(c->plan, total_imported, now_seconds() - start, &c->stats);
-  if (o->report_path) return mt_compile_report_write(o->report_path, c->plan, &c->stats, c->nodes_imported);
+  if (o->report_path)
+    return mt_compile_report_write(o->report_path, c->plan, &c->stats, c->nodes_imported);
   return NULL;
 }
 
 mtcc_status *mtcc_compile(const mtcc_compile_options *options, mtcc_compilation **out_compilation) {
   double start = now_seconds();
-  if (!options || !out_compilation) return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compile: NULL argument"));
+  if (!options || !out_compilation)
+    return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compile: NULL argument"));
   mtcc_compilation *c = calloc(1, sizeof *c);
   if (!c) return to_public(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
   mt_status *st = compile_into(options, c, start);
@@ -132,7 +144,9 @@ const mtcc_compile_stats *mtcc_compilation_stats(const mtcc_compilation *c) { re
 
 const char *mtcc_compilation_target(const mtcc_compilation *c) { return c->arch.name; }
 
-int mtcc_compilation_tenant_count(const mtcc_compilation *c) { return mt_module_tenant_count(c->module); }
+int mtcc_compilation_tenant_count(const mtcc_compilation *c) {
+  return mt_module_tenant_count(c->module);
+}
 
 const char *mtcc_compilation_tenant_name(const mtcc_compilation *c, int index) {
   if (index < 0 || index >= mt_module_tenant_count(c->module)) return NULL;
@@ -144,7 +158,8 @@ const mt_module *mt_driver_compilation_module(const mtcc_compilation *c) { retur
 const mt_plan *mt_driver_compilation_plan(const mtcc_compilation *c) { return c->plan; }
 
 mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c, const char *path) {
-  if (!c || !path) return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compilation_write_report: NULL argument"));
+  if (!c || !path)
+    return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compilation_write_report: NULL argument"));
   return to_public(mt_compile_report_write(path, c->plan, &c->stats, c->nodes_imported));
 }
 

@@ -36,7 +36,8 @@ void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compi
     for (int k = 0; k < g->n_nodes; k++) {
       const mt_node *n = mt_module_node_c(m, g->nodes[k]);
       for (int i = 0; i < n->n_outputs; i++)
-        if (n->outputs[i] != MT_NO_VALUE) s->intermediate_bytes_unfused += value_bytes(m, n->outputs[i]);
+        if (n->outputs[i] != MT_NO_VALUE)
+          s->intermediate_bytes_unfused += value_bytes(m, n->outputs[i]);
     }
     s->sum_alone_us += tenant_alone_us(p, t);
   }
@@ -47,7 +48,8 @@ void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compi
   for (int i = 0; i < p->n_partitions; i++) {
     s->peak_arena_bytes += p->partitions[i].arena_bytes;
     s->unplanned_bytes += p->partitions[i].unplanned_bytes;
-    if (p->partitions[i].predicted_makespan_us > s->makespan_us) s->makespan_us = p->partitions[i].predicted_makespan_us;
+    if (p->partitions[i].predicted_makespan_us > s->makespan_us)
+      s->makespan_us = p->partitions[i].predicted_makespan_us;
   }
 }
 
@@ -60,11 +62,10 @@ static json_t *group_json(const mt_plan *p, int32_t gi) {
     json_array_append_new(nodes, json_pack("{s:s, s:s}", "name", n->name, "op", n->op_type));
   }
   const mt_horizontal_group *hg = &p->hgroups[fg->hgroup];
-  return json_pack("{s:i, s:s, s:o, s:i, s:i, s:f, s:f, s:f}", "id", gi, "kind",
-                   mt_group_kind_name(fg->kind), "nodes", nodes, "horizontal_group", fg->hgroup,
-                   "stream", hg->stream, "flops", fg->cost.flops,
-                   "bytes", fg->cost.bytes_read + fg->cost.bytes_written,
-                   "predicted_us", fg->cost.predicted_us);
+  return json_pack(
+      "{s:i, s:s, s:o, s:i, s:i, s:f, s:f, s:f}", "id", gi, "kind", mt_group_kind_name(fg->kind),
+      "nodes", nodes, "horizontal_group", fg->hgroup, "stream", hg->stream, "flops", fg->cost.flops,
+      "bytes", fg->cost.bytes_read + fg->cost.bytes_written, "predicted_us", fg->cost.predicted_us);
 }
 
 static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const int *nodes_imported) {
@@ -86,54 +87,59 @@ static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const in
       if (!seen) json_array_append_new(streams, json_integer(stream));
     }
     for (int b = 0; b < p->n_buffers; b++)
-      if (mt_module_value_c(m, p->buffers[b].value)->tenant == t) memory += (double)p->buffers[b].size;
-    json_array_append_new(
-        tenants,
-        json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:f, s:f}", "name", tn->name, "model",
-                  tn->model_path, "partition", tn->partition, "priority", tn->priority,
-                  "nodes_imported", nodes_imported ? nodes_imported[t] : -1, "nodes_after_cleanup",
-                  tn->graph->n_nodes, "fused_groups", n_groups, "groups", groups, "streams", streams,
-                  "predicted_latency_alone_us", tenant_alone_us(p, t), "intermediate_buffer_bytes", memory));
+      if (mt_module_value_c(m, p->buffers[b].value)->tenant == t)
+        memory += (double)p->buffers[b].size;
+    json_array_append_new(tenants,
+                          json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:f, s:f}",
+                                    "name", tn->name, "model", tn->model_path, "partition",
+                                    tn->partition, "priority", tn->priority, "nodes_imported",
+                                    nodes_imported ? nodes_imported[t] : -1, "nodes_after_cleanup",
+                                    tn->graph->n_nodes, "fused_groups", n_groups, "groups", groups,
+                                    "streams", streams, "predicted_latency_alone_us",
+                                    tenant_alone_us(p, t), "intermediate_buffer_bytes", memory));
   }
   json_t *hgroups = json_array();
   for (int h = 0; h < p->n_hgroups; h++) {
     const mt_horizontal_group *hg = &p->hgroups[h];
     json_t *members = json_array(), *waits = json_array();
     for (int k = 0; k < hg->n_members; k++)
-      json_array_append_new(members, json_pack("{s:s, s:i}", "tenant",
-                                               mt_module_tenant_c(m, p->groups[hg->members[k]].tenant)->name,
-                                               "group", hg->members[k]));
+      json_array_append_new(members,
+                            json_pack("{s:s, s:i}", "tenant",
+                                      mt_module_tenant_c(m, p->groups[hg->members[k]].tenant)->name,
+                                      "group", hg->members[k]));
     for (int w = 0; w < hg->n_waits; w++) json_array_append_new(waits, json_integer(hg->waits[w]));
-    json_array_append_new(hgroups, json_pack("{s:i, s:s, s:s, s:i, s:i, s:o, s:o, s:f}", "id", h, "kind",
-                                             mt_hgroup_kind_name(hg->kind), "partition",
-                                             p->partitions[hg->partition].name, "stream", hg->stream,
-                                             "position", hg->position, "members", members, "waits", waits,
-                                             "predicted_us", hg->cost.predicted_us));
+    json_array_append_new(hgroups,
+                          json_pack("{s:i, s:s, s:s, s:i, s:i, s:o, s:o, s:f}", "id", h, "kind",
+                                    mt_hgroup_kind_name(hg->kind), "partition",
+                                    p->partitions[hg->partition].name, "stream", hg->stream,
+                                    "position", hg->position, "members", members, "waits", waits,
+                                    "predicted_us", hg->cost.predicted_us));
   }
   json_t *partitions = json_array();
   for (int i = 0; i < p->n_partitions; i++) {
     const mt_partition_plan *pp = &p->partitions[i];
     json_array_append_new(partitions,
-                          json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:f}", "name", pp->name, "sm_budget",
-                                    pp->sm_budget, "sm_count", pp->sm_count, "streams", pp->n_streams,
-                                    "arena_bytes", (json_int_t)pp->arena_bytes, "unplanned_bytes",
-                                    (json_int_t)pp->unplanned_bytes, "predicted_makespan_us",
-                                    pp->predicted_makespan_us));
+                          json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:f}", "name", pp->name,
+                                    "sm_budget", pp->sm_budget, "sm_count", pp->sm_count, "streams",
+                                    pp->n_streams, "arena_bytes", (json_int_t)pp->arena_bytes,
+                                    "unplanned_bytes", (json_int_t)pp->unplanned_bytes,
+                                    "predicted_makespan_us", pp->predicted_makespan_us));
   }
   json_t *rejected = json_array();
   for (int r = 0; r < p->n_rejections; r++)
-    json_array_append_new(rejected, json_pack("{s:s, s:s, s:s}", "pass", p->rejections[r].pass, "what",
-                                              p->rejections[r].what, "reason", p->rejections[r].reason));
+    json_array_append_new(rejected,
+                          json_pack("{s:s, s:s, s:s}", "pass", p->rejections[r].pass, "what",
+                                    p->rejections[r].what, "reason", p->rejections[r].reason));
   json_t *summary = json_pack(
-      "{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f}", "nodes_imported", s->nodes_imported,
-      "kernels_unfused", s->kernels_unfused, "fused_groups", s->fused_groups, "kernels_per_round",
-      s->kernels_fused, "horizontal_groups_formed", s->horizontal_formed, "intermediate_bytes_unfused",
-      s->intermediate_bytes_unfused, "intermediate_bytes_fused", s->intermediate_bytes_fused,
-      "peak_arena_bytes", (json_int_t)s->peak_arena_bytes, "unplanned_bytes", (json_int_t)s->unplanned_bytes,
-      "predicted_makespan_us", s->makespan_us, "sum_predicted_alone_us", s->sum_alone_us,
-      "compile_seconds", s->compile_seconds);
-  return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "mtcc_report_version", "1", "target", p->arch->name,
-                   "summary", summary, "partitions", partitions, "tenants", tenants,
+      "{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:f, s:f, s:f}", "nodes_imported",
+      s->nodes_imported, "kernels_unfused", s->kernels_unfused, "fused_groups", s->fused_groups,
+      "kernels_per_round", s->kernels_fused, "horizontal_groups_formed", s->horizontal_formed,
+      "intermediate_bytes_unfused", s->intermediate_bytes_unfused, "intermediate_bytes_fused",
+      s->intermediate_bytes_fused, "peak_arena_bytes", (json_int_t)s->peak_arena_bytes,
+      "unplanned_bytes", (json_int_t)s->unplanned_bytes, "predicted_makespan_us", s->makespan_us,
+      "sum_predicted_alone_us", s->sum_alone_us, "compile_seconds", s->compile_seconds);
+  return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "mtcc_report_version", "1", "target",
+                   p->arch->name, "summary", summary, "partitions", partitions, "tenants", tenants,
                    "horizontal_groups", hgroups, "rejected_fusions", rejected);
 }
 
@@ -150,7 +156,8 @@ mt_status *mt_compile_report_write(const char *path, const mt_plan *p, const mt_
   mt_status *st = NULL;
   snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
-  if (fd < 0) st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create: %s", path, strerror(errno));
+  if (fd < 0)
+    st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create: %s", path, strerror(errno));
   else {
     mode_t mask = umask(0); /* mkstemp makes 0600; a report is an ordinary file */
     umask(mask);
@@ -175,9 +182,10 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
     const mt_partition_plan *pp = &p->partitions[i];
     fprintf(out, "partition '%s': %d SMs", pp->name, pp->sm_count);
     if (pp->sm_budget) fprintf(out, " (budget %d)", pp->sm_budget);
-    fprintf(out, ", %d stream(s), arena %.2f MiB (unplanned %.2f MiB), predicted makespan %.1f us\n",
-            pp->n_streams, (double)pp->arena_bytes / 1048576.0, (double)pp->unplanned_bytes / 1048576.0,
-            pp->predicted_makespan_us);
+    fprintf(out,
+            ", %d stream(s), arena %.2f MiB (unplanned %.2f MiB), predicted makespan %.1f us\n",
+            pp->n_streams, (double)pp->arena_bytes / 1048576.0,
+            (double)pp->unplanned_bytes / 1048576.0, pp->predicted_makespan_us);
   }
   for (int32_t t = 0; t < mt_module_tenant_count(m); t++) {
     int groups = 0, in_horizontal = 0;
@@ -186,20 +194,27 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
         groups++;
         in_horizontal += p->hgroups[p->groups[gi].hgroup].n_members > 1;
       }
-    fprintf(out, "tenant '%s' (%s): %d nodes -> %d fused groups, %d in horizontal groups, predicted %.1f us alone\n",
+    fprintf(out,
+            "tenant '%s' (%s): %d nodes -> %d fused groups, %d in horizontal groups, predicted "
+            "%.1f us alone\n",
             mt_module_tenant_c(m, t)->name, mt_module_tenant_c(m, t)->partition,
             mt_module_tenant_c(m, t)->graph->n_nodes, groups, in_horizontal, tenant_alone_us(p, t));
   }
   int by_kind[5] = {0};
   for (int h = 0; h < p->n_hgroups; h++)
     if (p->hgroups[h].n_members > 1) by_kind[p->hgroups[h].kind]++;
-  fprintf(out, "horizontal groups: %d batched-gemm, %d grouped-gemm, %d grouped-conv, %d multi-body\n",
-          by_kind[MT_HGROUP_BATCHED_GEMM], by_kind[MT_HGROUP_GROUPED_GEMM], by_kind[MT_HGROUP_GROUPED_CONV],
-          by_kind[MT_HGROUP_MULTI_BODY]);
-  fprintf(out, "kernels per round: %d unfused -> %d fused; intermediate bytes %.2f MiB -> %.2f MiB; peak arena %.2f MiB\n",
+  fprintf(out,
+          "horizontal groups: %d batched-gemm, %d grouped-gemm, %d grouped-conv, %d multi-body\n",
+          by_kind[MT_HGROUP_BATCHED_GEMM], by_kind[MT_HGROUP_GROUPED_GEMM],
+          by_kind[MT_HGROUP_GROUPED_CONV], by_kind[MT_HGROUP_MULTI_BODY]);
+  fprintf(out,
+          "kernels per round: %d unfused -> %d fused; intermediate bytes %.2f MiB -> %.2f MiB; "
+          "peak arena %.2f MiB\n",
           s->kernels_unfused, s->kernels_fused, s->intermediate_bytes_unfused / 1048576.0,
           s->intermediate_bytes_fused / 1048576.0, (double)s->peak_arena_bytes / 1048576.0);
-  fprintf(out, "predicted makespan %.1f us vs %.1f us for the tenants one after another; %d fusion(s) rejected (see --report)\n",
+  fprintf(out,
+          "predicted makespan %.1f us vs %.1f us for the tenants one after another; %d fusion(s) "
+          "rejected (see --report)\n",
           s->makespan_us, s->sum_alone_us, p->n_rejections);
   fprintf(out, "compiled in %.2f s\n", s->compile_seconds);
 }

@@ -15,8 +15,9 @@ typedef mtcc_compile_stats mt_compile_stats;
 void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compile_seconds,
                               mt_compile_stats *out);
 /* Writes the JSON report atomically. */
-MT_MUST_USE mt_status *mt_compile_report_write(const char *path, const mt_plan *p, const mt_compile_stats *s,
-                                   const int *nodes_per_tenant_imported);
+MT_MUST_USE mt_status *mt_compile_report_write(const char *path, const mt_plan *p,
+                                               const mt_compile_stats *s,
+                                               const int *nodes_per_tenant_imported);
 void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s);
 
 #endif

@@ -9,10 +9,11 @@
  * relative to the model's folder. Errors name the file and, where one is involved, the node.
  * On error the module may hold a partial tenant: discard the module. */
 MT_MUST_USE mt_status *mt_onnx_import_file(mt_module *m, const char *path, const char *tenant_name,
-                               int32_t *out_tenant);
+                                           int32_t *out_tenant);
 /* Same, from bytes already in memory (display_path is used in messages and for external data). */
-MT_MUST_USE mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len, const char *display_path,
-                                const char *tenant_name, int32_t *out_tenant);
+MT_MUST_USE mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len,
+                                            const char *display_path, const char *tenant_name,
+                                            int32_t *out_tenant);
 
 /* A tenant name derived from a model path: the file's stem with characters outside
  * [A-Za-z0-9_.-] replaced by '_'. Writes at most cap bytes (NUL included). */
@@ -23,8 +24,8 @@ void mt_tenant_name_from_path(const char *path, char *out, size_t cap);
  * write: picks the format from the extension and writes atomically (temp file + rename). */
 MT_MUST_USE mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name);
 /* Decodes .npy or .pb bytes already in memory; display_path names them in messages. */
-MT_MUST_USE mt_status *mt_tensor_bytes_decode(const char *display_path, const void *bytes, size_t len,
-                                  mt_tensor *out, char **out_name);
+MT_MUST_USE mt_status *mt_tensor_bytes_decode(const char *display_path, const void *bytes,
+                                              size_t len, mt_tensor *out, char **out_name);
 MT_MUST_USE mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name);
 
 #endif

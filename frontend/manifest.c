@@ -34,7 +34,8 @@ void mt_manifest_free(mt_manifest *mf) {
 }
 
 /* Rejects keys outside `allowed` so that a misspelt key is an error, not a silent default. */
-MT_MUST_USE static mt_status *check_keys(json_t *obj, const char *const *allowed, size_t n, const char *where) {
+MT_MUST_USE static mt_status *check_keys(json_t *obj, const char *const *allowed, size_t n,
+                                         const char *where) {
   const char *key;
   json_t *val;
   json_object_foreach(obj, key, val) {
@@ -56,7 +57,8 @@ static char *path_relative_to(const char *manifest_path, const char *model) {
   return p;
 }
 
-MT_MUST_USE static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, int index, mt_tenant_spec *t) {
+MT_MUST_USE static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, int index,
+                                           mt_tenant_spec *t) {
   static const char *const keys[] = {"name", "model", "partition", "priority", "dims", "shapes"};
   if (!json_is_object(jt)) return MT_ERR(INVALID_ARGUMENT, "tenants[%d] is not an object", index);
   json_t *name = json_object_get(jt, "name"), *model = json_object_get(jt, "model");
@@ -72,19 +74,24 @@ MT_MUST_USE static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, in
     return MT_ERR(INVALID_ARGUMENT, "%s: \"model\" must be a path string", where);
   t->model_path = path_relative_to(mf->path, json_string_value(model));
   json_t *part = json_object_get(jt, "partition");
-  if (part && !json_is_string(part)) return MT_ERR(INVALID_ARGUMENT, "%s: \"partition\" must be a string", where);
+  if (part && !json_is_string(part))
+    return MT_ERR(INVALID_ARGUMENT, "%s: \"partition\" must be a string", where);
   t->partition = strdup(part ? json_string_value(part) : "default");
   if (!t->model_path || !t->partition) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   bool found = false;
-  for (int p = 0; p < mf->n_partitions; p++) found = found || strcmp(mf->partitions[p].name, t->partition) == 0;
+  for (int p = 0; p < mf->n_partitions; p++)
+    found = found || strcmp(mf->partitions[p].name, t->partition) == 0;
   if (!found) return MT_ERR(NOT_FOUND, "%s: unknown partition '%s'", where, t->partition);
   json_t *prio = json_object_get(jt, "priority");
-  if (prio && (!json_is_integer(prio) || json_integer_value(prio) < INT_MIN || json_integer_value(prio) > INT_MAX))
-    return MT_ERR(INVALID_ARGUMENT, "%s: \"priority\" must be an integer in [%d, %d]", where, INT_MIN, INT_MAX);
+  if (prio && (!json_is_integer(prio) || json_integer_value(prio) < INT_MIN ||
+               json_integer_value(prio) > INT_MAX))
+    return MT_ERR(INVALID_ARGUMENT, "%s: \"priority\" must be an integer in [%d, %d]", where,
+                  INT_MIN, INT_MAX);
   t->priority = prio ? (int)json_integer_value(prio) : 0;
   json_t *dims = json_object_get(jt, "dims");
   if (dims) {
-    if (!json_is_object(dims)) return MT_ERR(INVALID_ARGUMENT, "%s: \"dims\" must be an object", where);
+    if (!json_is_object(dims))
+      return MT_ERR(INVALID_ARGUMENT, "%s: \"dims\" must be an object", where);
     t->dims = calloc(json_object_size(dims) + 1, sizeof *t->dims);
     if (!t->dims) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     const char *key;
@@ -99,14 +106,16 @@ MT_MUST_USE static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, in
   }
   json_t *shapes = json_object_get(jt, "shapes");
   if (shapes) {
-    if (!json_is_object(shapes)) return MT_ERR(INVALID_ARGUMENT, "%s: \"shapes\" must be an object", where);
+    if (!json_is_object(shapes))
+      return MT_ERR(INVALID_ARGUMENT, "%s: \"shapes\" must be an object", where);
     t->shapes = calloc(json_object_size(shapes) + 1, sizeof *t->shapes);
     if (!t->shapes) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     const char *key;
     json_t *val;
     json_object_foreach(shapes, key, val) {
       if (!json_is_array(val) || json_array_size(val) > MT_MAX_RANK)
-        return MT_ERR(INVALID_ARGUMENT, "%s: shape of '%s' must be an array of at most %d dims", where, key, MT_MAX_RANK);
+        return MT_ERR(INVALID_ARGUMENT, "%s: shape of '%s' must be an array of at most %d dims",
+                      where, key, MT_MAX_RANK);
       mt_shape_override *o = &t->shapes[t->n_shapes++];
       o->input = strdup(key);
       if (!o->input) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -114,7 +123,8 @@ MT_MUST_USE static mt_status *parse_tenant(const mt_manifest *mf, json_t *jt, in
       for (int d = 0; d < o->rank; d++) {
         json_t *x = json_array_get(val, (size_t)d);
         if (!json_is_integer(x) || json_integer_value(x) < 0)
-          return MT_ERR(INVALID_ARGUMENT, "%s: shape of '%s' dim %d must be a non-negative integer", where, key, d);
+          return MT_ERR(INVALID_ARGUMENT, "%s: shape of '%s' dim %d must be a non-negative integer",
+                        where, key, d);
         o->dims[d] = json_integer_value(x);
       }
     }
@@ -127,7 +137,8 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
   if (!json_is_object(root)) return MT_ERR(INVALID_ARGUMENT, "the manifest must be a JSON object");
   MT_RETURN_IF_ERROR_PLAIN(check_keys(root, keys, 3, "manifest"));
   json_t *targets = json_object_get(root, "targets");
-  if (targets && !json_is_array(targets)) return MT_ERR(INVALID_ARGUMENT, "\"targets\" must be an array");
+  if (targets && !json_is_array(targets))
+    return MT_ERR(INVALID_ARGUMENT, "\"targets\" must be an array");
   size_t nt = targets ? json_array_size(targets) : 0;
   mf->targets = calloc(nt + 2, sizeof *mf->targets);
   if (!mf->targets) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -135,9 +146,14 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
     json_t *x = json_array_get(targets, i);
     const char *s = json_is_string(x) ? json_string_value(x) : "";
     bool ok = false;
-    for (size_t k = 0; k < sizeof known_targets / sizeof *known_targets; k++) ok = ok || strcmp(s, known_targets[k]) == 0;
-    if (!ok) return MT_ERR(INVALID_ARGUMENT, "targets[%zu]: '%s' is not a supported arch (sm_80, sm_86, sm_89, sm_90)", i, s);
-    if (!(mf->targets[mf->n_targets++] = strdup(s))) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t k = 0; k < sizeof known_targets / sizeof *known_targets; k++)
+      ok = ok || strcmp(s, known_targets[k]) == 0;
+    if (!ok)
+      return MT_ERR(INVALID_ARGUMENT,
+                    "targets[%zu]: '%s' is not a supported arch (sm_80, sm_86, sm_89, sm_90)", i,
+                    s);
+    if (!(mf->targets[mf->n_targets++] = strdup(s)))
+      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
   if (!nt) {
     mf->targets[0] = strdup("sm_80");
@@ -145,7 +161,8 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
     mf->n_targets = 2;
   }
   json_t *parts = json_object_get(root, "partitions");
-  if (parts && !json_is_array(parts)) return MT_ERR(INVALID_ARGUMENT, "\"partitions\" must be an array");
+  if (parts && !json_is_array(parts))
+    return MT_ERR(INVALID_ARGUMENT, "\"partitions\" must be an array");
   size_t np = parts ? json_array_size(parts) : 0;
   mf->partitions = calloc(np + 1, sizeof *mf->partitions);
   if (!mf->partitions) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -159,14 +176,16 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
     char where[300];
     snprintf(where, sizeof where, "partition '%s'", json_string_value(name));
     MT_RETURN_IF_ERROR_PLAIN(check_keys(p, pkeys, 2, where));
-    if (budget && (!json_is_integer(budget) || json_integer_value(budget) <= 0 || json_integer_value(budget) > 100000))
+    if (budget && (!json_is_integer(budget) || json_integer_value(budget) <= 0 ||
+                   json_integer_value(budget) > 100000))
       return MT_ERR(INVALID_ARGUMENT, "%s: \"sm_budget\" must be a positive integer", where);
     for (int k = 0; k < mf->n_partitions; k++)
       if (strcmp(mf->partitions[k].name, json_string_value(name)) == 0)
         return MT_ERR(INVALID_ARGUMENT, "%s is defined twice", where);
     mf->partitions[mf->n_partitions].name = strdup(json_string_value(name));
     mf->partitions[mf->n_partitions].sm_budget = budget ? (int)json_integer_value(budget) : 0;
-    if (!mf->partitions[mf->n_partitions++].name) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    if (!mf->partitions[mf->n_partitions++].name)
+      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
   if (!np) {
     mf->partitions[0].name = strdup("default");
@@ -188,7 +207,8 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
   return NULL;
 }
 
-MT_MUST_USE static mt_status *manifest_from_json(const char *path, json_t *root, mt_manifest **out_manifest) {
+MT_MUST_USE static mt_status *manifest_from_json(const char *path, json_t *root,
+                                                 mt_manifest **out_manifest) {
   mt_manifest *mf = calloc(1, sizeof *mf);
   mt_status *st = mf ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st && !(mf->path = strdup(path))) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -207,7 +227,8 @@ mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest) {
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
   if (!root) {
     if (err.line <= 0) return MT_ERR(NOT_FOUND, "%s: %s", path, err.text);
-    return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column, err.text);
+    return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column,
+                  err.text);
   }
   return manifest_from_json(path, root, out_manifest);
 }
@@ -216,7 +237,9 @@ mt_status *mt_manifest_parse(const char *path, const char *text, size_t len,
                              mt_manifest **out_manifest) {
   json_error_t err;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-  if (!root) return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column, err.text);
+  if (!root)
+    return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column,
+                  err.text);
   return manifest_from_json(path, root, out_manifest);
 }
 
@@ -227,7 +250,8 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
   mf->partitions = calloc(1, sizeof *mf->partitions);
   mf->tenants = calloc((size_t)n_paths + 1, sizeof *mf->tenants);
   mt_status *st = NULL;
-  if (!mf->targets || !mf->partitions || !mf->tenants) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  if (!mf->targets || !mf->partitions || !mf->tenants)
+    st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st) {
     mf->targets[0] = strdup("sm_80");
     mf->targets[1] = strdup("sm_90");
@@ -250,7 +274,8 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
     t->name = strdup(name);
     t->model_path = strdup(paths[i]);
     t->partition = strdup("default");
-    if (!t->name || !t->model_path || !t->partition) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    if (!t->name || !t->model_path || !t->partition)
+      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
   if (st) {
     mt_manifest_free(mf);
@@ -260,7 +285,8 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
   return NULL;
 }
 
-mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator, mt_module **out_module) {
+mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator,
+                              mt_module **out_module) {
   mt_module *m;
   MT_RETURN_IF_ERROR_PLAIN(mt_module_create(allocator, &m));
   mt_status *st = NULL;
@@ -274,7 +300,8 @@ mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocat
     t->partition = mt_arena_strdup(arena, ts->partition);
     t->priority = ts->priority;
     t->dim_bindings = mt_arena_array(arena, (size_t)ts->n_dims + 1, sizeof *t->dim_bindings);
-    t->shape_overrides = mt_arena_array(arena, (size_t)ts->n_shapes + 1, sizeof *t->shape_overrides);
+    t->shape_overrides =
+        mt_arena_array(arena, (size_t)ts->n_shapes + 1, sizeof *t->shape_overrides);
     if (!t->partition || !t->dim_bindings || !t->shape_overrides) {
       st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
       break;
@@ -289,9 +316,11 @@ mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocat
       t->shape_overrides[s].input = mt_arena_strdup(arena, ts->shapes[s].input);
       bool found = false;
       for (int k = 0; k < t->graph->n_inputs; k++)
-        found = found || strcmp(mt_module_value_c(m, t->graph->inputs[k])->name, ts->shapes[s].input) == 0;
+        found = found ||
+                strcmp(mt_module_value_c(m, t->graph->inputs[k])->name, ts->shapes[s].input) == 0;
       if (!found)
-        st = MT_ERR(NOT_FOUND, "tenant '%s': \"shapes\" names input '%s', which the model does not have",
+        st = MT_ERR(NOT_FOUND,
+                    "tenant '%s': \"shapes\" names input '%s', which the model does not have",
                     ts->name, ts->shapes[s].input);
     }
     t->n_shape_overrides = ts->n_shapes;

@@ -43,18 +43,21 @@ typedef struct mt_manifest {
 MT_MUST_USE mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest);
 /* Parses manifest text already in memory; path names it in messages and anchors model paths. */
 MT_MUST_USE mt_status *mt_manifest_parse(const char *path, const char *text, size_t len,
-                             mt_manifest **out_manifest);
+                                         mt_manifest **out_manifest);
 /* A manifest for bare model paths: tenants named after the files, one "default" partition. */
-MT_MUST_USE mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest **out_manifest);
+MT_MUST_USE mt_status *mt_manifest_from_models(int n_paths, char *const *paths,
+                                               mt_manifest **out_manifest);
 void mt_manifest_free(mt_manifest *mf);
 
 /* Imports every tenant of the manifest into a new module (applying partitions, priorities,
  * dim bindings and shape overrides) and checks it with the verifier. The module allocates from
  * `allocator` (NULL: system), which must outlive it. */
-MT_MUST_USE mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator, mt_module **out_module);
+MT_MUST_USE mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator,
+                                          mt_module **out_module);
 
 /* Loads a workload from the command line: one .json manifest, or one or more model paths. */
-MT_MUST_USE mt_status *mt_workload_load(const mt_allocator *allocator, int n_paths, char *const *paths,
-                            mt_manifest **out_manifest, mt_module **out_module);
+MT_MUST_USE mt_status *mt_workload_load(const mt_allocator *allocator, int n_paths,
+                                        char *const *paths, mt_manifest **out_manifest,
+                                        mt_module **out_module);
 
 #endif

@@ -24,7 +24,7 @@ typedef struct importer {
 } importer;
 
 MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
-                               mt_name_scope *scope, bool is_main);
+                                           mt_name_scope *scope, bool is_main);
 
 /* Interns a decoded tensor as a module constant and frees the decoded buffer. */
 MT_MUST_USE static mt_status *intern_tensor(importer *im, mt_tensor *t, int32_t *out_constant) {
@@ -35,14 +35,15 @@ MT_MUST_USE static mt_status *intern_tensor(importer *im, mt_tensor *t, int32_t 
   return st;
 }
 
-MT_MUST_USE static mt_status *import_tensor_proto(importer *im, const Onnx__TensorProto *tp, int32_t *out_constant) {
+MT_MUST_USE static mt_status *import_tensor_proto(importer *im, const Onnx__TensorProto *tp,
+                                                  int32_t *out_constant) {
   mt_tensor t;
   MT_RETURN_IF_ERROR_PLAIN(mt_onnx_tensor_decode(tp, im->base_dir, &t));
   return intern_tensor(im, &t, out_constant);
 }
 
 MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributeProto *ap, mt_graph *g,
-                              mt_name_scope *scope, mt_attr *a) {
+                                          mt_name_scope *scope, mt_attr *a) {
   mt_arena *arena = mt_module_arena(im->m);
   a->name = mt_arena_strdup(arena, ap->name ? ap->name : "");
   a->type = ap->has_type ? (mt_attr_type)ap->type : MT_ATTR_UNDEFINED;
@@ -74,8 +75,8 @@ MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributePro
     a->strings = mt_arena_array(arena, ap->n_strings, sizeof(char *));
     if (!a->strings) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < ap->n_strings; i++)
-      if (!(a->strings[i] = mt_arena_strndup(arena, (const char *)ap->strings[i].data,
-                                             ap->strings[i].len)))
+      if (!(a->strings[i] =
+                mt_arena_strndup(arena, (const char *)ap->strings[i].data, ap->strings[i].len)))
         return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     break;
   case MT_ATTR_TENSOR:
@@ -83,7 +84,8 @@ MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributePro
     MT_RETURN_IF_ERROR(import_tensor_proto(im, ap->t, &a->constant), "attribute '%s'", a->name);
     break;
   case MT_ATTR_SPARSE_TENSOR: {
-    if (!ap->sparse_tensor) return MT_ERR(DATA_LOSS, "attribute '%s' has no sparse tensor", a->name);
+    if (!ap->sparse_tensor)
+      return MT_ERR(DATA_LOSS, "attribute '%s' has no sparse tensor", a->name);
     mt_tensor t;
     MT_RETURN_IF_ERROR(mt_onnx_sparse_tensor_decode(ap->sparse_tensor, im->base_dir, &t),
                        "attribute '%s'", a->name);
@@ -123,22 +125,23 @@ MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributePro
   }
   case MT_ATTR_SPARSE_TENSORS:
   case MT_ATTR_TYPE_PROTO:
-  case MT_ATTR_TYPE_PROTOS:
-    break; /* kept by name: no supported op reads them */
-  default:
-    return MT_ERR(DATA_LOSS, "attribute '%s' has unknown type %d", a->name, (int)a->type);
+  case MT_ATTR_TYPE_PROTOS: break; /* kept by name: no supported op reads them */
+  default: return MT_ERR(DATA_LOSS, "attribute '%s' has unknown type %d", a->name, (int)a->type);
   }
   return NULL;
 }
 
 /* Declared type of a graph input: dtype and shape with symbolic dims. */
-MT_MUST_USE static mt_status *apply_value_info(importer *im, const Onnx__ValueInfoProto *vi, mt_value_id v) {
+MT_MUST_USE static mt_status *apply_value_info(importer *im, const Onnx__ValueInfoProto *vi,
+                                               mt_value_id v) {
   mt_value *val = mt_module_value(im->m, v);
   const Onnx__TypeProto *tp = vi->type;
   if (!tp) return NULL; /* untyped inputs happen in subgraphs; inference fills them */
   if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
-    return MT_ERR(UNIMPLEMENTED, "value '%s': only tensor types are supported (sequence, map, optional and sparse are not)",
-                  vi->name);
+    return MT_ERR(
+        UNIMPLEMENTED,
+        "value '%s': only tensor types are supported (sequence, map, optional and sparse are not)",
+        vi->name);
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
   val->dtype = tt->has_elem_type ? (mt_dtype)tt->elem_type : MT_DTYPE_UNDEFINED;
   if (!tt->shape) return NULL; /* rank unknown */
@@ -150,9 +153,11 @@ MT_MUST_USE static mt_status *apply_value_info(importer *im, const Onnx__ValueIn
     const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
     val->dims[i] = -1;
     val->dim_params[i] = NULL;
-    if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value >= 0) {
+    if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+        d->dim_value >= 0) {
       val->dims[i] = d->dim_value;
-    } else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param) {
+    } else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+               d->dim_param) {
       const char *p = mt_arena_strdup(mt_module_arena(im->m), d->dim_param);
       if (!p) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
       mt_module_value(im->m, v)->dim_params[i] = p;
@@ -162,7 +167,8 @@ MT_MUST_USE static mt_status *apply_value_info(importer *im, const Onnx__ValueIn
 }
 
 MT_MUST_USE static mt_status *define_constant_value(importer *im, mt_graph *g, mt_name_scope *scope,
-                                        const char *name, mt_tensor *t, bool count_as_parameter) {
+                                                    const char *name, mt_tensor *t,
+                                                    bool count_as_parameter) {
   int32_t c;
   if (count_as_parameter) {
     im->parameter_count += mt_tensor_numel(t);
@@ -175,8 +181,8 @@ MT_MUST_USE static mt_status *define_constant_value(importer *im, mt_graph *g, m
   return mt_name_scope_define(scope, mt_module_value(im->m, v)->name, v);
 }
 
-MT_MUST_USE static mt_status *import_node(importer *im, const Onnx__NodeProto *np, size_t index, mt_graph *g,
-                              mt_name_scope *scope) {
+MT_MUST_USE static mt_status *import_node(importer *im, const Onnx__NodeProto *np, size_t index,
+                                          mt_graph *g, mt_name_scope *scope) {
   const char *op = np->op_type ? np->op_type : "";
   if (!*op) return MT_ERR(DATA_LOSS, "node %zu has no op_type", index);
   mt_value_id *inputs = calloc(np->n_input + 1, sizeof *inputs);
@@ -221,21 +227,22 @@ MT_MUST_USE static mt_status *import_node(importer *im, const Onnx__NodeProto *n
 }
 
 MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
-                               mt_name_scope *scope, bool is_main) {
+                                           mt_name_scope *scope, bool is_main) {
   mt_arena *arena = mt_module_arena(im->m);
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const Onnx__TensorProto *tp = gp->initializer[i];
     const char *tname = tp->name ? tp->name : "";
     mt_tensor t;
     MT_RETURN_IF_ERROR(mt_onnx_tensor_decode(tp, im->base_dir, &t), "initializer '%s'", tname);
-    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, tname, &t, is_main),
-                       "initializer '%s'", tname);
+    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, tname, &t, is_main), "initializer '%s'",
+                       tname);
   }
   for (size_t i = 0; i < gp->n_sparse_initializer; i++) {
     const Onnx__SparseTensorProto *sp = gp->sparse_initializer[i];
     const char *name = sp->values && sp->values->name ? sp->values->name : "";
     mt_tensor t;
-    MT_RETURN_IF_ERROR(mt_onnx_sparse_tensor_decode(sp, im->base_dir, &t), "sparse initializer '%s'", name);
+    MT_RETURN_IF_ERROR(mt_onnx_sparse_tensor_decode(sp, im->base_dir, &t),
+                       "sparse initializer '%s'", name);
     MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, name, &t, is_main),
                        "sparse initializer '%s'", name);
   }
@@ -259,7 +266,8 @@ MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto 
     const char *name = gp->output[i]->name ? gp->output[i]->name : "";
     mt_value_id v = mt_name_scope_find(scope, name);
     if (v == MT_NO_VALUE)
-      return MT_ERR(INVALID_ARGUMENT, "graph output '%s' is not produced by any node, initializer or input", name);
+      return MT_ERR(INVALID_ARGUMENT,
+                    "graph output '%s' is not produced by any node, initializer or input", name);
     g->outputs[g->n_outputs++] = v;
   }
   return NULL;
@@ -299,11 +307,13 @@ static char *dirname_of(const char *path) {
   return strndup(path, (size_t)(slash - path));
 }
 
-mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len, const char *display_path,
-                                const char *tenant_name, int32_t *out_tenant) {
+mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len,
+                                const char *display_path, const char *tenant_name,
+                                int32_t *out_tenant) {
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
   if (!mp)
-    return MT_ERR(DATA_LOSS, "%s: not a valid ONNX model (the protobuf does not parse: truncated or corrupt)",
+    return MT_ERR(DATA_LOSS,
+                  "%s: not a valid ONNX model (the protobuf does not parse: truncated or corrupt)",
                   display_path);
   char *base_dir = dirname_of(display_path);
   importer im = {.m = m, .base_dir = base_dir};

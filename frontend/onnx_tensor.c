@@ -12,7 +12,8 @@
 /* Tensor names are optional in the protobuf: never hand printf a NULL. */
 #define TNAME(tp) ((tp)->name ? (tp)->name : "")
 
-MT_MUST_USE static mt_status *check_shape(const Onnx__TensorProto *tp, mt_tensor *out, size_t *out_count) {
+MT_MUST_USE static mt_status *check_shape(const Onnx__TensorProto *tp, mt_tensor *out,
+                                          size_t *out_count) {
   if (tp->n_dims > MT_MAX_RANK)
     return MT_ERR(UNIMPLEMENTED, "tensor '%s' has rank %zu (at most %d supported)", TNAME(tp),
                   tp->n_dims, MT_MAX_RANK);
@@ -31,10 +32,14 @@ MT_MUST_USE static mt_status *check_shape(const Onnx__TensorProto *tp, mt_tensor
 }
 
 /* Resolves an external-data location under base_dir, refusing anything that leaves it. */
-MT_MUST_USE static mt_status *resolve_external(const char *base_dir, const char *location, char **out_path) {
-  if (!base_dir) return MT_ERR(INVALID_ARGUMENT, "external data '%s' without a model folder", location);
+MT_MUST_USE static mt_status *resolve_external(const char *base_dir, const char *location,
+                                               char **out_path) {
+  if (!base_dir)
+    return MT_ERR(INVALID_ARGUMENT, "external data '%s' without a model folder", location);
   if (location[0] == '/')
-    return MT_ERR(INVALID_ARGUMENT, "external data path '%s' is absolute; it must be relative to the model's folder", location);
+    return MT_ERR(INVALID_ARGUMENT,
+                  "external data path '%s' is absolute; it must be relative to the model's folder",
+                  location);
   char *joined = malloc(strlen(base_dir) + strlen(location) + 2);
   if (!joined) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   sprintf(joined, "%s/%s", base_dir, location);
@@ -50,8 +55,9 @@ MT_MUST_USE static mt_status *resolve_external(const char *base_dir, const char 
   }
   size_t n = strlen(real_base);
   if (strncmp(real_file, real_base, n) != 0 || (real_file[n] != '/' && real_file[n] != 0)) {
-    mt_status *st = MT_ERR(INVALID_ARGUMENT,
-                           "external data path '%s' leaves the model's folder '%s'", location, base_dir);
+    mt_status *st =
+        MT_ERR(INVALID_ARGUMENT, "external data path '%s' leaves the model's folder '%s'", location,
+               base_dir);
     free(joined);
     return st;
   }
@@ -59,8 +65,8 @@ MT_MUST_USE static mt_status *resolve_external(const char *base_dir, const char 
   return NULL;
 }
 
-MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const char *base_dir, void *dst,
-                                size_t nbytes) {
+MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const char *base_dir,
+                                            void *dst, size_t nbytes) {
   const char *location = NULL;
   long long offset = 0, length = -1;
   for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -71,7 +77,9 @@ MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const c
       location = e->value;
       continue;
     }
-    long long *field = strcmp(e->key, "offset") == 0 ? &offset : strcmp(e->key, "length") == 0 ? &length : NULL;
+    long long *field = strcmp(e->key, "offset") == 0   ? &offset
+                       : strcmp(e->key, "length") == 0 ? &length
+                                                       : NULL;
     if (!field) continue;
     errno = 0;
     *field = strtoll(e->value, &end, 10);
@@ -82,7 +90,8 @@ MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const c
   if (!location || !*location)
     return MT_ERR(DATA_LOSS, "tensor '%s': external data without a location", TNAME(tp));
   if (offset < 0 || (length >= 0 && (size_t)length != nbytes))
-    return MT_ERR(DATA_LOSS, "tensor '%s': external data offset %lld / length %lld do not match %zu bytes",
+    return MT_ERR(DATA_LOSS,
+                  "tensor '%s': external data offset %lld / length %lld do not match %zu bytes",
                   TNAME(tp), offset, length, nbytes);
   char *path;
   MT_RETURN_IF_ERROR(resolve_external(base_dir, location, &path), "tensor '%s'", TNAME(tp));
@@ -92,8 +101,9 @@ MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const c
     st = MT_ERR(NOT_FOUND, "tensor '%s': cannot open external data '%s': %s", TNAME(tp), path,
                 strerror(errno));
   } else if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(dst, 1, nbytes, f) != nbytes) {
-    st = MT_ERR(DATA_LOSS, "tensor '%s': external data '%s' is shorter than offset %lld + %zu bytes",
-                TNAME(tp), path, offset, nbytes);
+    st =
+        MT_ERR(DATA_LOSS, "tensor '%s': external data '%s' is shorter than offset %lld + %zu bytes",
+               TNAME(tp), path, offset, nbytes);
   }
   if (f) fclose(f);
   free(path);
@@ -101,7 +111,8 @@ MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const c
 }
 
 /* Copies a typed repeated field into packed storage of dtype, checking the element count. */
-MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype dtype, size_t count, void *dst) {
+MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype dtype,
+                                           size_t count, void *dst) {
   switch (dtype) {
   case MT_DTYPE_FLOAT32:
     if (tp->n_float_data != count) break;
@@ -115,7 +126,9 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
     if (tp->n_int32_data != count) break;
     memcpy(dst, tp->int32_data, count * 4);
     return NULL;
-  case MT_DTYPE_INT8: case MT_DTYPE_UINT8: case MT_DTYPE_BOOL:
+  case MT_DTYPE_INT8:
+  case MT_DTYPE_UINT8:
+  case MT_DTYPE_BOOL:
     if (tp->n_int32_data != count) break;
     for (size_t i = 0; i < count; i++) ((uint8_t *)dst)[i] = (uint8_t)tp->int32_data[i];
     return NULL;
@@ -127,11 +140,13 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
     return MT_ERR(UNIMPLEMENTED, "tensor '%s': dtype %s is not supported", TNAME(tp),
                   mt_dtype_name(dtype));
   }
-  return MT_ERR(DATA_LOSS, "tensor '%s': expected %zu elements of %s, the typed field holds a different count",
+  return MT_ERR(DATA_LOSS,
+                "tensor '%s': expected %zu elements of %s, the typed field holds a different count",
                 TNAME(tp), count, mt_dtype_name(dtype));
 }
 
-mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir, mt_tensor *out) {
+mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir,
+                                 mt_tensor *out) {
   memset(out, 0, sizeof *out);
   mt_dtype dtype = (mt_dtype)tp->data_type;
   if (!mt_dtype_supported(dtype))
@@ -142,16 +157,18 @@ mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_d
   if (!mt_mul_size(count, mt_dtype_size(dtype), &nbytes))
     return MT_ERR(DATA_LOSS, "tensor '%s' is impossibly large", TNAME(tp));
   void *data = malloc(nbytes ? nbytes : 1);
-  if (!data) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for tensor '%s' (%zu bytes)", TNAME(tp), nbytes);
+  if (!data)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for tensor '%s' (%zu bytes)", TNAME(tp),
+                  nbytes);
   mt_status *st = NULL;
-  bool external = tp->has_data_location &&
-                  tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  bool external =
+      tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (external) {
     st = read_external(tp, base_dir, data, nbytes);
   } else if (tp->has_raw_data) {
     if (tp->raw_data.len != nbytes)
-      st = MT_ERR(DATA_LOSS, "tensor '%s': raw_data holds %zu bytes, its shape needs %zu", TNAME(tp),
-                  tp->raw_data.len, nbytes);
+      st = MT_ERR(DATA_LOSS, "tensor '%s': raw_data holds %zu bytes, its shape needs %zu",
+                  TNAME(tp), tp->raw_data.len, nbytes);
     else if (nbytes)
       memcpy(data, tp->raw_data.data, nbytes);
   } else if (count) {
@@ -171,8 +188,10 @@ mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_d
 mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp, const char *base_dir,
                                         mt_tensor *out) {
   memset(out, 0, sizeof *out);
-  if (!sp->values || !sp->indices) return MT_ERR(DATA_LOSS, "sparse tensor without values or indices");
-  if (sp->n_dims > MT_MAX_RANK) return MT_ERR(UNIMPLEMENTED, "sparse tensor of rank %zu", sp->n_dims);
+  if (!sp->values || !sp->indices)
+    return MT_ERR(DATA_LOSS, "sparse tensor without values or indices");
+  if (sp->n_dims > MT_MAX_RANK)
+    return MT_ERR(UNIMPLEMENTED, "sparse tensor of rank %zu", sp->n_dims);
   mt_tensor values, indices;
   MT_RETURN_IF_ERROR(mt_onnx_tensor_decode(sp->values, base_dir, &values), "sparse values");
   mt_status *st = mt_onnx_tensor_decode(sp->indices, base_dir, &indices);
@@ -203,14 +222,19 @@ mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp, const
     if (coords) {
       for (size_t d = 0; d < sp->n_dims; d++) {
         int64_t c = ((int64_t *)indices.data)[k * (int64_t)sp->n_dims + (int64_t)d];
-        if (c < 0 || c >= sp->dims[d]) { st = MT_ERR(DATA_LOSS, "sparse index out of range"); break; }
+        if (c < 0 || c >= sp->dims[d]) {
+          st = MT_ERR(DATA_LOSS, "sparse index out of range");
+          break;
+        }
         lin = lin * sp->dims[d] + c;
       }
     } else {
       lin = ((int64_t *)indices.data)[k];
       if (lin < 0 || (size_t)lin >= count) st = MT_ERR(DATA_LOSS, "sparse index out of range");
     }
-    if (!st) memcpy((char *)out->data + (size_t)lin * esize, (char *)values.data + (size_t)k * esize, esize);
+    if (!st)
+      memcpy((char *)out->data + (size_t)lin * esize, (char *)values.data + (size_t)k * esize,
+             esize);
   }
   free(values.data);
   free(indices.data);

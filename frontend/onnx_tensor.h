@@ -11,11 +11,12 @@
  * raw_data, the typed fields, or an external file; external paths are resolved against base_dir
  * and refused when they leave it (base_dir NULL refuses external data). Unsupported dtypes give
  * MT_UNIMPLEMENTED naming the dtype. */
-MT_MUST_USE mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir, mt_tensor *out);
+MT_MUST_USE mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir,
+                                             mt_tensor *out);
 
 /* Densifies a SparseTensorProto (values + indices, linearised or coordinate form). */
-MT_MUST_USE mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp, const char *base_dir,
-                                        mt_tensor *out);
+MT_MUST_USE mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp,
+                                                    const char *base_dir, mt_tensor *out);
 
 /* Fills tp (which the caller initialised with onnx__tensor_proto__init) to reference t's data as
  * raw_data; tp borrows t's data and dims, so t must outlive tp. dims_storage holds rank entries. */

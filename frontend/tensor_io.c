@@ -15,7 +15,8 @@ static bool has_suffix(const char *s, const char *suffix) {
   return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-MT_MUST_USE static mt_status *read_whole_file(const char *path, unsigned char **out, size_t *out_len) {
+MT_MUST_USE static mt_status *read_whole_file(const char *path, unsigned char **out,
+                                              size_t *out_len) {
   FILE *f = fopen(path, "rb");
   if (!f) return MT_ERR(NOT_FOUND, "%s: cannot open: %s", path, strerror(errno));
   mt_status *st = NULL;
@@ -58,8 +59,10 @@ static const char *npy_field(const char *header, const char *key) {
   return p;
 }
 
-MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *buf, size_t len, mt_tensor *out) {
-  if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) return MT_ERR(DATA_LOSS, "%s: not a .npy file", path);
+MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *buf, size_t len,
+                                        mt_tensor *out) {
+  if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+    return MT_ERR(DATA_LOSS, "%s: not a .npy file", path);
   int major = buf[6];
   size_t header_len, start;
   if (major == 1) {
@@ -67,7 +70,8 @@ MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *b
     start = 10;
   } else if (major == 2 || major == 3) {
     if (len < 12) return MT_ERR(DATA_LOSS, "%s: truncated .npy header", path);
-    header_len = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+    header_len =
+        (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
     start = 12;
   } else {
     return MT_ERR(UNIMPLEMENTED, "%s: .npy format version %d", path, major);
@@ -86,11 +90,14 @@ MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *b
     st = MT_ERR(UNIMPLEMENTED, "%s: Fortran-ordered arrays are not supported", path);
   } else {
     for (size_t i = 0; i < sizeof npy_types / sizeof *npy_types; i++)
-      if (strncmp(descr + 1, npy_types[i].descr, 3) == 0 && descr[4] == '\'') out->dtype = npy_types[i].dtype;
+      if (strncmp(descr + 1, npy_types[i].descr, 3) == 0 && descr[4] == '\'')
+        out->dtype = npy_types[i].dtype;
     if (out->dtype == MT_DTYPE_UNDEFINED && (strncmp(descr + 1, "=f4", 3) == 0))
       out->dtype = MT_DTYPE_FLOAT32;
     if (out->dtype == MT_DTYPE_UNDEFINED || !mt_dtype_supported(out->dtype))
-      st = MT_ERR(UNIMPLEMENTED, "%s: numpy dtype %.8s is not supported (float32, float16, int64, int32, int8, uint8, bool)",
+      st = MT_ERR(UNIMPLEMENTED,
+                  "%s: numpy dtype %.8s is not supported (float32, float16, int64, int32, int8, "
+                  "uint8, bool)",
                   path, descr);
   }
   size_t count = 1;
@@ -125,15 +132,17 @@ mt_status *mt_tensor_bytes_decode(const char *path, const void *bytes, size_t le
   if (out_name) *out_name = NULL;
   if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) return parse_npy(path, buf, len, out);
   if (has_suffix(path, ".npy"))
-    return MT_ERR(DATA_LOSS, "%s: not a .npy file (%s)", path, len ? "no numpy magic" : "the file is empty");
+    return MT_ERR(DATA_LOSS, "%s: not a .npy file (%s)", path,
+                  len ? "no numpy magic" : "the file is empty");
   Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
   /* an empty or foreign message parses as a TensorProto with no fields: require data_type */
   if (tp && !tp->has_data_type) {
     onnx__tensor_proto__free_unpacked(tp, NULL);
     tp = NULL;
   }
-  if (!tp) return MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto%s", path,
-                         len ? "" : " (the file is empty)");
+  if (!tp)
+    return MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto%s", path,
+                  len ? "" : " (the file is empty)");
   mt_status *st = mt_onnx_tensor_decode(tp, NULL, out);
   if (!st && out_name && tp->name && *tp->name) *out_name = strdup(tp->name);
   onnx__tensor_proto__free_unpacked(tp, NULL);
@@ -153,7 +162,7 @@ mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name
 /* Writes bytes to a temporary file beside path and renames it over path: readers never see a
  * partial file, and a failure leaves nothing behind. */
 MT_MUST_USE static mt_status *write_atomically(const char *path, const void *head, size_t head_len,
-                                   const void *body, size_t body_len) {
+                                               const void *body, size_t body_len) {
   size_t n = strlen(path);
   char *tmp = malloc(n + 16);
   if (!tmp) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -171,8 +180,10 @@ MT_MUST_USE static mt_status *write_atomically(const char *path, const void *hea
   FILE *f = fdopen(fd, "wb");
   bool ok = f && fwrite(head, 1, head_len, f) == head_len &&
             (body_len == 0 || fwrite(body, 1, body_len, f) == body_len);
-  if (f) ok = (fclose(f) == 0) && ok;
-  else close(fd);
+  if (f)
+    ok = (fclose(f) == 0) && ok;
+  else
+    close(fd);
   if (!ok || rename(tmp, path) != 0) {
     mt_status *st = MT_ERR(INVALID_ARGUMENT, "%s: write failed: %s", path, strerror(errno));
     unlink(tmp);
@@ -187,9 +198,12 @@ MT_MUST_USE static mt_status *write_npy(const char *path, const mt_tensor *t) {
   const char *descr = NULL;
   for (size_t i = 0; i < sizeof npy_types / sizeof *npy_types; i++)
     if (npy_types[i].dtype == t->dtype) descr = npy_types[i].descr;
-  if (!descr) return MT_ERR(UNIMPLEMENTED, "%s: cannot write dtype %s as .npy", path, mt_dtype_name(t->dtype));
+  if (!descr)
+    return MT_ERR(UNIMPLEMENTED, "%s: cannot write dtype %s as .npy", path,
+                  mt_dtype_name(t->dtype));
   char dict[512];
-  int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+  int len =
+      snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   for (int i = 0; i < t->rank; i++)
     len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld%s", (long long)t->dims[i],
                     t->rank == 1 || i + 1 < t->rank ? ", " : "");

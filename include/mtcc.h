@@ -123,17 +123,17 @@ typedef struct mtcc_compilation mtcc_compilation;
 
 /* Numbers of one compile (the "summary" object of the JSON report). */
 typedef struct mtcc_compile_stats {
-  int nodes_imported;      /* graph nodes as imported (all tenants, main graphs) */
-  int kernels_unfused;     /* live nodes after cleanup: one launch each without fusion */
+  int nodes_imported;  /* graph nodes as imported (all tenants, main graphs) */
+  int kernels_unfused; /* live nodes after cleanup: one launch each without fusion */
   int fused_groups;
-  int kernels_fused;       /* horizontal groups: launches per round */
-  int horizontal_formed;   /* horizontal groups with more than one member */
+  int kernels_fused;                 /* horizontal groups: launches per round */
+  int horizontal_formed;             /* horizontal groups with more than one member */
   double intermediate_bytes_unfused; /* every node output written to memory */
   double intermediate_bytes_fused;   /* only values that leave a fused group */
   size_t peak_arena_bytes, unplanned_bytes;
-  double makespan_us;      /* predicted round makespan (max over partitions) */
-  double sum_alone_us;     /* sum of tenants' predicted latencies, each alone */
-  double compile_seconds;  /* wall time of mtcc_compile */
+  double makespan_us;     /* predicted round makespan (max over partitions) */
+  double sum_alone_us;    /* sum of tenants' predicted latencies, each alone */
+  double compile_seconds; /* wall time of mtcc_compile */
 } mtcc_compile_stats;
 
 /* Compiles the workload that options name. On success *out_compilation receives a new
@@ -142,7 +142,7 @@ typedef struct mtcc_compile_stats {
  * options and the files they name; writes only dump_to and report_path. Separate calls, each
  * with its own options and results, may run on different threads at once. */
 MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compile(const mtcc_compile_options *options,
-                                   mtcc_compilation **out_compilation);
+                                                 mtcc_compilation **out_compilation);
 
 /* The statistics of c; the struct lives until c is destroyed. */
 MTCC_API const mtcc_compile_stats *mtcc_compilation_stats(const mtcc_compilation *c);
@@ -157,7 +157,8 @@ MTCC_API const char *mtcc_compilation_tenant_name(const mtcc_compilation *c, int
  * groups, rejected fusions, summary) to path atomically: a temporary file renamed over path, so
  * readers never see half a report. Reads c only: several threads may write reports of one
  * compilation at once (to different paths). */
-MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c, const char *path);
+MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c,
+                                                                  const char *path);
 
 /* Prints the human summary of c (one line per partition and tenant, fusion and memory totals,
  * predicted makespan) to out. Reads c only; the caller owns out and serialises its use. */

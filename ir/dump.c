@@ -10,8 +10,10 @@ static void dump_type(const mt_module *m, mt_value_id v, FILE *out) {
   fprintf(out, "%s[", mt_dtype_name(val->dtype));
   for (int d = 0; d < val->rank; d++) {
     if (d) fputc(',', out);
-    if (val->dims[d] >= 0) fprintf(out, "%" PRId64, val->dims[d]);
-    else fprintf(out, "%s", val->dim_params[d] ? val->dim_params[d] : "?");
+    if (val->dims[d] >= 0)
+      fprintf(out, "%" PRId64, val->dims[d]);
+    else
+      fprintf(out, "%s", val->dim_params[d] ? val->dim_params[d] : "?");
   }
   fputc(']', out);
   if (val->rank < 0) fputs("?", out);
@@ -39,7 +41,8 @@ static void dump_attr(const mt_attr *a, FILE *out) {
     for (int64_t i = 0; i < a->count; i++) fprintf(out, "%s\"%s\"", i ? "," : "", a->strings[i]);
     fputc(']', out);
     break;
-  case MT_ATTR_GRAPH: case MT_ATTR_GRAPHS: fprintf(out, "<%" PRId64 " graph(s)>", a->count); break;
+  case MT_ATTR_GRAPH:
+  case MT_ATTR_GRAPHS: fprintf(out, "<%" PRId64 " graph(s)>", a->count); break;
   default: fputs("<opaque>", out); break;
   }
 }
@@ -64,8 +67,10 @@ static void dump_graph(const mt_module *m, const mt_graph *g, int indent, FILE *
         continue;
       }
       const mt_value *val = mt_module_value_c(m, n->inputs[i]);
-      if (val->constant >= 0) fprintf(out, "const#%d", val->constant);
-      else fprintf(out, "%%%s", val->name);
+      if (val->constant >= 0)
+        fprintf(out, "const#%d", val->constant);
+      else
+        fprintf(out, "%%%s", val->name);
     }
     fputc(')', out);
     if (n->n_attrs) {

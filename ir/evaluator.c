@@ -29,7 +29,6 @@ void mt_eval_set_placement(mt_eval *ev, mt_eval_placement_fn fn, void *user) {
   ev->placement_user = user;
 }
 
-
 mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval) {
   mt_eval *ev = calloc(1, sizeof *ev);
   int32_t n = mt_module_value_count(m);
@@ -90,7 +89,8 @@ MT_MUST_USE static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bo
   if (o->dtype == MT_DTYPE_UNDEFINED || o->rank < 0 || o->rank > MT_MAX_RANK)
     return MT_ERR(INTERNAL, "output %d: the op set no dtype or shape", i);
   if (!mt_dtype_supported(o->dtype))
-    return MT_ERR(UNIMPLEMENTED, "output %d: dtype %s is not supported", i, mt_dtype_name(o->dtype));
+    return MT_ERR(UNIMPLEMENTED, "output %d: dtype %s is not supported", i,
+                  mt_dtype_name(o->dtype));
   int64_t n = 1;
   for (int d = 0; d < o->rank; d++) {
     if (o->dims[d] < 0) {
@@ -114,7 +114,8 @@ MT_MUST_USE static mt_status *allocate_outputs(mt_eval *ev, mt_op_ctx *ctx, uint
   for (int i = 0; i < ctx->n_outputs; i++) {
     if (!mt_op_has_output(ctx, i)) continue;
     size_t bytes;
-    if (!mt_mul_size((size_t)mt_tensor_numel(&ctx->outputs[i]), mt_dtype_size(ctx->outputs[i].dtype), &bytes))
+    if (!mt_mul_size((size_t)mt_tensor_numel(&ctx->outputs[i]),
+                     mt_dtype_size(ctx->outputs[i].dtype), &bytes))
       return MT_ERR(RESOURCE_EXHAUSTED, "output %d is impossibly large", i);
     if (ev->placement) {
       void *p = ev->placement(ev->placement_user, ctx->node->outputs[i], bytes);
@@ -155,16 +156,24 @@ mt_status *mt_node_lower(const mt_module *m, const mt_node *n, const mt_tensor *
     return MT_ERR(UNIMPLEMENTED, "%s: op %s does not lower to a kernel call", mt_node_label(m, n),
                   n->op_type);
   memset(out_call, 0, sizeof *out_call);
-  mt_op_ctx ctx = {.module = m, .node = n, .opset = n->opset, .n_inputs = n->n_inputs,
-                   .inputs = inputs, .n_outputs = n->n_outputs, .outputs = NULL,
-                   .executing = true, .eval_graph = NULL, .driver = NULL};
+  mt_op_ctx ctx = {.module = m,
+                   .node = n,
+                   .opset = n->opset,
+                   .n_inputs = n->n_inputs,
+                   .inputs = inputs,
+                   .n_outputs = n->n_outputs,
+                   .outputs = NULL,
+                   .executing = true,
+                   .eval_graph = NULL,
+                   .driver = NULL};
   mt_status *st = op->lower(&ctx, out_call);
   if (st) return mt_status_annotate(st, "%s", mt_node_label(m, n));
   return NULL;
 }
 
 MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def *op,
-                                  const mt_tensor **inputs, mt_tensor *outputs, uint8_t *placed) {
+                                              const mt_tensor **inputs, mt_tensor *outputs,
+                                              uint8_t *placed) {
   const mt_module *m = ev->m;
   if (n->n_inputs < op->min_inputs || (op->max_inputs >= 0 && n->n_inputs > op->max_inputs))
     return MT_ERR(INVALID_ARGUMENT, "has %d inputs; %s takes %d to %d", n->n_inputs, n->op_type,
@@ -178,7 +187,8 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
       continue;
     }
     if (!ev->defined[v] || ev->env[v].rank < 0)
-      return MT_ERR(INVALID_ARGUMENT, "input %d '%s' has an unknown shape", i, mt_module_value_c(m, v)->name);
+      return MT_ERR(INVALID_ARGUMENT, "input %d '%s' has an unknown shape", i,
+                    mt_module_value_c(m, v)->name);
     if (!mt_dtype_supported(ev->env[v].dtype))
       return MT_ERR(UNIMPLEMENTED, "input %d '%s': dtype %s is not supported", i,
                     mt_module_value_c(m, v)->name, mt_dtype_name(ev->env[v].dtype));
@@ -187,13 +197,21 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
       all_known = false;
       if (i < 32 && (op->value_inputs >> i & 1u))
         return MT_ERR(INVALID_ARGUMENT,
-                      "the output shape depends on the values of input %d '%s', which are not known at compile time",
+                      "the output shape depends on the values of input %d '%s', which are not "
+                      "known at compile time",
                       i, mt_module_value_c(m, v)->name);
     }
   }
-  mt_op_ctx ctx = {.module = m, .node = n, .opset = n->opset, .n_inputs = n->n_inputs,
-                   .inputs = inputs, .n_outputs = n->n_outputs, .outputs = outputs,
-                   .executing = ev->executing, .eval_graph = eval_graph_cb, .driver = ev};
+  mt_op_ctx ctx = {.module = m,
+                   .node = n,
+                   .opset = n->opset,
+                   .n_inputs = n->n_inputs,
+                   .inputs = inputs,
+                   .n_outputs = n->n_outputs,
+                   .outputs = outputs,
+                   .executing = ev->executing,
+                   .eval_graph = eval_graph_cb,
+                   .driver = ev};
   bool self_alloc = (op->flags & MT_OP_ALLOCATES_OUTPUTS) != 0;
   bool run_now = ev->executing;
   if (!ev->executing && (all_known || (op->flags & MT_OP_VALUE_FROM_SHAPES)) &&
@@ -202,7 +220,8 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
   if (!(run_now && self_alloc)) {
     MT_RETURN_IF_ERROR_PLAIN(op->infer(&ctx));
     for (int i = 0; i < n->n_outputs; i++)
-      if (mt_op_has_output(&ctx, i)) MT_RETURN_IF_ERROR_PLAIN(check_output_shape(&ctx, i, ev->executing));
+      if (mt_op_has_output(&ctx, i))
+        MT_RETURN_IF_ERROR_PLAIN(check_output_shape(&ctx, i, ev->executing));
   }
   if (run_now && !ev->executing && !self_alloc) {
     int64_t total = 0;
@@ -246,7 +265,8 @@ MT_MUST_USE static mt_status *eval_node(mt_eval *ev, const mt_node *n) {
   const mt_tensor **inputs = calloc((size_t)n->n_inputs + 1, sizeof *inputs);
   mt_tensor *outputs = calloc((size_t)n->n_outputs + 1, sizeof *outputs);
   uint8_t *placed = calloc((size_t)n->n_outputs + 1, 1);
-  mt_status *st = (!inputs || !outputs || !placed) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  mt_status *st =
+      (!inputs || !outputs || !placed) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   if (!st) st = eval_node_inner(ev, n, op, inputs, outputs, placed);
   if (!st) {
     for (int i = 0; i < n->n_outputs; i++) {
@@ -273,7 +293,8 @@ mt_status *mt_eval_node(mt_eval *ev, int32_t node) {
   for (int i = 0; i < n->n_inputs; i++) {
     mt_value_id v = n->inputs[i];
     if (v != MT_NO_VALUE && !ev->defined[v])
-      return MT_ERR(INTERNAL, "%s: input %d '%s' is read before it is computed (bad execution order)",
+      return MT_ERR(INTERNAL,
+                    "%s: input %d '%s' is read before it is computed (bad execution order)",
                     mt_node_label(ev->m, n), i, mt_module_value_c(ev->m, v)->name);
   }
   return eval_node(ev, n);
@@ -331,7 +352,8 @@ mt_status *mt_eval_graph(mt_eval *ev, const mt_graph *g, mt_tensor *outputs) {
     const mt_tensor *t = &ev->env[v];
     if (!ev->defined[v]) {
       for (int j = 0; j < i; j++) free(outputs[j].data);
-      return MT_ERR(INTERNAL, "graph output '%s' was never computed", mt_module_value_c(m, v)->name);
+      return MT_ERR(INTERNAL, "graph output '%s' was never computed",
+                    mt_module_value_c(m, v)->name);
     }
     outputs[i] = *t;
     outputs[i].data = NULL;

@@ -28,20 +28,24 @@ MT_MUST_USE static mt_status *bind_input(const mt_tenant *t, const mt_value *val
   const mt_shape_override *o = find_override(t, val->name);
   if (o) {
     if (val->rank >= 0 && o->rank != val->rank)
-      return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' has rank %d, the override gives rank %d",
-                    t->name, val->name, val->rank, o->rank);
+      return MT_ERR(INVALID_ARGUMENT,
+                    "tenant '%s': input '%s' has rank %d, the override gives rank %d", t->name,
+                    val->name, val->rank, o->rank);
     out->rank = o->rank;
     for (int d = 0; d < o->rank; d++) {
       if (val->rank >= 0 && val->dims[d] >= 0 && val->dims[d] != o->dims[d])
-        return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' dim %d is fixed at %lld, the override gives %lld",
+        return MT_ERR(INVALID_ARGUMENT,
+                      "tenant '%s': input '%s' dim %d is fixed at %lld, the override gives %lld",
                       t->name, val->name, d, (long long)val->dims[d], (long long)o->dims[d]);
       out->dims[d] = o->dims[d];
     }
     return NULL;
   }
   if (val->rank < 0)
-    return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' has no declared shape; give one with \"shapes\" in the manifest",
-                  t->name, val->name);
+    return MT_ERR(
+        INVALID_ARGUMENT,
+        "tenant '%s': input '%s' has no declared shape; give one with \"shapes\" in the manifest",
+        t->name, val->name);
   out->rank = val->rank;
   for (int d = 0; d < val->rank; d++) {
     out->dims[d] = val->dims[d];
@@ -49,10 +53,14 @@ MT_MUST_USE static mt_status *bind_input(const mt_tenant *t, const mt_value *val
     const mt_dim_binding *b = val->dim_params[d] ? find_binding(t, val->dim_params[d]) : NULL;
     if (!b) {
       if (val->dim_params[d])
-        return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' dim %d ('%s') is unknown; bind it with \"dims\": {\"%s\": N}",
-                      t->name, val->name, d, val->dim_params[d], val->dim_params[d]);
-      return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' dim %d is unknown; give the input's shape with \"shapes\"",
-                    t->name, val->name, d);
+        return MT_ERR(
+            INVALID_ARGUMENT,
+            "tenant '%s': input '%s' dim %d ('%s') is unknown; bind it with \"dims\": {\"%s\": N}",
+            t->name, val->name, d, val->dim_params[d], val->dim_params[d]);
+      return MT_ERR(
+          INVALID_ARGUMENT,
+          "tenant '%s': input '%s' dim %d is unknown; give the input's shape with \"shapes\"",
+          t->name, val->name, d);
     }
     out->dims[d] = b->value;
   }
@@ -79,7 +87,8 @@ static void record_graph(mt_module *m, const mt_eval *ev, const mt_graph *g) {
   }
 }
 
-MT_MUST_USE static mt_status *check_outputs_known(const mt_module *m, const mt_tenant *t, const mt_eval *ev) {
+MT_MUST_USE static mt_status *check_outputs_known(const mt_module *m, const mt_tenant *t,
+                                                  const mt_eval *ev) {
   const mt_graph *g = t->graph;
   for (int k = 0; k < g->n_nodes; k++) {
     const mt_node *n = mt_module_node_c(m, g->nodes[k]);
@@ -87,7 +96,8 @@ MT_MUST_USE static mt_status *check_outputs_known(const mt_module *m, const mt_t
       const mt_tensor *o = n->outputs[i] == MT_NO_VALUE ? NULL : mt_eval_value(ev, n->outputs[i]);
       for (int d = 0; o && d < o->rank; d++)
         if (o->dims[d] < 0)
-          return MT_ERR(INVALID_ARGUMENT, "%s: output %d dim %d depends on data (branches of different shapes)",
+          return MT_ERR(INVALID_ARGUMENT,
+                        "%s: output %d dim %d depends on data (branches of different shapes)",
                         mt_node_label(m, n), i, d);
     }
   }

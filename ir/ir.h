@@ -29,7 +29,7 @@ MT_MUST_USE mt_status *mt_verify_module(const mt_module *m);
  * Input dtypes and ranks must match the model; fixed dims must match; the same symbolic dim name
  * must get the same size across a tenant's inputs. */
 MT_MUST_USE mt_status *mt_reference_run(const mt_module *m, int32_t tenant, const mt_tensor *inputs,
-                            mt_tensor *outputs);
+                                        mt_tensor *outputs);
 
 /* Readable text dump of the module (tenants, constants, nodes with attributes and shapes). */
 void mt_dump_module(const mt_module *m, FILE *out);

@@ -25,8 +25,8 @@ struct mt_module {
 };
 
 /* Grows a module-owned array to hold at least need elements. */
-MT_MUST_USE static mt_status *grow(const mt_allocator *allocator, void **array, int32_t *capacity, int32_t need,
-                       size_t elem) {
+MT_MUST_USE static mt_status *grow(const mt_allocator *allocator, void **array, int32_t *capacity,
+                                   int32_t need, size_t elem) {
   if (need <= *capacity) return NULL;
   int64_t cap = *capacity ? *capacity : 16;
   while (cap < need) cap *= 2;
@@ -87,8 +87,8 @@ mt_status *mt_module_add_tenant(mt_module *m, const char *name, const char *mode
                                 int32_t *out_tenant) {
   if (mt_module_find_tenant(m, name) >= 0)
     return MT_ERR(INVALID_ARGUMENT, "tenant '%s' is defined twice", name);
-  MT_RETURN_IF_ERROR_PLAIN(
-      grow(m->allocator, (void **)&m->tenants, &m->cap_tenants, m->n_tenants + 1, sizeof *m->tenants));
+  MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->tenants, &m->cap_tenants,
+                                m->n_tenants + 1, sizeof *m->tenants));
   mt_tenant *t = &m->tenants[m->n_tenants];
   memset(t, 0, sizeof *t);
   t->name = mt_arena_strdup(&m->arena, name);
@@ -144,7 +144,8 @@ mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char *name, const
                               const char *domain, int n_inputs, const mt_value_id *inputs,
                               int n_outputs, const mt_value_id *outputs, int n_attrs,
                               mt_attr *attrs, int32_t *out_node) {
-  MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->nodes, &m->cap_nodes, m->n_nodes + 1, sizeof *m->nodes));
+  MT_RETURN_IF_ERROR_PLAIN(
+      grow(m->allocator, (void **)&m->nodes, &m->cap_nodes, m->n_nodes + 1, sizeof *m->nodes));
   if (g->n_nodes + 1 > g->nodes_capacity) {
     int cap = g->nodes_capacity ? g->nodes_capacity * 2 : 16;
     int32_t *p = mt_arena_array(&m->arena, (size_t)cap, sizeof *p);
@@ -248,8 +249,8 @@ mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, con
       return NULL;
     }
   }
-  MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->constants, &m->cap_constants, m->n_constants + 1,
-                                sizeof *m->constants));
+  MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->constants, &m->cap_constants,
+                                m->n_constants + 1, sizeof *m->constants));
   size_t alloc = (nbytes + 63) & ~(size_t)63;
   if (alloc < nbytes) return MT_ERR(RESOURCE_EXHAUSTED, "constant too large");
   void *copy = mt_allocator_malloc_aligned(m->allocator, alloc ? alloc : 64, 64);
@@ -397,8 +398,8 @@ void mt_graph_move_node_before(mt_graph *g, int32_t node, int32_t before) {
 mt_status *mt_module_add_constant_value(mt_module *m, mt_graph *g, const char *name,
                                         const mt_tensor *t, mt_value_id *out_value) {
   int32_t c;
-  MT_RETURN_IF_ERROR_PLAIN(mt_module_intern_constant(m, t->dtype, t->rank, t->dims, t->data,
-                                                     mt_tensor_nbytes(t), &c));
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_module_intern_constant(m, t->dtype, t->rank, t->dims, t->data, mt_tensor_nbytes(t), &c));
   MT_RETURN_IF_ERROR_PLAIN(mt_module_add_value(m, g, name, out_value));
   mt_module_bind_constant(m, *out_value, c);
   return NULL;

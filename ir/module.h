@@ -60,10 +60,10 @@ typedef struct mt_attr {
 } mt_attr;
 
 typedef struct mt_node {
-  const char *name;    /* the model's node name, or "<op_type>_<n>" when it had none */
+  const char *name; /* the model's node name, or "<op_type>_<n>" when it had none */
   const char *op_type;
-  const char *domain;  /* "" for the default ONNX domain */
-  int opset;           /* the version of `domain` that the node's tenant imports */
+  const char *domain; /* "" for the default ONNX domain */
+  int opset;          /* the version of `domain` that the node's tenant imports */
   /* The op's definition (ir/op.h), resolved once when the node is added; NULL when mtcc does
    * not support the op. Passes read its pattern and traits instead of matching op names. */
   const struct mt_op_def *def;
@@ -80,13 +80,13 @@ typedef struct mt_node {
 typedef struct mt_value {
   const char *name;
   int32_t tenant;
-  mt_dtype dtype;   /* MT_DTYPE_UNDEFINED until known */
-  int rank;         /* -1 until known */
+  mt_dtype dtype;                      /* MT_DTYPE_UNDEFINED until known */
+  int rank;                            /* -1 until known */
   int64_t dims[MT_MAX_RANK];           /* -1 where unknown */
   const char *dim_params[MT_MAX_RANK]; /* symbolic name of a dim from the model, or NULL */
-  int32_t producer; /* node id, or -1 */
-  int32_t constant; /* constant id, or -1 */
-  struct mt_graph *graph; /* graph in whose scope the value is defined */
+  int32_t producer;                    /* node id, or -1 */
+  int32_t constant;                    /* constant id, or -1 */
+  struct mt_graph *graph;              /* graph in whose scope the value is defined */
 } mt_value;
 
 typedef struct mt_constant {
@@ -104,9 +104,9 @@ typedef struct mt_graph {
   int32_t tenant;
   struct mt_graph *parent; /* NULL for a tenant's main graph */
   int n_nodes;
-  int32_t *nodes;          /* node ids in topological order */
+  int32_t *nodes; /* node ids in topological order */
   int n_inputs;
-  mt_value_id *inputs;     /* runtime inputs (initializers excluded) */
+  mt_value_id *inputs; /* runtime inputs (initializers excluded) */
   int n_outputs;
   mt_value_id *outputs;
   int nodes_capacity;
@@ -176,21 +176,24 @@ const mt_constant *mt_module_constant(const mt_module *m, int32_t c);
 
 /* Adds a tenant with an empty main graph; strings are copied. */
 MT_MUST_USE mt_status *mt_module_add_tenant(mt_module *m, const char *name, const char *model_path,
-                                int32_t *out_tenant);
+                                            int32_t *out_tenant);
 /* Creates a graph (a tenant's main graph when parent is NULL, or a subgraph). */
-MT_MUST_USE mt_status *mt_module_add_graph(mt_module *m, int32_t tenant, mt_graph *parent, const char *name,
-                               mt_graph **out_graph);
-MT_MUST_USE mt_status *mt_module_add_value(mt_module *m, mt_graph *g, const char *name, mt_value_id *out_value);
+MT_MUST_USE mt_status *mt_module_add_graph(mt_module *m, int32_t tenant, mt_graph *parent,
+                                           const char *name, mt_graph **out_graph);
+MT_MUST_USE mt_status *mt_module_add_value(mt_module *m, mt_graph *g, const char *name,
+                                           mt_value_id *out_value);
 /* Adds a node at the end of g's node list. inputs/outputs are copied; attrs are adopted (they
  * must live in the module's arena). The node's opset is taken from its tenant's imports. */
-MT_MUST_USE mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char *name, const char *op_type,
-                              const char *domain, int n_inputs, const mt_value_id *inputs,
-                              int n_outputs, const mt_value_id *outputs, int n_attrs,
-                              mt_attr *attrs, int32_t *out_node);
+MT_MUST_USE mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char *name,
+                                          const char *op_type, const char *domain, int n_inputs,
+                                          const mt_value_id *inputs, int n_outputs,
+                                          const mt_value_id *outputs, int n_attrs, mt_attr *attrs,
+                                          int32_t *out_node);
 /* Interns constant bytes: returns the id of an identical constant when one exists (content
  * dedup across tenants), otherwise copies the bytes into a new one. */
-MT_MUST_USE mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, const int64_t *dims,
-                                     const void *data, size_t nbytes, int32_t *out_constant);
+MT_MUST_USE mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank,
+                                                 const int64_t *dims, const void *data,
+                                                 size_t nbytes, int32_t *out_constant);
 /* Sets a value's dtype/shape from a constant and links them. */
 void mt_module_bind_constant(mt_module *m, mt_value_id v, int32_t constant);
 int mt_module_opset_for(const mt_module *m, int32_t tenant, const char *domain);
@@ -214,7 +217,7 @@ void mt_graph_remove_nodes(mt_module *m, mt_graph *g, const uint8_t *remove);
 void mt_graph_move_node_before(mt_graph *g, int32_t node, int32_t before);
 /* Interns t's bytes and returns a new value in g bound to that constant. */
 MT_MUST_USE mt_status *mt_module_add_constant_value(mt_module *m, mt_graph *g, const char *name,
-                                        const mt_tensor *t, mt_value_id *out_value);
+                                                    const mt_tensor *t, mt_value_id *out_value);
 /* True when n is still part of a graph (not removed by a pass). */
 static inline bool mt_node_is_live(const mt_node *n) { return n->graph != NULL; }
 

@@ -36,14 +36,14 @@ typedef mt_status *(*mt_eval_graph_fn)(mt_op_ctx *ctx, const mt_graph *g, mt_ten
 struct mt_op_ctx {
   const mt_module *module;
   const mt_node *node;
-  int opset;                      /* == node->opset, the version the op's semantics follow */
+  int opset; /* == node->opset, the version the op's semantics follow */
   int n_inputs;
   const mt_tensor *const *inputs; /* inputs[i] is NULL for an omitted optional input */
   int n_outputs;
-  mt_tensor *outputs;             /* outputs[i].dtype == UNDEFINED for an omitted output */
-  bool executing;                 /* false during static shape inference */
+  mt_tensor *outputs; /* outputs[i].dtype == UNDEFINED for an omitted output */
+  bool executing;     /* false during static shape inference */
   mt_eval_graph_fn eval_graph;
-  void *driver;                   /* the driver's state, for eval_graph */
+  void *driver; /* the driver's state, for eval_graph */
 };
 
 enum {
@@ -100,7 +100,7 @@ typedef struct mt_op_work {
 } mt_op_work;
 
 typedef struct mt_op_def {
-  const char *op_type;  /* in the default ONNX domain */
+  const char *op_type;        /* in the default ONNX domain */
   int min_inputs, max_inputs; /* max_inputs -1 for variadic */
   uint32_t value_inputs;      /* bit i: infer needs the data of input i (when present) */
   uint32_t flags;             /* MT_OP_*: how the evaluator drives the op */
@@ -146,8 +146,8 @@ double mt_value_elems(const mt_module *m, mt_value_id v);
  * input; shapes must be known, data where the op lists the input in value_inputs). For a bundle
  * writer: the call is self-contained and outlives m. UNIMPLEMENTED for ops that are no kernel
  * call (If, Constant) and for unsupported ops; errors name what is wrong, as execution would. */
-MT_MUST_USE mt_status *mt_node_lower(const mt_module *m, const mt_node *n, const mt_tensor *const *inputs,
-                         mt_kernel_call *out_call);
+MT_MUST_USE mt_status *mt_node_lower(const mt_module *m, const mt_node *n,
+                                     const mt_tensor *const *inputs, mt_kernel_call *out_call);
 
 /* Helpers for op implementations. */
 static inline const mt_tensor *mt_op_input(const mt_op_ctx *c, int i) {
@@ -162,8 +162,8 @@ void mt_op_set_output(mt_op_ctx *c, int i, mt_dtype dtype, int rank, const int64
 void mt_op_same_as_input(mt_op_ctx *c, int i, int j);
 /* Numpy-style multidirectional broadcast of two shapes; error on mismatch. An unknown (-1) dim
  * broadcast against a known n > 1 is n (it must be, or the op fails at run time). */
-MT_MUST_USE mt_status *mt_broadcast_shapes(int ra, const int64_t *a, int rb, const int64_t *b, int *out_rank,
-                               int64_t *out_dims);
+MT_MUST_USE mt_status *mt_broadcast_shapes(int ra, const int64_t *a, int rb, const int64_t *b,
+                                           int *out_rank, int64_t *out_dims);
 /* Normalises a possibly negative axis against rank; error when out of [-rank, rank). */
 MT_MUST_USE mt_status *mt_normalize_axis(int64_t axis, int rank, int *out_axis);
 /* Reads a 1-D (or scalar) integer input's values into out (max n); returns count via out_count. */

@@ -51,8 +51,10 @@ void mt_node_work(const mt_module *m, const mt_node *n, mt_op_work *out_work) {
   case MT_PATTERN_ELEMENTWISE:
   case MT_PATTERN_BROADCAST:
     if (mt_node_has_traits(n, MT_TRAIT_NO_ARITHMETIC)) break;
-    if (mt_node_has_traits(n, MT_TRAIT_TRANSCENDENTAL)) out_work->transcendentals = out;
-    else out_work->flops = out;
+    if (mt_node_has_traits(n, MT_TRAIT_TRANSCENDENTAL))
+      out_work->transcendentals = out;
+    else
+      out_work->flops = out;
     break;
   case MT_PATTERN_REDUCTION:
     out_work->flops = n->n_inputs > 0 ? mt_value_elems(m, n->inputs[0]) : 0;

@@ -7,7 +7,8 @@
 #include "ir/ir.h"
 
 /* Checks inputs against declared dtypes/shapes; symbolic dims must agree across inputs. */
-MT_MUST_USE static mt_status *check_inputs(const mt_module *m, const mt_tenant *t, const mt_tensor *inputs) {
+MT_MUST_USE static mt_status *check_inputs(const mt_module *m, const mt_tenant *t,
+                                           const mt_tensor *inputs) {
   const mt_graph *g = t->graph;
   for (int i = 0; i < g->n_inputs; i++) {
     const mt_value *val = mt_module_value_c(m, g->inputs[i]);
@@ -51,7 +52,8 @@ mt_status *mt_reference_run(const mt_module *m, int32_t tenant, const mt_tensor 
   MT_RETURN_IF_ERROR_PLAIN(check_inputs(m, t, inputs));
   mt_eval *ev;
   MT_RETURN_IF_ERROR_PLAIN(mt_eval_create(m, true, &ev));
-  for (int i = 0; i < t->graph->n_inputs; i++) mt_eval_set_input(ev, t->graph->inputs[i], &inputs[i]);
+  for (int i = 0; i < t->graph->n_inputs; i++)
+    mt_eval_set_input(ev, t->graph->inputs[i], &inputs[i]);
   mt_status *st = mt_eval_graph(ev, t->graph, outputs);
   mt_eval_destroy(ev);
   return st;

@@ -13,7 +13,8 @@ typedef struct problem_list {
   int count;
 } problem_list;
 
-static void add_problem(problem_list *p, const char *fmt, const char *a, const char *b, const char *c) {
+static void add_problem(problem_list *p, const char *fmt, const char *a, const char *b,
+                        const char *c) {
   char line[1024];
   int n = snprintf(line, sizeof line, fmt, a, b, c);
   if (n < 0) return;

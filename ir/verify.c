@@ -24,29 +24,36 @@ static bool in_scope(const mt_value *val, const mt_graph *g) {
 MT_MUST_USE static mt_status *verify_graph(verifier *vf, const mt_graph *g) {
   const mt_module *m = vf->m;
   for (int i = 0; i < g->n_inputs; i++) {
-    if (!value_in_range(m, g->inputs[i])) return MT_ERR(INTERNAL, "graph '%s': input %d out of range", g->name, i);
+    if (!value_in_range(m, g->inputs[i]))
+      return MT_ERR(INTERNAL, "graph '%s': input %d out of range", g->name, i);
     vf->defined[g->inputs[i]] = 1;
   }
   for (int k = 0; k < g->n_nodes; k++) {
     int32_t id = g->nodes[k];
-    if (id < 0 || id >= mt_module_node_count(m)) return MT_ERR(INTERNAL, "graph '%s': node id %d out of range", g->name, id);
+    if (id < 0 || id >= mt_module_node_count(m))
+      return MT_ERR(INTERNAL, "graph '%s': node id %d out of range", g->name, id);
     const mt_node *n = mt_module_node_c(m, id);
     /* before any mt_node_label(): the label indexes the tenant array with n->tenant */
     if (n->tenant != g->tenant)
-      return MT_ERR(INTERNAL, "graph '%s': node '%s' (%s) has tenant %d, its graph tenant %d", g->name,
-                    n->name, n->op_type, (int)n->tenant, (int)g->tenant);
-    if (n->graph != g) return MT_ERR(INTERNAL, "%s: listed in a graph it does not belong to", mt_node_label(m, n));
+      return MT_ERR(INTERNAL, "graph '%s': node '%s' (%s) has tenant %d, its graph tenant %d",
+                    g->name, n->name, n->op_type, (int)n->tenant, (int)g->tenant);
+    if (n->graph != g)
+      return MT_ERR(INTERNAL, "%s: listed in a graph it does not belong to", mt_node_label(m, n));
     for (int i = 0; i < n->n_inputs; i++) {
       mt_value_id v = n->inputs[i];
       if (v == MT_NO_VALUE) continue;
-      if (!value_in_range(m, v)) return MT_ERR(INTERNAL, "%s: input %d out of range", mt_node_label(m, n), i);
+      if (!value_in_range(m, v))
+        return MT_ERR(INTERNAL, "%s: input %d out of range", mt_node_label(m, n), i);
       const mt_value *val = mt_module_value_c(m, v);
       if (val->tenant != n->tenant)
-        return MT_ERR(INTERNAL, "%s: input %d '%s' belongs to another tenant", mt_node_label(m, n), i, val->name);
+        return MT_ERR(INTERNAL, "%s: input %d '%s' belongs to another tenant", mt_node_label(m, n),
+                      i, val->name);
       if (val->constant < 0 && !vf->defined[v])
-        return MT_ERR(INTERNAL, "%s: input %d '%s' is used before it is defined", mt_node_label(m, n), i, val->name);
+        return MT_ERR(INTERNAL, "%s: input %d '%s' is used before it is defined",
+                      mt_node_label(m, n), i, val->name);
       if (!in_scope(val, g))
-        return MT_ERR(INTERNAL, "%s: input %d '%s' is defined in graph '%s', which is not in scope here",
+        return MT_ERR(INTERNAL,
+                      "%s: input %d '%s' is defined in graph '%s', which is not in scope here",
                       mt_node_label(m, n), i, val->name, val->graph ? val->graph->name : "?");
       if (val->constant >= mt_module_constant_count(m))
         return MT_ERR(INTERNAL, "value '%s': constant id out of range", val->name);
@@ -54,26 +61,32 @@ MT_MUST_USE static mt_status *verify_graph(verifier *vf, const mt_graph *g) {
     for (int a = 0; a < n->n_attrs; a++)
       for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++) {
         if (n->attrs[a].graphs[j]->parent != g)
-          return MT_ERR(INTERNAL, "%s: subgraph's parent is not the node's graph", mt_node_label(m, n));
-        MT_RETURN_IF_ERROR(verify_graph(vf, n->attrs[a].graphs[j]), "%s: subgraph '%s'", mt_node_label(m, n), n->attrs[a].name);
+          return MT_ERR(INTERNAL, "%s: subgraph's parent is not the node's graph",
+                        mt_node_label(m, n));
+        MT_RETURN_IF_ERROR(verify_graph(vf, n->attrs[a].graphs[j]), "%s: subgraph '%s'",
+                           mt_node_label(m, n), n->attrs[a].name);
       }
     for (int i = 0; i < n->n_outputs; i++) {
       mt_value_id v = n->outputs[i];
       if (v == MT_NO_VALUE) continue;
-      if (!value_in_range(m, v)) return MT_ERR(INTERNAL, "%s: output %d out of range", mt_node_label(m, n), i);
+      if (!value_in_range(m, v))
+        return MT_ERR(INTERNAL, "%s: output %d out of range", mt_node_label(m, n), i);
       const mt_value *val = mt_module_value_c(m, v);
       if (vf->defined[v] || val->constant >= 0)
         return MT_ERR(INTERNAL, "%s: output '%s' is defined twice", mt_node_label(m, n), val->name);
       if (val->producer != id)
-        return MT_ERR(INTERNAL, "%s: output '%s' names another producer", mt_node_label(m, n), val->name);
+        return MT_ERR(INTERNAL, "%s: output '%s' names another producer", mt_node_label(m, n),
+                      val->name);
       vf->defined[v] = 1;
     }
   }
   for (int i = 0; i < g->n_outputs; i++) {
     mt_value_id v = g->outputs[i];
-    if (!value_in_range(m, v)) return MT_ERR(INTERNAL, "graph '%s': output %d out of range", g->name, i);
+    if (!value_in_range(m, v))
+      return MT_ERR(INTERNAL, "graph '%s': output %d out of range", g->name, i);
     if (!vf->defined[v] && mt_module_value_c(m, v)->constant < 0)
-      return MT_ERR(INTERNAL, "graph '%s': output '%s' is never defined", g->name, mt_module_value_c(m, v)->name);
+      return MT_ERR(INTERNAL, "graph '%s': output '%s' is never defined", g->name,
+                    mt_module_value_c(m, v)->name);
   }
   return NULL;
 }

@@ -27,12 +27,12 @@
 
 typedef struct part_dag {
   int n;
-  size_t words;          /* 64-bit words per bitset row */
-  int32_t *ids;          /* local -> hgroup id, in position order */
-  int32_t *pstart, *pred; /* local CSR: direct predecessors */
-  int32_t *sstart, *succ; /* local CSR: direct successors */
+  size_t words;            /* 64-bit words per bitset row */
+  int32_t *ids;            /* local -> hgroup id, in position order */
+  int32_t *pstart, *pred;  /* local CSR: direct predecessors */
+  int32_t *sstart, *succ;  /* local CSR: direct successors */
   int32_t *rstart, *rsucc; /* direct successors that no other path reaches (transitive reduction) */
-  uint64_t *reach;       /* row u: locals reachable from u */
+  uint64_t *reach;         /* row u: locals reachable from u */
 } part_dag;
 
 static bool bit_get(const uint64_t *row, int32_t i) { return (row[i / 64] >> (i % 64)) & 1; }
@@ -51,8 +51,9 @@ static void dag_free(part_dag *g) {
 }
 
 /* Builds the partition's DAG over local indices (position order) and its transitive closure. */
-MT_MUST_USE static mt_status *dag_build(const mt_plan *p, const mt_hgroup_deps *d, const int32_t *local, const int32_t *ids,
-                            int n, part_dag *g) {
+MT_MUST_USE static mt_status *dag_build(const mt_plan *p, const mt_hgroup_deps *d,
+                                        const int32_t *local, const int32_t *ids, int n,
+                                        part_dag *g) {
   memset(g, 0, sizeof *g);
   g->n = n;
   g->words = ((size_t)n + 63) / 64;
@@ -68,17 +69,21 @@ MT_MUST_USE static mt_status *dag_build(const mt_plan *p, const mt_hgroup_deps *
   }
   g->pred = malloc(sizeof(int32_t) * (ne + 1));
   g->succ = malloc(sizeof(int32_t) * (ne + 1));
-  if (g->words && (size_t)n > SIZE_MAX / 8 / g->words) return MT_ERR(RESOURCE_EXHAUSTED, "partition of %d groups is too large", n);
+  if (g->words && (size_t)n > SIZE_MAX / 8 / g->words)
+    return MT_ERR(RESOURCE_EXHAUSTED, "partition of %d groups is too large", n);
   g->reach = calloc((size_t)n * g->words + 1, sizeof(uint64_t));
   if (!g->pred || !g->succ || !g->reach)
-    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for the transitive closure of %d horizontal groups", n);
+    return MT_ERR(RESOURCE_EXHAUSTED,
+                  "out of memory for the transitive closure of %d horizontal groups", n);
   size_t k = 0;
   for (int v = 0; v < n; v++) {
     g->pstart[v] = (int32_t)k;
     for (int32_t e = d->start[ids[v]]; e < d->start[ids[v] + 1]; e++) {
       int32_t u = d->pred[e];
       if (p->hgroups[u].partition != p->hgroups[ids[v]].partition) continue;
-      if (local[u] >= v) return MT_ERR(INTERNAL, "assign-streams: order is not topological at horizontal group %d", ids[v]);
+      if (local[u] >= v)
+        return MT_ERR(INTERNAL, "assign-streams: order is not topological at horizontal group %d",
+                      ids[v]);
       g->pred[k++] = local[u];
       g->sstart[local[u] + 1]++;
     }
@@ -97,7 +102,8 @@ MT_MUST_USE static mt_status *dag_build(const mt_plan *p, const mt_hgroup_deps *
     for (int32_t e = g->sstart[u]; e < g->sstart[u + 1]; e++) {
       int32_t v = g->succ[e];
       const uint64_t *src = g->reach + (size_t)v * g->words;
-      for (size_t w = (size_t)v / 64; w < g->words; w++) row[w] |= src[w]; /* reach[v] holds only locals > v */
+      for (size_t w = (size_t)v / 64; w < g->words; w++)
+        row[w] |= src[w]; /* reach[v] holds only locals > v */
       bit_set(row, v);
     }
   }
@@ -137,8 +143,9 @@ static int32_t next_reachable(const part_dag *g, int32_t u, int32_t from, const 
 /* One augmenting-path search (Kuhn) from the unmatched left vertex u0, iterative: each stack
  * level is a left vertex with a cursor, first over its reduced direct successors, then (closure
  * set) over everything it reaches. Right vertices outside `allowed` (NULL: all) are never used. */
-static bool augment(const part_dag *g, int32_t u0, bool closure, const uint64_t *allowed, int32_t *match_l,
-                    int32_t *match_r, uint64_t *visited, int32_t *st_u, int32_t *st_cur, int32_t *st_v) {
+static bool augment(const part_dag *g, int32_t u0, bool closure, const uint64_t *allowed,
+                    int32_t *match_l, int32_t *match_r, uint64_t *visited, int32_t *st_u,
+                    int32_t *st_cur, int32_t *st_v) {
   for (size_t w = 0; w < g->words; w++) visited[w] = allowed ? ~allowed[w] : 0;
   int top = 0;
   st_u[0] = u0;
@@ -185,10 +192,13 @@ static bool augment(const part_dag *g, int32_t u0, bool closure, const uint64_t 
  * finds one later in that phase (Kuhn), so one pass per phase suffices. */
 static int chain_cover(const part_dag *g, int32_t *chain) {
   int n = g->n;
-  int32_t *match_l = malloc(sizeof(int32_t) * ((size_t)n + 1)), *match_r = malloc(sizeof(int32_t) * ((size_t)n + 1));
-  int32_t *st_u = malloc(sizeof(int32_t) * ((size_t)n + 1)), *st_cur = malloc(sizeof(int32_t) * ((size_t)n + 1));
+  int32_t *match_l = malloc(sizeof(int32_t) * ((size_t)n + 1)),
+          *match_r = malloc(sizeof(int32_t) * ((size_t)n + 1));
+  int32_t *st_u = malloc(sizeof(int32_t) * ((size_t)n + 1)),
+          *st_cur = malloc(sizeof(int32_t) * ((size_t)n + 1));
   int32_t *st_v = malloc(sizeof(int32_t) * ((size_t)n + 1));
-  uint64_t *visited = malloc(sizeof(uint64_t) * (g->words + 1)), *free_r = calloc(g->words + 1, sizeof(uint64_t));
+  uint64_t *visited = malloc(sizeof(uint64_t) * (g->words + 1)),
+           *free_r = calloc(g->words + 1, sizeof(uint64_t));
   int chains = -1;
   if (match_l && match_r && st_u && st_cur && st_v && visited && free_r) {
     for (int u = 0; u < n; u++) match_l[u] = match_r[u] = -1;
@@ -203,7 +213,8 @@ static int chain_cover(const part_dag *g, int32_t *chain) {
     for (int v = 0; v < n; v++)
       if (match_r[v] < 0) bit_set(free_r, v);
     for (int u = 0; u < n; u++)
-      if (match_l[u] < 0) augment(g, u, true, free_r, match_l, match_r, visited, st_u, st_cur, st_v);
+      if (match_l[u] < 0)
+        augment(g, u, true, free_r, match_l, match_r, visited, st_u, st_cur, st_v);
     for (int u = 0; u < n; u++)
       if (match_l[u] < 0) augment(g, u, true, NULL, match_l, match_r, visited, st_u, st_cur, st_v);
     chains = 0;
@@ -226,9 +237,11 @@ static int chain_cover(const part_dag *g, int32_t *chain) {
 
 /* Merges the two chains with the least predicted work until at most cap remain, then numbers
  * the survivors by their first group (stream 0 starts first). Returns the stream count. */
-static int cap_and_number(const mt_plan *p, const part_dag *g, int32_t *chain, int chains, int cap) {
+static int cap_and_number(const mt_plan *p, const part_dag *g, int32_t *chain, int chains,
+                          int cap) {
   double *work = calloc((size_t)chains + 1, sizeof *work);
-  int32_t *size = calloc((size_t)chains + 1, sizeof *size), *renum = malloc(sizeof(int32_t) * ((size_t)chains + 1));
+  int32_t *size = calloc((size_t)chains + 1, sizeof *size),
+          *renum = malloc(sizeof(int32_t) * ((size_t)chains + 1));
   if (!work || !size || !renum) {
     free(work);
     free(size);
@@ -244,7 +257,9 @@ static int cap_and_number(const mt_plan *p, const part_dag *g, int32_t *chain, i
     int a = -1, b = -1; /* the two smallest live chains, a <= b by (work, size, id) */
     for (int c = 0; c < chains; c++) {
       if (size[c] == 0) continue;
-#define MT_SMALLER(x, y) (work[x] < work[y] || (work[x] == work[y] && (size[x] < size[y] || (size[x] == size[y] && x < y))))
+#define MT_SMALLER(x, y)                                                                           \
+  (work[x] < work[y] ||                                                                            \
+   (work[x] == work[y] && (size[x] < size[y] || (size[x] == size[y] && x < y))))
       if (a < 0 || MT_SMALLER(c, a)) {
         b = a;
         a = c;
@@ -280,10 +295,10 @@ static int cmp_desc(const void *a, const void *b) {
 
 /* Scratch space for evaluating one stream assignment of a partition. */
 typedef struct wait_ws {
-  uint64_t *hb;      /* row v: locals that happen before v */
-  int32_t *last;     /* per stream: latest local so far */
-  int32_t *wstart;   /* n + 1: waits of v are wlist[wstart[v] .. wstart[v + 1]) */
-  int32_t *wlist;    /* as many as there are edges */
+  uint64_t *hb;    /* row v: locals that happen before v */
+  int32_t *last;   /* per stream: latest local so far */
+  int32_t *wstart; /* n + 1: waits of v are wlist[wstart[v] .. wstart[v + 1]) */
+  int32_t *wlist;  /* as many as there are edges */
   double *finish;
   double *tenant_done; /* per tenant: finish of its last group */
 } wait_ws;
@@ -312,8 +327,8 @@ static bool ws_init(wait_ws *ws, const mt_plan *p, const part_dag *g) {
  * critical path (the same model as the cost model's makespan: a group starts when its stream
  * predecessor is done and each group it waits for is done plus event_wait_us). *n_waits gets the
  * total, *tenant_sum the sum over the partition's tenants of when each finishes. */
-static double choose_waits(const mt_plan *p, const part_dag *g, const int32_t *stream, int streams, wait_ws *ws,
-                           int *n_waits, double *tenant_sum) {
+static double choose_waits(const mt_plan *p, const part_dag *g, const int32_t *stream, int streams,
+                           wait_ws *ws, int *n_waits, double *tenant_sum) {
   int n = g->n;
   double path = 0;
   int total = 0;
@@ -336,7 +351,8 @@ static double choose_waits(const mt_plan *p, const part_dag *g, const int32_t *s
     int nc = 0;
     for (int32_t e = g->pstart[v]; e < g->pstart[v + 1]; e++)
       if (stream[g->pred[e]] != stream[v]) cand[nc++] = g->pred[e];
-    qsort(cand, (size_t)nc, sizeof *cand, cmp_desc); /* a later producer can imply an earlier one, never the reverse */
+    qsort(cand, (size_t)nc, sizeof *cand,
+          cmp_desc); /* a later producer can imply an earlier one, never the reverse */
     int nw = 0;
     for (int i = 0; i < nc; i++) {
       int32_t u = cand[i];
@@ -397,8 +413,8 @@ static bool score_better(const sched_score *x, const sched_score *y) {
   return x->waits < y->waits;
 }
 
-static void refine(const mt_plan *p, const part_dag *g, int32_t *stream, int *streams, wait_ws *ws, int32_t *trial,
-                   int32_t *map) {
+static void refine(const mt_plan *p, const part_dag *g, int32_t *stream, int *streams, wait_ws *ws,
+                   int32_t *trial, int32_t *map) {
   int n = g->n;
   sched_score best;
   best.path = choose_waits(p, g, stream, *streams, ws, &best.waits, &best.tenants);
@@ -422,15 +438,17 @@ static void refine(const mt_plan *p, const part_dag *g, int32_t *stream, int *st
   }
 }
 
-MT_MUST_USE static mt_status *assign_partition(mt_plan *p, const mt_hgroup_deps *d, const int32_t *local, const int32_t *ids,
-                                   int n, int32_t part) {
+MT_MUST_USE static mt_status *assign_partition(mt_plan *p, const mt_hgroup_deps *d,
+                                               const int32_t *local, const int32_t *ids, int n,
+                                               int32_t part) {
   mt_partition_plan *pp = &p->partitions[part];
   pp->n_streams = 0;
   if (n == 0) return NULL;
   part_dag g;
   wait_ws ws = {0};
   mt_status *st = dag_build(p, d, local, ids, n, &g);
-  int32_t *stream = malloc(sizeof(int32_t) * ((size_t)n + 1)), *trial = malloc(sizeof(int32_t) * ((size_t)n + 1));
+  int32_t *stream = malloc(sizeof(int32_t) * ((size_t)n + 1)),
+          *trial = malloc(sizeof(int32_t) * ((size_t)n + 1));
   int32_t *map = malloc(sizeof(int32_t) * ((size_t)n + 1));
   if (!st && (!stream || !trial || !map || !ws_init(&ws, p, &g)))
     st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory for the schedule of %d horizontal groups", n);
@@ -451,7 +469,8 @@ MT_MUST_USE static mt_status *assign_partition(mt_plan *p, const mt_hgroup_deps 
       hg->n_waits = k;
       hg->waits = k ? mt_arena_array(&p->arena, (size_t)k, sizeof(int32_t)) : NULL;
       if (k && !hg->waits) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-      for (int i = 0; hg->waits && i < k; i++) hg->waits[i] = ids[ws.wlist[ws.wstart[u + 1] - 1 - i]]; /* ascending position */
+      for (int i = 0; hg->waits && i < k; i++)
+        hg->waits[i] = ids[ws.wlist[ws.wstart[u + 1] - 1 - i]]; /* ascending position */
     }
     pp->n_streams = streams;
   }
@@ -468,7 +487,8 @@ mt_status *mt_pass_assign_streams(mt_pass_ctx *ctx) {
   int n = p->n_hgroups;
   mt_hgroup_deps d;
   MT_RETURN_IF_ERROR_PLAIN(mt_schedule_deps_build(p, &d));
-  int32_t *order = malloc(sizeof(int32_t) * ((size_t)n + 1)), *local = malloc(sizeof(int32_t) * ((size_t)n + 1));
+  int32_t *order = malloc(sizeof(int32_t) * ((size_t)n + 1)),
+          *local = malloc(sizeof(int32_t) * ((size_t)n + 1));
   mt_status *st = (!order || !local) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   if (!st) st = mt_schedule_topo_order(p, &d, order);
   /* order is grouped by partition: renumber positions per partition, then schedule each */
@@ -476,7 +496,8 @@ mt_status *mt_pass_assign_streams(mt_pass_ctx *ctx) {
   while (!st && begin < n) {
     int32_t part = p->hgroups[order[begin]].partition;
     if (p->partitions[part].n_streams < 0) {
-      st = MT_ERR(INTERNAL, "assign-streams: partition '%s' depends on another partition", p->partitions[part].name);
+      st = MT_ERR(INTERNAL, "assign-streams: partition '%s' depends on another partition",
+                  p->partitions[part].name);
       break;
     }
     p->partitions[part].n_streams = -1; /* marks it visited until assign_partition sets it */

@@ -31,13 +31,15 @@ static bool same_type_and_shape(const mt_module *m, mt_value_id a, mt_value_id b
 /* True when output i of node n is absent or read by nobody. */
 static bool output_unused(const mt_canon *c, const mt_node *n, int i) {
   return i >= n->n_outputs || n->outputs[i] == MT_NO_VALUE ||
-         (mt_use_count(&c->uses, n->outputs[i]) == 0 && !mt_use_is_graph_output(&c->uses, n->outputs[i]));
+         (mt_use_count(&c->uses, n->outputs[i]) == 0 &&
+          !mt_use_is_graph_output(&c->uses, n->outputs[i]));
 }
 
 /* Makes the readers of node id's output 0 read `in` instead and drops the node. */
 MT_MUST_USE static mt_status *bypass(mt_canon *c, int32_t id, bool *changed) {
   const mt_node *n = mt_module_node_c(c->m, id);
-  if (n->n_inputs < 1 || n->n_outputs < 1 || n->inputs[0] == MT_NO_VALUE || n->outputs[0] == MT_NO_VALUE)
+  if (n->n_inputs < 1 || n->n_outputs < 1 || n->inputs[0] == MT_NO_VALUE ||
+      n->outputs[0] == MT_NO_VALUE)
     return NULL;
   mt_value_id in = n->inputs[0], out = n->outputs[0];
   if (mt_use_is_graph_output(&c->uses, out)) return NULL; /* keeps output names (see top) */
@@ -176,10 +178,14 @@ static const struct {
   const char *op_type;
   mt_canon_rule rule;
 } rules[] = {
-    {"BatchNormalization", rule_batchnorm}, {"Add", rule_add},
-    {"Identity", rule_identity},            {"Dropout", rule_dropout},
-    {"Cast", rule_same_shape},              {"CastLike", rule_same_shape},
-    {"Expand", rule_same_shape},            {"Reshape", rule_reshape},
+    {"BatchNormalization", rule_batchnorm},
+    {"Add", rule_add},
+    {"Identity", rule_identity},
+    {"Dropout", rule_dropout},
+    {"Cast", rule_same_shape},
+    {"CastLike", rule_same_shape},
+    {"Expand", rule_same_shape},
+    {"Reshape", rule_reshape},
     {"Transpose", rule_transpose},
 };
 

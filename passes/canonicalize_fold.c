@@ -38,15 +38,16 @@ static bool bn_affine(const mt_canon *c, const mt_node *bn, int64_t channels, do
 }
 
 /* Conv(X, W, B) -> Conv(X, W * s, B * s + shift). */
-MT_MUST_USE static mt_status *fold_into_conv(mt_canon *c, int32_t conv, int64_t channels, const double *scale,
-                                 const double *shift, bool *ok) {
+MT_MUST_USE static mt_status *fold_into_conv(mt_canon *c, int32_t conv, int64_t channels,
+                                             const double *scale, const double *shift, bool *ok) {
   const mt_node *n = mt_module_node_c(c->m, conv);
   mt_tensor w, b;
   *ok = false;
   if (n->n_inputs < 2 || !is_f32_const(c, n->inputs[1], &w) || w.rank < 3 || w.dims[0] != channels)
     return NULL;
   bool has_bias = n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE;
-  if (has_bias && (!is_f32_const(c, n->inputs[2], &b) || mt_tensor_numel(&b) != channels)) return NULL;
+  if (has_bias && (!is_f32_const(c, n->inputs[2], &b) || mt_tensor_numel(&b) != channels))
+    return NULL;
   int64_t total = mt_tensor_numel(&w), per = channels ? total / channels : 0;
   float *nw = malloc(sizeof *nw * (size_t)(total ? total : 1));
   float *nb = malloc(sizeof *nb * (size_t)(channels ? channels : 1));
@@ -77,8 +78,8 @@ MT_MUST_USE static mt_status *fold_into_conv(mt_canon *c, int32_t conv, int64_t 
 
 /* Gemm(A, B, C; alpha, beta) over [M, N] -> Gemm(A, B * s (per column n), beta * C * s + shift;
  * alpha, beta = 1). C may be absent, a scalar, or one row of N values. */
-MT_MUST_USE static mt_status *fold_into_gemm(mt_canon *c, int32_t gemm, int64_t channels, const double *scale,
-                                 const double *shift, bool *ok) {
+MT_MUST_USE static mt_status *fold_into_gemm(mt_canon *c, int32_t gemm, int64_t channels,
+                                             const double *scale, const double *shift, bool *ok) {
   const mt_node *n = mt_module_node_c(c->m, gemm);
   mt_tensor w, bias;
   *ok = false;
@@ -178,10 +179,12 @@ mt_status *mt_canon_matmul_add_to_gemm(mt_canon *c, int32_t id, bool *changed) {
     mt_tensor bias, w;
     if (mm < 0 || !mt_canon_constant(c, bv, &bias)) continue;
     const mt_node *mn = mt_module_node_c(c->m, mm);
-    if (mn->n_inputs != 2 || mn->n_outputs != 1 || !mt_canon_constant(c, mn->inputs[1], &w)) continue;
+    if (mn->n_inputs != 2 || mn->n_outputs != 1 || !mt_canon_constant(c, mn->inputs[1], &w))
+      continue;
     if (mt_use_is_graph_output(&c->uses, mv) || !mt_use_only_reader(&c->uses, mv, id)) continue;
     const mt_value *a = mt_module_value_c(c->m, mn->inputs[0]);
-    const mt_value *mo = mt_module_value_c(c->m, mv), *zo = mt_module_value_c(c->m, add->outputs[0]);
+    const mt_value *mo = mt_module_value_c(c->m, mv),
+                   *zo = mt_module_value_c(c->m, add->outputs[0]);
     if (a->rank != 2 || w.rank != 2 || mo->rank != 2) continue; /* N-d: kept (see top) */
     if (!mt_dtype_is_float(a->dtype) || w.dtype != a->dtype || bias.dtype != a->dtype) continue;
     int64_t n_cols = w.dims[1];
@@ -194,7 +197,8 @@ mt_status *mt_canon_matmul_add_to_gemm(mt_canon *c, int32_t id, bool *changed) {
     snprintf(name, sizeof name, "%s+bias", mn->name);
     int32_t gemm;
     mt_graph *g = add->graph;
-    MT_RETURN_IF_ERROR_PLAIN(mt_module_add_node(c->m, g, name, "Gemm", "", 3, ins, 1, outs, 0, NULL, &gemm));
+    MT_RETURN_IF_ERROR_PLAIN(
+        mt_module_add_node(c->m, g, name, "Gemm", "", 3, ins, 1, outs, 0, NULL, &gemm));
     mt_graph_move_node_before(g, gemm, id);
     uint8_t *remove = calloc((size_t)mt_module_node_count(c->m) + 1, 1);
     if (!remove) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");

@@ -35,6 +35,7 @@ MT_MUST_USE mt_status *mt_canon_set_attr(mt_canon *c, int32_t id, const mt_attr 
 MT_MUST_USE mt_status *mt_canon_resize_inputs(mt_canon *c, int32_t id, int n_inputs);
 /* A new float32 constant value in node id's graph, named after the node plus suffix. */
 MT_MUST_USE mt_status *mt_canon_add_f32(mt_canon *c, int32_t id, const char *suffix, int rank,
-                            const int64_t *dims, const float *data, mt_value_id *out_value);
+                                        const int64_t *dims, const float *data,
+                                        mt_value_id *out_value);
 
 #endif

@@ -43,7 +43,8 @@ static double node_flops(const mt_module *m, const mt_arch_params *a, const mt_n
 static double touched_bytes(const mt_module *m, const mt_node *n, int i) {
   double full = value_bytes(m, n->inputs[i]);
   if (mt_node_has_traits(n, MT_TRAIT_SHAPE_QUERY)) return 0;
-  if (i == 0 && mt_node_has_traits(n, MT_TRAIT_GATHERS) && n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE) {
+  if (i == 0 && mt_node_has_traits(n, MT_TRAIT_GATHERS) && n->n_outputs > 0 &&
+      n->outputs[0] != MT_NO_VALUE) {
     double out = value_bytes(m, n->outputs[0]);
     return out < full ? out : full;
   }
@@ -54,7 +55,8 @@ static int64_t ceil_div(double a, double b) { return b > 0 ? (int64_t)ceil(a / b
 
 /* Thread blocks of the kernel that node n anchors. */
 static int64_t node_blocks(const mt_module *m, const mt_arch_params *a, const mt_node *n) {
-  const mt_value *y = n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE ? mt_module_value_c(m, n->outputs[0]) : NULL;
+  const mt_value *y =
+      n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE ? mt_module_value_c(m, n->outputs[0]) : NULL;
   double out = y ? value_elems(m, n->outputs[0]) : 0;
   if (y && y->rank >= 1 && out > 0) {
     mt_op_pattern pattern = mt_node_pattern(n);
@@ -64,7 +66,8 @@ static int64_t node_blocks(const mt_module *m, const mt_arch_params *a, const mt
       double groups = (double)mt_node_attr_int(n, "group", 1);
       if (groups < 1) groups = 1;
       double rows = out / (double)y->dims[1];
-      return (int64_t)groups * ceil_div(rows, a->gemm_tile_m) * ceil_div((double)y->dims[1] / groups, a->gemm_tile_n);
+      return (int64_t)groups * ceil_div(rows, a->gemm_tile_m) *
+             ceil_div((double)y->dims[1] / groups, a->gemm_tile_n);
     }
     if (heavy && mt_node_has_traits(n, MT_TRAIT_GEMM)) {
       double cols = (double)y->dims[y->rank - 1];
@@ -131,8 +134,9 @@ double mt_cost_time_us(const mt_arch_params *a, const mt_cost *c, int sms) {
   double blocks = c->blocks > 0 ? (double)c->blocks : 1;
   double frac = (blocks < part ? blocks : part) / total; /* a small kernel cannot fill the SMs */
   double peak = c->math_tflops > 0 ? c->math_tflops : a->fp32_tflops;
-  double t_math = c->flops / (peak * 1e6 * frac);                                      /* TFLOP/s -> flop/us */
-  double t_mem = (c->bytes_read + c->bytes_written) / (a->mem_bandwidth_gbs * 1e3 * frac); /* GB/s -> B/us */
+  double t_math = c->flops / (peak * 1e6 * frac); /* TFLOP/s -> flop/us */
+  double t_mem =
+      (c->bytes_read + c->bytes_written) / (a->mem_bandwidth_gbs * 1e3 * frac); /* GB/s -> B/us */
   return (t_math > t_mem ? t_math : t_mem) + a->graph_node_overhead_us;
 }
 
@@ -150,7 +154,8 @@ static int partition_sms(const mt_plan *p, int32_t part) {
 }
 
 /* Combines the members' costs into the horizontal group's (one launch). */
-MT_MUST_USE static mt_status *hgroup_cost(const mt_plan *p, const mt_horizontal_group *hg, mt_cost *c) {
+MT_MUST_USE static mt_status *hgroup_cost(const mt_plan *p, const mt_horizontal_group *hg,
+                                          mt_cost *c) {
   const mt_module *m = p->module;
   memset(c, 0, sizeof *c);
   double math_time = 0;
@@ -207,7 +212,8 @@ MT_MUST_USE static mt_status *finish_times(const mt_plan *p, double *finish) {
   if (!st) {
     last = malloc(sizeof(int32_t) * ((size_t)p->n_partitions * ((size_t)max_stream + 1) + 1));
     if (!last) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    for (size_t i = 0; last && i < (size_t)p->n_partitions * ((size_t)max_stream + 1); i++) last[i] = -1;
+    for (size_t i = 0; last && i < (size_t)p->n_partitions * ((size_t)max_stream + 1); i++)
+      last[i] = -1;
   }
   /* with streams, positions order each stream; the topological order agrees with positions */
   for (int i = 0; !st && i < n; i++) {
@@ -242,7 +248,8 @@ mt_status *mt_cost_model_estimate(mt_plan *p) {
     int32_t part = p->tenant_partition[fg->tenant];
     fg->cost.predicted_us = mt_cost_time_us(p->arch, &fg->cost, partition_sms(p, part));
   }
-  for (int h = 0; h < p->n_hgroups; h++) MT_RETURN_IF_ERROR_PLAIN(hgroup_cost(p, &p->hgroups[h], &p->hgroups[h].cost));
+  for (int h = 0; h < p->n_hgroups; h++)
+    MT_RETURN_IF_ERROR_PLAIN(hgroup_cost(p, &p->hgroups[h], &p->hgroups[h].cost));
   double *finish = calloc((size_t)p->n_hgroups + 1, sizeof *finish);
   if (!finish) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   mt_status *st = finish_times(p, finish);
@@ -285,7 +292,8 @@ double mt_cost_tenant_latency_us(const mt_plan *p, int32_t tenant, bool alone) {
   }
   double work = 0;
   for (int h = 0; !st && h < p->n_hgroups; h++)
-    if (p->hgroups[h].partition == part && p->hgroups[h].position >= 0 && p->hgroups[h].position <= last_pos)
+    if (p->hgroups[h].partition == part && p->hgroups[h].position >= 0 &&
+        p->hgroups[h].position <= last_pos)
       work += work_us(p->arch, &p->hgroups[h].cost, sms);
   mt_status_free(st);
   free(finish);
@@ -305,7 +313,8 @@ double mt_cost_tenant_concurrent_us(const mt_plan *p, int32_t tenant) {
   double *finish = calloc((size_t)p->n_groups + 1, sizeof *finish);
   int32_t *order = malloc(sizeof(int32_t) * ((size_t)p->n_hgroups + 1));
   double path = 0, work = 0;
-  st = finish && order ? mt_schedule_topo_order(p, &d, order) : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  st = finish && order ? mt_schedule_topo_order(p, &d, order)
+                       : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; !st && i < p->n_hgroups; i++) {
     const mt_horizontal_group *hg = &p->hgroups[order[i]];
     for (int k = 0; k < hg->n_members; k++) {

@@ -54,7 +54,8 @@ MT_MUST_USE static mt_status *fold_tenant(mt_module *m, mt_graph *g, uint8_t *re
       if (v == MT_NO_VALUE) continue;
       const mt_tensor *t = mt_eval_value(ev, v);
       int32_t c;
-      st = mt_module_intern_constant(m, t->dtype, t->rank, t->dims, t->data, mt_tensor_nbytes(t), &c);
+      st = mt_module_intern_constant(m, t->dtype, t->rank, t->dims, t->data, mt_tensor_nbytes(t),
+                                     &c);
       if (!st) mt_module_bind_constant(m, v, c);
     }
     remove[g->nodes[k]] = 1;

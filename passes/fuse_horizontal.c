@@ -37,23 +37,23 @@ typedef enum hclass {
 typedef struct hstate {
   mt_plan *p;
   const mt_module *m;
-  int n;                 /* fused groups */
-  int32_t *n_preds;      /* per group: unscheduled predecessors */
-  int32_t *succ_start;   /* CSR successors */
+  int n;               /* fused groups */
+  int32_t *n_preds;    /* per group: unscheduled predecessors */
+  int32_t *succ_start; /* CSR successors */
   int32_t *succ;
-  mt_cost *cost;         /* per group, alone */
-  uint8_t *done;         /* per group: scheduled */
-  int32_t *ready;        /* current ready set */
+  mt_cost *cost;  /* per group, alone */
+  uint8_t *done;  /* per group: scheduled */
+  int32_t *ready; /* current ready set */
   int n_ready;
-  int32_t *round;        /* scratch: this round's ready groups */
-  int32_t *cls;          /* scratch: class of each round entry */
-  uint8_t *emitted;      /* scratch: per round entry */
-  int32_t *chosen;       /* scratch */
-  int32_t *pairs;        /* scratch: pairs recorded as rejected this round */
+  int32_t *round;   /* scratch: this round's ready groups */
+  int32_t *cls;     /* scratch: class of each round entry */
+  uint8_t *emitted; /* scratch: per round entry */
+  int32_t *chosen;  /* scratch */
+  int32_t *pairs;   /* scratch: pairs recorded as rejected this round */
   int n_pairs;
   mt_horizontal_group *out;
   int n_out;
-  int32_t position;      /* next position in the current partition */
+  int32_t position; /* next position in the current partition */
   mt_status *err;
 } hstate;
 
@@ -74,7 +74,8 @@ static const char *anchor_str(const hstate *s, int32_t gi, char *buf, size_t siz
 
 static void reject_pair(hstate *s, int32_t a, int32_t b, const char *reason) {
   char x[320], y[320], what[700];
-  snprintf(what, sizeof what, "%s + %s", anchor_str(s, a, x, sizeof x), anchor_str(s, b, y, sizeof y));
+  snprintf(what, sizeof what, "%s + %s", anchor_str(s, a, x, sizeof x),
+           anchor_str(s, b, y, sizeof y));
   if (!s->err) s->err = mt_plan_reject(s->p, PASS_NAME, what, reason);
 }
 
@@ -84,7 +85,8 @@ static const char *incompatibility(const hstate *s, int32_t a, int32_t b, char *
   const mt_fused_group *ga = &s->p->groups[a], *gb = &s->p->groups[b];
   hclass ca = class_of(ga), cb = class_of(gb);
   if (ca != cb) {
-    snprintf(buf, size, "incompatible kinds (%s vs %s)", mt_group_kind_name(ga->kind), mt_group_kind_name(gb->kind));
+    snprintf(buf, size, "incompatible kinds (%s vs %s)", mt_group_kind_name(ga->kind),
+             mt_group_kind_name(gb->kind));
     return buf;
   }
   char diff[400];
@@ -147,11 +149,12 @@ static int fit_resources(hstate *s, int32_t *members, int n, int32_t *dropped, i
     if (kept >= MAX_MEMBERS)
       snprintf(why, sizeof why, "a multi-body kernel takes at most %d bodies", MAX_MEMBERS);
     else if (r.shared_bytes > a->max_shared_bytes_per_block)
-      snprintf(why, sizeof why, "its body needs %d bytes of shared memory per block, more than the %d of %s",
+      snprintf(why, sizeof why,
+               "its body needs %d bytes of shared memory per block, more than the %d of %s",
                r.shared_bytes, a->max_shared_bytes_per_block, a->name);
     else if (r.registers > MAX_BODY_REGISTERS)
-      snprintf(why, sizeof why, "its body needs an estimated %d registers per thread (limit %d)", r.registers,
-               MAX_BODY_REGISTERS);
+      snprintf(why, sizeof why, "its body needs an estimated %d registers per thread (limit %d)",
+               r.registers, MAX_BODY_REGISTERS);
     if (why[0]) {
       reject_pair(s, members[i], members[0], why);
       dropped[(*n_dropped)++] = members[i];
@@ -199,7 +202,8 @@ static mt_hgroup_kind hkind_for(const hstate *s, hclass c, const int32_t *member
   if (c == HCLASS_MULTI_BODY) return MT_HGROUP_MULTI_BODY;
   char buf[256];
   for (int i = 1; i < n; i++)
-    if (mt_fusion_groups_differ(s->m, &s->p->groups[members[0]], &s->p->groups[members[i]], true, buf, sizeof buf))
+    if (mt_fusion_groups_differ(s->m, &s->p->groups[members[0]], &s->p->groups[members[i]], true,
+                                buf, sizeof buf))
       return MT_HGROUP_GROUPED_GEMM;
   return MT_HGROUP_BATCHED_GEMM;
 }
@@ -217,7 +221,8 @@ static void emit_class(hstate *s, hclass c, int32_t partition, int32_t *members,
     }
   }
   int32_t *drop = extra ? extra : dropped;
-  if (c == HCLASS_MULTI_BODY) n = fit_resources(s, members, n, drop, &n_dropped);
+  if (c == HCLASS_MULTI_BODY)
+    n = fit_resources(s, members, n, drop, &n_dropped);
   else if (n > MAX_MEMBERS) {
     for (int i = MAX_MEMBERS; i < n; i++) {
       reject_pair(s, members[i], members[0], "a grouped launch takes at most 16 members");
@@ -238,10 +243,12 @@ static void emit_class(hstate *s, hclass c, int32_t partition, int32_t *members,
     /* not profitable: the biggest member dominates; launch it alone and retry the rest */
     int big = 0;
     for (int i = 1; i < n; i++)
-      if (mt_fusion_work_us(s->p->arch, &s->cost[members[i]], sms) > mt_fusion_work_us(s->p->arch, &s->cost[members[big]], sms))
+      if (mt_fusion_work_us(s->p->arch, &s->cost[members[i]], sms) >
+          mt_fusion_work_us(s->p->arch, &s->cost[members[big]], sms))
         big = i;
     char why[256];
-    snprintf(why, sizeof why, "not profitable: one %s launch of %d groups %.2f us vs %.2f us launched separately",
+    snprintf(why, sizeof why,
+             "not profitable: one %s launch of %d groups %.2f us vs %.2f us launched separately",
              mt_hgroup_kind_name(kind), n, fused, separate);
     reject_pair(s, members[big], members[big == 0 ? 1 : 0], why);
     drop[n_dropped++] = members[big];
@@ -283,7 +290,8 @@ static void schedule_round(hstate *s, int32_t partition) {
       if (s->cls[j] != i) continue;
       int32_t g = s->round[j];
       bool dup = false;
-      for (int k = 0; k < nc; k++) dup = dup || p->groups[s->chosen[k]].tenant == p->groups[g].tenant;
+      for (int k = 0; k < nc; k++)
+        dup = dup || p->groups[s->chosen[k]].tenant == p->groups[g].tenant;
       if (!dup) {
         s->chosen[nc++] = g;
         s->emitted[j] = 1;
@@ -302,10 +310,12 @@ static void schedule_round(hstate *s, int32_t partition) {
           for (int k = 0; k < n; k++) {
             int32_t h = s->round[k];
             if (p->groups[h].tenant == p->groups[g].tenant) continue;
-            if (partner < 0 || (class_of(&p->groups[h]) == c && class_of(&p->groups[partner]) != c)) partner = h;
+            if (partner < 0 || (class_of(&p->groups[h]) == c && class_of(&p->groups[partner]) != c))
+              partner = h;
           }
           /* a copy kernel next to a different kind was never a candidate */
-          if (partner >= 0 && c == HCLASS_ALONE && class_of(&p->groups[partner]) != HCLASS_ALONE) partner = -1;
+          if (partner >= 0 && c == HCLASS_ALONE && class_of(&p->groups[partner]) != HCLASS_ALONE)
+            partner = -1;
           bool seen = false; /* a and b both alone: one record for the pair */
           for (int k = 0; k < s->n_pairs && !seen; k++)
             seen = (s->pairs[2 * k] == g && s->pairs[2 * k + 1] == partner) ||
@@ -316,7 +326,8 @@ static void schedule_round(hstate *s, int32_t partition) {
             s->n_pairs++;
             char buf[512];
             const char *why = incompatibility(s, g, partner, buf, sizeof buf);
-            reject_pair(s, g, partner, why ? why : "no compatible group of another tenant was ready");
+            reject_pair(s, g, partner,
+                        why ? why : "no compatible group of another tenant was ready");
           }
         }
     }
@@ -393,8 +404,10 @@ MT_MUST_USE static mt_status *reject_partitions(hstate *s) {
       int32_t pa = s->p->tenant_partition[a], pb = s->p->tenant_partition[b];
       if (pa == pb) continue;
       char what[512], why[512];
-      snprintf(what, sizeof what, "tenant '%s' + tenant '%s'", mt_module_tenant_c(m, a)->name, mt_module_tenant_c(m, b)->name);
-      snprintf(why, sizeof why, "different SM partitions ('%s' vs '%s'): their groups are never launched together",
+      snprintf(what, sizeof what, "tenant '%s' + tenant '%s'", mt_module_tenant_c(m, a)->name,
+               mt_module_tenant_c(m, b)->name);
+      snprintf(why, sizeof why,
+               "different SM partitions ('%s' vs '%s'): their groups are never launched together",
                s->p->partitions[pa].name, s->p->partitions[pb].name);
       MT_RETURN_IF_ERROR_PLAIN(mt_plan_reject(s->p, PASS_NAME, what, why));
     }
@@ -433,7 +446,8 @@ mt_status *mt_pass_fuse_horizontal(mt_pass_ctx *ctx) {
   s.pairs = malloc(2 * n1 * sizeof *s.pairs);
   s.out = calloc(n1, sizeof *s.out);
   mt_status *st = NULL;
-  if (!s.n_preds || !s.cost || !s.done || !s.ready || !s.round || !s.cls || !s.emitted || !s.chosen || !s.pairs || !s.out)
+  if (!s.n_preds || !s.cost || !s.done || !s.ready || !s.round || !s.cls || !s.emitted ||
+      !s.chosen || !s.pairs || !s.out)
     st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st) st = build_dag(&s);
   /* the shared cost model estimates every fused group alone (hgroups are still singletons) */
@@ -444,15 +458,19 @@ mt_status *mt_pass_fuse_horizontal(mt_pass_ctx *ctx) {
     s.position = 0;
     s.n_ready = 0;
     for (int i = 0; i < s.n; i++)
-      if (p->tenant_partition[p->groups[i].tenant] == part && s.n_preds[i] == 0) s.ready[s.n_ready++] = i;
+      if (p->tenant_partition[p->groups[i].tenant] == part && s.n_preds[i] == 0)
+        s.ready[s.n_ready++] = i;
     while (s.n_ready > 0 && !s.err) schedule_round(&s, part);
     st = s.err;
   }
   for (int i = 0; !st && i < s.n; i++)
-    if (!s.done[i]) st = MT_ERR(INTERNAL, "fuse-horizontal: group %d was never scheduled (cyclic group graph)", i);
+    if (!s.done[i])
+      st =
+          MT_ERR(INTERNAL, "fuse-horizontal: group %d was never scheduled (cyclic group graph)", i);
   if (!st) {
     if (s.n_out > p->cap_hgroups) {
-      st = MT_ERR(INTERNAL, "fuse-horizontal: %d horizontal groups exceed the plan's capacity", s.n_out);
+      st = MT_ERR(INTERNAL, "fuse-horizontal: %d horizontal groups exceed the plan's capacity",
+                  s.n_out);
     } else {
       memcpy(p->hgroups, s.out, (size_t)s.n_out * sizeof *s.out);
       for (int h = s.n_out; h < p->n_hgroups; h++) memset(&p->hgroups[h], 0, sizeof p->hgroups[h]);

@@ -48,11 +48,11 @@ typedef struct vstate {
   mt_fusion_index ix;
   int n_groups;
   vgroup *g;
-  int32_t *gid;    /* per node: working group */
-  int32_t *mark;   /* per group: DFS visit stamp */
+  int32_t *gid;  /* per node: working group */
+  int32_t *mark; /* per group: DFS visit stamp */
   int32_t stamp;
   int32_t *stack;
-  int32_t *tried;  /* per node: growth stamp when it was last considered */
+  int32_t *tried; /* per node: growth stamp when it was last considered */
   int32_t grow_stamp;
   int32_t *log;      /* nodes added by the current growth, in order */
   int32_t *log_from; /* the singleton group each came from */
@@ -200,10 +200,12 @@ static int escape_count(vstate *s, int32_t a, mt_value_id except, char *why, siz
       if (!described && v != except && why) {
         described = true;
         if (s->ix.is_output[v])
-          snprintf(why, size, "the %s output '%s' is a graph output, so it would be an extra write", n->op_type,
-                   mt_module_value_c(m, v)->name);
+          snprintf(why, size, "the %s output '%s' is a graph output, so it would be an extra write",
+                   n->op_type, mt_module_value_c(m, v)->name);
         else
-          snprintf(why, size, "the %s output '%s' has %d reader(s) outside the group, so it would be an extra write",
+          snprintf(why, size,
+                   "the %s output '%s' has %d reader(s) outside the group, so it would be an extra "
+                   "write",
                    n->op_type, mt_module_value_c(m, v)->name, outside);
       }
     }
@@ -214,7 +216,8 @@ static int escape_count(vstate *s, int32_t a, mt_value_id except, char *why, siz
 static void reject(vstate *s, int32_t node, int32_t a, const char *reason) {
   char x[320], y[320], what[700];
   int32_t anchor = s->g[a].anchor >= 0 ? s->g[a].anchor : s->g[a].nodes[0];
-  snprintf(what, sizeof what, "%s into the group of %s", mt_fusion_node_str(s->m, node, x, sizeof x),
+  snprintf(what, sizeof what, "%s into the group of %s",
+           mt_fusion_node_str(s->m, node, x, sizeof x),
            mt_fusion_node_str(s->m, anchor, y, sizeof y));
   mt_status *st = mt_plan_reject(s->p, PASS_NAME, what, reason);
   if (st) {
@@ -241,7 +244,8 @@ static int external_tensors(vstate *s, int32_t a, bool skip_anchor, int32_t extr
     const mt_node *n = mt_module_node_c(m, id);
     for (int i = 0; i < n->n_inputs; i++) {
       mt_value_id v = n->inputs[i];
-      if (v == MT_NO_VALUE || produced_in(s, v, a) || mt_module_value_c(m, v)->constant >= 0) continue;
+      if (v == MT_NO_VALUE || produced_in(s, v, a) || mt_module_value_c(m, v)->constant >= 0)
+        continue;
       bool dup = false;
       for (int j = 0; j < count && j < 16; j++) dup = dup || seen[j] == v;
       if (dup) continue;
@@ -253,13 +257,16 @@ static int external_tensors(vstate *s, int32_t a, bool skip_anchor, int32_t extr
 }
 
 static const char *kind_word(mt_group_kind k) {
-  return k == MT_GROUP_CONV ? "conv" : k == MT_GROUP_GEMM ? "GEMM" : k == MT_GROUP_REDUCTION ? "reduction" : "elementwise";
+  return k == MT_GROUP_CONV        ? "conv"
+         : k == MT_GROUP_GEMM      ? "GEMM"
+         : k == MT_GROUP_REDUCTION ? "reduction"
+                                   : "elementwise";
 }
 
 /* Why consumer r may not join group a (NULL: it may). *report says whether the refusal is worth
  * a rejection record (a Conv reading a Conv's output was never a candidate). */
-static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mode, const mt_value *dom,
-                                   char *buf, size_t size, bool *report) {
+static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mode,
+                                   const mt_value *dom, char *buf, size_t size, bool *report) {
   const mt_module *m = s->m;
   const mt_node *n = mt_module_node_c(m, r);
   const vgroup *g = &s->g[a];
@@ -268,8 +275,10 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
     if (!mt_fusion_is_epilogue_op(n)) {
       /* heavy ops, views, control flow and shape queries were never candidates */
       *report = mt_node_pattern(n) != MT_PATTERN_OUT_FUSABLE && !mt_fusion_is_metadata(n) &&
-                !mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW) && !mt_node_has_traits(n, MT_TRAIT_SHAPE_QUERY);
-      snprintf(buf, size, "ops of kind %s do not fuse into a %s epilogue", n->op_type, kind_word(g->kind));
+                !mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW) &&
+                !mt_node_has_traits(n, MT_TRAIT_SHAPE_QUERY);
+      snprintf(buf, size, "ops of kind %s do not fuse into a %s epilogue", n->op_type,
+               kind_word(g->kind));
       return buf;
     }
   } else if (!mt_fusion_is_pointwise(n)) {
@@ -279,18 +288,22 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
   if (!singleton(s, r)) {
     char x[320];
     const vgroup *other = &s->g[s->gid[r]];
-    snprintf(buf, size, "it already belongs to the group of %s",
-             mt_fusion_node_str(m, other->anchor >= 0 ? other->anchor : other->nodes[0], x, sizeof x));
+    snprintf(
+        buf, size, "it already belongs to the group of %s",
+        mt_fusion_node_str(m, other->anchor >= 0 ? other->anchor : other->nodes[0], x, sizeof x));
     return buf;
   }
   const mt_value *out = mt_module_value_c(m, n->outputs[0]);
-  if (out->rank != dom->rank || memcmp(out->dims, dom->dims, sizeof(int64_t) * (size_t)dom->rank) != 0) {
+  if (out->rank != dom->rank ||
+      memcmp(out->dims, dom->dims, sizeof(int64_t) * (size_t)dom->rank) != 0) {
     char sa[96], sb[96];
     snprintf(buf, size, "its output shape %s differs from the group's domain %s",
-             mt_fusion_shape_str(out->rank, out->dims, sa, sizeof sa), mt_fusion_shape_str(dom->rank, dom->dims, sb, sizeof sb));
+             mt_fusion_shape_str(out->rank, out->dims, sa, sizeof sa),
+             mt_fusion_shape_str(dom->rank, dom->dims, sb, sizeof sb));
     return buf;
   }
-  if (mode != GROW_CHAIN && out->dtype != dom->dtype) return "it changes the dtype of the group's result";
+  if (mode != GROW_CHAIN && out->dtype != dom->dtype)
+    return "it changes the dtype of the group's result";
   bool per_channel = mt_node_has_traits(n, MT_TRAIT_PER_CHANNEL_PARAMS);
   for (int i = 0; i < n->n_inputs; i++) {
     mt_value_id v = n->inputs[i];
@@ -306,7 +319,9 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
     }
     if (x->constant >= 0) continue;
     if (mode == GROW_REDUCTION) {
-      snprintf(buf, size, "it reads '%s' from outside (consumer-side ops of a reduction read only its result and constants)",
+      snprintf(buf, size,
+               "it reads '%s' from outside (consumer-side ops of a reduction read only its result "
+               "and constants)",
                x->name);
       return buf;
     }
@@ -314,7 +329,8 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
   int limit = mode == GROW_EPILOGUE ? 2 : 4;
   int ext = external_tensors(s, a, mode == GROW_EPILOGUE, r);
   if (ext > limit) {
-    snprintf(buf, size, "the group would read %d tensors besides its operands (limit %d)", ext, limit);
+    snprintf(buf, size, "the group would read %d tensors besides its operands (limit %d)", ext,
+             limit);
     return buf;
   }
   return NULL;
@@ -370,13 +386,17 @@ static void grow_consumers(vstate *s, int32_t a, grow_mode mode) {
     s->log_from[s->n_log] = b;
     s->log[s->n_log++] = r;
     char why_now[512];
-    bool clean = escape_count(s, a, mt_module_node_c(m, r)->outputs[0], why_now, sizeof why_now) <= max_escapes;
-    if (clean) clean_at = s->n_log;
-    else if (was_clean) memcpy(dirty_why, why_now, sizeof dirty_why);
+    bool clean = escape_count(s, a, mt_module_node_c(m, r)->outputs[0], why_now, sizeof why_now) <=
+                 max_escapes;
+    if (clean)
+      clean_at = s->n_log;
+    else if (was_clean)
+      memcpy(dirty_why, why_now, sizeof dirty_why);
     was_clean = clean;
   }
   if (clean_at < s->n_log) {
-    reject(s, s->log[clean_at], a, dirty_why[0] ? dirty_why : "an intermediate would escape the group");
+    reject(s, s->log[clean_at], a,
+           dirty_why[0] ? dirty_why : "an intermediate would escape the group");
     for (int i = s->n_log - 1; i >= clean_at; i--) group_remove(s, a, s->log[i], s->log_from[i]);
   }
 }
@@ -395,18 +415,21 @@ static void grow_producers(vstate *s, int32_t a) {
         mt_value_id v = n->inputs[i];
         if (v == MT_NO_VALUE) continue;
         int32_t prod = mt_module_value_c(m, v)->producer;
-        if (prod < 0 || s->ix.pos[prod] < 0 || s->gid[prod] == a || s->tried[prod] == s->grow_stamp) continue;
+        if (prod < 0 || s->ix.pos[prod] < 0 || s->gid[prod] == a || s->tried[prod] == s->grow_stamp)
+          continue;
         s->tried[prod] = s->grow_stamp;
         const mt_node *pn = mt_module_node_c(m, prod);
         if (!mt_fusion_is_pointwise(pn) || !singleton(s, prod)) continue;
         char why[512] = "";
         int outside = 0;
-        for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++) outside += s->gid[s->ix.rd_nodes[r]] != a;
+        for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++)
+          outside += s->gid[s->ix.rd_nodes[r]] != a;
         if (s->ix.is_output[v])
-          snprintf(why, sizeof why, "the %s output '%s' is a graph output", pn->op_type, mt_module_value_c(m, v)->name);
+          snprintf(why, sizeof why, "the %s output '%s' is a graph output", pn->op_type,
+                   mt_module_value_c(m, v)->name);
         else if (outside)
-          snprintf(why, sizeof why, "the %s output '%s' has %d reader(s) besides the reduction", pn->op_type,
-                   mt_module_value_c(m, v)->name, outside);
+          snprintf(why, sizeof why, "the %s output '%s' has %d reader(s) besides the reduction",
+                   pn->op_type, mt_module_value_c(m, v)->name, outside);
         else if (would_cycle(s, a, s->gid[prod]))
           snprintf(why, sizeof why, "it would create a cycle between groups");
         if (why[0]) {
@@ -430,8 +453,8 @@ static void absorb_metadata(vstate *s, int32_t node) {
   int in_readers = in != MT_NO_VALUE ? mt_fusion_reader_count(&s->ix, in) : 0;
   int out_readers = mt_fusion_reader_count(&s->ix, out);
   int32_t prod = in != MT_NO_VALUE ? mt_module_value_c(m, in)->producer : -1;
-  if (prod >= 0 && s->ix.pos[prod] >= 0 && s->g[s->gid[prod]].kind != MT_GROUP_OTHER && in_readers == 1 &&
-      !s->ix.is_output[in]) {
+  if (prod >= 0 && s->ix.pos[prod] >= 0 && s->g[s->gid[prod]].kind != MT_GROUP_OTHER &&
+      in_readers == 1 && !s->ix.is_output[in]) {
     int32_t a = s->gid[prod];
     if (!would_cycle(s, a, b)) {
       group_add(s, a, node);
@@ -449,11 +472,12 @@ static void absorb_metadata(vstate *s, int32_t node) {
   }
   if (!why[0]) {
     if (prod < 0 || s->ix.pos[prod] < 0)
-      snprintf(why, sizeof why, "its input is not computed by a group and its output has %d reader(s)%s", out_readers,
-               s->ix.is_output[out] ? " and is a graph output" : "");
+      snprintf(why, sizeof why,
+               "its input is not computed by a group and its output has %d reader(s)%s",
+               out_readers, s->ix.is_output[out] ? " and is a graph output" : "");
     else
-      snprintf(why, sizeof why, "its input has %d reader(s)%s and its output %d reader(s)%s", in_readers,
-               s->ix.is_output[in] ? " and is a graph output" : "", out_readers,
+      snprintf(why, sizeof why, "its input has %d reader(s)%s and its output %d reader(s)%s",
+               in_readers, s->ix.is_output[in] ? " and is a graph output" : "", out_readers,
                s->ix.is_output[out] ? " and is a graph output" : "");
   }
   int32_t target = prod >= 0 && s->ix.pos[prod] >= 0 ? s->gid[prod] : b;
@@ -463,8 +487,12 @@ static void absorb_metadata(vstate *s, int32_t node) {
 /* --- driver --- */
 
 /* Ready groups leave the heap ordered by (tenant, first position); ctx is the vstate. */
-static int64_t heap_key(const vstate *s, int32_t g) { return ((int64_t)s->g[g].tenant << 32) | (int64_t)s->g[g].minpos; }
-static bool heap_less(const void *ctx, int32_t a, int32_t b) { return heap_key(ctx, a) < heap_key(ctx, b); }
+static int64_t heap_key(const vstate *s, int32_t g) {
+  return ((int64_t)s->g[g].tenant << 32) | (int64_t)s->g[g].minpos;
+}
+static bool heap_less(const void *ctx, int32_t a, int32_t b) {
+  return heap_key(ctx, a) < heap_key(ctx, b);
+}
 
 typedef struct group_list {
   int32_t *ids;
@@ -503,7 +531,8 @@ MT_MUST_USE static mt_status *topo_order(vstate *s, int32_t *order, int alive) {
     for (int k = 0; k < ns; k++) indeg[succ[k]]++;
   }
   for (int x = 0; !st && x < s->n_groups; x++)
-    if (s->g[x].alive && s->g[x].n > 0 && indeg[x] == 0) mt_id_heap_push(heap, &n_heap, x, heap_less, s);
+    if (s->g[x].alive && s->g[x].n > 0 && indeg[x] == 0)
+      mt_id_heap_push(heap, &n_heap, x, heap_less, s);
   while (!st && n_heap > 0) {
     int32_t x = mt_id_heap_pop(heap, &n_heap, heap_less, s);
     order[c++] = x;
@@ -511,7 +540,9 @@ MT_MUST_USE static mt_status *topo_order(vstate *s, int32_t *order, int alive) {
     for (int k = 0; k < ns; k++)
       if (--indeg[succ[k]] == 0) mt_id_heap_push(heap, &n_heap, succ[k], heap_less, s);
   }
-  if (!st && c != alive) st = MT_ERR(INTERNAL, "fuse-vertical: the fused groups form a cycle (%d of %d ordered)", c, alive);
+  if (!st && c != alive)
+    st = MT_ERR(INTERNAL, "fuse-vertical: the fused groups form a cycle (%d of %d ordered)", c,
+                alive);
   free(indeg);
   free(heap);
   free(succ);
@@ -578,7 +609,8 @@ MT_MUST_USE static mt_status *state_init(vstate *s, mt_plan *p) {
   s->tried = calloc((size_t)n_nodes + 1, sizeof *s->tried);
   s->log = malloc(((size_t)n_nodes + 1) * sizeof *s->log);
   s->log_from = malloc(((size_t)n_nodes + 1) * sizeof *s->log_from);
-  if (!s->g || !s->gid || !s->mark || !s->stack || !s->tried || !s->log || !s->log_from) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  if (!s->g || !s->gid || !s->mark || !s->stack || !s->tried || !s->log || !s->log_from)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int32_t k = 0; k < n_nodes; k++) s->gid[k] = p->group_of_node[k];
   for (int i = 0; i < s->n_groups; i++) {
     const mt_fused_group *fg = &p->groups[i];

@@ -30,7 +30,8 @@ void mt_fusion_cost_add(mt_cost *sum, const mt_cost *c, const mt_arch_params *a)
   sum->math_tflops = math_time > 0 ? sum->flops / math_time : 0;
 }
 
-void mt_fusion_body_resources_of(const mt_plan *p, const mt_fused_group *g, mt_fusion_body_resources *out) {
+void mt_fusion_body_resources_of(const mt_plan *p, const mt_fused_group *g,
+                                 mt_fusion_body_resources *out) {
   const mt_module *m = p->module;
   out->shared_bytes = 0;
   out->registers = 16 + 6 * g->n_nodes;

@@ -19,8 +19,10 @@ typedef struct index_builder {
 static void record_read(index_builder *b, mt_value_id v, int32_t reader) {
   if (v == MT_NO_VALUE || v < 0 || v >= b->ix->n_values || b->last_reader[v] == reader) return;
   b->last_reader[v] = reader;
-  if (b->filling) b->ix->rd_nodes[b->fill[v]++] = reader;
-  else b->ix->rd_start[v + 1]++;
+  if (b->filling)
+    b->ix->rd_nodes[b->fill[v]++] = reader;
+  else
+    b->ix->rd_start[v + 1]++;
 }
 
 /* Every value read anywhere inside `g` (an If branch) counts as read by the main-graph node
@@ -75,7 +77,8 @@ mt_status *mt_fusion_index_build(const mt_module *m, mt_fusion_index *ix) {
   ix->pos = malloc(nn * sizeof *ix->pos);
   ix->rd_start = calloc(nv + 1, sizeof *ix->rd_start);
   ix->is_output = calloc(nv, 1);
-  index_builder b = {.ix = ix, .last_reader = malloc(nv * sizeof(int32_t)), .fill = malloc(nv * sizeof(int32_t))};
+  index_builder b = {
+      .ix = ix, .last_reader = malloc(nv * sizeof(int32_t)), .fill = malloc(nv * sizeof(int32_t))};
   mt_status *st = NULL;
   if (!ix->pos || !ix->rd_start || !ix->is_output || !b.last_reader || !b.fill)
     st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -157,7 +160,8 @@ const char *mt_fusion_shape_str(int rank, const int64_t *dims, char *buf, size_t
 
 const char *mt_fusion_node_str(const mt_module *m, int32_t node, char *buf, size_t size) {
   const mt_node *n = mt_module_node_c(m, node);
-  snprintf(buf, size, "tenant '%s': %s '%s'", mt_module_tenant_c(m, n->tenant)->name, n->op_type, n->name);
+  snprintf(buf, size, "tenant '%s': %s '%s'", mt_module_tenant_c(m, n->tenant)->name, n->op_type,
+           n->name);
   return buf;
 }
 
@@ -170,9 +174,12 @@ static bool attr_equal(const mt_attr *x, const mt_attr *y) {
   case MT_ATTR_FLOAT: return memcmp(&x->f, &y->f, sizeof x->f) == 0;
   case MT_ATTR_STRING: return x->s_len == y->s_len && memcmp(x->s, y->s, x->s_len) == 0;
   case MT_ATTR_INTS:
-    return x->count == y->count && (x->count == 0 || memcmp(x->ints, y->ints, (size_t)x->count * sizeof *x->ints) == 0);
+    return x->count == y->count &&
+           (x->count == 0 || memcmp(x->ints, y->ints, (size_t)x->count * sizeof *x->ints) == 0);
   case MT_ATTR_FLOATS:
-    return x->count == y->count && (x->count == 0 || memcmp(x->floats, y->floats, (size_t)x->count * sizeof *x->floats) == 0);
+    return x->count == y->count &&
+           (x->count == 0 ||
+            memcmp(x->floats, y->floats, (size_t)x->count * sizeof *x->floats) == 0);
   case MT_ATTR_STRINGS:
     if (x->count != y->count) return false;
     for (int64_t i = 0; i < x->count; i++)
@@ -190,7 +197,8 @@ static const mt_attr *find_attr(const mt_node *n, const char *name) {
 }
 
 /* Index of the node inside the group that produces v, or -1 when v comes from outside. */
-static int producer_in_group(const mt_module *m, const mt_fused_group *g, mt_value_id v, int *out_idx) {
+static int producer_in_group(const mt_module *m, const mt_fused_group *g, mt_value_id v,
+                             int *out_idx) {
   int32_t prod = mt_module_value_c(m, v)->producer;
   if (prod < 0) return -1;
   for (int k = 0; k < g->n_nodes; k++)
@@ -204,19 +212,22 @@ static int producer_in_group(const mt_module *m, const mt_fused_group *g, mt_val
 }
 
 static bool same_shape(const mt_value *x, const mt_value *y) {
-  return x->rank == y->rank && memcmp(x->dims, y->dims, sizeof(int64_t) * (size_t)(x->rank > 0 ? x->rank : 0)) == 0;
+  return x->rank == y->rank &&
+         memcmp(x->dims, y->dims, sizeof(int64_t) * (size_t)(x->rank > 0 ? x->rank : 0)) == 0;
 }
 
 /* A scalar float constant is an immediate of the generated code; anything else is a pointer. */
 static bool is_immediate(const mt_module *m, const mt_value *v) {
   if (v->constant < 0) return false;
   const mt_constant *c = mt_module_constant(m, v->constant);
-  return (c->dtype == MT_DTYPE_FLOAT32 || c->dtype == MT_DTYPE_FLOAT16) && mt_shape_numel(c->rank, c->dims) == 1;
+  return (c->dtype == MT_DTYPE_FLOAT32 || c->dtype == MT_DTYPE_FLOAT16) &&
+         mt_shape_numel(c->rank, c->dims) == 1;
 }
 
-static const char *input_differs(const mt_module *m, const mt_fused_group *a, const mt_fused_group *b,
-                                 mt_value_id va, mt_value_id vb, bool with_shapes, char *buf, size_t size,
-                                 const mt_node *na, int i) {
+static const char *input_differs(const mt_module *m, const mt_fused_group *a,
+                                 const mt_fused_group *b, mt_value_id va, mt_value_id vb,
+                                 bool with_shapes, char *buf, size_t size, const mt_node *na,
+                                 int i) {
   if ((va == MT_NO_VALUE) != (vb == MT_NO_VALUE)) return "optional inputs differ";
   if (va == MT_NO_VALUE) return NULL;
   int oa = 0, ob = 0;
@@ -228,8 +239,10 @@ static const char *input_differs(const mt_module *m, const mt_fused_group *a, co
   bool ia = is_immediate(m, xa), ib = is_immediate(m, xb);
   if (ia != ib) return "a constant operand differs";
   if (ia) {
-    const mt_constant *ca = mt_module_constant(m, xa->constant), *cb = mt_module_constant(m, xb->constant);
-    if (ca->nbytes != cb->nbytes || memcmp(ca->data, cb->data, ca->nbytes) != 0 || !same_shape(xa, xb)) {
+    const mt_constant *ca = mt_module_constant(m, xa->constant),
+                      *cb = mt_module_constant(m, xb->constant);
+    if (ca->nbytes != cb->nbytes || memcmp(ca->data, cb->data, ca->nbytes) != 0 ||
+        !same_shape(xa, xb)) {
       snprintf(buf, size, "%s input %d: constant operands differ", na->op_type, i);
       return buf;
     }
@@ -238,14 +251,16 @@ static const char *input_differs(const mt_module *m, const mt_fused_group *a, co
   if (with_shapes && !same_shape(xa, xb)) {
     char sa[96], sb[96];
     snprintf(buf, size, "%s input %d: shape %s vs %s", na->op_type, i,
-             mt_fusion_shape_str(xa->rank, xa->dims, sa, sizeof sa), mt_fusion_shape_str(xb->rank, xb->dims, sb, sizeof sb));
+             mt_fusion_shape_str(xa->rank, xa->dims, sa, sizeof sa),
+             mt_fusion_shape_str(xb->rank, xb->dims, sb, sizeof sb));
     return buf;
   }
   return NULL;
 }
 
 const char *mt_fusion_groups_differ(const mt_module *m, const mt_fused_group *a,
-                                    const mt_fused_group *b, bool with_shapes, char *buf, size_t size) {
+                                    const mt_fused_group *b, bool with_shapes, char *buf,
+                                    size_t size) {
   if (a->kind != b->kind) return "kinds differ";
   if (a->n_nodes != b->n_nodes) {
     snprintf(buf, size, "epilogues differ (%d vs %d ops)", a->n_nodes, b->n_nodes);
@@ -258,7 +273,8 @@ const char *mt_fusion_groups_differ(const mt_module *m, const mt_fused_group *a,
       return buf;
     }
     if (na->opset != nb->opset) return "opset versions differ";
-    if (na->n_inputs != nb->n_inputs || na->n_outputs != nb->n_outputs) return "input counts differ";
+    if (na->n_inputs != nb->n_inputs || na->n_outputs != nb->n_outputs)
+      return "input counts differ";
     for (int x = 0; x < na->n_attrs; x++) {
       const mt_attr *ya = &na->attrs[x], *yb = find_attr(nb, ya->name);
       if (!yb || !attr_equal(ya, yb)) {
@@ -272,7 +288,8 @@ const char *mt_fusion_groups_differ(const mt_module *m, const mt_fused_group *a,
         return buf;
       }
     for (int i = 0; i < na->n_inputs; i++) {
-      const char *why = input_differs(m, a, b, na->inputs[i], nb->inputs[i], with_shapes, buf, size, na, i);
+      const char *why =
+          input_differs(m, a, b, na->inputs[i], nb->inputs[i], with_shapes, buf, size, na, i);
       if (why) return why;
     }
     for (int i = 0; i < na->n_outputs; i++) {
@@ -284,7 +301,8 @@ const char *mt_fusion_groups_differ(const mt_module *m, const mt_fused_group *a,
       if (with_shapes && !same_shape(xa, xb)) {
         char sa[96], sb[96];
         snprintf(buf, size, "%s output shape %s vs %s", na->op_type,
-                 mt_fusion_shape_str(xa->rank, xa->dims, sa, sizeof sa), mt_fusion_shape_str(xb->rank, xb->dims, sb, sizeof sb));
+                 mt_fusion_shape_str(xa->rank, xa->dims, sa, sizeof sa),
+                 mt_fusion_shape_str(xb->rank, xb->dims, sb, sizeof sb));
         return buf;
       }
     }
@@ -293,7 +311,9 @@ const char *mt_fusion_groups_differ(const mt_module *m, const mt_fused_group *a,
   if (a->n_outputs != b->n_outputs) return "the groups write different numbers of outputs";
   for (int i = 0; i < a->n_outputs; i++) {
     int oa = 0, ob = 0;
-    if (producer_in_group(m, a, a->outputs[i], &oa) != producer_in_group(m, b, b->outputs[i], &ob) || oa != ob)
+    if (producer_in_group(m, a, a->outputs[i], &oa) !=
+            producer_in_group(m, b, b->outputs[i], &ob) ||
+        oa != ob)
       return "the groups write different outputs";
   }
   return NULL;

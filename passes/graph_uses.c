@@ -14,8 +14,10 @@ static void walk_graph(const mt_module *m, const mt_graph *g, bool is_main, mt_u
     for (int i = 0; i < n->n_inputs; i++) {
       mt_value_id v = n->inputs[i];
       if (v == MT_NO_VALUE || v < 0 || v >= ix->n_values) continue;
-      if (fill) ix->uses[cursor[v]++] = (mt_use){id, i};
-      else ix->start[v + 1]++;
+      if (fill)
+        ix->uses[cursor[v]++] = (mt_use){id, i};
+      else
+        ix->start[v + 1]++;
     }
     for (int a = 0; a < n->n_attrs; a++)
       for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)

@@ -9,16 +9,16 @@
 #include "ir/module.h"
 
 typedef struct mt_use {
-  int32_t node;  /* reading node id, or -1 for a graph output */
-  int32_t slot;  /* input index of that node, or the graph output index */
+  int32_t node; /* reading node id, or -1 for a graph output */
+  int32_t slot; /* input index of that node, or the graph output index */
 } mt_use;
 
 typedef struct mt_use_index {
   int32_t n_values;
-  int32_t *start;           /* CSR: uses of v are uses[start[v] .. start[v + 1]) */
+  int32_t *start; /* CSR: uses of v are uses[start[v] .. start[v + 1]) */
   mt_use *uses;
-  uint8_t *graph_output;    /* 1 when v is an output of some graph (main or subgraph) */
-  uint8_t *main_output;     /* 1 when v is an output of a tenant's main graph */
+  uint8_t *graph_output; /* 1 when v is an output of some graph (main or subgraph) */
+  uint8_t *main_output;  /* 1 when v is an output of a tenant's main graph */
 } mt_use_index;
 
 /* Builds the index over every tenant's main graph and their subgraphs. */

@@ -30,8 +30,8 @@ typedef struct reads {
 typedef struct candidate {
   mt_value_id value;
   int32_t partition;
-  int32_t writer;     /* horizontal group */
-  int first_reader;   /* index into the deduplicated read pairs */
+  int32_t writer;   /* horizontal group */
+  int first_reader; /* index into the deduplicated read pairs */
   int n_readers;
   size_t size;
   size_t offset;
@@ -57,7 +57,8 @@ static void reads_add(reads *r, mt_value_id v, int32_t hgroup) {
 
 /* Records every cross-group read of group gi's nodes in g (subgraph reads included: an If's
  * branches read outer values on the If's group's behalf). */
-static void collect_reads(const mt_plan *p, const mt_graph *g, int32_t gi, const uint8_t *is_output, reads *r) {
+static void collect_reads(const mt_plan *p, const mt_graph *g, int32_t gi, const uint8_t *is_output,
+                          reads *r) {
   const mt_module *m = p->module;
   for (int k = 0; k < g->n_nodes; k++) {
     const mt_node *n = mt_module_node_c(m, g->nodes[k]);
@@ -88,16 +89,20 @@ MT_MUST_USE static mt_status *value_bytes(const mt_module *m, mt_value_id v, siz
   const char *tenant = mt_module_tenant_c(m, val->tenant)->name;
   size_t elem = val->dtype == MT_DTYPE_UNDEFINED ? 0 : mt_dtype_size(val->dtype);
   if (elem == 0)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has no known dtype: cannot size its buffer", val->name, tenant);
+    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has no known dtype: cannot size its buffer",
+                  val->name, tenant);
   if (val->rank < 0)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has no static rank: cannot size its buffer", val->name, tenant);
+    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has no static rank: cannot size its buffer",
+                  val->name, tenant);
   size_t bytes = elem;
   for (int d = 0; d < val->rank; d++) {
     if (val->dims[d] < 0)
-      return MT_ERR(INTERNAL, "value '%s' of tenant '%s': dim %d is not static, cannot size its buffer", val->name,
-                    tenant, d);
+      return MT_ERR(INTERNAL,
+                    "value '%s' of tenant '%s': dim %d is not static, cannot size its buffer",
+                    val->name, tenant, d);
     if (!mt_mul_size(bytes, (size_t)val->dims[d], &bytes))
-      return MT_ERR(RESOURCE_EXHAUSTED, "value '%s' of tenant '%s' is impossibly large", val->name, tenant);
+      return MT_ERR(RESOURCE_EXHAUSTED, "value '%s' of tenant '%s' is impossibly large", val->name,
+                    tenant);
   }
   *out = bytes;
   return NULL;
@@ -121,17 +126,20 @@ static int64_t issue_key(const mt_plan *p, int32_t h) {
   return p->hgroups[h].position >= 0 ? p->hgroups[h].position : h;
 }
 
-static size_t align_up(size_t x) { return (x + MT_MEMORY_ALIGN - 1) / MT_MEMORY_ALIGN * MT_MEMORY_ALIGN; }
+static size_t align_up(size_t x) {
+  return (x + MT_MEMORY_ALIGN - 1) / MT_MEMORY_ALIGN * MT_MEMORY_ALIGN;
+}
 
 /* True when every reader of a happens-before b's writer: a is dead before b is born. */
-static bool dead_before(const mt_schedule_order *o, const read_pair *pairs, const candidate *a, const candidate *b) {
+static bool dead_before(const mt_schedule_order *o, const read_pair *pairs, const candidate *a,
+                        const candidate *b) {
   for (int i = 0; i < a->n_readers; i++)
     if (!mt_schedule_order_before(o, pairs[a->first_reader + i].hgroup, b->writer)) return false;
   return true;
 }
 
-static bool may_be_live_together(const mt_schedule_order *o, const read_pair *pairs, const candidate *a,
-                                 const candidate *b) {
+static bool may_be_live_together(const mt_schedule_order *o, const read_pair *pairs,
+                                 const candidate *a, const candidate *b) {
   return !dead_before(o, pairs, a, b) && !dead_before(o, pairs, b, a);
 }
 
@@ -153,8 +161,8 @@ MT_MUST_USE static mt_status *lowest_fit(interval *busy, int n_busy, size_t size
 }
 
 /* Places the candidates (sorted by partition, then size descending). */
-MT_MUST_USE static mt_status *place_all(const mt_plan *p, const mt_schedule_order *o, const read_pair *pairs, candidate **sorted,
-                            int n) {
+MT_MUST_USE static mt_status *place_all(const mt_plan *p, const mt_schedule_order *o,
+                                        const read_pair *pairs, candidate **sorted, int n) {
   interval *busy = malloc(sizeof *busy * ((size_t)n + 1));
   if (!busy) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   mt_status *st = NULL;
@@ -183,7 +191,8 @@ MT_MUST_USE static mt_status *place_all(const mt_plan *p, const mt_schedule_orde
 }
 
 /* Gathers the intermediates with their writers, readers and sizes. */
-MT_MUST_USE static mt_status *find_intermediates(const mt_plan *p, reads *r, candidate **out, int *out_n) {
+MT_MUST_USE static mt_status *find_intermediates(const mt_plan *p, reads *r, candidate **out,
+                                                 int *out_n) {
   const mt_module *m = p->module;
   int32_t n_values = mt_module_value_count(m);
   uint8_t *is_output = calloc((size_t)n_values + 1, 1);
@@ -200,7 +209,8 @@ MT_MUST_USE static mt_status *find_intermediates(const mt_plan *p, reads *r, can
   }
   free(is_output);
   if (r->oom) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  if (r->n > 1) qsort(r->pairs, (size_t)r->n, sizeof *r->pairs, cmp_pair); /* pairs is NULL when n is 0 */
+  if (r->n > 1)
+    qsort(r->pairs, (size_t)r->n, sizeof *r->pairs, cmp_pair); /* pairs is NULL when n is 0 */
   int n_unique = 0;
   for (int i = 0; i < r->n; i++)
     if (i == 0 || cmp_pair(&r->pairs[i - 1], &r->pairs[i]) != 0) r->pairs[n_unique++] = r->pairs[i];
@@ -256,7 +266,8 @@ mt_status *mt_pass_plan_memory(mt_pass_ctx *ctx) {
     if (!buffers) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
   if (!st) {
-    for (int i = 0; i < p->n_partitions; i++) p->partitions[i].arena_bytes = p->partitions[i].unplanned_bytes = 0;
+    for (int i = 0; i < p->n_partitions; i++)
+      p->partitions[i].arena_bytes = p->partitions[i].unplanned_bytes = 0;
     for (int i = 0; i < n; i++) { /* value-id order: a stable, readable listing */
       const candidate *c = &cands[i];
       mt_partition_plan *pp = &p->partitions[c->partition];
@@ -265,8 +276,12 @@ mt_status *mt_pass_plan_memory(mt_pass_ctx *ctx) {
         int32_t h = r.pairs[c->first_reader + j].hgroup;
         if (issue_key(p, h) > issue_key(p, last)) last = h;
       }
-      buffers[i] = (mt_buffer){.value = c->value, .partition = c->partition, .offset = c->offset, .size = c->size,
-                               .first_hgroup = c->writer, .last_hgroup = last};
+      buffers[i] = (mt_buffer){.value = c->value,
+                               .partition = c->partition,
+                               .offset = c->offset,
+                               .size = c->size,
+                               .first_hgroup = c->writer,
+                               .last_hgroup = last};
       size_t end = align_up(c->offset + c->size);
       if (end > pp->arena_bytes) pp->arena_bytes = end;
       pp->unplanned_bytes += c->size;

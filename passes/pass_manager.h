@@ -23,16 +23,16 @@ typedef struct mt_pass_ctx {
 typedef struct mt_pass {
   const char *name; /* as given to --dump-ir-after / --disable-pass */
   const char *summary;
-  bool on_plan;     /* false: rewrites the module; true: refines the plan */
-  bool required;    /* cannot be disabled (later passes depend on what it computes) */
+  bool on_plan;  /* false: rewrites the module; true: refines the plan */
+  bool required; /* cannot be disabled (later passes depend on what it computes) */
   mt_status *(*run)(mt_pass_ctx *ctx);
 } mt_pass;
 
 typedef struct mt_pipeline_options {
   const char *const *disabled; /* pass names to skip */
   int n_disabled;
-  const char *dump_after;      /* pass name, or NULL */
-  FILE *dump_to;               /* where the dump goes (stdout when NULL) */
+  const char *dump_after; /* pass name, or NULL */
+  FILE *dump_to;          /* where the dump goes (stdout when NULL) */
 } mt_pipeline_options;
 
 void mt_pipeline_options_init(mt_pipeline_options *o);

@@ -19,17 +19,19 @@ typedef struct checker {
   const mt_plan *p;
   const mt_module *m;
   int32_t n_h;
-  int32_t *group_of;       /* per node: fused group, recomputed from the groups */
-  int32_t *read_start;     /* per value: first index into readers (CSR), n_values + 1 entries */
-  int32_t *readers;        /* reader horizontal groups, deduplicated per value */
-  int32_t *buffer_of;      /* per value: buffer index or -1 */
-  int32_t *stream_prev;    /* per hgroup: previous group issued on its stream, or -1 */
-  uint64_t **ancestors;    /* per hgroup, lazily: bitset of the groups that happen-before it */
+  int32_t *group_of;    /* per node: fused group, recomputed from the groups */
+  int32_t *read_start;  /* per value: first index into readers (CSR), n_values + 1 entries */
+  int32_t *readers;     /* reader horizontal groups, deduplicated per value */
+  int32_t *buffer_of;   /* per value: buffer index or -1 */
+  int32_t *stream_prev; /* per hgroup: previous group issued on its stream, or -1 */
+  uint64_t **ancestors; /* per hgroup, lazily: bitset of the groups that happen-before it */
   int32_t *stack;
   size_t words;
 } checker;
 
-static const char *value_name(const checker *c, mt_value_id v) { return mt_module_value_c(c->m, v)->name; }
+static const char *value_name(const checker *c, mt_value_id v) {
+  return mt_module_value_c(c->m, v)->name;
+}
 static const char *tenant_of(const checker *c, mt_value_id v) {
   return mt_module_tenant_c(c->m, mt_module_value_c(c->m, v)->tenant)->name;
 }
@@ -46,7 +48,8 @@ static bool issued_earlier(const mt_plan *p, int32_t a, int32_t b) {
 
 /* Reads of group gi's nodes in g (and their subgraphs): appends (value) to list when the value
  * comes from another fused group. counts[v] is incremented per read (duplicates removed later). */
-static void scan_reads(const checker *c, const mt_graph *g, int32_t gi, int32_t *counts, int32_t *fill) {
+static void scan_reads(const checker *c, const mt_graph *g, int32_t gi, int32_t *counts,
+                       int32_t *fill) {
   for (int k = 0; k < g->n_nodes; k++) {
     const mt_node *n = mt_module_node_c(c->m, g->nodes[k]);
     for (int i = 0; i < n->n_inputs; i++) {
@@ -56,8 +59,10 @@ static void scan_reads(const checker *c, const mt_graph *g, int32_t gi, int32_t 
       if (val->constant >= 0 || val->producer < 0) continue;
       int32_t pg = c->group_of[val->producer];
       if (pg < 0 || pg == gi) continue;
-      if (fill) c->readers[fill[v]++] = c->p->groups[gi].hgroup;
-      else counts[v]++;
+      if (fill)
+        c->readers[fill[v]++] = c->p->groups[gi].hgroup;
+      else
+        counts[v]++;
     }
     for (int a = 0; a < n->n_attrs; a++)
       for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
@@ -116,7 +121,9 @@ MT_MUST_USE static mt_status *build_readers(checker *c) {
   return NULL;
 }
 
-static int32_t n_readers(const checker *c, mt_value_id v) { return c->read_start[v + 1] - c->read_start[v]; }
+static int32_t n_readers(const checker *c, mt_value_id v) {
+  return c->read_start[v + 1] - c->read_start[v];
+}
 
 typedef struct stream_key {
   int32_t partition, stream; /* stream -1: unscheduled, ordered with nothing */
@@ -170,7 +177,9 @@ static const uint64_t *ancestors_of(checker *c, int32_t h) {
     for (int k = -1; k < hx->n_waits; k++) {
       int32_t y = k < 0 ? c->stream_prev[x] : hx->waits[k];
       if (y < 0 || y >= c->n_h) continue;
-      if (p->hgroups[y].partition != hx->partition || p->hgroups[y].stream < 0 || !issued_earlier(p, y, x)) continue;
+      if (p->hgroups[y].partition != hx->partition || p->hgroups[y].stream < 0 ||
+          !issued_earlier(p, y, x))
+        continue;
       if (set[y / 64] >> (y % 64) & 1) continue;
       set[y / 64] |= (uint64_t)1 << (y % 64);
       c->stack[top++] = y; /* each group pushed at most once: the stack has n_h slots */
@@ -200,43 +209,53 @@ MT_MUST_USE static mt_status *check_buffer(checker *c, int b, const uint8_t *is_
   const mt_plan *p = c->p;
   const mt_buffer *buf = &p->buffers[b];
   mt_value_id v = buf->value;
-  if (v < 0 || v >= mt_module_value_count(c->m)) return MT_ERR(INTERNAL, "buffer %d names value %d", b, v);
+  if (v < 0 || v >= mt_module_value_count(c->m))
+    return MT_ERR(INTERNAL, "buffer %d names value %d", b, v);
   const mt_value *val = mt_module_value_c(c->m, v);
   const char *vn = val->name, *tn = tenant_of(c, v);
   if (c->buffer_of[v] >= 0)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has two buffers (%d and %d)", vn, tn, c->buffer_of[v], b);
+    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has two buffers (%d and %d)", vn, tn,
+                  c->buffer_of[v], b);
   c->buffer_of[v] = b;
   int32_t wg = val->producer >= 0 ? c->group_of[val->producer] : -1;
   if (val->constant >= 0 || wg < 0 || is_output[v] || n_readers(c, v) == 0)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has a buffer but is not an intermediate read across groups",
-                  vn, tn);
+    return MT_ERR(
+        INTERNAL,
+        "value '%s' of tenant '%s' has a buffer but is not an intermediate read across groups", vn,
+        tn);
   int32_t writer = p->groups[wg].hgroup;
-  if (buf->partition != p->tenant_partition[val->tenant] || buf->partition < 0 || buf->partition >= p->n_partitions)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s': buffer in partition %d, tenant runs in %d", vn, tn,
-                  buf->partition, p->tenant_partition[val->tenant]);
+  if (buf->partition != p->tenant_partition[val->tenant] || buf->partition < 0 ||
+      buf->partition >= p->n_partitions)
+    return MT_ERR(INTERNAL, "value '%s' of tenant '%s': buffer in partition %d, tenant runs in %d",
+                  vn, tn, buf->partition, p->tenant_partition[val->tenant]);
   if (buf->first_hgroup != writer)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s': buffer says writer %d, the plan writes it in %d", vn, tn,
-                  buf->first_hgroup, writer);
+    return MT_ERR(INTERNAL,
+                  "value '%s' of tenant '%s': buffer says writer %d, the plan writes it in %d", vn,
+                  tn, buf->first_hgroup, writer);
   bool last_ok = false;
   for (int32_t i = c->read_start[v]; i < c->read_start[v + 1]; i++)
     last_ok = last_ok || c->readers[i] == buf->last_hgroup;
   if (!last_ok)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s': buffer says last reader %d, which does not read it", vn, tn,
-                  buf->last_hgroup);
+    return MT_ERR(INTERNAL,
+                  "value '%s' of tenant '%s': buffer says last reader %d, which does not read it",
+                  vn, tn, buf->last_hgroup);
   size_t bytes = mt_dtype_size(val->dtype);
   bool sized = val->rank >= 0 && bytes > 0;
   for (int d = 0; sized && d < val->rank; d++)
     sized = val->dims[d] >= 0 && mt_mul_size(bytes, (size_t)val->dims[d], &bytes);
   if (!sized || buf->size != bytes)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' needs %zu bytes, its buffer has %zu", vn, tn, sized ? bytes : 0,
-                  buf->size);
+    return MT_ERR(INTERNAL, "value '%s' of tenant '%s' needs %zu bytes, its buffer has %zu", vn, tn,
+                  sized ? bytes : 0, buf->size);
   if (buf->offset % 64 != 0)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s': offset %zu is not 64-byte aligned", vn, tn, buf->offset);
+    return MT_ERR(INTERNAL, "value '%s' of tenant '%s': offset %zu is not 64-byte aligned", vn, tn,
+                  buf->offset);
   size_t end;
   if (!mt_add_size(buf->offset, buf->size, &end) || end > p->partitions[buf->partition].arena_bytes)
-    return MT_ERR(INTERNAL, "value '%s' of tenant '%s': bytes [%zu, +%zu) leave partition '%s''s %zu-byte arena", vn,
-                  tn, buf->offset, buf->size, p->partitions[buf->partition].name,
-                  p->partitions[buf->partition].arena_bytes);
+    return MT_ERR(
+        INTERNAL,
+        "value '%s' of tenant '%s': bytes [%zu, +%zu) leave partition '%s''s %zu-byte arena", vn,
+        tn, buf->offset, buf->size, p->partitions[buf->partition].name,
+        p->partitions[buf->partition].arena_bytes);
   bool oom = false;
   for (int32_t i = c->read_start[v]; i < c->read_start[v + 1]; i++) {
     /* unscheduled groups are ordered with nothing: their buffers then share no bytes, and
@@ -244,7 +263,8 @@ MT_MUST_USE static mt_status *check_buffer(checker *c, int b, const uint8_t *is_
     if (p->hgroups[writer].stream < 0 || p->hgroups[c->readers[i]].stream < 0) continue;
     if (!before(c, writer, c->readers[i], &oom) && !oom)
       return MT_ERR(INTERNAL,
-                    "value '%s' of tenant '%s': reader horizontal group %d is not ordered after writer %d by stream "
+                    "value '%s' of tenant '%s': reader horizontal group %d is not ordered after "
+                    "writer %d by stream "
                     "order or waits",
                     vn, tn, c->readers[i], writer);
   }
@@ -266,7 +286,8 @@ static void sort_by_offset(const mt_plan *p, int32_t *idx, int32_t *tmp, int n) 
   sort_by_offset(p, idx + h, tmp, n - h);
   int i = 0, j = h, k = 0;
   while (i < h || j < n)
-    tmp[k++] = (j >= n || (i < h && cmp_offset_plan_buffers(&idx[i], &idx[j], p) <= 0)) ? idx[i++] : idx[j++];
+    tmp[k++] = (j >= n || (i < h && cmp_offset_plan_buffers(&idx[i], &idx[j], p) <= 0)) ? idx[i++]
+                                                                                        : idx[j++];
   memcpy(idx, tmp, sizeof *idx * (size_t)n);
 }
 
@@ -274,7 +295,8 @@ static void sort_by_offset(const mt_plan *p, int32_t *idx, int32_t *tmp, int n) 
 MT_MUST_USE static mt_status *check_overlaps(checker *c) {
   const mt_plan *p = c->p;
   int n = p->n_buffers;
-  int32_t *idx = malloc(sizeof *idx * ((size_t)n + 1)), *tmp = malloc(sizeof *tmp * ((size_t)n + 1));
+  int32_t *idx = malloc(sizeof *idx * ((size_t)n + 1)),
+          *tmp = malloc(sizeof *tmp * ((size_t)n + 1));
   mt_status *st = (!idx || !tmp) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   for (int i = 0; !st && i < n; i++) idx[i] = i;
   if (!st) sort_by_offset(p, idx, tmp, n);
@@ -290,12 +312,14 @@ MT_MUST_USE static mt_status *check_overlaps(checker *c) {
       if (all_readers_before(c, b->value, a->first_hgroup, &oom)) continue;
       if (oom) break;
       st = MT_ERR(INTERNAL,
-                  "partition '%s': value '%s' of tenant '%s' (bytes [%zu, %zu), written by horizontal group %d) and "
-                  "value '%s' of tenant '%s' (bytes [%zu, %zu), written by horizontal group %d) share bytes but may be "
+                  "partition '%s': value '%s' of tenant '%s' (bytes [%zu, %zu), written by "
+                  "horizontal group %d) and "
+                  "value '%s' of tenant '%s' (bytes [%zu, %zu), written by horizontal group %d) "
+                  "share bytes but may be "
                   "live at the same time: neither's readers all happen-before the other's writer",
-                  p->partitions[a->partition].name, value_name(c, a->value), tenant_of(c, a->value), a->offset,
-                  a->offset + a->size, a->first_hgroup, value_name(c, b->value), tenant_of(c, b->value), b->offset,
-                  b->offset + b->size, b->first_hgroup);
+                  p->partitions[a->partition].name, value_name(c, a->value), tenant_of(c, a->value),
+                  a->offset, a->offset + a->size, a->first_hgroup, value_name(c, b->value),
+                  tenant_of(c, b->value), b->offset, b->offset + b->size, b->first_hgroup);
     }
   }
   if (!st && oom) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -332,8 +356,8 @@ MT_MUST_USE static mt_status *check_all(checker *c) {
   /* every intermediate read across groups has a buffer */
   for (int32_t v = 0; !st && v < nv; v++) {
     if (n_readers(c, v) == 0 || is_output[v] || c->buffer_of[v] >= 0) continue;
-    st = MT_ERR(INTERNAL, "value '%s' of tenant '%s' is read across fused groups but has no buffer", value_name(c, v),
-                tenant_of(c, v));
+    st = MT_ERR(INTERNAL, "value '%s' of tenant '%s' is read across fused groups but has no buffer",
+                value_name(c, v), tenant_of(c, v));
   }
   if (!st) st = check_overlaps(c);
   free(is_output);

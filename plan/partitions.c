@@ -13,7 +13,8 @@ static void describe_granted(const mt_partition_plan *parts, int upto, char *buf
   buf[0] = '\0';
   for (int i = 0; i < upto && len + 64 < cap; i++)
     if (parts[i].sm_budget > 0) {
-      int w = snprintf(buf + len, cap - len, "%s'%s' %d", len ? ", " : "", parts[i].name, parts[i].sm_count);
+      int w = snprintf(buf + len, cap - len, "%s'%s' %d", len ? ", " : "", parts[i].name,
+                       parts[i].sm_count);
       if (w > 0) len += (size_t)w;
     }
   if (len + 64 >= cap && cap > 4) snprintf(buf + cap - 4, 4, "...");
@@ -32,12 +33,15 @@ mt_status *mt_partitions_assign(mt_partition_plan *parts, int n, const mt_arch_p
     int granted = (pp->sm_budget + g - 1) / g * g;
     if (granted < arch->sm_min_partition) granted = arch->sm_min_partition;
     if (granted > arch->sm_count)
-      return MT_ERR(RESOURCE_EXHAUSTED, "partition '%s': SM budget %d rounds up to %d (multiples of %d on %s), more than its %d SMs",
+      return MT_ERR(RESOURCE_EXHAUSTED,
+                    "partition '%s': SM budget %d rounds up to %d (multiples of %d on %s), more "
+                    "than its %d SMs",
                     pp->name, pp->sm_budget, granted, g, arch->name, arch->sm_count);
     if (used + granted > arch->sm_count) {
       describe_granted(parts, i, detail, sizeof detail);
       return MT_ERR(RESOURCE_EXHAUSTED,
-                    "partition '%s': SM budget %d (%d after rounding to multiples of %d) does not fit: %s has %d SMs and %d are already granted (%s)",
+                    "partition '%s': SM budget %d (%d after rounding to multiples of %d) does not "
+                    "fit: %s has %d SMs and %d are already granted (%s)",
                     pp->name, pp->sm_budget, granted, g, arch->name, arch->sm_count, used, detail);
     }
     pp->sm_count = granted;
@@ -50,8 +54,10 @@ mt_status *mt_partitions_assign(mt_partition_plan *parts, int n, const mt_arch_p
     if (left < arch->sm_min_partition || left <= 0) {
       describe_granted(parts, n, detail, sizeof detail);
       return MT_ERR(RESOURCE_EXHAUSTED,
-                    "partition '%s' has no SM budget and the budgeted partitions leave %d of the %d SMs of %s (%s), fewer than a partition's minimum of %d",
-                    pp->name, arch->sm_count - used, arch->sm_count, arch->name, detail, arch->sm_min_partition);
+                    "partition '%s' has no SM budget and the budgeted partitions leave %d of the "
+                    "%d SMs of %s (%s), fewer than a partition's minimum of %d",
+                    pp->name, arch->sm_count - used, arch->sm_count, arch->name, detail,
+                    arch->sm_min_partition);
     }
     pp->sm_count = left;
   }

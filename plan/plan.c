@@ -60,7 +60,8 @@ void mt_plan_destroy(mt_plan *p) {
 mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason) {
   if (p->n_rejections == p->cap_rejections) {
     int cap = p->cap_rejections ? p->cap_rejections * 2 : 64;
-    mt_rejection *r = mt_allocator_realloc(mt_module_allocator(p->module), p->rejections, (size_t)cap * sizeof *r);
+    mt_rejection *r = mt_allocator_realloc(mt_module_allocator(p->module), p->rejections,
+                                           (size_t)cap * sizeof *r);
     if (!r) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
     p->rejections = r;
     p->cap_rejections = cap;
@@ -69,11 +70,11 @@ mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const 
   r->pass = mt_arena_strdup(&p->arena, pass);
   r->what = mt_arena_strdup(&p->arena, what);
   r->reason = mt_arena_strdup(&p->arena, reason);
-  if (!r->pass || !r->what || !r->reason) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
+  if (!r->pass || !r->what || !r->reason)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
   p->n_rejections++;
   return NULL;
 }
-
 
 mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
                           const mt_partition_budget *budgets, int n_budgets, mt_plan **out_plan) {
@@ -86,7 +87,8 @@ mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
   int32_t n_tenants = mt_module_tenant_count(m);
   mt_status *st = NULL;
   p->tenant_partition = mt_arena_array(&p->arena, (size_t)n_tenants + 1, sizeof(int32_t));
-  p->partitions = mt_arena_array(&p->arena, (size_t)n_tenants + (size_t)n_budgets + 1, sizeof(mt_partition_plan));
+  p->partitions = mt_arena_array(&p->arena, (size_t)n_tenants + (size_t)n_budgets + 1,
+                                 sizeof(mt_partition_plan));
   if (!p->tenant_partition || !p->partitions) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   /* partitions in manifest order (budgets), then any others named by tenants */
   for (int i = 0; !st && i < n_budgets; i++) {
@@ -151,7 +153,8 @@ mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
 
 /* Marks, for every value read by `reader_group`'s nodes (subgraph reads included), whether the
  * read crosses a group boundary. */
-static void mark_reads(const mt_plan *p, const mt_graph *g, int32_t reader_group, uint8_t *escapes) {
+static void mark_reads(const mt_plan *p, const mt_graph *g, int32_t reader_group,
+                       uint8_t *escapes) {
   const mt_module *m = p->module;
   for (int k = 0; k < g->n_nodes; k++) {
     const mt_node *n = mt_module_node_c(m, g->nodes[k]);
@@ -174,7 +177,8 @@ mt_status *mt_plan_refresh_groups(mt_plan *p) {
   p->group_of_node = mt_arena_array(&p->arena, (size_t)n_nodes + 1, sizeof(int32_t));
   uint8_t *escapes = calloc((size_t)n_values + 1, 1);
   uint8_t *seen = calloc((size_t)n_values + 1, 1);
-  mt_status *st = (!p->group_of_node || !escapes || !seen) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  mt_status *st =
+      (!p->group_of_node || !escapes || !seen) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   for (int32_t k = 0; !st && k < n_nodes; k++) p->group_of_node[k] = -1;
   for (int gi = 0; !st && gi < p->n_groups; gi++)
     for (int k = 0; k < p->groups[gi].n_nodes; k++) p->group_of_node[p->groups[gi].nodes[k]] = gi;
@@ -205,7 +209,8 @@ mt_status *mt_plan_refresh_groups(mt_plan *p) {
       max_in += n->n_inputs;
       max_out += n->n_outputs;
       for (int a = 0; a < n->n_attrs; a++)
-        for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++) max_in += mt_module_value_count(m);
+        for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+          max_in += mt_module_value_count(m);
     }
     if (max_in > n_values) max_in = n_values;
     fg->inputs = mt_arena_array(&p->arena, (size_t)max_in + 1, sizeof(mt_value_id));

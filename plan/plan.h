@@ -18,12 +18,12 @@
 #include "plan/target.h"
 
 typedef enum mt_group_kind {
-  MT_GROUP_GEMM,         /* Gemm / MatMul (+ epilogue): a (grouped/batched) GEMM */
-  MT_GROUP_CONV,         /* Conv (+ epilogue) */
-  MT_GROUP_ELEMENTWISE,  /* a chain of elementwise ops: one generated kernel */
-  MT_GROUP_REDUCTION,    /* Reduce*, Softmax, LayerNorm, pooling, with elementwise ops around */
-  MT_GROUP_DATA_MOVEMENT,/* Transpose, Concat, Slice, Gather, Pad, Resize ...: copy kernels */
-  MT_GROUP_OTHER,        /* If, TopK, NonZero, ...: runs on its own */
+  MT_GROUP_GEMM,          /* Gemm / MatMul (+ epilogue): a (grouped/batched) GEMM */
+  MT_GROUP_CONV,          /* Conv (+ epilogue) */
+  MT_GROUP_ELEMENTWISE,   /* a chain of elementwise ops: one generated kernel */
+  MT_GROUP_REDUCTION,     /* Reduce*, Softmax, LayerNorm, pooling, with elementwise ops around */
+  MT_GROUP_DATA_MOVEMENT, /* Transpose, Concat, Slice, Gather, Pad, Resize ...: copy kernels */
+  MT_GROUP_OTHER,         /* If, TopK, NonZero, ...: runs on its own */
 } mt_group_kind;
 
 const char *mt_group_kind_name(mt_group_kind k);
@@ -32,24 +32,24 @@ const char *mt_group_kind_name(mt_group_kind k);
 typedef struct mt_cost {
   double flops;
   double bytes_read, bytes_written;
-  int64_t blocks;       /* independent work units (thread blocks) the group offers */
-  double predicted_us;  /* on the SM count it was estimated for */
-  double math_tflops;   /* whole-GPU peak its flops run at (fp32, or fp16 tensor cores for fp16
+  int64_t blocks;      /* independent work units (thread blocks) the group offers */
+  double predicted_us; /* on the SM count it was estimated for */
+  double math_tflops;  /* whole-GPU peak its flops run at (fp32, or fp16 tensor cores for fp16
                          * GEMM/conv); 0 means fp32_tflops */
 } mt_cost;
 
 typedef struct mt_fused_group {
   int32_t tenant;
   mt_group_kind kind;
-  int32_t anchor;      /* the node that gives the group its kind (the conv, the GEMM), or -1 */
+  int32_t anchor; /* the node that gives the group its kind (the conv, the GEMM), or -1 */
   int n_nodes;
-  int32_t *nodes;      /* node ids in a valid execution order */
+  int32_t *nodes; /* node ids in a valid execution order */
   int n_inputs;
   mt_value_id *inputs; /* values read from outside the group (constants included) */
   int n_outputs;
-  mt_value_id *outputs;/* values written here and read elsewhere (or graph outputs) */
-  mt_cost cost;        /* filled by the cost model */
-  int32_t hgroup;      /* horizontal group it belongs to */
+  mt_value_id *outputs; /* values written here and read elsewhere (or graph outputs) */
+  mt_cost cost;         /* filled by the cost model */
+  int32_t hgroup;       /* horizontal group it belongs to */
 } mt_fused_group;
 
 typedef enum mt_hgroup_kind {
@@ -64,22 +64,22 @@ const char *mt_hgroup_kind_name(mt_hgroup_kind k);
 
 typedef struct mt_horizontal_group {
   mt_hgroup_kind kind;
-  int32_t partition;   /* index into plan->partitions */
+  int32_t partition; /* index into plan->partitions */
   int n_members;
-  int32_t *members;    /* fused group ids, from different tenants */
-  int32_t stream;      /* stream index within the partition, -1 until assigned */
-  int32_t position;    /* order among the partition's horizontal groups, -1 until scheduled */
+  int32_t *members; /* fused group ids, from different tenants */
+  int32_t stream;   /* stream index within the partition, -1 until assigned */
+  int32_t position; /* order among the partition's horizontal groups, -1 until scheduled */
   int n_waits;
-  int32_t *waits;      /* horizontal groups on other streams this one waits for */
+  int32_t *waits; /* horizontal groups on other streams this one waits for */
   mt_cost cost;
 } mt_horizontal_group;
 
 typedef struct mt_partition_plan {
   const char *name;
-  int sm_budget;        /* requested (0: whole GPU) */
-  int sm_count;         /* granted after rounding to the target's partition granularity */
+  int sm_budget; /* requested (0: whole GPU) */
+  int sm_count;  /* granted after rounding to the target's partition granularity */
   int n_streams;
-  size_t arena_bytes;   /* memory plan: peak */
+  size_t arena_bytes;     /* memory plan: peak */
   size_t unplanned_bytes; /* sum of all intermediates, as if none shared memory */
   double predicted_makespan_us;
 } mt_partition_plan;
@@ -87,7 +87,7 @@ typedef struct mt_partition_plan {
 typedef struct mt_buffer {
   mt_value_id value;
   int32_t partition;
-  size_t offset, size; /* within the partition's arena */
+  size_t offset, size;               /* within the partition's arena */
   int32_t first_hgroup, last_hgroup; /* writer and last reader */
 } mt_buffer;
 
@@ -112,7 +112,7 @@ typedef struct mt_plan {
   mt_buffer *buffers;
   int n_rejections, cap_rejections;
   mt_rejection *rejections;
-  int32_t *group_of_node; /* per node id: fused group id, -1 for removed nodes */
+  int32_t *group_of_node;    /* per node id: fused group id, -1 for removed nodes */
   int32_t *tenant_partition; /* per tenant: partition index */
 } mt_plan;
 
@@ -124,19 +124,22 @@ typedef struct mt_partition_budget {
   int sm_budget;
 } mt_partition_budget;
 MT_MUST_USE mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
-                          const mt_partition_budget *budgets, int n_budgets, mt_plan **out_plan);
+                                      const mt_partition_budget *budgets, int n_budgets,
+                                      mt_plan **out_plan);
 void mt_plan_destroy(mt_plan *p);
 
 /* Recomputes groups' external inputs/outputs and group_of_node after groups were edited. */
 MT_MUST_USE mt_status *mt_plan_refresh_groups(mt_plan *p);
 /* Appends a rejection (strings copied). Fails only when out of memory: the report must never
  * lose a line silently, so callers propagate the status. */
-MT_MUST_USE mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason);
+MT_MUST_USE mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what,
+                                      const char *reason);
 
 /* Grants each partition its SMs on `arch`: budgets rounded up to the partition granularity,
  * at least the minimum partition, and together no more than the GPU has. Errors name the
  * partition and the arch. */
-MT_MUST_USE mt_status *mt_partitions_assign(mt_partition_plan *parts, int n, const mt_arch_params *arch);
+MT_MUST_USE mt_status *mt_partitions_assign(mt_partition_plan *parts, int n,
+                                            const mt_arch_params *arch);
 
 /* The memory-plan checker: no two buffers of a partition share bytes unless one's last reader is
  * ordered (same stream earlier, or through waits) before the other's writer. */
@@ -147,8 +150,8 @@ MT_MUST_USE mt_status *mt_memory_plan_check(const mt_plan *p);
  * in group order, every read checked to come after its write. With use_memory_plan, intermediates
  * live at their arena offsets, so a memory plan that lets live buffers overlap corrupts results.
  * inputs[t] / outputs[t] as for mt_reference_run, one array per tenant. */
-MT_MUST_USE mt_status *mt_plan_reference_run(const mt_plan *p, bool use_memory_plan, mt_tensor *const *inputs,
-                                 mt_tensor *const *outputs);
+MT_MUST_USE mt_status *mt_plan_reference_run(const mt_plan *p, bool use_memory_plan,
+                                             mt_tensor *const *inputs, mt_tensor *const *outputs);
 
 /* Plan verifier: every live node in exactly one fused group of its tenant, group orders valid,
  * horizontal groups of one partition and distinct tenants, schedule consistent with data

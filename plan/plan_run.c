@@ -65,7 +65,9 @@ mt_status *mt_plan_reference_run(const mt_plan *p, bool use_memory_plan, mt_tens
     for (int b = 0; !st && b < p->n_buffers; b++) ps.buffer_of_value[p->buffers[b].value] = b;
     for (int i = 0; !st && i < p->n_partitions; i++) {
       ps.arenas[i] = malloc(p->partitions[i].arena_bytes ? p->partitions[i].arena_bytes : 1);
-      if (!ps.arenas[i]) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory for a %zu-byte arena", p->partitions[i].arena_bytes);
+      if (!ps.arenas[i])
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory for a %zu-byte arena",
+                    p->partitions[i].arena_bytes);
     }
     if (!st) mt_eval_set_placement(ev, place, &ps);
   }
@@ -95,8 +97,10 @@ mt_status *mt_plan_reference_run(const mt_plan *p, bool use_memory_plan, mt_tens
       outputs[t][i] = *v;
       size_t bytes = mt_tensor_nbytes(v);
       outputs[t][i].data = malloc(bytes ? bytes : 1);
-      if (!outputs[t][i].data) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-      else memcpy(outputs[t][i].data, v->data, bytes);
+      if (!outputs[t][i].data)
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      else
+        memcpy(outputs[t][i].data, v->data, bytes);
     }
   }
   mt_eval_destroy(ev);

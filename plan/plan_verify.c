@@ -11,20 +11,26 @@ MT_MUST_USE static mt_status *check_groups(const mt_plan *p, int32_t *seen_in) {
     if (fg->n_nodes <= 0) return MT_ERR(INTERNAL, "plan: fused group %d is empty", gi);
     for (int k = 0; k < fg->n_nodes; k++) {
       int32_t id = fg->nodes[k];
-      if (id < 0 || id >= mt_module_node_count(m)) return MT_ERR(INTERNAL, "plan: group %d names node %d", gi, id);
+      if (id < 0 || id >= mt_module_node_count(m))
+        return MT_ERR(INTERNAL, "plan: group %d names node %d", gi, id);
       const mt_node *n = mt_module_node_c(m, id);
-      if (!mt_node_is_live(n)) return MT_ERR(INTERNAL, "plan: group %d holds removed node '%s'", gi, n->name);
-      if (n->tenant != fg->tenant) return MT_ERR(INTERNAL, "plan: group %d mixes tenants (node '%s')", gi, n->name);
-      if (seen_in[id] >= 0) return MT_ERR(INTERNAL, "plan: node '%s' is in groups %d and %d", n->name, seen_in[id], gi);
+      if (!mt_node_is_live(n))
+        return MT_ERR(INTERNAL, "plan: group %d holds removed node '%s'", gi, n->name);
+      if (n->tenant != fg->tenant)
+        return MT_ERR(INTERNAL, "plan: group %d mixes tenants (node '%s')", gi, n->name);
+      if (seen_in[id] >= 0)
+        return MT_ERR(INTERNAL, "plan: node '%s' is in groups %d and %d", n->name, seen_in[id], gi);
       seen_in[id] = gi;
     }
-    if (fg->hgroup < 0 || fg->hgroup >= p->n_hgroups) return MT_ERR(INTERNAL, "plan: group %d has no horizontal group", gi);
+    if (fg->hgroup < 0 || fg->hgroup >= p->n_hgroups)
+      return MT_ERR(INTERNAL, "plan: group %d has no horizontal group", gi);
   }
   for (int32_t t = 0; t < mt_module_tenant_count(m); t++) {
     const mt_graph *g = mt_module_tenant_c(m, t)->graph;
     for (int k = 0; k < g->n_nodes; k++)
       if (seen_in[g->nodes[k]] < 0)
-        return MT_ERR(INTERNAL, "plan: %s is in no fused group", mt_node_label(m, mt_module_node_c(m, g->nodes[k])));
+        return MT_ERR(INTERNAL, "plan: %s is in no fused group",
+                      mt_node_label(m, mt_module_node_c(m, g->nodes[k])));
   }
   return NULL;
 }
@@ -34,10 +40,13 @@ MT_MUST_USE static mt_status *check_hgroups(const mt_plan *p) {
     const mt_horizontal_group *hg = &p->hgroups[h];
     if (hg->n_members <= 0) return MT_ERR(INTERNAL, "plan: horizontal group %d is empty", h);
     if (hg->kind == MT_HGROUP_SINGLE && hg->n_members != 1)
-      return MT_ERR(INTERNAL, "plan: horizontal group %d is 'single' with %d members", h, hg->n_members);
+      return MT_ERR(INTERNAL, "plan: horizontal group %d is 'single' with %d members", h,
+                    hg->n_members);
     for (int i = 0; i < hg->n_members; i++) {
       const mt_fused_group *fg = &p->groups[hg->members[i]];
-      if (fg->hgroup != h) return MT_ERR(INTERNAL, "plan: group %d does not point back to horizontal group %d", hg->members[i], h);
+      if (fg->hgroup != h)
+        return MT_ERR(INTERNAL, "plan: group %d does not point back to horizontal group %d",
+                      hg->members[i], h);
       if (p->tenant_partition[fg->tenant] != hg->partition)
         return MT_ERR(INTERNAL, "plan: horizontal group %d mixes partitions", h);
       for (int j = 0; j < i; j++)
@@ -69,12 +78,16 @@ MT_MUST_USE static mt_status *check_schedule(const mt_plan *p, const int32_t *gr
         if (pg == gi) {
           bool before = false;
           for (int j = 0; j < k; j++) before = before || fg->nodes[j] == prod;
-          if (!before) return MT_ERR(INTERNAL, "plan: in group %d, '%s' runs before its producer", gi, n->name);
+          if (!before)
+            return MT_ERR(INTERNAL, "plan: in group %d, '%s' runs before its producer", gi,
+                          n->name);
           continue;
         }
-        const mt_horizontal_group *ph = &p->hgroups[p->groups[pg].hgroup], *ch = &p->hgroups[fg->hgroup];
+        const mt_horizontal_group *ph = &p->hgroups[p->groups[pg].hgroup],
+                                  *ch = &p->hgroups[fg->hgroup];
         if (pg != gi && p->groups[pg].hgroup == fg->hgroup)
-          return MT_ERR(INTERNAL, "plan: horizontal group %d holds a group and its producer ('%s')", fg->hgroup, n->name);
+          return MT_ERR(INTERNAL, "plan: horizontal group %d holds a group and its producer ('%s')",
+                        fg->hgroup, n->name);
         if (scheduled && ph->partition == ch->partition && ph->position >= ch->position)
           return MT_ERR(INTERNAL, "plan: '%s' is scheduled before its producer", n->name);
       }

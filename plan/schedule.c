@@ -35,7 +35,8 @@ static void dep_add(dep_builder *b, int32_t consumer, int32_t producer) {
 static int32_t hgroup_of_producer(const mt_plan *p, mt_value_id v) {
   int32_t prod = mt_module_value_c(p->module, v)->producer;
   if (prod < 0) return -1;
-  int32_t g = p->group_of_node[prod]; /* -1 for nodes inside subgraphs: not scheduled on their own */
+  int32_t g =
+      p->group_of_node[prod]; /* -1 for nodes inside subgraphs: not scheduled on their own */
   return g < 0 ? -1 : p->groups[g].hgroup;
 }
 
@@ -44,7 +45,8 @@ static int32_t hgroup_of_producer(const mt_plan *p, mt_value_id v) {
 static void dep_node(dep_builder *b, int32_t consumer, const mt_node *n, int depth) {
   for (int i = 0; i < n->n_inputs; i++)
     if (n->inputs[i] != MT_NO_VALUE) dep_add(b, consumer, hgroup_of_producer(b->p, n->inputs[i]));
-  if (depth > 64) return; /* nesting that deep does not occur in real models; the verifier limits it */
+  if (depth > 64)
+    return; /* nesting that deep does not occur in real models; the verifier limits it */
   for (int a = 0; a < n->n_attrs; a++) {
     const mt_attr *at = &n->attrs[a];
     const mt_graph *sub[1] = {at->graph};
@@ -52,7 +54,8 @@ static void dep_node(dep_builder *b, int32_t consumer, const mt_node *n, int dep
     for (int64_t j = 0; j < count; j++) {
       const mt_graph *g = at->graphs ? at->graphs[j] : sub[0];
       if (!g) continue;
-      for (int k = 0; k < g->n_nodes; k++) dep_node(b, consumer, mt_module_node_c(b->p->module, g->nodes[k]), depth + 1);
+      for (int k = 0; k < g->n_nodes; k++)
+        dep_node(b, consumer, mt_module_node_c(b->p->module, g->nodes[k]), depth + 1);
     }
   }
 }
@@ -75,7 +78,8 @@ mt_status *mt_schedule_deps_build(const mt_plan *p, mt_hgroup_deps *out) {
     const mt_horizontal_group *hg = &p->hgroups[h];
     for (int i = 0; i < hg->n_members; i++) {
       const mt_fused_group *fg = &p->groups[hg->members[i]];
-      for (int k = 0; k < fg->n_nodes; k++) dep_node(&b, h, mt_module_node_c(p->module, fg->nodes[k]), 0);
+      for (int k = 0; k < fg->n_nodes; k++)
+        dep_node(&b, h, mt_module_node_c(p->module, fg->nodes[k]), 0);
     }
   }
   out->start[n] = (int32_t)b.n;
@@ -118,13 +122,19 @@ static bool id_less(const void *ctx, int32_t a, int32_t b) {
 
 mt_status *mt_schedule_topo_order(const mt_plan *p, const mt_hgroup_deps *d, int32_t *order) {
   int n = p->n_hgroups;
-  if (d->n != n) return MT_ERR(INTERNAL, "schedule: dependencies were built for %d horizontal groups, the plan has %d", d->n, n);
+  if (d->n != n)
+    return MT_ERR(INTERNAL,
+                  "schedule: dependencies were built for %d horizontal groups, the plan has %d",
+                  d->n, n);
   size_t ne = n ? (size_t)d->start[n] : 0;
-  int32_t *indeg = calloc((size_t)n + 1, sizeof *indeg), *sstart = calloc((size_t)n + 2, sizeof *sstart);
-  int32_t *succ = malloc(sizeof(int32_t) * (ne + 1)), *heap = malloc(sizeof(int32_t) * ((size_t)n + 1));
+  int32_t *indeg = calloc((size_t)n + 1, sizeof *indeg),
+          *sstart = calloc((size_t)n + 2, sizeof *sstart);
+  int32_t *succ = malloc(sizeof(int32_t) * (ne + 1)),
+          *heap = malloc(sizeof(int32_t) * ((size_t)n + 1));
   topo_key *keys = calloc((size_t)n + 1, sizeof *keys);
   mt_status *st = NULL;
-  if (!indeg || !sstart || !succ || !heap || !keys) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  if (!indeg || !sstart || !succ || !heap || !keys)
+    st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st) {
     /* successor lists (CSR) from the predecessor lists */
     for (size_t e = 0; e < ne; e++) sstart[d->pred[e] + 1]++;
@@ -191,12 +201,15 @@ static int cmp_pos_id(const void *a, const void *b) {
   return (x->id > y->id) - (x->id < y->id);
 }
 
-static bool scheduled(const mt_horizontal_group *hg) { return hg->stream >= 0 && hg->position >= 0; }
+static bool scheduled(const mt_horizontal_group *hg) {
+  return hg->stream >= 0 && hg->position >= 0;
+}
 
 /* The scheduled groups of partition `part` sorted by position; returns the count (-1: no memory). */
 static int partition_sorted(const mt_plan *p, int32_t part, pos_id **out) {
   int n = 0;
-  for (int h = 0; h < p->n_hgroups; h++) n += p->hgroups[h].partition == part && scheduled(&p->hgroups[h]);
+  for (int h = 0; h < p->n_hgroups; h++)
+    n += p->hgroups[h].partition == part && scheduled(&p->hgroups[h]);
   pos_id *v = malloc(sizeof *v * ((size_t)n + 1));
   if (!v) return -1;
   n = 0;
@@ -218,7 +231,8 @@ static int32_t max_stream(const mt_plan *p, int32_t part) {
 bool mt_schedule_happens_before(const mt_plan *p, int32_t a, int32_t b) {
   if (a < 0 || b < 0 || a >= p->n_hgroups || b >= p->n_hgroups || a == b) return false;
   const mt_horizontal_group *ha = &p->hgroups[a], *hb = &p->hgroups[b];
-  if (ha->partition != hb->partition || !scheduled(ha) || !scheduled(hb) || ha->position >= hb->position)
+  if (ha->partition != hb->partition || !scheduled(ha) || !scheduled(hb) ||
+      ha->position >= hb->position)
     return false;
   pos_id *sorted = NULL;
   int n = partition_sorted(p, ha->partition, &sorted);
@@ -247,7 +261,8 @@ bool mt_schedule_happens_before(const mt_plan *p, int32_t a, int32_t b) {
         int32_t y = w < 0 ? prev[xs] : x->waits[w];
         if (y < 0 || y >= p->n_hgroups || seen[y]) continue;
         const mt_horizontal_group *hy = &p->hgroups[y];
-        if (hy->partition != ha->partition || !scheduled(hy) || hy->position < ha->position) continue;
+        if (hy->partition != ha->partition || !scheduled(hy) || hy->position < ha->position)
+          continue;
         if (y == a) found = true;
         seen[y] = 1;
         stack[top++] = y;
@@ -264,10 +279,10 @@ bool mt_schedule_happens_before(const mt_plan *p, int32_t a, int32_t b) {
 
 struct mt_schedule_order {
   int n_hgroups, n_partitions;
-  int32_t *local;   /* per hgroup: rank in its partition's position order, -1 unscheduled */
-  int32_t *part;    /* per hgroup: partition */
-  size_t *words;    /* per partition: 64-bit words per row */
-  uint64_t **rows;  /* per partition: one row per scheduled group, bit j = local j happens before */
+  int32_t *local;  /* per hgroup: rank in its partition's position order, -1 unscheduled */
+  int32_t *part;   /* per hgroup: partition */
+  size_t *words;   /* per partition: 64-bit words per row */
+  uint64_t **rows; /* per partition: one row per scheduled group, bit j = local j happens before */
 };
 
 void mt_schedule_order_free(mt_schedule_order *o) {
@@ -286,7 +301,8 @@ static const char *hgroup_label(const mt_plan *p, int32_t h) {
   return mt_node_label(p->module, mt_module_node_c(p->module, fg->nodes[0]));
 }
 
-MT_MUST_USE static mt_status *build_partition(const mt_plan *p, mt_schedule_order *o, int32_t part) {
+MT_MUST_USE static mt_status *build_partition(const mt_plan *p, mt_schedule_order *o,
+                                              int32_t part) {
   pos_id *sorted = NULL;
   int n = partition_sorted(p, part, &sorted);
   if (n < 0) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -299,7 +315,8 @@ MT_MUST_USE static mt_status *build_partition(const mt_plan *p, mt_schedule_orde
   for (int32_t s = 0; !st && s < ns; s++) last[s] = -1;
   for (int i = 0; !st && i < n; i++) {
     if (i > 0 && sorted[i].position == sorted[i - 1].position)
-      st = MT_ERR(INTERNAL, "schedule: horizontal groups %d and %d share position %d in partition '%s'",
+      st = MT_ERR(INTERNAL,
+                  "schedule: horizontal groups %d and %d share position %d in partition '%s'",
                   sorted[i - 1].id, sorted[i].id, sorted[i].position, p->partitions[part].name);
     o->local[sorted[i].id] = i;
   }
@@ -310,8 +327,11 @@ MT_MUST_USE static mt_status *build_partition(const mt_plan *p, mt_schedule_orde
     for (int w = -1; w < hg->n_waits; w++) {
       int32_t y = w < 0 ? last[hg->stream] : hg->waits[w];
       if (w < 0 && y < 0) continue;
-      if (y < 0 || y >= p->n_hgroups || p->hgroups[y].partition != part || o->local[y] < 0 || o->local[y] >= i) {
-        st = MT_ERR(INTERNAL, "schedule: horizontal group %d (%s) waits for %d, which is not an earlier scheduled group of partition '%s'",
+      if (y < 0 || y >= p->n_hgroups || p->hgroups[y].partition != part || o->local[y] < 0 ||
+          o->local[y] >= i) {
+        st = MT_ERR(INTERNAL,
+                    "schedule: horizontal group %d (%s) waits for %d, which is not an earlier "
+                    "scheduled group of partition '%s'",
                     h, hgroup_label(p, h), y, p->partitions[part].name);
         break;
       }
@@ -336,7 +356,9 @@ mt_status *mt_schedule_order_build(const mt_plan *p, mt_schedule_order **out) {
   o->part = malloc(sizeof(int32_t) * ((size_t)p->n_hgroups + 1));
   o->words = calloc((size_t)p->n_partitions + 1, sizeof *o->words);
   o->rows = calloc((size_t)p->n_partitions + 1, sizeof *o->rows);
-  mt_status *st = (!o->local || !o->part || !o->words || !o->rows) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  mt_status *st = (!o->local || !o->part || !o->words || !o->rows)
+                      ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory")
+                      : NULL;
   for (int h = 0; !st && h < p->n_hgroups; h++) {
     const mt_horizontal_group *hg = &p->hgroups[h];
     o->local[h] = -1;
@@ -371,12 +393,16 @@ mt_status *mt_schedule_check(const mt_plan *p) {
       int32_t y = d.pred[e];
       const mt_horizontal_group *hy = &p->hgroups[y];
       if (hy->partition != hg->partition)
-        st = MT_ERR(INTERNAL, "schedule: horizontal group %d (%s) reads from group %d of another partition", h,
-                    hgroup_label(p, h), y);
+        st = MT_ERR(INTERNAL,
+                    "schedule: horizontal group %d (%s) reads from group %d of another partition",
+                    h, hgroup_label(p, h), y);
       else if (!scheduled(hg) || !scheduled(hy))
-        st = MT_ERR(INTERNAL, "schedule: horizontal group %d (%s) or its producer %d has no stream", h, hgroup_label(p, h), y);
+        st = MT_ERR(INTERNAL, "schedule: horizontal group %d (%s) or its producer %d has no stream",
+                    h, hgroup_label(p, h), y);
       else if (!mt_schedule_order_before(o, y, h))
-        st = MT_ERR(INTERNAL, "schedule: horizontal group %d (%s, stream %d, position %d) reads from %d (stream %d, position %d) with no wait ordering them",
+        st = MT_ERR(INTERNAL,
+                    "schedule: horizontal group %d (%s, stream %d, position %d) reads from %d "
+                    "(stream %d, position %d) with no wait ordering them",
                     h, hgroup_label(p, h), hg->stream, hg->position, y, hy->stream, hy->position);
     }
   }

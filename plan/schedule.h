@@ -22,7 +22,7 @@
  * for k in [start[h], start[h + 1]). Deduplicated, self-edges dropped; reads inside subgraphs
  * (If branches reading outer values) count. */
 typedef struct mt_hgroup_deps {
-  int n;         /* plan->n_hgroups when built */
+  int n;          /* plan->n_hgroups when built */
   int32_t *start; /* n + 1 entries */
   int32_t *pred;
 } mt_hgroup_deps;
@@ -35,7 +35,8 @@ void mt_schedule_deps_free(mt_hgroup_deps *d);
  * producers by dependency level (interleaving tenants) and ties by id. A position order that
  * breaks a data dependency is repaired (the producer first), so the result is always
  * topological. Errors on a dependency cycle. order has n_hgroups entries. */
-MT_MUST_USE mt_status *mt_schedule_topo_order(const mt_plan *p, const mt_hgroup_deps *d, int32_t *order);
+MT_MUST_USE mt_status *mt_schedule_topo_order(const mt_plan *p, const mt_hgroup_deps *d,
+                                              int32_t *order);
 
 /* a happens before b (see above). */
 bool mt_schedule_happens_before(const mt_plan *p, int32_t hgroup_a, int32_t hgroup_b);

@@ -15,29 +15,69 @@
  * a transcendental (exp, erf, tanh ...) counts as 8 flops; at most 8 streams per partition (beyond
  * that, concurrent kernels mostly contend for the same SMs). */
 #define MT_COMMON_KERNEL_SHAPES                                                                    \
-  .gemm_tile_m = 128, .gemm_tile_n = 128, .elementwise_block_elems = 256,                         \
+  .gemm_tile_m = 128, .gemm_tile_n = 128, .elementwise_block_elems = 256,                          \
   .reduction_block_elems = 2048, .transcendental_flops = 8.0, .max_streams_per_partition = 8
 
 static const mt_arch_params builtin[] = {
-    {.name = "sm_80", .sm_count = 108, .sm_partition_granularity = 2, .sm_min_partition = 2,
-     .mem_bandwidth_gbs = 2039.0, .fp32_tflops = 19.5, .tf32_tflops = 156.0, .fp16_tflops = 312.0,
-     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
-     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 166912, .max_blocks_per_sm = 32,
+    {.name = "sm_80",
+     .sm_count = 108,
+     .sm_partition_granularity = 2,
+     .sm_min_partition = 2,
+     .mem_bandwidth_gbs = 2039.0,
+     .fp32_tflops = 19.5,
+     .tf32_tflops = 156.0,
+     .fp16_tflops = 312.0,
+     .launch_overhead_us = 4.0,
+     .graph_node_overhead_us = 1.0,
+     .event_wait_us = 2.0,
+     .max_threads_per_block = 1024,
+     .max_shared_bytes_per_block = 166912,
+     .max_blocks_per_sm = 32,
      MT_COMMON_KERNEL_SHAPES},
-    {.name = "sm_86", .sm_count = 72, .sm_partition_granularity = 2, .sm_min_partition = 2,
-     .mem_bandwidth_gbs = 600.0, .fp32_tflops = 31.2, .tf32_tflops = 62.5, .fp16_tflops = 125.0,
-     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
-     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 101376, .max_blocks_per_sm = 16,
+    {.name = "sm_86",
+     .sm_count = 72,
+     .sm_partition_granularity = 2,
+     .sm_min_partition = 2,
+     .mem_bandwidth_gbs = 600.0,
+     .fp32_tflops = 31.2,
+     .tf32_tflops = 62.5,
+     .fp16_tflops = 125.0,
+     .launch_overhead_us = 4.0,
+     .graph_node_overhead_us = 1.0,
+     .event_wait_us = 2.0,
+     .max_threads_per_block = 1024,
+     .max_shared_bytes_per_block = 101376,
+     .max_blocks_per_sm = 16,
      MT_COMMON_KERNEL_SHAPES},
-    {.name = "sm_89", .sm_count = 58, .sm_partition_granularity = 2, .sm_min_partition = 2,
-     .mem_bandwidth_gbs = 300.0, .fp32_tflops = 30.3, .tf32_tflops = 60.0, .fp16_tflops = 121.0,
-     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
-     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 101376, .max_blocks_per_sm = 24,
+    {.name = "sm_89",
+     .sm_count = 58,
+     .sm_partition_granularity = 2,
+     .sm_min_partition = 2,
+     .mem_bandwidth_gbs = 300.0,
+     .fp32_tflops = 30.3,
+     .tf32_tflops = 60.0,
+     .fp16_tflops = 121.0,
+     .launch_overhead_us = 4.0,
+     .graph_node_overhead_us = 1.0,
+     .event_wait_us = 2.0,
+     .max_threads_per_block = 1024,
+     .max_shared_bytes_per_block = 101376,
+     .max_blocks_per_sm = 24,
      MT_COMMON_KERNEL_SHAPES},
-    {.name = "sm_90", .sm_count = 132, .sm_partition_granularity = 8, .sm_min_partition = 8,
-     .mem_bandwidth_gbs = 3350.0, .fp32_tflops = 67.0, .tf32_tflops = 495.0, .fp16_tflops = 990.0,
-     .launch_overhead_us = 4.0, .graph_node_overhead_us = 1.0, .event_wait_us = 2.0,
-     .max_threads_per_block = 1024, .max_shared_bytes_per_block = 232448, .max_blocks_per_sm = 32,
+    {.name = "sm_90",
+     .sm_count = 132,
+     .sm_partition_granularity = 8,
+     .sm_min_partition = 8,
+     .mem_bandwidth_gbs = 3350.0,
+     .fp32_tflops = 67.0,
+     .tf32_tflops = 495.0,
+     .fp16_tflops = 990.0,
+     .launch_overhead_us = 4.0,
+     .graph_node_overhead_us = 1.0,
+     .event_wait_us = 2.0,
+     .max_threads_per_block = 1024,
+     .max_shared_bytes_per_block = 232448,
+     .max_blocks_per_sm = 32,
      MT_COMMON_KERNEL_SHAPES},
 };
 
@@ -47,21 +87,25 @@ const mt_arch_params *mt_arch_builtin(const char *name) {
   return NULL;
 }
 
-MT_MUST_USE static mt_status *read_number(json_t *obj, const char *key, double lo, double hi, double *inout) {
+MT_MUST_USE static mt_status *read_number(json_t *obj, const char *key, double lo, double hi,
+                                          double *inout) {
   json_t *v = json_object_get(obj, key);
   if (!v) return NULL;
   if (!json_is_number(v)) return MT_ERR(INVALID_ARGUMENT, "'%s' must be a number", key);
   double d = json_number_value(v);
-  if (!(d >= lo && d <= hi)) return MT_ERR(INVALID_ARGUMENT, "'%s' = %g is out of range [%g, %g]", key, d, lo, hi);
+  if (!(d >= lo && d <= hi))
+    return MT_ERR(INVALID_ARGUMENT, "'%s' = %g is out of range [%g, %g]", key, d, lo, hi);
   *inout = d;
   return NULL;
 }
 
-mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, mt_arch_params *out) {
+mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base,
+                                  mt_arch_params *out) {
   *out = *base;
   json_error_t err;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-  if (!root && err.line < 1) return MT_ERR(INVALID_ARGUMENT, "%s: %s", path, err.text); /* e.g. cannot open */
+  if (!root && err.line < 1)
+    return MT_ERR(INVALID_ARGUMENT, "%s: %s", path, err.text); /* e.g. cannot open */
   if (!root) return MT_ERR(INVALID_ARGUMENT, "%s:%d: %s", path, err.line, err.text);
   mt_status *st = NULL;
   json_t *arch = json_is_object(root) ? json_object_get(root, base->name) : NULL;
@@ -69,10 +113,10 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, 
   /* other archs' sections may share the file; anything else is a typo that must not pass */
   const char *top;
   json_t *section;
-  if (!st)
-    json_object_foreach(root, top, section) {
+  if (!st) json_object_foreach(root, top, section) {
       if (!mt_arch_builtin(top)) {
-        st = MT_ERR(INVALID_ARGUMENT, "unknown arch '%s' (expected sm_80, sm_86, sm_89 or sm_90)", top);
+        st = MT_ERR(INVALID_ARGUMENT, "unknown arch '%s' (expected sm_80, sm_86, sm_89 or sm_90)",
+                    top);
         break;
       }
       if (!json_is_object(section)) {
@@ -81,19 +125,31 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, 
       }
     }
   if (!st && arch) {
-    static const char *const keys[] = {"sm_count", "sm_partition_granularity", "sm_min_partition",
-                                       "mem_bandwidth_gbs", "fp32_tflops", "tf32_tflops",
-                                       "fp16_tflops", "launch_overhead_us", "graph_node_overhead_us",
-                                       "event_wait_us", "max_threads_per_block",
-                                       "max_shared_bytes_per_block", "max_blocks_per_sm",
-                                       "gemm_tile_m", "gemm_tile_n", "elementwise_block_elems",
-                                       "reduction_block_elems", "transcendental_flops",
+    static const char *const keys[] = {"sm_count",
+                                       "sm_partition_granularity",
+                                       "sm_min_partition",
+                                       "mem_bandwidth_gbs",
+                                       "fp32_tflops",
+                                       "tf32_tflops",
+                                       "fp16_tflops",
+                                       "launch_overhead_us",
+                                       "graph_node_overhead_us",
+                                       "event_wait_us",
+                                       "max_threads_per_block",
+                                       "max_shared_bytes_per_block",
+                                       "max_blocks_per_sm",
+                                       "gemm_tile_m",
+                                       "gemm_tile_n",
+                                       "elementwise_block_elems",
+                                       "reduction_block_elems",
+                                       "transcendental_flops",
                                        "max_streams_per_partition"};
     const char *key;
     json_t *val;
     json_object_foreach(arch, key, val) {
       bool known = false;
-      for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) known = known || strcmp(key, keys[i]) == 0;
+      for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        known = known || strcmp(key, keys[i]) == 0;
       if (!known) {
         st = MT_ERR(INVALID_ARGUMENT, "%s: unknown key '%s'", base->name, key);
         break;
@@ -128,9 +184,12 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, 
     MT_INT_FIELD(max_streams_per_partition, 1, 1024)
 #undef MT_INT_FIELD
 #undef MT_DBL_FIELD
-    if (!st && (out->sm_min_partition > out->sm_count || out->sm_partition_granularity > out->sm_count))
-      st = MT_ERR(INVALID_ARGUMENT, "sm_min_partition (%d) and sm_partition_granularity (%d) must not exceed sm_count (%d)",
-                  out->sm_min_partition, out->sm_partition_granularity, out->sm_count);
+    if (!st &&
+        (out->sm_min_partition > out->sm_count || out->sm_partition_granularity > out->sm_count))
+      st = MT_ERR(
+          INVALID_ARGUMENT,
+          "sm_min_partition (%d) and sm_partition_granularity (%d) must not exceed sm_count (%d)",
+          out->sm_min_partition, out->sm_partition_granularity, out->sm_count);
   }
   json_decref(root);
   return st ? mt_status_annotate(st, "cost model overrides %s", path) : NULL;

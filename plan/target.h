@@ -9,15 +9,15 @@
 #include "runtime/base/status.h"
 
 typedef struct mt_arch_params {
-  char name[16];            /* "sm_90" */
-  int sm_count;             /* SMs on the reference part of that arch (e.g. H100 SXM: 132) */
+  char name[16];                /* "sm_90" */
+  int sm_count;                 /* SMs on the reference part of that arch (e.g. H100 SXM: 132) */
   int sm_partition_granularity; /* SM partitions come in multiples of this (green contexts) */
-  int sm_min_partition;     /* smallest partition */
-  double mem_bandwidth_gbs; /* DRAM bandwidth, GB/s */
+  int sm_min_partition;         /* smallest partition */
+  double mem_bandwidth_gbs;     /* DRAM bandwidth, GB/s */
   double fp32_tflops, tf32_tflops, fp16_tflops;
-  double launch_overhead_us;   /* per kernel launched from a stream */
+  double launch_overhead_us;     /* per kernel launched from a stream */
   double graph_node_overhead_us; /* per kernel node inside a CUDA graph */
-  double event_wait_us;        /* cost of a cross-stream dependency */
+  double event_wait_us;          /* cost of a cross-stream dependency */
   int max_threads_per_block;
   int max_shared_bytes_per_block;
   int max_blocks_per_sm;
@@ -32,6 +32,7 @@ typedef struct mt_arch_params {
 /* Built-in parameters for "sm_80", "sm_86", "sm_89", "sm_90"; NULL for anything else. */
 const mt_arch_params *mt_arch_builtin(const char *name);
 /* Loads overrides from a JSON file over a copy of base ({"sm_90": {"sm_count": 114, ...}}). */
-MT_MUST_USE mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base, mt_arch_params *out);
+MT_MUST_USE mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base,
+                                              mt_arch_params *out);
 
 #endif

@@ -35,12 +35,18 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     }
     if (opt && !val) return MT_ERR(INVALID_ARGUMENT, "compile: %s needs a value", opt);
     if (!opt && arg[0] == '-') return MT_ERR(INVALID_ARGUMENT, "compile: unknown option '%s'", arg);
-    if (!opt) a->paths[a->n_paths++] = argv[i];
-    else if (strcmp(opt, "--dump-ir-after") == 0) a->dump_after = val;
-    else if (strcmp(opt, "--disable-pass") == 0) a->disabled[a->n_disabled++] = val;
-    else if (strcmp(opt, "--report") == 0) a->report = val;
-    else if (strcmp(opt, "--target") == 0) a->target = val;
-    else a->arch_params = val;
+    if (!opt)
+      a->paths[a->n_paths++] = argv[i];
+    else if (strcmp(opt, "--dump-ir-after") == 0)
+      a->dump_after = val;
+    else if (strcmp(opt, "--disable-pass") == 0)
+      a->disabled[a->n_disabled++] = val;
+    else if (strcmp(opt, "--report") == 0)
+      a->report = val;
+    else if (strcmp(opt, "--target") == 0)
+      a->target = val;
+    else
+      a->arch_params = val;
   }
   return NULL;
 }

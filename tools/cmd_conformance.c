@@ -98,7 +98,8 @@ static void add_reason(tally *t, const char *msg) {
 
 static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why, size_t cap) {
   if (got->dtype != want->dtype) {
-    snprintf(why, cap, "dtype %s, expected %s", mt_dtype_name(got->dtype), mt_dtype_name(want->dtype));
+    snprintf(why, cap, "dtype %s, expected %s", mt_dtype_name(got->dtype),
+             mt_dtype_name(want->dtype));
     return false;
   }
   if (got->rank != want->rank) {
@@ -107,7 +108,8 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why,
   }
   for (int d = 0; d < got->rank; d++)
     if (got->dims[d] != want->dims[d]) {
-      snprintf(why, cap, "dim %d is %lld, expected %lld", d, (long long)got->dims[d], (long long)want->dims[d]);
+      snprintf(why, cap, "dim %d is %lld, expected %lld", d, (long long)got->dims[d],
+               (long long)want->dims[d]);
       return false;
     }
   int64_t n = mt_tensor_numel(want);
@@ -131,7 +133,8 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why,
 }
 
 /* Reads input_*.pb / output_*.pb of one data set, sorted by index. */
-MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, mt_tensor **out, char ***out_names, int *out_n) {
+MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, mt_tensor **out,
+                                       char ***out_names, int *out_n) {
   char **files;
   int n = list_dir(set_dir, prefix, &files);
   *out = calloc((size_t)n + 1, sizeof **out);
@@ -191,7 +194,8 @@ static int run_data_set(const mt_module *m, const char *set_dir, char *why, size
     for (int i = 0; i < g->n_outputs && result == CASE_PASS; i++) {
       char detail[256];
       if (!values_close(&got[i], &want[i], detail, sizeof detail)) {
-        snprintf(why, cap, "output %d '%s': %s", i, mt_module_value_c(m, g->outputs[i])->name, detail);
+        snprintf(why, cap, "output %d '%s': %s", i, mt_module_value_c(m, g->outputs[i])->name,
+                 detail);
         result = CASE_FAIL;
       }
     }
@@ -203,7 +207,6 @@ static int run_data_set(const mt_module *m, const char *set_dir, char *why, size
   free_set(want, out_names, n_out);
   return result;
 }
-
 
 static int run_case(const char *case_dir, char *why, size_t cap) {
   char path[8192];
@@ -258,7 +261,8 @@ static void run_one(const char *dir, const char *name, tally *t) {
 }
 
 int mt_cmd_conformance(int argc, char **argv) {
-  if (argc < 1) return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "conformance: give one or more test case folders"));
+  if (argc < 1)
+    return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "conformance: give one or more test case folders"));
   tally t = {0};
   double start = mt_cli_now(), last_progress = start;
   for (int i = 0; i < argc; i++) {
@@ -283,7 +287,8 @@ int mt_cmd_conformance(int argc, char **argv) {
       if (file_exists(path)) run_one(dir, cases[k], &t);
       if (mt_cli_now() - last_progress > 2.0) {
         last_progress = mt_cli_now();
-        fprintf(stderr, "mtcc: conformance: %d/%d cases in %s (%.0f s)\n", k + 1, n, argv[i], last_progress - start);
+        fprintf(stderr, "mtcc: conformance: %d/%d cases in %s (%.0f s)\n", k + 1, n, argv[i],
+                last_progress - start);
       }
     }
     free_list(cases, n);

@@ -23,8 +23,10 @@ static void print_value(const mt_module *m, mt_value_id v) {
   printf("    %s: %s[", val->name, mt_dtype_name(val->dtype));
   for (int d = 0; d < val->rank; d++) {
     if (d) printf(", ");
-    if (val->dims[d] >= 0) printf("%" PRId64, val->dims[d]);
-    else printf("%s", val->dim_params[d] ? val->dim_params[d] : "?");
+    if (val->dims[d] >= 0)
+      printf("%" PRId64, val->dims[d]);
+    else
+      printf("%s", val->dim_params[d] ? val->dim_params[d] : "?");
   }
   printf("]%s\n", val->rank < 0 ? " (rank unknown)" : "");
 }
@@ -33,10 +35,11 @@ static void print_tenant(const mt_module *m, int32_t ti) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
   printf("tenant '%s'\n  model: %s\n  partition: %s, priority %d\n", t->name, t->model_path,
          t->partition, t->priority);
-  printf("  producer: %s, ir_version %" PRId64 ", opsets:", *t->producer_name ? t->producer_name : "?",
-         t->ir_version);
+  printf("  producer: %s, ir_version %" PRId64 ", opsets:",
+         *t->producer_name ? t->producer_name : "?", t->ir_version);
   for (int i = 0; i < t->n_opsets; i++)
-    printf(" %s%s%d", *t->opsets[i].domain ? t->opsets[i].domain : "ai.onnx", "=", t->opsets[i].version);
+    printf(" %s%s%d", *t->opsets[i].domain ? t->opsets[i].domain : "ai.onnx", "=",
+           t->opsets[i].version);
   printf("\n  parameters: %" PRId64 " (%.2f MiB)\n", t->parameter_count,
          (double)t->parameter_bytes / (1024.0 * 1024.0));
   int n_nodes = 0;
@@ -67,11 +70,13 @@ int mt_cmd_inspect(int argc, char **argv) {
   int n_paths = 0;
   if (!paths) return mt_cli_fail(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--dump-ir") == 0) dump = true;
+    if (strcmp(argv[i], "--dump-ir") == 0)
+      dump = true;
     else if (argv[i][0] == '-') {
       free(paths);
       return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "inspect: unknown option '%s'", argv[i]));
-    } else paths[n_paths++] = argv[i];
+    } else
+      paths[n_paths++] = argv[i];
   }
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
@@ -82,25 +87,31 @@ int mt_cmd_inspect(int argc, char **argv) {
   /* Unbound symbolic dims are normal for inspect (it shows them by name); any other inference
    * error (a shape mismatch, say) is a real error. */
   bool bound = true;
-  for (int32_t t = 0; t < mt_module_tenant_count(m); t++) bound = bound && mt_tenant_inputs_bound(m, t);
+  for (int32_t t = 0; t < mt_module_tenant_count(m); t++)
+    bound = bound && mt_tenant_inputs_bound(m, t);
   if (!st && bound) st = mt_infer_shapes(m);
   printf("targets:");
   for (int i = 0; i < mf->n_targets; i++) printf(" %s", mf->targets[i]);
   printf("\npartitions:");
   for (int i = 0; i < mf->n_partitions; i++) {
-    if (mf->partitions[i].sm_budget) printf(" %s (%d SMs)", mf->partitions[i].name, mf->partitions[i].sm_budget);
-    else printf(" %s (whole GPU)", mf->partitions[i].name);
+    if (mf->partitions[i].sm_budget)
+      printf(" %s (%d SMs)", mf->partitions[i].name, mf->partitions[i].sm_budget);
+    else
+      printf(" %s (whole GPU)", mf->partitions[i].name);
   }
   printf("\n");
   for (int32_t t = 0; t < mt_module_tenant_count(m); t++) print_tenant(m, t);
   mt_constant_stats cs;
   mt_module_constant_stats(m, &cs);
-  printf("constants: %" PRId64 " in the models, %" PRId64 " stored; %.2f MiB -> %.2f MiB, shared weights save %.2f MiB (%zu bytes)\n",
+  printf("constants: %" PRId64 " in the models, %" PRId64
+         " stored; %.2f MiB -> %.2f MiB, shared weights save %.2f MiB (%zu bytes)\n",
          cs.interned, cs.stored, (double)cs.bytes_requested / 1048576.0,
          (double)cs.bytes_stored / 1048576.0,
          (double)(cs.bytes_requested - cs.bytes_stored) / 1048576.0,
          cs.bytes_requested - cs.bytes_stored);
-  if (!bound) printf("shapes: symbolic input dims are unbound; bind them with \"dims\" in a manifest to see static shapes\n");
+  if (!bound)
+    printf("shapes: symbolic input dims are unbound; bind them with \"dims\" in a manifest to see "
+           "static shapes\n");
   if (dump && !st) mt_dump_module(m, stdout);
   mt_module_destroy(m);
   mt_manifest_free(mf);

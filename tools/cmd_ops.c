@@ -37,7 +37,9 @@ int mt_cmd_ops(int argc, char **argv) {
       return 1;
     }
   }
-  if (markdown) print_markdown();
-  else print_plain();
+  if (markdown)
+    print_markdown();
+  else
+    print_plain();
   return 0;
 }

@@ -76,8 +76,8 @@ typedef struct tenant_result {
   double seconds;
 } tenant_result;
 
-MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args, int n_args,
-                             tenant_result *res) {
+MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_arg *args,
+                                         int n_args, tenant_result *res) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
   const mt_graph *g = t->graph;
   mt_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
@@ -86,8 +86,8 @@ MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_a
   for (int i = 0; !st && i < g->n_inputs; i++) {
     const char *name = mt_module_value_c(m, g->inputs[i])->name;
     for (int a = 0; a < n_args; a++) {
-      bool tenant_ok = args[a].tenant ? strcmp(args[a].tenant, t->name) == 0
-                                      : mt_module_tenant_count(m) == 1;
+      bool tenant_ok =
+          args[a].tenant ? strcmp(args[a].tenant, t->name) == 0 : mt_module_tenant_count(m) == 1;
       if (tenant_ok && strcmp(args[a].name, name) == 0) {
         inputs[i] = args[a].tensor;
         args[a].used = true;
@@ -102,7 +102,8 @@ MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_a
   if (!st) st = mt_reference_run(m, ti, inputs, res->outputs);
   res->seconds = mt_cli_now() - start;
   if (!st) res->n_outputs = g->n_outputs;
-  if (!st && res->seconds > 2.0) fprintf(stderr, "mtcc: tenant '%s' ran in %.1f s\n", t->name, res->seconds);
+  if (!st && res->seconds > 2.0)
+    fprintf(stderr, "mtcc: tenant '%s' ran in %.1f s\n", t->name, res->seconds);
   free(inputs);
   return st;
 }
@@ -127,7 +128,8 @@ MT_MUST_USE static mt_status *check_name_collisions(const mt_module *m) {
       for (int j = 0; j < i; j++) {
         sanitize(mt_module_value_c(m, g->outputs[j])->name, b, sizeof b);
         if (strcmp(a, b) == 0)
-          return MT_ERR(INVALID_ARGUMENT, "tenant '%s': outputs '%s' and '%s' would write to the same file '%s'",
+          return MT_ERR(INVALID_ARGUMENT,
+                        "tenant '%s': outputs '%s' and '%s' would write to the same file '%s'",
                         tt->name, mt_module_value_c(m, g->outputs[j])->name,
                         mt_module_value_c(m, g->outputs[i])->name, a);
       }
@@ -139,7 +141,7 @@ MT_MUST_USE static mt_status *check_name_collisions(const mt_module *m) {
 /* Writes one tenant's outputs; called only once every tenant has run, so a failing run leaves
  * no output files behind. */
 MT_MUST_USE static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
-                               const char *out_dir, const char *ext) {
+                                           const char *out_dir, const char *ext) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
   char dir[4096], tn[512], fname[1024], path[4096 + 1024 + 8];
   sanitize(t->name, tn, sizeof tn);
@@ -159,12 +161,14 @@ static void print_summary(const mt_module *m, const tenant_result *results) {
   for (int32_t ti = 0; ti < mt_module_tenant_count(m); ti++) {
     const mt_tenant *t = mt_module_tenant_c(m, ti);
     int nodes = 0;
-    for (int32_t k = 0; k < mt_module_node_count(m); k++) nodes += mt_module_node_c(m, k)->tenant == ti;
+    for (int32_t k = 0; k < mt_module_node_count(m); k++)
+      nodes += mt_module_node_c(m, k)->tenant == ti;
     printf("tenant '%s' (partition %s): %d nodes, %.1f ms on the reference executor\n", t->name,
            t->partition, nodes, results[ti].seconds * 1e3);
     for (int i = 0; i < results[ti].n_outputs; i++) {
       const mt_tensor *o = &results[ti].outputs[i];
-      printf("  %s: %s[", mt_module_value_c(m, t->graph->outputs[i])->name, mt_dtype_name(o->dtype));
+      printf("  %s: %s[", mt_module_value_c(m, t->graph->outputs[i])->name,
+             mt_dtype_name(o->dtype));
       for (int d = 0; d < o->rank; d++) printf("%s%lld", d ? ", " : "", (long long)o->dims[d]);
       double sum = 0;
       for (int64_t e = 0; e < mt_tensor_numel(o); e++) sum += mt_tensor_get_f64(o, e);
@@ -181,18 +185,24 @@ int mt_cmd_run(int argc, char **argv) {
   int n_paths = 0, n_inputs = 0;
   mt_status *st = (!paths || !input_specs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   for (int i = 0; !st && i < argc; i++) {
-    if (strcmp(argv[i], "--reference") == 0) reference = true;
-    else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) input_specs[n_inputs++] = argv[++i];
-    else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc) out_dir = argv[++i];
+    if (strcmp(argv[i], "--reference") == 0)
+      reference = true;
+    else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc)
+      input_specs[n_inputs++] = argv[++i];
+    else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc)
+      out_dir = argv[++i];
     else if (strcmp(argv[i], "--output-format") == 0 && i + 1 < argc) {
       ext = argv[++i];
       if (strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)
         st = MT_ERR(INVALID_ARGUMENT, "--output-format must be npy or pb, not '%s'", ext);
-    } else if (argv[i][0] == '-') st = MT_ERR(INVALID_ARGUMENT, "run: unknown or incomplete option '%s'", argv[i]);
-    else paths[n_paths++] = argv[i];
+    } else if (argv[i][0] == '-')
+      st = MT_ERR(INVALID_ARGUMENT, "run: unknown or incomplete option '%s'", argv[i]);
+    else
+      paths[n_paths++] = argv[i];
   }
   if (!st && !reference)
-    st = MT_ERR(UNIMPLEMENTED, "run: only --reference (the CPU reference executor) is available in this version");
+    st = MT_ERR(UNIMPLEMENTED,
+                "run: only --reference (the CPU reference executor) is available in this version");
   if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
@@ -208,7 +218,8 @@ int mt_cmd_run(int argc, char **argv) {
   for (int32_t t = 0; !st && t < n_tenants; t++) st = run_tenant(m, t, args, n_inputs, &results[t]);
   for (int i = 0; !st && i < n_inputs; i++)
     if (!args[i].used)
-      st = MT_ERR(INVALID_ARGUMENT, "--input %s: no tenant has an input named '%s'", input_specs[i], args[i].name);
+      st = MT_ERR(INVALID_ARGUMENT, "--input %s: no tenant has an input named '%s'", input_specs[i],
+                  args[i].name);
   if (!st) st = make_dir(out_dir);
   for (int32_t t = 0; !st && t < n_tenants; t++) st = write_tenant(m, t, &results[t], out_dir, ext);
   if (!st) {

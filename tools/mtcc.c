@@ -18,7 +18,8 @@ static void usage(FILE *out) {
         "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
         "  mtcc conformance DIR...\n"
         "  mtcc ops [--markdown]          the supported ONNX ops and their fusion patterns\n"
-        "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest format.\n",
+        "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest "
+        "format.\n",
         out);
 }
 

@@ -12,7 +12,8 @@
 #include "runtime/cpu/elementwise.h"
 
 /* Rewrites b into the shape the opset < 7 broadcast rules give it against a. */
-MT_MUST_USE static mt_status *legacy_broadcast_view(const mt_op_ctx *c, const mt_tensor *a, mt_tensor *b) {
+MT_MUST_USE static mt_status *legacy_broadcast_view(const mt_op_ctx *c, const mt_tensor *a,
+                                                    mt_tensor *b) {
   if (c->opset >= 7 || mt_node_attr_int(c->node, "broadcast", 0) == 0) return NULL;
   const mt_attr *axis_attr = mt_node_attr(c->node, "axis");
   if (!axis_attr) return NULL; /* suffix matching is what numpy does too */
@@ -42,7 +43,8 @@ MT_MUST_USE static mt_status *get_operands(const mt_op_ctx *c, mt_tensor *a, mt_
   return legacy_broadcast_view(c, a, b);
 }
 
-MT_MUST_USE static mt_status *infer_binary(mt_op_ctx *c, mt_ew_binary op, bool same_dtype, mt_dtype out_dt) {
+MT_MUST_USE static mt_status *infer_binary(mt_op_ctx *c, mt_ew_binary op, bool same_dtype,
+                                           mt_dtype out_dt) {
   mt_tensor a, b;
   MT_RETURN_IF_ERROR_PLAIN(get_operands(c, &a, &b));
   if (same_dtype && a.dtype != b.dtype)
@@ -85,7 +87,8 @@ static void lower_views(mt_ew_binary op, const mt_tensor *a, const mt_tensor *b,
   memcpy(p->b_dims, b->dims, sizeof p->b_dims);
 }
 
-MT_MUST_USE static mt_status *lower_binary(const mt_op_ctx *c, mt_ew_binary op, mt_kernel_call *call) {
+MT_MUST_USE static mt_status *lower_binary(const mt_op_ctx *c, mt_ew_binary op,
+                                           mt_kernel_call *call) {
   mt_tensor a, b;
   MT_RETURN_IF_ERROR_PLAIN(get_operands(c, &a, &b));
   lower_views(op, &a, &b, call);
@@ -209,7 +212,7 @@ mt_status *mt_ew_infer_mean(mt_op_ctx *c) {
 /* The kernel accumulates left to right in the output: out = in0 (broadcast), then
  * out = op(out, in_k); Mean divides at the end. */
 MT_MUST_USE static mt_status *lower_variadic(const mt_op_ctx *c, mt_ew_binary op, bool mean,
-                                 mt_kernel_call *call) {
+                                             mt_kernel_call *call) {
   for (int i = 0; i < c->n_inputs; i++)
     if (!c->inputs[i]) return MT_ERR(INVALID_ARGUMENT, "input %d is missing", i);
   call->kind = MT_KERNEL_VARIADIC;

@@ -6,7 +6,8 @@
 #include "ir/op.h"
 
 /* Binary ops with numpy broadcasting (and the opset < 7 `broadcast`/`axis` form). */
-MT_MUST_USE mt_status *mt_ew_infer_arith(mt_op_ctx *c);   /* Add Sub Mul Div Min Max-like: output = input dtype */
+MT_MUST_USE mt_status *
+mt_ew_infer_arith(mt_op_ctx *c); /* Add Sub Mul Div Min Max-like: output = input dtype */
 MT_MUST_USE mt_status *mt_ew_infer_compare(mt_op_ctx *c); /* comparisons: bool output */
 MT_MUST_USE mt_status *mt_ew_infer_logical(mt_op_ctx *c); /* And Or Xor: bool inputs and output */
 MT_MUST_USE mt_status *mt_ew_infer_pow(mt_op_ctx *c);

@@ -70,7 +70,8 @@ MT_MUST_USE static mt_status *parse_nearest(const mt_node *n, mt_resize_nearest 
 static bool has_values(const mt_tensor *t) { return t && mt_tensor_numel(t) > 0; }
 
 /* Reads a float list (float32/float16) of exactly `want` entries. */
-MT_MUST_USE static mt_status *read_floats(const mt_tensor *t, const char *what, int want, double *out) {
+MT_MUST_USE static mt_status *read_floats(const mt_tensor *t, const char *what, int want,
+                                          double *out) {
   if (!mt_dtype_is_float(t->dtype))
     return MT_ERR(INVALID_ARGUMENT, "%s: expected float values, got %s", what,
                   mt_dtype_name(t->dtype));
@@ -101,15 +102,16 @@ MT_MUST_USE static mt_status *dims_from_scales(mt_resize_params *p, const double
   return NULL;
 }
 
-MT_MUST_USE static mt_status *dims_from_sizes(const mt_op_ctx *c, mt_resize_params *p, const mt_tensor *t) {
+MT_MUST_USE static mt_status *dims_from_sizes(const mt_op_ctx *c, mt_resize_params *p,
+                                              const mt_tensor *t) {
   int64_t sizes[MT_MAX_RANK];
   int n = 0;
   MT_RETURN_IF_ERROR(mt_read_int_list(t, sizes, MT_MAX_RANK, &n), "input 3 (sizes)");
   if (n != p->n_axes)
     return MT_ERR(INVALID_ARGUMENT, "input 3 (sizes): expected %d values, got %d", p->n_axes, n);
   for (int i = 0; i < n; i++)
-    if (sizes[i] < 0) return MT_ERR(INVALID_ARGUMENT, "input 3 (sizes): negative size %lld",
-                                    (long long)sizes[i]);
+    if (sizes[i] < 0)
+      return MT_ERR(INVALID_ARGUMENT, "input 3 (sizes): negative size %lld", (long long)sizes[i]);
   const char *policy = c->opset >= 18
                            ? mt_node_attr_string(c->node, "keep_aspect_ratio_policy", "stretch")
                            : "stretch";
@@ -189,8 +191,8 @@ MT_MUST_USE static mt_status *resize_params(const mt_op_ctx *c, mt_resize_params
       const float *f = NULL;
       int64_t cnt = mt_node_attr_floats(n, "scales", &f);
       if (cnt != x->rank)
-        return MT_ERR(INVALID_ARGUMENT, "attribute scales: expected %d values, got %lld",
-                      x->rank, (long long)cnt);
+        return MT_ERR(INVALID_ARGUMENT, "attribute scales: expected %d values, got %lld", x->rank,
+                      (long long)cnt);
       for (int d = 0; d < x->rank; d++) scales[d] = f[d];
     } else {
       const mt_tensor *s = mt_op_input(c, 1);
@@ -215,8 +217,8 @@ MT_MUST_USE static mt_status *resize_params(const mt_op_ctx *c, mt_resize_params
     const int64_t *ax = NULL;
     int64_t cnt = mt_node_attr_ints(n, "axes", &ax);
     if (cnt > x->rank)
-      return MT_ERR(INVALID_ARGUMENT, "attribute axes: %lld entries for rank %d",
-                    (long long)cnt, x->rank);
+      return MT_ERR(INVALID_ARGUMENT, "attribute axes: %lld entries for rank %d", (long long)cnt,
+                    x->rank);
     if (cnt > 0) {
       uint32_t seen = 0;
       p->n_axes = (int)cnt;
@@ -232,8 +234,7 @@ MT_MUST_USE static mt_status *resize_params(const mt_op_ctx *c, mt_resize_params
   /* roi: only tf_crop_and_resize reads it; its values may be unknown during inference. */
   const mt_tensor *roi = mt_op_input(c, 1);
   if (p->coord == MT_RESIZE_TF_CROP_AND_RESIZE) {
-    if (!has_values(roi))
-      return MT_ERR(INVALID_ARGUMENT, "tf_crop_and_resize needs input 1 (roi)");
+    if (!has_values(roi)) return MT_ERR(INVALID_ARGUMENT, "tf_crop_and_resize needs input 1 (roi)");
     if (roi->data) {
       double v[2 * MT_MAX_RANK];
       MT_RETURN_IF_ERROR_PLAIN(read_floats(roi, "input 1 (roi)", 2 * p->n_axes, v));
@@ -300,8 +301,8 @@ MT_MUST_USE static mt_status *if_branch(const mt_op_ctx *c, bool cond, const mt_
   if (!a || a->type != MT_ATTR_GRAPH || !a->graph)
     return MT_ERR(INVALID_ARGUMENT, "missing graph attribute %s", name);
   if (a->graph->n_outputs != c->n_outputs)
-    return MT_ERR(INVALID_ARGUMENT, "%s has %d outputs, the node %d", name,
-                  a->graph->n_outputs, c->n_outputs);
+    return MT_ERR(INVALID_ARGUMENT, "%s has %d outputs, the node %d", name, a->graph->n_outputs,
+                  c->n_outputs);
   if (!c->eval_graph) return MT_ERR(INTERNAL, "no subgraph evaluator");
   *out = a->graph;
   return NULL;
@@ -364,8 +365,8 @@ MT_MUST_USE static mt_status *if_infer(mt_op_ctx *c) {
       st = MT_ERR(INVALID_ARGUMENT, "output %d: branches disagree on dtype (%s vs %s)", i,
                   mt_dtype_name(a[i].dtype), mt_dtype_name(b[i].dtype));
     } else if (a[i].rank != b[i].rank) {
-      st = MT_ERR(UNIMPLEMENTED, "output %d: branches disagree on rank (%d vs %d)", i,
-                  a[i].rank, b[i].rank);
+      st = MT_ERR(UNIMPLEMENTED, "output %d: branches disagree on rank (%d vs %d)", i, a[i].rank,
+                  b[i].rank);
     } else {
       int64_t dims[MT_MAX_RANK];
       for (int d = 0; d < a[i].rank; d++)
@@ -403,12 +404,29 @@ static void resize_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
 }
 
 const mt_op_def mt_ops_misc[] = {
-    {.op_type = "Resize", .min_inputs = 1, .max_inputs = 4, .value_inputs = (1u << 2) | (1u << 3),
-     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .lower = resize_lower, .work = resize_work},
-    {.op_type = "Upsample", .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,
-     .pattern = MT_PATTERN_INJECTIVE, .infer = resize_infer, .lower = resize_lower, .work = resize_work},
-    {.op_type = "If", .min_inputs = 1, .max_inputs = 1, .flags = MT_OP_ALLOCATES_OUTPUTS,
-     .pattern = MT_PATTERN_OPAQUE, .traits = MT_TRAIT_CONTROL_FLOW, .infer = if_infer,
+    {.op_type = "Resize",
+     .min_inputs = 1,
+     .max_inputs = 4,
+     .value_inputs = (1u << 2) | (1u << 3),
+     .pattern = MT_PATTERN_INJECTIVE,
+     .infer = resize_infer,
+     .lower = resize_lower,
+     .work = resize_work},
+    {.op_type = "Upsample",
+     .min_inputs = 1,
+     .max_inputs = 2,
+     .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_INJECTIVE,
+     .infer = resize_infer,
+     .lower = resize_lower,
+     .work = resize_work},
+    {.op_type = "If",
+     .min_inputs = 1,
+     .max_inputs = 1,
+     .flags = MT_OP_ALLOCATES_OUTPUTS,
+     .pattern = MT_PATTERN_OPAQUE,
+     .traits = MT_TRAIT_CONTROL_FLOW,
+     .infer = if_infer,
      .run = if_run},
     {0},
 };

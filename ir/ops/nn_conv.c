@@ -15,7 +15,7 @@
 #include "ir/ops/nn_internal.h"
 
 MT_MUST_USE static mt_status *read_ints(const mt_node *n, const char *name, int want, int64_t dflt,
-                            int64_t *out) {
+                                        int64_t *out) {
   const int64_t *v;
   int64_t count = mt_node_attr_ints(n, name, &v);
   if (count < 0) {
@@ -55,11 +55,16 @@ mt_status *mt_nn_window_parse(const mt_node *n, int nsp, const int64_t *kernel, 
       return MT_ERR(INVALID_ARGUMENT, "pads must be >= 0 (dim %d)", i);
   }
   const char *ap = mt_node_attr_string(n, "auto_pad", "NOTSET");
-  if (!*ap || strcmp(ap, "NOTSET") == 0) w->auto_pad = MT_NN_PAD_NOTSET;
-  else if (strcmp(ap, "SAME_UPPER") == 0) w->auto_pad = MT_NN_PAD_SAME_UPPER;
-  else if (strcmp(ap, "SAME_LOWER") == 0) w->auto_pad = MT_NN_PAD_SAME_LOWER;
-  else if (strcmp(ap, "VALID") == 0) w->auto_pad = MT_NN_PAD_VALID;
-  else return MT_ERR(INVALID_ARGUMENT, "unknown auto_pad '%s'", ap);
+  if (!*ap || strcmp(ap, "NOTSET") == 0)
+    w->auto_pad = MT_NN_PAD_NOTSET;
+  else if (strcmp(ap, "SAME_UPPER") == 0)
+    w->auto_pad = MT_NN_PAD_SAME_UPPER;
+  else if (strcmp(ap, "SAME_LOWER") == 0)
+    w->auto_pad = MT_NN_PAD_SAME_LOWER;
+  else if (strcmp(ap, "VALID") == 0)
+    w->auto_pad = MT_NN_PAD_VALID;
+  else
+    return MT_ERR(INVALID_ARGUMENT, "unknown auto_pad '%s'", ap);
   w->ceil_mode = mt_node_attr_int(n, "ceil_mode", 0) != 0;
   return NULL;
 }
@@ -75,7 +80,8 @@ mt_status *mt_nn_window_forward(const mt_nn_window *w, const int64_t *in, mt_con
     g->stride[d] = s;
     g->dilation[d] = dl;
     if (w->auto_pad == MT_NN_PAD_VALID) pb = pe = 0;
-    if (in[d] >= 0 && (w->auto_pad == MT_NN_PAD_SAME_UPPER || w->auto_pad == MT_NN_PAD_SAME_LOWER)) {
+    if (in[d] >= 0 &&
+        (w->auto_pad == MT_NN_PAD_SAME_UPPER || w->auto_pad == MT_NN_PAD_SAME_LOWER)) {
       out = (in[d] + s - 1) / s;
       int64_t total = (out - 1) * s + dk - in[d];
       if (total < 0) total = 0;
@@ -84,10 +90,11 @@ mt_status *mt_nn_window_forward(const mt_nn_window *w, const int64_t *in, mt_con
     } else if (in[d] >= 0) {
       int64_t span = in[d] + pb + pe - dk;
       if (span < 0)
-        return MT_ERR(INVALID_ARGUMENT,
-                      "window of extent %lld does not fit spatial dim %d of size %lld (+ pads %lld, "
-                      "%lld)",
-                      (long long)dk, d, (long long)in[d], (long long)pb, (long long)pe);
+        return MT_ERR(
+            INVALID_ARGUMENT,
+            "window of extent %lld does not fit spatial dim %d of size %lld (+ pads %lld, "
+            "%lld)",
+            (long long)dk, d, (long long)in[d], (long long)pb, (long long)pe);
       if (w->ceil_mode) {
         out = (span + s - 1) / s + 1;
         if ((out - 1) * s >= in[d] + pb) out--; /* a last window starting inside the end pad */
@@ -162,8 +169,8 @@ mt_status *mt_nn_conv_infer(mt_op_ctx *ctx) {
 
 static void conv_call(const conv_plan *p, mt_kernel_kind kind, mt_kernel_call *call) {
   call->kind = kind;
-  call->params.conv = (mt_kc_conv){.batch = p->batch, .c_in = p->c_in, .c_out = p->c_out,
-                                   .group = p->group, .geom = p->g};
+  call->params.conv = (mt_kc_conv){
+      .batch = p->batch, .c_in = p->c_in, .c_out = p->c_out, .group = p->group, .geom = p->g};
 }
 
 mt_status *mt_nn_conv_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {

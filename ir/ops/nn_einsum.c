@@ -61,11 +61,10 @@ MT_MUST_USE static mt_status *parse_raw(const char *s, size_t len, raw_term *t) 
 }
 
 /* Parses the equation against the inputs' ranks and dims. */
-MT_MUST_USE static mt_status *parse_equation(const char *equation, int n_inputs, const mt_tensor *const *ins,
-                                 ein_eq *e) {
+MT_MUST_USE static mt_status *parse_equation(const char *equation, int n_inputs,
+                                             const mt_tensor *const *ins, ein_eq *e) {
   if (n_inputs < 1 || n_inputs > EIN_MAX_INPUTS)
-    return MT_ERR(INVALID_ARGUMENT, "%d operands; 1 to %d are supported", n_inputs,
-                  EIN_MAX_INPUTS);
+    return MT_ERR(INVALID_ARGUMENT, "%d operands; 1 to %d are supported", n_inputs, EIN_MAX_INPUTS);
   size_t len = strlen(equation);
   char *eq = malloc(len + 1);
   if (!eq) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -193,7 +192,8 @@ mt_op_pattern mt_nn_einsum_pattern(const mt_node *n) {
   if (!eq || n->n_inputs != 1) return MT_PATTERN_OPAQUE;
   const char *arrow = strstr(eq, "->");
   if (!arrow) return MT_PATTERN_OPAQUE; /* implicit output sums repeated labels */
-  if (strstr(eq, "...") && strstr(eq, "...") < arrow && !strstr(arrow, "...")) return MT_PATTERN_OPAQUE;
+  if (strstr(eq, "...") && strstr(eq, "...") < arrow && !strstr(arrow, "..."))
+    return MT_PATTERN_OPAQUE;
   for (const char *c = eq; c < arrow; c++) {
     if (*c == ',') return MT_PATTERN_OPAQUE;
     if (letter_id(*c) >= 0 && !strchr(arrow + 2, *c)) return MT_PATTERN_OPAQUE; /* summed away */

@@ -27,10 +27,12 @@ typedef struct mt_nn_window {
 /* Reads kernel_shape (falling back to `kernel`, e.g. from the weights, when the attribute is
  * absent; kernel may be NULL for pools, which require the attribute), strides, dilations, pads,
  * auto_pad and ceil_mode for nsp spatial dims. */
-MT_MUST_USE mt_status *mt_nn_window_parse(const mt_node *n, int nsp, const int64_t *kernel, mt_nn_window *w);
+MT_MUST_USE mt_status *mt_nn_window_parse(const mt_node *n, int nsp, const int64_t *kernel,
+                                          mt_nn_window *w);
 /* Forward geometry (Conv, pools) for image sizes `in`: output sizes and effective pads. Unknown
  * (-1) input sizes give unknown output sizes. Errors when a window does not fit. */
-MT_MUST_USE mt_status *mt_nn_window_forward(const mt_nn_window *w, const int64_t *in, mt_conv_geom *g);
+MT_MUST_USE mt_status *mt_nn_window_forward(const mt_nn_window *w, const int64_t *in,
+                                            mt_conv_geom *g);
 
 /* Error unless t's dtype is float32 or float16. */
 MT_MUST_USE mt_status *mt_nn_require_float(const mt_tensor *t, const char *what);

@@ -11,7 +11,7 @@
 /* ---------------------------------------------------------------- Softmax / LogSoftmax */
 
 MT_MUST_USE static mt_status *softmax_layout(const mt_op_ctx *ctx, int64_t *outer, int64_t *n,
-                                 int64_t *inner) {
+                                             int64_t *inner) {
   const mt_tensor *x = mt_op_input(ctx, 0);
   bool legacy = ctx->opset < 13;
   if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "input must have rank >= 1");
@@ -56,7 +56,8 @@ const char *mt_nn_batchnorm_unsupported(const mt_node *node) {
   /* Before opset 14 extra outputs meant training mode, whose saved_* outputs are
    * framework-defined; ONNX Runtime does not run it either. */
   for (int i = 1; i < node->n_outputs; i++)
-    if (node->outputs[i] != MT_NO_VALUE) return "BatchNormalization training outputs before opset 14";
+    if (node->outputs[i] != MT_NO_VALUE)
+      return "BatchNormalization training outputs before opset 14";
   return NULL;
 }
 
@@ -128,7 +129,7 @@ const char *mt_nn_layernorm_unsupported(const mt_node *node) {
 
 /* Unidirectional broadcast check of a Scale / B shape against the normalised dims. */
 MT_MUST_USE static mt_status *check_norm_param(const mt_tensor *t, int nd, const int64_t *dims,
-                                   const char *what) {
+                                               const char *what) {
   if (t->rank > nd)
     return MT_ERR(INVALID_ARGUMENT, "%s has rank %d, more than the %d normalised dims", what,
                   t->rank, nd);
@@ -144,12 +145,14 @@ mt_status *mt_nn_layernorm_infer(mt_op_ctx *ctx) {
   const mt_tensor *x = mt_op_input(ctx, 0);
   MT_RETURN_IF_ERROR_PLAIN(mt_nn_require_float(x, "X"));
   int axis;
-  MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", -1), x->rank, &axis));
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", -1), x->rank, &axis));
   for (int i = 1; i < 3; i++) {
     const mt_tensor *t = mt_op_input(ctx, i);
     if (!t) continue;
     MT_RETURN_IF_ERROR_PLAIN(mt_nn_require_float(t, i == 1 ? "Scale" : "B"));
-    MT_RETURN_IF_ERROR_PLAIN(check_norm_param(t, x->rank - axis, x->dims + axis, i == 1 ? "Scale" : "B"));
+    MT_RETURN_IF_ERROR_PLAIN(
+        check_norm_param(t, x->rank - axis, x->dims + axis, i == 1 ? "Scale" : "B"));
   }
   mt_op_same_as_input(ctx, 0, 0);
   int64_t dims[MT_MAX_RANK];
@@ -162,8 +165,8 @@ mt_status *mt_nn_layernorm_infer(mt_op_ctx *ctx) {
 mt_status *mt_nn_layernorm_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   const mt_tensor *x = mt_op_input(ctx, 0);
   out_call->kind = MT_KERNEL_LAYERNORM;
-  MT_RETURN_IF_ERROR_PLAIN(
-      mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", -1), x->rank, &out_call->params.norm.axis));
+  MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", -1), x->rank,
+                                             &out_call->params.norm.axis));
   out_call->params.norm.epsilon = mt_node_attr_float(ctx->node, "epsilon", 1e-5f);
   return NULL;
 }

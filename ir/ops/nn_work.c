@@ -9,7 +9,9 @@ static const mt_value *shaped_input(const mt_module *m, const mt_node *n, int i)
   return v->rank >= 0 ? v : NULL;
 }
 
-static bool has_input(const mt_node *n, int i) { return i < n->n_inputs && n->inputs[i] != MT_NO_VALUE; }
+static bool has_input(const mt_node *n, int i) {
+  return i < n->n_inputs && n->inputs[i] != MT_NO_VALUE;
+}
 
 static double output_elems(const mt_module *m, const mt_node *n) {
   return n->n_outputs > 0 ? mt_value_elems(m, n->outputs[0]) : 0;
@@ -30,7 +32,9 @@ void mt_nn_gemm_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
 void mt_nn_conv_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
   const mt_value *wt = shaped_input(m, n, 1);
   double out = output_elems(m, n);
-  double per_out = (wt && wt->rank >= 1 && wt->dims[0] > 0) ? mt_value_elems(m, n->inputs[1]) / (double)wt->dims[0] : 0;
+  double per_out = (wt && wt->rank >= 1 && wt->dims[0] > 0)
+                       ? mt_value_elems(m, n->inputs[1]) / (double)wt->dims[0]
+                       : 0;
   w->flops = 2 * out * per_out + (has_input(n, 2) ? out : 0);
 }
 
@@ -39,7 +43,9 @@ void mt_nn_conv_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
 void mt_nn_conv_transpose_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
   const mt_value *x = shaped_input(m, n, 0), *wt = shaped_input(m, n, 1);
   double in = x ? mt_value_elems(m, n->inputs[0]) : 0;
-  double per_in = (wt && wt->rank >= 1 && wt->dims[0] > 0) ? mt_value_elems(m, n->inputs[1]) / (double)wt->dims[0] : 0;
+  double per_in = (wt && wt->rank >= 1 && wt->dims[0] > 0)
+                      ? mt_value_elems(m, n->inputs[1]) / (double)wt->dims[0]
+                      : 0;
   w->flops = 2 * in * per_in + (has_input(n, 2) ? output_elems(m, n) : 0);
 }
 
@@ -74,6 +80,7 @@ void mt_nn_batchnorm_work(const mt_module *m, const mt_node *n, mt_op_work *w) {
 
 /* Training mode (running statistics as extra outputs) is no per-element map of the input. */
 mt_op_pattern mt_nn_batchnorm_pattern(const mt_node *n) {
-  if (mt_node_attr_int(n, "training_mode", 0) != 0 || mt_node_live_outputs(n) != 1) return MT_PATTERN_OPAQUE;
+  if (mt_node_attr_int(n, "training_mode", 0) != 0 || mt_node_live_outputs(n) != 1)
+    return MT_PATTERN_OPAQUE;
   return MT_PATTERN_BROADCAST;
 }

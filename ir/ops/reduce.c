@@ -19,16 +19,11 @@ typedef struct reduce_kind {
 } reduce_kind;
 
 static const reduce_kind reduce_kinds[] = {
-    {"ReduceSum", MT_REDUCE_SUM, 13},
-    {"ReduceMean", MT_REDUCE_MEAN, 18},
-    {"ReduceMax", MT_REDUCE_MAX, 18},
-    {"ReduceMin", MT_REDUCE_MIN, 18},
-    {"ReduceProd", MT_REDUCE_PROD, 18},
-    {"ReduceL1", MT_REDUCE_L1, 18},
-    {"ReduceL2", MT_REDUCE_L2, 18},
-    {"ReduceSumSquare", MT_REDUCE_SUM_SQUARE, 18},
-    {"ReduceLogSum", MT_REDUCE_LOG_SUM, 18},
-    {"ReduceLogSumExp", MT_REDUCE_LOG_SUM_EXP, 18},
+    {"ReduceSum", MT_REDUCE_SUM, 13},        {"ReduceMean", MT_REDUCE_MEAN, 18},
+    {"ReduceMax", MT_REDUCE_MAX, 18},        {"ReduceMin", MT_REDUCE_MIN, 18},
+    {"ReduceProd", MT_REDUCE_PROD, 18},      {"ReduceL1", MT_REDUCE_L1, 18},
+    {"ReduceL2", MT_REDUCE_L2, 18},          {"ReduceSumSquare", MT_REDUCE_SUM_SQUARE, 18},
+    {"ReduceLogSum", MT_REDUCE_LOG_SUM, 18}, {"ReduceLogSumExp", MT_REDUCE_LOG_SUM_EXP, 18},
 };
 
 static const reduce_kind *reduce_kind_of(const mt_node *n) {
@@ -38,7 +33,8 @@ static const reduce_kind *reduce_kind_of(const mt_node *n) {
 }
 
 /* Resolves the reduced axes of a Reduce* node into a bit mask over the input's dims. */
-MT_MUST_USE static mt_status *reduce_axes(const mt_op_ctx *c, const reduce_kind *k, uint32_t *out_mask) {
+MT_MUST_USE static mt_status *reduce_axes(const mt_op_ctx *c, const reduce_kind *k,
+                                          uint32_t *out_mask) {
   const mt_tensor *x = mt_op_input(c, 0);
   int64_t axes[MT_MAX_RANK * 2];
   int n_axes = 0;
@@ -189,8 +185,8 @@ MT_MUST_USE static mt_status *topk_params(const mt_op_ctx *c, axis_split *s, int
     k = v[0];
   }
   if (k < 0 || (x->dims[axis] >= 0 && k > x->dims[axis]))
-    return MT_ERR(INVALID_ARGUMENT, "k = %lld out of range for axis %d of size %lld",
-                  (long long)k, axis, (long long)x->dims[axis]);
+    return MT_ERR(INVALID_ARGUMENT, "k = %lld out of range for axis %d of size %lld", (long long)k,
+                  axis, (long long)x->dims[axis]);
   split_at(x, axis, s);
   *out_k = k;
   return NULL;
@@ -215,9 +211,10 @@ MT_MUST_USE static mt_status *topk_lower(const mt_op_ctx *c, mt_kernel_call *cal
   MT_RETURN_IF_ERROR_PLAIN(topk_params(c, &s, &k));
   call->kind = MT_KERNEL_TOPK;
   /* `sorted` = 0 leaves the order unspecified; sorted output is one valid answer. */
-  call->params.topk = (mt_kc_topk){
-      .axis = s.axis, .k = k,
-      .largest = c->opset < 11 || mt_node_attr_int(c->node, "largest", 1) != 0};
+  call->params.topk =
+      (mt_kc_topk){.axis = s.axis,
+                   .k = k,
+                   .largest = c->opset < 11 || mt_node_attr_int(c->node, "largest", 1) != 0};
   return NULL;
 }
 
@@ -249,8 +246,10 @@ MT_MUST_USE static mt_status *cumsum_lower(const mt_op_ctx *c, mt_kernel_call *c
 }
 
 #define REDUCE_OP(name)                                                                            \
-  {.op_type = name, .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,                     \
-   .pattern = MT_PATTERN_REDUCTION, .infer = reduce_infer, .lower = reduce_lower}
+  {                                                                                                \
+    .op_type = name, .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,                    \
+    .pattern = MT_PATTERN_REDUCTION, .infer = reduce_infer, .lower = reduce_lower                  \
+  }
 
 const mt_op_def mt_ops_reduce[] = {
     REDUCE_OP("ReduceSum"),
@@ -263,13 +262,30 @@ const mt_op_def mt_ops_reduce[] = {
     REDUCE_OP("ReduceSumSquare"),
     REDUCE_OP("ReduceLogSum"),
     REDUCE_OP("ReduceLogSumExp"),
-    {.op_type = "ArgMax", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .infer = arg_infer, .lower = arg_lower},
-    {.op_type = "ArgMin", .min_inputs = 1, .max_inputs = 1, .pattern = MT_PATTERN_REDUCTION,
-     .infer = arg_infer, .lower = arg_lower},
-    {.op_type = "TopK", .min_inputs = 1, .max_inputs = 2, .value_inputs = 1u << 1,
-     .pattern = MT_PATTERN_OPAQUE, .infer = topk_infer, .lower = topk_lower},
-    {.op_type = "CumSum", .min_inputs = 2, .max_inputs = 2, .pattern = MT_PATTERN_REDUCTION,
-     .infer = cumsum_infer, .lower = cumsum_lower},
+    {.op_type = "ArgMax",
+     .min_inputs = 1,
+     .max_inputs = 1,
+     .pattern = MT_PATTERN_REDUCTION,
+     .infer = arg_infer,
+     .lower = arg_lower},
+    {.op_type = "ArgMin",
+     .min_inputs = 1,
+     .max_inputs = 1,
+     .pattern = MT_PATTERN_REDUCTION,
+     .infer = arg_infer,
+     .lower = arg_lower},
+    {.op_type = "TopK",
+     .min_inputs = 1,
+     .max_inputs = 2,
+     .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = topk_infer,
+     .lower = topk_lower},
+    {.op_type = "CumSum",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .pattern = MT_PATTERN_REDUCTION,
+     .infer = cumsum_infer,
+     .lower = cumsum_lower},
     {0},
 };

@@ -166,7 +166,9 @@ MT_MUST_USE static mt_status *range_check(const mt_op_ctx *ctx) {
                     mt_dtype_name(t->dtype), mt_dtype_name(s->dtype));
   }
   switch (s->dtype) {
-  case MT_DTYPE_FLOAT32: case MT_DTYPE_INT32: case MT_DTYPE_INT64: return NULL;
+  case MT_DTYPE_FLOAT32:
+  case MT_DTYPE_INT32:
+  case MT_DTYPE_INT64: return NULL;
   default: return MT_ERR(UNIMPLEMENTED, "Range of dtype %s", mt_dtype_name(s->dtype));
   }
 }

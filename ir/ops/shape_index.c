@@ -66,7 +66,8 @@ mt_status *mt_shape_concat_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call)
 MT_MUST_USE static mt_status *split_sizes(const mt_op_ctx *ctx, int *axis, int64_t *sizes) {
   const mt_tensor *x = ctx->inputs[0];
   if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "cannot split a scalar");
-  MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, axis));
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, axis));
   int64_t dim = x->dims[*axis];
   int n = ctx->n_outputs;
   const mt_tensor *s = ctx->opset >= 13 ? mt_op_input(ctx, 1) : NULL;
@@ -145,8 +146,8 @@ mt_status *mt_shape_split_infer(mt_op_ctx *ctx) {
 
 mt_status *mt_shape_split_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   if (ctx->n_outputs > MT_KC_MAX_SPLIT)
-    return MT_ERR(UNIMPLEMENTED, "Split into %d outputs; at most %d are supported",
-                  ctx->n_outputs, MT_KC_MAX_SPLIT);
+    return MT_ERR(UNIMPLEMENTED, "Split into %d outputs; at most %d are supported", ctx->n_outputs,
+                  MT_KC_MAX_SPLIT);
   int axis;
   int64_t *sizes;
   MT_RETURN_IF_ERROR_PLAIN(split_sizes_alloc(ctx, &axis, &sizes));
@@ -162,8 +163,8 @@ mt_status *mt_shape_split_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) 
 /* --- Slice */
 
 /* One of Slice's lists: attribute `attr` before opset 10, input `input` from 10. */
-MT_MUST_USE static mt_status *slice_list(const mt_op_ctx *ctx, int input, const char *attr, int64_t *vals,
-                             int *n, bool *present) {
+MT_MUST_USE static mt_status *slice_list(const mt_op_ctx *ctx, int input, const char *attr,
+                                         int64_t *vals, int *n, bool *present) {
   *n = 0;
   *present = false;
   if (ctx->opset >= 10) {
@@ -187,7 +188,7 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v
 
 /* Resolves Slice's arguments into per-dim start, step and output extent. */
 MT_MUST_USE static mt_status *slice_plan(const mt_op_ctx *ctx, int64_t *starts, int64_t *steps,
-                             int64_t *out) {
+                                         int64_t *out) {
   const mt_tensor *x = ctx->inputs[0];
   int64_t st[MT_MAX_RANK], en[MT_MAX_RANK], ax[MT_MAX_RANK], sp[MT_MAX_RANK];
   int ns, ne, na, np;
@@ -273,7 +274,8 @@ mt_status *mt_shape_gather_infer(mt_op_ctx *ctx) {
   MT_RETURN_IF_ERROR_PLAIN(indices_check(idx));
   if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "input 0: cannot gather from a scalar");
   int axis;
-  MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, &axis));
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, &axis));
   int r = x->rank - 1 + idx->rank;
   if (r > MT_MAX_RANK)
     return MT_ERR(OUT_OF_RANGE, "output rank %d exceeds the supported maximum %d", r, MT_MAX_RANK);
@@ -302,7 +304,8 @@ MT_MUST_USE static mt_status *gather_elements_axis(const mt_op_ctx *ctx, int *ax
   if (idx->rank != x->rank)
     return MT_ERR(INVALID_ARGUMENT, "input 1: rank %d differs from the data's %d", idx->rank,
                   x->rank);
-  MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, axis));
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_normalize_axis(mt_node_attr_int(ctx->node, "axis", 0), x->rank, axis));
   for (int i = 0; i < x->rank; i++)
     if (i != *axis && x->dims[i] >= 0 && idx->dims[i] > x->dims[i])
       return MT_ERR(INVALID_ARGUMENT, "input 1: dim %d is %lld, larger than the data's %lld", i,
@@ -327,11 +330,16 @@ mt_status *mt_shape_gather_elements_lower(const mt_op_ctx *ctx, mt_kernel_call *
 /* --- Pad */
 
 static bool pad_mode_parse(const char *s, mt_pad_mode *mode) {
-  if (strcmp(s, "constant") == 0) *mode = MT_PAD_CONSTANT;
-  else if (strcmp(s, "reflect") == 0) *mode = MT_PAD_REFLECT;
-  else if (strcmp(s, "edge") == 0) *mode = MT_PAD_EDGE;
-  else if (strcmp(s, "wrap") == 0) *mode = MT_PAD_WRAP;
-  else return false;
+  if (strcmp(s, "constant") == 0)
+    *mode = MT_PAD_CONSTANT;
+  else if (strcmp(s, "reflect") == 0)
+    *mode = MT_PAD_REFLECT;
+  else if (strcmp(s, "edge") == 0)
+    *mode = MT_PAD_EDGE;
+  else if (strcmp(s, "wrap") == 0)
+    *mode = MT_PAD_WRAP;
+  else
+    return false;
   return true;
 }
 
@@ -369,8 +377,7 @@ MT_MUST_USE static mt_status *pad_plan(const mt_op_ctx *ctx, int64_t *pads, mt_p
   } else {
     for (int i = 0; i < r; i++) axes[i] = i;
   }
-  if (n != 2 * na)
-    return MT_ERR(INVALID_ARGUMENT, "pads has %d entries for %d axes", n, na);
+  if (n != 2 * na) return MT_ERR(INVALID_ARGUMENT, "pads has %d entries for %d axes", n, na);
   for (int i = 0; i < 2 * r; i++) pads[i] = 0;
   for (int k = 0; k < na; k++) {
     pads[axes[k]] = raw[k];

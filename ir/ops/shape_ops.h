@@ -38,9 +38,11 @@ MT_MUST_USE mt_status *mt_shape_expand_lower(const mt_op_ctx *ctx, mt_kernel_cal
 MT_MUST_USE mt_status *mt_shape_tile_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_tile_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_depth_to_space_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_depth_to_space_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
+MT_MUST_USE mt_status *mt_shape_depth_to_space_lower(const mt_op_ctx *ctx,
+                                                     mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_space_to_depth_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_space_to_depth_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
+MT_MUST_USE mt_status *mt_shape_space_to_depth_lower(const mt_op_ctx *ctx,
+                                                     mt_kernel_call *out_call);
 
 /* shape_index.c */
 MT_MUST_USE mt_status *mt_shape_concat_infer(mt_op_ctx *ctx);
@@ -52,7 +54,8 @@ MT_MUST_USE mt_status *mt_shape_slice_lower(const mt_op_ctx *ctx, mt_kernel_call
 MT_MUST_USE mt_status *mt_shape_gather_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_gather_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_gather_elements_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_gather_elements_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
+MT_MUST_USE mt_status *mt_shape_gather_elements_lower(const mt_op_ctx *ctx,
+                                                      mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_pad_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_pad_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 const char *mt_shape_pad_unsupported(const mt_node *node);
@@ -63,7 +66,8 @@ MT_MUST_USE mt_status *mt_shape_shape_lower(const mt_op_ctx *ctx, mt_kernel_call
 MT_MUST_USE mt_status *mt_shape_size_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_size_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_constant_of_shape_infer(mt_op_ctx *ctx);
-MT_MUST_USE mt_status *mt_shape_constant_of_shape_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
+MT_MUST_USE mt_status *mt_shape_constant_of_shape_lower(const mt_op_ctx *ctx,
+                                                        mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_shape_constant_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_shape_constant_run(mt_op_ctx *ctx);
 const char *mt_shape_constant_unsupported(const mt_node *node);

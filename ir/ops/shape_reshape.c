@@ -9,7 +9,8 @@
 #include "runtime/cpu/layout.h"
 
 /* Sets output 0 after checking the shape is one mtcc can hold. */
-MT_MUST_USE static mt_status *set_out(mt_op_ctx *ctx, mt_dtype dtype, int rank, const int64_t *dims) {
+MT_MUST_USE static mt_status *set_out(mt_op_ctx *ctx, mt_dtype dtype, int rank,
+                                      const int64_t *dims) {
   MT_RETURN_IF_ERROR_PLAIN(mt_shape_dims_check(rank, dims, dtype));
   mt_op_set_output(ctx, 0, dtype, rank, dims);
   return NULL;
@@ -46,7 +47,7 @@ mt_status *mt_shape_reshape_infer(mt_op_ctx *ctx) {
   int64_t out[MT_MAX_RANK];
   int infer_at = -1;
   bool has_zero = false, unknown = false; /* unknown: a copied input dim is data-dependent */
-  int64_t known = 1;                       /* product of the known target dims */
+  int64_t known = 1;                      /* product of the known target dims */
   for (int i = 0; i < n; i++) {
     int64_t v = shape[i];
     if (v == -1) {
@@ -98,19 +99,20 @@ mt_status *mt_shape_flatten_infer(mt_op_ctx *ctx) {
   const mt_tensor *x = ctx->inputs[0];
   int64_t axis = mt_node_attr_int(ctx->node, "axis", 1);
   if (axis < -x->rank || axis > x->rank)
-    return MT_ERR(INVALID_ARGUMENT, "axis %lld out of range for rank %d", (long long)axis,
-                  x->rank);
+    return MT_ERR(INVALID_ARGUMENT, "axis %lld out of range for rank %d", (long long)axis, x->rank);
   if (axis < 0) axis += x->rank;
   int64_t out[2] = {1, 1};
   for (int i = 0; i < x->rank; i++)
-    MT_RETURN_IF_ERROR_PLAIN(mt_shape_mul(out[i < axis ? 0 : 1], x->dims[i], &out[i < axis ? 0 : 1]));
+    MT_RETURN_IF_ERROR_PLAIN(
+        mt_shape_mul(out[i < axis ? 0 : 1], x->dims[i], &out[i < axis ? 0 : 1]));
   return set_out(ctx, x->dtype, 2, out);
 }
 
 /* --- Squeeze / Unsqueeze */
 
 /* Axes from the attribute (before opset 13) or input 1 (from 13). *present is false when absent. */
-MT_MUST_USE static mt_status *read_axes(const mt_op_ctx *ctx, int64_t *axes, int max, int *n, bool *present) {
+MT_MUST_USE static mt_status *read_axes(const mt_op_ctx *ctx, int64_t *axes, int max, int *n,
+                                        bool *present) {
   *n = 0;
   *present = false;
   if (ctx->opset >= 13) {
@@ -147,8 +149,8 @@ mt_status *mt_shape_squeeze_infer(mt_op_ctx *ctx) {
   } else {
     for (int i = 0; i < n; i++) {
       if (x->dims[axes[i]] != 1 && x->dims[axes[i]] >= 0) /* an unknown dim is checked at run */
-        return MT_ERR(INVALID_ARGUMENT, "cannot squeeze axis %lld of size %lld",
-                      (long long)axes[i], (long long)x->dims[axes[i]]);
+        return MT_ERR(INVALID_ARGUMENT, "cannot squeeze axis %lld of size %lld", (long long)axes[i],
+                      (long long)x->dims[axes[i]]);
       drop[axes[i]] = true;
     }
   }
@@ -241,8 +243,8 @@ mt_status *mt_shape_expand_infer(mt_op_ctx *ctx) {
     else if (a == 1)
       out[i] = b;
     else
-      return MT_ERR(INVALID_ARGUMENT, "cannot expand dim %d of size %lld to %lld", ia,
-                    (long long)a, (long long)b);
+      return MT_ERR(INVALID_ARGUMENT, "cannot expand dim %d of size %lld to %lld", ia, (long long)a,
+                    (long long)b);
   }
   return set_out(ctx, x->dtype, r, out);
 }
@@ -298,8 +300,7 @@ MT_MUST_USE static mt_status *read_block(const mt_op_ctx *ctx, int64_t *block, i
 MT_MUST_USE static mt_status *depth_mode(const mt_op_ctx *ctx, bool *crd) {
   const char *mode = ctx->opset >= 11 ? mt_node_attr_string(ctx->node, "mode", "DCR") : "DCR";
   *crd = strcmp(mode, "CRD") == 0;
-  if (!*crd && strcmp(mode, "DCR") != 0)
-    return MT_ERR(INVALID_ARGUMENT, "unknown mode '%s'", mode);
+  if (!*crd && strcmp(mode, "DCR") != 0) return MT_ERR(INVALID_ARGUMENT, "unknown mode '%s'", mode);
   return NULL;
 }
 
@@ -319,7 +320,8 @@ mt_status *mt_shape_depth_to_space_infer(mt_op_ctx *ctx) {
   return set_out(ctx, x->dtype, 4, out);
 }
 
-MT_MUST_USE static mt_status *depth_lower(const mt_op_ctx *ctx, bool space_to_depth, mt_kernel_call *call) {
+MT_MUST_USE static mt_status *depth_lower(const mt_op_ctx *ctx, bool space_to_depth,
+                                          mt_kernel_call *call) {
   int64_t b = 1, bb = 1;
   bool crd;
   MT_RETURN_IF_ERROR_PLAIN(read_block(ctx, &b, &bb));

@@ -13,7 +13,9 @@ void *mt_allocator_realloc(const mt_allocator *a, void *ptr, size_t size) {
   return a->resize(a->self, ptr, size);
 }
 
-void *mt_allocator_malloc(const mt_allocator *a, size_t size) { return mt_allocator_realloc(a, NULL, size); }
+void *mt_allocator_malloc(const mt_allocator *a, size_t size) {
+  return mt_allocator_realloc(a, NULL, size);
+}
 
 void *mt_allocator_calloc(const mt_allocator *a, size_t count, size_t size) {
   size_t n;
@@ -25,8 +27,10 @@ void *mt_allocator_calloc(const mt_allocator *a, size_t count, size_t size) {
 
 void mt_allocator_free(const mt_allocator *a, void *ptr) {
   if (!ptr) return;
-  if (!a) free(ptr);
-  else a->release(a->self, ptr);
+  if (!a)
+    free(ptr);
+  else
+    a->release(a->self, ptr);
 }
 
 /* The block starts with the pointer the allocator returned, stored just below the aligned

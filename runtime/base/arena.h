@@ -10,7 +10,7 @@
 typedef struct mt_arena_chunk mt_arena_chunk;
 typedef struct mt_arena {
   mt_arena_chunk *head;
-  size_t used, capacity; /* of the head chunk */
+  size_t used, capacity;         /* of the head chunk */
   const mt_allocator *allocator; /* where chunks come from; NULL: the system allocator */
 } mt_arena;
 

@@ -13,7 +13,8 @@
 
 /* Converts n elements from src (dtype from) into dst (dtype to); the buffers must not overlap
  * unless they are the same buffer and both dtypes have the same size. */
-MT_MUST_USE mt_status *mt_cpu_cast_buffer(mt_dtype from, const void *src, mt_dtype to, void *dst, int64_t n);
+MT_MUST_USE mt_status *mt_cpu_cast_buffer(mt_dtype from, const void *src, mt_dtype to, void *dst,
+                                          int64_t n);
 /* out->dtype is the target; element counts must match. */
 MT_MUST_USE mt_status *mt_cpu_cast(const mt_tensor *in, mt_tensor *out);
 

@@ -211,9 +211,8 @@ mt_status *mt_cpu_conv_f32(const mt_conv_geom *g, int64_t batch, int64_t c_in, i
       for (int64_t gi = 0; gi < group; gi++) {
         const float *xg = x + (n * c_in + gi * cg) * in_sp;
         float *yg = y + (n * c_out + gi * mg) * out_sp;
-        MT_RETURN_IF_ERROR_PLAIN(
-            mt_cpu_sgemm(false, false, mg, out_sp, cg, 1.0f, w + gi * mg * kg, kg, xg, in_sp, yg,
-                         out_sp));
+        MT_RETURN_IF_ERROR_PLAIN(mt_cpu_sgemm(false, false, mg, out_sp, cg, 1.0f, w + gi * mg * kg,
+                                              kg, xg, in_sp, yg, out_sp));
       }
     return NULL;
   }
@@ -228,8 +227,8 @@ mt_status *mt_cpu_conv_f32(const mt_conv_geom *g, int64_t batch, int64_t c_in, i
       for (int64_t r0 = 0; r0 < total_rows; r0 += rows) {
         int64_t nr = total_rows - r0 < rows ? total_rows - r0 : rows;
         im2col(g, cg, xg, r0, nr, col);
-        mt_status *st = mt_cpu_sgemm(false, false, mg, nr * row_len, kg, 1.0f, w + gi * mg * kg,
-                                     kg, col, nr * row_len, yg + r0 * row_len, out_sp);
+        mt_status *st = mt_cpu_sgemm(false, false, mg, nr * row_len, kg, 1.0f, w + gi * mg * kg, kg,
+                                     col, nr * row_len, yg + r0 * row_len, out_sp);
         if (st) {
           free(col);
           return st;

@@ -36,15 +36,15 @@ int64_t mt_conv_geom_kernel_size(const mt_conv_geom *g); /* product of kernel[] 
 
 /* y[batch, c_out, out...] = conv(x[batch, c_in, in...], w[c_out, c_in/group, k...]) + bias.
  * bias may be NULL. y is fully overwritten. */
-MT_MUST_USE mt_status *mt_cpu_conv_f32(const mt_conv_geom *g, int64_t batch, int64_t c_in, int64_t c_out,
-                           int64_t group, const float *x, const float *w, const float *bias,
-                           float *y);
+MT_MUST_USE mt_status *mt_cpu_conv_f32(const mt_conv_geom *g, int64_t batch, int64_t c_in,
+                                       int64_t c_out, int64_t group, const float *x, const float *w,
+                                       const float *bias, float *y);
 
 /* y[batch, c_out, in...] = conv_transpose(x[batch, c_in, out...], w[c_in, c_out/group, k...])
  * + bias, with the geometry in the forward sense (g->in is y's spatial shape, g->out is x's).
  * bias may be NULL. y is fully overwritten. */
 MT_MUST_USE mt_status *mt_cpu_conv_transpose_f32(const mt_conv_geom *g, int64_t batch, int64_t c_in,
-                                     int64_t c_out, int64_t group, const float *x, const float *w,
-                                     const float *bias, float *y);
+                                                 int64_t c_out, int64_t group, const float *x,
+                                                 const float *w, const float *bias, float *y);
 
 #endif

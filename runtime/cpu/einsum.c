@@ -39,7 +39,7 @@ static int64_t numel(int n, const int64_t *dims) {
 
 /* One template for both element types: ACC is the accumulator type. */
 #define MT_STRIDED_SUM_BODY(T, ACC)                                                                \
-  int64_t total = numel(nkeep, keep_dims), red_total = numel(nred, red_dims);                     \
+  int64_t total = numel(nkeep, keep_dims), red_total = numel(nred, red_dims);                      \
   if (total == 0) return;                                                                          \
   int64_t kpos[MT_EINSUM_MAX_DIMS] = {0}, koff = 0;                                                \
   for (int64_t i = 0; i < total; i++) {                                                            \
@@ -134,8 +134,8 @@ static void view_of_operand(const ein_eq *e, const ein_term *t, const int64_t *d
 
 /* Dense gather of view v over the `nkeep` labels in `keep` (in order), summing every other label
  * of v. Sets *out to a malloc'ed buffer and *out_numel. */
-MT_MUST_USE static mt_status *gather(const ein_exec *x, const ein_view *v, int nkeep, const int *keep,
-                         void **out, int64_t *out_numel) {
+MT_MUST_USE static mt_status *gather(const ein_exec *x, const ein_view *v, int nkeep,
+                                     const int *keep, void **out, int64_t *out_numel) {
   int64_t kd[EIN_MAXD], ks[EIN_MAXD], rd[EIN_MAXD], rs[EIN_MAXD], total = 1;
   int nred = 0;
   bool used[EIN_MAXD] = {false};
@@ -158,8 +158,10 @@ MT_MUST_USE static mt_status *gather(const ein_exec *x, const ein_view *v, int n
     return MT_ERR(RESOURCE_EXHAUSTED, "Einsum intermediate is too large");
   void *buf = malloc(bytes ? bytes : 1);
   if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for an Einsum intermediate");
-  if (x->is_int) mt_cpu_strided_sum_i64(v->data, nkeep, kd, ks, nred, rd, rs, buf);
-  else mt_cpu_strided_sum_f32(v->data, nkeep, kd, ks, nred, rd, rs, buf);
+  if (x->is_int)
+    mt_cpu_strided_sum_i64(v->data, nkeep, kd, ks, nred, rd, rs, buf);
+  else
+    mt_cpu_strided_sum_f32(v->data, nkeep, kd, ks, nred, rd, rs, buf);
   *out = buf;
   *out_numel = total;
   return NULL;
@@ -174,14 +176,17 @@ static int64_t labels_numel(const ein_eq *e, int n, const int *labels) {
 /* Contracts views a and b, keeping labels flagged in `needed`; the result is a dense view over
  * [batch, M, N] whose data (*owned) the caller frees. */
 MT_MUST_USE static mt_status *contract(const ein_exec *x, const ein_view *a, const ein_view *b,
-                           const bool *needed, ein_view *res, void **owned) {
+                                       const bool *needed, ein_view *res, void **owned) {
   int lb[EIN_MAXD], lm[EIN_MAXD], lk[EIN_MAXD], ln[EIN_MAXD], nb = 0, nm = 0, nk = 0, nn = 0;
   for (int i = 0; i < a->n; i++) {
     int l = a->label[i];
     bool in_b = view_find(b, l) >= 0;
-    if (in_b && needed[l]) lb[nb++] = l;
-    else if (in_b) lk[nk++] = l;
-    else if (needed[l]) lm[nm++] = l;
+    if (in_b && needed[l])
+      lb[nb++] = l;
+    else if (in_b)
+      lk[nk++] = l;
+    else if (needed[l])
+      lm[nm++] = l;
   }
   for (int i = 0; i < b->n; i++) {
     int l = b->label[i];

@@ -45,7 +45,7 @@ typedef struct mt_einsum_eq {
 
 /* Evaluates eq over inputs[0..n_inputs) into y (float types in float32, integers exactly in
  * int64): operands are contracted left to right by batched GEMMs over strided gathers. */
-MT_MUST_USE mt_status *mt_cpu_einsum(const mt_einsum_eq *eq, int n_inputs, const mt_tensor *const *inputs,
-                         mt_tensor *y);
+MT_MUST_USE mt_status *mt_cpu_einsum(const mt_einsum_eq *eq, int n_inputs,
+                                     const mt_tensor *const *inputs, mt_tensor *y);
 
 #endif

@@ -14,15 +14,15 @@
 
 typedef enum mt_ew_unary {
   MT_EW_RELU,
-  MT_EW_LEAKY_RELU,   /* alpha */
+  MT_EW_LEAKY_RELU, /* alpha */
   MT_EW_SIGMOID,
   MT_EW_TANH,
   MT_EW_HARD_SIGMOID, /* alpha, beta */
   MT_EW_HARD_SWISH,
-  MT_EW_ELU,          /* alpha */
-  MT_EW_SELU,         /* alpha, gamma */
+  MT_EW_ELU,  /* alpha */
+  MT_EW_SELU, /* alpha, gamma */
   MT_EW_SOFTPLUS,
-  MT_EW_GELU,         /* approximate: 0 = erf form, 1 = tanh form */
+  MT_EW_GELU, /* approximate: 0 = erf form, 1 = tanh form */
   MT_EW_ERF,
   MT_EW_SQRT,
   MT_EW_EXP,
@@ -32,7 +32,7 @@ typedef enum mt_ew_unary {
   MT_EW_RECIPROCAL,
   MT_EW_FLOOR,
   MT_EW_CEIL,
-  MT_EW_CLIP,         /* lo, hi (in the tensor's own dtype domain) */
+  MT_EW_CLIP, /* lo, hi (in the tensor's own dtype domain) */
   MT_EW_NOT,
 } mt_ew_unary;
 
@@ -48,7 +48,7 @@ typedef enum mt_ew_binary {
   MT_EW_SUB,
   MT_EW_MUL,
   MT_EW_DIV,
-  MT_EW_POW,   /* base and exponent may differ in dtype; output takes the base's */
+  MT_EW_POW, /* base and exponent may differ in dtype; output takes the base's */
   MT_EW_MIN,
   MT_EW_MAX,
   MT_EW_PRELU, /* a = x, b = slope */
@@ -57,7 +57,7 @@ typedef enum mt_ew_binary {
   MT_EW_LESS_EQUAL,
   MT_EW_GREATER,
   MT_EW_GREATER_EQUAL,
-  MT_EW_AND,   /* logical: bool inputs and output */
+  MT_EW_AND, /* logical: bool inputs and output */
   MT_EW_OR,
   MT_EW_XOR,
 } mt_ew_binary;
@@ -71,15 +71,15 @@ static inline bool mt_ew_binary_is_compare(mt_ew_binary op) {
 
 /* out = op(in), same dtype and element count (out may alias in). */
 MT_MUST_USE mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tensor *in,
-                           mt_tensor *out);
+                                       mt_tensor *out);
 /* out = op(a, b) with numpy broadcasting to out's shape. a and b share a dtype except for Pow;
  * out is bool for comparisons and logical ops. out may alias a or b when that operand already
  * has out's shape (the running accumulator of Sum/Max/...). */
 MT_MUST_USE mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor *b,
-                            mt_tensor *out);
+                                        mt_tensor *out);
 /* out = cond ? x : y with three-way broadcasting; cond is bool. */
-MT_MUST_USE mt_status *mt_cpu_ew_where(const mt_tensor *cond, const mt_tensor *x, const mt_tensor *y,
-                           mt_tensor *out);
+MT_MUST_USE mt_status *mt_cpu_ew_where(const mt_tensor *cond, const mt_tensor *x,
+                                       const mt_tensor *y, mt_tensor *out);
 /* Copies in into out, broadcasting in's shape to out's (numpy rules; same dtype). */
 MT_MUST_USE mt_status *mt_cpu_ew_broadcast_copy(const mt_tensor *in, mt_tensor *out);
 /* Mean's final step, in place: out[i] = out[i] / n (float types only). */

@@ -70,8 +70,7 @@ void mt_bcast_plan_run(const mt_bcast_plan *p, const void *const *in_data, const
   for (int k = 0; k < n_in; k++) inner_stride[k] = p->strides[k][rank - 1];
   char *out = out_data;
   for (int64_t row = 0; row < outer; row++) {
-    for (int k = 0; k < n_in; k++)
-      ptr[k] = (const char *)in_data[k] + (size_t)off[k] * in_esize[k];
+    for (int k = 0; k < n_in; k++) ptr[k] = (const char *)in_data[k] + (size_t)off[k] * in_esize[k];
     fn(ctx, ptr, inner_stride, out + (size_t)row * (size_t)inner * out_esize, inner);
     /* Advance the outer index like an odometer, keeping each input's offset in step. */
     for (int d = rank - 2; d >= 0; d--) {

@@ -24,8 +24,8 @@ typedef struct mt_bcast_plan {
 
 /* Builds the plan for broadcasting ins[0..n_in) to the output shape (out_rank, out_dims). Fails
  * when an input does not broadcast to that shape. */
-MT_MUST_USE mt_status *mt_bcast_plan_init(mt_bcast_plan *p, int n_in, const mt_tensor *const *ins, int out_rank,
-                              const int64_t *out_dims);
+MT_MUST_USE mt_status *mt_bcast_plan_init(mt_bcast_plan *p, int n_in, const mt_tensor *const *ins,
+                                          int out_rank, const int64_t *out_dims);
 
 /* A row kernel: n output elements; in[k] points at input k's first element of the row and
  * in_stride[k] (0 or 1) is its element stride along the row. */

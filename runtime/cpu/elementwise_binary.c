@@ -15,7 +15,7 @@
 
 /* A row kernel for `o = EXPR(x, y)` with x from a, y from b; strides are 0 or 1. */
 #define DEFINE_ROW(name, TA, TO, EXPR)                                                             \
-  static void name(const void *ctx, const void *const *in, const int64_t *st, void *out_,        \
+  static void name(const void *ctx, const void *const *in, const int64_t *st, void *out_,          \
                    int64_t n) {                                                                    \
     (void)ctx;                                                                                     \
     const TA *a = in[0], *b = in[1];                                                               \
@@ -50,7 +50,7 @@
 
 DEFINE_ROW(add_f32, float, float, x + y)
 DEFINE_ROW(sub_f32, float, float, x - y)
-DEFINE_ROW(mul_f32, float, float, x * y)
+DEFINE_ROW(mul_f32, float, float, x *y)
 DEFINE_ROW(div_f32, float, float, x / y)
 DEFINE_ROW(min_f32, float, float, MIN_EXPR)
 DEFINE_ROW(max_f32, float, float, MAX_EXPR)
@@ -188,7 +188,8 @@ static double load_f64(mt_dtype dt, const void *p, int64_t i) {
   case MT_DTYPE_INT64: return (double)((const int64_t *)p)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)p)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)p)[i];
-  case MT_DTYPE_UINT8: case MT_DTYPE_BOOL: return ((const uint8_t *)p)[i];
+  case MT_DTYPE_UINT8:
+  case MT_DTYPE_BOOL: return ((const uint8_t *)p)[i];
   default: return 0;
   }
 }
@@ -198,7 +199,8 @@ static int64_t load_i64(mt_dtype dt, const void *p, int64_t i) {
   case MT_DTYPE_INT64: return ((const int64_t *)p)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)p)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)p)[i];
-  case MT_DTYPE_UINT8: case MT_DTYPE_BOOL: return ((const uint8_t *)p)[i];
+  case MT_DTYPE_UINT8:
+  case MT_DTYPE_BOOL: return ((const uint8_t *)p)[i];
   default: return 0;
   }
 }
@@ -297,7 +299,7 @@ mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor
 
 /* Where rows by element size; the condition is a bool byte. */
 #define DEFINE_WHERE_ROW(name, T)                                                                  \
-  static void name(const void *ctx, const void *const *in, const int64_t *st, void *out_,        \
+  static void name(const void *ctx, const void *const *in, const int64_t *st, void *out_,          \
                    int64_t n) {                                                                    \
     (void)ctx;                                                                                     \
     const uint8_t *c = in[0];                                                                      \

@@ -11,10 +11,13 @@
 
 static bool is_float_only(mt_ew_unary op) {
   switch (op) {
-  case MT_EW_RELU: case MT_EW_NEG: case MT_EW_ABS: case MT_EW_CLIP: case MT_EW_ERF: case MT_EW_NOT:
-    return false;
-  default:
-    return true;
+  case MT_EW_RELU:
+  case MT_EW_NEG:
+  case MT_EW_ABS:
+  case MT_EW_CLIP:
+  case MT_EW_ERF:
+  case MT_EW_NOT: return false;
+  default: return true;
   }
 }
 
@@ -94,8 +97,8 @@ static void unary_f16(mt_ew_unary op, const mt_ew_params *p, const uint16_t *in,
 }
 
 /* Integer kernels. U is the unsigned twin of T so negation wraps without UB. */
-#define DEFINE_UNARY_INT(name, T, U, TMIN, TMAX)                                                  \
-  static void name(mt_ew_unary op, const mt_ew_params *p, const T *in, T *out, int64_t n) {      \
+#define DEFINE_UNARY_INT(name, T, U, TMIN, TMAX)                                                   \
+  static void name(mt_ew_unary op, const mt_ew_params *p, const T *in, T *out, int64_t n) {        \
     switch (op) {                                                                                  \
     case MT_EW_RELU:                                                                               \
       for (int64_t i = 0; i < n; i++) out[i] = in[i] < 0 ? (T)0 : in[i];                           \
@@ -120,8 +123,7 @@ static void unary_f16(mt_ew_unary op, const mt_ew_params *p, const uint16_t *in,
       /* erf of an integer lies in (-1, 1) or is exactly +-1; truncation as for a cast. */         \
       for (int64_t i = 0; i < n; i++) out[i] = (T)erf((double)in[i]);                              \
       break;                                                                                       \
-    default:                                                                                       \
-      break;                                                                                       \
+    default: break;                                                                                \
     }                                                                                              \
   }
 

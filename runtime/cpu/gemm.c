@@ -152,8 +152,10 @@ static void row_times_bt(int64_t n, int64_t k, float alpha, const float *restric
 /* C[1 x n] += alpha * a * op(B) for a contiguous row a. */
 static void sgemm_row(bool trans_b, int64_t n, int64_t k, float alpha, const float *a,
                       const float *b, int64_t ldb, float *c) {
-  if (trans_b) row_times_bt(n, k, alpha, a, b, ldb, c);
-  else row_times_b(n, k, alpha, a, b, ldb, c);
+  if (trans_b)
+    row_times_bt(n, k, alpha, a, b, ldb, c);
+  else
+    row_times_b(n, k, alpha, a, b, ldb, c);
 }
 
 mt_status *mt_cpu_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -17,8 +17,8 @@
  * op(B) is k x n: B is stored k x n (ldb >= n), or n x k (ldb >= k) when trans_b.
  * C must not alias A or B. Callers pre-fill C (zeros, bias, beta * C).
  * Fails only when the packing buffers cannot be allocated. */
-MT_MUST_USE mt_status *mt_cpu_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                        const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
-                        int64_t ldc);
+MT_MUST_USE mt_status *mt_cpu_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                                    float alpha, const float *a, int64_t lda, const float *b,
+                                    int64_t ldb, float *c, int64_t ldc);
 
 #endif

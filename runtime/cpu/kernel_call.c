@@ -55,8 +55,8 @@ const char *mt_kernel_kind_name(mt_kernel_kind kind) {
 
 /* ---------------------------------------------------------------- elementwise */
 
-MT_MUST_USE static mt_status *run_unary(const mt_kc_unary *p, int n_inputs, const mt_tensor *const *inputs,
-                            mt_tensor *y) {
+MT_MUST_USE static mt_status *run_unary(const mt_kc_unary *p, int n_inputs,
+                                        const mt_tensor *const *inputs, mt_tensor *y) {
   if (!p->bounds_from_inputs) return mt_cpu_ew_unary(p->op, &p->params, inputs[0], y);
   /* Clip from opset 11: the bounds are scalar inputs (absent means unbounded). */
   mt_ew_params params = p->params;
@@ -73,8 +73,8 @@ MT_MUST_USE static mt_status *run_unary(const mt_kc_unary *p, int n_inputs, cons
 }
 
 /* The operands under the shapes the call gives them (same element counts, other dims). */
-MT_MUST_USE static mt_status *run_binary(const mt_kc_binary *p, const mt_tensor *a, const mt_tensor *b,
-                             mt_tensor *y) {
+MT_MUST_USE static mt_status *run_binary(const mt_kc_binary *p, const mt_tensor *a,
+                                         const mt_tensor *b, mt_tensor *y) {
   mt_tensor va = *a, vb = *b;
   va.rank = p->a_rank;
   vb.rank = p->b_rank;
@@ -88,7 +88,7 @@ MT_MUST_USE static mt_status *run_binary(const mt_kc_binary *p, const mt_tensor 
 
 /* Accumulates left to right in the output: out = in0 (broadcast), then out = op(out, in_k). */
 MT_MUST_USE static mt_status *run_variadic(const mt_kc_variadic *p, int n_inputs,
-                               const mt_tensor *const *inputs, mt_tensor *out) {
+                                           const mt_tensor *const *inputs, mt_tensor *out) {
   MT_RETURN_IF_ERROR(mt_cpu_ew_broadcast_copy(inputs[0], out), "input 0");
   for (int i = 1; i < n_inputs; i++)
     MT_RETURN_IF_ERROR(mt_cpu_ew_binary(p->op, out, inputs[i], out), "input %d", i);
@@ -105,7 +105,7 @@ static void split_at(const mt_tensor *x, int axis, int64_t *outer, int64_t *n, i
 }
 
 MT_MUST_USE static mt_status *run_topk(const mt_kc_topk *p, const mt_tensor *x, int n_outputs,
-                           mt_tensor *outputs) {
+                                       mt_tensor *outputs) {
   if (p->axis < 0 || p->axis >= x->rank) return MT_ERR(INVALID_ARGUMENT, "TopK axis out of range");
   int64_t outer, n, inner;
   split_at(x, p->axis, &outer, &n, &inner);
@@ -120,8 +120,8 @@ MT_MUST_USE static mt_status *run_topk(const mt_kc_topk *p, const mt_tensor *x, 
 }
 
 /* The axis is input 1's value, read here so that lowering needs only shapes. */
-MT_MUST_USE static mt_status *run_cumsum(const mt_kc_cumsum *p, int n_inputs, const mt_tensor *const *inputs,
-                             mt_tensor *y) {
+MT_MUST_USE static mt_status *run_cumsum(const mt_kc_cumsum *p, int n_inputs,
+                                         const mt_tensor *const *inputs, mt_tensor *y) {
   const mt_tensor *x = inputs[0], *a = n_inputs > 1 ? inputs[1] : NULL;
   if (!a || !a->data)
     return MT_ERR(INVALID_ARGUMENT, "input 1 (axis): integer list input has no known value");
@@ -154,10 +154,11 @@ MT_MUST_USE static mt_status *run_cumsum(const mt_kc_cumsum *p, int n_inputs, co
 
 /* Inputs every kind needs: the first one (all kinds read input 0 or its shape), and outputs. */
 MT_MUST_USE static mt_status *check_arity(const mt_kernel_call *call, int n_inputs,
-                              const mt_tensor *const *inputs, int n_outputs,
-                              const mt_tensor *outputs) {
+                                          const mt_tensor *const *inputs, int n_outputs,
+                                          const mt_tensor *outputs) {
   if (n_inputs < 1 || !inputs || !inputs[0])
-    return MT_ERR(INVALID_ARGUMENT, "kernel %s: input 0 is missing", mt_kernel_kind_name(call->kind));
+    return MT_ERR(INVALID_ARGUMENT, "kernel %s: input 0 is missing",
+                  mt_kernel_kind_name(call->kind));
   if (n_outputs < 1 || !outputs)
     return MT_ERR(INVALID_ARGUMENT, "kernel %s: no outputs", mt_kernel_kind_name(call->kind));
   /* Only NonZero allocates; only TopK and Split may have their first output omitted. */
@@ -194,7 +195,8 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_ARG_REDUCE: {
     const mt_kc_arg_reduce *p = &call->params.arg_reduce;
     if (p->axis < 0 || p->axis >= x->rank || x->dims[p->axis] == 0)
-      return MT_ERR(INVALID_ARGUMENT, "arg reduce over axis %d of an empty or smaller input", p->axis);
+      return MT_ERR(INVALID_ARGUMENT, "arg reduce over axis %d of an empty or smaller input",
+                    p->axis);
     int64_t outer, n, inner;
     split_at(x, p->axis, &outer, &n, &inner);
     mt_cpu_arg_reduce(x->dtype, x->data, outer, n, inner, p->is_min, p->select_last,

@@ -28,47 +28,47 @@
 typedef enum mt_kernel_kind {
   MT_KERNEL_INVALID = 0,
   /* elementwise */
-  MT_KERNEL_UNARY,         /* mt_kc_unary: activations, math, Clip, Not */
-  MT_KERNEL_BINARY,        /* mt_kc_binary: broadcasting arithmetic, comparisons, logic */
-  MT_KERNEL_VARIADIC,      /* mt_kc_variadic: Sum, Mean, Min, Max */
-  MT_KERNEL_WHERE,         /* no parameters */
-  MT_KERNEL_CAST,          /* no parameters: output 0's dtype is the target */
-  MT_KERNEL_COPY,          /* mt_kc_copy: same bytes under the output's shape (Reshape...) */
+  MT_KERNEL_UNARY,    /* mt_kc_unary: activations, math, Clip, Not */
+  MT_KERNEL_BINARY,   /* mt_kc_binary: broadcasting arithmetic, comparisons, logic */
+  MT_KERNEL_VARIADIC, /* mt_kc_variadic: Sum, Mean, Min, Max */
+  MT_KERNEL_WHERE,    /* no parameters */
+  MT_KERNEL_CAST,     /* no parameters: output 0's dtype is the target */
+  MT_KERNEL_COPY,     /* mt_kc_copy: same bytes under the output's shape (Reshape...) */
   /* data movement */
-  MT_KERNEL_TRANSPOSE,     /* mt_kc_transpose */
-  MT_KERNEL_EXPAND,        /* no parameters: input broadcast to output 0's shape */
-  MT_KERNEL_TILE,          /* mt_kc_tile */
-  MT_KERNEL_DEPTH_TO_SPACE, /* mt_kc_depth_to_space (both directions) */
-  MT_KERNEL_CONCAT,        /* mt_kc_axis */
-  MT_KERNEL_SPLIT,         /* mt_kc_split */
-  MT_KERNEL_SLICE,         /* mt_kc_slice */
-  MT_KERNEL_GATHER,        /* mt_kc_axis */
+  MT_KERNEL_TRANSPOSE,       /* mt_kc_transpose */
+  MT_KERNEL_EXPAND,          /* no parameters: input broadcast to output 0's shape */
+  MT_KERNEL_TILE,            /* mt_kc_tile */
+  MT_KERNEL_DEPTH_TO_SPACE,  /* mt_kc_depth_to_space (both directions) */
+  MT_KERNEL_CONCAT,          /* mt_kc_axis */
+  MT_KERNEL_SPLIT,           /* mt_kc_split */
+  MT_KERNEL_SLICE,           /* mt_kc_slice */
+  MT_KERNEL_GATHER,          /* mt_kc_axis */
   MT_KERNEL_GATHER_ELEMENTS, /* mt_kc_axis */
-  MT_KERNEL_PAD,           /* mt_kc_pad */
-  MT_KERNEL_RESIZE,        /* mt_resize_params */
+  MT_KERNEL_PAD,             /* mt_kc_pad */
+  MT_KERNEL_RESIZE,          /* mt_resize_params */
   /* shapes and generated values */
-  MT_KERNEL_SHAPE,         /* mt_kc_shape: input 0's dims [start, end) as int64 */
-  MT_KERNEL_SIZE,          /* no parameters: input 0's element count as int64 */
+  MT_KERNEL_SHAPE,             /* mt_kc_shape: input 0's dims [start, end) as int64 */
+  MT_KERNEL_SIZE,              /* no parameters: input 0's element count as int64 */
   MT_KERNEL_CONSTANT_OF_SHAPE, /* mt_kc_fill */
-  MT_KERNEL_RANGE,         /* no parameters: start and delta are inputs 0 and 2 */
-  MT_KERNEL_NONZERO,       /* no parameters; allocates its output (data-dependent size) */
+  MT_KERNEL_RANGE,             /* no parameters: start and delta are inputs 0 and 2 */
+  MT_KERNEL_NONZERO,           /* no parameters; allocates its output (data-dependent size) */
   /* nn */
-  MT_KERNEL_GEMM,          /* mt_kc_gemm */
-  MT_KERNEL_MATMUL,        /* no parameters: numpy.matmul of inputs 0 and 1, batched */
-  MT_KERNEL_CONV,          /* mt_kc_conv */
+  MT_KERNEL_GEMM,           /* mt_kc_gemm */
+  MT_KERNEL_MATMUL,         /* no parameters: numpy.matmul of inputs 0 and 1, batched */
+  MT_KERNEL_CONV,           /* mt_kc_conv */
   MT_KERNEL_CONV_TRANSPOSE, /* mt_kc_conv (geometry in the forward sense) */
-  MT_KERNEL_POOL,          /* mt_kc_pool */
-  MT_KERNEL_GLOBAL_POOL,   /* mt_kc_global_pool */
-  MT_KERNEL_SOFTMAX,       /* mt_kc_softmax (Softmax and LogSoftmax) */
-  MT_KERNEL_BATCHNORM,     /* mt_kc_batchnorm */
-  MT_KERNEL_INSTANCENORM,  /* mt_kc_norm */
-  MT_KERNEL_LAYERNORM,     /* mt_kc_norm */
-  MT_KERNEL_EINSUM,        /* mt_einsum_eq */
+  MT_KERNEL_POOL,           /* mt_kc_pool */
+  MT_KERNEL_GLOBAL_POOL,    /* mt_kc_global_pool */
+  MT_KERNEL_SOFTMAX,        /* mt_kc_softmax (Softmax and LogSoftmax) */
+  MT_KERNEL_BATCHNORM,      /* mt_kc_batchnorm */
+  MT_KERNEL_INSTANCENORM,   /* mt_kc_norm */
+  MT_KERNEL_LAYERNORM,      /* mt_kc_norm */
+  MT_KERNEL_EINSUM,         /* mt_einsum_eq */
   /* reductions */
-  MT_KERNEL_REDUCE,        /* mt_kc_reduce */
-  MT_KERNEL_ARG_REDUCE,    /* mt_kc_arg_reduce: ArgMax, ArgMin */
-  MT_KERNEL_TOPK,          /* mt_kc_topk */
-  MT_KERNEL_CUMSUM,        /* mt_kc_cumsum: the axis is input 1's value */
+  MT_KERNEL_REDUCE,     /* mt_kc_reduce */
+  MT_KERNEL_ARG_REDUCE, /* mt_kc_arg_reduce: ArgMax, ArgMin */
+  MT_KERNEL_TOPK,       /* mt_kc_topk */
+  MT_KERNEL_CUMSUM,     /* mt_kc_cumsum: the axis is input 1's value */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -176,7 +176,7 @@ typedef struct mt_kc_softmax {
 
 typedef struct mt_kc_batchnorm {
   float epsilon, momentum;
-  bool training;      /* opset >= 14 training_mode: batch statistics, updated running ones */
+  bool training;          /* opset >= 14 training_mode: batch statistics, updated running ones */
   bool allow_per_element; /* opset < 9: parameters may be per (channel, position) */
 } mt_kc_batchnorm;
 
@@ -247,13 +247,15 @@ const char *mt_kernel_kind_name(mt_kernel_kind kind);
  * Returns NULL or a status (an unknown kind, bad index values, out of memory); never aborts.
  * Reentrant: the call and the views are only read, outputs only written. */
 MT_MUST_USE mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
-                             const mt_tensor *const *inputs, int n_outputs, mt_tensor *outputs);
+                                         const mt_tensor *const *inputs, int n_outputs,
+                                         mt_tensor *outputs);
 
 /* Family executors behind mt_cpu_kernel_run (kernel_call_*.c); same contract. */
 MT_MUST_USE mt_status *mt_cpu_kernel_run_nn(const mt_kernel_call *call, int n_inputs,
-                                const mt_tensor *const *inputs, int n_outputs, mt_tensor *outputs);
+                                            const mt_tensor *const *inputs, int n_outputs,
+                                            mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_inputs,
-                                  const mt_tensor *const *inputs, int n_outputs,
-                                  mt_tensor *outputs);
+                                              const mt_tensor *const *inputs, int n_outputs,
+                                              mt_tensor *outputs);
 
 #endif

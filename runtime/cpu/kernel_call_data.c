@@ -23,7 +23,7 @@ MT_MUST_USE static mt_status *elem_size(const mt_tensor *t, size_t *out) {
 
 /* Identity, Reshape, Flatten, Squeeze, Unsqueeze, Dropout: the same bytes, maybe reshaped. */
 MT_MUST_USE static mt_status *run_copy(const mt_kc_copy *p, const mt_tensor *x, int n_outputs,
-                           mt_tensor *outputs) {
+                                       mt_tensor *outputs) {
   mt_tensor *y = &outputs[0];
   size_t nbytes = mt_tensor_nbytes(x);
   if (nbytes != mt_tensor_nbytes(y))
@@ -38,10 +38,11 @@ MT_MUST_USE static mt_status *run_copy(const mt_kc_copy *p, const mt_tensor *x, 
 }
 
 MT_MUST_USE static mt_status *run_concat(int axis, int n_inputs, const mt_tensor *const *inputs,
-                             mt_tensor *y) {
+                                         mt_tensor *y) {
   size_t es = 0;
   MT_RETURN_IF_ERROR_PLAIN(elem_size(y, &es));
-  if (axis < 0 || axis >= y->rank) return MT_ERR(INVALID_ARGUMENT, "concat axis %d out of range", axis);
+  if (axis < 0 || axis >= y->rank)
+    return MT_ERR(INVALID_ARGUMENT, "concat axis %d out of range", axis);
   const void **srcs = malloc((size_t)n_inputs * sizeof *srcs);
   int64_t *dims = malloc((size_t)n_inputs * sizeof *dims);
   if (!srcs || !dims) {
@@ -61,7 +62,7 @@ MT_MUST_USE static mt_status *run_concat(int axis, int n_inputs, const mt_tensor
 }
 
 MT_MUST_USE static mt_status *run_split(const mt_kc_split *p, const mt_tensor *x, int n_outputs,
-                            mt_tensor *outputs) {
+                                        mt_tensor *outputs) {
   size_t es = 0;
   MT_RETURN_IF_ERROR_PLAIN(elem_size(x, &es));
   if (p->n_outputs != n_outputs || p->axis < 0 || p->axis >= x->rank)
@@ -79,8 +80,8 @@ MT_MUST_USE static mt_status *run_split(const mt_kc_split *p, const mt_tensor *x
   return st;
 }
 
-MT_MUST_USE static mt_status *run_pad(const mt_kc_pad *p, int n_inputs, const mt_tensor *const *inputs,
-                          mt_tensor *y) {
+MT_MUST_USE static mt_status *run_pad(const mt_kc_pad *p, int n_inputs,
+                                      const mt_tensor *const *inputs, mt_tensor *y) {
   const mt_tensor *x = inputs[0];
   size_t es = 0;
   MT_RETURN_IF_ERROR_PLAIN(elem_size(x, &es));
@@ -96,7 +97,8 @@ MT_MUST_USE static mt_status *run_pad(const mt_kc_pad *p, int n_inputs, const mt
   return mt_layout_pad(y->data, x->data, es, x->rank, x->dims, p->pads, p->mode, fill);
 }
 
-MT_MUST_USE static mt_status *run_resize(const mt_resize_params *p, const mt_tensor *x, mt_tensor *y) {
+MT_MUST_USE static mt_status *run_resize(const mt_resize_params *p, const mt_tensor *x,
+                                         mt_tensor *y) {
   for (int d = 0; d < p->rank; d++)
     if (p->in_dims[d] == 0 && p->out_dims[d] > 0)
       return MT_ERR(INVALID_ARGUMENT, "axis %d: cannot resize an empty axis", d);
@@ -128,10 +130,13 @@ MT_MUST_USE static mt_status *run_size(const mt_tensor *x, mt_tensor *y) {
       unknown = false;
       break;
     }
-    if (x->dims[i] < 0) unknown = true;
-    else n *= x->dims[i];
+    if (x->dims[i] < 0)
+      unknown = true;
+    else
+      n *= x->dims[i];
   }
-  if (unknown) return MT_ERR(INVALID_ARGUMENT, "input size is data-dependent, not known statically");
+  if (unknown)
+    return MT_ERR(INVALID_ARGUMENT, "input size is data-dependent, not known statically");
   *(int64_t *)y->data = n;
   return NULL;
 }
@@ -148,7 +153,8 @@ MT_MUST_USE static mt_status *run_fill(const mt_kc_fill *p, mt_tensor *y) {
 
 /* start + i * delta for every output element; the count was fixed when the node was lowered
  * (it is the output's size). */
-MT_MUST_USE static mt_status *run_range(int n_inputs, const mt_tensor *const *inputs, mt_tensor *y) {
+MT_MUST_USE static mt_status *run_range(int n_inputs, const mt_tensor *const *inputs,
+                                        mt_tensor *y) {
   if (n_inputs < 3) return MT_ERR(INVALID_ARGUMENT, "Range takes 3 inputs");
   const mt_tensor *s = inputs[0], *d = inputs[2];
   int64_t n = mt_tensor_numel(y);
@@ -209,8 +215,7 @@ mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_COPY: return run_copy(&call->params.copy, x, n_outputs, outputs);
   case MT_KERNEL_TRANSPOSE:
     MT_RETURN_IF_ERROR_PLAIN(elem_size(x, &es));
-    return mt_layout_transpose(y->data, x->data, es, x->rank, x->dims,
-                               call->params.transpose.perm);
+    return mt_layout_transpose(y->data, x->data, es, x->rank, x->dims, call->params.transpose.perm);
   case MT_KERNEL_EXPAND:
     MT_RETURN_IF_ERROR_PLAIN(elem_size(x, &es));
     return mt_layout_expand(y->data, x->data, es, x->rank, x->dims, y->rank, y->dims);
@@ -252,9 +257,8 @@ mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_inputs,
     if (idx->dtype != MT_DTYPE_INT64 && idx->dtype != MT_DTYPE_INT32)
       return MT_ERR(INVALID_ARGUMENT, "input 1: indices must be int32 or int64, got %s",
                     mt_dtype_name(idx->dtype));
-    return mt_layout_gather_elements(y->data, x->data, es, x->rank, x->dims,
-                                     call->params.axis.axis, idx->data,
-                                     idx->dtype == MT_DTYPE_INT64, idx->dims);
+    return mt_layout_gather_elements(y->data, x->data, es, x->rank, x->dims, call->params.axis.axis,
+                                     idx->data, idx->dtype == MT_DTYPE_INT64, idx->dims);
   }
   case MT_KERNEL_PAD: return run_pad(&call->params.pad, n_inputs, inputs, y);
   case MT_KERNEL_RESIZE: return run_resize(&call->params.resize, x, y);

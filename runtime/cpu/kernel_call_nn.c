@@ -26,7 +26,8 @@ static bool is_int_matmul_type(mt_dtype dt) {
 /* Integer Gemm: exact int64 products, alpha / beta applied in double. */
 static void gemm_int(const mt_tensor *a, const mt_tensor *b, const mt_tensor *c, bool ta, bool tb,
                      int64_t m, int64_t n, int64_t k, double alpha, double beta, mt_tensor *y) {
-  int64_t cm = c && c->rank == 2 ? c->dims[0] : 1, cn = c && c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+  int64_t cm = c && c->rank == 2 ? c->dims[0] : 1,
+          cn = c && c->rank >= 1 ? c->dims[c->rank - 1] : 1;
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < n; j++) {
       int64_t acc = 0;
@@ -43,7 +44,7 @@ static void gemm_int(const mt_tensor *a, const mt_tensor *b, const mt_tensor *c,
 }
 
 MT_MUST_USE static mt_status *run_gemm(const mt_kc_gemm *p, const mt_tensor *a, const mt_tensor *b,
-                           const mt_tensor *c, mt_tensor *y) {
+                                       const mt_tensor *c, mt_tensor *y) {
   bool ta = p->trans_a, tb = p->trans_b;
   float alpha = p->alpha, beta = p->beta;
   int64_t m = y->dims[0], n = y->dims[1], k = ta ? a->dims[0] : a->dims[1];
@@ -69,8 +70,10 @@ MT_MUST_USE static mt_status *run_gemm(const mt_kc_gemm *p, const mt_tensor *a, 
     }
     st = mt_cpu_sgemm(ta, tb, m, n, k, alpha, af, ta ? m : k, bf, tb ? k : n, yf, n);
   }
-  if (!st) mt_cpu_stage_finish_f32(y, y_own);
-  else free(y_own);
+  if (!st)
+    mt_cpu_stage_finish_f32(y, y_own);
+  else
+    free(y_own);
   free(a_own);
   free(b_own);
   free(c_own);
@@ -85,10 +88,12 @@ MT_MUST_USE static mt_status *run_gemm(const mt_kc_gemm *p, const mt_tensor *a, 
 typedef struct matmul_shape {
   int64_t m, n, k;
   int nb; /* broadcast batch rank */
-  int64_t batch[MT_MAX_RANK], a_batch[MT_MAX_RANK], b_batch[MT_MAX_RANK]; /* right-aligned, 1-padded */
+  int64_t batch[MT_MAX_RANK], a_batch[MT_MAX_RANK],
+      b_batch[MT_MAX_RANK]; /* right-aligned, 1-padded */
 } matmul_shape;
 
-MT_MUST_USE static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b, matmul_shape *s) {
+MT_MUST_USE static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b,
+                                              matmul_shape *s) {
   if (a->rank < 1 || b->rank < 1)
     return MT_ERR(INVALID_ARGUMENT, "MatMul operands must have rank >= 1, got %d and %d", a->rank,
                   b->rank);
@@ -169,8 +174,10 @@ MT_MUST_USE static mt_status *run_matmul(const mt_tensor *a, const mt_tensor *b,
       }
     }
   }
-  if (!st) mt_cpu_stage_finish_f32(y, y_own);
-  else free(y_own);
+  if (!st)
+    mt_cpu_stage_finish_f32(y, y_own);
+  else
+    free(y_own);
   free(a_own);
   free(b_own);
   return st;
@@ -183,8 +190,9 @@ typedef mt_status *(*conv_kernel_fn)(const mt_conv_geom *g, int64_t batch, int64
                                      const float *bias, float *y);
 
 /* Stages X, W, B as float32, runs `kernel`, rounds into Y. */
-MT_MUST_USE static mt_status *run_conv(const mt_kc_conv *p, conv_kernel_fn kernel, const mt_tensor *x,
-                           const mt_tensor *w, const mt_tensor *b, mt_tensor *y) {
+MT_MUST_USE static mt_status *run_conv(const mt_kc_conv *p, conv_kernel_fn kernel,
+                                       const mt_tensor *x, const mt_tensor *w, const mt_tensor *b,
+                                       mt_tensor *y) {
   const float *xf, *wf, *bf = NULL;
   float *x_own = NULL, *w_own = NULL, *b_own = NULL, *yf, *y_own = NULL;
   mt_status *st = mt_cpu_stage_in_f32(x, &xf, &x_own);
@@ -192,8 +200,10 @@ MT_MUST_USE static mt_status *run_conv(const mt_kc_conv *p, conv_kernel_fn kerne
   if (!st && b) st = mt_cpu_stage_in_f32(b, &bf, &b_own);
   if (!st) st = mt_cpu_stage_out_f32(y, &yf, &y_own);
   if (!st) st = kernel(&p->geom, p->batch, p->c_in, p->c_out, p->group, xf, wf, bf, yf);
-  if (!st) mt_cpu_stage_finish_f32(y, y_own);
-  else free(y_own);
+  if (!st)
+    mt_cpu_stage_finish_f32(y, y_own);
+  else
+    free(y_own);
   free(x_own);
   free(w_own);
   free(b_own);
@@ -203,14 +213,16 @@ MT_MUST_USE static mt_status *run_conv(const mt_kc_conv *p, conv_kernel_fn kerne
 /* ---------------------------------------------------------------- pooling */
 
 MT_MUST_USE static mt_status *run_pool(const mt_kc_pool *p, const mt_tensor *x, mt_tensor *y,
-                           int64_t *indices) {
+                                       int64_t *indices) {
   const float *xf;
   float *x_own = NULL, *yf, *y_own = NULL;
   mt_status *st = mt_cpu_stage_in_f32(x, &xf, &x_own);
   if (!st) st = mt_cpu_stage_out_f32(y, &yf, &y_own);
   if (!st) {
-    if (p->is_max) mt_cpu_maxpool_f32(&p->geom, p->planes, xf, yf, indices, p->col_major);
-    else mt_cpu_avgpool_f32(&p->geom, p->planes, xf, yf, p->count_include_pad);
+    if (p->is_max)
+      mt_cpu_maxpool_f32(&p->geom, p->planes, xf, yf, indices, p->col_major);
+    else
+      mt_cpu_avgpool_f32(&p->geom, p->planes, xf, yf, p->count_include_pad);
     mt_cpu_stage_finish_f32(y, y_own);
   }
   free(x_own);
@@ -226,8 +238,10 @@ MT_MUST_USE static mt_status *run_global_pool(bool is_max, const mt_tensor *x, m
   mt_status *st = mt_cpu_stage_in_f32(x, &xf, &x_own);
   if (!st) st = mt_cpu_stage_out_f32(y, &yf, &y_own);
   if (!st) {
-    if (is_max) mt_cpu_global_maxpool_f32(planes, plane, xf, yf);
-    else mt_cpu_global_avgpool_f32(planes, plane, xf, yf);
+    if (is_max)
+      mt_cpu_global_maxpool_f32(planes, plane, xf, yf);
+    else
+      mt_cpu_global_avgpool_f32(planes, plane, xf, yf);
     mt_cpu_stage_finish_f32(y, y_own);
   }
   free(x_own);
@@ -236,7 +250,8 @@ MT_MUST_USE static mt_status *run_global_pool(bool is_max, const mt_tensor *x, m
 
 /* ---------------------------------------------------------------- softmax */
 
-MT_MUST_USE static mt_status *run_softmax(const mt_kc_softmax *p, const mt_tensor *x, mt_tensor *y) {
+MT_MUST_USE static mt_status *run_softmax(const mt_kc_softmax *p, const mt_tensor *x,
+                                          mt_tensor *y) {
   const float *xf;
   float *x_own = NULL, *yf, *y_own = NULL;
   mt_status *st = mt_cpu_stage_in_f32(x, &xf, &x_own);
@@ -252,7 +267,8 @@ MT_MUST_USE static mt_status *run_softmax(const mt_kc_softmax *p, const mt_tenso
 /* ---------------------------------------------------------------- BatchNormalization */
 
 MT_MUST_USE static mt_status *run_batchnorm(const mt_kc_batchnorm *kp, int n_inputs,
-                                const mt_tensor *const *inputs, int n_outputs, mt_tensor *outputs) {
+                                            const mt_tensor *const *inputs, int n_outputs,
+                                            mt_tensor *outputs) {
   if (n_inputs < 5) return MT_ERR(INVALID_ARGUMENT, "BatchNormalization takes 5 inputs");
   const mt_tensor *x = inputs[0];
   mt_tensor *y = &outputs[0];
@@ -302,8 +318,10 @@ MT_MUST_USE static mt_status *run_batchnorm(const mt_kc_batchnorm *kp, int n_inp
       const float *given = p[2 + i], *batch_stat = i == 1 ? mean : var;
       for (int64_t k = 0; k < mt_tensor_numel(o); k++) {
         float v = training ? given[k] * momentum + batch_stat[k] * (1.0f - momentum) : given[k];
-        if (o->dtype == MT_DTYPE_FLOAT16) ((uint16_t *)o->data)[k] = mt_float_to_half(v);
-        else ((float *)o->data)[k] = v;
+        if (o->dtype == MT_DTYPE_FLOAT16)
+          ((uint16_t *)o->data)[k] = mt_float_to_half(v);
+        else
+          ((float *)o->data)[k] = v;
       }
     }
   }
@@ -316,7 +334,7 @@ MT_MUST_USE static mt_status *run_batchnorm(const mt_kc_batchnorm *kp, int n_inp
 /* ---------------------------------------------------------------- Instance / LayerNormalization */
 
 MT_MUST_USE static mt_status *run_instancenorm(const mt_kc_norm *kp, int n_inputs,
-                                   const mt_tensor *const *inputs, mt_tensor *y) {
+                                               const mt_tensor *const *inputs, mt_tensor *y) {
   if (n_inputs < 3) return MT_ERR(INVALID_ARGUMENT, "InstanceNormalization takes 3 inputs");
   const mt_tensor *x = inputs[0];
   if (x->rank < 3) return MT_ERR(INVALID_ARGUMENT, "input must have rank >= 3, got %d", x->rank);
@@ -352,8 +370,9 @@ static void expand_param(const float *src, const mt_tensor *t, int nd, const int
   }
 }
 
-MT_MUST_USE static mt_status *run_layernorm(const mt_kc_norm *kp, int n_inputs, const mt_tensor *const *inputs,
-                                int n_outputs, mt_tensor *outputs) {
+MT_MUST_USE static mt_status *run_layernorm(const mt_kc_norm *kp, int n_inputs,
+                                            const mt_tensor *const *inputs, int n_outputs,
+                                            mt_tensor *outputs) {
   const mt_tensor *x = inputs[0], *sc = input_at(n_inputs, inputs, 1);
   const mt_tensor *bi = input_at(n_inputs, inputs, 2);
   mt_tensor *y = &outputs[0];
@@ -405,8 +424,7 @@ mt_status *mt_cpu_kernel_run_nn(const mt_kernel_call *call, int n_inputs,
                     call->kind == MT_KERNEL_CONV ? mt_cpu_conv_f32 : mt_cpu_conv_transpose_f32, x,
                     inputs[1], input_at(n_inputs, inputs, 2), y);
   case MT_KERNEL_POOL:
-    return run_pool(&call->params.pool, x, y,
-                    n_outputs > 1 ? (int64_t *)outputs[1].data : NULL);
+    return run_pool(&call->params.pool, x, y, n_outputs > 1 ? (int64_t *)outputs[1].data : NULL);
   case MT_KERNEL_GLOBAL_POOL: return run_global_pool(call->params.global_pool.is_max, x, y);
   case MT_KERNEL_SOFTMAX: return run_softmax(&call->params.softmax, x, y);
   case MT_KERNEL_BATCHNORM:
@@ -415,6 +433,7 @@ mt_status *mt_cpu_kernel_run_nn(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_LAYERNORM:
     return run_layernorm(&call->params.norm, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_EINSUM: return mt_cpu_einsum(&call->params.einsum, n_inputs, inputs, y);
-  default: return MT_ERR(INTERNAL, "kernel %s is not an nn kernel", mt_kernel_kind_name(call->kind));
+  default:
+    return MT_ERR(INTERNAL, "kernel %s is not an nn kernel", mt_kernel_kind_name(call->kind));
   }
 }

@@ -193,9 +193,8 @@ static int64_t pos_mod(int64_t a, int64_t m) {
   return r < 0 ? r + m : r;
 }
 
-mt_status *mt_layout_pad(void *dst, const void *src, size_t esize, int rank,
-                         const int64_t *in_dims, const int64_t *pads, mt_pad_mode mode,
-                         const void *fill) {
+mt_status *mt_layout_pad(void *dst, const void *src, size_t esize, int rank, const int64_t *in_dims,
+                         const int64_t *pads, mt_pad_mode mode, const void *fill) {
   int64_t st[MT_MAX_RANK] = {0}, out_dims[MT_MAX_RANK] = {0};
   row_strides(rank, in_dims, st);
   for (int i = 0; i < rank; i++) {
@@ -313,8 +312,8 @@ static inline int64_t read_index(const void *indices, bool i64, int64_t k) {
 }
 
 mt_status *mt_layout_gather(void *dst, const void *src, size_t esize, int64_t outer,
-                            int64_t axis_dim, int64_t inner, const void *indices,
-                            bool indices_i64, int64_t n_indices) {
+                            int64_t axis_dim, int64_t inner, const void *indices, bool indices_i64,
+                            int64_t n_indices) {
   /* Check every index even when the output is empty, so bad models fail the same way always. */
   for (int64_t k = 0; k < n_indices; k++) {
     int64_t v = read_index(indices, indices_i64, k);
@@ -385,8 +384,8 @@ int64_t mt_layout_count_nonzero(const void *src, mt_dtype dtype, int64_t numel) 
   return nnz;
 }
 
-void mt_layout_nonzero(int64_t *dst, const void *src, mt_dtype dtype, int rank,
-                       const int64_t *dims, int64_t nnz) {
+void mt_layout_nonzero(int64_t *dst, const void *src, mt_dtype dtype, int rank, const int64_t *dims,
+                       int64_t nnz) {
   int64_t numel = mt_shape_numel(rank, dims);
   int64_t idx[MT_MAX_RANK] = {0};
   int64_t w = 0;

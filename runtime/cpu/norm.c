@@ -31,8 +31,8 @@ void mt_cpu_softmax_f32(const float *x, float *y, int64_t outer, int64_t n, int6
   }
 }
 
-void mt_cpu_batchnorm_f32(const float *x, float *y, int64_t batch, int64_t channels,
-                          int64_t plane, const float *scale, const float *bias, const float *mean,
+void mt_cpu_batchnorm_f32(const float *x, float *y, int64_t batch, int64_t channels, int64_t plane,
+                          const float *scale, const float *bias, const float *mean,
                           const float *var, float eps, bool per_element) {
   for (int64_t n = 0; n < batch; n++)
     for (int64_t c = 0; c < channels; c++) {

@@ -14,8 +14,8 @@ void mt_cpu_softmax_f32(const float *x, float *y, int64_t outer, int64_t n, int6
 /* x viewed as [batch, channels, plane]; per channel c (or, with per_element, per (c, i) for the
  * params laid out as [channels, plane]): y = (x - mean) / sqrt(var + eps) * scale + bias,
  * computed as x * a + b with a = scale / sqrt(var + eps), b = bias - mean * a. */
-void mt_cpu_batchnorm_f32(const float *x, float *y, int64_t batch, int64_t channels,
-                          int64_t plane, const float *scale, const float *bias, const float *mean,
+void mt_cpu_batchnorm_f32(const float *x, float *y, int64_t batch, int64_t channels, int64_t plane,
+                          const float *scale, const float *bias, const float *mean,
                           const float *var, float eps, bool per_element);
 
 /* Per-channel mean and (population) variance of x [batch, channels, plane]. */

@@ -50,7 +50,8 @@ static int64_t tap_offset(const mt_conv_geom *g, const window *w, const int64_t 
                           bool col_major) {
   int64_t off = 0;
   if (col_major) {
-    for (int d = g->nsp - 1; d >= 0; d--) off = off * g->in[d] + w->start[d] + t[d] * g->dilation[d];
+    for (int d = g->nsp - 1; d >= 0; d--)
+      off = off * g->in[d] + w->start[d] + t[d] * g->dilation[d];
   } else {
     for (int d = 0; d < g->nsp; d++) off = off * g->in[d] + w->start[d] + t[d] * g->dilation[d];
   }

@@ -11,7 +11,7 @@
 #define GATHER(T, CONV)                                                                            \
   do {                                                                                             \
     const T *p = (const T *)x + off;                                                               \
-    for (int64_t j = 0; j < n; j++) buf[j] = CONV(p[j * stride]);                                 \
+    for (int64_t j = 0; j < n; j++) buf[j] = CONV(p[j * stride]);                                  \
   } while (0)
 #define AS_IS(v) (v)
 #define AS_F64(v) ((double)(v))
@@ -27,7 +27,8 @@ static void load_f64(mt_dtype dt, const void *x, int64_t off, int64_t n, int64_t
   case MT_DTYPE_INT64: GATHER(int64_t, AS_F64); break;
   case MT_DTYPE_INT32: GATHER(int32_t, AS_IS); break;
   case MT_DTYPE_INT8: GATHER(int8_t, AS_IS); break;
-  case MT_DTYPE_UINT8: case MT_DTYPE_BOOL: GATHER(uint8_t, AS_IS); break;
+  case MT_DTYPE_UINT8:
+  case MT_DTYPE_BOOL: GATHER(uint8_t, AS_IS); break;
   default:
     for (int64_t j = 0; j < n; j++) buf[j] = 0;
     break;
@@ -149,7 +150,9 @@ static void acc_init(mt_reduce_op op, mt_dtype dt, reduce_acc *a) {
 static void acc_run_f(mt_reduce_op op, int pass, reduce_acc *a, const double *v, int64_t n) {
   a->count += n;
   switch (op) {
-  case MT_REDUCE_SUM: case MT_REDUCE_MEAN: case MT_REDUCE_LOG_SUM:
+  case MT_REDUCE_SUM:
+  case MT_REDUCE_MEAN:
+  case MT_REDUCE_LOG_SUM:
     for (int64_t j = 0; j < n; j++) a->f += v[j];
     break;
   case MT_REDUCE_MAX:
@@ -167,7 +170,8 @@ static void acc_run_f(mt_reduce_op op, int pass, reduce_acc *a, const double *v,
   case MT_REDUCE_L1:
     for (int64_t j = 0; j < n; j++) a->f += fabs(v[j]);
     break;
-  case MT_REDUCE_L2: case MT_REDUCE_SUM_SQUARE:
+  case MT_REDUCE_L2:
+  case MT_REDUCE_SUM_SQUARE:
     for (int64_t j = 0; j < n; j++) a->f += v[j] * v[j];
     break;
   case MT_REDUCE_LOG_SUM_EXP:
@@ -185,7 +189,8 @@ static void acc_run_f(mt_reduce_op op, int pass, reduce_acc *a, const double *v,
 static void acc_run_i(mt_reduce_op op, reduce_acc *a, const int64_t *v, int64_t n) {
   a->count += n;
   switch (op) {
-  case MT_REDUCE_SUM: case MT_REDUCE_MEAN:
+  case MT_REDUCE_SUM:
+  case MT_REDUCE_MEAN:
     for (int64_t j = 0; j < n; j++) a->i = (int64_t)((uint64_t)a->i + (uint64_t)v[j]);
     break;
   case MT_REDUCE_MAX:
@@ -207,7 +212,9 @@ static void acc_run_i(mt_reduce_op op, reduce_acc *a, const int64_t *v, int64_t 
     for (int64_t j = 0; j < n; j++)
       a->i = (int64_t)((uint64_t)a->i + (uint64_t)v[j] * (uint64_t)v[j]);
     break;
-  case MT_REDUCE_L2: case MT_REDUCE_LOG_SUM: case MT_REDUCE_LOG_SUM_EXP:
+  case MT_REDUCE_L2:
+  case MT_REDUCE_LOG_SUM:
+  case MT_REDUCE_LOG_SUM_EXP:
     /* Defined through sqrt/log/exp: computed in double and truncated on store. */
     for (int64_t j = 0; j < n; j++) {
       double d = (double)v[j];
@@ -260,7 +267,8 @@ static void acc_store(mt_reduce_op op, mt_dtype dt, const reduce_acc *a, void *y
   switch (op) {
   case MT_REDUCE_MEAN: r = a->count ? a->i / a->count : 0; break;
   case MT_REDUCE_L2: r = f64_to_i64(sqrt(a->f)); break;
-  case MT_REDUCE_LOG_SUM: case MT_REDUCE_LOG_SUM_EXP: r = f64_to_i64(log(a->f)); break;
+  case MT_REDUCE_LOG_SUM:
+  case MT_REDUCE_LOG_SUM_EXP: r = f64_to_i64(log(a->f)); break;
   default: break;
   }
   store_i64(dt, y, o, r);

@@ -22,15 +22,9 @@ static double source_coord(const mt_resize_params *p, int axis, int64_t y, bool 
   double x;
   *extrap = false;
   switch (p->coord) {
-  case MT_RESIZE_ALIGN_CORNERS:
-    x = out_w == 1 ? 0.0 : yy * (in - 1) / (out_w - 1);
-    break;
-  case MT_RESIZE_ASYMMETRIC:
-    x = yy / scale;
-    break;
-  case MT_RESIZE_TF_HALF_PIXEL_FOR_NN:
-    x = (yy + 0.5) / scale;
-    break;
+  case MT_RESIZE_ALIGN_CORNERS: x = out_w == 1 ? 0.0 : yy * (in - 1) / (out_w - 1); break;
+  case MT_RESIZE_ASYMMETRIC: x = yy / scale; break;
+  case MT_RESIZE_TF_HALF_PIXEL_FOR_NN: x = (yy + 0.5) / scale; break;
   case MT_RESIZE_TF_CROP_AND_RESIZE: {
     /* The ONNX definition evaluates the roi terms in the roi's float32 precision; doing the
      * same keeps nearest-pixel choices at exact .5 boundaries identical to it. */
@@ -42,9 +36,7 @@ static double source_coord(const mt_resize_params *p, int axis, int64_t y, bool 
     *extrap = x < 0 || x > in - 1;
     break;
   }
-  case MT_RESIZE_PYTORCH_HALF_PIXEL:
-    x = out_w == 1 ? -0.5 : (yy + 0.5) / scale - 0.5;
-    break;
+  case MT_RESIZE_PYTORCH_HALF_PIXEL: x = out_w == 1 ? -0.5 : (yy + 0.5) / scale - 0.5; break;
   case MT_RESIZE_HALF_PIXEL_SYMMETRIC: {
     double adjustment = (double)p->out_dims[axis] / out_w;
     double offset = in / 2 * (1 - adjustment);
@@ -52,9 +44,7 @@ static double source_coord(const mt_resize_params *p, int axis, int64_t y, bool 
     break;
   }
   case MT_RESIZE_HALF_PIXEL:
-  default:
-    x = (yy + 0.5) / scale - 0.5;
-    break;
+  default: x = (yy + 0.5) / scale - 0.5; break;
   }
   return x;
 }
@@ -97,10 +87,10 @@ static int64_t nearest_index(const mt_resize_params *p, int axis, double x) {
 /* ---- taps for linear / cubic --------------------------------------------------------------- */
 
 typedef struct axis_taps {
-  int n;          /* taps per output position */
-  int64_t *idx;   /* [out][n], clamped into the input */
-  double *w;      /* [out][n] */
-  bool *extrap;   /* [out] */
+  int n;        /* taps per output position */
+  int64_t *idx; /* [out][n], clamped into the input */
+  double *w;    /* [out][n] */
+  bool *extrap; /* [out] */
 } axis_taps;
 
 static double cubic_kernel(double a, double t) {
@@ -192,7 +182,8 @@ static double load_elem(mt_dtype dt, const void *x, int64_t i) {
   case MT_DTYPE_INT64: return (double)((const int64_t *)x)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)x)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)x)[i];
-  case MT_DTYPE_UINT8: case MT_DTYPE_BOOL: return ((const uint8_t *)x)[i];
+  case MT_DTYPE_UINT8:
+  case MT_DTYPE_BOOL: return ((const uint8_t *)x)[i];
   default: return 0;
   }
 }
@@ -331,8 +322,8 @@ static bool resize_filtered(const mt_resize_params *p, mt_dtype dt, const void *
       free(cur);
       return false;
     }
-    if (n_next > 0) apply_axis(&t, p->extrapolation_value, cur, next, outer, dims[a],
-                               p->out_dims[a], inner);
+    if (n_next > 0)
+      apply_axis(&t, p->extrapolation_value, cur, next, outer, dims[a], p->out_dims[a], inner);
     taps_free(&t);
     free(cur);
     cur = next;

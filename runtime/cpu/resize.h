@@ -41,14 +41,14 @@ typedef struct mt_resize_params {
   mt_resize_mode mode;
   mt_resize_coord coord;
   mt_resize_nearest nearest;
-  double cubic_a;            /* -0.75 by default */
-  bool exclude_outside;      /* drop (and renormalise) taps outside the input */
-  bool antialias;            /* widen linear/cubic filters by 1/scale when downscaling */
+  double cubic_a;             /* -0.75 by default */
+  bool exclude_outside;       /* drop (and renormalise) taps outside the input */
+  bool antialias;             /* widen linear/cubic filters by 1/scale when downscaling */
   double extrapolation_value; /* tf_crop_and_resize samples outside the input */
   int rank;
   int64_t in_dims[MT_MAX_RANK];
   int64_t out_dims[MT_MAX_RANK];
-  double scales[MT_MAX_RANK]; /* per axis; output = scale * input before flooring */
+  double scales[MT_MAX_RANK];  /* per axis; output = scale * input before flooring */
   double roi[2 * MT_MAX_RANK]; /* starts then ends, normalised; used by tf_crop_and_resize */
   int n_axes;                  /* axes to resize, in processing order */
   int axes[MT_MAX_RANK];

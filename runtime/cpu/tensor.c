@@ -6,20 +6,33 @@
 
 bool mt_dtype_supported(mt_dtype dt) {
   switch (dt) {
-  case MT_DTYPE_FLOAT32: case MT_DTYPE_FLOAT16: case MT_DTYPE_INT64: case MT_DTYPE_INT32:
-  case MT_DTYPE_INT8: case MT_DTYPE_UINT8: case MT_DTYPE_BOOL:
-    return true;
-  default:
-    return false;
+  case MT_DTYPE_FLOAT32:
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_INT64:
+  case MT_DTYPE_INT32:
+  case MT_DTYPE_INT8:
+  case MT_DTYPE_UINT8:
+  case MT_DTYPE_BOOL: return true;
+  default: return false;
   }
 }
 
 size_t mt_dtype_size(mt_dtype dt) {
   switch (dt) {
-  case MT_DTYPE_FLOAT32: case MT_DTYPE_INT32: case MT_DTYPE_UINT32: return 4;
-  case MT_DTYPE_UINT8: case MT_DTYPE_INT8: case MT_DTYPE_BOOL: return 1;
-  case MT_DTYPE_UINT16: case MT_DTYPE_INT16: case MT_DTYPE_FLOAT16: case MT_DTYPE_BFLOAT16: return 2;
-  case MT_DTYPE_INT64: case MT_DTYPE_FLOAT64: case MT_DTYPE_UINT64: case MT_DTYPE_COMPLEX64: return 8;
+  case MT_DTYPE_FLOAT32:
+  case MT_DTYPE_INT32:
+  case MT_DTYPE_UINT32: return 4;
+  case MT_DTYPE_UINT8:
+  case MT_DTYPE_INT8:
+  case MT_DTYPE_BOOL: return 1;
+  case MT_DTYPE_UINT16:
+  case MT_DTYPE_INT16:
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16: return 2;
+  case MT_DTYPE_INT64:
+  case MT_DTYPE_FLOAT64:
+  case MT_DTYPE_UINT64:
+  case MT_DTYPE_COMPLEX64: return 8;
   case MT_DTYPE_COMPLEX128: return 16;
   default: return 0;
   }
@@ -53,7 +66,8 @@ const char *mt_dtype_name(mt_dtype dt) {
 bool mt_dtype_is_float(mt_dtype dt) { return dt == MT_DTYPE_FLOAT32 || dt == MT_DTYPE_FLOAT16; }
 
 bool mt_dtype_is_integer(mt_dtype dt) {
-  return dt == MT_DTYPE_INT64 || dt == MT_DTYPE_INT32 || dt == MT_DTYPE_INT8 || dt == MT_DTYPE_UINT8;
+  return dt == MT_DTYPE_INT64 || dt == MT_DTYPE_INT32 || dt == MT_DTYPE_INT8 ||
+         dt == MT_DTYPE_UINT8;
 }
 
 float mt_half_to_float(uint16_t h) {
@@ -90,7 +104,7 @@ uint16_t mt_float_to_half(float f) {
   if (absx >= 0x7f800000) /* inf or nan */
     return (uint16_t)(sign | 0x7c00 | (absx > 0x7f800000 ? 0x200 | ((absx >> 13) & 0x3ff) : 0));
   if (absx >= 0x477ff000) return (uint16_t)(sign | 0x7c00); /* rounds past the largest half */
-  if (absx < 0x38800000) {                                   /* result is subnormal or zero */
+  if (absx < 0x38800000) {                                  /* result is subnormal or zero */
     if (absx < 0x33000000) return (uint16_t)sign;
     uint32_t e = absx >> 23;
     uint32_t m = (absx & 0x7fffff) | 0x800000;

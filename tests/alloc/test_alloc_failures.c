@@ -18,9 +18,9 @@
 
 /* --- failure injection --- */
 
-static long alloc_count;   /* allocations seen since arming */
-static long fail_at;       /* 0: never fail; else fail the fail_at-th allocation */
-static bool failed_one;    /* an allocation was refused since arming */
+static long alloc_count; /* allocations seen since arming */
+static long fail_at;     /* 0: never fail; else fail the fail_at-th allocation */
+static bool failed_one;  /* an allocation was refused since arming */
 
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t count, size_t size);
@@ -44,7 +44,9 @@ static bool refuse(void) {
 }
 
 void *__wrap_malloc(size_t size) { return refuse() ? NULL : __real_malloc(size); }
-void *__wrap_calloc(size_t count, size_t size) { return refuse() ? NULL : __real_calloc(count, size); }
+void *__wrap_calloc(size_t count, size_t size) {
+  return refuse() ? NULL : __real_calloc(count, size);
+}
 void *__wrap_realloc(void *ptr, size_t size) { return refuse() ? NULL : __real_realloc(ptr, size); }
 char *__wrap_strdup(const char *s) { return refuse() ? NULL : __real_strdup(s); }
 
@@ -74,10 +76,13 @@ static void *small_model(ob_builder *b, size_t *len) {
   for (size_t i = 0; i < sizeof w / sizeof *w; i++) w[i] = (float)((int)(i % 7) - 3) * 0.05f;
   for (size_t i = 0; i < 8; i++) bias[i] = 0.1f * (float)i;
   for (size_t i = 0; i < sizeof w2 / sizeof *w2; i++) w2[i] = (float)((int)(i % 5) - 2) * 0.1f;
-  ob_initializer(b, b->graph, ob_tensor_floats(b, "w", 4, OB_DIMS(8, 4, 3, 3), w, sizeof w / sizeof *w));
+  ob_initializer(b, b->graph,
+                 ob_tensor_floats(b, "w", 4, OB_DIMS(8, 4, 3, 3), w, sizeof w / sizeof *w));
   ob_initializer(b, b->graph, ob_tensor_floats(b, "b", 1, OB_DIMS(8), bias, 8));
-  ob_initializer(b, b->graph, ob_tensor_floats(b, "w2", 2, OB_DIMS(8, 10), w2, sizeof w2 / sizeof *w2));
-  Onnx__NodeProto *conv = ob_node(b, b->graph, "Conv", "conv", OB_NAMES("x", "w", "b"), OB_NAMES("c"));
+  ob_initializer(b, b->graph,
+                 ob_tensor_floats(b, "w2", 2, OB_DIMS(8, 10), w2, sizeof w2 / sizeof *w2));
+  Onnx__NodeProto *conv =
+      ob_node(b, b->graph, "Conv", "conv", OB_NAMES("x", "w", "b"), OB_NAMES("c"));
   ob_attr_ints(b, conv, "pads", 4, OB_DIMS(1, 1, 1, 1));
   ob_node(b, b->graph, "Relu", "relu", OB_NAMES("c"), OB_NAMES("r"));
   ob_node(b, b->graph, "GlobalAveragePool", "gap", OB_NAMES("r"), OB_NAMES("p"));
@@ -118,7 +123,8 @@ static void test_each_allocation_fails_cleanly(void **state) {
   size_t len;
   void *bytes = small_model(&b, &len);
   counting_allocator counter = {0};
-  const mt_allocator allocator = {.self = &counter, .resize = counting_resize, .release = counting_release};
+  const mt_allocator allocator = {
+      .self = &counter, .resize = counting_resize, .release = counting_release};
 
   /* the compile must work at all first */
   assert_ok(small_compile(&allocator, bytes, len));
@@ -132,13 +138,16 @@ static void test_each_allocation_fails_cleanly(void **state) {
     mt_status *st = small_compile(&allocator, bytes, len);
     fail_at = 0;
     attempts++;
-    if (counter.live != 0) fail_msg("allocation %ld refused: %ld block(s) leaked through the allocator", n, counter.live);
+    if (counter.live != 0)
+      fail_msg("allocation %ld refused: %ld block(s) leaked through the allocator", n,
+               counter.live);
     if (!st) {
       if (failed_one) fail_msg("allocation %ld refused, yet the compile reported success", n);
       break; /* n is past the last allocation: every one has been refused once */
     }
     if (mt_status_code_of(st) != MT_RESOURCE_EXHAUSTED)
-      fail_msg("allocation %ld refused: %s: %s", n, mt_status_code_name(mt_status_code_of(st)), mt_status_message(st));
+      fail_msg("allocation %ld refused: %s: %s", n, mt_status_code_name(mt_status_code_of(st)),
+               mt_status_message(st));
     mt_status_free(st);
   }
   print_message("refused each of %ld allocations in turn\n", attempts - 1);

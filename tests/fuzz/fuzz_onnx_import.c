@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (mt_module_create(NULL, &m)) return 0;
   int32_t tenant;
   /* a folder that does not exist: external data paths must fail cleanly */
-  mt_status *st = mt_onnx_import_bytes(m, data, size, "/nonexistent-fuzz-dir/model.onnx", "fuzz", &tenant);
+  mt_status *st =
+      mt_onnx_import_bytes(m, data, size, "/nonexistent-fuzz-dir/model.onnx", "fuzz", &tenant);
   if (!st) st = mt_verify_module(m);
   if (!st) st = mt_check_supported(m);
   if (!st) st = mt_infer_shapes(m);

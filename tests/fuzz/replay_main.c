@@ -21,7 +21,8 @@ static void mutate(uint8_t *buf, size_t *len, size_t cap) {
   size_t n = *len;
   switch (next_random() % 5) {
   case 0: /* flip a few bits */
-    for (int k = 0; n && k < 1 + (int)(next_random() % 4); k++) buf[next_random() % n] ^= (uint8_t)(1u << (next_random() % 8));
+    for (int k = 0; n && k < 1 + (int)(next_random() % 4); k++)
+      buf[next_random() % n] ^= (uint8_t)(1u << (next_random() % 8));
     break;
   case 1: /* truncate */
     if (n) *len = next_random() % n;
@@ -30,7 +31,8 @@ static void mutate(uint8_t *buf, size_t *len, size_t cap) {
     if (n) {
       static const uint8_t interesting[] = {0x00, 0xff, 0x7f, 0x80, 0x01, 0x08, 0x10, 0x12, 0x1a};
       size_t at = next_random() % n, run = 1 + next_random() % 8;
-      for (size_t i = at; i < n && i < at + run; i++) buf[i] = interesting[next_random() % sizeof interesting];
+      for (size_t i = at; i < n && i < at + run; i++)
+        buf[i] = interesting[next_random() % sizeof interesting];
     }
     break;
   case 3: /* duplicate a chunk in place (grows the input) */

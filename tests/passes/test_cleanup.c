@@ -139,7 +139,8 @@ static int count_ops(const mt_module *m, const char *op) {
 static const mt_node *first_op(const mt_module *m, const char *op) {
   const mt_graph *g = mt_module_tenant_c(m, 0)->graph;
   for (int k = 0; k < g->n_nodes; k++)
-    if (strcmp(mt_module_node_c(m, g->nodes[k])->op_type, op) == 0) return mt_module_node_c(m, g->nodes[k]);
+    if (strcmp(mt_module_node_c(m, g->nodes[k])->op_type, op) == 0)
+      return mt_module_node_c(m, g->nodes[k]);
   return NULL;
 }
 
@@ -160,7 +161,8 @@ static mt_tensor *make_inputs(const mt_module *m, int32_t t, uint64_t seed) {
     assert_non_null(in[i].data);
     for (int64_t j = 0; j < n; j++) {
       double r = rng_next();
-      mt_tensor_set_f64(&in[i], j, mt_dtype_is_float(v->dtype) ? 2.0 * r - 1.0 : (double)(r < 0.5 ? 0 : 1));
+      mt_tensor_set_f64(&in[i], j,
+                        mt_dtype_is_float(v->dtype) ? 2.0 * r - 1.0 : (double)(r < 0.5 ? 0 : 1));
     }
   }
   return in;
@@ -349,16 +351,19 @@ static void test_bn_into_gemm(void **state) {
   mt_value_id a = hb_input(&b, "a", MT_DTYPE_FLOAT32, 2, DIMS(4, 6));
   mt_value_id w = hb_const_rand(&b, "w", 2, DIMS(5, 6), -1, 1);
   mt_value_id c = hb_const_rand(&b, "c", 1, DIMS(5), -1, 1);
-  mt_value_id y = hb_node(&b, "Gemm", 3, IDS(a, w, c), "y", 3,
-                          ATTRS(attr_int("transB", 1), attr_float("alpha", 0.5f), attr_float("beta", 2.0f)));
+  mt_value_id y =
+      hb_node(&b, "Gemm", 3, IDS(a, w, c), "y", 3,
+              ATTRS(attr_int("transB", 1), attr_float("alpha", 0.5f), attr_float("beta", 2.0f)));
   mt_value_id p[4];
   p[0] = hb_const_rand(&b, "gamma", 1, DIMS(5), 0.5, 1.5);
   p[1] = hb_const_rand(&b, "beta", 1, DIMS(5), -1, 1);
   p[2] = hb_const_rand(&b, "mean", 1, DIMS(5), -1, 1);
   p[3] = hb_const_rand(&b, "var", 1, DIMS(5), 0.1, 2);
-  mt_value_id z = hb_node(&b, "BatchNormalization", 5, IDS(y, p[0], p[1], p[2], p[3]), "z", 0, NULL);
+  mt_value_id z =
+      hb_node(&b, "BatchNormalization", 5, IDS(y, p[0], p[1], p[2], p[3]), "z", 0, NULL);
   mt_value_id r = hb_node(&b, "Relu", 1, IDS(z), "r", 0, NULL);
-  mt_value_id z2 = hb_node(&b, "BatchNormalization", 5, IDS(r, p[0], p[1], p[2], p[3]), "z2", 0, NULL);
+  mt_value_id z2 =
+      hb_node(&b, "BatchNormalization", 5, IDS(r, p[0], p[1], p[2], p[3]), "z2", 0, NULL);
   hb_output(&b, z2);
   double e = check_passes(&b, PASS_ALL, false);
   assert_true(e <= 1e-5);
@@ -442,8 +447,10 @@ static void test_transpose_pairs(void **state) {
   (void)state;
   hb b = hb_new(13);
   mt_value_id x = hb_input(&b, "x", MT_DTYPE_FLOAT32, 3, DIMS(2, 3, 4));
-  mt_value_id t1 = hb_node(&b, "Transpose", 1, IDS(x), "t1", 1, ATTRS(attr_ints(&b, "perm", 3, DIMS(1, 2, 0))));
-  mt_value_id t2 = hb_node(&b, "Transpose", 1, IDS(t1), "t2", 1, ATTRS(attr_ints(&b, "perm", 3, DIMS(2, 0, 1))));
+  mt_value_id t1 =
+      hb_node(&b, "Transpose", 1, IDS(x), "t1", 1, ATTRS(attr_ints(&b, "perm", 3, DIMS(1, 2, 0))));
+  mt_value_id t2 =
+      hb_node(&b, "Transpose", 1, IDS(t1), "t2", 1, ATTRS(attr_ints(&b, "perm", 3, DIMS(2, 0, 1))));
   hb_output(&b, hb_node(&b, "Relu", 1, IDS(t2), "y", 0, NULL));
   check_passes(&b, PASS_ALL, true);
   assert_int_equal(count_ops(b.m, "Transpose"), 0);
@@ -453,7 +460,8 @@ static void test_transpose_pairs(void **state) {
   hb c = hb_new(13);
   x = hb_input(&c, "x", MT_DTYPE_FLOAT32, 3, DIMS(2, 3, 4));
   t1 = hb_node(&c, "Transpose", 1, IDS(x), "t1", 1, ATTRS(attr_ints(&c, "perm", 3, DIMS(1, 0, 2))));
-  t2 = hb_node(&c, "Transpose", 1, IDS(t1), "t2", 1, ATTRS(attr_ints(&c, "perm", 3, DIMS(0, 2, 1))));
+  t2 =
+      hb_node(&c, "Transpose", 1, IDS(t1), "t2", 1, ATTRS(attr_ints(&c, "perm", 3, DIMS(0, 2, 1))));
   hb_output(&c, hb_node(&c, "Relu", 1, IDS(t2), "y", 0, NULL));
   check_passes(&c, PASS_ALL, true);
   assert_int_equal(count_ops(c.m, "Transpose"), 1); /* not identity: one composed Transpose */
@@ -511,8 +519,9 @@ static void test_dce(void **state) {
   mt_graph **ge = mt_arena_array(mt_module_arena(b.m), 1, sizeof *ge);
   gt[0] = then_g;
   ge[0] = else_g;
-  mt_attr branches[2] = {{.name = "then_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = then_g, .graphs = gt},
-                         {.name = "else_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = else_g, .graphs = ge}};
+  mt_attr branches[2] = {
+      {.name = "then_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = then_g, .graphs = gt},
+      {.name = "else_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = else_g, .graphs = ge}};
   hb_output(&b, hb_node(&b, "If", 1, IDS(cond), "y", 2, branches));
   check_passes(&b, PASS_DCE, true);
   assert_int_equal(count_ops(b.m, "Relu"), 0);
@@ -541,8 +550,10 @@ static void tally(const mt_module *m, op_count *tab, int *n_tab, bool after) {
       if (*n_tab == 64) continue;
       tab[(*n_tab)++] = (op_count){op, 0, 0};
     }
-    if (after) tab[i].after++;
-    else tab[i].before++;
+    if (after)
+      tab[i].after++;
+    else
+      tab[i].before++;
   }
 }
 
@@ -589,19 +600,23 @@ static void check_model(const char *name) {
   int after = mt_module_tenant_c(m, 0)->graph->n_nodes;
   mt_tensor *out = run_ref(m, 0, in);
   double e = rel_l2(ref, out, n_out);
-  print_message("%s: nodes %d -> %d, relative L2 error %.3g (fold+canonicalize+dce)\n", name, before,
-                after, e);
+  print_message("%s: nodes %d -> %d, relative L2 error %.3g (fold+canonicalize+dce)\n", name,
+                before, after, e);
   for (int i = 0; i < n_tab; i++)
     print_message("    %-20s %4d -> %4d\n", tab[i].op, tab[i].before, tab[i].after);
   /* mobilenetv2 was exported with BN already folded and no shape arithmetic: nothing to clean. */
-  if (strcmp(name, "mobilenetv2") != 0) assert_true(after < before);
-  else assert_true(after <= before);
+  if (strcmp(name, "mobilenetv2") != 0)
+    assert_true(after < before);
+  else
+    assert_true(after <= before);
   assert_true(e <= 1e-5);
   /* Shape arithmetic and Constant nodes fold away everywhere (remaining Gather / Unsqueeze in
    * bert_tiny read input_ids / attention_mask, which are runtime data); every BN here follows a
    * conv with no other reader, so none is left. */
-  static const char *const gone[] = {"Shape", "Size", "Constant", "ConstantOfShape", "BatchNormalization"};
-  for (size_t i = 0; i < sizeof gone / sizeof *gone; i++) assert_int_equal(tally_get(tab, n_tab, gone[i], true), 0);
+  static const char *const gone[] = {"Shape", "Size", "Constant", "ConstantOfShape",
+                                     "BatchNormalization"};
+  for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+    assert_int_equal(tally_get(tab, n_tab, gone[i], true), 0);
   if (strcmp(name, "bert_tiny") == 0) {
     assert_int_equal(tally_get(tab, n_tab, "Concat", true), 0);
     assert_int_equal(tally_get(tab, n_tab, "Slice", true), 0);
@@ -650,18 +665,26 @@ int main(int argc, char **argv) {
   if (!test_groups_parse(argc, argv, &groups)) return 2;
   models_dir = groups.models_dir;
   const struct CMUnitTest small[] = {
-      cmocka_unit_test(test_fold_shape_chain), cmocka_unit_test(test_fold_cap),
-      cmocka_unit_test(test_bn_into_conv),     cmocka_unit_test(test_bn_conv_two_readers),
-      cmocka_unit_test(test_bn_into_gemm),     cmocka_unit_test(test_matmul_add),
-      cmocka_unit_test(test_noops),            cmocka_unit_test(test_transpose_pairs),
-      cmocka_unit_test(test_reshape_chain),    cmocka_unit_test(test_dce),
+      cmocka_unit_test(test_fold_shape_chain),
+      cmocka_unit_test(test_fold_cap),
+      cmocka_unit_test(test_bn_into_conv),
+      cmocka_unit_test(test_bn_conv_two_readers),
+      cmocka_unit_test(test_bn_into_gemm),
+      cmocka_unit_test(test_matmul_add),
+      cmocka_unit_test(test_noops),
+      cmocka_unit_test(test_transpose_pairs),
+      cmocka_unit_test(test_reshape_chain),
+      cmocka_unit_test(test_dce),
   };
   const struct CMUnitTest models[] = {
-      cmocka_unit_test(test_resnet50), cmocka_unit_test(test_mobilenetv2), cmocka_unit_test(test_bert_tiny),
-      cmocka_unit_test(test_yolo_tiny), cmocka_unit_test(test_efficientnet_b0),
+      cmocka_unit_test(test_resnet50),        cmocka_unit_test(test_mobilenetv2),
+      cmocka_unit_test(test_bert_tiny),       cmocka_unit_test(test_yolo_tiny),
+      cmocka_unit_test(test_efficientnet_b0),
   };
   int failed = 0;
-  if (groups.small) failed += cmocka_run_group_tests_name("cleanup (small graphs)", small, NULL, NULL);
-  if (models_dir) failed += cmocka_run_group_tests_name("cleanup (generated models)", models, NULL, NULL);
+  if (groups.small)
+    failed += cmocka_run_group_tests_name("cleanup (small graphs)", small, NULL, NULL);
+  if (models_dir)
+    failed += cmocka_run_group_tests_name("cleanup (generated models)", models, NULL, NULL);
   return tu_exit_code(failed);
 }

@@ -57,7 +57,8 @@ static mt_value_id value(mt_module *m, mt_graph *g, const char *name) {
   return v;
 }
 
-static mt_value_id input(mt_module *m, mt_graph *g, const char *name, int rank, const int64_t *dims) {
+static mt_value_id input(mt_module *m, mt_graph *g, const char *name, int rank,
+                         const int64_t *dims) {
   mt_value_id v = value(m, g, name);
   mt_value *val = mt_module_value(m, v);
   val->dtype = MT_DTYPE_FLOAT32;
@@ -70,22 +71,28 @@ static mt_value_id input(mt_module *m, mt_graph *g, const char *name, int rank, 
   return v;
 }
 
-static mt_value_id weight(mt_module *m, mt_graph *g, const char *name, int rank, const int64_t *dims) {
+static mt_value_id weight(mt_module *m, mt_graph *g, const char *name, int rank,
+                          const int64_t *dims) {
   int64_t n = mt_shape_numel(rank, dims);
   float *data = malloc(sizeof(float) * (size_t)n);
   for (int64_t i = 0; i < n; i++) data[i] = (float)((i * 7919) % 13) / 13.0f - 0.5f;
   int32_t c;
-  if (!ok(mt_module_intern_constant(m, MT_DTYPE_FLOAT32, rank, dims, data, sizeof(float) * (size_t)n, &c), "constant")) abort();
+  if (!ok(mt_module_intern_constant(m, MT_DTYPE_FLOAT32, rank, dims, data,
+                                    sizeof(float) * (size_t)n, &c),
+          "constant"))
+    abort();
   free(data);
   mt_value_id v = value(m, g, name);
   mt_module_bind_constant(m, v, c);
   return v;
 }
 
-static mt_value_id op(mt_module *m, mt_graph *g, const char *name, const char *op_type, int n_in, const mt_value_id *in) {
+static mt_value_id op(mt_module *m, mt_graph *g, const char *name, const char *op_type, int n_in,
+                      const mt_value_id *in) {
   mt_value_id out = value(m, g, name);
   int32_t id;
-  if (!ok(mt_module_add_node(m, g, name, op_type, "", n_in, in, 1, &out, 0, NULL, &id), "add node")) abort();
+  if (!ok(mt_module_add_node(m, g, name, op_type, "", n_in, in, 1, &out, 0, NULL, &id), "add node"))
+    abort();
   return out;
 }
 
@@ -141,7 +148,8 @@ static void build_fork_join(mt_module *m) {
  * the hgroup array, as horizontal fusion would. */
 static void merge_hgroups(mt_plan *p, int32_t keep, int32_t drop) {
   mt_horizontal_group *hk = &p->hgroups[keep], *hd = &p->hgroups[drop];
-  int32_t *members = mt_arena_array(&p->arena, (size_t)(hk->n_members + hd->n_members), sizeof(int32_t));
+  int32_t *members =
+      mt_arena_array(&p->arena, (size_t)(hk->n_members + hd->n_members), sizeof(int32_t));
   memcpy(members, hk->members, sizeof(int32_t) * (size_t)hk->n_members);
   memcpy(members + hk->n_members, hd->members, sizeof(int32_t) * (size_t)hd->n_members);
   for (int i = 0; i < hd->n_members; i++) p->groups[hd->members[i]].hgroup = keep;
@@ -151,7 +159,8 @@ static void merge_hgroups(mt_plan *p, int32_t keep, int32_t drop) {
   int32_t last = p->n_hgroups - 1;
   if (drop != last) {
     p->hgroups[drop] = p->hgroups[last];
-    for (int i = 0; i < p->hgroups[drop].n_members; i++) p->groups[p->hgroups[drop].members[i]].hgroup = drop;
+    for (int i = 0; i < p->hgroups[drop].n_members; i++)
+      p->groups[p->hgroups[drop].members[i]].hgroup = drop;
   }
   p->n_hgroups--;
 }
@@ -159,7 +168,8 @@ static void merge_hgroups(mt_plan *p, int32_t keep, int32_t drop) {
 static int32_t hgroup_of(const mt_plan *p, const char *node_name) {
   for (int gi = 0; gi < p->n_groups; gi++)
     for (int k = 0; k < p->groups[gi].n_nodes; k++)
-      if (strcmp(mt_module_node_c(p->module, p->groups[gi].nodes[k])->name, node_name) == 0) return p->groups[gi].hgroup;
+      if (strcmp(mt_module_node_c(p->module, p->groups[gi].nodes[k])->name, node_name) == 0)
+        return p->groups[gi].hgroup;
   return -1;
 }
 
@@ -187,8 +197,8 @@ static void check_schedule(mt_plan *p, const char *label, bool all_pairs) {
       int32_t u = d.pred[e];
       if (p->hgroups[u].stream == p->hgroups[h].stream) continue;
       cross++;
-      CHECK(mt_schedule_order_before(o, u, h), "%s: edge %d -> %d across streams %d/%d not ordered", label, u, h,
-            p->hgroups[u].stream, p->hgroups[h].stream);
+      CHECK(mt_schedule_order_before(o, u, h), "%s: edge %d -> %d across streams %d/%d not ordered",
+            label, u, h, p->hgroups[u].stream, p->hgroups[h].stream);
     }
   /* no wait is redundant: dropping any one leaves some dependency unordered */
   int redundant = 0;
@@ -217,15 +227,18 @@ static void check_schedule(mt_plan *p, const char *label, bool all_pairs) {
       checked++;
       disagree += mt_schedule_happens_before(p, a, b) != mt_schedule_order_before(o, a, b);
     }
-  CHECK(disagree == 0, "%s: happens_before disagrees with the relation on %d of %d pairs", label, disagree, checked);
+  CHECK(disagree == 0, "%s: happens_before disagrees with the relation on %d of %d pairs", label,
+        disagree, checked);
   /* streams in range; positions dense per partition */
   for (int h = 0; h < p->n_hgroups; h++) {
     const mt_horizontal_group *hg = &p->hgroups[h];
-    CHECK(hg->stream >= 0 && hg->stream < p->partitions[hg->partition].n_streams, "%s: hgroup %d stream %d of %d", label,
-          h, hg->stream, p->partitions[hg->partition].n_streams);
+    CHECK(hg->stream >= 0 && hg->stream < p->partitions[hg->partition].n_streams,
+          "%s: hgroup %d stream %d of %d", label, h, hg->stream,
+          p->partitions[hg->partition].n_streams);
     CHECK(hg->position >= 0, "%s: hgroup %d has no position", label, h);
   }
-  printf("%s: %d hgroups, %d cross-stream edges, %d waits\n", label, p->n_hgroups, cross, total_waits(p));
+  printf("%s: %d hgroups, %d cross-stream edges, %d waits\n", label, p->n_hgroups, cross,
+         total_waits(p));
   mt_schedule_order_free(o);
   mt_schedule_deps_free(&d);
 }
@@ -246,7 +259,8 @@ static void check_outputs(const mt_plan *p, const char *label) {
       memcpy(in[t][i].dims, v->dims, sizeof v->dims);
       int64_t n = mt_shape_numel(v->rank, v->dims);
       float *data = malloc(sizeof(float) * (size_t)n);
-      for (int64_t k = 0; k < n; k++) data[k] = (float)(((k + 31 * t) * 2654435761u) % 1000) / 250.0f - 2.0f;
+      for (int64_t k = 0; k < n; k++)
+        data[k] = (float)(((k + 31 * t) * 2654435761u) % 1000) / 250.0f - 2.0f;
       in[t][i].data = data;
     }
   }
@@ -277,11 +291,14 @@ static void check_outputs(const mt_plan *p, const char *label) {
 
 static void print_latencies(const mt_plan *p, const char *label) {
   for (int32_t t = 0; t < mt_module_tenant_count(p->module); t++) {
-    double alone = mt_cost_tenant_latency_us(p, t, true), shared = mt_cost_tenant_latency_us(p, t, false);
+    double alone = mt_cost_tenant_latency_us(p, t, true),
+           shared = mt_cost_tenant_latency_us(p, t, false);
     double conc = mt_cost_tenant_concurrent_us(p, t);
-    printf("%s:   tenant '%s': alone serial %.1f us, alone concurrent %.1f us, in the shared schedule %.1f us\n", label,
-           mt_module_tenant_c(p->module, t)->name, alone, conc, shared);
-    CHECK(alone > 0 && conc > 0 && conc <= alone * 1.0001, "%s: tenant %d latencies %.3f / %.3f", label, t, alone, conc);
+    printf("%s:   tenant '%s': alone serial %.1f us, alone concurrent %.1f us, in the shared "
+           "schedule %.1f us\n",
+           label, mt_module_tenant_c(p->module, t)->name, alone, conc, shared);
+    CHECK(alone > 0 && conc > 0 && conc <= alone * 1.0001, "%s: tenant %d latencies %.3f / %.3f",
+          label, t, alone, conc);
   }
   for (int i = 0; i < p->n_partitions; i++) {
     const mt_partition_plan *pp = &p->partitions[i];
@@ -294,10 +311,13 @@ static void print_latencies(const mt_plan *p, const char *label) {
     int waits = 0;
     for (int h = 0; h < p->n_hgroups; h++)
       if (p->hgroups[h].partition == i) waits += p->hgroups[h].n_waits;
-    printf("%s: partition '%s' (%d SMs): %d streams, %d waits, predicted makespan %.1f us vs. sum of single-tenant latencies %.1f us serial / %.1f us concurrent\n",
-           label, pp->name, pp->sm_count, pp->n_streams, waits, pp->predicted_makespan_us, sum_alone, sum_conc);
+    printf("%s: partition '%s' (%d SMs): %d streams, %d waits, predicted makespan %.1f us vs. sum "
+           "of single-tenant latencies %.1f us serial / %.1f us concurrent\n",
+           label, pp->name, pp->sm_count, pp->n_streams, waits, pp->predicted_makespan_us,
+           sum_alone, sum_conc);
     CHECK(pp->predicted_makespan_us > 0 && pp->predicted_makespan_us <= sum_alone * 1.0001,
-          "%s: makespan %.2f above the serial sum %.2f", label, pp->predicted_makespan_us, sum_alone);
+          "%s: makespan %.2f above the serial sum %.2f", label, pp->predicted_makespan_us,
+          sum_alone);
   }
 }
 
@@ -311,12 +331,14 @@ static mt_plan *plan_for(mt_module *m, const mt_arch_params *arch, const char *l
 
 static bool schedule(mt_plan *p, mt_module *m, const mt_arch_params *arch, const char *label) {
   mt_pass_ctx ctx = {.module = m, .plan = p, .arch = arch};
-  return ok(mt_pass_cost_model(&ctx), label) && ok(mt_plan_verify(p), label) && ok(mt_pass_assign_streams(&ctx), label);
+  return ok(mt_pass_cost_model(&ctx), label) && ok(mt_plan_verify(p), label) &&
+         ok(mt_pass_assign_streams(&ctx), label);
 }
 
 /* free_waits: event_wait_us = 0, so the most concurrency is also the fastest and the refinement
  * keeps the minimum chain cover as it is. */
-static void test_dag(const char *label, void (*build)(mt_module *), bool free_waits, int want_streams, int want_waits) {
+static void test_dag(const char *label, void (*build)(mt_module *), bool free_waits,
+                     int want_streams, int want_waits) {
   mt_module *m;
   if (!ok(mt_module_create(NULL, &m), label)) return;
   build(m);
@@ -325,7 +347,8 @@ static void test_dag(const char *label, void (*build)(mt_module *), bool free_wa
   const mt_arch_params *arch = &params;
   mt_plan *p = plan_for(m, arch, label);
   if (p && schedule(p, m, arch, label)) {
-    CHECK(p->partitions[0].n_streams == want_streams, "%s: %d streams, want %d", label, p->partitions[0].n_streams, want_streams);
+    CHECK(p->partitions[0].n_streams == want_streams, "%s: %d streams, want %d", label,
+          p->partitions[0].n_streams, want_streams);
     CHECK(total_waits(p) == want_waits, "%s: %d waits, want %d", label, total_waits(p), want_waits);
     check_schedule(p, label, true);
     check_outputs(p, label);
@@ -358,13 +381,15 @@ static void test_horizontal_group(void) {
   mt_plan *p = plan_for(m, arch, label);
   if (p) {
     merge_hgroups(p, hgroup_of(p, "c0_0"), hgroup_of(p, "c1_0"));
-    if (ok(mt_plan_refresh_groups(p), label) && ok(mt_plan_verify(p), label) && schedule(p, m, arch, label)) {
+    if (ok(mt_plan_refresh_groups(p), label) && ok(mt_plan_verify(p), label) &&
+        schedule(p, m, arch, label)) {
       CHECK(p->partitions[0].n_streams == 2, "%s: %d streams", label, p->partitions[0].n_streams);
       CHECK(total_waits(p) == 1, "%s: %d waits", label, total_waits(p));
       const mt_horizontal_group *h = &p->hgroups[hgroup_of(p, "c0_0")];
       CHECK(h->n_members == 2 && h->cost.blocks == 2 * p->groups[h->members[0]].cost.blocks,
             "%s: blocks of the launch are the members' sum", label);
-      CHECK(fabs(h->cost.flops - 2 * p->groups[h->members[0]].cost.flops) < 1e-9, "%s: flops summed", label);
+      CHECK(fabs(h->cost.flops - 2 * p->groups[h->members[0]].cost.flops) < 1e-9,
+            "%s: flops summed", label);
       check_schedule(p, label, true);
       check_outputs(p, label);
       print_latencies(p, label);
@@ -404,7 +429,8 @@ static void test_two_partitions(void) {
   const char *label = "two partitions";
   mt_module *m;
   if (!ok(mt_module_create(NULL, &m), label)) return;
-  static const int64_t big[2] = {64, 4096}; /* 1024 elementwise blocks: more than either partition */
+  static const int64_t big[2] = {64,
+                                 4096}; /* 1024 elementwise blocks: more than either partition */
   for (int t = 0; t < 2; t++) {
     mt_graph *g = tenant(m, t ? "right" : "left");
     mt_module_tenant(m, t)->partition = t ? "p1" : "p0";
@@ -420,18 +446,24 @@ static void test_two_partitions(void) {
   mt_plan *p = NULL;
   if (ok(mt_verify_module(m), label) && ok(mt_infer_shapes(m), label) &&
       ok(mt_plan_create(m, &arch, budgets, 2, &p), label) && schedule(p, m, &arch, label)) {
-    CHECK(p->n_partitions == 2 && p->partitions[0].sm_count == 96 && p->partitions[1].sm_count == 32,
+    CHECK(p->n_partitions == 2 && p->partitions[0].sm_count == 96 &&
+              p->partitions[1].sm_count == 32,
           "%s: SMs %d / %d", label, p->partitions[0].sm_count, p->partitions[1].sm_count);
     for (int i = 0; i < 2; i++)
-      CHECK(p->partitions[i].n_streams == 2, "%s: partition %d has %d streams", label, i, p->partitions[i].n_streams);
-    int32_t la = hgroup_of(p, "l_a"), ra = hgroup_of(p, "r_a"), ld = hgroup_of(p, "l_d"), rd = hgroup_of(p, "r_d");
-    CHECK(p->hgroups[la].position == 0 && p->hgroups[ra].position == 0, "%s: positions restart per partition", label);
+      CHECK(p->partitions[i].n_streams == 2, "%s: partition %d has %d streams", label, i,
+            p->partitions[i].n_streams);
+    int32_t la = hgroup_of(p, "l_a"), ra = hgroup_of(p, "r_a"), ld = hgroup_of(p, "l_d"),
+            rd = hgroup_of(p, "r_d");
+    CHECK(p->hgroups[la].position == 0 && p->hgroups[ra].position == 0,
+          "%s: positions restart per partition", label);
     CHECK(mt_schedule_happens_before(p, la, ld) && !mt_schedule_happens_before(p, la, rd) &&
               !mt_schedule_happens_before(p, ra, ld),
           "%s: happens-before crosses partitions", label);
     double tl = p->hgroups[la].cost.predicted_us - arch.graph_node_overhead_us;
     double tr = p->hgroups[ra].cost.predicted_us - arch.graph_node_overhead_us;
-    CHECK(fabs(tr - 3 * tl) < 1e-9 * tr, "%s: the same kernel on 32 SMs (%.3f us) should take 3x its time on 96 (%.3f us)", label, tr, tl);
+    CHECK(fabs(tr - 3 * tl) < 1e-9 * tr,
+          "%s: the same kernel on 32 SMs (%.3f us) should take 3x its time on 96 (%.3f us)", label,
+          tr, tl);
     check_schedule(p, label, true);
     check_outputs(p, label);
     print_latencies(p, label);
@@ -464,7 +496,10 @@ static void test_costs(void) {
   eq->s_len = strlen(eq->s);
   mt_value_id es = value(m, g, "es");
   int32_t es_node;
-  if (!ok(mt_module_add_node(m, g, "es", "Einsum", "", 2, (mt_value_id[]){l, r}, 1, &es, 1, eq, &es_node), label)) abort();
+  if (!ok(mt_module_add_node(m, g, "es", "Einsum", "", 2, (mt_value_id[]){l, r}, 1, &es, 1, eq,
+                             &es_node),
+          label))
+    abort();
   output(m, g, y);
   output(m, g, e);
   output(m, g, es);
@@ -476,47 +511,61 @@ static void test_costs(void) {
   const mt_cost *ec = &p->groups[p->hgroups[hgroup_of(p, "ex")].members[0]].cost;
   /* conv: 2 * N*OC*OH*OW * IC*KH*KW = 2 * (1*16*14*14) * (8*3*3); blocks: ceil(196/128) x ceil(16/128) */
   CHECK(cc->flops == 2.0 * 16 * 14 * 14 * 8 * 9, "conv flops %.0f", cc->flops);
-  CHECK(cc->bytes_read == 4.0 * (8 * 16 * 16 + 16 * 8 * 9) && cc->bytes_written == 4.0 * 16 * 14 * 14,
+  CHECK(cc->bytes_read == 4.0 * (8 * 16 * 16 + 16 * 8 * 9) &&
+            cc->bytes_written == 4.0 * 16 * 14 * 14,
         "conv bytes %.0f / %.0f", cc->bytes_read, cc->bytes_written);
   CHECK(cc->blocks == 2, "conv blocks %lld", (long long)cc->blocks);
   /* matmul: 2*M*N*K; blocks ceil(300/128) x ceil(200/128) */
-  CHECK(mc->flops == 2.0 * 300 * 200 * 32 && mc->blocks == 3 * 2, "matmul flops %.0f blocks %lld", mc->flops, (long long)mc->blocks);
+  CHECK(mc->flops == 2.0 * 300 * 200 * 32 && mc->blocks == 3 * 2, "matmul flops %.0f blocks %lld",
+        mc->flops, (long long)mc->blocks);
   /* exp: elements x transcendental_flops, 256 outputs per block */
-  CHECK(ec->flops == 300.0 * 200 * arch->transcendental_flops && ec->blocks == (300 * 200 + 255) / 256,
+  CHECK(ec->flops == 300.0 * 200 * arch->transcendental_flops &&
+            ec->blocks == (300 * 200 + 255) / 256,
         "exp flops %.0f blocks %lld", ec->flops, (long long)ec->blocks);
   /* einsum: 2 * every index's extent (b*i*j*k); an opaque op (no GEMM lowering takes it), so its
    * own kernel has 256 outputs per block: 2*3*5 outputs, one block */
   const mt_cost *sc = &p->groups[p->hgroups[hgroup_of(p, "es")].members[0]].cost;
-  CHECK(sc->flops == 2.0 * 2 * 3 * 4 * 5 && sc->blocks == 1, "einsum flops %.0f blocks %lld", sc->flops, (long long)sc->blocks);
+  CHECK(sc->flops == 2.0 * 2 * 3 * 4 * 5 && sc->blocks == 1, "einsum flops %.0f blocks %lld",
+        sc->flops, (long long)sc->blocks);
   /* roofline arithmetic on sm_90: 3.35 MB in 1 us at 3350 GB/s on the whole GPU, plus one node */
   mt_cost c = {.flops = 0, .bytes_read = 3.35e6, .bytes_written = 0, .blocks = 1000};
-  CHECK(fabs(mt_cost_time_us(arch, &c, 132) - 2.0) < 1e-9, "roofline %.4f", mt_cost_time_us(arch, &c, 132));
-  CHECK(fabs(mt_cost_time_us(arch, &c, 66) - 3.0) < 1e-9, "half the SMs %.4f", mt_cost_time_us(arch, &c, 66));
+  CHECK(fabs(mt_cost_time_us(arch, &c, 132) - 2.0) < 1e-9, "roofline %.4f",
+        mt_cost_time_us(arch, &c, 132));
+  CHECK(fabs(mt_cost_time_us(arch, &c, 66) - 3.0) < 1e-9, "half the SMs %.4f",
+        mt_cost_time_us(arch, &c, 66));
   c.blocks = 33; /* a kernel of 33 blocks fills a quarter of the GPU whatever the partition */
-  CHECK(fabs(mt_cost_time_us(arch, &c, 132) - 5.0) < 1e-9, "33 blocks %.4f", mt_cost_time_us(arch, &c, 132));
+  CHECK(fabs(mt_cost_time_us(arch, &c, 132) - 5.0) < 1e-9, "33 blocks %.4f",
+        mt_cost_time_us(arch, &c, 132));
   c = (mt_cost){.flops = 67e6, .blocks = 1000}; /* 67 MFLOP at 67 TFLOP/s: 1 us */
-  CHECK(fabs(mt_cost_time_us(arch, &c, 132) - 2.0) < 1e-9, "math roofline %.4f", mt_cost_time_us(arch, &c, 132));
+  CHECK(fabs(mt_cost_time_us(arch, &c, 132) - 2.0) < 1e-9, "math roofline %.4f",
+        mt_cost_time_us(arch, &c, 132));
 
   /* overrides: halve the bandwidth and the fp32 rate, double the node overhead */
   char path[] = "/tmp/mt_cost_overrides_XXXXXX";
   int fd = mkstemp(path);
   FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (f) {
-    fputs("{\"sm_90\": {\"mem_bandwidth_gbs\": 1675, \"fp32_tflops\": 33.5, \"graph_node_overhead_us\": 2,"
-          " \"elementwise_block_elems\": 512},\n \"sm_80\": {\"sm_count\": 100}}\n", f);
+    fputs("{\"sm_90\": {\"mem_bandwidth_gbs\": 1675, \"fp32_tflops\": 33.5, "
+          "\"graph_node_overhead_us\": 2,"
+          " \"elementwise_block_elems\": 512},\n \"sm_80\": {\"sm_count\": 100}}\n",
+          f);
     fclose(f);
     mt_arch_params over;
     if (ok(mt_arch_load_overrides(path, arch, &over), "overrides")) {
-      CHECK(over.mem_bandwidth_gbs == 1675 && over.sm_count == 132 && over.elementwise_block_elems == 512,
+      CHECK(over.mem_bandwidth_gbs == 1675 && over.sm_count == 132 &&
+                over.elementwise_block_elems == 512,
             "overrides applied to sm_90 only");
       c = (mt_cost){.bytes_read = 3.35e6, .blocks = 1000};
-      CHECK(fabs(mt_cost_time_us(&over, &c, 132) - 4.0) < 1e-9, "overridden roofline %.4f", mt_cost_time_us(&over, &c, 132));
-      double before_conv = cc->predicted_us, before_mm = mc->predicted_us, before_makespan = p->partitions[0].predicted_makespan_us;
+      CHECK(fabs(mt_cost_time_us(&over, &c, 132) - 4.0) < 1e-9, "overridden roofline %.4f",
+            mt_cost_time_us(&over, &c, 132));
+      double before_conv = cc->predicted_us, before_mm = mc->predicted_us,
+             before_makespan = p->partitions[0].predicted_makespan_us;
       p->arch = &over;
       if (ok(mt_cost_model_estimate(p), "estimate with overrides")) {
-        printf("overrides: conv %.3f -> %.3f us, matmul %.3f -> %.3f us, exp blocks %lld, makespan %.3f -> %.3f us\n",
-               before_conv, cc->predicted_us, before_mm, mc->predicted_us, (long long)ec->blocks, before_makespan,
-               p->partitions[0].predicted_makespan_us);
+        printf("overrides: conv %.3f -> %.3f us, matmul %.3f -> %.3f us, exp blocks %lld, makespan "
+               "%.3f -> %.3f us\n",
+               before_conv, cc->predicted_us, before_mm, mc->predicted_us, (long long)ec->blocks,
+               before_makespan, p->partitions[0].predicted_makespan_us);
         CHECK(cc->predicted_us > before_conv && mc->predicted_us > before_mm &&
                   p->partitions[0].predicted_makespan_us > before_makespan,
               "overrides did not slow the estimates");
@@ -531,9 +580,11 @@ static void test_costs(void) {
         {"{\"sm_99\": {\"sm_count\": 100}}", "unknown arch", "sm_99"},
         {"{\"sm_90\": {\"sm_count\": 100.5}}", "non-integer count", "sm_count"},
         {"{\"sm_90\": {\"fp32_tflops\": -1}}", "negative rate", "fp32_tflops"},
-        {"{\"sm_90\": {\"max_streams_per_partition\": \"8\"}}", "string for a number", "max_streams_per_partition"},
+        {"{\"sm_90\": {\"max_streams_per_partition\": \"8\"}}", "string for a number",
+         "max_streams_per_partition"},
         {"{\"sm_90\": 5}", "section not an object", "sm_90"},
-        {"{\"sm_90\": {\"sm_count\": 4}}", "minimum partition above the SM count", "sm_min_partition"},
+        {"{\"sm_90\": {\"sm_count\": 4}}", "minimum partition above the SM count",
+         "sm_min_partition"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
       f = fopen(path, "w");
@@ -542,7 +593,8 @@ static void test_costs(void) {
       mt_arch_params tmp;
       char what[64];
       snprintf(what, sizeof what, "overrides: %s", bad[i].what);
-      expect_error(mt_arch_load_overrides(path, arch, &tmp), what, (const char *const[]){bad[i].needle, path, NULL});
+      expect_error(mt_arch_load_overrides(path, arch, &tmp), what,
+                   (const char *const[]){bad[i].needle, path, NULL});
     }
     unlink(path);
   }
@@ -555,26 +607,33 @@ out:
 
 static void test_partitions(void) {
   const mt_arch_params *h100 = mt_arch_builtin("sm_90"), *a100 = mt_arch_builtin("sm_80");
-  mt_partition_plan two100[] = {{.name = "left", .sm_budget = 100}, {.name = "right", .sm_budget = 100}};
+  mt_partition_plan two100[] = {{.name = "left", .sm_budget = 100},
+                                {.name = "right", .sm_budget = 100}};
   expect_error(mt_partitions_assign(two100, 2, h100), "two partitions of 100 SMs on sm_90",
                (const char *const[]){"'right'", "132", "'left' 104", NULL});
   mt_partition_plan twelve[] = {{.name = "small", .sm_budget = 12}};
   if (ok(mt_partitions_assign(twelve, 1, h100), "12 SMs"))
     CHECK(twelve[0].sm_count == 16, "12 SMs on sm_90 round to %d, want 16", twelve[0].sm_count);
-  mt_partition_plan rounded[] = {{.name = "small", .sm_budget = 12}, {.name = "big", .sm_budget = 120}};
+  mt_partition_plan rounded[] = {{.name = "small", .sm_budget = 12},
+                                 {.name = "big", .sm_budget = 120}};
   expect_error(mt_partitions_assign(rounded, 2, h100), "12 (rounded to 16) + 120 SMs on sm_90",
                (const char *const[]){"'big'", "'small' 16", NULL});
   mt_partition_plan huge[] = {{.name = "huge", .sm_budget = 200}};
-  expect_error(mt_partitions_assign(huge, 1, h100), "a budget above the GPU", (const char *const[]){"'huge'", "200", NULL});
-  mt_partition_plan rest[] = {{.name = "vision", .sm_budget = 60}, {.name = "rest", .sm_budget = 0}};
+  expect_error(mt_partitions_assign(huge, 1, h100), "a budget above the GPU",
+               (const char *const[]){"'huge'", "200", NULL});
+  mt_partition_plan rest[] = {{.name = "vision", .sm_budget = 60},
+                              {.name = "rest", .sm_budget = 0}};
   if (ok(mt_partitions_assign(rest, 2, h100), "budget plus the rest"))
-    CHECK(rest[0].sm_count == 64 && rest[1].sm_count == 64, "vision %d, rest %d (want 64, 64)", rest[0].sm_count, rest[1].sm_count);
-  mt_partition_plan full[] = {{.name = "vision", .sm_budget = 128}, {.name = "rest", .sm_budget = 0}};
+    CHECK(rest[0].sm_count == 64 && rest[1].sm_count == 64, "vision %d, rest %d (want 64, 64)",
+          rest[0].sm_count, rest[1].sm_count);
+  mt_partition_plan full[] = {{.name = "vision", .sm_budget = 128},
+                              {.name = "rest", .sm_budget = 0}};
   expect_error(mt_partitions_assign(full, 2, h100), "nothing left for an unbudgeted partition",
                (const char *const[]){"'rest'", NULL});
   mt_partition_plan odd[] = {{.name = "a", .sm_budget = 3}, {.name = "b", .sm_budget = 0}};
   if (ok(mt_partitions_assign(odd, 2, a100), "sm_80 granularity"))
-    CHECK(odd[0].sm_count == 4 && odd[1].sm_count == 104, "sm_80: a %d b %d", odd[0].sm_count, odd[1].sm_count);
+    CHECK(odd[0].sm_count == 4 && odd[1].sm_count == 104, "sm_80: a %d b %d", odd[0].sm_count,
+          odd[1].sm_count);
   mt_partition_plan none[] = {{.name = "default", .sm_budget = 0}};
   if (ok(mt_partitions_assign(none, 1, h100), "no budget"))
     CHECK(none[0].sm_count == 132, "no budget: %d SMs", none[0].sm_count);
@@ -593,8 +652,9 @@ static void test_mix(const char *dir, int mix, bool fused) {
   int len = snprintf(text, sizeof text, "{\"tenants\": [");
   for (int i = 0; i < 4; i++)
     len += snprintf(text + len, sizeof text - (size_t)len,
-                    "%s{\"name\": \"%s\", \"model\": \"%s/%s.onnx\", \"dims\": {\"batch\": 1%s}}", i ? ", " : "",
-                    mixes[mix][i], dir, mixes[mix][i], strncmp(mixes[mix][i], "bert", 4) == 0 ? ", \"seq\": 128" : "");
+                    "%s{\"name\": \"%s\", \"model\": \"%s/%s.onnx\", \"dims\": {\"batch\": 1%s}}",
+                    i ? ", " : "", mixes[mix][i], dir, mixes[mix][i],
+                    strncmp(mixes[mix][i], "bert", 4) == 0 ? ", \"seq\": 128" : "");
   len += snprintf(text + len, sizeof text - (size_t)len, "]}");
   char label[48];
   snprintf(label, sizeof label, "T%d batch 1%s", mix + 1, fused ? "" : " unfused");

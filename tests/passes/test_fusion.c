@@ -27,7 +27,8 @@ typedef struct fusion_counts {
 
 static int live_nodes(const mt_module *m) {
   int n = 0;
-  for (int32_t t = 0; t < mt_module_tenant_count(m); t++) n += mt_module_tenant_c(m, t)->graph->n_nodes;
+  for (int32_t t = 0; t < mt_module_tenant_count(m); t++)
+    n += mt_module_tenant_c(m, t)->graph->n_nodes;
   return n;
 }
 
@@ -40,15 +41,18 @@ static void count_plan(const mt_plan *p, fusion_counts *c) {
 }
 
 static void print_counts(const char *label, const fusion_counts *c) {
-  print_message("%-16s nodes %5d  fused groups %5d  kernels %5d  (single %d, batched-gemm %d, grouped-gemm %d, "
+  print_message("%-16s nodes %5d  fused groups %5d  kernels %5d  (single %d, batched-gemm %d, "
+                "grouped-gemm %d, "
                 "grouped-conv %d, multi-body %d)\n",
-                label, c->nodes, c->groups, c->hgroups, c->by_kind[MT_HGROUP_SINGLE], c->by_kind[MT_HGROUP_BATCHED_GEMM],
-                c->by_kind[MT_HGROUP_GROUPED_GEMM], c->by_kind[MT_HGROUP_GROUPED_CONV], c->by_kind[MT_HGROUP_MULTI_BODY]);
+                label, c->nodes, c->groups, c->hgroups, c->by_kind[MT_HGROUP_SINGLE],
+                c->by_kind[MT_HGROUP_BATCHED_GEMM], c->by_kind[MT_HGROUP_GROUPED_GEMM],
+                c->by_kind[MT_HGROUP_GROUPED_CONV], c->by_kind[MT_HGROUP_MULTI_BODY]);
 }
 
 static bool has_rejection(const mt_plan *p, const char *pass, const char *needle) {
   for (int r = 0; r < p->n_rejections; r++)
-    if (strcmp(p->rejections[r].pass, pass) == 0 && strstr(p->rejections[r].reason, needle)) return true;
+    if (strcmp(p->rejections[r].pass, pass) == 0 && strstr(p->rejections[r].reason, needle))
+      return true;
   return false;
 }
 
@@ -79,8 +83,8 @@ static uint32_t lcg(uint32_t *s) {
 
 typedef struct run_data {
   int n_tenants;
-  mt_tensor **inputs;  /* per tenant */
-  mt_tensor **ref;     /* per tenant: mt_reference_run outputs */
+  mt_tensor **inputs; /* per tenant */
+  mt_tensor **ref;    /* per tenant: mt_reference_run outputs */
   mt_tensor **got;
 } run_data;
 
@@ -90,8 +94,10 @@ static void fill_random(mt_tensor *t, uint32_t *seed) {
   assert_non_null(t->data);
   for (int64_t i = 0; i < n; i++) {
     double v;
-    if (t->dtype == MT_DTYPE_FLOAT32 || t->dtype == MT_DTYPE_FLOAT16) v = (double)(lcg(seed) % 20001) / 10000.0 - 1.0;
-    else v = (double)(lcg(seed) % 2); /* ids, masks, token types: 0/1 are valid everywhere */
+    if (t->dtype == MT_DTYPE_FLOAT32 || t->dtype == MT_DTYPE_FLOAT16)
+      v = (double)(lcg(seed) % 20001) / 10000.0 - 1.0;
+    else
+      v = (double)(lcg(seed) % 2); /* ids, masks, token types: 0/1 are valid everywhere */
     mt_tensor_set_f64(t, i, v);
   }
 }
@@ -151,10 +157,12 @@ static void assert_plan_bit_identical(const mt_plan *p, run_data *rd, const char
     const mt_graph *g = mt_module_tenant_c(m, t)->graph;
     for (int i = 0; i < g->n_outputs; i++) {
       const mt_tensor *a = &rd->ref[t][i], *b = &rd->got[t][i];
-      bool same = a->dtype == b->dtype && a->rank == b->rank && mt_tensor_nbytes(a) == mt_tensor_nbytes(b) &&
+      bool same = a->dtype == b->dtype && a->rank == b->rank &&
+                  mt_tensor_nbytes(a) == mt_tensor_nbytes(b) &&
                   memcmp(a->data, b->data, mt_tensor_nbytes(a)) == 0;
       if (!same)
-        print_error("%s: tenant '%s' output %d differs from its reference run\n", when, mt_module_tenant_c(m, t)->name, i);
+        print_error("%s: tenant '%s' output %d differs from its reference run\n", when,
+                    mt_module_tenant_c(m, t)->name, i);
       assert_true(same);
     }
   }
@@ -240,8 +248,8 @@ static mt_attr *tb_int_attr(tb *b, const char *name, int64_t value) {
   return a;
 }
 
-static mt_value_id tb_node(tb *b, const char *op, const char *name, int n_in, const mt_value_id *in, mt_attr *attrs,
-                           int n_attrs) {
+static mt_value_id tb_node(tb *b, const char *op, const char *name, int n_in, const mt_value_id *in,
+                           mt_attr *attrs, int n_attrs) {
   mt_value_id out;
   char vname[128];
   snprintf(vname, sizeof vname, "%s_out", name);
@@ -254,7 +262,8 @@ static mt_value_id tb_node(tb *b, const char *op, const char *name, int n_in, co
 static void tb_output(tb *b, mt_value_id v) { b->g->outputs[b->g->n_outputs++] = v; }
 
 /* x[1,8,10,10] -> Conv 3x3 (16 channels, weights per tenant) -> BatchNormalization -> Relu */
-static void build_conv_tenant(mt_module *m, const char *name, const char *partition, int64_t kernel) {
+static void build_conv_tenant(mt_module *m, const char *name, const char *partition,
+                              int64_t kernel) {
   tb b;
   tb_tenant(&b, m, name, partition);
   mt_value_id x = tb_input(&b, "x", 4, (const int64_t[]){1, 8, 10, 10});
@@ -263,14 +272,16 @@ static void build_conv_tenant(mt_module *m, const char *name, const char *partit
   int64_t pad = kernel / 2;
   mt_attr *pads = tb_ints_attr(&b, "pads", 4, (const int64_t[]){pad, pad, pad, pad});
   mt_value_id c = tb_node(&b, "Conv", "conv", 3, (const mt_value_id[]){x, w, bias}, pads, 1);
-  mt_value_id sc = tb_const(&b, "scale", 1, (const int64_t[]){16}), sh = tb_const(&b, "shift", 1, (const int64_t[]){16});
+  mt_value_id sc = tb_const(&b, "scale", 1, (const int64_t[]){16}),
+              sh = tb_const(&b, "shift", 1, (const int64_t[]){16});
   mt_value_id mean = tb_const(&b, "mean", 1, (const int64_t[]){16});
   float ones[16]; /* a positive variance */
   for (int i = 0; i < 16; i++) ones[i] = 1.0f;
   mt_tensor vt = {.dtype = MT_DTYPE_FLOAT32, .rank = 1, .dims = {16}, .data = ones};
   mt_value_id vv;
   assert_ok(mt_module_add_constant_value(m, b.g, "var", &vt, &vv));
-  mt_value_id bn = tb_node(&b, "BatchNormalization", "bn", 5, (const mt_value_id[]){c, sc, sh, mean, vv}, NULL, 0);
+  mt_value_id bn = tb_node(&b, "BatchNormalization", "bn", 5,
+                           (const mt_value_id[]){c, sc, sh, mean, vv}, NULL, 0);
   mt_value_id r = tb_node(&b, "Relu", "relu", 1, &bn, NULL, 0);
   tb_output(&b, r);
 }
@@ -292,9 +303,11 @@ static void build_softmax_tenant(mt_module *m, const char *name) {
   tb b;
   tb_tenant(&b, m, name, NULL);
   mt_value_id x = tb_input(&b, "x", 2, (const int64_t[]){4, 32});
-  mt_value_id a = tb_node(&b, "Mul", "pre", 2, (const mt_value_id[]){x, tb_scalar(&b, "two", 2.0f)}, NULL, 0);
+  mt_value_id a =
+      tb_node(&b, "Mul", "pre", 2, (const mt_value_id[]){x, tb_scalar(&b, "two", 2.0f)}, NULL, 0);
   mt_value_id s = tb_node(&b, "Softmax", "softmax", 1, &a, tb_int_attr(&b, "axis", -1), 1);
-  mt_value_id c = tb_node(&b, "Mul", "post", 2, (const mt_value_id[]){s, tb_scalar(&b, "half", 0.5f)}, NULL, 0);
+  mt_value_id c =
+      tb_node(&b, "Mul", "post", 2, (const mt_value_id[]){s, tb_scalar(&b, "half", 0.5f)}, NULL, 0);
   mt_value_id r = tb_node(&b, "Relu", "relu", 1, &c, NULL, 0);
   tb_output(&b, r);
 }
@@ -477,7 +490,8 @@ static void test_rejections(void **state) {
   assert_true(has_rejection(p, "fuse-vertical", "extra write"));
   assert_int_equal(p->n_groups, 6); /* nothing could merge */
   for (int r2 = 0; r2 < p->n_rejections; r2++)
-    print_message("  rejected [%s] %s: %s\n", p->rejections[r2].pass, p->rejections[r2].what, p->rejections[r2].reason);
+    print_message("  rejected [%s] %s: %s\n", p->rejections[r2].pass, p->rejections[r2].what,
+                  p->rejections[r2].reason);
   small_end(&sc);
 }
 
@@ -487,9 +501,11 @@ static mt_status *load_mix(const char *const *models, int n, int64_t batch, mt_m
   char json[4096];
   int len = snprintf(json, sizeof json, "{\"tenants\": [");
   for (int i = 0; i < n; i++)
-    len += snprintf(json + len, sizeof json - (size_t)len,
-                    "%s{\"name\": \"%s_%d\", \"model\": \"%s.onnx\", \"dims\": {\"batch\": %lld%s}}", i ? ", " : "",
-                    models[i], i, models[i], (long long)batch, strstr(models[i], "bert") ? ", \"seq\": 128" : "");
+    len +=
+        snprintf(json + len, sizeof json - (size_t)len,
+                 "%s{\"name\": \"%s_%d\", \"model\": \"%s.onnx\", \"dims\": {\"batch\": %lld%s}}",
+                 i ? ", " : "", models[i], i, models[i], (long long)batch,
+                 strstr(models[i], "bert") ? ", \"seq\": 128" : "");
   len += snprintf(json + len, sizeof json - (size_t)len, "]}");
   char path[1024];
   snprintf(path, sizeof path, "%s/fusion_test_manifest.json", models_dir);
@@ -500,8 +516,8 @@ static mt_status *load_mix(const char *const *models, int n, int64_t batch, mt_m
   return st;
 }
 
-static void check_mix(const char *label, const char *const *models, int n, int64_t batch, bool execute,
-                      fusion_counts *out_after) {
+static void check_mix(const char *label, const char *const *models, int n, int64_t batch,
+                      bool execute, fusion_counts *out_after) {
   mt_module *m = NULL;
   assert_ok(load_mix(models, n, batch, &m));
   mt_pass_ctx ctx = {.module = m, .arch = mt_arch_builtin("sm_90")};
@@ -566,12 +582,13 @@ int main(int argc, char **argv) {
   if (!test_groups_parse(argc, argv, &groups)) return 2;
   models_dir = groups.models_dir;
   const struct CMUnitTest small[] = {
-      cmocka_unit_test(test_grouped_conv),  cmocka_unit_test(test_conv_params_differ),
+      cmocka_unit_test(test_grouped_conv),         cmocka_unit_test(test_conv_params_differ),
       cmocka_unit_test(test_different_partitions), cmocka_unit_test(test_batched_gemm),
-      cmocka_unit_test(test_grouped_gemm),  cmocka_unit_test(test_multi_body),
-      cmocka_unit_test(test_rejections),   cmocka_unit_test(test_horizontal_only),
+      cmocka_unit_test(test_grouped_gemm),         cmocka_unit_test(test_multi_body),
+      cmocka_unit_test(test_rejections),           cmocka_unit_test(test_horizontal_only),
   };
-  int failed = groups.small ? cmocka_run_group_tests_name("fusion (small modules)", small, NULL, NULL) : 0;
+  int failed =
+      groups.small ? cmocka_run_group_tests_name("fusion (small modules)", small, NULL, NULL) : 0;
   if (!models_dir) return tu_exit_code(failed);
   /* every mix at batch 1 and 8 only on request (MT_FUSION_ALL_MIXES): not part of the suite, and
    * left out of the group rather than skipped so that the group's result stays pass/fail */

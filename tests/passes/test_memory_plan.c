@@ -66,10 +66,11 @@ static void set_io(mt_module *m, mt_graph *g, mt_value_id in, mt_value_id out) {
   g->n_outputs = 1;
 }
 
-static void add_node(mt_module *m, mt_graph *g, const char *name, const char *op, int n_in, const mt_value_id *in,
-                     mt_value_id out) {
+static void add_node(mt_module *m, mt_graph *g, const char *name, const char *op, int n_in,
+                     const mt_value_id *in, mt_value_id out) {
   int32_t id;
-  if (!ok(mt_module_add_node(m, g, name, op, "", n_in, in, 1, &out, 0, NULL, &id), "add node")) exit(1);
+  if (!ok(mt_module_add_node(m, g, name, op, "", n_in, in, 1, &out, 0, NULL, &id), "add node"))
+    exit(1);
 }
 
 /* Tenant `name`: x -> op1 -> v1 -> op2 -> ... -> y, n_ops unary ops, n_ops - 1 intermediates. */
@@ -93,8 +94,9 @@ static void add_chain(mt_module *m, const char *name, int n_ops) {
 static void add_diamond(mt_module *m, const char *name) {
   int32_t t = new_tenant(m, name);
   mt_graph *g = mt_module_tenant(m, t)->graph;
-  mt_value_id x = new_value(m, g, "x"), a = new_value(m, g, "a"), b = new_value(m, g, "b"), c = new_value(m, g, "c"),
-              d = new_value(m, g, "d"), e = new_value(m, g, "e"), y = new_value(m, g, "y");
+  mt_value_id x = new_value(m, g, "x"), a = new_value(m, g, "a"), b = new_value(m, g, "b"),
+              c = new_value(m, g, "c"), d = new_value(m, g, "d"), e = new_value(m, g, "e"),
+              y = new_value(m, g, "y");
   add_node(m, g, "neg", "Neg", 1, &x, a);
   add_node(m, g, "sigmoid", "Sigmoid", 1, &a, b);
   add_node(m, g, "abs", "Abs", 1, &a, c);
@@ -126,7 +128,8 @@ static void add_wait(mt_plan *p, int32_t h, int32_t on) {
 static const mt_buffer *buffer_named(const mt_plan *p, const char *tenant, const char *value) {
   for (int b = 0; b < p->n_buffers; b++) {
     const mt_value *v = mt_module_value_c(p->module, p->buffers[b].value);
-    if (strcmp(v->name, value) == 0 && strcmp(mt_module_tenant_c(p->module, v->tenant)->name, tenant) == 0)
+    if (strcmp(v->name, value) == 0 &&
+        strcmp(mt_module_tenant_c(p->module, v->tenant)->name, tenant) == 0)
       return &p->buffers[b];
   }
   return NULL;
@@ -165,7 +168,9 @@ static mt_tensor **make_inputs(const mt_module *m) {
         case MT_DTYPE_FLOAT32: ((float *)x->data)[k] = (float)r / 2147483648.0f - 1.0f; break;
         case MT_DTYPE_INT64: ((int64_t *)x->data)[k] = r & 1; break;
         case MT_DTYPE_INT32: ((int32_t *)x->data)[k] = (int32_t)(r & 1); break;
-        default: ((uint8_t *)x->data)[k] = (uint8_t)(r & 1); break; /* bool, int8, uint8; fp16 unused here */
+        default:
+          ((uint8_t *)x->data)[k] = (uint8_t)(r & 1);
+          break; /* bool, int8, uint8; fp16 unused here */
         }
       }
     }
@@ -208,7 +213,8 @@ static int plan_vs_reference(const mt_plan *p, const char *what) {
       for (int i = 0; i < g->n_outputs; i++) {
         size_t nb = mt_tensor_nbytes(&want[t][i]);
         bool same = got[t][i].dtype == want[t][i].dtype && got[t][i].rank == want[t][i].rank &&
-                    mt_tensor_nbytes(&got[t][i]) == nb && memcmp(got[t][i].data, want[t][i].data, nb) == 0;
+                    mt_tensor_nbytes(&got[t][i]) == nb &&
+                    memcmp(got[t][i].data, want[t][i].data, nb) == 0;
         mismatches += !same;
       }
     }
@@ -247,20 +253,25 @@ static void test_chain(void) {
   for (int k = 0; k < 7; k++) schedule(p, hgroup_of(p, 0, k), 0, k);
   if (!ok(run_memory_pass(m, p), "plan-memory on a chain")) goto out;
   const mt_partition_plan *pp = &p->partitions[0];
-  printf("  %d buffers, arena %zu bytes vs unplanned %zu\n", p->n_buffers, pp->arena_bytes, pp->unplanned_bytes);
+  printf("  %d buffers, arena %zu bytes vs unplanned %zu\n", p->n_buffers, pp->arena_bytes,
+         pp->unplanned_bytes);
   CHECK(p->n_buffers == 6, "chain of 7 ops: expected 6 buffers, got %d", p->n_buffers);
-  CHECK(pp->unplanned_bytes == 6 * VBYTES, "unplanned %zu, expected %zu", pp->unplanned_bytes, 6 * VBYTES);
-  CHECK(pp->arena_bytes == 2 * VBYTES, "a chain needs two slots: arena %zu, expected %zu", pp->arena_bytes,
-        2 * VBYTES);
+  CHECK(pp->unplanned_bytes == 6 * VBYTES, "unplanned %zu, expected %zu", pp->unplanned_bytes,
+        6 * VBYTES);
+  CHECK(pp->arena_bytes == 2 * VBYTES, "a chain needs two slots: arena %zu, expected %zu",
+        pp->arena_bytes, 2 * VBYTES);
   CHECK(plan_vs_reference(p, "chain") == 0, "chain: plan run differs from the reference");
   /* v2 is computed from v1: moving it onto v1 lets op2 clobber its own input */
-  mt_buffer *v1 = (mt_buffer *)buffer_named(p, "solo", "v1"), *v2 = (mt_buffer *)buffer_named(p, "solo", "v2");
+  mt_buffer *v1 = (mt_buffer *)buffer_named(p, "solo", "v1"),
+            *v2 = (mt_buffer *)buffer_named(p, "solo", "v2");
   CHECK(v1 && v2, "chain: buffers v1, v2 missing");
   if (v1 && v2) {
     size_t saved = v2->offset;
     v2->offset = v1->offset;
-    expect_rejected(mt_memory_plan_check(p), "v2 moved onto v1", (const char *const[]){"'v1'", "'v2'", "'solo'", NULL});
-    CHECK(plan_vs_reference(p, "chain, corrupted") > 0, "a clobbered input should change the results");
+    expect_rejected(mt_memory_plan_check(p), "v2 moved onto v1",
+                    (const char *const[]){"'v1'", "'v2'", "'solo'", NULL});
+    CHECK(plan_vs_reference(p, "chain, corrupted") > 0,
+          "a clobbered input should change the results");
     v2->offset = saved;
   }
 out:
@@ -272,7 +283,8 @@ out:
  * never share bytes (a position-only planner would let them); with a wait that orders all of
  * one tenant before the other, they do. */
 static void test_two_streams(bool with_wait) {
-  printf("two tenants on two streams, %s\n", with_wait ? "b waits for all of a" : "interleaved, no waits");
+  printf("two tenants on two streams, %s\n",
+         with_wait ? "b waits for all of a" : "interleaved, no waits");
   mt_module *m;
   if (!ok(mt_module_create(NULL, &m), "module")) return;
   add_chain(m, "a", 5);
@@ -291,13 +303,15 @@ static void test_two_streams(bool with_wait) {
   if (with_wait) add_wait(p, hgroup_of(p, 1, 0), hgroup_of(p, 0, 4));
   if (!ok(run_memory_pass(m, p), "plan-memory on two streams")) goto out;
   const mt_partition_plan *pp = &p->partitions[0];
-  printf("  %d buffers, arena %zu bytes vs unplanned %zu\n", p->n_buffers, pp->arena_bytes, pp->unplanned_bytes);
+  printf("  %d buffers, arena %zu bytes vs unplanned %zu\n", p->n_buffers, pp->arena_bytes,
+         pp->unplanned_bytes);
   CHECK(p->n_buffers == 8, "expected 8 buffers, got %d", p->n_buffers);
   int shared = 0;
   for (int i = 0; i < p->n_buffers; i++)
     for (int j = 0; j < p->n_buffers; j++) {
       const mt_buffer *x = &p->buffers[i], *y = &p->buffers[j];
-      if (mt_module_value_c(m, x->value)->tenant == 0 && mt_module_value_c(m, y->value)->tenant == 1)
+      if (mt_module_value_c(m, x->value)->tenant == 0 &&
+          mt_module_value_c(m, y->value)->tenant == 1)
         shared += bytes_overlap(x, y);
     }
   if (with_wait) {
@@ -307,11 +321,13 @@ static void test_two_streams(bool with_wait) {
     CHECK(shared == 0, "%d byte ranges shared between concurrent streams", shared);
     CHECK(pp->arena_bytes == 4 * VBYTES, "arena %zu, expected %zu", pp->arena_bytes, 4 * VBYTES);
   }
-  CHECK(plan_vs_reference(p, "two streams") == 0, "two streams: plan run differs from the reference");
+  CHECK(plan_vs_reference(p, "two streams") == 0,
+        "two streams: plan run differs from the reference");
   if (!with_wait) {
     /* a's v1 is dead by position 2 and b's v2 is written at position 3: fine by position, not by
      * streams. Moving b's v2 onto a's v1 must be rejected. */
-    mt_buffer *av1 = (mt_buffer *)buffer_named(p, "a", "v1"), *bv2 = (mt_buffer *)buffer_named(p, "b", "v2");
+    mt_buffer *av1 = (mt_buffer *)buffer_named(p, "a", "v1"),
+              *bv2 = (mt_buffer *)buffer_named(p, "b", "v2");
     if (av1 && bv2) {
       size_t saved = bv2->offset;
       bv2->offset = av1->offset;
@@ -324,7 +340,8 @@ static void test_two_streams(bool with_wait) {
     int32_t h = hgroup_of(p, 1, 0);
     int saved = p->hgroups[h].n_waits;
     p->hgroups[h].n_waits = 0;
-    expect_rejected(mt_memory_plan_check(p), "wait removed", (const char *const[]){"tenant 'a'", "tenant 'b'", NULL});
+    expect_rejected(mt_memory_plan_check(p), "wait removed",
+                    (const char *const[]){"tenant 'a'", "tenant 'b'", NULL});
     p->hgroups[h].n_waits = saved;
   }
 out:
@@ -342,8 +359,8 @@ static void test_diamond(void) {
   mt_plan *p = hand_plan(m);
   if (!p) goto out;
   /* neg s0@0, sigmoid s0@1, abs s1@2 (waits neg), add s0@3 (waits abs), tanh s0@4, relu s0@5 */
-  int32_t neg = hgroup_of(p, 0, 0), sig = hgroup_of(p, 0, 1), abs_ = hgroup_of(p, 0, 2), add = hgroup_of(p, 0, 3),
-          tanh_ = hgroup_of(p, 0, 4), relu = hgroup_of(p, 0, 5);
+  int32_t neg = hgroup_of(p, 0, 0), sig = hgroup_of(p, 0, 1), abs_ = hgroup_of(p, 0, 2),
+          add = hgroup_of(p, 0, 3), tanh_ = hgroup_of(p, 0, 4), relu = hgroup_of(p, 0, 5);
   schedule(p, neg, 0, 0);
   schedule(p, sig, 0, 1);
   schedule(p, abs_, 1, 2);
@@ -353,13 +370,14 @@ static void test_diamond(void) {
   add_wait(p, abs_, neg);
   add_wait(p, add, abs_);
   if (!ok(run_memory_pass(m, p), "plan-memory on a diamond")) goto out;
-  const mt_buffer *a = buffer_named(p, "dia", "a"), *b = buffer_named(p, "dia", "b"), *c = buffer_named(p, "dia", "c"),
-                  *d = buffer_named(p, "dia", "d");
-  printf("  %d buffers, arena %zu bytes vs unplanned %zu\n", p->n_buffers, p->partitions[0].arena_bytes,
-         p->partitions[0].unplanned_bytes);
+  const mt_buffer *a = buffer_named(p, "dia", "a"), *b = buffer_named(p, "dia", "b"),
+                  *c = buffer_named(p, "dia", "c"), *d = buffer_named(p, "dia", "d");
+  printf("  %d buffers, arena %zu bytes vs unplanned %zu\n", p->n_buffers,
+         p->partitions[0].arena_bytes, p->partitions[0].unplanned_bytes);
   CHECK(a && b && c && d, "diamond: buffers missing");
   if (a && b && c && d) {
-    CHECK(!bytes_overlap(a, b) && !bytes_overlap(a, c) && !bytes_overlap(b, c), "a, b, c are live together");
+    CHECK(!bytes_overlap(a, b) && !bytes_overlap(a, c) && !bytes_overlap(b, c),
+          "a, b, c are live together");
     CHECK(bytes_overlap(a, d), "d should reuse a's bytes: both of a's readers happen-before add");
   }
   CHECK(plan_vs_reference(p, "diamond") == 0, "diamond: plan run differs from the reference");
@@ -387,13 +405,16 @@ static void test_malformed(void) {
   mt_buffer *b = &p->buffers[0];
   mt_buffer saved = *b;
   b->offset += 4;
-  expect_rejected(mt_memory_plan_check(p), "misaligned", (const char *const[]){"aligned", "'solo'", NULL});
+  expect_rejected(mt_memory_plan_check(p), "misaligned",
+                  (const char *const[]){"aligned", "'solo'", NULL});
   *b = saved;
   b->size -= 4;
-  expect_rejected(mt_memory_plan_check(p), "undersized", (const char *const[]){"needs", "'solo'", NULL});
+  expect_rejected(mt_memory_plan_check(p), "undersized",
+                  (const char *const[]){"needs", "'solo'", NULL});
   *b = saved;
   b->offset = p->partitions[0].arena_bytes;
-  expect_rejected(mt_memory_plan_check(p), "outside the arena", (const char *const[]){"arena", "'solo'", NULL});
+  expect_rejected(mt_memory_plan_check(p), "outside the arena",
+                  (const char *const[]){"arena", "'solo'", NULL});
   *b = saved;
   b->first_hgroup = b->last_hgroup;
   expect_rejected(mt_memory_plan_check(p), "wrong writer", (const char *const[]){"writer", NULL});
@@ -421,10 +442,11 @@ static void test_mix(const char *models_dir, int mix, int batch, bool execute) {
   char text[4096];
   int len = snprintf(text, sizeof text, "{\"tenants\": [");
   for (int i = 0; i < 4; i++)
-    len += snprintf(text + len, sizeof text - (size_t)len,
-                    "%s{\"name\": \"t%d_%s\", \"model\": \"%s/%s.onnx\", \"dims\": {\"batch\": %d%s}}", i ? ", " : "",
-                    i, mixes[mix][i], models_dir, mixes[mix][i], batch,
-                    strncmp(mixes[mix][i], "bert", 4) == 0 ? ", \"seq\": 128" : "");
+    len +=
+        snprintf(text + len, sizeof text - (size_t)len,
+                 "%s{\"name\": \"t%d_%s\", \"model\": \"%s/%s.onnx\", \"dims\": {\"batch\": %d%s}}",
+                 i ? ", " : "", i, mixes[mix][i], models_dir, mixes[mix][i], batch,
+                 strncmp(mixes[mix][i], "bert", 4) == 0 ? ", \"seq\": 128" : "");
   len += snprintf(text + len, sizeof text - (size_t)len, "]}");
   char label[32];
   snprintf(label, sizeof label, "T%d batch %d", mix + 1, batch);
@@ -440,10 +462,13 @@ static void test_mix(const char *models_dir, int mix, int batch, bool execute) {
     const mt_partition_plan *pp = &p->partitions[i];
     int nb = 0;
     for (int b = 0; b < p->n_buffers; b++) nb += p->buffers[b].partition == i;
-    printf("%s: partition '%s': %d hgroups, %d streams, %d buffers, arena %.2f MiB vs unplanned %.2f MiB (%.1f%%)\n",
+    printf("%s: partition '%s': %d hgroups, %d streams, %d buffers, arena %.2f MiB vs unplanned "
+           "%.2f MiB (%.1f%%)\n",
            label, pp->name, p->n_hgroups, pp->n_streams, nb, pp->arena_bytes / 1048576.0,
-           pp->unplanned_bytes / 1048576.0, pp->unplanned_bytes ? 100.0 * pp->arena_bytes / pp->unplanned_bytes : 0.0);
-    CHECK(pp->arena_bytes <= pp->unplanned_bytes + 64 * (size_t)nb, "%s: arena larger than unplanned", label);
+           pp->unplanned_bytes / 1048576.0,
+           pp->unplanned_bytes ? 100.0 * pp->arena_bytes / pp->unplanned_bytes : 0.0);
+    CHECK(pp->arena_bytes <= pp->unplanned_bytes + 64 * (size_t)nb,
+          "%s: arena larger than unplanned", label);
   }
   CHECK(ok(mt_memory_plan_check(p), label), "%s: checker rejects the planned memory", label);
   /* move a buffer onto the value its writer reads: both are live in that group */
@@ -452,13 +477,14 @@ static void test_mix(const char *models_dir, int mix, int batch, bool execute) {
     mt_buffer *out_buf = &p->buffers[b];
     for (int c = 0; c < p->n_buffers && !corrupted; c++) {
       mt_buffer *in_buf = &p->buffers[c];
-      if (in_buf->last_hgroup != out_buf->first_hgroup || bytes_overlap(in_buf, out_buf))
-        continue;
+      if (in_buf->last_hgroup != out_buf->first_hgroup || bytes_overlap(in_buf, out_buf)) continue;
       size_t saved = out_buf->offset;
       out_buf->offset = in_buf->offset;
-      const mt_value *vi = mt_module_value_c(m, in_buf->value), *vo = mt_module_value_c(m, out_buf->value);
-      expect_rejected(mt_memory_plan_check(p), "output moved onto the input of its group",
-                      (const char *const[]){vi->name, vo->name, mt_module_tenant_c(m, vi->tenant)->name, NULL});
+      const mt_value *vi = mt_module_value_c(m, in_buf->value),
+                     *vo = mt_module_value_c(m, out_buf->value);
+      expect_rejected(
+          mt_memory_plan_check(p), "output moved onto the input of its group",
+          (const char *const[]){vi->name, vo->name, mt_module_tenant_c(m, vi->tenant)->name, NULL});
       out_buf->offset = saved;
       corrupted = true;
     }
@@ -467,7 +493,8 @@ static void test_mix(const char *models_dir, int mix, int batch, bool execute) {
   if (execute) {
     int mism = plan_vs_reference(p, label);
     CHECK(mism == 0, "%s: %d outputs differ from the per-tenant reference", label, mism);
-    if (mism == 0) printf("%s: plan run with arena placement is bit-identical to each tenant alone\n", label);
+    if (mism == 0)
+      printf("%s: plan run with arena placement is bit-identical to each tenant alone\n", label);
   }
   /* The same plan serialised on one stream (positions kept, waits dropped): the most reuse any
    * schedule allows, and real models exercising it whatever the stream pass decides. */
@@ -479,14 +506,16 @@ static void test_mix(const char *models_dir, int mix, int batch, bool execute) {
   if (!ok(run_memory_pass(m, p), label)) goto out;
   for (int i = 0; i < p->n_partitions; i++) {
     const mt_partition_plan *pp = &p->partitions[i];
-    printf("%s, serialised on one stream: partition '%s': arena %.2f MiB vs unplanned %.2f MiB (%.1f%%)\n", label,
-           pp->name, pp->arena_bytes / 1048576.0, pp->unplanned_bytes / 1048576.0,
+    printf("%s, serialised on one stream: partition '%s': arena %.2f MiB vs unplanned %.2f MiB "
+           "(%.1f%%)\n",
+           label, pp->name, pp->arena_bytes / 1048576.0, pp->unplanned_bytes / 1048576.0,
            pp->unplanned_bytes ? 100.0 * pp->arena_bytes / pp->unplanned_bytes : 0.0);
   }
   if (execute) {
     int mism = plan_vs_reference(p, label);
     CHECK(mism == 0, "%s serialised: %d outputs differ from the per-tenant reference", label, mism);
-    if (mism == 0) printf("%s, serialised: plan run with arena placement is bit-identical\n", label);
+    if (mism == 0)
+      printf("%s, serialised: plan run with arena placement is bit-identical\n", label);
   }
 out:
   mt_plan_destroy(ctx.plan);

@@ -228,7 +228,8 @@ static inline void ob_attr_bytes(ob_builder *b, Onnx__NodeProto *n, const char *
   a->s.data = ob_memdup(b, s, len);
 }
 
-static inline void ob_attr_string(ob_builder *b, Onnx__NodeProto *n, const char *name, const char *s) {
+static inline void ob_attr_string(ob_builder *b, Onnx__NodeProto *n, const char *name,
+                                  const char *s) {
   ob_attr_bytes(b, n, name, s, strlen(s));
 }
 
@@ -246,8 +247,8 @@ static inline void ob_attr_floats(ob_builder *b, Onnx__NodeProto *n, const char 
   a->floats = ob_memdup(b, v, count * sizeof *v);
 }
 
-static inline void ob_attr_strings(ob_builder *b, Onnx__NodeProto *n, const char *name, size_t count,
-                                   const char *const *v) {
+static inline void ob_attr_strings(ob_builder *b, Onnx__NodeProto *n, const char *name,
+                                   size_t count, const char *const *v) {
   Onnx__AttributeProto *a = ob_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
   a->n_strings = count;
   a->strings = ob_alloc(b, (count ? count : 1) * sizeof *a->strings);
@@ -262,8 +263,8 @@ static inline void ob_attr_tensor(ob_builder *b, Onnx__NodeProto *n, const char 
   ob_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR)->t = t;
 }
 
-static inline void ob_attr_tensors(ob_builder *b, Onnx__NodeProto *n, const char *name, size_t count,
-                                   Onnx__TensorProto *const *ts) {
+static inline void ob_attr_tensors(ob_builder *b, Onnx__NodeProto *n, const char *name,
+                                   size_t count, Onnx__TensorProto *const *ts) {
   Onnx__AttributeProto *a = ob_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSORS);
   for (size_t i = 0; i < count; i++) OB_APPEND_PTR(b, a->tensors, a->n_tensors, ts[i]);
 }
@@ -279,8 +280,8 @@ static inline void ob_attr_sparse(ob_builder *b, Onnx__NodeProto *n, const char 
 }
 
 /* A tensor header (name, dtype, dims) with no data yet. */
-static inline Onnx__TensorProto *ob_tensor(ob_builder *b, const char *name, mt_dtype dtype, int rank,
-                                           const int64_t *dims) {
+static inline Onnx__TensorProto *ob_tensor(ob_builder *b, const char *name, mt_dtype dtype,
+                                           int rank, const int64_t *dims) {
   Onnx__TensorProto *t = ob_alloc(b, sizeof *t);
   onnx__tensor_proto__init(t);
   t->name = ob_strdup(b, name);

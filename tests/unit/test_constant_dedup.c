@@ -15,9 +15,12 @@ static void build_weights_model(ob_builder *b, uint32_t seed) {
   }
   ob_init(b, 13);
   ob_input(b, b->graph, "x", MT_DTYPE_FLOAT32, 2, OB_DIMS(1, 64), NULL);
-  ob_initializer(b, b->graph, ob_tensor_raw(b, "weight", MT_DTYPE_FLOAT32, 2, OB_DIMS(64, 16), w, sizeof w));
-  ob_initializer(b, b->graph, ob_tensor_floats(b, "bias", 1, OB_DIMS(16),
-                                               (const float[16]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 16));
+  ob_initializer(b, b->graph,
+                 ob_tensor_raw(b, "weight", MT_DTYPE_FLOAT32, 2, OB_DIMS(64, 16), w, sizeof w));
+  ob_initializer(b, b->graph,
+                 ob_tensor_floats(
+                     b, "bias", 1, OB_DIMS(16),
+                     (const float[16]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 16));
   ob_node(b, b->graph, "MatMul", "mm", OB_NAMES("x", "weight"), OB_NAMES("h"));
   ob_node(b, b->graph, "Add", "add", OB_NAMES("h", "bias"), OB_NAMES("y"));
   ob_output(b, b->graph, "y", MT_DTYPE_FLOAT32);
@@ -92,7 +95,8 @@ static void test_header_distinguishes(void **state) {
   assert_ok(mt_module_intern_constant(m, MT_DTYPE_FLOAT32, 1, OB_DIMS(0), NULL, 0, &e1));
   assert_ok(mt_module_intern_constant(m, MT_DTYPE_FLOAT32, 1, OB_DIMS(0), "", 0, &e2));
   assert_int_equal(e1, e2);
-  assert_error(mt_module_intern_constant(m, MT_DTYPE_FLOAT32, 9, OB_DIMS(1, 1, 1, 1, 1, 1, 1, 1, 1), bytes, 4, &e1),
+  assert_error(mt_module_intern_constant(m, MT_DTYPE_FLOAT32, 9, OB_DIMS(1, 1, 1, 1, 1, 1, 1, 1, 1),
+                                         bytes, 4, &e1),
                MT_UNIMPLEMENTED);
   mt_module_destroy(m);
 }
@@ -158,10 +162,11 @@ static void test_full_hash_collision_compared_by_content(void **state) {
   assert_ok(mt_module_intern_constant(m, MT_DTYPE_INT64, 1, dims, b, sizeof b, &ib));
   uint64_t ha = mt_module_constant(m, ia)->hash, hb = mt_module_constant(m, ib)->hash;
   if (ha != mirror_word(mirror_word(h0, a[0]), a[1]) || ha != hb) {
-    print_error("module.c's constant hash differs from the copy in this test (mirror_hash_prefix, "
-                "mirror_word): the crafted payloads no longer collide (%016llx vs %016llx); update the "
-                "copy so that this test reaches the full-content comparison again\n",
-                (unsigned long long)ha, (unsigned long long)hb);
+    print_error(
+        "module.c's constant hash differs from the copy in this test (mirror_hash_prefix, "
+        "mirror_word): the crafted payloads no longer collide (%016llx vs %016llx); update the "
+        "copy so that this test reaches the full-content comparison again\n",
+        (unsigned long long)ha, (unsigned long long)hb);
     fail();
   }
   assert_int_not_equal(ia, ib);
@@ -182,7 +187,8 @@ static void test_attribute_and_initializer_share(void **state) {
   const float v[3] = {0.25f, 0.5f, 0.75f};
   ob_initializer(&b, b.graph, ob_tensor_floats(&b, "init", 1, OB_DIMS(3), v, 3));
   Onnx__NodeProto *n = ob_node(&b, b.graph, "Constant", "const", OB_NONE, OB_NAMES("c"));
-  ob_attr_tensor(&b, n, "value", ob_tensor_raw(&b, "attr", MT_DTYPE_FLOAT32, 1, OB_DIMS(3), v, sizeof v));
+  ob_attr_tensor(&b, n, "value",
+                 ob_tensor_raw(&b, "attr", MT_DTYPE_FLOAT32, 1, OB_DIMS(3), v, sizeof v));
   ob_output(&b, b.graph, "c", MT_DTYPE_FLOAT32);
   mt_module *m;
   assert_ok(mt_module_create(NULL, &m));

@@ -59,8 +59,9 @@ static mt_status *import_external(const fixture *f, const char *location, long l
                                   long long length, mt_module *m, int32_t *tid) {
   ob_builder b;
   ob_init(&b, 13);
-  ob_initializer(&b, b.graph,
-                 ob_tensor_external(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 2), location, offset, length));
+  ob_initializer(
+      &b, b.graph,
+      ob_tensor_external(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 2), location, offset, length));
   ob_output(&b, b.graph, "w", MT_DTYPE_FLOAT32);
   mt_status *st = ob_import(&b, m, f->model, "ext", tid);
   ob_free(&b);
@@ -71,11 +72,16 @@ static void test_external_relative_to_model(void **state) {
   fixture *f = *state;
   ob_builder b;
   ob_init(&b, 13);
-  ob_initializer(&b, b.graph, ob_tensor_external(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 2), "weights.bin", 8, 16));
-  ob_initializer(&b, b.graph, ob_tensor_external(&b, "idx", MT_DTYPE_INT64, 1, OB_DIMS(3), "sub/idx.bin", -1, -1));
+  ob_initializer(
+      &b, b.graph,
+      ob_tensor_external(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 2), "weights.bin", 8, 16));
+  ob_initializer(
+      &b, b.graph,
+      ob_tensor_external(&b, "idx", MT_DTYPE_INT64, 1, OB_DIMS(3), "sub/idx.bin", -1, -1));
   /* a location that wanders but stays inside is fine */
-  ob_initializer(&b, b.graph,
-                 ob_tensor_external(&b, "w2", MT_DTYPE_FLOAT32, 1, OB_DIMS(4), "sub/../weights.bin", 8, -1));
+  ob_initializer(
+      &b, b.graph,
+      ob_tensor_external(&b, "w2", MT_DTYPE_FLOAT32, 1, OB_DIMS(4), "sub/../weights.bin", 8, -1));
   ob_output(&b, b.graph, "w", MT_DTYPE_FLOAT32);
   mt_module *m;
   assert_ok(mt_module_create(NULL, &m));
@@ -115,7 +121,9 @@ static void test_external_relative_display_path(void **state) {
   assert_int_equal(chdir(f->model_dir), 0);
   ob_builder b;
   ob_init(&b, 13);
-  ob_initializer(&b, b.graph, ob_tensor_external(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 2), "weights.bin", 8, 16));
+  ob_initializer(
+      &b, b.graph,
+      ob_tensor_external(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 2), "weights.bin", 8, 16));
   mt_module *m;
   assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
@@ -131,8 +139,8 @@ static void test_external_leaving_folder_refused(void **state) {
   mt_module *m;
   int32_t tid;
   assert_ok(mt_module_create(NULL, &m));
-  assert_status(import_external(f, "../outside.bin", -1, -1, m, &tid), MT_INVALID_ARGUMENT, f->model,
-                "'w'", "../outside.bin", "leaves");
+  assert_status(import_external(f, "../outside.bin", -1, -1, m, &tid), MT_INVALID_ARGUMENT,
+                f->model, "'w'", "../outside.bin", "leaves");
   mt_module_destroy(m);
   assert_ok(mt_module_create(NULL, &m));
   assert_status(import_external(f, "sub/../../outside.bin", -1, -1, m, &tid), MT_INVALID_ARGUMENT,
@@ -142,7 +150,8 @@ static void test_external_leaving_folder_refused(void **state) {
   /* absolute, even when it points inside the folder */
   char *abs = tu_join(f->model_dir, "weights.bin");
   assert_ok(mt_module_create(NULL, &m));
-  assert_status(import_external(f, abs, 8, 16, m, &tid), MT_INVALID_ARGUMENT, f->model, "'w'", "absolute");
+  assert_status(import_external(f, abs, 8, 16, m, &tid), MT_INVALID_ARGUMENT, f->model, "'w'",
+                "absolute");
   mt_module_destroy(m);
   free(abs);
 
@@ -163,11 +172,13 @@ static void test_external_bad_files(void **state) {
   mt_module *m;
   int32_t tid;
   assert_ok(mt_module_create(NULL, &m));
-  assert_status(import_external(f, "nope.bin", -1, -1, m, &tid), MT_NOT_FOUND, f->model, "'w'", "nope.bin");
+  assert_status(import_external(f, "nope.bin", -1, -1, m, &tid), MT_NOT_FOUND, f->model, "'w'",
+                "nope.bin");
   mt_module_destroy(m);
   /* weights.bin holds 24 bytes: offset 16 leaves only 8 */
   assert_ok(mt_module_create(NULL, &m));
-  assert_status(import_external(f, "weights.bin", 16, -1, m, &tid), MT_DATA_LOSS, "'w'", "weights.bin");
+  assert_status(import_external(f, "weights.bin", 16, -1, m, &tid), MT_DATA_LOSS, "'w'",
+                "weights.bin");
   mt_module_destroy(m);
   /* a length that does not match the shape */
   assert_ok(mt_module_create(NULL, &m));

@@ -45,12 +45,14 @@ static int32_t import_mixed_model(mt_module *m) {
   ob_node(&b, b.graph, "Reshape", "reshape", OB_NAMES("p", "shape"), OB_NAMES("f"));
   ob_node(&b, b.graph, "Gemm", "gemm", OB_NAMES("f", "w2", "bias"), OB_NAMES("g"));
   ob_node(&b, b.graph, "Softmax", "softmax", OB_NAMES("g"), OB_NAMES("s"));
-  Onnx__NodeProto *tr = ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("p"), OB_NAMES("t"));
+  Onnx__NodeProto *tr =
+      ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("p"), OB_NAMES("t"));
   ob_attr_ints(&b, tr, "perm", 4, OB_DIMS(0, 2, 3, 1));
   Onnx__NodeProto *rm = ob_node(&b, b.graph, "ReduceMean", "reduce", OB_NAMES("t"), OB_NAMES("m"));
   ob_attr_ints(&b, rm, "axes", 2, OB_DIMS(1, 2));
   ob_attr_int(&b, rm, "keepdims", 0);
-  Onnx__NodeProto *cat = ob_node(&b, b.graph, "Concat", "concat", OB_NAMES("s", "g", "m"), OB_NAMES("cc"));
+  Onnx__NodeProto *cat =
+      ob_node(&b, b.graph, "Concat", "concat", OB_NAMES("s", "g", "m"), OB_NAMES("cc"));
   ob_attr_int(&b, cat, "axis", 1);
   ob_node(&b, b.graph, "Add", "add", OB_NAMES("cc", "bias_row"), OB_NAMES("a"));
   ob_node(&b, b.graph, "Slice", "slice", OB_NAMES("a", "starts", "ends", "axes"), OB_NAMES("sl"));
@@ -84,7 +86,7 @@ static mt_tensor tensor_copy(const mt_tensor *t) {
 
 typedef struct recorded_node {
   int n_inputs, n_outputs;
-  mt_tensor inputs[MAX_IO];  /* owned copies; data NULL for omitted inputs */
+  mt_tensor inputs[MAX_IO]; /* owned copies; data NULL for omitted inputs */
   bool has_input[MAX_IO];
   mt_tensor outputs[MAX_IO]; /* the reference executor's results, owned copies */
 } recorded_node;
@@ -137,7 +139,8 @@ static void test_calls_replay_after_module_is_gone(void **state) {
   mt_eval_destroy(ev);
   mt_module_destroy(m);
 
-  assert_true(seen_kind[MT_KERNEL_CONV] && seen_kind[MT_KERNEL_POOL] && seen_kind[MT_KERNEL_SOFTMAX]);
+  assert_true(seen_kind[MT_KERNEL_CONV] && seen_kind[MT_KERNEL_POOL] &&
+              seen_kind[MT_KERNEL_SOFTMAX]);
   assert_true(seen_kind[MT_KERNEL_GEMM] && seen_kind[MT_KERNEL_REDUCE] &&
               seen_kind[MT_KERNEL_TOPK] && seen_kind[MT_KERNEL_SHAPE] &&
               seen_kind[MT_KERNEL_BINARY] && seen_kind[MT_KERNEL_COPY]);

@@ -54,7 +54,8 @@ static const char kValid[] =
     "  \"tenants\": [\n"
     "    {\"name\": \"resnet\", \"model\": \"models/a.onnx\", \"partition\": \"vision\",\n"
     "     \"priority\": 2, \"dims\": {\"batch\": 8}, \"shapes\": {\"x\": [8, 3]}},\n"
-    "    {\"name\": \"bert\", \"model\": \"b.onnx\", \"partition\": \"nlp\", \"dims\": {\"batch\": 2}}\n"
+    "    {\"name\": \"bert\", \"model\": \"b.onnx\", \"partition\": \"nlp\", \"dims\": {\"batch\": "
+    "2}}\n"
     "  ]\n"
     "}\n";
 
@@ -116,7 +117,8 @@ static void test_valid_manifest(void **state) {
 
 /* Defaults: no targets -> sm_80 + sm_90; no partitions -> "default"; no partition -> "default". */
 static void test_minimal_manifest(void **state) {
-  char *path = write_manifest(*state, "min.json", "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\"}]}");
+  char *path = write_manifest(*state, "min.json",
+                              "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\"}]}");
   mt_manifest *mf = NULL;
   assert_ok(mt_manifest_load(path, &mf));
   assert_int_equal(mf->n_targets, 2);
@@ -143,8 +145,8 @@ static void expect_rejected(const char *dir, const char *text, mt_status_code co
 
 static void test_unknown_keys(void **state) {
   const char *dir = *state;
-  expect_rejected(dir, "{\"tenant\": [{\"name\": \"t\", \"model\": \"b.onnx\"}]}", MT_INVALID_ARGUMENT,
-                  "unknown key", "'tenant'");
+  expect_rejected(dir, "{\"tenant\": [{\"name\": \"t\", \"model\": \"b.onnx\"}]}",
+                  MT_INVALID_ARGUMENT, "unknown key", "'tenant'");
   expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"prority\": 1}]}",
                   MT_INVALID_ARGUMENT, "tenant 't'", "'prority'");
   expect_rejected(dir,
@@ -154,13 +156,15 @@ static void test_unknown_keys(void **state) {
 }
 
 static void test_unknown_partition(void **state) {
-  expect_rejected(*state,
-                  "{\"partitions\": [{\"name\": \"vision\"}],"
-                  " \"tenants\": [{\"name\": \"bert\", \"model\": \"b.onnx\", \"partition\": \"nlp\"}]}",
-                  MT_NOT_FOUND, "tenant 'bert'", "'nlp'");
+  expect_rejected(
+      *state,
+      "{\"partitions\": [{\"name\": \"vision\"}],"
+      " \"tenants\": [{\"name\": \"bert\", \"model\": \"b.onnx\", \"partition\": \"nlp\"}]}",
+      MT_NOT_FOUND, "tenant 'bert'", "'nlp'");
   /* without a partitions list only "default" exists */
-  expect_rejected(*state, "{\"tenants\": [{\"name\": \"bert\", \"model\": \"b.onnx\", \"partition\": \"x\"}]}",
-                  MT_NOT_FOUND, "tenant 'bert'", "'x'");
+  expect_rejected(
+      *state, "{\"tenants\": [{\"name\": \"bert\", \"model\": \"b.onnx\", \"partition\": \"x\"}]}",
+      MT_NOT_FOUND, "tenant 'bert'", "'x'");
 }
 
 static void test_duplicates(void **state) {
@@ -180,12 +184,13 @@ static void test_duplicates(void **state) {
 
 static void test_malformed_json(void **state) {
   const char *dir = *state;
-  char *path = write_manifest(dir, "broken.json",
-                              "{\n"
-                              "  \"tenants\": [\n"
-                              "    {\"name\": \"t\" \"model\": \"b.onnx\"}\n" /* missing comma, line 3 */
-                              "  ]\n"
-                              "}\n");
+  char *path =
+      write_manifest(dir, "broken.json",
+                     "{\n"
+                     "  \"tenants\": [\n"
+                     "    {\"name\": \"t\" \"model\": \"b.onnx\"}\n" /* missing comma, line 3 */
+                     "  ]\n"
+                     "}\n");
   mt_manifest *mf = NULL;
   char where[4200];
   snprintf(where, sizeof where, "%s:3:", path);
@@ -205,34 +210,43 @@ static void test_malformed_json(void **state) {
 static void test_bad_values(void **state) {
   const char *dir = *state;
   expect_rejected(dir, "{\"tenants\": []}", MT_INVALID_ARGUMENT, "tenants", "non-empty");
-  expect_rejected(dir, "{\"targets\": [\"sm_70\"], \"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\"}]}",
-                  MT_INVALID_ARGUMENT, "'sm_70'", "targets");
-  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"priority\": \"high\"}]}",
-                  MT_INVALID_ARGUMENT, "tenant 't'", "priority");
+  expect_rejected(
+      dir, "{\"targets\": [\"sm_70\"], \"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\"}]}",
+      MT_INVALID_ARGUMENT, "'sm_70'", "targets");
+  expect_rejected(
+      dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"priority\": \"high\"}]}",
+      MT_INVALID_ARGUMENT, "tenant 't'", "priority");
   /* an integer that does not fit the field must not wrap around silently */
-  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"priority\": 4294967297}]}",
-                  MT_INVALID_ARGUMENT, "tenant 't'", "priority");
-  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"dims\": {\"batch\": 0}}]}",
-                  MT_INVALID_ARGUMENT, "tenant 't'", "'batch'");
-  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"x\": [1, -2]}}]}",
-                  MT_INVALID_ARGUMENT, "tenant 't'", "'x'");
-  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"x\": [1,1,1,1,1,1,1,1,1]}}]}",
+  expect_rejected(
+      dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"priority\": 4294967297}]}",
+      MT_INVALID_ARGUMENT, "tenant 't'", "priority");
+  expect_rejected(
+      dir, "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"dims\": {\"batch\": 0}}]}",
+      MT_INVALID_ARGUMENT, "tenant 't'", "'batch'");
+  expect_rejected(
+      dir,
+      "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"x\": [1, -2]}}]}",
+      MT_INVALID_ARGUMENT, "tenant 't'", "'x'");
+  expect_rejected(dir,
+                  "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"x\": "
+                  "[1,1,1,1,1,1,1,1,1]}}]}",
                   MT_INVALID_ARGUMENT, "tenant 't'", "'x'");
   expect_rejected(dir,
                   "{\"partitions\": [{\"name\": \"p\", \"sm_budget\": 0}],"
                   " \"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"partition\": \"p\"}]}",
                   MT_INVALID_ARGUMENT, "partition 'p'", "sm_budget");
-  expect_rejected(dir, "{\"tenants\": [{\"name\": \"\", \"model\": \"b.onnx\"}]}", MT_INVALID_ARGUMENT,
-                  "tenants[0]", "name");
-  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": 3}]}", MT_INVALID_ARGUMENT, "tenant 't'",
-                  "model");
+  expect_rejected(dir, "{\"tenants\": [{\"name\": \"\", \"model\": \"b.onnx\"}]}",
+                  MT_INVALID_ARGUMENT, "tenants[0]", "name");
+  expect_rejected(dir, "{\"tenants\": [{\"name\": \"t\", \"model\": 3}]}", MT_INVALID_ARGUMENT,
+                  "tenant 't'", "model");
 }
 
 /* Workload import: errors name the manifest and the model file or input at fault. */
 static void test_workload_errors(void **state) {
   const char *dir = *state;
-  char *path = write_manifest(dir, "missing_model.json",
-                              "{\"tenants\": [{\"name\": \"t\", \"model\": \"models/nope.onnx\"}]}");
+  char *path =
+      write_manifest(dir, "missing_model.json",
+                     "{\"tenants\": [{\"name\": \"t\", \"model\": \"models/nope.onnx\"}]}");
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
   assert_ok(mt_manifest_load(path, &mf));
@@ -244,8 +258,9 @@ static void test_workload_errors(void **state) {
   assert_null(mf);
   free(path);
 
-  path = write_manifest(dir, "bad_shape.json",
-                        "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"q\": [1, 3]}}]}");
+  path = write_manifest(
+      dir, "bad_shape.json",
+      "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"q\": [1, 3]}}]}");
   assert_ok(mt_manifest_load(path, &mf));
   assert_status(mt_workload_import(mf, NULL, &m), MT_NOT_FOUND, path, "tenant 't'", "'q'");
   mt_manifest_free(mf);
@@ -283,14 +298,10 @@ static void test_from_models(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_valid_manifest),
-      cmocka_unit_test(test_minimal_manifest),
-      cmocka_unit_test(test_unknown_keys),
-      cmocka_unit_test(test_unknown_partition),
-      cmocka_unit_test(test_duplicates),
-      cmocka_unit_test(test_malformed_json),
-      cmocka_unit_test(test_bad_values),
-      cmocka_unit_test(test_workload_errors),
+      cmocka_unit_test(test_valid_manifest), cmocka_unit_test(test_minimal_manifest),
+      cmocka_unit_test(test_unknown_keys),   cmocka_unit_test(test_unknown_partition),
+      cmocka_unit_test(test_duplicates),     cmocka_unit_test(test_malformed_json),
+      cmocka_unit_test(test_bad_values),     cmocka_unit_test(test_workload_errors),
       cmocka_unit_test(test_from_models),
   };
   return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));

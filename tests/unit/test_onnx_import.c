@@ -42,7 +42,8 @@ static void test_attribute_kinds(void **state) {
   ob_attr_int(&b, n, "i", -7);
   ob_attr_bytes(&b, n, "s", "hello\0world", 11);
   const float tdata[2] = {3.0f, -4.0f};
-  ob_attr_tensor(&b, n, "t", ob_tensor_raw(&b, "t_val", MT_DTYPE_FLOAT32, 1, OB_DIMS(2), tdata, sizeof tdata));
+  ob_attr_tensor(&b, n, "t",
+                 ob_tensor_raw(&b, "t_val", MT_DTYPE_FLOAT32, 1, OB_DIMS(2), tdata, sizeof tdata));
   /* a graph that reads the outer-scope x */
   Onnx__GraphProto *sub = ob_graph(&b, "body");
   ob_node(&b, sub, "Identity", "inner_id", OB_NAMES("x"), OB_NAMES("inner_y"));
@@ -59,10 +60,10 @@ static void test_attribute_kinds(void **state) {
   };
   ob_attr_tensors(&b, n, "tensors", 2, ts);
   /* sparse, linear indices: values {1,2,3} at flat positions {0,4,5} of a [2,3] tensor */
-  ob_attr_sparse(&b, n, "sparse_lin",
-                 ob_sparse(&b, ob_tensor_floats(&b, "sv", 1, OB_DIMS(3), (const float[]){1, 2, 3}, 3),
-                           ob_tensor_int64s(&b, "si", 1, OB_DIMS(3), OB_DIMS(0, 4, 5), 3), 2,
-                           OB_DIMS(2, 3)));
+  ob_attr_sparse(
+      &b, n, "sparse_lin",
+      ob_sparse(&b, ob_tensor_floats(&b, "sv", 1, OB_DIMS(3), (const float[]){1, 2, 3}, 3),
+                ob_tensor_int64s(&b, "si", 1, OB_DIMS(3), OB_DIMS(0, 4, 5), 3), 2, OB_DIMS(2, 3)));
   /* sparse, coordinate indices: values {7,9} at (0,2) and (1,1) */
   ob_attr_sparse(&b, n, "sparse_coo",
                  ob_sparse(&b, ob_tensor_int64s(&b, "cv", 1, OB_DIMS(2), OB_DIMS(7, 9), 2),
@@ -171,10 +172,12 @@ static void test_sparse_index_out_of_range(void **state) {
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
   ob_attr_sparse(&b, n, "sparse_value",
                  ob_sparse(&b, ob_tensor_floats(&b, "sv", 1, OB_DIMS(1), (const float[]){1}, 1),
-                           ob_tensor_int64s(&b, "si", 1, OB_DIMS(1), OB_DIMS(6), 1), 2, OB_DIMS(2, 3)));
+                           ob_tensor_int64s(&b, "si", 1, OB_DIMS(1), OB_DIMS(6), 1), 2,
+                           OB_DIMS(2, 3)));
   mt_module *m = new_module();
   int32_t tid;
-  assert_status(ob_import(&b, m, MODEL_PATH, "sp", &tid), MT_DATA_LOSS, MODEL_PATH, "sparse", "'c'");
+  assert_status(ob_import(&b, m, MODEL_PATH, "sp", &tid), MT_DATA_LOSS, MODEL_PATH, "sparse",
+                "'c'");
   mt_module_destroy(m);
   ob_free(&b);
 }
@@ -217,7 +220,8 @@ static void test_initializer_encodings(void **state) {
     const init_case *c = &cases[k];
     char name[64];
     snprintf(name, sizeof name, "%s_raw", c->name);
-    ob_initializer(&b, b.graph, ob_tensor_raw(&b, name, c->dtype, c->rank, c->dims, c->expect, c->nbytes));
+    ob_initializer(&b, b.graph,
+                   ob_tensor_raw(&b, name, c->dtype, c->rank, c->dims, c->expect, c->nbytes));
     snprintf(name, sizeof name, "%s_typed", c->name);
     size_t count = (size_t)mt_shape_numel(c->rank, c->dims);
     Onnx__TensorProto *t;
@@ -242,12 +246,15 @@ static void test_initializer_encodings(void **state) {
     expect_bytes += 2 * c->nbytes;
   }
   /* scalars: rank 0, one element */
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "scalar_typed", 0, NULL, (const float[]){2.5f}, 1));
-  ob_initializer(&b, b.graph, ob_tensor_raw(&b, "scalar_raw", MT_DTYPE_INT64, 0, NULL, OB_DIMS(-3), 8));
+  ob_initializer(&b, b.graph,
+                 ob_tensor_floats(&b, "scalar_typed", 0, NULL, (const float[]){2.5f}, 1));
+  ob_initializer(&b, b.graph,
+                 ob_tensor_raw(&b, "scalar_raw", MT_DTYPE_INT64, 0, NULL, OB_DIMS(-3), 8));
   /* empty tensor: a zero dim, no data at all */
   ob_initializer(&b, b.graph, ob_tensor(&b, "empty", MT_DTYPE_FLOAT32, 2, OB_DIMS(0, 4)));
   /* bool bytes other than 0/1 are normalised */
-  ob_initializer(&b, b.graph, ob_tensor_raw(&b, "bool_wide", MT_DTYPE_BOOL, 1, OB_DIMS(3), "\x00\x02\xff", 3));
+  ob_initializer(&b, b.graph,
+                 ob_tensor_raw(&b, "bool_wide", MT_DTYPE_BOOL, 1, OB_DIMS(3), "\x00\x02\xff", 3));
   ob_output(&b, b.graph, "f32_raw", MT_DTYPE_FLOAT32);
 
   mt_module *m = new_module();
@@ -299,14 +306,15 @@ static void test_initializer_encodings(void **state) {
   ob_free(&b);
 }
 
-static void import_one_initializer_expect(Onnx__TensorProto *(*make)(ob_builder *), mt_status_code code,
-                                          const char *needle) {
+static void import_one_initializer_expect(Onnx__TensorProto *(*make)(ob_builder *),
+                                          mt_status_code code, const char *needle) {
   ob_builder b;
   ob_init(&b, 13);
   ob_initializer(&b, b.graph, make(&b));
   mt_module *m = new_module();
   int32_t tid;
-  assert_status(ob_import(&b, m, MODEL_PATH, "bad", &tid), code, MODEL_PATH, "'bad'", "'w_bad'", needle);
+  assert_status(ob_import(&b, m, MODEL_PATH, "bad", &tid), code, MODEL_PATH, "'bad'", "'w_bad'",
+                needle);
   mt_module_destroy(m);
   ob_free(&b);
 }
@@ -347,7 +355,8 @@ static void test_unnamed_tensor_message(void **state) {
   int32_t tid;
   mt_status *st = ob_import(&b, m, MODEL_PATH, "anon", &tid);
   assert_non_null(st);
-  if (strstr(mt_status_message(st), "(null)")) print_error("message prints a NULL name: %s\n", mt_status_message(st));
+  if (strstr(mt_status_message(st), "(null)"))
+    print_error("message prints a NULL name: %s\n", mt_status_message(st));
   assert_null(strstr(mt_status_message(st), "(null)"));
   assert_non_null(strstr(mt_status_message(st), "'konst'"));
   mt_status_free(st);
@@ -383,7 +392,8 @@ static void test_opsets_per_tenant(void **state) {
         ob_strdup(&b, "ai.onnx");
     ob_node(&b, b.graph, "FusedGemm", "ms", OB_NAMES("b"), OB_NAMES("c"))->domain =
         ob_strdup(&b, "com.microsoft");
-    ob_node(&b, b.graph, "Scaler", "ml", OB_NAMES("c"), OB_NAMES("d"))->domain = ob_strdup(&b, "ai.onnx.ml");
+    ob_node(&b, b.graph, "Scaler", "ml", OB_NAMES("c"), OB_NAMES("d"))->domain =
+        ob_strdup(&b, "ai.onnx.ml");
     ob_node(&b, b.graph, "Thing", "unknown_domain", OB_NAMES("d"), OB_NAMES("e"))->domain =
         ob_strdup(&b, "org.example");
     ob_output(&b, b.graph, "e", MT_DTYPE_FLOAT32);
@@ -401,8 +411,10 @@ static void test_opsets_per_tenant(void **state) {
     assert_int_equal(t->opsets[2].version, 1);
     assert_int_equal(t->ir_version, 8);
     assert_string_equal(t->producer_name, "onnx_builder");
-    assert_int_equal(mt_module_node_c(m, ob_find_node(m, tids[k], "default_domain"))->opset, versions[k]);
-    assert_int_equal(mt_module_node_c(m, ob_find_node(m, tids[k], "explicit_ai_onnx"))->opset, versions[k]);
+    assert_int_equal(mt_module_node_c(m, ob_find_node(m, tids[k], "default_domain"))->opset,
+                     versions[k]);
+    assert_int_equal(mt_module_node_c(m, ob_find_node(m, tids[k], "explicit_ai_onnx"))->opset,
+                     versions[k]);
     assert_int_equal(mt_module_node_c(m, ob_find_node(m, tids[k], "ms"))->opset, 1);
     assert_int_equal(mt_module_node_c(m, ob_find_node(m, tids[k], "ml"))->opset, 3);
     assert_int_equal(mt_module_node_c(m, ob_find_node(m, tids[k], "unknown_domain"))->opset, 0);
@@ -435,14 +447,16 @@ static void test_opset_spelled_ai_onnx(void **state) {
 static void test_arbitrary_names(void **state) {
   (void)state;
   const char *in_name = "input/0:x y";
-  const char *w_name = "w/eight s.\xc3\xbc";                      /* "w/eight s.ü" */
-  const char *node_name = "conv/weights \xc3\xbcnic\xc3\xb8" "de \xe2\x9c\x93"; /* "... ✓" */
+  const char *w_name = "w/eight s.\xc3\xbc"; /* "w/eight s.ü" */
+  const char *node_name = "conv/weights \xc3\xbcnic\xc3\xb8"
+                          "de \xe2\x9c\x93"; /* "... ✓" */
   const char *out_name = "out put/\xe2\x9c\x93";
   const char *tenant = "tenant with spaces/\xc3\xbc";
   ob_builder b;
   ob_init(&b, 13);
   ob_input(&b, b.graph, in_name, MT_DTYPE_FLOAT32, 1, OB_DIMS(2), NULL);
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, w_name, 1, OB_DIMS(2), (const float[]){1, 2}, 2));
+  ob_initializer(&b, b.graph,
+                 ob_tensor_floats(&b, w_name, 1, OB_DIMS(2), (const float[]){1, 2}, 2));
   ob_node(&b, b.graph, "Add", node_name, OB_NAMES(in_name, w_name), OB_NAMES(out_name));
   ob_output(&b, b.graph, out_name, MT_DTYPE_FLOAT32);
   mt_module *m = new_module();
@@ -482,7 +496,8 @@ static void test_unnamed_nodes_and_no_graph(void **state) {
   assert_ok(ob_import(&b, m, MODEL_PATH, "t", &tid));
   assert_string_equal(mt_module_node_c(m, 0)->name, "Relu_0");
   b.model->graph = NULL;
-  assert_status(ob_import(&b, m, MODEL_PATH, "t2", &tid), MT_DATA_LOSS, MODEL_PATH, "'t2'", "no graph");
+  assert_status(ob_import(&b, m, MODEL_PATH, "t2", &tid), MT_DATA_LOSS, MODEL_PATH, "'t2'",
+                "no graph");
   mt_module_destroy(m);
   ob_free(&b);
 }
@@ -508,8 +523,8 @@ static void test_truncated_bytes(void **state) {
   assert_true(len > 64);
   mt_module *m = new_module();
   int32_t tid;
-  assert_status(mt_onnx_import_bytes(m, bytes, len / 2, "/data/cut.onnx", "cut", &tid), MT_DATA_LOSS,
-                "/data/cut.onnx");
+  assert_status(mt_onnx_import_bytes(m, bytes, len / 2, "/data/cut.onnx", "cut", &tid),
+                MT_DATA_LOSS, "/data/cut.onnx");
   mt_module_destroy(m);
   /* every cut must fail cleanly or (at a field boundary) import what is there: never crash */
   int failures = 0;
@@ -539,7 +554,8 @@ static void test_corrupt_bytes(void **state) {
     }
     mt_module *m = new_module();
     int32_t tid;
-    mt_status *st = mt_onnx_import_bytes(m, junk, (size_t)(64 + round * 61), "/data/junk.onnx", "junk", &tid);
+    mt_status *st =
+        mt_onnx_import_bytes(m, junk, (size_t)(64 + round * 61), "/data/junk.onnx", "junk", &tid);
     if (st) {
       refused++;
       assert_int_equal(mt_status_code_of(st), MT_DATA_LOSS);
@@ -552,7 +568,8 @@ static void test_corrupt_bytes(void **state) {
   /* no bytes at all: an empty message has no graph */
   mt_module *m = new_module();
   int32_t tid;
-  assert_status(mt_onnx_import_bytes(m, "", 0, "/data/empty.onnx", "e", &tid), MT_DATA_LOSS, "/data/empty.onnx");
+  assert_status(mt_onnx_import_bytes(m, "", 0, "/data/empty.onnx", "e", &tid), MT_DATA_LOSS,
+                "/data/empty.onnx");
   mt_module_destroy(m);
 }
 
@@ -615,7 +632,8 @@ static void test_missing_value(void **state) {
   ob_init(&b, 13);
   ob_node(&b, b.graph, "Relu", NULL, OB_NAMES("ghost"), OB_NAMES("y"));
   m = new_module();
-  assert_status(ob_import(&b, m, MODEL_PATH, "miss", &tid), MT_INVALID_ARGUMENT, "node 0 (Relu)", "'ghost'");
+  assert_status(ob_import(&b, m, MODEL_PATH, "miss", &tid), MT_INVALID_ARGUMENT, "node 0 (Relu)",
+                "'ghost'");
   mt_module_destroy(m);
   ob_free(&b);
 
@@ -625,7 +643,8 @@ static void test_missing_value(void **state) {
   ob_node(&b, b.graph, "Relu", "early", OB_NAMES("late"), OB_NAMES("y"));
   ob_node(&b, b.graph, "Relu", "producer", OB_NAMES("x"), OB_NAMES("late"));
   m = new_module();
-  assert_status(ob_import(&b, m, MODEL_PATH, "order", &tid), MT_INVALID_ARGUMENT, "'early'", "'late'");
+  assert_status(ob_import(&b, m, MODEL_PATH, "order", &tid), MT_INVALID_ARGUMENT, "'early'",
+                "'late'");
   mt_module_destroy(m);
   ob_free(&b);
 
@@ -634,7 +653,8 @@ static void test_missing_value(void **state) {
   ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 1, OB_DIMS(2), NULL);
   ob_output(&b, b.graph, "nowhere", MT_DTYPE_FLOAT32);
   m = new_module();
-  assert_status(ob_import(&b, m, MODEL_PATH, "out", &tid), MT_INVALID_ARGUMENT, MODEL_PATH, "'nowhere'");
+  assert_status(ob_import(&b, m, MODEL_PATH, "out", &tid), MT_INVALID_ARGUMENT, MODEL_PATH,
+                "'nowhere'");
   mt_module_destroy(m);
   ob_free(&b);
 
@@ -644,7 +664,8 @@ static void test_missing_value(void **state) {
   ob_node(&b, b.graph, "Relu", "first", OB_NAMES("x"), OB_NAMES("y"));
   ob_node(&b, b.graph, "Relu", "second", OB_NAMES("x"), OB_NAMES("y"));
   m = new_module();
-  assert_status(ob_import(&b, m, MODEL_PATH, "dup", &tid), MT_INVALID_ARGUMENT, "'second'", "'y'", "twice");
+  assert_status(ob_import(&b, m, MODEL_PATH, "dup", &tid), MT_INVALID_ARGUMENT, "'second'", "'y'",
+                "twice");
   mt_module_destroy(m);
   ob_free(&b);
 }
@@ -701,7 +722,8 @@ static void test_input_declarations(void **state) {
   (void)state;
   ob_builder b;
   ob_init(&b, 13);
-  ob_input(&b, b.graph, "a", MT_DTYPE_FLOAT16, 3, OB_DIMS(-1, 3, -1), OB_PARAMS("batch", NULL, NULL));
+  ob_input(&b, b.graph, "a", MT_DTYPE_FLOAT16, 3, OB_DIMS(-1, 3, -1),
+           OB_PARAMS("batch", NULL, NULL));
   ob_input(&b, b.graph, "b", MT_DTYPE_INT64, -1, NULL, NULL);
   ob_input(&b, b.graph, "c", MT_DTYPE_BOOL, 0, NULL, NULL);
   mt_module *m = new_module();

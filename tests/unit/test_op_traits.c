@@ -4,7 +4,9 @@
 
 #include "ir/op.h"
 
-static bool pattern_valid(mt_op_pattern p) { return p > MT_PATTERN_UNSET && p <= MT_PATTERN_OPAQUE; }
+static bool pattern_valid(mt_op_pattern p) {
+  return p > MT_PATTERN_UNSET && p <= MT_PATTERN_OPAQUE;
+}
 
 /* A new op added without a pattern would silently fall through every fusion decision. */
 static void test_every_op_has_a_pattern(void **state) {
@@ -20,16 +22,19 @@ static void test_every_op_has_a_pattern(void **state) {
  * path they take; pointwise-only traits appear only on pointwise ops. */
 static void test_traits_consistent(void **state) {
   (void)state;
-  const uint32_t pointwise_only = MT_TRAIT_FLOAT_MATH | MT_TRAIT_TRANSCENDENTAL | MT_TRAIT_NO_ARITHMETIC;
+  const uint32_t pointwise_only =
+      MT_TRAIT_FLOAT_MATH | MT_TRAIT_TRANSCENDENTAL | MT_TRAIT_NO_ARITHMETIC;
   for (int i = 0; i < mt_op_count(); i++) {
     const mt_op_def *d = mt_op_at(i);
     bool pointwise = d->pattern == MT_PATTERN_ELEMENTWISE || d->pattern == MT_PATTERN_BROADCAST;
-    if (d->pattern == MT_PATTERN_OUT_FUSABLE && !d->work) fail_msg("%s: out-fusable without a work hook", d->op_type);
+    if (d->pattern == MT_PATTERN_OUT_FUSABLE && !d->work)
+      fail_msg("%s: out-fusable without a work hook", d->op_type);
     if (d->pattern == MT_PATTERN_OUT_FUSABLE && !(d->traits & (MT_TRAIT_GEMM | MT_TRAIT_CONV)))
       fail_msg("%s: out-fusable but neither GEMM nor conv", d->op_type);
     if ((d->traits & (MT_TRAIT_GEMM | MT_TRAIT_CONV)) && d->pattern != MT_PATTERN_OUT_FUSABLE)
       fail_msg("%s: GEMM/conv trait on a %s op", d->op_type, mt_op_pattern_name(d->pattern));
-    if ((d->traits & pointwise_only) && !pointwise) fail_msg("%s: pointwise trait on a non-pointwise op", d->op_type);
+    if ((d->traits & pointwise_only) && !pointwise)
+      fail_msg("%s: pointwise trait on a non-pointwise op", d->op_type);
     if ((d->traits & MT_TRAIT_WINDOWED) && d->pattern != MT_PATTERN_REDUCTION)
       fail_msg("%s: windowed but not a reduction", d->op_type);
   }
@@ -49,7 +54,8 @@ static void test_nodes_resolve_their_def(void **state) {
   assert_ok(mt_module_add_value(m, g, "z", &z));
   int32_t relu, custom;
   assert_ok(mt_module_add_node(m, g, "relu", "Relu", "", 1, &x, 1, &y, 0, NULL, &relu));
-  assert_ok(mt_module_add_node(m, g, "custom", "Relu", "com.example", 1, &y, 1, &z, 0, NULL, &custom));
+  assert_ok(
+      mt_module_add_node(m, g, "custom", "Relu", "com.example", 1, &y, 1, &z, 0, NULL, &custom));
   const mt_node *nr = mt_module_node_c(m, relu), *nc = mt_module_node_c(m, custom);
   assert_ptr_equal(nr->def, mt_op_lookup("", "Relu"));
   assert_int_equal(mt_node_pattern(nr), MT_PATTERN_ELEMENTWISE);

@@ -17,12 +17,13 @@
     const char *const req_[] = {__VA_ARGS__, NULL};                                                \
     for (int r_ = 0; req_[r_]; r_++)                                                               \
       if (!mt_op_lookup("", req_[r_])) {                                                           \
-        print_message("skipped: op %s is not implemented yet\n", req_[r_]);                       \
+        print_message("skipped: op %s is not implemented yet\n", req_[r_]);                        \
         skip();                                                                                    \
       }                                                                                            \
   } while (0)
 
-static void bind_dims(mt_module *m, int32_t tid, int n, const char *const *names, const int64_t *values) {
+static void bind_dims(mt_module *m, int32_t tid, int n, const char *const *names,
+                      const int64_t *values) {
   mt_tenant *t = mt_module_tenant(m, tid);
   mt_arena *arena = mt_module_arena(m);
   t->dim_bindings = mt_arena_array(arena, (size_t)n, sizeof *t->dim_bindings);
@@ -34,7 +35,8 @@ static void bind_dims(mt_module *m, int32_t tid, int n, const char *const *names
   t->n_dim_bindings = n;
 }
 
-static void override_shape(mt_module *m, int32_t tid, const char *input, int rank, const int64_t *dims) {
+static void override_shape(mt_module *m, int32_t tid, const char *input, int rank,
+                           const int64_t *dims) {
   mt_tenant *t = mt_module_tenant(m, tid);
   mt_arena *arena = mt_module_arena(m);
   mt_shape_override *o = mt_arena_array(arena, (size_t)t->n_shape_overrides + 1, sizeof *o);
@@ -69,7 +71,8 @@ static int32_t import_batch_model(mt_module *m, const char *tenant) {
   ob_builder b;
   ob_init(&b, 13);
   ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 2, OB_DIMS(-1, 3), OB_PARAMS("batch", NULL));
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w", 1, OB_DIMS(3), (const float[]){1, 2, 3}, 3));
+  ob_initializer(&b, b.graph,
+                 ob_tensor_floats(&b, "w", 1, OB_DIMS(3), (const float[]){1, 2, 3}, 3));
   ob_node(&b, b.graph, "Relu", "relu", OB_NAMES("x"), OB_NAMES("r"));
   ob_node(&b, b.graph, "Add", "add", OB_NAMES("r", "w"), OB_NAMES("y"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
@@ -185,7 +188,8 @@ static void test_unbound_dim_error(void **state) {
 /* The classic exporter pattern: the target shape of a Reshape computed from Shape(x). */
 static void build_shape_chain(ob_builder *b, int opset) {
   ob_init(b, opset);
-  ob_input(b, b->graph, "x", MT_DTYPE_FLOAT32, 3, OB_DIMS(-1, 3, 4), OB_PARAMS("batch", NULL, NULL));
+  ob_input(b, b->graph, "x", MT_DTYPE_FLOAT32, 3, OB_DIMS(-1, 3, 4),
+           OB_PARAMS("batch", NULL, NULL));
   ob_initializer(b, b->graph, ob_tensor_int64s(b, "zero", 0, NULL, OB_DIMS(0), 1));
   ob_initializer(b, b->graph, ob_tensor_int64s(b, "minus_one", 1, OB_DIMS(1), OB_DIMS(-1), 1));
   ob_node(b, b->graph, "Shape", "shape", OB_NAMES("x"), OB_NAMES("s"));
@@ -197,7 +201,8 @@ static void build_shape_chain(ob_builder *b, int opset) {
     Onnx__NodeProto *u = ob_node(b, b->graph, "Unsqueeze", "unsq", OB_NAMES("n"), OB_NAMES("n1"));
     ob_attr_ints(b, u, "axes", 1, OB_DIMS(0));
   }
-  Onnx__NodeProto *cat = ob_node(b, b->graph, "Concat", "concat", OB_NAMES("n1", "minus_one"), OB_NAMES("target"));
+  Onnx__NodeProto *cat =
+      ob_node(b, b->graph, "Concat", "concat", OB_NAMES("n1", "minus_one"), OB_NAMES("target"));
   ob_attr_int(b, cat, "axis", 0);
   ob_node(b, b->graph, "Reshape", "reshape", OB_NAMES("x", "target"), OB_NAMES("y"));
   ob_output(b, b->graph, "y", MT_DTYPE_FLOAT32);
@@ -254,7 +259,8 @@ static void test_data_dependent_shape_error(void **state) {
   assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, MODEL_PATH, "dyn", &tid));
-  assert_status(mt_infer_shapes(m), MT_INVALID_ARGUMENT, "tenant 'dyn'", "'dyn_reshape'", "'shape_in'");
+  assert_status(mt_infer_shapes(m), MT_INVALID_ARGUMENT, "tenant 'dyn'", "'dyn_reshape'",
+                "'shape_in'");
   mt_module_destroy(m);
   ob_free(&b);
 }
@@ -266,7 +272,8 @@ static void test_static_shape_mismatch(void **state) {
   ob_init(&b, 13);
   ob_input(&b, b.graph, "a", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 3), NULL);
   float w[20] = {0};
-  ob_initializer(&b, b.graph, ob_tensor_raw(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(4, 5), w, sizeof w));
+  ob_initializer(&b, b.graph,
+                 ob_tensor_raw(&b, "w", MT_DTYPE_FLOAT32, 2, OB_DIMS(4, 5), w, sizeof w));
   ob_node(&b, b.graph, "MatMul", "mm_bad", OB_NAMES("a", "w"), OB_NAMES("y"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
   mt_module *m;
@@ -301,7 +308,8 @@ static void test_if_reads_outer_scope(void **state) {
   ob_output(&b, pass_x, "x", MT_DTYPE_FLOAT32);
   Onnx__GraphProto *pass_y = ob_graph(&b, "pass_y");
   ob_output(&b, pass_y, "y", MT_DTYPE_FLOAT32);
-  Onnx__NodeProto *n2 = ob_node(&b, b.graph, "If", "if_passthrough", OB_NAMES("cond"), OB_NAMES("z"));
+  Onnx__NodeProto *n2 =
+      ob_node(&b, b.graph, "If", "if_passthrough", OB_NAMES("cond"), OB_NAMES("z"));
   ob_attr_graph(&b, n2, "then_branch", pass_x);
   ob_attr_graph(&b, n2, "else_branch", pass_y);
   ob_output(&b, b.graph, "z", MT_DTYPE_FLOAT32);
@@ -359,7 +367,8 @@ static void test_if_reads_later_value(void **state) {
   mt_module *m;
   assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
-  assert_status(ob_import(&b, m, MODEL_PATH, "late", &tid), MT_INVALID_ARGUMENT, "'then_id'", "'later'");
+  assert_status(ob_import(&b, m, MODEL_PATH, "late", &tid), MT_INVALID_ARGUMENT, "'then_id'",
+                "'later'");
   mt_module_destroy(m);
   ob_free(&b);
 }
@@ -392,7 +401,8 @@ static void test_reference_input_checks(void **state) {
   memcpy(in, ok, sizeof in);
   in[1].dtype = MT_DTYPE_INT64;
   in[1].data = di;
-  assert_status(mt_reference_run(m, tid, in, out), MT_INVALID_ARGUMENT, "tenant 'chk'", "'q'", "float32", "int64");
+  assert_status(mt_reference_run(m, tid, in, out), MT_INVALID_ARGUMENT, "tenant 'chk'", "'q'",
+                "float32", "int64");
   memcpy(in, ok, sizeof in);
   in[0].rank = 1;
   assert_status(mt_reference_run(m, tid, in, out), MT_INVALID_ARGUMENT, "'p'", "rank");
@@ -423,8 +433,8 @@ static void test_check_supported_lists_all(void **state) {
   assert_ok(mt_module_create(NULL, &m));
   int32_t tid;
   assert_ok(ob_import(&b, m, MODEL_PATH, "unsup", &tid));
-  assert_status(mt_check_supported(m), MT_UNIMPLEMENTED, "tenant 'unsup'", "'lstm_1'", "LSTM", "'nms_0'",
-                "NonMaxSuppression");
+  assert_status(mt_check_supported(m), MT_UNIMPLEMENTED, "tenant 'unsup'", "'lstm_1'", "LSTM",
+                "'nms_0'", "NonMaxSuppression");
   mt_module_destroy(m);
   ob_free(&b);
 

@@ -7,8 +7,9 @@
 #include "frontend/frontend.h"
 #include "frontend/onnx_tensor.h"
 
-static const mt_dtype kDtypes[] = {MT_DTYPE_FLOAT32, MT_DTYPE_FLOAT16, MT_DTYPE_INT64, MT_DTYPE_INT32,
-                                   MT_DTYPE_INT8,    MT_DTYPE_UINT8,   MT_DTYPE_BOOL};
+static const mt_dtype kDtypes[] = {MT_DTYPE_FLOAT32, MT_DTYPE_FLOAT16, MT_DTYPE_INT64,
+                                   MT_DTYPE_INT32,   MT_DTYPE_INT8,    MT_DTYPE_UINT8,
+                                   MT_DTYPE_BOOL};
 
 static int setup(void **state) {
   *state = tu_mkdtemp();
@@ -200,7 +201,8 @@ static void test_truncated_npy(void **state) {
     if (!st) print_error("a .npy cut to %zu of %zu bytes was accepted\n", n, len);
     assert_non_null(st);
     if (mt_status_code_of(st) != MT_DATA_LOSS || !strstr(mt_status_message(st), cut))
-      print_error("cut %zu: %s: %s\n", n, mt_status_code_name(mt_status_code_of(st)), mt_status_message(st));
+      print_error("cut %zu: %s: %s\n", n, mt_status_code_name(mt_status_code_of(st)),
+                  mt_status_message(st));
     assert_int_equal(mt_status_code_of(st), MT_DATA_LOSS);
     assert_non_null(strstr(mt_status_message(st), cut));
     mt_status_free(st);
@@ -296,7 +298,8 @@ static void test_atomic_writes(void **state) {
   mode_t mask = umask(0);
   umask(mask);
   if ((sb.st_mode & 0777) != (0666 & ~mask))
-    print_error("%s has mode %o, expected %o\n", path, (unsigned)(sb.st_mode & 0777), (unsigned)(0666 & ~mask));
+    print_error("%s has mode %o, expected %o\n", path, (unsigned)(sb.st_mode & 0777),
+                (unsigned)(0666 & ~mask));
   assert_int_equal(sb.st_mode & 0777, 0666 & ~mask);
 
   /* a folder that does not exist: error naming the path, nothing created */

@@ -54,7 +54,8 @@ static inline int tu_exit_code(int failed) {
 
 /* Checks that st is an error of `code` whose message contains every string of the NULL-terminated
  * list; frees st. Returns false (after printing why) so the caller can fail at its own line. */
-static inline bool tu_status_matches(mt_status *st, mt_status_code code, const char *const *needles) {
+static inline bool tu_status_matches(mt_status *st, mt_status_code code,
+                                     const char *const *needles) {
   if (!st) {
     print_error("expected %s, got OK\n", mt_status_code_name(code));
     return false;
@@ -80,7 +81,8 @@ static inline bool tu_status_matches(mt_status *st, mt_status_code code, const c
 }
 #define assert_status(expr, code, ...)                                                             \
   assert_true(tu_status_matches((expr), (code), (const char *const[]){__VA_ARGS__, NULL}))
-#define assert_error(expr, code) assert_true(tu_status_matches((expr), (code), (const char *const[]){NULL}))
+#define assert_error(expr, code)                                                                   \
+  assert_true(tu_status_matches((expr), (code), (const char *const[]){NULL}))
 
 /* A fresh folder under $TMPDIR (or /tmp); the caller frees the string after tu_rmtree. */
 static inline char *tu_mkdtemp(void) {
@@ -101,9 +103,7 @@ static inline int tu_rm_entry(const char *path, const struct stat *sb, int flag,
   return remove(path);
 }
 
-static inline void tu_rmtree(const char *dir) {
-  nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+static inline void tu_rmtree(const char *dir) { nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 /* "<dir>/<name>" in a malloc'ed string. */
 static inline char *tu_join(const char *dir, const char *name) {

@@ -60,7 +60,8 @@ static void test_valid_hand_built_module(void **state) {
   add_input(&h, x);
   int32_t c;
   float wv[2] = {1, 2};
-  assert_ok(mt_module_intern_constant(m, MT_DTYPE_FLOAT32, 1, (const int64_t[]){2}, wv, sizeof wv, &c));
+  assert_ok(
+      mt_module_intern_constant(m, MT_DTYPE_FLOAT32, 1, (const int64_t[]){2}, wv, sizeof wv, &c));
   mt_module_bind_constant(m, w, c);
   assert_int_equal(mt_module_value_c(m, w)->dtype, MT_DTYPE_FLOAT32);
   assert_int_equal(mt_module_value_c(m, w)->dims[0], 2);
@@ -91,8 +92,8 @@ static void test_use_before_definition(void **state) {
   node(&h, h.g, "consumer", "Relu", 1, (mt_value_id[]){a}, 1, (mt_value_id[]){y});
   node(&h, h.g, "producer", "Relu", 1, (mt_value_id[]){x}, 1, (mt_value_id[]){a});
   set_output(&h, y);
-  assert_status(mt_verify_module(m), MT_INTERNAL, "verifier", "tenant 'order'", "node 'consumer'", "'a'",
-                "before");
+  assert_status(mt_verify_module(m), MT_INTERNAL, "verifier", "tenant 'order'", "node 'consumer'",
+                "'a'", "before");
   mt_module_destroy(m);
 }
 
@@ -106,7 +107,8 @@ static void test_value_defined_twice(void **state) {
   /* a node that writes over a graph input */
   node(&h, h.g, "clobber", "Relu", 1, (mt_value_id[]){x}, 1, (mt_value_id[]){x});
   set_output(&h, x);
-  assert_status(mt_verify_module(m), MT_INTERNAL, "tenant 'twice'", "node 'clobber'", "'x'", "twice");
+  assert_status(mt_verify_module(m), MT_INTERNAL, "tenant 'twice'", "node 'clobber'", "'x'",
+                "twice");
   mt_module_destroy(m);
 
   /* two nodes that both produce y */
@@ -156,7 +158,8 @@ static void test_cross_tenant_input(void **state) {
   /* beta's node reads alpha's y */
   node(&b, b.g, "b_add", "Add", 2, (mt_value_id[]){bx, ay}, 1, (mt_value_id[]){by});
   set_output(&b, by);
-  assert_status(mt_verify_module(m), MT_INTERNAL, "tenant 'beta'", "node 'b_add'", "'y'", "another tenant");
+  assert_status(mt_verify_module(m), MT_INTERNAL, "tenant 'beta'", "node 'b_add'", "'y'",
+                "another tenant");
   mt_module_destroy(m);
 }
 
@@ -224,11 +227,13 @@ static void test_subgraph_scoping(void **state) {
   mt_attr *attrs = mt_arena_array(mt_module_arena(m), 2, sizeof *attrs);
   mt_graph **g1 = mt_arena_array(mt_module_arena(m), 1, sizeof *g1);
   g1[0] = body;
-  attrs[0] = (mt_attr){.name = "then_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = body, .graphs = g1};
-  attrs[1] = (mt_attr){.name = "else_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = body, .graphs = g1};
+  attrs[0] = (mt_attr){
+      .name = "then_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = body, .graphs = g1};
+  attrs[1] = (mt_attr){
+      .name = "else_branch", .type = MT_ATTR_GRAPH, .count = 1, .graph = body, .graphs = g1};
   int32_t if_id;
-  assert_ok(mt_module_add_node(m, h.g, "if", "If", "", 1, (mt_value_id[]){cond}, 1, (mt_value_id[]){y}, 1,
-                               attrs, &if_id));
+  assert_ok(mt_module_add_node(m, h.g, "if", "If", "", 1, (mt_value_id[]){cond}, 1,
+                               (mt_value_id[]){y}, 1, attrs, &if_id));
   set_output(&h, y);
   assert_ok(mt_verify_module(m));
   /* a main-graph node may not read a value that lives inside the branch */

@@ -53,11 +53,27 @@ struct dim3 {
   constexpr operator emu_dim3() const { return emu_dim3{x, y, z}; }
 };
 #define EMU_VEC2(T, N, A)                                                                          \
-  struct __align__(A) N##2 { T x, y; };                                                            \
-  inline N##2 make_##N##2(T x, T y) { N##2 r; r.x = x; r.y = y; return r; }
+  struct __align__(A) N##2 {                                                                       \
+    T x, y;                                                                                        \
+  };                                                                                               \
+  inline N##2 make_##N##2(T x, T y) {                                                              \
+    N##2 r;                                                                                        \
+    r.x = x;                                                                                       \
+    r.y = y;                                                                                       \
+    return r;                                                                                      \
+  }
 #define EMU_VEC4(T, N, A)                                                                          \
-  struct __align__(A) N##4 { T x, y, z, w; };                                                      \
-  inline N##4 make_##N##4(T x, T y, T z, T w) { N##4 r; r.x = x; r.y = y; r.z = z; r.w = w; return r; }
+  struct __align__(A) N##4 {                                                                       \
+    T x, y, z, w;                                                                                  \
+  };                                                                                               \
+  inline N##4 make_##N##4(T x, T y, T z, T w) {                                                    \
+    N##4 r;                                                                                        \
+    r.x = x;                                                                                       \
+    r.y = y;                                                                                       \
+    r.z = z;                                                                                       \
+    r.w = w;                                                                                       \
+    return r;                                                                                      \
+  }
 EMU_VEC2(float, float, 8)
 EMU_VEC4(float, float, 16)
 EMU_VEC2(int, int, 8)
@@ -69,10 +85,26 @@ EMU_VEC4(signed char, char, 4)
 EMU_VEC4(unsigned char, uchar, 4)
 EMU_VEC2(short, short, 4)
 EMU_VEC2(unsigned short, ushort, 4)
-struct float3 { float x, y, z; };
-inline float3 make_float3(float x, float y, float z) { float3 r; r.x = x; r.y = y; r.z = z; return r; }
-struct int3 { int x, y, z; };
-inline int3 make_int3(int x, int y, int z) { int3 r; r.x = x; r.y = y; r.z = z; return r; }
+struct float3 {
+  float x, y, z;
+};
+inline float3 make_float3(float x, float y, float z) {
+  float3 r;
+  r.x = x;
+  r.y = y;
+  r.z = z;
+  return r;
+}
+struct int3 {
+  int x, y, z;
+};
+inline int3 make_int3(int x, int y, int z) {
+  int3 r;
+  r.x = x;
+  r.y = y;
+  r.z = z;
+  return r;
+}
 inline uint3 make_uint3(unsigned x, unsigned y, unsigned z) { return uint3{x, y, z}; }
 #undef EMU_VEC2
 #undef EMU_VEC4
@@ -94,7 +126,8 @@ template <class...> inline constexpr bool dependent_false = false;
 /* A pointer into one kernel argument's buffer. The bounds are the whole registered buffer the
  * argument pointed into at launch; arithmetic is free, dereference is checked. */
 template <class T> class gptr {
-  static_assert(!std::is_void<T>::value, "emu: MT_GLOBAL(void) is not supported; use a typed pointer");
+  static_assert(!std::is_void<T>::value,
+                "emu: MT_GLOBAL(void) is not supported; use a typed pointer");
 
 public:
   T *p_ = nullptr;
@@ -124,24 +157,52 @@ public:
   template <class U> long long operator-(const gptr<U> &o) const {
     return ((long long)(uintptr_t)p_ - (long long)(uintptr_t)o.p_) / (long long)sizeof(T);
   }
-  gptr &operator+=(long long i) { p_ = offset(i); return *this; }
-  gptr &operator-=(long long i) { p_ = offset(-i); return *this; }
+  gptr &operator+=(long long i) {
+    p_ = offset(i);
+    return *this;
+  }
+  gptr &operator-=(long long i) {
+    p_ = offset(-i);
+    return *this;
+  }
   gptr &operator++() { return *this += 1; }
   gptr &operator--() { return *this -= 1; }
-  gptr operator++(int) { gptr t = *this; *this += 1; return t; }
-  gptr operator--(int) { gptr t = *this; *this -= 1; return t; }
+  gptr operator++(int) {
+    gptr t = *this;
+    *this += 1;
+    return t;
+  }
+  gptr operator--(int) {
+    gptr t = *this;
+    *this -= 1;
+    return t;
+  }
   explicit operator bool() const { return p_ != nullptr; }
-  template <class U> bool operator==(const gptr<U> &o) const { return (const void *)p_ == (const void *)o.p_; }
-  template <class U> bool operator!=(const gptr<U> &o) const { return (const void *)p_ != (const void *)o.p_; }
-  template <class U> bool operator<(const gptr<U> &o) const { return (const void *)p_ < (const void *)o.p_; }
-  template <class U> bool operator<=(const gptr<U> &o) const { return (const void *)p_ <= (const void *)o.p_; }
-  template <class U> bool operator>(const gptr<U> &o) const { return (const void *)p_ > (const void *)o.p_; }
-  template <class U> bool operator>=(const gptr<U> &o) const { return (const void *)p_ >= (const void *)o.p_; }
+  template <class U> bool operator==(const gptr<U> &o) const {
+    return (const void *)p_ == (const void *)o.p_;
+  }
+  template <class U> bool operator!=(const gptr<U> &o) const {
+    return (const void *)p_ != (const void *)o.p_;
+  }
+  template <class U> bool operator<(const gptr<U> &o) const {
+    return (const void *)p_ < (const void *)o.p_;
+  }
+  template <class U> bool operator<=(const gptr<U> &o) const {
+    return (const void *)p_ <= (const void *)o.p_;
+  }
+  template <class U> bool operator>(const gptr<U> &o) const {
+    return (const void *)p_ > (const void *)o.p_;
+  }
+  template <class U> bool operator>=(const gptr<U> &o) const {
+    return (const void *)p_ >= (const void *)o.p_;
+  }
   bool operator==(std::nullptr_t) const { return p_ == nullptr; }
   bool operator!=(std::nullptr_t) const { return p_ != nullptr; }
 
 private:
-  T *offset(long long i) const { return reinterpret_cast<T *>((uintptr_t)p_ + (uintptr_t)i * sizeof(T)); }
+  T *offset(long long i) const {
+    return reinterpret_cast<T *>((uintptr_t)p_ + (uintptr_t)i * sizeof(T));
+  }
 };
 
 /* ---- shared memory ------------------------------------------------------------------------------ */
@@ -192,8 +253,8 @@ inline void smem_access(const void *p, size_t n, int mode) {
       if (s->reader2 && s->reader2 != tid1 && !ordered(s->reader2, s->rwe2, warp, we))
         emu_fail_shared(EMU_ERR_RACE, off + k, s->reader2 - 1u, 0, 1, mode == SM_ATOMIC);
       if (s->rmore && !(s->rwarp == warp && emu_g.warp_full[warp] > s->rwe3))
-        emu_fail_shared(EMU_ERR_RACE, off + k, (s->reader != tid1 ? s->reader : s->reader2) - 1u, 3, 1,
-                        mode == SM_ATOMIC);
+        emu_fail_shared(EMU_ERR_RACE, off + k, (s->reader != tid1 ? s->reader : s->reader2) - 1u, 3,
+                        1, mode == SM_ATOMIC);
       s->writer = tid1;
       s->wwe = we;
       s->watomic = mode == SM_ATOMIC;
@@ -238,22 +299,100 @@ public:
     std::memcpy((void *)p_, (const void *)&v, sizeof(T));
   }
   operator T() const { return load(); }
-  const sref &operator=(const T &v) const { store(v); return *this; }
-  const sref &operator=(const sref &o) const { store(o.load()); return *this; }
-  template <class U> const sref &operator+=(const U &u) const { T v = load(); v += u; store(v); return *this; }
-  template <class U> const sref &operator-=(const U &u) const { T v = load(); v -= u; store(v); return *this; }
-  template <class U> const sref &operator*=(const U &u) const { T v = load(); v *= u; store(v); return *this; }
-  template <class U> const sref &operator/=(const U &u) const { T v = load(); v /= u; store(v); return *this; }
-  template <class U> const sref &operator%=(const U &u) const { T v = load(); v %= u; store(v); return *this; }
-  template <class U> const sref &operator&=(const U &u) const { T v = load(); v &= u; store(v); return *this; }
-  template <class U> const sref &operator|=(const U &u) const { T v = load(); v |= u; store(v); return *this; }
-  template <class U> const sref &operator^=(const U &u) const { T v = load(); v ^= u; store(v); return *this; }
-  template <class U> const sref &operator<<=(const U &u) const { T v = load(); v <<= u; store(v); return *this; }
-  template <class U> const sref &operator>>=(const U &u) const { T v = load(); v >>= u; store(v); return *this; }
-  const sref &operator++() const { T v = load(); ++v; store(v); return *this; }
-  const sref &operator--() const { T v = load(); --v; store(v); return *this; }
-  T operator++(int) const { T v = load(); T r = v; ++v; store(v); return r; }
-  T operator--(int) const { T v = load(); T r = v; --v; store(v); return r; }
+  const sref &operator=(const T &v) const {
+    store(v);
+    return *this;
+  }
+  const sref &operator=(const sref &o) const {
+    store(o.load());
+    return *this;
+  }
+  template <class U> const sref &operator+=(const U &u) const {
+    T v = load();
+    v += u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator-=(const U &u) const {
+    T v = load();
+    v -= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator*=(const U &u) const {
+    T v = load();
+    v *= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator/=(const U &u) const {
+    T v = load();
+    v /= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator%=(const U &u) const {
+    T v = load();
+    v %= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator&=(const U &u) const {
+    T v = load();
+    v &= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator|=(const U &u) const {
+    T v = load();
+    v |= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator^=(const U &u) const {
+    T v = load();
+    v ^= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator<<=(const U &u) const {
+    T v = load();
+    v <<= u;
+    store(v);
+    return *this;
+  }
+  template <class U> const sref &operator>>=(const U &u) const {
+    T v = load();
+    v >>= u;
+    store(v);
+    return *this;
+  }
+  const sref &operator++() const {
+    T v = load();
+    ++v;
+    store(v);
+    return *this;
+  }
+  const sref &operator--() const {
+    T v = load();
+    --v;
+    store(v);
+    return *this;
+  }
+  T operator++(int) const {
+    T v = load();
+    T r = v;
+    ++v;
+    store(v);
+    return r;
+  }
+  T operator--(int) const {
+    T v = load();
+    T r = v;
+    --v;
+    store(v);
+    return r;
+  }
   sptr<T> operator&() const { return sptr<T>(p_, lo_, hi_); }
 };
 
@@ -287,19 +426,41 @@ public:
   template <class U> long long operator-(const sptr<U> &o) const {
     return ((long long)(uintptr_t)p_ - (long long)(uintptr_t)o.p_) / (long long)sizeof(T);
   }
-  sptr &operator+=(long long i) { p_ = offset(i); return *this; }
-  sptr &operator-=(long long i) { p_ = offset(-i); return *this; }
+  sptr &operator+=(long long i) {
+    p_ = offset(i);
+    return *this;
+  }
+  sptr &operator-=(long long i) {
+    p_ = offset(-i);
+    return *this;
+  }
   sptr &operator++() { return *this += 1; }
   sptr &operator--() { return *this -= 1; }
-  sptr operator++(int) { sptr t = *this; *this += 1; return t; }
-  sptr operator--(int) { sptr t = *this; *this -= 1; return t; }
+  sptr operator++(int) {
+    sptr t = *this;
+    *this += 1;
+    return t;
+  }
+  sptr operator--(int) {
+    sptr t = *this;
+    *this -= 1;
+    return t;
+  }
   explicit operator bool() const { return p_ != nullptr; }
-  template <class U> bool operator==(const sptr<U> &o) const { return (const void *)p_ == (const void *)o.p_; }
-  template <class U> bool operator!=(const sptr<U> &o) const { return (const void *)p_ != (const void *)o.p_; }
-  template <class U> bool operator<(const sptr<U> &o) const { return (const void *)p_ < (const void *)o.p_; }
+  template <class U> bool operator==(const sptr<U> &o) const {
+    return (const void *)p_ == (const void *)o.p_;
+  }
+  template <class U> bool operator!=(const sptr<U> &o) const {
+    return (const void *)p_ != (const void *)o.p_;
+  }
+  template <class U> bool operator<(const sptr<U> &o) const {
+    return (const void *)p_ < (const void *)o.p_;
+  }
 
 private:
-  T *offset(long long i) const { return reinterpret_cast<T *>((uintptr_t)p_ + (uintptr_t)i * sizeof(T)); }
+  T *offset(long long i) const {
+    return reinterpret_cast<T *>((uintptr_t)p_ + (uintptr_t)i * sizeof(T));
+  }
 };
 
 /* A static shared array T[N]...: each subscript checks its own dimension. */
@@ -315,11 +476,14 @@ public:
     return make(base_ + (size_t)i * sizeof(E));
   }
   /* Decay to a pointer to the first element (1-D arrays). */
-  template <class X = E, class = std::enable_if_t<!std::is_array<X>::value>> operator sptr<X>() const {
+  template <class X = E, class = std::enable_if_t<!std::is_array<X>::value>>
+  operator sptr<X>() const {
     return sptr<X>(reinterpret_cast<X *>(base_), lo_, hi_);
   }
   template <class X = E, class = std::enable_if_t<!std::is_array<X>::value>>
-  sptr<X> operator+(long long i) const { return sptr<X>(reinterpret_cast<X *>(base_), lo_, hi_) + i; }
+  sptr<X> operator+(long long i) const {
+    return sptr<X>(reinterpret_cast<X *>(base_), lo_, hi_) + i;
+  }
 
 private:
   template <class X = E> std::enable_if_t<std::is_array<X>::value, sview<X>> make(char *p) const {
@@ -330,7 +494,8 @@ private:
   }
 };
 
-template <class T> using shared_decl_t = std::conditional_t<std::is_array<T>::value, sview<T>, sref<T>>;
+template <class T>
+using shared_decl_t = std::conditional_t<std::is_array<T>::value, sview<T>, sref<T>>;
 
 template <class T> shared_decl_t<T> shared_decl(emu_smem_slot *slot, const char *name) {
   static_assert(std::is_trivially_copyable<std::remove_all_extents_t<T>>::value,
@@ -380,14 +545,18 @@ struct site {
     return from_bits<T>(emu_warp_op(kind, mask, to_bits(v), sizeof(T), arg, width, f, l));
   }
 #define EMU_SHFL_OVERLOADS(T)                                                                      \
-  T shfl_sync(unsigned m, T v, int src, int w = 32) const { return wop<T>(EMU_W_SHFL, m, v, src, w); } \
+  T shfl_sync(unsigned m, T v, int src, int w = 32) const {                                        \
+    return wop<T>(EMU_W_SHFL, m, v, src, w);                                                       \
+  }                                                                                                \
   T shfl_up_sync(unsigned m, T v, unsigned d, int w = 32) const {                                  \
     return wop<T>(EMU_W_SHFL_UP, m, v, (int)d, w);                                                 \
   }                                                                                                \
   T shfl_down_sync(unsigned m, T v, unsigned d, int w = 32) const {                                \
     return wop<T>(EMU_W_SHFL_DOWN, m, v, (int)d, w);                                               \
   }                                                                                                \
-  T shfl_xor_sync(unsigned m, T v, int x, int w = 32) const { return wop<T>(EMU_W_SHFL_XOR, m, v, x, w); }
+  T shfl_xor_sync(unsigned m, T v, int x, int w = 32) const {                                      \
+    return wop<T>(EMU_W_SHFL_XOR, m, v, x, w);                                                     \
+  }
   EMU_SHFL_OVERLOADS(int)
   EMU_SHFL_OVERLOADS(unsigned)
   EMU_SHFL_OVERLOADS(long)
@@ -402,9 +571,15 @@ struct site {
   unsigned ballot_sync(unsigned m, int pred) const {
     return (unsigned)emu_warp_op(EMU_W_BALLOT, m, pred != 0, 4, 0, 32, f, l);
   }
-  int any_sync(unsigned m, int pred) const { return (int)emu_warp_op(EMU_W_ANY, m, pred != 0, 4, 0, 32, f, l); }
-  int all_sync(unsigned m, int pred) const { return (int)emu_warp_op(EMU_W_ALL, m, pred != 0, 4, 0, 32, f, l); }
-  void syncwarp(unsigned m = 0xffffffffu) const { (void)emu_warp_op(EMU_W_SYNC, m, 0, 0, 0, 32, f, l); }
+  int any_sync(unsigned m, int pred) const {
+    return (int)emu_warp_op(EMU_W_ANY, m, pred != 0, 4, 0, 32, f, l);
+  }
+  int all_sync(unsigned m, int pred) const {
+    return (int)emu_warp_op(EMU_W_ALL, m, pred != 0, 4, 0, 32, f, l);
+  }
+  void syncwarp(unsigned m = 0xffffffffu) const {
+    (void)emu_warp_op(EMU_W_SYNC, m, 0, 0, 0, 32, f, l);
+  }
 #define EMU_MATCH_OVERLOADS(T)                                                                     \
   unsigned match_any_sync(unsigned m, T v) const {                                                 \
     return (unsigned)emu_warp_op(EMU_W_MATCH_ANY, m, to_bits(v), sizeof(T), 0, 32, f, l);          \
@@ -423,15 +598,33 @@ struct site {
   EMU_MATCH_OVERLOADS(float)
   EMU_MATCH_OVERLOADS(double)
 #undef EMU_MATCH_OVERLOADS
-  unsigned reduce_add_sync(unsigned m, unsigned v) const { return (unsigned)emu_warp_op(EMU_W_RED_ADD, m, v, 4, 0, 32, f, l); }
-  int reduce_add_sync(unsigned m, int v) const { return (int)emu_warp_op(EMU_W_RED_ADD, m, (unsigned)v, 4, 0, 32, f, l); }
-  unsigned reduce_min_sync(unsigned m, unsigned v) const { return (unsigned)emu_warp_op(EMU_W_RED_UMIN, m, v, 4, 0, 32, f, l); }
-  int reduce_min_sync(unsigned m, int v) const { return (int)emu_warp_op(EMU_W_RED_MIN, m, (unsigned)v, 4, 0, 32, f, l); }
-  unsigned reduce_max_sync(unsigned m, unsigned v) const { return (unsigned)emu_warp_op(EMU_W_RED_UMAX, m, v, 4, 0, 32, f, l); }
-  int reduce_max_sync(unsigned m, int v) const { return (int)emu_warp_op(EMU_W_RED_MAX, m, (unsigned)v, 4, 0, 32, f, l); }
-  unsigned reduce_and_sync(unsigned m, unsigned v) const { return (unsigned)emu_warp_op(EMU_W_RED_AND, m, v, 4, 0, 32, f, l); }
-  unsigned reduce_or_sync(unsigned m, unsigned v) const { return (unsigned)emu_warp_op(EMU_W_RED_OR, m, v, 4, 0, 32, f, l); }
-  unsigned reduce_xor_sync(unsigned m, unsigned v) const { return (unsigned)emu_warp_op(EMU_W_RED_XOR, m, v, 4, 0, 32, f, l); }
+  unsigned reduce_add_sync(unsigned m, unsigned v) const {
+    return (unsigned)emu_warp_op(EMU_W_RED_ADD, m, v, 4, 0, 32, f, l);
+  }
+  int reduce_add_sync(unsigned m, int v) const {
+    return (int)emu_warp_op(EMU_W_RED_ADD, m, (unsigned)v, 4, 0, 32, f, l);
+  }
+  unsigned reduce_min_sync(unsigned m, unsigned v) const {
+    return (unsigned)emu_warp_op(EMU_W_RED_UMIN, m, v, 4, 0, 32, f, l);
+  }
+  int reduce_min_sync(unsigned m, int v) const {
+    return (int)emu_warp_op(EMU_W_RED_MIN, m, (unsigned)v, 4, 0, 32, f, l);
+  }
+  unsigned reduce_max_sync(unsigned m, unsigned v) const {
+    return (unsigned)emu_warp_op(EMU_W_RED_UMAX, m, v, 4, 0, 32, f, l);
+  }
+  int reduce_max_sync(unsigned m, int v) const {
+    return (int)emu_warp_op(EMU_W_RED_MAX, m, (unsigned)v, 4, 0, 32, f, l);
+  }
+  unsigned reduce_and_sync(unsigned m, unsigned v) const {
+    return (unsigned)emu_warp_op(EMU_W_RED_AND, m, v, 4, 0, 32, f, l);
+  }
+  unsigned reduce_or_sync(unsigned m, unsigned v) const {
+    return (unsigned)emu_warp_op(EMU_W_RED_OR, m, v, 4, 0, 32, f, l);
+  }
+  unsigned reduce_xor_sync(unsigned m, unsigned v) const {
+    return (unsigned)emu_warp_op(EMU_W_RED_XOR, m, v, 4, 0, 32, f, l);
+  }
 };
 
 /* ---- launch ------------------------------------------------------------------------------------- */
@@ -444,11 +637,13 @@ template <class T> struct is_shared_handle<sref<T>> : std::true_type {};
 template <class T> struct is_shared_handle<sview<T>> : std::true_type {};
 
 template <class P> constexpr bool check_param() {
-  static_assert(!std::is_pointer<P>::value,
-                "emu: a kernel parameter is a raw pointer; declare pointer parameters MT_GLOBAL(T) so "
-                "the emulator can bound-check them");
+  static_assert(
+      !std::is_pointer<P>::value,
+      "emu: a kernel parameter is a raw pointer; declare pointer parameters MT_GLOBAL(T) so "
+      "the emulator can bound-check them");
   static_assert(!std::is_reference<P>::value, "emu: kernel parameters are passed by value");
-  static_assert(!is_shared_handle<P>::value, "emu: a kernel parameter cannot point to shared memory");
+  static_assert(!is_shared_handle<P>::value,
+                "emu: a kernel parameter cannot point to shared memory");
   return true;
 }
 
@@ -462,7 +657,8 @@ template <class P, class A> P convert_arg(const char *kernel, int argi, A &&a, i
     } else if constexpr (std::is_null_pointer<D>::value) {
       return P();
     } else {
-      static_assert(std::is_pointer<D>::value, "emu: pass a device pointer for an MT_GLOBAL parameter");
+      static_assert(std::is_pointer<D>::value,
+                    "emu: pass a device pointer for an MT_GLOBAL parameter");
       T *p = (T *)(a); /* the kernel's element type may differ (e.g. a void * from the C API) */
       uintptr_t lo = 0, hi = 0;
       if (!*rc) *rc = emu_buffer_lookup(kernel, (const void *)p, argi, &lo, &hi);
@@ -497,7 +693,8 @@ template <class... P, class... A>
 int launch(const char *name, void (*k)(P...), dim3 grid, dim3 block, size_t smem, A &&...a) {
   static_assert(sizeof...(P) == sizeof...(A), "emu: wrong number of kernel arguments");
   static_assert((check_param<P>() && ... && true), "emu: unsupported kernel parameter");
-  return launch_impl(name, k, grid, block, smem, std::index_sequence_for<P...>{}, std::forward<A>(a)...);
+  return launch_impl(name, k, grid, block, smem, std::index_sequence_for<P...>{},
+                     std::forward<A>(a)...);
 }
 
 /* The C entry of an exported kernel: args[i] points to parameter i's value (a void * for pointers). */
@@ -508,8 +705,8 @@ template <class P> P unpack_arg(const char *kernel, int argi, void *arg, int *rc
     return *static_cast<const P *>(arg);
 }
 template <class... P, size_t... I>
-int launch_packed_impl(const char *name, void (*k)(P...), emu_dim3 grid, emu_dim3 block, size_t smem,
-                       void **args, std::index_sequence<I...>) {
+int launch_packed_impl(const char *name, void (*k)(P...), emu_dim3 grid, emu_dim3 block,
+                       size_t smem, void **args, std::index_sequence<I...>) {
   int rc = 0;
   launch_ctx<P...> c{k, std::tuple<P...>{unpack_arg<P>(name, (int)I, args[I], &rc)...}};
   if (rc) return rc;

@@ -14,7 +14,8 @@ inline unsigned short float_to_half_bits(float f) {
   unsigned short sign = (unsigned short)((x >> 16) & 0x8000u);
   uint32_t ax = x & 0x7fffffffu;
   if (ax >= 0x7f800000u) /* inf, or NaN kept quiet with its top payload bits */
-    return (unsigned short)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u | ((ax >> 13) & 0x3ffu) : 0u));
+    return (unsigned short)(sign | 0x7c00u |
+                            (ax > 0x7f800000u ? 0x200u | ((ax >> 13) & 0x3ffu) : 0u));
   if (ax >= 0x477ff000u) return (unsigned short)(sign | 0x7c00u); /* rounds to infinity */
   if (ax < 0x38800000u) {
     /* Half subnormal (or zero): m * 2^-24; scaling by 2^24 is exact, rintf rounds to nearest-even. */
@@ -34,7 +35,8 @@ inline float half_bits_to_float(unsigned short h) {
     f = (float)m * (1.0f / 16777216.0f);
     return sign ? -f : f;
   }
-  uint32_t bits = e == 31 ? (sign | 0x7f800000u | (m << 13)) : (sign | ((e + 112u) << 23) | (m << 13));
+  uint32_t bits =
+      e == 31 ? (sign | 0x7f800000u | (m << 13)) : (sign | ((e + 112u) << 23) | (m << 13));
   std::memcpy(&f, &bits, 4);
   return f;
 }
@@ -58,8 +60,16 @@ struct __half {
   __half &operator/=(const __half &o) { return *this = __half((float)*this / (float)o); }
   __half &operator++() { return *this += __half(1.0f); }
   __half &operator--() { return *this -= __half(1.0f); }
-  __half operator++(int) { __half t = *this; ++*this; return t; }
-  __half operator--(int) { __half t = *this; --*this; return t; }
+  __half operator++(int) {
+    __half t = *this;
+    ++*this;
+    return t;
+  }
+  __half operator--(int) {
+    __half t = *this;
+    --*this;
+    return t;
+  }
 };
 
 struct __align__(4) __half2 {
@@ -70,7 +80,11 @@ inline __half operator+(const __half &a, const __half &b) { return __half((float
 inline __half operator-(const __half &a, const __half &b) { return __half((float)a - (float)b); }
 inline __half operator*(const __half &a, const __half &b) { return __half((float)a * (float)b); }
 inline __half operator/(const __half &a, const __half &b) { return __half((float)a / (float)b); }
-inline __half operator-(const __half &a) { __half r = a; r.__x ^= 0x8000u; return r; }
+inline __half operator-(const __half &a) {
+  __half r = a;
+  r.__x ^= 0x8000u;
+  return r;
+}
 inline __half operator+(const __half &a) { return a; }
 inline bool operator==(const __half &a, const __half &b) { return (float)a == (float)b; }
 inline bool operator!=(const __half &a, const __half &b) { return (float)a != (float)b; }
@@ -94,15 +108,28 @@ inline int __half2int_rn(__half h) { return (int)rintf((float)h); }
 inline int __half2int_rz(__half h) { return (int)(float)h; }
 inline unsigned short __half_as_ushort(__half h) { return h.__x; }
 inline short __half_as_short(__half h) { return (short)h.__x; }
-inline __half __ushort_as_half(unsigned short u) { __half h; h.__x = u; return h; }
-inline __half __short_as_half(short s) { __half h; h.__x = (unsigned short)s; return h; }
+inline __half __ushort_as_half(unsigned short u) {
+  __half h;
+  h.__x = u;
+  return h;
+}
+inline __half __short_as_half(short s) {
+  __half h;
+  h.__x = (unsigned short)s;
+  return h;
+}
 inline __half __hadd(__half a, __half b) { return a + b; }
 inline __half __hsub(__half a, __half b) { return a - b; }
 inline __half __hmul(__half a, __half b) { return a * b; }
 inline __half __hdiv(__half a, __half b) { return a / b; }
 inline __half __hneg(__half a) { return -a; }
-inline __half __habs(__half a) { a.__x &= 0x7fffu; return a; }
-inline __half __hfma(__half a, __half b, __half c) { return __half(fmaf((float)a, (float)b, (float)c)); }
+inline __half __habs(__half a) {
+  a.__x &= 0x7fffu;
+  return a;
+}
+inline __half __hfma(__half a, __half b, __half c) {
+  return __half(fmaf((float)a, (float)b, (float)c));
+}
 inline __half __hmax(__half a, __half b) { return __half(fmaxf((float)a, (float)b)); }
 inline __half __hmin(__half a, __half b) { return __half(fminf((float)a, (float)b)); }
 inline bool __heq(__half a, __half b) { return a == b; }
@@ -119,7 +146,12 @@ inline __half hsqrt(__half a) { return __half(sqrtf((float)a)); }
 inline __half hrsqrt(__half a) { return __half(1.0f / sqrtf((float)a)); }
 inline __half htanh(__half a) { return __half(tanhf((float)a)); }
 
-inline __half2 make_half2(__half x, __half y) { __half2 r; r.x = x; r.y = y; return r; }
+inline __half2 make_half2(__half x, __half y) {
+  __half2 r;
+  r.x = x;
+  r.y = y;
+  return r;
+}
 inline __half2 __halves2half2(__half x, __half y) { return make_half2(x, y); }
 inline __half2 __floats2half2_rn(float a, float b) { return make_half2(__half(a), __half(b)); }
 inline __half2 __float2half2_rn(float a) { return make_half2(__half(a), __half(a)); }

@@ -17,7 +17,10 @@ inline float __powf(float x, float y) { return powf(x, y); }
 inline float __sinf(float x) { return sinf(x); }
 inline float __cosf(float x) { return cosf(x); }
 inline float __tanf(float x) { return tanf(x); }
-inline void __sincosf(float x, float *s, float *c) { *s = sinf(x); *c = cosf(x); }
+inline void __sincosf(float x, float *s, float *c) {
+  *s = sinf(x);
+  *c = cosf(x);
+}
 inline float __fdividef(float a, float b) { return a / b; }
 inline float fdividef(float a, float b) { return a / b; }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
@@ -65,12 +68,36 @@ inline double min(double a, float b) { return fmin(a, b); }
 inline double max(double a, float b) { return fmax(a, b); }
 
 /* ---- conversions and reinterpretation ------------------------------------------------------------ */
-inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
-inline unsigned __float_as_uint(float f) { unsigned i; std::memcpy(&i, &f, 4); return i; }
-inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
-inline float __uint_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
-inline long long __double_as_longlong(double d) { long long i; std::memcpy(&i, &d, 8); return i; }
-inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
+inline int __float_as_int(float f) {
+  int i;
+  std::memcpy(&i, &f, 4);
+  return i;
+}
+inline unsigned __float_as_uint(float f) {
+  unsigned i;
+  std::memcpy(&i, &f, 4);
+  return i;
+}
+inline float __int_as_float(int i) {
+  float f;
+  std::memcpy(&f, &i, 4);
+  return f;
+}
+inline float __uint_as_float(unsigned i) {
+  float f;
+  std::memcpy(&f, &i, 4);
+  return f;
+}
+inline long long __double_as_longlong(double d) {
+  long long i;
+  std::memcpy(&i, &d, 8);
+  return i;
+}
+inline double __longlong_as_double(long long i) {
+  double d;
+  std::memcpy(&d, &i, 8);
+  return d;
+}
 inline int __float2int_rn(float f) { return (int)rintf(f); }
 inline int __float2int_rz(float f) { return (int)truncf(f); }
 inline int __float2int_ru(float f) { return (int)ceilf(f); }
@@ -98,8 +125,12 @@ inline unsigned __brev(unsigned x) {
   return r;
 }
 inline int __mulhi(int a, int b) { return (int)(((long long)a * b) >> 32); }
-inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
-inline long long __mul64hi(long long a, long long b) { return (long long)(((__int128)a * b) >> 64); }
+inline unsigned __umulhi(unsigned a, unsigned b) {
+  return (unsigned)(((unsigned long long)a * b) >> 32);
+}
+inline long long __mul64hi(long long a, long long b) {
+  return (long long)(((__int128)a * b) >> 64);
+}
 inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) {
   return (unsigned long long)(((unsigned __int128)a * b) >> 64);
 }
@@ -163,9 +194,9 @@ EMU_ATOMIC(atomicMin, int, old < v ? old : v)
 EMU_ATOMIC(atomicMin, unsigned, old < v ? old : v)
 EMU_ATOMIC(atomicMin, long long, old < v ? old : v)
 EMU_ATOMIC(atomicMin, unsigned long long, old < v ? old : v)
-EMU_ATOMIC(atomicAnd, int, old & v)
-EMU_ATOMIC(atomicAnd, unsigned, old & v)
-EMU_ATOMIC(atomicAnd, unsigned long long, old & v)
+EMU_ATOMIC(atomicAnd, int, old &v)
+EMU_ATOMIC(atomicAnd, unsigned, old &v)
+EMU_ATOMIC(atomicAnd, unsigned long long, old &v)
 EMU_ATOMIC(atomicOr, int, old | v)
 EMU_ATOMIC(atomicOr, unsigned, old | v)
 EMU_ATOMIC(atomicOr, unsigned long long, old | v)
@@ -185,8 +216,12 @@ EMU_ATOMIC(mt_atomic_min_f32, float, (old <= v) ? old : v)
     *a_ = old == cmp ? v : old;                                                                    \
     return old;                                                                                    \
   }                                                                                                \
-  inline T atomicCAS(::emu::gptr<T> a_, T cmp, T v) { return atomicCAS(::emu::atomic_addr(a_), cmp, v); } \
-  inline T atomicCAS(::emu::sptr<T> a_, T cmp, T v) { return atomicCAS(::emu::atomic_addr(a_), cmp, v); }
+  inline T atomicCAS(::emu::gptr<T> a_, T cmp, T v) {                                              \
+    return atomicCAS(::emu::atomic_addr(a_), cmp, v);                                              \
+  }                                                                                                \
+  inline T atomicCAS(::emu::sptr<T> a_, T cmp, T v) {                                              \
+    return atomicCAS(::emu::atomic_addr(a_), cmp, v);                                              \
+  }
 EMU_ATOMIC_CAS(int)
 EMU_ATOMIC_CAS(unsigned)
 EMU_ATOMIC_CAS(unsigned long long)

@@ -62,12 +62,12 @@ enum {
 };
 
 typedef struct emu_config {
-  unsigned checks;        /* EMU_CHECK_* mask */
-  size_t smem_limit;      /* static + dynamic shared bytes per block; 48 KiB by default, like a
+  unsigned checks;    /* EMU_CHECK_* mask */
+  size_t smem_limit;  /* static + dynamic shared bytes per block; 48 KiB by default, like a
                              kernel that did not opt in to more (sm_80 allows 163 KiB, sm_90 227) */
-  size_t stack_bytes;     /* fiber stack size per thread (128 KiB); applies to new fibers */
-  int reverse_blocks;     /* run blocks in reverse linear order (surfaces order dependence) */
-  int verbose;            /* also print each error to stderr */
+  size_t stack_bytes; /* fiber stack size per thread (128 KiB); applies to new fibers */
+  int reverse_blocks; /* run blocks in reverse linear order (surfaces order dependence) */
+  int verbose;        /* also print each error to stderr */
 } emu_config;
 
 /* The live configuration; change fields between launches. */
@@ -119,12 +119,12 @@ void emu_module_free(emu_module *m);
  * --------------------------------------------------------------------------------------------- */
 
 typedef struct emu_thread {
-  emu_dim3 tid;      /* threadIdx */
-  unsigned linear;   /* x + y*bx + z*bx*by */
-  unsigned warp;     /* linear / 32 */
-  unsigned lane;     /* linear % 32 */
-  int state;         /* emu_thread_state in emu_sched.c */
-  uint64_t wval;     /* warp-intrinsic operand, argument and result */
+  emu_dim3 tid;    /* threadIdx */
+  unsigned linear; /* x + y*bx + z*bx*by */
+  unsigned warp;   /* linear / 32 */
+  unsigned lane;   /* linear % 32 */
+  int state;       /* emu_thread_state in emu_sched.c */
+  uint64_t wval;   /* warp-intrinsic operand, argument and result */
   int warg;
   uint64_t wres;
   int bar_pred, bar_res;
@@ -149,14 +149,14 @@ typedef struct emu_shadow {
 #define EMU_MAX_WARPS 32
 
 typedef struct emu_globals {
-  emu_thread *cur;          /* the running thread */
+  emu_thread *cur; /* the running thread */
   emu_dim3 block_idx, block_dim, grid_dim;
   unsigned checks;
-  char *smem;               /* shared arena of the running block */
-  emu_shadow *shadow;       /* one entry per byte of smem */
-  size_t smem_dyn;          /* dynamic bytes at smem[0..smem_dyn) */
-  uint32_t block_serial;    /* unique per block run */
-  uint32_t epoch;           /* unique per barrier interval */
+  char *smem;                         /* shared arena of the running block */
+  emu_shadow *shadow;                 /* one entry per byte of smem */
+  size_t smem_dyn;                    /* dynamic bytes at smem[0..smem_dyn) */
+  uint32_t block_serial;              /* unique per block run */
+  uint32_t epoch;                     /* unique per barrier interval */
   uint32_t warp_epoch[EMU_MAX_WARPS]; /* number of __syncwarp() completed by each warp */
   uint32_t warp_full[EMU_MAX_WARPS];  /* warp_epoch value after its last full-warp __syncwarp() */
 } emu_globals;
@@ -180,9 +180,24 @@ int emu_warp_synced_since(unsigned warp, unsigned lane_a, unsigned lane_b, uint3
 int emu_barrier(int kind, int pred, const char *file, int line);
 
 enum emu_warp_kind {
-  EMU_W_SHFL, EMU_W_SHFL_UP, EMU_W_SHFL_DOWN, EMU_W_SHFL_XOR, EMU_W_BALLOT, EMU_W_ANY, EMU_W_ALL,
-  EMU_W_SYNC, EMU_W_MATCH_ANY, EMU_W_MATCH_ALL, EMU_W_RED_ADD, EMU_W_RED_MIN, EMU_W_RED_MAX,
-  EMU_W_RED_UMIN, EMU_W_RED_UMAX, EMU_W_RED_AND, EMU_W_RED_OR, EMU_W_RED_XOR,
+  EMU_W_SHFL,
+  EMU_W_SHFL_UP,
+  EMU_W_SHFL_DOWN,
+  EMU_W_SHFL_XOR,
+  EMU_W_BALLOT,
+  EMU_W_ANY,
+  EMU_W_ALL,
+  EMU_W_SYNC,
+  EMU_W_MATCH_ANY,
+  EMU_W_MATCH_ALL,
+  EMU_W_RED_ADD,
+  EMU_W_RED_MIN,
+  EMU_W_RED_MAX,
+  EMU_W_RED_UMIN,
+  EMU_W_RED_UMAX,
+  EMU_W_RED_AND,
+  EMU_W_RED_OR,
+  EMU_W_RED_XOR,
 };
 /* A warp collective: all lanes named in mask must arrive (lockstep point). size is the operand size
  * in bytes; value is the operand zero-extended. Returns the lane's result; for MATCH_ALL, bit 32 of the

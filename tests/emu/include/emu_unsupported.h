@@ -10,10 +10,11 @@
   static_assert(false, "emu: declare shared memory with MT_SHARED(T, name, dims) or "              \
                        "MT_DYN_SHARED(T, name), not __shared__");
 #define __constant__                                                                               \
-  static_assert(false, "emu: __constant__ memory is not supported; pass values as kernel parameters");
+  static_assert(false,                                                                             \
+                "emu: __constant__ memory is not supported; pass values as kernel parameters");
 #define __managed__ static_assert(false, "emu: __managed__ memory is not supported");
 #define asm                                                                                        \
-  static_assert(false, "emu: inline PTX asm is not supported by the emulator");                  \
+  static_assert(false, "emu: inline PTX asm is not supported by the emulator");                    \
   __asm__
 
 namespace emu {
@@ -35,8 +36,10 @@ EMU_UNSUPPORTED_FN(__activemask, "__activemask() is not supported: lanes only ru
                                  "*_sync intrinsics; name the lanes with an explicit mask")
 EMU_UNSUPPORTED_FN(__shfl, "__shfl without _sync is removed since Volta; use __shfl_sync")
 EMU_UNSUPPORTED_FN(__shfl_up, "__shfl_up without _sync is removed since Volta; use __shfl_up_sync")
-EMU_UNSUPPORTED_FN(__shfl_down, "__shfl_down without _sync is removed since Volta; use __shfl_down_sync")
-EMU_UNSUPPORTED_FN(__shfl_xor, "__shfl_xor without _sync is removed since Volta; use __shfl_xor_sync")
+EMU_UNSUPPORTED_FN(__shfl_down,
+                   "__shfl_down without _sync is removed since Volta; use __shfl_down_sync")
+EMU_UNSUPPORTED_FN(__shfl_xor,
+                   "__shfl_xor without _sync is removed since Volta; use __shfl_xor_sync")
 EMU_UNSUPPORTED_FN(__ballot, "__ballot without _sync is removed since Volta; use __ballot_sync")
 EMU_UNSUPPORTED_FN(__any, "__any without _sync is removed since Volta; use __any_sync")
 EMU_UNSUPPORTED_FN(__all, "__all without _sync is removed since Volta; use __all_sync")

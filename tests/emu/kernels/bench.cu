@@ -8,7 +8,8 @@ extern "C" __global__ void bench_barriers(MT_GLOBAL(int) out, int iters) {
 }
 
 // A shared-memory tree reduction per iteration: barriers plus checked shared accesses.
-extern "C" __global__ void bench_smem_reduce(MT_GLOBAL(const float) x, MT_GLOBAL(float) out, int iters) {
+extern "C" __global__ void bench_smem_reduce(MT_GLOBAL(const float) x, MT_GLOBAL(float) out,
+                                             int iters) {
   MT_DYN_SHARED(float, s);
   unsigned t = threadIdx.x;
   float acc = 0.0f;

@@ -2,9 +2,10 @@
 #include "mt_cuda.h"
 
 // Launched with fewer threads than elements: each thread strides over the grid.
-extern "C" __global__ void axpb_grid_stride(MT_GLOBAL(const float) x, MT_GLOBAL(float) y, float a, float b,
-                                            int n) {
-  for (int i = (int)(blockIdx.x * blockDim.x + threadIdx.x); i < n; i += (int)(blockDim.x * gridDim.x))
+extern "C" __global__ void axpb_grid_stride(MT_GLOBAL(const float) x, MT_GLOBAL(float) y, float a,
+                                            float b, int n) {
+  for (int i = (int)(blockIdx.x * blockDim.x + threadIdx.x); i < n;
+       i += (int)(blockDim.x * gridDim.x))
     y[i] = fmaf(a, x[i], b);
 }
 
@@ -24,13 +25,15 @@ extern "C" __global__ void math_ops(MT_GLOBAL(const float) x, MT_GLOBAL(float) o
   o[7] = __logf(1.0f + __expf(v));
 }
 
-extern "C" __global__ void half_scale(MT_GLOBAL(const __half) x, MT_GLOBAL(__half) y, float s, int n) {
+extern "C" __global__ void half_scale(MT_GLOBAL(const __half) x, MT_GLOBAL(__half) y, float s,
+                                      int n) {
   int i = (int)(blockIdx.x * blockDim.x + threadIdx.x);
   if (i < n) y[i] = __float2half(__half2float(x[i]) * s);
 }
 
 // float4 loads and stores; n4 = number of float4.
-extern "C" __global__ void vec4_scale(MT_GLOBAL(const float) x, MT_GLOBAL(float) y, float s, int n4) {
+extern "C" __global__ void vec4_scale(MT_GLOBAL(const float) x, MT_GLOBAL(float) y, float s,
+                                      int n4) {
   int i = (int)(blockIdx.x * blockDim.x + threadIdx.x);
   if (i < n4) {
     float4 v = MT_PTR_CAST(const float4, x)[i];

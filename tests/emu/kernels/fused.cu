@@ -35,7 +35,8 @@ __device__ void body_softmax(MT_GLOBAL(const float) x, MT_GLOBAL(float) y, int c
 }
 
 // 32x32 tiles, 256 threads: each thread moves 4 elements.
-__device__ void body_transpose(MT_GLOBAL(const float) in, MT_GLOBAL(float) out, int h, int w, int tile) {
+__device__ void body_transpose(MT_GLOBAL(const float) in, MT_GLOBAL(float) out, int h, int w,
+                               int tile) {
   MT_SHARED(float, t, [32][33]);
   int tiles_x = (w + 31) / 32;
   int bx = tile % tiles_x, by = tile / tiles_x;
@@ -51,9 +52,9 @@ __device__ void body_transpose(MT_GLOBAL(const float) in, MT_GLOBAL(float) out, 
   }
 }
 
-extern "C" __global__ void fused_softmax_transpose(MT_GLOBAL(const float) a, MT_GLOBAL(float) a_out, int rows,
-                                                   int cols, MT_GLOBAL(const float) b, MT_GLOBAL(float) b_out,
-                                                   int h, int w) {
+extern "C" __global__ void fused_softmax_transpose(MT_GLOBAL(const float) a, MT_GLOBAL(float) a_out,
+                                                   int rows, int cols, MT_GLOBAL(const float) b,
+                                                   MT_GLOBAL(float) b_out, int h, int w) {
   if ((int)blockIdx.x < rows)
     body_softmax(a, a_out, cols, (int)blockIdx.x);
   else

@@ -8,7 +8,8 @@ extern "C" __global__ void block_reduce_sum(MT_GLOBAL(const float) MT_RESTRICT x
   MT_DYN_SHARED(float, s);
   unsigned tid = threadIdx.x;
   float acc = 0.0f;
-  for (int i = (int)(blockIdx.x * blockDim.x + tid); i < n; i += (int)(blockDim.x * gridDim.x)) acc += x[i];
+  for (int i = (int)(blockIdx.x * blockDim.x + tid); i < n; i += (int)(blockDim.x * gridDim.x))
+    acc += x[i];
   s[tid] = acc;
   __syncthreads();
   for (unsigned stride = blockDim.x / 2; stride > 0; stride >>= 1) {

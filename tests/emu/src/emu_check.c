@@ -10,14 +10,27 @@
 static char g_err[4096];
 
 static const char *const k_error_names[] = {
-    "EMU_OK",          "EMU_ERR_CONFIG",   "EMU_ERR_ARG",           "EMU_ERR_OOB_GLOBAL",
-    "EMU_ERR_OOB_SHARED", "EMU_ERR_MISALIGNED", "EMU_ERR_UNINIT_SHARED", "EMU_ERR_RACE",
-    "EMU_ERR_BARRIER", "EMU_ERR_WARP",     "EMU_ERR_SMEM_LIMIT",    "EMU_ERR_TRAP",
-    "EMU_ERR_DEADLOCK", "EMU_ERR_NESTED",  "EMU_ERR_COMPILE",       "EMU_ERR_INTERNAL",
+    "EMU_OK",
+    "EMU_ERR_CONFIG",
+    "EMU_ERR_ARG",
+    "EMU_ERR_OOB_GLOBAL",
+    "EMU_ERR_OOB_SHARED",
+    "EMU_ERR_MISALIGNED",
+    "EMU_ERR_UNINIT_SHARED",
+    "EMU_ERR_RACE",
+    "EMU_ERR_BARRIER",
+    "EMU_ERR_WARP",
+    "EMU_ERR_SMEM_LIMIT",
+    "EMU_ERR_TRAP",
+    "EMU_ERR_DEADLOCK",
+    "EMU_ERR_NESTED",
+    "EMU_ERR_COMPILE",
+    "EMU_ERR_INTERNAL",
 };
 
 const char *emu_error_name(int code) {
-  if (code < 0 || (size_t)code >= sizeof k_error_names / sizeof k_error_names[0]) return "EMU_ERR_?";
+  if (code < 0 || (size_t)code >= sizeof k_error_names / sizeof k_error_names[0])
+    return "EMU_ERR_?";
   return k_error_names[code];
 }
 
@@ -56,8 +69,9 @@ static EMU_NORETURN void fail_detail(int code, const char *detail) {
     abort();
   }
   char msg[sizeof g_err], tb[48];
-  snprintf(msg, sizeof msg, "kernel `%s`, block (%u,%u,%u), thread %s: %s", L->kernel, emu_g.block_idx.x,
-           emu_g.block_idx.y, emu_g.block_idx.z, emu_fmt_tid(emu_g.cur->linear, tb, sizeof tb), detail);
+  snprintf(msg, sizeof msg, "kernel `%s`, block (%u,%u,%u), thread %s: %s", L->kernel,
+           emu_g.block_idx.x, emu_g.block_idx.y, emu_g.block_idx.z,
+           emu_fmt_tid(emu_g.cur->linear, tb, sizeof tb), detail);
   emu_record_error(code, msg);
   emu_sched_abort();
 }
@@ -71,18 +85,23 @@ void emu_fail(int code, const char *fmt, ...) {
   fail_detail(code, detail);
 }
 
-void emu_fail_global(int argi, uintptr_t lo, uintptr_t hi, uintptr_t addr, size_t size, int misaligned) {
+void emu_fail_global(int argi, uintptr_t lo, uintptr_t hi, uintptr_t addr, size_t size,
+                     int misaligned) {
   char arg[64];
-  if (argi >= 0) snprintf(arg, sizeof arg, "pointer argument %d", argi);
-  else snprintf(arg, sizeof arg, "a pointer");
+  if (argi >= 0)
+    snprintf(arg, sizeof arg, "pointer argument %d", argi);
+  else
+    snprintf(arg, sizeof arg, "a pointer");
   if (lo == 0 && hi == 0)
     emu_fail(EMU_ERR_OOB_GLOBAL, "global access through %s, which is null", arg);
   long long off = (long long)(addr - lo);
   if (misaligned && addr >= lo && addr + size <= hi)
-    emu_fail(EMU_ERR_MISALIGNED, "misaligned %zu-byte global access at byte offset %lld of the buffer of %s "
+    emu_fail(EMU_ERR_MISALIGNED,
+             "misaligned %zu-byte global access at byte offset %lld of the buffer of %s "
              "(must be a multiple of %zu)",
              size, off, arg, size);
-  emu_fail(EMU_ERR_OOB_GLOBAL, "out-of-bounds global access: %zu bytes at byte offset %lld (element %lld) of "
+  emu_fail(EMU_ERR_OOB_GLOBAL,
+           "out-of-bounds global access: %zu bytes at byte offset %lld (element %lld) of "
            "the buffer of %s, which holds %zu bytes",
            size, off, off / (long long)size, arg, (size_t)(hi - lo));
 }
@@ -98,41 +117,51 @@ static const emu_smem_record *find_record(size_t off) {
 
 static void describe(size_t off, char *buf, size_t n) {
   const emu_smem_record *r = find_record(off);
-  if (!r) snprintf(buf, n, "shared memory byte %zu", off);
+  if (!r)
+    snprintf(buf, n, "shared memory byte %zu", off);
   else if (r->off == 0 && r == &emu_L.rec[0])
     snprintf(buf, n, "byte %zu of dynamic shared memory (%zu bytes)", off, r->bytes);
-  else snprintf(buf, n, "byte %zu of shared array `%s` (%zu bytes)", off - r->off, r->name, r->bytes);
+  else
+    snprintf(buf, n, "byte %zu of shared array `%s` (%zu bytes)", off - r->off, r->name, r->bytes);
 }
 
 const char *emu_smem_name(const void *p) {
   static char buf[160];
   size_t off = (size_t)((const char *)p - emu_g.smem);
   const emu_smem_record *r = find_record(off);
-  if (!r) snprintf(buf, sizeof buf, "shared memory at byte %zu", off);
-  else if (r == &emu_L.rec[0]) snprintf(buf, sizeof buf, "dynamic shared memory (%zu bytes)", r->bytes);
-  else snprintf(buf, sizeof buf, "shared array `%s` (%zu bytes)", r->name, r->bytes);
+  if (!r)
+    snprintf(buf, sizeof buf, "shared memory at byte %zu", off);
+  else if (r == &emu_L.rec[0])
+    snprintf(buf, sizeof buf, "dynamic shared memory (%zu bytes)", r->bytes);
+  else
+    snprintf(buf, sizeof buf, "shared array `%s` (%zu bytes)", r->name, r->bytes);
   return buf;
 }
 
 void emu_fail_shared_oob(const void *base, long long index, long long extent, size_t elem_size) {
-  emu_fail(EMU_ERR_OOB_SHARED, "out-of-bounds shared-memory access: index %lld outside [0, %lld) of %s "
+  emu_fail(EMU_ERR_OOB_SHARED,
+           "out-of-bounds shared-memory access: index %lld outside [0, %lld) of %s "
            "(%zu-byte elements)",
            index, extent, emu_smem_name(base), elem_size);
 }
 
-void emu_fail_shared(int code, size_t offset, unsigned other_tid, int other_write, int write, int atomic) {
+void emu_fail_shared(int code, size_t offset, unsigned other_tid, int other_write, int write,
+                     int atomic) {
   char where[256], tb[48];
   describe(offset, where, sizeof where);
   if (code == EMU_ERR_UNINIT_SHARED)
-    emu_fail(code, "%s of uninitialized shared memory: %s was not written by any thread of this block before "
-             "(shared memory is undefined at block start)",
-             atomic ? "atomic update" : "read", where);
+    emu_fail(
+        code,
+        "%s of uninitialized shared memory: %s was not written by any thread of this block before "
+        "(shared memory is undefined at block start)",
+        atomic ? "atomic update" : "read", where);
   const char *mine = !write ? "reads" : atomic ? "atomically updates" : "writes";
   const char *theirs = other_write == 3   ? "and at least one other thread read"
                        : other_write == 2 ? "atomically updated"
                        : other_write      ? "wrote"
                                           : "read";
-  emu_fail(code, "shared-memory data race on %s: this thread %s it after thread %s %s it, with no "
+  emu_fail(code,
+           "shared-memory data race on %s: this thread %s it after thread %s %s it, with no "
            "__syncthreads() in between (nor a __syncwarp() for two lanes of one warp)",
            where, mine, emu_fmt_tid(other_tid, tb, sizeof tb), theirs);
 }
@@ -158,7 +187,8 @@ char *emu_smem_static(emu_smem_slot *slot, size_t bytes, size_t align, const cha
   size_t a = align < 16 ? 16 : align;
   size_t off = (L->smem_used + a - 1) / a * a;
   if (off + bytes > emu_cfg.smem_limit)
-    emu_fail(EMU_ERR_SMEM_LIMIT, "shared array `%s` (%zu bytes) does not fit: %zu bytes of shared memory "
+    emu_fail(EMU_ERR_SMEM_LIMIT,
+             "shared array `%s` (%zu bytes) does not fit: %zu bytes of shared memory "
              "already in use (dynamic + static), limit %zu",
              name, bytes, L->smem_used, emu_cfg.smem_limit);
   memset(L->arena + off, 0xFF, bytes);
@@ -205,7 +235,8 @@ int emu_register(void *p, size_t bytes) {
   size_t len = bytes ? bytes : 1;
   long i = find_le(b + len - 1);
   if (i >= 0 && (g_bufs[i].base == b || g_bufs[i].base + g_bufs[i].bytes > b))
-    return emu_set_error(EMU_ERR_ARG, "emu_register: [%p, +%zu) overlaps a registered buffer", p, bytes);
+    return emu_set_error(EMU_ERR_ARG, "emu_register: [%p, +%zu) overlaps a registered buffer", p,
+                         bytes);
   if (g_nbufs == g_capbufs) {
     size_t cap = g_capbufs ? g_capbufs * 2 : 64;
     buf_rec *nb = realloc(g_bufs, cap * sizeof *nb);
@@ -224,7 +255,8 @@ int emu_register(void *p, size_t bytes) {
 int emu_unregister(void *p) {
   long i = find_le((uintptr_t)p);
   if (i < 0 || g_bufs[i].base != (uintptr_t)p)
-    return emu_set_error(EMU_ERR_ARG, "emu_unregister: %p is not the start of a registered buffer", p);
+    return emu_set_error(EMU_ERR_ARG, "emu_unregister: %p is not the start of a registered buffer",
+                         p);
   memmove(&g_bufs[i], &g_bufs[i + 1], (g_nbufs - (size_t)i - 1) * sizeof *g_bufs);
   g_nbufs--;
   return EMU_OK;
@@ -258,7 +290,8 @@ int emu_buffer_lookup(const char *kernel, const void *p, int argi, uintptr_t *lo
     *hi = g_bufs[i].base + g_bufs[i].bytes;
     return EMU_OK;
   }
-  return emu_set_error(EMU_ERR_ARG, "kernel `%s`: pointer argument %d (%p) is not inside a buffer from "
+  return emu_set_error(EMU_ERR_ARG,
+                       "kernel `%s`: pointer argument %d (%p) is not inside a buffer from "
                        "emu_malloc or emu_register",
                        kernel ? kernel : "?", argi, p);
 }

@@ -100,16 +100,15 @@ void emu_fiber_swap(void **save_sp, void *new_sp);
 void emu_fiber_start(void);
 #endif
 
-const char *emu_fiber_impl(void) {
-  return EMU_FIBER_ASM ? "x86-64 register switch" : "ucontext";
-}
+const char *emu_fiber_impl(void) { return EMU_FIBER_ASM ? "x86-64 register switch" : "ucontext"; }
 
 int emu_fiber_alloc(emu_fiber *f, size_t stack_bytes) {
   memset(f, 0, sizeof *f);
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t usable = (stack_bytes + page - 1) / page * page;
   size_t total = usable + page;
-  void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void *m =
+      mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (m == MAP_FAILED) return -1;
   /* Guard page: a stack overflow faults instead of corrupting the neighbouring fiber's stack. */
   if (mprotect(m, page, PROT_NONE) != 0) {

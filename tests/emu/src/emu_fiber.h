@@ -14,9 +14,9 @@ extern "C" {
 #endif
 
 typedef struct emu_fiber {
-  void *sp;            /* x86-64: saved stack pointer */
-  void *uc;            /* ucontext_t when the fallback is used */
-  char *map;           /* mmap'ed region: guard page, then the stack */
+  void *sp;  /* x86-64: saved stack pointer */
+  void *uc;  /* ucontext_t when the fallback is used */
+  char *map; /* mmap'ed region: guard page, then the stack */
   size_t map_size;
   const void *stack_lo; /* usable stack (for AddressSanitizer annotations) */
   size_t stack_size;

@@ -35,8 +35,10 @@ static int append_quoted(char *buf, size_t cap, const char *s) {
     const char *piece = *s == '\'' ? "'\\''" : NULL;
     size_t pl = piece ? 4 : 1;
     if (len + pl + 2 >= cap) return -1;
-    if (piece) memcpy(buf + len, piece, pl);
-    else buf[len] = *s;
+    if (piece)
+      memcpy(buf + len, piece, pl);
+    else
+      buf[len] = *s;
     len += pl;
   }
   buf[len++] = '\'';
@@ -54,7 +56,8 @@ static int append(char *buf, size_t cap, const char *s) {
 static int valid_identifier(const char *s) {
   if (!*s || (*s >= '0' && *s <= '9')) return 0;
   for (; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+          *s == '_'))
       return 0;
   return 1;
 }
@@ -84,14 +87,16 @@ int emu_jit_load(const char *source_path, const char *const *kernels, size_t n_k
                  const char *extra_flags, emu_module **out) {
   *out = NULL;
   char src[PATH_MAX];
-  if (!realpath(source_path, src)) return emu_set_error(EMU_ERR_ARG, "emu_jit_load: cannot open %s", source_path);
+  if (!realpath(source_path, src))
+    return emu_set_error(EMU_ERR_ARG, "emu_jit_load: cannot open %s", source_path);
   for (size_t i = 0; i < n_kernels; i++)
     if (!valid_identifier(kernels[i]))
       return emu_set_error(EMU_ERR_ARG, "emu_jit_load: `%s` is not a kernel name", kernels[i]);
   const char *tmp = getenv("TMPDIR");
   char dir[PATH_MAX], wrap[PATH_MAX + 16], so[PATH_MAX + 16];
   snprintf(dir, sizeof dir, "%s/emu_jit_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir)) return emu_set_error(EMU_ERR_INTERNAL, "emu_jit_load: cannot create a folder in %s", dir);
+  if (!mkdtemp(dir))
+    return emu_set_error(EMU_ERR_INTERNAL, "emu_jit_load: cannot create a folder in %s", dir);
   snprintf(wrap, sizeof wrap, "%s/wrap.cpp", dir);
   snprintf(so, sizeof so, "%s/kernels.so", dir);
   FILE *f = fopen(wrap, "w");
@@ -107,7 +112,8 @@ int emu_jit_load(const char *source_path, const char *const *kernels, size_t n_k
   const char *inc = getenv("EMU_INCLUDE_DIR");
   char cmd[8192] = "";
   int bad = append_quoted(cmd, sizeof cmd, cxx && *cxx ? cxx : EMU_DEFAULT_CXX);
-  bad |= append(cmd, sizeof cmd, " -x c++ -std=c++17 -O1 -g -fPIC -shared -Wall -Wno-unknown-pragmas -I");
+  bad |= append(cmd, sizeof cmd,
+                " -x c++ -std=c++17 -O1 -g -fPIC -shared -Wall -Wno-unknown-pragmas -I");
   bad |= append_quoted(cmd, sizeof cmd, inc && *inc ? inc : EMU_DEFAULT_INCLUDE_DIR);
   if (extra_flags) {
     bad |= append(cmd, sizeof cmd, " ");
@@ -131,8 +137,7 @@ int emu_jit_load(const char *source_path, const char *const *kernels, size_t n_k
   size_t got = fread(log, 1, sizeof log - 1, pipe);
   log[got] = '\0';
   char sink[4096];
-  while (fread(sink, 1, sizeof sink, pipe) > 0) {
-  }
+  while (fread(sink, 1, sizeof sink, pipe) > 0) {}
   int status = pclose(pipe);
   if (status != 0) {
     cleanup_dir(dir, wrap, so);
@@ -149,8 +154,10 @@ int emu_jit_load(const char *source_path, const char *const *kernels, size_t n_k
     m->fns = calloc(n_kernels ? n_kernels : 1, sizeof *m->fns);
   }
   if (!m || !m->names || !m->fns) {
-    if (m) emu_module_free(m);
-    else dlclose(h);
+    if (m)
+      emu_module_free(m);
+    else
+      dlclose(h);
     return emu_set_error(EMU_ERR_INTERNAL, "emu_jit_load: out of memory");
   }
   for (size_t i = 0; i < n_kernels; i++) {
@@ -161,7 +168,8 @@ int emu_jit_load(const char *source_path, const char *const *kernels, size_t n_k
     m->n = i + 1;
     if (!fn || !m->names[i]) {
       emu_module_free(m);
-      return emu_set_error(EMU_ERR_ARG, "emu_jit_load: %s does not define kernel `%s`", src, kernels[i]);
+      return emu_set_error(EMU_ERR_ARG, "emu_jit_load: %s does not define kernel `%s`", src,
+                           kernels[i]);
     }
     /* POSIX guarantees a data pointer from dlsym converts to a function pointer. */
     memcpy(&m->fns[i], &fn, sizeof fn);

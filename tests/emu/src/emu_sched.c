@@ -63,10 +63,11 @@ static void run_next(emu_thread *me) {
   if (L->rcount == 0) {
     if (L->live == 0) {
       emu_fiber_switch(&L->fib[me->linear], &L->main); /* block finished */
-      abort();                                          /* an exited fiber is never resumed */
+      abort();                                         /* an exited fiber is never resumed */
     }
-    emu_fail(EMU_ERR_DEADLOCK, "no thread of the block can run: %u threads wait at barriers or warp "
-                               "intrinsics that can never complete",
+    emu_fail(EMU_ERR_DEADLOCK,
+             "no thread of the block can run: %u threads wait at barriers or warp "
+             "intrinsics that can never complete",
              L->live);
   }
   unsigned nx = ready_pop();
@@ -91,14 +92,17 @@ static void thread_exit(void) {
   unsigned bit = 1u << me->lane;
   char b[48];
   if (L->bar_arrived > 0)
-    emu_fail(EMU_ERR_BARRIER, "thread exited while %u thread(s) wait at %s() at %s:%d (first: thread %s): "
+    emu_fail(EMU_ERR_BARRIER,
+             "thread exited while %u thread(s) wait at %s() at %s:%d (first: thread %s): "
              "a barrier must be reached by every thread of the block",
              L->bar_arrived, k_bar_names[L->bar_kind], L->bar_file, L->bar_line,
              emu_fmt_tid(L->bar_first, b, sizeof b));
   int pi = pending_naming(w, bit);
   if (pi >= 0)
-    emu_fail(EMU_ERR_WARP, "lane %u exited while lanes of its warp wait for it at %s at %s:%d (mask 0x%08x)",
-             me->lane, k_warp_names[w->pend[pi].kind], w->pend[pi].file, w->pend[pi].line, w->pend[pi].mask);
+    emu_fail(EMU_ERR_WARP,
+             "lane %u exited while lanes of its warp wait for it at %s at %s:%d (mask 0x%08x)",
+             me->lane, k_warp_names[w->pend[pi].kind], w->pend[pi].file, w->pend[pi].line,
+             w->pend[pi].mask);
   me->state = TS_EXITED;
   w->exited |= bit;
   if (L->exited++ == 0) L->first_exited = me->linear;
@@ -120,15 +124,17 @@ int emu_barrier(int kind, int pred, const char *file, int line) {
   emu_warp_state *w = &L->warps[me->warp];
   char b[48];
   if (L->exited > 0)
-    emu_fail(EMU_ERR_BARRIER, "%s() at %s:%d reached after thread %s exited: a barrier must be "
+    emu_fail(EMU_ERR_BARRIER,
+             "%s() at %s:%d reached after thread %s exited: a barrier must be "
              "reached by every thread of the block (divergent barrier)",
              k_bar_names[kind], file, line, emu_fmt_tid(L->first_exited, b, sizeof b));
   int pi = pending_naming(w, 1u << me->lane);
   if (pi >= 0)
-    emu_fail(EMU_ERR_WARP, "lane %u reached %s() at %s:%d while lanes of its warp wait for it at %s at "
+    emu_fail(EMU_ERR_WARP,
+             "lane %u reached %s() at %s:%d while lanes of its warp wait for it at %s at "
              "%s:%d (mask 0x%08x): the warp diverged",
-             me->lane, k_bar_names[kind], file, line, k_warp_names[w->pend[pi].kind], w->pend[pi].file,
-             w->pend[pi].line, w->pend[pi].mask);
+             me->lane, k_bar_names[kind], file, line, k_warp_names[w->pend[pi].kind],
+             w->pend[pi].file, w->pend[pi].line, w->pend[pi].mask);
   if (L->bar_arrived == 0) {
     L->bar_file = file;
     L->bar_line = line;
@@ -136,14 +142,18 @@ int emu_barrier(int kind, int pred, const char *file, int line) {
     L->bar_first = me->linear;
     L->bar_acc = kind == 2 ? 1 : 0;
   } else if (kind != L->bar_kind || !same_site(file, line, L->bar_file, L->bar_line)) {
-    emu_fail(EMU_ERR_BARRIER, "divergent barrier: this thread is at %s() at %s:%d while thread %s waits "
+    emu_fail(EMU_ERR_BARRIER,
+             "divergent barrier: this thread is at %s() at %s:%d while thread %s waits "
              "at %s() at %s:%d",
              k_bar_names[kind], file, line, emu_fmt_tid(L->bar_first, b, sizeof b),
              k_bar_names[L->bar_kind], L->bar_file, L->bar_line);
   }
-  if (kind == 1) L->bar_acc += pred != 0;
-  else if (kind == 2) L->bar_acc &= pred != 0;
-  else if (kind == 3) L->bar_acc |= pred != 0;
+  if (kind == 1)
+    L->bar_acc += pred != 0;
+  else if (kind == 2)
+    L->bar_acc &= pred != 0;
+  else if (kind == 3)
+    L->bar_acc |= pred != 0;
   if (++L->bar_arrived == L->nthreads) {
     /* Everyone is here: open the next barrier interval and release the others. */
     int res = L->bar_acc;
@@ -172,7 +182,8 @@ static uint64_t lane_value(const emu_wpending *p, unsigned base, unsigned mask, 
   emu_launch_state *L = &emu_L;
   if (src >= 32 || !(mask & (1u << src))) {
     unsigned exists = src < 32 && (L->warps[base / 32].existing & (1u << src));
-    emu_fail(EMU_ERR_WARP, "%s at %s:%d: lane %u reads lane %u, which %s (mask 0x%08x); the value "
+    emu_fail(EMU_ERR_WARP,
+             "%s at %s:%d: lane %u reads lane %u, which %s (mask 0x%08x); the value "
              "would be undefined on a GPU",
              k_warp_names[p->kind], p->file, p->line, lane, src,
              exists ? "is not named in the mask" : "does not exist in this block", p->umask);
@@ -222,7 +233,8 @@ static void warp_complete(const emu_wpending *p, unsigned warp) {
       r = lane_value(p, base, mask, l, src);
       break;
     case EMU_W_SHFL_UP:
-      r = (unsigned)t->warg > l - seg ? t->wval : lane_value(p, base, mask, l, l - (unsigned)t->warg);
+      r = (unsigned)t->warg > l - seg ? t->wval
+                                      : lane_value(p, base, mask, l, l - (unsigned)t->warg);
       break;
     case EMU_W_SHFL_DOWN:
       src = l + (unsigned)t->warg;
@@ -267,7 +279,8 @@ int emu_warp_synced_since(unsigned warp, unsigned lane_a, unsigned lane_b, uint3
 }
 
 static int is_shfl(int kind) {
-  return kind == EMU_W_SHFL || kind == EMU_W_SHFL_UP || kind == EMU_W_SHFL_DOWN || kind == EMU_W_SHFL_XOR;
+  return kind == EMU_W_SHFL || kind == EMU_W_SHFL_UP || kind == EMU_W_SHFL_DOWN ||
+         kind == EMU_W_SHFL_XOR;
 }
 
 uint64_t emu_warp_op(int kind, unsigned mask, uint64_t value, unsigned size, int arg, int width,
@@ -282,16 +295,18 @@ uint64_t emu_warp_op(int kind, unsigned mask, uint64_t value, unsigned size, int
     emu_fail(EMU_ERR_WARP, "%s at %s:%d called by lane %u with mask 0x%08x, which does not name it",
              name, file, line, me->lane, mask);
   if (is_shfl(kind) && (width < 1 || width > 32 || (width & (width - 1))))
-    emu_fail(EMU_ERR_WARP, "%s at %s:%d: width %d is not a power of two in [1, 32]", name, file, line, width);
+    emu_fail(EMU_ERR_WARP, "%s at %s:%d: width %d is not a power of two in [1, 32]", name, file,
+             line, width);
   unsigned eff = mask & w->existing;
   if (eff & w->exited) {
     unsigned l = (unsigned)__builtin_ctz(eff & w->exited);
-    emu_fail(EMU_ERR_WARP, "%s at %s:%d: mask 0x%08x names lane %u (thread %s), which has exited", name,
-             file, line, mask, l, emu_fmt_tid(me->warp * 32 + l, b, sizeof b));
+    emu_fail(EMU_ERR_WARP, "%s at %s:%d: mask 0x%08x names lane %u (thread %s), which has exited",
+             name, file, line, mask, l, emu_fmt_tid(me->warp * 32 + l, b, sizeof b));
   }
   if (eff & w->at_bar) {
     unsigned l = (unsigned)__builtin_ctz(eff & w->at_bar);
-    emu_fail(EMU_ERR_WARP, "%s at %s:%d: lane %u named in mask 0x%08x waits at %s() at %s:%d instead: the "
+    emu_fail(EMU_ERR_WARP,
+             "%s at %s:%d: lane %u named in mask 0x%08x waits at %s() at %s:%d instead: the "
              "warp diverged",
              name, file, line, l, mask, k_bar_names[L->bar_kind], L->bar_file, L->bar_line);
   }
@@ -300,13 +315,18 @@ uint64_t emu_warp_op(int kind, unsigned mask, uint64_t value, unsigned size, int
     emu_wpending *q = &w->pend[i];
     if (!(q->mask & eff)) continue;
     if (q->mask != eff)
-      emu_fail(EMU_ERR_WARP, "%s at %s:%d: lane %u uses mask 0x%08x while lane %u waits at %s at %s:%d "
+      emu_fail(EMU_ERR_WARP,
+               "%s at %s:%d: lane %u uses mask 0x%08x while lane %u waits at %s at %s:%d "
                "with mask 0x%08x",
-               name, file, line, me->lane, mask, q->first_lane, k_warp_names[q->kind], q->file, q->line, q->mask);
-    if (q->kind != kind || q->size != size || q->width != width || !same_site(file, line, q->file, q->line))
-      emu_fail(EMU_ERR_WARP, "lanes of mask 0x%08x reached different warp intrinsics: lane %u is at %s at "
+               name, file, line, me->lane, mask, q->first_lane, k_warp_names[q->kind], q->file,
+               q->line, q->mask);
+    if (q->kind != kind || q->size != size || q->width != width ||
+        !same_site(file, line, q->file, q->line))
+      emu_fail(EMU_ERR_WARP,
+               "lanes of mask 0x%08x reached different warp intrinsics: lane %u is at %s at "
                "%s:%d, lane %u waits at %s at %s:%d (the warp diverged)",
-               eff, me->lane, name, file, line, q->first_lane, k_warp_names[q->kind], q->file, q->line);
+               eff, me->lane, name, file, line, q->first_lane, k_warp_names[q->kind], q->file,
+               q->line);
     p = q;
     break;
   }
@@ -388,15 +408,18 @@ static int grow_arena(size_t bytes) {
 static int check_config(const char *name, emu_dim3 g, emu_dim3 b, size_t smem) {
   unsigned long long threads = (unsigned long long)b.x * b.y * b.z;
   if (!b.x || !b.y || !b.z || b.x > 1024 || b.y > 1024 || b.z > 64 || threads > 1024)
-    return emu_set_error(EMU_ERR_CONFIG, "kernel `%s`: invalid block (%u,%u,%u): each extent >= 1, x,y <= "
+    return emu_set_error(EMU_ERR_CONFIG,
+                         "kernel `%s`: invalid block (%u,%u,%u): each extent >= 1, x,y <= "
                          "1024, z <= 64, at most 1024 threads",
                          name, b.x, b.y, b.z);
   if (!g.x || !g.y || !g.z || g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535)
-    return emu_set_error(EMU_ERR_CONFIG, "kernel `%s`: invalid grid (%u,%u,%u): x in [1, 2^31-1], y and z "
+    return emu_set_error(EMU_ERR_CONFIG,
+                         "kernel `%s`: invalid grid (%u,%u,%u): x in [1, 2^31-1], y and z "
                          "in [1, 65535]",
                          name, g.x, g.y, g.z);
   if (smem > emu_cfg.smem_limit)
-    return emu_set_error(EMU_ERR_SMEM_LIMIT, "kernel `%s`: %zu bytes of dynamic shared memory exceed the "
+    return emu_set_error(EMU_ERR_SMEM_LIMIT,
+                         "kernel `%s`: %zu bytes of dynamic shared memory exceed the "
                          "limit of %zu (emu_get_config()->smem_limit)",
                          name, smem, emu_cfg.smem_limit);
   return 0;
@@ -440,13 +463,15 @@ int emu_launch_body(const char *kernel_name, emu_dim3 grid, emu_dim3 block, size
   emu_launch_state *L = &emu_L;
   if (!kernel_name) kernel_name = "?";
   if (L->active)
-    return emu_set_error(EMU_ERR_NESTED, "kernel `%s` launched while kernel `%s` runs", kernel_name, L->kernel);
+    return emu_set_error(EMU_ERR_NESTED, "kernel `%s` launched while kernel `%s` runs", kernel_name,
+                         L->kernel);
   int rc = check_config(kernel_name, grid, block, dyn_smem);
   if (rc) return rc;
   unsigned n = block.x * block.y * block.z;
   if (!L->main_ready && emu_fiber_init_main(&L->main) == 0) L->main_ready = 1;
   if (grow_pool(n) != 0 || grow_arena(emu_cfg.smem_limit) != 0 || !L->main_ready)
-    return emu_set_error(EMU_ERR_INTERNAL, "kernel `%s`: out of memory for %u fibers", kernel_name, n);
+    return emu_set_error(EMU_ERR_INTERNAL, "kernel `%s`: out of memory for %u fibers", kernel_name,
+                         n);
   L->kernel = kernel_name;
   L->grid = grid;
   L->block = block;

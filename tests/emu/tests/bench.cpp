@@ -49,7 +49,8 @@ static double us_per_reduce_iter(unsigned threads, int iters) {
   std::vector<float> hx(threads, 1.0f);
   float *x = dev_copy(hx), *out = dev_alloc<float>(1);
   double t0 = now_s();
-  int rc = EMU_LAUNCH(bench_smem_reduce, dim3(1), dim3(threads), threads * sizeof(float), x, out, iters);
+  int rc =
+      EMU_LAUNCH(bench_smem_reduce, dim3(1), dim3(threads), threads * sizeof(float), x, out, iters);
   double t1 = now_s();
   emu_free(x);
   emu_free(out);
@@ -91,7 +92,9 @@ int main(int argc, char **argv) {
   printf("context switch:                     %.1f ns\n", sw);
   printf("__syncthreads(), 256 threads:       %.2f us\n", b256);
   printf("__syncthreads(), 1024 threads:      %.2f us\n", b1024);
-  printf("256-thread smem tree reduction:     %.1f us per reduction (10 barriers, checked shared memory)\n", r256);
+  printf("256-thread smem tree reduction:     %.1f us per reduction (10 barriers, checked shared "
+         "memory)\n",
+         r256);
   printf("elementwise kernel, 1024x256:       %.1f ns per thread\n", nt);
   if (limit > 0 && b256 > limit) {
     fprintf(stderr, "a 256-thread barrier costs %.2f us, above the %.2f us budget\n", b256, limit);

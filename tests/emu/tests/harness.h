@@ -36,18 +36,20 @@ struct emu_test_registrar {
   do {                                                                                             \
     int rc_ = (expr);                                                                              \
     if (rc_ != EMU_OK) {                                                                           \
-      fprintf(stderr, "%s:%d: %s returned %s: %s\n", __FILE__, __LINE__, #expr, emu_error_name(rc_), \
-              emu_last_error());                                                                   \
+      fprintf(stderr, "%s:%d: %s returned %s: %s\n", __FILE__, __LINE__, #expr,                    \
+              emu_error_name(rc_), emu_last_error());                                              \
       return 1;                                                                                    \
     }                                                                                              \
   } while (0)
 
 /* The launch must fail with `code` and a message containing every one of the given substrings. */
-int emu_expect_error(const char *file, int line, int rc, int code, const char *const *subs, size_t nsubs);
+int emu_expect_error(const char *file, int line, int rc, int code, const char *const *subs,
+                     size_t nsubs);
 #define CHECK_ERR(expr, code, ...)                                                                 \
   do {                                                                                             \
     const char *const subs_[] = {__VA_ARGS__};                                                     \
-    if (emu_expect_error(__FILE__, __LINE__, (expr), (code), subs_, sizeof subs_ / sizeof subs_[0])) \
+    if (emu_expect_error(__FILE__, __LINE__, (expr), (code), subs_,                                \
+                         sizeof subs_ / sizeof subs_[0]))                                          \
       return 1;                                                                                    \
   } while (0)
 
@@ -55,7 +57,8 @@ int emu_expect_error(const char *file, int line, int rc, int code, const char *c
   do {                                                                                             \
     double a_ = (a), b_ = (b);                                                                     \
     if (!(std::fabs(a_ - b_) <= (tol) * (1.0 + std::fabs(b_)))) {                                  \
-      fprintf(stderr, "%s:%d: %s = %.9g, expected %s = %.9g\n", __FILE__, __LINE__, #a, a_, #b, b_); \
+      fprintf(stderr, "%s:%d: %s = %.9g, expected %s = %.9g\n", __FILE__, __LINE__, #a, a_, #b,    \
+              b_);                                                                                 \
       return 1;                                                                                    \
     }                                                                                              \
   } while (0)

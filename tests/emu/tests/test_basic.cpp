@@ -12,10 +12,18 @@ static int check_index_3d(dim3 grid, dim3 block) {
   for (unsigned g = 0; g < nt * nb; g++) {
     unsigned t = g % nt, b = g / nt;
     const int *o = out + 12 * g;
-    int want[12] = {(int)(t % block.x), (int)(t / block.x % block.y), (int)(t / (block.x * block.y)),
-                    (int)(b % grid.x),  (int)(b / grid.x % grid.y),  (int)(b / (grid.x * grid.y)),
-                    (int)block.x,       (int)block.y,                (int)block.z,
-                    (int)grid.x,        (int)grid.y,                 (int)grid.z};
+    int want[12] = {(int)(t % block.x),
+                    (int)(t / block.x % block.y),
+                    (int)(t / (block.x * block.y)),
+                    (int)(b % grid.x),
+                    (int)(b / grid.x % grid.y),
+                    (int)(b / (grid.x * grid.y)),
+                    (int)block.x,
+                    (int)block.y,
+                    (int)block.z,
+                    (int)grid.x,
+                    (int)grid.y,
+                    (int)grid.z};
     for (int k = 0; k < 12; k++) {
       if (o[k] != want[k]) fprintf(stderr, "thread %u field %d: %d != %d\n", g, k, o[k], want[k]);
       CHECK(o[k] == want[k]);
@@ -110,7 +118,8 @@ EMU_TEST(launch_errors) {
   CHECK_ERR(EMU_LAUNCH(index_3d, dim3(1), dim3(2, 2, 65), 0, out), EMU_ERR_CONFIG, "invalid block");
   CHECK_ERR(EMU_LAUNCH(index_3d, dim3(0), dim3(32), 0, out), EMU_ERR_CONFIG, "invalid grid");
   CHECK_ERR(EMU_LAUNCH(index_3d, dim3(1, 70000), dim3(32), 0, out), EMU_ERR_CONFIG, "invalid grid");
-  CHECK_ERR(EMU_LAUNCH(index_3d, dim3(1), dim3(32), 64 * 1024, out), EMU_ERR_SMEM_LIMIT, "exceed the limit");
+  CHECK_ERR(EMU_LAUNCH(index_3d, dim3(1), dim3(32), 64 * 1024, out), EMU_ERR_SMEM_LIMIT,
+            "exceed the limit");
   int on_stack[12 * 32];
   CHECK_ERR(EMU_LAUNCH(index_3d, dim3(1), dim3(32), 0, on_stack), EMU_ERR_ARG, "pointer argument 0",
             "not inside a buffer");

@@ -5,7 +5,8 @@
 #include "../kernels/bugs.cu"
 
 /* Defined in kernels/reduce.cu (compiled with test_reduce.cpp). */
-extern "C" __global__ void block_reduce_sum(MT_GLOBAL(const float) x, MT_GLOBAL(float) partial, int n);
+extern "C" __global__ void block_reduce_sum(MT_GLOBAL(const float) x, MT_GLOBAL(float) partial,
+                                            int n);
 
 /* After a failed launch the emulator must run a correct kernel normally. */
 static int still_works(void) {
@@ -57,7 +58,8 @@ EMU_TEST(bug_oob_write_reported) {
 EMU_TEST(bug_divergent_barrier_reported) {
   float *y = dev_alloc<float>(128);
   CHECK_ERR(EMU_LAUNCH(bug_divergent_barrier, dim3(1), dim3(128), 0, y), EMU_ERR_BARRIER,
-            "thread (64,0,0)", "thread exited while 64 thread(s) wait at __syncthreads()", "bugs.cu:");
+            "thread (64,0,0)", "thread exited while 64 thread(s) wait at __syncthreads()",
+            "bugs.cu:");
   CHECK(still_works() == 0);
   emu_free(y);
   return 0;
@@ -76,8 +78,9 @@ EMU_TEST(bug_early_return_reported) {
 
 EMU_TEST(bug_barrier_sites_reported) {
   float *y = dev_alloc<float>(32);
-  CHECK_ERR(EMU_LAUNCH(bug_barrier_sites, dim3(1), dim3(32), 0, y), EMU_ERR_BARRIER, "divergent barrier",
-            "thread (1,0,0)", "while thread (0,0,0) waits at __syncthreads() at");
+  CHECK_ERR(EMU_LAUNCH(bug_barrier_sites, dim3(1), dim3(32), 0, y), EMU_ERR_BARRIER,
+            "divergent barrier", "thread (1,0,0)",
+            "while thread (0,0,0) waits at __syncthreads() at");
   emu_free(y);
   return 0;
 }
@@ -86,7 +89,8 @@ EMU_TEST(bug_uninit_shared_reported) {
   std::vector<float> hx(32, 1.0f);
   float *x = dev_copy(hx), *y = dev_alloc<float>(32);
   CHECK_ERR(EMU_LAUNCH(bug_uninit_shared, dim3(1), dim3(32), 0, x, y), EMU_ERR_UNINIT_SHARED,
-            "read of uninitialized shared memory", "byte 252 of shared array `s`", "thread (31,0,0)");
+            "read of uninitialized shared memory", "byte 252 of shared array `s`",
+            "thread (31,0,0)");
   /* With the check off, the poison shows up in the result: NaN. */
   emu_get_config()->checks = 0;
   int rc = EMU_LAUNCH(bug_uninit_shared, dim3(1), dim3(32), 0, x, y);
@@ -103,10 +107,11 @@ EMU_TEST(bug_shared_oob_reported) {
   float *x = dev_copy(hx), *y = dev_alloc<float>(64);
   CHECK_ERR(EMU_LAUNCH(bug_shared_oob, dim3(1), dim3(32), 0, x, y), EMU_ERR_OOB_SHARED,
             "index 32 outside [0, 32) of shared array `s`", "thread (31,0,0)");
-  CHECK_ERR(EMU_LAUNCH(bug_dyn_shared_oob, dim3(1), dim3(32), 16 * sizeof(float), y), EMU_ERR_OOB_SHARED,
-            "index 16 outside [0, 16) of dynamic shared memory", "thread (16,0,0)");
-  CHECK_ERR(EMU_LAUNCH(bug_smem_overflow, dim3(1), dim3(32), 44 * 1024, y), EMU_ERR_SMEM_LIMIT, "`big`",
-            "does not fit");
+  CHECK_ERR(EMU_LAUNCH(bug_dyn_shared_oob, dim3(1), dim3(32), 16 * sizeof(float), y),
+            EMU_ERR_OOB_SHARED, "index 16 outside [0, 16) of dynamic shared memory",
+            "thread (16,0,0)");
+  CHECK_ERR(EMU_LAUNCH(bug_smem_overflow, dim3(1), dim3(32), 44 * 1024, y), EMU_ERR_SMEM_LIMIT,
+            "`big`", "does not fit");
   /* Opting in to more shared memory (as cudaFuncSetAttribute would) makes it fit. */
   emu_get_config()->smem_limit = 227 * 1024;
   int rc = EMU_LAUNCH(bug_smem_overflow, dim3(1), dim3(32), 44 * 1024, y);
@@ -125,10 +130,10 @@ EMU_TEST(bug_warp_divergence_reported) {
             "lane 16 exited while lanes of its warp wait for it at __shfl_down_sync");
   CHECK_ERR(EMU_LAUNCH(bug_shfl_unnamed_source, dim3(1), dim3(32), 0, x, y), EMU_ERR_WARP,
             "lane 8 reads lane 16, which is not named in the mask");
-  CHECK_ERR(EMU_LAUNCH(bug_warp_race, dim3(1), dim3(32), 0, x, y), EMU_ERR_RACE,
-            "thread (0,0,0)", "writes it after thread (31,0,0) read it");
-  CHECK_ERR(EMU_LAUNCH(bug_half_warp_race, dim3(1), dim3(32), 0, x, y), EMU_ERR_RACE, "shared array `s`",
-            "(nor a __syncwarp() for two lanes of one warp)");
+  CHECK_ERR(EMU_LAUNCH(bug_warp_race, dim3(1), dim3(32), 0, x, y), EMU_ERR_RACE, "thread (0,0,0)",
+            "writes it after thread (31,0,0) read it");
+  CHECK_ERR(EMU_LAUNCH(bug_half_warp_race, dim3(1), dim3(32), 0, x, y), EMU_ERR_RACE,
+            "shared array `s`", "(nor a __syncwarp() for two lanes of one warp)");
   CHECK(still_works() == 0);
   emu_free(x);
   emu_free(y);

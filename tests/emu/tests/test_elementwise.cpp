@@ -7,7 +7,8 @@ EMU_TEST(grid_stride_fewer_blocks) {
   const int n = 1000;
   std::vector<float> hx = emu_test_random(n, 5, -3, 3);
   float *x = dev_copy(hx), *y = dev_alloc<float>(n);
-  CHECK_OK(EMU_LAUNCH(axpb_grid_stride, dim3(3), dim3(64), 0, x, y, 1.5f, -0.25f, n)); /* 192 threads */
+  CHECK_OK(
+      EMU_LAUNCH(axpb_grid_stride, dim3(3), dim3(64), 0, x, y, 1.5f, -0.25f, n)); /* 192 threads */
   for (int i = 0; i < n; i++) CHECK(y[i] == std::fma(1.5f, hx[i], -0.25f));
   emu_free(x);
   emu_free(y);
@@ -27,7 +28,9 @@ EMU_TEST(math_intrinsics) {
                       1 / std::sqrt(std::fabs(v) + 1),
                       v / (1 + std::exp(-v)),
                       std::fmax(v, 0) + std::fmin(-1.0, (double)(int)hx[i]),
-                      v < 0 ? 0 : v > 1 ? 1 : v,
+                      v < 0   ? 0
+                      : v > 1 ? 1
+                              : v,
                       std::log1p(std::exp(v))};
     for (int k = 0; k < 8; k++) CHECK_NEAR(out[8 * i + k], want[k], 2e-6);
   }
@@ -40,19 +43,22 @@ EMU_TEST(half_conversions) {
   struct {
     float f;
     unsigned short bits;
-  } cases[] = {{1.0f, 0x3C00},        {-2.0f, 0xC000},         {65504.0f, 0x7BFF},      {65519.0f, 0x7BFF},
-               {65520.0f, 0x7C00},    {1e9f, 0x7C00},          {0.1f, 0x2E66},          {5.9604645e-8f, 0x0001},
-               {2.9802322e-8f, 0x0000}, {8.9406967e-8f, 0x0002}, {6.1035156e-5f, 0x0400}, {1.00048828125f, 0x3C00},
+  } cases[] = {{1.0f, 0x3C00},           {-2.0f, 0xC000},         {65504.0f, 0x7BFF},
+               {65519.0f, 0x7BFF},       {65520.0f, 0x7C00},      {1e9f, 0x7C00},
+               {0.1f, 0x2E66},           {5.9604645e-8f, 0x0001}, {2.9802322e-8f, 0x0000},
+               {8.9406967e-8f, 0x0002},  {6.1035156e-5f, 0x0400}, {1.00048828125f, 0x3C00},
                {1.00146484375f, 0x3C02}, {-0.0f, 0x8000}};
   for (auto &c : cases) {
     __half h = __float2half(c.f);
-    if (__half_as_ushort(h) != c.bits) fprintf(stderr, "%.9g -> 0x%04x, want 0x%04x\n", c.f, __half_as_ushort(h), c.bits);
+    if (__half_as_ushort(h) != c.bits)
+      fprintf(stderr, "%.9g -> 0x%04x, want 0x%04x\n", c.f, __half_as_ushort(h), c.bits);
     CHECK(__half_as_ushort(h) == c.bits);
     if (c.bits != 0x7C00) CHECK(__half2float(h) == (float)__half(c.f));
   }
   CHECK(std::isnan(__half2float(__float2half(NAN))));
   CHECK(__half2float(__ushort_as_half(0x0001)) == 5.9604645e-8f);
-  CHECK(__half_as_ushort(__float2half_rz(65519.0f)) == 0x7BFF && __half_as_ushort(__float2half_rz(1e9f)) == 0x7BFF);
+  CHECK(__half_as_ushort(__float2half_rz(65519.0f)) == 0x7BFF &&
+        __half_as_ushort(__float2half_rz(1e9f)) == 0x7BFF);
 
   const int n = 100;
   std::vector<__half> hx(n);

@@ -26,7 +26,8 @@ int main(int argc, char **argv) {
   emu_module *m = NULL;
   CHECK(emu_jit_load(path, names, 2, NULL, &m) == EMU_OK);
   emu_kernel_fn k = emu_module_kernel(m, "axpb_grid_stride");
-  CHECK(k != NULL && emu_module_kernel(m, "vec4_scale") != NULL && emu_module_kernel(m, "nope") == NULL);
+  CHECK(k != NULL && emu_module_kernel(m, "vec4_scale") != NULL &&
+        emu_module_kernel(m, "nope") == NULL);
 
   int n = 1000;
   float *x = emu_malloc((size_t)n * sizeof(float)), *y = emu_malloc((size_t)n * sizeof(float));
@@ -41,7 +42,8 @@ int main(int argc, char **argv) {
   int too_many = n + 1;
   void *bad_args[] = {&x, &y, &a, &b, &too_many};
   CHECK(k(grid, block, 0, bad_args) == EMU_ERR_OOB_GLOBAL);
-  CHECK(strstr(emu_last_error(), "kernel `axpb_grid_stride`, block (3,0,0), thread (40,0,0)") != NULL);
+  CHECK(strstr(emu_last_error(), "kernel `axpb_grid_stride`, block (3,0,0), thread (40,0,0)") !=
+        NULL);
   printf("reported: %s\n", emu_last_error());
   emu_module_free(m);
 

@@ -18,15 +18,18 @@ std::vector<entry> &registry() {
 
 void emu_test_register(const char *name, emu_test_fn fn) { registry().push_back({name, fn}); }
 
-int emu_expect_error(const char *file, int line, int rc, int code, const char *const *subs, size_t nsubs) {
+int emu_expect_error(const char *file, int line, int rc, int code, const char *const *subs,
+                     size_t nsubs) {
   const char *msg = emu_last_error();
   if (rc != code) {
-    fprintf(stderr, "%s:%d: expected %s, got %s: %s\n", file, line, emu_error_name(code), emu_error_name(rc), msg);
+    fprintf(stderr, "%s:%d: expected %s, got %s: %s\n", file, line, emu_error_name(code),
+            emu_error_name(rc), msg);
     return 1;
   }
   for (size_t i = 0; i < nsubs; i++) {
     if (!std::strstr(msg, subs[i])) {
-      fprintf(stderr, "%s:%d: %s message lacks \"%s\": %s\n", file, line, emu_error_name(code), subs[i], msg);
+      fprintf(stderr, "%s:%d: %s message lacks \"%s\": %s\n", file, line, emu_error_name(code),
+              subs[i], msg);
       return 1;
     }
   }
@@ -62,7 +65,9 @@ int main(int argc, char **argv) {
       bool listed = false;
       for (int i = 2; i < argc; i++) listed |= std::string(argv[i]) == e.name;
       if (!listed) {
-        fprintf(stderr, "test %s is registered but not listed in CMakeLists.txt (EMU_KERNEL_TESTS)\n", e.name);
+        fprintf(stderr,
+                "test %s is registered but not listed in CMakeLists.txt (EMU_KERNEL_TESTS)\n",
+                e.name);
         bad = 1;
       }
     }

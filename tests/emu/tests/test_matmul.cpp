@@ -4,7 +4,8 @@
 #include "../kernels/matmul.cu"
 
 static int check_matmul(int M, int N, int K) {
-  std::vector<float> ha = emu_test_random((size_t)M * K, 11, -1, 1), hb = emu_test_random((size_t)K * N, 12, -1, 1);
+  std::vector<float> ha = emu_test_random((size_t)M * K, 11, -1, 1),
+                     hb = emu_test_random((size_t)K * N, 12, -1, 1);
   float *a = dev_copy(ha), *b = dev_copy(hb), *c = dev_alloc<float>((size_t)M * N);
   dim3 grid((N + 15) / 16, (M + 15) / 16), block(16, 16);
   CHECK_OK(EMU_LAUNCH(matmul_tiled, grid, block, 0, a, b, c, M, N, K));

@@ -12,7 +12,8 @@
 #include <vector>
 
 static bool ends_with(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 /* Names declared as `extern "C" __global__ void NAME(`. */
@@ -27,8 +28,8 @@ static std::vector<std::string> kernel_names(const std::string &src) {
   return names;
 }
 
-static int compile(const std::string &path, const std::string &src, const std::vector<std::string> &incs,
-                   int arch) {
+static int compile(const std::string &path, const std::string &src,
+                   const std::vector<std::string> &incs, int arch) {
   nvrtcProgram prog;
   std::string base = path.substr(path.find_last_of('/') + 1);
   if (nvrtcCreateProgram(&prog, src.c_str(), base.c_str(), 0, nullptr, nullptr) != NVRTC_SUCCESS) {
@@ -46,7 +47,8 @@ static int compile(const std::string &path, const std::string &src, const std::v
   if (log_size) nvrtcGetProgramLog(prog, &log[0]);
   int failed = 0;
   if (r != NVRTC_SUCCESS) {
-    fprintf(stderr, "%s (sm_%d): %s\n%s\n", base.c_str(), arch, nvrtcGetErrorString(r), log.c_str());
+    fprintf(stderr, "%s (sm_%d): %s\n%s\n", base.c_str(), arch, nvrtcGetErrorString(r),
+            log.c_str());
     failed = 1;
   } else {
     size_t n = 0;
@@ -56,7 +58,8 @@ static int compile(const std::string &path, const std::string &src, const std::v
     std::vector<std::string> names = kernel_names(src);
     for (const std::string &k : names) {
       if (cubin.find(k) == std::string::npos) {
-        fprintf(stderr, "%s (sm_%d): kernel %s missing from the cubin\n", base.c_str(), arch, k.c_str());
+        fprintf(stderr, "%s (sm_%d): kernel %s missing from the cubin\n", base.c_str(), arch,
+                k.c_str());
         failed = 1;
       }
     }
@@ -89,6 +92,7 @@ int main(int argc, char **argv) {
     ss << in.rdbuf();
     for (int arch : {80, 90}) failed += compile(f, ss.str(), incs, arch);
   }
-  printf("%s: %zu sources x {sm_80, sm_90}, %d failures\n", failed ? "FAIL" : "OK", files.size(), failed);
+  printf("%s: %zu sources x {sm_80, sm_90}, %d failures\n", failed ? "FAIL" : "OK", files.size(),
+         failed);
   return failed != 0;
 }

@@ -13,7 +13,8 @@ EMU_TEST(block_tree_reduction) {
   for (unsigned threads : {32u, 256u, 1024u}) {
     const unsigned grid = 7;
     float *partial = dev_alloc<float>(grid);
-    CHECK_OK(EMU_LAUNCH(block_reduce_sum, dim3(grid), dim3(threads), threads * sizeof(float), x, partial, n));
+    CHECK_OK(EMU_LAUNCH(block_reduce_sum, dim3(grid), dim3(threads), threads * sizeof(float), x,
+                        partial, n));
     double want = 0, got = 0;
     for (int i = 0; i < n; i++) want += hx[i];
     for (unsigned b = 0; b < grid; b++) got += partial[b];
@@ -46,7 +47,8 @@ EMU_TEST(warp_shuffle_reduction) {
   *mx = -FLT_MAX;
   *imax = INT_MIN;
   *count = 0;
-  CHECK_OK(EMU_LAUNCH(warp_reduce, dim3(grid), dim3(threads), 0, x, sum, mx, imax, count, flags, n));
+  CHECK_OK(
+      EMU_LAUNCH(warp_reduce, dim3(grid), dim3(threads), 0, x, sum, mx, imax, count, flags, n));
   double want_sum = 0;
   float want_max = -FLT_MAX;
   unsigned want_count = 0;
@@ -63,8 +65,10 @@ EMU_TEST(warp_shuffle_reduction) {
     int any_neg = 0, all_valid = 1;
     for (unsigned l = 0; l < 32; l++) {
       unsigned i = w * 32 + l;
-      if (i < (unsigned)n) any_neg |= hx[i] < 0;
-      else all_valid = 0;
+      if (i < (unsigned)n)
+        any_neg |= hx[i] < 0;
+      else
+        all_valid = 0;
     }
     CHECK(flags[(w / 4) * 32 + w % 4] == any_neg + 2 * all_valid);
   }
