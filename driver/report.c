@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "passes/cost_model.h"
+#include "runtime/base/escape.h"
 
 static double value_bytes(const mt_module *m, mt_value_id v) {
   const mt_value *val = mt_module_value_c(m, v);
@@ -180,7 +181,7 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
   fprintf(out, "target %s\n", p->arch->name);
   for (int i = 0; i < p->n_partitions; i++) {
     const mt_partition_plan *pp = &p->partitions[i];
-    fprintf(out, "partition '%s': %d SMs", pp->name, pp->sm_count);
+    fprintf(out, "partition '%s': %d SMs", mt_esc(pp->name), pp->sm_count);
     if (pp->sm_budget) fprintf(out, " (budget %d)", pp->sm_budget);
     fprintf(out,
             ", %d stream(s), arena %.2f MiB (unplanned %.2f MiB), predicted makespan %.1f us\n",
@@ -197,7 +198,7 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
     fprintf(out,
             "tenant '%s' (%s): %d nodes -> %d fused groups, %d in horizontal groups, predicted "
             "%.1f us alone\n",
-            mt_module_tenant_c(m, t)->name, mt_module_tenant_c(m, t)->partition,
+            mt_esc(mt_module_tenant_c(m, t)->name), mt_esc(mt_module_tenant_c(m, t)->partition),
             mt_module_tenant_c(m, t)->graph->n_nodes, groups, in_horizontal, tenant_alone_us(p, t));
   }
   int by_kind[5] = {0};

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 
 #include "ir/ir.h"
+#include "runtime/base/escape.h"
 
 static void dump_type(const mt_module *m, mt_value_id v, FILE *out) {
   const mt_value *val = mt_module_value_c(m, v);
@@ -13,18 +14,18 @@ static void dump_type(const mt_module *m, mt_value_id v, FILE *out) {
     if (val->dims[d] >= 0)
       fprintf(out, "%" PRId64, val->dims[d]);
     else
-      fprintf(out, "%s", val->dim_params[d] ? val->dim_params[d] : "?");
+      fprintf(out, "%s", val->dim_params[d] ? mt_esc(val->dim_params[d]) : "?");
   }
   fputc(']', out);
   if (val->rank < 0) fputs("?", out);
 }
 
 static void dump_attr(const mt_attr *a, FILE *out) {
-  fprintf(out, "%s=", a->name);
+  fprintf(out, "%s=", mt_esc(a->name));
   switch (a->type) {
   case MT_ATTR_FLOAT: fprintf(out, "%g", a->f); break;
   case MT_ATTR_INT: fprintf(out, "%" PRId64, a->i); break;
-  case MT_ATTR_STRING: fprintf(out, "\"%s\"", a->s); break;
+  case MT_ATTR_STRING: fprintf(out, "\"%s\"", mt_esc(a->s)); break;
   case MT_ATTR_TENSOR: fprintf(out, "const#%d", a->constant); break;
   case MT_ATTR_INTS:
     fputc('[', out);
@@ -38,7 +39,8 @@ static void dump_attr(const mt_attr *a, FILE *out) {
     break;
   case MT_ATTR_STRINGS:
     fputc('[', out);
-    for (int64_t i = 0; i < a->count; i++) fprintf(out, "%s\"%s\"", i ? "," : "", a->strings[i]);
+    for (int64_t i = 0; i < a->count; i++)
+      fprintf(out, "%s\"%s\"", i ? "," : "", mt_esc(a->strings[i]));
     fputc(']', out);
     break;
   case MT_ATTR_GRAPH:
@@ -49,7 +51,7 @@ static void dump_attr(const mt_attr *a, FILE *out) {
 
 static void dump_graph(const mt_module *m, const mt_graph *g, int indent, FILE *out) {
   for (int i = 0; i < g->n_inputs; i++) {
-    fprintf(out, "%*sinput %%%s : ", indent, "", mt_module_value_c(m, g->inputs[i])->name);
+    fprintf(out, "%*sinput %%%s : ", indent, "", mt_esc(mt_module_value_c(m, g->inputs[i])->name));
     dump_type(m, g->inputs[i], out);
     fputc('\n', out);
   }
@@ -58,8 +60,9 @@ static void dump_graph(const mt_module *m, const mt_graph *g, int indent, FILE *
     fprintf(out, "%*s", indent, "");
     for (int i = 0; i < n->n_outputs; i++)
       fprintf(out, "%s%%%s", i ? ", " : "",
-              n->outputs[i] == MT_NO_VALUE ? "_" : mt_module_value_c(m, n->outputs[i])->name);
-    fprintf(out, " = %s%s%s(", n->domain, *n->domain ? "." : "", n->op_type);
+              n->outputs[i] == MT_NO_VALUE ? "_"
+                                           : mt_esc(mt_module_value_c(m, n->outputs[i])->name));
+    fprintf(out, " = %s%s%s(", mt_esc(n->domain), *n->domain ? "." : "", mt_esc(n->op_type));
     for (int i = 0; i < n->n_inputs; i++) {
       if (i) fputs(", ", out);
       if (n->inputs[i] == MT_NO_VALUE) {
@@ -70,7 +73,7 @@ static void dump_graph(const mt_module *m, const mt_graph *g, int indent, FILE *
       if (val->constant >= 0)
         fprintf(out, "const#%d", val->constant);
       else
-        fprintf(out, "%%%s", val->name);
+        fprintf(out, "%%%s", mt_esc(val->name));
     }
     fputc(')', out);
     if (n->n_attrs) {
@@ -81,7 +84,7 @@ static void dump_graph(const mt_module *m, const mt_graph *g, int indent, FILE *
       }
       fputc('}', out);
     }
-    fprintf(out, "  # %s", n->name);
+    fprintf(out, "  # %s", mt_esc(n->name));
     for (int i = 0; i < n->n_outputs; i++)
       if (n->outputs[i] != MT_NO_VALUE) {
         fputs(" : ", out);
@@ -90,13 +93,13 @@ static void dump_graph(const mt_module *m, const mt_graph *g, int indent, FILE *
     fputc('\n', out);
     for (int a = 0; a < n->n_attrs; a++)
       for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++) {
-        fprintf(out, "%*s%s:\n", indent + 2, "", n->attrs[a].name);
+        fprintf(out, "%*s%s:\n", indent + 2, "", mt_esc(n->attrs[a].name));
         dump_graph(m, n->attrs[a].graphs[j], indent + 4, out);
       }
   }
   fprintf(out, "%*sreturn", indent, "");
   for (int i = 0; i < g->n_outputs; i++)
-    fprintf(out, "%s %%%s", i ? "," : "", mt_module_value_c(m, g->outputs[i])->name);
+    fprintf(out, "%s %%%s", i ? "," : "", mt_esc(mt_module_value_c(m, g->outputs[i])->name));
   fputc('\n', out);
 }
 
@@ -109,7 +112,8 @@ void mt_dump_module(const mt_module *m, FILE *out) {
   }
   for (int32_t t = 0; t < mt_module_tenant_count(m); t++) {
     const mt_tenant *tn = mt_module_tenant_c(m, t);
-    fprintf(out, "tenant '%s' (%s, partition %s) {\n", tn->name, tn->model_path, tn->partition);
+    fprintf(out, "tenant '%s' (%s, partition %s) {\n", mt_esc(tn->name), mt_esc(tn->model_path),
+            mt_esc(tn->partition));
     dump_graph(m, tn->graph, 2, out);
     fputs("}\n", out);
   }

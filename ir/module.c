@@ -7,6 +7,7 @@
 
 #include "ir/op.h"
 #include "runtime/base/checked_math.h"
+#include "runtime/base/escape.h"
 
 struct mt_module {
   const mt_allocator *allocator; /* NULL: system; owns every array below and the arena's chunks */
@@ -339,8 +340,8 @@ int64_t mt_node_attr_floats(const mt_node *n, const char *name, const float **ou
 
 const char *mt_node_label(const mt_module *m, const mt_node *n) {
   static _Thread_local char buf[512];
-  snprintf(buf, sizeof buf, "tenant '%s': node '%s' (%s)", m->tenants[n->tenant].name, n->name,
-           n->op_type);
+  snprintf(buf, sizeof buf, "tenant '%s': node '%s' (%s)", mt_esc(m->tenants[n->tenant].name),
+           mt_esc(n->name), mt_esc(n->op_type));
   return buf;
 }
 

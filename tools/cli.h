@@ -15,7 +15,9 @@ int mt_cmd_ops(int argc, char **argv);
 
 /* Helpers (cli_util.c) for every subcommand. */
 
-/* Prints "mtcc: error: <message>" to stderr, frees st, returns exit code 1. */
+/* Prints "mtcc: error: <message>" to stderr as exactly one line (control bytes escaped). */
+void mt_cli_print_error(const char *message);
+/* Prints "mtcc: error: <message>" to stderr as one line, frees st, returns exit code 1. */
 int mt_cli_fail(mt_status *st);
 /* Seconds since an arbitrary start, for progress and timing lines. */
 double mt_cli_now(void);

@@ -53,7 +53,7 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
 
 /* Same one-line error as every other command (see mt_cli_fail). */
 static int fail_compile(mtcc_status *st) {
-  fprintf(stderr, "mtcc: error: %s\n", mtcc_status_message(st));
+  mt_cli_print_error(mtcc_status_message(st));
   mtcc_status_free(st);
   return 1;
 }

@@ -10,6 +10,7 @@
 
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "runtime/base/escape.h"
 #include "tools/cli.h"
 
 enum { CASE_PASS, CASE_FAIL, CASE_UNSUPPORTED };
@@ -242,8 +243,12 @@ static int run_case(const char *case_dir, char *why, size_t cap) {
 }
 
 static void run_one(const char *dir, const char *name, tally *t) {
-  char why[2048] = "";
-  int r = run_case(dir, why, sizeof why);
+  char raw[2048] = "", why[2048];
+  int r = run_case(dir, raw, sizeof raw);
+  /* One case is one line: a newline in the folder name or in a name inside the model must not
+   * forge a second (PASS) line, so both are printed escaped. */
+  mt_escape_into(raw, false, why, sizeof why);
+  name = mt_esc(name);
   /* keep lines readable: the first 300 characters of a reason are enough to act on */
   if (strlen(why) > 300) strcpy(why + 297, "...");
   if (r == CASE_PASS) {
@@ -274,7 +279,7 @@ int mt_cmd_conformance(int argc, char **argv) {
       continue;
     }
     if (!is_dir(argv[i])) {
-      printf("FAIL %s: not a test case folder\n", argv[i]);
+      printf("FAIL %s: not a test case folder\n", mt_esc(argv[i]));
       t.failed++;
       continue;
     }
@@ -287,8 +292,8 @@ int mt_cmd_conformance(int argc, char **argv) {
       if (file_exists(path)) run_one(dir, cases[k], &t);
       if (mt_cli_now() - last_progress > 2.0) {
         last_progress = mt_cli_now();
-        fprintf(stderr, "mtcc: conformance: %d/%d cases in %s (%.0f s)\n", k + 1, n, argv[i],
-                last_progress - start);
+        fprintf(stderr, "mtcc: conformance: %d/%d cases in %s (%.0f s)\n", k + 1, n,
+                mt_esc(argv[i]), last_progress - start);
       }
     }
     free_list(cases, n);

@@ -5,6 +5,7 @@
 
 #include "frontend/manifest.h"
 #include "ir/ir.h"
+#include "runtime/base/escape.h"
 #include "tools/cli.h"
 
 typedef struct op_count {
@@ -20,25 +21,25 @@ static int by_count(const void *a, const void *b) {
 
 static void print_value(const mt_module *m, mt_value_id v) {
   const mt_value *val = mt_module_value_c(m, v);
-  printf("    %s: %s[", val->name, mt_dtype_name(val->dtype));
+  printf("    %s: %s[", mt_esc(val->name), mt_dtype_name(val->dtype));
   for (int d = 0; d < val->rank; d++) {
     if (d) printf(", ");
     if (val->dims[d] >= 0)
       printf("%" PRId64, val->dims[d]);
     else
-      printf("%s", val->dim_params[d] ? val->dim_params[d] : "?");
+      printf("%s", val->dim_params[d] ? mt_esc(val->dim_params[d]) : "?");
   }
   printf("]%s\n", val->rank < 0 ? " (rank unknown)" : "");
 }
 
 static void print_tenant(const mt_module *m, int32_t ti) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
-  printf("tenant '%s'\n  model: %s\n  partition: %s, priority %d\n", t->name, t->model_path,
-         t->partition, t->priority);
+  printf("tenant '%s'\n  model: %s\n  partition: %s, priority %d\n", mt_esc(t->name),
+         mt_esc(t->model_path), mt_esc(t->partition), t->priority);
   printf("  producer: %s, ir_version %" PRId64 ", opsets:",
-         *t->producer_name ? t->producer_name : "?", t->ir_version);
+         *t->producer_name ? mt_esc(t->producer_name) : "?", t->ir_version);
   for (int i = 0; i < t->n_opsets; i++)
-    printf(" %s%s%d", *t->opsets[i].domain ? t->opsets[i].domain : "ai.onnx", "=",
+    printf(" %s%s%d", *t->opsets[i].domain ? mt_esc(t->opsets[i].domain) : "ai.onnx", "=",
            t->opsets[i].version);
   printf("\n  parameters: %" PRId64 " (%.2f MiB)\n", t->parameter_count,
          (double)t->parameter_bytes / (1024.0 * 1024.0));
@@ -56,7 +57,7 @@ static void print_tenant(const mt_module *m, int32_t ti) {
   }
   printf("  nodes: %d\n  ops:", n_nodes);
   if (hist) qsort(hist, (size_t)n_ops, sizeof *hist, by_count);
-  for (int j = 0; j < n_ops; j++) printf(" %s=%d", hist[j].op, hist[j].count);
+  for (int j = 0; j < n_ops; j++) printf(" %s=%d", mt_esc(hist[j].op), hist[j].count);
   free(hist);
   printf("\n  inputs:\n");
   for (int i = 0; i < t->graph->n_inputs; i++) print_value(m, t->graph->inputs[i]);
@@ -91,13 +92,13 @@ int mt_cmd_inspect(int argc, char **argv) {
     bound = bound && mt_tenant_inputs_bound(m, t);
   if (!st && bound) st = mt_infer_shapes(m);
   printf("targets:");
-  for (int i = 0; i < mf->n_targets; i++) printf(" %s", mf->targets[i]);
+  for (int i = 0; i < mf->n_targets; i++) printf(" %s", mt_esc(mf->targets[i]));
   printf("\npartitions:");
   for (int i = 0; i < mf->n_partitions; i++) {
     if (mf->partitions[i].sm_budget)
-      printf(" %s (%d SMs)", mf->partitions[i].name, mf->partitions[i].sm_budget);
+      printf(" %s (%d SMs)", mt_esc(mf->partitions[i].name), mf->partitions[i].sm_budget);
     else
-      printf(" %s (whole GPU)", mf->partitions[i].name);
+      printf(" %s (whole GPU)", mt_esc(mf->partitions[i].name));
   }
   printf("\n");
   for (int32_t t = 0; t < mt_module_tenant_count(m); t++) print_tenant(m, t);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ir/op.h"
+#include "runtime/base/escape.h"
 #include "tools/cli.h"
 
 static void print_plain(void) {
@@ -33,7 +34,7 @@ int mt_cmd_ops(int argc, char **argv) {
     if (strcmp(argv[i], "--markdown") == 0) {
       markdown = true;
     } else {
-      fprintf(stderr, "mtcc: error: ops: unknown option '%s'\n", argv[i]);
+      fprintf(stderr, "mtcc: error: ops: unknown option '%s'\n", mt_esc(argv[i]));
       return 1;
     }
   }

@@ -8,6 +8,7 @@
 #include "frontend/frontend.h"
 #include "frontend/manifest.h"
 #include "ir/ir.h"
+#include "runtime/base/escape.h"
 #include "tools/cli.h"
 
 typedef struct input_arg {
@@ -103,7 +104,7 @@ MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_a
   res->seconds = mt_cli_now() - start;
   if (!st) res->n_outputs = g->n_outputs;
   if (!st && res->seconds > 2.0)
-    fprintf(stderr, "mtcc: tenant '%s' ran in %.1f s\n", t->name, res->seconds);
+    fprintf(stderr, "mtcc: tenant '%s' ran in %.1f s\n", mt_esc(t->name), res->seconds);
   free(inputs);
   return st;
 }
@@ -163,11 +164,11 @@ static void print_summary(const mt_module *m, const tenant_result *results) {
     int nodes = 0;
     for (int32_t k = 0; k < mt_module_node_count(m); k++)
       nodes += mt_module_node_c(m, k)->tenant == ti;
-    printf("tenant '%s' (partition %s): %d nodes, %.1f ms on the reference executor\n", t->name,
-           t->partition, nodes, results[ti].seconds * 1e3);
+    printf("tenant '%s' (partition %s): %d nodes, %.1f ms on the reference executor\n",
+           mt_esc(t->name), mt_esc(t->partition), nodes, results[ti].seconds * 1e3);
     for (int i = 0; i < results[ti].n_outputs; i++) {
       const mt_tensor *o = &results[ti].outputs[i];
-      printf("  %s: %s[", mt_module_value_c(m, t->graph->outputs[i])->name,
+      printf("  %s: %s[", mt_esc(mt_module_value_c(m, t->graph->outputs[i])->name),
              mt_dtype_name(o->dtype));
       for (int d = 0; d < o->rank; d++) printf("%s%lld", d ? ", " : "", (long long)o->dims[d]);
       double sum = 0;
@@ -224,7 +225,7 @@ int mt_cmd_run(int argc, char **argv) {
   for (int32_t t = 0; !st && t < n_tenants; t++) st = write_tenant(m, t, &results[t], out_dir, ext);
   if (!st) {
     print_summary(m, results);
-    printf("ran %d tenant(s); outputs in %s\n", n_tenants, out_dir);
+    printf("ran %d tenant(s); outputs in %s\n", n_tenants, mt_esc(out_dir));
   }
   for (int32_t t = 0; results && t < n_tenants; t++) {
     for (int i = 0; i < results[t].n_outputs; i++) free(results[t].outputs[i].data);

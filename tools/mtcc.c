@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/base/escape.h"
 #include "tools/cli.h"
 
 #ifndef MTCC_VERSION_STRING
@@ -42,7 +43,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "compile") == 0) return mt_cmd_compile(argc - 2, argv + 2);
   if (strcmp(cmd, "conformance") == 0) return mt_cmd_conformance(argc - 2, argv + 2);
   if (strcmp(cmd, "ops") == 0) return mt_cmd_ops(argc - 2, argv + 2);
-  fprintf(stderr, "mtcc: error: unknown command '%s'\n", cmd);
+  fprintf(stderr, "mtcc: error: unknown command '%s'\n", mt_esc(cmd));
   usage(stderr);
   return 2;
 }
