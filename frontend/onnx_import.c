@@ -11,8 +11,17 @@
 
 #include "frontend/frontend.h"
 #include "frontend/name_scope.h"
+#include "frontend/onnx_attr_types.h"
 #include "frontend/onnx_tensor.h"
+#include "frontend/onnx_validate.h"
 #include "onnx/onnx.pb-c.h"
+
+/* The versions of the default domain mtcc accepts: 1 up to the newest the ONNX release that the
+ * conformance pins were measured with defines (onnx 1.23: 28; scripts/setup.sh pins it). Older
+ * op forms whose semantics mtcc does not implement are refused per op (unsupported_reason); a
+ * version outside this range is not an ONNX model mtcc can know the meaning of. */
+#define MT_ONNX_OPSET_MIN 1
+#define MT_ONNX_OPSET_MAX 28
 
 typedef struct importer {
   mt_module *m;
@@ -166,6 +175,25 @@ MT_MUST_USE static mt_status *apply_value_info(importer *im, const Onnx__ValueIn
   return NULL;
 }
 
+/* The type a graph output declares, kept to check inference against (mt_declared_type). */
+static void declared_type_of(const Onnx__ValueInfoProto *vi, mt_declared_type *out) {
+  out->dtype = MT_DTYPE_UNDEFINED;
+  out->rank = -1;
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) return;
+  const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+  if (tt->has_elem_type) out->dtype = (mt_dtype)tt->elem_type;
+  if (!tt->shape || tt->shape->n_dim > MT_MAX_RANK) return;
+  out->rank = (int)tt->shape->n_dim;
+  for (size_t i = 0; i < tt->shape->n_dim; i++) {
+    const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    out->dims[i] =
+        d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value >= 0
+            ? d->dim_value
+            : -1;
+  }
+}
+
 MT_MUST_USE static mt_status *define_constant_value(importer *im, mt_graph *g, mt_name_scope *scope,
                                                     const char *name, mt_tensor *t,
                                                     bool count_as_parameter) {
@@ -179,6 +207,30 @@ MT_MUST_USE static mt_status *define_constant_value(importer *im, mt_graph *g, m
   MT_RETURN_IF_ERROR_PLAIN(mt_module_add_value(im->m, g, name, &v));
   mt_module_bind_constant(im->m, v, c);
   return mt_name_scope_define(scope, mt_module_value(im->m, v)->name, v);
+}
+
+static bool is_default_domain(const char *domain) {
+  return !domain || !*domain || strcmp(domain, "ai.onnx") == 0;
+}
+
+/* An attribute whose type is not the one the op's schema declares is an error: the typed lookups
+ * (mt_node_attr_int...) would read the op's default instead, and the model would run with
+ * different semantics (Conv strides given as FLOATS ran as stride 1). */
+MT_MUST_USE static mt_status *check_attr_type(const Onnx__NodeProto *np,
+                                              const Onnx__AttributeProto *ap) {
+  if (!is_default_domain(np->domain) || !ap->has_type || !ap->name) return NULL;
+  uint32_t allowed = mt_onnx_attr_allowed_types(np->op_type, ap->name);
+  if (!allowed || (allowed & MT_ATTR_BIT(ap->type))) return NULL;
+  char expected[64] = "";
+  for (unsigned t = 1; t < 32; t++)
+    if (allowed & MT_ATTR_BIT(t)) {
+      size_t len = strlen(expected);
+      snprintf(expected + len, sizeof expected - len, "%s%s", len ? " or " : "",
+               mt_attr_type_name((mt_attr_type)t));
+    }
+  return MT_ERR(INVALID_ARGUMENT,
+                "attribute '%s' must be %s (the type ONNX declares for %s), got %s", ap->name,
+                expected, np->op_type, mt_attr_type_name((mt_attr_type)ap->type));
 }
 
 MT_MUST_USE static mt_status *import_node(importer *im, const Onnx__NodeProto *np, size_t index,
@@ -202,8 +254,10 @@ MT_MUST_USE static mt_status *import_node(importer *im, const Onnx__NodeProto *n
                   "input %zu '%s' is not produced by any earlier node, initializer or graph input",
                   i, name);
   }
-  for (size_t i = 0; !st && i < np->n_attribute; i++)
-    st = import_attr(im, np->attribute[i], g, scope, &attrs[i]);
+  for (size_t i = 0; !st && i < np->n_attribute; i++) {
+    st = check_attr_type(np, np->attribute[i]);
+    if (!st) st = import_attr(im, np->attribute[i], g, scope, &attrs[i]);
+  }
   for (size_t i = 0; !st && i < np->n_output; i++) {
     const char *name = np->output[i];
     if (!name || !*name) {
@@ -224,6 +278,12 @@ MT_MUST_USE static mt_status *import_node(importer *im, const Onnx__NodeProto *n
     return mt_status_annotate(st, "node %zu (%s)", index, op);
   }
   return NULL;
+}
+
+static int input_position(const mt_graph *g, mt_value_id v) {
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->inputs[i] == v) return i;
+  return -1;
 }
 
 MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
@@ -248,12 +308,19 @@ MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto 
   }
   g->inputs = mt_arena_array(arena, gp->n_input + 1, sizeof(mt_value_id));
   g->outputs = mt_arena_array(arena, gp->n_output + 1, sizeof(mt_value_id));
-  if (!g->inputs || !g->outputs) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  g->declared_outputs = mt_arena_array(arena, gp->n_output + 1, sizeof(mt_declared_type));
+  if (!g->inputs || !g->outputs || !g->declared_outputs)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (size_t i = 0; i < gp->n_input; i++) {
     const Onnx__ValueInfoProto *vi = gp->input[i];
     if (!vi->name || !*vi->name) return MT_ERR(DATA_LOSS, "graph input %zu has no name", i);
-    /* Before IR version 4 initializers were also listed as inputs: they stay constants. */
-    if (mt_name_scope_find_local(scope, vi->name) != MT_NO_VALUE) continue;
+    /* Before IR version 4 initializers were also listed as inputs: they stay constants. The same
+     * runtime input listed twice is an error: which of the two would a caller's tensor feed? */
+    mt_value_id seen = mt_name_scope_find_local(scope, vi->name);
+    if (seen != MT_NO_VALUE && mt_module_value(im->m, seen)->constant < 0)
+      return MT_ERR(INVALID_ARGUMENT, "graph input '%s' is listed twice (inputs %d and %zu)",
+                    vi->name, input_position(g, seen), i);
+    if (seen != MT_NO_VALUE) continue;
     mt_value_id v;
     MT_RETURN_IF_ERROR_PLAIN(mt_module_add_value(im->m, g, vi->name, &v));
     MT_RETURN_IF_ERROR(apply_value_info(im, vi, v), "graph input '%s'", vi->name);
@@ -268,6 +335,7 @@ MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto 
     if (v == MT_NO_VALUE)
       return MT_ERR(INVALID_ARGUMENT,
                     "graph output '%s' is not produced by any node, initializer or input", name);
+    declared_type_of(gp->output[i], &g->declared_outputs[g->n_outputs]);
     g->outputs[g->n_outputs++] = v;
   }
   return NULL;
@@ -287,6 +355,19 @@ MT_MUST_USE static mt_status *import_model(importer *im, const Onnx__ModelProto 
     t->opsets[t->n_opsets].domain = mt_arena_strdup(arena, domain);
     t->opsets[t->n_opsets].version = o->has_version ? (int)o->version : 1;
     if (!t->opsets[t->n_opsets].domain) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    if (is_default_domain(domain)) {
+      if (!o->has_version || o->version < MT_ONNX_OPSET_MIN || o->version > MT_ONNX_OPSET_MAX)
+        return MT_ERR(INVALID_ARGUMENT,
+                      "opset_import: version %lld of the default domain is outside the %d..%d that "
+                      "mtcc knows",
+                      o->has_version ? (long long)o->version : -1LL, MT_ONNX_OPSET_MIN,
+                      MT_ONNX_OPSET_MAX);
+      for (int k = 0; k < t->n_opsets; k++)
+        if (is_default_domain(t->opsets[k].domain))
+          return MT_ERR(INVALID_ARGUMENT,
+                        "opset_import: the default domain is imported twice (versions %d and %lld)",
+                        t->opsets[k].version, (long long)o->version);
+    }
     t->n_opsets++;
   }
   mt_name_scope scope;
@@ -310,6 +391,8 @@ static char *dirname_of(const char *path) {
 mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len,
                                 const char *display_path, const char *tenant_name,
                                 int32_t *out_tenant) {
+  MT_RETURN_IF_ERROR(mt_onnx_check_strings(bytes, len), "%s: tenant '%s'", display_path,
+                     tenant_name);
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
   if (!mp)
     return MT_ERR(DATA_LOSS,
