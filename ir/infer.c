@@ -1,10 +1,12 @@
 /* Static shape inference: binds symbolic input dims, then evaluates every tenant's graph in
  * inference mode (folding shape arithmetic) and records dtypes and shapes in the module. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/evaluator.h"
 #include "ir/ir.h"
+#include "runtime/base/escape.h"
 
 static const mt_shape_override *find_override(const mt_tenant *t, const char *input) {
   for (int i = 0; i < t->n_shape_overrides; i++)
@@ -104,6 +106,35 @@ MT_MUST_USE static mt_status *check_outputs_known(const mt_module *m, const mt_t
   return NULL;
 }
 
+mt_status *mt_graph_check_declared_outputs(const mt_module *m, const mt_graph *g,
+                                           const mt_tensor *outputs, const char *who) {
+  for (int i = 0; g->declared_outputs && i < g->n_outputs; i++) {
+    const mt_declared_type *d = &g->declared_outputs[i];
+    const mt_tensor *o = &outputs[i];
+    const char *name = mt_esc(mt_module_value_c(m, g->outputs[i])->name);
+    if (d->dtype != MT_DTYPE_UNDEFINED && o->dtype != MT_DTYPE_UNDEFINED && d->dtype != o->dtype)
+      return MT_ERR(INVALID_ARGUMENT, "%s: output %d '%s' is declared %s but computes %s", who, i,
+                    name, mt_dtype_name(d->dtype), mt_dtype_name(o->dtype));
+    if (d->rank < 0 || o->rank < 0) continue;
+    if (d->rank != o->rank)
+      return MT_ERR(INVALID_ARGUMENT, "%s: output %d '%s' is declared with rank %d but has rank %d",
+                    who, i, name, d->rank, o->rank);
+    for (int k = 0; k < d->rank; k++)
+      if (d->dims[k] >= 0 && o->dims[k] >= 0 && d->dims[k] != o->dims[k])
+        return MT_ERR(INVALID_ARGUMENT,
+                      "%s: output %d '%s' dim %d is declared %lld but computes %lld", who, i, name,
+                      k, (long long)d->dims[k], (long long)o->dims[k]);
+  }
+  return NULL;
+}
+
+/* "model.onnx: tenant 't'" for messages about a tenant's graph outputs. */
+static const char *tenant_label(const mt_tenant *t, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s%stenant '%s'", mt_esc(t->model_path), *t->model_path ? ": " : "",
+           mt_esc(t->name));
+  return buf;
+}
+
 mt_status *mt_infer_shapes(mt_module *m) {
   for (int32_t ti = 0; ti < mt_module_tenant_count(m); ti++) {
     const mt_tenant *t = mt_module_tenant_c(m, ti);
@@ -119,6 +150,9 @@ mt_status *mt_infer_shapes(mt_module *m) {
     if (!st && !outs) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     if (!st) st = mt_eval_graph(ev, t->graph, outs);
     if (!st) st = check_outputs_known(m, t, ev);
+    char who[2200];
+    if (!st)
+      st = mt_graph_check_declared_outputs(m, t->graph, outs, tenant_label(t, who, sizeof who));
     if (!st) record_graph(m, ev, t->graph);
     for (int i = 0; outs && i < t->graph->n_outputs; i++) free(outs[i].data);
     free(outs);

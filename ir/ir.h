@@ -17,6 +17,13 @@ MT_MUST_USE mt_status *mt_infer_shapes(mt_module *m);
  * shape inference can run. */
 bool mt_tenant_inputs_bound(const mt_module *m, int32_t t);
 
+/* Checks the output tensors of graph g (shapes alone during inference, where a dim may be -1)
+ * against the types the model declared for them: a different dtype or rank, or a fixed declared
+ * dim that differs from a known one, is an error naming the output. Symbolic declared dims are not
+ * compared (a bound batch size is expected to replace them). who: prefix for the message. */
+MT_MUST_USE mt_status *mt_graph_check_declared_outputs(const mt_module *m, const mt_graph *g,
+                                                       const mt_tensor *outputs, const char *who);
+
 /* Checks that every node uses a supported op, dtype and attribute form. All problems are listed
  * in one status (one line per node, grouped by tenant). */
 MT_MUST_USE mt_status *mt_check_supported(const mt_module *m);

@@ -339,9 +339,12 @@ int64_t mt_node_attr_floats(const mt_node *n, const char *name, const float **ou
 }
 
 const char *mt_node_label(const mt_module *m, const mt_node *n) {
-  static _Thread_local char buf[512];
-  snprintf(buf, sizeof buf, "tenant '%s': node '%s' (%s)", mt_esc(m->tenants[n->tenant].name),
-           mt_esc(n->name), mt_esc(n->op_type));
+  static _Thread_local char buf[4096];
+  /* The model file leads, as in import errors ("a.onnx: tenant 'a': node ..."), so that a
+   * message from any pass names the file, the tenant and the node. */
+  const mt_tenant *t = &m->tenants[n->tenant];
+  snprintf(buf, sizeof buf, "%s%stenant '%s': node '%s' (%s)", mt_esc(t->model_path),
+           *t->model_path ? ": " : "", mt_esc(t->name), mt_esc(n->name), mt_esc(n->op_type));
   return buf;
 }
 

@@ -99,6 +99,14 @@ typedef struct mt_constant {
   int32_t uses; /* how many times it was interned: >1 means bytes were shared */
 } mt_constant;
 
+/* The type a model declares for a graph output (ValueInfoProto), kept to check inference against:
+ * dtype MT_DTYPE_UNDEFINED and rank -1 when not declared; a dim is -1 when symbolic or absent. */
+typedef struct mt_declared_type {
+  mt_dtype dtype;
+  int rank;
+  int64_t dims[MT_MAX_RANK];
+} mt_declared_type;
+
 typedef struct mt_graph {
   const char *name;
   int32_t tenant;
@@ -109,6 +117,7 @@ typedef struct mt_graph {
   mt_value_id *inputs; /* runtime inputs (initializers excluded) */
   int n_outputs;
   mt_value_id *outputs;
+  mt_declared_type *declared_outputs; /* n_outputs entries, or NULL (graphs built by passes) */
   int nodes_capacity;
 } mt_graph;
 
@@ -233,7 +242,8 @@ const char *mt_node_attr_string(const mt_node *n, const char *name, const char *
 int64_t mt_node_attr_ints(const mt_node *n, const char *name, const int64_t **out);
 int64_t mt_node_attr_floats(const mt_node *n, const char *name, const float **out);
 
-/* Human-readable "tenant 't': node 'n' (Op)" prefix for messages; thread-local buffer. */
+/* Human-readable "model.onnx: tenant 't': node 'n' (Op)" prefix for messages, names escaped
+ * (runtime/base/escape.h); thread-local buffer. */
 const char *mt_node_label(const mt_module *m, const mt_node *n);
 
 #endif

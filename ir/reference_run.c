@@ -1,10 +1,12 @@
 /* The reference executor's entry point: check the given inputs against the model, then evaluate
  * the tenant's main graph with every op executed on the CPU kernels. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/evaluator.h"
 #include "ir/ir.h"
+#include "runtime/base/escape.h"
 
 /* Checks inputs against declared dtypes/shapes; symbolic dims must agree across inputs. */
 MT_MUST_USE static mt_status *check_inputs(const mt_module *m, const mt_tenant *t,
@@ -56,5 +58,16 @@ mt_status *mt_reference_run(const mt_module *m, int32_t tenant, const mt_tensor 
     mt_eval_set_input(ev, t->graph->inputs[i], &inputs[i]);
   mt_status *st = mt_eval_graph(ev, t->graph, outputs);
   mt_eval_destroy(ev);
+  if (!st) {
+    char who[2200];
+    snprintf(who, sizeof who, "%s%stenant '%s'", mt_esc(t->model_path), *t->model_path ? ": " : "",
+             mt_esc(t->name));
+    st = mt_graph_check_declared_outputs(m, t->graph, outputs, who);
+    if (st) /* the caller owns outputs only on success */
+      for (int i = 0; i < t->graph->n_outputs; i++) {
+        free(outputs[i].data);
+        outputs[i].data = NULL;
+      }
+  }
   return st;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/ir.h"
 #include "ir/op.h"
 #include "runtime/cpu/resize.h"
 
@@ -340,13 +341,46 @@ MT_MUST_USE static mt_status *if_cond(const mt_op_ctx *c, bool *known, bool *val
   return NULL;
 }
 
+/* The two branches must agree on their outputs whichever runs: the same count (if_branch), and
+ * the same dtypes where both declare them. Checked statically, so that a cond known while inferring
+ * (only one branch is evaluated) cannot hide a branch whose outputs differ. */
+MT_MUST_USE static mt_status *if_branches_agree(const mt_op_ctx *c) {
+  const mt_graph *then_g, *else_g;
+  MT_RETURN_IF_ERROR_PLAIN(if_branch(c, true, &then_g));
+  MT_RETURN_IF_ERROR_PLAIN(if_branch(c, false, &else_g));
+  for (int i = 0; then_g->declared_outputs && else_g->declared_outputs && i < c->n_outputs; i++) {
+    mt_dtype a = then_g->declared_outputs[i].dtype, b = else_g->declared_outputs[i].dtype;
+    if (a != MT_DTYPE_UNDEFINED && b != MT_DTYPE_UNDEFINED && a != b)
+      return MT_ERR(INVALID_ARGUMENT,
+                    "output %d: then_branch declares %s, else_branch %s (both branches must "
+                    "produce the same dtypes)",
+                    i, mt_dtype_name(a), mt_dtype_name(b));
+  }
+  return NULL;
+}
+
+/* The evaluated branch's outputs against the types it declares. */
+MT_MUST_USE static mt_status *if_check_declared(const mt_op_ctx *c, bool cond,
+                                                const mt_tensor *outs) {
+  const mt_graph *g;
+  MT_RETURN_IF_ERROR_PLAIN(if_branch(c, cond, &g));
+  return mt_graph_check_declared_outputs(c->module, g, outs, cond ? "then_branch" : "else_branch");
+}
+
 MT_MUST_USE static mt_status *if_infer(mt_op_ctx *c) {
   bool known, value = false;
   MT_RETURN_IF_ERROR_PLAIN(if_cond(c, &known, &value));
+  MT_RETURN_IF_ERROR_PLAIN(if_branches_agree(c));
   int n = c->n_outputs;
   if (known) {
     mt_tensor *t;
     MT_RETURN_IF_ERROR_PLAIN(if_eval(c, value, &t));
+    mt_status *dst = if_check_declared(c, value, t);
+    if (dst) {
+      free_tensors(t, n);
+      free(t);
+      return dst;
+    }
     for (int i = 0; i < n; i++) mt_op_set_output(c, i, t[i].dtype, t[i].rank, t[i].dims);
     free_tensors(t, n);
     free(t);
@@ -354,7 +388,15 @@ MT_MUST_USE static mt_status *if_infer(mt_op_ctx *c) {
   }
   mt_tensor *a, *b;
   MT_RETURN_IF_ERROR_PLAIN(if_eval(c, true, &a));
-  mt_status *st = if_eval(c, false, &b);
+  mt_status *st = if_check_declared(c, true, a);
+  if (!st) st = if_eval(c, false, &b);
+  if (!st) {
+    st = if_check_declared(c, false, b);
+    if (st) {
+      free_tensors(b, n);
+      free(b);
+    }
+  }
   if (st) {
     free_tensors(a, n);
     free(a);
@@ -385,8 +427,15 @@ MT_MUST_USE static mt_status *if_run(mt_op_ctx *c) {
   bool known, value = false;
   MT_RETURN_IF_ERROR_PLAIN(if_cond(c, &known, &value));
   if (!known) return MT_ERR(INTERNAL, "condition unknown while executing");
+  MT_RETURN_IF_ERROR_PLAIN(if_branches_agree(c));
   mt_tensor *t;
   MT_RETURN_IF_ERROR_PLAIN(if_eval(c, value, &t));
+  mt_status *dst = if_check_declared(c, value, t);
+  if (dst) {
+    free_tensors(t, c->n_outputs);
+    free(t);
+    return dst;
+  }
   for (int i = 0; i < c->n_outputs; i++) {
     if (mt_op_has_output(c, i)) {
       c->outputs[i] = t[i]; /* ownership of data moves to the driver */

@@ -130,6 +130,10 @@ MT_MUST_USE static mt_status *parse_equation(const char *equation, int n_inputs,
   }
   ein_term *o = &e->out;
   o->n = 0;
+  if (arrow && raw_out.ellipsis_at < 0 && ell_rank > 0)
+    /* numpy refuses this too: the dims "..." covers would be summed away without being named */
+    return MT_ERR(INVALID_ARGUMENT,
+                  "the inputs' '...' covers %d dim(s) but the output names no '...'", ell_rank);
   if (arrow) {
     bool seen[EIN_MAX_LABELS] = {false};
     for (int j = 0; j <= raw_out.n_letters; j++) {

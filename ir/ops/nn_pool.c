@@ -24,6 +24,15 @@ MT_MUST_USE static mt_status *pool_plan_make(const mt_op_ctx *ctx, bool is_max, 
   if (x->rank < 3) return MT_ERR(INVALID_ARGUMENT, "X must have rank >= 3, got %d", x->rank);
   mt_nn_window win;
   MT_RETURN_IF_ERROR_PLAIN(mt_nn_window_parse(ctx->node, x->rank - 2, NULL, &win));
+  /* ONNX (and ONNX Runtime) require each pad to be smaller than the kernel: a window lying wholly
+   * in the padding has no element to take the max or average of. */
+  for (int d = 0; d < win.nsp; d++)
+    for (int side = 0; side < 2; side++)
+      if (win.pads[side * win.nsp + d] >= win.kernel[d])
+        return MT_ERR(INVALID_ARGUMENT,
+                      "pads[%d] = %lld must be smaller than kernel_shape[%d] = %lld",
+                      side * win.nsp + d, (long long)win.pads[side * win.nsp + d], d,
+                      (long long)win.kernel[d]);
   if (!is_max && ctx->opset < 19) {
     for (int d = 0; d < win.nsp; d++) win.dilation[d] = 1; /* no dilations before opset 19 */
   }

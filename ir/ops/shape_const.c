@@ -113,6 +113,15 @@ const char *mt_shape_constant_unsupported(const mt_node *node) {
 MT_MUST_USE static mt_status *constant_value(const mt_op_ctx *ctx, mt_tensor *v) {
   const mt_node *n = ctx->node;
   memset(v, 0, sizeof *v);
+  /* ONNX requires exactly one value attribute; with two, which one a reader takes is arbitrary. */
+  static const char *const kinds[] = {"value",     "sparse_value", "value_float",  "value_floats",
+                                      "value_int", "value_ints",   "value_string", "value_strings"};
+  int n_values = 0;
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+    n_values += mt_node_attr(n, kinds[k]) != NULL;
+  if (n_values > 1)
+    return MT_ERR(INVALID_ARGUMENT, "Constant has %d value attributes; exactly one is allowed",
+                  n_values);
   const mt_attr *a;
   if ((a = mt_node_attr(n, "value")) || (a = mt_node_attr(n, "sparse_value"))) {
     if (a->type != MT_ATTR_TENSOR)
