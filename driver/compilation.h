@@ -6,6 +6,7 @@
 
 #include "frontend/manifest.h"
 #include "mtcc.h"
+#include "codegen/cuda.h"
 #include "passes/pass_manager.h"
 
 struct mtcc_compilation {
@@ -16,6 +17,11 @@ struct mtcc_compilation {
   mt_partition_budget *budgets; /* per manifest partition; names borrowed from the manifest */
   int *nodes_imported;          /* per tenant: graph nodes as imported, before any pass */
   mtcc_compile_stats stats;
+  mt_cuda_program *cuda;      /* codegen's kernels and not-generated records */
+  mt_cuda_compiled *compiled; /* NVRTC results (n_archs per kernel), or NULL */
+  const char *archs[8];
+  int n_archs;
+  char nvrtc[160];
 };
 
 /* The module and the scheduled plan of c; both live until mtcc_compilation_destroy(c). */

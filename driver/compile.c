@@ -2,6 +2,7 @@
  * target, pick the target's parameters, run the pass pipeline, and keep what it made. The only
  * layer that sees frontend/, passes/ and plan/ together; it knows nothing about the CLI. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,6 +86,40 @@ MT_MUST_USE static mt_status *choose_target(const mtcc_compile_options *o, const
   return NULL;
 }
 
+static mt_codegen_result codegen_result(const mtcc_compilation *c) {
+  return (mt_codegen_result){.program = c->cuda,
+                             .compiled = c->compiled,
+                             .archs = c->archs,
+                             .n_archs = c->n_archs,
+                             .nvrtc = c->nvrtc};
+}
+
+/* Codegen after the pipeline: generation always (it is cheap, and the report lists what is not
+ * generated yet), NVRTC only when asked (seconds per kernel), sources only with a folder. */
+MT_MUST_USE static mt_status *run_codegen(const mtcc_compile_options *o, mtcc_compilation *c) {
+  MT_RETURN_IF_ERROR(mt_cuda_generate(c->plan, NULL, &c->cuda), "codegen");
+  const mt_manifest *mf = c->manifest;
+  c->n_archs = 0;
+  for (int i = 0; i < mf->n_targets && c->n_archs < 8; i++) c->archs[c->n_archs++] = mf->targets[i];
+  if (c->n_archs == 0) {
+    c->archs[c->n_archs++] = "sm_80";
+    c->archs[c->n_archs++] = "sm_90";
+  }
+  snprintf(c->nvrtc, sizeof c->nvrtc, "NVRTC not run (--nvrtc compiles every kernel)");
+  if (o->emit_cuda_dir)
+    MT_RETURN_IF_ERROR(mt_cuda_emit_dir(c->cuda, o->emit_cuda_dir, c->archs, c->n_archs),
+                       "--emit-cuda");
+  if (o->nvrtc) {
+    if (!mt_cuda_nvrtc_available())
+      return MT_ERR(UNAVAILABLE, "--nvrtc: %s", mt_cuda_nvrtc_describe());
+    MT_RETURN_IF_ERROR(mt_cuda_nvrtc_compile(c->cuda, c->archs, c->n_archs, 0, &c->compiled),
+                       "NVRTC");
+    snprintf(c->nvrtc, sizeof c->nvrtc, "%s: %d kernel(s) x %d arch(s) compiled",
+             mt_cuda_nvrtc_describe(), c->cuda->n_kernels, c->n_archs);
+  }
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c,
                                            double start) {
   /* The frontend only reads the paths; its signature predates const-correct callers. */
@@ -119,9 +154,12 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
   mt_status *st = mt_pipeline_run(&ctx, &popts);
   c->plan = ctx.plan; /* destroyed with the compilation, also when the pipeline failed */
   if (st) return st;
+  MT_RETURN_IF_ERROR_PLAIN(run_codegen(o, c));
   mt_compile_stats_compute(c->plan, total_imported, now_seconds() - start, &c->stats);
-  if (o->report_path)
-    return mt_compile_report_write(o->report_path, c->plan, &c->stats, c->nodes_imported);
+  if (o->report_path) {
+    mt_codegen_result cg = codegen_result(c);
+    return mt_compile_report_write(o->report_path, c->plan, &c->stats, c->nodes_imported, &cg);
+  }
   return NULL;
 }
 
@@ -160,15 +198,19 @@ const mt_plan *mt_driver_compilation_plan(const mtcc_compilation *c) { return c-
 mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c, const char *path) {
   if (!c || !path)
     return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compilation_write_report: NULL argument"));
-  return to_public(mt_compile_report_write(path, c->plan, &c->stats, c->nodes_imported));
+  mt_codegen_result cg = codegen_result(c);
+  return to_public(mt_compile_report_write(path, c->plan, &c->stats, c->nodes_imported, &cg));
 }
 
 void mtcc_compilation_print_summary(const mtcc_compilation *c, FILE *out) {
-  mt_compile_summary_print(out, c->plan, &c->stats);
+  mt_codegen_result cg = codegen_result(c);
+  mt_compile_summary_print(out, c->plan, &c->stats, &cg);
 }
 
 void mtcc_compilation_destroy(mtcc_compilation *c) {
   if (!c) return;
+  if (c->compiled) mt_allocator_free(c->cuda->allocator, c->compiled);
+  mt_cuda_program_destroy(c->cuda);
   mt_plan_destroy(c->plan);
   mt_module_destroy(c->module);
   mt_manifest_free(c->manifest);

@@ -69,7 +69,43 @@ static json_t *group_json(const mt_plan *p, int32_t gi) {
       "bytes", fg->cost.bytes_read + fg->cost.bytes_written, "predicted_us", fg->cost.predicted_us);
 }
 
-static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const int *nodes_imported) {
+/* The codegen section: every generated kernel with its launch and why, every horizontal group
+ * that has no kernel with the reason, and NVRTC's results per arch when it ran. */
+static json_t *codegen_json(const mt_plan *p, const mt_codegen_result *cg) {
+  const mt_cuda_program *prog = cg->program;
+  json_t *kernels = json_array(), *skipped = json_array();
+  for (int i = 0; i < prog->n_kernels; i++) {
+    const mt_cuda_kernel *k = &prog->kernels[i];
+    json_t *params = json_array();
+    for (int j = 0; j < k->n_params; j++)
+      json_array_append_new(params,
+                            json_pack("{s:s, s:s, s:s}", "value",
+                                      mt_module_value_c(p->module, k->params[j].value)->name,
+                                      "dtype", mt_dtype_name(k->params[j].dtype), "access",
+                                      k->params[j].is_output ? "write" : "read"));
+    json_t *builds = json_array();
+    for (int a = 0; cg->compiled && a < cg->n_archs; a++) {
+      const mt_cuda_compiled *c = &cg->compiled[i * cg->n_archs + a];
+      json_array_append_new(builds, json_pack("{s:s, s:I, s:I}", "arch", c->arch, "cubin_bytes",
+                                              (json_int_t)c->cubin_bytes, "ptx_bytes",
+                                              (json_int_t)c->ptx_bytes));
+    }
+    json_array_append_new(kernels, json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:s, s:o, s:o}",
+                                             "name", k->name, "horizontal_group", k->hgroup,
+                                             "nodes", k->n_nodes, "grid", (int)k->grid, "block",
+                                             (int)k->block, "dynamic_smem", (json_int_t)k->dyn_smem,
+                                             "why", k->why, "params", params, "nvrtc", builds));
+  }
+  for (int i = 0; i < prog->n_skipped; i++)
+    json_array_append_new(skipped, json_pack("{s:i, s:s, s:s}", "horizontal_group",
+                                             prog->skipped[i].hgroup, "what", prog->skipped[i].what,
+                                             "reason", prog->skipped[i].reason));
+  return json_pack("{s:s, s:o, s:o}", "nvrtc", cg->nvrtc ? cg->nvrtc : "not run", "kernels",
+                   kernels, "not_generated", skipped);
+}
+
+static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const int *nodes_imported,
+                           const mt_codegen_result *cg) {
   const mt_module *m = p->module;
   json_t *tenants = json_array();
   for (int32_t t = 0; t < mt_module_tenant_count(m); t++) {
@@ -139,14 +175,18 @@ static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const in
       s->intermediate_bytes_fused, "peak_arena_bytes", (json_int_t)s->peak_arena_bytes,
       "unplanned_bytes", (json_int_t)s->unplanned_bytes, "predicted_makespan_us", s->makespan_us,
       "sum_predicted_alone_us", s->sum_alone_us, "compile_seconds", s->compile_seconds);
-  return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "mtcc_report_version", "1", "target",
-                   p->arch->name, "summary", summary, "partitions", partitions, "tenants", tenants,
-                   "horizontal_groups", hgroups, "rejected_fusions", rejected);
+  json_t *root =
+      json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "mtcc_report_version", "1", "target",
+                p->arch->name, "summary", summary, "partitions", partitions, "tenants", tenants,
+                "horizontal_groups", hgroups, "rejected_fusions", rejected);
+  if (root && cg && cg->program) json_object_set_new(root, "codegen", codegen_json(p, cg));
+  return root;
 }
 
 mt_status *mt_compile_report_write(const char *path, const mt_plan *p, const mt_compile_stats *s,
-                                   const int *nodes_per_tenant_imported) {
-  json_t *root = report_json(p, s, nodes_per_tenant_imported);
+                                   const int *nodes_per_tenant_imported,
+                                   const mt_codegen_result *cg) {
+  json_t *root = report_json(p, s, nodes_per_tenant_imported, cg);
   if (!root) return MT_ERR(INTERNAL, "building the report failed");
   size_t n = strlen(path);
   char *tmp = malloc(n + 16);
@@ -176,7 +216,8 @@ mt_status *mt_compile_report_write(const char *path, const mt_plan *p, const mt_
   return st;
 }
 
-void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s) {
+void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s,
+                              const mt_codegen_result *cg) {
   const mt_module *m = p->module;
   fprintf(out, "target %s\n", p->arch->name);
   for (int i = 0; i < p->n_partitions; i++) {
@@ -217,5 +258,14 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
           "predicted makespan %.1f us vs %.1f us for the tenants one after another; %d fusion(s) "
           "rejected (see --report)\n",
           s->makespan_us, s->sum_alone_us, p->n_rejections);
+  if (cg && cg->program) {
+    const mt_cuda_program *prog = cg->program;
+    int covered = 0;
+    for (int i = 0; i < prog->n_kernels; i++) covered += prog->kernels[i].n_nodes;
+    fprintf(out,
+            "codegen: %d CUDA kernel(s) covering %d node(s); %d horizontal group(s) not generated "
+            "(see --report); %s\n",
+            prog->n_kernels, covered, prog->n_skipped, cg->nvrtc ? cg->nvrtc : "NVRTC not run");
+  }
   fprintf(out, "compiled in %.2f s\n", s->compile_seconds);
 }

@@ -7,7 +7,17 @@
 #include <stdio.h>
 
 #include "mtcc.h"
+#include "codegen/cuda.h"
 #include "plan/plan.h"
+
+/* What codegen made of the plan (kernels, groups not generated, NVRTC results when run). */
+typedef struct mt_codegen_result {
+  const mt_cuda_program *program;   /* NULL: codegen did not run */
+  const mt_cuda_compiled *compiled; /* NULL: NVRTC did not run */
+  const char *const *archs;
+  int n_archs;
+  const char *nvrtc; /* "NVRTC 13.0", or why it did not run */
+} mt_codegen_result;
 
 /* The public statistics struct is the one the report is built from. */
 typedef mtcc_compile_stats mt_compile_stats;
@@ -17,7 +27,9 @@ void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compi
 /* Writes the JSON report atomically. */
 MT_MUST_USE mt_status *mt_compile_report_write(const char *path, const mt_plan *p,
                                                const mt_compile_stats *s,
-                                               const int *nodes_per_tenant_imported);
-void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s);
+                                               const int *nodes_per_tenant_imported,
+                                               const mt_codegen_result *cg);
+void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s,
+                              const mt_codegen_result *cg);
 
 #endif

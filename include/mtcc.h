@@ -109,6 +109,13 @@ typedef struct mtcc_compile_options {
   /* Where the compilation's memory comes from (module, plan and their arenas); NULL: malloc.
    * It must outlive the compilation. */
   const struct mtcc_allocator *allocator;
+  /* When set, the generated CUDA C is written into this folder (created when missing): one .cu
+   * file per kernel, the dialect header mt_cuda.h and compile_commands.json. */
+  const char *emit_cuda_dir;
+  /* Non-zero: compile every generated kernel with NVRTC for every target of the manifest (sm_80
+   * and sm_90 when it names none); a compile error fails the compile. Off by default, so a
+   * compile without it stays fast; fails with UNAVAILABLE when mtcc was built without NVRTC. */
+  int nvrtc;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

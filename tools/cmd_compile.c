@@ -1,6 +1,7 @@
 /* mtcc compile: parse the command line into mtcc_compile_options, call the library
  * (include/mtcc.h), print the summary. Everything else lives in driver/. (Codegen and the bundle
  * come with the codegen issue; today compile stops at the scheduled, memory-planned module.) */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@ typedef struct compile_args {
   int n_paths;
   const char **disabled;
   int n_disabled;
-  const char *dump_after, *report, *target, *arch_params;
+  const char *dump_after, *report, *target, *arch_params, *emit_cuda;
+  bool nvrtc;
 } compile_args;
 
 MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a) {
@@ -24,7 +26,7 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     const char *val = NULL;
     /* --opt=VALUE and --opt VALUE both work */
     static const char *const with_value[] = {"--dump-ir-after", "--disable-pass", "--report",
-                                             "--target", "--arch-params"};
+                                             "--target",        "--arch-params",  "--emit-cuda"};
     const char *opt = NULL;
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
       size_t n = strlen(with_value[k]);
@@ -32,6 +34,10 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
         opt = with_value[k];
         val = arg[n] == '=' ? arg + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
       }
+    }
+    if (!opt && strcmp(arg, "--nvrtc") == 0) {
+      a->nvrtc = true;
+      continue;
     }
     if (opt && !val) return MT_ERR(INVALID_ARGUMENT, "compile: %s needs a value", opt);
     if (!opt && arg[0] == '-') return MT_ERR(INVALID_ARGUMENT, "compile: unknown option '%s'", arg);
@@ -43,6 +49,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->disabled[a->n_disabled++] = val;
     else if (strcmp(opt, "--report") == 0)
       a->report = val;
+    else if (strcmp(opt, "--emit-cuda") == 0)
+      a->emit_cuda = val;
     else if (strcmp(opt, "--target") == 0)
       a->target = val;
     else
@@ -75,6 +83,8 @@ int mt_cmd_compile(int argc, char **argv) {
   o.disabled_passes = a.disabled;
   o.n_disabled_passes = a.n_disabled;
   o.dump_after = a.dump_after;
+  o.emit_cuda_dir = a.emit_cuda;
+  o.nvrtc = a.nvrtc;
   o.report_path = a.report; /* written before the summary is printed, as before */
   mtcc_compilation *c = NULL;
   mtcc_status *cst = mtcc_compile(&o, &c);

@@ -1,0 +1,112 @@
+/* CUDA C code generation: a fully scheduled plan (plan/plan.h) becomes one kernel per horizontal
+ * group that codegen covers, written in the mtcc kernel dialect (codegen/mt_cuda.h; the same text
+ * compiles with NVRTC for a GPU and with g++ against the emulator in tests/emu).
+ *
+ * Kernels are specialised on the plan's static shapes (strides and trip counts are constants in
+ * the source) and use grid-stride loops, so a launch grid sized to the partition's SMs gives the
+ * same results as any other. A group that cannot be lowered yet gets a "not generated" record with
+ * the reason; nothing is skipped silently. Node parameters come from the kernel-call descriptors
+ * (mt_node_lower), never from ONNX attributes.
+ *
+ * This layer reads plan/, ir/ and runtime/ headers only: never passes/, driver/ or tools/. */
+#ifndef MT_CODEGEN_CUDA_H
+#define MT_CODEGEN_CUDA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan/plan.h"
+
+typedef struct mt_cuda_options {
+  /* SMs the kernels are sized for; 0: each horizontal group's partition's granted sm_count. */
+  int sm_count_override;
+  int block_threads;  /* threads per block of elementwise and copy bodies (0: 256) */
+  int blocks_per_sm;  /* resident blocks assumed per SM when sizing grids (0: 8) */
+  int reduce_threads; /* threads per block of reduction bodies, a power of two (0: 256) */
+} mt_cuda_options;
+
+void mt_cuda_options_init(mt_cuda_options *o);
+
+/* One kernel parameter: a plan value read or written through a global pointer. */
+typedef struct mt_cuda_param {
+  mt_value_id value;
+  bool is_output;
+  mt_dtype dtype;
+  int64_t elements;
+} mt_cuda_param;
+
+/* A generated kernel; strings are owned by the program. */
+typedef struct mt_cuda_kernel {
+  int32_t hgroup;
+  const char *name;   /* e.g. "h12_elementwise_resnet50_v0" */
+  const char *source; /* complete dialect source: #include "mt_cuda.h" + the kernel */
+  int n_params;
+  mt_cuda_param *params; /* in launch order */
+  unsigned grid, block;  /* 1-D launch */
+  size_t dyn_smem;
+  const char *why; /* one line: what the launch configuration was chosen from */
+  int n_nodes;     /* ONNX nodes covered (all bodies) */
+} mt_cuda_kernel;
+
+/* A horizontal group that has no kernel, and why. */
+typedef struct mt_cuda_skipped {
+  int32_t hgroup;
+  const char *what;   /* "h3 conv resnet50_v0" */
+  const char *reason; /* "conv: implicit-GEMM generator not written yet" */
+} mt_cuda_skipped;
+
+typedef struct mt_cuda_program {
+  const mt_allocator *allocator;
+  int n_kernels, cap_kernels;
+  mt_cuda_kernel *kernels;
+  int n_skipped, cap_skipped;
+  mt_cuda_skipped *skipped;
+} mt_cuda_program;
+
+/* Generates kernels for every horizontal group of p (in group order). Fails only on internal
+ * errors and out of memory; a group that cannot be lowered becomes a skipped record. The program
+ * is the caller's (mt_cuda_program_destroy); it does not refer to p after the call. */
+MT_MUST_USE mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o,
+                                        mt_cuda_program **out);
+void mt_cuda_program_destroy(mt_cuda_program *prog);
+
+/* Lowers one horizontal group; on success *out_kernel is filled (its strings owned by prog, the
+ * kernel not added). UNIMPLEMENTED with the reason when the group cannot be lowered; the message
+ * names tenant, node and op where one node is the cause. */
+MT_MUST_USE mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o,
+                                               int32_t hgroup, mt_cuda_program *prog,
+                                               mt_cuda_kernel *out_kernel);
+
+/* The dialect header's text (codegen/mt_cuda.h), embedded at build time. */
+extern const char mt_cuda_dialect_header[];
+
+/* Writes DIR/<kernel>.cu for every kernel, DIR/mt_cuda.h, and DIR/compile_commands.json (one
+ * nvcc command per file and arch) atomically (temporary files renamed into place). archs are
+ * "sm_80"-style names. DIR is created when missing. */
+MT_MUST_USE mt_status *mt_cuda_emit_dir(const mt_cuda_program *prog, const char *dir,
+                                        const char *const *archs, int n_archs);
+
+/* NVRTC: whether the compiler was built with it, and a one-line description ("NVRTC 13.0" or
+ * "NVRTC is off: ..."). */
+bool mt_cuda_nvrtc_available(void);
+const char *mt_cuda_nvrtc_describe(void);
+
+/* What NVRTC made of one kernel for one arch. */
+typedef struct mt_cuda_compiled {
+  int kernel; /* index into prog->kernels */
+  char arch[16];
+  size_t cubin_bytes;
+  size_t ptx_bytes;                    /* for the newest arch only: PTX for later GPUs */
+  int registers, spills, shared_bytes; /* -1 when not read */
+} mt_cuda_compiled;
+
+/* Compiles every kernel of prog for every arch with NVRTC, in parallel on n_threads threads (0:
+ * the machine's cores); identical sources are compiled once. out receives n_kernels * n_archs
+ * results (caller frees with mt_allocator_free(prog->allocator, ...)). A compile error is a status
+ * naming the kernel and arch, with the generated source lines around the failing line.
+ * UNAVAILABLE when NVRTC is off. */
+MT_MUST_USE mt_status *mt_cuda_nvrtc_compile(const mt_cuda_program *prog, const char *const *archs,
+                                             int n_archs, int n_threads, mt_cuda_compiled **out);
+
+#endif

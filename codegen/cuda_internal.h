@@ -1,0 +1,99 @@
+/* Internals shared by the CUDA generator's files: a string builder and the per-body emitter that
+ * turns "the element of value v at linear offset OFF" into dialect statements. Not for other
+ * layers. */
+#ifndef MT_CODEGEN_CUDA_INTERNAL_H
+#define MT_CODEGEN_CUDA_INTERNAL_H
+
+#include "codegen/cuda.h"
+#include "ir/ir.h"
+#include "ir/op.h"
+#include "runtime/base/allocator.h"
+#include "runtime/cpu/kernel_call.h"
+
+/* A growable NUL-terminated string; an allocation failure sticks (oom) and later appends are
+ * dropped, so callers check once at the end. */
+typedef struct mt_sb {
+  const mt_allocator *allocator;
+  char *data;
+  size_t len, cap;
+  bool oom;
+} mt_sb;
+
+void mt_sb_printf(mt_sb *sb, const char *fmt, ...) MT_PRINTF(2, 3);
+void mt_sb_free(mt_sb *sb);
+/* Duplicates s with the allocator (NULL on failure). */
+char *mt_cg_strdup(const mt_allocator *a, const char *s);
+
+#define MT_CG_MAX_MEMO 2048
+#define MT_CG_NAME 40
+
+typedef struct cg_memo {
+  mt_value_id value;
+  char off[MT_CG_NAME]; /* offset expression the value was computed at */
+  char var[MT_CG_NAME]; /* the variable holding it */
+  int depth;            /* block nesting level it was declared at */
+} cg_memo;
+
+struct cg_body;
+/* Hook for a value the body computes itself (a reduction's output): writes the variable name of
+ * v's element at offset off into var, or returns a status. */
+typedef mt_status *(*cg_special_fn)(struct cg_body *b, mt_value_id v, const char *off, char *var);
+
+/* One body: a fused group emitted as straight-line code inside loops the caller writes. */
+typedef struct cg_body {
+  const mt_plan *plan;
+  const mt_module *m;
+  const mt_fused_group *fg;
+  int index; /* body number inside its kernel: names get the prefix b<index>_ */
+  mt_sb *code;
+  int indent;
+  int depth;
+  int n_tmp;
+  int n_memo;
+  cg_memo memo[MT_CG_MAX_MEMO];
+  mt_kernel_call *calls; /* per fg->nodes[k], lowered */
+  cg_special_fn special;
+  void *special_ctx;
+} cg_body;
+
+/* Lowers every node of the group (kernel-call descriptors) into b->calls. */
+MT_MUST_USE mt_status *mt_cg_body_init(cg_body *b, const mt_plan *p, const mt_fused_group *fg,
+                                       int index, mt_sb *code);
+void mt_cg_body_free(cg_body *b);
+
+/* Emits statements computing value v's element at linear offset expression off (an int64
+ * expression in v's own dense layout) and writes the variable's name to var (MT_CG_NAME bytes).
+ * The variable has the compute type of v's dtype (float for float16, rounded per node as the CPU
+ * kernels round). UNIMPLEMENTED, naming tenant, node and op, for what cannot be generated. */
+MT_MUST_USE mt_status *mt_cg_emit_value(cg_body *b, mt_value_id v, const char *off, char *var);
+
+/* Forgets memoised values declared at nesting depth >= depth (when a block closes). */
+void mt_cg_forget(cg_body *b, int depth);
+void mt_cg_line(cg_body *b, const char *fmt, ...) MT_PRINTF(2, 3);
+/* A fresh variable name b<index>_<prefix><n>. */
+void mt_cg_tmp(cg_body *b, const char *prefix, char *out);
+
+/* Parameter names of the group's inputs and outputs: b<index>_in<k>, b<index>_out<k>. */
+int mt_cg_input_index(const mt_fused_group *fg, mt_value_id v);
+int mt_cg_output_index(const mt_fused_group *fg, mt_value_id v);
+
+const char *mt_cg_ctype(mt_dtype dt);     /* compute type: float for float16 */
+const char *mt_cg_storetype(mt_dtype dt); /* storage type: __half for float16 */
+/* The statement storing compute-type expression val into ptr[off]. */
+void mt_cg_store(cg_body *b, mt_dtype dt, const char *ptr, const char *off, const char *val);
+int64_t mt_cg_numel(const mt_module *m, mt_value_id v);
+/* The node (and its index in the group) producing v inside the body's group, or -1. */
+int mt_cg_producer_index(const cg_body *b, mt_value_id v);
+/* "tenant 'a': node 'n' (Op)" for messages. */
+const char *mt_cg_node_label(const mt_module *m, int32_t node);
+
+/* Helper functions every kernel source starts with (float16 rounding, casts, Min/Max, ...). */
+extern const char mt_cg_prelude[];
+
+/* Reduction bodies (cuda_reduce.c): emits the body function of a reduction group into code and
+ * returns its block count wish in *out_blocks (rows) and threads in *out_threads. */
+MT_MUST_USE mt_status *mt_cg_reduction_body(cg_body *b, const mt_cuda_options *o,
+                                            const char *fn_name, int64_t *out_rows,
+                                            int *out_threads);
+
+#endif
