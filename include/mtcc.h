@@ -109,6 +109,11 @@ typedef struct mtcc_compile_options {
   /* Where the compilation's memory comes from (module, plan and their arenas); NULL: malloc.
    * It must outlive the compilation. */
   const struct mtcc_allocator *allocator;
+  /* The memory budget in bytes: no tensor a model declares or computes (initializer, folded
+   * constant, inferred intermediate) and no sum of constants may need more; such inputs fail
+   * with MTCC_RESOURCE_EXHAUSTED naming the tensor and its size. 0: half the machine's physical
+   * memory (less where RLIMIT_AS/RLIMIT_DATA are lower). */
+  size_t memory_limit;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

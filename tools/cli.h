@@ -3,6 +3,7 @@
 #ifndef MT_TOOLS_CLI_H
 #define MT_TOOLS_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "runtime/base/status.h"
@@ -17,6 +18,10 @@ int mt_cmd_ops(int argc, char **argv);
 
 /* Prints "mtcc: error: <message>" to stderr, frees st, returns exit code 1. */
 int mt_cli_fail(mt_status *st);
+/* Parses the value of --memory-limit (a byte count with an optional K/M/G/T suffix: 512M, 4G)
+ * for subcommand cmd; the error names the flag and the text. */
+MT_MUST_USE mt_status *mt_cli_parse_memory_limit(const char *cmd, const char *text,
+                                                 size_t *out_bytes);
 /* Seconds since an arbitrary start, for progress and timing lines. */
 double mt_cli_now(void);
 

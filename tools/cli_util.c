@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "runtime/base/memory_limit.h"
 #include "tools/cli.h"
 
 int mt_cli_fail(mt_status *st) {
@@ -15,4 +16,14 @@ double mt_cli_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+mt_status *mt_cli_parse_memory_limit(const char *cmd, const char *text, size_t *out_bytes) {
+  if (!text) return MT_ERR(INVALID_ARGUMENT, "%s: --memory-limit needs a value", cmd);
+  if (!mt_memory_limit_parse(text, out_bytes))
+    return MT_ERR(INVALID_ARGUMENT,
+                  "%s: --memory-limit '%s' is not a size (a positive number of bytes, or with a "
+                  "K, M, G or T suffix: 512M, 4G)",
+                  cmd, text);
+  return NULL;
 }

@@ -133,8 +133,8 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why,
 }
 
 /* Reads input_*.pb / output_*.pb of one data set, sorted by index. */
-MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, mt_tensor **out,
-                                       char ***out_names, int *out_n) {
+MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, size_t memory_limit,
+                                       mt_tensor **out, char ***out_names, int *out_n) {
   char **files;
   int n = list_dir(set_dir, prefix, &files);
   *out = calloc((size_t)n + 1, sizeof **out);
@@ -147,7 +147,7 @@ MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, 
     snprintf(want, sizeof want, "%s%d.pb", prefix, k);
     snprintf(path, sizeof path, "%s/%s", set_dir, want);
     if (!file_exists(path)) break;
-    st = mt_tensor_file_read(path, &(*out)[k], &(*out_names)[k]);
+    st = mt_tensor_file_read_limited(path, memory_limit, &(*out)[k], &(*out_names)[k]);
     if (!st) (*out_n)++;
   }
   free_list(files, n);
@@ -168,8 +168,8 @@ static int run_data_set(const mt_module *m, const char *set_dir, char *why, size
   char **in_names = NULL, **out_names = NULL;
   int n_in = 0, n_out = 0, result = CASE_PASS;
   const mt_graph *g = mt_module_tenant_c(m, 0)->graph;
-  mt_status *st = read_set(set_dir, "input_", &ins, &in_names, &n_in);
-  if (!st) st = read_set(set_dir, "output_", &want, &out_names, &n_out);
+  mt_status *st = read_set(set_dir, "input_", mt_module_memory_limit(m), &ins, &in_names, &n_in);
+  if (!st) st = read_set(set_dir, "output_", mt_module_memory_limit(m), &want, &out_names, &n_out);
   mt_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
   mt_tensor *got = calloc((size_t)g->n_outputs + 1, sizeof *got);
   if (!st && (!inputs || !got)) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -208,11 +208,12 @@ static int run_data_set(const mt_module *m, const char *set_dir, char *why, size
   return result;
 }
 
-static int run_case(const char *case_dir, char *why, size_t cap) {
+static int run_case(const char *case_dir, size_t memory_limit, char *why, size_t cap) {
   char path[8192];
   snprintf(path, sizeof path, "%s/model.onnx", case_dir);
   mt_module *m;
   mt_status *st = mt_module_create(NULL, &m);
+  if (!st && memory_limit) mt_module_set_memory_limit(m, memory_limit);
   int32_t tenant;
   if (!st) st = mt_onnx_import_file(m, path, "model", &tenant);
   if (!st) st = mt_verify_module(m);
@@ -241,9 +242,9 @@ static int run_case(const char *case_dir, char *why, size_t cap) {
   return result;
 }
 
-static void run_one(const char *dir, const char *name, tally *t) {
+static void run_one(const char *dir, const char *name, size_t memory_limit, tally *t) {
   char why[2048] = "";
-  int r = run_case(dir, why, sizeof why);
+  int r = run_case(dir, memory_limit, why, sizeof why);
   /* keep lines readable: the first 300 characters of a reason are enough to act on */
   if (strlen(why) > 300) strcpy(why + 297, "...");
   if (r == CASE_PASS) {
@@ -264,13 +265,21 @@ int mt_cmd_conformance(int argc, char **argv) {
   if (argc < 1)
     return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "conformance: give one or more test case folders"));
   tally t = {0};
+  size_t memory_limit = 0; /* 0: each case's module keeps the machine's default */
   double start = mt_cli_now(), last_progress = start;
   for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--memory-limit") == 0) {
+      mt_status *lst = mt_cli_parse_memory_limit("conformance", i + 1 < argc ? argv[i + 1] : NULL,
+                                                 &memory_limit);
+      if (lst) return mt_cli_fail(lst);
+      i++;
+      continue;
+    }
     char path[8192 + 16];
     snprintf(path, sizeof path, "%s/model.onnx", argv[i]);
     if (file_exists(path)) {
       const char *base = strrchr(argv[i], '/');
-      run_one(argv[i], base && base[1] ? base + 1 : argv[i], &t);
+      run_one(argv[i], base && base[1] ? base + 1 : argv[i], memory_limit, &t);
       continue;
     }
     if (!is_dir(argv[i])) {
@@ -284,7 +293,7 @@ int mt_cmd_conformance(int argc, char **argv) {
       char dir[4096];
       snprintf(dir, sizeof dir, "%.2000s/%.2000s", argv[i], cases[k]);
       snprintf(path, sizeof path, "%s/model.onnx", dir);
-      if (file_exists(path)) run_one(dir, cases[k], &t);
+      if (file_exists(path)) run_one(dir, cases[k], memory_limit, &t);
       if (mt_cli_now() - last_progress > 2.0) {
         last_progress = mt_cli_now();
         fprintf(stderr, "mtcc: conformance: %d/%d cases in %s (%.0f s)\n", k + 1, n, argv[i],

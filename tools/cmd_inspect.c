@@ -69,10 +69,18 @@ int mt_cmd_inspect(int argc, char **argv) {
   char **paths = calloc((size_t)argc + 1, sizeof *paths);
   int n_paths = 0;
   if (!paths) return mt_cli_fail(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
+  size_t memory_limit = 0;
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--dump-ir") == 0)
       dump = true;
-    else if (argv[i][0] == '-') {
+    else if (strcmp(argv[i], "--memory-limit") == 0) {
+      mt_status *lst =
+          mt_cli_parse_memory_limit("inspect", i + 1 < argc ? argv[++i] : NULL, &memory_limit);
+      if (lst) {
+        free(paths);
+        return mt_cli_fail(lst);
+      }
+    } else if (argv[i][0] == '-') {
       free(paths);
       return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "inspect: unknown option '%s'", argv[i]));
     } else
@@ -80,7 +88,7 @@ int mt_cmd_inspect(int argc, char **argv) {
   }
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
-  mt_status *st = mt_workload_load(NULL, n_paths, paths, &mf, &m);
+  mt_status *st = mt_workload_load(NULL, memory_limit, n_paths, paths, &mf, &m);
   free(paths);
   if (st) return mt_cli_fail(st);
   st = mt_check_supported(m);
