@@ -1,6 +1,7 @@
 /* Helpers every subcommand uses (declared in cli.h). Kept apart from mtcc.c, which dispatches to
  * the subcommands, so calls run one way: mtcc.c -> cmd_*.c -> cli_util.c. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "runtime/base/memory_limit.h"
@@ -26,4 +27,15 @@ mt_status *mt_cli_parse_memory_limit(const char *cmd, const char *text, size_t *
                   "K, M, G or T suffix: 512M, 4G)",
                   cmd, text);
   return NULL;
+}
+
+bool mt_cli_memory_limit_arg(const char *cmd, int argc, char **argv, int *i, size_t *out_bytes,
+                             mt_status **out_status) {
+  static const char flag[] = "--memory-limit";
+  const char *arg = argv[*i];
+  size_t n = sizeof flag - 1;
+  if (strncmp(arg, flag, n) != 0 || (arg[n] != 0 && arg[n] != '=')) return false;
+  const char *val = arg[n] == '=' ? arg + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+  *out_status = mt_cli_parse_memory_limit(cmd, val, out_bytes);
+  return true;
 }

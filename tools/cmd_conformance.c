@@ -26,9 +26,11 @@ static bool is_dir(const char *path) {
   return stat(path, &s) == 0 && S_ISDIR(s.st_mode);
 }
 
+/* Any kind of file: a FIFO or directory where a case file belongs is then refused by the reader
+ * with a message that names it, instead of being skipped as if absent. */
 static bool file_exists(const char *path) {
   struct stat s;
-  return stat(path, &s) == 0 && S_ISREG(s.st_mode);
+  return stat(path, &s) == 0;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -268,11 +270,9 @@ int mt_cmd_conformance(int argc, char **argv) {
   size_t memory_limit = 0; /* 0: each case's module keeps the machine's default */
   double start = mt_cli_now(), last_progress = start;
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--memory-limit") == 0) {
-      mt_status *lst = mt_cli_parse_memory_limit("conformance", i + 1 < argc ? argv[i + 1] : NULL,
-                                                 &memory_limit);
+    mt_status *lst = NULL;
+    if (mt_cli_memory_limit_arg("conformance", argc, argv, &i, &memory_limit, &lst)) {
       if (lst) return mt_cli_fail(lst);
-      i++;
       continue;
     }
     char path[8192 + 16];

@@ -70,12 +70,11 @@ int mt_cmd_inspect(int argc, char **argv) {
   int n_paths = 0;
   if (!paths) return mt_cli_fail(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
   size_t memory_limit = 0;
+  mt_status *lst = NULL;
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--dump-ir") == 0)
       dump = true;
-    else if (strcmp(argv[i], "--memory-limit") == 0) {
-      mt_status *lst =
-          mt_cli_parse_memory_limit("inspect", i + 1 < argc ? argv[++i] : NULL, &memory_limit);
+    else if (mt_cli_memory_limit_arg("inspect", argc, argv, &i, &memory_limit, &lst)) {
       if (lst) {
         free(paths);
         return mt_cli_fail(lst);

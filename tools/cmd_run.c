@@ -188,8 +188,8 @@ int mt_cmd_run(int argc, char **argv) {
   for (int i = 0; !st && i < argc; i++) {
     if (strcmp(argv[i], "--reference") == 0)
       reference = true;
-    else if (strcmp(argv[i], "--memory-limit") == 0)
-      st = mt_cli_parse_memory_limit("run", i + 1 < argc ? argv[++i] : NULL, &memory_limit);
+    else if (mt_cli_memory_limit_arg("run", argc, argv, &i, &memory_limit, &st))
+      continue;
     else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc)
       input_specs[n_inputs++] = argv[++i];
     else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc)
