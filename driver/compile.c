@@ -123,8 +123,9 @@ MT_MUST_USE static mt_status *run_codegen(const mtcc_compile_options *o, mtcc_co
 MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c,
                                            double start) {
   /* The frontend only reads the paths; its signature predates const-correct callers. */
-  MT_RETURN_IF_ERROR_PLAIN(mt_workload_load((const mt_allocator *)o->allocator, o->n_inputs,
-                                            (char *const *)o->inputs, &c->manifest, &c->module));
+  MT_RETURN_IF_ERROR_PLAIN(mt_workload_load((const mt_allocator *)o->allocator, o->memory_limit,
+                                            o->n_inputs, (char *const *)o->inputs, &c->manifest,
+                                            &c->module));
   const mt_manifest *mf = c->manifest;
   mt_module *m = c->module;
   MT_RETURN_IF_ERROR_PLAIN(mt_check_supported(m));

@@ -23,9 +23,17 @@ void mt_tenant_name_from_path(const char *path, char *out, size_t cap);
  * read: out->data is malloc'ed; *out_name (optional) receives the .pb tensor name or NULL (free it).
  * write: picks the format from the extension and writes atomically (temp file + rename). */
 MT_MUST_USE mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name);
+/* Same, under a memory budget (runtime/base/memory_limit.h; the plain form uses the machine's
+ * default): the file must be a regular file, and neither it nor the tensor it declares may need
+ * more than memory_limit bytes (RESOURCE_EXHAUSTED naming the path and the size). */
+MT_MUST_USE mt_status *mt_tensor_file_read_limited(const char *path, size_t memory_limit,
+                                                   mt_tensor *out, char **out_name);
 /* Decodes .npy or .pb bytes already in memory; display_path names them in messages. */
 MT_MUST_USE mt_status *mt_tensor_bytes_decode(const char *display_path, const void *bytes,
                                               size_t len, mt_tensor *out, char **out_name);
+MT_MUST_USE mt_status *mt_tensor_bytes_decode_limited(const char *display_path, const void *bytes,
+                                                      size_t len, size_t memory_limit,
+                                                      mt_tensor *out, char **out_name);
 MT_MUST_USE mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name);
 
 #endif

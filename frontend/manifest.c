@@ -9,6 +9,7 @@
 
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "runtime/base/file.h"
 
 static const char *const known_targets[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
 
@@ -223,14 +224,13 @@ MT_MUST_USE static mt_status *manifest_from_json(const char *path, json_t *root,
 }
 
 mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest) {
-  json_error_t err;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-  if (!root) {
-    if (err.line <= 0) return MT_ERR(NOT_FOUND, "%s: %s", path, err.text);
-    return MT_ERR(INVALID_ARGUMENT, "%s:%d:%d: malformed JSON: %s", path, err.line, err.column,
-                  err.text);
-  }
-  return manifest_from_json(path, root, out_manifest);
+  char *text;
+  size_t len;
+  /* Through the regular-file check: jansson's own fopen would block on a FIFO. */
+  MT_RETURN_IF_ERROR_PLAIN(mt_file_read_all(path, "manifest", MT_TEXT_FILE_LIMIT, &text, &len));
+  mt_status *st = mt_manifest_parse(path, text, len, out_manifest);
+  free(text);
+  return st;
 }
 
 mt_status *mt_manifest_parse(const char *path, const char *text, size_t len,
@@ -286,9 +286,10 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
 }
 
 mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator,
-                              mt_module **out_module) {
+                              size_t memory_limit, mt_module **out_module) {
   mt_module *m;
   MT_RETURN_IF_ERROR_PLAIN(mt_module_create(allocator, &m));
+  if (memory_limit) mt_module_set_memory_limit(m, memory_limit);
   mt_status *st = NULL;
   for (int i = 0; i < mf->n_tenants && !st; i++) {
     const mt_tenant_spec *ts = &mf->tenants[i];
@@ -339,8 +340,9 @@ static bool is_manifest_path(const char *p) {
   return n > 5 && strcmp(p + n - 5, ".json") == 0;
 }
 
-mt_status *mt_workload_load(const mt_allocator *allocator, int n_paths, char *const *paths,
-                            mt_manifest **out_manifest, mt_module **out_module) {
+mt_status *mt_workload_load(const mt_allocator *allocator, size_t memory_limit, int n_paths,
+                            char *const *paths, mt_manifest **out_manifest,
+                            mt_module **out_module) {
   if (n_paths <= 0) return MT_ERR(INVALID_ARGUMENT, "no model or manifest given");
   mt_manifest *mf;
   if (is_manifest_path(paths[0])) {
@@ -349,7 +351,7 @@ mt_status *mt_workload_load(const mt_allocator *allocator, int n_paths, char *co
   } else {
     MT_RETURN_IF_ERROR_PLAIN(mt_manifest_from_models(n_paths, paths, &mf));
   }
-  mt_status *st = mt_workload_import(mf, allocator, out_module);
+  mt_status *st = mt_workload_import(mf, allocator, memory_limit, out_module);
   if (st) {
     mt_manifest_free(mf);
     return st;

@@ -40,6 +40,10 @@ typedef struct mt_manifest {
 } mt_manifest;
 
 /* Parses and validates a manifest file. Errors name the file, line and the offending key. */
+/* Manifests and other JSON a user names are refused above this size (64 MiB): far beyond any
+ * real manifest, and a bound on what a mistaken path can make us read. */
+#define MT_TEXT_FILE_LIMIT ((size_t)64 << 20)
+
 MT_MUST_USE mt_status *mt_manifest_load(const char *path, mt_manifest **out_manifest);
 /* Parses manifest text already in memory; path names it in messages and anchors model paths. */
 MT_MUST_USE mt_status *mt_manifest_parse(const char *path, const char *text, size_t len,
@@ -51,13 +55,14 @@ void mt_manifest_free(mt_manifest *mf);
 
 /* Imports every tenant of the manifest into a new module (applying partitions, priorities,
  * dim bindings and shape overrides) and checks it with the verifier. The module allocates from
- * `allocator` (NULL: system), which must outlive it. */
+ * `allocator` (NULL: system), which must outlive it. memory_limit is the module's memory budget
+ * (runtime/base/memory_limit.h; 0: the machine's default), already applied to the import. */
 MT_MUST_USE mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator,
-                                          mt_module **out_module);
+                                          size_t memory_limit, mt_module **out_module);
 
 /* Loads a workload from the command line: one .json manifest, or one or more model paths. */
-MT_MUST_USE mt_status *mt_workload_load(const mt_allocator *allocator, int n_paths,
-                                        char *const *paths, mt_manifest **out_manifest,
+MT_MUST_USE mt_status *mt_workload_load(const mt_allocator *allocator, size_t memory_limit,
+                                        int n_paths, char *const *paths, mt_manifest **out_manifest,
                                         mt_module **out_module);
 
 #endif

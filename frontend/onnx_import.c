@@ -15,6 +15,7 @@
 #include "frontend/onnx_tensor.h"
 #include "frontend/onnx_validate.h"
 #include "onnx/onnx.pb-c.h"
+#include "runtime/base/file.h"
 
 /* The versions of the default domain mtcc accepts: 1 up to the newest the ONNX release that the
  * conformance pins were measured with defines (onnx 1.23: 28; scripts/setup.sh pins it). Older
@@ -35,11 +36,19 @@ typedef struct importer {
 MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
                                            mt_name_scope *scope, bool is_main);
 
-/* Interns a decoded tensor as a module constant and frees the decoded buffer. */
-MT_MUST_USE static mt_status *intern_tensor(importer *im, mt_tensor *t, int32_t *out_constant) {
-  mt_status *st = mt_module_intern_constant(im->m, t->dtype, t->rank, t->dims, t->data,
-                                            mt_tensor_nbytes(t), out_constant);
-  free(t->data);
+/* Interns a decoded tensor as a module constant and releases the decoded storage: a heap buffer
+ * is freed; a file mapping (external data) passes to the module, which keeps the constant in it
+ * rather than copying a large weight to the heap. */
+MT_MUST_USE static mt_status *intern_tensor(importer *im, mt_tensor *t, mt_file_mapping *mapping,
+                                            int32_t *out_constant) {
+  mt_status *st;
+  if (mapping && mapping->data) {
+    st = mt_module_intern_constant_mapped(im->m, t->dtype, t->rank, t->dims, mapping, out_constant);
+  } else {
+    st = mt_module_intern_constant(im->m, t->dtype, t->rank, t->dims, t->data, mt_tensor_nbytes(t),
+                                   out_constant);
+    free(t->data);
+  }
   t->data = NULL;
   return st;
 }
@@ -47,8 +56,10 @@ MT_MUST_USE static mt_status *intern_tensor(importer *im, mt_tensor *t, int32_t 
 MT_MUST_USE static mt_status *import_tensor_proto(importer *im, const Onnx__TensorProto *tp,
                                                   int32_t *out_constant) {
   mt_tensor t;
-  MT_RETURN_IF_ERROR_PLAIN(mt_onnx_tensor_decode(tp, im->base_dir, &t));
-  return intern_tensor(im, &t, out_constant);
+  mt_file_mapping mapping;
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_onnx_tensor_decode(tp, im->base_dir, mt_module_memory_limit(im->m), &mapping, &t));
+  return intern_tensor(im, &t, &mapping, out_constant);
 }
 
 MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributeProto *ap, mt_graph *g,
@@ -96,9 +107,10 @@ MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributePro
     if (!ap->sparse_tensor)
       return MT_ERR(DATA_LOSS, "attribute '%s' has no sparse tensor", a->name);
     mt_tensor t;
-    MT_RETURN_IF_ERROR(mt_onnx_sparse_tensor_decode(ap->sparse_tensor, im->base_dir, &t),
+    MT_RETURN_IF_ERROR(mt_onnx_sparse_tensor_decode(ap->sparse_tensor, im->base_dir,
+                                                    mt_module_memory_limit(im->m), &t),
                        "attribute '%s'", a->name);
-    MT_RETURN_IF_ERROR_PLAIN(intern_tensor(im, &t, &a->constant));
+    MT_RETURN_IF_ERROR_PLAIN(intern_tensor(im, &t, NULL, &a->constant));
     a->type = MT_ATTR_TENSOR; /* densified: ops see one tensor form */
     break;
   }
@@ -196,13 +208,14 @@ static void declared_type_of(const Onnx__ValueInfoProto *vi, mt_declared_type *o
 
 MT_MUST_USE static mt_status *define_constant_value(importer *im, mt_graph *g, mt_name_scope *scope,
                                                     const char *name, mt_tensor *t,
+                                                    mt_file_mapping *mapping,
                                                     bool count_as_parameter) {
   int32_t c;
   if (count_as_parameter) {
     im->parameter_count += mt_tensor_numel(t);
     im->parameter_bytes += mt_tensor_nbytes(t);
   }
-  MT_RETURN_IF_ERROR_PLAIN(intern_tensor(im, t, &c));
+  MT_RETURN_IF_ERROR_PLAIN(intern_tensor(im, t, mapping, &c));
   mt_value_id v;
   MT_RETURN_IF_ERROR_PLAIN(mt_module_add_value(im->m, g, name, &v));
   mt_module_bind_constant(im->m, v, c);
@@ -293,17 +306,21 @@ MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto 
     const Onnx__TensorProto *tp = gp->initializer[i];
     const char *tname = tp->name ? tp->name : "";
     mt_tensor t;
-    MT_RETURN_IF_ERROR(mt_onnx_tensor_decode(tp, im->base_dir, &t), "initializer '%s'", tname);
-    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, tname, &t, is_main), "initializer '%s'",
-                       tname);
+    mt_file_mapping mapping;
+    MT_RETURN_IF_ERROR(
+        mt_onnx_tensor_decode(tp, im->base_dir, mt_module_memory_limit(im->m), &mapping, &t),
+        "initializer '%s'", tname);
+    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, tname, &t, &mapping, is_main),
+                       "initializer '%s'", tname);
   }
   for (size_t i = 0; i < gp->n_sparse_initializer; i++) {
     const Onnx__SparseTensorProto *sp = gp->sparse_initializer[i];
     const char *name = sp->values && sp->values->name ? sp->values->name : "";
     mt_tensor t;
-    MT_RETURN_IF_ERROR(mt_onnx_sparse_tensor_decode(sp, im->base_dir, &t),
-                       "sparse initializer '%s'", name);
-    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, name, &t, is_main),
+    MT_RETURN_IF_ERROR(
+        mt_onnx_sparse_tensor_decode(sp, im->base_dir, mt_module_memory_limit(im->m), &t),
+        "sparse initializer '%s'", name);
+    MT_RETURN_IF_ERROR(define_constant_value(im, g, scope, name, &t, NULL, is_main),
                        "sparse initializer '%s'", name);
   }
   g->inputs = mt_arena_array(arena, gp->n_input + 1, sizeof(mt_value_id));
@@ -412,21 +429,14 @@ mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len,
 
 mt_status *mt_onnx_import_file(mt_module *m, const char *path, const char *tenant_name,
                                int32_t *out_tenant) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return MT_ERR(NOT_FOUND, "%s: cannot open: %s", path, strerror(errno));
-  mt_status *st = NULL;
   char *buf = NULL;
-  long size = -1;
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-    st = MT_ERR(DATA_LOSS, "%s: cannot determine the file size", path);
-  else if (size == 0)
+  size_t size = 0;
+  MT_RETURN_IF_ERROR_PLAIN(mt_file_read_all(path, "model", mt_module_memory_limit(m), &buf, &size));
+  mt_status *st = NULL;
+  if (size == 0)
     st = MT_ERR(DATA_LOSS, "%s: the file is empty", path);
-  else if (!(buf = malloc((size_t)size)))
-    st = MT_ERR(RESOURCE_EXHAUSTED, "%s: out of memory reading %ld bytes", path, size);
-  else if (fread(buf, 1, (size_t)size, f) != (size_t)size)
-    st = MT_ERR(DATA_LOSS, "%s: read failed", path);
-  fclose(f);
-  if (!st) st = mt_onnx_import_bytes(m, buf, (size_t)size, path, tenant_name, out_tenant);
+  else
+    st = mt_onnx_import_bytes(m, buf, size, path, tenant_name, out_tenant);
   free(buf);
   return st;
 }

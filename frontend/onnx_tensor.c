@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "runtime/base/checked_math.h"
+#include "runtime/base/memory_limit.h"
 
 /* Tensor names are optional in the protobuf: never hand printf a NULL. */
 #define TNAME(tp) ((tp)->name ? (tp)->name : "")
@@ -65,8 +66,10 @@ MT_MUST_USE static mt_status *resolve_external(const char *base_dir, const char 
   return NULL;
 }
 
-MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const char *base_dir,
-                                            void *dst, size_t nbytes) {
+/* Maps the tensor's bytes from its external file (checked to hold them: a tiny file cannot
+ * declare a huge tensor); the caller owns *out and unmaps it. */
+MT_MUST_USE static mt_status *map_external(const Onnx__TensorProto *tp, const char *base_dir,
+                                           size_t nbytes, mt_file_mapping *out) {
   const char *location = NULL;
   long long offset = 0, length = -1;
   for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -95,19 +98,10 @@ MT_MUST_USE static mt_status *read_external(const Onnx__TensorProto *tp, const c
                   TNAME(tp), offset, length, nbytes);
   char *path;
   MT_RETURN_IF_ERROR(resolve_external(base_dir, location, &path), "tensor '%s'", TNAME(tp));
-  FILE *f = fopen(path, "rb");
-  mt_status *st = NULL;
-  if (!f) {
-    st = MT_ERR(NOT_FOUND, "tensor '%s': cannot open external data '%s': %s", TNAME(tp), path,
-                strerror(errno));
-  } else if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(dst, 1, nbytes, f) != nbytes) {
-    st =
-        MT_ERR(DATA_LOSS, "tensor '%s': external data '%s' is shorter than offset %lld + %zu bytes",
-               TNAME(tp), path, offset, nbytes);
-  }
-  if (f) fclose(f);
+  mt_status *st = mt_file_map(path, "external data", (size_t)offset, nbytes, out);
   free(path);
-  return st;
+  if (st) return mt_status_annotate(st, "tensor '%s'", TNAME(tp));
+  return NULL;
 }
 
 /* Copies a typed repeated field into packed storage of dtype, checking the element count. */
@@ -146,7 +140,9 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
 }
 
 mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_dir,
+                                 size_t memory_limit, mt_file_mapping *out_mapping,
                                  mt_tensor *out) {
+  if (out_mapping) memset(out_mapping, 0, sizeof *out_mapping);
   memset(out, 0, sizeof *out);
   mt_dtype dtype = (mt_dtype)tp->data_type;
   if (!mt_dtype_supported(dtype))
@@ -156,15 +152,34 @@ mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_d
   MT_RETURN_IF_ERROR_PLAIN(check_shape(tp, out, &count));
   if (!mt_mul_size(count, mt_dtype_size(dtype), &nbytes))
     return MT_ERR(DATA_LOSS, "tensor '%s' is impossibly large", TNAME(tp));
+  bool external =
+      tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  /* Bool data is normalised in place below, so it cannot stay in a read-only mapping. */
+  if (external && out_mapping && dtype != MT_DTYPE_BOOL) {
+    MT_RETURN_IF_ERROR_PLAIN(map_external(tp, base_dir, nbytes, out_mapping));
+    out->dtype = dtype;
+    out->data = (void *)out_mapping->data;
+    return NULL;
+  }
+  if (nbytes > memory_limit) {
+    char need[32], lim[32];
+    return MT_ERR(RESOURCE_EXHAUSTED,
+                  "tensor '%s' (%zu elements of %s) would need %s, over the "
+                  "memory limit of %s",
+                  TNAME(tp), count, mt_dtype_name(dtype),
+                  mt_format_bytes((double)nbytes, need, sizeof need),
+                  mt_format_bytes((double)memory_limit, lim, sizeof lim));
+  }
   void *data = malloc(nbytes ? nbytes : 1);
   if (!data)
     return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for tensor '%s' (%zu bytes)", TNAME(tp),
                   nbytes);
   mt_status *st = NULL;
-  bool external =
-      tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (external) {
-    st = read_external(tp, base_dir, data, nbytes);
+    mt_file_mapping map;
+    st = map_external(tp, base_dir, nbytes, &map);
+    if (!st && nbytes) memcpy(data, map.data, nbytes);
+    if (!st) mt_file_unmap(&map);
   } else if (tp->has_raw_data) {
     if (tp->raw_data.len != nbytes)
       st = MT_ERR(DATA_LOSS, "tensor '%s': raw_data holds %zu bytes, its shape needs %zu",
@@ -186,15 +201,16 @@ mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_d
 }
 
 mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp, const char *base_dir,
-                                        mt_tensor *out) {
+                                        size_t memory_limit, mt_tensor *out) {
   memset(out, 0, sizeof *out);
   if (!sp->values || !sp->indices)
     return MT_ERR(DATA_LOSS, "sparse tensor without values or indices");
   if (sp->n_dims > MT_MAX_RANK)
     return MT_ERR(UNIMPLEMENTED, "sparse tensor of rank %zu", sp->n_dims);
   mt_tensor values, indices;
-  MT_RETURN_IF_ERROR(mt_onnx_tensor_decode(sp->values, base_dir, &values), "sparse values");
-  mt_status *st = mt_onnx_tensor_decode(sp->indices, base_dir, &indices);
+  MT_RETURN_IF_ERROR(mt_onnx_tensor_decode(sp->values, base_dir, memory_limit, NULL, &values),
+                     "sparse values");
+  mt_status *st = mt_onnx_tensor_decode(sp->indices, base_dir, memory_limit, NULL, &indices);
   if (st) {
     free(values.data);
     return mt_status_annotate(st, "sparse indices");
@@ -209,7 +225,13 @@ mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp, const
   out->dtype = values.dtype;
   size_t esize = mt_dtype_size(values.dtype);
   int64_t nnz = values.rank == 1 ? values.dims[0] : 0;
-  if (!st && (!mt_mul_size(count, esize, &nbytes) || !(out->data = calloc(nbytes ? nbytes : 1, 1))))
+  char need[32], lim[32];
+  if (!st && (!mt_mul_size(count, esize, &nbytes) || nbytes > memory_limit))
+    st = MT_ERR(RESOURCE_EXHAUSTED,
+                "sparse tensor densified would need %s, over the memory limit of %s",
+                mt_format_bytes((double)count * (double)esize, need, sizeof need),
+                mt_format_bytes((double)memory_limit, lim, sizeof lim));
+  if (!st && !(out->data = calloc(nbytes ? nbytes : 1, 1)))
     st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory densifying a sparse tensor");
   bool coords = indices.rank == 2;
   if (!st && indices.dtype != MT_DTYPE_INT64)

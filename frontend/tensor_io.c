@@ -9,33 +9,12 @@
 #include "frontend/frontend.h"
 #include "frontend/onnx_tensor.h"
 #include "runtime/base/checked_math.h"
+#include "runtime/base/file.h"
+#include "runtime/base/memory_limit.h"
 
 static bool has_suffix(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
   return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-MT_MUST_USE static mt_status *read_whole_file(const char *path, unsigned char **out,
-                                              size_t *out_len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return MT_ERR(NOT_FOUND, "%s: cannot open: %s", path, strerror(errno));
-  mt_status *st = NULL;
-  long size = -1;
-  unsigned char *buf = NULL;
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-    st = MT_ERR(DATA_LOSS, "%s: cannot determine the file size", path);
-  else if (!(buf = malloc((size_t)size + 1)))
-    st = MT_ERR(RESOURCE_EXHAUSTED, "%s: out of memory", path);
-  else if (fread(buf, 1, (size_t)size, f) != (size_t)size)
-    st = MT_ERR(DATA_LOSS, "%s: read failed", path);
-  fclose(f);
-  if (st) {
-    free(buf);
-    return st;
-  }
-  *out = buf;
-  *out_len = (size_t)size;
-  return NULL;
 }
 
 /* numpy descr strings for the supported dtypes (little-endian or byte-order-free). */
@@ -128,6 +107,11 @@ MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *b
 
 mt_status *mt_tensor_bytes_decode(const char *path, const void *bytes, size_t len, mt_tensor *out,
                                   char **out_name) {
+  return mt_tensor_bytes_decode_limited(path, bytes, len, mt_memory_limit_default(), out, out_name);
+}
+
+mt_status *mt_tensor_bytes_decode_limited(const char *path, const void *bytes, size_t len,
+                                          size_t memory_limit, mt_tensor *out, char **out_name) {
   const unsigned char *buf = bytes;
   if (out_name) *out_name = NULL;
   if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) return parse_npy(path, buf, len, out);
@@ -143,18 +127,24 @@ mt_status *mt_tensor_bytes_decode(const char *path, const void *bytes, size_t le
   if (!tp)
     return MT_ERR(DATA_LOSS, "%s: neither a .npy file nor an ONNX TensorProto%s", path,
                   len ? "" : " (the file is empty)");
-  mt_status *st = mt_onnx_tensor_decode(tp, NULL, out);
+  mt_status *st = mt_onnx_tensor_decode(tp, NULL, memory_limit, NULL, out);
   if (!st && out_name && tp->name && *tp->name) *out_name = strdup(tp->name);
   onnx__tensor_proto__free_unpacked(tp, NULL);
   return st ? mt_status_annotate(st, "%s", path) : NULL;
 }
 
 mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name) {
-  unsigned char *buf = NULL;
+  return mt_tensor_file_read_limited(path, mt_memory_limit_default(), out, out_name);
+}
+
+mt_status *mt_tensor_file_read_limited(const char *path, size_t memory_limit, mt_tensor *out,
+                                       char **out_name) {
+  char *buf = NULL;
   size_t len = 0;
   if (out_name) *out_name = NULL;
-  MT_RETURN_IF_ERROR_PLAIN(read_whole_file(path, &buf, &len));
-  mt_status *st = mt_tensor_bytes_decode(path, buf, len, out, out_name);
+  /* The file is read whole and the tensor decoded from it: both copies count. */
+  MT_RETURN_IF_ERROR_PLAIN(mt_file_read_all(path, "tensor file", memory_limit / 2, &buf, &len));
+  mt_status *st = mt_tensor_bytes_decode_limited(path, buf, len, memory_limit, out, out_name);
   free(buf);
   return st;
 }

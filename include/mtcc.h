@@ -116,6 +116,11 @@ typedef struct mtcc_compile_options {
    * and sm_90 when it names none); a compile error fails the compile. Off by default, so a
    * compile without it stays fast; fails with UNAVAILABLE when mtcc was built without NVRTC. */
   int nvrtc;
+  /* The memory budget in bytes: no tensor a model declares or computes (initializer, folded
+   * constant, inferred intermediate) and no sum of constants may need more; such inputs fail
+   * with MTCC_RESOURCE_EXHAUSTED naming the tensor and its size. 0: half the machine's physical
+   * memory (less where RLIMIT_AS/RLIMIT_DATA are lower). */
+  size_t memory_limit;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

@@ -7,9 +7,14 @@
 
 #include "ir/op.h"
 #include "runtime/base/checked_math.h"
+#include "runtime/base/memory_limit.h"
 
 /* Largest value folded during inference: shape arithmetic is small; weights are not refolded. */
 enum { MT_FOLD_LIMIT_ELEMENTS = 1 << 16 };
+/* Bytes all folded values may hold together (further capped at a quarter of the module's memory
+ * budget): a few kilobytes of model can chain ConstantOfShape/Tile/Add into hundreds of 64 MiB
+ * results, each under the per-node limit. */
+#define MT_FOLD_BUDGET_BYTES ((size_t)256 << 20)
 
 struct mt_eval {
   const mt_module *m;
@@ -19,7 +24,11 @@ struct mt_eval {
   uint8_t *defined; /* env[v] holds a dtype/shape */
   mt_eval_placement_fn placement;
   void *placement_user;
-  int64_t fold_limit; /* inference mode: largest folded result, in elements */
+  int64_t fold_limit;  /* inference mode: largest folded result, in elements */
+  size_t fold_budget;  /* inference mode: bytes all folded values may hold together */
+  size_t memory_limit; /* the module's budget: no single output and no live set beyond it */
+  size_t live_bytes;   /* bytes of outputs this evaluator allocated and still holds */
+  uint8_t *unfolded;   /* inference mode: folding v was skipped to stay within fold_budget */
 };
 
 void mt_eval_set_fold_limit(mt_eval *ev, int64_t elements) { ev->fold_limit = elements; }
@@ -36,10 +45,14 @@ mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval
   ev->m = m;
   ev->executing = executing;
   ev->fold_limit = MT_FOLD_LIMIT_ELEMENTS;
+  ev->memory_limit = mt_module_memory_limit(m);
+  ev->fold_budget =
+      ev->memory_limit / 4 < MT_FOLD_BUDGET_BYTES ? ev->memory_limit / 4 : MT_FOLD_BUDGET_BYTES;
   ev->env = calloc((size_t)n + 1, sizeof *ev->env);
   ev->owned = calloc((size_t)n + 1, 1);
   ev->defined = calloc((size_t)n + 1, 1);
-  if (!ev->env || !ev->owned || !ev->defined) {
+  ev->unfolded = calloc((size_t)n + 1, 1);
+  if (!ev->env || !ev->owned || !ev->defined || !ev->unfolded) {
     mt_eval_destroy(ev);
     return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
@@ -55,7 +68,11 @@ mt_status *mt_eval_create(const mt_module *m, bool executing, mt_eval **out_eval
 }
 
 static void release_value(mt_eval *ev, mt_value_id v) {
-  if (ev->owned[v]) free(ev->env[v].data);
+  if (ev->owned[v]) {
+    size_t bytes = mt_tensor_nbytes(&ev->env[v]);
+    ev->live_bytes -= bytes < ev->live_bytes ? bytes : ev->live_bytes;
+    free(ev->env[v].data);
+  }
   ev->owned[v] = 0;
   ev->env[v].data = NULL;
 }
@@ -67,6 +84,7 @@ void mt_eval_destroy(mt_eval *ev) {
   free(ev->env);
   free(ev->owned);
   free(ev->defined);
+  free(ev->unfolded);
   free(ev);
 }
 
@@ -84,21 +102,37 @@ MT_MUST_USE static mt_status *eval_graph_cb(mt_op_ctx *ctx, const mt_graph *g, m
   return mt_eval_graph((mt_eval *)ctx->driver, g, outputs);
 }
 
-MT_MUST_USE static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bool executing) {
+static const char *output_name(const mt_op_ctx *ctx, int i) {
+  mt_value_id v = ctx->node->outputs[i];
+  return v == MT_NO_VALUE ? "" : mt_module_value_c(ctx->module, v)->name;
+}
+
+/* Checks an output's dtype and shape, and that it fits the memory budget before anything is
+ * allocated for it: sizes here come from the model (Range limits, Resize scales, ConstantOfShape
+ * shapes...), so a tiny file can ask for terabytes. */
+MT_MUST_USE static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bool executing,
+                                                 size_t memory_limit) {
   const mt_tensor *o = &ctx->outputs[i];
   if (o->dtype == MT_DTYPE_UNDEFINED || o->rank < 0 || o->rank > MT_MAX_RANK)
     return MT_ERR(INTERNAL, "output %d: the op set no dtype or shape", i);
   if (!mt_dtype_supported(o->dtype))
     return MT_ERR(UNIMPLEMENTED, "output %d: dtype %s is not supported", i,
                   mt_dtype_name(o->dtype));
-  int64_t n = 1;
+  double bytes = (double)mt_dtype_size(o->dtype);
   for (int d = 0; d < o->rank; d++) {
     if (o->dims[d] < 0) {
       if (executing) return MT_ERR(INTERNAL, "output %d: dim %d is negative", i, d);
       continue; /* unknown statically (data-dependent branch shapes); reported by the caller */
     }
-    if (!mt_mul_i64(n, o->dims[d], &n) || n > ((int64_t)1 << 40))
-      return MT_ERR(RESOURCE_EXHAUSTED, "output %d is impossibly large", i);
+    bytes *= (double)o->dims[d];
+  }
+  /* A double cannot overflow here (at most 8 dims of int64) and is exact far past any limit
+   * that matters; integer products of these dims could wrap. */
+  if (bytes > (double)memory_limit) {
+    char need[32], lim[32];
+    return MT_ERR(RESOURCE_EXHAUSTED, "output %d '%s' would need %s, over the memory limit of %s",
+                  i, output_name(ctx, i), mt_format_bytes(bytes, need, sizeof need),
+                  mt_format_bytes((double)memory_limit, lim, sizeof lim));
   }
   return NULL;
 }
@@ -113,10 +147,11 @@ static bool output_known_dims(const mt_tensor *o) {
 MT_MUST_USE static mt_status *allocate_outputs(mt_eval *ev, mt_op_ctx *ctx, uint8_t *placed) {
   for (int i = 0; i < ctx->n_outputs; i++) {
     if (!mt_op_has_output(ctx, i)) continue;
-    size_t bytes;
+    size_t bytes, live;
     if (!mt_mul_size((size_t)mt_tensor_numel(&ctx->outputs[i]),
                      mt_dtype_size(ctx->outputs[i].dtype), &bytes))
-      return MT_ERR(RESOURCE_EXHAUSTED, "output %d is impossibly large", i);
+      return MT_ERR(RESOURCE_EXHAUSTED, "output %d '%s' is impossibly large", i,
+                    output_name(ctx, i));
     if (ev->placement) {
       void *p = ev->placement(ev->placement_user, ctx->node->outputs[i], bytes);
       if (p) {
@@ -126,16 +161,33 @@ MT_MUST_USE static mt_status *allocate_outputs(mt_eval *ev, mt_op_ctx *ctx, uint
         continue;
       }
     }
+    /* Every intermediate held at once counts: a chain of outputs each under the limit must
+     * not add up past it. */
+    if (!mt_add_size(ev->live_bytes, bytes, &live) || live > ev->memory_limit) {
+      char need[32], held[32], lim[32];
+      return MT_ERR(RESOURCE_EXHAUSTED,
+                    "output %d '%s' would need %s while %s are held by other values, over the "
+                    "memory limit of %s",
+                    i, output_name(ctx, i), mt_format_bytes((double)bytes, need, sizeof need),
+                    mt_format_bytes((double)ev->live_bytes, held, sizeof held),
+                    mt_format_bytes((double)ev->memory_limit, lim, sizeof lim));
+    }
     ctx->outputs[i].data = calloc(1, bytes ? bytes : 1);
     if (!ctx->outputs[i].data)
-      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for output %d (%zu bytes)", i, bytes);
+      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for output %d '%s' (%zu bytes)", i,
+                    output_name(ctx, i), bytes);
+    ev->live_bytes = live;
   }
   return NULL;
 }
 
-static void free_outputs(mt_op_ctx *ctx, const uint8_t *placed) {
+static void free_outputs(mt_eval *ev, mt_op_ctx *ctx, const uint8_t *placed) {
   for (int i = 0; i < ctx->n_outputs; i++) {
-    if (!placed || !placed[i]) free(ctx->outputs[i].data);
+    if ((!placed || !placed[i]) && ctx->outputs[i].data) {
+      size_t bytes = mt_tensor_nbytes(&ctx->outputs[i]);
+      ev->live_bytes -= bytes < ev->live_bytes ? bytes : ev->live_bytes;
+      free(ctx->outputs[i].data);
+    }
     ctx->outputs[i].data = NULL;
   }
 }
@@ -195,6 +247,14 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
     inputs[i] = &ev->env[v];
     if (!ev->env[v].data) {
       all_known = false;
+      if (i < 32 && (op->value_inputs >> i & 1u) && ev->unfolded[v]) {
+        char lim[32];
+        return MT_ERR(RESOURCE_EXHAUSTED,
+                      "the output shape depends on the values of input %d '%s', which were not "
+                      "computed at compile time: folding them would exceed the fold budget of %s",
+                      i, mt_module_value_c(m, v)->name,
+                      mt_format_bytes((double)ev->fold_budget, lim, sizeof lim));
+      }
       if (i < 32 && (op->value_inputs >> i & 1u))
         return MT_ERR(INVALID_ARGUMENT,
                       "the output shape depends on the values of input %d '%s', which are not "
@@ -221,36 +281,53 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
     MT_RETURN_IF_ERROR_PLAIN(op->infer(&ctx));
     for (int i = 0; i < n->n_outputs; i++)
       if (mt_op_has_output(&ctx, i))
-        MT_RETURN_IF_ERROR_PLAIN(check_output_shape(&ctx, i, ev->executing));
+        MT_RETURN_IF_ERROR_PLAIN(check_output_shape(&ctx, i, ev->executing, ev->memory_limit));
   }
   if (run_now && !ev->executing && !self_alloc) {
     int64_t total = 0;
+    double bytes = 0;
     for (int i = 0; i < n->n_outputs; i++) {
       if (!mt_op_has_output(&ctx, i)) continue;
       if (!output_known_dims(&outputs[i])) return NULL;
       total += mt_tensor_numel(&outputs[i]);
+      bytes += (double)mt_tensor_nbytes(&outputs[i]);
     }
     if (total > ev->fold_limit) return NULL;
+    if ((double)ev->live_bytes + bytes > (double)ev->fold_budget) {
+      /* Leaving it unfolded is legal (the node runs at execution time); a later node whose
+       * shape needs these values reports the budget by name. */
+      for (int i = 0; i < n->n_outputs; i++)
+        if (mt_op_has_output(&ctx, i)) ev->unfolded[n->outputs[i]] = 1;
+      return NULL;
+    }
   }
-  if (!run_now) return NULL;
+  if (!run_now) {
+    /* what depends on a value left unfolded by the budget is unknown for the same reason */
+    bool from_unfolded = false;
+    for (int i = 0; i < n->n_inputs; i++)
+      from_unfolded = from_unfolded || (n->inputs[i] != MT_NO_VALUE && ev->unfolded[n->inputs[i]]);
+    for (int i = 0; from_unfolded && i < n->n_outputs; i++)
+      if (n->outputs[i] != MT_NO_VALUE) ev->unfolded[n->outputs[i]] = 1;
+    return NULL;
+  }
   ctx.executing = true;
   if (!self_alloc) {
     mt_status *ast = allocate_outputs(ev, &ctx, placed);
     if (ast) {
-      free_outputs(&ctx, placed);
+      free_outputs(ev, &ctx, placed);
       return ast;
     }
   }
   mt_status *st = op->lower ? lower_and_run(&ctx, op) : op->run(&ctx);
   if (st) {
-    free_outputs(&ctx, placed);
+    free_outputs(ev, &ctx, placed);
     return st;
   }
   for (int i = 0; i < n->n_outputs; i++)
     if (mt_op_has_output(&ctx, i)) {
-      mt_status *cst = check_output_shape(&ctx, i, true);
+      mt_status *cst = check_output_shape(&ctx, i, true, ev->memory_limit);
       if (cst) {
-        free_outputs(&ctx, placed);
+        free_outputs(ev, &ctx, placed);
         return cst;
       }
     }

@@ -1,6 +1,7 @@
 /* The shared IR module: tenants, graphs, values, nodes and content-deduplicated constants. */
 #include "ir/module.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "ir/op.h"
 #include "runtime/base/checked_math.h"
 #include "runtime/base/escape.h"
+#include "runtime/base/memory_limit.h"
 
 struct mt_module {
   const mt_allocator *allocator; /* NULL: system; owns every array below and the arena's chunks */
@@ -23,6 +25,8 @@ struct mt_module {
   int32_t *constant_index; /* open addressing on hash: constant id + 1, 0 for empty */
   size_t index_capacity;   /* power of two */
   mt_constant_stats stats;
+  size_t memory_limit;        /* budget for file-controlled allocations (memory_limit.h) */
+  size_t heap_constant_bytes; /* stored constant bytes that are heap copies, not mappings */
 };
 
 /* Grows a module-owned array to hold at least need elements. */
@@ -45,6 +49,7 @@ mt_status *mt_module_create(const mt_allocator *allocator, mt_module **out_modul
   mt_module *m = mt_allocator_calloc(allocator, 1, sizeof *m);
   if (!m) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory creating a module");
   m->allocator = allocator;
+  m->memory_limit = mt_memory_limit_default();
   mt_arena_init(&m->arena, allocator);
   *out_module = m;
   return NULL;
@@ -53,7 +58,12 @@ mt_status *mt_module_create(const mt_allocator *allocator, mt_module **out_modul
 void mt_module_destroy(mt_module *m) {
   if (!m) return;
   const mt_allocator *a = m->allocator;
-  for (int32_t i = 0; i < m->n_constants; i++) mt_allocator_free_aligned(a, m->constants[i].data);
+  for (int32_t i = 0; i < m->n_constants; i++) {
+    if (m->constants[i].mapping.base)
+      mt_file_unmap(&m->constants[i].mapping);
+    else
+      mt_allocator_free_aligned(a, m->constants[i].data);
+  }
   mt_allocator_free(a, m->constants);
   mt_allocator_free(a, m->constant_index);
   mt_allocator_free(a, m->values);
@@ -64,6 +74,9 @@ void mt_module_destroy(mt_module *m) {
 }
 
 const mt_allocator *mt_module_allocator(const mt_module *m) { return m->allocator; }
+
+void mt_module_set_memory_limit(mt_module *m, size_t bytes) { m->memory_limit = bytes ? bytes : 1; }
+size_t mt_module_memory_limit(const mt_module *m) { return m->memory_limit; }
 
 mt_arena *mt_module_arena(mt_module *m) { return &m->arena; }
 int32_t mt_module_tenant_count(const mt_module *m) { return m->n_tenants; }
@@ -233,8 +246,11 @@ MT_MUST_USE static mt_status *rehash(mt_module *m) {
   return NULL;
 }
 
-mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, const int64_t *dims,
-                                     const void *data, size_t nbytes, int32_t *out_constant) {
+/* Finds an identical constant (content dedup) or the empty slot where a new one goes. */
+MT_MUST_USE static mt_status *find_constant(mt_module *m, mt_dtype dtype, int rank,
+                                            const int64_t *dims, const void *data, size_t nbytes,
+                                            uint64_t *out_hash, size_t *out_slot,
+                                            int32_t *out_existing) {
   if (rank < 0 || rank > MT_MAX_RANK)
     return MT_ERR(UNIMPLEMENTED, "constant of rank %d (at most %d supported)", rank, MT_MAX_RANK);
   uint64_t h = constant_hash(dtype, rank, dims, data, nbytes);
@@ -242,34 +258,96 @@ mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, con
   m->stats.bytes_requested += nbytes;
   if ((size_t)(m->n_constants + 1) * 2 > m->index_capacity) MT_RETURN_IF_ERROR_PLAIN(rehash(m));
   size_t s = (size_t)h & (m->index_capacity - 1);
+  *out_existing = -1;
   for (; m->constant_index[s]; s = (s + 1) & (m->index_capacity - 1)) {
     mt_constant *c = &m->constants[m->constant_index[s] - 1];
     if (c->hash == h && constant_equals(c, dtype, rank, dims, data, nbytes)) {
       c->uses++;
-      *out_constant = m->constant_index[s] - 1;
+      *out_existing = m->constant_index[s] - 1;
       return NULL;
     }
   }
-  MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->constants, &m->cap_constants,
-                                m->n_constants + 1, sizeof *m->constants));
-  size_t alloc = (nbytes + 63) & ~(size_t)63;
-  if (alloc < nbytes) return MT_ERR(RESOURCE_EXHAUSTED, "constant too large");
-  void *copy = mt_allocator_malloc_aligned(m->allocator, alloc ? alloc : 64, 64);
-  if (!copy) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory storing a %zu-byte constant", nbytes);
-  if (nbytes) memcpy(copy, data, nbytes);
+  *out_hash = h;
+  *out_slot = s;
+  return grow(m->allocator, (void **)&m->constants, &m->cap_constants, m->n_constants + 1,
+              sizeof *m->constants);
+}
+
+/* Appends a constant whose storage (heap copy or mapping) is already decided. */
+static int32_t add_constant(mt_module *m, mt_dtype dtype, int rank, const int64_t *dims, void *data,
+                            size_t nbytes, uint64_t h, size_t slot) {
   mt_constant *c = &m->constants[m->n_constants];
   memset(c, 0, sizeof *c);
   c->dtype = dtype;
   c->rank = rank;
   for (int i = 0; i < rank; i++) c->dims[i] = dims[i];
-  c->data = copy;
+  c->data = data;
   c->nbytes = nbytes;
   c->hash = h;
   c->uses = 1;
-  m->constant_index[s] = m->n_constants + 1;
-  *out_constant = m->n_constants++;
+  m->constant_index[slot] = m->n_constants + 1;
   m->stats.stored++;
   m->stats.bytes_stored += nbytes;
+  return m->n_constants++;
+}
+
+mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank, const int64_t *dims,
+                                     const void *data, size_t nbytes, int32_t *out_constant) {
+  uint64_t h;
+  size_t slot;
+  int32_t existing;
+  MT_RETURN_IF_ERROR_PLAIN(find_constant(m, dtype, rank, dims, data, nbytes, &h, &slot, &existing));
+  if (existing >= 0) {
+    *out_constant = existing;
+    return NULL;
+  }
+  /* The heap copies of all constants together stay within the budget: a model of many
+   * medium-sized initializers (or folding that makes them) must not add up past it. */
+  size_t total;
+  if (!mt_add_size(m->heap_constant_bytes, nbytes, &total) || total > m->memory_limit) {
+    char need[32], have[32], lim[32];
+    return MT_ERR(
+        RESOURCE_EXHAUSTED,
+        "a constant of %s would bring the module's constants to %s, over the memory "
+        "limit of %s",
+        mt_format_bytes((double)nbytes, need, sizeof need),
+        mt_format_bytes((double)m->heap_constant_bytes + (double)nbytes, have, sizeof have),
+        mt_format_bytes((double)m->memory_limit, lim, sizeof lim));
+  }
+  size_t alloc = (nbytes + 63) & ~(size_t)63;
+  if (alloc < nbytes) return MT_ERR(RESOURCE_EXHAUSTED, "constant too large");
+  void *copy = mt_allocator_malloc_aligned(m->allocator, alloc ? alloc : 64, 64);
+  if (!copy) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory storing a %zu-byte constant", nbytes);
+  if (nbytes) memcpy(copy, data, nbytes);
+  m->heap_constant_bytes = total;
+  *out_constant = add_constant(m, dtype, rank, dims, copy, nbytes, h, slot);
+  return NULL;
+}
+
+mt_status *mt_module_intern_constant_mapped(mt_module *m, mt_dtype dtype, int rank,
+                                            const int64_t *dims, mt_file_mapping *mapping,
+                                            int32_t *out_constant) {
+  if (!mapping->base || ((uintptr_t)mapping->data & 63) != 0) {
+    /* nothing mapped (empty) or misaligned for the kernels' 64-byte assumption: copy */
+    mt_status *st =
+        mt_module_intern_constant(m, dtype, rank, dims, mapping->data, mapping->size, out_constant);
+    mt_file_unmap(mapping);
+    return st;
+  }
+  uint64_t h;
+  size_t slot;
+  int32_t existing;
+  mt_status *st =
+      find_constant(m, dtype, rank, dims, mapping->data, mapping->size, &h, &slot, &existing);
+  if (st || existing >= 0) {
+    mt_file_unmap(mapping);
+    if (!st) *out_constant = existing;
+    return st;
+  }
+  int32_t id = add_constant(m, dtype, rank, dims, (void *)mapping->data, mapping->size, h, slot);
+  m->constants[id].mapping = *mapping;
+  memset(mapping, 0, sizeof *mapping);
+  *out_constant = id;
   return NULL;
 }
 

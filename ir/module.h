@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "runtime/base/arena.h"
+#include "runtime/base/file.h"
 #include "runtime/base/status.h"
 #include "runtime/cpu/tensor.h"
 
@@ -97,6 +98,9 @@ typedef struct mt_constant {
   size_t nbytes;
   uint64_t hash;
   int32_t uses; /* how many times it was interned: >1 means bytes were shared */
+  /* Set when data points into a read-only file mapping the module owns (external weights kept
+   * mapped instead of copied); zeroed when data is the module's own heap copy. Never written. */
+  mt_file_mapping mapping;
 } mt_constant;
 
 /* The type a model declares for a graph output (ValueInfoProto), kept to check inference against:
@@ -203,6 +207,19 @@ MT_MUST_USE mt_status *mt_module_add_node(mt_module *m, mt_graph *g, const char 
 MT_MUST_USE mt_status *mt_module_intern_constant(mt_module *m, mt_dtype dtype, int rank,
                                                  const int64_t *dims, const void *data,
                                                  size_t nbytes, int32_t *out_constant);
+/* Same, for bytes in a file mapping: the module takes the mapping (also on error) and keeps the
+ * constant's data in it when it is 64-byte aligned, so a large external weight is never copied
+ * to the heap; otherwise (or when identical bytes are already interned) it copies or reuses and
+ * releases the mapping. */
+MT_MUST_USE mt_status *mt_module_intern_constant_mapped(mt_module *m, mt_dtype dtype, int rank,
+                                                        const int64_t *dims,
+                                                        mt_file_mapping *mapping,
+                                                        int32_t *out_constant);
+/* The memory budget (runtime/base/memory_limit.h): the most bytes a file may make this module's
+ * users allocate at once, for one tensor or for all heap constants together. A new module starts
+ * with mt_memory_limit_default(). */
+void mt_module_set_memory_limit(mt_module *m, size_t bytes);
+size_t mt_module_memory_limit(const mt_module *m);
 /* Sets a value's dtype/shape from a constant and links them. */
 void mt_module_bind_constant(mt_module *m, mt_value_id v, int32_t constant);
 int mt_module_opset_for(const mt_module *m, int32_t tenant, const char *domain);

@@ -5,10 +5,12 @@
  * device, these only shape compile-time estimates. Launch and graph-node overheads are typical
  * measured values and are the first thing GPU calibration should replace. */
 #include <jansson.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "plan/target.h"
+#include "runtime/base/file.h"
 
 /* Shared by every arch: kernel shape assumptions of the cost model and the stream cap. A block
  * computes a 128x128 GEMM tile or 256 elementwise outputs; a reduction block consumes 2048 inputs;
@@ -103,9 +105,14 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base,
                                   mt_arch_params *out) {
   *out = *base;
   json_error_t err;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-  if (!root && err.line < 1)
-    return MT_ERR(INVALID_ARGUMENT, "%s: %s", path, err.text); /* e.g. cannot open */
+  char *text;
+  size_t len;
+  /* Not json_load_file: a FIFO or directory given by mistake must fail, not hang. 64 MiB is far
+   * beyond any parameters file. */
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_file_read_all(path, "arch parameters file", (size_t)64 << 20, &text, &len));
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+  free(text);
   if (!root) return MT_ERR(INVALID_ARGUMENT, "%s:%d: %s", path, err.line, err.text);
   mt_status *st = NULL;
   json_t *arch = json_is_object(root) ? json_object_get(root, base->name) : NULL;

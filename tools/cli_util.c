@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "runtime/base/escape.h"
+#include "runtime/base/memory_limit.h"
 #include "tools/cli.h"
 
 void mt_cli_print_error(const char *message) {
@@ -35,4 +36,25 @@ double mt_cli_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+mt_status *mt_cli_parse_memory_limit(const char *cmd, const char *text, size_t *out_bytes) {
+  if (!text) return MT_ERR(INVALID_ARGUMENT, "%s: --memory-limit needs a value", cmd);
+  if (!mt_memory_limit_parse(text, out_bytes))
+    return MT_ERR(INVALID_ARGUMENT,
+                  "%s: --memory-limit '%s' is not a size (a positive number of bytes, or with a "
+                  "K, M, G or T suffix: 512M, 4G)",
+                  cmd, text);
+  return NULL;
+}
+
+bool mt_cli_memory_limit_arg(const char *cmd, int argc, char **argv, int *i, size_t *out_bytes,
+                             mt_status **out_status) {
+  static const char flag[] = "--memory-limit";
+  const char *arg = argv[*i];
+  size_t n = sizeof flag - 1;
+  if (strncmp(arg, flag, n) != 0 || (arg[n] != 0 && arg[n] != '=')) return false;
+  const char *val = arg[n] == '=' ? arg + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+  *out_status = mt_cli_parse_memory_limit(cmd, val, out_bytes);
+  return true;
 }

@@ -15,6 +15,7 @@ typedef struct compile_args {
   int n_disabled;
   const char *dump_after, *report, *target, *arch_params, *emit_cuda;
   bool nvrtc;
+  size_t memory_limit; /* 0: the default */
 } compile_args;
 
 MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a) {
@@ -26,7 +27,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     const char *val = NULL;
     /* --opt=VALUE and --opt VALUE both work */
     static const char *const with_value[] = {"--dump-ir-after", "--disable-pass", "--report",
-                                             "--target",        "--arch-params",  "--emit-cuda"};
+                                             "--target",        "--arch-params",  "--emit-cuda",
+                                             "--memory-limit"};
     const char *opt = NULL;
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
       size_t n = strlen(with_value[k]);
@@ -53,6 +55,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->emit_cuda = val;
     else if (strcmp(opt, "--target") == 0)
       a->target = val;
+    else if (strcmp(opt, "--memory-limit") == 0)
+      MT_RETURN_IF_ERROR_PLAIN(mt_cli_parse_memory_limit("compile", val, &a->memory_limit));
     else
       a->arch_params = val;
   }
@@ -80,6 +84,7 @@ int mt_cmd_compile(int argc, char **argv) {
   o.n_inputs = a.n_paths;
   o.target = a.target;
   o.arch_params_path = a.arch_params;
+  o.memory_limit = a.memory_limit;
   o.disabled_passes = a.disabled;
   o.n_disabled_passes = a.n_disabled;
   o.dump_after = a.dump_after;

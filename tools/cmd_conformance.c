@@ -27,9 +27,11 @@ static bool is_dir(const char *path) {
   return stat(path, &s) == 0 && S_ISDIR(s.st_mode);
 }
 
+/* Any kind of file: a FIFO or directory where a case file belongs is then refused by the reader
+ * with a message that names it, instead of being skipped as if absent. */
 static bool file_exists(const char *path) {
   struct stat s;
-  return stat(path, &s) == 0 && S_ISREG(s.st_mode);
+  return stat(path, &s) == 0;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -134,8 +136,8 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why,
 }
 
 /* Reads input_*.pb / output_*.pb of one data set, sorted by index. */
-MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, mt_tensor **out,
-                                       char ***out_names, int *out_n) {
+MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, size_t memory_limit,
+                                       mt_tensor **out, char ***out_names, int *out_n) {
   char **files;
   int n = list_dir(set_dir, prefix, &files);
   *out = calloc((size_t)n + 1, sizeof **out);
@@ -148,7 +150,7 @@ MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, 
     snprintf(want, sizeof want, "%s%d.pb", prefix, k);
     snprintf(path, sizeof path, "%s/%s", set_dir, want);
     if (!file_exists(path)) break;
-    st = mt_tensor_file_read(path, &(*out)[k], &(*out_names)[k]);
+    st = mt_tensor_file_read_limited(path, memory_limit, &(*out)[k], &(*out_names)[k]);
     if (!st) (*out_n)++;
   }
   free_list(files, n);
@@ -169,8 +171,8 @@ static int run_data_set(const mt_module *m, const char *set_dir, char *why, size
   char **in_names = NULL, **out_names = NULL;
   int n_in = 0, n_out = 0, result = CASE_PASS;
   const mt_graph *g = mt_module_tenant_c(m, 0)->graph;
-  mt_status *st = read_set(set_dir, "input_", &ins, &in_names, &n_in);
-  if (!st) st = read_set(set_dir, "output_", &want, &out_names, &n_out);
+  mt_status *st = read_set(set_dir, "input_", mt_module_memory_limit(m), &ins, &in_names, &n_in);
+  if (!st) st = read_set(set_dir, "output_", mt_module_memory_limit(m), &want, &out_names, &n_out);
   mt_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
   mt_tensor *got = calloc((size_t)g->n_outputs + 1, sizeof *got);
   if (!st && (!inputs || !got)) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -209,11 +211,12 @@ static int run_data_set(const mt_module *m, const char *set_dir, char *why, size
   return result;
 }
 
-static int run_case(const char *case_dir, char *why, size_t cap) {
+static int run_case(const char *case_dir, size_t memory_limit, char *why, size_t cap) {
   char path[8192];
   snprintf(path, sizeof path, "%s/model.onnx", case_dir);
   mt_module *m;
   mt_status *st = mt_module_create(NULL, &m);
+  if (!st && memory_limit) mt_module_set_memory_limit(m, memory_limit);
   int32_t tenant;
   if (!st) st = mt_onnx_import_file(m, path, "model", &tenant);
   if (!st) st = mt_verify_module(m);
@@ -242,9 +245,9 @@ static int run_case(const char *case_dir, char *why, size_t cap) {
   return result;
 }
 
-static void run_one(const char *dir, const char *name, tally *t) {
+static void run_one(const char *dir, const char *name, size_t memory_limit, tally *t) {
   char raw[2048] = "", why[2048];
-  int r = run_case(dir, raw, sizeof raw);
+  int r = run_case(dir, memory_limit, raw, sizeof raw);
   /* One case is one line: a newline in the folder name or in a name inside the model must not
    * forge a second (PASS) line, so both are printed escaped. */
   mt_escape_into(raw, false, why, sizeof why);
@@ -269,13 +272,19 @@ int mt_cmd_conformance(int argc, char **argv) {
   if (argc < 1)
     return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "conformance: give one or more test case folders"));
   tally t = {0};
+  size_t memory_limit = 0; /* 0: each case's module keeps the machine's default */
   double start = mt_cli_now(), last_progress = start;
   for (int i = 0; i < argc; i++) {
+    mt_status *lst = NULL;
+    if (mt_cli_memory_limit_arg("conformance", argc, argv, &i, &memory_limit, &lst)) {
+      if (lst) return mt_cli_fail(lst);
+      continue;
+    }
     char path[8192 + 16];
     snprintf(path, sizeof path, "%s/model.onnx", argv[i]);
     if (file_exists(path)) {
       const char *base = strrchr(argv[i], '/');
-      run_one(argv[i], base && base[1] ? base + 1 : argv[i], &t);
+      run_one(argv[i], base && base[1] ? base + 1 : argv[i], memory_limit, &t);
       continue;
     }
     if (!is_dir(argv[i])) {
@@ -289,7 +298,7 @@ int mt_cmd_conformance(int argc, char **argv) {
       char dir[4096];
       snprintf(dir, sizeof dir, "%.2000s/%.2000s", argv[i], cases[k]);
       snprintf(path, sizeof path, "%s/model.onnx", dir);
-      if (file_exists(path)) run_one(dir, cases[k], &t);
+      if (file_exists(path)) run_one(dir, cases[k], memory_limit, &t);
       if (mt_cli_now() - last_progress > 2.0) {
         last_progress = mt_cli_now();
         fprintf(stderr, "mtcc: conformance: %d/%d cases in %s (%.0f s)\n", k + 1, n,

@@ -70,10 +70,17 @@ int mt_cmd_inspect(int argc, char **argv) {
   char **paths = calloc((size_t)argc + 1, sizeof *paths);
   int n_paths = 0;
   if (!paths) return mt_cli_fail(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
+  size_t memory_limit = 0;
+  mt_status *lst = NULL;
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--dump-ir") == 0)
       dump = true;
-    else if (argv[i][0] == '-') {
+    else if (mt_cli_memory_limit_arg("inspect", argc, argv, &i, &memory_limit, &lst)) {
+      if (lst) {
+        free(paths);
+        return mt_cli_fail(lst);
+      }
+    } else if (argv[i][0] == '-') {
       free(paths);
       return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "inspect: unknown option '%s'", argv[i]));
     } else
@@ -81,7 +88,7 @@ int mt_cmd_inspect(int argc, char **argv) {
   }
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
-  mt_status *st = mt_workload_load(NULL, n_paths, paths, &mf, &m);
+  mt_status *st = mt_workload_load(NULL, memory_limit, n_paths, paths, &mf, &m);
   free(paths);
   if (st) return mt_cli_fail(st);
   st = mt_check_supported(m);

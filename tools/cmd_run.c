@@ -68,7 +68,7 @@ MT_MUST_USE static mt_status *parse_input_arg(const mt_module *m, const char *ar
   free(spec);
   out->path = strdup(eq + 1);
   if (!out->name || !out->path) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  return mt_tensor_file_read(out->path, &out->tensor, NULL);
+  return mt_tensor_file_read_limited(out->path, mt_module_memory_limit(m), &out->tensor, NULL);
 }
 
 typedef struct tenant_result {
@@ -184,10 +184,13 @@ int mt_cmd_run(int argc, char **argv) {
   char **paths = calloc((size_t)argc + 1, sizeof *paths);
   const char **input_specs = calloc((size_t)argc + 1, sizeof *input_specs);
   int n_paths = 0, n_inputs = 0;
+  size_t memory_limit = 0;
   mt_status *st = (!paths || !input_specs) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   for (int i = 0; !st && i < argc; i++) {
     if (strcmp(argv[i], "--reference") == 0)
       reference = true;
+    else if (mt_cli_memory_limit_arg("run", argc, argv, &i, &memory_limit, &st))
+      continue;
     else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc)
       input_specs[n_inputs++] = argv[++i];
     else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc)
@@ -207,7 +210,7 @@ int mt_cmd_run(int argc, char **argv) {
   if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
-  if (!st) st = mt_workload_load(NULL, n_paths, paths, &mf, &m);
+  if (!st) st = mt_workload_load(NULL, memory_limit, n_paths, paths, &mf, &m);
   if (!st) st = mt_check_supported(m);
   if (!st) st = check_name_collisions(m);
   input_arg *args = calloc((size_t)n_inputs + 1, sizeof *args);

@@ -18,6 +18,8 @@ static void usage(FILE *out) {
         "  mtcc compile MODEL.onnx...|MANIFEST.json [--report FILE.json] [--target sm_XX]\n"
         "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
         "  mtcc conformance DIR...\n"
+        "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
+        "half the physical memory): no tensor a file declares or computes may need more.\n"
         "  mtcc ops [--markdown]          the supported ONNX ops and their fusion patterns\n"
         "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest "
         "format.\n",

@@ -669,7 +669,7 @@ static void test_mix(const char *dir, int mix, bool fused) {
     opts.n_disabled = 2;
   }
   if (!ok(mt_manifest_parse("/tmp/cost_streams_test.json", text, (size_t)len, &mf), label)) return;
-  if (!ok(mt_workload_import(mf, NULL, &m), label)) goto out;
+  if (!ok(mt_workload_import(mf, NULL, 0, &m), label)) goto out;
   ctx.module = m;
   if (!ok(mt_pipeline_run(&ctx, &opts), label)) goto out;
   check_schedule(ctx.plan, label, false);

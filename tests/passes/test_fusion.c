@@ -511,7 +511,7 @@ static mt_status *load_mix(const char *const *models, int n, int64_t batch, mt_m
   snprintf(path, sizeof path, "%s/fusion_test_manifest.json", models_dir);
   mt_manifest *mf = NULL;
   mt_status *st = mt_manifest_parse(path, json, (size_t)len, &mf);
-  if (!st) st = mt_workload_import(mf, NULL, out_m);
+  if (!st) st = mt_workload_import(mf, NULL, 0, out_m);
   mt_manifest_free(mf);
   return st;
 }

@@ -454,7 +454,7 @@ static void test_mix(const char *models_dir, int mix, int batch, bool execute) {
   mt_module *m = NULL;
   mt_pass_ctx ctx = {.arch = mt_arch_builtin("sm_90")};
   if (!ok(mt_manifest_parse("/tmp/memory_plan_test.json", text, (size_t)len, &mf), label)) return;
-  if (!ok(mt_workload_import(mf, NULL, &m), label)) goto out;
+  if (!ok(mt_workload_import(mf, NULL, 0, &m), label)) goto out;
   ctx.module = m;
   if (!ok(mt_pipeline_run(&ctx, NULL), label)) goto out;
   mt_plan *p = ctx.plan;

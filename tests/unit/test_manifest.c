@@ -95,7 +95,7 @@ static void test_valid_manifest(void **state) {
 
   /* the workload carries all of it into the module */
   mt_module *m = NULL;
-  assert_ok(mt_workload_import(mf, NULL, &m));
+  assert_ok(mt_workload_import(mf, NULL, 0, &m));
   assert_int_equal(mt_module_tenant_count(m), 2);
   int32_t ri = mt_module_find_tenant(m, "resnet"), bi = mt_module_find_tenant(m, "bert");
   assert_true(ri >= 0 && bi >= 0);
@@ -250,11 +250,12 @@ static void test_workload_errors(void **state) {
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
   assert_ok(mt_manifest_load(path, &mf));
-  assert_status(mt_workload_import(mf, NULL, &m), MT_NOT_FOUND, path, "models/nope.onnx");
+  assert_status(mt_workload_import(mf, NULL, 0, &m), MT_NOT_FOUND, path, "models/nope.onnx");
   mt_manifest_free(mf);
   /* the same through mt_workload_load */
   mf = NULL;
-  assert_status(mt_workload_load(NULL, 1, &path, &mf, &m), MT_NOT_FOUND, path, "models/nope.onnx");
+  assert_status(mt_workload_load(NULL, 0, 1, &path, &mf, &m), MT_NOT_FOUND, path,
+                "models/nope.onnx");
   assert_null(mf);
   free(path);
 
@@ -262,14 +263,14 @@ static void test_workload_errors(void **state) {
       dir, "bad_shape.json",
       "{\"tenants\": [{\"name\": \"t\", \"model\": \"b.onnx\", \"shapes\": {\"q\": [1, 3]}}]}");
   assert_ok(mt_manifest_load(path, &mf));
-  assert_status(mt_workload_import(mf, NULL, &m), MT_NOT_FOUND, path, "tenant 't'", "'q'");
+  assert_status(mt_workload_import(mf, NULL, 0, &m), MT_NOT_FOUND, path, "tenant 't'", "'q'");
   mt_manifest_free(mf);
   free(path);
 
   /* a manifest plus model paths is ambiguous */
   char *args[2] = {tu_join(dir, "x.json"), tu_join(dir, "b.onnx")};
-  assert_error(mt_workload_load(NULL, 2, args, &mf, &m), MT_INVALID_ARGUMENT);
-  assert_error(mt_workload_load(NULL, 0, args, &mf, &m), MT_INVALID_ARGUMENT);
+  assert_error(mt_workload_load(NULL, 0, 2, args, &mf, &m), MT_INVALID_ARGUMENT);
+  assert_error(mt_workload_load(NULL, 0, 0, args, &mf, &m), MT_INVALID_ARGUMENT);
   free(args[0]);
   free(args[1]);
 }
@@ -280,7 +281,7 @@ static void test_from_models(void **state) {
   char *paths[3] = {tu_join(dir, "b.onnx"), tu_join(dir, "models/a.onnx"), tu_join(dir, "b.onnx")};
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
-  assert_ok(mt_workload_load(NULL, 3, paths, &mf, &m));
+  assert_ok(mt_workload_load(NULL, 0, 3, paths, &mf, &m));
   assert_null(mf->path);
   assert_int_equal(mf->n_tenants, 3);
   assert_string_equal(mf->tenants[0].name, "b");
