@@ -8,6 +8,9 @@
 
 void mt_cuda_options_init(mt_cuda_options *o) { memset(o, 0, sizeof *o); }
 
+/* The most nodes one body of a generated kernel may hold (see the check below). */
+#define MT_CG_MAX_GROUP_NODES 128
+
 static int opt_or(int v, int dflt) { return v > 0 ? v : dflt; }
 
 /* Why a group of this kind has no generator yet (NULL: it has one). */
@@ -176,6 +179,12 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
                     "no generator yet",
                     mt_cg_node_label(m, fg->anchor >= 0 ? fg->anchor : fg->nodes[0]), n->op_type);
     }
+    /* Expressions are built by recursing back through the group's nodes (a few KB of stack per
+     * level), and a kernel that long would spill anyway: such a group is reported, not lowered. */
+    if (fg->n_nodes > MT_CG_MAX_GROUP_NODES)
+      return MT_ERR(UNIMPLEMENTED,
+                    "a fused group of %d nodes is over the generator's limit of %d nodes per body",
+                    fg->n_nodes, MT_CG_MAX_GROUP_NODES);
     MT_RETURN_IF_ERROR_PLAIN(check_dtypes(p, fg));
   }
   const mt_partition_plan *part = &p->partitions[hg->partition];

@@ -19,8 +19,16 @@ static double value_bytes(const mt_module *m, mt_value_id v) {
   return n;
 }
 
-static double tenant_alone_us(const mt_plan *p, int32_t t) {
-  return mt_cost_tenant_latency_us(p, t, true);
+/* Every tenant's predicted latency alone, in one pass over the groups (asking per tenant scanned
+ * them all: quadratic with 10k tenants); NULL when out of memory. */
+static double *tenants_alone_us(const mt_plan *p) {
+  double *alone = malloc(((size_t)mt_module_tenant_count(p->module) + 1) * sizeof *alone);
+  if (alone) mt_cost_tenants_alone_us(p, alone);
+  return alone;
+}
+
+static double tenant_alone_us(const mt_plan *p, const double *alone, int32_t t) {
+  return alone ? alone[t] : mt_cost_tenant_latency_us(p, t, true);
 }
 
 void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compile_seconds,
@@ -31,6 +39,7 @@ void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compi
   s->fused_groups = p->n_groups;
   s->kernels_fused = p->n_hgroups;
   s->compile_seconds = compile_seconds;
+  double *alone = tenants_alone_us(p);
   for (int32_t t = 0; t < mt_module_tenant_count(m); t++) {
     const mt_graph *g = mt_module_tenant_c(m, t)->graph;
     s->kernels_unfused += g->n_nodes;
@@ -40,8 +49,9 @@ void mt_compile_stats_compute(const mt_plan *p, int nodes_imported, double compi
         if (n->outputs[i] != MT_NO_VALUE)
           s->intermediate_bytes_unfused += value_bytes(m, n->outputs[i]);
     }
-    s->sum_alone_us += tenant_alone_us(p, t);
+    s->sum_alone_us += tenant_alone_us(p, alone, t);
   }
+  free(alone);
   for (int gi = 0; gi < p->n_groups; gi++)
     for (int i = 0; i < p->groups[gi].n_outputs; i++)
       s->intermediate_bytes_fused += value_bytes(m, p->groups[gi].outputs[i]);
@@ -107,34 +117,58 @@ static json_t *codegen_json(const mt_plan *p, const mt_codegen_result *cg) {
 static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const int *nodes_imported,
                            const mt_codegen_result *cg) {
   const mt_module *m = p->module;
-  json_t *tenants = json_array();
-  for (int32_t t = 0; t < mt_module_tenant_count(m); t++) {
+  /* per-tenant parts gathered in one pass over groups and buffers (not one pass per tenant) */
+  int32_t nt = mt_module_tenant_count(m);
+  json_t **tgroups = calloc((size_t)nt + 1, sizeof *tgroups);
+  json_t **tstreams = calloc((size_t)nt + 1, sizeof *tstreams);
+  double *tmemory = calloc((size_t)nt + 1, sizeof *tmemory);
+  int *tcount = calloc((size_t)nt + 1, sizeof *tcount);
+  double *alone = tenants_alone_us(p);
+  json_t *tenants = NULL;
+  if (!tgroups || !tstreams || !tmemory || !tcount || !alone) goto done;
+  for (int32_t t = 0; t < nt; t++) {
+    tgroups[t] = json_array();
+    tstreams[t] = json_array();
+  }
+  for (int gi = 0; gi < p->n_groups; gi++) {
+    int32_t t = p->groups[gi].tenant;
+    tcount[t]++;
+    json_array_append_new(tgroups[t], group_json(p, gi));
+    int32_t stream = p->hgroups[p->groups[gi].hgroup].stream;
+    bool seen = false;
+    for (size_t i = 0; i < json_array_size(tstreams[t]); i++)
+      seen = seen || json_integer_value(json_array_get(tstreams[t], i)) == stream;
+    if (!seen) json_array_append_new(tstreams[t], json_integer(stream));
+  }
+  for (int b = 0; b < p->n_buffers; b++)
+    tmemory[mt_module_value_c(m, p->buffers[b].value)->tenant] += (double)p->buffers[b].size;
+  tenants = json_array();
+  for (int32_t t = 0; t < nt; t++) {
     const mt_tenant *tn = mt_module_tenant_c(m, t);
-    json_t *groups = json_array(), *streams = json_array();
-    double memory = 0;
-    int n_groups = 0;
-    for (int gi = 0; gi < p->n_groups; gi++) {
-      if (p->groups[gi].tenant != t) continue;
-      n_groups++;
-      json_array_append_new(groups, group_json(p, gi));
-      int32_t stream = p->hgroups[p->groups[gi].hgroup].stream;
-      bool seen = false;
-      for (size_t i = 0; i < json_array_size(streams); i++)
-        seen = seen || json_integer_value(json_array_get(streams, i)) == stream;
-      if (!seen) json_array_append_new(streams, json_integer(stream));
-    }
-    for (int b = 0; b < p->n_buffers; b++)
-      if (mt_module_value_c(m, p->buffers[b].value)->tenant == t)
-        memory += (double)p->buffers[b].size;
+    json_t *groups = tgroups[t], *streams = tstreams[t];
+    tgroups[t] = tstreams[t] = NULL; /* the pack below takes them */
+    double memory = tmemory[t];
+    int n_groups = tcount[t];
     json_array_append_new(tenants,
                           json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:f, s:f}",
                                     "name", tn->name, "model", tn->model_path, "partition",
                                     tn->partition, "priority", tn->priority, "nodes_imported",
                                     nodes_imported ? nodes_imported[t] : -1, "nodes_after_cleanup",
                                     tn->graph->n_nodes, "fused_groups", n_groups, "groups", groups,
-                                    "streams", streams, "predicted_latency_alone_us",
-                                    tenant_alone_us(p, t), "intermediate_buffer_bytes", memory));
+                                    "streams", streams, "predicted_latency_alone_us", alone[t],
+                                    "intermediate_buffer_bytes", memory));
   }
+done:
+  for (int32_t t = 0; tgroups && tstreams && t < nt; t++) {
+    json_decref(tgroups[t]);
+    json_decref(tstreams[t]);
+  }
+  free(tgroups);
+  free(tstreams);
+  free(tmemory);
+  free(tcount);
+  free(alone);
+  if (!tenants) return NULL;
   json_t *hgroups = json_array();
   for (int h = 0; h < p->n_hgroups; h++) {
     const mt_horizontal_group *hg = &p->hgroups[h];
@@ -229,9 +263,18 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
             pp->n_streams, (double)pp->arena_bytes / 1048576.0,
             (double)pp->unplanned_bytes / 1048576.0, pp->predicted_makespan_us);
   }
-  for (int32_t t = 0; t < mt_module_tenant_count(m); t++) {
-    int groups = 0, in_horizontal = 0;
-    for (int gi = 0; gi < p->n_groups; gi++)
+  /* per-tenant counts in one pass over the groups (counts[2t]: groups, [2t+1]: in horizontal
+   * groups); when that allocation fails, each tenant scans the groups */
+  int32_t nt = mt_module_tenant_count(m);
+  int *counts = calloc(2 * (size_t)nt + 2, sizeof *counts);
+  double *alone = tenants_alone_us(p);
+  for (int gi = 0; counts && gi < p->n_groups; gi++) {
+    counts[2 * p->groups[gi].tenant]++;
+    counts[2 * p->groups[gi].tenant + 1] += p->hgroups[p->groups[gi].hgroup].n_members > 1;
+  }
+  for (int32_t t = 0; t < nt; t++) {
+    int groups = counts ? counts[2 * t] : 0, in_horizontal = counts ? counts[2 * t + 1] : 0;
+    for (int gi = 0; !counts && gi < p->n_groups; gi++)
       if (p->groups[gi].tenant == t) {
         groups++;
         in_horizontal += p->hgroups[p->groups[gi].hgroup].n_members > 1;
@@ -240,8 +283,11 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
             "tenant '%s' (%s): %d nodes -> %d fused groups, %d in horizontal groups, predicted "
             "%.1f us alone\n",
             mt_esc(mt_module_tenant_c(m, t)->name), mt_esc(mt_module_tenant_c(m, t)->partition),
-            mt_module_tenant_c(m, t)->graph->n_nodes, groups, in_horizontal, tenant_alone_us(p, t));
+            mt_module_tenant_c(m, t)->graph->n_nodes, groups, in_horizontal,
+            tenant_alone_us(p, alone, t));
   }
+  free(counts);
+  free(alone);
   int by_kind[5] = {0};
   for (int h = 0; h < p->n_hgroups; h++)
     if (p->hgroups[h].n_members > 1) by_kind[p->hgroups[h].kind]++;

@@ -198,14 +198,28 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
   size_t n = json_array_size(tenants);
   mf->tenants = calloc(n, sizeof *mf->tenants);
   if (!mf->tenants) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  for (size_t i = 0; i < n; i++) {
+  /* names seen so far, open addressing (index + 1): a pairwise check was quadratic in tenants */
+  size_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  size_t *seen = calloc(cap, sizeof *seen);
+  mt_status *st = seen ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; !st && i < n; i++) {
     mf->n_tenants++;
-    MT_RETURN_IF_ERROR_PLAIN(parse_tenant(mf, json_array_get(tenants, i), (int)i, &mf->tenants[i]));
-    for (size_t k = 0; k < i; k++)
-      if (strcmp(mf->tenants[k].name, mf->tenants[i].name) == 0)
-        return MT_ERR(INVALID_ARGUMENT, "tenant '%s' is defined twice", mf->tenants[i].name);
+    st = parse_tenant(mf, json_array_get(tenants, i), (int)i, &mf->tenants[i]);
+    if (st) break;
+    const char *name = mf->tenants[i].name;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *c = name; *c; c++) h = (h ^ (uint8_t)*c) * 1099511628211ull;
+    size_t slot = (size_t)h & (cap - 1);
+    for (; seen[slot]; slot = (slot + 1) & (cap - 1))
+      if (strcmp(mf->tenants[seen[slot] - 1].name, name) == 0) {
+        st = MT_ERR(INVALID_ARGUMENT, "tenant '%s' is defined twice", name);
+        break;
+      }
+    seen[slot] = i + 1;
   }
-  return NULL;
+  free(seen);
+  return st;
 }
 
 MT_MUST_USE static mt_status *manifest_from_json(const char *path, json_t *root,

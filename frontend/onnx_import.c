@@ -14,6 +14,7 @@
 #include "frontend/onnx_attr_types.h"
 #include "frontend/onnx_tensor.h"
 #include "frontend/onnx_validate.h"
+#include "frontend/onnx_wire.h"
 #include "onnx/onnx.pb-c.h"
 #include "runtime/base/file.h"
 
@@ -31,6 +32,7 @@ typedef struct importer {
   mt_tenant *t;
   int64_t parameter_count;
   size_t parameter_bytes;
+  int depth; /* subgraph level of the graph being imported (main graph: 0) */
 } importer;
 
 MT_MUST_USE static mt_status *import_graph(importer *im, const Onnx__GraphProto *gp, mt_graph *g,
@@ -131,12 +133,19 @@ MT_MUST_USE static mt_status *import_attr(importer *im, const Onnx__AttributePro
     a->count = (int64_t)n;
     a->graphs = mt_arena_array(arena, n, sizeof(mt_graph *));
     if (!a->graphs) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    /* mt_onnx_wire_check bounds this before unpacking; checked again here so the importer's
+     * own recursion stays bounded whatever reached it. */
+    if (im->depth >= MT_ONNX_MAX_SUBGRAPH_DEPTH)
+      return MT_ERR(INVALID_ARGUMENT, "attribute '%s': subgraphs nest more than %d levels deep",
+                    a->name, MT_ONNX_MAX_SUBGRAPH_DEPTH);
     for (size_t i = 0; i < n; i++) {
       mt_graph *sub;
       MT_RETURN_IF_ERROR_PLAIN(mt_module_add_graph(im->m, im->tenant, g, gps[i]->name, &sub));
       mt_name_scope inner;
       mt_name_scope_init(&inner, scope);
+      im->depth++;
       mt_status *st = import_graph(im, gps[i], sub, &inner, false);
+      im->depth--;
       mt_name_scope_release(&inner);
       MT_RETURN_IF_ERROR(st, "subgraph '%s'", a->name);
       a->graphs[i] = sub;
@@ -408,6 +417,8 @@ static char *dirname_of(const char *path) {
 mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, size_t len,
                                 const char *display_path, const char *tenant_name,
                                 int32_t *out_tenant) {
+  /* before unpacking: protobuf-c's unpack recurses without a depth limit */
+  MT_RETURN_IF_ERROR_PLAIN(mt_onnx_wire_check(bytes, len, display_path));
   MT_RETURN_IF_ERROR(mt_onnx_check_strings(bytes, len), "%s: tenant '%s'", display_path,
                      tenant_name);
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);

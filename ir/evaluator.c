@@ -88,6 +88,21 @@ void mt_eval_destroy(mt_eval *ev) {
   free(ev);
 }
 
+void mt_eval_release_graph(mt_eval *ev, const mt_graph *g) {
+  for (int k = 0; k < g->n_nodes; k++) {
+    const mt_node *n = mt_module_node_c(ev->m, g->nodes[k]);
+    for (int i = 0; i < n->n_outputs; i++) {
+      mt_value_id v = n->outputs[i];
+      if (v == MT_NO_VALUE) continue;
+      release_value(ev, v);
+      ev->defined[v] = 0;
+    }
+    for (int a = 0; a < n->n_attrs; a++)
+      for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+        mt_eval_release_graph(ev, n->attrs[a].graphs[j]);
+  }
+}
+
 void mt_eval_set_input(mt_eval *ev, mt_value_id v, const mt_tensor *t) {
   release_value(ev, v);
   ev->env[v] = *t;

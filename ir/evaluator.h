@@ -26,6 +26,10 @@ MT_MUST_USE mt_status *mt_eval_node(mt_eval *ev, int32_t node);
  * that output there (size bytes) instead of allocating, e.g. at a memory plan's arena offset. */
 typedef void *(*mt_eval_placement_fn)(void *user, mt_value_id v, size_t size);
 void mt_eval_set_placement(mt_eval *ev, mt_eval_placement_fn fn, void *user);
+/* Frees what the evaluator computed for the values defined in g (node outputs, subgraphs included)
+ * and forgets them, so that one evaluator serves tenant after tenant: creating one costs the
+ * module's size, releasing a graph only that graph's. */
+void mt_eval_release_graph(mt_eval *ev, const mt_graph *g);
 /* The evaluated view of a value (dtype/shape; data when known). */
 const mt_tensor *mt_eval_value(const mt_eval *ev, mt_value_id v);
 

@@ -136,10 +136,11 @@ static const char *tenant_label(const mt_tenant *t, char *buf, size_t cap) {
 }
 
 mt_status *mt_infer_shapes(mt_module *m) {
+  /* one evaluator for every tenant: one per tenant cost the module's size each (10k tenants) */
+  mt_eval *ev;
+  MT_RETURN_IF_ERROR_PLAIN(mt_eval_create(m, false, &ev));
   for (int32_t ti = 0; ti < mt_module_tenant_count(m); ti++) {
     const mt_tenant *t = mt_module_tenant_c(m, ti);
-    mt_eval *ev;
-    MT_RETURN_IF_ERROR_PLAIN(mt_eval_create(m, false, &ev));
     mt_status *st = NULL;
     for (int i = 0; i < t->graph->n_inputs && !st; i++) {
       mt_tensor shape;
@@ -156,9 +157,13 @@ mt_status *mt_infer_shapes(mt_module *m) {
     if (!st) record_graph(m, ev, t->graph);
     for (int i = 0; outs && i < t->graph->n_outputs; i++) free(outs[i].data);
     free(outs);
-    mt_eval_destroy(ev);
-    if (st) return st;
+    mt_eval_release_graph(ev, t->graph);
+    if (st) {
+      mt_eval_destroy(ev);
+      return st;
+    }
   }
+  mt_eval_destroy(ev);
   return NULL;
 }
 

@@ -24,6 +24,10 @@ struct mt_module {
   int32_t n_constants, cap_constants;
   int32_t *constant_index; /* open addressing on hash: constant id + 1, 0 for empty */
   size_t index_capacity;   /* power of two */
+  /* tenant names, open addressing on their hash: tenant id + 1, 0 for empty (a manifest of 10k
+   * tenants checked each new name against every earlier one) */
+  int32_t *tenant_index;
+  size_t tenant_index_capacity; /* power of two, or 0 */
   mt_constant_stats stats;
   size_t memory_limit;        /* budget for file-controlled allocations (memory_limit.h) */
   size_t heap_constant_bytes; /* stored constant bytes that are heap copies, not mappings */
@@ -66,6 +70,7 @@ void mt_module_destroy(mt_module *m) {
   }
   mt_allocator_free(a, m->constants);
   mt_allocator_free(a, m->constant_index);
+  mt_allocator_free(a, m->tenant_index);
   mt_allocator_free(a, m->values);
   mt_allocator_free(a, m->nodes);
   mt_allocator_free(a, m->tenants);
@@ -91,16 +96,45 @@ const mt_node *mt_module_node_c(const mt_module *m, int32_t n) { return &m->node
 int32_t mt_module_constant_count(const mt_module *m) { return m->n_constants; }
 const mt_constant *mt_module_constant(const mt_module *m, int32_t c) { return &m->constants[c]; }
 
+static size_t name_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return (size_t)h;
+}
+
 int32_t mt_module_find_tenant(const mt_module *m, const char *name) {
-  for (int32_t i = 0; i < m->n_tenants; i++)
-    if (strcmp(m->tenants[i].name, name) == 0) return i;
+  size_t cap = m->tenant_index_capacity;
+  if (!cap) return -1;
+  for (size_t s = name_hash(name) & (cap - 1); m->tenant_index[s]; s = (s + 1) & (cap - 1))
+    if (strcmp(m->tenants[m->tenant_index[s] - 1].name, name) == 0) return m->tenant_index[s] - 1;
   return -1;
+}
+
+static void tenant_index_insert(mt_module *m, int32_t id) {
+  size_t cap = m->tenant_index_capacity;
+  size_t s = name_hash(m->tenants[id].name) & (cap - 1);
+  while (m->tenant_index[s]) s = (s + 1) & (cap - 1);
+  m->tenant_index[s] = id + 1;
+}
+
+/* Keeps the tenant index at most half full with room for one more tenant. */
+MT_MUST_USE static mt_status *tenant_index_reserve(mt_module *m) {
+  if ((size_t)(m->n_tenants + 1) * 2 <= m->tenant_index_capacity) return NULL;
+  size_t cap = m->tenant_index_capacity ? m->tenant_index_capacity * 2 : 64;
+  int32_t *idx = mt_allocator_calloc(m->allocator, cap, sizeof *idx);
+  if (!idx) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_allocator_free(m->allocator, m->tenant_index);
+  m->tenant_index = idx;
+  m->tenant_index_capacity = cap;
+  for (int32_t t = 0; t < m->n_tenants; t++) tenant_index_insert(m, t);
+  return NULL;
 }
 
 mt_status *mt_module_add_tenant(mt_module *m, const char *name, const char *model_path,
                                 int32_t *out_tenant) {
   if (mt_module_find_tenant(m, name) >= 0)
     return MT_ERR(INVALID_ARGUMENT, "tenant '%s' is defined twice", name);
+  MT_RETURN_IF_ERROR_PLAIN(tenant_index_reserve(m));
   MT_RETURN_IF_ERROR_PLAIN(grow(m->allocator, (void **)&m->tenants, &m->cap_tenants,
                                 m->n_tenants + 1, sizeof *m->tenants));
   mt_tenant *t = &m->tenants[m->n_tenants];
@@ -110,6 +144,7 @@ mt_status *mt_module_add_tenant(mt_module *m, const char *name, const char *mode
   t->partition = "default";
   if (!t->name || !t->model_path) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   int32_t id = m->n_tenants++;
+  tenant_index_insert(m, id);
   MT_RETURN_IF_ERROR_PLAIN(mt_module_add_graph(m, id, NULL, name, &t->graph));
   *out_tenant = id;
   return NULL;

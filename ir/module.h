@@ -56,6 +56,8 @@ typedef struct mt_attr {
   const char **strings;
   int32_t constant;   /* MT_ATTR_TENSOR: constant id */
   int32_t *constants; /* MT_ATTR_TENSORS */
+  /* GRAPH and GRAPHS: graphs[0..count); for GRAPH, `graph` is graphs[0] as a shorthand, so a
+   * walk over subgraphs follows `graphs` only (following both visits each branch twice). */
   struct mt_graph *graph;
   struct mt_graph **graphs;
 } mt_attr;

@@ -267,6 +267,16 @@ mt_status *mt_cost_model_estimate(mt_plan *p) {
   return st;
 }
 
+void mt_cost_tenants_alone_us(const mt_plan *p, double *out) {
+  for (int32_t t = 0; t < mt_module_tenant_count(p->module); t++) out[t] = 0;
+  /* the same sums, in the same group order, as mt_cost_tenant_latency_us */
+  for (int gi = 0; gi < p->n_groups; gi++) {
+    int32_t t = p->groups[gi].tenant;
+    out[t] +=
+        mt_cost_time_us(p->arch, &p->groups[gi].cost, partition_sms(p, p->tenant_partition[t]));
+  }
+}
+
 double mt_cost_tenant_latency_us(const mt_plan *p, int32_t tenant, bool alone) {
   int32_t part = p->tenant_partition[tenant];
   int sms = partition_sms(p, part);

@@ -15,6 +15,9 @@ MT_MUST_USE mt_status *mt_cost_model_estimate(struct mt_plan *p);
  * alone is false, as scheduled among the others (when its last horizontal group finishes, and no
  * earlier than the partition's work up to that position allows). */
 double mt_cost_tenant_latency_us(const struct mt_plan *p, int32_t tenant, bool alone);
+/* mt_cost_tenant_latency_us(p, t, true) for every tenant t into out[t], in one pass over the
+ * groups (per tenant, each scanned them all: quadratic in tenants). */
+void mt_cost_tenants_alone_us(const struct mt_plan *p, double *out);
 /* Roofline time of work on `sms` SMs, plus one launch. */
 double mt_cost_time_us(const mt_arch_params *a, const mt_cost *c, int sms);
 /* A tenant alone on its partition with the concurrency its own DAG offers (unlimited streams):

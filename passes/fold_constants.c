@@ -31,10 +31,7 @@ static bool outputs_known(const mt_eval *ev, const mt_node *n) {
   return any;
 }
 
-MT_MUST_USE static mt_status *fold_tenant(mt_module *m, mt_graph *g, uint8_t *remove) {
-  mt_eval *ev;
-  MT_RETURN_IF_ERROR_PLAIN(mt_eval_create(m, false, &ev));
-  mt_eval_set_fold_limit(ev, FOLD_MAX_ELEMENTS);
+MT_MUST_USE static mt_status *fold_tenant(mt_module *m, mt_eval *ev, mt_graph *g, uint8_t *remove) {
   for (int i = 0; i < g->n_inputs; i++) { /* shapes only: inputs are runtime data */
     const mt_value *val = mt_module_value_c(m, g->inputs[i]);
     mt_tensor shape = {.dtype = val->dtype, .rank = val->rank};
@@ -61,7 +58,7 @@ MT_MUST_USE static mt_status *fold_tenant(mt_module *m, mt_graph *g, uint8_t *re
     remove[g->nodes[k]] = 1;
     any = true;
   }
-  mt_eval_destroy(ev);
+  mt_eval_release_graph(ev, g); /* before the folded nodes leave g */
   if (st || !any) return st;
   /* Detach the folded nodes; their outputs are constants now, produced by no node. */
   int32_t *folded = malloc(sizeof *folded * ((size_t)g->n_nodes + 1));
@@ -79,9 +76,14 @@ mt_status *mt_pass_fold_constants(mt_pass_ctx *ctx) {
   mt_module *m = ctx->module;
   uint8_t *remove = calloc((size_t)mt_module_node_count(m) + 1, 1);
   if (!remove) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  mt_status *st = NULL;
+  /* one evaluator for every tenant (one per tenant cost the module's size each), released
+   * tenant by tenant; constants interned meanwhile keep their bytes where the views point */
+  mt_eval *ev = NULL;
+  mt_status *st = mt_eval_create(m, false, &ev);
+  if (!st) mt_eval_set_fold_limit(ev, FOLD_MAX_ELEMENTS);
   for (int32_t t = 0; t < mt_module_tenant_count(m) && !st; t++)
-    st = fold_tenant(m, mt_module_tenant(m, t)->graph, remove);
+    st = fold_tenant(m, ev, mt_module_tenant(m, t)->graph, remove);
+  mt_eval_destroy(ev);
   free(remove);
   return st;
 }

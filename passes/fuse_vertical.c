@@ -57,6 +57,22 @@ typedef struct vstate {
   int32_t *log;      /* nodes added by the current growth, in order */
   int32_t *log_from; /* the singleton group each came from */
   int n_log;
+  /* The group grown by grow_consumers, kept incrementally so that each step costs what the new
+   * node touches, not the group's size (a 40k-node chain is one group: rescanning it per step
+   * was quadratic). Per-node and per-value fields are valid where their stamp is grow_stamp. */
+  int32_t growing; /* group id, or -1 */
+  int32_t *queued; /* per node: stamp when queued as a consumer candidate */
+  int32_t *cand;   /* min-heap by position of queued candidates not yet popped */
+  int n_cand;
+  int32_t *succ; /* every queued node: the group's readers (stale ones are skipped) */
+  int n_succ;
+  int32_t *val_stamp; /* per value */
+  int32_t *outside;   /* per value written by the group: readers outside it */
+  int32_t *ext_refs;  /* per value read by the group from outside: group nodes reading it */
+  int n_escapes;      /* values written by the group read outside it or graph outputs */
+  int n_external;     /* distinct non-constant values read from outside (epilogue: the
+                          * anchor's operands excluded) */
+  bool skip_anchor;
   bool oom;
 } vstate;
 
@@ -100,8 +116,8 @@ static bool group_add(vstate *s, int32_t a, int32_t node) {
 /* Undoes group_add: `node` goes back to its own group b. */
 static void group_remove(vstate *s, int32_t a, int32_t node, int32_t b) {
   vgroup *g = &s->g[a];
-  int k = 0;
-  while (k < g->n && g->nodes[k] != node) k++;
+  int k = g->n - 1; /* rolled-back nodes are the latest added, mostly at the end */
+  while (k > 0 && g->nodes[k] != node) k--;
   for (; k + 1 < g->n; k++) g->nodes[k] = g->nodes[k + 1];
   g->n--;
   bounds_refresh(s, a);
@@ -123,6 +139,18 @@ static bool singleton(const vstate *s, int32_t node) { return s->g[s->gid[node]]
 typedef bool (*reader_fn)(vstate *s, int32_t reader, void *arg);
 
 static bool each_reader(vstate *s, int32_t from, reader_fn visit, void *arg) {
+  if (from == s->growing) { /* the same readers, from the list kept while growing */
+    int keep = 0;
+    bool stop = false;
+    for (int i = 0; i < s->n_succ; i++) {
+      int32_t reader = s->succ[i];
+      if (s->gid[reader] == from) continue; /* joined the group since: an internal edge */
+      s->succ[keep++] = reader;
+      if (!stop && visit(s, reader, arg)) stop = true;
+    }
+    s->n_succ = keep; /* readers inside the group are skipped: every visitor ignores them */
+    return stop;
+  }
   const vgroup *g = &s->g[from];
   for (int k = 0; k < g->n; k++) {
     const mt_node *n = mt_module_node_c(s->m, g->nodes[k]);
@@ -231,27 +259,90 @@ static bool produced_in(const vstate *s, mt_value_id v, int32_t a) {
   return prod >= 0 && s->ix.pos[prod] >= 0 && s->gid[prod] == a;
 }
 
-/* Distinct values group a reads from outside that are not constants (the anchor's own operands
- * excluded when skip_anchor: they are the GEMM's A/B, not epilogue inputs). */
-static int external_tensors(vstate *s, int32_t a, bool skip_anchor, int32_t extra_node) {
-  const mt_module *m = s->m;
-  mt_value_id seen[16];
-  int count = 0;
-  const vgroup *g = &s->g[a];
-  for (int k = 0; k <= g->n; k++) {
-    int32_t id = k < g->n ? g->nodes[k] : extra_node;
-    if (id < 0 || (skip_anchor && id == g->anchor)) continue;
-    const mt_node *n = mt_module_node_c(m, id);
-    for (int i = 0; i < n->n_inputs; i++) {
-      mt_value_id v = n->inputs[i];
-      if (v == MT_NO_VALUE || produced_in(s, v, a) || mt_module_value_c(m, v)->constant >= 0)
-        continue;
-      bool dup = false;
-      for (int j = 0; j < count && j < 16; j++) dup = dup || seen[j] == v;
-      if (dup) continue;
-      if (count < 16) seen[count] = v;
-      count++;
+/* --- the growing group's counters (see vstate) --- */
+
+static void touch_value(vstate *s, mt_value_id v) {
+  if (s->val_stamp[v] == s->grow_stamp) return;
+  s->val_stamp[v] = s->grow_stamp;
+  s->outside[v] = 0;
+  s->ext_refs[v] = 0;
+}
+
+static bool escapes(const vstate *s, mt_value_id v) {
+  return s->outside[v] > 0 || s->ix.is_output[v];
+}
+
+/* True when input i of n repeats an earlier input (each distinct value counts once). */
+static bool repeated_input(const mt_node *n, int i) {
+  for (int j = 0; j < i; j++)
+    if (n->inputs[j] == n->inputs[i]) return true;
+  return false;
+}
+
+static bool external_input(const vstate *s, int32_t a, mt_value_id v) {
+  return v != MT_NO_VALUE && !produced_in(s, v, a) && mt_module_value_c(s->m, v)->constant < 0;
+}
+
+static bool pos_less(const void *ctx, int32_t x, int32_t y) {
+  const vstate *s = ctx;
+  return s->ix.pos[x] < s->ix.pos[y];
+}
+
+/* Queues the readers of node's outputs as consumer candidates and successors of the group. */
+static void queue_readers(vstate *s, const mt_node *n) {
+  for (int o = 0; o < n->n_outputs; o++) {
+    mt_value_id v = n->outputs[o];
+    if (v == MT_NO_VALUE) continue;
+    for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++) {
+      int32_t reader = s->ix.rd_nodes[r];
+      if (s->ix.pos[reader] < 0 || s->queued[reader] == s->grow_stamp) continue;
+      s->queued[reader] = s->grow_stamp;
+      mt_id_heap_push(s->cand, &s->n_cand, reader, pos_less, s);
+      s->succ[s->n_succ++] = reader;
     }
+  }
+}
+
+/* Accounts for node id, now in the growing group a: the values it writes, and those it reads
+ * from the group (one reader fewer outside) or from outside. Consumers are pointwise ops, which
+ * read values only through their inputs (no subgraphs). */
+static void account_node(vstate *s, int32_t a, int32_t id, bool reads_from_group) {
+  const mt_node *n = mt_module_node_c(s->m, id);
+  for (int o = 0; o < n->n_outputs; o++) {
+    mt_value_id v = n->outputs[o];
+    if (v == MT_NO_VALUE) continue;
+    touch_value(s, v);
+    if (s->ext_refs[v] > 0) s->n_external--; /* read by the group, now produced in it */
+    s->outside[v] = 0;
+    for (int32_t r = s->ix.rd_start[v]; r < s->ix.rd_start[v + 1]; r++)
+      s->outside[v] += s->gid[s->ix.rd_nodes[r]] != a;
+    s->n_escapes += escapes(s, v);
+  }
+  for (int i = 0; i < n->n_inputs; i++) {
+    mt_value_id v = n->inputs[i];
+    if (v == MT_NO_VALUE || repeated_input(n, i)) continue;
+    if (produced_in(s, v, a)) {
+      if (!reads_from_group) continue;
+      touch_value(s, v);
+      bool was = escapes(s, v);
+      s->outside[v]--;
+      s->n_escapes -= was && !escapes(s, v);
+    } else if (external_input(s, a, v) && !(s->skip_anchor && id == s->g[a].anchor)) {
+      touch_value(s, v);
+      s->n_external += s->ext_refs[v]++ == 0;
+    }
+  }
+  queue_readers(s, n);
+}
+
+/* Distinct values group a would read from outside with node r added (not constants). */
+static int external_tensors_with(vstate *s, int32_t a, int32_t r) {
+  const mt_node *n = mt_module_node_c(s->m, r);
+  int count = s->n_external;
+  for (int i = 0; i < n->n_inputs; i++) {
+    mt_value_id v = n->inputs[i];
+    if (!external_input(s, a, v) || repeated_input(n, i)) continue;
+    count += s->val_stamp[v] != s->grow_stamp || s->ext_refs[v] == 0;
   }
   return count;
 }
@@ -327,7 +418,7 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
     }
   }
   int limit = mode == GROW_EPILOGUE ? 2 : 4;
-  int ext = external_tensors(s, a, mode == GROW_EPILOGUE, r);
+  int ext = external_tensors_with(s, a, r);
   if (ext > limit) {
     snprintf(buf, size, "the group would read %d tensors besides its operands (limit %d)", ext,
              limit);
@@ -336,22 +427,13 @@ static const char *consumer_reason(vstate *s, int32_t a, int32_t r, grow_mode mo
   return NULL;
 }
 
-typedef struct consumer_pick {
-  int32_t group, best;
-} consumer_pick;
-
-static bool pick_earliest(vstate *s, int32_t reader, void *arg) {
-  consumer_pick *c = arg;
-  if (s->gid[reader] == c->group || s->tried[reader] == s->grow_stamp) return false;
-  if (c->best < 0 || s->ix.pos[reader] < s->ix.pos[c->best]) c->best = reader;
-  return false;
-}
-
 /* The next consumer to consider: the earliest untried reader of a value of group a. */
 static int32_t next_consumer(vstate *s, int32_t a) {
-  consumer_pick c = {a, -1};
-  each_reader(s, a, pick_earliest, &c);
-  return c.best;
+  while (s->n_cand > 0) {
+    int32_t r = mt_id_heap_pop(s->cand, &s->n_cand, pos_less, s);
+    if (s->gid[r] != a) return r;
+  }
+  return -1;
 }
 
 /* Grows group a by consumers; GEMM/conv/reduction groups roll back to the last state in which
@@ -365,9 +447,12 @@ static void grow_consumers(vstate *s, int32_t a, grow_mode mode) {
   int max_escapes = mode == GROW_CHAIN ? 4 : 1;
   s->grow_stamp++;
   s->n_log = 0;
+  s->growing = a;
+  s->n_cand = s->n_succ = 0;
+  s->n_escapes = s->n_external = 0;
+  s->skip_anchor = mode == GROW_EPILOGUE; /* the GEMM's A/B are its operands, not epilogue inputs */
+  for (int k = 0; k < s->g[a].n; k++) account_node(s, a, s->g[a].nodes[k], false);
   int clean_at = 0;
-  char dirty_why[512] = "";
-  bool was_clean = true;
   for (;;) {
     int32_t r = next_consumer(s, a);
     if (r < 0) break;
@@ -382,23 +467,21 @@ static void grow_consumers(vstate *s, int32_t a, grow_mode mode) {
       continue;
     }
     int32_t b = s->gid[r];
-    if (!group_add(s, a, r)) return;
+    if (!group_add(s, a, r)) break;
     s->log_from[s->n_log] = b;
     s->log[s->n_log++] = r;
-    char why_now[512];
-    bool clean = escape_count(s, a, mt_module_node_c(m, r)->outputs[0], why_now, sizeof why_now) <=
-                 max_escapes;
-    if (clean)
-      clean_at = s->n_log;
-    else if (was_clean)
-      memcpy(dirty_why, why_now, sizeof dirty_why);
-    was_clean = clean;
+    account_node(s, a, r, true);
+    if (s->n_escapes <= max_escapes) clean_at = s->n_log;
   }
-  if (clean_at < s->n_log) {
-    reject(s, s->log[clean_at], a,
-           dirty_why[0] ? dirty_why : "an intermediate would escape the group");
-    for (int i = s->n_log - 1; i >= clean_at; i--) group_remove(s, a, s->log[i], s->log_from[i]);
-  }
+  s->growing = -1;
+  if (s->oom || clean_at == s->n_log) return;
+  /* Roll back to the state right after the first add past the last clean point: its first
+   * escaping value (other than that add's own result) says why the growth stopped there. */
+  for (int i = s->n_log - 1; i > clean_at; i--) group_remove(s, a, s->log[i], s->log_from[i]);
+  char why[512] = "";
+  escape_count(s, a, mt_module_node_c(m, s->log[clean_at])->outputs[0], why, sizeof why);
+  reject(s, s->log[clean_at], a, why[0] ? why : "an intermediate would escape the group");
+  group_remove(s, a, s->log[clean_at], s->log_from[clean_at]);
 }
 
 /* Producer-side ops of a reduction: pointwise singletons whose result only the group reads. */
@@ -609,7 +692,16 @@ MT_MUST_USE static mt_status *state_init(vstate *s, mt_plan *p) {
   s->tried = calloc((size_t)n_nodes + 1, sizeof *s->tried);
   s->log = malloc(((size_t)n_nodes + 1) * sizeof *s->log);
   s->log_from = malloc(((size_t)n_nodes + 1) * sizeof *s->log_from);
-  if (!s->g || !s->gid || !s->mark || !s->stack || !s->tried || !s->log || !s->log_from)
+  int32_t n_values = mt_module_value_count(s->m);
+  s->growing = -1;
+  s->queued = calloc((size_t)n_nodes + 1, sizeof *s->queued);
+  s->cand = malloc(((size_t)n_nodes + 1) * sizeof *s->cand);
+  s->succ = malloc(((size_t)n_nodes + 1) * sizeof *s->succ);
+  s->val_stamp = calloc((size_t)n_values + 1, sizeof *s->val_stamp);
+  s->outside = malloc(((size_t)n_values + 1) * sizeof *s->outside);
+  s->ext_refs = malloc(((size_t)n_values + 1) * sizeof *s->ext_refs);
+  if (!s->g || !s->gid || !s->mark || !s->stack || !s->tried || !s->log || !s->log_from ||
+      !s->queued || !s->cand || !s->succ || !s->val_stamp || !s->outside || !s->ext_refs)
     return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int32_t k = 0; k < n_nodes; k++) s->gid[k] = p->group_of_node[k];
   for (int i = 0; i < s->n_groups; i++) {
@@ -644,6 +736,12 @@ static void state_free(vstate *s) {
   free(s->tried);
   free(s->log);
   free(s->log_from);
+  free(s->queued);
+  free(s->cand);
+  free(s->succ);
+  free(s->val_stamp);
+  free(s->outside);
+  free(s->ext_refs);
   mt_fusion_index_free(&s->ix);
 }
 

@@ -35,8 +35,6 @@ static void record_subgraph_reads(index_builder *b, const mt_graph *g, int32_t r
     for (int a = 0; a < n->n_attrs; a++)
       for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
         record_subgraph_reads(b, n->attrs[a].graphs[j], reader);
-    for (int a = 0; a < n->n_attrs; a++)
-      if (n->attrs[a].graph) record_subgraph_reads(b, n->attrs[a].graph, reader);
   }
   for (int i = 0; i < g->n_outputs; i++) record_read(b, g->outputs[i], reader);
 }
@@ -44,11 +42,11 @@ static void record_subgraph_reads(index_builder *b, const mt_graph *g, int32_t r
 static void record_node_reads(index_builder *b, int32_t id) {
   const mt_node *n = mt_module_node_c(b->ix->m, id);
   for (int i = 0; i < n->n_inputs; i++) record_read(b, n->inputs[i], id);
-  for (int a = 0; a < n->n_attrs; a++) {
-    if (n->attrs[a].graph) record_subgraph_reads(b, n->attrs[a].graph, id);
+  /* `graphs` alone: a GRAPH attribute's `graph` is graphs[0], so walking both visited every
+   * branch twice per level, 2^depth walks for nested Ifs. */
+  for (int a = 0; a < n->n_attrs; a++)
     for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
       record_subgraph_reads(b, n->attrs[a].graphs[j], id);
-  }
 }
 
 static void index_pass(index_builder *b) {

@@ -206,13 +206,11 @@ mt_status *mt_plan_refresh_groups(mt_plan *p) {
     int max_in = 0, max_out = 0;
     for (int k = 0; k < fg->n_nodes; k++) {
       const mt_node *n = mt_module_node_c(m, fg->nodes[k]);
+      /* direct inputs only (the loop below collects no subgraph reads): sizing for subgraphs
+       * by the module's value count made every group with an If cost O(module) */
       max_in += n->n_inputs;
       max_out += n->n_outputs;
-      for (int a = 0; a < n->n_attrs; a++)
-        for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
-          max_in += mt_module_value_count(m);
     }
-    if (max_in > n_values) max_in = n_values;
     fg->inputs = mt_arena_array(&p->arena, (size_t)max_in + 1, sizeof(mt_value_id));
     fg->outputs = mt_arena_array(&p->arena, (size_t)max_out + 1, sizeof(mt_value_id));
     if (!fg->inputs || !fg->outputs) {
