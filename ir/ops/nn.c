@@ -5,6 +5,7 @@
  * executes (on gemm.c, conv.c, pool.c, norm.c, einsum.c); float16 tensors are staged through
  * float32 and rounded once per output element; integer MatMul / Gemm accumulate exactly in int64. */
 #include "ir/ops/nn_internal.h"
+#include "runtime/cpu/gemm.h"
 
 mt_status *mt_nn_require_float(const mt_tensor *t, const char *what) {
   if (t->dtype == MT_DTYPE_FLOAT32 || t->dtype == MT_DTYPE_FLOAT16) return NULL;
@@ -64,56 +65,19 @@ MT_MUST_USE static mt_status *gemm_lower(const mt_op_ctx *ctx, mt_kernel_call *c
 
 /* ---------------------------------------------------------------- MatMul */
 
-/* numpy.matmul shapes: 1-D operands are promoted ([K] -> [1, K] for A, [K, 1] for B) and the
- * promoted dim dropped from the result; leading dims broadcast. */
-typedef struct matmul_shape {
-  int64_t m, n, k;
-  int nb; /* broadcast batch rank */
-  int64_t batch[MT_MAX_RANK], a_batch[MT_MAX_RANK],
-      b_batch[MT_MAX_RANK]; /* right-aligned, 1-padded */
-  int out_rank;
-  int64_t out[MT_MAX_RANK];
-} matmul_shape;
-
-MT_MUST_USE static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b,
-                                              matmul_shape *s) {
-  if (a->rank < 1 || b->rank < 1)
-    return MT_ERR(INVALID_ARGUMENT, "MatMul operands must have rank >= 1, got %d and %d", a->rank,
-                  b->rank);
-  s->m = a->rank == 1 ? 1 : a->dims[a->rank - 2];
-  s->k = a->dims[a->rank - 1];
-  int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
-  s->n = b->rank == 1 ? 1 : b->dims[b->rank - 1];
-  if (s->k >= 0 && kb >= 0 && s->k != kb)
-    return MT_ERR(INVALID_ARGUMENT, "inner dims differ: %lld vs %lld", (long long)s->k,
-                  (long long)kb);
-  int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
-  MT_RETURN_IF_ERROR_PLAIN(mt_broadcast_shapes(ra, a->dims, rb, b->dims, &s->nb, s->batch));
-  for (int i = 0; i < s->nb; i++) {
-    s->a_batch[i] = i < s->nb - ra ? 1 : a->dims[i - (s->nb - ra)];
-    s->b_batch[i] = i < s->nb - rb ? 1 : b->dims[i - (s->nb - rb)];
-  }
-  int r = 0;
-  for (int i = 0; i < s->nb; i++) s->out[r++] = s->batch[i];
-  if (a->rank > 1) s->out[r++] = s->m;
-  if (b->rank > 1) s->out[r++] = s->n;
-  s->out_rank = r;
-  return NULL;
-}
-
 MT_MUST_USE static mt_status *matmul_infer(mt_op_ctx *ctx) {
   const mt_tensor *a = mt_op_input(ctx, 0), *b = mt_op_input(ctx, 1);
   MT_RETURN_IF_ERROR_PLAIN(require_matmul_types(a, b));
-  matmul_shape s;
-  MT_RETURN_IF_ERROR_PLAIN(matmul_shape_of(a, b, &s));
-  if (s.out_rank > MT_MAX_RANK) return MT_ERR(OUT_OF_RANGE, "result rank exceeds %d", MT_MAX_RANK);
+  mt_matmul_shape s;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_matmul_shape(a->rank, a->dims, b->rank, b->dims, &s));
   mt_op_set_output(ctx, 0, a->dtype, s.out_rank, s.out);
   return NULL;
 }
 
 MT_MUST_USE static mt_status *matmul_lower(const mt_op_ctx *ctx, mt_kernel_call *call) {
-  matmul_shape s;
-  MT_RETURN_IF_ERROR_PLAIN(matmul_shape_of(mt_op_input(ctx, 0), mt_op_input(ctx, 1), &s));
+  const mt_tensor *a = mt_op_input(ctx, 0), *b = mt_op_input(ctx, 1);
+  mt_matmul_shape s;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_matmul_shape(a->rank, a->dims, b->rank, b->dims, &s));
   call->kind = MT_KERNEL_MATMUL;
   return NULL;
 }

@@ -207,3 +207,42 @@ mt_status *mt_cpu_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_
   free(bpack);
   return NULL;
 }
+
+mt_status *mt_cpu_matmul_shape(int a_rank, const int64_t *a_dims, int b_rank, const int64_t *b_dims,
+                               mt_matmul_shape *s) {
+  if (a_rank < 1 || b_rank < 1)
+    return MT_ERR(INVALID_ARGUMENT, "MatMul operands must have rank >= 1, got %d and %d", a_rank,
+                  b_rank);
+  s->m = a_rank == 1 ? 1 : a_dims[a_rank - 2];
+  s->k = a_dims[a_rank - 1];
+  int64_t kb = b_rank == 1 ? b_dims[0] : b_dims[b_rank - 2];
+  s->n = b_rank == 1 ? 1 : b_dims[b_rank - 1];
+  if (s->k >= 0 && kb >= 0 && s->k != kb)
+    return MT_ERR(INVALID_ARGUMENT, "inner dims differ: %lld vs %lld", (long long)s->k,
+                  (long long)kb);
+  int ra = a_rank > 2 ? a_rank - 2 : 0, rb = b_rank > 2 ? b_rank - 2 : 0;
+  s->nb = ra > rb ? ra : rb;
+  for (int i = 0; i < s->nb; i++) {
+    int64_t da = i < s->nb - ra ? 1 : a_dims[i - (s->nb - ra)];
+    int64_t db = i < s->nb - rb ? 1 : b_dims[i - (s->nb - rb)];
+    s->a_batch[i] = da;
+    s->b_batch[i] = db;
+    if (da == db || db == 1) {
+      s->batch[i] = da;
+    } else if (da == 1) {
+      s->batch[i] = db;
+    } else if (da < 0 || db < 0) {
+      s->batch[i] = da < 0 ? db : da; /* unknown vs n > 1: must be n */
+    } else {
+      return MT_ERR(INVALID_ARGUMENT, "batch dims %lld and %lld do not broadcast", (long long)da,
+                    (long long)db);
+    }
+  }
+  int r = 0;
+  if (s->nb + 2 > MT_MAX_RANK) return MT_ERR(OUT_OF_RANGE, "result rank exceeds %d", MT_MAX_RANK);
+  for (int i = 0; i < s->nb; i++) s->out[r++] = s->batch[i];
+  if (a_rank > 1) s->out[r++] = s->m;
+  if (b_rank > 1) s->out[r++] = s->n;
+  s->out_rank = r;
+  return NULL;
+}

@@ -82,43 +82,8 @@ MT_MUST_USE static mt_status *run_gemm(const mt_kc_gemm *p, const mt_tensor *a, 
 
 /* ---------------------------------------------------------------- MatMul */
 
-/* numpy.matmul shapes: 1-D operands are promoted ([K] -> [1, K] for A, [K, 1] for B) and the
- * promoted dim dropped from the result; leading dims broadcast. The lowering checked that the
- * shapes agree; here they are only laid out. */
-typedef struct matmul_shape {
-  int64_t m, n, k;
-  int nb; /* broadcast batch rank */
-  int64_t batch[MT_MAX_RANK], a_batch[MT_MAX_RANK],
-      b_batch[MT_MAX_RANK]; /* right-aligned, 1-padded */
-} matmul_shape;
-
-MT_MUST_USE static mt_status *matmul_shape_of(const mt_tensor *a, const mt_tensor *b,
-                                              matmul_shape *s) {
-  if (a->rank < 1 || b->rank < 1)
-    return MT_ERR(INVALID_ARGUMENT, "MatMul operands must have rank >= 1, got %d and %d", a->rank,
-                  b->rank);
-  s->m = a->rank == 1 ? 1 : a->dims[a->rank - 2];
-  s->k = a->dims[a->rank - 1];
-  int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
-  s->n = b->rank == 1 ? 1 : b->dims[b->rank - 1];
-  if (s->k != kb)
-    return MT_ERR(INVALID_ARGUMENT, "inner dims differ: %lld vs %lld", (long long)s->k,
-                  (long long)kb);
-  int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
-  s->nb = ra > rb ? ra : rb;
-  for (int i = 0; i < s->nb; i++) {
-    s->a_batch[i] = i < s->nb - ra ? 1 : a->dims[i - (s->nb - ra)];
-    s->b_batch[i] = i < s->nb - rb ? 1 : b->dims[i - (s->nb - rb)];
-    if (s->a_batch[i] != s->b_batch[i] && s->a_batch[i] != 1 && s->b_batch[i] != 1)
-      return MT_ERR(INVALID_ARGUMENT, "batch dims %lld and %lld do not broadcast",
-                    (long long)s->a_batch[i], (long long)s->b_batch[i]);
-    s->batch[i] = s->a_batch[i] == 1 ? s->b_batch[i] : s->a_batch[i];
-  }
-  return NULL;
-}
-
 /* Offsets of batch entry `bi` into A and B (in matrices), honouring broadcast. */
-static void batch_offsets(const matmul_shape *s, int64_t bi, int64_t *a_off, int64_t *b_off) {
+static void batch_offsets(const mt_matmul_shape *s, int64_t bi, int64_t *a_off, int64_t *b_off) {
   int64_t ao = 0, bo = 0, am = 1, bm = 1;
   for (int d = s->nb - 1; d >= 0; d--) {
     int64_t idx = bi % s->batch[d];
@@ -133,8 +98,8 @@ static void batch_offsets(const matmul_shape *s, int64_t bi, int64_t *a_off, int
 }
 
 MT_MUST_USE static mt_status *run_matmul(const mt_tensor *a, const mt_tensor *b, mt_tensor *y) {
-  matmul_shape s;
-  MT_RETURN_IF_ERROR_PLAIN(matmul_shape_of(a, b, &s));
+  mt_matmul_shape s;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_matmul_shape(a->rank, a->dims, b->rank, b->dims, &s));
   int64_t nbatch = mt_shape_numel(s.nb, s.batch), b_numel = mt_shape_numel(s.nb, s.b_batch);
   int64_t mk = s.m * s.k, kn = s.k * s.n, mn = s.m * s.n;
   if (mt_tensor_numel(y) != nbatch * mn)
