@@ -24,6 +24,8 @@ typedef struct mt_cuda_options {
   int block_threads;  /* threads per block of elementwise and copy bodies (0: 256) */
   int blocks_per_sm;  /* resident blocks assumed per SM when sizing grids (0: 8) */
   int reduce_threads; /* threads per block of reduction bodies, a power of two (0: 256) */
+  int conv_tile_n;    /* implicit-GEMM output-position tile, 16/32/64 (0: chosen per SM count) */
+  bool tf32;          /* GEMM library calls may use TF32 (default: FP32) */
 } mt_cuda_options;
 
 void mt_cuda_options_init(mt_cuda_options *o);
@@ -56,15 +58,70 @@ typedef struct mt_cuda_skipped {
   const char *reason; /* "conv: implicit-GEMM generator not written yet" */
 } mt_cuda_skipped;
 
+/* GEMM groups are library calls the runtime executes, not generated kernels. */
+typedef enum mt_cuda_libcall_kind {
+  MT_CUDA_LT_MATMUL,    /* one cublasLtMatmul (batch > 1: strided batch of one problem) */
+  MT_CUDA_GEMM_BATCHED, /* identical shapes in several tenants: one batched GEMM */
+  MT_CUDA_GEMM_GROUPED, /* different shapes: one cublasGemmGroupedBatchedEx */
+} mt_cuda_libcall_kind;
+
+/* The epilogue cuBLASLt applies itself (CUBLASLT_EPILOGUE_*); anything else the group computes
+ * after the GEMM is a generated epilogue kernel. GELU is cuBLASLt's tanh form, so only
+ * Gelu(approximate="tanh") maps to it. */
+typedef enum mt_cuda_epilogue {
+  MT_CUDA_EPI_DEFAULT,
+  MT_CUDA_EPI_BIAS,
+  MT_CUDA_EPI_RELU,
+  MT_CUDA_EPI_RELU_BIAS,
+  MT_CUDA_EPI_GELU,
+  MT_CUDA_EPI_GELU_BIAS,
+} mt_cuda_epilogue;
+
+const char *mt_cuda_libcall_kind_name(mt_cuda_libcall_kind k);
+const char *mt_cuda_epilogue_name(mt_cuda_epilogue e);
+
+/* One GEMM problem in row-major terms: for each batch item i,
+ *   d_i[m x n] = epilogue(alpha * op(a_i) * op(b_i) + beta * c_i [+ bias]),
+ * a_i = a + i * stride_a (stride 0: the operand is shared by every item), likewise b, c, d.
+ * The runtime maps it onto column-major cuBLAS by swapping the operands (d^T = op(b)^T op(a)^T). */
+typedef struct mt_cuda_gemm {
+  int32_t group; /* fused group */
+  int32_t node;  /* the Gemm / MatMul node */
+  int64_t m, n, k, batch;
+  bool trans_a, trans_b;
+  int64_t lda, ldb, ldc; /* row-major leading dimensions (ldc also d's) */
+  int64_t stride_a, stride_b, stride_c;
+  float alpha, beta;
+  mt_value_id a, b;
+  mt_value_id c;    /* beta * c, a full [m, n] matrix per item; MT_NO_VALUE: none (beta 0) */
+  mt_value_id bias; /* a [n] vector added to every row; MT_NO_VALUE: none */
+  mt_value_id d;    /* written by the library */
+  bool d_scratch;   /* d lives only inside the group: the runtime gives it a scratch buffer */
+  mt_cuda_epilogue epilogue;
+  int epilogue_kernel; /* index into prog->kernels (reads d, writes the group's outputs), or -1 */
+} mt_cuda_gemm;
+
+typedef struct mt_cuda_libcall {
+  int32_t hgroup;
+  mt_cuda_libcall_kind kind;
+  int sm_count; /* SMs of the partition: the math heuristic's SM-count target */
+  bool tf32;    /* false: full FP32 math (CUBLAS_COMPUTE_32F) */
+  int n_problems;
+  mt_cuda_gemm *problems; /* one per member, in member order */
+  const char *why;        /* one line: why this call and epilogue */
+} mt_cuda_libcall;
+
 typedef struct mt_cuda_program {
   const mt_allocator *allocator;
   int n_kernels, cap_kernels;
   mt_cuda_kernel *kernels;
+  int n_libcalls, cap_libcalls;
+  mt_cuda_libcall *libcalls;
   int n_skipped, cap_skipped;
   mt_cuda_skipped *skipped;
 } mt_cuda_program;
 
-/* Generates kernels for every horizontal group of p (in group order). Fails only on internal
+/* Generates kernels and library calls for every horizontal group of p (in group order). Fails only on internal
  * errors and out of memory; a group that cannot be lowered becomes a skipped record. The program
  * is the caller's (mt_cuda_program_destroy); it does not refer to p after the call. */
 MT_MUST_USE mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o,

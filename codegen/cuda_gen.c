@@ -16,8 +16,8 @@ static int opt_or(int v, int dflt) { return v > 0 ? v : dflt; }
 /* Why a group of this kind has no generator yet (NULL: it has one). */
 static const char *kind_not_generated(mt_group_kind k) {
   switch (k) {
-  case MT_GROUP_GEMM: return "gemm: cuBLASLt library call (runtime issue)";
-  case MT_GROUP_CONV: return "conv: implicit-GEMM generator not written yet";
+  case MT_GROUP_GEMM: return "gemm: a library call, not a kernel body";
+  case MT_GROUP_CONV: return "conv: a conv group cannot share a multi-body kernel";
   case MT_GROUP_OTHER: return NULL; /* decided per op below */
   default: return NULL;
   }
@@ -29,11 +29,13 @@ static void sanitize(char *s) {
       *s = '_';
 }
 
-static void kernel_name(const mt_plan *p, int32_t h, char *out, size_t n) {
+void mt_cg_kernel_name(const mt_plan *p, int32_t h, char *out, size_t n) {
   const mt_horizontal_group *hg = &p->hgroups[h];
   const mt_fused_group *fg0 = &p->groups[hg->members[0]];
   size_t len = (size_t)snprintf(out, n, "h%d_%s", h,
-                                hg->n_members > 1 ? "multibody" : mt_group_kind_name(fg0->kind));
+                                hg->kind == MT_HGROUP_MULTI_BODY ? "multibody"
+                                : hg->n_members > 1              ? mt_hgroup_kind_name(hg->kind)
+                                                                 : mt_group_kind_name(fg0->kind));
   for (int k = 0; k < hg->n_members && len + 2 < n; k++) {
     char t[64];
     snprintf(t, sizeof t, "%s",
@@ -58,7 +60,7 @@ static void what_of(const mt_plan *p, int32_t h, char *out, size_t n) {
 }
 
 /* Comment lines naming every ONNX node a kernel covers (newlines in names flattened). */
-static void node_comments(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb) {
+void mt_cg_node_comments(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb) {
   mt_sb_printf(sb, "// body %d: tenant '%s', %s group of %d node(s):\n", body,
                mt_module_tenant_c(p->module, fg->tenant)->name, mt_group_kind_name(fg->kind),
                fg->n_nodes);
@@ -114,8 +116,8 @@ MT_MUST_USE static mt_status *elementwise_body(cg_body *b, int64_t *out_work) {
   return st;
 }
 
-static void param_list(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
-                       bool declare) {
+void mt_cg_param_list(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
+                      bool declare) {
   for (int i = 0; i < fg->n_inputs; i++) {
     const mt_value *v = mt_module_value_c(p->module, fg->inputs[i]);
     if (declare)
@@ -133,7 +135,7 @@ static void param_list(const mt_plan *p, const mt_fused_group *fg, int body, mt_
 }
 
 /* Checks every value the group touches has a CUDA type; names the first that does not. */
-MT_MUST_USE static mt_status *check_dtypes(const mt_plan *p, const mt_fused_group *fg) {
+mt_status *mt_cg_check_dtypes(const mt_plan *p, const mt_fused_group *fg) {
   for (int k = 0; k < fg->n_nodes; k++) {
     const mt_node *n = mt_module_node_c(p->module, fg->nodes[k]);
     for (int i = 0; i < n->n_outputs; i++) {
@@ -158,18 +160,20 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
                                    mt_cuda_program *prog, mt_cuda_kernel *out) {
   const mt_horizontal_group *hg = &p->hgroups[h];
   const mt_module *m = p->module;
-  const mt_allocator *a = prog->allocator;
   switch (hg->kind) {
   case MT_HGROUP_BATCHED_GEMM:
-    return MT_ERR(UNIMPLEMENTED, "gemm: strided-batched cuBLAS library call (runtime issue)");
   case MT_HGROUP_GROUPED_GEMM:
-    return MT_ERR(UNIMPLEMENTED, "gemm: cublasGemmGroupedBatchedEx library call (runtime issue)");
-  case MT_HGROUP_GROUPED_CONV:
-    return MT_ERR(UNIMPLEMENTED, "conv: grouped implicit-GEMM generator not written yet");
+    return MT_ERR(UNIMPLEMENTED, "gemm: a library call, not a kernel (mt_cuda_generate)");
+  case MT_HGROUP_GROUPED_CONV: return mt_cg_conv_kernel(p, o, h, prog, out);
   default: break;
   }
+  if (hg->n_members > 64) return MT_ERR(UNIMPLEMENTED, "more than 64 bodies in one kernel");
+  const mt_fused_group *fgs[64];
   for (int k = 0; k < hg->n_members; k++) {
     const mt_fused_group *fg = &p->groups[hg->members[k]];
+    fgs[k] = fg;
+    if (fg->kind == MT_GROUP_CONV && hg->n_members == 1)
+      return mt_cg_conv_kernel(p, o, h, prog, out);
     const char *why = kind_not_generated(fg->kind);
     if (why) return MT_ERR(UNIMPLEMENTED, "%s", why);
     if (fg->kind == MT_GROUP_OTHER) {
@@ -179,38 +183,46 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
                     "no generator yet",
                     mt_cg_node_label(m, fg->anchor >= 0 ? fg->anchor : fg->nodes[0]), n->op_type);
     }
-    /* Expressions are built by recursing back through the group's nodes (a few KB of stack per
-     * level), and a kernel that long would spill anyway: such a group is reported, not lowered. */
-    if (fg->n_nodes > MT_CG_MAX_GROUP_NODES)
-      return MT_ERR(UNIMPLEMENTED,
-                    "a fused group of %d nodes is over the generator's limit of %d nodes per body",
-                    fg->n_nodes, MT_CG_MAX_GROUP_NODES);
-    MT_RETURN_IF_ERROR_PLAIN(check_dtypes(p, fg));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_check_dtypes(p, fg));
   }
+  char name[160];
+  mt_cg_kernel_name(p, h, name, sizeof name);
+  return mt_cg_bodies_kernel(p, o, h, hg->n_members, fgs, NULL, NULL, name, prog, out);
+}
+
+mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h, int n_bodies,
+                               const mt_fused_group *const *fgs, cg_special_fn special,
+                               void *const *special_ctx, const char *name, mt_cuda_program *prog,
+                               mt_cuda_kernel *out) {
+  const mt_horizontal_group *hg = &p->hgroups[h];
+  const mt_allocator *a = prog->allocator;
   const mt_partition_plan *part = &p->partitions[hg->partition];
   int sms = o->sm_count_override > 0 ? o->sm_count_override
                                      : (part->sm_count > 0 ? part->sm_count : p->arch->sm_count);
   int threads = opt_or(o->block_threads, 256), bps = opt_or(o->blocks_per_sm, 8);
   int64_t cap = (int64_t)sms * bps;
 
-  char name[160], why[512] = "";
-  kernel_name(p, h, name, sizeof name);
+  char why[512] = "";
   mt_sb src = {.allocator = a}, bodies = {.allocator = a};
-  body_plan plans[64];
-  if (hg->n_members > 64) return MT_ERR(UNIMPLEMENTED, "more than 64 bodies in one kernel");
+  body_plan plans[64] = {{0}};
+  if (n_bodies > 64) return MT_ERR(UNIMPLEMENTED, "more than 64 bodies in one kernel");
   mt_status *st = NULL;
-  for (int k = 0; !st && k < hg->n_members; k++) {
-    const mt_fused_group *fg = &p->groups[hg->members[k]];
+  for (int k = 0; !st && k < n_bodies; k++) {
+    const mt_fused_group *fg = fgs[k];
     cg_body *b = mt_allocator_calloc(a, 1, sizeof *b);
     if (!b) {
       st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
       break;
     }
     st = mt_cg_body_init(b, p, fg, k, &bodies);
+    if (special) {
+      b->special = special;
+      b->special_ctx = special_ctx[k];
+    }
     if (!st) {
       mt_sb_printf(&bodies, "\nstatic __device__ void b%d_body(long long block, long long nblocks",
                    k);
-      param_list(p, fg, k, &bodies, true);
+      mt_cg_param_list(p, fg, k, &bodies, true);
       mt_sb_printf(&bodies, ") {\n");
       b->indent = 1;
       plans[k] = (body_plan){.threads = threads};
@@ -226,14 +238,14 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
     mt_allocator_free(a, b);
   }
   /* Reductions and elementwise bodies must agree on the block size when they share a kernel. */
-  for (int k = 1; !st && k < hg->n_members; k++)
+  for (int k = 1; !st && k < n_bodies; k++)
     if (plans[k].threads != plans[0].threads)
       st = MT_ERR(UNIMPLEMENTED, "bodies want different block sizes (%d and %d threads)",
                   plans[0].threads, plans[k].threads);
   if (!st) {
     threads = plans[0].threads;
     int64_t total = 0;
-    for (int k = 0; k < hg->n_members; k++) {
+    for (int k = 0; k < n_bodies; k++) {
       int64_t want = plans[k].reduction ? plans[k].work : (plans[k].work + threads - 1) / threads;
       if (want < 1) want = 1;
       if (want > cap) want = cap;
@@ -241,9 +253,9 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
       total += want;
     }
     /* Several bodies share the partition's resident blocks in proportion to their work. */
-    if (total > cap && hg->n_members > 1) {
+    if (total > cap && n_bodies > 1) {
       int64_t t2 = 0;
-      for (int k = 0; k < hg->n_members; k++) {
+      for (int k = 0; k < n_bodies; k++) {
         int64_t share = (int64_t)plans[k].blocks * cap / total;
         plans[k].blocks = (unsigned)(share < 1 ? 1 : share);
         t2 += plans[k].blocks;
@@ -256,7 +268,7 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
     out->hgroup = h;
     size_t wl = (size_t)snprintf(why, sizeof why, "%d SMs x %d blocks/SM cap %lld blocks;", sms,
                                  bps, (long long)cap);
-    for (int k = 0; k < hg->n_members && wl < sizeof why; k++)
+    for (int k = 0; k < n_bodies && wl < sizeof why; k++)
       wl += (size_t)snprintf(why + wl, sizeof why - wl, " body %d: %lld %s -> %u blocks of %d;", k,
                              (long long)plans[k].work, plans[k].reduction ? "rows" : "elements",
                              plans[k].blocks, threads);
@@ -267,32 +279,31 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
     mt_sb_printf(&src, "// launch: grid %u, block %u, dynamic shared 0 bytes (%s)\n", out->grid,
                  out->block, why);
     out->n_nodes = 0;
-    for (int k = 0; k < hg->n_members; k++) {
-      node_comments(p, &p->groups[hg->members[k]], k, &src);
-      out->n_nodes += p->groups[hg->members[k]].n_nodes;
+    for (int k = 0; k < n_bodies; k++) {
+      mt_cg_node_comments(p, fgs[k], k, &src);
+      out->n_nodes += fgs[k]->n_nodes;
     }
     mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s", mt_cg_prelude);
     mt_sb_printf(&src, "%s", bodies.data ? bodies.data : "");
     mt_sb_printf(&src, "\nextern \"C\" __global__ void %s(", name);
     mt_sb src_params = {.allocator = a};
-    for (int k = 0; k < hg->n_members; k++)
-      param_list(p, &p->groups[hg->members[k]], k, &src_params, true);
+    for (int k = 0; k < n_bodies; k++) mt_cg_param_list(p, fgs[k], k, &src_params, true);
     /* drop the leading ",\n    " of the first parameter */
     mt_sb_printf(&src, "%s) {\n", src_params.data ? src_params.data + 6 : "");
     mt_sb_free(&src_params);
-    if (hg->n_members == 1) {
+    if (n_bodies == 1) {
       mt_sb_printf(&src, "  // grid-stride: any grid computes the same result\n");
       mt_sb_printf(&src, "  b0_body((long long)blockIdx.x, (long long)gridDim.x");
-      param_list(p, &p->groups[hg->members[0]], 0, &src, false);
+      mt_cg_param_list(p, fgs[0], 0, &src, false);
       mt_sb_printf(&src, ");\n}\n");
     } else {
       mt_sb_printf(&src, "  // block-range dispatch: each body owns a fixed range of blocks\n");
       mt_sb_printf(&src, "  const long long blk = (long long)blockIdx.x;\n");
       unsigned start = 0;
-      for (int k = 0; k < hg->n_members; k++) {
+      for (int k = 0; k < n_bodies; k++) {
         mt_sb_printf(&src, "  if (blk < %uLL) {\n    b%d_body(blk - %uLL, %uLL",
                      start + plans[k].blocks, k, start, plans[k].blocks);
-        param_list(p, &p->groups[hg->members[k]], k, &src, false);
+        mt_cg_param_list(p, fgs[k], k, &src, false);
         mt_sb_printf(&src, ");\n    return;\n  }\n");
         start += plans[k].blocks;
       }
@@ -300,34 +311,37 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
     }
     if (src.oom || bodies.oom) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
-  if (!st) {
-    int n_params = 0;
-    for (int k = 0; k < hg->n_members; k++)
-      n_params += p->groups[hg->members[k]].n_inputs + p->groups[hg->members[k]].n_outputs;
-    out->params = mt_allocator_calloc(a, (size_t)n_params + 1, sizeof *out->params);
-    out->name = mt_cg_strdup(a, name);
-    out->source = mt_cg_strdup(a, src.data);
-    out->why = mt_cg_strdup(a, why);
-    if (!out->params || !out->name || !out->source || !out->why) {
-      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    } else {
-      out->n_params = 0;
-      for (int k = 0; k < hg->n_members; k++) {
-        const mt_fused_group *fg = &p->groups[hg->members[k]];
-        for (int i = 0; i < fg->n_inputs + fg->n_outputs; i++) {
-          bool is_out = i >= fg->n_inputs;
-          mt_value_id v = is_out ? fg->outputs[i - fg->n_inputs] : fg->inputs[i];
-          out->params[out->n_params++] = (mt_cuda_param){.value = v,
-                                                         .is_output = is_out,
-                                                         .dtype = mt_module_value_c(m, v)->dtype,
-                                                         .elements = mt_cg_numel(m, v)};
-        }
-      }
-    }
-  }
+  if (!st) st = mt_cg_kernel_finish(p, n_bodies, fgs, a, name, src.data, why, out);
   mt_sb_free(&src);
   mt_sb_free(&bodies);
   return st;
+}
+
+mt_status *mt_cg_kernel_finish(const mt_plan *p, int n_bodies, const mt_fused_group *const *fgs,
+                               const mt_allocator *a, const char *name, const char *source,
+                               const char *why, mt_cuda_kernel *out) {
+  const mt_module *m = p->module;
+  int n_params = 0;
+  for (int k = 0; k < n_bodies; k++) n_params += fgs[k]->n_inputs + fgs[k]->n_outputs;
+  out->params = mt_allocator_calloc(a, (size_t)n_params + 1, sizeof *out->params);
+  out->name = mt_cg_strdup(a, name);
+  out->source = mt_cg_strdup(a, source ? source : "");
+  out->why = mt_cg_strdup(a, why);
+  if (!out->params || !out->name || !out->source || !out->why)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  out->n_params = 0;
+  for (int k = 0; k < n_bodies; k++) {
+    const mt_fused_group *fg = fgs[k];
+    for (int i = 0; i < fg->n_inputs + fg->n_outputs; i++) {
+      bool is_out = i >= fg->n_inputs;
+      mt_value_id v = is_out ? fg->outputs[i - fg->n_inputs] : fg->inputs[i];
+      out->params[out->n_params++] = (mt_cuda_param){.value = v,
+                                                     .is_output = is_out,
+                                                     .dtype = mt_module_value_c(m, v)->dtype,
+                                                     .elements = mt_cg_numel(m, v)};
+    }
+  }
+  return NULL;
 }
 
 MT_MUST_USE static mt_status *add_skipped(mt_cuda_program *prog, int32_t h, const char *what,
@@ -349,7 +363,7 @@ MT_MUST_USE static mt_status *add_skipped(mt_cuda_program *prog, int32_t h, cons
   return NULL;
 }
 
-MT_MUST_USE static mt_status *add_kernel(mt_cuda_program *prog, const mt_cuda_kernel *k) {
+mt_status *mt_cg_add_kernel(mt_cuda_program *prog, const mt_cuda_kernel *k) {
   if (prog->n_kernels == prog->cap_kernels) {
     int cap = prog->cap_kernels ? prog->cap_kernels * 2 : 32;
     mt_cuda_kernel *n =
@@ -362,12 +376,26 @@ MT_MUST_USE static mt_status *add_kernel(mt_cuda_program *prog, const mt_cuda_ke
   return NULL;
 }
 
-static void kernel_free(const mt_allocator *a, mt_cuda_kernel *k) {
+void mt_cg_kernel_free(const mt_allocator *a, mt_cuda_kernel *k) {
   if (k->name) mt_allocator_free(a, (void *)k->name);
   if (k->source) mt_allocator_free(a, (void *)k->source);
   if (k->why) mt_allocator_free(a, (void *)k->why);
   if (k->params) mt_allocator_free(a, k->params);
   memset(k, 0, sizeof *k);
+}
+
+/* Expressions (kernel bodies, conv and GEMM epilogues) are built by recursing back through a
+ * group's nodes, a few KB of stack per level, and a kernel that long would spill anyway: a group
+ * over the limit is reported, not lowered. */
+MT_MUST_USE static mt_status *check_body_sizes(const mt_plan *p, const mt_horizontal_group *hg) {
+  for (int k = 0; k < hg->n_members; k++) {
+    const mt_fused_group *fg = &p->groups[hg->members[k]];
+    if (fg->n_nodes > MT_CG_MAX_GROUP_NODES)
+      return MT_ERR(UNIMPLEMENTED,
+                    "a fused group of %d nodes is over the generator's limit of %d nodes per body",
+                    fg->n_nodes, MT_CG_MAX_GROUP_NODES);
+  }
+  return NULL;
 }
 
 mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_program **out) {
@@ -382,13 +410,22 @@ mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_
   for (int32_t h = 0; !st && h < p->n_hgroups; h++) {
     mt_cuda_kernel k;
     memset(&k, 0, sizeof k);
-    mt_status *gst = mt_cuda_generate_hgroup(p, o, h, prog, &k);
-    if (!gst) {
-      st = add_kernel(prog, &k);
-      if (st) kernel_free(a, &k);
-      continue;
+    const mt_horizontal_group *hg = &p->hgroups[h];
+    mt_status *gst;
+    if ((gst = check_body_sizes(p, hg))) {
+      /* reported below like any group the generators do not take */
+    } else if (p->groups[hg->members[0]].kind == MT_GROUP_GEMM) {
+      gst = mt_cg_gemm_libcall(p, o, h, prog);
+    } else {
+      gst = mt_cuda_generate_hgroup(p, o, h, prog, &k);
+      if (!gst) {
+        st = mt_cg_add_kernel(prog, &k);
+        if (st) mt_cg_kernel_free(a, &k);
+        continue;
+      }
     }
-    kernel_free(a, &k);
+    if (!gst) continue;
+    mt_cg_kernel_free(a, &k);
     if (mt_status_code_of(gst) != MT_UNIMPLEMENTED) {
       st = gst;
       break;
@@ -409,11 +446,16 @@ mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_
 void mt_cuda_program_destroy(mt_cuda_program *prog) {
   if (!prog) return;
   const mt_allocator *a = prog->allocator;
-  for (int i = 0; i < prog->n_kernels; i++) kernel_free(a, &prog->kernels[i]);
+  for (int i = 0; i < prog->n_kernels; i++) mt_cg_kernel_free(a, &prog->kernels[i]);
   for (int i = 0; i < prog->n_skipped; i++) {
     if (prog->skipped[i].what) mt_allocator_free(a, (void *)prog->skipped[i].what);
     if (prog->skipped[i].reason) mt_allocator_free(a, (void *)prog->skipped[i].reason);
   }
+  for (int i = 0; i < prog->n_libcalls; i++) {
+    if (prog->libcalls[i].problems) mt_allocator_free(a, prog->libcalls[i].problems);
+    if (prog->libcalls[i].why) mt_allocator_free(a, (void *)prog->libcalls[i].why);
+  }
+  if (prog->libcalls) mt_allocator_free(a, prog->libcalls);
   if (prog->kernels) mt_allocator_free(a, prog->kernels);
   if (prog->skipped) mt_allocator_free(a, prog->skipped);
   mt_allocator_free(a, prog);

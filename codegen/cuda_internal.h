@@ -96,4 +96,43 @@ MT_MUST_USE mt_status *mt_cg_reduction_body(cg_body *b, const mt_cuda_options *o
                                             const char *fn_name, int64_t *out_rows,
                                             int *out_threads);
 
+/* --- shared by the kernel generators (cuda_gen.c) --- */
+
+/* "h<group>_<kind>_<tenants>" for horizontal group h. */
+void mt_cg_kernel_name(const mt_plan *p, int32_t h, char *out, size_t n);
+/* Comment lines naming every ONNX node of body `body`. */
+void mt_cg_node_comments(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb);
+/* The group's inputs then outputs as kernel parameters (declared, or as call arguments). */
+void mt_cg_param_list(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
+                      bool declare);
+/* UNIMPLEMENTED naming the first node whose output dtype has no CUDA type. */
+MT_MUST_USE mt_status *mt_cg_check_dtypes(const mt_plan *p, const mt_fused_group *fg);
+/* Fills out's name, source, why and parameters (the bodies' inputs then outputs, body by body). */
+MT_MUST_USE mt_status *mt_cg_kernel_finish(const mt_plan *p, int n_bodies,
+                                           const mt_fused_group *const *fgs, const mt_allocator *a,
+                                           const char *name, const char *source, const char *why,
+                                           mt_cuda_kernel *out);
+/* One kernel of elementwise / data-movement / reduction bodies (fgs need not be plan groups:
+ * the GEMM epilogue passes a group without its GEMM node), blocks split among the bodies. */
+/* special (may be NULL) is installed in every body with special_ctx[k]. */
+MT_MUST_USE mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
+                                           int n_bodies, const mt_fused_group *const *fgs,
+                                           cg_special_fn special, void *const *special_ctx,
+                                           const char *name, mt_cuda_program *prog,
+                                           mt_cuda_kernel *out);
+
+/* Convolutions (cuda_conv.c): the kernel of a single conv group or of a grouped-conv horizontal
+ * group (one launch over every member's tiles). */
+MT_MUST_USE mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
+                                         mt_cuda_program *prog, mt_cuda_kernel *out);
+
+/* GEMM groups (cuda_gemm.c): adds horizontal group h's library call, and its epilogue kernel
+ * when cuBLASLt cannot apply the epilogue, to prog. UNIMPLEMENTED with the reason otherwise
+ * (nothing added). */
+MT_MUST_USE mt_status *mt_cg_gemm_libcall(const mt_plan *p, const mt_cuda_options *o, int32_t h,
+                                          mt_cuda_program *prog);
+/* Appends a kernel to prog (taking its strings). */
+MT_MUST_USE mt_status *mt_cg_add_kernel(mt_cuda_program *prog, const mt_cuda_kernel *k);
+void mt_cg_kernel_free(const mt_allocator *a, mt_cuda_kernel *k);
+
 #endif

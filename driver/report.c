@@ -110,8 +110,44 @@ static json_t *codegen_json(const mt_plan *p, const mt_codegen_result *cg) {
     json_array_append_new(skipped, json_pack("{s:i, s:s, s:s}", "horizontal_group",
                                              prog->skipped[i].hgroup, "what", prog->skipped[i].what,
                                              "reason", prog->skipped[i].reason));
-  return json_pack("{s:s, s:o, s:o}", "nvrtc", cg->nvrtc ? cg->nvrtc : "not run", "kernels",
-                   kernels, "not_generated", skipped);
+  json_t *libcalls = json_array();
+  for (int i = 0; i < prog->n_libcalls; i++) {
+    const mt_cuda_libcall *c = &prog->libcalls[i];
+    json_t *problems = json_array();
+    for (int j = 0; j < c->n_problems; j++) {
+      const mt_cuda_gemm *g = &c->problems[j];
+#define VNAME(v) ((v) == MT_NO_VALUE ? "" : mt_module_value_c(p->module, (v))->name)
+      json_t *o =
+          json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I}", "group", g->group,
+                    "node", mt_module_node_c(p->module, g->node)->name, "m", (json_int_t)g->m, "n",
+                    (json_int_t)g->n, "k", (json_int_t)g->k, "batch", (json_int_t)g->batch,
+                    "trans_a", g->trans_a, "trans_b", g->trans_b, "lda", (json_int_t)g->lda, "ldb",
+                    (json_int_t)g->ldb, "ldc", (json_int_t)g->ldc);
+      json_object_set_new(o, "strides",
+                          json_pack("[I, I, I]", (json_int_t)g->stride_a, (json_int_t)g->stride_b,
+                                    (json_int_t)g->stride_c));
+      json_object_set_new(o, "alpha", json_real(g->alpha));
+      json_object_set_new(o, "beta", json_real(g->beta));
+      json_object_set_new(o, "a", json_string(VNAME(g->a)));
+      json_object_set_new(o, "b", json_string(VNAME(g->b)));
+      json_object_set_new(o, "c", json_string(VNAME(g->c)));
+      json_object_set_new(o, "bias", json_string(VNAME(g->bias)));
+      json_object_set_new(o, "d", json_string(VNAME(g->d)));
+      json_object_set_new(o, "d_scratch", json_boolean(g->d_scratch));
+      json_object_set_new(o, "epilogue", json_string(mt_cuda_epilogue_name(g->epilogue)));
+      json_object_set_new(
+          o, "epilogue_kernel",
+          json_string(g->epilogue_kernel >= 0 ? prog->kernels[g->epilogue_kernel].name : ""));
+#undef VNAME
+      json_array_append_new(problems, o);
+    }
+    json_array_append_new(libcalls, json_pack("{s:i, s:s, s:i, s:b, s:s, s:o}", "horizontal_group",
+                                              c->hgroup, "call", mt_cuda_libcall_kind_name(c->kind),
+                                              "sm_count", c->sm_count, "tf32", c->tf32, "why",
+                                              c->why, "problems", problems));
+  }
+  return json_pack("{s:s, s:o, s:o, s:o}", "nvrtc", cg->nvrtc ? cg->nvrtc : "not run", "kernels",
+                   kernels, "library_calls", libcalls, "not_generated", skipped);
 }
 
 static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const int *nodes_imported,
@@ -309,9 +345,10 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
     int covered = 0;
     for (int i = 0; i < prog->n_kernels; i++) covered += prog->kernels[i].n_nodes;
     fprintf(out,
-            "codegen: %d CUDA kernel(s) covering %d node(s); %d horizontal group(s) not generated "
-            "(see --report); %s\n",
-            prog->n_kernels, covered, prog->n_skipped, cg->nvrtc ? cg->nvrtc : "NVRTC not run");
+            "codegen: %d CUDA kernel(s) covering %d node(s), %d GEMM library call(s); %d "
+            "horizontal group(s) not generated (see --report); %s\n",
+            prog->n_kernels, covered, prog->n_libcalls, prog->n_skipped,
+            cg->nvrtc ? cg->nvrtc : "NVRTC not run");
   }
   fprintf(out, "compiled in %.2f s\n", s->compile_seconds);
 }

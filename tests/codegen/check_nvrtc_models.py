@@ -56,6 +56,14 @@ def main():
         if k["grid"] < 1 or k["block"] < 1 or "SMs" not in k["why"]:
             errors.append(f"{k['name']}: launch {k['grid']}x{k['block']} why '{k['why']}'")
     covered = {k["horizontal_group"] for k in cg["kernels"]}
+    covered |= {c["horizontal_group"] for c in cg["library_calls"]}
+    for c in cg["library_calls"]:
+        for g in c["problems"]:
+            if g["epilogue_kernel"] and g["epilogue_kernel"] not in names:
+                errors.append(f"library call h{c['horizontal_group']}: no epilogue kernel "
+                              f"{g['epilogue_kernel']}")
+            if min(g["m"], g["n"], g["k"], g["batch"]) < 1 or not g["d"]:
+                errors.append(f"library call h{c['horizontal_group']}: problem {g}")
     skipped = {s["horizontal_group"] for s in cg["not_generated"] if s["reason"]}
     for h in range(len(rep["horizontal_groups"])):
         if (h in covered) == (h in skipped):
@@ -68,7 +76,9 @@ def main():
     for e in errors:
         print("FAIL", e)
     print(f"{len(names)} kernels x 2 archs compiled by {cg['nvrtc']}; "
-          f"{len(skipped)} groups not generated")
+          f"{len(cg['library_calls'])} GEMM library calls; {len(skipped)} groups not generated")
+    for s in cg["not_generated"]:
+        print(f"  not generated: {s['what']}: {s['reason']}")
     return 1 if errors else 0
 
 

@@ -1,0 +1,483 @@
+/* Convolution kernels: a conv group (Conv + its epilogue) or a grouped-conv horizontal group
+ * (identical conv shapes in several tenants, each with its own weights and epilogue) becomes one
+ * kernel of one of two shapes:
+ *
+ *  - implicit GEMM: per conv group g, D[MG x N] = W_g[MG x K] * im2col(X)_g[K x N], with
+ *    MG = C_out / group, N = batch * output positions, K = C_in / group * kernel taps. A block
+ *    computes a TM x TN output tile (16x16 threads, TM/16 x TN/16 outputs each), staging TK = 16
+ *    columns of W and TK rows of the im2col matrix (gathered on the fly, zeros in padding) in shared
+ *    memory per step of its K loop. Every output sums over k in ascending order whatever the tile,
+ *    so tiling and grouping never change a result.
+ *  - direct: depthwise-like convs (one input channel per group and fewer than 16 output channels
+ *    per group, where a GEMM tile would be mostly empty rows): one thread per output element,
+ *    taps in row-major order starting from the bias, exactly runtime/cpu's depthwise order.
+ *
+ * Both are grid-stride over their work units (tiles or elements) across every member, so a grid
+ * sized to the partition's SMs computes the same result as any other. The epilogue (bias, Relu,
+ * Clip, a residual Add, casts...) is the group's remaining nodes, written by the elementwise value
+ * emitter with the conv output bound to the accumulator. ConvTranspose is not generated. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/cuda_internal.h"
+
+#define CONV_TK 16
+#define CONV_THREADS 256 /* 16 x 16 */
+#define CONV_MAX_MEMBERS 64
+
+typedef struct conv_shape {
+  mt_kc_conv kc;
+  int64_t cg, mg, kk, k, sp, in_sp, n; /* see the file comment */
+  bool direct;
+  int tm, tn;                      /* tile (implicit GEMM) */
+  int64_t tiles_m, tiles_n, units; /* units per member: tiles, or output elements */
+} conv_shape;
+
+/* The accumulator binding for the epilogue: the conv output at offset `off` is variable `var`. */
+typedef struct conv_epi {
+  mt_value_id conv_out;
+  char off[MT_CG_NAME], var[MT_CG_NAME];
+} conv_epi;
+
+static mt_status *epi_special(cg_body *b, mt_value_id v, const char *off, char *var) {
+  const conv_epi *e = b->special_ctx;
+  if (v != e->conv_out) return MT_ERR(NOT_FOUND, "not the conv output");
+  if (strcmp(off, e->off) != 0)
+    return MT_ERR(UNIMPLEMENTED,
+                  "conv: the epilogue reads the conv output at another element than it writes");
+  snprintf(var, MT_CG_NAME, "%s", e->var);
+  return NULL;
+}
+
+static void open_block(cg_body *b, const char *fmt_line) {
+  mt_cg_line(b, "%s", fmt_line);
+  b->indent++;
+  b->depth++;
+}
+
+static void close_block(cg_body *b) {
+  mt_cg_forget(b, b->depth);
+  b->depth--;
+  b->indent--;
+  mt_cg_line(b, "}");
+}
+
+/* The conv node of group fg, its index in the group and its lowered call; UNIMPLEMENTED for what
+ * this generator does not cover. */
+MT_MUST_USE static mt_status *find_conv(const cg_body *b, int *out_k) {
+  const mt_fused_group *fg = b->fg;
+  for (int k = 0; k < fg->n_nodes; k++) {
+    if (fg->nodes[k] != fg->anchor) continue;
+    const mt_kernel_call *c = &b->calls[k];
+    if (c->kind == MT_KERNEL_CONV_TRANSPOSE)
+      return MT_ERR(UNIMPLEMENTED,
+                    "%s: ConvTranspose is not generated (col2im scatter; not written yet)",
+                    mt_cg_node_label(b->m, fg->anchor));
+    if (c->kind != MT_KERNEL_CONV) break;
+    const mt_node *n = mt_module_node_c(b->m, fg->anchor);
+    for (int i = 0; i < n->n_inputs && i < 3; i++) {
+      if (n->inputs[i] == MT_NO_VALUE) continue;
+      if (mt_module_value_c(b->m, n->inputs[i])->dtype != MT_DTYPE_FLOAT32)
+        return MT_ERR(UNIMPLEMENTED, "%s: input %d is %s (the generator handles float32)",
+                      mt_cg_node_label(b->m, fg->anchor), i,
+                      mt_dtype_name(mt_module_value_c(b->m, n->inputs[i])->dtype));
+    }
+    *out_k = k;
+    return NULL;
+  }
+  return MT_ERR(UNIMPLEMENTED, "conv group without a Conv anchor (%s)",
+                mt_cg_node_label(b->m, fg->anchor >= 0 ? fg->anchor : fg->nodes[0]));
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static void shape_of(const mt_kc_conv *kc, int sms, int tile_n_override, conv_shape *s) {
+  memset(s, 0, sizeof *s);
+  s->kc = *kc;
+  s->cg = kc->c_in / kc->group;
+  s->mg = kc->c_out / kc->group;
+  s->kk = mt_conv_geom_kernel_size(&kc->geom);
+  s->k = s->cg * s->kk;
+  s->sp = mt_conv_geom_out_size(&kc->geom);
+  s->in_sp = mt_conv_geom_in_size(&kc->geom);
+  s->n = kc->batch * s->sp;
+  s->direct = s->cg == 1 && s->mg < 16;
+  if (s->direct) {
+    s->units = kc->batch * kc->c_out * s->sp;
+    return;
+  }
+  s->tm = s->mg <= 16 ? 16 : s->mg <= 32 ? 32 : 64;
+  s->tn = 64;
+  if (tile_n_override == 16 || tile_n_override == 32 || tile_n_override == 64) {
+    s->tn = tile_n_override;
+  } else {
+    /* Smaller position tiles until the partition's SMs all get one (more, smaller tiles beat idle
+     * SMs); never below 16 columns, where a tile stops amortising its weight loads. */
+    while (s->tn > 16 && kc->group * ceil_div(s->mg, s->tm) * ceil_div(s->n, s->tn) < sms)
+      s->tn /= 2;
+  }
+  s->tiles_m = ceil_div(s->mg, s->tm);
+  s->tiles_n = ceil_div(s->n, s->tn);
+  s->units = kc->group * s->tiles_m * s->tiles_n;
+}
+
+/* Decomposes linear index `lin` (a variable) of a row-major shape dims[0..n) into names
+ * <prefix><d>. */
+static void decompose(cg_body *b, const char *lin, int n, const int64_t *dims, const char *prefix) {
+  int64_t stride = 1;
+  for (int d = n - 1; d >= 0; d--) {
+    mt_cg_line(b, "const long long b%d_%s%d = (%s / %lldLL) %% %lldLL;", b->index, prefix, d, lin,
+               (long long)stride, (long long)dims[d]);
+    stride *= dims[d];
+  }
+}
+
+/* The epilogue of one output element: the conv value is variable y at output offset off (both
+ * declared by the caller); every group output is computed and stored at off. */
+MT_MUST_USE static mt_status *emit_epilogue(cg_body *b, mt_value_id conv_out, int64_t numel,
+                                            const char *off, const char *y) {
+  conv_epi e = {.conv_out = conv_out};
+  snprintf(e.off, sizeof e.off, "%s", off);
+  snprintf(e.var, sizeof e.var, "%s", y);
+  b->special = epi_special;
+  b->special_ctx = &e;
+  mt_status *st = NULL;
+  for (int j = 0; !st && j < b->fg->n_outputs; j++) {
+    mt_value_id v = b->fg->outputs[j];
+    if (mt_cg_numel(b->m, v) != numel) {
+      st = MT_ERR(UNIMPLEMENTED, "conv: group output '%s' is not the conv output's size",
+                  mt_module_value_c(b->m, v)->name);
+      break;
+    }
+    char var[MT_CG_NAME], ptr[MT_CG_NAME];
+    st = mt_cg_emit_value(b, v, off, var);
+    if (st) break;
+    snprintf(ptr, sizeof ptr, "b%d_out%d", b->index, j);
+    mt_cg_store(b, mt_module_value_c(b->m, v)->dtype, ptr, off, var);
+  }
+  b->special = NULL;
+  b->special_ctx = NULL;
+  return st;
+}
+
+/* The bias of output channel `oc` added to accumulator `acc` (in place), when the conv has one. */
+MT_MUST_USE static mt_status *emit_bias(cg_body *b, const mt_node *conv, const char *oc,
+                                        const char *acc) {
+  if (conv->n_inputs < 3 || conv->inputs[2] == MT_NO_VALUE) return NULL;
+  char var[MT_CG_NAME];
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, conv->inputs[2], oc, var));
+  mt_cg_line(b, "%s = %s + %s;", acc, var, acc);
+  return NULL;
+}
+
+/* Input element of image channel `chan` (an expression) at the window of output position
+ * variables o<d> and tap variables t<d>: declares `float b<i>_<name>` (0 in padding). */
+MT_MUST_USE static mt_status *emit_window_read(cg_body *b, const mt_node *conv, const conv_shape *s,
+                                               const char *nb, const char *chan, const char *name) {
+  const mt_conv_geom *g = &s->kc.geom;
+  int i = b->index;
+  mt_cg_line(b, "float b%d_%s = 0.0f;", i, name);
+  mt_cg_line(b, "long long b%d_xo_%s = (%s * %lldLL + %s) * %lldLL;", i, name, nb,
+             (long long)s->kc.c_in, chan, (long long)s->in_sp);
+  mt_cg_line(b, "bool b%d_ok_%s = true;", i, name);
+  int64_t stride = 1;
+  for (int d = g->nsp - 1; d >= 0; d--) {
+    mt_cg_line(b, "const long long b%d_i%d_%s = b%d_o%d * %lldLL - %lldLL + b%d_t%d * %lldLL;", i,
+               d, name, i, d, (long long)g->stride[d], (long long)g->pad_begin[d], i, d,
+               (long long)g->dilation[d]);
+    mt_cg_line(b, "b%d_ok_%s = b%d_ok_%s && b%d_i%d_%s >= 0 && b%d_i%d_%s < %lldLL;", i, name, i,
+               name, i, d, name, i, d, name, (long long)g->in[d]);
+    mt_cg_line(b, "b%d_xo_%s += b%d_i%d_%s * %lldLL;", i, name, i, d, name, (long long)stride);
+    stride *= g->in[d];
+  }
+  char cond[96], off[MT_CG_NAME], var[MT_CG_NAME];
+  snprintf(cond, sizeof cond, "if (b%d_ok_%s) {", i, name);
+  snprintf(off, sizeof off, "b%d_xo_%s", i, name);
+  open_block(b, cond);
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, conv->inputs[0], off, var));
+  mt_cg_line(b, "b%d_%s = %s;", i, name, var);
+  close_block(b);
+  return NULL;
+}
+
+/* The direct body: output element L (all members' shapes are equal) of body b. */
+MT_MUST_USE static mt_status *direct_body(cg_body *b, const mt_node *conv, const conv_shape *s) {
+  const mt_conv_geom *g = &s->kc.geom;
+  int i = b->index;
+  mt_cg_line(b, "const long long b%d_p = L %% %lldLL;", i, (long long)s->sp);
+  mt_cg_line(b, "const long long b%d_oc = (L / %lldLL) %% %lldLL;", i, (long long)s->sp,
+             (long long)s->kc.c_out);
+  mt_cg_line(b, "const long long b%d_nb = L / %lldLL;", i, (long long)(s->sp * s->kc.c_out));
+  char p[MT_CG_NAME];
+  snprintf(p, sizeof p, "b%d_p", i);
+  decompose(b, p, g->nsp, g->out, "o");
+  mt_cg_line(b, "float b%d_acc = 0.0f;", i);
+  char oc[MT_CG_NAME], acc[MT_CG_NAME], chan[64];
+  snprintf(oc, sizeof oc, "b%d_oc", i);
+  snprintf(acc, sizeof acc, "b%d_acc", i);
+  /* runtime/cpu starts from the bias and adds the taps in order: the same rounding here. */
+  MT_RETURN_IF_ERROR_PLAIN(emit_bias(b, conv, oc, acc));
+  mt_cg_line(b, "for (long long b%d_t = 0; b%d_t < %lldLL; b%d_t++) {", i, i, (long long)s->kk, i);
+  b->indent++;
+  b->depth++;
+  char t[MT_CG_NAME];
+  snprintf(t, sizeof t, "b%d_t", i);
+  decompose(b, t, g->nsp, g->kernel, "t");
+  snprintf(chan, sizeof chan, "b%d_oc / %lldLL", i, (long long)s->mg);
+  char nb[MT_CG_NAME];
+  snprintf(nb, sizeof nb, "b%d_nb", i);
+  MT_RETURN_IF_ERROR_PLAIN(emit_window_read(b, conv, s, nb, chan, "x"));
+  char woff[64], w[MT_CG_NAME];
+  snprintf(woff, sizeof woff, "b%d_wo", i);
+  mt_cg_line(b, "const long long b%d_wo = b%d_oc * %lldLL + b%d_t;", i, i, (long long)s->kk, i);
+  mt_cg_line(b, "if (b%d_ok_x) {", i);
+  b->indent++;
+  b->depth++;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, conv->inputs[1], woff, w));
+  mt_cg_line(b, "b%d_acc = b%d_acc + %s * b%d_x;", i, i, w, i);
+  close_block(b);
+  close_block(b);
+  return emit_epilogue(b, conv->outputs[0], s->units, "L", acc);
+}
+
+/* The implicit-GEMM body: tile `tile` of body b, with the block's shared staging arrays. */
+MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const conv_shape *s) {
+  const mt_conv_geom *g = &s->kc.geom;
+  int i = b->index, rm = s->tm / 16, rn = s->tn / 16;
+  mt_cg_line(b, "const long long b%d_tn = tile %% %lldLL;", i, (long long)s->tiles_n);
+  mt_cg_line(b, "const long long b%d_tm = (tile / %lldLL) %% %lldLL;", i, (long long)s->tiles_n,
+             (long long)s->tiles_m);
+  mt_cg_line(b, "const long long b%d_g = tile / %lldLL;", i, (long long)(s->tiles_n * s->tiles_m));
+  mt_cg_line(b, "const int b%d_tx = (int)threadIdx.x %% 16, b%d_ty = (int)threadIdx.x / 16;", i, i);
+  mt_cg_line(b, "float b%d_acc[%d][%d];", i, rm, rn);
+  mt_cg_line(b, "for (int r = 0; r < %d; r++)", rm);
+  mt_cg_line(b, "  for (int c = 0; c < %d; c++) b%d_acc[r][c] = 0.0f;", rn, i);
+  mt_cg_line(b, "for (long long b%d_k0 = 0; b%d_k0 < %lldLL; b%d_k0 += %d) {", i, i,
+             (long long)s->k, i, CONV_TK);
+  b->indent++;
+  b->depth++;
+  /* W tile: consecutive threads walk k (contiguous in a weight row). */
+  mt_cg_line(b, "for (int q = (int)threadIdx.x; q < %d; q += %d) {", CONV_TK * s->tm, CONV_THREADS);
+  b->indent++;
+  b->depth++;
+  mt_cg_line(b, "const long long b%d_ka = b%d_k0 + q %% %d, b%d_m = b%d_tm * %dLL + q / %d;", i, i,
+             CONV_TK, i, i, s->tm, CONV_TK);
+  mt_cg_line(b, "float b%d_a = 0.0f;", i);
+  mt_cg_line(b, "if (b%d_ka < %lldLL && b%d_m < %lldLL) {", i, (long long)s->k, i,
+             (long long)s->mg);
+  b->indent++;
+  b->depth++;
+  mt_cg_line(b, "const long long b%d_wo = (b%d_g * %lldLL + b%d_m) * %lldLL + b%d_ka;", i, i,
+             (long long)s->mg, i, (long long)s->k, i);
+  char woff[MT_CG_NAME], w[MT_CG_NAME];
+  snprintf(woff, sizeof woff, "b%d_wo", i);
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, conv->inputs[1], woff, w));
+  mt_cg_line(b, "b%d_a = %s;", i, w);
+  close_block(b);
+  mt_cg_line(b, "As[(q %% %d) * %d + q / %d] = b%d_a;", CONV_TK, s->tm, CONV_TK, i);
+  close_block(b);
+  /* im2col tile: consecutive threads walk output positions (neighbouring input reads). */
+  mt_cg_line(b, "for (int q = (int)threadIdx.x; q < %d; q += %d) {", CONV_TK * s->tn, CONV_THREADS);
+  b->indent++;
+  b->depth++;
+  mt_cg_line(b, "const long long b%d_kb = b%d_k0 + q / %d, b%d_n = b%d_tn * %dLL + q %% %d;", i, i,
+             s->tn, i, i, s->tn, s->tn);
+  mt_cg_line(b, "float b%d_bv = 0.0f;", i);
+  mt_cg_line(b, "if (b%d_kb < %lldLL && b%d_n < %lldLL) {", i, (long long)s->k, i, (long long)s->n);
+  b->indent++;
+  b->depth++;
+  mt_cg_line(b, "const long long b%d_c = b%d_kb / %lldLL, b%d_tap = b%d_kb %% %lldLL;", i, i,
+             (long long)s->kk, i, i, (long long)s->kk);
+  mt_cg_line(b, "const long long b%d_nb = b%d_n / %lldLL, b%d_p = b%d_n %% %lldLL;", i, i,
+             (long long)s->sp, i, i, (long long)s->sp);
+  char p[MT_CG_NAME], t[MT_CG_NAME], chan[64], nb[MT_CG_NAME];
+  snprintf(p, sizeof p, "b%d_p", i);
+  snprintf(t, sizeof t, "b%d_tap", i);
+  snprintf(chan, sizeof chan, "b%d_g * %lldLL + b%d_c", i, (long long)s->cg, i);
+  snprintf(nb, sizeof nb, "b%d_nb", i);
+  decompose(b, p, g->nsp, g->out, "o");
+  decompose(b, t, g->nsp, g->kernel, "t");
+  MT_RETURN_IF_ERROR_PLAIN(emit_window_read(b, conv, s, nb, chan, "x"));
+  mt_cg_line(b, "b%d_bv = b%d_x;", i, i);
+  close_block(b);
+  mt_cg_line(b, "Bs[q] = b%d_bv;", i);
+  close_block(b);
+  mt_cg_line(b, "__syncthreads();");
+  mt_cg_line(b, "for (int kk = 0; kk < %d; kk++) {", CONV_TK);
+  mt_cg_line(b, "  float a[%d], bb[%d];", rm, rn);
+  mt_cg_line(b, "  for (int r = 0; r < %d; r++) a[r] = As[kk * %d + b%d_ty + 16 * r];", rm, s->tm,
+             i);
+  mt_cg_line(b, "  for (int c = 0; c < %d; c++) bb[c] = Bs[kk * %d + b%d_tx + 16 * c];", rn, s->tn,
+             i);
+  mt_cg_line(b, "  for (int r = 0; r < %d; r++)", rm);
+  mt_cg_line(b, "    for (int c = 0; c < %d; c++) b%d_acc[r][c] = b%d_acc[r][c] + a[r] * bb[c];",
+             rn, i, i);
+  mt_cg_line(b, "}");
+  mt_cg_line(b, "__syncthreads(); // the next step overwrites As and Bs");
+  close_block(b);
+  /* Epilogue: every thread's outputs, bias first added to the sum as runtime/cpu pre-fills it. */
+  mt_cg_line(b, "for (int r = 0; r < %d; r++) {", rm);
+  mt_cg_line(b, "  for (int c = 0; c < %d; c++) {", rn);
+  b->indent += 2;
+  b->depth++;
+  mt_cg_line(b,
+             "const long long b%d_m = b%d_tm * %dLL + b%d_ty + 16 * r, b%d_n = b%d_tn * %dLL + "
+             "b%d_tx + 16 * c;",
+             i, i, s->tm, i, i, i, s->tn, i);
+  mt_cg_line(b, "if (b%d_m >= %lldLL || b%d_n >= %lldLL) continue;", i, (long long)s->mg, i,
+             (long long)s->n);
+  mt_cg_line(b, "const long long b%d_oc = b%d_g * %lldLL + b%d_m;", i, i, (long long)s->mg, i);
+  mt_cg_line(b,
+             "const long long b%d_off = (b%d_n / %lldLL * %lldLL + b%d_oc) * %lldLL + b%d_n %% "
+             "%lldLL;",
+             i, i, (long long)s->sp, (long long)s->kc.c_out, i, (long long)s->sp, i,
+             (long long)s->sp);
+  mt_cg_line(b, "float b%d_y = b%d_acc[r][c];", i, i);
+  char oc[MT_CG_NAME], y[MT_CG_NAME], off[MT_CG_NAME];
+  snprintf(oc, sizeof oc, "b%d_oc", i);
+  snprintf(y, sizeof y, "b%d_y", i);
+  snprintf(off, sizeof off, "b%d_off", i);
+  MT_RETURN_IF_ERROR_PLAIN(emit_bias(b, conv, oc, y));
+  MT_RETURN_IF_ERROR_PLAIN(
+      emit_epilogue(b, conv->outputs[0], s->kc.batch * s->kc.c_out * s->sp, off, y));
+  mt_cg_forget(b, b->depth);
+  b->depth--;
+  b->indent -= 2;
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
+mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
+                             mt_cuda_program *prog, mt_cuda_kernel *out) {
+  const mt_horizontal_group *hg = &p->hgroups[h];
+  const mt_allocator *a = prog->allocator;
+  if (hg->n_members > CONV_MAX_MEMBERS)
+    return MT_ERR(UNIMPLEMENTED, "conv: more than %d members in one grouped conv",
+                  CONV_MAX_MEMBERS);
+  const mt_fused_group *fgs[CONV_MAX_MEMBERS];
+  for (int k = 0; k < hg->n_members; k++) {
+    fgs[k] = &p->groups[hg->members[k]];
+    if (fgs[k]->kind != MT_GROUP_CONV)
+      return MT_ERR(UNIMPLEMENTED, "conv: member %d of a grouped conv is a %s group", k,
+                    mt_group_kind_name(fgs[k]->kind));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_check_dtypes(p, fgs[k]));
+  }
+  const mt_partition_plan *part = &p->partitions[hg->partition];
+  int sms = o->sm_count_override > 0 ? o->sm_count_override
+                                     : (part->sm_count > 0 ? part->sm_count : p->arch->sm_count);
+  int bps = o->blocks_per_sm > 0 ? o->blocks_per_sm : 8;
+
+  char name[160], why[512];
+  mt_cg_kernel_name(p, h, name, sizeof name);
+  mt_sb src = {.allocator = a}, bodies = {.allocator = a};
+  conv_shape s;
+  mt_status *st = NULL;
+  for (int k = 0; !st && k < hg->n_members; k++) {
+    cg_body *b = mt_allocator_calloc(a, 1, sizeof *b);
+    if (!b) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    st = mt_cg_body_init(b, p, fgs[k], k, &bodies);
+    int ck = -1;
+    if (!st) st = find_conv(b, &ck);
+    if (!st) {
+      conv_shape sk;
+      shape_of(&b->calls[ck].params.conv, sms, o->conv_tile_n, &sk);
+      if (k == 0)
+        s = sk;
+      else if (memcmp(&sk.kc, &s.kc, sizeof sk.kc) != 0)
+        st = MT_ERR(UNIMPLEMENTED, "conv: members of a grouped conv differ in shape (%s)",
+                    mt_cg_node_label(p->module, fgs[k]->anchor));
+    }
+    if (!st) {
+      const mt_node *conv = mt_module_node_c(p->module, fgs[k]->anchor);
+      if (s.direct)
+        mt_sb_printf(&bodies, "\nstatic __device__ void b%d_elem(long long L", k);
+      else
+        mt_sb_printf(&bodies,
+                     "\nstatic __device__ void b%d_tile(long long tile, MT_SHARED_PTR(float) As, "
+                     "MT_SHARED_PTR(float) Bs",
+                     k);
+      mt_cg_param_list(p, fgs[k], k, &bodies, true);
+      mt_sb_printf(&bodies, ") {\n");
+      b->indent = 1;
+      st = s.direct ? direct_body(b, conv, &s) : tile_body(b, conv, &s);
+      mt_sb_printf(&bodies, "}\n");
+    }
+    mt_cg_body_free(b);
+    mt_allocator_free(a, b);
+  }
+  if (st) {
+    mt_sb_free(&bodies);
+    return st;
+  }
+  int64_t total = s.units * hg->n_members;
+  int threads = s.direct ? (o->block_threads > 0 ? o->block_threads : 256) : CONV_THREADS;
+  /* Tiles hold 16 accumulators per thread and their staging arrays: assume at most 4 resident
+   * blocks per SM (register-bound), elementwise-like direct bodies the option's count. */
+  int64_t cap = (int64_t)sms * (s.direct ? bps : (bps < 4 ? bps : 4));
+  int64_t want = s.direct ? ceil_div(total, threads) : total;
+  if (want < 1) want = 1;
+  out->grid = (unsigned)(want < cap ? want : cap);
+  out->block = (unsigned)threads;
+  out->dyn_smem = 0;
+  out->hgroup = h;
+  if (s.direct)
+    snprintf(why, sizeof why,
+             "direct conv (1 input channel and %lld output channel(s) per group: a GEMM tile would "
+             "be mostly empty): %lld elements x %d member(s); %d SMs x %d blocks/SM cap -> %u "
+             "blocks of %d",
+             (long long)s.mg, (long long)s.units, hg->n_members, sms, bps, out->grid, threads);
+  else
+    snprintf(why, sizeof why,
+             "implicit GEMM M=%lld N=%lld K=%lld x %lld group(s) x %d member(s); tile %dx%dx%d "
+             "(%dx%d per thread): %lld tiles for %d SMs x %d blocks/SM -> grid %u",
+             (long long)s.mg, (long long)s.n, (long long)s.k, (long long)s.kc.group, hg->n_members,
+             s.tm, s.tn, CONV_TK, s.tm / 16, s.tn / 16, (long long)total, sms, bps < 4 ? bps : 4,
+             out->grid);
+  mt_sb_printf(&src, "// mtcc generated kernel %s (horizontal group %d, %s)\n", name, h,
+               mt_hgroup_kind_name(hg->kind));
+  mt_sb_printf(&src, "// launch: grid %u, block %u, dynamic shared 0 bytes (%s)\n", out->grid,
+               out->block, why);
+  out->n_nodes = 0;
+  for (int k = 0; k < hg->n_members; k++) {
+    mt_cg_node_comments(p, fgs[k], k, &src);
+    out->n_nodes += fgs[k]->n_nodes;
+  }
+  mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s%s", mt_cg_prelude,
+               bodies.data ? bodies.data : "");
+  mt_sb_printf(&src, "\nextern \"C\" __global__ void %s(", name);
+  mt_sb params = {.allocator = a};
+  for (int k = 0; k < hg->n_members; k++) mt_cg_param_list(p, fgs[k], k, &params, true);
+  mt_sb_printf(&src, "%s) {\n", params.data ? params.data + 6 : "");
+  mt_sb_free(&params);
+  if (!s.direct) {
+    mt_sb_printf(&src, "  MT_SHARED(float, As, [%d]);\n  MT_SHARED(float, Bs, [%d]);\n",
+                 CONV_TK * s.tm, CONV_TK * s.tn);
+    mt_sb_printf(&src, "  // grid-stride over every member's tiles (uniform per block: barriers "
+                       "inside are safe)\n");
+    mt_sb_printf(
+        &src,
+        "  for (long long t = (long long)blockIdx.x; t < %lldLL; t += (long long)gridDim.x) "
+        "{\n",
+        (long long)total);
+  } else {
+    mt_sb_printf(&src, "  // grid-stride over every member's output elements\n");
+    mt_sb_printf(&src,
+                 "  for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < "
+                 "%lldLL;\n       t += (long long)gridDim.x * blockDim.x) {\n",
+                 (long long)total);
+  }
+  for (int k = 0; k < hg->n_members; k++) {
+    mt_sb_printf(&src, "    %sif (t < %lldLL) {\n      b%d_%s(t - %lldLL%s", k ? "else " : "",
+                 (long long)(s.units * (k + 1)), k, s.direct ? "elem" : "tile",
+                 (long long)(s.units * k), s.direct ? "" : ", As, Bs");
+    mt_cg_param_list(p, fgs[k], k, &src, false);
+    mt_sb_printf(&src, ");\n    }\n");
+  }
+  mt_sb_printf(&src, "  }\n}\n");
+  if (src.oom || bodies.oom) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  if (!st) st = mt_cg_kernel_finish(p, hg->n_members, fgs, a, name, src.data, why, out);
+  mt_sb_free(&src);
+  mt_sb_free(&bodies);
+  return st;
+}
