@@ -268,6 +268,13 @@ static void emit_bcast_offset(cg_body *b, const char *off, int from_rank, const 
   mt_cg_line(b, "const long long %s = %s;", out, expr);
 }
 
+void mt_cg_bcast_offset(cg_body *b, const char *off, int from_rank, const int64_t *from,
+                        int to_rank, const int64_t *to, char *out) {
+  emit_bcast_offset(b, off, from_rank, from, to_rank, to, out);
+}
+
+void mt_cg_float_lit(float f, char *out, size_t n) { float_lit(f, out, n); }
+
 /* ---------------------------------------------------------------- arithmetic */
 
 /* Wraps expression out in mt_r16(...): a float16 node's result is rounded once. */

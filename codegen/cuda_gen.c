@@ -227,8 +227,9 @@ mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_options *o, int32
       b->indent = 1;
       plans[k] = (body_plan){.threads = threads};
       if (fg->kind == MT_GROUP_REDUCTION) {
-        plans[k].reduction = true;
-        st = mt_cg_reduction_body(b, o, NULL, &plans[k].work, &plans[k].threads);
+        bool per_thread = false;
+        st = mt_cg_reduction_body(b, o, &plans[k].work, &plans[k].threads, &per_thread);
+        plans[k].reduction = !per_thread;
       } else {
         st = elementwise_body(b, &plans[k].work);
       }

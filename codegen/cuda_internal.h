@@ -90,11 +90,19 @@ const char *mt_cg_node_label(const mt_module *m, int32_t node);
 /* Helper functions every kernel source starts with (float16 rounding, casts, Min/Max, ...). */
 extern const char mt_cg_prelude[];
 
-/* Reduction bodies (cuda_reduce.c): emits the body function of a reduction group into code and
- * returns its block count wish in *out_blocks (rows) and threads in *out_threads. */
-MT_MUST_USE mt_status *mt_cg_reduction_body(cg_body *b, const mt_cuda_options *o,
-                                            const char *fn_name, int64_t *out_rows,
-                                            int *out_threads);
+/* Offset of the element of shape `to` that numpy broadcasting pairs with offset off of shape
+ * `from` (a new variable, or the same expression when the shapes agree). */
+void mt_cg_bcast_offset(cg_body *b, const char *off, int from_rank, const int64_t *from,
+                        int to_rank, const int64_t *to, char *out);
+/* A float literal that reads back exactly (non-finite values through their bits). */
+void mt_cg_float_lit(float f, char *out, size_t n);
+
+/* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
+ * body function the caller opened). *out_work is the number of rows (one block per row,
+ * *out_per_thread false) or of independent items (one thread each: windowed pools, CumSum;
+ * *out_per_thread true); *out_threads the block size the code was written for. */
+MT_MUST_USE mt_status *mt_cg_reduction_body(cg_body *b, const mt_cuda_options *o, int64_t *out_work,
+                                            int *out_threads, bool *out_per_thread);
 
 /* --- shared by the kernel generators (cuda_gen.c) --- */
 
