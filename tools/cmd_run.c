@@ -473,8 +473,10 @@ int mt_cmd_run(int argc, char **argv) {
     size_t n = strlen(out_dir);
     while (n > 1 && out_dir[n - 1] == '/') n--;
     stage = malloc(n + 16);
-    if (!stage) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    if (!st) snprintf(stage, n + 16, "%.*s.tmp.XXXXXX", (int)n, out_dir);
+    if (!stage)
+      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    else
+      snprintf(stage, n + 16, "%.*s.tmp.XXXXXX", (int)n, out_dir);
     if (!st && !mkdtemp(stage)) {
       st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create a folder next to it: %s", out_dir,
                   strerror(errno));
