@@ -277,7 +277,7 @@ def check_run(c):
         np.save(path, arr, allow_pickle=True)
         c.error("run/npy_dtype_" + name, ["run", "--reference", good, "--input", "x=" + path,
                                           "--output-dir", out("npy_" + name)],
-                [path, needle, "not supported"], clean=[out("npy_" + name)])
+                [path, "dtype %s is not supported" % needle], clean=[out("npy_" + name)])
     rec = os.path.join(fx, "record.npy")
     np.save(rec, np.zeros(3, dtype=[("a", "<f4"), ("b", "<i4")]))
     c.error("run/npy_dtype_structured", ["run", "--reference", good, "--input", "x=" + rec,
