@@ -175,6 +175,10 @@ def hostile():
         prev = "f%d" % i
     nodes.append(helper.make_node("Add", ["x", prev], ["y"], name="use"))
     yield "fold_many_constants", model(nodes, [vi("x", [64, 64])], [vi("y", [64, 64])], [k])
+    # found by libFuzzer: a node whose only output is omitted ("") wrote through NULL
+    c = helper.make_node("Constant", [], [""], name="c",
+                         value=numpy_helper.from_array(np.ones((5, 5), np.float32)))
+    yield "constant_output_omitted", model([c], [], [])
     # class 4: nesting (deep enough to exercise the depth checks, small enough to stay fast)
     yield "if_nested_12", nested_if(12)
 
