@@ -299,6 +299,50 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
   return NULL;
 }
 
+/* Whether some main-graph input of t has a dim called sym. */
+static bool tenant_has_symbol(const mt_module *m, const mt_tenant *t, const char *sym) {
+  for (int k = 0; k < t->graph->n_inputs; k++) {
+    const mt_value *v = mt_module_value_c(m, t->graph->inputs[k]);
+    for (int d = 0; d < v->rank; d++)
+      if (v->dim_params[d] && strcmp(v->dim_params[d], sym) == 0) return true;
+  }
+  return false;
+}
+
+/* A "dims" entry naming a symbol the model's inputs do not have binds nothing: a typo ("btach")
+ * would otherwise pass silently and leave the real symbol unbound or at a default. The error
+ * lists the symbols the model has, so the fix is in the message. */
+MT_MUST_USE static mt_status *check_dim_symbols(const mt_module *m, const mt_tenant *t,
+                                                const mt_tenant_spec *ts) {
+  for (int d = 0; d < ts->n_dims; d++) {
+    if (tenant_has_symbol(m, t, ts->dims[d].name)) continue;
+    char list[512] = "";
+    size_t len = 0;
+    int n_syms = 0;
+    for (int k = 0; k < t->graph->n_inputs; k++) {
+      const mt_value *v = mt_module_value_c(m, t->graph->inputs[k]);
+      for (int r = 0; r < v->rank; r++) {
+        const char *sym = v->dim_params[r];
+        bool seen = false; /* list each symbol once, in first-seen order */
+        for (int k2 = 0; sym && !seen && k2 <= k; k2++) {
+          const mt_value *w = mt_module_value_c(m, t->graph->inputs[k2]);
+          for (int r2 = 0; !seen && r2 < (k2 == k ? r : w->rank); r2++)
+            seen = w->dim_params[r2] && strcmp(w->dim_params[r2], sym) == 0;
+        }
+        if (!sym || seen || len >= sizeof list - 1) continue;
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", n_syms++ ? ", " : "", sym);
+      }
+    }
+    if (len >= sizeof list - 1) strcpy(list + sizeof list - 5, "...");
+    return MT_ERR(INVALID_ARGUMENT,
+                  "tenant '%s': \"dims\" names symbol '%s', which the model's inputs do not have "
+                  "(%s%s)",
+                  ts->name, ts->dims[d].name, n_syms ? "its symbols: " : "it has no symbolic dims",
+                  list);
+  }
+  return NULL;
+}
+
 mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocator,
                               size_t memory_limit, mt_module **out_module) {
   mt_module *m;
@@ -326,6 +370,8 @@ mt_status *mt_workload_import(const mt_manifest *mf, const mt_allocator *allocat
       t->dim_bindings[d].name = mt_arena_strdup(arena, ts->dims[d].name);
     }
     t->n_dim_bindings = ts->n_dims;
+    if (!st) st = check_dim_symbols(m, t, ts);
+    if (st) break;
     for (int s = 0; s < ts->n_shapes; s++) {
       t->shape_overrides[s] = ts->shapes[s];
       t->shape_overrides[s].input = mt_arena_strdup(arena, ts->shapes[s].input);

@@ -38,6 +38,28 @@ static const char *npy_field(const char *header, const char *key) {
   return p;
 }
 
+/* The dtype string of a descr value ('<c8', 'O', "<U4", or a structured dtype's list) for a
+ * message: up to its closing quote, at most 32 characters, anything outside printable ASCII or a
+ * quote/backslash as \xNN, so the file's bytes cannot break the one-line error. */
+static void descr_escape(const char *descr, char *out, size_t cap) {
+  size_t o = 0;
+  const char *p = descr + 1; /* past the opening quote */
+  int n = 0;
+  for (; *p && *p != descr[0] && o + 5 < cap; p++, n++) {
+    unsigned char c = (unsigned char)*p;
+    if (n == 32) break;
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
+      out[o++] = (char)c;
+    else
+      o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+  }
+  if (*p && *p != descr[0] && o + 4 < cap) {
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = 0;
+}
+
 MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *buf, size_t len,
                                         mt_tensor *out) {
   if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
@@ -63,7 +85,10 @@ MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *b
   const char *fortran = npy_field(header, "fortran_order");
   const char *shape = npy_field(header, "shape");
   memset(out, 0, sizeof *out);
-  if (!descr || !fortran || !shape || *descr != '\'' || *shape != '(') {
+  if (descr && *descr == '[') {
+    st = MT_ERR(UNIMPLEMENTED, "%s: structured numpy dtypes (record arrays) are not supported",
+                path);
+  } else if (!descr || !fortran || !shape || *descr != '\'' || *shape != '(') {
     st = MT_ERR(DATA_LOSS, "%s: malformed .npy header", path);
   } else if (strncmp(fortran, "False", 5) != 0) {
     st = MT_ERR(UNIMPLEMENTED, "%s: Fortran-ordered arrays are not supported", path);
@@ -73,11 +98,14 @@ MT_MUST_USE static mt_status *parse_npy(const char *path, const unsigned char *b
         out->dtype = npy_types[i].dtype;
     if (out->dtype == MT_DTYPE_UNDEFINED && (strncmp(descr + 1, "=f4", 3) == 0))
       out->dtype = MT_DTYPE_FLOAT32;
-    if (out->dtype == MT_DTYPE_UNDEFINED || !mt_dtype_supported(out->dtype))
+    if (out->dtype == MT_DTYPE_UNDEFINED || !mt_dtype_supported(out->dtype)) {
+      char shown[160];
+      descr_escape(descr, shown, sizeof shown);
       st = MT_ERR(UNIMPLEMENTED,
-                  "%s: numpy dtype %.8s is not supported (float32, float16, int64, int32, int8, "
-                  "uint8, bool)",
-                  path, descr);
+                  "%s: numpy dtype '%s' is not supported (float32, float16, float64, int64, "
+                  "int32, int8, uint8, bool)",
+                  path, shown);
+    }
   }
   size_t count = 1;
   for (const char *p = shape ? shape + 1 : ""; !st && *p && *p != ')';) {

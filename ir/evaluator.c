@@ -298,6 +298,12 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
       if (mt_op_has_output(&ctx, i))
         MT_RETURN_IF_ERROR_PLAIN(check_output_shape(&ctx, i, ev->executing, ev->memory_limit));
   }
+  /* A node whose every output is omitted ("" in ONNX) computes nothing anyone can read, and ops
+   * write their first output unchecked: running it wrote through NULL (a Constant with output ""
+   * crashed inspect and run; found by fuzz_onnx_import). */
+  bool any_output = false;
+  for (int i = 0; i < n->n_outputs; i++) any_output = any_output || mt_op_has_output(&ctx, i);
+  if (!any_output) return NULL;
   if (run_now && !ev->executing && !self_alloc) {
     int64_t total = 0;
     double bytes = 0;

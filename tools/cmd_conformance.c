@@ -3,6 +3,7 @@
  * does (rtol 1e-3, atol 1e-7). A case is UNSUPPORTED only when it uses an op, dtype or
  * attribute form outside what mtcc supports; anything else that goes wrong is a FAIL. */
 #include <dirent.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,11 @@
 #include "tools/cli.h"
 
 enum { CASE_PASS, CASE_FAIL, CASE_UNSUPPORTED };
+
+/* Room for every path built here: an argument (refused at PATH_MAX or more), a case folder and a
+ * data-set folder (each a directory entry, at most NAME_MAX), and a file name within it. The
+ * paths are never cut: a cut path would run (or report) another case than the one named. */
+enum { CASE_PATH_CAP = PATH_MAX + 3 * NAME_MAX + 64 };
 
 typedef struct tally {
   int passed, failed, unsupported;
@@ -121,8 +127,10 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why,
     if (is_float) {
       double g = mt_tensor_get_f64(got, i), w = mt_tensor_get_f64(want, i);
       if (isnan(w) && isnan(g)) continue;
+      /* an infinity matches only the same infinity: the tolerance below is itself infinite
+       * when w is, and would accept any finite result or the other infinity */
       if (isinf(w) && g == w) continue;
-      if (!(fabs(g - w) <= 1e-7 + 1e-3 * fabs(w))) {
+      if (isinf(w) || !(fabs(g - w) <= 1e-7 + 1e-3 * fabs(w))) {
         snprintf(why, cap, "element %lld is %.9g, expected %.9g", (long long)i, g, w);
         return false;
       }
@@ -146,7 +154,7 @@ MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, 
   mt_status *st = (!*out || !*out_names) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   /* input_10.pb sorts before input_2.pb as text: order by the number instead */
   for (int k = 0; !st && k < n; k++) {
-    char want[64], path[8192];
+    char want[64], path[CASE_PATH_CAP];
     snprintf(want, sizeof want, "%s%d.pb", prefix, k);
     snprintf(path, sizeof path, "%s/%s", set_dir, want);
     if (!file_exists(path)) break;
@@ -212,7 +220,7 @@ static int run_data_set(const mt_module *m, const char *set_dir, char *why, size
 }
 
 static int run_case(const char *case_dir, size_t memory_limit, char *why, size_t cap) {
-  char path[8192];
+  char path[CASE_PATH_CAP];
   snprintf(path, sizeof path, "%s/model.onnx", case_dir);
   mt_module *m;
   mt_status *st = mt_module_create(NULL, &m);
@@ -271,6 +279,30 @@ static void run_one(const char *dir, const char *name, size_t memory_limit, tall
 int mt_cmd_conformance(int argc, char **argv) {
   if (argc < 1)
     return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "conformance: give one or more test case folders"));
+  /* A folder with no case in it would report "0 passed, 0 failed" and exit 0: a run in which
+   * nothing ran must not read as a pass (a wrong path, an unpacked archive one level deeper). */
+  for (int i = 0; i < argc; i++)
+    if (strlen(argv[i]) >= PATH_MAX)
+      return mt_cli_fail(MT_ERR(INVALID_ARGUMENT,
+                                "conformance: path '%.60s...' is %zu characters; the limit is %d",
+                                argv[i], strlen(argv[i]), PATH_MAX - 1));
+  for (int i = 0; i < argc; i++) {
+    char path[CASE_PATH_CAP];
+    snprintf(path, sizeof path, "%s/model.onnx", argv[i]);
+    if (file_exists(path) || !is_dir(argv[i])) continue;
+    char **cases;
+    int n = list_dir(argv[i], "", &cases), found = 0;
+    for (int k = 0; k < n && !found; k++) {
+      snprintf(path, sizeof path, "%s/%s/model.onnx", argv[i], cases[k]);
+      found = file_exists(path);
+    }
+    free_list(cases, n);
+    if (!found)
+      return mt_cli_fail(MT_ERR(INVALID_ARGUMENT,
+                                "conformance: no test cases found under %s (a case is a folder "
+                                "holding model.onnx and test_data_set_*)",
+                                argv[i]));
+  }
   tally t = {0};
   size_t memory_limit = 0; /* 0: each case's module keeps the machine's default */
   double start = mt_cli_now(), last_progress = start;
@@ -280,7 +312,7 @@ int mt_cmd_conformance(int argc, char **argv) {
       if (lst) return mt_cli_fail(lst);
       continue;
     }
-    char path[8192 + 16];
+    char path[CASE_PATH_CAP];
     snprintf(path, sizeof path, "%s/model.onnx", argv[i]);
     if (file_exists(path)) {
       const char *base = strrchr(argv[i], '/');
@@ -295,9 +327,9 @@ int mt_cmd_conformance(int argc, char **argv) {
     char **cases;
     int n = list_dir(argv[i], "", &cases);
     for (int k = 0; k < n; k++) {
-      char dir[4096];
-      snprintf(dir, sizeof dir, "%.2000s/%.2000s", argv[i], cases[k]);
-      snprintf(path, sizeof path, "%s/model.onnx", dir);
+      char dir[CASE_PATH_CAP];
+      snprintf(dir, sizeof dir, "%s/%s", argv[i], cases[k]);
+      snprintf(path, sizeof path, "%s/%s/model.onnx", argv[i], cases[k]);
       if (file_exists(path)) run_one(dir, cases[k], memory_limit, &t);
       if (mt_cli_now() - last_progress > 2.0) {
         last_progress = mt_cli_now();

@@ -1,9 +1,12 @@
 /* mtcc run --reference: run every tenant on the reference executor and write its outputs as
  * OUTDIR/<tenant>/<output>.npy (or .pb). */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "frontend/frontend.h"
 #include "frontend/manifest.h"
@@ -12,63 +15,184 @@
 #include "tools/cli.h"
 
 typedef struct input_arg {
-  char *tenant; /* NULL: the only tenant */
+  const char *spec; /* the argument as given, for messages */
+  char *tenant;     /* NULL: the only tenant */
   char *name;
   char *path;
   mt_tensor tensor;
   bool used;
 } input_arg;
 
-/* Output file names: characters outside [A-Za-z0-9._-] become '_' (names are arbitrary strings). */
-static void sanitize(const char *in, char *out, size_t cap) {
-  size_t i = 0;
-  for (; in[i] && i + 1 < cap; i++) {
+/* Output file names: characters outside [A-Za-z0-9._-] become '_' (names are arbitrary strings).
+ * The whole name is kept, never cut: a name too long for the file system fails when the file is
+ * created, naming it, instead of silently colliding with another cut name. NULL: out of memory. */
+static char *sanitize(const char *in) {
+  size_t n = strlen(in);
+  char *out = malloc(n + 2);
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i++) {
     char c = in[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';
     out[i] = ok ? c : '_';
   }
-  out[i] = 0;
-  if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0 || !*out) snprintf(out, cap, "_");
+  out[n] = 0;
+  if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0 || !*out) strcpy(out, "_");
+  return out;
+}
+
+/* dir + "/" + name + ext as a new string. Paths of PATH_MAX characters or more are refused, not
+ * cut: a cut path would write somewhere else than asked. */
+MT_MUST_USE static mt_status *join_path(const char *dir, const char *name, const char *ext,
+                                        char **out) {
+  size_t n = strlen(dir) + 1 + strlen(name) + strlen(ext);
+  if (n >= PATH_MAX)
+    return MT_ERR(INVALID_ARGUMENT, "path '%.80s...' would be %zu characters; the limit is %d", dir,
+                  n, PATH_MAX - 1);
+  *out = malloc(n + 1);
+  if (!*out) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  snprintf(*out, n + 1, "%s/%s%s", dir, name, ext);
+  return NULL;
 }
 
 /* mkdir -p: the output folder's parents are created too. */
 MT_MUST_USE static mt_status *make_dir(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
+  char *buf = strdup(path);
+  if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = NULL;
+  for (char *p = buf + 1; !st && *p; p++) {
     if (*p != '/') continue;
     *p = 0;
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-      return MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", buf, strerror(errno));
+      st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", buf, strerror(errno));
     *p = '/';
   }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-    return MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", path, strerror(errno));
-  return NULL;
+  if (!st && mkdir(buf, 0777) != 0 && errno != EEXIST)
+    st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", path, strerror(errno));
+  free(buf);
+  return st;
 }
 
+/* Whether tenant ti of m has a graph input called name. */
+static bool tenant_has_input(const mt_module *m, int32_t ti, const char *name) {
+  const mt_graph *g = mt_module_tenant_c(m, ti)->graph;
+  for (int i = 0; i < g->n_inputs; i++)
+    if (strcmp(mt_module_value_c(m, g->inputs[i])->name, name) == 0) return true;
+  return false;
+}
+
+/* Splits "[TENANT:]NAME=FILE". Tenant and input names may both contain ':' (a tenant "a:b"), so
+ * every ':' before the '=' is a candidate split, and the one that leaves a known tenant with an
+ * input of that name wins; with a single tenant the whole text may also be the input's name.
+ * More than one reading is ambiguous and refused. With no valid reading the longest known tenant
+ * prefix is kept (so the error names what was meant), else the whole text is the name. */
 MT_MUST_USE static mt_status *parse_input_arg(const mt_module *m, const char *arg, input_arg *out) {
+  out->spec = arg;
   const char *eq = strchr(arg, '=');
   if (!eq || eq == arg || !eq[1])
     return MT_ERR(INVALID_ARGUMENT, "--input '%s': expected [TENANT:]NAME=FILE", arg);
   char *spec = strndup(arg, (size_t)(eq - arg));
   if (!spec) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  char *colon = strchr(spec, ':');
-  if (colon) {
-    *colon = 0;
-    if (mt_module_find_tenant(m, spec) >= 0) {
-      out->tenant = strdup(spec);
-      out->name = strdup(colon + 1);
-    } else {
-      *colon = ':'; /* input names may contain ':' themselves */
+  size_t len = strlen(spec);
+  ptrdiff_t chosen = -1, fallback = -1; /* index of the ':' that splits, -1: none */
+  int readings = 0;
+  if (mt_module_tenant_count(m) == 1 && tenant_has_input(m, 0, spec)) readings++;
+  for (size_t i = len; i-- > 0;) {
+    if (spec[i] != ':') continue;
+    spec[i] = 0;
+    int32_t ti = mt_module_find_tenant(m, spec);
+    if (ti >= 0) {
+      if (fallback < 0) fallback = (ptrdiff_t)i;
+      if (tenant_has_input(m, ti, spec + i + 1)) {
+        readings++;
+        if (chosen < 0) chosen = (ptrdiff_t)i;
+      }
     }
+    spec[i] = ':';
   }
-  if (!out->name) out->name = strdup(spec);
+  if (readings > 1) {
+    free(spec);
+    return MT_ERR(INVALID_ARGUMENT,
+                  "--input '%s': ambiguous: more than one tenant/input pair reads this way", arg);
+  }
+  if (readings == 1 && chosen < 0) fallback = -1; /* the single tenant's input named with ':' */
+  ptrdiff_t split = chosen >= 0 ? chosen : fallback;
+  if (split >= 0) {
+    spec[split] = 0;
+    out->tenant = strdup(spec);
+    out->name = strdup(spec + split + 1);
+    if (!out->tenant) {
+      free(spec);
+      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    }
+  } else {
+    out->name = strdup(spec);
+  }
   free(spec);
   out->path = strdup(eq + 1);
   if (!out->name || !out->path) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   return mt_tensor_file_read_limited(out->path, mt_module_memory_limit(m), &out->tensor, NULL);
+}
+
+/* The same tenant input given twice would silently keep one of them: refuse, naming both. */
+MT_MUST_USE static mt_status *check_duplicate_inputs(const mt_module *m, const input_arg *args,
+                                                     int n) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < i; j++) {
+      /* no tenant given means the only tenant */
+      const char *ti = args[i].tenant                   ? args[i].tenant
+                       : mt_module_tenant_count(m) == 1 ? mt_module_tenant_c(m, 0)->name
+                                                        : "";
+      const char *tj = args[j].tenant                   ? args[j].tenant
+                       : mt_module_tenant_count(m) == 1 ? mt_module_tenant_c(m, 0)->name
+                                                        : "";
+      if (strcmp(ti, tj) == 0 && strcmp(args[i].name, args[j].name) == 0)
+        return MT_ERR(INVALID_ARGUMENT, "--input: input '%s'%s%s%s is given twice ('%s' and '%s')",
+                      args[i].name, *ti ? " of tenant '" : "", ti, *ti ? "'" : "", args[j].spec,
+                      args[i].spec);
+    }
+  return NULL;
+}
+
+static void format_dims(const int64_t *dims, int rank, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = 0;
+  for (int d = 0; d < rank && len < cap; d++)
+    len += (size_t)snprintf(buf + len, cap - len, "%s%lld", d ? ", " : "", (long long)dims[d]);
+}
+
+/* A given tensor must agree with what the manifest's "shapes" and "dims" say about the input:
+ * they are what the compiled plan is sized for, so a contradiction is an error, not a rerun at
+ * another size. */
+MT_MUST_USE static mt_status *check_input_shape(const mt_tenant *t, const mt_value *v,
+                                                const mt_tensor *x) {
+  char got[256], want[256];
+  format_dims(x->dims, x->rank, got, sizeof got);
+  for (int s = 0; s < t->n_shape_overrides; s++) {
+    const mt_shape_override *o = &t->shape_overrides[s];
+    if (strcmp(o->input, v->name) != 0) continue;
+    bool same = o->rank == x->rank;
+    for (int d = 0; same && d < o->rank; d++) same = o->dims[d] == x->dims[d];
+    if (!same) {
+      format_dims(o->dims, o->rank, want, sizeof want);
+      return MT_ERR(INVALID_ARGUMENT,
+                    "tenant '%s': input '%s' has shape [%s], the manifest's \"shapes\" give [%s]",
+                    t->name, v->name, got, want);
+    }
+    return NULL;
+  }
+  for (int d = 0; d < v->rank && d < x->rank; d++) {
+    if (!v->dim_params[d]) continue;
+    for (int b = 0; b < t->n_dim_bindings; b++)
+      if (strcmp(t->dim_bindings[b].name, v->dim_params[d]) == 0 &&
+          t->dim_bindings[b].value != x->dims[d])
+        return MT_ERR(INVALID_ARGUMENT,
+                      "tenant '%s': input '%s' has shape [%s], but the manifest's \"dims\" bind "
+                      "'%s' (dim %d) to %lld",
+                      t->name, v->name, got, v->dim_params[d], d,
+                      (long long)t->dim_bindings[b].value);
+  }
+  return NULL;
 }
 
 typedef struct tenant_result {
@@ -94,7 +218,9 @@ MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_a
         args[a].used = true;
       }
     }
-    if (!inputs[i].data)
+    if (inputs[i].data)
+      st = check_input_shape(t, mt_module_value_c(m, g->inputs[i]), &inputs[i]);
+    else
       st = MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' was not given (--input %s%s%s=FILE)",
                   t->name, name, mt_module_tenant_count(m) > 1 ? t->name : "",
                   mt_module_tenant_count(m) > 1 ? ":" : "", name);
@@ -112,48 +238,160 @@ MT_MUST_USE static mt_status *run_tenant(const mt_module *m, int32_t ti, input_a
 /* Two tenants (or two outputs of one tenant) whose names sanitise to the same file would
  * overwrite each other: refuse, naming both. */
 MT_MUST_USE static mt_status *check_name_collisions(const mt_module *m) {
-  char a[512], b[512];
   int32_t n = mt_module_tenant_count(m);
-  for (int32_t t = 0; t < n; t++) {
+  mt_status *st = NULL;
+  for (int32_t t = 0; !st && t < n; t++) {
     const mt_tenant *tt = mt_module_tenant_c(m, t);
-    sanitize(tt->name, a, sizeof a);
-    for (int32_t u = 0; u < t; u++) {
-      sanitize(mt_module_tenant_c(m, u)->name, b, sizeof b);
-      if (strcmp(a, b) == 0)
-        return MT_ERR(INVALID_ARGUMENT, "tenants '%s' and '%s' would write to the same folder '%s'",
-                      mt_module_tenant_c(m, u)->name, tt->name, a);
+    char *a = sanitize(tt->name);
+    if (!a) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    for (int32_t u = 0; !st && u < t; u++) {
+      char *b = sanitize(mt_module_tenant_c(m, u)->name);
+      if (!b)
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      else if (strcmp(a, b) == 0)
+        st = MT_ERR(INVALID_ARGUMENT, "tenants '%s' and '%s' would write to the same folder '%s'",
+                    mt_module_tenant_c(m, u)->name, tt->name, a);
+      free(b);
     }
+    free(a);
     const mt_graph *g = tt->graph;
-    for (int i = 0; i < g->n_outputs; i++) {
-      sanitize(mt_module_value_c(m, g->outputs[i])->name, a, sizeof a);
-      for (int j = 0; j < i; j++) {
-        sanitize(mt_module_value_c(m, g->outputs[j])->name, b, sizeof b);
-        if (strcmp(a, b) == 0)
-          return MT_ERR(INVALID_ARGUMENT,
-                        "tenant '%s': outputs '%s' and '%s' would write to the same file '%s'",
-                        tt->name, mt_module_value_c(m, g->outputs[j])->name,
-                        mt_module_value_c(m, g->outputs[i])->name, a);
+    for (int i = 0; !st && i < g->n_outputs; i++) {
+      a = sanitize(mt_module_value_c(m, g->outputs[i])->name);
+      if (!a) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      for (int j = 0; !st && j < i; j++) {
+        char *b = sanitize(mt_module_value_c(m, g->outputs[j])->name);
+        if (!b)
+          st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+        else if (strcmp(a, b) == 0)
+          st = MT_ERR(INVALID_ARGUMENT,
+                      "tenant '%s': outputs '%s' and '%s' would write to the same file '%s'",
+                      tt->name, mt_module_value_c(m, g->outputs[j])->name,
+                      mt_module_value_c(m, g->outputs[i])->name, a);
+        free(b);
       }
+      free(a);
     }
   }
+  return st;
+}
+
+/* Every file and folder this run created, in creation order, so that an error removes them all
+ * (in reverse) and leaves nothing behind. */
+typedef struct created {
+  char **paths;
+  int n, cap;
+} created;
+
+/* Records path (taking ownership); on failure frees it and reports out of memory. */
+MT_MUST_USE static mt_status *created_add(created *c, char *path) {
+  if (c->n == c->cap) {
+    int cap = c->cap ? c->cap * 2 : 16;
+    char **p = realloc(c->paths, (size_t)cap * sizeof *p);
+    if (!p) {
+      remove(path);
+      free(path);
+      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    }
+    c->paths = p;
+    c->cap = cap;
+  }
+  c->paths[c->n++] = path;
   return NULL;
 }
 
-/* Writes one tenant's outputs; called only once every tenant has run, so a failing run leaves
- * no output files behind. */
-MT_MUST_USE static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
-                                           const char *out_dir, const char *ext) {
-  const mt_tenant *t = mt_module_tenant_c(m, ti);
-  char dir[4096], tn[512], fname[1024], path[4096 + 1024 + 8];
-  sanitize(t->name, tn, sizeof tn);
-  snprintf(dir, sizeof dir, "%.3000s/%s", out_dir, tn);
-  MT_RETURN_IF_ERROR_PLAIN(make_dir(dir));
-  for (int i = 0; i < res->n_outputs; i++) {
-    const char *name = mt_module_value_c(m, t->graph->outputs[i])->name;
-    sanitize(name, fname, sizeof fname);
-    snprintf(path, sizeof path, "%s/%s.%s", dir, fname, ext);
-    MT_RETURN_IF_ERROR_PLAIN(mt_tensor_file_write(path, &res->outputs[i], name));
+/* Removes what was created (remove() takes files and empty folders alike) when undo is set, and
+ * frees the list either way. */
+static void created_finish(created *c, bool undo) {
+  for (int i = c->n; i-- > 0;) {
+    if (undo) remove(c->paths[i]);
+    free(c->paths[i]);
   }
+  free(c->paths);
+  memset(c, 0, sizeof *c);
+}
+
+/* Writes one tenant's outputs under stage_dir/<tenant>/, recording what it creates. */
+MT_MUST_USE static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
+                                           const char *stage_dir, const char *ext, created *made) {
+  const mt_tenant *t = mt_module_tenant_c(m, ti);
+  char *tn = sanitize(t->name), *dir = NULL;
+  if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = join_path(stage_dir, tn, "", &dir);
+  free(tn);
+  if (st) return st;
+  if (mkdir(dir, 0777) != 0) {
+    st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", dir, strerror(errno));
+    free(dir);
+    return st;
+  }
+  MT_RETURN_IF_ERROR_PLAIN(created_add(made, dir));
+  char dot_ext[8];
+  snprintf(dot_ext, sizeof dot_ext, ".%s", ext); /* ext is "npy" or "pb" */
+  for (int i = 0; !st && i < res->n_outputs; i++) {
+    const char *name = mt_module_value_c(m, t->graph->outputs[i])->name;
+    char *fname = sanitize(name), *path = NULL;
+    if (!fname) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    st = join_path(dir, fname, dot_ext, &path);
+    free(fname);
+    if (!st) st = mt_tensor_file_write(path, &res->outputs[i], name);
+    if (st) {
+      free(path);
+    } else {
+      st = created_add(made, path);
+    }
+  }
+  return st;
+}
+
+/* Moves the staged tenant folders into out_dir: a tenant folder not there yet is renamed as a
+ * whole, an existing one receives the files one by one (rename replaces a file atomically).
+ * Everything that could refuse a rename (a file where a folder goes, a folder where a file goes)
+ * is checked before the first rename, so an error leaves out_dir as it was. */
+MT_MUST_USE static mt_status *commit_outputs(const mt_module *m, const tenant_result *results,
+                                             const char *stage_dir, const char *out_dir,
+                                             const char *ext, created *made) {
+  int32_t n = mt_module_tenant_count(m);
+  for (int pass = 0; pass < 2; pass++) {
+    for (int32_t ti = 0; ti < n; ti++) {
+      const mt_tenant *t = mt_module_tenant_c(m, ti);
+      char *tn = sanitize(t->name), *from = NULL, *to = NULL;
+      if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      mt_status *st = join_path(stage_dir, tn, "", &from);
+      if (!st) st = join_path(out_dir, tn, "", &to);
+      free(tn);
+      struct stat s;
+      bool exists = !st && lstat(to, &s) == 0;
+      if (!st && exists && !S_ISDIR(s.st_mode))
+        st = MT_ERR(INVALID_ARGUMENT, "%s: exists and is not a folder; tenant '%s' writes there",
+                    to, t->name);
+      if (!st && pass == 1 && !exists && rename(from, to) != 0)
+        st = MT_ERR(INVALID_ARGUMENT, "%s: cannot move the outputs there: %s", to, strerror(errno));
+      for (int i = 0; !st && exists && i < results[ti].n_outputs; i++) {
+        char dot_ext[8], *fname = sanitize(mt_module_value_c(m, t->graph->outputs[i])->name);
+        char *ffrom = NULL, *fto = NULL;
+        snprintf(dot_ext, sizeof dot_ext, ".%s", ext);
+        if (!fname) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+        if (!st) st = join_path(from, fname, dot_ext, &ffrom);
+        if (!st) st = join_path(to, fname, dot_ext, &fto);
+        if (!st && pass == 0 && lstat(fto, &s) == 0 && S_ISDIR(s.st_mode))
+          st = MT_ERR(INVALID_ARGUMENT, "%s: is a folder; an output of tenant '%s' goes there", fto,
+                      t->name);
+        if (!st && pass == 1 && rename(ffrom, fto) != 0)
+          st = MT_ERR(INVALID_ARGUMENT, "%s: cannot move the output there: %s", fto,
+                      strerror(errno));
+        free(fname);
+        free(ffrom);
+        free(fto);
+      }
+      if (!st && pass == 1 && exists) rmdir(from);
+      free(from);
+      free(to);
+      if (st) return st;
+    }
+  }
+  /* the staged files now live under out_dir: nothing left to undo but the stage folder itself */
+  for (int i = 0; i < made->n; i++) free(made->paths[i]);
+  made->n = 0;
   return NULL;
 }
 
@@ -208,6 +446,11 @@ int mt_cmd_run(int argc, char **argv) {
     st = MT_ERR(UNIMPLEMENTED,
                 "run: only --reference (the CPU reference executor) is available in this version");
   if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
+  /* the stage folder's name adds ".tmp.XXXXXX" and each output "/TENANT/OUTPUT.npy": those are
+   * checked when made; this catches the plainly too long folder before any work */
+  if (!st && strlen(out_dir) >= PATH_MAX - 16)
+    st = MT_ERR(INVALID_ARGUMENT, "--output-dir is %zu characters long; the limit is %d",
+                strlen(out_dir), PATH_MAX - 17);
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
   if (!st) st = mt_workload_load(NULL, memory_limit, n_paths, paths, &mf, &m);
@@ -216,6 +459,7 @@ int mt_cmd_run(int argc, char **argv) {
   input_arg *args = calloc((size_t)n_inputs + 1, sizeof *args);
   if (!st && !args) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; !st && i < n_inputs; i++) st = parse_input_arg(m, input_specs[i], &args[i]);
+  if (!st) st = check_duplicate_inputs(m, args, n_inputs);
   int32_t n_tenants = m ? mt_module_tenant_count(m) : 0;
   tenant_result *results = calloc((size_t)n_tenants + 1, sizeof *results);
   if (!st && !results) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -224,8 +468,32 @@ int mt_cmd_run(int argc, char **argv) {
     if (!args[i].used)
       st = MT_ERR(INVALID_ARGUMENT, "--input %s: no tenant has an input named '%s'", input_specs[i],
                   args[i].name);
+  /* Outputs go to a stage folder next to out_dir and move in only once every tenant's are
+   * written, so an error at any point (a full disk, an unwritable name) leaves no output file. */
+  char *stage = NULL;
+  created made = {0};
   if (!st) st = make_dir(out_dir);
-  for (int32_t t = 0; !st && t < n_tenants; t++) st = write_tenant(m, t, &results[t], out_dir, ext);
+  if (!st) {
+    size_t n = strlen(out_dir);
+    while (n > 1 && out_dir[n - 1] == '/') n--;
+    stage = malloc(n + 16);
+    if (!stage)
+      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    else
+      snprintf(stage, n + 16, "%.*s.tmp.XXXXXX", (int)n, out_dir);
+    if (!st && !mkdtemp(stage)) {
+      st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create a folder next to it: %s", out_dir,
+                  strerror(errno));
+      free(stage);
+      stage = NULL;
+    }
+  }
+  for (int32_t t = 0; !st && t < n_tenants; t++)
+    st = write_tenant(m, t, &results[t], stage, ext, &made);
+  if (!st) st = commit_outputs(m, results, stage, out_dir, ext, &made);
+  created_finish(&made, st != NULL);
+  if (stage) rmdir(stage);
+  free(stage);
   if (!st) {
     print_summary(m, results);
     printf("ran %d tenant(s); outputs in %s\n", n_tenants, mt_esc(out_dir));
