@@ -28,6 +28,9 @@ typedef struct exec {
   emu_module *module; /* the program's kernels, compiled for the emulator */
 } exec;
 
+static const char *jit_flags;
+void emu_exec_set_jit_flags(const char *flags) { jit_flags = flags; }
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -241,7 +244,7 @@ MT_MUST_USE static mt_status *compile_all(const mt_cuda_program *prog, emu_modul
   }
   fclose(f);
   mt_status *st = names ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  if (!st && emu_jit_load(path, names, (size_t)prog->n_kernels, NULL, out) != EMU_OK) {
+  if (!st && emu_jit_load(path, names, (size_t)prog->n_kernels, jit_flags, out) != EMU_OK) {
     char first[600];
     snprintf(first, sizeof first, "%s", emu_last_error());
     for (char *c = first; *c; c++)

@@ -23,6 +23,10 @@ typedef struct emu_exec_stats {
   double jit_seconds, run_seconds;
 } emu_exec_stats;
 
+/* Extra g++ flags for the kernels' emulator build (NULL: the emulator's -O1 -g); "-O0 -g0" halves
+ * the compile time of the tiny conformance cases, whose emulated runs take milliseconds. */
+void emu_exec_set_jit_flags(const char *flags);
+
 /* Runs every tenant of p through prog. inputs[t][i] is tenant t's input i; outputs[t][i] receives
  * a malloc'ed copy of output i (as mt_plan_reference_run). A kernel launch error (out-of-bounds
  * access, a race...) is an INTERNAL status naming the kernel; a g++ failure names the first
