@@ -30,6 +30,8 @@ typedef struct exec {
 
 static const char *jit_flags;
 void emu_exec_set_jit_flags(const char *flags) { jit_flags = flags; }
+static bool overlap_buffers;
+void emu_exec_set_overlap_buffers(bool on) { overlap_buffers = on; }
 
 static double now_s(void) {
   struct timespec ts;
@@ -272,7 +274,7 @@ MT_MUST_USE static mt_status *setup(exec *x, mt_tensor *const *inputs) {
   }
   for (int b = 0; b < p->n_buffers; b++) {
     const mt_buffer *buf = &p->buffers[b];
-    x->addr[buf->value] = x->arenas[buf->partition] + buf->offset;
+    x->addr[buf->value] = x->arenas[buf->partition] + (overlap_buffers ? 0 : buf->offset);
     x->bytes[buf->value] = buf->size;
   }
   /* Constants: a device copy each (kernels read weights from global memory). */

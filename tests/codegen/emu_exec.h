@@ -26,6 +26,9 @@ typedef struct emu_exec_stats {
 /* Extra g++ flags for the kernels' emulator build (NULL: the emulator's -O1 -g); "-O0 -g0" halves
  * the compile time of the tiny conformance cases, whose emulated runs take milliseconds. */
 void emu_exec_set_jit_flags(const char *flags);
+/* Self-check of the executor: every planned buffer at offset 0 of its arena (a memory plan that
+ * overlaps everything), which must corrupt results of any plan with two live intermediates. */
+void emu_exec_set_overlap_buffers(bool on);
 
 /* Runs every tenant of p through prog. inputs[t][i] is tenant t's input i; outputs[t][i] receives
  * a malloc'ed copy of output i (as mt_plan_reference_run). A kernel launch error (out-of-bounds

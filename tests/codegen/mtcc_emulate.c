@@ -9,7 +9,8 @@
  *   mtcc_emulate models [--rtol R] WORKLOAD...
  *     each WORKLOAD (a manifest or a model) compiled and run with seeded random inputs, as
  *     generated code and on the reference executor; every output must agree within R (1e-4)
- *     relative. Prints one line per workload with timings.
+ *     relative. Prints one line per workload with timings. --overlap-buffers puts every planned
+ *     buffer at arena offset 0 (the executor's self-check: that must FAIL).
  * Kernels are sized for a 2-SM partition with 2 resident 64-thread blocks per SM, so most grids
  * are smaller than their work (grid-stride loops run several rounds). Exit 0 when nothing failed,
  * 1 otherwise, 77 when the emulator cannot compile kernels (no g++). */
@@ -421,6 +422,10 @@ static int cmd_models(int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--rtol") == 0 && i + 1 < argc) {
       rtol = atof(argv[++i]);
+      continue;
+    }
+    if (strcmp(argv[i], "--overlap-buffers") == 0) {
+      emu_exec_set_overlap_buffers(true);
       continue;
     }
     int r = run_model(argv[i], rtol);
