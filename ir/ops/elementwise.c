@@ -215,6 +215,11 @@ MT_MUST_USE static mt_status *infer_dropout(mt_op_ctx *c) {
 /* Inference Dropout copies X; its optional mask output is all ones. */
 MT_MUST_USE static mt_status *lower_dropout(const mt_op_ctx *c, mt_kernel_call *call) {
   MT_RETURN_IF_ERROR_PLAIN(dropout_check_mode(c));
+  /* A copy is right only when training_mode is known to be false: lowered ahead of time with the
+   * mode left to run time (a graph input), the call could silently skip the masking. */
+  const mt_tensor *mode = mt_op_input(c, 2);
+  if (c->opset >= 12 && mode && !mode->data)
+    return MT_ERR(UNIMPLEMENTED, "Dropout whose training_mode is only known at run time");
   call->kind = MT_KERNEL_COPY;
   call->params.copy.fill_mask = true;
   return NULL;

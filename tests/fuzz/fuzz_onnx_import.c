@@ -11,6 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mt_module *m;
   if (mt_module_create(NULL, &m)) return 0;
+  /* well under libFuzzer's RSS limit, so the budget check refuses big claims first */
+  mt_module_set_memory_limit(m, 256u << 20);
   int32_t tenant;
   /* a folder that does not exist: external data paths must fail cleanly */
   mt_status *st =
