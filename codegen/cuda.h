@@ -36,6 +36,12 @@ typedef struct mt_cuda_param {
   bool is_output;
   mt_dtype dtype;
   int64_t elements;
+  /* A data-dependent output (NonZero) is bounded: `elements` is the worst case, row r of the
+   * result starts at r * row_stride (0: a dense value) and the count param says how many
+   * columns are valid. */
+  int64_t row_stride;
+  /* A device int64 scalar the kernel writes: the valid columns of `value` (is_output too). */
+  bool is_count;
 } mt_cuda_param;
 
 /* A generated kernel; strings are owned by the program. */

@@ -176,6 +176,8 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
       return mt_cg_conv_kernel(p, o, h, prog, out);
     const char *why = kind_not_generated(fg->kind);
     if (why) return MT_ERR(UNIMPLEMENTED, "%s", why);
+    if (fg->kind == MT_GROUP_OTHER && hg->n_members == 1)
+      return mt_cg_other_kernel(p, o, h, prog, out);
     if (fg->kind == MT_GROUP_OTHER) {
       const mt_node *n = mt_module_node_c(m, fg->anchor >= 0 ? fg->anchor : fg->nodes[0]);
       return MT_ERR(UNIMPLEMENTED,
