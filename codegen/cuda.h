@@ -36,6 +36,12 @@ typedef struct mt_cuda_param {
   bool is_output;
   mt_dtype dtype;
   int64_t elements;
+  /* A data-dependent output (NonZero) is bounded: `elements` is the worst case, row r of the
+   * result starts at r * row_stride (0: a dense value) and the count param says how many
+   * columns are valid. */
+  int64_t row_stride;
+  /* A device int64 scalar the kernel writes: the valid columns of `value` (is_output too). */
+  bool is_count;
 } mt_cuda_param;
 
 /* A generated kernel; strings are owned by the program. */
@@ -149,21 +155,59 @@ MT_MUST_USE mt_status *mt_cuda_emit_dir(const mt_cuda_program *prog, const char 
 bool mt_cuda_nvrtc_available(void);
 const char *mt_cuda_nvrtc_describe(void);
 
+/* Resources of one kernel in a cubin (codegen/cuda_cubin.c says which ELF sections they come
+ * from); -1 when not read. */
+typedef struct mt_cuda_resources {
+  int registers;    /* per thread */
+  int local_bytes;  /* per-thread stack frame: register spills and local arrays */
+  int shared_bytes; /* static shared memory per block */
+} mt_cuda_resources;
+
+/* Reads kernel's resources from cubin bytes (no GPU needed). DATA_LOSS on a malformed cubin,
+ * NOT_FOUND when the kernel is not in it. */
+MT_MUST_USE mt_status *mt_cuda_cubin_resources(const void *cubin, size_t n, const char *kernel,
+                                               mt_cuda_resources *out);
+/* Fraction of the SM's threads resident with this kernel's registers, shared memory and block
+ * size on arch (an sm_XX name; others are treated as sm_90); -1 when registers are unknown. */
+double mt_cuda_occupancy_estimate(const char *arch, const mt_cuda_resources *r, unsigned block,
+                                  size_t dyn_smem);
+
+/* A kernel whose estimated occupancy is under this is a warning in the report and summary. */
+#define MT_CUDA_OCCUPANCY_WARN 0.25
+
 /* What NVRTC made of one kernel for one arch. */
 typedef struct mt_cuda_compiled {
   int kernel; /* index into prog->kernels */
   char arch[16];
   size_t cubin_bytes;
   size_t ptx_bytes;                    /* for the newest arch only: PTX for later GPUs */
-  int registers, spills, shared_bytes; /* -1 when not read */
+  int registers, spills, shared_bytes; /* from the cubin; spills: local (stack frame) bytes */
+  double occupancy;                    /* estimated, 0..1; -1 unknown */
+  bool cached;                         /* read from the on-disk cache, not compiled */
+  char warning[192];                   /* "" or why this kernel may run badly (local memory, ...) */
+  unsigned char *cubin;                /* the cubin (cubin_bytes), owned by the results */
+  char *ptx;                           /* newest arch only: NUL-terminated PTX, owned */
 } mt_cuda_compiled;
 
+/* Where compiled kernels are cached: $MTCC_CACHE_DIR, else $XDG_CACHE_HOME/mtcc, else
+ * ~/.cache/mtcc. Writes "" when none can be named (no HOME). */
+void mt_cuda_cache_dir_default(char *out, size_t n);
+
 /* Compiles every kernel of prog for every arch with NVRTC, in parallel on n_threads threads (0:
- * the machine's cores); identical sources are compiled once. out receives n_kernels * n_archs
- * results (caller frees with mt_allocator_free(prog->allocator, ...)). A compile error is a status
- * naming the kernel and arch, with the generated source lines around the failing line.
- * UNAVAILABLE when NVRTC is off. */
+ * the machine's cores); identical sources are compiled once, and the newest arch's PTX is kept
+ * for later GPUs. cache_dir (NULL: no cache) holds one entry per (source, options, arch, NVRTC
+ * version): a hit skips NVRTC; a missing or corrupt entry is compiled and (re)written
+ * atomically. out receives n_kernels * n_archs results (free with mt_cuda_compiled_free);
+ * *out_hits (may be NULL) the jobs served by the cache. A compile error is a status naming the
+ * kernel and arch, with the generated source lines around the failing line. UNAVAILABLE when
+ * NVRTC is off. */
+MT_MUST_USE mt_status *mt_cuda_nvrtc_compile_cached(const mt_cuda_program *prog,
+                                                    const char *const *archs, int n_archs,
+                                                    int n_threads, const char *cache_dir,
+                                                    mt_cuda_compiled **out, int *out_hits);
+/* The same without a cache. */
 MT_MUST_USE mt_status *mt_cuda_nvrtc_compile(const mt_cuda_program *prog, const char *const *archs,
                                              int n_archs, int n_threads, mt_cuda_compiled **out);
+void mt_cuda_compiled_free(const mt_cuda_program *prog, mt_cuda_compiled *res, int n);
 
 #endif

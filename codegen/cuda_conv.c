@@ -430,10 +430,10 @@ mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t
   else
     snprintf(why, sizeof why,
              "implicit GEMM M=%lld N=%lld K=%lld x %lld group(s) x %d member(s); tile %dx%dx%d "
-             "(%dx%d per thread): %lld tiles for %d SMs x %d blocks/SM -> grid %u",
+             "(%dx%d per thread): %lld tiles for %d SMs x %d blocks/SM -> grid %u x block %d",
              (long long)s.mg, (long long)s.n, (long long)s.k, (long long)s.kc.group, hg->n_members,
              s.tm, s.tn, CONV_TK, s.tm / 16, s.tn / 16, (long long)total, sms, bps < 4 ? bps : 4,
-             out->grid);
+             out->grid, threads);
   mt_sb_printf(&src, "// mtcc generated kernel %s (horizontal group %d, %s)\n", name, h,
                mt_hgroup_kind_name(hg->kind));
   mt_sb_printf(&src, "// launch: grid %u, block %u, dynamic shared 0 bytes (%s)\n", out->grid,

@@ -589,6 +589,10 @@ static void fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n)
   }
 }
 
+void mt_cg_fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n) {
+  fill_literal(dt, bits, out, n);
+}
+
 /* Clip bounds: from the call's parameters, or (opset 11) read from inputs 1 and 2 at run time. */
 MT_MUST_USE static mt_status *clip_bounds(cg_body *b, const mt_node *n, const mt_kc_unary *u,
                                           mt_dtype dt, char *lo, char *hi) {
@@ -968,6 +972,7 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
     if (c->kind == MT_KERNEL_CONCAT) return emit_concat(b, n, c->params.axis.axis, off, out, var);
     return emit_pad(b, n, &c->params.pad, off, out, var);
   }
+  case MT_KERNEL_RESIZE: return mt_cg_emit_resize(b, n, &c->params.resize, v, off, var);
   default:
     return MT_ERR(UNIMPLEMENTED, "%s: kernel '%s' has no CUDA generator yet",
                   mt_kernel_kind_name(c->kind), mt_kernel_kind_name(c->kind));

@@ -176,6 +176,8 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
       return mt_cg_conv_kernel(p, o, h, prog, out);
     const char *why = kind_not_generated(fg->kind);
     if (why) return MT_ERR(UNIMPLEMENTED, "%s", why);
+    if (fg->kind == MT_GROUP_OTHER && hg->n_members == 1)
+      return mt_cg_other_kernel(p, o, h, prog, out);
     if (fg->kind == MT_GROUP_OTHER) {
       const mt_node *n = mt_module_node_c(m, fg->anchor >= 0 ? fg->anchor : fg->nodes[0]);
       return MT_ERR(UNIMPLEMENTED,
@@ -267,12 +269,20 @@ mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_options *o, int32
     out->block = (unsigned)threads;
     out->dyn_smem = 0;
     out->hgroup = h;
-    size_t wl = (size_t)snprintf(why, sizeof why, "%d SMs x %d blocks/SM cap %lld blocks;", sms,
-                                 bps, (long long)cap);
-    for (int k = 0; k < n_bodies && wl < sizeof why; k++)
-      wl += (size_t)snprintf(why + wl, sizeof why - wl, " body %d: %lld %s -> %u blocks of %d;", k,
-                             (long long)plans[k].work, plans[k].reduction ? "rows" : "elements",
-                             plans[k].blocks, threads);
+    /* what was chosen (grid, block, items per thread) and from what (the partition's SMs) */
+    size_t wl = (size_t)snprintf(why, sizeof why,
+                                 "grid %lld x block %d for a %d-SM partition (cap %d SMs x %d "
+                                 "blocks/SM = %lld blocks);",
+                                 (long long)total, threads, sms, sms, bps, (long long)cap);
+    for (int k = 0; k < n_bodies && wl < sizeof why; k++) {
+      int64_t per = plans[k].reduction ? (plans[k].work + plans[k].blocks - 1) / plans[k].blocks
+                                       : (plans[k].work + (int64_t)plans[k].blocks * threads - 1) /
+                                             ((int64_t)plans[k].blocks * threads);
+      wl += (size_t)snprintf(why + wl, sizeof why - wl, " body %d: %lld %s -> %u blocks, %lld %s;",
+                             k, (long long)plans[k].work, plans[k].reduction ? "rows" : "elements",
+                             plans[k].blocks, (long long)per,
+                             plans[k].reduction ? "row(s) per block" : "item(s) per thread");
+    }
     if (wl > 0 && wl < sizeof why) why[wl - 1] = 0;
 
     mt_sb_printf(&src, "// mtcc generated kernel %s (horizontal group %d, %s)\n", name, h,

@@ -97,6 +97,19 @@ void mt_cg_bcast_offset(cg_body *b, const char *off, int from_rank, const int64_
 /* A float literal that reads back exactly (non-finite values through their bits). */
 void mt_cg_float_lit(float f, char *out, size_t n);
 
+/* A literal of dtype dt from one element's bits (mt_kc_fill / mt_kc_pad values). */
+void mt_cg_fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n);
+
+/* Resize (cuda_more.c): the element of node n's output v at offset off, through per-axis tables
+ * that runtime/cpu/resize.c computes (so the pixels and weights are the reference's own). */
+MT_MUST_USE mt_status *mt_cg_emit_resize(cg_body *b, const mt_node *n, const mt_resize_params *rp,
+                                         mt_value_id v, const char *off, char *var);
+/* Groups that run on their own (MT_GROUP_OTHER, cuda_more.c): Shape, Size, ConstantOfShape,
+ * Range, NonZero (bounded output and a device-side count). UNIMPLEMENTED, naming tenant, node and
+ * op, for the rest. */
+MT_MUST_USE mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
+                                          mt_cuda_program *prog, mt_cuda_kernel *out);
+
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,
  * *out_per_thread false) or of independent items (one thread each: windowed pools, CumSum;

@@ -100,9 +100,12 @@ MT_MUST_USE static mt_status *run_codegen(const mtcc_compile_options *o, mtcc_co
   MT_RETURN_IF_ERROR(mt_cuda_generate(c->plan, NULL, &c->cuda), "codegen");
   const mt_manifest *mf = c->manifest;
   c->n_archs = 0;
-  for (int i = 0; i < mf->n_targets && c->n_archs < 8; i++) c->archs[c->n_archs++] = mf->targets[i];
-  if (c->n_archs == 0) {
+  for (int i = 0; !mf->targets_defaulted && i < mf->n_targets && c->n_archs < 8; i++)
+    c->archs[c->n_archs++] = mf->targets[i];
+  if (c->n_archs == 0) { /* every arch the compiler knows; PTX of the newest covers later GPUs */
     c->archs[c->n_archs++] = "sm_80";
+    c->archs[c->n_archs++] = "sm_86";
+    c->archs[c->n_archs++] = "sm_89";
     c->archs[c->n_archs++] = "sm_90";
   }
   snprintf(c->nvrtc, sizeof c->nvrtc, "NVRTC not run (--nvrtc compiles every kernel)");
@@ -112,10 +115,20 @@ MT_MUST_USE static mt_status *run_codegen(const mtcc_compile_options *o, mtcc_co
   if (o->nvrtc) {
     if (!mt_cuda_nvrtc_available())
       return MT_ERR(UNAVAILABLE, "--nvrtc: %s", mt_cuda_nvrtc_describe());
-    MT_RETURN_IF_ERROR(mt_cuda_nvrtc_compile(c->cuda, c->archs, c->n_archs, 0, &c->compiled),
+    char cache[4096] = "";
+    if (!o->no_cache) {
+      if (o->cache_dir)
+        snprintf(cache, sizeof cache, "%s", o->cache_dir);
+      else
+        mt_cuda_cache_dir_default(cache, sizeof cache);
+    }
+    int hits = 0;
+    MT_RETURN_IF_ERROR(mt_cuda_nvrtc_compile_cached(c->cuda, c->archs, c->n_archs, 0,
+                                                    cache[0] ? cache : NULL, &c->compiled, &hits),
                        "NVRTC");
-    snprintf(c->nvrtc, sizeof c->nvrtc, "%s: %d kernel(s) x %d arch(s) compiled",
-             mt_cuda_nvrtc_describe(), c->cuda->n_kernels, c->n_archs);
+    snprintf(c->nvrtc, sizeof c->nvrtc, "%s: %d kernel(s) x %d arch(s) compiled, %d from %s",
+             mt_cuda_nvrtc_describe(), c->cuda->n_kernels, c->n_archs, hits,
+             cache[0] ? "the cache" : "no cache (--no-cache)");
   }
   return NULL;
 }
@@ -210,7 +223,7 @@ void mtcc_compilation_print_summary(const mtcc_compilation *c, FILE *out) {
 
 void mtcc_compilation_destroy(mtcc_compilation *c) {
   if (!c) return;
-  if (c->compiled) mt_allocator_free(c->cuda->allocator, c->compiled);
+  if (c->compiled) mt_cuda_compiled_free(c->cuda, c->compiled, c->cuda->n_kernels * c->n_archs);
   mt_cuda_program_destroy(c->cuda);
   mt_plan_destroy(c->plan);
   mt_module_destroy(c->module);

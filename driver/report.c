@@ -92,13 +92,20 @@ static json_t *codegen_json(const mt_plan *p, const mt_codegen_result *cg) {
                             json_pack("{s:s, s:s, s:s}", "value",
                                       mt_module_value_c(p->module, k->params[j].value)->name,
                                       "dtype", mt_dtype_name(k->params[j].dtype), "access",
-                                      k->params[j].is_output ? "write" : "read"));
+                                      k->params[j].is_count     ? "write-count"
+                                      : k->params[j].row_stride ? "write-bounded"
+                                      : k->params[j].is_output  ? "write"
+                                                                : "read"));
     json_t *builds = json_array();
     for (int a = 0; cg->compiled && a < cg->n_archs; a++) {
       const mt_cuda_compiled *c = &cg->compiled[i * cg->n_archs + a];
-      json_array_append_new(builds, json_pack("{s:s, s:I, s:I}", "arch", c->arch, "cubin_bytes",
-                                              (json_int_t)c->cubin_bytes, "ptx_bytes",
-                                              (json_int_t)c->ptx_bytes));
+      json_t *b =
+          json_pack("{s:s, s:I, s:I, s:i, s:i, s:i, s:b, s:s}", "arch", c->arch, "cubin_bytes",
+                    (json_int_t)c->cubin_bytes, "ptx_bytes", (json_int_t)c->ptx_bytes, "registers",
+                    c->registers, "local_bytes", c->spills, "shared_bytes", c->shared_bytes,
+                    "cached", c->cached, "warning", c->warning);
+      json_object_set_new(b, "occupancy", json_real(c->occupancy));
+      json_array_append_new(builds, b);
     }
     json_array_append_new(kernels, json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:s, s:o, s:o}",
                                              "name", k->name, "horizontal_group", k->hgroup,
@@ -349,6 +356,16 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
             "horizontal group(s) not generated (see --report); %s\n",
             prog->n_kernels, covered, prog->n_libcalls, prog->n_skipped,
             cg->nvrtc ? cg->nvrtc : "NVRTC not run");
+    /* local memory and low occupancy are warnings: the kernel runs, but slower than it should */
+    int warned = 0;
+    for (int i = 0; cg->compiled && i < prog->n_kernels * cg->n_archs; i++) {
+      const mt_cuda_compiled *c = &cg->compiled[i];
+      if (!c->warning[0]) continue;
+      if (warned++ < 10)
+        fprintf(out, "warning: kernel %s (%s): %s\n", mt_esc(prog->kernels[c->kernel].name),
+                c->arch, c->warning);
+    }
+    if (warned > 10) fprintf(out, "warning: %d more kernel warning(s) in --report\n", warned - 10);
   }
   fprintf(out, "compiled in %.2f s\n", s->compile_seconds);
 }

@@ -160,6 +160,7 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
     mf->targets[0] = strdup("sm_80");
     mf->targets[1] = strdup("sm_90");
     mf->n_targets = 2;
+    mf->targets_defaulted = true;
   }
   json_t *parts = json_object_get(root, "partitions");
   if (parts && !json_is_array(parts))
@@ -270,6 +271,7 @@ mt_status *mt_manifest_from_models(int n_paths, char *const *paths, mt_manifest 
     mf->targets[0] = strdup("sm_80");
     mf->targets[1] = strdup("sm_90");
     mf->n_targets = 2;
+    mf->targets_defaulted = true;
     mf->partitions[0].name = strdup("default");
     mf->n_partitions = 1;
   }

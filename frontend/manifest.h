@@ -32,6 +32,9 @@ typedef struct mt_tenant_spec {
 typedef struct mt_manifest {
   char *path; /* NULL when built from bare model paths */
   int n_targets;
+  /* The manifest named no targets (targets is then sm_80 and sm_90, the SM budgets' check; code
+   * generation compiles for every arch the compiler knows). */
+  bool targets_defaulted;
   char **targets;
   int n_partitions;
   mt_partition_spec *partitions;

@@ -112,15 +112,21 @@ typedef struct mtcc_compile_options {
   /* When set, the generated CUDA C is written into this folder (created when missing): one .cu
    * file per kernel, the dialect header mt_cuda.h and compile_commands.json. */
   const char *emit_cuda_dir;
-  /* Non-zero: compile every generated kernel with NVRTC for every target of the manifest (sm_80
-   * and sm_90 when it names none); a compile error fails the compile. Off by default, so a
-   * compile without it stays fast; fails with UNAVAILABLE when mtcc was built without NVRTC. */
+  /* Non-zero: compile every generated kernel with NVRTC for every target of the manifest (sm_80,
+   * sm_86, sm_89 and sm_90 when it names none, plus PTX of the newest); a compile error fails
+   * the compile. Off by default, so a compile without it stays fast; fails with UNAVAILABLE when
+   * mtcc was built without NVRTC. */
   int nvrtc;
   /* The memory budget in bytes: no tensor a model declares or computes (initializer, folded
    * constant, inferred intermediate) and no sum of constants may need more; such inputs fail
    * with MTCC_RESOURCE_EXHAUSTED naming the tensor and its size. 0: half the machine's physical
    * memory (less where RLIMIT_AS/RLIMIT_DATA are lower). */
   size_t memory_limit;
+  /* NVRTC's on-disk cache (entries keyed by source, options, arch and NVRTC version, written
+   * atomically; a corrupt entry is recompiled and rewritten). NULL: $MTCC_CACHE_DIR, else
+   * $XDG_CACHE_HOME/mtcc, else ~/.cache/mtcc. no_cache non-zero: neither read nor written. */
+  const char *cache_dir;
+  int no_cache;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

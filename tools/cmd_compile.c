@@ -14,7 +14,7 @@ typedef struct compile_args {
   const char **disabled;
   int n_disabled;
   const char *dump_after, *report, *target, *arch_params, *emit_cuda;
-  bool nvrtc;
+  bool nvrtc, no_cache;
   size_t memory_limit; /* 0: the default */
 } compile_args;
 
@@ -39,6 +39,10 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     }
     if (!opt && strcmp(arg, "--nvrtc") == 0) {
       a->nvrtc = true;
+      continue;
+    }
+    if (!opt && strcmp(arg, "--no-cache") == 0) {
+      a->no_cache = true;
       continue;
     }
     if (opt && !val) return MT_ERR(INVALID_ARGUMENT, "compile: %s needs a value", opt);
@@ -90,6 +94,7 @@ int mt_cmd_compile(int argc, char **argv) {
   o.dump_after = a.dump_after;
   o.emit_cuda_dir = a.emit_cuda;
   o.nvrtc = a.nvrtc;
+  o.no_cache = a.no_cache;
   o.report_path = a.report; /* written before the summary is printed, as before */
   mtcc_compilation *c = NULL;
   mtcc_status *cst = mtcc_compile(&o, &c);

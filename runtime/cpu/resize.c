@@ -86,12 +86,7 @@ static int64_t nearest_index(const mt_resize_params *p, int axis, double x) {
 
 /* ---- taps for linear / cubic --------------------------------------------------------------- */
 
-typedef struct axis_taps {
-  int n;        /* taps per output position */
-  int64_t *idx; /* [out][n], clamped into the input */
-  double *w;    /* [out][n] */
-  bool *extrap; /* [out] */
-} axis_taps;
+typedef mt_resize_taps axis_taps;
 
 static double cubic_kernel(double a, double t) {
   t = fabs(t);
@@ -100,13 +95,13 @@ static double cubic_kernel(double a, double t) {
   return 0;
 }
 
-static void taps_free(axis_taps *t) {
+void mt_cpu_resize_taps_free(mt_resize_taps *t) {
   free(t->idx);
   free(t->w);
   free(t->extrap);
 }
 
-static bool taps_build(const mt_resize_params *p, int axis, axis_taps *t) {
+bool mt_cpu_resize_taps_build(const mt_resize_params *p, int axis, mt_resize_taps *t) {
   int64_t in = p->in_dims[axis], out = p->out_dims[axis];
   double scale = p->scales[axis];
   double radius = p->mode == MT_RESIZE_CUBIC ? 2 : 1;
@@ -122,7 +117,7 @@ static bool taps_build(const mt_resize_params *p, int axis, axis_taps *t) {
   t->w = malloc(cnt * sizeof *t->w);
   t->extrap = malloc((size_t)(out > 0 ? out : 1) * sizeof *t->extrap);
   if (!t->idx || !t->w || !t->extrap) {
-    taps_free(t);
+    mt_cpu_resize_taps_free(t);
     return false;
   }
   double a = p->cubic_a;
@@ -214,7 +209,7 @@ static void store_elem(mt_dtype dt, void *y, int64_t i, double v) {
 /* ---- drivers ------------------------------------------------------------------------------- */
 
 /* True when resizing this axis changes nothing (the ONNX definition skips such axes too). */
-static bool axis_is_identity(const mt_resize_params *p, int axis) {
+bool mt_cpu_resize_axis_is_identity(const mt_resize_params *p, int axis) {
   if (p->in_dims[axis] != p->out_dims[axis]) return false;
   if (fabs(p->scales[axis] - 1.0) > 1e-9 * fmax(1.0, fabs(p->scales[axis]))) return false;
   if (p->coord == MT_RESIZE_TF_CROP_AND_RESIZE)
@@ -222,12 +217,26 @@ static bool axis_is_identity(const mt_resize_params *p, int axis) {
   return true;
 }
 
+int64_t mt_cpu_resize_nearest_source(const mt_resize_params *p, int axis, int64_t o) {
+  if (!mt_cpu_resize_axis_is_identity(p, axis)) {
+    bool resized = false;
+    for (int i = 0; i < p->n_axes; i++) resized |= p->axes[i] == axis;
+    if (resized) {
+      bool ex;
+      double xc = source_coord(p, axis, o, &ex);
+      return ex ? -1 : nearest_index(p, axis, xc);
+    }
+  }
+  return o;
+}
+
 static bool resize_nearest(const mt_resize_params *p, mt_dtype dt, const void *x, void *y) {
   int r = p->rank;
   int64_t *maps[MT_MAX_RANK] = {0};
   bool ok = true;
   bool resized[MT_MAX_RANK] = {0};
-  for (int i = 0; i < p->n_axes; i++) resized[p->axes[i]] = !axis_is_identity(p, p->axes[i]);
+  for (int i = 0; i < p->n_axes; i++)
+    resized[p->axes[i]] = !mt_cpu_resize_axis_is_identity(p, p->axes[i]);
   for (int d = 0; d < r && ok; d++) {
     int64_t out = p->out_dims[d];
     maps[d] = malloc((size_t)(out > 0 ? out : 1) * sizeof(int64_t));
@@ -307,9 +316,9 @@ static bool resize_filtered(const mt_resize_params *p, mt_dtype dt, const void *
   for (int64_t i = 0; i < n_in; i++) cur[i] = load_elem(dt, x, i);
   for (int i = 0; i < p->n_axes; i++) {
     int a = p->axes[i];
-    if (axis_is_identity(p, a)) continue;
+    if (mt_cpu_resize_axis_is_identity(p, a)) continue;
     axis_taps t = {0};
-    if (p->out_dims[a] > 0 && p->in_dims[a] > 0 && !taps_build(p, a, &t)) {
+    if (p->out_dims[a] > 0 && p->in_dims[a] > 0 && !mt_cpu_resize_taps_build(p, a, &t)) {
       free(cur);
       return false;
     }
@@ -318,13 +327,13 @@ static bool resize_filtered(const mt_resize_params *p, mt_dtype dt, const void *
     int64_t n_next = outer * p->out_dims[a] * inner;
     double *next = malloc((size_t)(n_next > 0 ? n_next : 1) * sizeof(double));
     if (!next) {
-      taps_free(&t);
+      mt_cpu_resize_taps_free(&t);
       free(cur);
       return false;
     }
     if (n_next > 0)
       apply_axis(&t, p->extrapolation_value, cur, next, outer, dims[a], p->out_dims[a], inner);
-    taps_free(&t);
+    mt_cpu_resize_taps_free(&t);
     free(cur);
     cur = next;
     dims[a] = p->out_dims[a];

@@ -54,6 +54,27 @@ typedef struct mt_resize_params {
   int axes[MT_MAX_RANK];
 } mt_resize_params;
 
+/* The pieces of the reference kernel the CUDA generator turns into tables, so a generated kernel
+ * picks exactly the pixels and weights this file does. */
+
+/* True when resizing this axis changes nothing (it is skipped, as the ONNX definition does). */
+bool mt_cpu_resize_axis_is_identity(const mt_resize_params *p, int axis);
+/* Nearest mode: the input index output index o reads along axis (o itself when the axis is not
+ * resized), or -1 where tf_crop_and_resize extrapolates. */
+int64_t mt_cpu_resize_nearest_source(const mt_resize_params *p, int axis, int64_t o);
+
+/* Linear/cubic: per output position along one axis, n taps (clamped input indices and weights)
+ * and whether the position extrapolates. */
+typedef struct mt_resize_taps {
+  int n;        /* taps per output position */
+  int64_t *idx; /* [out][n], clamped into the input */
+  double *w;    /* [out][n] */
+  bool *extrap; /* [out] */
+} mt_resize_taps;
+/* Fills t for axis (freed with mt_cpu_resize_taps_free); false when out of memory. */
+bool mt_cpu_resize_taps_build(const mt_resize_params *p, int axis, mt_resize_taps *t);
+void mt_cpu_resize_taps_free(mt_resize_taps *t);
+
 /* Resizes x (p->in_dims) into y (p->out_dims). Axes not listed in p->axes must keep their size.
  * Returns false when scratch memory is exhausted. */
 bool mt_cpu_resize(const mt_resize_params *p, mt_dtype dt, const void *x, void *y);
