@@ -17,6 +17,7 @@ static void usage(FILE *out) {
         "           --output-dir DIR [--output-format npy|pb]\n"
         "  mtcc compile MODEL.onnx...|MANIFEST.json [--report FILE.json] [--target sm_XX]\n"
         "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
+        "           [--emit-cuda DIR] [--nvrtc] [--no-cache]\n"
         "  mtcc conformance DIR...\n"
         "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
         "half the physical memory): no tensor a file declares or computes may need more.\n"
