@@ -9,6 +9,7 @@
 
 #include "driver/compilation.h"
 #include "driver/report.h"
+#include "driver/report_html.h"
 #include "ir/ir.h"
 
 /* The public status is the internal one behind an opaque name: the codes line up one to one. */
@@ -170,10 +171,13 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
   if (st) return st;
   MT_RETURN_IF_ERROR_PLAIN(run_codegen(o, c));
   mt_compile_stats_compute(c->plan, total_imported, now_seconds() - start, &c->stats);
-  if (o->report_path) {
-    mt_codegen_result cg = codegen_result(c);
-    return mt_compile_report_write(o->report_path, c->plan, &c->stats, c->nodes_imported, &cg);
-  }
+  mt_codegen_result cg = codegen_result(c);
+  if (o->report_path)
+    MT_RETURN_IF_ERROR_PLAIN(
+        mt_compile_report_write(o->report_path, c->plan, &c->stats, c->nodes_imported, &cg));
+  if (o->report_html_path)
+    return mt_compile_report_html_write(o->report_html_path, c->plan, &c->stats, c->nodes_imported,
+                                        &cg);
   return NULL;
 }
 
@@ -214,6 +218,12 @@ mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c, const char
     return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_compilation_write_report: NULL argument"));
   mt_codegen_result cg = codegen_result(c);
   return to_public(mt_compile_report_write(path, c->plan, &c->stats, c->nodes_imported, &cg));
+}
+
+mtcc_status *mtcc_report_render_html(const char *report_path, const char *html_path) {
+  if (!report_path || !html_path)
+    return to_public(MT_ERR(INVALID_ARGUMENT, "mtcc_report_render_html: NULL argument"));
+  return to_public(mt_report_html_from_file(report_path, html_path));
 }
 
 void mtcc_compilation_print_summary(const mtcc_compilation *c, FILE *out) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "driver/report_html.h"
 #include "passes/cost_model.h"
 #include "runtime/base/escape.h"
 
@@ -212,6 +213,16 @@ done:
   free(tcount);
   free(alone);
   if (!tenants) return NULL;
+  /* predicted start/end per horizontal group: the timeline `mtcc report` draws, from the same
+   * critical path the cost model takes the makespan from */
+  double *finish = calloc((size_t)p->n_hgroups + 1, sizeof *finish);
+  mt_status *fst = finish ? mt_cost_hgroup_finish_us(p, finish) : NULL;
+  if (!finish || fst) {
+    mt_status_free(fst);
+    free(finish);
+    json_decref(tenants);
+    return NULL;
+  }
   json_t *hgroups = json_array();
   for (int h = 0; h < p->n_hgroups; h++) {
     const mt_horizontal_group *hg = &p->hgroups[h];
@@ -228,7 +239,11 @@ done:
                                     p->partitions[hg->partition].name, "stream", hg->stream,
                                     "position", hg->position, "members", members, "waits", waits,
                                     "predicted_us", hg->cost.predicted_us));
+    json_t *o = json_array_get(hgroups, json_array_size(hgroups) - 1);
+    json_object_set_new(o, "predicted_start_us", json_real(finish[h] - hg->cost.predicted_us));
+    json_object_set_new(o, "predicted_end_us", json_real(finish[h]));
   }
+  free(finish);
   json_t *partitions = json_array();
   for (int i = 0; i < p->n_partitions; i++) {
     const mt_partition_plan *pp = &p->partitions[i];
@@ -289,6 +304,18 @@ mt_status *mt_compile_report_write(const char *path, const mt_plan *p, const mt_
     }
   }
   free(tmp);
+  json_decref(root);
+  return st;
+}
+
+mt_status *mt_compile_report_html_write(const char *path, const mt_plan *p,
+                                        const mt_compile_stats *s,
+                                        const int *nodes_per_tenant_imported,
+                                        const mt_codegen_result *cg) {
+  /* the page is drawn from the JSON (not the plan), so it matches `mtcc report` on the file */
+  json_t *root = report_json(p, s, nodes_per_tenant_imported, cg);
+  if (!root) return MT_ERR(INTERNAL, "building the report failed");
+  mt_status *st = mt_report_html_write(root, "compile report", path);
   json_decref(root);
   return st;
 }

@@ -29,6 +29,11 @@ MT_MUST_USE mt_status *mt_compile_report_write(const char *path, const mt_plan *
                                                const mt_compile_stats *s,
                                                const int *nodes_per_tenant_imported,
                                                const mt_codegen_result *cg);
+/* Writes the report as an HTML page (driver/report_html.h), atomically. */
+MT_MUST_USE mt_status *mt_compile_report_html_write(const char *path, const mt_plan *p,
+                                                    const mt_compile_stats *s,
+                                                    const int *nodes_per_tenant_imported,
+                                                    const mt_codegen_result *cg);
 void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s,
                               const mt_codegen_result *cg);
 

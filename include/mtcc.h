@@ -127,6 +127,9 @@ typedef struct mtcc_compile_options {
    * $XDG_CACHE_HOME/mtcc, else ~/.cache/mtcc. no_cache non-zero: neither read nor written. */
   const char *cache_dir;
   int no_cache;
+  /* When set, the report is also written here as one self-contained HTML page (timeline per
+   * partition, tenants, fusion decisions, summary; see docs/report.md), atomically. NULL: none. */
+  const char *report_html_path;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch
@@ -177,6 +180,13 @@ MTCC_API const char *mtcc_compilation_tenant_name(const mtcc_compilation *c, int
  * compilation at once (to different paths). */
 MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compilation_write_report(const mtcc_compilation *c,
                                                                   const char *path);
+
+/* Renders the JSON report at report_path (from mtcc_compilation_write_report or `mtcc compile
+ * --report`) as one self-contained HTML page at html_path, atomically; the same report gives the
+ * same bytes. A corrupt report, one of another mtcc_report_version, or a file that is not JSON
+ * fails with a one-line status naming the file. Reads only its arguments; any thread. */
+MTCC_API MTCC_MUST_USE mtcc_status *mtcc_report_render_html(const char *report_path,
+                                                            const char *html_path);
 
 /* Prints the human summary of c (one line per partition and tenant, fusion and memory totals,
  * predicted makespan) to out. Reads c only; the caller owns out and serialises its use. */

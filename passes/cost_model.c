@@ -267,6 +267,11 @@ mt_status *mt_cost_model_estimate(mt_plan *p) {
   return st;
 }
 
+mt_status *mt_cost_hgroup_finish_us(const mt_plan *p, double *finish) {
+  for (int h = 0; h < p->n_hgroups; h++) finish[h] = 0;
+  return finish_times(p, finish);
+}
+
 void mt_cost_tenants_alone_us(const mt_plan *p, double *out) {
   for (int32_t t = 0; t < mt_module_tenant_count(p->module); t++) out[t] = 0;
   /* the same sums, in the same group order, as mt_cost_tenant_latency_us */

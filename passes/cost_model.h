@@ -18,6 +18,11 @@ double mt_cost_tenant_latency_us(const struct mt_plan *p, int32_t tenant, bool a
 /* mt_cost_tenant_latency_us(p, t, true) for every tenant t into out[t], in one pass over the
  * groups (per tenant, each scanned them all: quadratic in tenants). */
 void mt_cost_tenants_alone_us(const struct mt_plan *p, double *out);
+/* The predicted finish time of every horizontal group of the plan into finish[h] (n_hgroups
+ * entries), the same critical path mt_cost_model_estimate takes the makespan from: per partition,
+ * stream order and waits (plus the event wait) once every group has a stream, data dependencies
+ * before. A group starts at finish[h] - its predicted_us. The report draws its timeline from it. */
+MT_MUST_USE mt_status *mt_cost_hgroup_finish_us(const struct mt_plan *p, double *finish);
 /* Roofline time of work on `sms` SMs, plus one launch. */
 double mt_cost_time_us(const mt_arch_params *a, const mt_cost *c, int sms);
 /* A tenant alone on its partition with the concurrency its own DAG offers (unlimited streams):

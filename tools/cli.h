@@ -14,6 +14,7 @@ int mt_cmd_run(int argc, char **argv);
 int mt_cmd_conformance(int argc, char **argv);
 int mt_cmd_compile(int argc, char **argv);
 int mt_cmd_ops(int argc, char **argv);
+int mt_cmd_report(int argc, char **argv);
 
 /* Helpers (cli_util.c) for every subcommand. */
 
