@@ -2,12 +2,14 @@
 # Installs what mtcc needs to build and test on a fresh Debian machine: the Debian packages
 # (protobuf-c, ONNX's onnx.proto and backend test data, jansson, cmocka, cmake, ninja) and a
 # Python virtual environment in .venv with onnx, onnxruntime and numpy (model generators and the
-# ONNX Runtime oracle). Safe to run again: it installs only what is missing.
+# ONNX Runtime oracle), and Chromium (the report_html_browser test renders `mtcc report`'s page
+# in it headless). Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(build-essential cmake ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev
-      libonnx-dev libonnx-testdata libjansson-dev libcmocka-dev python3-venv clang-format git)
+      libonnx-dev libonnx-testdata libjansson-dev libcmocka-dev python3-venv clang-format git
+      chromium)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
