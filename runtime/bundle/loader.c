@@ -185,10 +185,11 @@ MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
                     "%s: nonzero kernels (data-dependent sizes) are not run from "
                     "bundles yet",
                     what);
+    if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)
+      return MT_ERR(DATA_LOSS, "%s: kernel kind %u is out of range [1, %d)", what, n->kernel_kind,
+                    MT_KERNEL_COUNT);
     mt_status *st =
-        mt_kc_decode((mt_kernel_kind)(n->kernel_kind < MT_KERNEL_COUNT ? n->kernel_kind
-                                                                       : (uint32_t)MT_KERNEL_COUNT),
-                     n->params.data, n->params.len, &b->calls[i]);
+        mt_kc_decode((mt_kernel_kind)n->kernel_kind, n->params.data, n->params.len, &b->calls[i]);
     if (st) return mt_status_annotate(st, "%s", what);
     if (n->n_inputs > MAX_NODE_IO || n->n_outputs > MAX_NODE_IO || n->n_outputs == 0)
       return MT_ERR(DATA_LOSS, "%s: %zu inputs and %zu outputs", what, n->n_inputs, n->n_outputs);
