@@ -14,6 +14,7 @@ int mt_cmd_run(int argc, char **argv);
 int mt_cmd_conformance(int argc, char **argv);
 int mt_cmd_compile(int argc, char **argv);
 int mt_cmd_ops(int argc, char **argv);
+int mt_cmd_check(int argc, char **argv);
 
 /* `run` and `inspect` of an .mtbundle through libmtrt (cmd_bundle.c). */
 int mt_cmd_run_bundle(int argc, char **argv);

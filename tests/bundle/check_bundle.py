@@ -7,6 +7,9 @@ For each sample model (its own manifest) and for a two-tenant mix in two partiti
     be bit-for-bit equal to the reference executor's on the original model;
   * compiled with every pass, outputs must match within rtol/atol 1e-4 (the folding rounds
     differently), and two builds must give byte-identical bundles;
+  * `mtcc check` passes (exit 0, JUnit without failures) against the reference outputs and fails
+    (exit 1, one error line, the perturbed output first in the table, a JUnit <failure>) when one
+    element of one expected output is moved by 1e-2;
   * `mtcc inspect BUNDLE` lists every tenant; a truncated or bit-flipped bundle is refused by
     `run` and `inspect` with exactly one `mtcc: error:` line and exit code 1.
 
@@ -103,6 +106,32 @@ def check_case(args, name, tenants):
         sys.exit("FAIL %s: two builds differ (%d vs %d bytes)" % (name, len(da), len(db)))
     run([args.mtcc, "run", a, "--device", "cpu", "--output-dir", os.path.join(work, "out")] + inputs)
     compare(ref, os.path.join(work, "out"), False, name + " (all passes)")
+
+    junit = os.path.join(work, "check.xml")
+    run([args.mtcc, "check", exact, "--inputs", os.path.join(work, "in"), "--expected", ref,
+         "--rtol", "0", "--atol", "0", "--junit", junit])
+    with open(junit) as f:
+        xml = f.read()
+    if 'failures="0"' not in xml or "<failure" in xml:
+        sys.exit("FAIL %s: check passed but the JUnit file says otherwise:\n%s" % (name, xml))
+    perturbed = os.path.join(work, "perturbed")
+    shutil.copytree(ref, perturbed)
+    victim = sorted(outputs(ref))[0]
+    arr = np.load(os.path.join(ref, victim))
+    arr.reshape(-1)[0] += np.asarray(1e-2, dtype=arr.dtype)
+    np.save(os.path.join(perturbed, victim), arr)
+    p = run([args.mtcc, "check", exact, "--inputs", os.path.join(work, "in"), "--expected",
+             perturbed, "--junit", junit], expect_ok=False)
+    lines = p.stderr.strip().splitlines()
+    table = p.stdout.splitlines()
+    with open(junit) as f:
+        xml = f.read()
+    tenant, output = victim.split(os.sep)[0], os.path.splitext(victim.split(os.sep)[1])[0]
+    if (p.returncode != 1 or len(lines) != 1 or "1 of" not in lines[0] or len(table) < 2 or
+            not table[1].startswith(tenant) or output not in table[1] or "differ" not in table[1]
+            or 'failures="1"' not in xml or "<failure" not in xml):
+        sys.exit("FAIL %s: check on a perturbed %s:\nrc %d\n%s\n%s\n%s" %
+                 (name, victim, p.returncode, p.stdout, p.stderr, xml))
 
     text = run([args.mtcc, "inspect", a]).stdout
     for t in tenants:

@@ -6,6 +6,7 @@
  * ASan/UBSan in the sanitizer build: no corruption may make the loader read outside the file. */
 #include "test_util.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "mtcc.h"
@@ -120,6 +121,50 @@ static void test_runs_and_matches_hand_computation(void **state) {
   assert_status(st_of(mtrt_bundle_open_memory(f->image, f->size, &old, &b)), MT_UNIMPLEMENTED,
                 "ABI");
   assert_int_equal(mtrt_version_number(), MTRT_VERSION_NUMBER);
+}
+
+/* Sessions of one bundle from 8 threads at once: each its own arenas, all outputs equal to a
+ * single-threaded run bit for bit (the bundle is shared read-only). */
+typedef struct thread_job {
+  const mtrt_bundle *b;
+  float y[8];
+  int ok;
+} thread_job;
+
+static void *thread_run(void *arg) {
+  thread_job *j = arg;
+  mtrt_session *s = NULL;
+  float x[6] = {1, 2, -3, 0.5f, -0.5f, 4}, yt[8];
+  mtrt_status *st = mtrt_session_create(j->b, NULL, &s);
+  if (!st) st = mtrt_session_bind_input(s, 0, "x", x, sizeof x);
+  if (!st) st = mtrt_session_bind_output(s, 0, "y", j->y, sizeof j->y);
+  if (!st) st = mtrt_session_bind_output(s, 0, "yt", yt, sizeof yt);
+  for (int r = 0; !st && r < 50; r++) st = mtrt_session_run(s, 0);
+  j->ok = st == NULL;
+  mtrt_status_free(st);
+  mtrt_session_destroy(s);
+  return NULL;
+}
+
+static void test_sessions_from_8_threads(void **state) {
+  fixture *f = *state;
+  mtrt_bundle *b = NULL;
+  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  thread_job one = {.b = b};
+  thread_run(&one);
+  assert_true(one.ok);
+  thread_job jobs[8];
+  pthread_t th[8];
+  for (int i = 0; i < 8; i++) {
+    jobs[i] = (thread_job){.b = b};
+    assert_int_equal(pthread_create(&th[i], NULL, thread_run, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    pthread_join(th[i], NULL);
+    assert_true(jobs[i].ok);
+    assert_memory_equal(jobs[i].y, one.y, sizeof one.y);
+  }
+  mtrt_bundle_close(b);
 }
 
 static void test_rebuild_is_byte_identical(void **state) {
@@ -422,6 +467,7 @@ static void test_open_file_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_runs_and_matches_hand_computation),
+      cmocka_unit_test(test_sessions_from_8_threads),
       cmocka_unit_test(test_rebuild_is_byte_identical),
       cmocka_unit_test(test_container_corruptions),
       cmocka_unit_test(test_manifest_corruptions),
