@@ -188,6 +188,15 @@ MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compilation_write_report(const mtcc_com
 MTCC_API MTCC_MUST_USE mtcc_status *mtcc_report_render_html(const char *report_path,
                                                             const char *html_path);
 
+/* Writes c as an .mtbundle at path (atomically: a temporary file renamed into place): the
+ * manifest (tenants and their ports, partitions with granted SMs per arch, the plan's kernel
+ * calls in schedule order with their buffers and waits, predicted times, the mtcc version) and
+ * the deduplicated weights. The same compilation always gives the same bytes. Fails with
+ * UNIMPLEMENTED for plans a bundle cannot hold yet (dynamic shapes, NonZero, control flow).
+ * Reads c only. */
+MTCC_API MTCC_MUST_USE mtcc_status *mtcc_compilation_write_bundle(const mtcc_compilation *c,
+                                                                  const char *path);
+
 /* Prints the human summary of c (one line per partition and tenant, fusion and memory totals,
  * predicted makespan) to out. Reads c only; the caller owns out and serialises its use. */
 MTCC_API void mtcc_compilation_print_summary(const mtcc_compilation *c, FILE *out);

@@ -15,6 +15,20 @@ int mt_cmd_conformance(int argc, char **argv);
 int mt_cmd_compile(int argc, char **argv);
 int mt_cmd_ops(int argc, char **argv);
 int mt_cmd_report(int argc, char **argv);
+int mt_cmd_check(int argc, char **argv);
+
+/* `run` and `inspect` of an .mtbundle through libmtrt (cmd_bundle.c). */
+int mt_cmd_run_bundle(int argc, char **argv);
+int mt_cmd_inspect_bundle(const char *path);
+/* Whether path is a regular file that starts with the .mtbundle magic. */
+bool mt_cli_is_bundle(const char *path);
+
+/* Output naming shared by both run paths (cmd_run.c): a file-name-safe copy of a tensor or
+ * tenant name (NULL: out of memory), dir/name+ext refusing paths of PATH_MAX or more, mkdir -p. */
+char *mt_cli_sanitize(const char *in);
+MT_MUST_USE mt_status *mt_cli_join_path(const char *dir, const char *name, const char *ext,
+                                        char **out);
+MT_MUST_USE mt_status *mt_cli_make_dir(const char *path);
 
 /* Helpers (cli_util.c) for every subcommand. */
 

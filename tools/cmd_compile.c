@@ -13,7 +13,7 @@ typedef struct compile_args {
   int n_paths;
   const char **disabled;
   int n_disabled;
-  const char *dump_after, *report, *report_html, *target, *arch_params, *emit_cuda;
+  const char *dump_after, *report, *report_html, *target, *arch_params, *emit_cuda, *output;
   bool nvrtc, no_cache;
   size_t memory_limit; /* 0: the default */
 } compile_args;
@@ -28,7 +28,7 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     /* --opt=VALUE and --opt VALUE both work */
     static const char *const with_value[] = {"--dump-ir-after", "--disable-pass", "--report",
                                              "--target",        "--arch-params",  "--emit-cuda",
-                                             "--memory-limit",  "--report-html"};
+                                             "--memory-limit",  "--report-html",  "-o"};
     const char *opt = NULL;
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
       size_t n = strlen(with_value[k]);
@@ -57,6 +57,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->report = val;
     else if (strcmp(opt, "--report-html") == 0)
       a->report_html = val;
+    else if (strcmp(opt, "-o") == 0)
+      a->output = val;
     else if (strcmp(opt, "--emit-cuda") == 0)
       a->emit_cuda = val;
     else if (strcmp(opt, "--target") == 0)
@@ -101,7 +103,9 @@ int mt_cmd_compile(int argc, char **argv) {
   o.report_html_path = a.report_html;
   mtcc_compilation *c = NULL;
   mtcc_status *cst = mtcc_compile(&o, &c);
+  if (!cst && a.output) cst = mtcc_compilation_write_bundle(c, a.output);
   if (!cst) mtcc_compilation_print_summary(c, stdout);
+  if (!cst && a.output) printf("bundle: %s\n", a.output);
   mtcc_compilation_destroy(c);
   free(a.paths);
   free(a.disabled);

@@ -86,6 +86,11 @@ int mt_cmd_inspect(int argc, char **argv) {
     } else
       paths[n_paths++] = argv[i];
   }
+  if (n_paths == 1 && mt_cli_is_bundle(paths[0])) {
+    int rc = mt_cmd_inspect_bundle(paths[0]);
+    free(paths);
+    return rc;
+  }
   mt_manifest *mf = NULL;
   mt_module *m = NULL;
   mt_status *st = mt_workload_load(NULL, memory_limit, n_paths, paths, &mf, &m);

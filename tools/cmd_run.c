@@ -26,7 +26,7 @@ typedef struct input_arg {
 /* Output file names: characters outside [A-Za-z0-9._-] become '_' (names are arbitrary strings).
  * The whole name is kept, never cut: a name too long for the file system fails when the file is
  * created, naming it, instead of silently colliding with another cut name. NULL: out of memory. */
-static char *sanitize(const char *in) {
+char *mt_cli_sanitize(const char *in) {
   size_t n = strlen(in);
   char *out = malloc(n + 2);
   if (!out) return NULL;
@@ -43,8 +43,7 @@ static char *sanitize(const char *in) {
 
 /* dir + "/" + name + ext as a new string. Paths of PATH_MAX characters or more are refused, not
  * cut: a cut path would write somewhere else than asked. */
-MT_MUST_USE static mt_status *join_path(const char *dir, const char *name, const char *ext,
-                                        char **out) {
+mt_status *mt_cli_join_path(const char *dir, const char *name, const char *ext, char **out) {
   size_t n = strlen(dir) + 1 + strlen(name) + strlen(ext);
   if (n >= PATH_MAX)
     return MT_ERR(INVALID_ARGUMENT, "path '%.80s...' would be %zu characters; the limit is %d", dir,
@@ -56,7 +55,7 @@ MT_MUST_USE static mt_status *join_path(const char *dir, const char *name, const
 }
 
 /* mkdir -p: the output folder's parents are created too. */
-MT_MUST_USE static mt_status *make_dir(const char *path) {
+mt_status *mt_cli_make_dir(const char *path) {
   char *buf = strdup(path);
   if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   mt_status *st = NULL;
@@ -242,10 +241,10 @@ MT_MUST_USE static mt_status *check_name_collisions(const mt_module *m) {
   mt_status *st = NULL;
   for (int32_t t = 0; !st && t < n; t++) {
     const mt_tenant *tt = mt_module_tenant_c(m, t);
-    char *a = sanitize(tt->name);
+    char *a = mt_cli_sanitize(tt->name);
     if (!a) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     for (int32_t u = 0; !st && u < t; u++) {
-      char *b = sanitize(mt_module_tenant_c(m, u)->name);
+      char *b = mt_cli_sanitize(mt_module_tenant_c(m, u)->name);
       if (!b)
         st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
       else if (strcmp(a, b) == 0)
@@ -256,10 +255,10 @@ MT_MUST_USE static mt_status *check_name_collisions(const mt_module *m) {
     free(a);
     const mt_graph *g = tt->graph;
     for (int i = 0; !st && i < g->n_outputs; i++) {
-      a = sanitize(mt_module_value_c(m, g->outputs[i])->name);
+      a = mt_cli_sanitize(mt_module_value_c(m, g->outputs[i])->name);
       if (!a) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
       for (int j = 0; !st && j < i; j++) {
-        char *b = sanitize(mt_module_value_c(m, g->outputs[j])->name);
+        char *b = mt_cli_sanitize(mt_module_value_c(m, g->outputs[j])->name);
         if (!b)
           st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
         else if (strcmp(a, b) == 0)
@@ -314,9 +313,9 @@ static void created_finish(created *c, bool undo) {
 MT_MUST_USE static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
                                            const char *stage_dir, const char *ext, created *made) {
   const mt_tenant *t = mt_module_tenant_c(m, ti);
-  char *tn = sanitize(t->name), *dir = NULL;
+  char *tn = mt_cli_sanitize(t->name), *dir = NULL;
   if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  mt_status *st = join_path(stage_dir, tn, "", &dir);
+  mt_status *st = mt_cli_join_path(stage_dir, tn, "", &dir);
   free(tn);
   if (st) return st;
   if (mkdir(dir, 0777) != 0) {
@@ -329,9 +328,9 @@ MT_MUST_USE static mt_status *write_tenant(const mt_module *m, int32_t ti, const
   snprintf(dot_ext, sizeof dot_ext, ".%s", ext); /* ext is "npy" or "pb" */
   for (int i = 0; !st && i < res->n_outputs; i++) {
     const char *name = mt_module_value_c(m, t->graph->outputs[i])->name;
-    char *fname = sanitize(name), *path = NULL;
+    char *fname = mt_cli_sanitize(name), *path = NULL;
     if (!fname) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    st = join_path(dir, fname, dot_ext, &path);
+    st = mt_cli_join_path(dir, fname, dot_ext, &path);
     free(fname);
     if (!st) st = mt_tensor_file_write(path, &res->outputs[i], name);
     if (st) {
@@ -354,10 +353,10 @@ MT_MUST_USE static mt_status *commit_outputs(const mt_module *m, const tenant_re
   for (int pass = 0; pass < 2; pass++) {
     for (int32_t ti = 0; ti < n; ti++) {
       const mt_tenant *t = mt_module_tenant_c(m, ti);
-      char *tn = sanitize(t->name), *from = NULL, *to = NULL;
+      char *tn = mt_cli_sanitize(t->name), *from = NULL, *to = NULL;
       if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-      mt_status *st = join_path(stage_dir, tn, "", &from);
-      if (!st) st = join_path(out_dir, tn, "", &to);
+      mt_status *st = mt_cli_join_path(stage_dir, tn, "", &from);
+      if (!st) st = mt_cli_join_path(out_dir, tn, "", &to);
       free(tn);
       struct stat s;
       bool exists = !st && lstat(to, &s) == 0;
@@ -367,12 +366,12 @@ MT_MUST_USE static mt_status *commit_outputs(const mt_module *m, const tenant_re
       if (!st && pass == 1 && !exists && rename(from, to) != 0)
         st = MT_ERR(INVALID_ARGUMENT, "%s: cannot move the outputs there: %s", to, strerror(errno));
       for (int i = 0; !st && exists && i < results[ti].n_outputs; i++) {
-        char dot_ext[8], *fname = sanitize(mt_module_value_c(m, t->graph->outputs[i])->name);
+        char dot_ext[8], *fname = mt_cli_sanitize(mt_module_value_c(m, t->graph->outputs[i])->name);
         char *ffrom = NULL, *fto = NULL;
         snprintf(dot_ext, sizeof dot_ext, ".%s", ext);
         if (!fname) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-        if (!st) st = join_path(from, fname, dot_ext, &ffrom);
-        if (!st) st = join_path(to, fname, dot_ext, &fto);
+        if (!st) st = mt_cli_join_path(from, fname, dot_ext, &ffrom);
+        if (!st) st = mt_cli_join_path(to, fname, dot_ext, &fto);
         if (!st && pass == 0 && lstat(fto, &s) == 0 && S_ISDIR(s.st_mode))
           st = MT_ERR(INVALID_ARGUMENT, "%s: is a folder; an output of tenant '%s' goes there", fto,
                       t->name);
@@ -433,6 +432,8 @@ int mt_cmd_run(int argc, char **argv) {
       input_specs[n_inputs++] = argv[++i];
     else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc)
       out_dir = argv[++i];
+    else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+      i++; /* bundles only (mt_cmd_run_bundle reads it) */
     else if (strcmp(argv[i], "--output-format") == 0 && i + 1 < argc) {
       ext = argv[++i];
       if (strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)
@@ -441,6 +442,11 @@ int mt_cmd_run(int argc, char **argv) {
       st = MT_ERR(INVALID_ARGUMENT, "run: unknown or incomplete option '%s'", argv[i]);
     else
       paths[n_paths++] = argv[i];
+  }
+  if (!st && !reference && n_paths == 1 && mt_cli_is_bundle(paths[0])) {
+    free(paths);
+    free(input_specs);
+    return mt_cmd_run_bundle(argc, argv);
   }
   if (!st && !reference)
     st = MT_ERR(UNIMPLEMENTED,
@@ -472,7 +478,7 @@ int mt_cmd_run(int argc, char **argv) {
    * written, so an error at any point (a full disk, an unwritable name) leaves no output file. */
   char *stage = NULL;
   created made = {0};
-  if (!st) st = make_dir(out_dir);
+  if (!st) st = mt_cli_make_dir(out_dir);
   if (!st) {
     size_t n = strlen(out_dir);
     while (n > 1 && out_dir[n - 1] == '/') n--;

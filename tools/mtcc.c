@@ -18,7 +18,13 @@ static void usage(FILE *out) {
         "  mtcc compile MODEL.onnx...|MANIFEST.json [--report FILE.json] [--target sm_XX]\n"
         "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
         "           [--emit-cuda DIR] [--nvrtc] [--no-cache] [--report-html FILE.html]\n"
+        "           [-o OUT.mtbundle]\n"
         "  mtcc report REPORT.json -o REPORT.html   the schedule as a self-contained HTML page\n"
+        "  mtcc run BUNDLE.mtbundle --input [TENANT:]NAME=FILE ... --output-dir DIR\n"
+        "           [--device cpu|gpu|auto]   (libmtrt; same layout as run --reference)\n"
+        "  mtcc inspect BUNDLE.mtbundle\n"
+        "  mtcc check BUNDLE.mtbundle --inputs DIR --expected DIR [--rtol R] [--atol A]\n"
+        "           [--junit FILE.xml]      (DIR/<tenant>/<name>.npy; exit 0 only if all match)\n"
         "  mtcc conformance DIR...\n"
         "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
         "half the physical memory): no tensor a file declares or computes may need more.\n"
@@ -48,6 +54,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "conformance") == 0) return mt_cmd_conformance(argc - 2, argv + 2);
   if (strcmp(cmd, "ops") == 0) return mt_cmd_ops(argc - 2, argv + 2);
   if (strcmp(cmd, "report") == 0) return mt_cmd_report(argc - 2, argv + 2);
+  if (strcmp(cmd, "check") == 0) return mt_cmd_check(argc - 2, argv + 2);
   fprintf(stderr, "mtcc: error: unknown command '%s'\n", mt_esc(cmd));
   usage(stderr);
   return 2;

@@ -1,0 +1,318 @@
+/* The fixed encoding of kernel-call parameters: one function per parameter struct walks its
+ * fields in a fixed order, writing (encode) or reading and range-checking (decode), so the two
+ * directions cannot drift apart. Every scalar is little-endian: bool 1 byte, enums and ints 4,
+ * int64/uint64 8, float 4 and double 8 (IEEE bits). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/bundle/format.h"
+
+typedef struct codec {
+  uint8_t *buf; /* encode: growing output; decode: input */
+  size_t pos, cap;
+  bool decode;
+  const char *bad; /* first problem found while decoding */
+} codec;
+
+static void c_raw(codec *c, uint8_t *b, size_t n) {
+  if (c->bad) return;
+  if (c->decode) {
+    if (n > c->cap - c->pos) {
+      c->bad = "parameters are truncated";
+      memset(b, 0, n);
+      return;
+    }
+    memcpy(b, c->buf + c->pos, n);
+  } else {
+    if (n > c->cap - c->pos) {
+      size_t ncap = c->cap ? c->cap * 2 : 256;
+      while (ncap - c->pos < n) ncap *= 2;
+      uint8_t *nb = realloc(c->buf, ncap);
+      if (!nb) {
+        c->bad = "out of memory";
+        return;
+      }
+      c->buf = nb, c->cap = ncap;
+    }
+    memcpy(c->buf + c->pos, b, n);
+  }
+  c->pos += n;
+}
+
+static void c_u64(codec *c, uint64_t *v) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(*v >> (8 * i));
+  c_raw(c, b, 8);
+  if (c->decode) {
+    *v = 0;
+    for (int i = 0; i < 8; i++) *v |= (uint64_t)b[i] << (8 * i);
+  }
+}
+
+static void c_u32(codec *c, uint32_t *v) {
+  uint8_t b[4];
+  for (int i = 0; i < 4; i++) b[i] = (uint8_t)(*v >> (8 * i));
+  c_raw(c, b, 4);
+  if (c->decode) {
+    *v = 0;
+    for (int i = 0; i < 4; i++) *v |= (uint32_t)b[i] << (8 * i);
+  }
+}
+
+static void c_i64(codec *c, int64_t *v) {
+  uint64_t u = (uint64_t)*v;
+  c_u64(c, &u);
+  *v = (int64_t)u;
+}
+
+/* An int that must lie in [lo, hi]. */
+static void c_int(codec *c, int *v, int lo, int hi, const char *field) {
+  uint32_t u = (uint32_t)(int32_t)*v;
+  c_u32(c, &u);
+  if (!c->decode) return;
+  int32_t s = (int32_t)u;
+  if (s < lo || s > hi) {
+    if (!c->bad) c->bad = field;
+    s = lo;
+  }
+  *v = s;
+}
+
+static void c_bool(codec *c, bool *v) {
+  uint8_t b = *v ? 1 : 0;
+  c_raw(c, &b, 1);
+  if (c->decode) {
+    if (b > 1 && !c->bad) c->bad = "a flag is neither 0 nor 1";
+    *v = b == 1;
+  }
+}
+
+static void c_f32(codec *c, float *v) {
+  uint32_t u;
+  memcpy(&u, v, 4);
+  c_u32(c, &u);
+  if (c->decode) memcpy(v, &u, 4);
+}
+
+static void c_f64(codec *c, double *v) {
+  uint64_t u;
+  memcpy(&u, v, 8);
+  c_u64(c, &u);
+  if (c->decode) memcpy(v, &u, 8);
+}
+
+/* Enums go through an int so that their storage size never matters. */
+#define C_ENUM(c, field, lo, hi, name)                                                             \
+  do {                                                                                             \
+    int e_ = (int)(field);                                                                         \
+    c_int(c, &e_, lo, hi, name);                                                                   \
+    (field) = e_;                                                                                  \
+  } while (0)
+
+static void c_i64s(codec *c, int64_t *v, int n) {
+  for (int i = 0; i < n; i++) c_i64(c, &v[i]);
+}
+
+static void c_geom(codec *c, mt_conv_geom *g) {
+  c_int(c, &g->nsp, 1, MT_CONV_MAX_SPATIAL, "conv geometry: spatial rank out of range");
+  c_i64s(c, g->in, MT_CONV_MAX_SPATIAL);
+  c_i64s(c, g->out, MT_CONV_MAX_SPATIAL);
+  c_i64s(c, g->kernel, MT_CONV_MAX_SPATIAL);
+  c_i64s(c, g->stride, MT_CONV_MAX_SPATIAL);
+  c_i64s(c, g->dilation, MT_CONV_MAX_SPATIAL);
+  c_i64s(c, g->pad_begin, MT_CONV_MAX_SPATIAL);
+  c_i64s(c, g->pad_end, MT_CONV_MAX_SPATIAL);
+}
+
+static void c_einsum(codec *c, mt_einsum_eq *e) {
+  c_int(c, &e->n_inputs, 0, MT_EINSUM_MAX_INPUTS, "einsum: input count out of range");
+  for (int i = 0; i <= MT_EINSUM_MAX_INPUTS; i++) {
+    mt_einsum_term *t = i < MT_EINSUM_MAX_INPUTS ? &e->in[i] : &e->out;
+    c_int(c, &t->n, 0, MT_MAX_RANK, "einsum: term rank out of range");
+    for (int k = 0; k < MT_MAX_RANK; k++)
+      c_int(c, &t->label[k], 0, MT_EINSUM_MAX_LABELS - 1, "einsum: label out of range");
+  }
+  c_i64s(c, e->size, MT_EINSUM_MAX_LABELS);
+}
+
+static void c_resize(codec *c, mt_resize_params *r) {
+  C_ENUM(c, r->mode, MT_RESIZE_NEAREST, MT_RESIZE_CUBIC, "resize: mode out of range");
+  C_ENUM(c, r->coord, 0, MT_RESIZE_TF_CROP_AND_RESIZE, "resize: coordinate mode out of range");
+  C_ENUM(c, r->nearest, 0, MT_RESIZE_SIMPLE, "resize: nearest mode out of range");
+  c_f64(c, &r->cubic_a);
+  c_bool(c, &r->exclude_outside);
+  c_bool(c, &r->antialias);
+  c_f64(c, &r->extrapolation_value);
+  c_int(c, &r->rank, 0, MT_MAX_RANK, "resize: rank out of range");
+  c_i64s(c, r->in_dims, MT_MAX_RANK);
+  c_i64s(c, r->out_dims, MT_MAX_RANK);
+  for (int i = 0; i < MT_MAX_RANK; i++) c_f64(c, &r->scales[i]);
+  for (int i = 0; i < 2 * MT_MAX_RANK; i++) c_f64(c, &r->roi[i]);
+  c_int(c, &r->n_axes, 0, MT_MAX_RANK, "resize: axis count out of range");
+  for (int i = 0; i < MT_MAX_RANK; i++)
+    c_int(c, &r->axes[i], 0, MT_MAX_RANK - 1, "resize: axis out of range");
+}
+
+static void c_call(codec *c, mt_kernel_call *k) {
+  const int AX = MT_MAX_RANK - 1;
+  switch (k->kind) {
+  case MT_KERNEL_UNARY: {
+    mt_kc_unary *u = &k->params.unary;
+    C_ENUM(c, u->op, 0, MT_EW_NOT, "unary: op out of range");
+    c_f32(c, &u->params.alpha);
+    c_f32(c, &u->params.beta);
+    c_f32(c, &u->params.gamma);
+    c_int(c, &u->params.approximate, 0, 1, "unary: approximate out of range");
+    c_f64(c, &u->params.lo);
+    c_f64(c, &u->params.hi);
+    c_i64(c, &u->params.lo_i);
+    c_i64(c, &u->params.hi_i);
+    c_bool(c, &u->bounds_from_inputs);
+    break;
+  }
+  case MT_KERNEL_BINARY: {
+    mt_kc_binary *b = &k->params.binary;
+    C_ENUM(c, b->op, 0, MT_EW_XOR, "binary: op out of range");
+    c_int(c, &b->a_rank, 0, MT_MAX_RANK, "binary: rank of A out of range");
+    c_int(c, &b->b_rank, 0, MT_MAX_RANK, "binary: rank of B out of range");
+    c_i64s(c, b->a_dims, MT_MAX_RANK);
+    c_i64s(c, b->b_dims, MT_MAX_RANK);
+    break;
+  }
+  case MT_KERNEL_VARIADIC:
+    C_ENUM(c, k->params.variadic.op, 0, MT_EW_XOR, "variadic: op out of range");
+    c_bool(c, &k->params.variadic.mean);
+    break;
+  case MT_KERNEL_COPY: c_bool(c, &k->params.copy.fill_mask); break;
+  case MT_KERNEL_TRANSPOSE:
+    for (int i = 0; i < MT_MAX_RANK; i++)
+      c_int(c, &k->params.transpose.perm[i], 0, AX, "transpose: permutation out of range");
+    break;
+  case MT_KERNEL_TILE: c_i64s(c, k->params.tile.repeats, MT_MAX_RANK); break;
+  case MT_KERNEL_DEPTH_TO_SPACE:
+    c_i64(c, &k->params.depth_to_space.block);
+    c_bool(c, &k->params.depth_to_space.crd);
+    c_bool(c, &k->params.depth_to_space.space_to_depth);
+    break;
+  case MT_KERNEL_CONCAT:
+  case MT_KERNEL_GATHER:
+  case MT_KERNEL_GATHER_ELEMENTS: c_int(c, &k->params.axis.axis, 0, AX, "axis out of range"); break;
+  case MT_KERNEL_SPLIT: {
+    mt_kc_split *s = &k->params.split;
+    c_int(c, &s->axis, 0, AX, "split: axis out of range");
+    c_int(c, &s->n_outputs, 0, MT_KC_MAX_SPLIT, "split: output count out of range");
+    c_i64s(c, s->sizes, s->n_outputs);
+    break;
+  }
+  case MT_KERNEL_SLICE:
+    c_i64s(c, k->params.slice.starts, MT_MAX_RANK);
+    c_i64s(c, k->params.slice.steps, MT_MAX_RANK);
+    break;
+  case MT_KERNEL_PAD: {
+    mt_kc_pad *p = &k->params.pad;
+    c_i64s(c, p->pads, 2 * MT_MAX_RANK);
+    C_ENUM(c, p->mode, MT_PAD_CONSTANT, MT_PAD_WRAP, "pad: mode out of range");
+    c_u64(c, &p->fill[0]);
+    c_u64(c, &p->fill[1]);
+    c_bool(c, &p->fill_from_input);
+    break;
+  }
+  case MT_KERNEL_RESIZE: c_resize(c, &k->params.resize); break;
+  case MT_KERNEL_SHAPE:
+    c_i64(c, &k->params.shape.start);
+    c_i64(c, &k->params.shape.end);
+    break;
+  case MT_KERNEL_CONSTANT_OF_SHAPE:
+    C_ENUM(c, k->params.fill.dtype, 0, MT_DTYPE_BFLOAT16, "fill: dtype out of range");
+    c_u64(c, &k->params.fill.value[0]);
+    c_u64(c, &k->params.fill.value[1]);
+    break;
+  case MT_KERNEL_GEMM:
+    c_bool(c, &k->params.gemm.trans_a);
+    c_bool(c, &k->params.gemm.trans_b);
+    c_f32(c, &k->params.gemm.alpha);
+    c_f32(c, &k->params.gemm.beta);
+    break;
+  case MT_KERNEL_CONV:
+  case MT_KERNEL_CONV_TRANSPOSE:
+    c_i64(c, &k->params.conv.batch);
+    c_i64(c, &k->params.conv.c_in);
+    c_i64(c, &k->params.conv.c_out);
+    c_i64(c, &k->params.conv.group);
+    c_geom(c, &k->params.conv.geom);
+    break;
+  case MT_KERNEL_POOL:
+    c_bool(c, &k->params.pool.is_max);
+    c_bool(c, &k->params.pool.col_major);
+    c_bool(c, &k->params.pool.count_include_pad);
+    c_i64(c, &k->params.pool.planes);
+    c_geom(c, &k->params.pool.geom);
+    break;
+  case MT_KERNEL_GLOBAL_POOL: c_bool(c, &k->params.global_pool.is_max); break;
+  case MT_KERNEL_SOFTMAX:
+    c_bool(c, &k->params.softmax.log);
+    c_i64(c, &k->params.softmax.outer);
+    c_i64(c, &k->params.softmax.n);
+    c_i64(c, &k->params.softmax.inner);
+    break;
+  case MT_KERNEL_BATCHNORM:
+    c_f32(c, &k->params.batchnorm.epsilon);
+    c_f32(c, &k->params.batchnorm.momentum);
+    c_bool(c, &k->params.batchnorm.training);
+    c_bool(c, &k->params.batchnorm.allow_per_element);
+    break;
+  case MT_KERNEL_INSTANCENORM:
+  case MT_KERNEL_LAYERNORM:
+    c_int(c, &k->params.norm.axis, 0, AX, "norm: axis out of range");
+    c_f32(c, &k->params.norm.epsilon);
+    break;
+  case MT_KERNEL_EINSUM: c_einsum(c, &k->params.einsum); break;
+  case MT_KERNEL_REDUCE:
+    C_ENUM(c, k->params.reduce.op, 0, MT_REDUCE_LOG_SUM_EXP, "reduce: op out of range");
+    c_u32(c, &k->params.reduce.axes_mask);
+    break;
+  case MT_KERNEL_ARG_REDUCE:
+    c_int(c, &k->params.arg_reduce.axis, 0, AX, "arg reduce: axis out of range");
+    c_bool(c, &k->params.arg_reduce.is_min);
+    c_bool(c, &k->params.arg_reduce.select_last);
+    break;
+  case MT_KERNEL_TOPK:
+    c_int(c, &k->params.topk.axis, 0, AX, "topk: axis out of range");
+    c_i64(c, &k->params.topk.k);
+    c_bool(c, &k->params.topk.largest);
+    break;
+  case MT_KERNEL_CUMSUM:
+    c_bool(c, &k->params.cumsum.exclusive);
+    c_bool(c, &k->params.cumsum.reverse);
+    break;
+  default: /* kinds without parameters */ break;
+  }
+}
+
+mt_status *mt_kc_encode(const mt_kernel_call *call, uint8_t **out, size_t *out_size) {
+  codec c = {0};
+  mt_kernel_call copy = *call; /* the walker takes non-const pointers for both directions */
+  c_call(&c, &copy);
+  if (c.bad) {
+    free(c.buf);
+    return MT_ERR(RESOURCE_EXHAUSTED, "encoding a %s kernel call: %s",
+                  mt_kernel_kind_name(call->kind), c.bad);
+  }
+  *out = c.buf;
+  *out_size = c.pos;
+  return NULL;
+}
+
+mt_status *mt_kc_decode(mt_kernel_kind kind, const uint8_t *data, size_t size,
+                        mt_kernel_call *out_call) {
+  if ((int)kind <= MT_KERNEL_INVALID || (int)kind >= MT_KERNEL_COUNT)
+    return MT_ERR(DATA_LOSS, "kernel kind %d is out of range [1, %d)", (int)kind, MT_KERNEL_COUNT);
+  memset(out_call, 0, sizeof *out_call);
+  out_call->kind = kind;
+  codec c = {.buf = (uint8_t *)data, .cap = size, .decode = true};
+  c_call(&c, out_call);
+  if (!c.bad && c.pos != size) c.bad = "parameters have trailing bytes";
+  if (c.bad) return MT_ERR(DATA_LOSS, "%s kernel call: %s", mt_kernel_kind_name(kind), c.bad);
+  return NULL;
+}

@@ -1,0 +1,334 @@
+/* libmtrt's public API (include/mtrt.h) and its CPU path: a session owns one arena per partition
+ * and a scratch area, and runs the bundle's kernel calls in schedule order through
+ * mt_cpu_kernel_run, intermediates at their planned offsets. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtrt.h"
+#include "runtime/bundle/bundle.h"
+
+struct mtrt_bundle {
+  mt_bundle b;
+};
+
+typedef struct binding {
+  const void *in;
+  void *out;
+} binding;
+
+struct mtrt_session {
+  const mtrt_bundle *bundle;
+  uint8_t **arenas; /* per partition */
+  uint8_t *scratch;
+  binding **inputs, **outputs; /* per tenant, per port */
+  double *time_us;             /* per tenant */
+};
+
+const mt_bundle *mt_bundle_of(const mtrt_bundle *b) { return &b->b; }
+
+static mtrt_status *pub(mt_status *st) { return (mtrt_status *)st; }
+
+int mtrt_version_number(void) { return MTRT_VERSION_NUMBER; }
+int mtrt_abi_version(void) { return MTRT_ABI_VERSION; }
+mtrt_status_code mtrt_status_code_of(const mtrt_status *st) {
+  return (mtrt_status_code)mt_status_code_of((const mt_status *)st);
+}
+const char *mtrt_status_message(const mtrt_status *st) {
+  return mt_status_message((const mt_status *)st);
+}
+void mtrt_status_free(mtrt_status *st) { mt_status_free((mt_status *)st); }
+
+MT_MUST_USE static mt_status *check_abi(const mtrt_open_options *o) {
+  if (o && o->abi_version != MTRT_ABI_VERSION)
+    return MT_ERR(UNIMPLEMENTED,
+                  "the application was built against libmtrt ABI %d; this library has ABI %d",
+                  o->abi_version, MTRT_ABI_VERSION);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *finish_open(mtrt_bundle *rb, const char *what, mtrt_bundle **out) {
+  mt_status *st = mt_bundle_load(&rb->b, what);
+  if (st) {
+    mt_bundle_release(&rb->b);
+    free(rb);
+    return st;
+  }
+  *out = rb;
+  return NULL;
+}
+
+mtrt_status *mtrt_bundle_open(const char *path, const mtrt_open_options *options,
+                              mtrt_bundle **out_bundle) {
+  *out_bundle = NULL;
+  mt_status *st = check_abi(options);
+  if (st) return pub(st);
+  int fd;
+  size_t size;
+  st = mt_file_open_regular(path, "bundle", &fd, &size);
+  if (st) return pub(st);
+  close(fd);
+  mtrt_bundle *rb = calloc(1, sizeof *rb);
+  if (!rb) return pub(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
+  st = mt_file_map(path, "bundle", 0, size, &rb->b.mapping);
+  if (st) {
+    free(rb);
+    return pub(st);
+  }
+  rb->b.image = rb->b.mapping.data;
+  rb->b.size = rb->b.mapping.size;
+  return pub(finish_open(rb, path, out_bundle));
+}
+
+mtrt_status *mtrt_bundle_open_memory(const void *data, size_t size,
+                                     const mtrt_open_options *options, mtrt_bundle **out_bundle) {
+  *out_bundle = NULL;
+  mt_status *st = check_abi(options);
+  if (st) return pub(st);
+  mtrt_bundle *rb = calloc(1, sizeof *rb);
+  /* an aligned copy, so weights keep the alignment the file gives them */
+  uint8_t *copy =
+      aligned_alloc(MT_BUNDLE_ALIGN, (size + MT_BUNDLE_ALIGN) / MT_BUNDLE_ALIGN * MT_BUNDLE_ALIGN);
+  if (!rb || !copy) {
+    free(rb);
+    free(copy);
+    return pub(MT_ERR(RESOURCE_EXHAUSTED, "out of memory for a %zu-byte bundle", size));
+  }
+  if (size) memcpy(copy, data, size);
+  rb->b.owned = copy;
+  rb->b.image = copy;
+  rb->b.size = size;
+  return pub(finish_open(rb, "bundle in memory", out_bundle));
+}
+
+void mtrt_bundle_close(mtrt_bundle *b) {
+  if (!b) return;
+  mt_bundle_release(&b->b);
+  free(b);
+}
+
+static const Mtbundle__Tenant *tenant_of(const mtrt_bundle *b, int t) {
+  if (!b || t < 0 || (size_t)t >= b->b.manifest->n_tenants) return NULL;
+  return b->b.manifest->tenants[t];
+}
+
+int mtrt_bundle_tenant_count(const mtrt_bundle *b) { return (int)b->b.manifest->n_tenants; }
+const char *mtrt_bundle_tenant_name(const mtrt_bundle *b, int t) {
+  const Mtbundle__Tenant *tn = tenant_of(b, t);
+  return tn ? tn->name : NULL;
+}
+int mtrt_bundle_tenant_index(const mtrt_bundle *b, const char *name) {
+  for (size_t t = 0; t < b->b.manifest->n_tenants; t++)
+    if (strcmp(b->b.manifest->tenants[t]->name, name) == 0) return (int)t;
+  return -1;
+}
+const char *mtrt_bundle_mtcc_version(const mtrt_bundle *b) { return b->b.manifest->mtcc_version; }
+int mtrt_bundle_input_count(const mtrt_bundle *b, int t) {
+  const Mtbundle__Tenant *tn = tenant_of(b, t);
+  return tn ? (int)tn->n_inputs : -1;
+}
+int mtrt_bundle_output_count(const mtrt_bundle *b, int t) {
+  const Mtbundle__Tenant *tn = tenant_of(b, t);
+  return tn ? (int)tn->n_outputs : -1;
+}
+
+static mtrt_status *port_info(const mtrt_bundle *b, int t, int i, bool input, mtrt_port_info *out) {
+  const Mtbundle__Tenant *tn = tenant_of(b, t);
+  size_t n = tn ? (input ? tn->n_inputs : tn->n_outputs) : 0;
+  if (!tn || i < 0 || (size_t)i >= n)
+    return pub(
+        MT_ERR(OUT_OF_RANGE, "tenant %d %s %d is out of range", t, input ? "input" : "output", i));
+  const Mtbundle__Port *p = input ? tn->inputs[i] : tn->outputs[i];
+  out->name = p->name;
+  out->dtype = p->type->dtype;
+  out->rank = (int)p->type->n_dims;
+  out->dims = p->type->dims;
+  out->nbytes = mt_bundle_type_bytes(p->type);
+  return NULL;
+}
+mtrt_status *mtrt_bundle_input_info(const mtrt_bundle *b, int t, int i, mtrt_port_info *out) {
+  return port_info(b, t, i, true, out);
+}
+mtrt_status *mtrt_bundle_output_info(const mtrt_bundle *b, int t, int i, mtrt_port_info *out) {
+  return port_info(b, t, i, false, out);
+}
+
+void mtrt_session_destroy(mtrt_session *s) {
+  if (!s) return;
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  for (size_t i = 0; s->arenas && i < m->n_partitions; i++) free(s->arenas[i]);
+  for (size_t t = 0; t < m->n_tenants; t++) {
+    if (s->inputs) free(s->inputs[t]);
+    if (s->outputs) free(s->outputs[t]);
+  }
+  free(s->arenas);
+  free(s->scratch);
+  free(s->inputs);
+  free(s->outputs);
+  free(s->time_us);
+  free(s);
+}
+
+static void *alloc_area(uint64_t bytes) {
+  size_t n = (size_t)((bytes + MT_BUNDLE_ALIGN) / MT_BUNDLE_ALIGN * MT_BUNDLE_ALIGN);
+  return aligned_alloc(MT_BUNDLE_ALIGN, n);
+}
+
+mtrt_status *mtrt_session_create(const mtrt_bundle *b, const mtrt_session_options *options,
+                                 mtrt_session **out_session) {
+  *out_session = NULL;
+  if (options && options->device == MTRT_DEVICE_GPU)
+    return pub(MT_ERR(UNAVAILABLE, "device gpu %d: this libmtrt has no GPU path yet (cpu only)",
+                      options->gpu_index));
+  const Mtbundle__Manifest *m = b->b.manifest;
+  mtrt_session *s = calloc(1, sizeof *s);
+  if (!s) return pub(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
+  s->bundle = b;
+  s->arenas = calloc(m->n_partitions, sizeof *s->arenas);
+  s->inputs = calloc(m->n_tenants, sizeof *s->inputs);
+  s->outputs = calloc(m->n_tenants, sizeof *s->outputs);
+  s->time_us = calloc(m->n_tenants, sizeof *s->time_us);
+  s->scratch = alloc_area(m->scratch_bytes);
+  bool ok = s->arenas && s->inputs && s->outputs && s->time_us && s->scratch;
+  for (size_t i = 0; ok && i < m->n_partitions; i++)
+    ok = (s->arenas[i] = alloc_area(m->partitions[i]->arena_bytes)) != NULL;
+  for (size_t t = 0; ok && t < m->n_tenants; t++) {
+    s->inputs[t] = calloc(m->tenants[t]->n_inputs + 1, sizeof **s->inputs);
+    s->outputs[t] = calloc(m->tenants[t]->n_outputs + 1, sizeof **s->outputs);
+    ok = s->inputs[t] && s->outputs[t];
+  }
+  if (!ok) {
+    mtrt_session_destroy(s);
+    return pub(MT_ERR(RESOURCE_EXHAUSTED, "out of memory for the session's arenas"));
+  }
+  *out_session = s;
+  return NULL;
+}
+
+static mtrt_status *bind(mtrt_session *s, int t, const char *name, const void *in, void *out,
+                         size_t nbytes) {
+  const Mtbundle__Tenant *tn = tenant_of(s->bundle, t);
+  if (!tn) return pub(MT_ERR(OUT_OF_RANGE, "tenant index %d is out of range", t));
+  size_t n = in ? tn->n_inputs : tn->n_outputs;
+  for (size_t i = 0; i < n; i++) {
+    const Mtbundle__Port *p = in ? tn->inputs[i] : tn->outputs[i];
+    if (strcmp(p->name, name) != 0) continue;
+    size_t want = mt_bundle_type_bytes(p->type);
+    if (nbytes != want)
+      return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' %s '%s' takes %zu bytes, not %zu", tn->name,
+                        in ? "input" : "output", name, want, nbytes));
+    if (in)
+      s->inputs[t][i].in = in;
+    else
+      s->outputs[t][i].out = out;
+    return NULL;
+  }
+  return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' has no %s '%s'", tn->name,
+                    in ? "input" : "output", name));
+}
+
+mtrt_status *mtrt_session_bind_input(mtrt_session *s, int t, const char *name, const void *data,
+                                     size_t nbytes) {
+  static const uint8_t empty[1];
+  return bind(s, t, name, data ? data : empty, NULL, nbytes);
+}
+mtrt_status *mtrt_session_bind_output(mtrt_session *s, int t, const char *name, void *data,
+                                      size_t nbytes) {
+  static uint8_t empty[1];
+  return bind(s, t, name, NULL, data ? data : empty, nbytes);
+}
+
+/* The memory a validated reference names (NULL for NONE). */
+static void *resolve(mtrt_session *s, const Mtbundle__BufferRef *r) {
+  const mt_bundle *b = &s->bundle->b;
+  switch (r->kind) {
+  case MTBUNDLE__BUFFER_REF__KIND__CONSTANT:
+    return (void *)(b->weights + b->manifest->constants[r->index]->offset);
+  case MTBUNDLE__BUFFER_REF__KIND__INPUT: return (void *)s->inputs[r->tenant][r->index].in;
+  case MTBUNDLE__BUFFER_REF__KIND__ARENA: return s->arenas[r->partition] + r->offset;
+  case MTBUNDLE__BUFFER_REF__KIND__SCRATCH: return s->scratch + r->offset;
+  default: return NULL;
+  }
+}
+
+static void view(mtrt_session *s, const Mtbundle__BufferRef *r, mt_tensor *t) {
+  memset(t, 0, sizeof *t);
+  if (r->kind == MTBUNDLE__BUFFER_REF__KIND__NONE) return;
+  t->dtype = (mt_dtype)r->type->dtype;
+  t->rank = (int)r->type->n_dims;
+  for (int i = 0; i < t->rank; i++) t->dims[i] = r->type->dims[i];
+  t->data = resolve(s, r);
+}
+
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+MT_MUST_USE static mt_status *run_node(mtrt_session *s, size_t i) {
+  const Mtbundle__Node *n = s->bundle->b.manifest->nodes[i];
+  mt_tensor *views = calloc(n->n_inputs + n->n_outputs + 1, sizeof *views);
+  const mt_tensor **in = calloc(n->n_inputs + 1, sizeof *in);
+  mt_status *st = views && in ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t k = 0; !st && k < n->n_inputs; k++) {
+    view(s, n->inputs[k], &views[k]);
+    in[k] = n->inputs[k]->kind == MTBUNDLE__BUFFER_REF__KIND__NONE ? NULL : &views[k];
+  }
+  for (size_t k = 0; !st && k < n->n_outputs; k++) view(s, n->outputs[k], &views[n->n_inputs + k]);
+  if (!st)
+    st = mt_cpu_kernel_run(&s->bundle->b.calls[i], (int)n->n_inputs, in, (int)n->n_outputs,
+                           views + n->n_inputs);
+  free(views);
+  free(in);
+  return st;
+}
+
+mtrt_status *mtrt_session_run(mtrt_session *s, int tenant) {
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  if (tenant < -1 || (tenant >= 0 && (size_t)tenant >= m->n_tenants))
+    return pub(MT_ERR(OUT_OF_RANGE, "tenant index %d is out of range", tenant));
+  for (size_t t = 0; t < m->n_tenants; t++) {
+    if (tenant >= 0 && (size_t)tenant != t) continue;
+    s->time_us[t] = 0;
+    const Mtbundle__Tenant *tn = m->tenants[t];
+    for (size_t i = 0; i < tn->n_inputs; i++)
+      if (!s->inputs[t][i].in)
+        return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' is not bound", tn->name,
+                          tn->inputs[i]->name));
+    for (size_t i = 0; i < tn->n_outputs; i++)
+      if (!s->outputs[t][i].out)
+        return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s': output '%s' is not bound", tn->name,
+                          tn->outputs[i]->name));
+  }
+  /* Nodes are stored in schedule order (groups by partition and position), so one pass over
+   * them is the schedule; a CPU has one stream, which trivially satisfies every wait. */
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    const Mtbundle__Node *n = m->nodes[i];
+    if (tenant >= 0 && n->tenant != tenant) continue;
+    double t0 = now_us();
+    mt_status *st = run_node(s, i);
+    s->time_us[n->tenant] += now_us() - t0;
+    if (st)
+      return pub(
+          mt_status_annotate(st, "tenant '%s': node '%s'", m->tenants[n->tenant]->name, n->name));
+  }
+  for (size_t t = 0; t < m->n_tenants; t++) {
+    if (tenant >= 0 && (size_t)tenant != t) continue;
+    const Mtbundle__Tenant *tn = m->tenants[t];
+    for (size_t i = 0; i < tn->n_outputs; i++) {
+      size_t nb = mt_bundle_type_bytes(tn->outputs[i]->type);
+      const void *src = resolve(s, tn->outputs[i]->source);
+      if (nb) memmove(s->outputs[t][i].out, src, nb);
+    }
+  }
+  return NULL;
+}
+
+const char *mtrt_session_device_name(const mtrt_session *s) { return "cpu"; }
+
+double mtrt_session_tenant_time_us(const mtrt_session *s, int t) {
+  if (t < 0 || (size_t)t >= s->bundle->b.manifest->n_tenants) return 0;
+  return s->time_us[t];
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# cmake --install into a scratch prefix, then the sample application (samples/mtrt_app) built
+# against the installed libmtrt both ways, find_package(mtrt) and pkg-config, and run on a bundle.
+# usage: check_install.sh BUILD_DIR SOURCE_DIR BUNDLE
+set -eu
+build="$1"; src="$2"; bundle="$3"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+cmake -S "$src/samples/mtrt_app" -B "$work/app" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/app" >/dev/null
+LD_LIBRARY_PATH="$work/prefix/lib" "$work/app/mtrt_app" "$bundle" | grep 'on cpu'
+libdir=$(ls -d "$work/prefix"/lib*/pkgconfig | head -1)
+export PKG_CONFIG_PATH="$libdir"
+cc -std=c17 -Wall -Werror $(pkg-config --cflags mtrt) "$src/samples/mtrt_app/main.c" \
+   -o "$work/app_pc" $(pkg-config --libs mtrt)
+LD_LIBRARY_PATH="$work/prefix/lib" "$work/app_pc" "$bundle" | grep 'on cpu'
+echo "installed package: find_package(mtrt) and pkg-config builds run"

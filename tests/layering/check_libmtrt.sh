@@ -1,0 +1,21 @@
+#!/bin/sh
+# libmtrt.so exports only the include/mtrt.h API, every symbol versioned MTRT_1, and links no
+# compiler code (ir/, plan/, passes/, frontend/, codegen/, driver/), NVRTC or LLVM.
+# usage: check_libmtrt.sh LIBMTRT.so
+set -eu
+lib="$1"
+exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /[TDB]/ {print $3}')
+bad=$(printf '%s\n' "$exported" | grep -v '^mtrt_' | grep -v '^MTRT_1$' || true)
+if [ -n "$bad" ]; then
+  echo "libmtrt exports symbols outside the mtrt_ API:"; echo "$bad"; exit 1
+fi
+printf '%s\n' "$exported" | grep -q '^mtrt_bundle_open@@MTRT_1$' || {
+  echo "mtrt_bundle_open is not versioned MTRT_1:"; nm -D --defined-only "$lib" | grep mtrt_bundle_open; exit 1; }
+# compiler layers: any of their functions pulled in would show up among the local symbols
+if nm "$lib" | grep -E ' (mt_node_lower|mt_plan_|mt_module_|mt_pass_|mt_onnx_|mt_cuda_|mtcc_)' ; then
+  echo "libmtrt contains compiler code"; exit 1
+fi
+if ldd "$lib" | grep -Ei 'nvrtc|llvm|libcuda'; then
+  echo "libmtrt links NVRTC, LLVM or the CUDA driver"; exit 1
+fi
+echo "libmtrt: $(printf '%s\n' "$exported" | wc -l) exported symbols, all mtrt_*@MTRT_1, no compiler code"

@@ -1,0 +1,477 @@
+/* The .mtbundle writer and libmtrt's loader and CPU path: a tiny model compiled through
+ * mtcc_compile and mtcc_compilation_write_bundle runs through include/mtrt.h with outputs
+ * computed here by hand; two builds are byte-identical; and every corruption of the table below
+ * (container and manifest level, each re-sealed so it reaches the check behind the checksums) is
+ * refused by mtrt_bundle_open_memory with a one-line status naming what is wrong. Run under
+ * ASan/UBSan in the sanitizer build: no corruption may make the loader read outside the file. */
+#include "test_util.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "mtcc.h"
+#include "mtrt.h"
+#include "onnx_builder.h"
+#include "runtime/bundle/bundle.h"
+
+static const float W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
+static const float W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
+
+/* y = MatMul(Relu(x + W1), W2) with x[2,3], W1[2,3], W2[3,4]; plus a Transpose output. */
+static char *write_model(const char *dir) {
+  ob_builder b;
+  ob_init(&b, 13);
+  ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 3), OB_PARAMS(NULL, NULL));
+  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w1", 2, OB_DIMS(2, 3), W1, 6));
+  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w2", 2, OB_DIMS(3, 4), W2, 12));
+  ob_node(&b, b.graph, "Add", "add", OB_NAMES("x", "w1"), OB_NAMES("s"));
+  ob_node(&b, b.graph, "Relu", "relu", OB_NAMES("s"), OB_NAMES("r"));
+  ob_node(&b, b.graph, "MatMul", "matmul", OB_NAMES("r", "w2"), OB_NAMES("y"));
+  ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("y"), OB_NAMES("yt"));
+  ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
+  ob_output(&b, b.graph, "yt", MT_DTYPE_FLOAT32);
+  size_t len;
+  void *bytes = ob_pack(&b, &len);
+  char *p = tu_join(dir, "tiny.onnx");
+  tu_write_file(p, bytes, len);
+  ob_free(&b);
+  return p;
+}
+
+typedef struct fixture {
+  char *dir, *model;
+  uint8_t *image;
+  size_t size;
+} fixture;
+
+static uint8_t *compile_bundle(const fixture *f, const char *name, size_t *out_size) {
+  const char *inputs[] = {f->model};
+  mtcc_compile_options o;
+  mtcc_compile_options_init(&o);
+  o.inputs = inputs;
+  o.n_inputs = 1;
+  mtcc_compilation *c = NULL;
+  mtcc_status *st = mtcc_compile(&o, &c);
+  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
+  assert_null(st);
+  char *path = tu_join(f->dir, name);
+  st = mtcc_compilation_write_bundle(c, path);
+  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
+  assert_null(st);
+  mtcc_compilation_destroy(c);
+  uint8_t *bytes = (uint8_t *)tu_read_file(path, out_size);
+  free(path);
+  return bytes;
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  f->dir = tu_mkdtemp();
+  f->model = write_model(f->dir);
+  f->image = compile_bundle(f, "a.mtbundle", &f->size);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  tu_rmtree(f->dir);
+  free(f->dir);
+  free(f->model);
+  free(f->image);
+  free(f);
+  return 0;
+}
+
+static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
+
+static void test_runs_and_matches_hand_computation(void **state) {
+  fixture *f = *state;
+  mtrt_bundle *b = NULL;
+  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  assert_int_equal(mtrt_bundle_tenant_count(b), 1);
+  assert_string_equal(mtrt_bundle_tenant_name(b, 0), "tiny");
+  mtrt_session *s = NULL;
+  assert_ok(st_of(mtrt_session_create(b, NULL, &s)));
+  float x[6] = {1, 2, -3, 0.5f, -0.5f, 4}, y[8], yt[8];
+  assert_status(st_of(mtrt_session_run(s, 0)), MT_INVALID_ARGUMENT, "input 'x' is not bound");
+  assert_status(st_of(mtrt_session_bind_input(s, 0, "x", x, 5)), MT_INVALID_ARGUMENT, "24 bytes");
+  assert_status(st_of(mtrt_session_bind_input(s, 0, "nope", x, 24)), MT_INVALID_ARGUMENT, "nope");
+  assert_ok(st_of(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
+  assert_ok(st_of(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
+  assert_ok(st_of(mtrt_session_bind_output(s, 0, "yt", yt, sizeof yt)));
+  assert_ok(st_of(mtrt_session_run(s, -1)));
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 4; j++) {
+      double acc = 0;
+      for (int k = 0; k < 3; k++) {
+        double r = x[i * 3 + k] + W1[i * 3 + k];
+        acc += (r > 0 ? r : 0) * W2[k * 4 + j];
+      }
+      assert_float_equal(y[i * 4 + j], acc, 1e-5);
+      assert_float_equal(yt[j * 2 + i], acc, 1e-5);
+    }
+  assert_string_equal(mtrt_session_device_name(s), "cpu");
+  assert_true(mtrt_session_tenant_time_us(s, 0) >= 0);
+  mtrt_session_destroy(s);
+  mtrt_session_options gpu = {.device = MTRT_DEVICE_GPU};
+  assert_status(st_of(mtrt_session_create(b, &gpu, &s)), MT_UNAVAILABLE, "gpu");
+  mtrt_bundle_close(b);
+  mtrt_open_options old = {.abi_version = MTRT_ABI_VERSION + 1};
+  assert_status(st_of(mtrt_bundle_open_memory(f->image, f->size, &old, &b)), MT_UNIMPLEMENTED,
+                "ABI");
+  assert_int_equal(mtrt_version_number(), MTRT_VERSION_NUMBER);
+}
+
+/* Sessions of one bundle from 8 threads at once: each its own arenas, all outputs equal to a
+ * single-threaded run bit for bit (the bundle is shared read-only). */
+typedef struct thread_job {
+  const mtrt_bundle *b;
+  float y[8];
+  int ok;
+} thread_job;
+
+static void *thread_run(void *arg) {
+  thread_job *j = arg;
+  mtrt_session *s = NULL;
+  float x[6] = {1, 2, -3, 0.5f, -0.5f, 4}, yt[8];
+  mtrt_status *st = mtrt_session_create(j->b, NULL, &s);
+  if (!st) st = mtrt_session_bind_input(s, 0, "x", x, sizeof x);
+  if (!st) st = mtrt_session_bind_output(s, 0, "y", j->y, sizeof j->y);
+  if (!st) st = mtrt_session_bind_output(s, 0, "yt", yt, sizeof yt);
+  for (int r = 0; !st && r < 50; r++) st = mtrt_session_run(s, 0);
+  j->ok = st == NULL;
+  mtrt_status_free(st);
+  mtrt_session_destroy(s);
+  return NULL;
+}
+
+static void test_sessions_from_8_threads(void **state) {
+  fixture *f = *state;
+  mtrt_bundle *b = NULL;
+  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  thread_job one = {.b = b};
+  thread_run(&one);
+  assert_true(one.ok);
+  thread_job jobs[8];
+  pthread_t th[8];
+  for (int i = 0; i < 8; i++) {
+    jobs[i] = (thread_job){.b = b};
+    assert_int_equal(pthread_create(&th[i], NULL, thread_run, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    pthread_join(th[i], NULL);
+    assert_true(jobs[i].ok);
+    assert_memory_equal(jobs[i].y, one.y, sizeof one.y);
+  }
+  mtrt_bundle_close(b);
+}
+
+static void test_rebuild_is_byte_identical(void **state) {
+  fixture *f = *state;
+  size_t size2;
+  uint8_t *again = compile_bundle(f, "b.mtbundle", &size2);
+  assert_int_equal(size2, f->size);
+  assert_memory_equal(again, f->image, f->size);
+  free(again);
+}
+
+/* ---- corruptions ---- */
+
+static void put_u32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint8_t *entry(uint8_t *img, int i) { return img + 64 + 32 * i; }
+
+typedef struct raw_case {
+  const char *name;
+  void (*apply)(uint8_t *img, size_t *size);
+  bool reseal;
+  const char *needle;
+} raw_case;
+
+static void bad_magic(uint8_t *img, size_t *size) { img[0] = 'X'; }
+static void future_version(uint8_t *img, size_t *size) { put_u32(img + 8, 2); }
+static void truncated(uint8_t *img, size_t *size) { *size -= 100; }
+static void tiny_file(uint8_t *img, size_t *size) { *size = 10; }
+static void huge_section_count(uint8_t *img, size_t *size) { put_u32(img + 12, 1000000); }
+static void section_past_end(uint8_t *img, size_t *size) {
+  put_u64(entry(img, 1) + 16, (uint64_t)1 << 62);
+}
+static void overlapping(uint8_t *img, size_t *size) {
+  memcpy(entry(img, 1) + 8, entry(img, 0) + 8, 8); /* weights at the manifest's offset */
+  put_u64(entry(img, 1) + 16, 64);
+}
+static void misaligned(uint8_t *img, size_t *size) {
+  uint8_t *e = entry(img, 1);
+  put_u64(e + 8, (uint64_t)e[8] + 8 + ((uint64_t)e[9] << 8) + ((uint64_t)e[10] << 16));
+}
+static void flip_weight(uint8_t *img, size_t *size) { img[*size - 70] ^= 0x55; }
+static void unknown_kind(uint8_t *img, size_t *size) { put_u32(entry(img, 1), 9); }
+static void duplicate_kind(uint8_t *img, size_t *size) { put_u32(entry(img, 1), 1); }
+static void header_size_lies(uint8_t *img, size_t *size) { put_u64(img + 16, *size + 64); }
+static void garbage_manifest(uint8_t *img, size_t *size) {
+  uint8_t *e = entry(img, 0);
+  uint64_t off = 0, n = 0;
+  for (int i = 0; i < 8; i++)
+    off |= (uint64_t)e[8 + i] << (8 * i), n |= (uint64_t)e[16 + i] << (8 * i);
+  memset(img + off, 0xff, (size_t)n);
+}
+
+static const raw_case RAW_CASES[] = {
+    {"bad magic", bad_magic, false, "bad magic"},
+    {"future version", future_version, false, "format version 2"},
+    {"truncated file", truncated, false, "truncated"},
+    {"shorter than the header", tiny_file, false, "shorter than"},
+    {"huge section count", huge_section_count, false, "section count"},
+    {"section past the end", section_past_end, false, "past the end"},
+    {"overlapping sections", overlapping, true, "overlap"},
+    {"misaligned section", misaligned, false, "aligned"},
+    {"checksum mismatch", flip_weight, false, "checksum mismatch"},
+    {"unknown section kind", unknown_kind, false, "unknown kind"},
+    {"duplicate section", duplicate_kind, false, "a second section"},
+    {"header size lies", header_size_lies, false, "the header says"},
+    {"manifest does not parse", garbage_manifest, true, "does not parse"},
+};
+
+static void expect_refused(const uint8_t *img, size_t size, const char *name, const char *needle) {
+  mtrt_bundle *b = NULL;
+  mtrt_status *st = mtrt_bundle_open_memory(img, size, NULL, &b);
+  if (!st) {
+    mtrt_bundle_close(b);
+    print_error("corruption '%s' was accepted\n", name);
+    fail();
+  }
+  assert_null(b);
+  const char *msg = mtrt_status_message(st);
+  if (!strstr(msg, needle) || strchr(msg, '\n')) {
+    print_error("corruption '%s': message lacks \"%s\": %s\n", name, needle, msg);
+    mtrt_status_free(st);
+    fail();
+  }
+  mtrt_status_free(st);
+}
+
+static void test_container_corruptions(void **state) {
+  fixture *f = *state;
+  for (size_t i = 0; i < sizeof RAW_CASES / sizeof *RAW_CASES; i++) {
+    uint8_t *img = malloc(f->size);
+    memcpy(img, f->image, f->size);
+    size_t size = f->size;
+    RAW_CASES[i].apply(img, &size);
+    if (RAW_CASES[i].reseal) mt_bundle_reseal(img, size);
+    /* an exact-size copy, so ASan catches any read past the end */
+    uint8_t *exact = malloc(size ? size : 1);
+    memcpy(exact, img, size);
+    expect_refused(exact, size, RAW_CASES[i].name, RAW_CASES[i].needle);
+    free(exact);
+    free(img);
+  }
+}
+
+/* Manifest-level cases: decode, mutate, re-encode, rebuild the container with the same weights. */
+typedef struct manifest_case {
+  const char *name;
+  bool (*apply)(Mtbundle__Manifest *m);
+  const char *needle;
+} manifest_case;
+
+static Mtbundle__BufferRef *find_ref(Mtbundle__Manifest *m, Mtbundle__BufferRef__Kind kind) {
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    for (size_t k = 0; k < m->nodes[i]->n_inputs; k++)
+      if (m->nodes[i]->inputs[k]->kind == kind) return m->nodes[i]->inputs[k];
+    for (size_t k = 0; k < m->nodes[i]->n_outputs; k++)
+      if (m->nodes[i]->outputs[k]->kind == kind) return m->nodes[i]->outputs[k];
+  }
+  return NULL;
+}
+static Mtbundle__Node *find_node(Mtbundle__Manifest *m, mt_kernel_kind kind) {
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i]->kernel_kind == (uint32_t)kind) return m->nodes[i];
+  return NULL;
+}
+
+static bool kind_out_of_range(Mtbundle__Manifest *m) {
+  m->nodes[0]->kernel_kind = 999;
+  return true;
+}
+static bool params_truncated(Mtbundle__Manifest *m) {
+  Mtbundle__Node *n = find_node(m, MT_KERNEL_TRANSPOSE);
+  if (!n) return false;
+  n->params.len -= 1;
+  return true;
+}
+static bool transpose_perm_out_of_range(Mtbundle__Manifest *m) {
+  Mtbundle__Node *n = find_node(m, MT_KERNEL_TRANSPOSE);
+  if (!n) return false;
+  n->params.data[0] = 200; /* perm[0], little-endian int */
+  return true;
+}
+static bool constant_index(Mtbundle__Manifest *m) {
+  Mtbundle__BufferRef *r = find_ref(m, MTBUNDLE__BUFFER_REF__KIND__CONSTANT);
+  if (!r) return false;
+  r->index = 9999;
+  return true;
+}
+static bool arena_offset(Mtbundle__Manifest *m) {
+  Mtbundle__BufferRef *r = find_ref(m, MTBUNDLE__BUFFER_REF__KIND__ARENA);
+  if (!r) r = find_ref(m, MTBUNDLE__BUFFER_REF__KIND__SCRATCH);
+  if (!r) return false;
+  r->offset = (uint64_t)1 << 50;
+  return true;
+}
+static bool buffer_too_small(Mtbundle__Manifest *m) {
+  Mtbundle__BufferRef *r = find_ref(m, MTBUNDLE__BUFFER_REF__KIND__ARENA);
+  if (!r) r = find_ref(m, MTBUNDLE__BUFFER_REF__KIND__SCRATCH);
+  if (!r) return false;
+  r->size = 1;
+  return true;
+}
+static bool later_wait(Mtbundle__Manifest *m) {
+  static int32_t later = 1;
+  m->groups[0]->n_waits = 1;
+  m->groups[0]->waits = &later;
+  return true;
+}
+static bool groups_miss_nodes(Mtbundle__Manifest *m) {
+  m->groups[m->n_groups - 1]->n_nodes += 1;
+  return true;
+}
+static bool future_encoding(Mtbundle__Manifest *m) {
+  m->kc_encoding_version = 7;
+  return true;
+}
+static bool tenant_partition(Mtbundle__Manifest *m) {
+  m->tenants[0]->partition = 5;
+  return true;
+}
+static bool write_into_constant(Mtbundle__Manifest *m) {
+  Mtbundle__BufferRef *c = find_ref(m, MTBUNDLE__BUFFER_REF__KIND__CONSTANT);
+  if (!c) return false;
+  *m->nodes[0]->outputs[0] = *c;
+  return true;
+}
+static bool string_dtype(Mtbundle__Manifest *m) {
+  m->tenants[0]->inputs[0]->type->dtype = MT_DTYPE_STRING;
+  return true;
+}
+static bool huge_arena(Mtbundle__Manifest *m) {
+  m->partitions[0]->arena_bytes = (uint64_t)1 << 62;
+  return true;
+}
+static bool constant_past_weights(Mtbundle__Manifest *m) {
+  m->constants[0]->offset = (uint64_t)1 << 20;
+  return true;
+}
+static bool node_tenant(Mtbundle__Manifest *m) {
+  m->nodes[0]->tenant = 3;
+  return true;
+}
+static bool no_tenants(Mtbundle__Manifest *m) {
+  m->n_tenants = 0;
+  return true;
+}
+static bool output_source_missing(Mtbundle__Manifest *m) {
+  m->tenants[0]->outputs[0]->source->kind = MTBUNDLE__BUFFER_REF__KIND__NONE;
+  return true;
+}
+static bool unknown_ref_kind(Mtbundle__Manifest *m) {
+  m->nodes[0]->inputs[0]->kind = 17;
+  return true;
+}
+static bool negative_dim(Mtbundle__Manifest *m) {
+  m->constants[0]->type->dims[0] = -5;
+  return true;
+}
+
+static const manifest_case MANIFEST_CASES[] = {
+    {"kernel kind out of range", kind_out_of_range, "kernel kind 999"},
+    {"parameters truncated", params_truncated, "truncated"},
+    {"transpose permutation out of range", transpose_perm_out_of_range, "permutation"},
+    {"constant index out of range", constant_index, "constant index 9999"},
+    {"buffer offset past the arena", arena_offset, "runs past the"},
+    {"buffer smaller than its tensor", buffer_too_small, "holds a"},
+    {"wait on a later group", later_wait, "not an earlier one"},
+    {"groups do not cover the nodes", groups_miss_nodes, "are not the next"},
+    {"future parameter encoding", future_encoding, "parameter encoding 7"},
+    {"tenant partition out of range", tenant_partition, "partition index 5"},
+    {"a node writes into a constant", write_into_constant, "writes into a constant"},
+    {"unsupported dtype", string_dtype, "invalid type"},
+    {"huge arena", huge_arena, "arena of"},
+    {"constant past the weights", constant_past_weights, "past the weights"},
+    {"node tenant out of range", node_tenant, "tenant index 3"},
+    {"no tenants", no_tenants, "counts out of range"},
+    {"output without a source", output_source_missing, "source is missing"},
+    {"unknown buffer kind", unknown_ref_kind, "unknown buffer kind"},
+    {"negative dim", negative_dim, "invalid type"},
+};
+
+static void test_manifest_corruptions(void **state) {
+  fixture *f = *state;
+  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
+  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
+  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST], *ws = &secs[MT_SECTION_WEIGHTS];
+  int applied = 0;
+  for (size_t i = 0; i < sizeof MANIFEST_CASES / sizeof *MANIFEST_CASES; i++) {
+    Mtbundle__Manifest *m =
+        mtbundle__manifest__unpack(NULL, (size_t)ms->size, f->image + ms->offset);
+    assert_non_null(m);
+    /* the mutation may point fields at static data: pack, then free only the original */
+    size_t saved_tenants = m->n_tenants, saved_waits = m->groups[0]->n_waits;
+    int32_t *saved_wait_ptr = m->groups[0]->waits;
+    Mtbundle__BufferRef saved_out0 = *m->nodes[0]->outputs[0];
+    if (!MANIFEST_CASES[i].apply(m)) {
+      print_error("corruption '%s' found nothing to corrupt\n", MANIFEST_CASES[i].name);
+      fail();
+    }
+    size_t n = mtbundle__manifest__get_packed_size(m);
+    uint8_t *packed = malloc(n + 1);
+    mtbundle__manifest__pack(m, packed);
+    m->n_tenants = saved_tenants;
+    m->groups[0]->n_waits = saved_waits;
+    m->groups[0]->waits = saved_wait_ptr;
+    *m->nodes[0]->outputs[0] = saved_out0;
+    mtbundle__manifest__free_unpacked(m, NULL);
+    mt_bundle_section out[2] = {{.kind = MT_SECTION_MANIFEST, .size = n},
+                                {.kind = MT_SECTION_WEIGHTS, .size = ws->size}};
+    const void *data[2] = {packed, f->image + ws->offset};
+    uint8_t *img = NULL;
+    size_t size = 0;
+    assert_ok(mt_bundle_build_image(out, data, 2, &img, &size));
+    expect_refused(img, size, MANIFEST_CASES[i].name, MANIFEST_CASES[i].needle);
+    applied++;
+    free(img);
+    free(packed);
+  }
+  /* with the container cases: at least 25 distinct corruptions refused by name */
+  assert_true(applied + (int)(sizeof RAW_CASES / sizeof *RAW_CASES) >= 25);
+}
+
+static void test_open_file_errors(void **state) {
+  fixture *f = *state;
+  mtrt_bundle *b = NULL;
+  char *missing = tu_join(f->dir, "missing.mtbundle");
+  assert_status(st_of(mtrt_bundle_open(missing, NULL, &b)), MT_NOT_FOUND, "missing.mtbundle");
+  free(missing);
+  char *path = tu_join(f->dir, "a.mtbundle");
+  assert_ok(st_of(mtrt_bundle_open(path, NULL, &b)));
+  assert_non_null(b);
+  mtrt_bundle_close(b);
+  free(path);
+  assert_status(st_of(mtrt_bundle_open(f->dir, NULL, &b)), MT_INVALID_ARGUMENT, "directory");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_runs_and_matches_hand_computation),
+      cmocka_unit_test(test_sessions_from_8_threads),
+      cmocka_unit_test(test_rebuild_is_byte_identical),
+      cmocka_unit_test(test_container_corruptions),
+      cmocka_unit_test(test_manifest_corruptions),
+      cmocka_unit_test(test_open_file_errors),
+  };
+  return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+}

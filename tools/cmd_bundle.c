@@ -1,0 +1,260 @@
+/* mtcc run BUNDLE and mtcc inspect BUNDLE: the compiled .mtbundle through libmtrt (include/mtrt.h),
+ * with the same --input [TENANT:]NAME=FILE and OUTDIR/<tenant>/<output>.npy layout as
+ * `run --reference`, so scripts can swap one for the other. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frontend/frontend.h"
+#include "mtrt.h"
+#include "runtime/base/escape.h"
+#include "runtime/base/file.h"
+#include "runtime/base/memory_limit.h"
+#include "runtime/bundle/bundle.h"
+#include "tools/cli.h"
+
+bool mt_cli_is_bundle(const char *path) {
+  int fd;
+  size_t size;
+  mt_status *st = mt_file_open_regular(path, "bundle", &fd, &size);
+  if (st) {
+    mt_status_free(st);
+    return false;
+  }
+  char magic[8] = {0};
+  bool ok = size >= 8 && read(fd, magic, 8) == 8 && memcmp(magic, MT_BUNDLE_MAGIC, 8) == 0;
+  close(fd);
+  return ok;
+}
+
+static mt_status *from_rt(mtrt_status *st) { return (mt_status *)st; }
+
+/* Finds the tenant and input an --input spec names: every split of "[TENANT:]NAME=FILE" is
+ * tried, a plain NAME must name an input of exactly one tenant. */
+static bool match_input(const mtrt_bundle *b, const char *spec, int *out_t, char **out_name,
+                        const char **out_path) {
+  size_t len = strlen(spec);
+  for (size_t eq = len; eq-- > 0;) {
+    if (spec[eq] != '=') continue;
+    for (int t = 0; t < mtrt_bundle_tenant_count(b); t++) {
+      const char *tn = mtrt_bundle_tenant_name(b, t);
+      size_t tl = strlen(tn);
+      for (int i = 0; i < mtrt_bundle_input_count(b, t); i++) {
+        mtrt_port_info pi;
+        mtrt_status *st = mtrt_bundle_input_info(b, t, i, &pi);
+        if (st) {
+          mtrt_status_free(st);
+          continue;
+        }
+        size_t nl = strlen(pi.name);
+        bool with_tenant = tl + 1 + nl == eq && strncmp(spec, tn, tl) == 0 && spec[tl] == ':' &&
+                           strncmp(spec + tl + 1, pi.name, nl) == 0;
+        bool plain = nl == eq && strncmp(spec, pi.name, nl) == 0;
+        if (with_tenant || plain) {
+          *out_t = t;
+          *out_name = strdup(pi.name);
+          *out_path = spec + eq + 1;
+          return *out_name != NULL;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+typedef struct run_state {
+  mtrt_bundle *b;
+  mtrt_session *s;
+  mt_tensor *inputs; /* per --input */
+  int n_inputs;
+  void ***outputs; /* per tenant, per output */
+} run_state;
+
+MT_MUST_USE static mt_status *bind_input(run_state *rs, const char *spec, size_t limit) {
+  int t;
+  char *name = NULL;
+  const char *path;
+  if (!match_input(rs->b, spec, &t, &name, &path))
+    return MT_ERR(INVALID_ARGUMENT,
+                  "--input %s: no tenant has an input called that (expected "
+                  "[TENANT:]NAME=FILE)",
+                  spec);
+  mt_tensor *x = &rs->inputs[rs->n_inputs++];
+  mt_status *st = mt_tensor_file_read_limited(path, limit, x, NULL);
+  for (int i = 0; !st && i < mtrt_bundle_input_count(rs->b, t); i++) {
+    mtrt_port_info pi;
+    st = from_rt(mtrt_bundle_input_info(rs->b, t, i, &pi));
+    if (st || strcmp(pi.name, name) != 0) continue;
+    bool same = pi.dtype == (int)x->dtype && pi.rank == x->rank;
+    for (int d = 0; same && d < pi.rank; d++) same = pi.dims[d] == x->dims[d];
+    if (!same)
+      st = MT_ERR(INVALID_ARGUMENT,
+                  "--input %s: tenant '%s' input '%s' was compiled for another dtype or shape "
+                  "(%s, rank %d)",
+                  spec, mtrt_bundle_tenant_name(rs->b, t), name, mt_dtype_name((mt_dtype)pi.dtype),
+                  pi.rank);
+  }
+  if (!st) st = from_rt(mtrt_session_bind_input(rs->s, t, name, x->data, mt_tensor_nbytes(x)));
+  free(name);
+  return st;
+}
+
+MT_MUST_USE static mt_status *write_outputs(run_state *rs, const char *out_dir, const char *ext) {
+  MT_RETURN_IF_ERROR_PLAIN(mt_cli_make_dir(out_dir));
+  char dot_ext[8];
+  snprintf(dot_ext, sizeof dot_ext, ".%s", ext);
+  for (int t = 0; t < mtrt_bundle_tenant_count(rs->b); t++) {
+    char *tn = mt_cli_sanitize(mtrt_bundle_tenant_name(rs->b, t)), *dir = NULL;
+    if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    mt_status *st = mt_cli_join_path(out_dir, tn, "", &dir);
+    free(tn);
+    if (!st) st = mt_cli_make_dir(dir);
+    printf("tenant '%s': %.1f ms on %s (libmtrt)\n", mt_esc(mtrt_bundle_tenant_name(rs->b, t)),
+           mtrt_session_tenant_time_us(rs->s, t) / 1e3, mtrt_session_device_name(rs->s));
+    for (int i = 0; !st && i < mtrt_bundle_output_count(rs->b, t); i++) {
+      mtrt_port_info pi;
+      st = from_rt(mtrt_bundle_output_info(rs->b, t, i, &pi));
+      if (st) break;
+      mt_tensor o = {.dtype = (mt_dtype)pi.dtype, .rank = pi.rank, .data = rs->outputs[t][i]};
+      for (int d = 0; d < pi.rank; d++) o.dims[d] = pi.dims[d];
+      char *fname = mt_cli_sanitize(pi.name), *path = NULL;
+      if (!fname) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      if (!st) st = mt_cli_join_path(dir, fname, dot_ext, &path);
+      if (!st) st = mt_tensor_file_write(path, &o, pi.name);
+      free(fname);
+      free(path);
+    }
+    free(dir);
+    if (st) return st;
+  }
+  return NULL;
+}
+
+int mt_cmd_run_bundle(int argc, char **argv) {
+  const char *path = NULL, *out_dir = NULL, *ext = "npy", *device = "cpu";
+  const char **specs = calloc((size_t)argc + 1, sizeof *specs);
+  int n_specs = 0;
+  size_t limit = 0;
+  mt_status *st = specs ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int i = 0; !st && i < argc; i++) {
+    if (mt_cli_memory_limit_arg("run", argc, argv, &i, &limit, &st))
+      continue;
+    else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc)
+      specs[n_specs++] = argv[++i];
+    else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc)
+      out_dir = argv[++i];
+    else if (strcmp(argv[i], "--output-format") == 0 && i + 1 < argc)
+      ext = argv[++i];
+    else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+      device = argv[++i];
+    else if (argv[i][0] == '-')
+      st = MT_ERR(INVALID_ARGUMENT, "run: unknown or incomplete option '%s'", argv[i]);
+    else
+      path = argv[i];
+  }
+  if (!st && strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)
+    st = MT_ERR(INVALID_ARGUMENT, "--output-format must be npy or pb, not '%s'", ext);
+  if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
+  mtrt_session_options so = {.device = MTRT_DEVICE_CPU};
+  if (!st && strcmp(device, "gpu") == 0)
+    so.device = MTRT_DEVICE_GPU;
+  else if (!st && strcmp(device, "auto") == 0)
+    so.device = MTRT_DEVICE_CPU; /* no GPU path yet */
+  else if (!st && strcmp(device, "cpu") != 0)
+    st = MT_ERR(INVALID_ARGUMENT, "--device must be cpu, gpu or auto, not '%s'", device);
+  if (!limit) limit = mt_memory_limit_default();
+  run_state rs = {0};
+  mtrt_open_options oo;
+  mtrt_open_options_init(&oo);
+  if (!st) st = from_rt(mtrt_bundle_open(path, &oo, &rs.b));
+  if (!st) st = from_rt(mtrt_session_create(rs.b, &so, &rs.s));
+  int nt = rs.b ? mtrt_bundle_tenant_count(rs.b) : 0;
+  if (!st) {
+    rs.inputs = calloc((size_t)n_specs + 1, sizeof *rs.inputs);
+    rs.outputs = calloc((size_t)nt + 1, sizeof *rs.outputs);
+    if (!rs.inputs || !rs.outputs) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (int i = 0; !st && i < n_specs; i++) st = bind_input(&rs, specs[i], limit);
+  for (int t = 0; !st && t < nt; t++) {
+    int no = mtrt_bundle_output_count(rs.b, t);
+    rs.outputs[t] = calloc((size_t)no + 1, sizeof **rs.outputs);
+    if (!rs.outputs[t]) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; !st && i < no; i++) {
+      mtrt_port_info pi;
+      st = from_rt(mtrt_bundle_output_info(rs.b, t, i, &pi));
+      if (!st && !(rs.outputs[t][i] = malloc(pi.nbytes ? pi.nbytes : 1)))
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      if (!st)
+        st = from_rt(mtrt_session_bind_output(rs.s, t, pi.name, rs.outputs[t][i], pi.nbytes));
+    }
+  }
+  if (!st) st = from_rt(mtrt_session_run(rs.s, -1));
+  if (!st) st = write_outputs(&rs, out_dir, ext);
+  if (!st) printf("ran %d tenant(s); outputs in %s\n", nt, mt_esc(out_dir));
+  for (int i = 0; rs.inputs && i < rs.n_inputs; i++) free(rs.inputs[i].data);
+  for (int t = 0; rs.outputs && t < nt; t++) {
+    for (int i = 0; rs.outputs[t] && i < mtrt_bundle_output_count(rs.b, t); i++)
+      free(rs.outputs[t][i]);
+    free(rs.outputs[t]);
+  }
+  free(rs.inputs);
+  free(rs.outputs);
+  mtrt_session_destroy(rs.s);
+  mtrt_bundle_close(rs.b);
+  free(specs);
+  return st ? mt_cli_fail(st) : 0;
+}
+
+static void print_type(const Mtbundle__TensorType *t) {
+  printf("%s[", mt_dtype_name((mt_dtype)t->dtype));
+  for (size_t d = 0; d < t->n_dims; d++) printf("%s%" PRId64, d ? ", " : "", t->dims[d]);
+  printf("]");
+}
+
+int mt_cmd_inspect_bundle(const char *path) {
+  mtrt_bundle *rb = NULL;
+  mt_status *st = from_rt(mtrt_bundle_open(path, NULL, &rb));
+  if (st) return mt_cli_fail(st);
+  const mt_bundle *b = mt_bundle_of(rb);
+  const Mtbundle__Manifest *m = b->manifest;
+  printf("bundle %s: %zu bytes, format %u, built by mtcc %s for %s (archs:", mt_esc(path), b->size,
+         MT_BUNDLE_FORMAT_VERSION, mt_esc(m->mtcc_version), mt_esc(m->target));
+  for (size_t i = 0; i < m->n_archs; i++) printf(" %s", mt_esc(m->archs[i]));
+  printf(")\nweights: %zu constants, %" PRIu64 " bytes; scratch %" PRIu64 " bytes\n",
+         m->n_constants, m->weight_bytes, m->scratch_bytes);
+  for (size_t i = 0; i < m->n_partitions; i++) {
+    const Mtbundle__Partition *p = m->partitions[i];
+    printf("partition '%s': arena %" PRIu64
+           " bytes, %d stream(s), predicted makespan %.1f us, SMs:",
+           mt_esc(p->name), p->arena_bytes, p->n_streams, p->predicted_makespan_us);
+    for (size_t g = 0; g < p->n_grants; g++)
+      printf(" %s=%d", mt_esc(p->grants[g]->arch), p->grants[g]->sm_count);
+    printf("\n");
+  }
+  for (size_t t = 0; t < m->n_tenants; t++) {
+    const Mtbundle__Tenant *tn = m->tenants[t];
+    int nodes = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) nodes += (size_t)m->nodes[i]->tenant == t;
+    printf("tenant '%s' (partition '%s'): %d kernel calls, predicted %.1f us\n", mt_esc(tn->name),
+           mt_esc(m->partitions[tn->partition]->name), nodes, tn->predicted_us);
+    for (size_t i = 0; i < tn->n_inputs; i++) {
+      printf("  input %s: ", mt_esc(tn->inputs[i]->name));
+      print_type(tn->inputs[i]->type);
+      printf("\n");
+    }
+    for (size_t i = 0; i < tn->n_outputs; i++) {
+      printf("  output %s: ", mt_esc(tn->outputs[i]->name));
+      print_type(tn->outputs[i]->type);
+      printf("\n");
+    }
+  }
+  int hist[MT_KERNEL_COUNT] = {0};
+  for (size_t i = 0; i < m->n_nodes; i++) hist[m->nodes[i]->kernel_kind]++;
+  printf("schedule: %zu groups, %zu kernel calls:", m->n_groups, m->n_nodes);
+  for (int k = 1; k < MT_KERNEL_COUNT; k++)
+    if (hist[k]) printf(" %s=%d", mt_kernel_kind_name((mt_kernel_kind)k), hist[k]);
+  printf("\n");
+  mtrt_bundle_close(rb);
+  return 0;
+}
