@@ -15,7 +15,14 @@
  * Both are grid-stride over their work units (tiles or elements) across every member, so a grid
  * sized to the partition's SMs computes the same result as any other. The epilogue (bias, Relu,
  * Clip, a residual Add, casts...) is the group's remaining nodes, written by the elementwise value
- * emitter with the conv output bound to the accumulator. ConvTranspose is not generated. */
+ * emitter with the conv output bound to the accumulator.
+ *
+ * ConvTranspose is the gather form of the direct shape: one thread per output element walks the
+ * kernel taps in order, finds the one input position each tap maps from (if any: stride
+ * divisibility and bounds), sums that position over the group's input channels and adds the sum
+ * to the accumulator started from the bias. No atomics and no scatter, so the result is
+ * deterministic, and the order (bias, then per tap a channel sum) is runtime/cpu's col2im order;
+ * only its GEMM's channel-sum order may differ (within 1e-5 relative). */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +36,8 @@ typedef struct conv_shape {
   mt_kc_conv kc;
   int64_t cg, mg, kk, k, sp, in_sp, n; /* see the file comment */
   bool direct;
-  int tm, tn;                      /* tile (implicit GEMM) */
+  bool transpose; /* ConvTranspose: geometry in the forward sense, in[] is the output's */
+  int tm, tn;     /* tile (implicit GEMM) */
   int64_t tiles_m, tiles_n, units; /* units per member: tiles, or output elements */
 } conv_shape;
 
@@ -69,11 +77,7 @@ MT_MUST_USE static mt_status *find_conv(const cg_body *b, int *out_k) {
   for (int k = 0; k < fg->n_nodes; k++) {
     if (fg->nodes[k] != fg->anchor) continue;
     const mt_kernel_call *c = &b->calls[k];
-    if (c->kind == MT_KERNEL_CONV_TRANSPOSE)
-      return MT_ERR(UNIMPLEMENTED,
-                    "%s: ConvTranspose is not generated (col2im scatter; not written yet)",
-                    mt_cg_node_label(b->m, fg->anchor));
-    if (c->kind != MT_KERNEL_CONV) break;
+    if (c->kind != MT_KERNEL_CONV && c->kind != MT_KERNEL_CONV_TRANSPOSE) break;
     const mt_node *n = mt_module_node_c(b->m, fg->anchor);
     for (int i = 0; i < n->n_inputs && i < 3; i++) {
       if (n->inputs[i] == MT_NO_VALUE) continue;
@@ -91,9 +95,11 @@ MT_MUST_USE static mt_status *find_conv(const cg_body *b, int *out_k) {
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-static void shape_of(const mt_kc_conv *kc, int sms, int tile_n_override, conv_shape *s) {
+static void shape_of(const mt_kc_conv *kc, bool transpose, int sms, int tile_n_override,
+                     conv_shape *s) {
   memset(s, 0, sizeof *s);
   s->kc = *kc;
+  s->transpose = transpose;
   s->cg = kc->c_in / kc->group;
   s->mg = kc->c_out / kc->group;
   s->kk = mt_conv_geom_kernel_size(&kc->geom);
@@ -101,6 +107,12 @@ static void shape_of(const mt_kc_conv *kc, int sms, int tile_n_override, conv_sh
   s->sp = mt_conv_geom_out_size(&kc->geom);
   s->in_sp = mt_conv_geom_in_size(&kc->geom);
   s->n = kc->batch * s->sp;
+  if (transpose) {
+    /* gather form: one thread per output element (the output's positions are in[]) */
+    s->direct = true;
+    s->units = kc->batch * kc->c_out * s->in_sp;
+    return;
+  }
   s->direct = s->cg == 1 && s->mg < 16;
   if (s->direct) {
     s->units = kc->batch * kc->c_out * s->sp;
@@ -235,6 +247,69 @@ MT_MUST_USE static mt_status *direct_body(cg_body *b, const mt_node *conv, const
   b->depth++;
   MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, conv->inputs[1], woff, w));
   mt_cg_line(b, "b%d_acc = b%d_acc + %s * b%d_x;", i, i, w, i);
+  close_block(b);
+  close_block(b);
+  return emit_epilogue(b, conv->outputs[0], s->units, "L", acc);
+}
+
+/* The ConvTranspose gather body: output element L of body b (geometry in the forward sense, so
+ * g->in is the output's spatial shape and g->out the input's). Output position y reads input
+ * position o along dim d through tap t when y + pad = o * stride + t * dilation. */
+MT_MUST_USE static mt_status *transpose_body(cg_body *b, const mt_node *conv, const conv_shape *s) {
+  const mt_conv_geom *g = &s->kc.geom;
+  int i = b->index;
+  mt_cg_line(b, "const long long b%d_p = L %% %lldLL;", i, (long long)s->in_sp);
+  mt_cg_line(b, "const long long b%d_oc = (L / %lldLL) %% %lldLL;", i, (long long)s->in_sp,
+             (long long)s->kc.c_out);
+  mt_cg_line(b, "const long long b%d_nb = L / %lldLL;", i, (long long)(s->in_sp * s->kc.c_out));
+  mt_cg_line(b, "const long long b%d_g = b%d_oc / %lldLL, b%d_m = b%d_oc %% %lldLL;", i, i,
+             (long long)s->mg, i, i, (long long)s->mg);
+  char p[MT_CG_NAME], t[MT_CG_NAME], oc[MT_CG_NAME], acc[MT_CG_NAME];
+  snprintf(p, sizeof p, "b%d_p", i);
+  snprintf(t, sizeof t, "b%d_t", i);
+  snprintf(oc, sizeof oc, "b%d_oc", i);
+  snprintf(acc, sizeof acc, "b%d_acc", i);
+  decompose(b, p, g->nsp, g->in, "y");
+  mt_cg_line(b, "float b%d_acc = 0.0f;", i);
+  /* runtime/cpu fills the bias first, then col2im adds each tap's channel sum in tap order */
+  MT_RETURN_IF_ERROR_PLAIN(emit_bias(b, conv, oc, acc));
+  mt_cg_line(b, "for (long long b%d_t = 0; b%d_t < %lldLL; b%d_t++) {", i, i, (long long)s->kk, i);
+  b->indent++;
+  b->depth++;
+  decompose(b, t, g->nsp, g->kernel, "t");
+  mt_cg_line(b, "bool b%d_ok = true;", i);
+  mt_cg_line(b, "long long b%d_xs = 0;", i);
+  int64_t stride = 1;
+  for (int d = g->nsp - 1; d >= 0; d--) {
+    mt_cg_line(b, "const long long b%d_q%d = b%d_y%d + %lldLL - b%d_t%d * %lldLL;", i, d, i, d,
+               (long long)g->pad_begin[d], i, d, (long long)g->dilation[d]);
+    mt_cg_line(b, "const long long b%d_o%d = b%d_q%d / %lldLL;", i, d, i, d,
+               (long long)g->stride[d]);
+    mt_cg_line(b, "b%d_ok = b%d_ok && b%d_q%d >= 0 && b%d_q%d %% %lldLL == 0 && b%d_o%d < %lldLL;",
+               i, i, i, d, i, d, (long long)g->stride[d], i, d, (long long)g->out[d]);
+    mt_cg_line(b, "b%d_xs += b%d_o%d * %lldLL;", i, i, d, (long long)stride);
+    stride *= g->out[d];
+  }
+  mt_cg_line(b, "if (b%d_ok) {", i);
+  b->indent++;
+  b->depth++;
+  mt_cg_line(b, "float b%d_s = 0.0f;", i);
+  mt_cg_line(b, "for (long long b%d_c = 0; b%d_c < %lldLL; b%d_c++) {", i, i, (long long)s->cg, i);
+  b->indent++;
+  b->depth++;
+  mt_cg_line(b, "const long long b%d_ci = b%d_g * %lldLL + b%d_c;", i, i, (long long)s->cg, i);
+  mt_cg_line(b, "const long long b%d_xo = (b%d_nb * %lldLL + b%d_ci) * %lldLL + b%d_xs;", i, i,
+             (long long)s->kc.c_in, i, (long long)s->sp, i);
+  mt_cg_line(b, "const long long b%d_wo = (b%d_ci * %lldLL + b%d_m) * %lldLL + b%d_t;", i, i,
+             (long long)s->mg, i, (long long)s->kk, i);
+  char xoff[MT_CG_NAME], woff[MT_CG_NAME], xv[MT_CG_NAME], wv[MT_CG_NAME];
+  snprintf(xoff, sizeof xoff, "b%d_xo", i);
+  snprintf(woff, sizeof woff, "b%d_wo", i);
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, conv->inputs[0], xoff, xv));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, conv->inputs[1], woff, wv));
+  mt_cg_line(b, "b%d_s = b%d_s + %s * %s;", i, i, wv, xv);
+  close_block(b);
+  mt_cg_line(b, "b%d_acc = b%d_acc + b%d_s;", i, i, i);
   close_block(b);
   close_block(b);
   return emit_epilogue(b, conv->outputs[0], s->units, "L", acc);
@@ -381,10 +456,11 @@ mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t
     if (!st) st = find_conv(b, &ck);
     if (!st) {
       conv_shape sk;
-      shape_of(&b->calls[ck].params.conv, sms, o->conv_tile_n, &sk);
+      shape_of(&b->calls[ck].params.conv, b->calls[ck].kind == MT_KERNEL_CONV_TRANSPOSE, sms,
+               o->conv_tile_n, &sk);
       if (k == 0)
         s = sk;
-      else if (memcmp(&sk.kc, &s.kc, sizeof sk.kc) != 0)
+      else if (memcmp(&sk.kc, &s.kc, sizeof sk.kc) != 0 || sk.transpose != s.transpose)
         st = MT_ERR(UNIMPLEMENTED, "conv: members of a grouped conv differ in shape (%s)",
                     mt_cg_node_label(p->module, fgs[k]->anchor));
     }
@@ -400,7 +476,9 @@ mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t
       mt_cg_param_list(p, fgs[k], k, &bodies, true);
       mt_sb_printf(&bodies, ") {\n");
       b->indent = 1;
-      st = s.direct ? direct_body(b, conv, &s) : tile_body(b, conv, &s);
+      st = s.transpose ? transpose_body(b, conv, &s)
+           : s.direct  ? direct_body(b, conv, &s)
+                       : tile_body(b, conv, &s);
       mt_sb_printf(&bodies, "}\n");
     }
     mt_cg_body_free(b);
@@ -421,7 +499,14 @@ mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t
   out->block = (unsigned)threads;
   out->dyn_smem = 0;
   out->hgroup = h;
-  if (s.direct)
+  if (s.transpose)
+    snprintf(why, sizeof why,
+             "ConvTranspose gather (one thread per output element, taps in order, no atomics): "
+             "%lld elements x %d member(s), %lld channel(s) x %lld tap(s) each; %d SMs x %d "
+             "blocks/SM cap -> %u blocks of %d",
+             (long long)s.units, hg->n_members, (long long)s.cg, (long long)s.kk, sms, bps,
+             out->grid, threads);
+  else if (s.direct)
     snprintf(why, sizeof why,
              "direct conv (1 input channel and %lld output channel(s) per group: a GEMM tile would "
              "be mostly empty): %lld elements x %d member(s); %d SMs x %d blocks/SM cap -> %u "

@@ -269,6 +269,95 @@ mt_status *mt_cg_emit_resize(cg_body *b, const mt_node *n, const mt_resize_param
 
 /* ---- groups that run on their own ---------------------------------------------------------- */
 
+/* TopK: one block per row (a grid-stride loop over the outer x inner rows), each thread ranking
+ * its elements j = tid, tid + T, ... against the whole row. The rank of j is the number of row
+ * elements that come before it in runtime/cpu's total order (largest: NaN first, then value
+ * descending; smallest: value ascending, NaN last; equal values, and NaN with NaN, by lower index),
+ * so ranks are distinct and the element of rank r < k is written to slot r: sorted, each slot
+ * written once, no shared memory, no atomics, deterministic. Values are copied in their storage
+ * type (bit-exact, as the CPU's memcpy). Cost: n^2 / T comparisons per row (fine for the rows of
+ * detection heads and samplers up to a few thousand; a block-wide bitonic sort would be the next
+ * step for long rows). *out_work is the number of rows. */
+MT_MUST_USE static mt_status *topk_body(cg_body *b, const mt_node *n, const mt_kc_topk *kp,
+                                        int64_t *out_work) {
+  const mt_module *m = b->m;
+  const mt_value *x = mt_module_value_c(m, n->inputs[0]);
+  const char *st = mt_cg_storetype(x->dtype);
+  if (!st || x->dtype == MT_DTYPE_BOOL)
+    return MT_ERR(UNIMPLEMENTED, "TopK of %s", mt_dtype_name(x->dtype));
+  if (kp->axis < 0 || kp->axis >= x->rank)
+    return MT_ERR(INVALID_ARGUMENT, "TopK axis %d out of range", kp->axis);
+  int64_t outer = 1, len = x->dims[kp->axis], inner = 1;
+  for (int d = 0; d < kp->axis; d++) outer *= x->dims[d];
+  for (int d = kp->axis + 1; d < x->rank; d++) inner *= x->dims[d];
+  if (kp->k < 0 || kp->k > len)
+    return MT_ERR(INVALID_ARGUMENT, "TopK k = %lld out of range for an axis of %lld",
+                  (long long)kp->k, (long long)len);
+  int xi = mt_cg_input_index(b->fg, n->inputs[0]);
+  int vo = mt_cg_output_index(b->fg, n->outputs[0]);
+  int io = n->n_outputs > 1 && n->outputs[1] != MT_NO_VALUE
+               ? mt_cg_output_index(b->fg, n->outputs[1])
+               : -1;
+  if (xi < 0) return MT_ERR(INTERNAL, "TopK input is not a group input");
+  bool flt = x->dtype == MT_DTYPE_FLOAT16 || x->dtype == MT_DTYPE_FLOAT32;
+  const char *ct = flt ? "float" : "long long";
+  char load_j[96], load_u[96];
+  if (x->dtype == MT_DTYPE_FLOAT16) {
+    snprintf(load_j, sizeof load_j, "__half2float(b0_in%d[base + j * %lldLL])", xi,
+             (long long)inner);
+    snprintf(load_u, sizeof load_u, "__half2float(b0_in%d[base + u * %lldLL])", xi,
+             (long long)inner);
+  } else {
+    snprintf(load_j, sizeof load_j, "(%s)b0_in%d[base + j * %lldLL]", ct, xi, (long long)inner);
+    snprintf(load_u, sizeof load_u, "(%s)b0_in%d[base + u * %lldLL]", ct, xi, (long long)inner);
+  }
+  *out_work = outer * inner;
+  mt_cg_line(b, "// TopK k=%lld %s along an axis of %lld (stride %lld), %lld rows: rank sort",
+             (long long)kp->k, kp->largest ? "largest" : "smallest", (long long)len,
+             (long long)inner, (long long)(outer * inner));
+  mt_cg_line(b,
+             "for (long long r = (long long)blockIdx.x; r < %lldLL; r += (long long)gridDim.x) {",
+             (long long)(outer * inner));
+  mt_cg_line(b, "  const long long base = r / %lldLL * %lldLL + r %% %lldLL;", (long long)inner,
+             (long long)(len * inner), (long long)inner);
+  mt_cg_line(b, "  const long long obase = r / %lldLL * %lldLL + r %% %lldLL;", (long long)inner,
+             (long long)(kp->k * inner), (long long)inner);
+  mt_cg_line(b,
+             "  for (long long j = (long long)threadIdx.x; j < %lldLL; j += (long long)blockDim.x) "
+             "{",
+             (long long)len);
+  mt_cg_line(b, "    const %s vj = %s;", ct, load_j);
+  if (flt) mt_cg_line(b, "    const bool nj = vj != vj;");
+  mt_cg_line(b, "    long long rank = 0;");
+  mt_cg_line(b, "    for (long long u = 0; u < %lldLL && rank < %lldLL; u++) {", (long long)len,
+             (long long)kp->k);
+  mt_cg_line(b, "      const %s vu = %s;", ct, load_u);
+  const char *cmp = kp->largest ? ">" : "<";
+  if (flt) {
+    mt_cg_line(b, "      const bool nu = vu != vu;");
+    mt_cg_line(b, "      const bool tie = (nu && nj) || (!nu && !nj && vu == vj);");
+    if (kp->largest)
+      mt_cg_line(b, "      const bool before = (nu && !nj) || (!nu && !nj && vu > vj) || (tie "
+                    "&& u < j);");
+    else
+      mt_cg_line(b, "      const bool before = (!nu && nj) || (!nu && !nj && vu < vj) || (tie "
+                    "&& u < j);");
+  } else {
+    mt_cg_line(b, "      const bool before = vu %s vj || (vu == vj && u < j);", cmp);
+  }
+  mt_cg_line(b, "      rank += before ? 1 : 0;");
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "    if (rank < %lldLL) {", (long long)kp->k);
+  if (vo >= 0)
+    mt_cg_line(b, "      b0_out%d[obase + rank * %lldLL] = b0_in%d[base + j * %lldLL];", vo,
+               (long long)inner, xi, (long long)inner);
+  if (io >= 0) mt_cg_line(b, "      b0_out%d[obase + rank * %lldLL] = j;", io, (long long)inner);
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
 /* The kernel's statements for the one node of an MT_GROUP_OTHER group; *out_work is the number
  * of output elements (for the grid), *out_single whether one block does everything. */
 MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
@@ -383,6 +472,7 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
     (void)rows;
     return NULL;
   }
+  case MT_KERNEL_TOPK: return topk_body(b, n, &c->params.topk, out_work);
   default:
     /* the caller names tenant and node */
     return MT_ERR(UNIMPLEMENTED,
@@ -400,7 +490,9 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   const mt_allocator *a = prog->allocator;
   int32_t node = fg->anchor >= 0 ? fg->anchor : fg->nodes[0];
   const mt_node *n = mt_module_node_c(m, node);
-  if (fg->n_nodes != 1 || fg->n_outputs != 1 || n->n_outputs < 1)
+  /* TopK may have both of its outputs in use; the other ops here have one */
+  if (fg->n_nodes != 1 || n->n_outputs < 1 || fg->n_outputs < 1 ||
+      (fg->n_outputs != 1 && strcmp(n->op_type, "TopK") != 0))
     return MT_ERR(UNIMPLEMENTED,
                   "%s: op '%s' runs on its own (data-dependent output size or control flow); no "
                   "generator yet",
@@ -425,12 +517,14 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
       st = mt_status_annotate(st, "%s", mt_cg_node_label(m, node));
   }
   bool nonzero = !st && b->calls[0].kind == MT_KERNEL_NONZERO;
+  bool topk = !st && b->calls[0].kind == MT_KERNEL_TOPK;
   mt_cg_body_free(b);
   mt_allocator_free(a, b);
   char name[160], why[512];
   mt_cg_kernel_name(p, h, name, sizeof name);
   if (!st) {
-    int64_t want = single ? 1 : (work + threads - 1) / threads;
+    /* TopK's work is rows, one block each */
+    int64_t want = single ? 1 : topk ? work : (work + threads - 1) / threads;
     int64_t cap = (int64_t)sms * bps;
     if (want < 1) want = 1;
     if (want > cap) want = cap;
@@ -444,6 +538,12 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
                nonzero ? "per-thread chunks placed by a block prefix sum keep the row-major order"
                        : "sequential float accumulation, as the reference",
                sms);
+    else if (topk)
+      snprintf(why, sizeof why,
+               "TopK: %lld rows, one block of %d threads per row ranking every element against "
+               "the row (ties by lower index, as the reference) -> %lld blocks (cap %d SMs x %d "
+               "blocks/SM), grid-stride over rows",
+               (long long)work, threads, (long long)want, sms, bps);
     else
       snprintf(why, sizeof why,
                "%s: %lld elements -> %lld blocks of %d (cap %d SMs x %d blocks/SM), grid-stride",

@@ -7,7 +7,9 @@
  * (the direct path), grouped (group 2), 1-D, and Gemm groups: Gemm + bias + Relu (cuBLASLt's
  * RELU_BIAS, no kernel), Gemm + bias + Sigmoid (a generated epilogue kernel), a batched MatMul +
  * Add, and two identical Gemm tenants that become one batched GEMM (bias added by the epilogue
- * kernel). A ConvTranspose tenant must come out as a not-generated record naming tenant, node
+ * kernel), and ConvTranspose in the gather form (strides with output_padding, groups with
+ * dilations and asymmetric pads, 1-D with a stride larger than the kernel), each with an
+ * epilogue. An int32 MatMul tenant must come out as a not-generated record naming tenant, node
  * and op.
  *
  * The plan is executed node by node in schedule order on the reference executor; at each
@@ -239,12 +241,43 @@ static void build_fc(mt_module *m, const char *name) {
   b.g->outputs[b.g->n_outputs++] = g;
 }
 
+/* ConvTranspose in the gather form: strides with output_padding and bias + Relu; groups with
+ * dilations, asymmetric pads and a residual Add; 1-D with a stride larger than the kernel (output
+ * positions no tap reaches: bias only). */
 static void build_conv_transpose(mt_module *m) {
   tb b;
   tb_tenant(&b, m, "deconv");
-  mt_value_id x = tb_input(&b, "x", 4, D(1, 2, 4, 4));
-  mt_value_id c = tb_node(&b, "ConvTranspose", 2, V(x, tb_const(&b, 4, D(2, 3, 3, 3))), 0, NULL);
-  b.g->outputs[b.g->n_outputs++] = c;
+  mt_value_id x = tb_input(&b, "x", 4, D(1, 2, 4, 5));
+  mt_value_id c =
+      tb_node(&b, "ConvTranspose", 3, V(x, tb_const(&b, 4, D(2, 3, 3, 3)), tb_const(&b, 1, D(3))),
+              3, A("strides:2,2", "pads:1,1,1,1", "output_padding:1,0"));
+  mt_value_id r = tb_node(&b, "Relu", 1, V(c), 0, NULL);
+  b.g->outputs[b.g->n_outputs++] = r;
+  /* group 2: w [c_in 4, c_out/group 3, 2, 3]; y [2, 6, 3 + 2 - 1 - 1, ...] */
+  mt_value_id gx = tb_input(&b, "gx", 4, D(2, 4, 3, 5));
+  mt_value_id g =
+      tb_node(&b, "ConvTranspose", 3, V(gx, tb_const(&b, 4, D(4, 3, 2, 3)), tb_const(&b, 1, D(6))),
+              4, A("group=2", "dilations:2,1", "strides:1,2", "pads:0,1,1,0"));
+  mt_value_id res = tb_node(&b, "Add", 2, V(g, tb_const(&b, 1, D(1))), 0, NULL);
+  b.g->outputs[b.g->n_outputs++] = res;
+  mt_value_id x1 = tb_input(&b, "x1", 3, D(1, 3, 7));
+  mt_value_id c1 =
+      tb_node(&b, "ConvTranspose", 3, V(x1, tb_const(&b, 3, D(3, 2, 2)), tb_const(&b, 1, D(2))), 1,
+              A("strides:3"));
+  b.g->outputs[b.g->n_outputs++] = c1;
+}
+
+/* An int32 MatMul: GEMMs over non-float32 operands have no generator, so this group must come
+ * out as a not-generated record naming tenant, node and op. */
+static void build_int_matmul(mt_module *m) {
+  tb b;
+  tb_tenant(&b, m, "imm");
+  mt_value_id x = tb_input(&b, "x", 2, D(3, 4));
+  mt_value_id xi = tb_node(&b, "Cast", 1, V(x), 1, A("to=6"));
+  mt_value_id w = tb_const(&b, 2, D(4, 2));
+  mt_value_id wi = tb_node(&b, "Cast", 1, V(w), 1, A("to=6"));
+  mt_value_id mm = tb_node(&b, "MatMul", 2, V(xi, wi), 0, NULL);
+  b.g->outputs[b.g->n_outputs++] = mm;
 }
 
 /* --- running --- */
@@ -356,6 +389,7 @@ int main(void) {
   build_fc(m, "fc_a");
   build_fc(m, "fc_b");
   build_conv_transpose(m);
+  build_int_matmul(m);
   mt_pass_ctx ctx = {.module = m, .arch = mt_arch_builtin("sm_90")};
   mt_pipeline_options po;
   mt_pipeline_options_init(&po);
@@ -371,16 +405,17 @@ int main(void) {
   OK(mt_cuda_generate(p, &o, &prog));
   for (int i = 0; i < prog->n_skipped; i++)
     fprintf(stderr, "not generated: %s: %s\n", prog->skipped[i].what, prog->skipped[i].reason);
-  CHECK(prog->n_skipped == 1 && count_reason(prog, "tenant 'deconv'") == 1 &&
-            count_reason(prog, "(ConvTranspose)") == 1,
-        "expected exactly the ConvTranspose group not generated, naming tenant, node and op");
-  int grouped = 0, direct = 0, tiles = 0, fused_lt = 0, epi_kernels = 0, batched = 0;
+  CHECK(prog->n_skipped == 1 && count_reason(prog, "tenant 'imm'") == 1 &&
+            count_reason(prog, "(MatMul)") == 1,
+        "expected exactly the int32 MatMul group not generated, naming tenant, node and op");
+  int grouped = 0, direct = 0, tiles = 0, fused_lt = 0, epi_kernels = 0, batched = 0, convt = 0;
   for (int i = 0; i < prog->n_kernels; i++) {
     const mt_cuda_kernel *k = &prog->kernels[i];
     const mt_horizontal_group *hg = &p->hgroups[k->hgroup];
     grouped += hg->kind == MT_HGROUP_GROUPED_CONV && hg->n_members == 2;
     direct += strstr(k->why, "direct conv") != NULL;
     tiles += strstr(k->why, "implicit GEMM") != NULL;
+    convt += strstr(k->why, "ConvTranspose gather") != NULL;
     /* a 1-SM partition with 1 block per SM: one block, but each body of a multi-body kernel
      * owns at least one */
     unsigned bodies = strstr(k->name, "gemm_epilogue") ? (unsigned)hg->n_members : 1;
@@ -399,11 +434,13 @@ int main(void) {
   CHECK(grouped == 1, "no grouped-conv kernel over the two conv tenants");
   CHECK(direct == 1, "depthwise conv did not take the direct path (%d)", direct);
   CHECK(tiles >= 6, "only %d implicit-GEMM conv kernels", tiles);
+  CHECK(convt == 3, "%d ConvTranspose gather kernels, expected 3", convt);
   CHECK(fused_lt == 1, "Gemm + bias + Relu is not one cuBLASLt RELU_BIAS call");
   CHECK(epi_kernels >= 4, "only %d GEMM problems with a generated epilogue kernel", epi_kernels);
   CHECK(batched == 1, "the two identical Gemm tenants are not one batched GEMM");
-  printf("%d kernels (%d implicit GEMM, %d direct, %d grouped), %d library calls\n",
-         prog->n_kernels, tiles, direct, grouped, prog->n_libcalls);
+  printf("%d kernels (%d implicit GEMM, %d direct, %d grouped, %d ConvTranspose), %d library "
+         "calls\n",
+         prog->n_kernels, tiles, direct, grouped, convt, prog->n_libcalls);
 
   char path[] = "/tmp/mtcc_codegen_conv_XXXXXX.cu";
   int fd = mkstemps(path, 3);

@@ -2,7 +2,9 @@
  * emulation of CUDA (tests/emu) against the reference executor: Resize (nearest with every
  * nearest_mode, linear with every coordinate_transformation_mode runtime/cpu/resize.c supports,
  * tf_crop_and_resize extrapolation, fused with an elementwise op), Shape, Size, ConstantOfShape,
- * Range (int64 and float32) and NonZero (bounded output and device-side count). Outputs must
+ * Range (int64 and float32), NonZero (bounded output and device-side count) and TopK (float32
+ * with ties, NaN and signed zeros, int32 with many ties, float16; largest and smallest; values and
+ * indices). Outputs must
  * equal the reference byte for byte; NonZero's count must equal the reference's column count and
  * the first count columns of each bounded row its rows. fold-constants is disabled so the shape
  * ops reach the plan. Kernels are sized for a 1-SM partition with 32-thread blocks, also launched
@@ -237,6 +239,59 @@ static void build_shapes(mt_module *m, const char *name) {
   b.g->outputs[b.g->n_outputs++] = tb_node(&b, "NonZero", 1, V(vnz), NULL);
 }
 
+/* TopK(x, K) with axis/largest attributes; both outputs (values, indices) made graph outputs as
+ * asked. */
+static void tb_topk(tb *b, mt_value_id x, int64_t k, int64_t axis, int64_t largest, bool values,
+                    bool indices) {
+  mt_arena *arena = mt_module_arena(b->m);
+  mt_attr *a = mt_arena_array(arena, 2, sizeof *a);
+  memset(a, 0, 2 * sizeof *a);
+  a[0].name = mt_arena_strdup(arena, "axis");
+  a[0].type = MT_ATTR_INT;
+  a[0].i = axis;
+  a[1].name = mt_arena_strdup(arena, "largest");
+  a[1].type = MT_ATTR_INT;
+  a[1].i = largest;
+  mt_value_id out[2];
+  char name[64], vname[80];
+  snprintf(name, sizeof name, "TopK_%d", b->n++);
+  for (int i = 0; i < 2; i++) {
+    snprintf(vname, sizeof vname, "%s_%s", name, i ? "indices" : "values");
+    OK(mt_module_add_value(b->m, b->g, vname, &out[i]));
+  }
+  int32_t id;
+  OK(mt_module_add_node(b->m, b->g, name, "TopK", "", 2, V(x, tb_ints(b, 1, (int64_t[]){k})), 2,
+                        out, 2, a, &id));
+  if (values) b->g->outputs[b->g->n_outputs++] = out[0];
+  if (indices) b->g->outputs[b->g->n_outputs++] = out[1];
+}
+
+/* TopK over a float32 constant with ties, NaNs and -0.0 == 0.0 (largest and smallest, k = 4 and
+ * the whole row, the last axis and a middle one), int32 inputs full of ties (values from 61
+ * integers) along a middle axis, and float16 along axis 0 with only the indices used. */
+static void build_topk(mt_module *m, const char *name) {
+  tb b;
+  tb_tenant(&b, m, name);
+  static float cv[3 * 10];
+  for (int i = 0; i < 30; i++) cv[i] = (float)((i * 7) % 5) - 2.0f;
+  cv[2] = NAN;
+  cv[7] = NAN;
+  cv[13] = -0.0f;
+  cv[14] = 0.0f;
+  cv[25] = NAN;
+  mt_tensor ct = {.dtype = MT_DTYPE_FLOAT32, .rank = 2, .dims = {3, 10}, .data = cv};
+  mt_value_id c;
+  OK(mt_module_add_constant_value(m, b.g, "topk_in", &ct, &c));
+  tb_topk(&b, c, 4, -1, 1, true, true);
+  tb_topk(&b, c, 10, 1, 0, true, true);
+  tb_topk(&b, c, 2, 0, 0, true, true);
+  mt_value_id xi = tb_input(&b, "xi", MT_DTYPE_INT32, 3, D(4, 6, 5));
+  tb_topk(&b, xi, 3, 1, 1, true, true);
+  tb_topk(&b, xi, 5, 2, 0, true, false);
+  mt_value_id xh = tb_input(&b, "xh", MT_DTYPE_FLOAT16, 3, D(5, 3, 7));
+  tb_topk(&b, xh, 3, 0, 0, false, true);
+}
+
 /* --- running --- */
 
 static mt_tensor *tenant_inputs(const mt_module *m, int32_t t) {
@@ -316,6 +371,7 @@ int main(void) {
   OK(mt_module_create(NULL, &m));
   build_resize(m, "resize");
   build_shapes(m, "shapes");
+  build_topk(m, "topk");
   mt_pass_ctx ctx = {.module = m, .arch = mt_arch_builtin("sm_90")};
   mt_pipeline_options po;
   mt_pipeline_options_init(&po);
@@ -340,16 +396,17 @@ int main(void) {
   for (int i = 0; i < prog->n_skipped; i++)
     fprintf(stderr, "not generated: %s: %s\n", prog->skipped[i].what, prog->skipped[i].reason);
   CHECK(prog->n_skipped == 0, "%d groups not generated", prog->n_skipped);
-  int ops[6] = {0}; /* Shape, Size, ConstantOfShape, Range, NonZero, Resize */
-  const char *opn[6] = {"Shape", "Size", "ConstantOfShape", "Range", "NonZero", "Resize"};
+  int ops[7] = {0}; /* Shape, Size, ConstantOfShape, Range, NonZero, Resize, TopK */
+  const char *opn[7] = {"Shape", "Size", "ConstantOfShape", "Range", "NonZero", "Resize", "TopK"};
   for (int i = 0; i < prog->n_kernels; i++)
-    for (int j = 0; j < 6; j++) {
+    for (int j = 0; j < 7; j++) {
       char tag[40];
       snprintf(tag, sizeof tag, " (%s)\n", opn[j]); /* the node comment lines */
       for (const char *c = prog->kernels[i].source; (c = strstr(c, tag)) != NULL; c++) ops[j]++;
     }
-  for (int j = 0; j < 6; j++) CHECK(ops[j] > 0, "no kernel covers a %s node", opn[j]);
-  CHECK(ops[3] >= 2 && ops[5] >= 30, "Range kernels %d, Resize nodes %d", ops[3], ops[5]);
+  for (int j = 0; j < 7; j++) CHECK(ops[j] > 0, "no kernel covers a %s node", opn[j]);
+  CHECK(ops[3] >= 2 && ops[5] >= 30 && ops[6] == 6, "Range kernels %d, Resize nodes %d, TopK %d",
+        ops[3], ops[5], ops[6]);
   printf("%d kernels (%d multi-body) covering %d nodes\n", prog->n_kernels, multi, covered);
 
   /* One source for all kernels: each in its own namespace (the prelude and body names repeat). */
