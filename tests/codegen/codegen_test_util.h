@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "codegen/cuda.h"
+#include "emu_rt.h"
 #include "ir/ir.h"
 
 static int failures;
@@ -141,5 +145,33 @@ static inline mt_value_id tb_node(tb *b, const char *op, int n_in, const mt_valu
 
 #define V(...) ((const mt_value_id[]){__VA_ARGS__})
 #define D(...) ((const int64_t[]){__VA_ARGS__})
+
+/* Compiles every kernel of prog into one emulator module (one g++ run): each kernel in its own
+ * namespace, since preludes and body names repeat. NULL (after printing why) when the emulator
+ * cannot compile them; MTCC_KEEP_CU=1 keeps the source for a look. */
+static inline emu_module *cg_load_program(const mt_cuda_program *prog, const char *tag) {
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/mtcc_codegen_%s_XXXXXX.cu", tag);
+  int fd = mkstemps(path, 3);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f) return NULL;
+  fprintf(f, "#include \"mt_cuda.h\"\n");
+  const char **names = calloc((size_t)prog->n_kernels + 1, sizeof *names);
+  for (int i = 0; i < prog->n_kernels; i++) {
+    fprintf(f, "namespace k%d {\n%s}\nusing k%d::%s;\n", i, prog->kernels[i].source, i,
+            prog->kernels[i].name);
+    names[i] = prog->kernels[i].name;
+  }
+  fclose(f);
+  emu_module *em = NULL;
+  int rc = emu_jit_load(path, names, (size_t)prog->n_kernels, NULL, &em);
+  free(names);
+  if (rc != EMU_OK) fprintf(stderr, "emu_jit_load: %s\n", emu_last_error());
+  if (rc != EMU_OK && getenv("MTCC_KEEP_CU"))
+    fprintf(stderr, "source kept: %s\n", path);
+  else
+    unlink(path);
+  return rc == EMU_OK ? em : NULL;
+}
 
 #endif

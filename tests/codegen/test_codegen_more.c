@@ -307,27 +307,8 @@ int main(void) {
         ops[3], ops[5], ops[6]);
   printf("%d kernels (%d multi-body) covering %d nodes\n", prog->n_kernels, multi, covered);
 
-  /* One source for all kernels: each in its own namespace (the prelude and body names repeat). */
-  char path[] = "/tmp/mtcc_codegen_more_XXXXXX.cu";
-  int fd = mkstemps(path, 3);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!f) return 1;
-  fprintf(f, "#include \"mt_cuda.h\"\n");
-  const char **names = calloc((size_t)prog->n_kernels + 1, sizeof *names);
-  for (int i = 0; i < prog->n_kernels; i++) {
-    fprintf(f, "namespace k%d {\n%s}\nusing k%d::%s;\n", i, prog->kernels[i].source, i,
-            prog->kernels[i].name);
-    names[i] = prog->kernels[i].name;
-  }
-  fclose(f);
-  emu_module *em = NULL;
-  int rc = emu_jit_load(path, names, (size_t)prog->n_kernels, NULL, &em);
-  if (rc != EMU_OK) {
-    fprintf(stderr, "emu_jit_load: %s\n", emu_last_error());
-    unlink(path);
-    return 1;
-  }
-  unlink(path);
+  emu_module *em = cg_load_program(prog, "more");
+  if (!em) return 1;
 
   /* The reference executor, node by node in schedule order, kernels compared per group. */
   mt_eval *ev;
@@ -365,7 +346,6 @@ int main(void) {
     free(inputs[t]);
   }
   free(inputs);
-  free(names);
   emu_module_free(em);
   mt_cuda_program_destroy(prog);
   mt_plan_destroy(ctx.plan);

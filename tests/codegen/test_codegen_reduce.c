@@ -327,29 +327,8 @@ int main(void) {
          "%d mixing reduction and elementwise bodies\n",
          prog->n_kernels, reductions, fused, multi_red, mixed);
 
-  char path[] = "/tmp/mtcc_codegen_reduce_XXXXXX.cu";
-  int fd = mkstemps(path, 3);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!f) return 1;
-  fprintf(f, "#include \"mt_cuda.h\"\n");
-  const char **names = calloc((size_t)prog->n_kernels + 1, sizeof *names);
-  for (int i = 0; i < prog->n_kernels; i++) {
-    fprintf(f, "namespace k%d {\n%s}\nusing k%d::%s;\n", i, prog->kernels[i].source, i,
-            prog->kernels[i].name);
-    names[i] = prog->kernels[i].name;
-  }
-  fclose(f);
-  emu_module *em = NULL;
-  int rc = emu_jit_load(path, names, (size_t)prog->n_kernels, NULL, &em);
-  if (rc != EMU_OK) {
-    fprintf(stderr, "emu_jit_load: %s\n", emu_last_error());
-    if (getenv("MTCC_KEEP_CU"))
-      fprintf(stderr, "source kept: %s\n", path);
-    else
-      unlink(path);
-    return 1;
-  }
-  unlink(path);
+  emu_module *em = cg_load_program(prog, "reduce");
+  if (!em) return 1;
 
   mt_eval *ev;
   OK(mt_eval_create(m, true, &ev));
@@ -386,7 +365,6 @@ int main(void) {
     free(inputs[t]);
   }
   free(inputs);
-  free(names);
   emu_module_free(em);
   mt_cuda_program_destroy(prog);
   mt_plan_destroy(ctx.plan);
