@@ -8,7 +8,8 @@
  *             blob section can be used straight from the mapping.
  *
  * The manifest section is a mtbundle.Manifest message (runtime/bundle/mtbundle.proto); the
- * weights section holds every constant the plan reads once (64-byte aligned each). Kernel-call
+ * weights section holds every constant the plan reads once (64-byte aligned each); the optional
+ * code section holds the GPU kernels' cubins and PTX. Kernel-call
  * parameters are stored in the fixed encoding of mt_kc_encode (never raw struct memory), whose
  * layout is versioned by MT_KC_ENCODING_VERSION. */
 #ifndef MT_RUNTIME_BUNDLE_FORMAT_H
@@ -31,6 +32,7 @@
 typedef enum mt_bundle_section_kind {
   MT_SECTION_MANIFEST = 1,
   MT_SECTION_WEIGHTS = 2,
+  MT_SECTION_CODE = 3, /* cubins and PTX (Manifest.code_images), 64-byte aligned each */
   MT_SECTION_KIND_COUNT,
 } mt_bundle_section_kind;
 
