@@ -33,6 +33,9 @@ struct mtrt_session {
 };
 
 const mt_bundle *mt_bundle_of(const mtrt_bundle *b) { return &b->b; }
+struct mt_gpu_session *mt_session_gpu(const mtrt_session *s) {
+  return s->gpu;
+}
 
 static mtrt_status *pub(mt_status *st) { return (mtrt_status *)st; }
 
