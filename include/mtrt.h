@@ -199,10 +199,12 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_bind_output_device(mtrt_session
                                                                     uint64_t device_ptr,
                                                                     size_t nbytes);
 
-/* Starts tenant (or -1: every tenant) and returns once the work is enqueued on the GPU (with
- * MTRT_ARRIVAL_BATCHED_WINDOW it may only be pending). Inputs are read before it returns (host
- * bindings are staged), so they may change afterwards; outputs are written only by
- * mtrt_session_wait. The CPU path runs synchronously here. One thread per session. */
+/* Starts tenant (or -1: every tenant) and returns once the work is enqueued on the GPU. Host
+ * inputs are read (staged) before it returns, so they may change afterwards, except with
+ * MTRT_ARRIVAL_BATCHED_WINDOW, where a pending tenant's inputs are read when its window closes
+ * (at the latest in mtrt_session_wait). Outputs are written only by mtrt_session_wait. A tenant
+ * started again before a wait first completes its previous run. The CPU path runs synchronously
+ * here. One thread per session. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_run_async(mtrt_session *s, int tenant);
 /* Completes everything started: host outputs written, times measured. Errors name the call. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_wait(mtrt_session *s);

@@ -34,9 +34,11 @@ static char lt_error[256]; /* "" when loaded */
 
 static void lt_load(void) {
   const char *env = getenv("MTRT_CUBLASLT_PATH");
-  const char *names[] = {env && *env ? env : "libcublasLt.so.13", "libcublasLt.so"};
+  /* the toolkit's folder last: CUDA images do not always put it on the loader's path */
+  const char *names[] = {env && *env ? env : "libcublasLt.so.13", "libcublasLt.so",
+                         "/usr/local/cuda/lib64/libcublasLt.so.13"};
   void *lib = NULL;
-  for (int i = 0; !lib && i < (env && *env ? 1 : 2); i++)
+  for (int i = 0; !lib && i < (env && *env ? 1 : 3); i++)
     lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     snprintf(lt_error, sizeof lt_error, "cannot open %s (%s)", names[0], dlerror());

@@ -422,7 +422,7 @@ void mt_gpu_session_destroy(mt_gpu_session *g) {
     for (size_t s = 0; g->gemms[gi] && s < m->gpu_groups[gi]->n_steps; s++)
       mt_gpu_gemm_free(g->gemms[gi][s]);
     free(g->gemms[gi]);
-    if (g->workspaces[gi]) cu->cuMemFree(g->workspaces[gi]);
+    if (g->workspaces && g->workspaces[gi]) cu->cuMemFree(g->workspaces[gi]);
   }
   for (size_t t = 0; t < m->n_tenants; t++) {
     for (size_t i = 0; g->in && g->in[t] && i < m->tenants[t]->n_inputs; i++) {
@@ -520,9 +520,9 @@ MT_MUST_USE static mt_status *drain_for(mt_gpu_session *g, gpu_exec *e) {
   for (size_t t = 0; t < m->n_tenants; t++) {
     gpu_exec *f = g->flight[t];
     if (!f) continue;
+    /* per-tenant graphs of one lane share its stream, which orders them; the round graph runs
+     * on its own stream, and split graphs on the partitions' streams */
     bool overlap = f == e || e == g->round || f == g->round || g->split_graphs;
-    for (size_t u = 0; !overlap && u < m->n_tenants; u++)
-      overlap = launched_in(e, u) && g->lane[u] == g->lane[t];
     if (overlap) MT_RETURN_IF_ERROR_PLAIN(finish(g, f, stream_of(g, f)));
   }
   return NULL;

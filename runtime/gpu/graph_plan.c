@@ -131,8 +131,42 @@ static bool for_each_ref(const Mtbundle__GpuStep *s, ref_fn fn, void *ctx) {
   return true;
 }
 
-/* The GPU fields the graph reads, checked against the manifest (the loader checks the CPU plan;
- * these indices are used to address arrays here). */
+/* A GPU step's buffer reference indexes only what the manifest has (the loader checks the CPU
+ * plan's references; the GPU steps' are used to address arrays here and in the session). */
+typedef struct ref_check {
+  const Mtbundle__Manifest *m;
+  const char *bad; /* what is wrong with the first bad reference */
+} ref_check;
+
+static bool check_ref(void *ctx, const Mtbundle__BufferRef *r, bool written) {
+  ref_check *rc = ctx;
+  const Mtbundle__Manifest *m = rc->m;
+  if (!r || r->kind == MTBUNDLE__BUFFER_REF__KIND__NONE) return true;
+  uint64_t limit = m->scratch_bytes;
+  switch (r->kind) {
+  case MTBUNDLE__BUFFER_REF__KIND__CONSTANT:
+    if (r->index < 0 || (size_t)r->index >= m->n_constants) rc->bad = "constant index";
+    return !rc->bad;
+  case MTBUNDLE__BUFFER_REF__KIND__INPUT:
+    if (r->tenant < 0 || (size_t)r->tenant >= m->n_tenants || r->index < 0 ||
+        (size_t)r->index >= m->tenants[r->tenant]->n_inputs)
+      rc->bad = "tenant input index";
+    return !rc->bad;
+  case MTBUNDLE__BUFFER_REF__KIND__ARENA:
+    if (r->partition < 0 || (size_t)r->partition >= m->n_partitions) {
+      rc->bad = "partition index";
+      return false;
+    }
+    limit = m->partitions[r->partition]->arena_bytes;
+    /* fall through */
+  case MTBUNDLE__BUFFER_REF__KIND__SCRATCH:
+    if (r->offset > limit || r->size > limit - r->offset) rc->bad = "buffer past its area";
+    return !rc->bad;
+  default: rc->bad = "buffer kind"; return false;
+  }
+}
+
+/* The GPU fields the graph reads, checked against the manifest. */
 MT_MUST_USE static mt_status *check_gpu_plan(const Mtbundle__Manifest *m) {
   if (m->n_gpu_groups == 0)
     return MT_ERR(UNAVAILABLE, "the bundle has no GPU plan: %s",
@@ -149,6 +183,10 @@ MT_MUST_USE static mt_status *check_gpu_plan(const Mtbundle__Manifest *m) {
                     gr->kind && *gr->kind ? gr->kind : "group", gr->partition, gg->unavailable);
     for (size_t s = 0; s < gg->n_steps; s++) {
       const Mtbundle__GpuStep *st = gg->steps[s];
+      ref_check rc = {.m = m};
+      if (!for_each_ref(st, check_ref, &rc))
+        return MT_ERR(DATA_LOSS, "group %zu step %zu: a buffer reference is out of range (%s)", g,
+                      s, rc.bad);
       if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
         if (st->launch->module >= m->n_gpu_modules)
           return MT_ERR(DATA_LOSS, "group %zu step %zu: module %u out of range (%zu modules)", g, s,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mtrt.h"
 #include "runtime/bundle/bundle.h"
@@ -200,7 +201,7 @@ static long rss_pages(void) {
 }
 
 /* Returns 77 when the GPU path is unavailable (printing why), else the number of failures. */
-static int check_bundle(const char *path) {
+static int check_bundle(const char *path, bool cycles) {
   mtrt_bundle *b = NULL;
   mtrt_status *st = mtrt_bundle_open(path, NULL, &b);
   if (st) {
@@ -252,10 +253,12 @@ static int check_bundle(const char *path) {
       pthread_join(th[i], NULL);
       CHECK(jobs[i].err <= 1e-6, "thread %d: error %g %s", i, jobs[i].err, jobs[i].error);
     }
-
-    /* 1,000 create/destroy cycles: no growth of device or host memory */
+  }
+  if (!st && cycles) {
+    /* 1,000 create/destroy cycles: no growth of device or host memory. A session stays open
+     * meanwhile, so the primary context is not torn down and rebuilt each cycle. */
     mtrt_session *warm = session(b, MTRT_DEVICE_GPU, MTRT_ARRIVAL_ROUND, &st);
-    mtrt_session_destroy(warm);
+    mtrt_session_destroy(session(b, MTRT_DEVICE_GPU, MTRT_ARRIVAL_ROUND, &st));
     size_t dev0 = device_free_bytes();
     long rss0 = rss_pages();
     for (int i = 0; !st && i < 1000; i++) mtrt_session_destroy(session(b, MTRT_DEVICE_GPU, 0, &st));
@@ -266,6 +269,7 @@ static int check_bundle(const char *path) {
     CHECK(!st, "create/destroy: %s", mtrt_status_message(st));
     CHECK(dev1 + (8u << 20) >= dev0, "device memory grew by %zu bytes", dev0 - dev1);
     CHECK(rss1 - rss0 < 2560, "host memory grew by %ld pages", rss1 - rss0);
+    mtrt_session_destroy(warm);
   }
   mtrt_status_free(st);
   io_free(&cpu);
@@ -289,8 +293,18 @@ int main(int argc, char **argv) {
     mt_status_free(st);
     return code;
   }
+  /* the create/destroy cycles on the smallest bundle only: they cost device time */
+  int smallest = 1;
+  off_t least = -1;
   for (int i = 1; i < argc; i++) {
-    int r = check_bundle(argv[i]);
+    struct stat sb;
+    if (stat(argv[i], &sb) == 0 && (least < 0 || sb.st_size < least)) {
+      least = sb.st_size;
+      smallest = i;
+    }
+  }
+  for (int i = 1; i < argc; i++) {
+    int r = check_bundle(argv[i], i == smallest);
     if (r == 77) return 77;
     failures += r;
   }

@@ -463,6 +463,13 @@ static void refusals(void **state) {
   f->launches[0].module = 7;
   assert_status(mt_gpu_graph_build(&f->m, -1, &g), MT_DATA_LOSS, "module 7");
   f->launches[0].module = 0;
+  f->launches[1].args[1]->partition = 5;
+  assert_status(mt_gpu_graph_build(&f->m, -1, &g), MT_DATA_LOSS, "group 0 step 1",
+                "partition index");
+  f->launches[1].args[1]->partition = 0;
+  f->launches[1].args[1]->offset = 1000;
+  assert_status(mt_gpu_graph_build(&f->m, -1, &g), MT_DATA_LOSS, "past its area");
+  f->launches[1].args[1]->offset = 64;
   f->m.n_gpu_groups = 0;
   f->m.gpu_unavailable = "compiled without --nvrtc";
   assert_status(mt_gpu_graph_build(&f->m, -1, &g), MT_UNAVAILABLE, "no GPU plan",
