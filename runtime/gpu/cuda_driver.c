@@ -33,6 +33,8 @@ static bool resolve(get_proc_fn get_proc, const char *name, void **out) {
 }
 
 static void load(void) {
+  char need[32]; /* "13.0": the CUDA version of the header this libmtrt was built with */
+  snprintf(need, sizeof need, "%d.%d", CUDA_VERSION / 1000, CUDA_VERSION % 1000 / 10);
   const char *path = getenv("MTRT_CUDA_DRIVER_PATH");
   if (!path || !*path) path = "libcuda.so.1";
   /* RTLD_LOCAL: the driver's symbols stay out of the application's namespace. */
@@ -63,13 +65,10 @@ static void load(void) {
   }
 #define MT_CU_RESOLVE_REQUIRED(name)                                                               \
   if (!resolve(get_proc, #name, (void **)&api.name)) {                                             \
-    fail(MT_UNIMPLEMENTED, "the CUDA driver is too old for this libmtrt: it lacks %s for %s",      \
-         #name, "CUDA " MT_CU_VERSION_TEXT);                                                       \
+    fail(MT_UNIMPLEMENTED, "the CUDA driver is too old for this libmtrt: it lacks %s of CUDA %s",  \
+         #name, need);                                                                             \
     return;                                                                                        \
   }
-#define MT_CU_STR2(x) #x
-#define MT_CU_STR(x) MT_CU_STR2(x)
-#define MT_CU_VERSION_TEXT MT_CU_STR(CUDA_VERSION)
   MT_CU_REQUIRED(MT_CU_RESOLVE_REQUIRED)
 #undef MT_CU_RESOLVE_REQUIRED
   api.has_green_contexts = true;
@@ -98,8 +97,8 @@ static void load(void) {
   if (api.driver_version < CUDA_VERSION) {
     char have[32];
     snprintf(have, sizeof have, "%d.%d", api.driver_version / 1000, api.driver_version % 1000 / 10);
-    fail(MT_UNIMPLEMENTED, "the CUDA driver supports CUDA %s; this libmtrt needs %s or newer", have,
-         MT_CU_VERSION_TEXT " (as a CUDA_VERSION number)");
+    fail(MT_UNIMPLEMENTED, "the CUDA driver supports CUDA %s; this libmtrt needs CUDA %s or newer",
+         have, need);
     return;
   }
   if (api.cuDeviceGetCount(&api.device_count) != CUDA_SUCCESS || api.device_count == 0) {
