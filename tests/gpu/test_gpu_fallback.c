@@ -14,18 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "mtrt.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);                     \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-    }                                                                                              \
-  } while (0)
 
 /* Checks st's code and that its message contains `needle`; frees st. */
 static void expect(mtrt_status *st, mtrt_status_code code, const char *needle, const char *what) {

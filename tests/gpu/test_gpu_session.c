@@ -16,21 +16,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "check.h"
 #include "mtrt.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/gpu/cuda_driver.h"
 #include "runtime/gpu/gpu_session.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);                     \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-    }                                                                                              \
-  } while (0)
 
 /* Host buffers for every port of every tenant. */
 typedef struct io {
