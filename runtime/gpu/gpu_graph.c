@@ -21,6 +21,9 @@ static CUDA_MEMCPY3D copy_params(CUdeviceptr dst_dev, void *dst_host, CUdevicept
   c.dstMemoryType = dst_host ? CU_MEMORYTYPE_HOST : CU_MEMORYTYPE_DEVICE;
   c.dstHost = dst_host;
   c.dstDevice = dst_dev;
+  /* one row: pitches and heights as for a 1 x 1 x n box, which every driver accepts */
+  c.srcPitch = c.dstPitch = n;
+  c.srcHeight = c.dstHeight = 1;
   c.WidthInBytes = n;
   c.Height = 1;
   c.Depth = 1;

@@ -392,6 +392,12 @@ mt_status *mt_gpu_session_create(const mt_bundle *b, const mt_gpu_options *o,
   if (!st) st = make_lanes(g);
   /* the round graph is instantiated now (once); per-tenant graphs on their first launch */
   if (!st) st = mt_gpu_exec_create(g, g->round_desc, &g->round);
+  if (!st) {
+    char line[160];
+    snprintf(line, sizeof line, "round graph of %zu nodes: %s", g->round_desc->n_nodes,
+             g->split_graphs ? "one graph per partition" : "one graph across every partition");
+    note_add(g, line);
+  }
   if (st) {
     mt_gpu_session_destroy(g);
     return mt_status_annotate(st, "device gpu %d", o->gpu_index);

@@ -71,7 +71,7 @@ static uint32_t emit(builder *b, mt_gpu_node node) {
     return NO_NODE;
   node.first_dep = (uint32_t)g->n_deps;
   node.n_deps = (uint32_t)b->n_pending;
-  memcpy(g->deps + g->n_deps, b->pending, b->n_pending * sizeof *b->pending);
+  if (b->n_pending) memcpy(g->deps + g->n_deps, b->pending, b->n_pending * sizeof *b->pending);
   g->n_deps += b->n_pending;
   b->n_pending = 0;
   g->nodes[g->n_nodes] = node;
