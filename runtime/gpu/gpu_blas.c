@@ -153,8 +153,8 @@ MT_MUST_USE static mt_status *prepare_problem(mt_gpu_gemm_call *call,
       layout(&p->la, q->trans_b ? k : n, q->trans_b ? n : k, q->ldb, q->batch, q->stride_b));
   MT_RETURN_IF_ERROR_PLAIN(
       layout(&p->lb, q->trans_a ? m : k, q->trans_a ? k : m, q->lda, q->batch, q->stride_a));
-  /* d items are dense: item i at i * m * ldc (c's stride may be 0: one c for every item) */
-  MT_RETURN_IF_ERROR_PLAIN(layout(&p->lc, n, m, q->ldc, q->batch, (int64_t)m * q->ldc));
+  /* c and d share ldc and the batch stride stride_c (the loader checks it covers an item) */
+  MT_RETURN_IF_ERROR_PLAIN(layout(&p->lc, n, m, q->ldc, q->batch, q->stride_c));
   cublasLtMatmulPreference_t pref;
   MT_RETURN_IF_ERROR_PLAIN(lt_check(lt.cublasLtMatmulPreferenceCreate(&pref), "preference"));
   uint64_t ws = call->workspace_bytes;
