@@ -11,7 +11,12 @@ must equal the round's outputs bit for bit. Then test_gpu_session checks the bun
 Exits 77 (CTest's skip) printing the reason when there is no usable GPU: no CUDA driver, no
 device, or bundles without GPU code (NVRTC off, groups not generated yet).
 
+With --graphs-only GRAPH_TEST (no GPU needed, label models): the bundles are compiled and
+test_graph_plan checks their CUDA Graph descriptions (every edge the plan implies, per-tenant
+graphs, the per-partition split); exits 77 while the compiler writes no GPU plan.
+
 usage: check_gpu_models.py --mtcc MTCC --session-test BIN --models DIR --work DIR [--only a,b]
+       check_gpu_models.py --mtcc MTCC --graphs-only GRAPH_TEST --models DIR --work DIR
 """
 import argparse
 import json
@@ -69,7 +74,8 @@ def sanitize(name):
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
-def check_case(args, name, tenants):
+def write_case(args, name, tenants):
+    """The case's manifest, inputs and bundle; returns (bundle, input arguments)."""
     work = os.path.join(args.work, name)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -82,6 +88,12 @@ def check_case(args, name, tenants):
                   "--out", os.path.join(work, "in")]).stdout.split()
     bundle = os.path.join(work, name + ".mtbundle")
     run([args.mtcc, "compile", manifest, "--nvrtc", "-o", bundle])
+    return bundle, inputs
+
+
+def check_case(args, name, tenants):
+    bundle, inputs = write_case(args, name, tenants)
+    work = os.path.join(args.work, name)
     want = ort_outputs(tenants, inputs)
     outs = {}
     for arrival in ("round", "independent"):
@@ -113,14 +125,33 @@ def check_case(args, name, tenants):
     return bundle
 
 
+def case_tenants(args, name):
+    """One sample model in its own partition, or "mix": three models in two partitions."""
+    if name != "mix":
+        return [{"name": name, "model": os.path.join(args.models, name + ".onnx"),
+                 "partition": "default", "dims": DIMS[name]}]
+    return [{"name": "mobile", "model": os.path.join(args.models, "mobilenetv2.onnx"),
+             "partition": "vision", "dims": DIMS["mobilenetv2"]},
+            {"name": "yolo", "model": os.path.join(args.models, "yolo_tiny.onnx"),
+             "partition": "vision", "dims": DIMS["yolo_tiny"]},
+            {"name": "encoder", "model": os.path.join(args.models, "bert_tiny.onnx"),
+             "partition": "language", "dims": DIMS["bert_tiny"]}]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--mtcc", required=True)
-    ap.add_argument("--session-test", required=True)
+    ap.add_argument("--session-test")
+    ap.add_argument("--graphs-only", metavar="GRAPH_TEST")
     ap.add_argument("--models", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--only", default="resnet50,mobilenetv2,efficientnet_b0,bert_tiny,yolo_tiny,mix")
     args = ap.parse_args()
+    args.models = os.path.abspath(args.models)
+    if args.graphs_only:
+        bundles = [write_case(args, name, case_tenants(args, name))[0]
+                   for name in args.only.split(",")]
+        sys.exit(subprocess.run([args.graphs_only] + bundles).returncode)
     # no driver or no device: skip before compiling anything
     probe = subprocess.run([args.session_test, "--probe"], capture_output=True, text=True)
     print(probe.stdout.strip())
@@ -128,17 +159,7 @@ def main():
         sys.exit(probe.returncode)
     bundles = []
     for name in args.only.split(","):
-        if name == "mix":
-            tenants = [
-                {"name": "mobile", "model": os.path.join(args.models, "mobilenetv2.onnx"),
-                 "partition": "vision", "dims": DIMS["mobilenetv2"]},
-                {"name": "encoder", "model": os.path.join(args.models, "bert_tiny.onnx"),
-                 "partition": "language", "dims": DIMS["bert_tiny"]},
-            ]
-        else:
-            tenants = [{"name": name, "model": os.path.join(args.models, name + ".onnx"),
-                        "partition": "default", "dims": DIMS[name]}]
-        bundles.append(check_case(args, name, tenants))
+        bundles.append(check_case(args, name, case_tenants(args, name)))
     p = subprocess.run([args.session_test] + bundles, text=True)
     sys.exit(p.returncode)
 

@@ -499,7 +499,13 @@ static void real_bundles(void **state) {
       skip();
     }
     assert_ok(st);
-    printf("%s: round graph of %zu nodes, %zu edges\n", bundle_paths[i], g->n_nodes, g->n_deps);
+    printf("%s: round graph of %zu nodes, %zu edges; lanes:", bundle_paths[i], g->n_nodes,
+           g->n_deps);
+    int32_t *lane = calloc(m->n_tenants, sizeof *lane);
+    assert_ok(mt_gpu_graph_lanes(m, lane));
+    for (size_t t = 0; t < m->n_tenants; t++) printf(" %s->%d", m->tenants[t]->name, lane[t]);
+    printf("\n");
+    free(lane);
     mt_gpu_graph_free(g);
     check_manifest(m);
     mtrt_bundle_close(b);
