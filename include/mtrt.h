@@ -206,14 +206,17 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_bind_output_device(mtrt_session
  * started again before a wait first completes its previous run. The CPU path runs synchronously
  * here. One thread per session. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_run_async(mtrt_session *s, int tenant);
-/* Completes everything started: host outputs written, times measured. Errors name the call. */
+/* Completes everything started: host outputs written, times measured. A failed launch or device
+ * error is returned here, naming the driver call; the session should then be destroyed. One
+ * thread per session; returns at once on the CPU. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_wait(mtrt_session *s);
 
 /* One line on how the session runs: the device, arch, hard or soft SM budgets and why, PTX JIT,
  * one graph or one per partition; for MTRT_DEVICE_AUTO on the CPU, why the GPU was not used.
- * Lives as long as s. */
+ * Lives as long as s; fixed at creation, so any thread may read it. */
 MTRT_API const char *mtrt_session_device_note(const mtrt_session *s);
-/* The bundle's predicted time of tenant (the cost model's, in microseconds; 0 out of range). */
+/* The bundle's predicted time of tenant (the cost model's, in microseconds; 0 out of range).
+ * Any thread. */
 MTRT_API double mtrt_session_tenant_predicted_us(const mtrt_session *s, int tenant);
 
 /* A partition's SM budget in this session. */
@@ -223,8 +226,10 @@ typedef struct mtrt_partition_info {
   int actual_sms;   /* read back from the partition's green context (0 when soft) */
   int hard;         /* 1: a green context enforces the budget; 0: soft (see the device note) */
 } mtrt_partition_info;
+/* Number of partitions of b. Any thread. */
 MTRT_API int mtrt_bundle_partition_count(const mtrt_bundle *b);
-/* OUT_OF_RANGE for a bad index. */
+/* Fills *out for partition (OUT_OF_RANGE for a bad index). The budget is fixed at creation, so
+ * any thread may ask. */
 MTRT_API MTRT_MUST_USE mtrt_status *
 mtrt_session_partition_info(const mtrt_session *s, int partition, mtrt_partition_info *out);
 
