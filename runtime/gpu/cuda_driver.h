@@ -40,6 +40,7 @@
   X(cuMemAllocHost)                                                                                \
   X(cuMemFreeHost)                                                                                 \
   X(cuMemcpyHtoD)                                                                                  \
+  X(cuMemcpyDtoH)                                                                                  \
   X(cuMemcpyDtoDAsync)                                                                             \
   X(cuMemsetD8)                                                                                    \
   X(cuMemGetInfo)                                                                                  \

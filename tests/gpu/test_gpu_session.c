@@ -155,6 +155,59 @@ static mtrt_status *run_once(const mtrt_bundle *b, mtrt_device_kind dev, mtrt_ar
   return st;
 }
 
+/* Tenant 0 alone in a batched window (the others masked out: their outputs stay poisoned), and
+ * with its inputs and outputs bound to device memory: the round's outputs either way. */
+static void check_masked_and_device(const mtrt_bundle *b, const io *want) {
+  const mt_cu_api *cu;
+  mt_status *cst = mt_cu_api_get(&cu);
+  io x = {0};
+  io_make(b, &x, 7);
+  mtrt_status *st = NULL;
+  mtrt_session *s = session(b, MTRT_DEVICE_GPU, MTRT_ARRIVAL_BATCHED_WINDOW, &st);
+  if (!st) st = bind_all(b, s, &x);
+  if (!st) st = mtrt_session_run_async(s, 0);
+  if (!st) st = mtrt_session_wait(s);
+  CHECK(!st, "batched window, tenant 0: %s", mtrt_status_message(st));
+  for (int i = 0; !st && i < mtrt_bundle_output_count(b, 0); i++)
+    CHECK(memcmp(x.out[0][i], want->out[0][i], x.out_n[0][i]) == 0, "tenant 0 output %d differs",
+          i);
+  for (int t = 1; !st && t < x.nt; t++)
+    for (int i = 0; i < mtrt_bundle_output_count(b, t); i++)
+      CHECK(x.out_n[t][i] == 0 || ((unsigned char *)x.out[t][i])[0] == 0xff,
+            "tenant %d ran though masked out", t);
+  /* device bindings for tenant 0 */
+  int ni = mtrt_bundle_input_count(b, 0), no = mtrt_bundle_output_count(b, 0);
+  CUdeviceptr *dev = calloc((size_t)(ni + no) + 1, sizeof *dev);
+  for (int k = 0; !st && !cst && k < ni + no; k++) {
+    bool in = k < ni;
+    mtrt_port_info pi;
+    mtrt_status_free(in ? mtrt_bundle_input_info(b, 0, k, &pi)
+                        : mtrt_bundle_output_info(b, 0, k - ni, &pi));
+    if (!pi.nbytes) continue;
+    CHECK(cu->cuMemAlloc(&dev[k], pi.nbytes) == CUDA_SUCCESS, "cuMemAlloc");
+    if (in) cu->cuMemcpyHtoD(dev[k], x.in[0][k], pi.nbytes);
+    st = in ? mtrt_session_bind_input_device(s, 0, pi.name, dev[k], pi.nbytes)
+            : mtrt_session_bind_output_device(s, 0, pi.name, dev[k], pi.nbytes);
+  }
+  if (!st && !cst) st = mtrt_session_run(s, 0);
+  CHECK(!st, "device bindings: %s", mtrt_status_message(st));
+  for (int k = ni; !st && !cst && k < ni + no; k++) {
+    size_t n = x.out_n[0][k - ni];
+    unsigned char *host = malloc(n + 1);
+    if (n) cu->cuMemcpyDtoH(host, dev[k], n);
+    CHECK(!n || memcmp(host, want->out[0][k - ni], n) == 0,
+          "output %d through device memory differs", k - ni);
+    free(host);
+  }
+  for (int k = 0; !cst && k < ni + no; k++)
+    if (dev[k]) cu->cuMemFree(dev[k]);
+  free(dev);
+  mt_status_free(cst);
+  mtrt_status_free(st);
+  mtrt_session_destroy(s);
+  io_free(&x);
+}
+
 typedef struct thread_job {
   const mtrt_bundle *b;
   const io *want;
@@ -231,6 +284,7 @@ static int check_bundle(const char *path, bool cycles) {
     CHECK(e <= 1e-4, "gpu outputs differ from the cpu path's: %g", e);
     CHECK(rel_error(b, &indep, &gpu) == 0, "independent arrivals differ from rounds");
     CHECK(rel_error(b, &window, &gpu) == 0, "batched windows differ from rounds");
+    check_masked_and_device(b, &gpu);
 
     /* 8 threads, each with its own GPU session */
     pthread_t th[8];
