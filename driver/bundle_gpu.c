@@ -13,6 +13,18 @@
 #include "driver/bundle_writer.h"
 #include "runtime/bundle/format.h"
 
+_Static_assert((int)MT_GPU_LT_MATMUL == (int)MT_CUDA_LT_MATMUL &&
+                   (int)MT_GPU_GEMM_BATCHED == (int)MT_CUDA_GEMM_BATCHED &&
+                   (int)MT_GPU_GEMM_GROUPED == (int)MT_CUDA_GEMM_GROUPED,
+               "library call kinds drift from runtime/bundle/format.h");
+_Static_assert((int)MT_GPU_EPI_DEFAULT == (int)MT_CUDA_EPI_DEFAULT &&
+                   (int)MT_GPU_EPI_BIAS == (int)MT_CUDA_EPI_BIAS &&
+                   (int)MT_GPU_EPI_RELU == (int)MT_CUDA_EPI_RELU &&
+                   (int)MT_GPU_EPI_RELU_BIAS == (int)MT_CUDA_EPI_RELU_BIAS &&
+                   (int)MT_GPU_EPI_GELU == (int)MT_CUDA_EPI_GELU &&
+                   (int)MT_GPU_EPI_GELU_BIAS == (int)MT_CUDA_EPI_GELU_BIAS,
+               "GEMM epilogues drift from runtime/bundle/format.h");
+
 /* What the runtime preallocates per library call for cuBLASLt's heuristics (NVIDIA recommends
  * 32 MiB on Hopper; less only restricts which algorithms may run). */
 #define GPU_LIB_WORKSPACE_BYTES ((uint64_t)32 << 20)
