@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "codegen/cuda.h"
+#include "driver/compilation.h"
 #include "mtcc.h"
 #include "tools/cli.h"
 
@@ -119,7 +120,12 @@ int mt_cmd_compile(int argc, char **argv) {
   mtcc_status *cst = mtcc_compile(&o, &c);
   if (!cst && a.output) cst = mtcc_compilation_write_bundle(c, a.output);
   if (!cst) mtcc_compilation_print_summary(c, stdout);
-  if (!cst && a.output && o.nvrtc)
+  int skipped = c ? c->cuda->n_skipped : 0;
+  if (!cst && a.output && o.nvrtc && skipped)
+    printf("bundle: %s (the CPU plan, and GPU code for every target but %d group(s) codegen does "
+           "not cover yet: see mtcc inspect)\n",
+           a.output, skipped);
+  else if (!cst && a.output && o.nvrtc)
     printf("bundle: %s (GPU code for every target, and the CPU plan)\n", a.output);
   else if (!cst && a.output)
     printf("bundle: %s (CPU plan only: %s)\n", a.output,

@@ -23,7 +23,7 @@ static void usage(FILE *out) {
         "  mtcc report REPORT.json -o REPORT.html   the schedule as a self-contained HTML page\n"
         "  mtcc run BUNDLE.mtbundle --input [TENANT:]NAME=FILE ... --output-dir DIR\n"
         "           [--device cpu|gpu|auto]   (libmtrt; same layout as run --reference)\n"
-        "  mtcc inspect BUNDLE.mtbundle\n"
+        "  mtcc inspect BUNDLE.mtbundle [--verbose]   (--verbose: every GPU module and step)\n"
         "  mtcc check BUNDLE.mtbundle --inputs DIR --expected DIR [--rtol R] [--atol A]\n"
         "           [--junit FILE.xml]      (DIR/<tenant>/<name>.npy; exit 0 only if all match)\n"
         "  mtcc conformance DIR...\n"
