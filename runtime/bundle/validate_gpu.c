@@ -95,6 +95,10 @@ MT_MUST_USE static mt_status *check_images(const mt_bundle *b, const char *f) {
   if (m->code_bytes != b->code_bytes)
     return MT_ERR(DATA_LOSS, "%s: the manifest says %llu code bytes, the code section has %zu", f,
                   (unsigned long long)m->code_bytes, b->code_bytes);
+  /* disjoint, non-empty and 64-byte aligned: no more images than 64-byte slots */
+  if (m->n_code_images > b->code_bytes / MT_BUNDLE_ALIGN + 1)
+    return MT_ERR(DATA_LOSS, "%s: %zu code images cannot fit a %zu-byte code section", f,
+                  m->n_code_images, b->code_bytes);
   span *spans = calloc(m->n_code_images + 1, sizeof *spans);
   if (!spans) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   mt_status *st = NULL;
@@ -181,23 +185,24 @@ MT_MUST_USE static mt_status *check_modules(const Mtbundle__Manifest *m, const c
   return st;
 }
 
-/* Is tenant t one of the group's (a tenant with nodes in it)? */
-static bool tenant_in_group(const Mtbundle__Manifest *m, const Mtbundle__Group *gr, int32_t t) {
-  for (uint32_t i = 0; i < gr->n_nodes; i++)
-    if (m->nodes[gr->first_node + i]->tenant == t) return true;
-  return false;
-}
+/* The group being checked: group_of_tenant[t] == g when tenant t has a node in group g. */
+typedef struct group_ctx {
+  const Mtbundle__Manifest *m;
+  int64_t g;
+  const int64_t *group_of_tenant;
+} group_ctx;
 
 /* A launch argument or GEMM operand: a real buffer (never NONE unless `optional`) that the CPU
  * plan's rules accept; an input only of one of the group's tenants. */
-MT_MUST_USE static mt_status *check_arg(const Mtbundle__Manifest *m, const Mtbundle__Group *gr,
-                                        const ref_t *r, bool writes, bool optional,
-                                        const char *what) {
+MT_MUST_USE static mt_status *check_arg(const group_ctx *gc, const ref_t *r, bool writes,
+                                        bool optional, const char *what) {
+  const Mtbundle__Manifest *m = gc->m;
   if (!r || (r->kind == MTBUNDLE__BUFFER_REF__KIND__NONE && !optional))
     return MT_ERR(DATA_LOSS, "%s: no buffer", what);
   int32_t tenant = -1; /* only an INPUT names a tenant, and it must be one of the group's */
   if (r->kind == MTBUNDLE__BUFFER_REF__KIND__INPUT) {
-    if (r->tenant < 0 || (size_t)r->tenant >= m->n_tenants || !tenant_in_group(m, gr, r->tenant))
+    if (r->tenant < 0 || (size_t)r->tenant >= m->n_tenants ||
+        gc->group_of_tenant[r->tenant] != gc->g)
       return MT_ERR(DATA_LOSS, "%s: reads an input of tenant %d, which has no node in the group",
                     what, r->tenant);
     tenant = r->tenant;
@@ -230,8 +235,8 @@ MT_MUST_USE static mt_status *check_extent(const ref_t *r, int64_t elements, con
   return NULL;
 }
 
-MT_MUST_USE static mt_status *check_problem(const Mtbundle__Manifest *m, const Mtbundle__Group *gr,
-                                            const Mtbundle__GemmProblem *q, const char *what) {
+MT_MUST_USE static mt_status *check_problem(const group_ctx *gc, const Mtbundle__GemmProblem *q,
+                                            const char *what) {
   if (q->m < 1 || q->n < 1 || q->k < 1 || q->batch < 1 || q->m > MAX_DIM || q->n > MAX_DIM ||
       q->k > MAX_DIM || q->batch > MAX_DIM)
     return MT_ERR(DATA_LOSS, "%s: dims m=%lld n=%lld k=%lld batch=%lld are not all positive", what,
@@ -258,11 +263,11 @@ MT_MUST_USE static mt_status *check_problem(const Mtbundle__Manifest *m, const M
     return MT_ERR(DATA_LOSS, "%s: epilogue %u out of range", what, q->epilogue);
   bool needs_bias = q->epilogue == MT_GPU_EPI_BIAS || q->epilogue == MT_GPU_EPI_RELU_BIAS ||
                     q->epilogue == MT_GPU_EPI_GELU_BIAS;
-  MT_RETURN_IF_ERROR_PLAIN(check_arg(m, gr, q->a, false, false, what));
-  MT_RETURN_IF_ERROR_PLAIN(check_arg(m, gr, q->b, false, false, what));
-  MT_RETURN_IF_ERROR_PLAIN(check_arg(m, gr, q->c, false, true, what));
-  MT_RETURN_IF_ERROR_PLAIN(check_arg(m, gr, q->bias, false, true, what));
-  MT_RETURN_IF_ERROR_PLAIN(check_arg(m, gr, q->d, true, false, what));
+  MT_RETURN_IF_ERROR_PLAIN(check_arg(gc, q->a, false, false, what));
+  MT_RETURN_IF_ERROR_PLAIN(check_arg(gc, q->b, false, false, what));
+  MT_RETURN_IF_ERROR_PLAIN(check_arg(gc, q->c, false, true, what));
+  MT_RETURN_IF_ERROR_PLAIN(check_arg(gc, q->bias, false, true, what));
+  MT_RETURN_IF_ERROR_PLAIN(check_arg(gc, q->d, true, false, what));
   int64_t e;
   if (!operand_elements(q->batch, q->stride_a, ar, q->lda, ac, &e)) e = -1;
   MT_RETURN_IF_ERROR_PLAIN(check_extent(q->a, e, what, "a"));
@@ -281,8 +286,9 @@ MT_MUST_USE static mt_status *check_problem(const Mtbundle__Manifest *m, const M
   return NULL;
 }
 
-MT_MUST_USE static mt_status *check_launch(const Mtbundle__Manifest *m, const Mtbundle__Group *gr,
-                                           const Mtbundle__GpuLaunch *l, const char *what) {
+MT_MUST_USE static mt_status *check_launch(const group_ctx *gc, const Mtbundle__GpuLaunch *l,
+                                           const char *what) {
+  const Mtbundle__Manifest *m = gc->m;
   if (l->module >= m->n_gpu_modules)
     return MT_ERR(DATA_LOSS, "%s: module index %u out of range (%zu modules)", what, l->module,
                   m->n_gpu_modules);
@@ -301,13 +307,13 @@ MT_MUST_USE static mt_status *check_launch(const Mtbundle__Manifest *m, const Mt
     snprintf(arg, sizeof arg, "%s: argument %zu", what, i);
     /* the kernel writes some of its arguments: which ones the format does not say, and device
      * copies are what it writes (never the file mapping), so none is refused as read-only */
-    MT_RETURN_IF_ERROR_PLAIN(check_arg(m, gr, l->args[i], false, false, arg));
+    MT_RETURN_IF_ERROR_PLAIN(check_arg(gc, l->args[i], false, false, arg));
   }
   return NULL;
 }
 
-MT_MUST_USE static mt_status *check_libcall(const Mtbundle__Manifest *m, const Mtbundle__Group *gr,
-                                            const Mtbundle__GpuLibCall *c, const char *what) {
+MT_MUST_USE static mt_status *check_libcall(const group_ctx *gc, const Mtbundle__GpuLibCall *c,
+                                            const char *what) {
   if (c->kind >= MT_GPU_LIBCALL_KIND_COUNT)
     return MT_ERR(DATA_LOSS, "%s: library call kind %u out of range", what, c->kind);
   if (c->n_problems == 0 || c->n_problems > MAX_PROBLEMS ||
@@ -320,35 +326,51 @@ MT_MUST_USE static mt_status *check_libcall(const Mtbundle__Manifest *m, const M
   char p[240];
   for (size_t i = 0; i < c->n_problems; i++) {
     snprintf(p, sizeof p, "%s: GEMM problem %zu", what, i);
-    MT_RETURN_IF_ERROR_PLAIN(check_problem(m, gr, c->problems[i], p));
+    MT_RETURN_IF_ERROR_PLAIN(check_problem(gc, c->problems[i], p));
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_group(const group_ctx *gc, const char *f) {
+  const Mtbundle__Manifest *m = gc->m;
+  size_t g = (size_t)gc->g;
+  const Mtbundle__GpuGroup *gg = m->gpu_groups[g];
+  char what[200];
+  bool why = gg->unavailable && gg->unavailable[0];
+  if (why == (gg->n_steps > 0))
+    return MT_ERR(DATA_LOSS, "%s: GPU group %zu has %s", f, g,
+                  why ? "steps and a reason it has no GPU code" : "neither steps nor a reason");
+  if (gg->n_steps > MAX_STEPS)
+    return MT_ERR(DATA_LOSS, "%s: GPU group %zu: %zu steps (at most %u)", f, g, gg->n_steps,
+                  MAX_STEPS);
+  for (size_t s = 0; s < gg->n_steps; s++) {
+    const Mtbundle__GpuStep *st = gg->steps[s];
+    snprintf(what, sizeof what, "%s: GPU group %zu step %zu", f, g, s);
+    if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH)
+      MT_RETURN_IF_ERROR_PLAIN(check_launch(gc, st->launch, what));
+    else if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL)
+      MT_RETURN_IF_ERROR_PLAIN(check_libcall(gc, st->libcall, what));
+    else
+      return MT_ERR(DATA_LOSS, "%s: neither a launch nor a library call", what);
   }
   return NULL;
 }
 
 MT_MUST_USE static mt_status *check_groups(const Mtbundle__Manifest *m, const char *f) {
-  char what[200];
-  for (size_t g = 0; g < m->n_gpu_groups; g++) {
-    const Mtbundle__GpuGroup *gg = m->gpu_groups[g];
+  /* which group last marked each tenant: one pass over the nodes for all groups */
+  int64_t *group_of_tenant = malloc((m->n_tenants + 1) * sizeof *group_of_tenant);
+  if (!group_of_tenant) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t t = 0; t < m->n_tenants; t++) group_of_tenant[t] = -1;
+  mt_status *st = NULL;
+  for (size_t g = 0; !st && g < m->n_gpu_groups; g++) {
     const Mtbundle__Group *gr = m->groups[g];
-    bool why = gg->unavailable && gg->unavailable[0];
-    if (why == (gg->n_steps > 0))
-      return MT_ERR(DATA_LOSS, "%s: GPU group %zu has %s", f, g,
-                    why ? "steps and a reason it has no GPU code" : "neither steps nor a reason");
-    if (gg->n_steps > MAX_STEPS)
-      return MT_ERR(DATA_LOSS, "%s: GPU group %zu: %zu steps (at most %u)", f, g, gg->n_steps,
-                    MAX_STEPS);
-    for (size_t s = 0; s < gg->n_steps; s++) {
-      const Mtbundle__GpuStep *st = gg->steps[s];
-      snprintf(what, sizeof what, "%s: GPU group %zu step %zu", f, g, s);
-      if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH)
-        MT_RETURN_IF_ERROR_PLAIN(check_launch(m, gr, st->launch, what));
-      else if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL)
-        MT_RETURN_IF_ERROR_PLAIN(check_libcall(m, gr, st->libcall, what));
-      else
-        return MT_ERR(DATA_LOSS, "%s: neither a launch nor a library call", what);
-    }
+    for (uint32_t i = 0; i < gr->n_nodes; i++)
+      group_of_tenant[m->nodes[gr->first_node + i]->tenant] = (int64_t)g;
+    group_ctx gc = {.m = m, .g = (int64_t)g, .group_of_tenant = group_of_tenant};
+    st = check_group(&gc, f);
   }
-  return NULL;
+  free(group_of_tenant);
+  return st;
 }
 
 mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *f) {
