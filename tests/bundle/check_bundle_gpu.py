@@ -28,27 +28,13 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_INPUTS = os.path.join(HERE, "..", "..", "samples", "make_inputs.py")
-
-
-def run(cmd, expect_ok=True):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if expect_ok and p.returncode != 0:
-        sys.exit("FAIL: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
-    return p
+sys.path.insert(0, HERE)
+from check_bundle import outputs, run  # noqa: E402  (the CPU bundle test's helpers)
 
 
 def check(cond, what):
     if not cond:
         sys.exit("FAIL: " + what)
-
-
-def outputs(folder):
-    found = {}
-    for root, _, files in os.walk(folder):
-        for f in files:
-            if f.endswith(".npy"):
-                found[os.path.relpath(os.path.join(root, f), folder)] = np.load(os.path.join(root, f))
-    return found
 
 
 def main():

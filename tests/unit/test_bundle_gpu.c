@@ -15,30 +15,16 @@
 #include "codegen/cuda.h"
 #include "mtcc.h"
 #include "mtrt.h"
+#include "bundle_test_util.h"
 #include "onnx_builder.h"
 #include "runtime/bundle/bundle.h"
 
-static const float W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
-static const float W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
-
 static void write_models(const char *dir) {
+  free(bt_write_tiny_model(dir));
   ob_builder b;
-  ob_init(&b, 13);
-  ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 3), OB_PARAMS(NULL, NULL));
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w1", 2, OB_DIMS(2, 3), W1, 6));
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w2", 2, OB_DIMS(3, 4), W2, 12));
-  ob_node(&b, b.graph, "Add", "add", OB_NAMES("x", "w1"), OB_NAMES("s"));
-  ob_node(&b, b.graph, "Relu", "relu", OB_NAMES("s"), OB_NAMES("r"));
-  ob_node(&b, b.graph, "MatMul", "matmul", OB_NAMES("r", "w2"), OB_NAMES("y"));
-  ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("y"), OB_NAMES("yt"));
-  ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
-  ob_output(&b, b.graph, "yt", MT_DTYPE_FLOAT32);
   size_t len;
-  void *bytes = ob_pack(&b, &len);
-  char *p = tu_join(dir, "tiny.onnx");
-  tu_write_file(p, bytes, len);
-  free(p);
-  ob_free(&b);
+  void *bytes;
+  char *p;
   /* a float16 GEMM: the library-call generator takes float32 only, so this group has no GPU code */
   static const uint16_t ones[6] = {0x3c00, 0x3c00, 0x3c00, 0x3c00, 0x3c00, 0x3c00};
   ob_init(&b, 13);
@@ -67,33 +53,12 @@ typedef struct fixture {
   size_t size;
 } fixture;
 
-static uint8_t *compile_bundle(const fixture *f, const char *name, bool nvrtc, size_t *out_size) {
-  const char *inputs[] = {f->manifest};
-  mtcc_compile_options o;
-  mtcc_compile_options_init(&o);
-  o.inputs = inputs;
-  o.n_inputs = 1;
-  o.nvrtc = nvrtc;
-  mtcc_compilation *c = NULL;
-  mtcc_status *st = mtcc_compile(&o, &c);
-  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
-  assert_null(st);
-  char *path = tu_join(f->dir, name);
-  st = mtcc_compilation_write_bundle(c, path);
-  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
-  assert_null(st);
-  mtcc_compilation_destroy(c);
-  uint8_t *bytes = (uint8_t *)tu_read_file(path, out_size);
-  free(path);
-  return bytes;
-}
-
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->dir = tu_mkdtemp();
   write_models(f->dir);
   f->manifest = tu_join(f->dir, "m.json");
-  f->image = compile_bundle(f, "a.mtbundle", true, &f->size);
+  f->image = bt_compile_bundle(f->manifest, f->dir, "a.mtbundle", true, &f->size);
   *state = f;
   return 0;
 }
@@ -227,8 +192,8 @@ static void test_cpu_session_runs(void **state) {
   assert_int_equal(z[0], 0x4200); /* 1 + 2 + 0 = 3.0 in float16 */
   double y00 = 0;
   for (int k = 0; k < 3; k++) {
-    double r = x[k] + W1[k];
-    y00 += (r > 0 ? r : 0) * W2[k * 4];
+    double r = x[k] + BT_W1[k];
+    y00 += (r > 0 ? r : 0) * BT_W2[k * 4];
   }
   assert_float_equal(y[0], y00, 1e-5);
   mtrt_session_destroy(s);
@@ -238,7 +203,7 @@ static void test_cpu_session_runs(void **state) {
 static void test_rebuild_is_byte_identical(void **state) {
   fixture *f = *state;
   size_t size2;
-  uint8_t *again = compile_bundle(f, "b.mtbundle", true, &size2);
+  uint8_t *again = bt_compile_bundle(f->manifest, f->dir, "b.mtbundle", true, &size2);
   assert_int_equal(size2, f->size);
   assert_memory_equal(again, f->image, f->size);
   free(again);
@@ -247,7 +212,7 @@ static void test_rebuild_is_byte_identical(void **state) {
 static void test_cpu_only_bundle(void **state) {
   fixture *f = *state;
   size_t size;
-  uint8_t *img = compile_bundle(f, "cpu.mtbundle", false, &size);
+  uint8_t *img = bt_compile_bundle(f->manifest, f->dir, "cpu.mtbundle", false, &size);
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
   assert_ok(mt_bundle_parse_container(img, size, "cpu", secs));
   assert_int_equal(secs[MT_SECTION_CODE].kind, 0);
@@ -454,22 +419,6 @@ static const gpu_case GPU_CASES[] = {
     {"library call SM count negative", libcall_sm_count, "SM-count target -1"},
 };
 
-static void expect_refused(const uint8_t *img, size_t size, const char *name, const char *needle) {
-  mtrt_bundle *b = NULL;
-  mtrt_status *st = mtrt_bundle_open_memory(img, size, NULL, &b);
-  if (!st) {
-    mtrt_bundle_close(b);
-    fail_msg("corruption '%s' was accepted", name);
-  }
-  const char *msg = mtrt_status_message(st);
-  if (!strstr(msg, needle) || strchr(msg, '\n')) {
-    print_error("corruption '%s': message lacks \"%s\": %s\n", name, needle, msg);
-    mtrt_status_free(st);
-    fail();
-  }
-  mtrt_status_free(st);
-}
-
 static void test_gpu_corruptions(void **state) {
   fixture *f = *state;
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
@@ -496,7 +445,7 @@ static void test_gpu_corruptions(void **state) {
     uint8_t *img = NULL;
     size_t size = 0;
     assert_ok(mt_bundle_build_image(out, data, c.drop_code ? 2 : 3, &img, &size));
-    expect_refused(img, size, GPU_CASES[i].name, GPU_CASES[i].needle);
+    bt_expect_refused(img, size, GPU_CASES[i].name, GPU_CASES[i].needle);
     free(img);
     free(packed);
     free(c.code);
