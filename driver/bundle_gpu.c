@@ -38,7 +38,8 @@ typedef struct gpu_writer {
   const void **image_bytes; /* per image, the bytes behind it (owned by the compilation) */
   size_t n_images, cap_images;
   int32_t *module_of_kernel;
-  int64_t *count_of_value; /* scratch offset of a bounded value's int64 count, -1: none */
+  int64_t *count_of_value;  /* scratch offset of a bounded value's int64 count, -1: none */
+  int64_t *result_of_value; /* scratch offset of a GEMM result of its own (library_result_ref) */
 } gpu_writer;
 
 static const char *newest_arch_ptx(const mtcc_compilation *c, int kernel, int *out_arch) {
@@ -135,22 +136,33 @@ MT_MUST_USE static mt_status *add_modules(gpu_writer *g) {
   return NULL;
 }
 
-/* v in scratch bytes of its own, even when the memory plan gave it an arena buffer (a GEMM
- * result the library writes and only the group's epilogue kernel reads). */
-MT_MUST_USE static mt_status *scratch_ref(writer *w, mt_value_id v, Mtbundle__BufferRef **out) {
-  MT_RETURN_IF_ERROR_PLAIN(mt_bw_ref(w, v, out));
+/* Where the library writes GEMM result d when the group's epilogue kernel reads it (d_scratch):
+ * the value's own scratch bytes when the CPU plan keeps it there and the kernel does not also
+ * write the value (the usual case: d lives only inside the group); else scratch bytes of its own
+ * (an arena value, or a group output the kernel writes from d), so that the library's result and
+ * the kernel's outputs never share a byte, as codegen assumes. */
+MT_MUST_USE static mt_status *library_result_ref(gpu_writer *g, const mt_cuda_gemm *src,
+                                                 Mtbundle__BufferRef **out) {
+  writer *w = g->w;
+  MT_RETURN_IF_ERROR_PLAIN(mt_bw_ref(w, src->d, out));
   Mtbundle__BufferRef *r = *out;
-  if (r->kind == MTBUNDLE__BUFFER_REF__KIND__SCRATCH) return NULL;
-  if (r->kind != MTBUNDLE__BUFFER_REF__KIND__ARENA)
+  if (r->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH &&
+      r->kind != MTBUNDLE__BUFFER_REF__KIND__ARENA)
     return MT_ERR(INTERNAL, "bundle: a GEMM result is a constant or graph input");
-  if (w->scratch_of_value[v] < 0) {
+  bool kernel_writes = false;
+  const mt_cuda_kernel *k =
+      src->epilogue_kernel >= 0 ? &g->prog->kernels[src->epilogue_kernel] : NULL;
+  for (int i = 0; k && i < k->n_params; i++)
+    kernel_writes = kernel_writes || (k->params[i].is_output && k->params[i].value == src->d);
+  if (r->kind == MTBUNDLE__BUFFER_REF__KIND__SCRATCH && !kernel_writes) return NULL;
+  if (g->result_of_value[src->d] < 0) {
     w->scratch_bytes = mt_bw_align64(w->scratch_bytes);
-    w->scratch_of_value[v] = (int64_t)w->scratch_bytes;
+    g->result_of_value[src->d] = (int64_t)w->scratch_bytes;
     w->scratch_bytes += r->size;
   }
   r->kind = MTBUNDLE__BUFFER_REF__KIND__SCRATCH;
   r->partition = 0;
-  r->offset = (uint64_t)w->scratch_of_value[v];
+  r->offset = (uint64_t)g->result_of_value[src->d];
   return NULL;
 }
 
@@ -192,12 +204,12 @@ MT_MUST_USE static mt_status *launch_step(gpu_writer *g, int k, const mt_cuda_li
   WARRAY(g->w, l->args, kn->n_params);
   for (int i = 0; i < kn->n_params; i++) {
     const mt_cuda_param *pa = &kn->params[i];
-    bool from_library = false;
+    const mt_cuda_gemm *from_library = NULL; /* d of a GEMM of the group, read by its kernel */
     for (int j = 0; gemm && !pa->is_output && j < gemm->n_problems; j++)
-      from_library =
-          from_library || (gemm->problems[j].d_scratch && gemm->problems[j].d == pa->value);
+      if (gemm->problems[j].d_scratch && gemm->problems[j].d == pa->value)
+        from_library = &gemm->problems[j];
     mt_status *st = pa->is_count   ? count_ref(g, pa->value, &l->args[i])
-                    : from_library ? scratch_ref(g->w, pa->value, &l->args[i])
+                    : from_library ? library_result_ref(g, from_library, &l->args[i])
                                    : mt_bw_ref(g->w, pa->value, &l->args[i]);
     if (st) return mt_status_annotate(st, "kernel '%s' parameter %d", kn->name, i);
   }
@@ -219,8 +231,12 @@ MT_MUST_USE static mt_status *problem(gpu_writer *g, const mt_cuda_gemm *src,
   MT_RETURN_IF_ERROR_PLAIN(mt_bw_ref(w, src->a, &q->a));
   MT_RETURN_IF_ERROR_PLAIN(mt_bw_ref(w, src->b, &q->b));
   MT_RETURN_IF_ERROR_PLAIN(mt_bw_ref(w, src->c, &q->c));
-  MT_RETURN_IF_ERROR_PLAIN(mt_bw_ref(w, src->bias, &q->bias));
-  MT_RETURN_IF_ERROR_PLAIN(src->d_scratch ? scratch_ref(w, src->d, &q->d)
+  /* the bias travels with the problem only when the library adds it (a bias epilogue); a
+   * batched or grouped GEMM leaves it to the group's epilogue kernel, which names it itself */
+  bool library_bias = src->epilogue == MT_CUDA_EPI_BIAS || src->epilogue == MT_CUDA_EPI_RELU_BIAS ||
+                      src->epilogue == MT_CUDA_EPI_GELU_BIAS;
+  MT_RETURN_IF_ERROR_PLAIN(mt_bw_ref(w, library_bias ? src->bias : MT_NO_VALUE, &q->bias));
+  MT_RETURN_IF_ERROR_PLAIN(src->d_scratch ? library_result_ref(g, src, &q->d)
                                           : mt_bw_ref(w, src->d, &q->d));
   *out = q;
   return NULL;
@@ -307,7 +323,8 @@ mt_status *mt_bw_gpu(writer *w, Mtbundle__Manifest *mf, const int32_t *order) {
   gpu_writer g = {.w = w, .mf = mf, .prog = c->cuda, .n_archs = c->n_archs};
   int32_t nv = mt_module_value_count(w->m);
   WARRAY(w, g.count_of_value, nv);
-  for (int32_t v = 0; v < nv; v++) g.count_of_value[v] = -1;
+  WARRAY(w, g.result_of_value, nv);
+  for (int32_t v = 0; v < nv; v++) g.count_of_value[v] = g.result_of_value[v] = -1;
   MT_RETURN_IF_ERROR_PLAIN(add_modules(&g));
   MT_RETURN_IF_ERROR_PLAIN(add_groups(&g, order));
   mf->n_code_images = g.n_images;

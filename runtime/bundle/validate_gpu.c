@@ -279,10 +279,12 @@ MT_MUST_USE static mt_status *check_problem(const group_ctx *gc, const Mtbundle_
     MT_RETURN_IF_ERROR_PLAIN(check_extent(q->c, e, what, "c"));
   else if (q->beta != 0.0f)
     return MT_ERR(DATA_LOSS, "%s: beta %g without a c operand", what, (double)q->beta);
-  if (q->bias->kind != MTBUNDLE__BUFFER_REF__KIND__NONE)
-    MT_RETURN_IF_ERROR_PLAIN(check_extent(q->bias, q->n, what, "bias"));
-  else if (needs_bias)
-    return MT_ERR(DATA_LOSS, "%s: epilogue %u adds a bias but there is none", what, q->epilogue);
+  /* a bias is the library's to add, so it comes exactly with a bias epilogue */
+  if ((q->bias->kind != MTBUNDLE__BUFFER_REF__KIND__NONE) != needs_bias)
+    return MT_ERR(DATA_LOSS, "%s: %s", what,
+                  needs_bias ? "a bias epilogue but no bias"
+                             : "a bias but an epilogue that adds none");
+  if (needs_bias) MT_RETURN_IF_ERROR_PLAIN(check_extent(q->bias, q->n, what, "bias"));
   return NULL;
 }
 

@@ -360,6 +360,7 @@ static void gemm_writes_constant(corruption *c) { gemm0(c)->d = gemm0(c)->b; }
 static void gemm_half(corruption *c) { gemm0(c)->a->type->dtype = MT_DTYPE_FLOAT16; }
 static void gemm_epilogue(corruption *c) { gemm0(c)->epilogue = 9; }
 static void gemm_bias_missing(corruption *c) { gemm0(c)->epilogue = MT_GPU_EPI_RELU_BIAS; }
+static void gemm_bias_unused(corruption *c) { gemm0(c)->bias = gemm0(c)->b; }
 static void gemm_beta_without_c(corruption *c) { gemm0(c)->beta = 1.0f; }
 static void libcall_kind(corruption *c) {
   find_step(c->m, MTBUNDLE__GPU_STEP__STEP_LIBCALL, NULL)->libcall->kind = 7;
@@ -413,7 +414,8 @@ static const gpu_case GPU_CASES[] = {
     {"GEMM writes into a constant", gemm_writes_constant, "writes into a constant"},
     {"GEMM operand not float32", gemm_half, "GEMM problems are float32"},
     {"GEMM epilogue out of range", gemm_epilogue, "epilogue 9 out of range"},
-    {"GEMM bias epilogue without a bias", gemm_bias_missing, "adds a bias"},
+    {"GEMM bias epilogue without a bias", gemm_bias_missing, "a bias epilogue but no bias"},
+    {"GEMM bias the library does not add", gemm_bias_unused, "an epilogue that adds none"},
     {"GEMM beta without c", gemm_beta_without_c, "without a c operand"},
     {"library call kind out of range", libcall_kind, "library call kind 7"},
     {"library call SM count negative", libcall_sm_count, "SM-count target -1"},
