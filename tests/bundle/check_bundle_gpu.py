@@ -13,8 +13,11 @@
 Skips (exit 77) when mtcc was built without NVRTC. NVRTC's cache is MTCC_CACHE_DIR (CTest points
 it into the build tree), so reruns take about a second.
 
+With --replay GPU_REPLAY: each --model (comma-separated) compiled into a bundle and its GPU plan
+run on the GPU by gpu_replay (tests/bundle/gpu_replay.c) against libmtrt's CPU path instead.
+
 usage: check_bundle_gpu.py --mtcc MTCC --check-args CHECK_GPU_ARGS --models DIR --work DIR
-                           [--model mobilenetv2]
+                           [--model mobilenetv2] [--replay GPU_REPLAY]
 """
 import argparse
 import json
@@ -37,6 +40,29 @@ def check(cond, what):
         sys.exit("FAIL: " + what)
 
 
+def write_manifest(args, model):
+    manifest = os.path.join(args.work, model + ".json")
+    with open(manifest, "w") as f:
+        json.dump({"targets": ["sm_80", "sm_90"],
+                   "partitions": [{"name": "vision", "sm_budget": 64}],
+                   "tenants": [{"name": model, "partition": "vision", "dims": {"batch": 1},
+                                "model": os.path.join(args.models, model + ".onnx")}]}, f)
+    return manifest
+
+
+def replay(args):
+    """Each model's bundle through gpu_replay (77 when there is no GPU: the whole test skips)."""
+    for model in args.model.split(","):
+        bundle = os.path.join(args.work, model + ".mtbundle")
+        run([args.mtcc, "compile", write_manifest(args, model), "-o", bundle])
+        p = run([args.replay, bundle], expect_ok=False)
+        sys.stdout.write(p.stdout)
+        if p.returncode == 77:
+            return 77
+        check(p.returncode == 0, "gpu_replay %s: rc %d\n%s" % (model, p.returncode, p.stderr))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--mtcc", required=True)
@@ -44,15 +70,13 @@ def main():
     ap.add_argument("--models", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--model", default="mobilenetv2")
+    ap.add_argument("--replay", help="gpu_replay: run each --model's GPU plan on the GPU instead")
     args = ap.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
-    manifest = os.path.join(args.work, "manifest.json")
-    with open(manifest, "w") as f:
-        json.dump({"targets": ["sm_80", "sm_90"],
-                   "partitions": [{"name": "vision", "sm_budget": 64}],
-                   "tenants": [{"name": args.model, "partition": "vision", "dims": {"batch": 1},
-                                "model": os.path.join(args.models, args.model + ".onnx")}]}, f)
+    if args.replay:
+        return replay(args)
+    manifest = write_manifest(args, args.model)
 
     a, b = os.path.join(args.work, "a.mtbundle"), os.path.join(args.work, "b.mtbundle")
     p = run([args.mtcc, "compile", manifest, "-o", a])
