@@ -5,8 +5,8 @@
   * `mtcc inspect` lists the archs, the modules, launches and library calls, code bytes per arch
     (a cubin per bundle arch and the newest arch's PTX), and the graph's nodes per round, which
     equal the launches plus library calls; `--verbose` lists one line per module and per step;
-  * every buffer of every launch and library call is one its group's CPU nodes use
-    (check_gpu_args, built from tests/bundle/check_gpu_args.c);
+  * every buffer of every launch and library call is one its group's CPU nodes use, and no
+    argument a kernel writes shares bytes with another (check_gpu_args, tests/bundle/check_gpu_args.c);
   * the bundle's CPU path still matches the reference executor (within 1e-4: every pass ran);
   * `--cpu-only` writes a bundle without GPU code that says why; `--cpu-only --nvrtc` is one error.
 

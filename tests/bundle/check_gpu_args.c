@@ -1,5 +1,6 @@
 /* check_gpu_args BUNDLE: opens a bundle through libmtrt (which validates it) and checks that every
- * buffer its GPU steps name is one its CPU plan uses for the same group (tests/bundle/gpu_args.h).
+ * buffer its GPU steps name is one its CPU plan uses for the same group and that no argument a
+ * kernel writes shares bytes with another of its arguments (tests/bundle/gpu_args.h).
  * Prints what it checked; exit 0 when all resolve, 1 otherwise, 2 when the bundle does not open
  * or has no GPU code. Used by check_bundle_gpu.py on sample models. */
 #include <stdio.h>
@@ -25,9 +26,11 @@ int main(int argc, char **argv) {
     mtrt_bundle_close(rb);
     return 2;
   }
-  int checked = 0, bad = gpu_args_unresolved(m, &checked);
-  printf("%d of %d GPU buffers resolve to their group's CPU buffers over %zu groups\n",
-         checked - bad, checked, m->n_gpu_groups);
+  int checked = 0, bad = gpu_args_unresolved(m, &checked), shared = gpu_args_overlaps(m);
+  printf("%d of %d GPU buffers resolve to their group's CPU buffers over %zu groups; %d written "
+         "launch arguments share bytes with another\n",
+         checked - bad, checked, m->n_gpu_groups, shared);
+  bad += shared;
   mtrt_bundle_close(rb);
   return bad ? 1 : 0;
 }

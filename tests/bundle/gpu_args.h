@@ -94,4 +94,46 @@ static inline int gpu_args_unresolved(const Mtbundle__Manifest *m, int *out_chec
   return bad;
 }
 
+/* Is r written by group g's CPU nodes (one of their outputs)? */
+static inline int gpu_args_written(const Mtbundle__Manifest *m, size_t g,
+                                   const Mtbundle__BufferRef *r) {
+  const Mtbundle__Group *gr = m->groups[g];
+  for (uint32_t i = 0; i < gr->n_nodes; i++) {
+    const Mtbundle__Node *n = m->nodes[gr->first_node + i];
+    for (size_t k = 0; k < n->n_outputs; k++)
+      if (gpu_args_same(r, n->outputs[k])) return 1;
+  }
+  return 0;
+}
+
+/* Launch arguments that share bytes with an argument the kernel writes: the CPU plan runs a
+ * group's nodes one after another, so a buffer may be reused between them, but a kernel runs
+ * all of its bodies at once. Counts such pairs, printing the first few. */
+static inline int gpu_args_overlaps(const Mtbundle__Manifest *m) {
+  int bad = 0;
+  for (size_t g = 0; g < m->n_gpu_groups; g++)
+    for (size_t s = 0; s < m->gpu_groups[g]->n_steps; s++) {
+      const Mtbundle__GpuStep *st = m->gpu_groups[g]->steps[s];
+      if (st->step_case != MTBUNDLE__GPU_STEP__STEP_LAUNCH) continue;
+      const Mtbundle__GpuLaunch *l = st->launch;
+      for (size_t i = 0; i < l->n_args; i++) {
+        const Mtbundle__BufferRef *x = l->args[i];
+        if ((x->kind != MTBUNDLE__BUFFER_REF__KIND__ARENA &&
+             x->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH) ||
+            !gpu_args_written(m, g, x))
+          continue;
+        for (size_t j = 0; j < l->n_args; j++) {
+          const Mtbundle__BufferRef *y = l->args[j];
+          if (j == i || y->kind != x->kind || y->partition != x->partition) continue;
+          if (x->offset < y->offset + y->size && y->offset < x->offset + x->size && bad++ < 5)
+            fprintf(stderr,
+                    "GPU group %zu launch %s: argument %zu (written) shares bytes with "
+                    "argument %zu\n",
+                    g, l->name, i, j);
+        }
+      }
+    }
+  return bad;
+}
+
 #endif

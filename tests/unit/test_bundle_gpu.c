@@ -127,6 +127,7 @@ static void test_gpu_plan(void **state) {
   assert_int_equal(unavailable, 1);
   int checked = 0;
   assert_int_equal(gpu_args_unresolved(m, &checked), 0);
+  assert_int_equal(gpu_args_overlaps(m), 0);
   assert_true(checked >= 8);
   mtrt_bundle_close(rb);
 }
