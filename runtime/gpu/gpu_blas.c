@@ -1,6 +1,8 @@
 /* GEMM library calls through cuBLASLt (runtime/gpu/gpu_blas.h). */
 #include "runtime/gpu/gpu_blas.h"
 
+#include "runtime/bundle/format.h"
+
 #if defined(MTRT_HAVE_CUDA_H) && defined(MTRT_HAVE_CUBLASLT_H)
 #include <cublasLt.h>
 #include <dlfcn.h>
@@ -76,11 +78,15 @@ MT_MUST_USE static mt_status *lt_check(cublasStatus_t s, const char *what) {
 }
 
 static cublasLtEpilogue_t epilogue_of(uint32_t e) {
-  /* mt_cuda_epilogue order (codegen/cuda.h) */
-  static const cublasLtEpilogue_t map[] = {CUBLASLT_EPILOGUE_DEFAULT, CUBLASLT_EPILOGUE_BIAS,
-                                           CUBLASLT_EPILOGUE_RELU,    CUBLASLT_EPILOGUE_RELU_BIAS,
-                                           CUBLASLT_EPILOGUE_GELU,    CUBLASLT_EPILOGUE_GELU_BIAS};
-  return e < sizeof map / sizeof *map ? map[e] : (cublasLtEpilogue_t)-1;
+  switch ((mt_gpu_epilogue)e) {
+  case MT_GPU_EPI_DEFAULT: return CUBLASLT_EPILOGUE_DEFAULT;
+  case MT_GPU_EPI_BIAS: return CUBLASLT_EPILOGUE_BIAS;
+  case MT_GPU_EPI_RELU: return CUBLASLT_EPILOGUE_RELU;
+  case MT_GPU_EPI_RELU_BIAS: return CUBLASLT_EPILOGUE_RELU_BIAS;
+  case MT_GPU_EPI_GELU: return CUBLASLT_EPILOGUE_GELU;
+  case MT_GPU_EPI_GELU_BIAS: return CUBLASLT_EPILOGUE_GELU_BIAS;
+  default: return (cublasLtEpilogue_t)-1;
+  }
 }
 
 MT_MUST_USE static mt_status *layout(cublasLtMatrixLayout_t *out, uint64_t rows, uint64_t cols,

@@ -283,27 +283,40 @@ mt_status *mt_gpu_exec_create(mt_gpu_session *g, const mt_gpu_graph *d, gpu_exec
   return st;
 }
 
-mt_status *mt_gpu_exec_update_copies(mt_gpu_session *g, gpu_exec *e) {
+/* Points one copy node at its port's binding; *refused when the driver will not change the node
+ * in place (on an H200 with driver 580, switching a node between host and device memory is
+ * CUDA_ERROR_INVALID_VALUE). */
+MT_MUST_USE static mt_status *update_copy(mt_gpu_session *g, CUgraphExec exec, CUgraphNode node,
+                                          const CUDA_MEMCPY3D *c, CUcontext ctx, bool *refused) {
+  CUresult r = g->cu->cuGraphExecMemcpyNodeSetParams(exec, node, c, ctx);
+  if (r == CUDA_ERROR_INVALID_VALUE) {
+    *refused = true;
+    return NULL;
+  }
+  return mt_cu_check(g->cu, r, "cuGraphExecMemcpyNodeSetParams");
+}
+
+mt_status *mt_gpu_exec_update_copies(mt_gpu_session *g, gpu_exec *e, bool *out_rebuild) {
   const Mtbundle__Manifest *m = g->bundle->manifest;
-  for (size_t t = 0; t < m->n_tenants; t++) {
-    for (size_t i = 0; i < m->tenants[t]->n_inputs; i++) {
+  *out_rebuild = false;
+  for (size_t t = 0; t < m->n_tenants && !*out_rebuild; t++) {
+    CUcontext ctx = g->parts[m->tenants[t]->partition].ctx;
+    for (size_t i = 0; i < m->tenants[t]->n_inputs && !*out_rebuild; i++) {
       size_t f = g->in_base[t] + i;
       gpu_port *p = &g->in[t][i];
       if (!e->in_nodes[f] || e->in_src[f] == p->bound_dev || !p->nbytes) continue;
       CUDA_MEMCPY3D c = port_copy(p, true, 0);
-      CUcontext ctx = g->parts[m->tenants[t]->partition].ctx;
-      MT_CU_TRY(g->cu,
-                cuGraphExecMemcpyNodeSetParams(e->execs[e->in_piece[f]], e->in_nodes[f], &c, ctx));
+      MT_RETURN_IF_ERROR_PLAIN(
+          update_copy(g, e->execs[e->in_piece[f]], e->in_nodes[f], &c, ctx, out_rebuild));
       e->in_src[f] = p->bound_dev;
     }
-    for (size_t o = 0; o < m->tenants[t]->n_outputs; o++) {
+    for (size_t o = 0; o < m->tenants[t]->n_outputs && !*out_rebuild; o++) {
       size_t f = g->out_base[t] + o;
       gpu_port *p = &g->out[t][o];
       if (!e->out_nodes[f] || e->out_dst[f] == p->bound_dev || !p->nbytes) continue;
       CUDA_MEMCPY3D c = port_copy(p, false, mt_gpu_resolve(g, m->tenants[t]->outputs[o]->source));
-      CUcontext ctx = g->parts[m->tenants[t]->partition].ctx;
-      MT_CU_TRY(g->cu, cuGraphExecMemcpyNodeSetParams(e->execs[e->out_piece[f]], e->out_nodes[f],
-                                                      &c, ctx));
+      MT_RETURN_IF_ERROR_PLAIN(
+          update_copy(g, e->execs[e->out_piece[f]], e->out_nodes[f], &c, ctx, out_rebuild));
       e->out_dst[f] = p->bound_dev;
     }
   }

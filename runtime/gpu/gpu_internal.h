@@ -54,6 +54,7 @@ struct mt_gpu_session {
   CUdevice dev;
   CUcontext primary;
   char arch[16];
+  int cc_major, cc_minor;
   char name[32];
   char note[768];
   gpu_partition *parts;
@@ -86,8 +87,9 @@ CUdeviceptr mt_gpu_resolve(void *session, const Mtbundle__BufferRef *r);
  * per partition when the session has learned that the driver refuses spanning graphs. */
 MT_MUST_USE mt_status *mt_gpu_exec_create(mt_gpu_session *g, const mt_gpu_graph *d, gpu_exec **out);
 void mt_gpu_exec_destroy(mt_gpu_session *g, gpu_exec *e);
-/* Points every copy node of e at the ports' current bindings (exec updates, no re-instantiation). */
-MT_MUST_USE mt_status *mt_gpu_exec_update_copies(mt_gpu_session *g, gpu_exec *e);
+/* Points every copy node of e at the ports' current bindings by exec updates; *out_rebuild when
+ * the driver refused one in place (e must then be instantiated again from its description). */
+MT_MUST_USE mt_status *mt_gpu_exec_update_copies(mt_gpu_session *g, gpu_exec *e, bool *out_rebuild);
 /* Launches every piece of e: one piece on `stream`, several on their partitions' streams. */
 MT_MUST_USE mt_status *mt_gpu_exec_launch(mt_gpu_session *g, gpu_exec *e, CUstream stream);
 #endif

@@ -39,60 +39,52 @@ CUdeviceptr mt_gpu_resolve(void *session, const Mtbundle__BufferRef *r) {
 
 /* ---- code ---- */
 
-MT_MUST_USE static mt_status *load_module(mt_gpu_session *g, const uint8_t *code, size_t code_bytes,
-                                          size_t mi, bool *jit) {
-  const Mtbundle__Manifest *m = g->bundle->manifest;
-  const Mtbundle__GpuModule *mod = m->gpu_modules[mi];
-  const Mtbundle__CodeImage *cubin = NULL, *ptx = NULL;
-  for (size_t i = 0; i < mod->n_images; i++) {
-    if (mod->images[i] >= m->n_code_images)
-      return MT_ERR(DATA_LOSS, "module '%s': image %u out of range", mod->entry, mod->images[i]);
-    const Mtbundle__CodeImage *im = m->code_images[mod->images[i]];
-    if (im->offset > code_bytes || im->size > code_bytes - im->offset)
-      return MT_ERR(DATA_LOSS, "module '%s': image past the code section", mod->entry);
-    if (!im->ptx && strcmp(im->arch, g->arch) == 0) cubin = im;
-    if (im->ptx) ptx = im;
+/* One module: the image mt_bundle_module_image picks for the device (its cubin, a binary-
+ * compatible cubin, else the PTX, which the driver JIT-compiles). */
+MT_MUST_USE static mt_status *load_module(mt_gpu_session *g, size_t mi, bool *jit) {
+  const mt_bundle *b = g->bundle;
+  const Mtbundle__GpuModule *mod = b->manifest->gpu_modules[mi];
+  uint32_t image;
+  bool ptx = false;
+  const uint8_t *bytes;
+  size_t size;
+  mt_status *st = mt_bundle_module_image(b, (uint32_t)mi, g->cc_major, g->cc_minor, &image, &ptx);
+  if (st) {
+    /* no image this device can run: a bundle feature this device lacks, not a corrupt file */
+    mt_status *why = MT_ERR(UNIMPLEMENTED, "%s", mt_status_message(st));
+    mt_status_free(st);
+    return why;
   }
-  const Mtbundle__CodeImage *use = cubin ? cubin : ptx;
-  if (!use)
-    return MT_ERR(UNIMPLEMENTED, "module '%s' has no cubin for %s and no PTX to JIT-compile",
-                  mod->entry, g->arch);
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_code_image(b, image, &bytes, &size));
   /* the driver reads PTX as a NUL-terminated string; the section stores it without the NUL */
   char *text = NULL;
-  const void *image = code + use->offset;
-  if (use->ptx) {
-    if (!(text = malloc((size_t)use->size + 1))) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    memcpy(text, image, (size_t)use->size);
-    text[use->size] = '\0';
-    image = text;
+  const void *code = bytes;
+  if (ptx) {
+    if (!(text = malloc(size + 1))) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(text, bytes, size);
+    text[size] = '\0';
+    code = text;
     *jit = true;
   }
   const mt_cu_api *cu = g->cu;
-  mt_status *st =
-      mt_cu_check(cu, cu->cuLibraryLoadData(&g->libs[mi], image, NULL, NULL, 0, NULL, NULL, 0),
-                  "cuLibraryLoadData");
+  st = mt_cu_check(cu, cu->cuLibraryLoadData(&g->libs[mi], code, NULL, NULL, 0, NULL, NULL, 0),
+                   "cuLibraryLoadData");
   free(text);
   if (!st)
     st = mt_cu_check(cu, cu->cuLibraryGetKernel(&g->kernels[mi], g->libs[mi], mod->entry),
                      "cuLibraryGetKernel");
-  return st ? mt_status_annotate(st, "module '%s' (%s %s)", mod->entry,
-                                 use->ptx ? "PTX for" : "cubin", use->arch)
+  return st ? mt_status_annotate(st, "module '%s' (%s %s)", mod->entry, ptx ? "PTX" : "cubin",
+                                 b->manifest->code_images[image]->arch)
             : NULL;
 }
 
 MT_MUST_USE static mt_status *load_code(mt_gpu_session *g) {
-  const mt_bundle *b = g->bundle;
-  const Mtbundle__Manifest *m = b->manifest;
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_parse_container(b->image, b->size, "bundle", secs));
-  const uint8_t *code = b->image + secs[MT_SECTION_CODE].offset;
-  size_t code_bytes = (size_t)secs[MT_SECTION_CODE].size;
+  const Mtbundle__Manifest *m = g->bundle->manifest;
   g->libs = calloc(m->n_gpu_modules + 1, sizeof *g->libs);
   g->kernels = calloc(m->n_gpu_modules + 1, sizeof *g->kernels);
   if (!g->libs || !g->kernels) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   bool jit = false;
-  for (size_t i = 0; i < m->n_gpu_modules; i++)
-    MT_RETURN_IF_ERROR_PLAIN(load_module(g, code, code_bytes, i, &jit));
+  for (size_t i = 0; i < m->n_gpu_modules; i++) MT_RETURN_IF_ERROR_PLAIN(load_module(g, i, &jit));
   /* launches asking for more than the default 48 KiB of dynamic shared memory */
   for (size_t gi = 0; gi < m->n_gpu_groups; gi++)
     for (size_t s = 0; s < m->gpu_groups[gi]->n_steps; s++) {
@@ -201,8 +193,12 @@ MT_MUST_USE static mt_status *make_partitions(mt_gpu_session *g) {
     all_granted = all_granted && g->parts[p].granted > 0;
   }
   char why[200];
-  const char *soft = all_granted ? green_contexts(g, why, sizeof why)
-                                 : "the bundle grants no SM count for this arch";
+  /* MTRT_GPU_BUDGETS=soft: soft budgets on purpose (to compare, or where green contexts
+   * misbehave); the note says so */
+  const char *force = getenv("MTRT_GPU_BUDGETS");
+  const char *soft = force && strcmp(force, "soft") == 0 ? "MTRT_GPU_BUDGETS=soft"
+                     : all_granted                       ? green_contexts(g, why, sizeof why)
+                                   : "the bundle grants no SM count for this arch";
   char line[320];
   if (soft) {
     snprintf(line, sizeof line,
@@ -358,6 +354,8 @@ MT_MUST_USE static mt_status *open_device(mt_gpu_session *g) {
   char dev_name[96] = "";
   MT_CU_TRY(cu, cuDeviceGetName(dev_name, (int)sizeof dev_name, g->dev));
   snprintf(g->arch, sizeof g->arch, "sm_%d%d", major, minor);
+  g->cc_major = major;
+  g->cc_minor = minor;
   snprintf(g->name, sizeof g->name, "gpu %d", g->options.gpu_index);
   snprintf(g->note, sizeof g->note, "gpu %d (%s, %s, %d SMs, CUDA driver %d.%d)",
            g->options.gpu_index, dev_name, g->arch, sms, cu->driver_version / 1000,
@@ -384,6 +382,10 @@ mt_status *mt_gpu_session_create(const mt_bundle *b, const mt_gpu_options *o,
   g->cu = cu;
   g->options = *o;
   g->round_desc = round;
+  /* MTRT_GPU_GRAPHS=per-partition: one graph per partition from the start (the fallback path,
+   * on purpose); the note says so */
+  const char *graphs = getenv("MTRT_GPU_GRAPHS");
+  g->split_graphs = graphs && strcmp(graphs, "per-partition") == 0 && b->manifest->n_partitions > 1;
   mt_status *st = open_device(g);
   if (!st) st = load_code(g);
   if (!st) st = make_partitions(g);
@@ -395,7 +397,10 @@ mt_status *mt_gpu_session_create(const mt_bundle *b, const mt_gpu_options *o,
   if (!st) {
     char line[160];
     snprintf(line, sizeof line, "round graph of %zu nodes: %s", g->round_desc->n_nodes,
-             g->split_graphs ? "one graph per partition" : "one graph across every partition");
+             g->split_graphs ? (graphs && strcmp(graphs, "per-partition") == 0
+                                    ? "one graph per partition (MTRT_GPU_GRAPHS=per-partition)"
+                                    : "one graph per partition")
+                             : "one graph across every partition");
     note_add(g, line);
   }
   if (st) {
@@ -506,9 +511,19 @@ MT_MUST_USE static mt_status *finish(mt_gpu_session *g, gpu_exec *e, CUstream st
       if (!p->bound_dev && p->nbytes) memcpy(p->host_out, p->pinned, p->nbytes);
     }
     float ms = 0;
-    if (launched_in(e, t))
-      MT_CU_TRY(cu, cuEventElapsedTime(&ms, e->starts[e->end_piece[t]], e->ends[t]));
-    g->time_us[t] = (double)ms * 1000.0;
+    /* timing is a report, not a result: a failure is said once in the note, the run stands */
+    mt_status *timing =
+        launched_in(e, t)
+            ? mt_cu_check(cu, cu->cuEventElapsedTime(&ms, e->starts[e->end_piece[t]], e->ends[t]),
+                          "cuEventElapsedTime")
+            : NULL;
+    if (timing && !strstr(g->note, "no measured times")) {
+      char line[200];
+      snprintf(line, sizeof line, "no measured times: %.160s", mt_status_message(timing));
+      note_add(g, line);
+    }
+    mt_status_free(timing);
+    g->time_us[t] = timing ? 0 : (double)ms * 1000.0;
   }
   return NULL;
 }
@@ -534,6 +549,31 @@ MT_MUST_USE static mt_status *drain_for(mt_gpu_session *g, gpu_exec *e) {
   return NULL;
 }
 
+/* Instantiates e again from its description with the current bindings (the driver refused to
+ * update a copy node in place) and puts the new exec where e was; e was drained. */
+MT_MUST_USE static mt_status *reinstantiate(mt_gpu_session *g, gpu_exec **e) {
+  const Mtbundle__Manifest *m = g->bundle->manifest;
+  gpu_exec **slot = &g->round;
+  int32_t tenant = -1;
+  for (size_t t = 0; *e != g->round && t < m->n_tenants; t++)
+    if (g->tenant_execs[t] == *e) {
+      slot = &g->tenant_execs[t];
+      tenant = (int32_t)t;
+    }
+  mt_gpu_graph *d = g->round_desc;
+  if (tenant >= 0) MT_RETURN_IF_ERROR_PLAIN(mt_gpu_graph_build(m, tenant, &d));
+  gpu_exec *fresh = NULL;
+  mt_status *st = mt_gpu_exec_create(g, d, &fresh);
+  if (tenant >= 0) mt_gpu_graph_free(d);
+  MT_RETURN_IF_ERROR_PLAIN(st);
+  if (!strstr(g->note, "re-instantiates the graphs"))
+    note_add(g, "a binding that switches between host and device memory re-instantiates the "
+                "graphs that copy it (the driver refuses the copy-node update)");
+  mt_gpu_exec_destroy(g, *e);
+  *slot = *e = fresh;
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *launch_exec(mt_gpu_session *g, gpu_exec *e) {
   const Mtbundle__Manifest *m = g->bundle->manifest;
   MT_RETURN_IF_ERROR_PLAIN(drain_for(g, e));
@@ -545,7 +585,9 @@ MT_MUST_USE static mt_status *launch_exec(mt_gpu_session *g, gpu_exec *e) {
     }
   }
   MT_CU_TRY(g->cu, cuCtxSetCurrent(g->primary));
-  MT_RETURN_IF_ERROR_PLAIN(mt_gpu_exec_update_copies(g, e));
+  bool rebuild = false;
+  MT_RETURN_IF_ERROR_PLAIN(mt_gpu_exec_update_copies(g, e, &rebuild));
+  if (rebuild) MT_RETURN_IF_ERROR_PLAIN(reinstantiate(g, &e));
   MT_RETURN_IF_ERROR_PLAIN(mt_gpu_exec_launch(g, e, stream_of(g, e)));
   for (size_t t = 0; t < m->n_tenants; t++)
     if (launched_in(e, t)) g->flight[t] = e;

@@ -8,13 +8,15 @@
  * sessions agree.
  *
  * usage: test_gpu_session BUNDLE.mtbundle...   (bundles compiled with --nvrtc)
- *        test_gpu_session --probe               (exit 77 printing why when there is no GPU) */
+ *        test_gpu_session --probe               (exit 77 printing why when there is no GPU)
+ *        test_gpu_session --no-cycles BUNDLE...  (without the 1,000 create/destroy cycles) */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "check.h"
 #include "mtrt.h"
@@ -208,6 +210,65 @@ static void check_masked_and_device(const mtrt_bundle *b, const io *want) {
   io_free(&x);
 }
 
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Per arrival mode: the median wall time of a round (every tenant once) and each tenant's
+ * median measured latency next to its prediction, over 30 rounds after 5 warm-up rounds. */
+static void time_arrivals(const mtrt_bundle *b) {
+  enum { WARM = 5, ROUNDS = 30 };
+  static const char *names[] = {"round", "independent", "batched-window"};
+  int nt = mtrt_bundle_tenant_count(b);
+  printf("  %-15s %12s", "arrival", "round us");
+  for (int t = 0; t < nt; t++) printf("  %14.14s", mtrt_bundle_tenant_name(b, t));
+  printf("\n");
+  for (int a = 0; a < 3; a++) {
+    io x = {0};
+    io_make(b, &x, 11);
+    mtrt_status *st = NULL;
+    mtrt_session *s = session(b, MTRT_DEVICE_GPU, (mtrt_arrival)a, &st);
+    if (!st) st = bind_all(b, s, &x);
+    double wall[ROUNDS], *lat = calloc((size_t)nt * ROUNDS + 1, sizeof *lat);
+    for (int r = 0; !st && r < WARM + ROUNDS; r++) {
+      double t0 = now_us();
+      if (a == MTRT_ARRIVAL_ROUND) {
+        st = mtrt_session_run(s, -1);
+      } else {
+        for (int t = 0; !st && t < nt; t++) st = mtrt_session_run_async(s, t);
+        if (!st) st = mtrt_session_wait(s);
+      }
+      if (r < WARM) continue;
+      wall[r - WARM] = now_us() - t0;
+      for (int t = 0; t < nt; t++) lat[t * ROUNDS + r - WARM] = mtrt_session_tenant_time_us(s, t);
+    }
+    if (st) {
+      printf("  %-15s %s\n", names[a], mtrt_status_message(st));
+      failures++;
+    } else {
+      qsort(wall, ROUNDS, sizeof *wall, cmp_double);
+      printf("  %-15s %12.1f", names[a], wall[ROUNDS / 2]);
+      for (int t = 0; t < nt; t++) {
+        qsort(lat + t * ROUNDS, ROUNDS, sizeof *lat, cmp_double);
+        printf("  %6.1f/%7.1f", lat[t * ROUNDS + ROUNDS / 2],
+               mtrt_session_tenant_predicted_us(s, t));
+      }
+      printf("   (measured/predicted us, medians)\n");
+    }
+    free(lat);
+    mtrt_status_free(st);
+    mtrt_session_destroy(s);
+    io_free(&x);
+  }
+}
+
 typedef struct thread_job {
   const mtrt_bundle *b;
   const io *want;
@@ -285,6 +346,17 @@ static int check_bundle(const char *path, bool cycles) {
     CHECK(rel_error(b, &indep, &gpu) == 0, "independent arrivals differ from rounds");
     CHECK(rel_error(b, &window, &gpu) == 0, "batched windows differ from rounds");
     check_masked_and_device(b, &gpu);
+    time_arrivals(b);
+    mtrt_session *last = session(b, MTRT_DEVICE_GPU, MTRT_ARRIVAL_ROUND, &st);
+    if (!st) {
+      io y = {0};
+      io_make(b, &y, 7);
+      st = bind_all(b, last, &y);
+      if (!st) st = mtrt_session_run(last, -1);
+      printf("  after a round: %s\n", mtrt_session_device_note(last));
+      io_free(&y);
+    }
+    mtrt_session_destroy(last);
 
     /* 8 threads, each with its own GPU session */
     pthread_t th[8];
@@ -325,6 +397,7 @@ static int check_bundle(const char *path, bool cycles) {
 }
 
 int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a timeout's kill */
   if (argc < 2) {
     fprintf(stderr, "usage: test_gpu_session BUNDLE.mtbundle... | --probe\n");
     return 2;
@@ -337,17 +410,20 @@ int main(int argc, char **argv) {
     mt_status_free(st);
     return code;
   }
+  int first = 1;
+  bool no_cycles = strcmp(argv[1], "--no-cycles") == 0;
+  if (no_cycles) first = 2;
   /* the create/destroy cycles on the smallest bundle only: they cost device time */
-  int smallest = 1;
+  int smallest = no_cycles ? -1 : first;
   off_t least = -1;
-  for (int i = 1; i < argc; i++) {
+  for (int i = first; !no_cycles && i < argc; i++) {
     struct stat sb;
     if (stat(argv[i], &sb) == 0 && (least < 0 || sb.st_size < least)) {
       least = sb.st_size;
       smallest = i;
     }
   }
-  for (int i = 1; i < argc; i++) {
+  for (int i = first; i < argc; i++) {
     int r = check_bundle(argv[i], i == smallest);
     if (r == 77) return 77;
     failures += r;
@@ -356,6 +432,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
   }
-  printf("gpu sessions: %d bundle(s) checked\n", argc - 1);
+  printf("gpu sessions: %d bundle(s) checked\n", argc - first);
   return 0;
 }
