@@ -123,9 +123,9 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_create(const mtrt_bundle *b,
 MTRT_API void mtrt_session_destroy(mtrt_session *s);
 
 /* Binds a tenant's input (read during runs) or output (written by runs) by name to caller
- * memory of exactly the port's nbytes, laid out row-major in the port's dtype. The memory stays
- * the caller's and must stay valid until rebound or the session is destroyed. One thread per
- * session. */
+ * memory of exactly the port's nbytes, laid out row-major in the port's dtype and aligned to its
+ * element size (INVALID_ARGUMENT otherwise). The memory stays the caller's and must stay valid
+ * until rebound or the session is destroyed. One thread per session. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_bind_input(mtrt_session *s, int tenant,
                                                             const char *name, const void *data,
                                                             size_t nbytes);

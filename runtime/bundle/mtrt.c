@@ -218,6 +218,11 @@ static mtrt_status *bind(mtrt_session *s, int t, const char *name, const void *i
     if (nbytes != want)
       return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' %s '%s' takes %zu bytes, not %zu", tn->name,
                         in ? "input" : "output", name, want, nbytes));
+    size_t es = mt_dtype_size((mt_dtype)p->type->dtype);
+    if (es && (uintptr_t)(in ? in : out) % es)
+      return pub(MT_ERR(INVALID_ARGUMENT,
+                        "tenant '%s' %s '%s': memory at %p is not aligned to its %zu-byte elements",
+                        tn->name, in ? "input" : "output", name, in ? in : out, es));
     if (in)
       s->inputs[t][i].in = in;
     else
@@ -230,12 +235,12 @@ static mtrt_status *bind(mtrt_session *s, int t, const char *name, const void *i
 
 mtrt_status *mtrt_session_bind_input(mtrt_session *s, int t, const char *name, const void *data,
                                      size_t nbytes) {
-  static const uint8_t empty[1];
+  static const int64_t empty[1]; /* aligned for every dtype */
   return bind(s, t, name, data ? data : empty, NULL, nbytes);
 }
 mtrt_status *mtrt_session_bind_output(mtrt_session *s, int t, const char *name, void *data,
                                       size_t nbytes) {
-  static uint8_t empty[1];
+  static int64_t empty[1];
   return bind(s, t, name, NULL, data ? data : empty, nbytes);
 }
 

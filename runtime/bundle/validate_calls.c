@@ -368,6 +368,13 @@ MT_MUST_USE static mt_status *check_resize(const call_ctx *c, const mt_resize_pa
       return bad(c, "dim %d changes size but is not resized", d);
     if (!isfinite(p->scales[d]) || p->scales[d] <= 0)
       return bad(c, "scale %g along dim %d is not a positive number", p->scales[d], d);
+    /* output = floor(input * scale) (or rounded, for sizes): a scale far from that ratio would
+     * size the antialiasing filters' tap tables by it rather than by the tensors */
+    double implied = p->scales[d] * (double)p->in_dims[d];
+    if (resized[d] && p->in_dims[d] > 0 && p->coord != MT_RESIZE_TF_CROP_AND_RESIZE &&
+        fabs(implied - (double)p->out_dims[d]) > 1.0 + 1e-6 * (double)p->out_dims[d])
+      return bad(c, "scale %g along dim %d does not give %lld from %lld", p->scales[d], d,
+                 (long long)p->out_dims[d], (long long)p->in_dims[d]);
   }
   return NULL;
 }
@@ -736,7 +743,24 @@ static void view_of(const Mtbundle__BufferRef *r, mt_tensor *t) {
   for (int i = 0; i < t->rank; i++) t->dims[i] = r->type->dims[i];
 }
 
+/* Kernels access elements through typed pointers: an arena or scratch buffer must start at a
+ * multiple of its element size (the memory plan aligns far more; constants are 64-aligned). */
+MT_MUST_USE static mt_status *check_alignment(const Mtbundle__BufferRef *r, const char *what,
+                                              size_t k) {
+  if (r->kind != MTBUNDLE__BUFFER_REF__KIND__ARENA &&
+      r->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH)
+    return NULL;
+  size_t es = mt_dtype_size((mt_dtype)r->type->dtype);
+  if (es && r->offset % es == 0) return NULL;
+  return MT_ERR(DATA_LOSS, "%s %zu: offset %llu is not a multiple of its %zu-byte elements", what,
+                k, (unsigned long long)r->offset, es);
+}
+
 mt_status *mt_bundle_check_call(const Mtbundle__Node *n, const mt_kernel_call *call) {
+  for (size_t k = 0; k < n->n_inputs; k++)
+    MT_RETURN_IF_ERROR_PLAIN(check_alignment(n->inputs[k], "input", k));
+  for (size_t k = 0; k < n->n_outputs; k++)
+    MT_RETURN_IF_ERROR_PLAIN(check_alignment(n->outputs[k], "output", k));
   mt_tensor *views = calloc(n->n_inputs + n->n_outputs + 1, sizeof *views);
   if (!views) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (size_t k = 0; k < n->n_inputs; k++) view_of(n->inputs[k], &views[k]);

@@ -226,6 +226,14 @@ static bool gemm_input_dtype(Mtbundle__Manifest *m) {
   return true;
 }
 
+static bool misaligned_buffer(Mtbundle__Manifest *m) {
+  Mtbundle__Node *n = find_node(m, MT_KERNEL_CONV);
+  if (!n || n->outputs[0]->kind == MTBUNDLE__BUFFER_REF__KIND__CONSTANT) return false;
+  n->outputs[0]->offset += 2; /* the buffer has room (64-byte granules), but float32 at +2 */
+  n->outputs[0]->type->dims[3] = 3;
+  return true;
+}
+
 typedef struct manifest_case {
   const char *name;
   bool (*apply)(Mtbundle__Manifest *m);
@@ -249,6 +257,7 @@ static const manifest_case CASES[] = {
     {"concat input of another shape", concat_input_shape, "an input has shape"},
     {"binary operand view", binary_view, "operand views"},
     {"pool stride 0", pool_geometry, "window geometry"},
+    {"misaligned buffer", misaligned_buffer, "not a multiple of its 4-byte elements"},
     {"gemm input of another dtype", gemm_input_dtype,
      "input 1 is float32, the kernel expects int32"},
 };
