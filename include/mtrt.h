@@ -28,7 +28,7 @@ extern "C" {
 /* Bumped whenever a struct or function of this header changes incompatibly: an application built
  * against a newer header than the library it runs with gets UNIMPLEMENTED from
  * mtrt_bundle_open instead of undefined behaviour. */
-#define MTRT_ABI_VERSION 1
+#define MTRT_ABI_VERSION 2
 
 /* The library's MTRT_VERSION_NUMBER and MTRT_ABI_VERSION. Any thread, any time. */
 MTRT_API int mtrt_version_number(void);
@@ -111,6 +111,10 @@ typedef enum mtrt_device_kind {
 typedef struct mtrt_session_options {
   mtrt_device_kind device;
   int gpu_index;
+  /* CPU path: threads running groups the plan lets run at once (other tenants, partitions or
+   * streams), the caller's included; 0 or 1: the calling thread alone. The bytes of every
+   * output are the same for any count (each kernel runs on one thread, in a fixed order). */
+  int cpu_threads;
 } mtrt_session_options;
 
 typedef struct mtrt_session mtrt_session;
@@ -132,8 +136,10 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_bind_input(mtrt_session *s, int
 MTRT_API MTRT_MUST_USE mtrt_status *
 mtrt_session_bind_output(mtrt_session *s, int tenant, const char *name, void *data, size_t nbytes);
 
-/* Runs one tenant (tenant >= 0) or every tenant (-1) through the plan in schedule order; every
- * input and output of the tenants run must be bound. Errors name the tenant and node. */
+/* Runs one tenant (tenant >= 0) or every tenant (-1) through the plan: groups in schedule order,
+ * or on cpu_threads threads in any order the plan's streams and waits allow; every input and
+ * output of the tenants run must be bound. Errors name the tenant and node (with several
+ * threads: the failing group that comes first in the schedule among those that ran). */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_run(mtrt_session *s, int tenant);
 
 /* "cpu" (the device the last run used). */
