@@ -2,10 +2,10 @@
  * Most mutations break a section checksum, which the loader refuses first; so each input is also
  * loaded once more with its checksums recomputed, which sends the mutation on to the manifest
  * parser and the validation of every count, index, offset and kernel parameter behind it. An
- * accepted bundle is queried, gets a session, and every tenant runs on zero-filled inputs, one
- * tenant at a time and then all together: whatever the loader accepted must execute without a
- * read or write outside its buffers (ASan/UBSan in CI). Bundles whose tensors are too large to
- * run quickly are only loaded. */
+ * accepted bundle is queried, gets a session (two CPU threads), and every tenant runs on
+ * zero-filled inputs, one tenant at a time and then all together: whatever the loader accepted
+ * must execute without a read or write outside its buffers (ASan/UBSan in CI). Bundles whose
+ * tensors are too large to run quickly are only loaded. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -89,7 +89,9 @@ static void load(const uint8_t *data, size_t size) {
       mtrt_status_free(mtrt_bundle_output_info(b, t, i, &pi));
   }
   mtrt_session *s = NULL;
-  mtrt_status_free(mtrt_session_create(b, NULL, &s));
+  /* two CPU threads: the group scheduler also sees hostile streams, waits and partitions */
+  mtrt_session_options so = {.device = MTRT_DEVICE_CPU, .cpu_threads = 2};
+  mtrt_status_free(mtrt_session_create(b, &so, &s));
   if (s && small_enough_to_run(b)) run_all(b, s);
   mtrt_session_destroy(s);
   mtrt_bundle_close(b);
