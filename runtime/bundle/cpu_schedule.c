@@ -156,6 +156,11 @@ mt_status *mt_cpu_schedule_create(const Mtbundle__Manifest *m, int n_threads,
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->changed, NULL);
   int workers = n_threads > MAX_THREADS ? MAX_THREADS - 1 : n_threads - 1;
+  mt_status *st = workers > 0 ? mt_cpu_plan_check_races(m, s->succ_at, s->succ) : NULL;
+  if (st) {
+    mt_cpu_schedule_destroy(s);
+    return st;
+  }
   if (workers > 0) {
     s->threads = calloc((size_t)workers, sizeof *s->threads);
     if (!s->threads) {

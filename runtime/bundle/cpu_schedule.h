@@ -22,9 +22,16 @@ typedef struct mt_cpu_schedule mt_cpu_schedule;
 typedef mt_status *(*mt_cpu_group_fn)(void *ctx, size_t group);
 
 /* Builds the group dependencies of m (validated) and starts n_threads - 1 workers (n_threads
- * <= 1: none, groups run in schedule order on the caller). *out owns the threads. */
+ * <= 1: none, groups run in schedule order on the caller). With workers, a plan that would let
+ * two groups race on the same bytes is refused (DATA_LOSS). *out owns the threads. */
 MT_MUST_USE mt_status *mt_cpu_schedule_create(const Mtbundle__Manifest *m, int n_threads,
                                               mt_cpu_schedule **out);
+/* Whether groups that may run at once (not ordered by the dependencies succ_at/succ, as the
+ * schedule builds them) never touch the same arena or scratch bytes with one of them writing
+ * (plan_races.c). A compiled plan always passes; mt_cpu_schedule_create checks it before it
+ * starts workers. */
+MT_MUST_USE mt_status *mt_cpu_plan_check_races(const Mtbundle__Manifest *m, const size_t *succ_at,
+                                               const size_t *succ);
 /* Stops and joins the workers and frees s (NULL is fine). No run may be in progress. */
 void mt_cpu_schedule_destroy(mt_cpu_schedule *s);
 

@@ -2,12 +2,14 @@
  * scripts/test.sh builds just this and the library): real bundles from the fuzz seeds (one
  * tenant per kernel family and a two-tenant, two-partition mix) give byte-identical outputs
  * with cpu_threads 0, 1, 2 and 4, and 8 sessions on one bundle from 8 threads at once (each with
- * 2 CPU threads) give the same bytes as one session alone. MT_BUNDLE_SEEDS names the folder. */
+ * 2 CPU threads) give the same bytes as one session alone; a plan missing a wait (two streams
+ * then race on arena bytes) gets no multi-threaded session. MT_BUNDLE_SEEDS names the folder. */
 #include "test_util.h"
 
 #include <pthread.h>
 #include <string.h>
 
+#include "bundle_test_util.h"
 #include "mtrt.h"
 
 static const char *const BUNDLES[] = {"two_tenants", "nn", "data", "reduce"};
@@ -159,11 +161,46 @@ static void test_sessions_from_8_threads(void **state) {
   mtrt_bundle_close(b);
 }
 
+/* nn.mtbundle is one chain of groups on one stream; moving its second group to another stream
+ * (with no wait added) lets it read the first group's output while that is being written: the
+ * plan is refused for several threads (naming the groups), still fine on one. */
+static void test_plan_with_a_missing_wait_refused(void **state) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/nn.mtbundle", MT_BUNDLE_SEEDS);
+  size_t size = 0;
+  uint8_t *image = (uint8_t *)tu_read_file(path, &size);
+  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
+  assert_ok(mt_bundle_parse_container(image, size, "test", secs));
+  Mtbundle__Manifest *m = mtbundle__manifest__unpack(NULL, (size_t)secs[MT_SECTION_MANIFEST].size,
+                                                     image + secs[MT_SECTION_MANIFEST].offset);
+  assert_non_null(m);
+  assert_true(m->n_groups > 2 && m->groups[1]->n_waits == 0 &&
+              m->groups[0]->stream == m->groups[1]->stream);
+  m->groups[1]->stream += 1;
+  uint8_t *img = NULL;
+  size_t img_size = 0;
+  tb_repack(image, size, m, &img, &img_size);
+  mtbundle__manifest__free_unpacked(m, NULL);
+  mtrt_bundle *b = NULL;
+  assert_ok(st_of(mtrt_bundle_open_memory(img, img_size, NULL, &b)));
+  mtrt_session_options so = {.device = MTRT_DEVICE_CPU, .cpu_threads = 2};
+  mtrt_session *s = NULL;
+  assert_status(st_of(mtrt_session_create(b, &so, &s)), MT_DATA_LOSS, "groups 0 and 1");
+  assert_null(s);
+  so.cpu_threads = 1;
+  assert_ok(st_of(mtrt_session_create(b, &so, &s)));
+  mtrt_session_destroy(s);
+  mtrt_bundle_close(b);
+  free(img);
+  free(image);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_outputs_identical_for_any_thread_count),
       cmocka_unit_test(test_negative_thread_count_refused),
       cmocka_unit_test(test_sessions_from_8_threads),
+      cmocka_unit_test(test_plan_with_a_missing_wait_refused),
   };
   return tu_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }
