@@ -119,7 +119,9 @@ typedef struct mtrt_session_options {
 
 typedef struct mtrt_session mtrt_session;
 /* Creates a session on b (which must outlive it) with its own arenas; options NULL means CPU.
- * Any thread; several sessions on one bundle may run concurrently. */
+ * With cpu_threads > 1 it starts its worker threads (joined by mtrt_session_destroy) after
+ * checking that no two groups the plan lets run at once touch the same bytes (DATA_LOSS for a
+ * plan missing a wait). Any thread; several sessions on one bundle may run concurrently. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_create(const mtrt_bundle *b,
                                                         const mtrt_session_options *options,
                                                         mtrt_session **out_session);
