@@ -172,6 +172,7 @@ def main():
     ap.add_argument("--only", default=",".join(SAMPLES + ["demo"] + sorted(MIXES)))
     ap.add_argument("--tol", type=float, default=1e-4)
     args = ap.parse_args()
+    args.models = os.path.abspath(args.models)  # manifests name models from their own folder
     errors = []
     for case in args.only.split(","):
         if case not in SAMPLES and case not in MIXES and case != "demo":
