@@ -137,10 +137,13 @@ typedef enum mtrt_arrival {
 typedef struct mtrt_session_options {
   mtrt_device_kind device;
   int gpu_index;
-  /* ---- ABI 2 ---- */
+  /* CPU path: threads running groups the plan lets run at once (other tenants, partitions or
+   * streams), the caller's included; 0 or 1: the calling thread alone. The bytes of every
+   * output are the same for any count (each kernel runs on one thread, in a fixed order). */
+  int cpu_threads;
+  /* GPU path: when tenants run (mtrt_arrival) and the batched window in microseconds */
   mtrt_arrival arrival;
-  int window_us;   /* MTRT_ARRIVAL_BATCHED_WINDOW: the window in microseconds */
-  int cpu_threads; /* CPU path: worker threads (0 = one thread) */
+  int window_us;
 } mtrt_session_options;
 /* Defaults: CPU, gpu 0, round arrivals, a 200 us window, one CPU thread. */
 static inline void mtrt_session_options_init(mtrt_session_options *o) {
@@ -153,8 +156,11 @@ static inline void mtrt_session_options_init(mtrt_session_options *o) {
 
 typedef struct mtrt_session mtrt_session;
 /* Creates a session on b (which must outlive it) with its own arenas (on the GPU: device memory,
- * weights uploaded once, graphs instantiated once); options NULL means CPU. Any thread; several
- * sessions on one bundle, or on one GPU, may run concurrently from different threads. */
+ * weights uploaded once, graphs instantiated once); options NULL means CPU. On the CPU with
+ * cpu_threads > 1 it starts its worker threads (joined by mtrt_session_destroy) after checking
+ * that no two groups the plan lets run at once touch the same bytes (DATA_LOSS for a plan
+ * missing a wait). Any thread; several sessions on one bundle, or on one GPU, may run
+ * concurrently from different threads. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_create(const mtrt_bundle *b,
                                                         const mtrt_session_options *options,
                                                         mtrt_session **out_session);
@@ -162,18 +168,21 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_create(const mtrt_bundle *b,
 MTRT_API void mtrt_session_destroy(mtrt_session *s);
 
 /* Binds a tenant's input (read during runs) or output (written by runs) by name to caller
- * memory of exactly the port's nbytes, laid out row-major in the port's dtype. The memory stays
- * the caller's and must stay valid until rebound or the session is destroyed. One thread per
- * session. */
+ * memory of exactly the port's nbytes, laid out row-major in the port's dtype and aligned to its
+ * element size (INVALID_ARGUMENT otherwise). The memory stays the caller's and must stay valid
+ * until rebound or the session is destroyed. One thread per session. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_bind_input(mtrt_session *s, int tenant,
                                                             const char *name, const void *data,
                                                             size_t nbytes);
 MTRT_API MTRT_MUST_USE mtrt_status *
 mtrt_session_bind_output(mtrt_session *s, int tenant, const char *name, void *data, size_t nbytes);
 
-/* Runs one tenant (tenant >= 0) or every tenant (-1) through the plan in schedule order; every
- * input and output of the tenants run must be bound. Errors name the tenant and node. Returns
- * when the outputs are written (mtrt_session_run_async + mtrt_session_wait). */
+/* Runs one tenant (tenant >= 0) or every tenant (-1) through the plan: on the CPU groups in
+ * schedule order, or on cpu_threads threads in any order the plan's streams and waits allow; on
+ * the GPU as CUDA Graphs per the arrival mode. Every input and output of the tenants run must be
+ * bound. Errors name the tenant and node (with several CPU threads: the failing group that comes
+ * first in the schedule among those that ran). Returns when the outputs are written
+ * (mtrt_session_run_async + mtrt_session_wait). */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_run(mtrt_session *s, int tenant);
 
 /* "cpu" or "gpu N": the device the session runs on. The string lives as long as s. */
