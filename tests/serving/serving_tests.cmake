@@ -12,4 +12,16 @@ if(NOT MTCC_SANITIZE)
       LABELS unit)
   endforeach()
   set_tests_properties(python_mtrt_samples PROPERTIES FIXTURES_REQUIRED models LABELS models)
+  # a real tritonserver (nvidia-pytriton's binary) with libtriton_mtrt.so: the tiny 3-tenant
+  # bundle in the default run, the sample mix with the models
+  foreach(kind tiny samples)
+    add_test(NAME triton_serving_${kind} COMMAND ${MT_PYTEST} ${MT_TESTS}/serving/test_triton.py)
+    set_tests_properties(triton_serving_${kind} PROPERTIES
+      ENVIRONMENT "${MT_SERVING_ENV};MT_SERVING_WORK=${CMAKE_CURRENT_BINARY_DIR}/work/triton_${kind};MT_TRITON_BUNDLE=${kind};MT_TRITON_BACKENDS=${CMAKE_BINARY_DIR}/triton/backends"
+      LABELS serving TIMEOUT 600)
+  endforeach()
+  set_tests_properties(triton_serving_samples PROPERTIES FIXTURES_REQUIRED models
+                       LABELS "serving;models;slow")
+  set_property(TEST triton_serving_samples APPEND PROPERTY ENVIRONMENT
+               MT_TRITON_LOAD_SECONDS=20 MT_TRITON_LOAD_CLIENTS=8)
 endif()
