@@ -88,7 +88,8 @@ def test_repository_layout(setup, tmp_path):
 
 
 def test_outputs_match_mtcc_run_over_http_and_grpc(setup):
-    for mod, client in _clients(setup["server"]):
+    clients = _clients(setup["server"])
+    for mod, client in clients:
         for name, t in setup["tenants"].items():
             got = _infer(mod, client, t, setup["feeds"])
             for out, want in setup["expected"][name].items():
@@ -100,6 +101,8 @@ def test_outputs_match_mtcc_run_over_http_and_grpc(setup):
         res = client.infer(t.name, _inputs(mod, t, setup["feeds"]),
                            outputs=[mod.InferRequestedOutput(last)])
         assert np.array_equal(res.as_numpy(last), setup["expected"][t.name][last])
+    for _, client in clients:
+        client.close()  # an open keep-alive connection would hold up the server's shutdown
 
 
 def test_concurrent_clients(setup):
@@ -128,6 +131,7 @@ def test_concurrent_clients(setup):
                     errors.append(err)
                 else:
                     lat["http" if mod is httpclient else "grpc"].append(time.monotonic() - t0)
+        c.close()
 
     threads = [threading.Thread(target=client_loop, args=(k,)) for k in range(LOAD_CLIENTS)]
     t0 = time.monotonic()
@@ -163,7 +167,8 @@ def test_malformed_requests_get_errors(setup):
     t = next(t for t in setup["tenants"].values() if t.inputs[0].dtype == np.float32)
     multi = next((t for t in setup["tenants"].values() if len(t.inputs) > 1), None)
     x = feeds[t.name][t.inputs[0].name]
-    for mod, c in _clients(setup["server"]):
+    clients = _clients(setup["server"])
+    for mod, c in clients:
         def send(model, name, arr, dtype=None):
             i = mod.InferInput(name, list(arr.shape), dtype or np_to_triton_dtype(arr.dtype))
             i.set_data_from_numpy(arr)
@@ -179,6 +184,7 @@ def test_malformed_requests_get_errors(setup):
         got = _infer(mod, c, t, feeds)
         for out, want in setup["expected"][t.name].items():
             assert np.array_equal(got[out], want)
+        c.close()
 
 
 def test_unload_load_and_clean_shutdown(setup):
@@ -205,7 +211,10 @@ def test_unload_load_and_clean_shutdown(setup):
     while any(c.is_model_ready(n) for n in names) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(c.is_model_ready(n) for n in names)
+    c.close()
+    t0 = time.monotonic()
     code = server.stop()
+    print(f"tritonserver stopped in {time.monotonic() - t0:.1f} s with exit code {code}")
     log = server.log()
     assert code == 0, f"tritonserver exited with {code}\n{server.log_tail()}"
     assert "successfully unloaded" in log or "unloaded" in log
