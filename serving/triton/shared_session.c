@@ -149,8 +149,9 @@ static int by_tenant(const void *a, const void *b) {
   return (*(mt_job *const *)a)->tenant - (*(mt_job *const *)b)->tenant;
 }
 
-/* Runs one round (distinct tenants); called by the leader without the lock held. */
-static void run_round(mt_shared *s, mt_job **round, int n) {
+/* Runs one round (distinct tenants); called by the leader without the lock held. Returns how
+ * many tenants ran (jobs that failed to bind do not count). */
+static int run_round(mt_shared *s, mt_job **round, int n) {
   int ok = 0;
   for (int i = 0; i < n; i++) {
     round[i]->error = bind_job(s, round[i]);
@@ -174,6 +175,7 @@ static void run_round(mt_shared *s, mt_job **round, int n) {
     round[i]->time_us = mtrt_session_tenant_time_us(s->session, round[i]->tenant);
     round[i]->round_tenants = ok;
   }
+  return ok;
 }
 
 void mt_shared_run(mt_shared *s, mt_job **jobs, int n) {
@@ -189,8 +191,9 @@ void mt_shared_run(mt_shared *s, mt_job **jobs, int n) {
     jobs[i]->done = false;
     jobs[i]->error = NULL;
     jobs[i]->next = NULL;
-    if (!round) {
-      jobs[i]->error = msg("out of memory");
+    if (!round || jobs[i]->tenant < 0 || jobs[i]->tenant >= nt) { /* fails alone, never queued */
+      jobs[i]->error =
+          round ? msg("tenant index %d is out of range", jobs[i]->tenant) : msg("out of memory");
       jobs[i]->done = true;
       continue;
     }
@@ -213,23 +216,23 @@ void mt_shared_run(mt_shared *s, mt_job **jobs, int n) {
     memset(taken, 0, (size_t)nt + 1);
     for (mt_job **p = &s->head; *p;) {
       mt_job *j = *p;
-      if (j->tenant >= 0 && j->tenant < nt && taken[j->tenant]) {
+      if (taken[j->tenant]) {
         p = &j->next;
         continue;
       }
-      if (j->tenant >= 0 && j->tenant < nt) taken[j->tenant] = 1;
       *p = j->next;
       round[k++] = j;
+      taken[j->tenant] = 1;
       if (k == nt) break;
     }
     s->tail = NULL;
     for (mt_job *j = s->head; j; j = j->next) s->tail = j;
     s->busy = true;
     pthread_mutex_unlock(&s->mu);
-    run_round(s, round, k);
+    int ran = run_round(s, round, k);
     pthread_mutex_lock(&s->mu);
     s->rounds++;
-    s->combined += k > 1;
+    s->combined += ran > 1;
     for (int i = 0; i < k; i++) round[i]->done = true;
     s->busy = false;
     pthread_cond_broadcast(&s->cv);

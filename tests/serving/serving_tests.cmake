@@ -1,3 +1,7 @@
+# The Triton backend's shared sessions and rounds, without a server (tests/unit globs the test).
+target_sources(test_shared_session PRIVATE ${CMAKE_SOURCE_DIR}/serving/triton/shared_session.c)
+target_link_libraries(test_shared_session PRIVATE mtcc_driver mtrt_static Threads::Threads)
+
 # --- serving (issue 15): python/mtrt over libmtrt (pytest), its wheel, and the Triton backend
 # against a real tritonserver. Not in the sanitizer build: Python and tritonserver, built without
 # -fsanitize, cannot load an ASan libmtrt.
