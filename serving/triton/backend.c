@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "mtrt.h"
+#include "serving/triton/message.h"
 #include "serving/triton/model_config.h"
 #include "serving/triton/shared_session.h"
 #include "serving/triton/triton_api.h"
@@ -27,16 +28,17 @@ typedef struct instance_state {
   int tenant;
 } instance_state;
 
-__attribute__((format(printf, 2, 3))) static TRITONSERVER_Error *fail(TRITONSERVER_Error_Code code,
-                                                                      const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *text = NULL;
-  if (vasprintf(&text, fmt, ap) < 0) text = NULL;
-  va_end(ap);
-  TRITONSERVER_Error *e = TRITONSERVER_ErrorNew(code, text ? text : "mtrt: out of memory");
-  free(text);
-  return e;
+static void model_state_free(model_state *ms) {
+  if (!ms) return;
+  mt_model_config_free(&ms->config);
+  free(ms->name);
+  free(ms);
+}
+
+static void instance_state_free(instance_state *is) {
+  if (!is) return;
+  mt_shared_release(is->shared);
+  free(is);
 }
 
 /* An error from a malloc'd message (freed here). */
@@ -46,14 +48,22 @@ static TRITONSERVER_Error *fail_owned(TRITONSERVER_Error_Code code, char *text) 
   return e;
 }
 
+__attribute__((format(printf, 2, 3))) static TRITONSERVER_Error *fail(TRITONSERVER_Error_Code code,
+                                                                      const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *text = mt_serving_vmsg(fmt, ap);
+  va_end(ap);
+  return fail_owned(code, text);
+}
+
 /* Logs through the server at level (when enabled) with the caller's line. */
 __attribute__((format(printf, 3, 4))) static void log_at(TRITONSERVER_LogLevel level, int line,
                                                          const char *fmt, ...) {
   if (!TRITONSERVER_LogIsEnabled(level)) return;
   va_list ap;
   va_start(ap, fmt);
-  char *text = NULL;
-  if (vasprintf(&text, fmt, ap) < 0) text = NULL;
+  char *text = mt_serving_vmsg(fmt, ap);
   va_end(ap);
   TRITONSERVER_Error *e = TRITONSERVER_LogMessage(level, __FILE__, line, text ? text : fmt);
   if (e) TRITONSERVER_ErrorDelete(e);
@@ -135,23 +145,14 @@ TRITONSERVER_Error *TRITONBACKEND_ModelInitialize(TRITONBACKEND_Model *model) {
   mtrt_bundle_close(b);
   if (cfg) TRITONSERVER_MessageDelete(cfg);
   if (!e) e = TRITONBACKEND_ModelSetState(model, ms);
-  if (e && ms) {
-    mt_model_config_free(&ms->config);
-    free(ms->name);
-    free(ms);
-  }
+  if (e) model_state_free(ms);
   return e;
 }
 
 TRITONSERVER_Error *TRITONBACKEND_ModelFinalize(TRITONBACKEND_Model *model) {
   void *p = NULL;
   TRITONSERVER_Error *e = TRITONBACKEND_ModelState(model, &p);
-  model_state *ms = p;
-  if (ms) {
-    mt_model_config_free(&ms->config);
-    free(ms->name);
-    free(ms);
-  }
+  model_state_free(p);
   return e;
 }
 
@@ -183,21 +184,14 @@ TRITONSERVER_Error *TRITONBACKEND_ModelInstanceInitialize(TRITONBACKEND_ModelIns
   log_msg(TRITONSERVER_LOG_INFO, "mtrt: model '%s' serves tenant '%s' of %s on %s", ms->name,
           ms->config.tenant, ms->config.bundle_path, mt_shared_device_name(is->shared));
   e = TRITONBACKEND_ModelInstanceSetState(instance, is);
-  if (e) {
-    mt_shared_release(is->shared);
-    free(is);
-  }
+  if (e) instance_state_free(is);
   return e;
 }
 
 TRITONSERVER_Error *TRITONBACKEND_ModelInstanceFinalize(TRITONBACKEND_ModelInstance *instance) {
   void *p = NULL;
   TRITONSERVER_Error *e = TRITONBACKEND_ModelInstanceState(instance, &p);
-  instance_state *is = p;
-  if (is) {
-    mt_shared_release(is->shared);
-    free(is);
-  }
+  instance_state_free(p);
   return e;
 }
 

@@ -1,21 +1,13 @@
 /* Model config parsing and checking for the Triton backend (model_config.h). */
 #include "serving/triton/model_config.h"
 
+#include "serving/triton/message.h"
+
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-__attribute__((format(printf, 1, 2))) static char *msg(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *out = NULL;
-  if (vasprintf(&out, fmt, ap) < 0) out = NULL;
-  va_end(ap);
-  return out ? out : strdup("out of memory");
-}
 
 TRITONSERVER_DataType mt_triton_dtype(int onnx_dtype) {
   switch (onnx_dtype) {
@@ -56,7 +48,7 @@ static const char *param(json_t *root, const char *key) {
 static json_t *load(const char *name, const char *json, size_t size, char **err) {
   json_error_t je;
   json_t *root = json_loadb(json, size, 0, &je);
-  *err = root ? NULL : msg("model '%s': unreadable config JSON: %s", name, je.text);
+  *err = root ? NULL : mt_serving_msg("model '%s': unreadable config JSON: %s", name, je.text);
   return root;
 }
 
@@ -69,18 +61,19 @@ char *mt_model_config_parse(const char *name, const char *model_dir, const char 
   const char *bundle = param(root, "bundle"), *tenant = param(root, "tenant");
   json_t *mbs = json_object_get(root, "max_batch_size");
   if (!bundle)
-    err = msg("model '%s': config.pbtxt has no parameter \"bundle\" (the .mtbundle path, "
-              "relative to the model folder); `mtcc triton-repo` writes it",
-              name);
+    err =
+        mt_serving_msg("model '%s': config.pbtxt has no parameter \"bundle\" (the .mtbundle path, "
+                       "relative to the model folder); `mtcc triton-repo` writes it",
+                       name);
   else if (mbs && json_integer_value(mbs) != 0)
-    err = msg("model '%s': max_batch_size must be 0 (the bundle was compiled for fixed shapes)",
-              name);
+    err = mt_serving_msg(
+        "model '%s': max_batch_size must be 0 (the bundle was compiled for fixed shapes)", name);
   else if (bundle[0] == '/')
     out->bundle_path = strdup(bundle);
   else if (asprintf(&out->bundle_path, "%s/%s", model_dir, bundle) < 0)
     out->bundle_path = NULL;
   if (!err) out->tenant = strdup(tenant ? tenant : name);
-  if (!err && (!out->bundle_path || !out->tenant)) err = msg("out of memory");
+  if (!err && (!out->bundle_path || !out->tenant)) err = mt_serving_msg("out of memory");
   json_decref(root);
   if (err) mt_model_config_free(out);
   return err;
@@ -106,8 +99,8 @@ static char *check_list(const char *name, json_t *root, const char *key, const m
   json_t *list = json_object_get(root, key);
   size_t given = json_is_array(list) ? json_array_size(list) : 0;
   if (given != (size_t)n)
-    return msg("model '%s': the config lists %zu %s(s), tenant '%s' has %d", name, given, key,
-               mtrt_bundle_tenant_name(b, tenant), n);
+    return mt_serving_msg("model '%s': the config lists %zu %s(s), tenant '%s' has %d", name, given,
+                          key, mtrt_bundle_tenant_name(b, tenant), n);
   for (size_t k = 0; k < given; k++) {
     json_t *e = json_array_get(list, k);
     const char *pname = json_string_value(json_object_get(e, "name"));
@@ -121,24 +114,25 @@ static char *check_list(const char *name, json_t *root, const char *key, const m
       mtrt_status *st = out ? mtrt_bundle_output_info(b, tenant, i, &pi)
                             : mtrt_bundle_input_info(b, tenant, i, &pi);
       if (st) {
-        char *m = msg("model '%s': %s", name, mtrt_status_message(st));
+        char *m = mt_serving_msg("model '%s': %s", name, mtrt_status_message(st));
         mtrt_status_free(st);
         return m;
       }
       found = strcmp(pi.name, pname) == 0;
     }
     if (!found)
-      return msg("model '%s': config %s '%s' is not a %s of tenant '%s'", name, key,
-                 pname ? pname : "(unnamed)", key, mtrt_bundle_tenant_name(b, tenant));
+      return mt_serving_msg("model '%s': config %s '%s' is not a %s of tenant '%s'", name, key,
+                            pname ? pname : "(unnamed)", key, mtrt_bundle_tenant_name(b, tenant));
     const char *want = config_dtype(mt_triton_dtype(pi.dtype));
     bool same = dt && strcmp(dt, want) == 0 && json_is_array(dims) &&
                 json_array_size(dims) == (size_t)pi.rank;
     for (int d = 0; same && d < pi.rank; d++)
       same = dim_value(json_array_get(dims, (size_t)d)) == pi.dims[d];
     if (!same)
-      return msg("model '%s': config %s '%s' differs from the bundle (%s, rank %d); regenerate "
-                 "the repository with `mtcc triton-repo`",
-                 name, key, pname, want, pi.rank);
+      return mt_serving_msg(
+          "model '%s': config %s '%s' differs from the bundle (%s, rank %d); regenerate "
+          "the repository with `mtcc triton-repo`",
+          name, key, pname, want, pi.rank);
   }
   return NULL;
 }

@@ -2,9 +2,10 @@
  * (bundle, device) -> session, and flat combining of concurrent requests into rounds. */
 #include "serving/triton/shared_session.h"
 
+#include "serving/triton/message.h"
+
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +28,9 @@ struct mt_shared {
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static mt_shared *registry;
 
-__attribute__((format(printf, 1, 2))) static char *msg(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *out = NULL;
-  if (vasprintf(&out, fmt, ap) < 0) out = NULL;
-  va_end(ap);
-  return out ? out : strdup("out of memory");
-}
-
 /* A message from an mtrt status (freed here). */
 static char *from_status(mtrt_status *st, const char *what) {
-  char *m = msg("%s: %s", what, mtrt_status_message(st));
+  char *m = mt_serving_msg("%s: %s", what, mtrt_status_message(st));
   mtrt_status_free(st);
   return m;
 }
@@ -55,7 +47,7 @@ static void destroy(mt_shared *s) {
 char *mt_shared_acquire(const char *path, mtrt_device_kind device, int gpu_index, mt_shared **out) {
   *out = NULL;
   char *real = realpath(path, NULL);
-  if (!real) return msg("bundle %s: cannot resolve the path: %m", path);
+  if (!real) return mt_serving_msg("bundle %s: cannot resolve the path: %m", path);
   pthread_mutex_lock(&registry_mu);
   for (mt_shared *s = registry; s; s = s->next)
     if (strcmp(s->path, real) == 0 && s->device == device && s->gpu_index == gpu_index) {
@@ -67,7 +59,7 @@ char *mt_shared_acquire(const char *path, mtrt_device_kind device, int gpu_index
     }
   char *err = NULL;
   mt_shared *s = calloc(1, sizeof *s);
-  if (!s) err = msg("out of memory");
+  if (!s) err = mt_serving_msg("out of memory");
   if (!err) {
     s->path = real;
     real = NULL;
@@ -127,7 +119,7 @@ void mt_shared_stats(mt_shared *s, uint64_t *rounds, uint64_t *combined) {
 /* Binds a job's buffers; NULL or the job's error. */
 static char *bind_job(mt_shared *s, mt_job *j) {
   const char *tn = mtrt_bundle_tenant_name(s->bundle, j->tenant);
-  if (!tn) return msg("tenant index %d is out of range", j->tenant);
+  if (!tn) return mt_serving_msg("tenant index %d is out of range", j->tenant);
   for (int out = 0; out < 2; out++) {
     int n = out ? mtrt_bundle_output_count(s->bundle, j->tenant)
                 : mtrt_bundle_input_count(s->bundle, j->tenant);
@@ -162,7 +154,7 @@ static int run_round(mt_shared *s, mt_job **round, int n) {
     mtrt_status *st = mtrt_session_run(s->session, -1);
     if (st) {
       const char *m = mtrt_status_message(st);
-      for (int i = 0; i < ok; i++) round[i]->error = msg("%s", m);
+      for (int i = 0; i < ok; i++) round[i]->error = mt_serving_msg("%s", m);
       mtrt_status_free(st);
     }
   } else {
@@ -192,8 +184,8 @@ void mt_shared_run(mt_shared *s, mt_job **jobs, int n) {
     jobs[i]->error = NULL;
     jobs[i]->next = NULL;
     if (!round || jobs[i]->tenant < 0 || jobs[i]->tenant >= nt) { /* fails alone, never queued */
-      jobs[i]->error =
-          round ? msg("tenant index %d is out of range", jobs[i]->tenant) : msg("out of memory");
+      jobs[i]->error = round ? mt_serving_msg("tenant index %d is out of range", jobs[i]->tenant)
+                             : mt_serving_msg("out of memory");
       jobs[i]->done = true;
       continue;
     }

@@ -15,4 +15,9 @@ export PKG_CONFIG_PATH="$libdir"
 cc -std=c17 -Wall -Werror $(pkg-config --cflags mtrt) "$src/samples/mtrt_app/main.c" \
    -o "$work/app_pc" $(pkg-config --libs mtrt)
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/app_pc" "$bundle" | grep 'on cpu'
-echo "installed package: find_package(mtrt) and pkg-config builds run"
+# the Triton backend finds the installed libmtrt through its RUNPATH, no LD_LIBRARY_PATH
+backend=$(find "$work/prefix" -name libtriton_mtrt.so | head -1)
+[ -n "$backend" ] || { echo "libtriton_mtrt.so is not installed"; exit 1; }
+ldd "$backend" | grep -q "libmtrt.so.1 => $work/prefix/" || {
+  echo "installed $backend does not resolve the installed libmtrt:"; ldd "$backend"; exit 1; }
+echo "installed package: find_package(mtrt) and pkg-config builds run; the Triton backend links the installed libmtrt"

@@ -1,5 +1,6 @@
 # The Triton backend's shared sessions and rounds, without a server (tests/unit globs the test).
-target_sources(test_shared_session PRIVATE ${CMAKE_SOURCE_DIR}/serving/triton/shared_session.c)
+target_sources(test_shared_session PRIVATE ${CMAKE_SOURCE_DIR}/serving/triton/shared_session.c
+                                           ${CMAKE_SOURCE_DIR}/serving/triton/message.c)
 target_link_libraries(test_shared_session PRIVATE mtcc_driver mtrt_static Threads::Threads)
 
 # --- serving (issue 15): python/mtrt over libmtrt (pytest), its wheel, and the Triton backend

@@ -1,6 +1,7 @@
 """python/mtrt builds as a pure-Python wheel with its standard build backend (offline: no build
 isolation, setuptools and wheel from the venv), and the installed wheel runs a bundle."""
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,9 +12,12 @@ PKG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pyth
 
 
 def test_wheel_builds_installs_and_runs(mtcc, work, tmp_path):
+    # built from a copy: setuptools writes build/ and *.egg-info next to the sources
+    src = tmp_path / "src"
+    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist),
-                    PKG], check=True, capture_output=True)
+                    str(src)], check=True, capture_output=True)
     wheels = list(dist.glob("mtrt-*.whl"))
     assert len(wheels) == 1 and wheels[0].name.endswith("-py3-none-any.whl"), wheels
     names = zipfile.ZipFile(wheels[0]).namelist()

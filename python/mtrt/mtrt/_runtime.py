@@ -94,7 +94,21 @@ def _port_named(tenant, ports, name, kind):
     raise InvalidArgumentError(f"tenant '{tenant.name}' has no {kind} '{name}' (it has {known})")
 
 
-class Bundle:
+class _Closeable:
+    """close() on `with` exit and on garbage collection (idempotent in subclasses)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            self.close()
+
+
+class Bundle(_Closeable):
     """An open .mtbundle (read-only, shareable across threads). Close it, or use `with`."""
 
     def __init__(self, path):
@@ -155,21 +169,11 @@ class Bundle:
             self._lib.mtrt_bundle_close(self._handle)
             self._handle = ctypes.c_void_p()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
-
     def __repr__(self):
         return f"mtrt.Bundle({self.path!r}, tenants={[t.name for t in self.tenants]})"
 
 
-class Session:
+class Session(_Closeable):
     """Runs a bundle's tenants; one run at a time (calls from several threads are serialized).
     Create one session per thread for parallel runs."""
 
@@ -266,13 +270,3 @@ class Session:
             if self._handle:
                 self._lib.mtrt_session_destroy(self._handle)
                 self._handle = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
