@@ -76,7 +76,7 @@ def main():
     import serving_util as su
     import tritonclient.grpc as grpcclient
     import tritonclient.http as httpclient
-    from triton_server import Server
+    import triton_server
     from tritonclient.utils import np_to_triton_dtype
 
     models = os.path.join(work, "models")
@@ -109,9 +109,8 @@ def main():
     repo = os.path.join(work, "repo")
     subprocess.run(["rm", "-rf", repo], check=True)
     subprocess.run([mtcc, "triton-repo", bundle, repo], check=True, stdout=subprocess.DEVNULL)
-    with Server(repo, os.path.join(build, "triton", "backends"), os.path.join(work, "server.log"),
-                verbose=False) as server:
-        server.wait_ready()
+    with triton_server.start(repo, os.path.join(build, "triton", "backends"),
+                             os.path.join(work, "server.log"), verbose=False) as server:
         for mod, url, proto in ((httpclient, server.http_url, "HTTP"),
                                 (grpcclient, server.grpc_url, "gRPC")):
             def make(k, mod=mod, url=url):

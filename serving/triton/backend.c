@@ -110,9 +110,7 @@ TRITONSERVER_Error *TRITONBACKEND_ModelInitialize(TRITONBACKEND_Model *model) {
   if (!e) e = TRITONBACKEND_ModelRepository(model, &kind, &dir);
   if (!e && kind != TRITONBACKEND_ARTIFACT_FILESYSTEM)
     e = fail(TRITONSERVER_ERROR_UNSUPPORTED,
-             "mtrt: model '%s': only a file-system repository "
-             "is supported",
-             name);
+             "mtrt: model '%s': only a file-system repository is supported", name);
   if (!e) e = config_json(model, &cfg, &json, &size);
   model_state *ms = e ? NULL : calloc(1, sizeof *ms);
   if (!e && !ms) e = fail(TRITONSERVER_ERROR_INTERNAL, "mtrt: out of memory");

@@ -18,7 +18,7 @@ from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 import mtrt
 import serving_util as su
-from triton_server import Server
+import triton_server
 
 LOAD_SECONDS = float(os.environ.get("MT_TRITON_LOAD_SECONDS", "6"))
 LOAD_CLIENTS = int(os.environ.get("MT_TRITON_LOAD_CLIENTS", "6"))
@@ -39,9 +39,8 @@ def setup(mtcc, work):
     subprocess.run(["rm", "-rf", repo], check=True)
     subprocess.run([mtcc, "triton-repo", bundle, repo], check=True, stdout=subprocess.DEVNULL)
     backend_dir = os.environ["MT_TRITON_BACKENDS"]
-    server = Server(repo, backend_dir, os.path.join(work, "tritonserver.log"))
+    server = triton_server.start(repo, backend_dir, os.path.join(work, "tritonserver.log"))
     try:
-        server.wait_ready()
         yield {"bundle": bundle, "tenants": tenants, "feeds": feeds, "expected": expected,
                "repo": repo, "server": server, "mtcc": mtcc}
     finally:
@@ -185,6 +184,28 @@ def test_malformed_requests_get_errors(setup):
         for out, want in setup["expected"][t.name].items():
             assert np.array_equal(got[out], want)
         c.close()
+
+
+def test_drifted_config_refused_at_load(setup):
+    """A config that no longer matches the bundle fails to load with the backend's message, and
+    a config naming no bundle too; the other models keep serving."""
+    repo, t = setup["repo"], next(iter(setup["tenants"].values()))
+    cfg = open(os.path.join(repo, t.name, "config.pbtxt")).read()
+    p = t.inputs[0]
+    dims = "dims: [ " + ", ".join(str(d) for d in p.shape) + " ]"
+    bad = {"drifted": cfg.replace(dims, "dims: [ " + ", ".join(["7"] * len(p.shape)) + " ]", 1),
+           "nobundle": re.sub(r'parameters \{ key: "bundle".*\n', "", cfg)}
+    words = {"drifted": "differs from the bundle", "nobundle": 'no parameter "bundle"'}
+    c = httpclient.InferenceServerClient(setup["server"].http_url, network_timeout=120.0)
+    for name, text in bad.items():
+        os.makedirs(os.path.join(repo, name, "1"), exist_ok=True)
+        with open(os.path.join(repo, name, "config.pbtxt"), "w") as f:
+            f.write(text.replace(f'name: "{t.name}"', f'name: "{name}"'))
+        _refused(lambda: c.load_model(name), words[name])
+        assert not c.is_model_ready(name)
+    got = _infer(httpclient, c, t, setup["feeds"])
+    assert all(np.array_equal(got[o], w) for o, w in setup["expected"][t.name].items())
+    c.close()
 
 
 def test_unload_load_and_clean_shutdown(setup):

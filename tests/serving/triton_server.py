@@ -99,3 +99,17 @@ class Server:
     def __exit__(self, *exc):
         if self.proc.poll() is None:
             self.stop()
+
+
+def start(repo, backend_dir, log_path, verbose=True, tries=3):
+    """A ready Server; a port taken between free_port() and the server's bind is retried with
+    new ports (up to tries times), any other failure raises at once."""
+    for attempt in range(tries):
+        server = Server(repo, backend_dir, log_path, verbose)
+        try:
+            server.wait_ready()
+            return server
+        except RuntimeError:
+            server.stop()
+            if attempt + 1 == tries or "already in use" not in server.log():
+                raise
