@@ -85,7 +85,7 @@ def main():
         subprocess.run([sys.executable, os.path.join(ROOT, "tests", "models", "gen_models.py"),
                         "--out", models, "--only", ",".join(su.SAMPLE_MODELS)], check=True,
                        stdout=subprocess.DEVNULL)
-    bundle = su.sample_bundle(mtcc, models, os.path.join(work, "bundle"))
+    bundle = su.sample_bundle(mtcc, models, os.path.join(work, "bundle"))  # CPU plan only
     b = mtrt.Bundle(bundle)
     tenants = list(b.tenants)
     feeds = su.random_inputs(b, seed=1)

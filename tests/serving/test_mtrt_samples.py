@@ -1,5 +1,6 @@
-"""The sample mix (samples/demo.json: resnet50, mobilenetv2, yolo_tiny, bert_tiny) through
-python/mtrt equals `mtcc run BUNDLE` bit for bit, all tenants in one round and each alone."""
+"""The sample mix (samples/demo.json: resnet50, mobilenetv2, yolo_tiny, bert_tiny), compiled as
+`mtcc compile -o` does by default (with GPU code), through python/mtrt equals `mtcc run BUNDLE`
+bit for bit, all tenants in one round and each alone."""
 import os
 
 import numpy as np
@@ -13,7 +14,8 @@ def test_sample_mix_equals_mtcc_run(mtcc, work):
     models = os.environ.get("MT_MODELS")
     if not models:
         pytest.fail("MT_MODELS is not set (the folder gen_models.py wrote)")
-    path = su.sample_bundle(mtcc, models, os.path.join(work, "samples"))
+    # the bundle as `mtcc compile -o` writes it by default: GPU code (NVRTC) beside the CPU plan
+    path = su.sample_bundle(mtcc, models, os.path.join(work, "samples"), cpu_only=False)
     with mtrt.Bundle(path) as b:
         assert [t.name for t in b.tenants] == ["classifier", "mobile", "detector", "encoder"]
         feeds = su.random_inputs(b, seed=11)

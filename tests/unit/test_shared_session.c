@@ -8,9 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "mtcc.h"
-#include "mtrt.h"
-#include "onnx_builder.h"
+#include "bundle_test_util.h"
 #include "serving/triton/shared_session.h"
 
 /* Tenant "neg": y = Neg(x); tenant "relu": y = Relu(x); x and y float32[2, 3]. */
@@ -36,21 +34,16 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->dir = tu_mkdtemp();
   char *m1 = write_model(f->dir, "neg.onnx", "Neg"), *m2 = write_model(f->dir, "relu.onnx", "Relu");
-  const char *inputs[] = {m1, m2};
-  mtcc_compile_options o;
-  mtcc_compile_options_init(&o);
-  o.inputs = inputs;
-  o.n_inputs = 2;
-  mtcc_compilation *c = NULL;
-  mtcc_status *st = mtcc_compile(&o, &c);
-  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
-  assert_null(st);
+  static const char manifest[] = "{\"tenants\": [{\"name\": \"neg\", \"model\": \"neg.onnx\"}, "
+                                 "{\"name\": \"relu\", \"model\": \"relu.onnx\"}]}";
+  char *mpath = tu_join(f->dir, "two.json");
+  tu_write_file(mpath, manifest, sizeof manifest - 1);
+  size_t size;
+  free(bt_compile_bundle(mpath, f->dir, "two.mtbundle", false, &size));
   f->bundle = tu_join(f->dir, "two.mtbundle");
-  st = mtcc_compilation_write_bundle(c, f->bundle);
-  assert_null(st);
-  mtcc_compilation_destroy(c);
   free(m1);
   free(m2);
+  free(mpath);
   *state = f;
   return 0;
 }
