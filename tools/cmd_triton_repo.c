@@ -3,7 +3,8 @@
  * served by the "mtrt" backend (serving/triton); the bundle is copied once, to DIR/<bundle file>,
  * which Triton ignores (it loads folders only) and every config references as "../<file>". The
  * repository is built in a stage folder next to DIR and renamed into place at the end, so an
- * error leaves no half-written repository. */
+ * error leaves no half-written repository. --cpu-threads N sets every model's cpu_threads
+ * parameter: the shared session's worker threads (mtrt_session_options.cpu_threads). */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -78,7 +79,8 @@ MT_MUST_USE static mt_status *write_ports(FILE *f, const mtrt_bundle *b, int t, 
 }
 
 MT_MUST_USE static mt_status *write_config(const char *path, const mtrt_bundle *b, int t,
-                                           const char *model, const char *bundle_file) {
+                                           const char *model, const char *bundle_file,
+                                           int cpu_threads) {
   FILE *f = fopen(path, "w");
   if (!f) return MT_ERR(INVALID_ARGUMENT, "%s: cannot create: %s", path, strerror(errno));
   fprintf(f, "# Written by `mtcc triton-repo` (bundle built by mtcc %s): tenant ",
@@ -99,6 +101,9 @@ MT_MUST_USE static mt_status *write_config(const char *path, const mtrt_bundle *
     fprintf(f, " } }\nparameters { key: \"tenant\", value: { string_value: ");
     put_string(f, mtrt_bundle_tenant_name(b, t));
     fprintf(f, " } }\n");
+    if (cpu_threads)
+      fprintf(f, "parameters { key: \"cpu_threads\", value: { string_value: \"%d\" } }\n",
+              cpu_threads);
   }
   if (ferror(f) && !st) st = MT_ERR(INVALID_ARGUMENT, "%s: cannot write", path);
   if (fclose(f) != 0 && !st)
@@ -141,7 +146,7 @@ static bool empty_dir(const char *path) {
 
 /* Writes every tenant's model folder into stage. */
 MT_MUST_USE static mt_status *fill_stage(const mtrt_bundle *b, const char *bundle_path,
-                                         const char *stage) {
+                                         const char *stage, int cpu_threads) {
   const char *base = strrchr(bundle_path, '/');
   base = base ? base + 1 : bundle_path;
   char *bundle_file = mt_cli_sanitize(base), *dst = NULL;
@@ -168,7 +173,7 @@ MT_MUST_USE static mt_status *fill_stage(const mtrt_bundle *b, const char *bundl
     if (!st) st = mt_cli_join_path(stage, model, "/1", &dir);
     if (!st) st = mt_cli_make_dir(dir);
     if (!st) st = mt_cli_join_path(stage, model, "/config.pbtxt", &path);
-    if (!st) st = write_config(path, b, t, model, bundle_file);
+    if (!st) st = write_config(path, b, t, model, bundle_file, cpu_threads);
     free(model);
     free(dir);
     free(path);
@@ -179,9 +184,17 @@ MT_MUST_USE static mt_status *fill_stage(const mtrt_bundle *b, const char *bundl
 
 int mt_cmd_triton_repo(int argc, char **argv) {
   const char *bundle_path = NULL, *out_dir = NULL;
+  int cpu_threads = 0;
   mt_status *st = NULL;
   for (int i = 0; !st && i < argc; i++) {
-    if (argv[i][0] == '-')
+    if (strcmp(argv[i], "--cpu-threads") == 0 && i + 1 < argc) {
+      char *end = NULL;
+      long v = strtol(argv[++i], &end, 10);
+      if (end == argv[i] || *end || v < 1 || v > 256)
+        st = MT_ERR(INVALID_ARGUMENT, "--cpu-threads must be a count from 1 to 256, not '%s'",
+                    argv[i]);
+      cpu_threads = (int)v;
+    } else if (argv[i][0] == '-')
       st = MT_ERR(INVALID_ARGUMENT, "triton-repo: unknown option '%s'", argv[i]);
     else if (!bundle_path)
       bundle_path = argv[i];
@@ -191,7 +204,7 @@ int mt_cmd_triton_repo(int argc, char **argv) {
       st = MT_ERR(INVALID_ARGUMENT, "triton-repo: unexpected argument '%s'", argv[i]);
   }
   if (!st && (!bundle_path || !out_dir))
-    st = MT_ERR(INVALID_ARGUMENT, "usage: mtcc triton-repo BUNDLE.mtbundle DIR");
+    st = MT_ERR(INVALID_ARGUMENT, "usage: mtcc triton-repo BUNDLE.mtbundle DIR [--cpu-threads N]");
   mtrt_bundle *b = NULL;
   if (!st) st = from_rt(mtrt_bundle_open(bundle_path, NULL, &b));
   /* DIR may be missing or an empty folder; anything else is never overwritten. */
@@ -216,7 +229,7 @@ int mt_cmd_triton_repo(int argc, char **argv) {
       stage = NULL;
     }
   }
-  if (!st) st = fill_stage(b, bundle_path, stage);
+  if (!st) st = fill_stage(b, bundle_path, stage, cpu_threads);
   if (!st && chmod(stage, 0755) != 0)
     st = MT_ERR(INVALID_ARGUMENT, "%s: cannot chmod: %s", stage, strerror(errno));
   if (!st && exists && rmdir(out_dir) != 0)

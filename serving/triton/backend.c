@@ -171,7 +171,7 @@ TRITONSERVER_Error *TRITONBACKEND_ModelInstanceInitialize(TRITONBACKEND_ModelIns
   mtrt_device_kind dk =
       kind == TRITONSERVER_INSTANCEGROUPKIND_GPU ? MTRT_DEVICE_GPU : MTRT_DEVICE_CPU;
   char *err = mt_shared_acquire(ms->config.bundle_path, dk, dk == MTRT_DEVICE_GPU ? device : 0,
-                                &is->shared);
+                                ms->config.cpu_threads, &is->shared);
   if (err) {
     free(is);
     e = fail(TRITONSERVER_ERROR_UNAVAILABLE, "mtrt: model '%s': %s", ms->name, err);

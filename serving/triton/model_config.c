@@ -72,6 +72,16 @@ char *mt_model_config_parse(const char *name, const char *model_dir, const char 
     out->bundle_path = strdup(bundle);
   else if (asprintf(&out->bundle_path, "%s/%s", model_dir, bundle) < 0)
     out->bundle_path = NULL;
+  const char *threads = param(root, "cpu_threads");
+  if (!err && threads) {
+    char *end = NULL;
+    long v = strtol(threads, &end, 10);
+    if (end == threads || *end || v < 0 || v > 256)
+      err = mt_serving_msg("model '%s': parameter cpu_threads must be a count from 0 to 256, not "
+                           "'%s'",
+                           name, threads);
+    out->cpu_threads = (int)v;
+  }
   if (!err) out->tenant = strdup(tenant ? tenant : name);
   if (!err && (!out->bundle_path || !out->tenant)) err = mt_serving_msg("out of memory");
   json_decref(root);

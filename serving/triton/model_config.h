@@ -14,6 +14,7 @@ TRITONSERVER_DataType mt_triton_dtype(int onnx_dtype);
 typedef struct mt_model_config {
   char *bundle_path; /* absolute: the "bundle" parameter resolved against the model folder */
   char *tenant;      /* the "tenant" parameter, or the model name */
+  int cpu_threads;   /* the "cpu_threads" parameter (mtrt_session_options.cpu_threads), or 0 */
 } mt_model_config;
 
 /* Reads config_json of model name (whose folder is model_dir): the bundle and tenant parameters,

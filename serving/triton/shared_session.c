@@ -14,6 +14,7 @@ struct mt_shared {
   char *path; /* realpath of the bundle */
   mtrt_device_kind device;
   int gpu_index;
+  int cpu_threads;
   int refs;
   mtrt_bundle *bundle;
   mtrt_session *session;
@@ -44,18 +45,25 @@ static void destroy(mt_shared *s) {
   free(s);
 }
 
-char *mt_shared_acquire(const char *path, mtrt_device_kind device, int gpu_index, mt_shared **out) {
+char *mt_shared_acquire(const char *path, mtrt_device_kind device, int gpu_index, int cpu_threads,
+                        mt_shared **out) {
   *out = NULL;
   char *real = realpath(path, NULL);
   if (!real) return mt_serving_msg("bundle %s: cannot resolve the path: %m", path);
   pthread_mutex_lock(&registry_mu);
   for (mt_shared *s = registry; s; s = s->next)
     if (strcmp(s->path, real) == 0 && s->device == device && s->gpu_index == gpu_index) {
-      s->refs++;
+      char *err = s->cpu_threads == cpu_threads
+                      ? NULL
+                      : mt_serving_msg("bundle %s: cpu_threads %d, but its shared session on %s "
+                                       "runs %d (give every model of the bundle the same value)",
+                                       real, cpu_threads, mtrt_session_device_name(s->session),
+                                       s->cpu_threads);
+      s->refs += !err;
       pthread_mutex_unlock(&registry_mu);
       free(real);
-      *out = s;
-      return NULL;
+      *out = err ? NULL : s;
+      return err;
     }
   char *err = NULL;
   mt_shared *s = calloc(1, sizeof *s);
@@ -65,6 +73,7 @@ char *mt_shared_acquire(const char *path, mtrt_device_kind device, int gpu_index
     real = NULL;
     s->device = device;
     s->gpu_index = gpu_index;
+    s->cpu_threads = cpu_threads;
     s->refs = 1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -74,7 +83,8 @@ char *mt_shared_acquire(const char *path, mtrt_device_kind device, int gpu_index
     if (st) err = from_status(st, "cannot open the bundle");
   }
   if (!err) {
-    mtrt_session_options so = {.device = device, .gpu_index = gpu_index};
+    mtrt_session_options so = {
+        .device = device, .gpu_index = gpu_index, .cpu_threads = cpu_threads};
     mtrt_status *st = mtrt_session_create(s->bundle, &so, &s->session);
     if (st) err = from_status(st, "cannot create a session");
   }

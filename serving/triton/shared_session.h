@@ -30,10 +30,11 @@ typedef struct mt_job {
 } mt_job;
 
 /* The shared session of the bundle at path (resolved with realpath, so two spellings of one file
- * share it) on device (MTRT_DEVICE_CPU/GPU/AUTO, gpu_index): opens bundle and session on first
- * use, otherwise takes another reference. NULL on success, else a malloc'd message. */
+ * share it) on device (MTRT_DEVICE_CPU/GPU/AUTO, gpu_index): opens bundle and session (with
+ * cpu_threads, mtrt_session_options) on first use, otherwise takes another reference, refusing a
+ * cpu_threads other than the session's. NULL on success, else a malloc'd message. */
 MT_SHARED_MUST_USE char *mt_shared_acquire(const char *path, mtrt_device_kind device, int gpu_index,
-                                           mt_shared **out);
+                                           int cpu_threads, mt_shared **out);
 /* Drops one reference; the last one destroys the session and closes the bundle. */
 void mt_shared_release(mt_shared *s);
 const mtrt_bundle *mt_shared_bundle(const mt_shared *s);

@@ -37,11 +37,14 @@ def setup(mtcc, work):
     expected = su.mtcc_run(mtcc, bundle, feeds, os.path.join(work, "expected"))
     repo = os.path.join(work, "repo")
     subprocess.run(["rm", "-rf", repo], check=True)
-    subprocess.run([mtcc, "triton-repo", bundle, repo], check=True, stdout=subprocess.DEVNULL)
+    # the tiny bundle's shared session runs worker threads (groups of several tenants at once)
+    threads = ["--cpu-threads", "2"] if kind == "tiny" else []
+    subprocess.run([mtcc, "triton-repo", bundle, repo] + threads, check=True,
+                   stdout=subprocess.DEVNULL)
     backend_dir = os.environ["MT_TRITON_BACKENDS"]
     server = triton_server.start(repo, backend_dir, os.path.join(work, "tritonserver.log"))
     try:
-        yield {"bundle": bundle, "tenants": tenants, "feeds": feeds, "expected": expected,
+        yield {"threads": threads, "bundle": bundle, "tenants": tenants, "feeds": feeds, "expected": expected,
                "repo": repo, "server": server, "mtcc": mtcc}
     finally:
         server.stop()  # only the server this fixture started, by its pid
@@ -79,6 +82,7 @@ def test_repository_layout(setup, tmp_path):
         for p in t.inputs + t.outputs:
             assert f'name: "{p.name}"' in cfg
         assert os.path.isdir(os.path.join(repo, name, "1"))
+        assert ('key: "cpu_threads", value: { string_value: "2" }' in cfg) == bool(setup["threads"])
     # an existing non-empty folder is never overwritten; nothing is left behind
     r = subprocess.run([setup["mtcc"], "triton-repo", setup["bundle"], repo], capture_output=True,
                        text=True)

@@ -86,10 +86,16 @@ static void expect(const work *w, const mtrt_bundle *b) {
 static void test_one_session_per_bundle_and_device(void **state) {
   fixture *f = *state;
   mt_shared *a = NULL, *b = NULL, *c = NULL;
-  assert_null(mt_shared_acquire(f->bundle, MTRT_DEVICE_CPU, 0, &a));
+  assert_null(mt_shared_acquire(f->bundle, MTRT_DEVICE_CPU, 0, 0, &a));
   char *other = tu_join(f->dir, "./two.mtbundle");
-  assert_null(mt_shared_acquire(other, MTRT_DEVICE_CPU, 0, &b));
+  assert_null(mt_shared_acquire(other, MTRT_DEVICE_CPU, 0, 0, &b));
   assert_ptr_equal(a, b);
+  /* one session, one thread count: a model asking for another is refused, naming both */
+  char *mismatch = mt_shared_acquire(f->bundle, MTRT_DEVICE_CPU, 0, 3, &c);
+  assert_non_null(mismatch);
+  assert_non_null(strstr(mismatch, "cpu_threads 3"));
+  assert_null(c);
+  free(mismatch);
   assert_int_equal(mtrt_bundle_tenant_count(mt_shared_bundle(a)), 2);
   assert_string_equal(mt_shared_device_name(a), "cpu");
   mt_shared_release(b);
@@ -100,13 +106,13 @@ static void test_one_session_per_bundle_and_device(void **state) {
   mt_shared_run(a, jobs, 1);
   expect(&w, mt_shared_bundle(a));
   /* the GPU is another device: its own session, which this libmtrt cannot create */
-  char *err = mt_shared_acquire(f->bundle, MTRT_DEVICE_GPU, 0, &c);
+  char *err = mt_shared_acquire(f->bundle, MTRT_DEVICE_GPU, 0, 0, &c);
   assert_non_null(err);
   assert_non_null(strstr(err, "gpu"));
   assert_null(c);
   free(err);
   mt_shared_release(a);
-  err = mt_shared_acquire("/nonexistent/x.mtbundle", MTRT_DEVICE_CPU, 0, &c);
+  err = mt_shared_acquire("/nonexistent/x.mtbundle", MTRT_DEVICE_CPU, 0, 0, &c);
   assert_non_null(err);
   assert_non_null(strstr(err, "/nonexistent/x.mtbundle"));
   free(err);
@@ -116,7 +122,7 @@ static void test_one_session_per_bundle_and_device(void **state) {
 static void test_rounds(void **state) {
   fixture *f = *state;
   mt_shared *s = NULL;
-  assert_null(mt_shared_acquire(f->bundle, MTRT_DEVICE_CPU, 0, &s));
+  assert_null(mt_shared_acquire(f->bundle, MTRT_DEVICE_CPU, 0, 0, &s));
   const mtrt_bundle *b = mt_shared_bundle(s);
   work w[4];
   uint64_t rounds, combined;
@@ -186,7 +192,8 @@ static void test_threads(void **state) {
   thread_arg args[N];
   for (int i = 0; i < N; i++) {
     args[i] = (thread_arg){.tenant = i % 2};
-    assert_null(mt_shared_acquire(f->bundle, MTRT_DEVICE_CPU, 0, &args[i].s));
+    /* worker threads in the session too: rounds of both tenants run them at once */
+    assert_null(mt_shared_acquire(f->bundle, MTRT_DEVICE_CPU, 0, 2, &args[i].s));
     assert_int_equal(pthread_create(&th[i], NULL, client, &args[i]), 0);
   }
   for (int i = 0; i < N; i++) {

@@ -1,6 +1,6 @@
 """Every ctypes declaration of include/mtrt.h that the package uses, in one place.
 
-Mirrors include/mtrt.h at MTRT_ABI_VERSION 1: when the header changes (a new ABI, new session
+Mirrors include/mtrt.h at MTRT_ABI_VERSION 2: when the header changes (a new ABI, new session
 options), this file is the only one to update. Library lookup order: the MTRT_LIBRARY environment
 variable (a path to libmtrt.so), then a libmtrt.so* next to this package, then the system loader
 (libmtrt.so.1 on the default search path, e.g. after `cmake --install`).
@@ -12,7 +12,7 @@ import ctypes
 import glob
 import os
 
-ABI_VERSION = 1  # the MTRT_ABI_VERSION this file mirrors
+ABI_VERSION = 2  # the MTRT_ABI_VERSION this file mirrors
 
 # mtrt_status_code
 OK, INVALID_ARGUMENT, OUT_OF_RANGE, DATA_LOSS, NOT_FOUND, UNAVAILABLE = 0, 1, 2, 3, 4, 5
@@ -27,7 +27,7 @@ class OpenOptions(ctypes.Structure):
 
 
 class SessionOptions(ctypes.Structure):
-    _fields_ = [("device", ctypes.c_int), ("gpu_index", ctypes.c_int)]
+    _fields_ = [("device", ctypes.c_int), ("gpu_index", ctypes.c_int), ("cpu_threads", ctypes.c_int)]
 
 
 class PortInfo(ctypes.Structure):
@@ -68,11 +68,9 @@ _SIGNATURES = {
 
 
 def session_options(device_kind, gpu_index, threads):
-    """The mtrt_session_options for a session; None when this ABI cannot express the request
-    (threads: ABI 1 has no thread count, a session runs on the calling thread)."""
-    if threads not in (None, 1):
-        return None
-    return SessionOptions(device=device_kind, gpu_index=gpu_index)
+    """The mtrt_session_options for a session (threads None: libmtrt's default, the calling
+    thread alone)."""
+    return SessionOptions(device=device_kind, gpu_index=gpu_index, cpu_threads=threads or 0)
 
 
 def _candidates():

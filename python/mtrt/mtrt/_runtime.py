@@ -153,7 +153,8 @@ class Bundle(_Closeable):
 
     def session(self, device="auto", threads=None, gpu_index=0):
         """A Session with its own arenas. device: "cpu", "gpu" or "auto" (the GPU when one
-        works, else the CPU). threads: CPU threads per run (None: libmtrt's default)."""
+        works, else the CPU). threads: CPU threads running the groups the plan lets run at once
+        (None: the calling thread alone); outputs are the same bytes for any count."""
         self._check_open()
         return Session(self, device, threads, gpu_index)
 
@@ -184,10 +185,6 @@ class Session(_Closeable):
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise InvalidArgumentError(f"threads must be a positive int or None, not {threads!r}")
         opts = _capi.session_options(_DEVICES[device], gpu_index, threads)
-        if opts is None:
-            raise UnimplementedError(
-                f"threads={threads}: libmtrt ABI {_capi.ABI_VERSION} runs a session on the calling "
-                "thread only (no thread count in mtrt_session_options)")
         self.bundle = bundle
         self._lib = lib
         self._lock = threading.Lock()
