@@ -1,5 +1,5 @@
 /* Whole-plan execution of a generated CUDA program under the emulator: see emu_exec.h. */
-#include "emu_exec.h"
+#include "tools/emulate/emu_exec.h"
 
 #include <math.h>
 #include <stdio.h>
