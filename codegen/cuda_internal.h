@@ -126,6 +126,9 @@ void mt_cg_node_comments(const mt_plan *p, const mt_fused_group *fg, int body, m
 /* The group's inputs then outputs as kernel parameters (declared, or as call arguments). */
 void mt_cg_param_list(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
                       bool declare);
+/* The same, inputs only. */
+void mt_cg_param_list_inputs(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
+                             bool declare);
 /* UNIMPLEMENTED naming the first node whose output dtype has no CUDA type. */
 MT_MUST_USE mt_status *mt_cg_check_dtypes(const mt_plan *p, const mt_fused_group *fg);
 /* Fills out's name, source, why and parameters (the bodies' inputs then outputs, body by body). */
@@ -133,6 +136,15 @@ MT_MUST_USE mt_status *mt_cg_kernel_finish(const mt_plan *p, int n_bodies,
                                            const mt_fused_group *const *fgs, const mt_allocator *a,
                                            const char *name, const char *source, const char *why,
                                            mt_cuda_kernel *out);
+/* The same with a choice: outputs false leaves the bodies' outputs out (a kernel that writes
+ * only scratch); scratch_elems > 0 appends the group's scratch buffer as the last parameter,
+ * written when scratch_written. */
+MT_MUST_USE mt_status *mt_cg_kernel_finish_io(const mt_plan *p, int n_bodies,
+                                              const mt_fused_group *const *fgs,
+                                              const mt_allocator *a, const char *name,
+                                              const char *source, const char *why, bool outputs,
+                                              int64_t scratch_elems, bool scratch_written,
+                                              mt_cuda_kernel *out);
 /* One kernel of elementwise / data-movement / reduction bodies (fgs need not be plan groups:
  * the GEMM epilogue passes a group without its GEMM node), blocks split among the bodies. */
 /* special (may be NULL) is installed in every body with special_ctx[k]. */

@@ -18,7 +18,7 @@ void mt_graph_inputs_needed_at_compile_time(const mt_module *m, const mt_graph *
     bool out_wanted = false;
     for (int o = 0; o < n->n_outputs; o++)
       out_wanted |= n->outputs[o] != MT_NO_VALUE && want[n->outputs[o]];
-    uint32_t value_inputs = n->def ? n->def->value_inputs : 0;
+    uint32_t value_inputs = n->def ? n->def->value_inputs | n->def->lower_value_inputs : 0;
     for (int i = 0; i < n->n_inputs; i++) {
       if (n->inputs[i] == MT_NO_VALUE) continue;
       if (out_wanted || (i < 32 && (value_inputs >> i & 1u))) want[n->inputs[i]] = 1;

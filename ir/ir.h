@@ -39,8 +39,9 @@ MT_MUST_USE mt_status *mt_reference_run(const mt_module *m, int32_t tenant, cons
                                         mt_tensor *outputs);
 
 /* Ahead-of-time specialisation on input values (ir/bind_inputs.c). need[i] (g->n_inputs entries)
- * is set for each graph input whose value shape inference needs: one that feeds an op's
- * value_inputs (Reshape's shape, Slice's starts, TopK's k...) directly or through other nodes. */
+ * is set for each graph input whose value shape inference or lowering ahead of time needs: one
+ * that feeds an op's value_inputs (Reshape's shape, Slice's starts, TopK's k...) or
+ * lower_value_inputs (Resize's roi) directly or through other nodes. */
 void mt_graph_inputs_needed_at_compile_time(const mt_module *m, const mt_graph *g, bool *need);
 /* Turns graph input `index` of g into a constant holding value's bytes (copied): the input leaves
  * g->inputs (later ones move up one place), as if the model had it as an initializer. The value
