@@ -28,6 +28,9 @@ typedef struct mt_cuda_options {
   /* Implicit-GEMM split-K slices: 0 chooses per kernel (split when the output tiles leave SMs of
    * the partition idle), 1 never splits, N > 1 asks for N (fewer when K is short). */
   int conv_split_k;
+  /* 1x1 stride-1 unpadded convs as GEMM library calls (+ a generated epilogue kernel): 0 where
+   * the cost model predicts the call faster than the implicit-GEMM kernel, 1 never, 2 always. */
+  int conv_gemm;
   bool tf32; /* GEMM library calls may use TF32 (default: FP32) */
 } mt_cuda_options;
 

@@ -517,6 +517,64 @@ static conv_split choose_split(const conv_shape *s, int members, int sms, int op
   return sp;
 }
 
+bool mt_cg_conv_is_pointwise(const mt_kc_conv *kc) {
+  if (kc->group != 1) return false;
+  for (int d = 0; d < kc->geom.nsp; d++)
+    if (kc->geom.kernel[d] != 1 || kc->geom.stride[d] != 1 || kc->geom.dilation[d] != 1 ||
+        kc->geom.pad_begin[d] != 0 || kc->geom.in[d] != kc->geom.out[d])
+      return false;
+  return true;
+}
+
+/* Assumed fractions of the partition's FP32 peak (no GPU measurement yet): cuBLAS SGEMM on a
+ * large problem, and this file's 16x16-thread tile kernel (no tensor cores, no double
+ * buffering, K staged 16 at a time). Library tiles assumed 128 x 128. */
+#define CONV_GEN_EFFICIENCY 0.35
+#define CONV_LIB_EFFICIENCY 0.80
+#define CONV_LIB_TILE 128
+
+static double fill_of(int64_t units, int sms) {
+  return units >= sms ? 1.0 : (double)units / (double)sms;
+}
+
+bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t h, char *why,
+                             size_t cap) {
+  const mt_horizontal_group *hg = &p->hgroups[h];
+  if (o->conv_gemm == 1 || hg->n_members != 1) return false;
+  const mt_fused_group *fg = &p->groups[hg->members[0]];
+  if (fg->kind != MT_GROUP_CONV || mt_cg_check_dtypes(p, fg)) return false;
+  const mt_partition_plan *part = &p->partitions[hg->partition];
+  int sms = o->sm_count_override > 0 ? o->sm_count_override
+                                     : (part->sm_count > 0 ? part->sm_count : p->arch->sm_count);
+  conv_shape s;
+  mt_status *st = member_shapes(p, o, 1, &fg, sms, &s);
+  if (st || s.transpose || !mt_cg_conv_is_pointwise(&s.kc)) {
+    mt_status_free(st);
+    return false;
+  }
+  conv_split sp = choose_split(&s, 1, sms, o->conv_split_k);
+  const mt_arch_params *ar = p->arch;
+  double share = ar->sm_count > 0 && sms < ar->sm_count ? (double)sms / ar->sm_count : 1.0;
+  double peak = ar->fp32_tflops * 1e12 * share, bw = ar->mem_bandwidth_gbs * 1e9 * share;
+  double flops = 2.0 * (double)s.mg * (double)s.n * (double)s.k;
+  const mt_node *conv = mt_module_node_c(p->module, fg->anchor);
+  bool bias = conv->n_inputs > 2 && conv->inputs[2] != MT_NO_VALUE;
+  bool epi = bias || fg->n_nodes > 1; /* an epilogue kernel re-reads the result (assumed) */
+  int64_t lib_tiles =
+      s.kc.batch * ceil_div(s.mg, CONV_LIB_TILE) * ceil_div(s.n / s.kc.batch, CONV_LIB_TILE);
+  double launch = ar->launch_overhead_us * 1e-6;
+  double t_gen = flops / (CONV_GEN_EFFICIENCY * peak * fill_of(s.units * sp.split, sms)) +
+                 launch * (sp.split > 1 ? 2 : 1);
+  double t_lib = flops / (CONV_LIB_EFFICIENCY * peak * fill_of(lib_tiles, sms)) + launch +
+                 (epi ? 2.0 * 4.0 * (double)(s.mg * s.n) / bw + launch : 0);
+  bool lib = o->conv_gemm == 2 || t_lib < t_gen;
+  snprintf(why, cap,
+           "1x1 conv as GEMM (%s; cost model, assumed efficiencies: library %.1f us vs "
+           "implicit GEMM %.1f us): ",
+           o->conv_gemm == 2 ? "forced" : "the library call wins", t_lib * 1e6, t_gen * 1e6);
+  return lib;
+}
+
 /* Writes the bodies of one kernel of the given mode, member by member. */
 MT_MUST_USE static mt_status *conv_bodies(const mt_plan *p, int n, const mt_fused_group *const *fgs,
                                           const conv_shape *s, conv_mode mode, const conv_split *sp,

@@ -438,6 +438,7 @@ mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_
   prog->allocator = a;
   mt_status *st = NULL;
   for (int32_t h = 0; !st && h < p->n_hgroups; h++) {
+    char why[256];
     mt_cuda_kernel k;
     memset(&k, 0, sizeof k);
     const mt_horizontal_group *hg = &p->hgroups[h];
@@ -445,7 +446,9 @@ mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_
     if ((gst = check_body_sizes(p, hg))) {
       /* reported below like any group the generators do not take */
     } else if (p->groups[hg->members[0]].kind == MT_GROUP_GEMM) {
-      gst = mt_cg_gemm_libcall(p, o, h, prog);
+      gst = mt_cg_gemm_libcall(p, o, h, NULL, prog);
+    } else if (mt_cg_conv_prefers_gemm(p, o, h, why, sizeof why)) {
+      gst = mt_cg_gemm_libcall(p, o, h, why, prog);
     } else {
       gst = mt_cuda_generate_hgroup(p, o, h, prog, &k);
       if (!gst) {

@@ -158,12 +158,20 @@ MT_MUST_USE mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_optio
  * group (one launch over every member's tiles). */
 MT_MUST_USE mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
                                          mt_cuda_program *prog, mt_cuda_kernel *out);
+/* A 1x1, stride-1, unpadded, ungrouped conv (a plain GEMM per image: no window gather). */
+bool mt_cg_conv_is_pointwise(const mt_kc_conv *kc);
+/* Whether horizontal group h (a single conv group) runs as a GEMM library call plus a generated
+ * epilogue kernel instead of the implicit-GEMM kernel: a pointwise conv where the cost model
+ * (assumed efficiencies, see docs/codegen.md) predicts the library call faster, or
+ * o->conv_gemm forces it. why (cap bytes) receives the prediction, as the call's why prefix. */
+bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t h, char *why,
+                             size_t cap);
 
 /* GEMM groups (cuda_gemm.c): adds horizontal group h's library call, and its epilogue kernel
  * when cuBLASLt cannot apply the epilogue, to prog. UNIMPLEMENTED with the reason otherwise
  * (nothing added). */
 MT_MUST_USE mt_status *mt_cg_gemm_libcall(const mt_plan *p, const mt_cuda_options *o, int32_t h,
-                                          mt_cuda_program *prog);
+                                          const char *why_prefix, mt_cuda_program *prog);
 /* Appends a kernel to prog (taking its strings). */
 MT_MUST_USE mt_status *mt_cg_add_kernel(mt_cuda_program *prog, const mt_cuda_kernel *k);
 void mt_cg_kernel_free(const mt_allocator *a, mt_cuda_kernel *k);

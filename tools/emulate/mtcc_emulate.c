@@ -10,12 +10,13 @@
  *     constants first, as an ahead-of-time compiler specialises on them. A PASS line ends with
  *     the ops that ran on the reference fallback, if any, and an `emulate:` line before the
  *     summary counts them.
- *   mtcc-emulate models [--rtol R] [--overlap-buffers] [--sms N] WORKLOAD...
+ *   mtcc-emulate models [--rtol R] [--overlap-buffers] [--sms N] [--conv-gemm] WORKLOAD...
  *     each WORKLOAD (a manifest or a model) compiled and run with seeded random inputs, as
  *     generated code and on the reference executor; every output must agree within R (1e-4)
  *     relative. Prints one line per workload with timings. --overlap-buffers puts every planned
  *     buffer at arena offset 0 (the executor's self-check: that must FAIL). --sms N sizes the
- *     kernels for N SMs instead of 2 (many SMs and few tiles: split-K convolutions).
+ *     kernels for N SMs instead of 2 (many SMs and few tiles: split-K convolutions);
+ *     --conv-gemm runs every 1x1 stride-1 unpadded conv as a GEMM library call.
  * Kernels are sized for a 2-SM partition with 2 resident 64-thread blocks per SM, so most grids
  * are smaller than their work (grid-stride loops run several rounds). Exit 0 when nothing failed,
  * 1 otherwise, 77 when the emulator cannot compile kernels (no g++). */
@@ -36,11 +37,16 @@
 #include "tools/conformance.h"
 #include "tools/emulate/emu_exec.h"
 
-static int sm_count = 2; /* models --sms N */
+static int sm_count = 2;  /* models --sms N */
+/* 1x1 convs stay implicit-GEMM kernels (1) unless models --conv-gemm (2: every one a library
+ * call): the cost model at the 2 SMs kernels are sized for here would pick the library for
+ * most of them, and the kernels are what these runs are for. */
+static int conv_gemm = 1;
 
 static void codegen_options(mt_cuda_options *o) {
   mt_cuda_options_init(o);
   o->sm_count_override = sm_count;
+  o->conv_gemm = conv_gemm;
   o->blocks_per_sm = 2;
   o->block_threads = 64;
 }
@@ -246,6 +252,10 @@ static int cmd_models(int argc, char **argv) {
       emu_exec_set_overlap_buffers(true);
       continue;
     }
+    if (strcmp(argv[i], "--conv-gemm") == 0) {
+      conv_gemm = 2;
+      continue;
+    }
     if (strcmp(argv[i], "--sms") == 0 && i + 1 < argc) {
       sm_count = atoi(argv[++i]);
       if (sm_count < 1 || sm_count > 1024) {
@@ -286,6 +296,6 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "conformance") == 0) return cmd_conformance(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "models") == 0) return cmd_models(argc - 2, argv + 2);
   fprintf(stderr, "mtcc: error: usage: mtcc-emulate conformance [--emulate] DIR... | "
-                  "mtcc-emulate models [--rtol R] [--sms N] WORKLOAD...\n");
+                  "mtcc-emulate models [--rtol R] [--sms N] [--conv-gemm] WORKLOAD...\n");
   return 1;
 }
