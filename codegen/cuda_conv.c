@@ -526,12 +526,15 @@ bool mt_cg_conv_is_pointwise(const mt_kc_conv *kc) {
   return true;
 }
 
-/* Assumed fractions of the partition's FP32 peak (no GPU measurement yet): cuBLAS SGEMM on a
- * large problem, and this file's 16x16-thread tile kernel (no tensor cores, no double
- * buffering, K staged 16 at a time). Library tiles assumed 128 x 128. */
-#define CONV_GEN_EFFICIENCY 0.35
-#define CONV_LIB_EFFICIENCY 0.80
-#define CONV_LIB_TILE 128
+/* Fractions of the partition's FP32 peak, measured on an H200 (132 SMs) for resnet50's 1x1 convs
+ * at batch 8 (docs/codegen.md, "Which conv path"): this file's 16x16-thread tile kernel (no
+ * tensor cores, no double buffering, K staged 16 at a time) reached 10-13%, cuBLAS SGEMM (FP32,
+ * no TF32) 32-51%. Other shapes and GPUs are assumed alike. The library is assumed to fill the
+ * SMs with 64 x 64 tiles and its own split-K (one slice per 256 of K). */
+#define CONV_GEN_EFFICIENCY 0.12
+#define CONV_LIB_EFFICIENCY 0.40
+#define CONV_LIB_TILE 64
+#define CONV_LIB_KSLICE 256
 
 static double fill_of(int64_t units, int sms) {
   return units >= sms ? 1.0 : (double)units / (double)sms;
@@ -560,8 +563,9 @@ bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t
   const mt_node *conv = mt_module_node_c(p->module, fg->anchor);
   bool bias = conv->n_inputs > 2 && conv->inputs[2] != MT_NO_VALUE;
   bool epi = bias || fg->n_nodes > 1; /* an epilogue kernel re-reads the result (assumed) */
-  int64_t lib_tiles =
-      s.kc.batch * ceil_div(s.mg, CONV_LIB_TILE) * ceil_div(s.n / s.kc.batch, CONV_LIB_TILE);
+  int64_t lib_tiles = s.kc.batch * ceil_div(s.mg, CONV_LIB_TILE) *
+                      ceil_div(s.n / s.kc.batch, CONV_LIB_TILE) *
+                      (s.k > CONV_LIB_KSLICE ? s.k / CONV_LIB_KSLICE : 1);
   double launch = ar->launch_overhead_us * 1e-6;
   double t_gen = flops / (CONV_GEN_EFFICIENCY * peak * fill_of(s.units * sp.split, sms)) +
                  launch * (sp.split > 1 ? 2 : 1);
@@ -569,8 +573,7 @@ bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t
                  (epi ? 2.0 * 4.0 * (double)(s.mg * s.n) / bw + launch : 0);
   bool lib = o->conv_gemm == 2 || t_lib < t_gen;
   snprintf(why, cap,
-           "1x1 conv as GEMM (%s; cost model, assumed efficiencies: library %.1f us vs "
-           "implicit GEMM %.1f us): ",
+           "1x1 conv as GEMM (%s; cost model: library %.1f us vs implicit GEMM %.1f us): ",
            o->conv_gemm == 2 ? "forced" : "the library call wins", t_lib * 1e6, t_gen * 1e6);
   return lib;
 }

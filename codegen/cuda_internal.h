@@ -162,7 +162,7 @@ MT_MUST_USE mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options
 bool mt_cg_conv_is_pointwise(const mt_kc_conv *kc);
 /* Whether horizontal group h (a single conv group) runs as a GEMM library call plus a generated
  * epilogue kernel instead of the implicit-GEMM kernel: a pointwise conv where the cost model
- * (assumed efficiencies, see docs/codegen.md) predicts the library call faster, or
+ * (efficiencies measured on an H200, see docs/codegen.md) predicts the library call faster, or
  * o->conv_gemm forces it. why (cap bytes) receives the prediction, as the call's why prefix. */
 bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t h, char *why,
                              size_t cap);

@@ -130,6 +130,12 @@ typedef struct mtcc_compile_options {
   /* When set, the report is also written here as one self-contained HTML page (timeline per
    * partition, tenants, fusion decisions, summary; see docs/report.md), atomically. NULL: none. */
   const char *report_html_path;
+  /* Convolution kernel choices (docs/codegen.md, "Which conv path"). conv_split_k: 0 lets each
+   * implicit-GEMM kernel split K when its tiles leave the partition's SMs idle, 1 never splits,
+   * N > 1 asks for N slices. conv_gemm: 0 runs a 1x1 stride-1 unpadded conv as a GEMM library
+   * call where the cost model predicts a win, 1 never, 2 always. */
+  int conv_split_k;
+  int conv_gemm;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

@@ -16,6 +16,7 @@ typedef struct compile_args {
   const char *dump_after, *report, *report_html, *target, *arch_params, *emit_cuda, *output;
   bool nvrtc, no_cache;
   size_t memory_limit; /* 0: the default */
+  int conv_split_k, conv_gemm;
 } compile_args;
 
 MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a) {
@@ -28,7 +29,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     /* --opt=VALUE and --opt VALUE both work */
     static const char *const with_value[] = {"--dump-ir-after", "--disable-pass", "--report",
                                              "--target",        "--arch-params",  "--emit-cuda",
-                                             "--memory-limit",  "--report-html",  "-o"};
+                                             "--memory-limit",  "--report-html",  "-o",
+                                             "--conv-split-k",  "--conv-gemm"};
     const char *opt = NULL;
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
       size_t n = strlen(with_value[k]);
@@ -65,7 +67,22 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->target = val;
     else if (strcmp(opt, "--memory-limit") == 0)
       MT_RETURN_IF_ERROR_PLAIN(mt_cli_parse_memory_limit("compile", val, &a->memory_limit));
-    else
+    else if (strcmp(opt, "--conv-split-k") == 0) {
+      char *end;
+      long v = strtol(val, &end, 10);
+      if (*val == 0 || *end || v < 0 || v > 64)
+        return MT_ERR(INVALID_ARGUMENT, "compile: --conv-split-k takes 0 (auto) to 64, not '%s'",
+                      val);
+      a->conv_split_k = (int)v;
+    } else if (strcmp(opt, "--conv-gemm") == 0) {
+      static const char *const modes[] = {"auto", "never", "always"};
+      a->conv_gemm = -1;
+      for (int k = 0; k < 3; k++)
+        if (strcmp(val, modes[k]) == 0) a->conv_gemm = k;
+      if (a->conv_gemm < 0)
+        return MT_ERR(INVALID_ARGUMENT,
+                      "compile: --conv-gemm takes auto, never or always, not '%s'", val);
+    } else
       a->arch_params = val;
   }
   return NULL;
@@ -99,6 +116,8 @@ int mt_cmd_compile(int argc, char **argv) {
   o.emit_cuda_dir = a.emit_cuda;
   o.nvrtc = a.nvrtc;
   o.no_cache = a.no_cache;
+  o.conv_split_k = a.conv_split_k;
+  o.conv_gemm = a.conv_gemm;
   o.report_path = a.report; /* written before the summary is printed, as before */
   o.report_html_path = a.report_html;
   mtcc_compilation *c = NULL;

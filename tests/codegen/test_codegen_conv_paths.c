@@ -119,6 +119,13 @@ static void **bind(const mt_module *m, mt_eval *ev, const mt_cuda_kernel *k, voi
 
 static double max_rel;
 
+static int launch(emu_module *em, const mt_cuda_kernel *k, unsigned grid, void **args) {
+  int rc = emu_module_kernel(em, k->name)((emu_dim3){grid, 1, 1}, (emu_dim3){k->block, 1, 1},
+                                          k->dyn_smem, args);
+  CHECK(rc == EMU_OK, "%s (grid %u): %s", k->name, grid, emu_last_error());
+  return rc;
+}
+
 /* Runs the partial kernel with grid g1, then the reduce kernel with grid g2, on one scratch
  * buffer (NaN-filled: a slice never written shows), and compares every output. */
 static void run_pair(const mt_module *m, mt_eval *ev, emu_module *em, const mt_cuda_kernel *part,
@@ -131,11 +138,8 @@ static void run_pair(const mt_module *m, mt_eval *ev, emu_module *em, const mt_c
   void **pb = calloc((size_t)part->n_params + 1, sizeof *pb);
   void **rb = calloc((size_t)red->n_params + 1, sizeof *rb);
   void **pa = bind(m, ev, part, scratch, pb), **ra = bind(m, ev, red, scratch, rb);
-  emu_dim3 blk1 = {part->block, 1, 1}, blk2 = {red->block, 1, 1};
-  int rc = emu_module_kernel(em, part->name)((emu_dim3){g1, 1, 1}, blk1, 0, pa);
-  CHECK(rc == EMU_OK, "%s (grid %u): %s", part->name, g1, emu_last_error());
-  if (rc == EMU_OK) rc = emu_module_kernel(em, red->name)((emu_dim3){g2, 1, 1}, blk2, 0, ra);
-  CHECK(rc == EMU_OK, "%s (grid %u): %s", red->name, g2, emu_last_error());
+  int rc = launch(em, part, g1, pa);
+  if (rc == EMU_OK) rc = launch(em, red, g2, ra);
   for (int i = 0; rc == EMU_OK && i < red->n_params; i++) {
     const mt_cuda_param *pp = &red->params[i];
     if (!pp->is_output) continue;
@@ -154,6 +158,15 @@ static void run_pair(const mt_module *m, mt_eval *ev, emu_module *em, const mt_c
   free(ra);
   free(pb);
   free(rb);
+}
+
+/* The whole pass pipeline for sm_90 over m. */
+static mt_plan *pipeline(mt_module *m) {
+  mt_pass_ctx ctx = {.module = m, .arch = mt_arch_builtin("sm_90")};
+  mt_pipeline_options po;
+  mt_pipeline_options_init(&po);
+  OK(mt_pipeline_run(&ctx, &po));
+  return ctx.plan;
 }
 
 static mt_cuda_program *generate(const mt_plan *p, int split_option, int conv_gemm) {
@@ -179,9 +192,7 @@ static void run_epilogue(const mt_module *m, mt_eval *ev, emu_module *em, const 
   for (int i = 0; i < k->n_params; i++)
     if (k->params[i].value == dv && !k->params[i].is_output)
       memcpy(bufs[i], d, (size_t)k->params[i].elements * sizeof *d);
-  int rc =
-      emu_module_kernel(em, k->name)((emu_dim3){grid, 1, 1}, (emu_dim3){k->block, 1, 1}, 0, args);
-  CHECK(rc == EMU_OK, "%s (grid %u): %s", k->name, grid, emu_last_error());
+  int rc = launch(em, k, grid, args);
   for (int i = 0; rc == EMU_OK && i < k->n_params; i++) {
     const mt_cuda_param *pp = &k->params[i];
     if (!pp->is_output) continue;
@@ -206,11 +217,8 @@ static void check_pointwise(void) {
   mt_module *m;
   OK(mt_module_create(NULL, &m));
   build_pointwise(m, "pw");
-  mt_pass_ctx ctx = {.module = m, .arch = mt_arch_builtin("sm_90")};
-  mt_pipeline_options po;
-  mt_pipeline_options_init(&po);
-  OK(mt_pipeline_run(&ctx, &po));
-  const mt_plan *p = ctx.plan;
+  mt_plan *plan = pipeline(m);
+  const mt_plan *p = plan;
   mt_cuda_program *kept = generate(p, 0, 0);
   CHECK(kept->n_libcalls == 0, "the cost model put %d small 1x1 convs on the library",
         kept->n_libcalls);
@@ -272,7 +280,7 @@ static void check_pointwise(void) {
   free(x.data);
   if (em) emu_module_free(em);
   mt_cuda_program_destroy(prog);
-  mt_plan_destroy(ctx.plan);
+  mt_plan_destroy(plan);
   mt_module_destroy(m);
 }
 
@@ -283,11 +291,8 @@ int main(void) {
   build_conv(m, "a", 50, 40); /* M = 40 (one 64-row tile), N = 25 (2 tiles of 16), K = 450 */
   build_conv(m, "b", 50, 40);
   build_conv(m, "short", 6, 40); /* K = 54: too short to split */
-  mt_pass_ctx ctx = {.module = m, .arch = mt_arch_builtin("sm_90")};
-  mt_pipeline_options po;
-  mt_pipeline_options_init(&po);
-  OK(mt_pipeline_run(&ctx, &po));
-  const mt_plan *p = ctx.plan;
+  mt_plan *plan = pipeline(m);
+  const mt_plan *p = plan;
 
   mt_cuda_program *off = generate(p, 1, 0);
   for (int i = 0; i < off->n_kernels; i++)
@@ -352,7 +357,7 @@ int main(void) {
   }
   emu_module_free(em);
   mt_cuda_program_destroy(prog);
-  mt_plan_destroy(ctx.plan);
+  mt_plan_destroy(plan);
   mt_module_destroy(m);
   printf("%s: split-K pair checked with grids (chosen), (1, 1), (3, 2), 1x1 convs as GEMM with "
          "their epilogues; max relative error %.3g\n",
