@@ -37,7 +37,7 @@
 #include "tools/conformance.h"
 #include "tools/emulate/emu_exec.h"
 
-static int sm_count = 2;  /* models --sms N */
+static int sm_count = 2; /* models --sms N */
 /* 1x1 convs stay implicit-GEMM kernels (1) unless models --conv-gemm (2: every one a library
  * call): the cost model at the 2 SMs kernels are sized for here would pick the library for
  * most of them, and the kernels are what these runs are for. */
