@@ -146,6 +146,8 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
                                             &c->module));
   const mt_manifest *mf = c->manifest;
   mt_module *m = c->module;
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_driver_bind_constant_inputs(m, o->constant_inputs, o->n_constant_inputs));
   MT_RETURN_IF_ERROR_PLAIN(mt_check_supported(m));
   MT_RETURN_IF_ERROR_PLAIN(mt_driver_budgets_check(mf));
   MT_RETURN_IF_ERROR_PLAIN(choose_target(o, mf, &c->arch));

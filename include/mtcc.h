@@ -136,6 +136,13 @@ typedef struct mtcc_compile_options {
    * call where the cost model predicts a win, 1 never, 2 always. */
   int conv_split_k;
   int conv_gemm;
+  /* "[TENANT:]NAME=FILE" (a .npy or .pb tensor file): graph input NAME becomes a constant with
+   * that value before the passes run, so the compile specialises on it (a shape operand fed as
+   * an input: Reshape's shape, Slice's starts, TopK's k...). The tenant prefix may be left out
+   * when there is one tenant. An unknown tenant or input, or a value whose dtype or shape
+   * contradicts the model, fails the compile naming the spec. */
+  const char *const *constant_inputs;
+  int n_constant_inputs;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

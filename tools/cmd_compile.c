@@ -13,6 +13,8 @@ typedef struct compile_args {
   int n_paths;
   const char **disabled;
   int n_disabled;
+  const char **constants; /* --constant-input specs */
+  int n_constants;
   const char *dump_after, *report, *report_html, *target, *arch_params, *emit_cuda, *output;
   bool nvrtc, no_cache;
   size_t memory_limit; /* 0: the default */
@@ -22,15 +24,17 @@ typedef struct compile_args {
 MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a) {
   a->paths = calloc((size_t)argc + 1, sizeof *a->paths);
   a->disabled = calloc((size_t)argc + 1, sizeof *a->disabled);
-  if (!a->paths || !a->disabled) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  a->constants = calloc((size_t)argc + 1, sizeof *a->constants);
+  if (!a->paths || !a->disabled || !a->constants)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
     const char *val = NULL;
     /* --opt=VALUE and --opt VALUE both work */
-    static const char *const with_value[] = {"--dump-ir-after", "--disable-pass", "--report",
-                                             "--target",        "--arch-params",  "--emit-cuda",
-                                             "--memory-limit",  "--report-html",  "-o",
-                                             "--conv-split-k",  "--conv-gemm"};
+    static const char *const with_value[] = {
+        "--dump-ir-after", "--disable-pass",  "--report",      "--target", "--arch-params",
+        "--emit-cuda",     "--memory-limit",  "--report-html", "-o",       "--conv-split-k",
+        "--conv-gemm",     "--constant-input"};
     const char *opt = NULL;
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
       size_t n = strlen(with_value[k]);
@@ -55,6 +59,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->dump_after = val;
     else if (strcmp(opt, "--disable-pass") == 0)
       a->disabled[a->n_disabled++] = val;
+    else if (strcmp(opt, "--constant-input") == 0)
+      a->constants[a->n_constants++] = val;
     else if (strcmp(opt, "--report") == 0)
       a->report = val;
     else if (strcmp(opt, "--report-html") == 0)
@@ -101,6 +107,7 @@ int mt_cmd_compile(int argc, char **argv) {
   if (st) {
     free(a.paths);
     free(a.disabled);
+    free(a.constants);
     return mt_cli_fail(st);
   }
   mtcc_compile_options o;
@@ -117,6 +124,8 @@ int mt_cmd_compile(int argc, char **argv) {
   o.nvrtc = a.nvrtc;
   o.no_cache = a.no_cache;
   o.conv_split_k = a.conv_split_k;
+  o.constant_inputs = a.constants;
+  o.n_constant_inputs = a.n_constants;
   o.conv_gemm = a.conv_gemm;
   o.report_path = a.report; /* written before the summary is printed, as before */
   o.report_html_path = a.report_html;
@@ -128,5 +137,6 @@ int mt_cmd_compile(int argc, char **argv) {
   mtcc_compilation_destroy(c);
   free(a.paths);
   free(a.disabled);
+  free(a.constants);
   return cst ? fail_compile(cst) : 0;
 }
