@@ -9,10 +9,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "mtcc.h"
-#include "mtrt.h"
+#include "bundle_test_util.h"
 #include "onnx_builder.h"
-#include "runtime/bundle/bundle.h"
 
 static const float W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 static const float W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
@@ -45,23 +43,7 @@ typedef struct fixture {
 } fixture;
 
 static uint8_t *compile_bundle(const fixture *f, const char *name, size_t *out_size) {
-  const char *inputs[] = {f->model};
-  mtcc_compile_options o;
-  mtcc_compile_options_init(&o);
-  o.inputs = inputs;
-  o.n_inputs = 1;
-  mtcc_compilation *c = NULL;
-  mtcc_status *st = mtcc_compile(&o, &c);
-  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
-  assert_null(st);
-  char *path = tu_join(f->dir, name);
-  st = mtcc_compilation_write_bundle(c, path);
-  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
-  assert_null(st);
-  mtcc_compilation_destroy(c);
-  uint8_t *bytes = (uint8_t *)tu_read_file(path, out_size);
-  free(path);
-  return bytes;
+  return bt_compile_bundle(f->model, f->dir, name, false, out_size);
 }
 
 static int setup(void **state) {
@@ -237,24 +219,6 @@ static const raw_case RAW_CASES[] = {
     {"manifest does not parse", garbage_manifest, true, "does not parse"},
 };
 
-static void expect_refused(const uint8_t *img, size_t size, const char *name, const char *needle) {
-  mtrt_bundle *b = NULL;
-  mtrt_status *st = mtrt_bundle_open_memory(img, size, NULL, &b);
-  if (!st) {
-    mtrt_bundle_close(b);
-    print_error("corruption '%s' was accepted\n", name);
-    fail();
-  }
-  assert_null(b);
-  const char *msg = mtrt_status_message(st);
-  if (!strstr(msg, needle) || strchr(msg, '\n')) {
-    print_error("corruption '%s': message lacks \"%s\": %s\n", name, needle, msg);
-    mtrt_status_free(st);
-    fail();
-  }
-  mtrt_status_free(st);
-}
-
 static void test_container_corruptions(void **state) {
   fixture *f = *state;
   for (size_t i = 0; i < sizeof RAW_CASES / sizeof *RAW_CASES; i++) {
@@ -266,7 +230,7 @@ static void test_container_corruptions(void **state) {
     /* an exact-size copy, so ASan catches any read past the end */
     uint8_t *exact = malloc(size ? size : 1);
     memcpy(exact, img, size);
-    expect_refused(exact, size, RAW_CASES[i].name, RAW_CASES[i].needle);
+    bt_expect_refused(exact, size, RAW_CASES[i].name, RAW_CASES[i].needle);
     free(exact);
     free(img);
   }
@@ -288,24 +252,18 @@ static Mtbundle__BufferRef *find_ref(Mtbundle__Manifest *m, Mtbundle__BufferRef_
   }
   return NULL;
 }
-static Mtbundle__Node *find_node(Mtbundle__Manifest *m, mt_kernel_kind kind) {
-  for (size_t i = 0; i < m->n_nodes; i++)
-    if (m->nodes[i]->kernel_kind == (uint32_t)kind) return m->nodes[i];
-  return NULL;
-}
-
 static bool kind_out_of_range(Mtbundle__Manifest *m) {
   m->nodes[0]->kernel_kind = 999;
   return true;
 }
 static bool params_truncated(Mtbundle__Manifest *m) {
-  Mtbundle__Node *n = find_node(m, MT_KERNEL_TRANSPOSE);
+  Mtbundle__Node *n = bt_find_node(m, MT_KERNEL_TRANSPOSE);
   if (!n) return false;
   n->params.len -= 1;
   return true;
 }
 static bool transpose_perm_out_of_range(Mtbundle__Manifest *m) {
-  Mtbundle__Node *n = find_node(m, MT_KERNEL_TRANSPOSE);
+  Mtbundle__Node *n = bt_find_node(m, MT_KERNEL_TRANSPOSE);
   if (!n) return false;
   n->params.data[0] = 200; /* perm[0], little-endian int */
   return true;
@@ -413,7 +371,7 @@ static void test_manifest_corruptions(void **state) {
   fixture *f = *state;
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
   assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
-  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST], *ws = &secs[MT_SECTION_WEIGHTS];
+  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
   int applied = 0;
   for (size_t i = 0; i < sizeof MANIFEST_CASES / sizeof *MANIFEST_CASES; i++) {
     Mtbundle__Manifest *m =
@@ -427,24 +385,17 @@ static void test_manifest_corruptions(void **state) {
       print_error("corruption '%s' found nothing to corrupt\n", MANIFEST_CASES[i].name);
       fail();
     }
-    size_t n = mtbundle__manifest__get_packed_size(m);
-    uint8_t *packed = malloc(n + 1);
-    mtbundle__manifest__pack(m, packed);
+    uint8_t *img = NULL;
+    size_t size = 0;
+    bt_repack(f->image, f->size, m, &img, &size);
     m->n_tenants = saved_tenants;
     m->groups[0]->n_waits = saved_waits;
     m->groups[0]->waits = saved_wait_ptr;
     *m->nodes[0]->outputs[0] = saved_out0;
     mtbundle__manifest__free_unpacked(m, NULL);
-    mt_bundle_section out[2] = {{.kind = MT_SECTION_MANIFEST, .size = n},
-                                {.kind = MT_SECTION_WEIGHTS, .size = ws->size}};
-    const void *data[2] = {packed, f->image + ws->offset};
-    uint8_t *img = NULL;
-    size_t size = 0;
-    assert_ok(mt_bundle_build_image(out, data, 2, &img, &size));
-    expect_refused(img, size, MANIFEST_CASES[i].name, MANIFEST_CASES[i].needle);
+    bt_expect_refused(img, size, MANIFEST_CASES[i].name, MANIFEST_CASES[i].needle);
     applied++;
     free(img);
-    free(packed);
   }
   /* with the container cases: at least 25 distinct corruptions refused by name */
   assert_true(applied + (int)(sizeof RAW_CASES / sizeof *RAW_CASES) >= 25);
