@@ -34,16 +34,10 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import calibrate  # noqa: E402
+from bench_passes import MIXES  # noqa: E402  (the mixes of ../shared/bench.md, one definition)
 
-MIXES = {
-    "T1": [("resnet_a", "resnet50_v0"), ("resnet_b", "resnet50_v1"), ("resnet_c", "resnet50_v2"),
-           ("resnet_d", "resnet50_v3")],
-    "T2": [("resnet", "resnet50"), ("mobilenet", "mobilenetv2"), ("efficientnet", "efficientnet_b0"),
-           ("vgg", "vgg16")],
-    "T3": [("resnet", "resnet50"), ("mobilenet", "mobilenetv2"), ("bert", "bert_base"),
-           ("detector", "yolo_tiny")],
-}
 # The SM-budget run of T3 (sm_90, 132 SMs): budgets in multiples of 8 summing to 128 <= 132.
 T3_BUDGETS = {"resnet": 40, "mobilenet": 24, "bert": 40, "detector": 24}
 TOLERANCE = 1e-4  # relative L2 of every float output against the reference
@@ -386,8 +380,11 @@ class GpuMemorySampler:
         return (self.peak - self.base) if self.peak is not None and self.base is not None else None
 
 
-def time_bundle(args, bundle):
-    budget_s = max(5.0, min(args.mode_seconds, args.deadline - time.time() - 10) / 3)
+def time_bundle(args, bundle, cfg_deadline, n_tenants):
+    # mtrt_bench runs up to 4 modes plus one standalone loop per tenant; they share ~45% of what
+    # is left of this configuration's time (the baselines get the rest)
+    loops = 4 + n_tenants
+    budget_s = max(1.0, min(args.mode_seconds, 0.45 * (cfg_deadline - time.time()) / loops))
     cmd = [args.bench_tool, bundle, "--device", args.device, "--rounds", str(args.rounds),
            "--warmup", str(args.warmup), "--max-seconds", f"{budget_s:.1f}"]
     with GpuMemorySampler(args.device == "gpu") as mem:
@@ -400,7 +397,7 @@ def time_bundle(args, bundle):
     return r
 
 
-def ort_baseline(args, cfg, tt):
+def ort_baseline(args, cfg, tt, cfg_deadline):
     """ONNX Runtime, one session per tenant, run one after another on one thread each (the CPU
     peer of the dry run; on a GPU only with its CUDA provider)."""
     import onnxruntime as ort
@@ -432,7 +429,7 @@ def ort_baseline(args, cfg, tt):
             s.run(None, i)
             per[k].append((time.perf_counter() - a) * 1e6)
         spans.append((time.perf_counter() - t0) * 1e6)
-        if time.monotonic() - t_all > args.mode_seconds or time.time() > args.deadline:
+        if time.monotonic() - t_all > args.mode_seconds or time.time() > cfg_deadline:
             break
     wall = time.monotonic() - t_all
     return {"rounds": len(spans), "warmup": args.warmup, "makespan_us": calibrate.stats(spans),
@@ -442,7 +439,7 @@ def ort_baseline(args, cfg, tt):
                         "default graph optimizations"}
 
 
-def torch_baselines(args, cfg, tt, modules):
+def torch_baselines(args, cfg, tt, modules, cfg_deadline):
     names = [model for _, model in MIXES[cfg["mix"]]]
     missing = [n for n in names if n not in modules]
     if missing:
@@ -454,14 +451,18 @@ def torch_baselines(args, cfg, tt, modules):
         tenants.append((name, module, tt.to_torch(tt.inputs_for(model, cfg["batch"], 5), ins)))
     budgets = [T3_BUDGETS[n] for n, _ in MIXES[cfg["mix"]]] if cfg["budgets"] else None
     which = "B0,B1,B2,B4" if cfg["budgets"] else "B0,B1,B2,B3"
-    if args.quick or cfg["kind"] == "throughput":
-        which = which.replace(",B3", "")  # torch.compile costs minutes per mix
-    return tt.run_baselines(tenants, args.rounds, args.warmup, args.deadline - 30, budgets,
-                            which, log)
+    if args.quick or cfg["batch"] != 1:
+        which = which.replace(",B3", "")  # torch.compile costs a minute or more per mix
+    n = len(which.split(","))
+    per = max(1.0, min(args.mode_seconds, (cfg_deadline - time.time()) / n))
+    return tt.run_baselines(tenants, args.rounds, args.warmup, cfg_deadline, budgets, which, log,
+                            seconds_each=per)
 
 
 # ------------------------------------------------------------------ main
-def run_config(args, res, cfg, tt, modules, torch_reason):
+def run_config(args, res, cfg, tt, modules, torch_reason, cfg_deadline):
+    """Compile, check, time mtcc and the baselines for one configuration; the timing loops share
+    what is left until cfg_deadline (compiling and checking are never cut)."""
     cid = config_id(cfg)
     work = os.path.join(args.work, cid)
     os.makedirs(work, exist_ok=True)
@@ -501,16 +502,17 @@ def run_config(args, res, cfg, tt, modules, torch_reason):
             bad = [r for r in entry["check"] if not r["ok"]]
             log(f"  {cid}: outputs {'MISMATCH ' + str(bad[:2]) if bad else 'match'} "
                 f"({len(entry['check'])} outputs, rel L2 <= {TOLERANCE})")
-    if step("mtcc", lambda: time_bundle(args, bundle)):
+    n_tenants = len(MIXES[cfg["mix"]])
+    if step("mtcc", lambda: time_bundle(args, bundle, cfg_deadline, n_tenants)):
         r = entry["mtcc"]["modes"].get("round", {})
         log(f"  {cid}: mtcc round makespan median {r.get('makespan_us', {}).get('median', 0):.1f} us")
     base = {}
     if tt:
-        step("torch", lambda: torch_baselines(args, cfg, tt, modules))
+        step("torch", lambda: torch_baselines(args, cfg, tt, modules, cfg_deadline))
         base.update(entry.get("torch") or {})
     else:
         base.update({k: {"skipped": torch_reason} for k in ("B0", "B1", "B2", "B3", "B4")})
-    if step("ort", lambda: ort_baseline(args, cfg, tt)):
+    if step("ort", lambda: ort_baseline(args, cfg, tt, cfg_deadline)):
         base["ORT"] = entry["ort"]
     entry["baselines"] = base
     res.save()
@@ -589,8 +591,10 @@ def main():
             res.data["errors"].append(f"time budget spent: {config_id(cfg)} and later not run")
             log(f"bench: time budget spent; skipping {config_id(cfg)} and later")
             break
-        log(f"bench: [{i + 1}/{len(cfgs)}] {config_id(cfg)} ({cfg['kind']})")
-        run_config(args, res, cfg, tt, modules, reason)
+        # an equal share of what is left (30 s kept for the calibration's recompiles)
+        share = max(10.0, (args.deadline - 30 - time.time()) / (len(cfgs) - i))
+        log(f"bench: [{i + 1}/{len(cfgs)}] {config_id(cfg)} ({cfg['kind']}, {share:.0f} s)")
+        run_config(args, res, cfg, tt, modules, reason, time.time() + share)
     log("bench: calibration")
     try:
         calibration(args, res)

@@ -1,7 +1,7 @@
 /* mtrt_bench: times one .mtbundle through libmtrt as an application would (include/mtrt.h and
  * libmtrt only; no compiler code), for scripts/bench_gpu.py and scripts/gpu_proof.sh.
  *
- * usage: mtrt_bench BUNDLE [--device cpu|gpu|auto] [--modes round,independent,standalone]
+ * usage: mtrt_bench BUNDLE [--device cpu|gpu|auto] [--modes round,independent,window,standalone]
  *                   [--warmup N] [--rounds N] [--max-seconds S] [--cpu-threads N]
  *
  * Loads the bundle (timed), creates a session (timed), binds every input to deterministic data
@@ -9,7 +9,9 @@
  * every output to host memory, then per mode warms up and runs rounds:
  *   round        every tenant at once (mtrt_session_run(s, -1), arrival ROUND where the library
  *                has arrival modes): round makespan, per-tenant times inside the round;
- *   independent  each tenant as its own request, one after another (arrival INDEPENDENT);
+ *   independent  each tenant as its own request (arrival INDEPENDENT; all started, then waited
+ *                for, where the library has asynchronous runs);
+ *   window       the same requests under arrival BATCHED_WINDOW (libraries with arrival modes);
  *   standalone   each tenant alone, all its rounds before the next tenant's (the "alone"
  *                latency concurrency efficiency and isolation ratios divide by).
  * Prints one JSON object on stdout: load and create times, per mode the makespan median/p99/mean
@@ -137,15 +139,51 @@ static mtrt_status *bind_all(bench *bn) {
   return NULL;
 }
 
-/* One request: every tenant (round), each tenant in turn (independent), or tenant `only`. */
+/* One request: every tenant (round), each tenant as its own request (independent, window), or
+ * tenant `only`. Where the library has asynchronous runs, the independent requests are all
+ * started before any is waited for, as requests arriving together would be. */
 static mtrt_status *run_once(bench *bn, const char *mode, int only) {
   if (only >= 0) return mtrt_session_run(bn->s, only);
   if (strcmp(mode, "round") == 0) return mtrt_session_run(bn->s, -1);
   for (int t = 0; t < bn->n_tenants; t++) {
+#if MTRT_ABI_VERSION >= 2
+    mtrt_status *st = mtrt_session_run_async(bn->s, t);
+#else
     mtrt_status *st = mtrt_session_run(bn->s, t);
+#endif
     if (st) return st;
   }
+#if MTRT_ABI_VERSION >= 2
+  return mtrt_session_wait(bn->s);
+#else
   return NULL;
+#endif
+}
+
+/* The session's own account of how it runs (device note, SM budgets granted and read back). */
+static void print_session_info(bench *bn) {
+#if MTRT_ABI_VERSION >= 2
+  printf(", \"note\": \"");
+  for (const char *c = mtrt_session_device_note(bn->s); c && *c; c++)
+    if (*c == '"' || *c == '\\')
+      printf("\\%c", *c);
+    else if ((unsigned char)*c >= 0x20)
+      putchar(*c);
+  printf("\", \"partitions\": [");
+  for (int p = 0; p < mtrt_bundle_partition_count(bn->b); p++) {
+    mtrt_partition_info pi;
+    mtrt_status *st = mtrt_session_partition_info(bn->s, p, &pi);
+    if (st) {
+      mtrt_status_free(st);
+      continue;
+    }
+    printf("%s{\"granted_sms\": %d, \"actual_sms\": %d, \"hard\": %d}", p ? ", " : "",
+           pi.granted_sms, pi.actual_sms, pi.hard);
+  }
+  printf("]");
+#else
+  (void)bn;
+#endif
 }
 
 /* Warm-up and timed rounds of one mode (only >= 0: that tenant alone). Fills makespans[] and
@@ -250,11 +288,12 @@ static bool parse_int(const char *s, int lo, int *out) {
 }
 
 static int usage(const char *why) {
-  fprintf(stderr,
-          "mtrt_bench: error: %s\nusage: mtrt_bench BUNDLE [--device cpu|gpu|auto] "
-          "[--modes round,independent,standalone] [--warmup N] [--rounds N] [--max-seconds S] "
-          "[--cpu-threads N]\n",
-          why);
+  fprintf(
+      stderr,
+      "mtrt_bench: error: %s\nusage: mtrt_bench BUNDLE [--device cpu|gpu|auto] "
+      "[--modes round,independent,window,standalone] [--warmup N] [--rounds N] [--max-seconds S] "
+      "[--cpu-threads N]\n",
+      why);
   return 1;
 }
 
@@ -318,13 +357,18 @@ int main(int argc, char **argv) {
   printf(", \"modes\": {");
   for (char *save = NULL, *mode = modes ? strtok_r(modes, ",", &save) : NULL; mode && !rc;
        mode = strtok_r(NULL, ",", &save)) {
-    if (strcmp(mode, "round") && strcmp(mode, "independent") && strcmp(mode, "standalone")) {
+    bool known = !strcmp(mode, "round") || !strcmp(mode, "independent") ||
+                 !strcmp(mode, "standalone") || (MTRT_ABI_VERSION >= 2 && !strcmp(mode, "window"));
+    if (!known) {
       fflush(stdout);
-      rc = usage("--modes lists round, independent and standalone");
+      rc = usage("--modes lists round, independent, standalone (and window where the library "
+                 "has arrival modes)");
       break;
     }
 #if MTRT_ABI_VERSION >= 2
-    so.arrival = strcmp(mode, "round") == 0 ? MTRT_ARRIVAL_ROUND : MTRT_ARRIVAL_INDEPENDENT;
+    so.arrival = !strcmp(mode, "round")    ? MTRT_ARRIVAL_ROUND
+                 : !strcmp(mode, "window") ? MTRT_ARRIVAL_BATCHED_WINDOW
+                                           : MTRT_ARRIVAL_INDEPENDENT;
 #endif
     double c0 = now_us();
     st = mtrt_session_create(bn.b, &so, &bn.s);
@@ -341,10 +385,13 @@ int main(int argc, char **argv) {
       double first_us = now_us() - f0;
       if (!st) {
         st = run_mode(&bn, &a, mode, &first);
-        if (!st)
+        if (!st) {
           printf(",\n  \"%s_setup\": {\"session_create_ms\": %.3f, \"first_run_ms\": %.3f, "
-                 "\"device\": \"%s\"}",
+                 "\"device\": \"%s\"",
                  mode, create_us / 1e3, first_us / 1e3, mtrt_session_device_name(bn.s));
+          print_session_info(&bn);
+          printf("}");
+        }
       }
     }
     if (st) {

@@ -146,20 +146,27 @@ def main():
         sum_alone = sum(med(t, "time_us") or 0 for t in alone.get("tenants", []))
         eff = fmt_ratio(sum_alone, med(rnd))
         err = c.get("steps", {}).get("mtcc", {})
+        setup = modes.get("round_setup") or {}
+        parts = "; ".join(f"{p['granted_sms']} granted, {p['actual_sms']} read back, "
+                          f"{'hard' if p['hard'] else 'soft'}" for p in setup.get("partitions", []))
         rows.append([c["id"], c.get("kind", ""), us(med(rnd)), us(med(rnd, q="p99")),
-                     f"{rnd.get('throughput_rounds_per_s', 0):.1f}", us(med(ind)), eff,
+                     f"{rnd.get('throughput_rounds_per_s', 0):.1f}", us(med(ind)),
+                     us(med(modes.get("window"))), eff,
                      comp.get("kernels_per_round", ""), comp.get("graph_nodes_per_round", ""),
                      us(comp.get("predicted_makespan_us")),
                      f"{(m.get('peak_device_bytes') or m.get('peak_rss_bytes') or 0) / 2**20:.0f}",
                      f"{m.get('bundle_load_ms', 0):.1f}",
                      f"{(m.get('modes', {}).get('round_setup') or {}).get('session_create_ms', 0):.1f}",
                      f"{comp.get('compile_seconds', 0):.1f}",
+                     " ".join(x for x in (setup.get("device", ""), setup.get("note", ""), parts) if x),
                      "" if err.get("ok", True) else "FAILED: " + err.get("error", "")])
     md.append(table(["config", "kind", "round makespan median us", "p99 us", "rounds/s",
-                     "independent median us", "concurrency efficiency", "kernels/round",
+                     "independent median us", "batched-window median us",
+                     "concurrency efficiency", "kernels/round",
                      "graph nodes/round", "predicted makespan us",
                      "peak memory MiB" + (" (host RSS)" if dry else " (device)"), "bundle load ms",
-                     "session create ms", "compile s", "error"], rows))
+                     "session create ms", "compile s", "session (device, note, SM budgets)",
+                     "error"], rows))
 
     md.append("## Per tenant\n")
     rows = []
@@ -201,7 +208,9 @@ def main():
     rows = []
     for c in cfgs:
         modes = ((c.get("mtcc") or {}).get("modes") or {})
-        for mode in ("round", "independent"):
+        for mode in ("round", "independent", "window"):
+            if mode not in modes:
+                continue
             mt = med(modes.get(mode))
             cells = []
             for b in BASELINES:

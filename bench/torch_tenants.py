@@ -12,6 +12,8 @@ import time
 import numpy as np
 import torch
 
+from calibrate import stats
+
 BERT_SEQ = 128
 
 
@@ -204,18 +206,10 @@ def _rename_dims(path, names, axes):
 
 
 # ------------------------------------------------------------------ timing
-def _stats(v):
-    v = sorted(v)
-    if not v:
-        return {}
-    q = lambda p: v[min(len(v) - 1, max(0, int(np.ceil(p * len(v))) - 1))]  # noqa: E731
-    return {"median": q(0.5), "p50": q(0.5), "p99": q(0.99), "mean": float(np.mean(v)),
-            "min": v[0], "max": v[-1]}
-
-
-def _time_rounds(round_fn, rounds, warmup, deadline, per_tenant=None):
+def _time_rounds(round_fn, rounds, warmup, deadline):
     """Runs round_fn rounds times after warmup; CUDA events for the makespan (and per tenant
-    when round_fn records into per_tenant), wall clock beside them. Stops at deadline."""
+    from the event pairs round_fn returns), wall clock beside them. Stops at deadline (epoch
+    seconds); the result says how many rounds ran."""
     for _ in range(warmup):
         round_fn()
     torch.cuda.synchronize()
@@ -235,11 +229,26 @@ def _time_rounds(round_fn, rounds, warmup, deadline, per_tenant=None):
         if time.time() > deadline:
             break
     wall = time.monotonic() - t_all
-    out = {"rounds": len(spans), "warmup": warmup, "makespan_us": _stats(spans),
-           "wall_us": _stats(walls), "throughput_rounds_per_s": len(spans) / wall if wall else 0}
+    out = {"rounds": len(spans), "warmup": warmup, "makespan_us": stats(spans),
+           "wall_us": stats(walls), "throughput_rounds_per_s": len(spans) / wall if wall else 0}
     if tenant_us:
-        out["tenant_us"] = [_stats([r[i] for r in tenant_us]) for i in range(len(tenant_us[0]))]
+        out["tenant_us"] = [stats([r[i] for r in tenant_us]) for i in range(len(tenant_us[0]))]
     return out
+
+
+def _sequential(calls):
+    """A round running calls one after another on the current stream, each between two events
+    (the per-tenant times)."""
+    def rnd():
+        evs = []
+        for call in calls:
+            e = _events()
+            e[0].record()
+            call()
+            e[1].record()
+            evs.append(e)
+        return evs
+    return rnd
 
 
 def _events():
@@ -314,11 +323,13 @@ _keep = []  # green contexts live as long as the process: their streams are used
 
 
 def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,B2,B3,B4",
-                  log=print):
+                  log=print, seconds_each=15.0):
     """tenants: [(name, module, args)] on the GPU. Returns {baseline: result or {"skipped": why}}.
-    budgets: SM count per tenant (the SM-budget run) for B4; None skips B4."""
+    budgets: SM count per tenant (the SM-budget run) for B4; None skips B4. Each baseline's timed
+    rounds stop after seconds_each (or at deadline), saying how many ran."""
     res = {}
     which = which.split(",")
+    stop = [deadline]  # the running baseline's own end
     torch.cuda.synchronize()
 
     def guarded(key, fn):
@@ -329,6 +340,7 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
             return
         torch.cuda.reset_peak_memory_stats()
         t0 = time.monotonic()
+        stop[0] = min(deadline, time.time() + seconds_each)
         try:
             r = fn()
             r["peak_device_bytes"] = torch.cuda.max_memory_allocated()
@@ -342,16 +354,8 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
 
     with torch.inference_mode():
         def b0():
-            def rnd():
-                evs = []
-                for _, m, a in tenants:
-                    e = _events()
-                    e[0].record()
-                    m(*a)
-                    e[1].record()
-                    evs.append(e)
-                return evs
-            return _time_rounds(rnd, rounds, warmup, deadline)
+            calls = [lambda m=m, a=a: m(*a) for _, m, a in tenants]
+            return _time_rounds(_sequential(calls), rounds, warmup, stop[0])
         guarded("B0", b0)
 
     graphs = []
@@ -366,16 +370,7 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
 
     if graphs:
         def b1():
-            def rnd():
-                evs = []
-                for g in graphs:
-                    e = _events()
-                    e[0].record()
-                    g.replay()
-                    e[1].record()
-                    evs.append(e)
-                return evs
-            return _time_rounds(rnd, rounds, warmup, deadline)
+            return _time_rounds(_sequential([g.replay for g in graphs]), rounds, warmup, stop[0])
         guarded("B1", b1)
 
         def forked(streams):
@@ -399,14 +394,14 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
 
         def b2():
             streams = [torch.cuda.Stream() for _ in graphs]
-            return _time_rounds(forked(streams), rounds, warmup, deadline)
+            return _time_rounds(forked(streams), rounds, warmup, stop[0])
         guarded("B2", b2)
 
         def b4():
             if not budgets:
                 raise RuntimeError("not an SM-budget run")
             streams, actual, how = green_streams(budgets)
-            r = _time_rounds(forked(streams), rounds, warmup, deadline)
+            r = _time_rounds(forked(streams), rounds, warmup, stop[0])
             r.update(sm_budgets=list(budgets), sm_granted=actual,
                      note=f"B1's graphs replayed on green-context streams ({how}); SMs granted "
                           f"{actual} for budgets {list(budgets)}")
@@ -415,6 +410,9 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
 
     if "B3" in which:
         def b3():
+            if deadline - time.time() < 60:
+                raise RuntimeError("under 60 s of this configuration's time left: "
+                                   "torch.compile of every tenant takes longer")
             compiled, t0 = [], time.monotonic()
             for _, m, a in tenants:
                 cm = torch.compile(m, mode="reduce-overhead")
@@ -425,18 +423,11 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
                 if time.time() > deadline:
                     raise RuntimeError("time budget spent while compiling")
             compile_s = time.monotonic() - t0
+            stop[0] = min(deadline, time.time() + seconds_each)  # compiling is not timing
 
-            def rnd():
-                evs = []
-                for cm, a in compiled:
-                    e = _events()
-                    e[0].record()
-                    cm(*a)
-                    e[1].record()
-                    evs.append(e)
-                return evs
+            calls = [lambda cm=cm, a=a: cm(*a) for cm, a in compiled]
             with torch.inference_mode():
-                r = _time_rounds(rnd, rounds, warmup, deadline)
+                r = _time_rounds(_sequential(calls), rounds, warmup, stop[0])
             r["compile_seconds"] = compile_s
             return r
         guarded("B3", b3)

@@ -87,8 +87,10 @@ def main():
         if r[1] in ("B0", "B1", "B2", "B3", "B4") and not r[-1].startswith("skipped: "):
             errors.append(f"baseline {r[0]} {r[1]} without PyTorch is not a skip row: {r}")
     ratios = rows(section(md, "Ratios mtcc / baseline") or "")
-    if len(ratios) != 2 * len(CONFIGS) or any(not re.match(r"^\d+\.\d+$", r[-1]) for r in ratios):
-        errors.append(f"ratio table: expected {2 * len(CONFIGS)} rows with an ORT ratio: {ratios[:3]}")
+    # round and independent per configuration (and batched-window where libmtrt has arrivals)
+    if len(ratios) < 2 * len(CONFIGS) or any(not re.match(r"^\d+\.\d+$", r[-1]) for r in ratios):
+        errors.append(f"ratio table: expected >= {2 * len(CONFIGS)} rows with an ORT ratio: "
+                      f"{ratios[:3]}")
     res = json.load(open(os.path.join(out, "results.json"))) if "results.json" in names else {}
     cal = res.get("calibration", {})
     b, af = (cal.get("before") or {}).get("median_factor"), (cal.get("after") or {}).get("median_factor")
