@@ -300,6 +300,9 @@ static int usage(const char *why) {
 int main(int argc, char **argv) {
   bench_args a = {
       .device = "cpu", .modes = "round,independent,standalone", .warmup = 10, .rounds = 100};
+#if MTRT_ABI_VERSION >= 2
+  a.modes = "round,independent,window,standalone";
+#endif
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(argv[i], "--device") == 0 && v)

@@ -147,8 +147,10 @@ def main():
         eff = fmt_ratio(sum_alone, med(rnd))
         err = c.get("steps", {}).get("mtcc", {})
         setup = modes.get("round_setup") or {}
-        parts = "; ".join(f"{p['granted_sms']} granted, {p['actual_sms']} read back, "
-                          f"{'hard' if p['hard'] else 'soft'}" for p in setup.get("partitions", []))
+        # SMs per partition: granted by the bundle / read back from the green context
+        parts = ", ".join(f"{p['granted_sms']}/{p['actual_sms']} {'hard' if p['hard'] else 'soft'}"
+                          for p in setup.get("partitions", []) if p.get("granted_sms"))
+        note = setup.get("note", "")
         rows.append([c["id"], c.get("kind", ""), us(med(rnd)), us(med(rnd, q="p99")),
                      f"{rnd.get('throughput_rounds_per_s', 0):.1f}", us(med(ind)),
                      us(med(modes.get("window"))), eff,
@@ -158,7 +160,9 @@ def main():
                      f"{m.get('bundle_load_ms', 0):.1f}",
                      f"{(m.get('modes', {}).get('round_setup') or {}).get('session_create_ms', 0):.1f}",
                      f"{comp.get('compile_seconds', 0):.1f}",
-                     " ".join(x for x in (setup.get("device", ""), setup.get("note", ""), parts) if x),
+                     "; ".join(x for x in (setup.get("device", ""),
+                                           note if note != setup.get("device") else "",
+                                           "SMs granted/read back " + parts if parts else "") if x),
                      "" if err.get("ok", True) else "FAILED: " + err.get("error", "")])
     md.append(table(["config", "kind", "round makespan median us", "p99 us", "rounds/s",
                      "independent median us", "batched-window median us",
