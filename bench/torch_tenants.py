@@ -91,9 +91,9 @@ class BertTuple(torch.nn.Module):
         return o[0], o[1]
 
 
-def build(model, seed):
-    """(module in eval mode on the GPU, input names, dynamic axes) for one of the project's model
-    names; weights from torch.manual_seed(seed)."""
+def build(model, seed, device="cuda"):
+    """(module in eval mode on device, input names, output names, dynamic axes) for one of the
+    project's model names; weights from torch.manual_seed(seed)."""
     torch.manual_seed(seed)
     if model.startswith("resnet50"):
         import torchvision
@@ -118,7 +118,7 @@ def build(model, seed):
         m = BertTuple(transformers.BertModel(cfg, add_pooling_layer=True))
     else:
         raise ValueError(f"no PyTorch builder for {model}")
-    m = m.eval().cuda()
+    m = m.eval().to(device)
     if model.startswith("bert"):
         names = ["input_ids", "attention_mask", "token_type_ids"]
         axes = {n: {0: "batch", 1: "seq"} for n in names}
@@ -145,8 +145,8 @@ def inputs_for(model, batch, seed):
     return {name: rng.standard_normal((batch, 3, side, side), dtype=np.float32)}
 
 
-def to_torch(inputs, names):
-    return tuple(torch.from_numpy(inputs[n]).cuda() for n in names)
+def to_torch(inputs, names, device="cuda"):
+    return tuple(torch.from_numpy(inputs[n]).to(device) for n in names)
 
 
 def outputs_numpy(out):
