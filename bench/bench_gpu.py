@@ -104,17 +104,19 @@ def environment(device, dry_run, quick):
     return env
 
 
-def try_torch(device):
-    """(torch_tenants module or None, reason)."""
-    if device != "gpu":
+def try_torch(device, torch_device):
+    """(torch_tenants module or None, reason). torch_device "cpu" runs the PyTorch path without
+    a GPU (exports, output checks, B0) to check it before a loan."""
+    if device != "gpu" and torch_device != "cpu":
         return None, "CPU run: the PyTorch baselines need a GPU"
     try:
         import torch
     except ImportError as e:
         return None, f"PyTorch is not installed ({e})"
-    if not torch.cuda.is_available():
+    if torch_device != "cpu" and not torch.cuda.is_available():
         return None, "PyTorch sees no CUDA device"
     import torch_tenants
+    torch_tenants.DEVICE = torch_device
     return torch_tenants, ""
 
 
@@ -555,20 +557,24 @@ def main():
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--deadline", type=float, default=0, help="epoch seconds (default: 1 hour)")
-    ap.add_argument("--rounds", type=int, default=0)
-    ap.add_argument("--warmup", type=int, default=0)
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--warmup", type=int, default=None)
     ap.add_argument("--only", default="", help="comma-separated configuration ids (T2_b1, ...)")
     ap.add_argument("--keep-bundles", action="store_true")
+    ap.add_argument("--torch-device", default="cuda", choices=["cuda", "cpu"],
+                    help="cpu: the PyTorch tenants on the CPU (checks the PyTorch path without a "
+                         "GPU; full-size models, so pick one configuration with --only)")
     args = ap.parse_args()
     if not args.deadline:
         args.deadline = time.time() + 3600
     if args.dry_run:
-        args.rounds, args.warmup = args.rounds or 3, args.warmup or 1
+        args.rounds = 3 if args.rounds is None else args.rounds
+        args.warmup = 1 if args.warmup is None else args.warmup
         args.mode_seconds = 20.0
     else:
         # >= 1000 rounds after warm-up (bench.md); --quick trades that for time and says so
-        args.rounds = args.rounds or (300 if args.quick else 1000)
-        args.warmup = args.warmup or 20
+        args.rounds = (300 if args.quick else 1000) if args.rounds is None else args.rounds
+        args.warmup = 20 if args.warmup is None else args.warmup
         args.mode_seconds = 8.0 if args.quick else 15.0
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
@@ -577,7 +583,7 @@ def main():
     res.data["protocol"] = {"rounds": args.rounds, "warmup": args.warmup, "tolerance": TOLERANCE,
                             "bert_seq": seq_len(args), "image": DRY_IMAGE if args.dry_run else 224,
                             "t3_budgets": T3_BUDGETS}
-    tt, reason = try_torch(args.device)
+    tt, reason = try_torch(args.device, args.torch_device)
     res.data["torch"] = tt.setup() if tt else {"skipped": reason}
     if not tt:
         log(f"bench: PyTorch baselines skipped: {reason}")

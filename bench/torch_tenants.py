@@ -15,6 +15,26 @@ import torch
 from calibrate import stats
 
 BERT_SEQ = 128
+# Where the modules run: "cuda" on the GPU machine; "cpu" checks the PyTorch path of the
+# benchmark without a GPU (bench_gpu.py --torch-device cpu: exports, output checks and B0 only).
+DEVICE = "cuda"
+
+
+def _cuda():
+    return DEVICE != "cpu"
+
+
+class _WallEvent:
+    """torch.cuda.Event's record/elapsed_time/synchronize on the host clock, for DEVICE cpu."""
+
+    def record(self, stream=None):
+        self.t = time.perf_counter()
+
+    def synchronize(self):
+        pass
+
+    def elapsed_time(self, end):
+        return (end.t - self.t) * 1e3
 
 
 def setup():
@@ -91,7 +111,7 @@ class BertTuple(torch.nn.Module):
         return o[0], o[1]
 
 
-def build(model, seed, device="cuda"):
+def build(model, seed, device=None):
     """(module in eval mode on device, input names, output names, dynamic axes) for one of the
     project's model names; weights from torch.manual_seed(seed)."""
     torch.manual_seed(seed)
@@ -118,7 +138,7 @@ def build(model, seed, device="cuda"):
         m = BertTuple(transformers.BertModel(cfg, add_pooling_layer=True))
     else:
         raise ValueError(f"no PyTorch builder for {model}")
-    m = m.eval().to(device)
+    m = m.eval().to(device or DEVICE)
     if model.startswith("bert"):
         names = ["input_ids", "attention_mask", "token_type_ids"]
         axes = {n: {0: "batch", 1: "seq"} for n in names}
@@ -145,8 +165,8 @@ def inputs_for(model, batch, seed):
     return {name: rng.standard_normal((batch, 3, side, side), dtype=np.float32)}
 
 
-def to_torch(inputs, names, device="cuda"):
-    return tuple(torch.from_numpy(inputs[n]).to(device) for n in names)
+def to_torch(inputs, names, device=None):
+    return tuple(torch.from_numpy(inputs[n]).to(device or DEVICE) for n in names)
 
 
 def outputs_numpy(out):
@@ -212,8 +232,9 @@ def _time_rounds(round_fn, rounds, warmup, deadline):
     seconds); the result says how many rounds ran."""
     for _ in range(warmup):
         round_fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    if _cuda():
+        torch.cuda.synchronize()
+    start, end = _events()
     spans, walls, tenant_us = [], [], []
     t_all = time.monotonic()
     for _ in range(rounds):
@@ -252,6 +273,8 @@ def _sequential(calls):
 
 
 def _events():
+    if not _cuda():
+        return _WallEvent(), _WallEvent()
     return torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
 
 
@@ -330,7 +353,13 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
     res = {}
     which = which.split(",")
     stop = [deadline]  # the running baseline's own end
-    torch.cuda.synchronize()
+    if not _cuda():
+        for k in ("B1", "B2", "B3", "B4"):
+            if k in which:
+                res[k] = {"skipped": f"PyTorch on the {DEVICE}: {k} needs CUDA"}
+        which = [k for k in which if k == "B0"]
+    else:
+        torch.cuda.synchronize()
 
     def guarded(key, fn):
         if key not in which:
@@ -338,19 +367,22 @@ def run_baselines(tenants, rounds, warmup, deadline, budgets=None, which="B0,B1,
         if time.time() > deadline:
             res[key] = {"skipped": "time budget spent"}
             return
-        torch.cuda.reset_peak_memory_stats()
+        if _cuda():
+            torch.cuda.reset_peak_memory_stats()
         t0 = time.monotonic()
         stop[0] = min(deadline, time.time() + seconds_each)
         try:
             r = fn()
-            r["peak_device_bytes"] = torch.cuda.max_memory_allocated()
+            if _cuda():
+                r["peak_device_bytes"] = torch.cuda.max_memory_allocated()
             r["seconds"] = time.monotonic() - t0
             res[key] = r
             log(f"    {key}: makespan median {r['makespan_us'].get('median', 0):.1f} us")
         except Exception as e:  # noqa: BLE001 - a baseline that fails is a reported row
             res[key] = {"skipped": f"{type(e).__name__}: {str(e)[:400]}"}
             log(f"    {key}: failed: {res[key]['skipped']}")
-        torch.cuda.synchronize()
+        if _cuda():
+            torch.cuda.synchronize()
 
     with torch.inference_mode():
         def b0():
