@@ -389,8 +389,10 @@ def time_bundle(args, bundle, cfg_deadline, n_tenants):
     budget_s = max(1.0, min(args.mode_seconds, 0.45 * (cfg_deadline - time.time()) / loops))
     cmd = [args.bench_tool, bundle, "--device", args.device, "--rounds", str(args.rounds),
            "--warmup", str(args.warmup), "--max-seconds", f"{budget_s:.1f}"]
+    # a hard stop past the share: a hung device must not eat the other configurations' time
+    limit = max(60.0, cfg_deadline - time.time() + 60)
     with GpuMemorySampler(args.device == "gpu") as mem:
-        p = run(cmd)
+        p = run(cmd, timeout=limit)
     if p.returncode != 0:
         raise RuntimeError(f"mtrt_bench failed: {last_error(p)}")
     r = json.loads(p.stdout)
@@ -422,6 +424,8 @@ def ort_baseline(args, cfg, tt, cfg_deadline):
     for _ in range(args.warmup):
         for s, i in sessions:
             s.run(None, i)
+        if time.time() > cfg_deadline:
+            break
     spans, per = [], [[] for _ in sessions]
     t_all = time.monotonic()
     for _ in range(args.rounds):
@@ -525,9 +529,10 @@ def run_config(args, res, cfg, tt, modules, torch_reason, cfg_deadline):
 def calibration(args, res):
     """Fits the cost model to the standalone per-tenant times, recompiles every measured mix
     with the fitted parameters and records how far the predictions moved."""
-    label = "cpu-dry-run" if args.device != "gpu" else "gpu"
+    label = "gpu" if args.device == "gpu" else ("cpu-dry-run" if args.dry_run else "cpu")
+    # only a GPU's parameters get the plain name: CPU fits must never pass for a GPU's
     out_path = os.path.join(args.out, "arch-params.json" if label == "gpu"
-                            else "arch-params.cpu-dry-run.json")
+                            else f"arch-params.{label}.json")
     cal = calibrate.fit_from_results(res.data["configs"])
     cal["label"] = label
     res.data["calibration"] = cal

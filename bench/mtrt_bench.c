@@ -17,7 +17,8 @@
  * Prints one JSON object on stdout: load and create times, per mode the makespan median/p99/mean
  * over the rounds, throughput, per-tenant p50/p99 (the library's per-tenant times) and the
  * process's peak resident memory. A mode stops early once --max-seconds of its rounds have
- * passed (the JSON says how many rounds ran), so a slow device cannot blow a time budget.
+ * passed (the JSON says how many rounds ran), and so does its warm-up, so a slow device cannot
+ * blow a time budget.
  * Errors: one line `mtrt_bench: error: ...` on stderr, exit 1. */
 #include <errno.h>
 #include <math.h>
@@ -191,9 +192,13 @@ static void print_session_info(bench *bn) {
 static mtrt_status *measure(bench *bn, const bench_args *a, const char *mode, int only,
                             double *makespans, double *tenant_us, int *out_n) {
   *out_n = 0;
+  /* warm-up has its own --max-seconds too: on a slow device it would otherwise outlast the
+   * budget before a single timed round */
+  double warm_start = now_us();
   for (int i = 0; i < a->warmup; i++) {
     mtrt_status *st = run_once(bn, mode, only);
     if (st) return st;
+    if (a->max_seconds > 0 && now_us() - warm_start > a->max_seconds * 1e6) break;
   }
   double start = now_us();
   for (int r = 0; r < a->rounds; r++) {

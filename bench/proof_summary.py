@@ -95,11 +95,16 @@ def main():
             res = json.load(f)
     env, prot, tor = res.get("environment", {}), res.get("protocol", {}), res.get("torch", {})
     cfgs = res.get("configs", [])
-    dry = env.get("mode") == "dry-run" or env.get("device") == "cpu"
-    md = ["# mtcc GPU proof" + (" (dry run: CPU numbers, tiny shapes)" if dry else ""), ""]
+    dry = env.get("mode") == "dry-run"
+    cpu = env.get("device") == "cpu"
+    md = ["# mtcc GPU proof" + (" (dry run: CPU numbers, tiny shapes)" if dry else
+                                " (CPU numbers: no GPU was visible)" if cpu else ""), ""]
     if dry:
         md += ["This is a dry run: every time below was measured on the CPU path of libmtrt with "
                "tiny shapes, not on a GPU. It proves the script, not the performance.", ""]
+    elif cpu:
+        md += ["No GPU was visible: every time below was measured on the CPU path of libmtrt, "
+               "not on a GPU.", ""]
 
     md.append("## Environment\n")
     rows = [[k, env.get(k, "")] for k in ("date", "mode", "device", "gpu", "driver",
@@ -168,7 +173,7 @@ def main():
                      "independent median us", "batched-window median us",
                      "concurrency efficiency", "kernels/round",
                      "graph nodes/round", "predicted makespan us",
-                     "peak memory MiB" + (" (host RSS)" if dry else " (device)"), "bundle load ms",
+                     "peak memory MiB" + (" (host RSS)" if cpu else " (device)"), "bundle load ms",
                      "session create ms", "compile s", "session (device, note, SM budgets)",
                      "error"], rows))
 
@@ -226,9 +231,9 @@ def main():
 
     md.append("## Calibration\n")
     cal = res.get("calibration") or {}
-    if cal.get("label") == "cpu-dry-run":
-        md.append("Fitted to CPU times (dry run): the parameters describe this CPU, not a GPU, "
-                  "and are written as arch-params.cpu-dry-run.json only.\n")
+    if cal.get("label", "").startswith("cpu"):
+        md.append("Fitted to CPU times: the parameters describe this CPU, not a GPU, and are "
+                  f"written as {cal.get('file', 'arch-params.cpu*.json')} only.\n")
     rows = [["file", cal.get("file", cal.get("error", "not written"))],
             ["model", cal.get("model", "")], ["points", cal.get("points", "")],
             ["fit rms relative error", f"{cal.get('fit_rms_relative_error', 0):.3f}"]]
