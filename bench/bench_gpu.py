@@ -229,8 +229,10 @@ def compile_bundle(args, man, bundle, report, arch_params=None):
     cmd = [args.mtcc, "compile", man, "--report", report]
     if bundle:
         cmd += ["-o", bundle]
-    if args.device == "gpu" and bundle:
-        cmd.append("--nvrtc")  # the bundle carries cubins for the GPU path
+    if bundle:
+        # GPU code in the bundle (NVRTC; refused outright where mtcc has no NVRTC) only where it
+        # runs: a CPU run would spend minutes compiling kernels nothing launches
+        cmd.append("--nvrtc" if args.device == "gpu" else "--cpu-only")
     if arch_params:
         cmd += ["--arch-params", arch_params]
     t0 = time.monotonic()
