@@ -256,6 +256,21 @@ def counts_from_report(rep):
             "predicted_sum_alone_us": s["sum_predicted_alone_us"]}
 
 
+def inspect_counts(args, bundle):
+    """What `mtcc inspect BUNDLE` says a round launches: the GPU graph's nodes where the bundle
+    carries GPU code (replacing the report-based count), the CPU plan's kernel calls always."""
+    p = run([args.mtcc, "inspect", bundle])
+    out = {}
+    m = re.search(r"gpu graph: (\d+) node\(s\) per round", p.stdout or "")
+    if m:
+        out["graph_nodes_per_round"] = int(m.group(1))
+        out["graph_nodes_source"] = "mtcc inspect"
+    m = re.search(r"schedule: \d+ groups, (\d+) kernel calls", p.stdout or "")
+    if m:
+        out["cpu_kernel_calls_per_round"] = int(m.group(1))
+    return out
+
+
 def tenant_features(rep):
     """Per tenant: predicted alone, and what the calibration fits (bench/calibrate.py)."""
     out = {}
@@ -496,6 +511,7 @@ def run_config(args, res, cfg, tt, modules, torch_reason, cfg_deadline):
     def do_compile():
         rep, secs = compile_bundle(args, man, bundle, rep_path)
         out = counts_from_report(rep)
+        out.update(inspect_counts(args, bundle))
         out.update(compile_seconds=secs, bundle_bytes=os.path.getsize(bundle),
                    tenants=tenant_features(rep))
         return out
