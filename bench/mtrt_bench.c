@@ -31,6 +31,11 @@
 
 #include "mtrt.h"
 
+/* The GPU runtime's additions to include/mtrt.h (arrival modes, asynchronous runs, the device
+ * note, SM budgets read back, predicted times) came with header version 2.0.0; cpu_threads with
+ * ABI 2 alone. Older headers build the CPU-only subset. */
+#define MTRT_BENCH_GPU_API (MTRT_VERSION_NUMBER >= 2000)
+
 typedef struct bench_args {
   const char *bundle;
   const char *device;
@@ -147,14 +152,14 @@ static mtrt_status *run_once(bench *bn, const char *mode, int only) {
   if (only >= 0) return mtrt_session_run(bn->s, only);
   if (strcmp(mode, "round") == 0) return mtrt_session_run(bn->s, -1);
   for (int t = 0; t < bn->n_tenants; t++) {
-#if MTRT_ABI_VERSION >= 2
+#if MTRT_BENCH_GPU_API
     mtrt_status *st = mtrt_session_run_async(bn->s, t);
 #else
     mtrt_status *st = mtrt_session_run(bn->s, t);
 #endif
     if (st) return st;
   }
-#if MTRT_ABI_VERSION >= 2
+#if MTRT_BENCH_GPU_API
   return mtrt_session_wait(bn->s);
 #else
   return NULL;
@@ -163,7 +168,7 @@ static mtrt_status *run_once(bench *bn, const char *mode, int only) {
 
 /* The session's own account of how it runs (device note, SM budgets granted and read back). */
 static void print_session_info(bench *bn) {
-#if MTRT_ABI_VERSION >= 2
+#if MTRT_BENCH_GPU_API
   printf(", \"note\": \"");
   for (const char *c = mtrt_session_device_note(bn->s); c && *c; c++)
     if (*c == '"' || *c == '\\')
@@ -227,7 +232,7 @@ static void print_tenant_stats(bench *bn, const bench_args *a, double *tenant_us
       else if ((unsigned char)*c >= 0x20)
         putchar(*c);
     printf("\", \"index\": %d, ", t);
-#if MTRT_ABI_VERSION >= 2
+#if MTRT_BENCH_GPU_API
     printf("\"predicted_us\": %.3f, ", mtrt_session_tenant_predicted_us(bn->s, t));
 #endif
     printf("\"time_us\": ");
@@ -305,7 +310,7 @@ static int usage(const char *why) {
 int main(int argc, char **argv) {
   bench_args a = {
       .device = "cpu", .modes = "round,independent,standalone", .warmup = 10, .rounds = 100};
-#if MTRT_ABI_VERSION >= 2
+#if MTRT_BENCH_GPU_API
   a.modes = "round,independent,window,standalone";
 #endif
   for (int i = 1; i < argc; i++) {
@@ -331,11 +336,14 @@ int main(int argc, char **argv) {
   }
   if (!a.bundle) return usage("no bundle given");
   mtrt_session_options so;
-#if MTRT_ABI_VERSION >= 2
+#if MTRT_BENCH_GPU_API
   mtrt_session_options_init(&so);
-  so.cpu_threads = a.cpu_threads;
 #else
   memset(&so, 0, sizeof so);
+#endif
+#if MTRT_ABI_VERSION >= 2
+  so.cpu_threads = a.cpu_threads;
+#else
   if (a.cpu_threads > 1)
     fprintf(stderr, "mtrt_bench: this libmtrt has no cpu_threads option; running 1 thread\n");
 #endif
@@ -366,14 +374,14 @@ int main(int argc, char **argv) {
   for (char *save = NULL, *mode = modes ? strtok_r(modes, ",", &save) : NULL; mode && !rc;
        mode = strtok_r(NULL, ",", &save)) {
     bool known = !strcmp(mode, "round") || !strcmp(mode, "independent") ||
-                 !strcmp(mode, "standalone") || (MTRT_ABI_VERSION >= 2 && !strcmp(mode, "window"));
+                 !strcmp(mode, "standalone") || (MTRT_BENCH_GPU_API && !strcmp(mode, "window"));
     if (!known) {
       fflush(stdout);
       rc = usage("--modes lists round, independent, standalone (and window where the library "
                  "has arrival modes)");
       break;
     }
-#if MTRT_ABI_VERSION >= 2
+#if MTRT_BENCH_GPU_API
     so.arrival = !strcmp(mode, "round")    ? MTRT_ARRIVAL_ROUND
                  : !strcmp(mode, "window") ? MTRT_ARRIVAL_BATCHED_WINDOW
                                            : MTRT_ARRIVAL_INDEPENDENT;

@@ -16,6 +16,8 @@ int mt_cmd_compile(int argc, char **argv);
 int mt_cmd_ops(int argc, char **argv);
 int mt_cmd_report(int argc, char **argv);
 int mt_cmd_check(int argc, char **argv);
+/* `triton-repo BUNDLE DIR`: a Triton model repository for the bundle (cmd_triton_repo.c). */
+int mt_cmd_triton_repo(int argc, char **argv);
 
 /* `run` and `inspect` of an .mtbundle through libmtrt (cmd_bundle.c). */
 int mt_cmd_run_bundle(int argc, char **argv);
@@ -32,6 +34,19 @@ char *mt_cli_sanitize(const char *in);
 MT_MUST_USE mt_status *mt_cli_join_path(const char *dir, const char *name, const char *ext,
                                         char **out);
 MT_MUST_USE mt_status *mt_cli_make_dir(const char *path);
+
+/* One tenant's outputs for mt_cli_write_outputs: names[i] is written from tensors[i]. */
+typedef struct mt_cli_tenant_outputs {
+  const char *tenant;
+  int n;
+  const char *const *names;
+  const struct mt_tensor *tensors;
+} mt_cli_tenant_outputs;
+/* Writes OUT_DIR/<tenant>/<output>.EXT (ext "npy" or "pb"; names sanitized) for every tenant
+ * (output_stage.c): all files go to a stage folder next to out_dir first and move in at the end,
+ * so an error leaves no output file and out_dir as it was. */
+MT_MUST_USE mt_status *mt_cli_write_outputs(const char *out_dir, const char *ext,
+                                            const mt_cli_tenant_outputs *tenants, int n_tenants);
 
 /* Helpers (cli_util.c) for every subcommand. */
 
