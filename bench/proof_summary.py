@@ -65,19 +65,20 @@ def gpu_test_rows(junit):
         return [["(unreadable)", "", "", str(e)]]
     rows = []
     for tc in root.iter("testcase"):
-        status = tc.get("status") or "run"
-        text = ""
+        status, message, output = tc.get("status") or "run", "", ""
         for child in tc:
             if child.tag in ("failure", "skipped", "error"):
-                status = {"failure": "failed", "skipped": "skipped", "error": "failed"}[child.tag]
-                text = (child.get("message") or child.text or "").strip()
-            if child.tag == "system-out" and child.text and status == "skipped" and not text:
-                text = child.text.strip()
+                status = "skipped" if child.tag == "skipped" else "failed"
+                message = (child.get("message") or child.text or "").strip()
+            elif child.tag == "system-out":
+                output = (child.text or "").strip()
         why = ""
-        if status == "skipped":
-            lines = [l for l in (text or "").splitlines() if l.strip()]
-            why = lines[-1][:200] if lines else ""
-        rows.append([tc.get("name"), status, tc.get("time", ""), why])
+        if status in ("skipped", "failed"):
+            # the test's own last line says why (ctest's message is only the exit code rule)
+            lines = [l.strip() for l in output.splitlines() if l.strip()]
+            why = (lines[-1] if lines else message)[:200]
+        rows.append([tc.get("name"), "passed" if status == "run" else status,
+                     f"{float(tc.get('time') or 0):.1f}", why])
     if not rows:
         rows = [["(no test labelled gpu)", "", "", "ctest -L gpu found no test"]]
     return rows
@@ -122,7 +123,7 @@ def main():
     md.append(table(["step", "status", "seconds", "note"], steps_rows(a.out)))
 
     md.append("## GPU tests (ctest -L gpu)\n")
-    md.append(table(["test", "status", "seconds", "why skipped"], gpu_test_rows(a.junit)))
+    md.append(table(["test", "status", "seconds", "why skipped or failed"], gpu_test_rows(a.junit)))
 
     md.append("## Models\n")
     md.append(table(["model", "source", "exporter", "seconds", "why the generator was used"],
