@@ -81,14 +81,24 @@ MT_MUST_USE static mt_status *add_libcall(mt_gpu_session *g, CUgraph graph, cons
   CUstream s = p->streams[n->stream >= 0 && n->stream < p->n_streams ? n->stream : 0];
   const mt_cu_api *cu = g->cu;
   MT_CU_TRY(cu, cuCtxSetCurrent(p->ctx));
-  MT_CU_TRY(cu, cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
-  mt_status *st = mt_gpu_gemm_enqueue(g->gemms[n->group][n->step], s);
+  /* The call runs once outside any capture first, so the library loads its kernels and sets
+   * itself up where nothing is being recorded (the data is the session's own arena, recomputed
+   * by every round). Instantiation runs under the process-wide setup lock (gpu_session.c). */
+  const mt_gpu_gemm_call *call = g->gemms[n->group][n->step];
+  mt_status *st = mt_gpu_gemm_enqueue(call, s);
+  if (!st) st = mt_cu_check(cu, cu->cuStreamSynchronize(s), "cuStreamSynchronize");
   CUgraph child = NULL;
-  mt_status *end = mt_cu_check(cu, cu->cuStreamEndCapture(s, &child), "cuStreamEndCapture");
   if (!st)
-    st = end;
-  else
-    mt_status_free(end);
+    st = mt_cu_check(cu, cu->cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                     "cuStreamBeginCapture");
+  if (!st) {
+    st = mt_gpu_gemm_enqueue(call, s);
+    mt_status *end = mt_cu_check(cu, cu->cuStreamEndCapture(s, &child), "cuStreamEndCapture");
+    if (!st)
+      st = end;
+    else
+      mt_status_free(end);
+  }
   if (!st)
     st = mt_cu_check(cu, cu->cuGraphAddChildGraphNode(out, graph, deps, n_deps, child),
                      "cuGraphAddChildGraphNode");

@@ -4,6 +4,7 @@
  * mt_gpu_session_create stops at the driver's status. */
 #include "runtime/gpu/gpu_session.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,7 +366,32 @@ MT_MUST_USE static mt_status *open_device(mt_gpu_session *g) {
   return NULL;
 }
 
+/* Session setup and graph instantiation are serialised process-wide. On the H200 (2026-11-30,
+ * docs/gpu-facts.md) 8 threads creating sessions at once made a cublasLtMatmul issued while
+ * building a graph fail now and then (status 14, internal error) while sequential sessions never
+ * did; setup happens once per session (and per re-instantiation), so rounds stay concurrent. */
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+
+MT_MUST_USE static mt_status *exec_create_locked(mt_gpu_session *g, const mt_gpu_graph *d,
+                                                 gpu_exec **out) {
+  pthread_mutex_lock(&setup_lock);
+  mt_status *st = mt_gpu_exec_create(g, d, out);
+  pthread_mutex_unlock(&setup_lock);
+  return st;
+}
+
+MT_MUST_USE static mt_status *session_create(const mt_bundle *b, const mt_gpu_options *o,
+                                             mt_gpu_session **out);
+
 mt_status *mt_gpu_session_create(const mt_bundle *b, const mt_gpu_options *o,
+                                 mt_gpu_session **out) {
+  pthread_mutex_lock(&setup_lock);
+  mt_status *st = session_create(b, o, out);
+  pthread_mutex_unlock(&setup_lock);
+  return st;
+}
+
+static mt_status *session_create(const mt_bundle *b, const mt_gpu_options *o,
                                  mt_gpu_session **out) {
   *out = NULL;
   const mt_cu_api *cu;
@@ -563,7 +589,7 @@ MT_MUST_USE static mt_status *reinstantiate(mt_gpu_session *g, gpu_exec **e) {
   mt_gpu_graph *d = g->round_desc;
   if (tenant >= 0) MT_RETURN_IF_ERROR_PLAIN(mt_gpu_graph_build(m, tenant, &d));
   gpu_exec *fresh = NULL;
-  mt_status *st = mt_gpu_exec_create(g, d, &fresh);
+  mt_status *st = exec_create_locked(g, d, &fresh);
   if (tenant >= 0) mt_gpu_graph_free(d);
   MT_RETURN_IF_ERROR_PLAIN(st);
   if (!strstr(g->note, "re-instantiates the graphs"))
@@ -598,7 +624,7 @@ MT_MUST_USE static mt_status *launch_tenant(mt_gpu_session *g, size_t t) {
   if (!g->tenant_execs[t]) {
     mt_gpu_graph *d = NULL;
     MT_RETURN_IF_ERROR_PLAIN(mt_gpu_graph_build(g->bundle->manifest, (int32_t)t, &d));
-    mt_status *st = mt_gpu_exec_create(g, d, &g->tenant_execs[t]);
+    mt_status *st = exec_create_locked(g, d, &g->tenant_execs[t]);
     mt_gpu_graph_free(d);
     MT_RETURN_IF_ERROR_PLAIN(st);
   }
