@@ -289,6 +289,18 @@ static void round16(char *out, size_t n) {
 
 static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, const char *lo,
                              const char *hi, char *out, size_t n) {
+  if (mt_ew_unary_is_classify(u->op)) { /* dt is the input's dtype here; the result is bool */
+    if (!mt_dtype_is_float(dt))
+      return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
+    if (u->op == MT_EW_ISNAN)
+      snprintf(out, n, "(unsigned char)(%s != %s)", x, x);
+    else
+      /* Only an infinity lies beyond FLT_MAX: no INFINITY macro needed under NVRTC. */
+      snprintf(out, n,
+               "(unsigned char)((%d && %s > 3.40282347e38f) || (%d && %s < -3.40282347e38f))",
+               u->params.alpha != 0.0f, x, u->params.beta != 0.0f, x);
+    return NULL;
+  }
   if (mt_dtype_is_float(dt)) {
     char a[64], bt[64], g[64];
     float_lit(u->params.alpha, a, sizeof a);
@@ -321,6 +333,29 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
     case MT_EW_FLOOR: snprintf(out, n, "floorf(%s)", x); break;
     case MT_EW_CEIL: snprintf(out, n, "ceilf(%s)", x); break;
     case MT_EW_CLIP: snprintf(out, n, "mt_clip_f(%s, %s, %s)", x, lo, hi); break;
+    case MT_EW_SIN: snprintf(out, n, "sinf(%s)", x); break;
+    case MT_EW_COS: snprintf(out, n, "cosf(%s)", x); break;
+    case MT_EW_TAN: snprintf(out, n, "tanf(%s)", x); break;
+    case MT_EW_ASIN: snprintf(out, n, "asinf(%s)", x); break;
+    case MT_EW_ACOS: snprintf(out, n, "acosf(%s)", x); break;
+    case MT_EW_ATAN: snprintf(out, n, "atanf(%s)", x); break;
+    case MT_EW_SINH: snprintf(out, n, "sinhf(%s)", x); break;
+    case MT_EW_COSH: snprintf(out, n, "coshf(%s)", x); break;
+    case MT_EW_ASINH: snprintf(out, n, "asinhf(%s)", x); break;
+    case MT_EW_ACOSH: snprintf(out, n, "acoshf(%s)", x); break;
+    case MT_EW_ATANH: snprintf(out, n, "atanhf(%s)", x); break;
+    case MT_EW_SIGN: snprintf(out, n, "mt_sign_f(%s)", x); break;
+    case MT_EW_ROUND: snprintf(out, n, "rintf(%s)", x); break;
+    case MT_EW_SOFTSIGN: snprintf(out, n, "(%s / (1.0f + fabsf(%s)))", x, x); break;
+    case MT_EW_CELU:
+      snprintf(out, n, "(fmaxf(0.0f, %s) + fminf(0.0f, %s * expm1f(%s / %s)))", x, a, x, a);
+      break;
+    case MT_EW_THRESHOLDED_RELU: snprintf(out, n, "(%s > %s ? %s : 0.0f)", x, a, x); break;
+    case MT_EW_MISH: snprintf(out, n, "(%s * tanhf(mt_softplus(%s)))", x, x); break;
+    case MT_EW_SHRINK:
+      snprintf(out, n, "(%s < -%s ? %s + %s : (%s > %s ? %s - %s : 0.0f))", x, a, x, bt, x, a, x,
+               bt);
+      break;
     default: return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
     }
     if (dt == MT_DTYPE_FLOAT16) round16(out, n);
@@ -339,6 +374,11 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
     return NULL;
   case MT_EW_CLIP: snprintf(out, n, "mt_clip_i<%s>(%s, %s, %s)", T, x, lo, hi); return NULL;
   case MT_EW_ERF: snprintf(out, n, "(%s)erf((double)%s)", T, x); return NULL;
+  case MT_EW_SIGN: snprintf(out, n, "(%s)(%s > 0 ? 1 : (%s < 0 ? -1 : 0))", T, x, x); return NULL;
+  case MT_EW_BITWISE_NOT:
+    if (dt == MT_DTYPE_BOOL) break;
+    snprintf(out, n, "(%s)(%s)(~(%s)%s)", T, U, U, x);
+    return NULL;
   default: break;
   }
   return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
@@ -386,6 +426,8 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     case MT_EW_MAX: snprintf(out, n, "((%s > %s || %s != %s) ? %s : %s)", y, x, y, y, y, x); break;
     case MT_EW_PRELU: snprintf(out, n, "(%s < 0.0f ? %s * %s : %s)", x, x, y, x); break;
     case MT_EW_POW: snprintf(out, n, "powf(%s, %s)", x, y); break;
+    case MT_EW_FMOD: snprintf(out, n, "fmodf(%s, %s)", x, y); break;
+    case MT_EW_MOD: snprintf(out, n, "mt_mod_f(%s, %s)", x, y); break;
     default: return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
     }
     if (dt == MT_DTYPE_FLOAT16) round16(out, n);
@@ -413,6 +455,22 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
       snprintf(out, n, "%s", x);
     else
       snprintf(out, n, "(%s < 0 ? (%s)(%s)((%s)%s * (%s)%s) : %s)", x, T, U, U, x, U, y, x);
+    break;
+  case MT_EW_MOD:
+    snprintf(out, n, "mt_%s<%s>(%s, %s)", is_unsigned ? "umod" : "imod", T, x, y);
+    break;
+  case MT_EW_FMOD:
+    snprintf(out, n, "mt_%s<%s>(%s, %s)", is_unsigned ? "umod" : "ifmod", T, x, y);
+    break;
+  case MT_EW_BITWISE_AND: snprintf(out, n, "(%s)(%s & %s)", T, x, y); break;
+  case MT_EW_BITWISE_OR: snprintf(out, n, "(%s)(%s | %s)", T, x, y); break;
+  case MT_EW_BITWISE_XOR: snprintf(out, n, "(%s)(%s ^ %s)", T, x, y); break;
+  case MT_EW_SHIFT_LEFT:
+  case MT_EW_SHIFT_RIGHT:
+    if (is_unsigned)
+      snprintf(out, n, "mt_shift<%s>(%s, %s, %d)", T, x, y, op == MT_EW_SHIFT_LEFT);
+    else
+      snprintf(out, n, "mt_sshift<%s, %s>(%s, %s, %d)", T, U, x, y, op == MT_EW_SHIFT_LEFT);
     break;
   default: return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
   }
@@ -892,7 +950,8 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
     MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, n->inputs[0], off, x));
     if (c->params.unary.op == MT_EW_CLIP)
       MT_RETURN_IF_ERROR_PLAIN(clip_bounds(b, n, &c->params.unary, dt, lo, hi));
-    MT_RETURN_IF_ERROR_PLAIN(unary_expr(&c->params.unary, dt, x, lo, hi, expr, sizeof expr));
+    mt_dtype ut = mt_ew_unary_is_classify(c->params.unary.op) ? val(b, n->inputs[0])->dtype : dt;
+    MT_RETURN_IF_ERROR_PLAIN(unary_expr(&c->params.unary, ut, x, lo, hi, expr, sizeof expr));
     break;
   }
   case MT_KERNEL_BINARY: {
@@ -1032,8 +1091,40 @@ const char mt_cg_prelude[] =
     "  }\n"
     "  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));\n"
     "}\n"
+    "static __device__ __forceinline__ float mt_sign_f(float x) {\n"
+    "  return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x == x ? 0.0f : x));\n"
+    "}\n"
     "static __device__ __forceinline__ float mt_clip_f(float x, float lo, float hi) {\n"
     "  return (x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x); // max then min, as numpy.clip\n"
+    "}\n"
+    "// Mod as runtime/cpu: x % 0 and INT_MIN % -1 give 0; imod takes the divisor's sign.\n"
+    "template <typename T> static __device__ __forceinline__ T mt_imod(T x, T y) {\n"
+    "  if (y == 0 || y == -1) return (T)0;\n"
+    "  T r = (T)(x % y);\n"
+    "  return (r != 0 && ((r < 0) != (y < 0))) ? (T)(r + y) : r;\n"
+    "}\n"
+    "template <typename T> static __device__ __forceinline__ T mt_ifmod(T x, T y) {\n"
+    "  return (y == 0 || y == -1) ? (T)0 : (T)(x % y);\n"
+    "}\n"
+    "template <typename T> static __device__ __forceinline__ T mt_umod(T x, T y) {\n"
+    "  return y == 0 ? (T)0 : (T)(x % y);\n"
+    "}\n"
+    "template <typename T> static __device__ __forceinline__ T mt_shift(T x, T y, int left) {\n"
+    "  if (y >= 8 * sizeof(T)) return (T)0; // C leaves this undefined\n"
+    "  return left ? (T)(x << y) : (T)(x >> y);\n"
+    "}\n"
+    "template <typename T, typename U>\n"
+    "static __device__ __forceinline__ T mt_sshift(T x, T y, int left) {\n"
+    "  if (y < 0 || (unsigned long long)y >= 8 * sizeof(T)) return left ? (T)0 : (T)(x < 0 ? -1 : "
+    "0);\n"
+    "  if (left) return (T)(U)((U)x << y);\n"
+    "  return x < 0 ? (T) ~(T)(~x >> y) : (T)(x >> y); // arithmetic, without relying on >> of a "
+    "negative\n"
+    "}\n"
+    "static __device__ __forceinline__ float mt_mod_f(float x, float y) {\n"
+    "  float r = fmodf(x, y);\n"
+    "  if (r == 0.0f) return copysignf(0.0f, y);\n"
+    "  return (r < 0.0f) != (y < 0.0f) ? r + y : r;\n"
     "}\n"
     "template <typename T> static __device__ __forceinline__ T mt_clip_i(T x, T lo, T hi) {\n"
     "  T v = x < lo ? lo : x;\n"

@@ -75,6 +75,50 @@ DEFINE_INT_ROWS(i32, int32_t, uint32_t, DIV_SIGNED(int32_t, uint32_t), x < 0)
 DEFINE_INT_ROWS(i8, int8_t, uint8_t, DIV_SIGNED(int8_t, uint8_t), x < 0)
 DEFINE_INT_ROWS(u8, uint8_t, uint8_t, DIV_UNSIGNED(uint8_t), false) /* PRelu: never negative */
 
+/* Mod (the divisor's sign, as Python's %), fmod (the dividend's, as C's %) and the bitwise ops.
+ * x % 0 gives 0 and INT_MIN % -1 gives 0, where C would trap. Unsigned shifts by the width or
+ * more give 0, where C is undefined. */
+#define MOD_SIGNED(T)                                                                              \
+  (y == 0 || y == -1 ? (T)0                                                                        \
+                     : ((x % y != 0 && ((x % y < 0) != (y < 0))) ? (T)(x % y + y) : (T)(x % y)))
+#define FMOD_SIGNED(T) (y == 0 || y == -1 ? (T)0 : (T)(x % y))
+#define MOD_UNSIGNED(T) (y == 0 ? (T)0 : (T)(x % y))
+#define DEFINE_BIT_ROWS(sfx, T, MOD_EXPR, FMOD_EXPR)                                               \
+  DEFINE_ROW(mod_##sfx, T, T, MOD_EXPR)                                                            \
+  DEFINE_ROW(fmod_##sfx, T, T, FMOD_EXPR)                                                          \
+  DEFINE_ROW(band_##sfx, T, T, (T)(x & y))                                                         \
+  DEFINE_ROW(bor_##sfx, T, T, (T)(x | y))                                                          \
+  DEFINE_ROW(bxor_##sfx, T, T, (T)(x ^ y))
+#define DEFINE_SHIFT_ROWS(sfx, T)                                                                  \
+  DEFINE_ROW(shl_##sfx, T, T, (T)(y >= 8 * sizeof(T) ? 0 : (T)(x << y)))                           \
+  DEFINE_ROW(shr_##sfx, T, T, (T)(y >= 8 * sizeof(T) ? 0 : (T)(x >> y)))
+/* Signed BitShift (opset 28): left shifts wrap in the unsigned twin U, right shifts are
+ * arithmetic; a negative count or one of the width or more gives 0 (left) or the sign fill
+ * (right). */
+#define SHIFT_OUT(T) (y < 0 || (uint64_t)y >= 8 * sizeof(T))
+#define DEFINE_SSHIFT_ROWS(sfx, T, U)                                                              \
+  DEFINE_ROW(shl_##sfx, T, T, SHIFT_OUT(T) ? (T)0 : (T)(U)((U)x << y))                             \
+  DEFINE_ROW(shr_##sfx, T, T,                                                                      \
+             SHIFT_OUT(T) ? (T)(x < 0 ? -1 : 0) : (x < 0 ? (T) ~(T)(~x >> y) : (T)(x >> y)))
+DEFINE_BIT_ROWS(i64, int64_t, MOD_SIGNED(int64_t), FMOD_SIGNED(int64_t))
+DEFINE_BIT_ROWS(i32, int32_t, MOD_SIGNED(int32_t), FMOD_SIGNED(int32_t))
+DEFINE_BIT_ROWS(i8, int8_t, MOD_SIGNED(int8_t), FMOD_SIGNED(int8_t))
+DEFINE_BIT_ROWS(u8, uint8_t, MOD_UNSIGNED(uint8_t), MOD_UNSIGNED(uint8_t))
+DEFINE_SHIFT_ROWS(u8, uint8_t)
+DEFINE_SSHIFT_ROWS(i64, int64_t, uint64_t)
+DEFINE_SSHIFT_ROWS(i32, int32_t, uint32_t)
+DEFINE_SSHIFT_ROWS(i8, int8_t, uint8_t)
+DEFINE_ROW(fmod_f32, float, float, fmodf(x, y))
+
+/* Float Mod with fmod 0 (opset 28): the divisor's sign, as numpy.mod; a zero result takes the
+ * divisor's sign too, and x mod +-inf is x when the signs agree, else the infinity. */
+static float mod_f32_elem(float x, float y) {
+  float r = fmodf(x, y);
+  if (r == 0.0f) return copysignf(0.0f, y);
+  return (r < 0.0f) != (y < 0.0f) ? r + y : r;
+}
+DEFINE_ROW(mod_f32, float, float, mod_f32_elem(x, y))
+
 #define DEFINE_CMP_ROWS(sfx, T)                                                                    \
   DEFINE_ROW(eq_##sfx, T, uint8_t, x == y)                                                         \
   DEFINE_ROW(lt_##sfx, T, uint8_t, x < y)                                                          \
@@ -111,19 +155,36 @@ DEFINE_ROW(xor_bool, uint8_t, uint8_t, (x != 0) ^ (y != 0))
   case MT_EW_LESS_EQUAL: return le_##sfx;                                                          \
   case MT_EW_GREATER: return gt_##sfx;                                                             \
   case MT_EW_GREATER_EQUAL: return ge_##sfx;                                                       \
+  default: break;                                                                                  \
+  }
+#define PICK_INT(op_, sfx)                                                                         \
+  switch (op_) {                                                                                   \
+  case MT_EW_MOD: return mod_##sfx;                                                                \
+  case MT_EW_FMOD: return fmod_##sfx;                                                              \
+  case MT_EW_BITWISE_AND: return band_##sfx;                                                       \
+  case MT_EW_BITWISE_OR: return bor_##sfx;                                                         \
+  case MT_EW_BITWISE_XOR: return bxor_##sfx;                                                       \
   default: return NULL;                                                                            \
   }
+/* PICK_INT with the shifts (every integer type since BitShift opset 28); always returns. */
+#define PICK_BITS(op_, sfx)                                                                        \
+  if (op_ == MT_EW_SHIFT_LEFT) return shl_##sfx;                                                   \
+  if (op_ == MT_EW_SHIFT_RIGHT) return shr_##sfx;                                                  \
+  PICK_INT(op_, sfx)
 
 /* The row kernel for op over same-typed inputs of dtype dt (float16 excluded), or NULL. */
 static mt_bcast_row_fn pick_row(mt_ew_binary op, mt_dtype dt) {
   switch (dt) {
   case MT_DTYPE_FLOAT32:
     if (op == MT_EW_POW) return pow_f32;
-    PICK(op, f32)
-  case MT_DTYPE_INT64: PICK(op, i64)
-  case MT_DTYPE_INT32: PICK(op, i32)
-  case MT_DTYPE_INT8: PICK(op, i8)
-  case MT_DTYPE_UINT8: PICK(op, u8)
+    if (op == MT_EW_FMOD) return fmod_f32;
+    if (op == MT_EW_MOD) return mod_f32;
+    PICK(op, f32);
+    return NULL;
+  case MT_DTYPE_INT64: PICK(op, i64); PICK_BITS(op, i64);
+  case MT_DTYPE_INT32: PICK(op, i32); PICK_BITS(op, i32);
+  case MT_DTYPE_INT8: PICK(op, i8); PICK_BITS(op, i8);
+  case MT_DTYPE_UINT8: PICK(op, u8); PICK_BITS(op, u8);
   case MT_DTYPE_BOOL:
     switch (op) {
     case MT_EW_AND: return and_bool;

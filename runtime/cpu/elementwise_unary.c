@@ -2,7 +2,8 @@
  *
  * float32 loops are written per op so the compiler can vectorise the simple ones; float16 runs the
  * float32 loop over small converted chunks, rounding each result once. Integer variants exist only
- * where ONNX defines them (Relu, Neg, Abs, Clip, Erf). */
+ * where ONNX defines them (Relu, Neg, Abs, Clip, Erf, Sign, BitwiseNot). IsNaN and IsInf write
+ * bool. */
 #include <math.h>
 
 #include "runtime/cpu/elementwise.h"
@@ -16,13 +17,16 @@ static bool is_float_only(mt_ew_unary op) {
   case MT_EW_ABS:
   case MT_EW_CLIP:
   case MT_EW_ERF:
-  case MT_EW_NOT: return false;
+  case MT_EW_SIGN:
+  case MT_EW_NOT:
+  case MT_EW_BITWISE_NOT: return false;
   default: return true;
   }
 }
 
 bool mt_cpu_ew_unary_supports(mt_ew_unary op, mt_dtype dt) {
   if (op == MT_EW_NOT) return dt == MT_DTYPE_BOOL;
+  if (op == MT_EW_BITWISE_NOT) return mt_dtype_is_integer(dt);
   if (mt_dtype_is_float(dt)) return true;
   return mt_dtype_is_integer(dt) && !is_float_only(op);
 }
@@ -46,6 +50,11 @@ static float gelu_f(float x, int approximate) {
   }
   return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
 }
+
+static float mish_f(float x) { return x * tanhf(softplus_f(x)); }
+
+/* NaN keeps NaN (numpy.sign); zero of either sign gives +0. */
+static float sign_f(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x == x ? 0.0f : x)); }
 
 #define MAP(expr)                                                                                  \
   for (int64_t i = 0; i < n; i++) {                                                                \
@@ -80,7 +89,28 @@ static void unary_f32(mt_ew_unary op, const mt_ew_params *p, const float *in, fl
   case MT_EW_CEIL: MAP(ceilf(x));
   /* max then min, as numpy.clip: hi wins when lo > hi; NaN fails both tests and passes through. */
   case MT_EW_CLIP: MAP((x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x));
-  case MT_EW_NOT: break;
+  case MT_EW_SIN: MAP(sinf(x));
+  case MT_EW_COS: MAP(cosf(x));
+  case MT_EW_TAN: MAP(tanf(x));
+  case MT_EW_ASIN: MAP(asinf(x));
+  case MT_EW_ACOS: MAP(acosf(x));
+  case MT_EW_ATAN: MAP(atanf(x));
+  case MT_EW_SINH: MAP(sinhf(x));
+  case MT_EW_COSH: MAP(coshf(x));
+  case MT_EW_ASINH: MAP(asinhf(x));
+  case MT_EW_ACOSH: MAP(acoshf(x));
+  case MT_EW_ATANH: MAP(atanhf(x));
+  case MT_EW_SIGN: MAP(sign_f(x));
+  case MT_EW_ROUND: MAP(nearbyintf(x)); /* the default rounding mode: half to even */
+  case MT_EW_SOFTSIGN: MAP(x / (1.0f + fabsf(x)));
+  case MT_EW_CELU: MAP(fmaxf(0.0f, x) + fminf(0.0f, alpha * expm1f(x / alpha)));
+  case MT_EW_THRESHOLDED_RELU: MAP(x > alpha ? x : 0.0f);
+  case MT_EW_MISH: MAP(mish_f(x));
+  case MT_EW_SHRINK: MAP(x < -alpha ? x + beta : (x > alpha ? x - beta : 0.0f));
+  case MT_EW_NOT:
+  case MT_EW_ISNAN:
+  case MT_EW_ISINF:
+  case MT_EW_BITWISE_NOT: break;
   }
 }
 #undef MAP
@@ -123,6 +153,12 @@ static void unary_f16(mt_ew_unary op, const mt_ew_params *p, const uint16_t *in,
       /* erf of an integer lies in (-1, 1) or is exactly +-1; truncation as for a cast. */         \
       for (int64_t i = 0; i < n; i++) out[i] = (T)erf((double)in[i]);                              \
       break;                                                                                       \
+    case MT_EW_SIGN:                                                                               \
+      for (int64_t i = 0; i < n; i++) out[i] = (T)(in[i] > 0 ? 1 : (in[i] < 0 ? -1 : 0));          \
+      break;                                                                                       \
+    case MT_EW_BITWISE_NOT:                                                                        \
+      for (int64_t i = 0; i < n; i++) out[i] = (T)(U)(~(U)in[i]);                                  \
+      break;                                                                                       \
     default: break;                                                                                \
     }                                                                                              \
   }
@@ -132,8 +168,36 @@ DEFINE_UNARY_INT(unary_i32, int32_t, uint32_t, INT32_MIN, INT32_MAX)
 DEFINE_UNARY_INT(unary_i8, int8_t, uint8_t, INT8_MIN, INT8_MAX)
 DEFINE_UNARY_INT(unary_u8, uint8_t, uint8_t, 0, UINT8_MAX)
 
+/* IsNaN / IsInf: float (any width) in, bool bytes out. */
+static bool classify(mt_ew_unary op, const mt_ew_params *p, double x) {
+  if (op == MT_EW_ISNAN) return x != x;
+  return (x == INFINITY && p->alpha != 0.0f) || (x == -INFINITY && p->beta != 0.0f);
+}
+
+MT_MUST_USE static mt_status *unary_classify(mt_ew_unary op, const mt_ew_params *p,
+                                             const mt_tensor *in, mt_tensor *out) {
+  if (out->dtype != MT_DTYPE_BOOL)
+    return MT_ERR(INVALID_ARGUMENT, "unary kernel: output %s, expected bool",
+                  mt_dtype_name(out->dtype));
+  int64_t n = mt_tensor_numel(in);
+  if (n != mt_tensor_numel(out))
+    return MT_ERR(INTERNAL, "unary kernel: %lld input elements but %lld outputs", (long long)n,
+                  (long long)mt_tensor_numel(out));
+  uint8_t *o = out->data;
+  for (int64_t i = 0; i < n; i++) o[i] = classify(op, p, mt_tensor_get_f64(in, i));
+  return NULL;
+}
+
 mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tensor *in,
                            mt_tensor *out) {
+  static const mt_ew_params no_params = {0};
+  if (!p) p = &no_params;
+  if (mt_ew_unary_is_classify(op)) {
+    if (!mt_cpu_ew_unary_supports(op, in->dtype))
+      return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported by this op",
+                    mt_dtype_name(in->dtype));
+    return unary_classify(op, p, in, out);
+  }
   if (in->dtype != out->dtype)
     return MT_ERR(INVALID_ARGUMENT, "unary kernel: input %s but output %s",
                   mt_dtype_name(in->dtype), mt_dtype_name(out->dtype));
@@ -143,8 +207,6 @@ mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tenso
   if (n != mt_tensor_numel(out))
     return MT_ERR(INTERNAL, "unary kernel: %lld input elements but %lld outputs", (long long)n,
                   (long long)mt_tensor_numel(out));
-  static const mt_ew_params no_params = {0};
-  if (!p) p = &no_params;
   switch (in->dtype) {
   case MT_DTYPE_FLOAT32: unary_f32(op, p, in->data, out->data, n); break;
   case MT_DTYPE_FLOAT16: unary_f16(op, p, in->data, out->data, n); break;

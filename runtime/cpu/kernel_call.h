@@ -69,6 +69,16 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_ARG_REDUCE, /* mt_kc_arg_reduce: ArgMax, ArgMin */
   MT_KERNEL_TOPK,       /* mt_kc_topk */
   MT_KERNEL_CUMSUM,     /* mt_kc_cumsum: the axis is input 1's value */
+  /* indexing and generated values (kernel_call_index.c) */
+  MT_KERNEL_HARDMAX,          /* mt_kc_softmax (log unused): 1 at each row's first maximum */
+  MT_KERNEL_GATHER_ND,        /* mt_kc_gather_nd */
+  MT_KERNEL_SCATTER_ND,       /* mt_kc_scatter (axis unused) */
+  MT_KERNEL_SCATTER_ELEMENTS, /* mt_kc_scatter */
+  MT_KERNEL_ONE_HOT,          /* mt_kc_axis (normalised against the output's rank); depth is
+                               * input 1, [off, on] input 2 */
+  MT_KERNEL_TRILU,            /* mt_kc_trilu; the diagonal offset k is input 1 (0 if absent) */
+  MT_KERNEL_EYE_LIKE,         /* mt_kc_eye_like */
+  MT_KERNEL_REVERSE_SEQUENCE, /* mt_kc_reverse_sequence; the lengths are input 1 */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -205,6 +215,35 @@ typedef struct mt_kc_cumsum {
   bool exclusive, reverse;
 } mt_kc_cumsum;
 
+typedef enum mt_scatter_reduction {
+  MT_SCATTER_NONE = 0, /* replace */
+  MT_SCATTER_ADD,
+  MT_SCATTER_MUL,
+  MT_SCATTER_MAX,
+  MT_SCATTER_MIN,
+} mt_scatter_reduction;
+
+typedef struct mt_kc_gather_nd {
+  int batch_dims;
+} mt_kc_gather_nd;
+
+typedef struct mt_kc_scatter {
+  int axis; /* ScatterElements: normalised */
+  mt_scatter_reduction reduction;
+} mt_kc_scatter;
+
+typedef struct mt_kc_trilu {
+  bool upper; /* keep j - i >= k (upper) or j - i <= k (lower) over the last two dims */
+} mt_kc_trilu;
+
+typedef struct mt_kc_eye_like {
+  int64_t k; /* ones where column - row == k */
+} mt_kc_eye_like;
+
+typedef struct mt_kc_reverse_sequence {
+  int batch_axis, time_axis; /* 0 and 1, distinct */
+} mt_kc_reverse_sequence;
+
 /* One node's work for runtime/cpu: copy it by value, store it, run it any time later. */
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
@@ -235,6 +274,11 @@ typedef struct mt_kernel_call {
     mt_kc_arg_reduce arg_reduce;
     mt_kc_topk topk;
     mt_kc_cumsum cumsum;
+    mt_kc_gather_nd gather_nd;
+    mt_kc_scatter scatter;
+    mt_kc_trilu trilu;
+    mt_kc_eye_like eye_like;
+    mt_kc_reverse_sequence reverse_sequence;
   } params;
 } mt_kernel_call;
 
@@ -257,5 +301,8 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_nn(const mt_kernel_call *call, int n_in
 MT_MUST_USE mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_inputs,
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
+                                               const mt_tensor *const *inputs, int n_outputs,
+                                               mt_tensor *outputs);
 
 #endif

@@ -1,0 +1,345 @@
+/* Generators for the indexing ops that run on their own (MT_GROUP_OTHER): Hardmax, GatherND,
+ * ScatterND, ScatterElements, OneHot, Trilu, EyeLike and ReverseSequence, each one thread per
+ * independent item in a grid-stride loop, with runtime/cpu/kernel_call_index.c's semantics.
+ *
+ * Scatters stay deterministic without atomics or grid-wide barriers: the thread that owns an
+ * output position (a slice offset for ScatterND, a line across the axis for ScatterElements) first
+ * copies the data there, then applies every update that lands there in the reference's order, so
+ * duplicate indices combine exactly as on the CPU. Out-of-range indices, an error on the CPU, are
+ * clamped (a kernel cannot return a status), as the Gather generator does. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/cuda_internal.h"
+
+#define LOOP                                                                                       \
+  "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < %lldLL; i += "         \
+  "(long long)gridDim.x * blockDim.x) {"
+
+static int64_t prod(const int64_t *dims, int from, int to) {
+  int64_t n = 1;
+  for (int i = from; i < to; i++) n *= dims[i];
+  return n;
+}
+
+/* The compute-type read of element `at` of parameter p (dtype dt): float16 through float. */
+static void load(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
+  if (dt == MT_DTYPE_FLOAT16)
+    snprintf(out, n, "__half2float(%s[%s])", p, at);
+  else
+    snprintf(out, n, "%s[%s]", p, at);
+}
+
+/* Parameter names of node input i and output 0. */
+MT_MUST_USE static mt_status *in_name(const cg_body *b, const mt_node *n, int i, char *out) {
+  int k =
+      i < n->n_inputs && n->inputs[i] != MT_NO_VALUE ? mt_cg_input_index(b->fg, n->inputs[i]) : -1;
+  if (k < 0) return MT_ERR(INTERNAL, "input %d is not a parameter of its kernel", i);
+  snprintf(out, MT_CG_NAME, "b%d_in%d", b->index, k);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *out_name(const cg_body *b, const mt_node *n, char *out) {
+  int k = mt_cg_output_index(b->fg, n->outputs[0]);
+  if (k < 0) return MT_ERR(INTERNAL, "output 0 is not a parameter of its kernel");
+  snprintf(out, MT_CG_NAME, "b%d_out%d", b->index, k);
+  return NULL;
+}
+
+/* `v = clamp(v < 0 ? v + dim : v, 0, dim - 1)` for an index variable v. */
+static void clamp_index(cg_body *b, const char *v, int64_t dim) {
+  mt_cg_line(b, "  if (%s < 0) %s += %lldLL;", v, v, (long long)dim);
+  mt_cg_line(b, "  %s = %s < 0 ? 0 : (%s >= %lldLL ? %lldLL : %s);", v, v, v, (long long)dim,
+             (long long)(dim - 1), v);
+}
+
+/* The statement combining update u into out[at] (both compute-type expressions). */
+static mt_status *combine(cg_body *b, mt_dtype dt, mt_scatter_reduction r, const char *out,
+                          const char *at, const char *u) {
+  char cur[96], e[512];
+  load(dt, out, at, cur, sizeof cur);
+  bool fl = mt_dtype_is_float(dt);
+  const char *T = mt_cg_ctype(dt);
+  switch (r) {
+  case MT_SCATTER_NONE: snprintf(e, sizeof e, "%s", u); break;
+  case MT_SCATTER_ADD:
+    if (fl)
+      snprintf(e, sizeof e, "%s + %s", cur, u);
+    else
+      snprintf(e, sizeof e,
+               "(%s)(unsigned long long)((unsigned long long)%s + (unsigned long "
+               "long)%s)",
+               T, cur, u);
+    break;
+  case MT_SCATTER_MUL:
+    if (fl)
+      snprintf(e, sizeof e, "%s * %s", cur, u);
+    else
+      snprintf(e, sizeof e,
+               "(%s)(unsigned long long)((unsigned long long)%s * (unsigned long "
+               "long)%s)",
+               T, cur, u);
+    break;
+  case MT_SCATTER_MAX:
+    if (fl)
+      snprintf(e, sizeof e, "fmaxf(%s, %s)", cur, u);
+    else
+      snprintf(e, sizeof e, "(%s < %s ? %s : %s)", cur, u, u, cur);
+    break;
+  case MT_SCATTER_MIN:
+    if (fl)
+      snprintf(e, sizeof e, "fminf(%s, %s)", cur, u);
+    else
+      snprintf(e, sizeof e, "(%s > %s ? %s : %s)", cur, u, u, cur);
+    break;
+  default: return MT_ERR(INTERNAL, "scatter reduction %d", (int)r);
+  }
+  b->indent++;
+  mt_cg_store(b, dt, out, at, e);
+  b->indent--;
+  return NULL;
+}
+
+static void hardmax(cg_body *b, const mt_kc_softmax *p, mt_dtype dt, const char *x, const char *y,
+                    int64_t *work) {
+  char v0[96], v[96];
+  *work = p->outer * p->inner;
+  load(dt, x, "base", v0, sizeof v0);
+  load(dt, x, "base + j * inner", v, sizeof v);
+  mt_cg_line(b, "const long long n = %lldLL, inner = %lldLL;", (long long)p->n,
+             (long long)p->inner);
+  mt_cg_line(b, LOOP, (long long)*work);
+  mt_cg_line(b, "  const long long base = i / inner * n * inner + i %% inner;");
+  mt_cg_line(b, "  long long best = 0;");
+  mt_cg_line(b, "  float bv = %s;", v0);
+  mt_cg_line(b, "  for (long long j = 1; j < n; j++) {");
+  mt_cg_line(b, "    const float vj = %s;", v);
+  mt_cg_line(b, "    if (vj > bv) { bv = vj; best = j; } // first maximum; NaN never wins");
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "  for (long long j = 0; j < n; j++) {");
+  b->indent += 2;
+  mt_cg_store(b, dt, y, "base + j * inner", "(j == best ? 1.0f : 0.0f)");
+  b->indent -= 2;
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+}
+
+/* The data offset (in slices) of index tuple `t` into variable `off`, batch prefix `bexpr`. */
+static void nd_tuple(cg_body *b, const mt_value *data, const char *idx, int bd, int64_t k,
+                     const char *bexpr, const char *t) {
+  mt_cg_line(b, "  long long off = %s;", bexpr);
+  for (int64_t j = 0; j < k; j++) {
+    char v[16];
+    snprintf(v, sizeof v, "v%lld", (long long)j);
+    mt_cg_line(b, "  long long %s = (long long)%s[%s * %lldLL + %lldLL];", v, idx, t, (long long)k,
+               (long long)j);
+    clamp_index(b, v, data->dims[bd + j]);
+    mt_cg_line(b, "  off = off * %lldLL + %s;", (long long)data->dims[bd + j], v);
+  }
+}
+
+static void gather_nd(cg_body *b, int bd, const mt_value *data, const mt_value *idx, const char *x,
+                      const char *ix, const char *y, int64_t ny, int64_t *work) {
+  int64_t k = idx->dims[idx->rank - 1];
+  int64_t per_batch = prod(idx->dims, bd, idx->rank - 1);
+  int64_t slice = prod(data->dims, bd + (int)k, data->rank);
+  *work = ny;
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long t = i / %lldLL, e = i %% %lldLL;", (long long)slice,
+             (long long)slice);
+  char bexpr[64];
+  snprintf(bexpr, sizeof bexpr, "t / %lldLL", (long long)per_batch);
+  nd_tuple(b, data, ix, bd, k, bexpr, "t");
+  mt_cg_line(b, "  %s[i] = %s[off * %lldLL + e];", y, x, (long long)slice);
+  mt_cg_line(b, "}");
+}
+
+/* Thread e owns slice offset e: copies data there for every slot, then applies the tuples in
+ * order. */
+MT_MUST_USE static mt_status *scatter_nd(cg_body *b, mt_scatter_reduction r, const mt_value *data,
+                                         const mt_value *idx, const char *x, const char *ix,
+                                         const char *up, const char *y, int64_t *work) {
+  int64_t k = idx->dims[idx->rank - 1];
+  int64_t tuples = prod(idx->dims, 0, idx->rank - 1);
+  int64_t slice = prod(data->dims, (int)k, data->rank);
+  int64_t slots = prod(data->dims, 0, (int)k);
+  char u[96];
+  *work = slice;
+  mt_cg_line(b, LOOP, (long long)slice);
+  mt_cg_line(b, "  for (long long q = 0; q < %lldLL; q++) %s[q * %lldLL + i] = %s[q * %lldLL + i];",
+             (long long)slots, y, (long long)slice, x, (long long)slice);
+  mt_cg_line(b, "  for (long long t = 0; t < %lldLL; t++) {", (long long)tuples);
+  b->indent++;
+  nd_tuple(b, data, ix, 0, k, "0", "t");
+  load(data->dtype, up, "t * slice + i", u, sizeof u);
+  mt_cg_line(b, "  const long long slice = %lldLL, at = off * slice + i;", (long long)slice);
+  MT_RETURN_IF_ERROR_PLAIN(combine(b, data->dtype, r, y, "at", u));
+  b->indent--;
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
+/* Thread L owns the data line L across the axis (every other coordinate fixed). */
+MT_MUST_USE static mt_status *scatter_elements(cg_body *b, const mt_kc_scatter *p,
+                                               const mt_value *data, const mt_value *idx,
+                                               const char *x, const char *ix, const char *up,
+                                               const char *y, int64_t *work) {
+  int ax = p->axis;
+  int64_t n = data->dims[ax], inner = prod(data->dims, ax + 1, data->rank);
+  int64_t lines = prod(data->dims, 0, data->rank) / (n > 0 ? n : 1);
+  char u[96];
+  *work = lines;
+  mt_cg_line(b, LOOP, (long long)lines);
+  mt_cg_line(b, "  const long long base = i / %lldLL * %lldLL + i %% %lldLL;", (long long)inner,
+             (long long)(n * inner), (long long)inner);
+  mt_cg_line(b,
+             "  for (long long j = 0; j < %lldLL; j++) %s[base + j * %lldLL] = %s[base + j * "
+             "%lldLL];",
+             (long long)n, y, (long long)inner, x, (long long)inner);
+  /* the line's coordinates must lie inside indices' (smaller or equal) dims */
+  mt_cg_line(b, "  long long rem = base, ibase = 0, inside = 1;");
+  int64_t istr[MT_MAX_RANK], s = 1;
+  for (int d = data->rank - 1; d >= 0; d--) istr[d] = s, s *= idx->dims[d];
+  for (int d = data->rank - 1; d >= 0; d--) {
+    mt_cg_line(b, "  { const long long c = rem %% %lldLL; rem /= %lldLL;", (long long)data->dims[d],
+               (long long)data->dims[d]);
+    if (d != ax)
+      mt_cg_line(b, "    if (c >= %lldLL) inside = 0; ibase += c * %lldLL; }",
+                 (long long)idx->dims[d], (long long)istr[d]);
+    else
+      mt_cg_line(b, "  }");
+  }
+  mt_cg_line(b, "  if (!inside) continue;");
+  mt_cg_line(b, "  for (long long j = 0; j < %lldLL; j++) {", (long long)idx->dims[ax]);
+  mt_cg_line(b, "    const long long src = ibase + j * %lldLL;", (long long)istr[ax]);
+  mt_cg_line(b, "    long long v = (long long)%s[src];", ix);
+  b->indent++;
+  clamp_index(b, "v", n);
+  mt_cg_line(b, "  const long long at = base + v * %lldLL;", (long long)inner);
+  load(data->dtype, up, "src", u, sizeof u);
+  MT_RETURN_IF_ERROR_PLAIN(combine(b, data->dtype, p->reduction, y, "at", u));
+  b->indent--;
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *one_hot(cg_body *b, int axis, const mt_value *idx, const mt_value *y,
+                                      const char *ix, const char *vals, const char *yo, int64_t ny,
+                                      int64_t *work) {
+  int64_t depth = y->dims[axis], inner = prod(y->dims, axis + 1, y->rank);
+  char v[96];
+  *work = ny;
+  if (idx->dtype == MT_DTYPE_FLOAT16)
+    snprintf(v, sizeof v, "mt_f2i(__half2float(%s[o * %lldLL + r]))", ix, (long long)inner);
+  else if (mt_dtype_is_float(idx->dtype))
+    snprintf(v, sizeof v, "mt_f2i(%s[o * %lldLL + r])", ix, (long long)inner);
+  else
+    snprintf(v, sizeof v, "(long long)%s[o * %lldLL + r]", ix, (long long)inner);
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long r = i %% %lldLL, j = i / %lldLL %% %lldLL, o = i / %lldLL;",
+             (long long)inner, (long long)inner, (long long)depth, (long long)(inner * depth));
+  mt_cg_line(b, "  long long v = %s;", v);
+  mt_cg_line(b, "  if (v < 0) v += %lldLL;", (long long)depth);
+  mt_cg_line(b, "  %s[i] = %s[j == v ? 1 : 0];", yo, vals);
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
+static void trilu(cg_body *b, bool upper, const mt_value *x, const char *xi, const char *ki,
+                  const char *y, int64_t ny, int64_t *work) {
+  int64_t rows = x->dims[x->rank - 2], cols = x->dims[x->rank - 1];
+  *work = ny;
+  mt_cg_line(b, "const long long k = %s;", ki ? ki : "0");
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long c = i %% %lldLL, r = i / %lldLL %% %lldLL;", (long long)cols,
+             (long long)cols, (long long)rows);
+  mt_cg_line(b, "  const bool keep = c - r %s k;", upper ? ">=" : "<=");
+  mt_cg_line(b, "  %s[i] = keep ? %s[i] : (%s)0;", y, xi,
+             x->dtype == MT_DTYPE_FLOAT16 ? "__half" : mt_cg_ctype(x->dtype));
+  mt_cg_line(b, "}");
+}
+
+static void eye_like(cg_body *b, int64_t k, const mt_value *y, const char *yo, int64_t ny,
+                     int64_t *work) {
+  *work = ny;
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long c = i %% %lldLL, r = i / %lldLL;", (long long)y->dims[1],
+             (long long)y->dims[1]);
+  b->indent++;
+  char val[96];
+  snprintf(val, sizeof val, "(%s)(c - r == %lldLL ? 1 : 0)", mt_cg_ctype(y->dtype), (long long)k);
+  mt_cg_store(b, y->dtype, yo, "i", val);
+  b->indent--;
+  mt_cg_line(b, "}");
+}
+
+static void reverse_sequence(cg_body *b, const mt_kc_reverse_sequence *p, const mt_value *x,
+                             const char *xi, const char *li, const char *y, int64_t ny,
+                             int64_t *work) {
+  int64_t batch = x->dims[p->batch_axis], time = x->dims[p->time_axis];
+  int64_t inner = prod(x->dims, 2, x->rank);
+  int64_t sb = p->batch_axis == 0 ? time * inner : inner;
+  int64_t st = p->time_axis == 0 ? batch * inner : inner;
+  *work = ny;
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long e = i %% %lldLL;", (long long)inner);
+  mt_cg_line(b, "  const long long bb = i / %lldLL %% %lldLL, t = i / %lldLL %% %lldLL;",
+             (long long)sb, (long long)batch, (long long)st, (long long)time);
+  mt_cg_line(b, "  long long len = (long long)%s[bb];", li);
+  mt_cg_line(b, "  len = len < 0 ? 0 : (len > %lldLL ? %lldLL : len);", (long long)time,
+             (long long)time);
+  mt_cg_line(b, "  const long long from = t < len ? len - 1 - t : t;");
+  mt_cg_line(b, "  %s[i] = %s[bb * %lldLL + from * %lldLL + e];", y, xi, (long long)sb,
+             (long long)st);
+  mt_cg_line(b, "}");
+}
+
+mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                            int64_t *out_work) {
+  const mt_module *m = b->m;
+  const mt_value *y = mt_module_value_c(m, n->outputs[0]);
+  const mt_value *x = mt_module_value_c(m, n->inputs[0]);
+  int64_t ny = mt_cg_numel(m, n->outputs[0]);
+  char xi[MT_CG_NAME], i1[MT_CG_NAME], i2[MT_CG_NAME], yo[MT_CG_NAME];
+  MT_RETURN_IF_ERROR_PLAIN(out_name(b, n, yo));
+  MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 0, xi));
+  if (!mt_cg_ctype(y->dtype) || !mt_cg_ctype(x->dtype))
+    return MT_ERR(UNIMPLEMENTED, "%s of %s", n->op_type, mt_dtype_name(x->dtype));
+  const mt_value *v1 =
+      n->n_inputs > 1 && n->inputs[1] != MT_NO_VALUE ? mt_module_value_c(m, n->inputs[1]) : NULL;
+  switch (c->kind) {
+  case MT_KERNEL_HARDMAX: hardmax(b, &c->params.softmax, x->dtype, xi, yo, out_work); return NULL;
+  case MT_KERNEL_GATHER_ND:
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    gather_nd(b, c->params.gather_nd.batch_dims, x, v1, xi, i1, yo, ny, out_work);
+    return NULL;
+  case MT_KERNEL_SCATTER_ND:
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    return scatter_nd(b, c->params.scatter.reduction, x, v1, xi, i1, i2, yo, out_work);
+  case MT_KERNEL_SCATTER_ELEMENTS:
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    return scatter_elements(b, &c->params.scatter, x, v1, xi, i1, i2, yo, out_work);
+  case MT_KERNEL_ONE_HOT:
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    return one_hot(b, c->params.axis.axis, x, y, xi, i2, yo, ny, out_work);
+  case MT_KERNEL_TRILU: {
+    char k[MT_CG_NAME + 8] = "";
+    if (v1) {
+      MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+      snprintf(k, sizeof k, "%s[0]", i1);
+    }
+    trilu(b, c->params.trilu.upper, x, xi, v1 ? k : NULL, yo, ny, out_work);
+    return NULL;
+  }
+  case MT_KERNEL_EYE_LIKE: eye_like(b, c->params.eye_like.k, y, yo, ny, out_work); return NULL;
+  case MT_KERNEL_REVERSE_SEQUENCE:
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    reverse_sequence(b, &c->params.reverse_sequence, x, xi, i1, yo, ny, out_work);
+    return NULL;
+  default: return MT_ERR(NOT_FOUND, "not an indexing kernel");
+  }
+}
