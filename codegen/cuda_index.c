@@ -1,6 +1,9 @@
-/* Generators for the indexing ops that run on their own (MT_GROUP_OTHER): Hardmax, GatherND,
- * ScatterND, ScatterElements, OneHot, Trilu, EyeLike and ReverseSequence, each one thread per
- * independent item in a grid-stride loop, with runtime/cpu/kernel_call_index.c's semantics.
+/* Generators for the indexing and normalisation ops that run on their own (MT_GROUP_OTHER):
+ * Hardmax, GatherND, ScatterND, ScatterElements, OneHot, Trilu, EyeLike, ReverseSequence,
+ * the axes-set normalisations (MVN, RMS, Lp, Group) and LpPool, each one thread per independent
+ * item in a grid-stride loop, with runtime/cpu/kernel_call_index.c's and kernel_call_norm.c's
+ * semantics (the normalisations one thread per statistics group: simple and bit-faithful to the
+ * CPU order, not the fastest; the row-wise reduction generator would be the faster home).
  *
  * Scatters stay deterministic without atomics or grid-wide barriers: the thread that owns an
  * output position (a slice offset for ScatterND, a line across the axis for ScatterElements) first
@@ -296,6 +299,157 @@ static void reverse_sequence(cg_body *b, const mt_kc_reverse_sequence *p, const 
   mt_cg_line(b, "}");
 }
 
+/* `static const long long name[] = {...};` */
+static void table(cg_body *b, const char *name, const int64_t *v, int n) {
+  char buf[1024];
+  int len = snprintf(buf, sizeof buf, "static const long long %s[%d] = {", name, n > 0 ? n : 1);
+  for (int i = 0; i < n && len < (int)sizeof buf - 32; i++)
+    len +=
+        snprintf(buf + len, sizeof buf - (size_t)len, "%s%lldLL", i ? ", " : "", (long long)v[i]);
+  snprintf(buf + len, sizeof buf - (size_t)len, "%s};", n > 0 ? "" : "0");
+  mt_cg_line(b, "%s", buf);
+}
+
+/* `long long off = base + <r decomposed over the reduced dims>;` inside a loop over r. */
+static void reduced_offset(cg_body *b, int nr) {
+  mt_cg_line(b, "    long long off = base, rr = r;");
+  mt_cg_line(b, "    for (int q = %d; q >= 0; q--) { off += rr %% rd[q] * rs[q]; rr /= rd[q]; }",
+             nr - 1);
+}
+
+/* One thread per statistics group: sums in double over the group's elements in increasing
+ * element order, then every element computed in double and rounded once, as
+ * runtime/cpu/kernel_call_norm.c. */
+static void normalize(cg_body *b, const mt_kc_normalize *p, mt_dtype dt, const char *x,
+                      const char *sc, const char *bi, const char *y, int64_t *work) {
+  int64_t kd[MT_MAX_RANK], ks[MT_MAX_RANK], rd[MT_MAX_RANK], rs[MT_MAX_RANK], st[MT_MAX_RANK];
+  int64_t pm[MT_MAX_RANK], groups = 1, cnt = 1, s = 1;
+  int nk = 0, nr = 0;
+  for (int d = p->rank - 1; d >= 0; d--) st[d] = s, s *= p->dims[d];
+  for (int d = 0; d < p->rank; d++) {
+    pm[d] = (p->param_mask >> d) & 1u;
+    if (p->reduce_mask & (1u << d)) {
+      rd[nr] = p->dims[d], rs[nr++] = st[d], cnt *= p->dims[d];
+    } else {
+      kd[nk] = p->dims[d], ks[nk++] = st[d], groups *= p->dims[d];
+    }
+  }
+  char eps[64], v[96];
+  mt_cg_float_lit(p->epsilon, eps, sizeof eps);
+  load(dt, x, "off", v, sizeof v);
+  *work = groups;
+  table(b, "kd", kd, nk);
+  table(b, "ks", ks, nk);
+  table(b, "rd", rd, nr);
+  table(b, "rs", rs, nr);
+  table(b, "nd", p->dims, p->rank);
+  table(b, "pm", pm, p->rank);
+  mt_cg_line(b, "const double cnt = %lld.0, eps = (double)%s;", (long long)cnt, eps);
+  mt_cg_line(b, LOOP, (long long)groups);
+  mt_cg_line(b, "  long long base = 0, rem = i;");
+  mt_cg_line(b, "  for (int q = %d; q >= 0; q--) { base += rem %% kd[q] * ks[q]; rem /= kd[q]; }",
+             nk - 1);
+  mt_cg_line(b, "  double s1 = 0.0, s2 = 0.0;");
+  mt_cg_line(b, "  for (long long r = 0; r < %lldLL; r++) {", (long long)cnt);
+  reduced_offset(b, nr);
+  mt_cg_line(b, "    const double v = (double)%s;", v);
+  switch (p->kind) {
+  case MT_NORMALIZE_MVN: mt_cg_line(b, "    s1 += v; s2 += v * v;"); break;
+  case MT_NORMALIZE_RMS: mt_cg_line(b, "    s1 += v * v;"); break;
+  case MT_NORMALIZE_LP: mt_cg_line(b, p->p == 1 ? "    s1 += fabs(v);" : "    s1 += v * v;"); break;
+  case MT_NORMALIZE_GROUP: mt_cg_line(b, "    s1 += v;"); break;
+  }
+  mt_cg_line(b, "  }");
+  if (p->kind == MT_NORMALIZE_GROUP) {
+    mt_cg_line(b, "  for (long long r = 0; r < %lldLL; r++) {", (long long)cnt);
+    reduced_offset(b, nr);
+    mt_cg_line(b, "    const double dv = (double)%s - s1 / cnt;", v);
+    mt_cg_line(b, "    s2 += dv * dv;");
+    mt_cg_line(b, "  }");
+  }
+  mt_cg_line(b, "  for (long long r = 0; r < %lldLL; r++) {", (long long)cnt);
+  reduced_offset(b, nr);
+  mt_cg_line(b, "    const double v = (double)%s;", v);
+  mt_cg_line(b, "    long long k = 0, kmul = 1, erem = off;");
+  mt_cg_line(b, "    for (int d = %d; d >= 0; d--) {", p->rank - 1);
+  mt_cg_line(b, "      if (pm[d]) { k += erem %% nd[d] * kmul; kmul *= nd[d]; }");
+  mt_cg_line(b, "      erem /= nd[d];");
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "    (void)k;");
+  char sv[96], bv[96];
+  load(dt, sc ? sc : x, "k", sv, sizeof sv);
+  load(dt, bi ? bi : x, "k", bv, sizeof bv);
+  switch (p->kind) {
+  case MT_NORMALIZE_MVN:
+    mt_cg_line(b, "    const double mean = s1 / cnt, var = s2 / cnt - mean * mean;");
+    mt_cg_line(b, "    const double res = (v - mean) / (sqrt(var > 0 ? var : 0.0) + 1e-9);");
+    break;
+  case MT_NORMALIZE_RMS:
+    mt_cg_line(b, "    const double res = v / sqrt(s1 / cnt + eps) * (double)%s;", sv);
+    break;
+  case MT_NORMALIZE_LP:
+    mt_cg_line(b, "    const double norm = %s;", p->p == 1 ? "s1" : "sqrt(s1)");
+    mt_cg_line(b, "    const double res = norm == 0 ? 0.0 : v / norm;");
+    break;
+  case MT_NORMALIZE_GROUP:
+    mt_cg_line(b,
+               "    const double res = (v - s1 / cnt) / sqrt(s2 / cnt + eps) * (double)%s + "
+               "(double)%s;",
+               sv, bv);
+    break;
+  }
+  b->indent += 2;
+  mt_cg_store(b, dt, y, "off", "(float)res");
+  b->indent -= 2;
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+}
+
+/* One thread per output: |x|^p summed in double over the in-bounds taps in order, then the p-th
+ * root, as runtime/cpu/kernel_call_norm.c. */
+static void lp_pool(cg_body *b, const mt_kc_lp_pool *p, mt_dtype dt, const char *x, const char *y,
+                    int64_t ny, int64_t *work) {
+  const mt_conv_geom *g = &p->geom;
+  int64_t in_size = mt_conv_geom_in_size(g), out_size = mt_conv_geom_out_size(g);
+  int64_t instr[MT_CONV_MAX_SPATIAL], s = 1;
+  for (int d = g->nsp - 1; d >= 0; d--) instr[d] = s, s *= g->in[d];
+  char v[96];
+  load(dt, x, "pl * in_size + at", v, sizeof v);
+  *work = ny;
+  table(b, "gin", g->in, g->nsp);
+  table(b, "gout", g->out, g->nsp);
+  table(b, "gk", g->kernel, g->nsp);
+  table(b, "gs", g->stride, g->nsp);
+  table(b, "gdl", g->dilation, g->nsp);
+  table(b, "gpb", g->pad_begin, g->nsp);
+  table(b, "gis", instr, g->nsp);
+  mt_cg_line(b, "const long long in_size = %lldLL, out_size = %lldLL;", (long long)in_size,
+             (long long)out_size);
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long pl = i / out_size, o = i %% out_size;");
+  mt_cg_line(b, "  double acc = 0.0;");
+  mt_cg_line(b, "  for (long long t = 0; t < %lldLL; t++) {",
+             (long long)mt_conv_geom_kernel_size(g));
+  mt_cg_line(b, "    long long orem = o, trem = t, at = 0;");
+  mt_cg_line(b, "    bool inside = true;");
+  mt_cg_line(b, "    for (int d = %d; d >= 0; d--) {", g->nsp - 1);
+  mt_cg_line(b, "      const long long od = orem %% gout[d], td = trem %% gk[d];");
+  mt_cg_line(b, "      orem /= gout[d];");
+  mt_cg_line(b, "      trem /= gk[d];");
+  mt_cg_line(b, "      const long long ix = od * gs[d] - gpb[d] + td * gdl[d];");
+  mt_cg_line(b, "      if (ix < 0 || ix >= gin[d]) inside = false;");
+  mt_cg_line(b, "      at += ix * gis[d];");
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "    if (inside) acc += pow(fabs((double)%s), %lld.0);", v, (long long)p->p);
+  mt_cg_line(b, "  }");
+  b->indent++;
+  char e[64];
+  snprintf(e, sizeof e, "(float)pow(acc, 1.0 / %lld.0)", (long long)p->p);
+  mt_cg_store(b, dt, y, "i", e);
+  b->indent--;
+  mt_cg_line(b, "}");
+}
+
 mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                             int64_t *out_work) {
   const mt_module *m = b->m;
@@ -339,6 +493,18 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
   case MT_KERNEL_REVERSE_SEQUENCE:
     MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
     reverse_sequence(b, &c->params.reverse_sequence, x, xi, i1, yo, ny, out_work);
+    return NULL;
+  case MT_KERNEL_NORMALIZE: {
+    const mt_kc_normalize *p = &c->params.normalize;
+    bool scaled = p->kind == MT_NORMALIZE_RMS || p->kind == MT_NORMALIZE_GROUP;
+    if (scaled) MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    if (p->kind == MT_NORMALIZE_GROUP) MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    normalize(b, p, x->dtype, xi, scaled ? i1 : NULL, p->kind == MT_NORMALIZE_GROUP ? i2 : NULL, yo,
+              out_work);
+    return NULL;
+  }
+  case MT_KERNEL_LP_POOL:
+    lp_pool(b, &c->params.lp_pool, x->dtype, xi, yo, ny, out_work);
     return NULL;
   default: return MT_ERR(NOT_FOUND, "not an indexing kernel");
   }

@@ -176,5 +176,6 @@ extern const mt_op_def mt_ops_shape[];
 extern const mt_op_def mt_ops_reduce[];
 extern const mt_op_def mt_ops_misc[];
 extern const mt_op_def mt_ops_index[];
+extern const mt_op_def mt_ops_normalize[];
 
 #endif

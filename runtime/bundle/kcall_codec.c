@@ -310,6 +310,22 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_int(c, &k->params.reverse_sequence.batch_axis, 0, 1, "reverse_sequence: axis out of range");
     c_int(c, &k->params.reverse_sequence.time_axis, 0, 1, "reverse_sequence: axis out of range");
     break;
+  case MT_KERNEL_NORMALIZE: {
+    mt_kc_normalize *q = &k->params.normalize;
+    C_ENUM(c, q->kind, MT_NORMALIZE_MVN, MT_NORMALIZE_GROUP, "normalize: kind out of range");
+    c_int(c, &q->rank, 1, MT_MAX_RANK, "normalize: rank out of range");
+    c_i64s(c, q->dims, MT_MAX_RANK);
+    c_u32(c, &q->reduce_mask);
+    c_u32(c, &q->param_mask);
+    c_f32(c, &q->epsilon);
+    c_int(c, &q->p, 1, 2, "normalize: p out of range");
+    break;
+  }
+  case MT_KERNEL_LP_POOL:
+    c_i64(c, &k->params.lp_pool.p);
+    c_i64(c, &k->params.lp_pool.planes);
+    c_geom(c, &k->params.lp_pool.geom);
+    break;
   default: /* kinds without parameters */ break;
   }
 }

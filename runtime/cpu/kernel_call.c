@@ -54,6 +54,8 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_TRILU] = "trilu",
     [MT_KERNEL_EYE_LIKE] = "eye_like",
     [MT_KERNEL_REVERSE_SEQUENCE] = "reverse_sequence",
+    [MT_KERNEL_NORMALIZE] = "normalize",
+    [MT_KERNEL_LP_POOL] = "lp_pool",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -233,6 +235,8 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_EYE_LIKE:
   case MT_KERNEL_REVERSE_SEQUENCE:
     return mt_cpu_kernel_run_index(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_NORMALIZE:
+  case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

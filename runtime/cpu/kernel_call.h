@@ -79,6 +79,9 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_TRILU,            /* mt_kc_trilu; the diagonal offset k is input 1 (0 if absent) */
   MT_KERNEL_EYE_LIKE,         /* mt_kc_eye_like */
   MT_KERNEL_REVERSE_SEQUENCE, /* mt_kc_reverse_sequence; the lengths are input 1 */
+  /* normalisations over an axes set, and Lp pooling (kernel_call_norm.c) */
+  MT_KERNEL_NORMALIZE, /* mt_kc_normalize: MVN, RMSNormalization, LpNormalization, GroupNorm */
+  MT_KERNEL_LP_POOL,   /* mt_kc_lp_pool */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -244,6 +247,31 @@ typedef struct mt_kc_reverse_sequence {
   int batch_axis, time_axis; /* 0 and 1, distinct */
 } mt_kc_reverse_sequence;
 
+typedef enum mt_normalize_kind {
+  MT_NORMALIZE_MVN = 0, /* (x - mean) / (sqrt(E[x^2] - mean^2) + 1e-9), the spec's function */
+  MT_NORMALIZE_RMS,     /* x / sqrt(mean(x^2) + eps) * scale */
+  MT_NORMALIZE_LP,      /* x / (sum |x|^p)^(1/p), p 1 or 2; 0 where the norm is 0 */
+  MT_NORMALIZE_GROUP,   /* (x - mean) / sqrt(var + eps) * scale + bias */
+} mt_normalize_kind;
+
+/* The input viewed under `dims` (same element count); statistics per position of the dims not in
+ * reduce_mask. scale (input 1) and bias (input 2) are indexed by the view dims in param_mask,
+ * row-major over those dims (0: one value). */
+typedef struct mt_kc_normalize {
+  mt_normalize_kind kind;
+  int rank;
+  int64_t dims[MT_MAX_RANK];
+  uint32_t reduce_mask, param_mask;
+  float epsilon;
+  int p;
+} mt_kc_normalize;
+
+typedef struct mt_kc_lp_pool {
+  int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
+  int64_t planes;
+  mt_conv_geom geom;
+} mt_kc_lp_pool;
+
 /* One node's work for runtime/cpu: copy it by value, store it, run it any time later. */
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
@@ -279,6 +307,8 @@ typedef struct mt_kernel_call {
     mt_kc_trilu trilu;
     mt_kc_eye_like eye_like;
     mt_kc_reverse_sequence reverse_sequence;
+    mt_kc_normalize normalize;
+    mt_kc_lp_pool lp_pool;
   } params;
 } mt_kernel_call;
 
@@ -299,6 +329,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_nn(const mt_kernel_call *call, int n_in
                                             const mt_tensor *const *inputs, int n_outputs,
                                             mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_inputs,
+                                              const mt_tensor *const *inputs, int n_outputs,
+                                              mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_inputs,
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
