@@ -81,6 +81,10 @@ const char *mt_cg_ctype(mt_dtype dt) {
   case MT_DTYPE_INT8: return "signed char";
   case MT_DTYPE_UINT8:
   case MT_DTYPE_BOOL: return "unsigned char";
+  case MT_DTYPE_INT16: return "short";
+  case MT_DTYPE_UINT16: return "unsigned short";
+  case MT_DTYPE_UINT32: return "unsigned int";
+  case MT_DTYPE_UINT64: return "unsigned long long";
   default: return NULL;
   }
 }
@@ -91,8 +95,12 @@ const char *mt_cg_storetype(mt_dtype dt) {
 
 static const char *utype(mt_dtype dt) {
   switch (dt) {
-  case MT_DTYPE_INT64: return "unsigned long long";
-  case MT_DTYPE_INT32: return "unsigned int";
+  case MT_DTYPE_INT64:
+  case MT_DTYPE_UINT64: return "unsigned long long";
+  case MT_DTYPE_INT32:
+  case MT_DTYPE_UINT32: return "unsigned int";
+  case MT_DTYPE_INT16:
+  case MT_DTYPE_UINT16: return "unsigned short";
   default: return "unsigned char";
   }
 }
@@ -433,10 +441,11 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     if (dt == MT_DTYPE_FLOAT16) round16(out, n);
     return NULL;
   }
-  if (!mt_dtype_is_integer(dt))
+  if (!mt_dtype_is_integer_any(dt))
     return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
   const char *T = mt_cg_ctype(dt), *U = utype(dt);
-  bool is_unsigned = dt == MT_DTYPE_UINT8;
+  bool is_unsigned = dt == MT_DTYPE_UINT8 || dt == MT_DTYPE_UINT16 || dt == MT_DTYPE_UINT32 ||
+                     dt == MT_DTYPE_UINT64;
   switch (op) {
   case MT_EW_ADD: snprintf(out, n, "(%s)(%s)((%s)%s + (%s)%s)", T, U, U, x, U, y); break;
   case MT_EW_SUB: snprintf(out, n, "(%s)(%s)((%s)%s - (%s)%s)", T, U, U, x, U, y); break;
@@ -505,10 +514,14 @@ static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size
     snprintf(val, sizeof val, "%s", x);
   else if (from == MT_DTYPE_BOOL)
     snprintf(val, sizeof val, "(long long)(%s != 0)", x);
+  else if (from == MT_DTYPE_UINT64) /* floats take the value; integers wrap through its bits */
+    snprintf(val, sizeof val, "%s", x);
   else
     snprintf(val, sizeof val, "(long long)%s", x);
   if (float_src)
     snprintf(toint, sizeof toint, "mt_f2i(%s)", val);
+  else if (from == MT_DTYPE_UINT64)
+    snprintf(toint, sizeof toint, "(long long)%s", val);
   else
     snprintf(toint, sizeof toint, "%s", val);
   switch (to) {
@@ -522,6 +535,12 @@ static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size
     snprintf(out, n, "(signed char)(unsigned char)(unsigned long long)(%s)", toint);
     break;
   case MT_DTYPE_UINT8: snprintf(out, n, "(unsigned char)(unsigned long long)(%s)", toint); break;
+  case MT_DTYPE_INT16:
+    snprintf(out, n, "(short)(unsigned short)(unsigned long long)(%s)", toint);
+    break;
+  case MT_DTYPE_UINT16: snprintf(out, n, "(unsigned short)(unsigned long long)(%s)", toint); break;
+  case MT_DTYPE_UINT32: snprintf(out, n, "(unsigned int)(unsigned long long)(%s)", toint); break;
+  case MT_DTYPE_UINT64: snprintf(out, n, "(unsigned long long)(%s)", toint); break;
   case MT_DTYPE_BOOL: snprintf(out, n, "(unsigned char)((%s) != 0)", val); break;
   default: snprintf(out, n, "0"); break;
   }
@@ -638,6 +657,27 @@ static void fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n)
     int_lit(dt, i, out, n);
     return;
   }
+  case MT_DTYPE_INT16:
+  case MT_DTYPE_UINT16: {
+    int16_t i;
+    uint16_t u;
+    memcpy(&i, bits, 2);
+    memcpy(&u, bits, 2);
+    int_lit(dt, dt == MT_DTYPE_INT16 ? i : u, out, n);
+    return;
+  }
+  case MT_DTYPE_UINT32: {
+    uint32_t u;
+    memcpy(&u, bits, 4);
+    int_lit(dt, u, out, n);
+    return;
+  }
+  case MT_DTYPE_UINT64: {
+    int64_t i; /* the literal wraps back to the same bits */
+    memcpy(&i, bits, 8);
+    int_lit(dt, i, out, n);
+    return;
+  }
   default: {
     uint8_t u;
     memcpy(&u, bits, 1);
@@ -660,6 +700,10 @@ MT_MUST_USE static mt_status *clip_bounds(cg_body *b, const mt_node *n, const mt
   case MT_DTYPE_INT64: tmin = INT64_MIN, tmax = INT64_MAX; break;
   case MT_DTYPE_INT32: tmin = INT32_MIN, tmax = INT32_MAX; break;
   case MT_DTYPE_INT8: tmin = INT8_MIN, tmax = INT8_MAX; break;
+  case MT_DTYPE_INT16: tmin = INT16_MIN, tmax = INT16_MAX; break;
+  case MT_DTYPE_UINT16: tmin = 0, tmax = UINT16_MAX; break;
+  case MT_DTYPE_UINT32: tmin = 0, tmax = UINT32_MAX; break;
+  case MT_DTYPE_UINT64: tmin = 0, tmax = INT64_MAX; break; /* as the CPU's int64 bounds */
   default: tmin = 0, tmax = UINT8_MAX; break;
   }
   for (int side = 0; side < 2; side++) {

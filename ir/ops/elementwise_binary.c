@@ -70,7 +70,7 @@ mt_status *mt_ew_infer_logical(mt_op_ctx *c) {
 }
 mt_status *mt_ew_infer_pow(mt_op_ctx *c) {
   const mt_tensor *e = mt_op_input(c, 1);
-  if (e && !(mt_dtype_is_float(e->dtype) || mt_dtype_is_integer(e->dtype)))
+  if (e && !(mt_dtype_is_float(e->dtype) || mt_dtype_is_integer_any(e->dtype)))
     return MT_ERR(UNIMPLEMENTED, "exponent dtype %s is not supported", mt_dtype_name(e->dtype));
   return infer_binary(c, MT_EW_POW, false, MT_DTYPE_UNDEFINED);
 }

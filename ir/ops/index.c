@@ -133,6 +133,14 @@ MT_MUST_USE static mt_status *scatter_reduction(const mt_op_ctx *c, mt_scatter_r
   return MT_ERR(INVALID_ARGUMENT, "reduction '%s' is not defined at opset %d", r, c->opset);
 }
 
+/* The reductions combine float32/float16 and the core integer types (kernel_call_index.c). */
+MT_MUST_USE static mt_status *reduction_dtype(const mt_op_ctx *c, mt_scatter_reduction r) {
+  mt_dtype dt = mt_op_input(c, 0)->dtype;
+  if (r != MT_SCATTER_NONE && !mt_dtype_is_float(dt) && !mt_dtype_is_integer(dt))
+    return MT_ERR(UNIMPLEMENTED, "%s with a reduction on %s", c->node->op_type, mt_dtype_name(dt));
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *scatter_inputs(const mt_op_ctx *c, const mt_tensor **data,
                                              const mt_tensor **idx, const mt_tensor **upd) {
   *data = mt_op_input(c, 0);
@@ -165,6 +173,7 @@ MT_MUST_USE static mt_status *infer_scatter_nd(mt_op_ctx *c) {
   MT_RETURN_IF_ERROR_PLAIN(scatter_nd_check(c));
   mt_scatter_reduction r;
   MT_RETURN_IF_ERROR_PLAIN(scatter_reduction(c, &r));
+  MT_RETURN_IF_ERROR_PLAIN(reduction_dtype(c, r));
   mt_op_same_as_input(c, 0, 0);
   return NULL;
 }
@@ -194,6 +203,7 @@ MT_MUST_USE static mt_status *infer_scatter_elements(mt_op_ctx *c) {
   MT_RETURN_IF_ERROR_PLAIN(scatter_elements_check(c, &axis));
   mt_scatter_reduction r;
   MT_RETURN_IF_ERROR_PLAIN(scatter_reduction(c, &r));
+  MT_RETURN_IF_ERROR_PLAIN(reduction_dtype(c, r));
   mt_op_same_as_input(c, 0, 0);
   return NULL;
 }

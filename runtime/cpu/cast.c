@@ -30,6 +30,10 @@ static inline int64_t f2i(float v) {
   case MT_DTYPE_INT32: LOOP(TS, int32_t, (int32_t)(uint32_t)(uint64_t)TOINT(VAL));                 \
   case MT_DTYPE_INT8: LOOP(TS, int8_t, (int8_t)(uint8_t)(uint64_t)TOINT(VAL));                     \
   case MT_DTYPE_UINT8: LOOP(TS, uint8_t, (uint8_t)(uint64_t)TOINT(VAL));                           \
+  case MT_DTYPE_INT16: LOOP(TS, int16_t, (int16_t)(uint16_t)(uint64_t)TOINT(VAL));                 \
+  case MT_DTYPE_UINT16: LOOP(TS, uint16_t, (uint16_t)(uint64_t)TOINT(VAL));                        \
+  case MT_DTYPE_UINT32: LOOP(TS, uint32_t, (uint32_t)(uint64_t)TOINT(VAL));                        \
+  case MT_DTYPE_UINT64: LOOP(TS, uint64_t, (uint64_t)TOINT(VAL));                                  \
   case MT_DTYPE_BOOL: LOOP(TS, uint8_t, (uint8_t)((VAL) != 0));                                    \
   default: break;                                                                                  \
   }
@@ -51,6 +55,11 @@ mt_status *mt_cpu_cast_buffer(mt_dtype from, const void *src, mt_dtype to, void 
   case MT_DTYPE_INT32: CAST_TO_ALL(int32_t, x, AS_I64) break;
   case MT_DTYPE_INT8: CAST_TO_ALL(int8_t, x, AS_I64) break;
   case MT_DTYPE_UINT8: CAST_TO_ALL(uint8_t, x, AS_I64) break;
+  case MT_DTYPE_INT16: CAST_TO_ALL(int16_t, x, AS_I64) break;
+  case MT_DTYPE_UINT16: CAST_TO_ALL(uint16_t, x, AS_I64) break;
+  case MT_DTYPE_UINT32: CAST_TO_ALL(uint32_t, x, AS_I64) break;
+  /* uint64 past INT64_MAX: floats take the value, integers wrap through int64 bits */
+  case MT_DTYPE_UINT64: CAST_TO_ALL(uint64_t, x, AS_I64) break;
   case MT_DTYPE_BOOL: CAST_TO_ALL(uint8_t, x != 0, AS_I64) break;
   default: break;
   }

@@ -74,6 +74,10 @@ DEFINE_INT_ROWS(i64, int64_t, uint64_t, DIV_SIGNED(int64_t, uint64_t), x < 0)
 DEFINE_INT_ROWS(i32, int32_t, uint32_t, DIV_SIGNED(int32_t, uint32_t), x < 0)
 DEFINE_INT_ROWS(i8, int8_t, uint8_t, DIV_SIGNED(int8_t, uint8_t), x < 0)
 DEFINE_INT_ROWS(u8, uint8_t, uint8_t, DIV_UNSIGNED(uint8_t), false) /* PRelu: never negative */
+DEFINE_INT_ROWS(i16, int16_t, uint16_t, DIV_SIGNED(int16_t, uint16_t), x < 0)
+DEFINE_INT_ROWS(u16, uint16_t, uint16_t, DIV_UNSIGNED(uint16_t), false)
+DEFINE_INT_ROWS(u32, uint32_t, uint32_t, DIV_UNSIGNED(uint32_t), false)
+DEFINE_INT_ROWS(u64, uint64_t, uint64_t, DIV_UNSIGNED(uint64_t), false)
 
 /* Mod (the divisor's sign, as Python's %), fmod (the dividend's, as C's %) and the bitwise ops.
  * x % 0 gives 0 and INT_MIN % -1 gives 0, where C would trap. Unsigned shifts by the width or
@@ -104,7 +108,15 @@ DEFINE_BIT_ROWS(i64, int64_t, MOD_SIGNED(int64_t), FMOD_SIGNED(int64_t))
 DEFINE_BIT_ROWS(i32, int32_t, MOD_SIGNED(int32_t), FMOD_SIGNED(int32_t))
 DEFINE_BIT_ROWS(i8, int8_t, MOD_SIGNED(int8_t), FMOD_SIGNED(int8_t))
 DEFINE_BIT_ROWS(u8, uint8_t, MOD_UNSIGNED(uint8_t), MOD_UNSIGNED(uint8_t))
+DEFINE_BIT_ROWS(i16, int16_t, MOD_SIGNED(int16_t), FMOD_SIGNED(int16_t))
+DEFINE_BIT_ROWS(u16, uint16_t, MOD_UNSIGNED(uint16_t), MOD_UNSIGNED(uint16_t))
+DEFINE_BIT_ROWS(u32, uint32_t, MOD_UNSIGNED(uint32_t), MOD_UNSIGNED(uint32_t))
+DEFINE_BIT_ROWS(u64, uint64_t, MOD_UNSIGNED(uint64_t), MOD_UNSIGNED(uint64_t))
 DEFINE_SHIFT_ROWS(u8, uint8_t)
+DEFINE_SHIFT_ROWS(u16, uint16_t)
+DEFINE_SHIFT_ROWS(u32, uint32_t)
+DEFINE_SHIFT_ROWS(u64, uint64_t)
+DEFINE_SSHIFT_ROWS(i16, int16_t, uint16_t)
 DEFINE_SSHIFT_ROWS(i64, int64_t, uint64_t)
 DEFINE_SSHIFT_ROWS(i32, int32_t, uint32_t)
 DEFINE_SSHIFT_ROWS(i8, int8_t, uint8_t)
@@ -130,6 +142,10 @@ DEFINE_CMP_ROWS(i64, int64_t)
 DEFINE_CMP_ROWS(i32, int32_t)
 DEFINE_CMP_ROWS(i8, int8_t)
 DEFINE_CMP_ROWS(u8, uint8_t)
+DEFINE_CMP_ROWS(i16, int16_t)
+DEFINE_CMP_ROWS(u16, uint16_t)
+DEFINE_CMP_ROWS(u32, uint32_t)
+DEFINE_CMP_ROWS(u64, uint64_t)
 
 /* Bool bytes are normalised so a stray non-0/1 byte still acts as true. */
 DEFINE_ROW(eq_bool, uint8_t, uint8_t, (x != 0) == (y != 0))
@@ -185,6 +201,10 @@ static mt_bcast_row_fn pick_row(mt_ew_binary op, mt_dtype dt) {
   case MT_DTYPE_INT32: PICK(op, i32); PICK_BITS(op, i32);
   case MT_DTYPE_INT8: PICK(op, i8); PICK_BITS(op, i8);
   case MT_DTYPE_UINT8: PICK(op, u8); PICK_BITS(op, u8);
+  case MT_DTYPE_INT16: PICK(op, i16); PICK_BITS(op, i16);
+  case MT_DTYPE_UINT16: PICK(op, u16); PICK_BITS(op, u16);
+  case MT_DTYPE_UINT32: PICK(op, u32); PICK_BITS(op, u32);
+  case MT_DTYPE_UINT64: PICK(op, u64); PICK_BITS(op, u64);
   case MT_DTYPE_BOOL:
     switch (op) {
     case MT_EW_AND: return and_bool;
@@ -249,6 +269,10 @@ static double load_f64(mt_dtype dt, const void *p, int64_t i) {
   case MT_DTYPE_INT64: return (double)((const int64_t *)p)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)p)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)p)[i];
+  case MT_DTYPE_INT16: return ((const int16_t *)p)[i];
+  case MT_DTYPE_UINT16: return ((const uint16_t *)p)[i];
+  case MT_DTYPE_UINT32: return ((const uint32_t *)p)[i];
+  case MT_DTYPE_UINT64: return (double)((const uint64_t *)p)[i];
   case MT_DTYPE_UINT8:
   case MT_DTYPE_BOOL: return ((const uint8_t *)p)[i];
   default: return 0;
@@ -334,7 +358,8 @@ mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor
                   mt_dtype_name(want_out));
   if (!mt_cpu_ew_binary_supports(op, a->dtype))
     return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported by this op", mt_dtype_name(a->dtype));
-  if (op == MT_EW_POW && !(mt_dtype_is_float(b->dtype) || mt_dtype_is_integer(b->dtype)))
+  /* an exponent of the wider integer types goes through double (they are not `int_exp`) */
+  if (op == MT_EW_POW && !(mt_dtype_is_float(b->dtype) || mt_dtype_is_integer_any(b->dtype)))
     return MT_ERR(UNIMPLEMENTED, "exponent dtype %s is not supported", mt_dtype_name(b->dtype));
 
   mt_bcast_plan plan;
