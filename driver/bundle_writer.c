@@ -1,5 +1,6 @@
 /* The .mtbundle writer behind `mtcc compile -o`: turns the scheduled, memory-planned plan into
- * the manifest (runtime/bundle/mtbundle.proto) and the weights blob, lays out the container
+ * the manifest (runtime/bundle/mtbundle.proto) and the weights blob (the GPU plan and the code
+ * section come from driver/bundle_gpu.c), lays out the container
  * (runtime/bundle/format.h) and writes it atomically. Every node is lowered to the same
  * mt_kernel_call the reference executor runs, so libmtrt's CPU path runs what was checked.
  * Deterministic: nothing depends on time, paths, addresses or hash order, so the same inputs
@@ -10,31 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "driver/compilation.h"
+#include "driver/bundle_writer.h"
 #include "ir/op.h"
 #include "runtime/bundle/format.h"
-#include "runtime/bundle/mtbundle.pb-c.h"
 
 #ifndef MTCC_VERSION_STRING
 #define MTCC_VERSION_STRING "0.0.0"
 #endif
 
-typedef struct writer {
-  const mtcc_compilation *c;
-  const mt_module *m;
-  const mt_plan *p;
-  void **allocs; /* everything the manifest points to, freed at the end */
-  size_t n_allocs, cap_allocs;
-  int32_t *buffer_of_value;
-  int64_t *scratch_of_value;
-  uint64_t scratch_bytes;
-  int32_t *constant_index; /* module constant -> bundle constant, -1 unused */
-  Mtbundle__Constant **constants;
-  size_t n_constants;
-  uint64_t weight_bytes;
-} writer;
-
-static void *walloc(writer *w, size_t size) {
+void *mt_bw_alloc(writer *w, size_t size) {
   if (w->n_allocs == w->cap_allocs) {
     size_t ncap = w->cap_allocs ? w->cap_allocs * 2 : 1024;
     void **na = realloc(w->allocs, ncap * sizeof *na);
@@ -46,19 +31,7 @@ static void *walloc(writer *w, size_t size) {
   return p;
 }
 
-#define WNEW(w, ptr, init)                                                                         \
-  do {                                                                                             \
-    (ptr) = walloc(w, sizeof *(ptr));                                                              \
-    if (!(ptr)) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");                                \
-    init(ptr);                                                                                     \
-  } while (0)
-#define WARRAY(w, ptr, n)                                                                          \
-  do {                                                                                             \
-    (ptr) = walloc(w, sizeof *(ptr) * ((size_t)(n) + 1));                                          \
-    if (!(ptr)) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");                                \
-  } while (0)
-
-static uint64_t align64(uint64_t v) {
+uint64_t mt_bw_align64(uint64_t v) {
   return (v + MT_BUNDLE_ALIGN - 1) / MT_BUNDLE_ALIGN * MT_BUNDLE_ALIGN;
 }
 
@@ -95,7 +68,7 @@ MT_MUST_USE static mt_status *constant_ref(writer *w, int32_t cid, int32_t *out)
     Mtbundle__Constant *bc;
     WNEW(w, bc, mtbundle__constant__init);
     MT_RETURN_IF_ERROR_PLAIN(make_type(w, k->dtype, k->rank, k->dims, "constant", &bc->type));
-    w->weight_bytes = align64(w->weight_bytes);
+    w->weight_bytes = mt_bw_align64(w->weight_bytes);
     bc->offset = w->weight_bytes;
     bc->nbytes = k->nbytes;
     w->weight_bytes += k->nbytes;
@@ -107,7 +80,7 @@ MT_MUST_USE static mt_status *constant_ref(writer *w, int32_t cid, int32_t *out)
 }
 
 /* Where value v lives at run time. */
-MT_MUST_USE static mt_status *make_ref(writer *w, mt_value_id v, Mtbundle__BufferRef **out) {
+mt_status *mt_bw_ref(writer *w, mt_value_id v, Mtbundle__BufferRef **out) {
   Mtbundle__BufferRef *r;
   WNEW(w, r, mtbundle__buffer_ref__init);
   *out = r;
@@ -139,7 +112,7 @@ MT_MUST_USE static mt_status *make_ref(writer *w, mt_value_id v, Mtbundle__Buffe
   }
   /* values the memory plan does not place (inside a fused group): their own scratch bytes */
   if (w->scratch_of_value[v] < 0) {
-    w->scratch_bytes = align64(w->scratch_bytes);
+    w->scratch_bytes = mt_bw_align64(w->scratch_bytes);
     w->scratch_of_value[v] = (int64_t)w->scratch_bytes;
     w->scratch_bytes += value_bytes(val);
   }
@@ -181,7 +154,7 @@ MT_MUST_USE static mt_status *make_node(writer *w, int32_t node, Mtbundle__Node 
   size_t np;
   MT_RETURN_IF_ERROR(mt_kc_encode(&call, &params, &np), "tenant '%s': node '%s'", tn->name,
                      n->name);
-  if (w->n_allocs == w->cap_allocs && !walloc(w, 1)) {
+  if (w->n_allocs == w->cap_allocs && !mt_bw_alloc(w, 1)) {
     free(params);
     return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
@@ -193,10 +166,10 @@ MT_MUST_USE static mt_status *make_node(writer *w, int32_t node, Mtbundle__Node 
   WARRAY(w, bn->inputs, n->n_inputs);
   WARRAY(w, bn->outputs, n->n_outputs);
   for (int i = 0; i < n->n_inputs; i++)
-    MT_RETURN_IF_ERROR(make_ref(w, n->inputs[i], &bn->inputs[i]), "tenant '%s': node '%s'",
+    MT_RETURN_IF_ERROR(mt_bw_ref(w, n->inputs[i], &bn->inputs[i]), "tenant '%s': node '%s'",
                        tn->name, n->name);
   for (int i = 0; i < n->n_outputs; i++)
-    MT_RETURN_IF_ERROR(make_ref(w, n->outputs[i], &bn->outputs[i]), "tenant '%s': node '%s'",
+    MT_RETURN_IF_ERROR(mt_bw_ref(w, n->outputs[i], &bn->outputs[i]), "tenant '%s': node '%s'",
                        tn->name, n->name);
   *out = bn;
   return NULL;
@@ -348,12 +321,13 @@ MT_MUST_USE static mt_status *build(writer *w, Mtbundle__Manifest *mf) {
       Mtbundle__Port *port;
       WNEW(w, port, mtbundle__port__init);
       port->name = (char *)v->name;
-      MT_RETURN_IF_ERROR(make_ref(w, tn->graph->outputs[i], &port->source), "tenant '%s'",
+      MT_RETURN_IF_ERROR(mt_bw_ref(w, tn->graph->outputs[i], &port->source), "tenant '%s'",
                          tn->name);
       port->type = port->source->type;
       mf->tenants[t]->outputs[i] = port;
     }
   }
+  MT_RETURN_IF_ERROR_PLAIN(mt_bw_gpu(w, mf, order));
   mf->n_constants = w->n_constants;
   mf->constants = w->constants;
   mf->scratch_bytes = w->scratch_bytes;
@@ -414,10 +388,12 @@ mtcc_status *mtcc_compilation_write_bundle(const mtcc_compilation *c, const char
         const mt_constant *mk = mt_module_constant(w.m, k);
         memcpy(weights + w.constants[w.constant_index[k]]->offset, mk->data, mk->nbytes);
       }
-    mt_bundle_section secs[2] = {{.kind = MT_SECTION_MANIFEST, .size = packed_size},
-                                 {.kind = MT_SECTION_WEIGHTS, .size = w.weight_bytes}};
-    const void *data[2] = {packed, weights};
-    st = mt_bundle_build_image(secs, data, 2, &image, &image_size);
+    /* the code section only when there is GPU code: a CPU-only bundle has two sections */
+    mt_bundle_section secs[3] = {{.kind = MT_SECTION_MANIFEST, .size = packed_size},
+                                 {.kind = MT_SECTION_WEIGHTS, .size = w.weight_bytes},
+                                 {.kind = MT_SECTION_CODE, .size = w.code_bytes}};
+    const void *data[3] = {packed, weights, w.code};
+    st = mt_bundle_build_image(secs, data, w.code_bytes ? 3 : 2, &image, &image_size);
   }
   if (!st) st = write_atomic(path, image, image_size);
   for (size_t i = 0; i < w.n_allocs; i++) free(w.allocs[i]);

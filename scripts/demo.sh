@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on its built-in default: generate the sample models, import them together as one
 # multi-tenant module (samples/demo.json), inspect it, compile it through the multi-tenant passes
-# and CUDA codegen into one bundle (build/demo/demo.mtbundle; JSON report, HTML schedule and the
-# generated CUDA C beside it), run the bundle through libmtrt's CPU path, run the same inputs on
+# and CUDA codegen into one bundle with the GPU code NVRTC made for every target and the CPU plan
+# (build/demo/demo.mtbundle; JSON report, HTML schedule and the generated CUDA C beside it;
+# NVRTC's results are cached in ~/.cache/mtcc, so a second run compiles in seconds), run the bundle through libmtrt's CPU path, run the same inputs on
 # the reference executor, and check with `mtcc check` that both agree.
 set -euo pipefail
 cd "$(dirname "$0")/.."

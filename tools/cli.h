@@ -19,7 +19,10 @@ int mt_cmd_check(int argc, char **argv);
 
 /* `run` and `inspect` of an .mtbundle through libmtrt (cmd_bundle.c). */
 int mt_cmd_run_bundle(int argc, char **argv);
-int mt_cmd_inspect_bundle(const char *path);
+int mt_cmd_inspect_bundle(const char *path, bool verbose);
+/* The GPU plan of a validated bundle (cmd_inspect_gpu.c); verbose: every module and step. */
+struct mt_bundle;
+void mt_cli_print_bundle_gpu(const struct mt_bundle *b, bool verbose);
 /* Whether path is a regular file that starts with the .mtbundle magic. */
 bool mt_cli_is_bundle(const char *path);
 

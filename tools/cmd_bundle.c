@@ -212,7 +212,7 @@ static void print_type(const Mtbundle__TensorType *t) {
   printf("]");
 }
 
-int mt_cmd_inspect_bundle(const char *path) {
+int mt_cmd_inspect_bundle(const char *path, bool verbose) {
   mtrt_bundle *rb = NULL;
   mt_status *st = from_rt(mtrt_bundle_open(path, NULL, &rb));
   if (st) return mt_cli_fail(st);
@@ -255,6 +255,7 @@ int mt_cmd_inspect_bundle(const char *path) {
   for (int k = 1; k < MT_KERNEL_COUNT; k++)
     if (hist[k]) printf(" %s=%d", mt_kernel_kind_name((mt_kernel_kind)k), hist[k]);
   printf("\n");
+  mt_cli_print_bundle_gpu(b, verbose);
   mtrt_bundle_close(rb);
   return 0;
 }

@@ -1,10 +1,14 @@
 /* mtcc compile: parse the command line into mtcc_compile_options, call the library
- * (include/mtcc.h), print the summary. Everything else lives in driver/. (Codegen and the bundle
- * come with the codegen issue; today compile stops at the scheduled, memory-planned module.) */
+ * (include/mtcc.h), print the summary and write the bundle. Everything else lives in driver/.
+ * A bundle (-o) carries GPU code by default, so -o turns NVRTC on where mtcc has it (its on-disk
+ * cache keeps rebuilds fast); --cpu-only writes one without, and a bundle written without NVRTC
+ * says why (mtcc inspect shows it). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cuda.h"
+#include "driver/compilation.h"
 #include "mtcc.h"
 #include "tools/cli.h"
 
@@ -14,7 +18,7 @@ typedef struct compile_args {
   const char **disabled;
   int n_disabled;
   const char *dump_after, *report, *report_html, *target, *arch_params, *emit_cuda, *output;
-  bool nvrtc, no_cache;
+  bool nvrtc, no_cache, cpu_only;
   size_t memory_limit; /* 0: the default */
 } compile_args;
 
@@ -39,6 +43,10 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     }
     if (!opt && strcmp(arg, "--nvrtc") == 0) {
       a->nvrtc = true;
+      continue;
+    }
+    if (!opt && strcmp(arg, "--cpu-only") == 0) {
+      a->cpu_only = true;
       continue;
     }
     if (!opt && strcmp(arg, "--no-cache") == 0) {
@@ -68,6 +76,12 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     else
       a->arch_params = val;
   }
+  if (a->cpu_only && !a->output)
+    return MT_ERR(INVALID_ARGUMENT, "compile: --cpu-only is about the bundle: it needs -o FILE");
+  if (a->cpu_only && a->nvrtc)
+    return MT_ERR(INVALID_ARGUMENT,
+                  "compile: --cpu-only and --nvrtc contradict each other (a bundle with --nvrtc "
+                  "carries GPU code)");
   return NULL;
 }
 
@@ -97,7 +111,8 @@ int mt_cmd_compile(int argc, char **argv) {
   o.n_disabled_passes = a.n_disabled;
   o.dump_after = a.dump_after;
   o.emit_cuda_dir = a.emit_cuda;
-  o.nvrtc = a.nvrtc;
+  /* a bundle is GPU code unless --cpu-only; without NVRTC it is written CPU-only, saying why */
+  o.nvrtc = a.nvrtc || (a.output && !a.cpu_only && mt_cuda_nvrtc_available());
   o.no_cache = a.no_cache;
   o.report_path = a.report; /* written before the summary is printed, as before */
   o.report_html_path = a.report_html;
@@ -105,7 +120,16 @@ int mt_cmd_compile(int argc, char **argv) {
   mtcc_status *cst = mtcc_compile(&o, &c);
   if (!cst && a.output) cst = mtcc_compilation_write_bundle(c, a.output);
   if (!cst) mtcc_compilation_print_summary(c, stdout);
-  if (!cst && a.output) printf("bundle: %s\n", a.output);
+  int skipped = c ? c->cuda->n_skipped : 0;
+  if (!cst && a.output && o.nvrtc && skipped)
+    printf("bundle: %s (the CPU plan, and GPU code for every target but %d group(s) codegen does "
+           "not cover yet: see mtcc inspect)\n",
+           a.output, skipped);
+  else if (!cst && a.output && o.nvrtc)
+    printf("bundle: %s (GPU code for every target, and the CPU plan)\n", a.output);
+  else if (!cst && a.output)
+    printf("bundle: %s (CPU plan only: %s)\n", a.output,
+           a.cpu_only ? "--cpu-only" : mt_cuda_nvrtc_describe());
   mtcc_compilation_destroy(c);
   free(a.paths);
   free(a.disabled);

@@ -66,7 +66,7 @@ static void print_tenant(const mt_module *m, int32_t ti) {
 }
 
 int mt_cmd_inspect(int argc, char **argv) {
-  bool dump = false;
+  bool dump = false, verbose = false; /* --verbose: every GPU module and step of a bundle */
   char **paths = calloc((size_t)argc + 1, sizeof *paths);
   int n_paths = 0;
   if (!paths) return mt_cli_fail(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
@@ -75,6 +75,8 @@ int mt_cmd_inspect(int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--dump-ir") == 0)
       dump = true;
+    else if (strcmp(argv[i], "--verbose") == 0)
+      verbose = true;
     else if (mt_cli_memory_limit_arg("inspect", argc, argv, &i, &memory_limit, &lst)) {
       if (lst) {
         free(paths);
@@ -87,7 +89,7 @@ int mt_cmd_inspect(int argc, char **argv) {
       paths[n_paths++] = argv[i];
   }
   if (n_paths == 1 && mt_cli_is_bundle(paths[0])) {
-    int rc = mt_cmd_inspect_bundle(paths[0]);
+    int rc = mt_cmd_inspect_bundle(paths[0], verbose);
     free(paths);
     return rc;
   }

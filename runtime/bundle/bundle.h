@@ -3,6 +3,7 @@
 #ifndef MT_RUNTIME_BUNDLE_BUNDLE_H
 #define MT_RUNTIME_BUNDLE_BUNDLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,8 @@ typedef struct mt_bundle {
   size_t size;
   const uint8_t *weights; /* the weights section (64-byte aligned in the file) */
   size_t weight_bytes;
+  const uint8_t *code; /* the code section (cubins, PTX; Manifest.code_images), or NULL */
+  size_t code_bytes;
   Mtbundle__Manifest *manifest;
   mt_kernel_call *calls; /* per manifest node, decoded */
 } mt_bundle;
@@ -34,5 +37,30 @@ const mt_bundle *mt_bundle_of(const struct mtrt_bundle *b);
 
 /* Bytes of a validated tensor type. */
 size_t mt_bundle_type_bytes(const Mtbundle__TensorType *t);
+
+/* The loader's check of one buffer reference (kind, index, tenant, type, offset + size inside
+ * its arena or the scratch area); `writes` refuses constants and graph inputs; an INPUT must be
+ * one of `tenant`'s. For the other validators of the loader. */
+MT_MUST_USE mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m,
+                                           const Mtbundle__BufferRef *r, bool writes,
+                                           int32_t tenant, const char *what);
+
+/* Validates the GPU plan (runtime/bundle/validate_gpu.c): code images inside the code section,
+ * modules, launches, library calls and every buffer they name. Called by mt_bundle_load after
+ * the CPU plan is checked; b->code must be set. */
+MT_MUST_USE mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *what);
+
+/* The bytes of code image `image` of a validated bundle, inside the bundle's mapping (lives
+ * until the bundle is closed). OUT_OF_RANGE when there is no such image. Any thread. */
+MT_MUST_USE mt_status *mt_bundle_code_image(const mt_bundle *b, uint32_t image,
+                                            const uint8_t **out_data, size_t *out_size);
+
+/* Which image of GPU module `module` a device of compute capability major.minor runs: the
+ * cubin for exactly its arch, else the cubin of the same major version with the highest minor
+ * not above the device's (binary compatible), else the PTX when its virtual arch is not above
+ * the device's (*out_ptx: the driver JIT-compiles it). NOT_FOUND, naming the archs the bundle
+ * has, when none fits. Any thread. */
+MT_MUST_USE mt_status *mt_bundle_module_image(const mt_bundle *b, uint32_t module, int major,
+                                              int minor, uint32_t *out_image, bool *out_ptx);
 
 #endif

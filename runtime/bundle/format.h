@@ -36,6 +36,25 @@ typedef enum mt_bundle_section_kind {
   MT_SECTION_KIND_COUNT,
 } mt_bundle_section_kind;
 
+/* GpuLibCall.kind and GemmProblem.epilogue (runtime/bundle/mtbundle.proto): the values of the
+ * codegen's mt_cuda_libcall_kind and mt_cuda_epilogue (codegen/cuda.h), which the writer
+ * asserts at compile time, named here for the runtime, which never sees codegen. */
+typedef enum mt_gpu_libcall_kind {
+  MT_GPU_LT_MATMUL,    /* one cublasLtMatmul (batch > 1: a strided batch of one problem) */
+  MT_GPU_GEMM_BATCHED, /* identical problems: one strided-batched GEMM */
+  MT_GPU_GEMM_GROUPED, /* different shapes: one cublasGemmGroupedBatchedEx */
+  MT_GPU_LIBCALL_KIND_COUNT,
+} mt_gpu_libcall_kind;
+typedef enum mt_gpu_epilogue {
+  MT_GPU_EPI_DEFAULT,
+  MT_GPU_EPI_BIAS,
+  MT_GPU_EPI_RELU,
+  MT_GPU_EPI_RELU_BIAS,
+  MT_GPU_EPI_GELU, /* cuBLASLt's tanh form */
+  MT_GPU_EPI_GELU_BIAS,
+  MT_GPU_EPILOGUE_COUNT,
+} mt_gpu_epilogue;
+
 typedef struct mt_bundle_section {
   uint32_t kind;
   uint64_t offset, size;

@@ -210,10 +210,18 @@ mt_status *mt_bundle_load(mt_bundle *b, const char *what) {
   MT_RETURN_IF_ERROR_PLAIN(mt_bundle_parse_container(b->image, b->size, what, secs));
   b->weights = b->image + secs[MT_SECTION_WEIGHTS].offset;
   b->weight_bytes = (size_t)secs[MT_SECTION_WEIGHTS].size;
+  b->code = secs[MT_SECTION_CODE].kind ? b->image + secs[MT_SECTION_CODE].offset : NULL;
+  b->code_bytes = (size_t)secs[MT_SECTION_CODE].size;
   const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
   b->manifest = mtbundle__manifest__unpack(NULL, (size_t)ms->size, b->image + ms->offset);
   if (!b->manifest) return MT_ERR(DATA_LOSS, "%s: the manifest section does not parse", what);
-  return check_manifest(b, what);
+  MT_RETURN_IF_ERROR_PLAIN(check_manifest(b, what));
+  return mt_bundle_validate_gpu(b, what);
+}
+
+mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m, const Mtbundle__BufferRef *r,
+                               bool writes, int32_t tenant, const char *what) {
+  return check_ref(m, r, writes, tenant, what);
 }
 
 void mt_bundle_release(mt_bundle *b) {

@@ -11,32 +11,9 @@
 
 #include "mtcc.h"
 #include "mtrt.h"
+#include "bundle_test_util.h"
 #include "onnx_builder.h"
 #include "runtime/bundle/bundle.h"
-
-static const float W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
-static const float W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
-
-/* y = MatMul(Relu(x + W1), W2) with x[2,3], W1[2,3], W2[3,4]; plus a Transpose output. */
-static char *write_model(const char *dir) {
-  ob_builder b;
-  ob_init(&b, 13);
-  ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 3), OB_PARAMS(NULL, NULL));
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w1", 2, OB_DIMS(2, 3), W1, 6));
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w2", 2, OB_DIMS(3, 4), W2, 12));
-  ob_node(&b, b.graph, "Add", "add", OB_NAMES("x", "w1"), OB_NAMES("s"));
-  ob_node(&b, b.graph, "Relu", "relu", OB_NAMES("s"), OB_NAMES("r"));
-  ob_node(&b, b.graph, "MatMul", "matmul", OB_NAMES("r", "w2"), OB_NAMES("y"));
-  ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("y"), OB_NAMES("yt"));
-  ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
-  ob_output(&b, b.graph, "yt", MT_DTYPE_FLOAT32);
-  size_t len;
-  void *bytes = ob_pack(&b, &len);
-  char *p = tu_join(dir, "tiny.onnx");
-  tu_write_file(p, bytes, len);
-  ob_free(&b);
-  return p;
-}
 
 typedef struct fixture {
   char *dir, *model;
@@ -44,31 +21,11 @@ typedef struct fixture {
   size_t size;
 } fixture;
 
-static uint8_t *compile_bundle(const fixture *f, const char *name, size_t *out_size) {
-  const char *inputs[] = {f->model};
-  mtcc_compile_options o;
-  mtcc_compile_options_init(&o);
-  o.inputs = inputs;
-  o.n_inputs = 1;
-  mtcc_compilation *c = NULL;
-  mtcc_status *st = mtcc_compile(&o, &c);
-  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
-  assert_null(st);
-  char *path = tu_join(f->dir, name);
-  st = mtcc_compilation_write_bundle(c, path);
-  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
-  assert_null(st);
-  mtcc_compilation_destroy(c);
-  uint8_t *bytes = (uint8_t *)tu_read_file(path, out_size);
-  free(path);
-  return bytes;
-}
-
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->dir = tu_mkdtemp();
-  f->model = write_model(f->dir);
-  f->image = compile_bundle(f, "a.mtbundle", &f->size);
+  f->model = bt_write_tiny_model(f->dir);
+  f->image = bt_compile_bundle(f->model, f->dir, "a.mtbundle", false, &f->size);
   *state = f;
   return 0;
 }
@@ -105,8 +62,8 @@ static void test_runs_and_matches_hand_computation(void **state) {
     for (int j = 0; j < 4; j++) {
       double acc = 0;
       for (int k = 0; k < 3; k++) {
-        double r = x[i * 3 + k] + W1[i * 3 + k];
-        acc += (r > 0 ? r : 0) * W2[k * 4 + j];
+        double r = x[i * 3 + k] + BT_W1[i * 3 + k];
+        acc += (r > 0 ? r : 0) * BT_W2[k * 4 + j];
       }
       assert_float_equal(y[i * 4 + j], acc, 1e-5);
       assert_float_equal(yt[j * 2 + i], acc, 1e-5);
@@ -170,7 +127,7 @@ static void test_sessions_from_8_threads(void **state) {
 static void test_rebuild_is_byte_identical(void **state) {
   fixture *f = *state;
   size_t size2;
-  uint8_t *again = compile_bundle(f, "b.mtbundle", &size2);
+  uint8_t *again = bt_compile_bundle(f->model, f->dir, "b.mtbundle", false, &size2);
   assert_int_equal(size2, f->size);
   assert_memory_equal(again, f->image, f->size);
   free(again);
@@ -237,24 +194,6 @@ static const raw_case RAW_CASES[] = {
     {"manifest does not parse", garbage_manifest, true, "does not parse"},
 };
 
-static void expect_refused(const uint8_t *img, size_t size, const char *name, const char *needle) {
-  mtrt_bundle *b = NULL;
-  mtrt_status *st = mtrt_bundle_open_memory(img, size, NULL, &b);
-  if (!st) {
-    mtrt_bundle_close(b);
-    print_error("corruption '%s' was accepted\n", name);
-    fail();
-  }
-  assert_null(b);
-  const char *msg = mtrt_status_message(st);
-  if (!strstr(msg, needle) || strchr(msg, '\n')) {
-    print_error("corruption '%s': message lacks \"%s\": %s\n", name, needle, msg);
-    mtrt_status_free(st);
-    fail();
-  }
-  mtrt_status_free(st);
-}
-
 static void test_container_corruptions(void **state) {
   fixture *f = *state;
   for (size_t i = 0; i < sizeof RAW_CASES / sizeof *RAW_CASES; i++) {
@@ -266,7 +205,7 @@ static void test_container_corruptions(void **state) {
     /* an exact-size copy, so ASan catches any read past the end */
     uint8_t *exact = malloc(size ? size : 1);
     memcpy(exact, img, size);
-    expect_refused(exact, size, RAW_CASES[i].name, RAW_CASES[i].needle);
+    bt_expect_refused(exact, size, RAW_CASES[i].name, RAW_CASES[i].needle);
     free(exact);
     free(img);
   }
@@ -441,7 +380,7 @@ static void test_manifest_corruptions(void **state) {
     uint8_t *img = NULL;
     size_t size = 0;
     assert_ok(mt_bundle_build_image(out, data, 2, &img, &size));
-    expect_refused(img, size, MANIFEST_CASES[i].name, MANIFEST_CASES[i].needle);
+    bt_expect_refused(img, size, MANIFEST_CASES[i].name, MANIFEST_CASES[i].needle);
     applied++;
     free(img);
     free(packed);

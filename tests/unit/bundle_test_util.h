@@ -1,0 +1,81 @@
+/* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c): compile a workload
+ * into a bundle file and read its bytes back (the tiny model both use), and expect a bundle image to be refused with a
+ * one-line status naming what is wrong. Header-only, after test_util.h. */
+#ifndef MT_TESTS_BUNDLE_TEST_UTIL_H
+#define MT_TESTS_BUNDLE_TEST_UTIL_H
+
+#include "mtcc.h"
+#include "mtrt.h"
+#include "onnx_builder.h"
+
+static const float BT_W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
+static const float BT_W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
+
+/* DIR/tiny.onnx: y = MatMul(Relu(x + W1), W2) with x[2,3], W1[2,3], W2[3,4], plus yt, y
+ * transposed (an elementwise group, a GEMM and a data-movement group); returns its path. */
+static inline char *bt_write_tiny_model(const char *dir) {
+  ob_builder b;
+  ob_init(&b, 13);
+  ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 3), OB_PARAMS(NULL, NULL));
+  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w1", 2, OB_DIMS(2, 3), BT_W1, 6));
+  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w2", 2, OB_DIMS(3, 4), BT_W2, 12));
+  ob_node(&b, b.graph, "Add", "add", OB_NAMES("x", "w1"), OB_NAMES("s"));
+  ob_node(&b, b.graph, "Relu", "relu", OB_NAMES("s"), OB_NAMES("r"));
+  ob_node(&b, b.graph, "MatMul", "matmul", OB_NAMES("r", "w2"), OB_NAMES("y"));
+  ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("y"), OB_NAMES("yt"));
+  ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
+  ob_output(&b, b.graph, "yt", MT_DTYPE_FLOAT32);
+  size_t len;
+  void *bytes = ob_pack(&b, &len);
+  char *p = tu_join(dir, "tiny.onnx");
+  tu_write_file(p, bytes, len);
+  ob_free(&b);
+  return p;
+}
+
+/* Compiles `input` (a model or manifest; nvrtc: with GPU code) into DIR/NAME and returns the
+ * file's bytes (the caller frees them). */
+static inline uint8_t *bt_compile_bundle(const char *input, const char *dir, const char *name,
+                                         bool nvrtc, size_t *out_size) {
+  const char *inputs[] = {input};
+  mtcc_compile_options o;
+  mtcc_compile_options_init(&o);
+  o.inputs = inputs;
+  o.n_inputs = 1;
+  o.nvrtc = nvrtc;
+  mtcc_compilation *c = NULL;
+  mtcc_status *st = mtcc_compile(&o, &c);
+  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
+  assert_null(st);
+  char *path = tu_join(dir, name);
+  st = mtcc_compilation_write_bundle(c, path);
+  if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
+  assert_null(st);
+  mtcc_compilation_destroy(c);
+  uint8_t *bytes = (uint8_t *)tu_read_file(path, out_size);
+  free(path);
+  return bytes;
+}
+
+/* The image (size bytes; pass an exact-size copy so ASan sees any read past it) must be refused
+ * by mtrt_bundle_open_memory with a one-line message containing needle. */
+static inline void bt_expect_refused(const uint8_t *img, size_t size, const char *name,
+                                     const char *needle) {
+  mtrt_bundle *b = NULL;
+  mtrt_status *st = mtrt_bundle_open_memory(img, size, NULL, &b);
+  if (!st) {
+    mtrt_bundle_close(b);
+    print_error("corruption '%s' was accepted\n", name);
+    fail();
+  }
+  assert_null(b);
+  const char *msg = mtrt_status_message(st);
+  if (!strstr(msg, needle) || strchr(msg, '\n')) {
+    print_error("corruption '%s': message lacks \"%s\": %s\n", name, needle, msg);
+    mtrt_status_free(st);
+    fail();
+  }
+  mtrt_status_free(st);
+}
+
+#endif
