@@ -299,15 +299,19 @@ static void reverse_sequence(cg_body *b, const mt_kc_reverse_sequence *p, const 
   mt_cg_line(b, "}");
 }
 
+/* The condition is a constant (Compress needs its value to have a static size), so the kept
+ * slice indices become a table and the kernel is a gather. */
+MT_MUST_USE static mt_status *compress(cg_body *b, const mt_kc_compress *p, const mt_value *x,
+                                       const mt_value *cv, const char *xi, const char *y,
+                                       int64_t ny, int64_t *work);
+
 /* `static const long long name[] = {...};` */
 static void table(cg_body *b, const char *name, const int64_t *v, int n) {
-  char buf[1024];
-  int len = snprintf(buf, sizeof buf, "static const long long %s[%d] = {", name, n > 0 ? n : 1);
-  for (int i = 0; i < n && len < (int)sizeof buf - 32; i++)
-    len +=
-        snprintf(buf + len, sizeof buf - (size_t)len, "%s%lldLL", i ? ", " : "", (long long)v[i]);
-  snprintf(buf + len, sizeof buf - (size_t)len, "%s};", n > 0 ? "" : "0");
-  mt_cg_line(b, "%s", buf);
+  mt_sb *sb = b->code;
+  for (int i = 0; i < b->indent; i++) mt_sb_printf(sb, "  ");
+  mt_sb_printf(sb, "static const long long %s[%d] = {", name, n > 0 ? n : 1);
+  for (int i = 0; i < n; i++) mt_sb_printf(sb, "%s%lldLL", i ? ", " : "", (long long)v[i]);
+  mt_sb_printf(sb, "%s};\n", n > 0 ? "" : "0");
 }
 
 /* `long long off = base + <r decomposed over the reduced dims>;` inside a loop over r. */
@@ -450,6 +454,38 @@ static void lp_pool(cg_body *b, const mt_kc_lp_pool *p, mt_dtype dt, const char 
   mt_cg_line(b, "}");
 }
 
+MT_MUST_USE static mt_status *compress(cg_body *b, const mt_kc_compress *p, const mt_value *x,
+                                       const mt_value *cv, const char *xi, const char *y,
+                                       int64_t ny, int64_t *work) {
+  if (!cv || cv->constant < 0)
+    return MT_ERR(UNIMPLEMENTED, "Compress whose condition is not a constant");
+  const mt_constant *k = mt_module_constant(b->m, cv->constant);
+  int64_t n = p->flatten ? mt_shape_numel(x->rank, x->dims) : x->dims[p->axis];
+  int64_t inner = p->flatten ? 1 : mt_shape_numel(x->rank - p->axis - 1, x->dims + p->axis + 1);
+  int64_t len = k->dims[0] < n ? k->dims[0] : n, kept = 0;
+  int64_t *sel =
+      mt_allocator_calloc(mt_module_allocator(b->m), (size_t)(len > 0 ? len : 1), sizeof *sel);
+  if (!sel) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int64_t j = 0; j < len; j++)
+    if (((const uint8_t *)k->data)[j]) sel[kept++] = j;
+  if (kept > 4096) {
+    mt_allocator_free(mt_module_allocator(b->m), sel);
+    return MT_ERR(UNIMPLEMENTED, "Compress keeping %lld slices (a table of at most 4096)",
+                  (long long)kept);
+  }
+  *work = ny;
+  table(b, "kept", sel, (int)kept);
+  mt_allocator_free(mt_module_allocator(b->m), sel);
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long e = i %% %lldLL, q = i / %lldLL %% %lldLL, o = i / %lldLL;",
+             (long long)inner, (long long)inner, (long long)(kept > 0 ? kept : 1),
+             (long long)(inner * (kept > 0 ? kept : 1)));
+  mt_cg_line(b, "  %s[i] = %s[(o * %lldLL + kept[q]) * %lldLL + e];", y, xi, (long long)n,
+             (long long)inner);
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
 mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                             int64_t *out_work) {
   const mt_module *m = b->m;
@@ -503,6 +539,7 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
               out_work);
     return NULL;
   }
+  case MT_KERNEL_COMPRESS: return compress(b, &c->params.compress, x, v1, xi, yo, ny, out_work);
   case MT_KERNEL_LP_POOL:
     lp_pool(b, &c->params.lp_pool, x->dtype, xi, yo, ny, out_work);
     return NULL;

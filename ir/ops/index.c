@@ -1,11 +1,11 @@
 /* ONNX indexing ops and generated matrices: Hardmax, GatherND, ScatterND, ScatterElements (and
- * its opset 9-10 form Scatter), OneHot, Trilu, EyeLike and ReverseSequence. The kernels are in
+ * its opset 9-10 form Scatter), OneHot, Trilu, EyeLike, ReverseSequence and Compress. The kernels are in
  * runtime/cpu/kernel_call_index.c.
  *
  * Version differences handled here: Hardmax before opset 13 flattens the input to 2-D at `axis`
  * (default 1), from 13 it works along the one dim `axis` (default -1); GatherND's batch_dims
  * exists from opset 12; the scatter `reduction` attribute from 16 (add, mul) and 18 (max, min);
- * OneHot's negative axis from 11. Each op runs as its own kernel (pattern opaque): their outputs
+ * OneHot's and Compress's negative axis from 11. Each op runs as its own kernel (pattern opaque): their outputs
  * are written at places the indices choose, which no elementwise chain can fuse into. */
 #include <math.h>
 #include <string.h>
@@ -328,6 +328,53 @@ MT_MUST_USE static mt_status *lower_reverse_sequence(const mt_op_ctx *c, mt_kern
   return reverse_sequence_axes(c, &call->params.reverse_sequence);
 }
 
+/* ---------------------------------------------------------------- Compress */
+
+/* The output's size depends on the condition's values, so static inference needs them
+ * (value_inputs): a constant condition makes the size static, which keeps the plan capturable;
+ * a condition only known at run time is refused with the input named. */
+MT_MUST_USE static mt_status *compress_layout(const mt_op_ctx *c, mt_kc_compress *p) {
+  const mt_tensor *x = mt_op_input(c, 0), *cond = mt_op_input(c, 1);
+  if (!cond || cond->dtype != MT_DTYPE_BOOL || cond->rank != 1)
+    return MT_ERR(INVALID_ARGUMENT, "input 1: condition must be a 1-D bool tensor");
+  memset(p, 0, sizeof *p);
+  const mt_attr *axis = mt_node_attr(c->node, "axis");
+  p->flatten = axis == NULL;
+  if (axis) {
+    if (x->rank < 1) return MT_ERR(INVALID_ARGUMENT, "input must have rank >= 1 with an axis");
+    if (c->opset < 11 && axis->i < 0)
+      return MT_ERR(INVALID_ARGUMENT, "negative axis %lld before opset 11", (long long)axis->i);
+    MT_RETURN_IF_ERROR_PLAIN(mt_normalize_axis(axis->i, x->rank, &p->axis));
+  }
+  int64_t n = p->flatten ? mt_tensor_numel(x) : x->dims[p->axis];
+  if (cond->dims[0] > n)
+    return MT_ERR(INVALID_ARGUMENT, "condition of %lld entries is longer than the %lld slices",
+                  (long long)cond->dims[0], (long long)n);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_compress(mt_op_ctx *c) {
+  mt_kc_compress p;
+  MT_RETURN_IF_ERROR_PLAIN(compress_layout(c, &p));
+  const mt_tensor *x = mt_op_input(c, 0), *cond = mt_op_input(c, 1);
+  int64_t kept = 0;
+  for (int64_t j = 0; j < cond->dims[0]; j++) kept += ((const uint8_t *)cond->data)[j] != 0;
+  if (p.flatten) {
+    mt_op_set_output(c, 0, x->dtype, 1, &kept);
+    return NULL;
+  }
+  int64_t dims[MT_MAX_RANK];
+  memcpy(dims, x->dims, sizeof dims);
+  dims[p.axis] = kept;
+  mt_op_set_output(c, 0, x->dtype, x->rank, dims);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_compress(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_COMPRESS;
+  return compress_layout(c, &call->params.compress);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define INDEX_DEF(name, lo, hi, fname)                                                             \
@@ -358,5 +405,12 @@ const mt_op_def mt_ops_index[] = {
      .lower = lower_eye_like,
      .unsupported_reason = eye_like_unsupported},
     INDEX_DEF("ReverseSequence", 2, 2, reverse_sequence),
+    {.op_type = "Compress",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_compress,
+     .lower = lower_compress},
     {0},
 };

@@ -321,6 +321,10 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_int(c, &q->p, 1, 2, "normalize: p out of range");
     break;
   }
+  case MT_KERNEL_COMPRESS:
+    c_int(c, &k->params.compress.axis, 0, AX, "compress: axis out of range");
+    c_bool(c, &k->params.compress.flatten);
+    break;
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

@@ -56,6 +56,7 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_REVERSE_SEQUENCE] = "reverse_sequence",
     [MT_KERNEL_NORMALIZE] = "normalize",
     [MT_KERNEL_LP_POOL] = "lp_pool",
+    [MT_KERNEL_COMPRESS] = "compress",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -234,6 +235,7 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_TRILU:
   case MT_KERNEL_EYE_LIKE:
   case MT_KERNEL_REVERSE_SEQUENCE:
+  case MT_KERNEL_COMPRESS:
     return mt_cpu_kernel_run_index(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NORMALIZE:
   case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);

@@ -82,6 +82,7 @@ typedef enum mt_kernel_kind {
   /* normalisations over an axes set, and Lp pooling (kernel_call_norm.c) */
   MT_KERNEL_NORMALIZE, /* mt_kc_normalize: MVN, RMSNormalization, LpNormalization, GroupNorm */
   MT_KERNEL_LP_POOL,   /* mt_kc_lp_pool */
+  MT_KERNEL_COMPRESS,  /* mt_kc_compress; the condition is input 1 (kernel_call_index.c) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -243,6 +244,14 @@ typedef struct mt_kc_eye_like {
   int64_t k; /* ones where column - row == k */
 } mt_kc_eye_like;
 
+/* Compress keeps the slices along `axis` (of the input flattened to 1-D when flatten) whose
+ * condition entry is true; the output's size, fixed when the condition was known at compile time,
+ * must match the count the kernel finds. */
+typedef struct mt_kc_compress {
+  int axis;
+  bool flatten;
+} mt_kc_compress;
+
 typedef struct mt_kc_reverse_sequence {
   int batch_axis, time_axis; /* 0 and 1, distinct */
 } mt_kc_reverse_sequence;
@@ -307,6 +316,7 @@ typedef struct mt_kernel_call {
     mt_kc_trilu trilu;
     mt_kc_eye_like eye_like;
     mt_kc_reverse_sequence reverse_sequence;
+    mt_kc_compress compress;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;

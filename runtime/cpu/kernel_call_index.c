@@ -330,6 +330,38 @@ MT_MUST_USE static mt_status *run_reverse_sequence(const mt_kc_reverse_sequence 
   return NULL;
 }
 
+/* ---------------------------------------------------------------- Compress */
+
+MT_MUST_USE static mt_status *run_compress(const mt_kc_compress *p, const mt_tensor *x,
+                                           const mt_tensor *cond, mt_tensor *y) {
+  size_t es = 0;
+  MT_RETURN_IF_ERROR_PLAIN(elem_size(x, &es));
+  if (!cond || cond->dtype != MT_DTYPE_BOOL || cond->rank != 1)
+    return MT_ERR(INVALID_ARGUMENT, "input 1: condition must be a 1-D bool tensor");
+  if (!p->flatten && (p->axis < 0 || p->axis >= x->rank))
+    return MT_ERR(INVALID_ARGUMENT, "compress axis out of range");
+  int64_t outer = p->flatten ? 1 : prod(x->dims, 0, p->axis);
+  int64_t n = p->flatten ? mt_tensor_numel(x) : x->dims[p->axis];
+  int64_t inner = p->flatten ? 1 : prod(x->dims, p->axis + 1, x->rank);
+  int64_t len = cond->dims[0] < n ? cond->dims[0] : n, kept = 0;
+  const uint8_t *c = cond->data;
+  for (int64_t j = 0; j < len; j++) kept += c[j] != 0;
+  if (outer * kept * inner != mt_tensor_numel(y))
+    return MT_ERR(INVALID_ARGUMENT,
+                  "the condition keeps %lld slices, the output (sized at compile time) holds %lld "
+                  "elements",
+                  (long long)kept, (long long)mt_tensor_numel(y));
+  const char *src = x->data;
+  char *dst = y->data;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < len; j++) {
+      if (!c[j]) continue;
+      memcpy(dst, src + (size_t)((o * n + j) * inner) * es, (size_t)inner * es);
+      dst += (size_t)inner * es;
+    }
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const mt_tensor *input_at(int n_inputs, const mt_tensor *const *inputs, int i) {
@@ -359,6 +391,7 @@ mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_EYE_LIKE: return run_eye_like(call->params.eye_like.k, y);
   case MT_KERNEL_REVERSE_SEQUENCE:
     return run_reverse_sequence(&call->params.reverse_sequence, x, in1, y);
+  case MT_KERNEL_COMPRESS: return run_compress(&call->params.compress, x, in1, y);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not an indexing kernel", mt_kernel_kind_name(call->kind));
   }

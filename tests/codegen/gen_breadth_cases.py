@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes ONNX test cases (CASE/model.onnx, CASE/test_data_set_0/{input,output}_K.pb) for the
-breadth ops whose backend cases feed a shape-determining operand as a graph input, which an
-ahead-of-time compile cannot accept: here that operand is an initializer, so the op compiles and
+breadth ops whose backend cases feed a shape-determining operand as a graph input (OneHot's
+depth, Compress's condition), which an ahead-of-time compile cannot accept: here that operand is
+an initializer, so the op compiles and
 its generated CUDA runs under the emulation (codegen_emulate_breadth). Expected outputs come from
 ONNX Runtime, never from mtcc.
 
@@ -52,6 +53,25 @@ def one_hot(root, name, axis, indices, depth, depth_dtype, values_dtype):
     write_case(root, name, graph, [indices], 11)
 
 
+def compress(root, name, axis, x, cond):
+    """Compress with the condition as an initializer (a static output size)."""
+    cond_t = numpy_helper.from_array(cond, "condition")
+    attrs = {} if axis is None else {"axis": axis}
+    node = helper.make_node("Compress", ["x", "condition"], ["y"], **attrs)
+    kept = int(cond.sum())
+    if axis is None:
+        out_shape = [kept]
+    else:
+        out_shape = list(x.shape)
+        out_shape[axis] = kept
+    graph = helper.make_graph(
+        [node], name,
+        [helper.make_tensor_value_info("x", helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)],
+        [helper.make_tensor_value_info("y", helper.np_dtype_to_tensor_dtype(x.dtype), out_shape)],
+        initializer=[cond_t])
+    write_case(root, name, graph, [x], 11)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -62,7 +82,14 @@ def main():
     one_hot(args.out, "test_onehot_const_depth_axis_0", 0, idx, 5, np.int64, np.int64)
     one_hot(args.out, "test_onehot_const_depth_float_indices", 1,
             rng.integers(-3, 5, size=(2, 3)).astype(np.float32), 4, np.float32, np.float32)
-    print(f"gen_breadth_cases: 3 cases written to {args.out}")
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    compress(args.out, "test_compress_const_axis_1", 1, x, np.array([1, 0, 1, 1], dtype=bool))
+    compress(args.out, "test_compress_const_axis_neg1_short", -1, x.astype(np.float16),
+             np.array([0, 1, 1], dtype=bool))  # shorter than the axis: the rest is dropped
+    compress(args.out, "test_compress_const_flatten", None,
+             rng.integers(-9, 9, size=(2, 3)).astype(np.int64),
+             np.array([1, 0, 0, 1, 1, 0], dtype=bool))
+    print(f"gen_breadth_cases: 6 cases written to {args.out}")
 
 
 if __name__ == "__main__":
