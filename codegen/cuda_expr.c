@@ -6,6 +6,7 @@
  * formulas, same float32 operation order, float16 rounded after every node, integer arithmetic
  * wrapping in the unsigned twin), so a kernel run under the emulator is bit-identical to the
  * reference executor. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ const char *mt_cg_ctype(mt_dtype dt) {
   switch (dt) {
   case MT_DTYPE_FLOAT32:
   case MT_DTYPE_FLOAT16: return "float";
+  case MT_DTYPE_FLOAT64: return "double";
   case MT_DTYPE_INT64: return "long long";
   case MT_DTYPE_INT32: return "int";
   case MT_DTYPE_INT8: return "signed char";
@@ -295,10 +297,32 @@ static void round16(char *out, size_t n) {
   out[len + 8] = 0;
 }
 
+/* Rewrites a float32 expression into its float64 form: each float math function (expf, tanhf,
+ * fmaxf...) becomes its double twin; the prelude's helpers are overloaded for double. Float
+ * literals stay: they are the float attributes the CPU's float64 kernels also read as floats. */
+static void to_double_math(char *e) {
+  static const char *const fns[] = {
+      "tanhf",  "expm1f", "expf",   "erff",  "sqrtf", "logf",  "log1pf", "fabsf", "floorf",
+      "ceilf",  "sinf",   "cosf",   "tanf",  "asinf", "acosf", "atanf",  "sinhf", "coshf",
+      "asinhf", "acoshf", "atanhf", "rintf", "fmaxf", "fminf", "fmodf",  "powf"};
+  for (size_t k = 0; k < sizeof fns / sizeof *fns; k++) {
+    size_t len = strlen(fns[k]);
+    for (char *p = strstr(e, fns[k]); p; p = strstr(p, fns[k])) {
+      bool word = (p == e || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) && p[len] == '(';
+      if (word) {
+        memmove(p + len - 1, p + len, strlen(p + len) + 1); /* drop the trailing f */
+        p += len - 1;
+      } else {
+        p += len;
+      }
+    }
+  }
+}
+
 static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, const char *lo,
                              const char *hi, char *out, size_t n) {
   if (mt_ew_unary_is_classify(u->op)) { /* dt is the input's dtype here; the result is bool */
-    if (!mt_dtype_is_float(dt))
+    if (!mt_dtype_is_float_any(dt))
       return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
     if (u->op == MT_EW_ISNAN)
       snprintf(out, n, "(unsigned char)(%s != %s)", x, x);
@@ -309,7 +333,7 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
                u->params.alpha != 0.0f, x, u->params.beta != 0.0f, x);
     return NULL;
   }
-  if (mt_dtype_is_float(dt)) {
+  if (mt_dtype_is_float_any(dt)) {
     char a[64], bt[64], g[64];
     float_lit(u->params.alpha, a, sizeof a);
     float_lit(u->params.beta, bt, sizeof bt);
@@ -367,6 +391,7 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
     default: return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
     }
     if (dt == MT_DTYPE_FLOAT16) round16(out, n);
+    if (dt == MT_DTYPE_FLOAT64) to_double_math(out);
     return NULL;
   }
   const char *T = mt_cg_ctype(dt), *U = utype(dt);
@@ -424,7 +449,7 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     snprintf(out, n, "(unsigned char)(%s %s %s)", x, cmp, y);
     return NULL;
   }
-  if (mt_dtype_is_float(dt)) {
+  if (mt_dtype_is_float_any(dt)) {
     switch (op) {
     case MT_EW_ADD: snprintf(out, n, "(%s + %s)", x, y); break;
     case MT_EW_SUB: snprintf(out, n, "(%s - %s)", x, y); break;
@@ -439,6 +464,7 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     default: return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
     }
     if (dt == MT_DTYPE_FLOAT16) round16(out, n);
+    if (dt == MT_DTYPE_FLOAT64) to_double_math(out);
     return NULL;
   }
   if (!mt_dtype_is_integer_any(dt))
@@ -499,6 +525,8 @@ static void pow_expr(mt_dtype base, mt_dtype exp, const char *x, const char *y, 
   snprintf(d, sizeof d, "pow((double)%s, (double)%s)", x, y);
   if (base == MT_DTYPE_FLOAT32)
     snprintf(out, n, "(float)%s", d);
+  else if (base == MT_DTYPE_FLOAT64)
+    snprintf(out, n, "%s", d);
   else if (base == MT_DTYPE_FLOAT16)
     snprintf(out, n, "mt_r16((float)%s)", d);
   else if (base == MT_DTYPE_INT64)
@@ -509,7 +537,7 @@ static void pow_expr(mt_dtype base, mt_dtype exp, const char *x, const char *y, 
 
 static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size_t n) {
   char val[256], toint[300];
-  bool float_src = mt_dtype_is_float(from);
+  bool float_src = mt_dtype_is_float_any(from);
   if (float_src)
     snprintf(val, sizeof val, "%s", x);
   else if (from == MT_DTYPE_BOOL)
@@ -519,7 +547,7 @@ static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size
   else
     snprintf(val, sizeof val, "(long long)%s", x);
   if (float_src)
-    snprintf(toint, sizeof toint, "mt_f2i(%s)", val);
+    snprintf(toint, sizeof toint, from == MT_DTYPE_FLOAT64 ? "mt_d2i(%s)" : "mt_f2i(%s)", val);
   else if (from == MT_DTYPE_UINT64)
     snprintf(toint, sizeof toint, "(long long)%s", val);
   else
@@ -527,6 +555,7 @@ static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size
   switch (to) {
   case MT_DTYPE_FLOAT32: snprintf(out, n, "(float)(%s)", val); break;
   case MT_DTYPE_FLOAT16: snprintf(out, n, "mt_r16((float)(%s))", val); break;
+  case MT_DTYPE_FLOAT64: snprintf(out, n, "(double)(%s)", val); break;
   case MT_DTYPE_INT64: snprintf(out, n, "(long long)(%s)", toint); break;
   case MT_DTYPE_INT32:
     snprintf(out, n, "(int)(unsigned int)(unsigned long long)(%s)", toint);
@@ -639,6 +668,18 @@ static void fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n)
     float_lit(mt_half_to_float(h), out, n);
     return;
   }
+  case MT_DTYPE_FLOAT64: {
+    double d;
+    memcpy(&d, bits, 8);
+    if (d != d)
+      snprintf(out, n, "(0.0 / 0.0)");
+    else if (d == INFINITY || d == -INFINITY)
+      snprintf(out, n, "(%s1.0 / 0.0)", d < 0 ? "-" : "");
+    else
+      snprintf(out, n, "%.17g", d);
+    if (!strpbrk(out, ".eEn(")) snprintf(out + strlen(out), n - strlen(out), ".0");
+    return;
+  }
   case MT_DTYPE_INT64: {
     int64_t i;
     memcpy(&i, bits, 8);
@@ -694,7 +735,7 @@ void mt_cg_fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n) 
 /* Clip bounds: from the call's parameters, or (opset 11) read from inputs 1 and 2 at run time. */
 MT_MUST_USE static mt_status *clip_bounds(cg_body *b, const mt_node *n, const mt_kc_unary *u,
                                           mt_dtype dt, char *lo, char *hi) {
-  bool is_float = mt_dtype_is_float(dt);
+  bool is_float = mt_dtype_is_float_any(dt);
   int64_t tmin = 0, tmax = 0;
   switch (dt) {
   case MT_DTYPE_INT64: tmin = INT64_MIN, tmax = INT64_MAX; break;
@@ -1003,7 +1044,8 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
     MT_RETURN_IF_ERROR_PLAIN(operand(b, n, 0, off, out->rank, out->dims, p->a_rank, p->a_dims, x));
     MT_RETURN_IF_ERROR_PLAIN(operand(b, n, 1, off, out->rank, out->dims, p->b_rank, p->b_dims, y));
     mt_dtype da = val(b, n->inputs[0])->dtype, db = val(b, n->inputs[1])->dtype;
-    if (p->op == MT_EW_POW && !(da == MT_DTYPE_FLOAT32 && db == MT_DTYPE_FLOAT32))
+    if (p->op == MT_EW_POW && !(da == MT_DTYPE_FLOAT32 && db == MT_DTYPE_FLOAT32) &&
+        !(da == MT_DTYPE_FLOAT64 && db == MT_DTYPE_FLOAT64))
       pow_expr(da, db, x, y, expr, sizeof expr);
     else
       MT_RETURN_IF_ERROR_PLAIN(binary_expr(p->op, da, x, y, expr, sizeof expr));
@@ -1011,7 +1053,7 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
   }
   case MT_KERNEL_VARIADIC: {
     const mt_kc_variadic *p = &c->params.variadic;
-    if (p->mean && !mt_dtype_is_float(dt))
+    if (p->mean && !mt_dtype_is_float_any(dt))
       return MT_ERR(UNIMPLEMENTED, "Mean of %s", mt_dtype_name(dt));
     char acc[MT_CG_NAME];
     MT_RETURN_IF_ERROR_PLAIN(operand_own(b, n, 0, off, out->rank, out->dims, x));
@@ -1134,6 +1176,32 @@ const char mt_cg_prelude[] =
     "    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));\n"
     "  }\n"
     "  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_sigmoid(double x) {\n"
+    "  if (x >= 0) return 1.0 / (1.0 + exp(-x));\n"
+    "  double e = exp(x);\n"
+    "  return e / (1.0 + e);\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_softplus(double x) {\n"
+    "  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_gelu(double x, int approximate) {\n"
+    "  if (approximate) {\n"
+    "    const double k = 0.7978845608028654;\n"
+    "    return 0.5 * x * (1.0 + tanh(k * (x + 0.044715 * x * x * x)));\n"
+    "  }\n"
+    "  return 0.5 * x * (1.0 + erf(x * 0.70710678118654752));\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_clip_f(double x, double lo, double hi) {\n"
+    "  return (x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x);\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_sign_f(double x) {\n"
+    "  return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : (x == x ? 0.0 : x));\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_mod_f(double x, double y) {\n"
+    "  double r = fmod(x, y);\n"
+    "  if (r == 0.0) return copysign(0.0, y);\n"
+    "  return (r < 0.0) != (y < 0.0) ? r + y : r;\n"
     "}\n"
     "static __device__ __forceinline__ float mt_sign_f(float x) {\n"
     "  return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x == x ? 0.0f : x));\n"

@@ -112,6 +112,10 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
     if (tp->n_float_data != count) break;
     memcpy(dst, tp->float_data, count * 4);
     return NULL;
+  case MT_DTYPE_FLOAT64:
+    if (tp->n_double_data != count) break;
+    memcpy(dst, tp->double_data, count * 8);
+    return NULL;
   case MT_DTYPE_INT64:
     if (tp->n_int64_data != count) break;
     memcpy(dst, tp->int64_data, count * 8);

@@ -134,7 +134,7 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, char *why,
       return false;
     }
   int64_t n = mt_tensor_numel(want);
-  bool is_float = mt_dtype_is_float(want->dtype);
+  bool is_float = mt_dtype_is_float_any(want->dtype);
   for (int64_t i = 0; i < n; i++) {
     if (is_float) {
       double g = mt_tensor_get_f64(got, i), w = mt_tensor_get_f64(want, i);

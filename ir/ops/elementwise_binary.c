@@ -70,7 +70,7 @@ mt_status *mt_ew_infer_logical(mt_op_ctx *c) {
 }
 mt_status *mt_ew_infer_pow(mt_op_ctx *c) {
   const mt_tensor *e = mt_op_input(c, 1);
-  if (e && !(mt_dtype_is_float(e->dtype) || mt_dtype_is_integer_any(e->dtype)))
+  if (e && !(mt_dtype_is_float_any(e->dtype) || mt_dtype_is_integer_any(e->dtype)))
     return MT_ERR(UNIMPLEMENTED, "exponent dtype %s is not supported", mt_dtype_name(e->dtype));
   return infer_binary(c, MT_EW_POW, false, MT_DTYPE_UNDEFINED);
 }
@@ -143,7 +143,7 @@ MT_MUST_USE static mt_status *mod_op(const mt_op_ctx *c, mt_dtype dt, mt_ew_bina
   if (fmod != 0 && fmod != 1)
     return MT_ERR(INVALID_ARGUMENT, "fmod must be 0 or 1, got %lld", (long long)fmod);
   /* Opset 28 defines fmod 0 for floats (numpy.mod); before, floats required fmod 1. */
-  if (fmod == 0 && mt_dtype_is_float(dt) && c->opset < 28)
+  if (fmod == 0 && mt_dtype_is_float_any(dt) && c->opset < 28)
     return MT_ERR(INVALID_ARGUMENT, "Mod of floating-point inputs needs fmod = 1 before opset 28");
   *out_op = fmod ? MT_EW_FMOD : MT_EW_MOD;
   return NULL;

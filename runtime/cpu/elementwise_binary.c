@@ -56,6 +56,14 @@ DEFINE_ROW(min_f32, float, float, MIN_EXPR)
 DEFINE_ROW(max_f32, float, float, MAX_EXPR)
 DEFINE_ROW(prelu_f32, float, float, x < 0.0f ? x * y : x)
 DEFINE_ROW(pow_f32, float, float, powf(x, y))
+DEFINE_ROW(add_f64, double, double, x + y)
+DEFINE_ROW(sub_f64, double, double, x - y)
+DEFINE_ROW(mul_f64, double, double, x *y)
+DEFINE_ROW(div_f64, double, double, x / y)
+DEFINE_ROW(min_f64, double, double, MIN_EXPR)
+DEFINE_ROW(max_f64, double, double, MAX_EXPR)
+DEFINE_ROW(prelu_f64, double, double, x < 0.0 ? x * y : x)
+DEFINE_ROW(pow_f64, double, double, pow(x, y))
 
 /* Integer rows: arithmetic in the unsigned twin U so overflow wraps instead of being UB; division
  * by zero gives 0 and INT_MIN / -1 wraps, where C would trap. Division truncates toward zero. */
@@ -130,6 +138,13 @@ static float mod_f32_elem(float x, float y) {
   return (r < 0.0f) != (y < 0.0f) ? r + y : r;
 }
 DEFINE_ROW(mod_f32, float, float, mod_f32_elem(x, y))
+static double mod_f64_elem(double x, double y) {
+  double r = fmod(x, y);
+  if (r == 0.0) return copysign(0.0, y);
+  return (r < 0.0) != (y < 0.0) ? r + y : r;
+}
+DEFINE_ROW(mod_f64, double, double, mod_f64_elem(x, y))
+DEFINE_ROW(fmod_f64, double, double, fmod(x, y))
 
 #define DEFINE_CMP_ROWS(sfx, T)                                                                    \
   DEFINE_ROW(eq_##sfx, T, uint8_t, x == y)                                                         \
@@ -138,6 +153,7 @@ DEFINE_ROW(mod_f32, float, float, mod_f32_elem(x, y))
   DEFINE_ROW(gt_##sfx, T, uint8_t, x > y)                                                          \
   DEFINE_ROW(ge_##sfx, T, uint8_t, x >= y)
 DEFINE_CMP_ROWS(f32, float)
+DEFINE_CMP_ROWS(f64, double)
 DEFINE_CMP_ROWS(i64, int64_t)
 DEFINE_CMP_ROWS(i32, int32_t)
 DEFINE_CMP_ROWS(i8, int8_t)
@@ -197,6 +213,12 @@ static mt_bcast_row_fn pick_row(mt_ew_binary op, mt_dtype dt) {
     if (op == MT_EW_MOD) return mod_f32;
     PICK(op, f32);
     return NULL;
+  case MT_DTYPE_FLOAT64:
+    if (op == MT_EW_POW) return pow_f64;
+    if (op == MT_EW_FMOD) return fmod_f64;
+    if (op == MT_EW_MOD) return mod_f64;
+    PICK(op, f64);
+    return NULL;
   case MT_DTYPE_INT64: PICK(op, i64); PICK_BITS(op, i64);
   case MT_DTYPE_INT32: PICK(op, i32); PICK_BITS(op, i32);
   case MT_DTYPE_INT8: PICK(op, i8); PICK_BITS(op, i8);
@@ -222,7 +244,7 @@ static mt_bcast_row_fn pick_row(mt_ew_binary op, mt_dtype dt) {
 }
 
 bool mt_cpu_ew_binary_supports(mt_ew_binary op, mt_dtype dt) {
-  if (op == MT_EW_POW) return mt_dtype_is_float(dt) || mt_dtype_is_integer(dt);
+  if (op == MT_EW_POW) return mt_dtype_is_float_any(dt) || mt_dtype_is_integer(dt);
   return pick_row(op, dt == MT_DTYPE_FLOAT16 ? MT_DTYPE_FLOAT32 : dt) != NULL;
 }
 
@@ -266,6 +288,7 @@ static double load_f64(mt_dtype dt, const void *p, int64_t i) {
   switch (dt) {
   case MT_DTYPE_FLOAT32: return ((const float *)p)[i];
   case MT_DTYPE_FLOAT16: return mt_half_to_float(((const uint16_t *)p)[i]);
+  case MT_DTYPE_FLOAT64: return ((const double *)p)[i];
   case MT_DTYPE_INT64: return (double)((const int64_t *)p)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)p)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)p)[i];
@@ -340,6 +363,8 @@ static void row_pow_mixed(const void *ctx_, const void *const *in, const int64_t
       ((float *)out)[i] = (float)v;
     else if (c->out == MT_DTYPE_FLOAT16)
       ((uint16_t *)out)[i] = mt_float_to_half((float)v);
+    else if (c->out == MT_DTYPE_FLOAT64)
+      ((double *)out)[i] = v;
     else
       store_i64(c->out, out, i, f64_to_i64(v));
   }
@@ -359,7 +384,7 @@ mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor
   if (!mt_cpu_ew_binary_supports(op, a->dtype))
     return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported by this op", mt_dtype_name(a->dtype));
   /* an exponent of the wider integer types goes through double (they are not `int_exp`) */
-  if (op == MT_EW_POW && !(mt_dtype_is_float(b->dtype) || mt_dtype_is_integer_any(b->dtype)))
+  if (op == MT_EW_POW && !(mt_dtype_is_float_any(b->dtype) || mt_dtype_is_integer_any(b->dtype)))
     return MT_ERR(UNIMPLEMENTED, "exponent dtype %s is not supported", mt_dtype_name(b->dtype));
 
   mt_bcast_plan plan;
@@ -369,7 +394,8 @@ mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor
   size_t esize[2] = {mt_dtype_size(a->dtype), mt_dtype_size(b->dtype)};
   size_t oesize = mt_dtype_size(out->dtype);
 
-  if (op == MT_EW_POW && !(a->dtype == MT_DTYPE_FLOAT32 && b->dtype == MT_DTYPE_FLOAT32)) {
+  if (op == MT_EW_POW && !(a->dtype == MT_DTYPE_FLOAT32 && b->dtype == MT_DTYPE_FLOAT32) &&
+      !(a->dtype == MT_DTYPE_FLOAT64 && b->dtype == MT_DTYPE_FLOAT64)) {
     pow_ctx ctx = {a->dtype, b->dtype, out->dtype};
     mt_bcast_plan_run(&plan, data, esize, out->data, oesize, row_pow_mixed, &ctx);
     return NULL;
@@ -458,6 +484,9 @@ mt_status *mt_cpu_ew_divide_by(mt_tensor *out, int64_t n) {
     float *o = out->data;
     const float d = (float)n;
     for (int64_t i = 0; i < count; i++) o[i] = o[i] / d;
+  } else if (out->dtype == MT_DTYPE_FLOAT64) {
+    double *o = out->data;
+    for (int64_t i = 0; i < count; i++) o[i] = o[i] / (double)n;
   } else if (out->dtype == MT_DTYPE_FLOAT16) {
     uint16_t *o = out->data;
     const float d = (float)n;

@@ -27,93 +27,98 @@ static bool is_float_only(mt_ew_unary op) {
 bool mt_cpu_ew_unary_supports(mt_ew_unary op, mt_dtype dt) {
   if (op == MT_EW_NOT) return dt == MT_DTYPE_BOOL;
   if (op == MT_EW_BITWISE_NOT) return mt_dtype_is_integer_any(dt);
-  if (mt_dtype_is_float(dt)) return true;
+  if (mt_dtype_is_float_any(dt)) return true;
   if (op == MT_EW_ERF) return mt_dtype_is_integer(dt); /* not defined for the other ints */
   return mt_dtype_is_integer_any(dt) && !is_float_only(op);
 }
 
-static float sigmoid_f(float x) {
-  /* Split on the sign so exp never overflows into inf/inf. */
-  if (x >= 0) return 1.0f / (1.0f + expf(-x));
-  float e = expf(x);
-  return e / (1.0f + e);
-}
-
-static float softplus_f(float x) {
-  /* log(1 + e^x) without overflow: x + log1p(e^-x) for positive x. */
-  return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
-}
-
-static float gelu_f(float x, int approximate) {
-  if (approximate) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+/* The float kernels, once per float type T: M(f) names the math function for T (expf / exp),
+ * L(c) a literal of T (1.0f / 1.0), so float32 keeps its exact float expressions and float64
+ * computes in double throughout. */
+#define DEFINE_UNARY_FLOAT(sfx, T, M, L)                                                           \
+  /* Split on the sign so exp never overflows into inf/inf. */                                     \
+  static T sigmoid_##sfx(T x) {                                                                    \
+    if (x >= 0) return L(1.0) / (L(1.0) + M(exp)(-x));                                             \
+    T e = M(exp)(x);                                                                               \
+    return e / (L(1.0) + e);                                                                       \
+  }                                                                                                \
+  /* log(1 + e^x) without overflow: x + log1p(e^-x) for positive x. */                             \
+  static T softplus_##sfx(T x) { return x > 0 ? x + M(log1p)(M(exp)(-x)) : M(log1p)(M(exp)(x)); }  \
+  static T gelu_##sfx(T x, int approximate) {                                                      \
+    if (approximate) {                                                                             \
+      const T k = L(0.7978845608028654); /* sqrt(2/pi) */                                          \
+      return L(0.5) * x * (L(1.0) + M(tanh)(k * (x + L(0.044715) * x * x * x)));                   \
+    }                                                                                              \
+    return L(0.5) * x * (L(1.0) + M(erf)(x * L(0.70710678118654752)));                             \
+  }                                                                                                \
+  static T mish_##sfx(T x) { return x * M(tanh)(softplus_##sfx(x)); }                              \
+  /* NaN keeps NaN (numpy.sign); zero of either sign gives +0. */                                  \
+  static T sign_##sfx(T x) {                                                                       \
+    return x > L(0.0) ? L(1.0) : (x < L(0.0) ? L(-1.0) : (x == x ? L(0.0) : x));                   \
+  }                                                                                                \
+  static void unary_##sfx(mt_ew_unary op, const mt_ew_params *p, const T *in, T *out, int64_t n) { \
+    const T alpha = p->alpha, beta = p->beta, gamma = p->gamma;                                    \
+    const T lo = (T)p->lo, hi = (T)p->hi;                                                          \
+    switch (op) {                                                                                  \
+    case MT_EW_RELU: MAP(x < L(0.0) ? L(0.0) : x);                                                 \
+    case MT_EW_LEAKY_RELU: MAP(x < L(0.0) ? alpha * x : x);                                        \
+    case MT_EW_SIGMOID: MAP(sigmoid_##sfx(x));                                                     \
+    case MT_EW_TANH: MAP(M(tanh)(x));                                                              \
+    case MT_EW_HARD_SIGMOID: MAP(M(fmax)(L(0.0), M(fmin)(L(1.0), alpha * x + beta)));              \
+    case MT_EW_HARD_SWISH:                                                                         \
+        MAP(x *M(fmax)(L(0.0), M(fmin)(L(1.0), x * (L(1.0) / L(6.0)) + L(0.5))));                  \
+    case MT_EW_ELU: MAP(x < L(0.0) ? alpha * M(expm1)(x) : x);                                     \
+    case MT_EW_SELU: MAP(x <= L(0.0) ? gamma * (alpha * M(exp)(x) - alpha) : gamma * x);           \
+    case MT_EW_SOFTPLUS: MAP(softplus_##sfx(x));                                                   \
+    case MT_EW_GELU: MAP(gelu_##sfx(x, p->approximate));                                           \
+    case MT_EW_ERF: MAP(M(erf)(x));                                                                \
+    case MT_EW_SQRT: MAP(M(sqrt)(x));                                                              \
+    case MT_EW_EXP: MAP(M(exp)(x));                                                                \
+    case MT_EW_LOG: MAP(M(log)(x));                                                                \
+    case MT_EW_NEG: MAP(-x);                                                                       \
+    case MT_EW_ABS: MAP(M(fabs)(x));                                                               \
+    case MT_EW_RECIPROCAL: MAP(L(1.0) / x);                                                        \
+    case MT_EW_FLOOR: MAP(M(floor)(x));                                                            \
+    case MT_EW_CEIL: MAP(M(ceil)(x));                                                              \
+    /* max then min, as numpy.clip: hi wins when lo > hi; NaN fails both and passes through. */    \
+    case MT_EW_CLIP: MAP((x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x));                         \
+    case MT_EW_SIN: MAP(M(sin)(x));                                                                \
+    case MT_EW_COS: MAP(M(cos)(x));                                                                \
+    case MT_EW_TAN: MAP(M(tan)(x));                                                                \
+    case MT_EW_ASIN: MAP(M(asin)(x));                                                              \
+    case MT_EW_ACOS: MAP(M(acos)(x));                                                              \
+    case MT_EW_ATAN: MAP(M(atan)(x));                                                              \
+    case MT_EW_SINH: MAP(M(sinh)(x));                                                              \
+    case MT_EW_COSH: MAP(M(cosh)(x));                                                              \
+    case MT_EW_ASINH: MAP(M(asinh)(x));                                                            \
+    case MT_EW_ACOSH: MAP(M(acosh)(x));                                                            \
+    case MT_EW_ATANH: MAP(M(atanh)(x));                                                            \
+    case MT_EW_SIGN: MAP(sign_##sfx(x));                                                           \
+    case MT_EW_ROUND: MAP(M(nearbyint)(x)); /* the default rounding mode: half to even */          \
+    case MT_EW_SOFTSIGN: MAP(x / (L(1.0) + M(fabs)(x)));                                           \
+    case MT_EW_CELU: MAP(M(fmax)(L(0.0), x) + M(fmin)(L(0.0), alpha * M(expm1)(x / alpha)));       \
+    case MT_EW_THRESHOLDED_RELU: MAP(x > alpha ? x : L(0.0));                                      \
+    case MT_EW_MISH: MAP(mish_##sfx(x));                                                           \
+    case MT_EW_SHRINK: MAP(x < -alpha ? x + beta : (x > alpha ? x - beta : L(0.0)));               \
+    case MT_EW_NOT:                                                                                \
+    case MT_EW_ISNAN:                                                                              \
+    case MT_EW_ISINF:                                                                              \
+    case MT_EW_BITWISE_NOT: break;                                                                 \
+    }                                                                                              \
   }
-  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-}
-
-static float mish_f(float x) { return x * tanhf(softplus_f(x)); }
-
-/* NaN keeps NaN (numpy.sign); zero of either sign gives +0. */
-static float sign_f(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x == x ? 0.0f : x)); }
 
 #define MAP(expr)                                                                                  \
   for (int64_t i = 0; i < n; i++) {                                                                \
-    float x = in[i];                                                                               \
+    const __typeof__(in[0]) x = in[i];                                                             \
     out[i] = (expr);                                                                               \
   }                                                                                                \
   break
-
-static void unary_f32(mt_ew_unary op, const mt_ew_params *p, const float *in, float *out,
-                      int64_t n) {
-  const float alpha = p->alpha, beta = p->beta, gamma = p->gamma;
-  const float lo = (float)p->lo, hi = (float)p->hi;
-  switch (op) {
-  case MT_EW_RELU: MAP(x < 0.0f ? 0.0f : x);
-  case MT_EW_LEAKY_RELU: MAP(x < 0.0f ? alpha * x : x);
-  case MT_EW_SIGMOID: MAP(sigmoid_f(x));
-  case MT_EW_TANH: MAP(tanhf(x));
-  case MT_EW_HARD_SIGMOID: MAP(fmaxf(0.0f, fminf(1.0f, alpha * x + beta)));
-  case MT_EW_HARD_SWISH: MAP(x * fmaxf(0.0f, fminf(1.0f, x * (1.0f / 6.0f) + 0.5f)));
-  case MT_EW_ELU: MAP(x < 0.0f ? alpha * expm1f(x) : x);
-  case MT_EW_SELU: MAP(x <= 0.0f ? gamma * (alpha * expf(x) - alpha) : gamma * x);
-  case MT_EW_SOFTPLUS: MAP(softplus_f(x));
-  case MT_EW_GELU: MAP(gelu_f(x, p->approximate));
-  case MT_EW_ERF: MAP(erff(x));
-  case MT_EW_SQRT: MAP(sqrtf(x));
-  case MT_EW_EXP: MAP(expf(x));
-  case MT_EW_LOG: MAP(logf(x));
-  case MT_EW_NEG: MAP(-x);
-  case MT_EW_ABS: MAP(fabsf(x));
-  case MT_EW_RECIPROCAL: MAP(1.0f / x);
-  case MT_EW_FLOOR: MAP(floorf(x));
-  case MT_EW_CEIL: MAP(ceilf(x));
-  /* max then min, as numpy.clip: hi wins when lo > hi; NaN fails both tests and passes through. */
-  case MT_EW_CLIP: MAP((x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x));
-  case MT_EW_SIN: MAP(sinf(x));
-  case MT_EW_COS: MAP(cosf(x));
-  case MT_EW_TAN: MAP(tanf(x));
-  case MT_EW_ASIN: MAP(asinf(x));
-  case MT_EW_ACOS: MAP(acosf(x));
-  case MT_EW_ATAN: MAP(atanf(x));
-  case MT_EW_SINH: MAP(sinhf(x));
-  case MT_EW_COSH: MAP(coshf(x));
-  case MT_EW_ASINH: MAP(asinhf(x));
-  case MT_EW_ACOSH: MAP(acoshf(x));
-  case MT_EW_ATANH: MAP(atanhf(x));
-  case MT_EW_SIGN: MAP(sign_f(x));
-  case MT_EW_ROUND: MAP(nearbyintf(x)); /* the default rounding mode: half to even */
-  case MT_EW_SOFTSIGN: MAP(x / (1.0f + fabsf(x)));
-  case MT_EW_CELU: MAP(fmaxf(0.0f, x) + fminf(0.0f, alpha * expm1f(x / alpha)));
-  case MT_EW_THRESHOLDED_RELU: MAP(x > alpha ? x : 0.0f);
-  case MT_EW_MISH: MAP(mish_f(x));
-  case MT_EW_SHRINK: MAP(x < -alpha ? x + beta : (x > alpha ? x - beta : 0.0f));
-  case MT_EW_NOT:
-  case MT_EW_ISNAN:
-  case MT_EW_ISINF:
-  case MT_EW_BITWISE_NOT: break;
-  }
-}
+#define M32(fn) fn##f
+#define L32(c) c##f
+#define M64(fn) fn
+#define L64(c) c
+DEFINE_UNARY_FLOAT(f32, float, M32, L32)
+DEFINE_UNARY_FLOAT(f64, double, M64, L64)
 #undef MAP
 
 static void unary_f16(mt_ew_unary op, const mt_ew_params *p, const uint16_t *in, uint16_t *out,
@@ -217,6 +222,7 @@ mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tenso
   switch (in->dtype) {
   case MT_DTYPE_FLOAT32: unary_f32(op, p, in->data, out->data, n); break;
   case MT_DTYPE_FLOAT16: unary_f16(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_FLOAT64: unary_f64(op, p, in->data, out->data, n); break;
   case MT_DTYPE_INT64: unary_i64(op, p, in->data, out->data, n); break;
   case MT_DTYPE_INT32: unary_i32(op, p, in->data, out->data, n); break;
   case MT_DTYPE_INT8: unary_i8(op, p, in->data, out->data, n); break;

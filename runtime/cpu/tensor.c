@@ -16,6 +16,7 @@ bool mt_dtype_supported(mt_dtype dt) {
   case MT_DTYPE_UINT16:
   case MT_DTYPE_UINT32:
   case MT_DTYPE_UINT64:
+  case MT_DTYPE_FLOAT64:
   case MT_DTYPE_BOOL: return true;
   default: return false;
   }
@@ -73,6 +74,8 @@ bool mt_dtype_is_integer(mt_dtype dt) {
   return dt == MT_DTYPE_INT64 || dt == MT_DTYPE_INT32 || dt == MT_DTYPE_INT8 ||
          dt == MT_DTYPE_UINT8;
 }
+
+bool mt_dtype_is_float_any(mt_dtype dt) { return mt_dtype_is_float(dt) || dt == MT_DTYPE_FLOAT64; }
 
 bool mt_dtype_is_integer_any(mt_dtype dt) {
   return mt_dtype_is_integer(dt) || dt == MT_DTYPE_INT16 || dt == MT_DTYPE_UINT16 ||
@@ -134,6 +137,7 @@ double mt_tensor_get_f64(const mt_tensor *t, int64_t i) {
   switch (t->dtype) {
   case MT_DTYPE_FLOAT32: return ((const float *)t->data)[i];
   case MT_DTYPE_FLOAT16: return mt_half_to_float(((const uint16_t *)t->data)[i]);
+  case MT_DTYPE_FLOAT64: return ((const double *)t->data)[i];
   case MT_DTYPE_INT64: return (double)((const int64_t *)t->data)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)t->data)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)t->data)[i];
@@ -172,6 +176,7 @@ void mt_tensor_set_f64(mt_tensor *t, int64_t i, double v) {
   switch (t->dtype) {
   case MT_DTYPE_FLOAT32: ((float *)t->data)[i] = (float)v; break;
   case MT_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = mt_float_to_half((float)v); break;
+  case MT_DTYPE_FLOAT64: ((double *)t->data)[i] = v; break;
   case MT_DTYPE_INT64: ((int64_t *)t->data)[i] = (int64_t)v; break;
   case MT_DTYPE_INT32: ((int32_t *)t->data)[i] = (int32_t)(int64_t)v; break;
   case MT_DTYPE_INT8: ((int8_t *)t->data)[i] = (int8_t)(int64_t)v; break;

@@ -72,6 +72,20 @@ def compress(root, name, axis, x, cond):
     write_case(root, name, graph, [x], 11)
 
 
+def float64_chain(root, name, rng):
+    """A float64 elementwise chain (the kernels' double math, not float math widened)."""
+    nodes = [helper.make_node("Sigmoid", ["x"], ["s"]),
+             helper.make_node("Add", ["s", "y"], ["a"]),
+             helper.make_node("Sin", ["a"], ["b"]),
+             helper.make_node("Tanh", ["x"], ["t"]),
+             helper.make_node("Mul", ["b", "t"], ["m"]),
+             helper.make_node("Abs", ["m"], ["ab"]),
+             helper.make_node("Sqrt", ["ab"], ["z"])]
+    info = lambda n: helper.make_tensor_value_info(n, TensorProto.DOUBLE, [4, 5])
+    graph = helper.make_graph(nodes, name, [info("x"), info("y")], [info("z")])
+    write_case(root, name, graph, [rng.standard_normal((4, 5)), rng.standard_normal((4, 5))], 13)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -89,7 +103,8 @@ def main():
     compress(args.out, "test_compress_const_flatten", None,
              rng.integers(-9, 9, size=(2, 3)).astype(np.int64),
              np.array([1, 0, 0, 1, 1, 0], dtype=bool))
-    print(f"gen_breadth_cases: 6 cases written to {args.out}")
+    float64_chain(args.out, "test_float64_chain", rng)
+    print(f"gen_breadth_cases: 7 cases written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ static bool values_close(const mt_tensor *got, const mt_tensor *want, double rto
       return false;
     }
   int64_t n = mt_tensor_numel(want);
-  bool is_float = mt_dtype_is_float(want->dtype);
+  bool is_float = mt_dtype_is_float_any(want->dtype);
   for (int64_t i = 0; i < n; i++) {
     if (is_float) {
       double g = mt_tensor_get_f64(got, i), w = mt_tensor_get_f64(want, i);
@@ -331,8 +331,8 @@ static void fill_random(mt_tensor *t) {
   t->data = calloc((size_t)(n ? n : 1), mt_dtype_size(t->dtype));
   for (int64_t i = 0; t->data && i < n; i++)
     /* floats in [-1, 1); integers 0 or 1 (valid token ids, masks and indices) */
-    mt_tensor_set_f64(t, i,
-                      mt_dtype_is_float(t->dtype) ? 2 * uniform() - 1 : (double)(uniform() < 0.5));
+    mt_tensor_set_f64(
+        t, i, mt_dtype_is_float_any(t->dtype) ? 2 * uniform() - 1 : (double)(uniform() < 0.5));
 }
 
 static int run_model(const char *path, double rtol) {
