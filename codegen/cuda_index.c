@@ -486,6 +486,76 @@ MT_MUST_USE static mt_status *compress(cg_body *b, const mt_kc_compress *p, cons
   return NULL;
 }
 
+/* NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss as runtime/cpu/kernel_call_loss.c: one
+ * thread per target element for reduction 'none'; one thread summing every element in row-major
+ * order for 'sum' and 'mean' (the CPU's order, so the sums agree). Out-of-range targets, an error
+ * on the CPU, are clamped. lp names output 1 (the log-softmax) or is NULL. */
+static void nll_loss(cg_body *b, const mt_kc_nll_loss *p, const mt_value *x, const char *xi,
+                     const char *ti, const char *wi, const char *y, const char *lp, int64_t *work) {
+  int64_t nd = x->dims[0], cd = x->dims[1], dd = mt_shape_numel(x->rank - 2, x->dims + 2);
+  bool none = p->reduction == MT_LOSS_NONE, f64 = x->dtype == MT_DTYPE_FLOAT64;
+  char xc[96], xk[96], wk[96];
+  load(x->dtype, xi, "(n * C + c) * D + d", xc, sizeof xc);
+  load(x->dtype, xi, "(n * C + k) * D + d", xk, sizeof xk);
+  load(x->dtype, wi ? wi : xi, "k", wk, sizeof wk);
+  *work = none ? nd * dd : 1;
+  mt_cg_line(b, "const long long C = %lldLL, D = %lldLL;", (long long)cd, (long long)dd);
+  mt_cg_line(b, LOOP, (long long)*work);
+  mt_cg_line(b, "  double sum = 0.0, wsum = 0.0;");
+  if (none)
+    mt_cg_line(b, "  { const long long n = i / D, d = i %% D;");
+  else
+    mt_cg_line(b, "  for (long long n = 0; n < %lldLL; n++) for (long long d = 0; d < D; d++) {",
+               (long long)nd);
+  mt_cg_line(b, "    double m = -1.0 / 0.0, s = 0.0, ls = 0.0;");
+  if (p->log_softmax) {
+    mt_cg_line(b, "    for (long long c = 0; c < C; c++) {");
+    mt_cg_line(b, "      const double v = (double)%s;", xc);
+    mt_cg_line(b, "      if (v > m) m = v;");
+    mt_cg_line(b, "    }");
+    mt_cg_line(b, "    for (long long c = 0; c < C; c++) s += exp((double)%s - m);", xc);
+    mt_cg_line(b, "    ls = log(s);");
+    if (lp) {
+      mt_cg_line(b, "    for (long long c = 0; c < C; c++) {");
+      mt_cg_line(b, "      const double lv = (double)%s - m - ls;", xc);
+      b->indent += 3;
+      mt_cg_store(b, x->dtype, lp, "(n * C + c) * D + d", f64 ? "lv" : "(float)lv");
+      b->indent -= 3;
+      mt_cg_line(b, "    }");
+    }
+  }
+  mt_cg_line(b, "    long long k = (long long)%s[n * D + d];", ti);
+  mt_cg_line(b, "    double loss = 0.0, wk = 0.0;");
+  mt_cg_line(b, "    if (%s) {", p->has_ignore ? "k != IGN" : "true");
+  mt_cg_line(b, "      k = k < 0 ? 0 : (k >= C ? C - 1 : k);");
+  if (p->log_softmax)
+    mt_cg_line(b, "      const double v = (double)%s - m - ls;", xk);
+  else
+    mt_cg_line(b, "      const double v = (double)%s;", xk);
+  mt_cg_line(b, "      wk = %s%s;", wi ? "(double)" : "1.0", wi ? wk : "");
+  mt_cg_line(b, "      loss = -v * wk;");
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "    sum += loss;");
+  mt_cg_line(b, "    wsum += wk;");
+  if (none) {
+    b->indent += 2;
+    mt_cg_store(b, x->dtype, y, "i", f64 ? "loss" : "(float)loss");
+    b->indent -= 2;
+  }
+  mt_cg_line(b, "  }");
+  if (!none) {
+    char e[64];
+    const char *r = p->reduction == MT_LOSS_SUM ? "sum" : "sum / wsum";
+    snprintf(e, sizeof e, f64 ? "(%s)" : "(float)(%s)", r);
+    b->indent++;
+    mt_cg_store(b, x->dtype, y, "0", e);
+    b->indent--;
+  }
+  mt_cg_line(b, "  (void)sum;");
+  mt_cg_line(b, "  (void)wsum;");
+  mt_cg_line(b, "}");
+}
+
 mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                             int64_t *out_work) {
   const mt_module *m = b->m;
@@ -540,6 +610,22 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
     return NULL;
   }
   case MT_KERNEL_COMPRESS: return compress(b, &c->params.compress, x, v1, xi, yo, ny, out_work);
+  case MT_KERNEL_NLL_LOSS: {
+    const mt_kc_nll_loss *p = &c->params.nll_loss;
+    char wi[MT_CG_NAME], lpn[MT_CG_NAME];
+    bool has_w = n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE;
+    bool has_lp = n->n_outputs > 1 && n->outputs[1] != MT_NO_VALUE;
+    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    if (has_w) MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, wi));
+    if (has_lp) {
+      int k = mt_cg_output_index(b->fg, n->outputs[1]);
+      if (k < 0) return MT_ERR(INTERNAL, "output 1 is not a parameter of its kernel");
+      snprintf(lpn, sizeof lpn, "b%d_out%d", b->index, k);
+    }
+    if (p->has_ignore) mt_cg_line(b, "const long long IGN = %lldLL;", (long long)p->ignore_index);
+    nll_loss(b, p, x, xi, i1, has_w ? wi : NULL, yo, has_lp ? lpn : NULL, out_work);
+    return NULL;
+  }
   case MT_KERNEL_LP_POOL:
     lp_pool(b, &c->params.lp_pool, x->dtype, xi, yo, ny, out_work);
     return NULL;

@@ -494,9 +494,10 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   const mt_allocator *a = prog->allocator;
   int32_t node = fg->anchor >= 0 ? fg->anchor : fg->nodes[0];
   const mt_node *n = mt_module_node_c(m, node);
-  /* TopK may have both of its outputs in use; the other ops here have one */
+  /* TopK and SoftmaxCrossEntropyLoss may have both of their outputs in use; the others one */
   if (fg->n_nodes != 1 || n->n_outputs < 1 || fg->n_outputs < 1 ||
-      (fg->n_outputs != 1 && strcmp(n->op_type, "TopK") != 0))
+      (fg->n_outputs != 1 && strcmp(n->op_type, "TopK") != 0 &&
+       strcmp(n->op_type, "SoftmaxCrossEntropyLoss") != 0))
     return MT_ERR(UNIMPLEMENTED,
                   "%s: op '%s' runs on its own (data-dependent output size or control flow); no "
                   "generator yet",

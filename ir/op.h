@@ -177,5 +177,6 @@ extern const mt_op_def mt_ops_reduce[];
 extern const mt_op_def mt_ops_misc[];
 extern const mt_op_def mt_ops_index[];
 extern const mt_op_def mt_ops_normalize[];
+extern const mt_op_def mt_ops_loss[];
 
 #endif

@@ -325,6 +325,13 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_int(c, &k->params.compress.axis, 0, AX, "compress: axis out of range");
     c_bool(c, &k->params.compress.flatten);
     break;
+  case MT_KERNEL_NLL_LOSS:
+    C_ENUM(c, k->params.nll_loss.reduction, MT_LOSS_NONE, MT_LOSS_MEAN,
+           "loss: reduction out of range");
+    c_bool(c, &k->params.nll_loss.log_softmax);
+    c_bool(c, &k->params.nll_loss.has_ignore);
+    c_i64(c, &k->params.nll_loss.ignore_index);
+    break;
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

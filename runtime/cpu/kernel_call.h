@@ -83,6 +83,8 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_NORMALIZE, /* mt_kc_normalize: MVN, RMSNormalization, LpNormalization, GroupNorm */
   MT_KERNEL_LP_POOL,   /* mt_kc_lp_pool */
   MT_KERNEL_COMPRESS,  /* mt_kc_compress; the condition is input 1 (kernel_call_index.c) */
+  MT_KERNEL_NLL_LOSS,  /* mt_kc_nll_loss: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+                        * (kernel_call_loss.c) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -252,6 +254,22 @@ typedef struct mt_kc_compress {
   bool flatten;
 } mt_kc_compress;
 
+typedef enum mt_loss_reduction {
+  MT_LOSS_NONE = 0, /* one loss per target element */
+  MT_LOSS_SUM,
+  MT_LOSS_MEAN, /* sum(w * loss) / sum(w), w the target's weight (1 without weights, 0 if ignored) */
+} mt_loss_reduction;
+
+/* x [N, C, d...] (log-probabilities, or scores when log_softmax: SoftmaxCrossEntropyLoss, whose
+ * optional output 1 is the log-softmax along C), target [N, d...] integers, optional weight [C]
+ * (input 2). loss[n, d] = -w * x[n, target[n, d], d]. */
+typedef struct mt_kc_nll_loss {
+  mt_loss_reduction reduction;
+  bool log_softmax;
+  bool has_ignore;
+  int64_t ignore_index;
+} mt_kc_nll_loss;
+
 typedef struct mt_kc_reverse_sequence {
   int batch_axis, time_axis; /* 0 and 1, distinct */
 } mt_kc_reverse_sequence;
@@ -317,6 +335,7 @@ typedef struct mt_kernel_call {
     mt_kc_eye_like eye_like;
     mt_kc_reverse_sequence reverse_sequence;
     mt_kc_compress compress;
+    mt_kc_nll_loss nll_loss;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -342,6 +361,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_inputs,
+                                              const mt_tensor *const *inputs, int n_outputs,
+                                              mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_loss(const mt_kernel_call *call, int n_inputs,
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
