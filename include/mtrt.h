@@ -28,7 +28,7 @@ extern "C" {
 /* Bumped whenever a struct or function of this header changes incompatibly: an application built
  * against a newer header than the library it runs with gets UNIMPLEMENTED from
  * mtrt_bundle_open instead of undefined behaviour. */
-#define MTRT_ABI_VERSION 1
+#define MTRT_ABI_VERSION 2
 
 /* The library's MTRT_VERSION_NUMBER and MTRT_ABI_VERSION. Any thread, any time. */
 MTRT_API int mtrt_version_number(void);
@@ -111,11 +111,17 @@ typedef enum mtrt_device_kind {
 typedef struct mtrt_session_options {
   mtrt_device_kind device;
   int gpu_index;
+  /* CPU path: threads running groups the plan lets run at once (other tenants, partitions or
+   * streams), the caller's included; 0 or 1: the calling thread alone. The bytes of every
+   * output are the same for any count (each kernel runs on one thread, in a fixed order). */
+  int cpu_threads;
 } mtrt_session_options;
 
 typedef struct mtrt_session mtrt_session;
 /* Creates a session on b (which must outlive it) with its own arenas; options NULL means CPU.
- * Any thread; several sessions on one bundle may run concurrently. */
+ * With cpu_threads > 1 it starts its worker threads (joined by mtrt_session_destroy) after
+ * checking that no two groups the plan lets run at once touch the same bytes (DATA_LOSS for a
+ * plan missing a wait). Any thread; several sessions on one bundle may run concurrently. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_create(const mtrt_bundle *b,
                                                         const mtrt_session_options *options,
                                                         mtrt_session **out_session);
@@ -123,17 +129,19 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_create(const mtrt_bundle *b,
 MTRT_API void mtrt_session_destroy(mtrt_session *s);
 
 /* Binds a tenant's input (read during runs) or output (written by runs) by name to caller
- * memory of exactly the port's nbytes, laid out row-major in the port's dtype. The memory stays
- * the caller's and must stay valid until rebound or the session is destroyed. One thread per
- * session. */
+ * memory of exactly the port's nbytes, laid out row-major in the port's dtype and aligned to its
+ * element size (INVALID_ARGUMENT otherwise). The memory stays the caller's and must stay valid
+ * until rebound or the session is destroyed. One thread per session. */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_bind_input(mtrt_session *s, int tenant,
                                                             const char *name, const void *data,
                                                             size_t nbytes);
 MTRT_API MTRT_MUST_USE mtrt_status *
 mtrt_session_bind_output(mtrt_session *s, int tenant, const char *name, void *data, size_t nbytes);
 
-/* Runs one tenant (tenant >= 0) or every tenant (-1) through the plan in schedule order; every
- * input and output of the tenants run must be bound. Errors name the tenant and node. */
+/* Runs one tenant (tenant >= 0) or every tenant (-1) through the plan: groups in schedule order,
+ * or on cpu_threads threads in any order the plan's streams and waits allow; every input and
+ * output of the tenants run must be bound. Errors name the tenant and node (with several
+ * threads: the failing group that comes first in the schedule among those that ran). */
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_run(mtrt_session *s, int tenant);
 
 /* "cpu" (the device the last run used). */

@@ -33,6 +33,19 @@ MT_MUST_USE mt_status *mt_cli_join_path(const char *dir, const char *name, const
                                         char **out);
 MT_MUST_USE mt_status *mt_cli_make_dir(const char *path);
 
+/* One tenant's outputs for mt_cli_write_outputs: names[i] is written from tensors[i]. */
+typedef struct mt_cli_tenant_outputs {
+  const char *tenant;
+  int n;
+  const char *const *names;
+  const struct mt_tensor *tensors;
+} mt_cli_tenant_outputs;
+/* Writes OUT_DIR/<tenant>/<output>.EXT (ext "npy" or "pb"; names sanitized) for every tenant
+ * (output_stage.c): all files go to a stage folder next to out_dir first and move in at the end,
+ * so an error leaves no output file and out_dir as it was. */
+MT_MUST_USE mt_status *mt_cli_write_outputs(const char *out_dir, const char *ext,
+                                            const mt_cli_tenant_outputs *tenants, int n_tenants);
+
 /* Helpers (cli_util.c) for every subcommand. */
 
 /* Prints "mtcc: error: <message>" to stderr as exactly one line (control bytes escaped). */

@@ -100,41 +100,43 @@ MT_MUST_USE static mt_status *bind_input(run_state *rs, const char *spec, size_t
   return st;
 }
 
+/* Writes every tenant's outputs through the stager of `run --reference` (an error leaves no
+ * output file), then prints each tenant's time. */
 MT_MUST_USE static mt_status *write_outputs(run_state *rs, const char *out_dir, const char *ext) {
-  MT_RETURN_IF_ERROR_PLAIN(mt_cli_make_dir(out_dir));
-  char dot_ext[8];
-  snprintf(dot_ext, sizeof dot_ext, ".%s", ext);
-  for (int t = 0; t < mtrt_bundle_tenant_count(rs->b); t++) {
-    char *tn = mt_cli_sanitize(mtrt_bundle_tenant_name(rs->b, t)), *dir = NULL;
-    if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    mt_status *st = mt_cli_join_path(out_dir, tn, "", &dir);
-    free(tn);
-    if (!st) st = mt_cli_make_dir(dir);
-    printf("tenant '%s': %.1f ms on %s (libmtrt)\n", mt_esc(mtrt_bundle_tenant_name(rs->b, t)),
-           mtrt_session_tenant_time_us(rs->s, t) / 1e3, mtrt_session_device_name(rs->s));
-    for (int i = 0; !st && i < mtrt_bundle_output_count(rs->b, t); i++) {
+  int nt = mtrt_bundle_tenant_count(rs->b), total = 0;
+  for (int t = 0; t < nt; t++) total += mtrt_bundle_output_count(rs->b, t);
+  mt_cli_tenant_outputs *outs = calloc((size_t)nt + 1, sizeof *outs);
+  const char **names = calloc((size_t)total + 1, sizeof *names);
+  mt_tensor *tensors = calloc((size_t)total + 1, sizeof *tensors);
+  mt_status *st = outs && names && tensors ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int t = 0, k = 0; !st && t < nt; t++) {
+    int no = mtrt_bundle_output_count(rs->b, t);
+    outs[t] =
+        (mt_cli_tenant_outputs){mtrt_bundle_tenant_name(rs->b, t), no, names + k, tensors + k};
+    for (int i = 0; !st && i < no; i++, k++) {
       mtrt_port_info pi;
       st = from_rt(mtrt_bundle_output_info(rs->b, t, i, &pi));
       if (st) break;
-      mt_tensor o = {.dtype = (mt_dtype)pi.dtype, .rank = pi.rank, .data = rs->outputs[t][i]};
-      for (int d = 0; d < pi.rank; d++) o.dims[d] = pi.dims[d];
-      char *fname = mt_cli_sanitize(pi.name), *path = NULL;
-      if (!fname) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-      if (!st) st = mt_cli_join_path(dir, fname, dot_ext, &path);
-      if (!st) st = mt_tensor_file_write(path, &o, pi.name);
-      free(fname);
-      free(path);
+      names[k] = pi.name;
+      tensors[k] =
+          (mt_tensor){.dtype = (mt_dtype)pi.dtype, .rank = pi.rank, .data = rs->outputs[t][i]};
+      for (int d = 0; d < pi.rank; d++) tensors[k].dims[d] = pi.dims[d];
     }
-    free(dir);
-    if (st) return st;
   }
-  return NULL;
+  if (!st) st = mt_cli_write_outputs(out_dir, ext, outs, nt);
+  for (int t = 0; !st && t < nt; t++)
+    printf("tenant '%s': %.1f ms on %s (libmtrt)\n", mt_esc(mtrt_bundle_tenant_name(rs->b, t)),
+           mtrt_session_tenant_time_us(rs->s, t) / 1e3, mtrt_session_device_name(rs->s));
+  free(outs);
+  free(names);
+  free(tensors);
+  return st;
 }
 
 int mt_cmd_run_bundle(int argc, char **argv) {
   const char *path = NULL, *out_dir = NULL, *ext = "npy", *device = "cpu";
   const char **specs = calloc((size_t)argc + 1, sizeof *specs);
-  int n_specs = 0;
+  int n_specs = 0, cpu_threads = 0;
   size_t limit = 0;
   mt_status *st = specs ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; !st && i < argc; i++) {
@@ -148,7 +150,14 @@ int mt_cmd_run_bundle(int argc, char **argv) {
       ext = argv[++i];
     else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
       device = argv[++i];
-    else if (argv[i][0] == '-')
+    else if (strcmp(argv[i], "--cpu-threads") == 0 && i + 1 < argc) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || end == argv[i] || v < 1 || v > 256)
+        st = MT_ERR(INVALID_ARGUMENT, "--cpu-threads must be a count from 1 to 256, not '%s'",
+                    argv[i]);
+      cpu_threads = (int)v;
+    } else if (argv[i][0] == '-')
       st = MT_ERR(INVALID_ARGUMENT, "run: unknown or incomplete option '%s'", argv[i]);
     else
       path = argv[i];
@@ -156,7 +165,7 @@ int mt_cmd_run_bundle(int argc, char **argv) {
   if (!st && strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)
     st = MT_ERR(INVALID_ARGUMENT, "--output-format must be npy or pb, not '%s'", ext);
   if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
-  mtrt_session_options so = {.device = MTRT_DEVICE_CPU};
+  mtrt_session_options so = {.device = MTRT_DEVICE_CPU, .cpu_threads = cpu_threads};
   if (!st && strcmp(device, "gpu") == 0)
     so.device = MTRT_DEVICE_GPU;
   else if (!st && strcmp(device, "auto") == 0)

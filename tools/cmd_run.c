@@ -274,126 +274,6 @@ MT_MUST_USE static mt_status *check_name_collisions(const mt_module *m) {
   return st;
 }
 
-/* Every file and folder this run created, in creation order, so that an error removes them all
- * (in reverse) and leaves nothing behind. */
-typedef struct created {
-  char **paths;
-  int n, cap;
-} created;
-
-/* Records path (taking ownership); on failure frees it and reports out of memory. */
-MT_MUST_USE static mt_status *created_add(created *c, char *path) {
-  if (c->n == c->cap) {
-    int cap = c->cap ? c->cap * 2 : 16;
-    char **p = realloc(c->paths, (size_t)cap * sizeof *p);
-    if (!p) {
-      remove(path);
-      free(path);
-      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    }
-    c->paths = p;
-    c->cap = cap;
-  }
-  c->paths[c->n++] = path;
-  return NULL;
-}
-
-/* Removes what was created (remove() takes files and empty folders alike) when undo is set, and
- * frees the list either way. */
-static void created_finish(created *c, bool undo) {
-  for (int i = c->n; i-- > 0;) {
-    if (undo) remove(c->paths[i]);
-    free(c->paths[i]);
-  }
-  free(c->paths);
-  memset(c, 0, sizeof *c);
-}
-
-/* Writes one tenant's outputs under stage_dir/<tenant>/, recording what it creates. */
-MT_MUST_USE static mt_status *write_tenant(const mt_module *m, int32_t ti, const tenant_result *res,
-                                           const char *stage_dir, const char *ext, created *made) {
-  const mt_tenant *t = mt_module_tenant_c(m, ti);
-  char *tn = mt_cli_sanitize(t->name), *dir = NULL;
-  if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  mt_status *st = mt_cli_join_path(stage_dir, tn, "", &dir);
-  free(tn);
-  if (st) return st;
-  if (mkdir(dir, 0777) != 0) {
-    st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create folder: %s", dir, strerror(errno));
-    free(dir);
-    return st;
-  }
-  MT_RETURN_IF_ERROR_PLAIN(created_add(made, dir));
-  char dot_ext[8];
-  snprintf(dot_ext, sizeof dot_ext, ".%s", ext); /* ext is "npy" or "pb" */
-  for (int i = 0; !st && i < res->n_outputs; i++) {
-    const char *name = mt_module_value_c(m, t->graph->outputs[i])->name;
-    char *fname = mt_cli_sanitize(name), *path = NULL;
-    if (!fname) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    st = mt_cli_join_path(dir, fname, dot_ext, &path);
-    free(fname);
-    if (!st) st = mt_tensor_file_write(path, &res->outputs[i], name);
-    if (st) {
-      free(path);
-    } else {
-      st = created_add(made, path);
-    }
-  }
-  return st;
-}
-
-/* Moves the staged tenant folders into out_dir: a tenant folder not there yet is renamed as a
- * whole, an existing one receives the files one by one (rename replaces a file atomically).
- * Everything that could refuse a rename (a file where a folder goes, a folder where a file goes)
- * is checked before the first rename, so an error leaves out_dir as it was. */
-MT_MUST_USE static mt_status *commit_outputs(const mt_module *m, const tenant_result *results,
-                                             const char *stage_dir, const char *out_dir,
-                                             const char *ext, created *made) {
-  int32_t n = mt_module_tenant_count(m);
-  for (int pass = 0; pass < 2; pass++) {
-    for (int32_t ti = 0; ti < n; ti++) {
-      const mt_tenant *t = mt_module_tenant_c(m, ti);
-      char *tn = mt_cli_sanitize(t->name), *from = NULL, *to = NULL;
-      if (!tn) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-      mt_status *st = mt_cli_join_path(stage_dir, tn, "", &from);
-      if (!st) st = mt_cli_join_path(out_dir, tn, "", &to);
-      free(tn);
-      struct stat s;
-      bool exists = !st && lstat(to, &s) == 0;
-      if (!st && exists && !S_ISDIR(s.st_mode))
-        st = MT_ERR(INVALID_ARGUMENT, "%s: exists and is not a folder; tenant '%s' writes there",
-                    to, t->name);
-      if (!st && pass == 1 && !exists && rename(from, to) != 0)
-        st = MT_ERR(INVALID_ARGUMENT, "%s: cannot move the outputs there: %s", to, strerror(errno));
-      for (int i = 0; !st && exists && i < results[ti].n_outputs; i++) {
-        char dot_ext[8], *fname = mt_cli_sanitize(mt_module_value_c(m, t->graph->outputs[i])->name);
-        char *ffrom = NULL, *fto = NULL;
-        snprintf(dot_ext, sizeof dot_ext, ".%s", ext);
-        if (!fname) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-        if (!st) st = mt_cli_join_path(from, fname, dot_ext, &ffrom);
-        if (!st) st = mt_cli_join_path(to, fname, dot_ext, &fto);
-        if (!st && pass == 0 && lstat(fto, &s) == 0 && S_ISDIR(s.st_mode))
-          st = MT_ERR(INVALID_ARGUMENT, "%s: is a folder; an output of tenant '%s' goes there", fto,
-                      t->name);
-        if (!st && pass == 1 && rename(ffrom, fto) != 0)
-          st = MT_ERR(INVALID_ARGUMENT, "%s: cannot move the output there: %s", fto,
-                      strerror(errno));
-        free(fname);
-        free(ffrom);
-        free(fto);
-      }
-      if (!st && pass == 1 && exists) rmdir(from);
-      free(from);
-      free(to);
-      if (st) return st;
-    }
-  }
-  /* the staged files now live under out_dir: nothing left to undo but the stage folder itself */
-  for (int i = 0; i < made->n; i++) free(made->paths[i]);
-  made->n = 0;
-  return NULL;
-}
-
 /* The per-tenant summary: nodes, partition, time, and each output's shape. */
 static void print_summary(const mt_module *m, const tenant_result *results) {
   for (int32_t ti = 0; ti < mt_module_tenant_count(m); ti++) {
@@ -432,8 +312,9 @@ int mt_cmd_run(int argc, char **argv) {
       input_specs[n_inputs++] = argv[++i];
     else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc)
       out_dir = argv[++i];
-    else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
-      i++; /* bundles only (mt_cmd_run_bundle reads it) */
+    else if ((strcmp(argv[i], "--device") == 0 || strcmp(argv[i], "--cpu-threads") == 0) &&
+             i + 1 < argc)
+      i++; /* bundles only (mt_cmd_run_bundle reads them) */
     else if (strcmp(argv[i], "--output-format") == 0 && i + 1 < argc) {
       ext = argv[++i];
       if (strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)
@@ -476,30 +357,22 @@ int mt_cmd_run(int argc, char **argv) {
                   args[i].name);
   /* Outputs go to a stage folder next to out_dir and move in only once every tenant's are
    * written, so an error at any point (a full disk, an unwritable name) leaves no output file. */
-  char *stage = NULL;
-  created made = {0};
-  if (!st) st = mt_cli_make_dir(out_dir);
-  if (!st) {
-    size_t n = strlen(out_dir);
-    while (n > 1 && out_dir[n - 1] == '/') n--;
-    stage = malloc(n + 16);
-    if (!stage)
-      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    else
-      snprintf(stage, n + 16, "%.*s.tmp.XXXXXX", (int)n, out_dir);
-    if (!st && !mkdtemp(stage)) {
-      st = MT_ERR(INVALID_ARGUMENT, "%s: cannot create a folder next to it: %s", out_dir,
-                  strerror(errno));
-      free(stage);
-      stage = NULL;
-    }
+  mt_cli_tenant_outputs *outs = calloc((size_t)n_tenants + 1, sizeof *outs);
+  const char **names = NULL;
+  int total = 0;
+  for (int32_t t = 0; t < n_tenants; t++) total += results ? results[t].n_outputs : 0;
+  if (!st && (!outs || !(names = calloc((size_t)total + 1, sizeof *names))))
+    st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (int32_t t = 0, k = 0; !st && t < n_tenants; t++) {
+    const mt_tenant *tn = mt_module_tenant_c(m, t);
+    outs[t] =
+        (mt_cli_tenant_outputs){tn->name, results[t].n_outputs, names + k, results[t].outputs};
+    for (int i = 0; i < results[t].n_outputs; i++)
+      names[k++] = mt_module_value_c(m, tn->graph->outputs[i])->name;
   }
-  for (int32_t t = 0; !st && t < n_tenants; t++)
-    st = write_tenant(m, t, &results[t], stage, ext, &made);
-  if (!st) st = commit_outputs(m, results, stage, out_dir, ext, &made);
-  created_finish(&made, st != NULL);
-  if (stage) rmdir(stage);
-  free(stage);
+  if (!st) st = mt_cli_write_outputs(out_dir, ext, outs, n_tenants);
+  free(outs);
+  free(names);
   if (!st) {
     print_summary(m, results);
     printf("ran %d tenant(s); outputs in %s\n", n_tenants, mt_esc(out_dir));

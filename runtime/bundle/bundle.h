@@ -28,6 +28,9 @@ typedef struct mt_bundle {
 /* Validates image (size bytes; `what` names it in errors) completely and fills *b (whose mapping
  * / owned fields the caller set). On error *b holds nothing to free beyond mt_bundle_release. */
 MT_MUST_USE mt_status *mt_bundle_load(mt_bundle *b, const char *what);
+/* Checks a node's decoded kernel call against the types of its (already validated) buffers, so
+ * that no parameter can make a CPU kernel read or write outside them (validate_calls.c). */
+MT_MUST_USE mt_status *mt_bundle_check_call(const Mtbundle__Node *n, const mt_kernel_call *call);
 /* Frees what mt_bundle_load allocated and the mapping or copy. */
 void mt_bundle_release(mt_bundle *b);
 

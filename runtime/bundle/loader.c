@@ -201,6 +201,7 @@ MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
         (size_t)b->calls[i].params.split.n_outputs != n->n_outputs)
       return MT_ERR(DATA_LOSS, "%s: split sizes for %d outputs, node has %zu", what,
                     b->calls[i].params.split.n_outputs, n->n_outputs);
+    MT_RETURN_IF_ERROR(mt_bundle_check_call(n, &b->calls[i]), "%s", what);
   }
   return NULL;
 }

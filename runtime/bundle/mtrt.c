@@ -8,6 +8,7 @@
 
 #include "mtrt.h"
 #include "runtime/bundle/bundle.h"
+#include "runtime/bundle/cpu_schedule.h"
 
 struct mtrt_bundle {
   mt_bundle b;
@@ -24,6 +25,9 @@ struct mtrt_session {
   uint8_t *scratch;
   binding **inputs, **outputs; /* per tenant, per port */
   double *time_us;             /* per tenant */
+  mt_cpu_schedule *schedule;   /* groups in dependency order, on cpu_threads threads */
+  double *node_us;             /* per node, last run (each written by the thread that ran it) */
+  int run_tenant;              /* the run in progress: one tenant, or -1 for all */
 };
 
 const mt_bundle *mt_bundle_of(const mtrt_bundle *b) { return &b->b; }
@@ -167,6 +171,8 @@ void mtrt_session_destroy(mtrt_session *s) {
   free(s->inputs);
   free(s->outputs);
   free(s->time_us);
+  mt_cpu_schedule_destroy(s->schedule);
+  free(s->node_us);
   free(s);
 }
 
@@ -190,7 +196,8 @@ mtrt_status *mtrt_session_create(const mtrt_bundle *b, const mtrt_session_option
   s->outputs = calloc(m->n_tenants, sizeof *s->outputs);
   s->time_us = calloc(m->n_tenants, sizeof *s->time_us);
   s->scratch = alloc_area(m->scratch_bytes);
-  bool ok = s->arenas && s->inputs && s->outputs && s->time_us && s->scratch;
+  s->node_us = calloc(m->n_nodes + 1, sizeof *s->node_us);
+  bool ok = s->arenas && s->inputs && s->outputs && s->time_us && s->scratch && s->node_us;
   for (size_t i = 0; ok && i < m->n_partitions; i++)
     ok = (s->arenas[i] = alloc_area(m->partitions[i]->arena_bytes)) != NULL;
   for (size_t t = 0; ok && t < m->n_tenants; t++) {
@@ -201,6 +208,16 @@ mtrt_status *mtrt_session_create(const mtrt_bundle *b, const mtrt_session_option
   if (!ok) {
     mtrt_session_destroy(s);
     return pub(MT_ERR(RESOURCE_EXHAUSTED, "out of memory for the session's arenas"));
+  }
+  int threads = options ? options->cpu_threads : 0;
+  if (threads < 0) {
+    mtrt_session_destroy(s);
+    return pub(MT_ERR(INVALID_ARGUMENT, "cpu_threads %d is negative", threads));
+  }
+  mt_status *st = mt_cpu_schedule_create(m, threads, &s->schedule);
+  if (st) {
+    mtrt_session_destroy(s);
+    return pub(st);
   }
   *out_session = s;
   return NULL;
@@ -218,6 +235,11 @@ static mtrt_status *bind(mtrt_session *s, int t, const char *name, const void *i
     if (nbytes != want)
       return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' %s '%s' takes %zu bytes, not %zu", tn->name,
                         in ? "input" : "output", name, want, nbytes));
+    size_t es = mt_dtype_size((mt_dtype)p->type->dtype);
+    if (es && (uintptr_t)(in ? in : out) % es)
+      return pub(MT_ERR(INVALID_ARGUMENT,
+                        "tenant '%s' %s '%s': memory at %p is not aligned to its %zu-byte elements",
+                        tn->name, in ? "input" : "output", name, in ? in : out, es));
     if (in)
       s->inputs[t][i].in = in;
     else
@@ -230,12 +252,12 @@ static mtrt_status *bind(mtrt_session *s, int t, const char *name, const void *i
 
 mtrt_status *mtrt_session_bind_input(mtrt_session *s, int t, const char *name, const void *data,
                                      size_t nbytes) {
-  static const uint8_t empty[1];
+  static const int64_t empty[1]; /* aligned for every dtype */
   return bind(s, t, name, data ? data : empty, NULL, nbytes);
 }
 mtrt_status *mtrt_session_bind_output(mtrt_session *s, int t, const char *name, void *data,
                                       size_t nbytes) {
-  static uint8_t empty[1];
+  static int64_t empty[1];
   return bind(s, t, name, NULL, data ? data : empty, nbytes);
 }
 
@@ -285,6 +307,23 @@ MT_MUST_USE static mt_status *run_node(mtrt_session *s, size_t i) {
   return st;
 }
 
+/* One group of the plan (mt_cpu_group_fn): its nodes of the tenant being run, in order. */
+MT_MUST_USE static mt_status *run_group(void *ctx, size_t g) {
+  mtrt_session *s = ctx;
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  const Mtbundle__Group *gr = m->groups[g];
+  for (size_t i = gr->first_node; i < (size_t)gr->first_node + gr->n_nodes; i++) {
+    const Mtbundle__Node *n = m->nodes[i];
+    if (s->run_tenant >= 0 && n->tenant != s->run_tenant) continue;
+    double t0 = now_us();
+    mt_status *st = run_node(s, i);
+    s->node_us[i] = now_us() - t0;
+    if (st)
+      return mt_status_annotate(st, "tenant '%s': node '%s'", m->tenants[n->tenant]->name, n->name);
+  }
+  return NULL;
+}
+
 mtrt_status *mtrt_session_run(mtrt_session *s, int tenant) {
   const Mtbundle__Manifest *m = s->bundle->b.manifest;
   if (tenant < -1 || (tenant >= 0 && (size_t)tenant >= m->n_tenants))
@@ -302,18 +341,12 @@ mtrt_status *mtrt_session_run(mtrt_session *s, int tenant) {
         return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s': output '%s' is not bound", tn->name,
                           tn->outputs[i]->name));
   }
-  /* Nodes are stored in schedule order (groups by partition and position), so one pass over
-   * them is the schedule; a CPU has one stream, which trivially satisfies every wait. */
-  for (size_t i = 0; i < m->n_nodes; i++) {
-    const Mtbundle__Node *n = m->nodes[i];
-    if (tenant >= 0 && n->tenant != tenant) continue;
-    double t0 = now_us();
-    mt_status *st = run_node(s, i);
-    s->time_us[n->tenant] += now_us() - t0;
-    if (st)
-      return pub(
-          mt_status_annotate(st, "tenant '%s': node '%s'", m->tenants[n->tenant]->name, n->name));
-  }
+  s->run_tenant = tenant;
+  mt_status *st = mt_cpu_schedule_run(s->schedule, run_group, s);
+  if (st) return pub(st);
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (tenant < 0 || m->nodes[i]->tenant == tenant)
+      s->time_us[m->nodes[i]->tenant] += s->node_us[i];
   for (size_t t = 0; t < m->n_tenants; t++) {
     if (tenant >= 0 && (size_t)tenant != t) continue;
     const Mtbundle__Tenant *tn = m->tenants[t];

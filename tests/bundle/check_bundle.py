@@ -10,6 +10,8 @@ For each sample model (its own manifest) and for a two-tenant mix in two partiti
   * `mtcc check` passes (exit 0, JUnit without failures) against the reference outputs and fails
     (exit 1, one error line, the perturbed output first in the table, a JUnit <failure>) when one
     element of one expected output is moved by 1e-2;
+  * `run --cpu-threads 2` and `4` give the same bytes as one thread; a run whose output folder
+    cannot be written fails with one error line and leaves no file (outputs are staged);
   * `mtcc inspect BUNDLE` lists every tenant; a truncated or bit-flipped bundle is refused by
     `run` and `inspect` with exactly one `mtcc: error:` line and exit code 1.
 
@@ -18,6 +20,7 @@ usage: check_bundle.py --mtcc MTCC --models DIR --work DIR [--only a,b]
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +111,22 @@ def check_case(args, name, tenants):
         sys.exit("FAIL %s: two builds differ (%d vs %d bytes)" % (name, len(da), len(db)))
     run([args.mtcc, "run", a, "--device", "cpu", "--output-dir", os.path.join(work, "out")] + inputs)
     compare(ref, os.path.join(work, "out"), False, name + " (all passes)")
+    # tenants and partitions in parallel on CPU threads: the same bytes for any thread count
+    for threads in (2, 4):
+        out_n = os.path.join(work, "out_threads%d" % threads)
+        run([args.mtcc, "run", a, "--cpu-threads", str(threads), "--output-dir", out_n] + inputs)
+        compare(os.path.join(work, "out"), out_n, True, "%s (%d CPU threads)" % (name, threads))
+    # outputs are staged: a tenant folder that cannot be created fails the run before any file
+    # lands, and the stage folder is gone
+    blocked = os.path.join(work, "blocked")
+    os.makedirs(blocked)
+    with open(os.path.join(blocked, re.sub(r"[^A-Za-z0-9._-]", "_", tenants[-1]["name"])), "w"):
+        pass
+    expect_one_error_line([args.mtcc, "run", a, "--output-dir", blocked] + inputs,
+                          name + " blocked output folder")
+    left = sorted(os.listdir(blocked)) + [f for f in os.listdir(work) if f.startswith("blocked.")]
+    if left != [re.sub(r"[^A-Za-z0-9._-]", "_", tenants[-1]["name"])]:
+        sys.exit("FAIL %s: a failed run left files behind: %s" % (name, left))
 
     junit = os.path.join(work, "check.xml")
     run([args.mtcc, "check", exact, "--inputs", os.path.join(work, "in"), "--expected", ref,

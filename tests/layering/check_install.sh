@@ -1,6 +1,7 @@
 #!/bin/sh
 # cmake --install into a scratch prefix, then the sample application (samples/mtrt_app) built
-# against the installed libmtrt both ways, find_package(mtrt) and pkg-config, and run on a bundle.
+# against the installed libmtrt both ways, find_package(mtrt) and pkg-config, and run on a bundle;
+# then against the installed static libmtrt.a (mtrt::mtrt_static), which must need no libmtrt.so.
 # usage: check_install.sh BUILD_DIR SOURCE_DIR BUNDLE
 set -eu
 build="$1"; src="$2"; bundle="$3"
@@ -15,4 +16,11 @@ export PKG_CONFIG_PATH="$libdir"
 cc -std=c17 -Wall -Werror $(pkg-config --cflags mtrt) "$src/samples/mtrt_app/main.c" \
    -o "$work/app_pc" $(pkg-config --libs mtrt)
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/app_pc" "$bundle" | grep 'on cpu'
-echo "installed package: find_package(mtrt) and pkg-config builds run"
+cmake -S "$src/samples/mtrt_app" -B "$work/app_static" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
+      -DMTRT_APP_STATIC=ON >/dev/null
+cmake --build "$work/app_static" >/dev/null
+if ldd "$work/app_static/mtrt_app" | grep -q libmtrt; then
+  echo "the static build still needs libmtrt.so"; exit 1
+fi
+"$work/app_static/mtrt_app" "$bundle" | grep 'on cpu'
+echo "installed package: find_package(mtrt) (shared and static) and pkg-config builds run"

@@ -1,12 +1,15 @@
-/* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c): compile a workload
- * into a bundle file and read its bytes back (the tiny model both use), and expect a bundle image to be refused with a
- * one-line status naming what is wrong. Header-only, after test_util.h. */
+/* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c, test_bundle_calls.c):
+ * the tiny model, compile a workload into a bundle file and read its bytes back, rebuild a bundle
+ * around a mutated manifest (same weights, checksums valid, so the mutation reaches the checks
+ * behind them), and expect a bundle image to be refused with a one-line status naming what is
+ * wrong. Header-only, after test_util.h. */
 #ifndef MT_TESTS_BUNDLE_TEST_UTIL_H
 #define MT_TESTS_BUNDLE_TEST_UTIL_H
 
 #include "mtcc.h"
 #include "mtrt.h"
 #include "onnx_builder.h"
+#include "runtime/bundle/bundle.h"
 
 static const float BT_W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 static const float BT_W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
@@ -55,6 +58,29 @@ static inline uint8_t *bt_compile_bundle(const char *input, const char *dir, con
   uint8_t *bytes = (uint8_t *)tu_read_file(path, out_size);
   free(path);
   return bytes;
+}
+
+/* The first node of a kernel kind, or NULL. */
+static inline Mtbundle__Node *bt_find_node(Mtbundle__Manifest *m, mt_kernel_kind kind) {
+  for (size_t i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i]->kernel_kind == (uint32_t)kind) return m->nodes[i];
+  return NULL;
+}
+
+/* A bundle of manifest m and the weights of image (a valid bundle of size bytes): *out, malloc'd. */
+static inline void bt_repack(const uint8_t *image, size_t size, const Mtbundle__Manifest *m,
+                             uint8_t **out, size_t *out_size) {
+  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
+  assert_ok(mt_bundle_parse_container(image, size, "test", secs));
+  size_t n = mtbundle__manifest__get_packed_size(m);
+  uint8_t *packed = malloc(n + 1);
+  mtbundle__manifest__pack(m, packed);
+  mt_bundle_section out_secs[2] = {
+      {.kind = MT_SECTION_MANIFEST, .size = n},
+      {.kind = MT_SECTION_WEIGHTS, .size = secs[MT_SECTION_WEIGHTS].size}};
+  const void *data[2] = {packed, image + secs[MT_SECTION_WEIGHTS].offset};
+  assert_ok(mt_bundle_build_image(out_secs, data, 2, out, out_size));
+  free(packed);
 }
 
 /* The image (size bytes; pass an exact-size copy so ASan sees any read past it) must be refused

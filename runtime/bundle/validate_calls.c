@@ -1,0 +1,777 @@
+/* The loader's last check: every CPU node's decoded kernel parameters against the types of the
+ * buffers it is given. runtime/cpu trusts what lowering (ir/ops) validated and indexes inputs and
+ * outputs by the shapes, strides, axes and counts the call implies; a bundle is untrusted bytes,
+ * so here each kind is held to what its executor in runtime/cpu/kernel_call*.c reads and writes:
+ * the required inputs are present, dtypes are what the kernel expects, and every element count
+ * the parameters imply fits the buffers (inputs and outputs). Checks are on types only (no data
+ * is read); index values that come from data (Gather indices, CumSum's axis) stay checked by the
+ * kernels when they run. Must not know about ir/ or the writer. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/base/checked_math.h"
+#include "runtime/bundle/bundle.h"
+#include "runtime/cpu/elementwise_bcast.h"
+#include "runtime/cpu/gemm.h"
+
+/* Geometry values (strides, dilations, pads, kernel sizes, resize extents) are capped far above
+ * any real model so that the kernels' index arithmetic cannot overflow int64. */
+#define MAX_GEOM ((int64_t)1 << 31)
+
+/* The node's buffers as the kernel will see them (data NULL; dtype 0 marks an omitted one). */
+typedef struct call_ctx {
+  const char *kind;
+  bool out0_optional; /* Split and TopK may leave output 0 out */
+  int n_in, n_out;
+  const mt_tensor *in, *out;
+} call_ctx;
+
+static bool has_in(const call_ctx *c, int i) { return i < c->n_in && c->in[i].dtype != 0; }
+static bool has_out(const call_ctx *c, int i) { return i < c->n_out && c->out[i].dtype != 0; }
+
+static void shape_text(int rank, const int64_t *dims, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "[");
+  for (int i = 0; i < rank && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)dims[i]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+static mt_status *bad(const call_ctx *c, const char *fmt, ...) MT_PRINTF(2, 3);
+static mt_status *bad(const call_ctx *c, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return MT_ERR(DATA_LOSS, "%s call: %s", c->kind, msg);
+}
+
+/* Output (or input) t must have exactly the shape the parameters imply. */
+MT_MUST_USE static mt_status *want_shape(const call_ctx *c, const mt_tensor *t, const char *what,
+                                         int rank, const int64_t *dims) {
+  bool ok = t->rank == rank;
+  for (int i = 0; ok && i < rank; i++) ok = t->dims[i] == dims[i];
+  if (ok) return NULL;
+  char got[128], want[128];
+  shape_text(t->rank, t->dims, got, sizeof got);
+  shape_text(rank, dims, want, sizeof want);
+  return bad(c, "%s has shape %s, the parameters imply %s", what, got, want);
+}
+
+MT_MUST_USE static mt_status *want_numel(const call_ctx *c, const mt_tensor *t, const char *what,
+                                         int64_t n) {
+  if (mt_tensor_numel(t) == n) return NULL;
+  return bad(c, "%s has %lld elements, the parameters imply %lld", what,
+             (long long)mt_tensor_numel(t), (long long)n);
+}
+
+MT_MUST_USE static mt_status *want_dtype(const call_ctx *c, const mt_tensor *t, const char *what,
+                                         mt_dtype dt) {
+  if (t->dtype == dt) return NULL;
+  return bad(c, "%s is %s, the kernel expects %s", what, mt_dtype_name(t->dtype),
+             mt_dtype_name(dt));
+}
+
+MT_MUST_USE static mt_status *want_float(const call_ctx *c, const mt_tensor *t, const char *what) {
+  if (mt_dtype_is_float(t->dtype)) return NULL;
+  return bad(c, "%s is %s, the kernel expects float32 or float16", what, mt_dtype_name(t->dtype));
+}
+
+/* Inputs [0, n) present, at most max_in inputs (-1: any number) and outputs within [1, max_out]. */
+MT_MUST_USE static mt_status *want_counts(const call_ctx *c, int n, int max_in, int max_out) {
+  for (int i = 0; i < n; i++)
+    if (!has_in(c, i)) return bad(c, "input %d is missing (%d inputs given)", i, c->n_in);
+  if (max_in >= 0 && c->n_in > max_in)
+    return bad(c, "%d inputs, the kind takes at most %d", c->n_in, max_in);
+  if (c->n_out > max_out) return bad(c, "%d outputs, the kind takes at most %d", c->n_out, max_out);
+  if (!has_out(c, 0) && !c->out0_optional) return bad(c, "output 0 is missing");
+  return NULL;
+}
+
+static int64_t prod(const int64_t *dims, int from, int to) {
+  int64_t n = 1;
+  for (int i = from; i < to; i++) n *= dims[i]; /* dims of validated types: no overflow */
+  return n;
+}
+
+/* ---------------------------------------------------------------- elementwise */
+
+/* Inputs (as the kernel views them) must broadcast to the output's shape. */
+MT_MUST_USE static mt_status *want_broadcast(const call_ctx *c, int n, const mt_tensor *const *ins,
+                                             const mt_tensor *y) {
+  mt_bcast_plan plan;
+  mt_status *st = mt_bcast_plan_init(&plan, n, ins, y->rank, y->dims);
+  if (!st) return NULL;
+  mt_status *out = bad(c, "operands do not broadcast to output 0: %s", mt_status_message(st));
+  mt_status_free(st);
+  return out;
+}
+
+MT_MUST_USE static mt_status *check_unary(const call_ctx *c, const mt_kc_unary *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 3, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[0].dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0])));
+  if (!mt_cpu_ew_unary_supports(p->op, c->in[0].dtype))
+    return bad(c, "op %d does not take %s", (int)p->op, mt_dtype_name(c->in[0].dtype));
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_binary(const call_ctx *c, const mt_kc_binary *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+  const mt_tensor *a = &c->in[0], *b = &c->in[1];
+  mt_tensor va = *a, vb = *b;
+  va.rank = p->a_rank;
+  vb.rank = p->b_rank;
+  memcpy(va.dims, p->a_dims, sizeof va.dims);
+  memcpy(vb.dims, p->b_dims, sizeof vb.dims);
+  for (int i = 0; i < MT_MAX_RANK; i++)
+    if ((i < va.rank && (va.dims[i] < 0 || va.dims[i] > MAX_GEOM)) ||
+        (i < vb.rank && (vb.dims[i] < 0 || vb.dims[i] > MAX_GEOM)))
+      return bad(c, "operand view dim %d is out of range", i);
+  int64_t na = 1, nb = 1;
+  for (int i = 0; i < va.rank; i++)
+    if (!mt_mul_i64(na, va.dims[i], &na)) return bad(c, "operand A view overflows");
+  for (int i = 0; i < vb.rank; i++)
+    if (!mt_mul_i64(nb, vb.dims[i], &nb)) return bad(c, "operand B view overflows");
+  if (na != mt_tensor_numel(a) || nb != mt_tensor_numel(b))
+    return bad(c, "operand views hold %lld and %lld elements, the inputs %lld and %lld",
+               (long long)na, (long long)nb, (long long)mt_tensor_numel(a),
+               (long long)mt_tensor_numel(b));
+  if (p->op != MT_EW_POW) MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, b, "input 1", a->dtype));
+  bool to_bool = mt_ew_binary_is_compare(p->op) || p->op == MT_EW_AND || p->op == MT_EW_OR ||
+                 p->op == MT_EW_XOR;
+  MT_RETURN_IF_ERROR_PLAIN(
+      want_dtype(c, &c->out[0], "output 0", to_bool ? MT_DTYPE_BOOL : a->dtype));
+  if (!mt_cpu_ew_binary_supports(p->op, a->dtype))
+    return bad(c, "op %d does not take %s", (int)p->op, mt_dtype_name(a->dtype));
+  const mt_tensor *ins[2] = {&va, &vb};
+  return want_broadcast(c, 2, ins, &c->out[0]);
+}
+
+MT_MUST_USE static mt_status *check_variadic(const call_ctx *c, const mt_kc_variadic *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, c->n_in > 0 ? c->n_in : 1, -1, 1));
+  const mt_tensor *y = &c->out[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", c->in[0].dtype));
+  if (p->mean) MT_RETURN_IF_ERROR_PLAIN(want_float(c, y, "output 0"));
+  if (!mt_cpu_ew_binary_supports(p->op, y->dtype))
+    return bad(c, "op %d does not take %s", (int)p->op, mt_dtype_name(y->dtype));
+  for (int i = 0; i < c->n_in; i++) {
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[i], "an input", y->dtype));
+    const mt_tensor *ins[1] = {&c->in[i]};
+    MT_RETURN_IF_ERROR_PLAIN(want_broadcast(c, 1, ins, y));
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_where(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 3, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[0], "input 0 (condition)", MT_DTYPE_BOOL));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[2], "input 2", c->in[1].dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[1].dtype));
+  const mt_tensor *ins[3] = {&c->in[0], &c->in[1], &c->in[2]};
+  return want_broadcast(c, 3, ins, &c->out[0]);
+}
+
+/* ---------------------------------------------------------------- data movement */
+
+MT_MUST_USE static mt_status *check_transpose(const call_ctx *c, const mt_kc_transpose *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  const mt_tensor *x = &c->in[0];
+  bool seen[MT_MAX_RANK] = {false};
+  int64_t dims[MT_MAX_RANK];
+  for (int i = 0; i < x->rank; i++) {
+    if (p->perm[i] >= x->rank || seen[p->perm[i]])
+      return bad(c, "perm is not a permutation of the input's %d dims", x->rank);
+    seen[p->perm[i]] = true;
+    dims[i] = x->dims[p->perm[i]];
+  }
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", x->rank, dims);
+}
+
+MT_MUST_USE static mt_status *check_expand(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[0].dtype));
+  const mt_tensor *ins[1] = {&c->in[0]};
+  return want_broadcast(c, 1, ins, &c->out[0]);
+}
+
+MT_MUST_USE static mt_status *check_tile(const call_ctx *c, const mt_kc_tile *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+  const mt_tensor *x = &c->in[0];
+  int64_t dims[MT_MAX_RANK];
+  for (int i = 0; i < x->rank; i++)
+    if (p->repeats[i] < 0 || !mt_mul_i64(x->dims[i], p->repeats[i], &dims[i]))
+      return bad(c, "repeats[%d] = %lld is out of range", i, (long long)p->repeats[i]);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", x->rank, dims);
+}
+
+MT_MUST_USE static mt_status *check_depth_to_space(const call_ctx *c,
+                                                   const mt_kc_depth_to_space *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  const mt_tensor *x = &c->in[0];
+  if (x->rank != 4) return bad(c, "input 0 has rank %d, the kernel takes rank 4", x->rank);
+  if (p->block < 1 || p->block > MAX_GEOM)
+    return bad(c, "block %lld is out of range", (long long)p->block);
+  int64_t bb = p->block * p->block, dims[4] = {x->dims[0]};
+  if (p->space_to_depth) {
+    if (x->dims[2] % p->block || x->dims[3] % p->block)
+      return bad(c, "input spatial dims are not multiples of the block %lld", (long long)p->block);
+    if (!mt_mul_i64(x->dims[1], bb, &dims[1])) return bad(c, "output channels overflow");
+    dims[2] = x->dims[2] / p->block;
+    dims[3] = x->dims[3] / p->block;
+  } else {
+    if (x->dims[1] % bb)
+      return bad(c, "input channels are not a multiple of block^2 = %lld", (long long)bb);
+    dims[1] = x->dims[1] / bb;
+    if (!mt_mul_i64(x->dims[2], p->block, &dims[2]) || !mt_mul_i64(x->dims[3], p->block, &dims[3]))
+      return bad(c, "output spatial dims overflow");
+  }
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", 4, dims);
+}
+
+MT_MUST_USE static mt_status *check_concat(const call_ctx *c, int axis) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, c->n_in > 0 ? c->n_in : 1, -1, 1));
+  const mt_tensor *y = &c->out[0];
+  if (axis >= y->rank) return bad(c, "axis %d is out of range for rank %d", axis, y->rank);
+  int64_t sum = 0;
+  for (int k = 0; k < c->n_in; k++) {
+    const mt_tensor *t = &c->in[k];
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, t, "an input", y->dtype));
+    int64_t dims[MT_MAX_RANK];
+    memcpy(dims, y->dims, sizeof dims);
+    dims[axis] = t->rank == y->rank ? t->dims[axis] : 0;
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, t, "an input", y->rank, dims));
+    sum += t->dims[axis];
+  }
+  if (sum != y->dims[axis])
+    return bad(c, "inputs give %lld along axis %d, output 0 has %lld", (long long)sum, axis,
+               (long long)y->dims[axis]);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_split(const call_ctx *c, const mt_kc_split *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, MT_KC_MAX_SPLIT));
+  const mt_tensor *x = &c->in[0];
+  if (p->n_outputs != c->n_out)
+    return bad(c, "sizes for %d outputs, the node has %d", p->n_outputs, c->n_out);
+  if (p->axis >= x->rank) return bad(c, "axis %d is out of range for rank %d", p->axis, x->rank);
+  int64_t sum = 0;
+  for (int k = 0; k < p->n_outputs; k++) {
+    if (p->sizes[k] < 0 || p->sizes[k] > x->dims[p->axis] - sum)
+      return bad(c, "sizes run past input dim %d (%lld)", p->axis, (long long)x->dims[p->axis]);
+    sum += p->sizes[k];
+    if (!has_out(c, k)) continue;
+    int64_t dims[MT_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[p->axis] = p->sizes[k];
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[k], "an output", x->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[k], "an output", x->rank, dims));
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_slice(const call_ctx *c, const mt_kc_slice *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 5, 1));
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+  if (y->rank != x->rank) return bad(c, "output rank %d differs from input's %d", y->rank, x->rank);
+  if (mt_tensor_numel(y) == 0) return NULL; /* the kernel reads nothing */
+  for (int d = 0; d < x->rank; d++) {
+    int64_t first = p->starts[d], step = p->steps[d], last;
+    if (step == 0 || step < -MAX_GEOM || step > MAX_GEOM ||
+        !mt_mul_i64(y->dims[d] - 1, step, &last))
+      return bad(c, "step %lld along dim %d is out of range", (long long)step, d);
+    last += first;
+    if (first < 0 || first >= x->dims[d] || last < 0 || last >= x->dims[d])
+      return bad(c, "dim %d reads [%lld .. %lld] of an input dim of %lld", d, (long long)first,
+                 (long long)last, (long long)x->dims[d]);
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *want_indices(const call_ctx *c, const mt_tensor *idx) {
+  if (idx->dtype == MT_DTYPE_INT64 || idx->dtype == MT_DTYPE_INT32) return NULL;
+  return bad(c, "indices are %s, the kernel takes int32 or int64", mt_dtype_name(idx->dtype));
+}
+
+MT_MUST_USE static mt_status *check_gather(const call_ctx *c, int axis) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+  const mt_tensor *x = &c->in[0], *idx = &c->in[1];
+  MT_RETURN_IF_ERROR_PLAIN(want_indices(c, idx));
+  if (axis >= x->rank) return bad(c, "axis %d is out of range for rank %d", axis, x->rank);
+  if (x->rank - 1 + idx->rank > MT_MAX_RANK) return bad(c, "output rank is out of range");
+  int64_t dims[MT_MAX_RANK];
+  int r = 0;
+  for (int i = 0; i < axis; i++) dims[r++] = x->dims[i];
+  for (int i = 0; i < idx->rank; i++) dims[r++] = idx->dims[i];
+  for (int i = axis + 1; i < x->rank; i++) dims[r++] = x->dims[i];
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", r, dims);
+}
+
+MT_MUST_USE static mt_status *check_gather_elements(const call_ctx *c, int axis) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+  const mt_tensor *x = &c->in[0], *idx = &c->in[1];
+  MT_RETURN_IF_ERROR_PLAIN(want_indices(c, idx));
+  if (axis >= x->rank || idx->rank != x->rank)
+    return bad(c, "axis %d or indices of rank %d do not fit an input of rank %d", axis, idx->rank,
+               x->rank);
+  for (int i = 0; i < x->rank; i++)
+    if (i != axis && idx->dims[i] > x->dims[i])
+      return bad(c, "indices dim %d (%lld) exceeds the input's (%lld)", i, (long long)idx->dims[i],
+                 (long long)x->dims[i]);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", idx->rank, idx->dims);
+}
+
+MT_MUST_USE static mt_status *check_pad(const call_ctx *c, const mt_kc_pad *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 4, 1));
+  const mt_tensor *x = &c->in[0];
+  int64_t dims[MT_MAX_RANK];
+  for (int i = 0; i < x->rank; i++) {
+    int64_t b = p->pads[i], e = p->pads[x->rank + i];
+    if (b < -MAX_GEOM || b > MAX_GEOM || e < -MAX_GEOM || e > MAX_GEOM)
+      return bad(c, "pads along dim %d are out of range", i);
+    dims[i] = x->dims[i] + b + e;
+  }
+  if (p->fill_from_input) {
+    if (!has_in(c, 2) || mt_tensor_numel(&c->in[2]) < 1)
+      return bad(c, "input 2 (constant_value) is missing or empty");
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[2], "input 2 (constant_value)", x->dtype));
+  }
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", x->rank, dims);
+}
+
+MT_MUST_USE static mt_status *check_resize(const call_ctx *c, const mt_resize_params *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 4, 1));
+  const mt_tensor *x = &c->in[0];
+  if (p->rank != x->rank) return bad(c, "rank %d, input 0 has rank %d", p->rank, x->rank);
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, x, "input 0", p->rank, p->in_dims));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[0], "output 0", p->rank, p->out_dims));
+  if (p->n_axes > p->rank) return bad(c, "%d axes for rank %d", p->n_axes, p->rank);
+  bool resized[MT_MAX_RANK] = {false};
+  for (int i = 0; i < p->n_axes; i++) {
+    if (p->axes[i] >= p->rank || resized[p->axes[i]])
+      return bad(c, "axis %d is out of range or repeated", p->axes[i]);
+    resized[p->axes[i]] = true;
+  }
+  for (int d = 0; d < p->rank; d++) {
+    if (!resized[d] && p->in_dims[d] != p->out_dims[d])
+      return bad(c, "dim %d changes size but is not resized", d);
+    if (!isfinite(p->scales[d]) || p->scales[d] <= 0)
+      return bad(c, "scale %g along dim %d is not a positive number", p->scales[d], d);
+    /* output = floor(input * scale) (or rounded, for sizes): a scale far from that ratio would
+     * size the antialiasing filters' tap tables by it rather than by the tensors */
+    double implied = p->scales[d] * (double)p->in_dims[d];
+    if (resized[d] && p->in_dims[d] > 0 && p->coord != MT_RESIZE_TF_CROP_AND_RESIZE &&
+        fabs(implied - (double)p->out_dims[d]) > 1.0 + 1e-6 * (double)p->out_dims[d])
+      return bad(c, "scale %g along dim %d does not give %lld from %lld", p->scales[d], d,
+                 (long long)p->out_dims[d], (long long)p->in_dims[d]);
+  }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- shapes and generated values */
+
+MT_MUST_USE static mt_status *check_shape(const call_ctx *c, const mt_kc_shape *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  if (p->start < 0 || p->end > c->in[0].rank || p->start > p->end)
+    return bad(c, "range [%lld, %lld) is out of [0, %d]", (long long)p->start, (long long)p->end,
+               c->in[0].rank);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", MT_DTYPE_INT64));
+  return want_numel(c, &c->out[0], "output 0", p->end - p->start);
+}
+
+MT_MUST_USE static mt_status *check_size(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", MT_DTYPE_INT64));
+  return want_numel(c, &c->out[0], "output 0", 1);
+}
+
+MT_MUST_USE static mt_status *check_fill(const call_ctx *c, const mt_kc_fill *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  return want_dtype(c, &c->out[0], "output 0", p->dtype);
+}
+
+MT_MUST_USE static mt_status *check_range(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 3, 1));
+  const mt_tensor *y = &c->out[0];
+  for (int i = 0; i < 3; i += 2) {
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[i], i ? "input 2" : "input 0", y->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->in[i], i ? "input 2" : "input 0", 1));
+  }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- nn */
+
+MT_MUST_USE static mt_status *check_gemm(const call_ctx *c, const mt_kc_gemm *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 3, 1));
+  const mt_tensor *a = &c->in[0], *b = &c->in[1], *y = &c->out[0];
+  if (a->rank != 2 || b->rank != 2) return bad(c, "A and B must be 2-D");
+  int64_t m = p->trans_a ? a->dims[1] : a->dims[0], k = p->trans_a ? a->dims[0] : a->dims[1];
+  int64_t kb = p->trans_b ? b->dims[1] : b->dims[0], n = p->trans_b ? b->dims[0] : b->dims[1];
+  if (k != kb) return bad(c, "inner dims differ (%lld vs %lld)", (long long)k, (long long)kb);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, b, "input 1", a->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", a->dtype));
+  int64_t dims[2] = {m, n};
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, y, "output 0", 2, dims));
+  if (has_in(c, 2)) {
+    const mt_tensor *cc = &c->in[2];
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, cc, "input 2", a->dtype));
+    int64_t cm = cc->rank == 2 ? cc->dims[0] : 1, cn = cc->rank >= 1 ? cc->dims[cc->rank - 1] : 1;
+    if (cc->rank > 2 || (cm != 1 && cm != m) || (cn != 1 && cn != n))
+      return bad(c, "C does not broadcast to [%lld, %lld]", (long long)m, (long long)n);
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_matmul(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+  const mt_tensor *a = &c->in[0], *b = &c->in[1], *y = &c->out[0];
+  mt_matmul_shape s;
+  mt_status *st = mt_cpu_matmul_shape(a->rank, a->dims, b->rank, b->dims, &s);
+  if (st) {
+    mt_status *out = bad(c, "%s", mt_status_message(st));
+    mt_status_free(st);
+    return out;
+  }
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, b, "input 1", a->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", a->dtype));
+  return want_numel(c, y, "output 0", mt_shape_numel(s.nb, s.batch) * s.m * s.n);
+}
+
+/* Window geometry: positive kernel, stride and dilation, non-negative pads, all capped so the
+ * kernels' index arithmetic stays in int64. */
+MT_MUST_USE static mt_status *check_geom(const call_ctx *c, const mt_conv_geom *g) {
+  for (int d = 0; d < g->nsp; d++) {
+    const int64_t v[] = {g->kernel[d], g->stride[d], g->dilation[d]};
+    for (int i = 0; i < 3; i++)
+      if (v[i] < 1 || v[i] > MAX_GEOM)
+        return bad(c, "window geometry of dim %d is out of range", d);
+    if (g->pad_begin[d] < 0 || g->pad_begin[d] > MAX_GEOM || g->pad_end[d] < 0 ||
+        g->pad_end[d] > MAX_GEOM || g->in[d] < 0 || g->in[d] > MAX_GEOM || g->out[d] < 0 ||
+        g->out[d] > MAX_GEOM)
+      return bad(c, "window extents or pads of dim %d are out of range", d);
+  }
+  return NULL;
+}
+
+/* [lead0, lead1, spatial...] */
+static int nc_dims(int64_t lead0, int64_t lead1, const mt_conv_geom *g, const int64_t *sp,
+                   int64_t *dims) {
+  dims[0] = lead0;
+  dims[1] = lead1;
+  for (int d = 0; d < g->nsp; d++) dims[2 + d] = sp[d];
+  return g->nsp + 2;
+}
+
+MT_MUST_USE static mt_status *check_conv(const call_ctx *c, const mt_kc_conv *p, bool transpose) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 3, 1));
+  const mt_conv_geom *g = &p->geom;
+  MT_RETURN_IF_ERROR_PLAIN(check_geom(c, g));
+  if (p->group < 1 || p->c_in < 0 || p->c_out < 0 || p->batch < 0 || p->c_in % p->group ||
+      p->c_out % p->group)
+    return bad(c, "channels %lld -> %lld in %lld groups do not divide", (long long)p->c_in,
+               (long long)p->c_out, (long long)p->group);
+  int64_t dims[MT_MAX_RANK];
+  /* ConvTranspose slides over its output: x holds the window positions, y the image. */
+  int r = nc_dims(p->batch, p->c_in, g, transpose ? g->out : g->in, dims);
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[0], "input 0 (X)", r, dims));
+  if (transpose)
+    nc_dims(p->c_in, p->c_out / p->group, g, g->kernel, dims);
+  else
+    nc_dims(p->c_out, p->c_in / p->group, g, g->kernel, dims);
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[1], "input 1 (W)", r, dims));
+  if (has_in(c, 2)) MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->in[2], "input 2 (B)", p->c_out));
+  nc_dims(p->batch, p->c_out, g, transpose ? g->in : g->out, dims);
+  for (int i = 0; i < 3; i++)
+    if (has_in(c, i)) MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[i], "an input"));
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->out[0], "output 0"));
+  return want_shape(c, &c->out[0], "output 0", r, dims);
+}
+
+MT_MUST_USE static mt_status *check_pool(const call_ctx *c, const mt_kc_pool *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 2));
+  const mt_conv_geom *g = &p->geom;
+  MT_RETURN_IF_ERROR_PLAIN(check_geom(c, g));
+  const mt_tensor *x = &c->in[0];
+  if (x->rank != g->nsp + 2 || p->planes != x->dims[0] * x->dims[1])
+    return bad(c, "input 0 of rank %d does not hold %lld planes of %d spatial dims", x->rank,
+               (long long)p->planes, g->nsp);
+  int64_t dims[MT_MAX_RANK];
+  int r = nc_dims(x->dims[0], x->dims[1], g, g->in, dims);
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, x, "input 0", r, dims));
+  nc_dims(x->dims[0], x->dims[1], g, g->out, dims);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[0], "output 0", r, dims));
+  if (has_out(c, 1)) {
+    if (!p->is_max) return bad(c, "an average pool has no indices output");
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[1], "output 1 (indices)", MT_DTYPE_INT64));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[1], "output 1 (indices)", r, dims));
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_global_pool(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  const mt_tensor *x = &c->in[0];
+  if (x->rank < 2) return bad(c, "input 0 has rank %d, the kernel takes rank >= 2", x->rank);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_numel(c, &c->out[0], "output 0", x->dims[0] * x->dims[1]);
+}
+
+MT_MUST_USE static mt_status *check_softmax(const call_ctx *c, const mt_kc_softmax *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  int64_t n;
+  if (p->outer < 0 || p->n < 0 || p->inner < 0 || !mt_mul_i64(p->outer, p->n, &n) ||
+      !mt_mul_i64(n, p->inner, &n) || n != mt_tensor_numel(&c->in[0]))
+    return bad(c, "[%lld, %lld, %lld] does not view input 0's %lld elements", (long long)p->outer,
+               (long long)p->n, (long long)p->inner, (long long)mt_tensor_numel(&c->in[0]));
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[0], "input 0"));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[0].dtype));
+  return want_numel(c, &c->out[0], "output 0", n);
+}
+
+MT_MUST_USE static mt_status *want_same_as_x(const call_ctx *c) {
+  const mt_tensor *x = &c->in[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", x->rank, x->dims);
+}
+
+MT_MUST_USE static mt_status *check_batchnorm(const call_ctx *c, const mt_kc_batchnorm *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 5, 5, 5));
+  const mt_tensor *x = &c->in[0];
+  if (x->rank < 2) return bad(c, "input 0 has rank %d, the kernel takes rank >= 2", x->rank);
+  MT_RETURN_IF_ERROR_PLAIN(want_same_as_x(c));
+  int64_t ch = x->dims[1], per_element = ch * prod(x->dims, 2, x->rank);
+  for (int i = 1; i < 5; i++) {
+    int64_t n = mt_tensor_numel(&c->in[i]);
+    if (n != ch && !(p->allow_per_element && n == per_element))
+      return bad(c, "input %d has %lld values for %lld channels", i, (long long)n, (long long)ch);
+  }
+  /* outputs 1 and 2 (running mean and variance) are written from inputs 3 and 4 */
+  for (int i = 1; i <= 2; i++) {
+    if (!has_out(c, i)) continue;
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->out[i], "a running statistic"));
+    MT_RETURN_IF_ERROR_PLAIN(
+        want_numel(c, &c->out[i], "a running statistic", mt_tensor_numel(&c->in[2 + i])));
+    if (p->training && mt_tensor_numel(&c->out[i]) != ch)
+      return bad(c, "training statistics must be per channel");
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_instancenorm(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 3, 1));
+  const mt_tensor *x = &c->in[0];
+  if (x->rank < 3) return bad(c, "input 0 has rank %d, the kernel takes rank >= 3", x->rank);
+  MT_RETURN_IF_ERROR_PLAIN(want_same_as_x(c));
+  for (int i = 1; i < 3; i++)
+    MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->in[i], i == 1 ? "scale" : "bias", x->dims[1]));
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_layernorm(const call_ctx *c, const mt_kc_norm *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 3, 3));
+  const mt_tensor *x = &c->in[0];
+  if (p->axis >= x->rank) return bad(c, "axis %d is out of range for rank %d", p->axis, x->rank);
+  MT_RETURN_IF_ERROR_PLAIN(want_same_as_x(c));
+  int nd = x->rank - p->axis;
+  for (int i = 1; i < 3; i++) {
+    if (!has_in(c, i)) continue;
+    const mt_tensor *t = &c->in[i];
+    bool ok = t->rank <= nd;
+    for (int k = 0; ok && k < t->rank; k++)
+      ok = t->dims[k] == 1 || t->dims[k] == x->dims[x->rank - t->rank + k];
+    if (!ok) return bad(c, "input %d does not broadcast to the normalised dims", i);
+  }
+  for (int i = 1; i <= 2; i++) {
+    if (!has_out(c, i)) continue;
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[i], "a statistics output", MT_DTYPE_FLOAT32));
+    MT_RETURN_IF_ERROR_PLAIN(
+        want_numel(c, &c->out[i], "a statistics output", prod(x->dims, 0, p->axis)));
+  }
+  return NULL;
+}
+
+/* Each operand's term names its dims; a label's size is the one every dim with that label has (or
+ * 1, broadcast), and every output label comes from some operand. */
+MT_MUST_USE static mt_status *check_einsum(const call_ctx *c, const mt_einsum_eq *e) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, c->n_in > 0 ? c->n_in : 1, MT_EINSUM_MAX_INPUTS, 1));
+  if (e->n_inputs != c->n_in)
+    return bad(c, "equation for %d operands, the node has %d", e->n_inputs, c->n_in);
+  const mt_tensor *y = &c->out[0];
+  bool seen[MT_EINSUM_MAX_LABELS] = {false}, full[MT_EINSUM_MAX_LABELS] = {false};
+  for (int i = 0; i < e->n_inputs; i++) {
+    const mt_tensor *t = &c->in[i];
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, t, "an operand", y->dtype));
+    if (e->in[i].n != t->rank)
+      return bad(c, "term %d names %d dims, the operand has %d", i, e->in[i].n, t->rank);
+    for (int d = 0; d < t->rank; d++) {
+      int l = e->in[i].label[d];
+      if (e->size[l] < 0 || (t->dims[d] != e->size[l] && t->dims[d] != 1))
+        return bad(c, "operand %d dim %d (%lld) does not fit label size %lld", i, d,
+                   (long long)t->dims[d], (long long)e->size[l]);
+      seen[l] = true;
+      full[l] |= t->dims[d] == e->size[l];
+    }
+  }
+  int64_t dims[MT_MAX_RANK];
+  for (int d = 0; d < e->out.n; d++) {
+    int l = e->out.label[d];
+    if (!seen[l]) return bad(c, "output label %d is in no operand", l);
+    dims[d] = e->size[l];
+  }
+  for (int l = 0; l < MT_EINSUM_MAX_LABELS; l++)
+    if (seen[l] && !full[l]) return bad(c, "label %d has a size no operand dim has", l);
+  return want_shape(c, y, "output 0", e->out.n, dims);
+}
+
+/* ---------------------------------------------------------------- reductions */
+
+MT_MUST_USE static mt_status *check_reduce(const call_ctx *c, const mt_kc_reduce *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+  const mt_tensor *x = &c->in[0];
+  if (x->rank < 32 && p->axes_mask >> x->rank)
+    return bad(c, "axes mask 0x%x names dims past rank %d", p->axes_mask, x->rank);
+  int64_t kept = 1;
+  for (int d = 0; d < x->rank; d++)
+    if (!(p->axes_mask >> d & 1)) kept *= x->dims[d];
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_numel(c, &c->out[0], "output 0", kept);
+}
+
+MT_MUST_USE static mt_status *check_arg_reduce(const call_ctx *c, const mt_kc_arg_reduce *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  const mt_tensor *x = &c->in[0];
+  if (p->axis >= x->rank || x->dims[p->axis] == 0)
+    return bad(c, "axis %d is out of range or empty", p->axis);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", MT_DTYPE_INT64));
+  return want_numel(c, &c->out[0], "output 0",
+                    prod(x->dims, 0, p->axis) * prod(x->dims, p->axis + 1, x->rank));
+}
+
+MT_MUST_USE static mt_status *check_topk(const call_ctx *c, const mt_kc_topk *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 2));
+  const mt_tensor *x = &c->in[0];
+  if (p->axis >= x->rank || p->k < 0 || p->k > x->dims[p->axis])
+    return bad(c, "k = %lld along axis %d does not fit the input", (long long)p->k, p->axis);
+  int64_t dims[MT_MAX_RANK];
+  memcpy(dims, x->dims, sizeof dims);
+  dims[p->axis] = p->k;
+  if (has_out(c, 0)) {
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0 (values)", x->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[0], "output 0 (values)", x->rank, dims));
+  }
+  if (has_out(c, 1)) {
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[1], "output 1 (indices)", MT_DTYPE_INT64));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[1], "output 1 (indices)", x->rank, dims));
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_cumsum(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[0].dtype));
+  return want_shape(c, &c->out[0], "output 0", c->in[0].rank, c->in[0].dims);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call *k) {
+  switch (k->kind) {
+  case MT_KERNEL_UNARY: return check_unary(c, &k->params.unary);
+  case MT_KERNEL_BINARY: return check_binary(c, &k->params.binary);
+  case MT_KERNEL_VARIADIC: return check_variadic(c, &k->params.variadic);
+  case MT_KERNEL_WHERE: return check_where(c);
+  case MT_KERNEL_CAST: /* CastLike has the target as input 1 */
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+    return want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0]));
+  case MT_KERNEL_COPY:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 3, 2));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[0].dtype));
+    return want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0]));
+  case MT_KERNEL_TRANSPOSE: return check_transpose(c, &k->params.transpose);
+  case MT_KERNEL_EXPAND: return check_expand(c);
+  case MT_KERNEL_TILE: return check_tile(c, &k->params.tile);
+  case MT_KERNEL_DEPTH_TO_SPACE: return check_depth_to_space(c, &k->params.depth_to_space);
+  case MT_KERNEL_CONCAT: return check_concat(c, k->params.axis.axis);
+  case MT_KERNEL_SPLIT: return check_split(c, &k->params.split);
+  case MT_KERNEL_SLICE: return check_slice(c, &k->params.slice);
+  case MT_KERNEL_GATHER: return check_gather(c, k->params.axis.axis);
+  case MT_KERNEL_GATHER_ELEMENTS: return check_gather_elements(c, k->params.axis.axis);
+  case MT_KERNEL_PAD: return check_pad(c, &k->params.pad);
+  case MT_KERNEL_RESIZE: return check_resize(c, &k->params.resize);
+  case MT_KERNEL_SHAPE: return check_shape(c, &k->params.shape);
+  case MT_KERNEL_SIZE: return check_size(c);
+  case MT_KERNEL_CONSTANT_OF_SHAPE: return check_fill(c, &k->params.fill);
+  case MT_KERNEL_RANGE: return check_range(c);
+  case MT_KERNEL_GEMM: return check_gemm(c, &k->params.gemm);
+  case MT_KERNEL_MATMUL: return check_matmul(c);
+  case MT_KERNEL_CONV: return check_conv(c, &k->params.conv, false);
+  case MT_KERNEL_CONV_TRANSPOSE: return check_conv(c, &k->params.conv, true);
+  case MT_KERNEL_POOL: return check_pool(c, &k->params.pool);
+  case MT_KERNEL_GLOBAL_POOL: return check_global_pool(c);
+  case MT_KERNEL_SOFTMAX: return check_softmax(c, &k->params.softmax);
+  case MT_KERNEL_BATCHNORM: return check_batchnorm(c, &k->params.batchnorm);
+  case MT_KERNEL_INSTANCENORM: return check_instancenorm(c);
+  case MT_KERNEL_LAYERNORM: return check_layernorm(c, &k->params.norm);
+  case MT_KERNEL_EINSUM: return check_einsum(c, &k->params.einsum);
+  case MT_KERNEL_REDUCE: return check_reduce(c, &k->params.reduce);
+  case MT_KERNEL_ARG_REDUCE: return check_arg_reduce(c, &k->params.arg_reduce);
+  case MT_KERNEL_TOPK: return check_topk(c, &k->params.topk);
+  case MT_KERNEL_CUMSUM: return check_cumsum(c);
+  default: return bad(c, "this libmtrt cannot run the kind");
+  }
+}
+
+static void view_of(const Mtbundle__BufferRef *r, mt_tensor *t) {
+  memset(t, 0, sizeof *t);
+  if (r->kind == MTBUNDLE__BUFFER_REF__KIND__NONE) return;
+  t->dtype = (mt_dtype)r->type->dtype;
+  t->rank = (int)r->type->n_dims;
+  for (int i = 0; i < t->rank; i++) t->dims[i] = r->type->dims[i];
+}
+
+/* Kernels access elements through typed pointers: an arena or scratch buffer must start at a
+ * multiple of its element size (the memory plan aligns far more; constants are 64-aligned). */
+MT_MUST_USE static mt_status *check_alignment(const Mtbundle__BufferRef *r, const char *what,
+                                              size_t k) {
+  if (r->kind != MTBUNDLE__BUFFER_REF__KIND__ARENA &&
+      r->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH)
+    return NULL;
+  size_t es = mt_dtype_size((mt_dtype)r->type->dtype);
+  if (es && r->offset % es == 0) return NULL;
+  return MT_ERR(DATA_LOSS, "%s %zu: offset %llu is not a multiple of its %zu-byte elements", what,
+                k, (unsigned long long)r->offset, es);
+}
+
+mt_status *mt_bundle_check_call(const Mtbundle__Node *n, const mt_kernel_call *call) {
+  for (size_t k = 0; k < n->n_inputs; k++)
+    MT_RETURN_IF_ERROR_PLAIN(check_alignment(n->inputs[k], "input", k));
+  for (size_t k = 0; k < n->n_outputs; k++)
+    MT_RETURN_IF_ERROR_PLAIN(check_alignment(n->outputs[k], "output", k));
+  mt_tensor *views = calloc(n->n_inputs + n->n_outputs + 1, sizeof *views);
+  if (!views) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t k = 0; k < n->n_inputs; k++) view_of(n->inputs[k], &views[k]);
+  for (size_t k = 0; k < n->n_outputs; k++) view_of(n->outputs[k], &views[n->n_inputs + k]);
+  call_ctx c = {.kind = mt_kernel_kind_name(call->kind),
+                .out0_optional = call->kind == MT_KERNEL_SPLIT || call->kind == MT_KERNEL_TOPK,
+                .n_in = (int)n->n_inputs,
+                .n_out = (int)n->n_outputs,
+                .in = views,
+                .out = views + n->n_inputs};
+  mt_status *st = check_kind(&c, call);
+  free(views);
+  return st;
+}
