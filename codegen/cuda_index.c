@@ -66,23 +66,15 @@ static mt_status *combine(cg_body *b, mt_dtype dt, mt_scatter_reduction r, const
   switch (r) {
   case MT_SCATTER_NONE: snprintf(e, sizeof e, "%s", u); break;
   case MT_SCATTER_ADD:
+  case MT_SCATTER_MUL: { /* integers wrap in unsigned arithmetic, as the CPU */
+    const char *op = r == MT_SCATTER_ADD ? "+" : "*";
     if (fl)
-      snprintf(e, sizeof e, "%s + %s", cur, u);
+      snprintf(e, sizeof e, "%s %s %s", cur, op, u);
     else
-      snprintf(e, sizeof e,
-               "(%s)(unsigned long long)((unsigned long long)%s + (unsigned long "
-               "long)%s)",
-               T, cur, u);
+      snprintf(e, sizeof e, "(%s)((unsigned long long)%s %s (unsigned long long)%s)", T, cur, op,
+               u);
     break;
-  case MT_SCATTER_MUL:
-    if (fl)
-      snprintf(e, sizeof e, "%s * %s", cur, u);
-    else
-      snprintf(e, sizeof e,
-               "(%s)(unsigned long long)((unsigned long long)%s * (unsigned long "
-               "long)%s)",
-               T, cur, u);
-    break;
+  }
   case MT_SCATTER_MAX:
     if (fl)
       snprintf(e, sizeof e, "fmaxf(%s, %s)", cur, u);

@@ -10,27 +10,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "ir/op.h"
+#include "ir/ops/nn_internal.h"
 
 /* ---------------------------------------------------------------- Hardmax */
 
+/* Hardmax views its input as Softmax does (nn_norm.c), version differences included. */
 MT_MUST_USE static mt_status *hardmax_layout(const mt_op_ctx *c, mt_kc_softmax *p) {
-  const mt_tensor *x = mt_op_input(c, 0);
-  bool legacy = c->opset < 13;
-  if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "input must have rank >= 1");
-  int axis;
-  MT_RETURN_IF_ERROR_PLAIN(
-      mt_normalize_axis(mt_node_attr_int(c->node, "axis", legacy ? 1 : -1), x->rank, &axis));
   memset(p, 0, sizeof *p);
-  p->outer = mt_shape_numel(axis, x->dims);
-  if (legacy) {
-    p->n = mt_shape_numel(x->rank - axis, x->dims + axis);
-    p->inner = 1;
-  } else {
-    p->n = x->dims[axis];
-    p->inner = mt_shape_numel(x->rank - axis - 1, x->dims + axis + 1);
-  }
-  return NULL;
+  return mt_nn_softmax_layout(c, &p->outer, &p->n, &p->inner);
 }
 
 MT_MUST_USE static mt_status *require_float(const mt_tensor *x) {

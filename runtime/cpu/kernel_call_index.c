@@ -9,9 +9,7 @@
 #include "runtime/cpu/kernel_call.h"
 
 static int64_t prod(const int64_t *dims, int from, int to) {
-  int64_t n = 1;
-  for (int i = from; i < to; i++) n *= dims[i];
-  return n;
+  return mt_shape_numel(to - from, dims + from);
 }
 
 MT_MUST_USE static mt_status *elem_size(const mt_tensor *t, size_t *out) {
@@ -115,6 +113,17 @@ MT_MUST_USE static mt_status *run_gather_nd(int bd, const mt_tensor *data, const
   return NULL;
 }
 
+static float combine_f(mt_scatter_reduction r, float a, float b) {
+  switch (r) {
+  case MT_SCATTER_ADD: return a + b;
+  case MT_SCATTER_MUL: return a * b;
+  case MT_SCATTER_MAX: return fmaxf(a, b);
+  case MT_SCATTER_MIN: return fminf(a, b);
+  case MT_SCATTER_NONE: break;
+  }
+  return b;
+}
+
 /* dst[di] = reduce(dst[di], src[si]) in dst's dtype (float16 through float). */
 static void combine(mt_dtype dt, void *dst, int64_t di, const void *src, int64_t si,
                     mt_scatter_reduction r, size_t es) {
@@ -137,31 +146,13 @@ static void combine(mt_dtype dt, void *dst, int64_t di, const void *src, int64_t
     return;                                                                                        \
   }
   switch (dt) {
-  case MT_DTYPE_FLOAT32: {
-    float a = ((float *)dst)[di], b = ((const float *)src)[si], v = a;
-    switch (r) {
-    case MT_SCATTER_ADD: v = a + b; break;
-    case MT_SCATTER_MUL: v = a * b; break;
-    case MT_SCATTER_MAX: v = fmaxf(a, b); break;
-    case MT_SCATTER_MIN: v = fminf(a, b); break;
-    case MT_SCATTER_NONE: break;
-    }
-    ((float *)dst)[di] = v;
+  case MT_DTYPE_FLOAT32:
+    ((float *)dst)[di] = combine_f(r, ((float *)dst)[di], ((const float *)src)[si]);
     return;
-  }
-  case MT_DTYPE_FLOAT16: {
-    float a = mt_half_to_float(((uint16_t *)dst)[di]);
-    float b = mt_half_to_float(((const uint16_t *)src)[si]), v = a;
-    switch (r) {
-    case MT_SCATTER_ADD: v = a + b; break;
-    case MT_SCATTER_MUL: v = a * b; break;
-    case MT_SCATTER_MAX: v = fmaxf(a, b); break;
-    case MT_SCATTER_MIN: v = fminf(a, b); break;
-    case MT_SCATTER_NONE: break;
-    }
-    ((uint16_t *)dst)[di] = mt_float_to_half(v);
+  case MT_DTYPE_FLOAT16: /* in float, rounded once */
+    ((uint16_t *)dst)[di] = mt_float_to_half(combine_f(
+        r, mt_half_to_float(((uint16_t *)dst)[di]), mt_half_to_float(((const uint16_t *)src)[si])));
     return;
-  }
   case MT_DTYPE_INT64: COMBINE(int64_t, uint64_t)
   case MT_DTYPE_INT32: COMBINE(int32_t, uint32_t)
   case MT_DTYPE_INT8: COMBINE(int8_t, uint8_t)
