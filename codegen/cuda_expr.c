@@ -384,6 +384,7 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
       break;
     case MT_EW_THRESHOLDED_RELU: snprintf(out, n, "(%s > %s ? %s : 0.0f)", x, a, x); break;
     case MT_EW_MISH: snprintf(out, n, "(%s * tanhf(mt_softplus(%s)))", x, x); break;
+    case MT_EW_SWISH: snprintf(out, n, "(%s * mt_sigmoid(%s * %s))", x, a, x); break;
     case MT_EW_SHRINK:
       snprintf(out, n, "(%s < -%s ? %s + %s : (%s > %s ? %s - %s : 0.0f))", x, a, x, bt, x, a, x,
                bt);

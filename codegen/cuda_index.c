@@ -618,6 +618,30 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
     nll_loss(b, p, x, xi, i1, has_w ? wi : NULL, yo, has_lp ? lpn : NULL, out_work);
     return NULL;
   }
+  case MT_KERNEL_WINDOW: {
+    /* the values are fixed at generation (the size is static): runtime/cpu's own formula fills
+     * a table of exact doubles, rounded once into the dtype by the store */
+    int64_t size = y->dims[0];
+    if (size > 4096)
+      return MT_ERR(UNIMPLEMENTED, "a window of %lld elements (a table of at most 4096)",
+                    (long long)size);
+    *out_work = ny;
+    mt_sb *sb = b->code;
+    for (int i = 0; i < b->indent; i++) mt_sb_printf(sb, "  ");
+    mt_sb_printf(sb, "static const double win[%lld] = {", (long long)(size > 0 ? size : 1));
+    for (int64_t k = 0; k < size; k++)
+      mt_sb_printf(sb, "%s%.17g", k ? ", " : "",
+                   mt_cpu_window_value(c->params.window.kind, c->params.window.periodic, size, k));
+    mt_sb_printf(sb, "%s};\n", size > 0 ? "" : "0.0");
+    mt_cg_line(b, LOOP, (long long)ny);
+    b->indent++;
+    char e[64];
+    snprintf(e, sizeof e, "(%s)win[i]", mt_cg_ctype(y->dtype));
+    mt_cg_store(b, y->dtype, yo, "i", e);
+    b->indent--;
+    mt_cg_line(b, "}");
+    return NULL;
+  }
   case MT_KERNEL_LP_POOL:
     lp_pool(b, &c->params.lp_pool, x->dtype, xi, yo, ny, out_work);
     return NULL;

@@ -50,7 +50,8 @@ MT_MUST_USE static mt_status *params_for(const mt_op_ctx *c, mt_ew_unary op, mt_
     p->alpha = mt_node_attr_float(n, "alpha", 1.0f);
     if (p->alpha == 0.0f) return MT_ERR(INVALID_ARGUMENT, "Celu alpha must not be 0");
     break;
-  case MT_EW_THRESHOLDED_RELU: p->alpha = mt_node_attr_float(n, "alpha", 1.0f); break;
+  case MT_EW_THRESHOLDED_RELU:
+  case MT_EW_SWISH: p->alpha = mt_node_attr_float(n, "alpha", 1.0f); break;
   case MT_EW_SHRINK:
     p->alpha = mt_node_attr_float(n, "lambd", 0.5f);
     p->beta = mt_node_attr_float(n, "bias", 0.0f);
@@ -114,6 +115,7 @@ UNARY_OP(softsign, MT_EW_SOFTSIGN)
 UNARY_OP(celu, MT_EW_CELU)
 UNARY_OP(thresholded_relu, MT_EW_THRESHOLDED_RELU)
 UNARY_OP(mish, MT_EW_MISH)
+UNARY_OP(swish, MT_EW_SWISH)
 UNARY_OP(shrink, MT_EW_SHRINK)
 UNARY_OP(isnan, MT_EW_ISNAN)
 UNARY_OP(isinf, MT_EW_ISINF)
@@ -320,6 +322,7 @@ const mt_op_def mt_ops_elementwise[] = {
     UNARY_DEF("Celu", celu, TRANSCENDENTAL),
     UNARY_DEF("ThresholdedRelu", thresholded_relu, FLOAT_MATH),
     UNARY_DEF("Mish", mish, TRANSCENDENTAL),
+    UNARY_DEF("Swish", swish, TRANSCENDENTAL),
     UNARY_DEF("Shrink", shrink, FLOAT_MATH),
     UNARY_DEF("IsNaN", isnan, 0),
     UNARY_DEF("IsInf", isinf, 0),

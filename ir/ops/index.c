@@ -362,6 +362,51 @@ MT_MUST_USE static mt_status *lower_compress(const mt_op_ctx *c, mt_kernel_call 
   return compress_layout(c, &call->params.compress);
 }
 
+/* ---------------------------------------------------------------- window functions */
+
+/* HannWindow, HammingWindow, BlackmanWindow (opset 17): the size input's value fixes the output's
+ * length, so it is a value input (a constant in an ahead-of-time compile). */
+MT_MUST_USE static mt_status *window_call(const mt_op_ctx *c, mt_kc_window *p, int64_t *size,
+                                          mt_dtype *dt) {
+  const mt_tensor *s = mt_op_input(c, 0);
+  if (!s || mt_tensor_numel(s) != 1 || !mt_dtype_is_integer(s->dtype))
+    return MT_ERR(INVALID_ARGUMENT, "input 0: size must be one integer");
+  *size = mt_tensor_get_i64(s, 0);
+  if (*size < 0) return MT_ERR(INVALID_ARGUMENT, "size %lld is negative", (long long)*size);
+  *dt = (mt_dtype)mt_node_attr_int(c->node, "output_datatype", MT_DTYPE_FLOAT32);
+  if (!mt_dtype_supported(*dt) || *dt == MT_DTYPE_BOOL)
+    return MT_ERR(UNIMPLEMENTED, "window of dtype %s", mt_dtype_name(*dt));
+  memset(p, 0, sizeof *p);
+  const char *op = c->node->op_type;
+  p->kind = strcmp(op, "HannWindow") == 0      ? MT_WINDOW_HANN
+            : strcmp(op, "HammingWindow") == 0 ? MT_WINDOW_HAMMING
+                                               : MT_WINDOW_BLACKMAN;
+  p->periodic = mt_node_attr_int(c->node, "periodic", 1) != 0;
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_window(mt_op_ctx *c) {
+  mt_kc_window p;
+  int64_t size;
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(window_call(c, &p, &size, &dt));
+  mt_op_set_output(c, 0, dt, 1, &size);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_window(const mt_op_ctx *c, mt_kernel_call *call) {
+  int64_t size;
+  mt_dtype dt;
+  call->kind = MT_KERNEL_WINDOW;
+  return window_call(c, &call->params.window, &size, &dt);
+}
+
+#define WINDOW_DEF(name)                                                                           \
+  {                                                                                                \
+    .op_type = name, .min_inputs = 1, .max_inputs = 1, .value_inputs = 1u << 0,                    \
+    .pattern = MT_PATTERN_OPAQUE, .infer = infer_window, .lower = lower_window                     \
+  }
+
 /* ---------------------------------------------------------------- the table */
 
 #define INDEX_DEF(name, lo, hi, fname)                                                             \
@@ -392,6 +437,9 @@ const mt_op_def mt_ops_index[] = {
      .lower = lower_eye_like,
      .unsupported_reason = eye_like_unsupported},
     INDEX_DEF("ReverseSequence", 2, 2, reverse_sequence),
+    WINDOW_DEF("HannWindow"),
+    WINDOW_DEF("HammingWindow"),
+    WINDOW_DEF("BlackmanWindow"),
     {.op_type = "Compress",
      .min_inputs = 2,
      .max_inputs = 2,

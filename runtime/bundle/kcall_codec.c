@@ -332,6 +332,11 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &k->params.nll_loss.has_ignore);
     c_i64(c, &k->params.nll_loss.ignore_index);
     break;
+  case MT_KERNEL_WINDOW:
+    C_ENUM(c, k->params.window.kind, MT_WINDOW_HANN, MT_WINDOW_BLACKMAN,
+           "window: kind out of range");
+    c_bool(c, &k->params.window.periodic);
+    break;
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

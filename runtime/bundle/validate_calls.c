@@ -836,6 +836,10 @@ MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_ker
   case MT_KERNEL_NORMALIZE: return check_normalize(c, &k->params.normalize);
   case MT_KERNEL_LP_POOL: return check_lp_pool(c, &k->params.lp_pool);
   case MT_KERNEL_NLL_LOSS: return check_nll_loss(c, &k->params.nll_loss);
+  case MT_KERNEL_WINDOW:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+    if (c->out[0].rank != 1) return bad(c, "output 0 must be 1-D");
+    return NULL;
   default: return check_breadth_kind(c, k);
   }
 }

@@ -56,7 +56,8 @@ typedef enum mt_ew_unary {
   MT_EW_ISNAN,       /* bool output */
   MT_EW_ISINF,       /* bool output; alpha != 0: detect +inf, beta != 0: detect -inf */
   MT_EW_BITWISE_NOT, /* integers */
-  MT_EW_UNARY_LAST = MT_EW_BITWISE_NOT,
+  MT_EW_SWISH,       /* x * sigmoid(alpha * x) */
+  MT_EW_UNARY_LAST = MT_EW_SWISH,
 } mt_ew_unary;
 
 typedef struct mt_ew_params {

@@ -99,6 +99,7 @@ bool mt_cpu_ew_unary_supports(mt_ew_unary op, mt_dtype dt) {
     case MT_EW_CELU: MAP(M(fmax)(L(0.0), x) + M(fmin)(L(0.0), alpha * M(expm1)(x / alpha)));       \
     case MT_EW_THRESHOLDED_RELU: MAP(x > alpha ? x : L(0.0));                                      \
     case MT_EW_MISH: MAP(mish_##sfx(x));                                                           \
+    case MT_EW_SWISH: MAP(x *sigmoid_##sfx(alpha *x));                                             \
     case MT_EW_SHRINK: MAP(x < -alpha ? x + beta : (x > alpha ? x - beta : L(0.0)));               \
     case MT_EW_NOT:                                                                                \
     case MT_EW_ISNAN:                                                                              \

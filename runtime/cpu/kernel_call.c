@@ -58,6 +58,7 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_LP_POOL] = "lp_pool",
     [MT_KERNEL_COMPRESS] = "compress",
     [MT_KERNEL_NLL_LOSS] = "nll_loss",
+    [MT_KERNEL_WINDOW] = "window",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -237,7 +238,7 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_EYE_LIKE:
   case MT_KERNEL_REVERSE_SEQUENCE:
   case MT_KERNEL_COMPRESS:
-    return mt_cpu_kernel_run_index(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_WINDOW: return mt_cpu_kernel_run_index(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NORMALIZE:
   case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:

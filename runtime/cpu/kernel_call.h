@@ -85,6 +85,7 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_COMPRESS,  /* mt_kc_compress; the condition is input 1 (kernel_call_index.c) */
   MT_KERNEL_NLL_LOSS,  /* mt_kc_nll_loss: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
                         * (kernel_call_loss.c) */
+  MT_KERNEL_WINDOW,    /* mt_kc_window: Hann, Hamming, Blackman windows (kernel_call_index.c) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -270,6 +271,19 @@ typedef struct mt_kc_nll_loss {
   int64_t ignore_index;
 } mt_kc_nll_loss;
 
+typedef enum mt_window_kind {
+  MT_WINDOW_HANN = 0, /* sin^2(pi n / M) */
+  MT_WINDOW_HAMMING,  /* 25/46 - 21/46 cos(2 pi n / M) */
+  MT_WINDOW_BLACKMAN, /* 0.42 - 0.5 cos(2 pi n / M) + 0.08 cos(4 pi n / M) */
+} mt_window_kind;
+
+/* Output 0 (its length is the window size) with M = size (periodic) or size - 1, computed in
+ * double and rounded once into the output's dtype. */
+typedef struct mt_kc_window {
+  mt_window_kind kind;
+  bool periodic;
+} mt_kc_window;
+
 typedef struct mt_kc_reverse_sequence {
   int batch_axis, time_axis; /* 0 and 1, distinct */
 } mt_kc_reverse_sequence;
@@ -336,10 +350,15 @@ typedef struct mt_kernel_call {
     mt_kc_reverse_sequence reverse_sequence;
     mt_kc_compress compress;
     mt_kc_nll_loss nll_loss;
+    mt_kc_window window;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
 } mt_kernel_call;
+
+/* Element n of a window of `size` elements (MT_KERNEL_WINDOW), in double: the one formula the
+ * kernel and the CUDA generator share. */
+double mt_cpu_window_value(mt_window_kind kind, bool periodic, int64_t size, int64_t n);
 
 /* Lower-case name of a kind ("binary", "conv"); "invalid" for values outside the enum. */
 const char *mt_kernel_kind_name(mt_kernel_kind kind);

@@ -353,6 +353,31 @@ MT_MUST_USE static mt_status *run_compress(const mt_kc_compress *p, const mt_ten
   return NULL;
 }
 
+/* ---------------------------------------------------------------- windows */
+
+double mt_cpu_window_value(mt_window_kind kind, bool periodic, int64_t size, int64_t n) {
+  const double pi = 3.14159265358979323846;
+  double m = (double)(periodic ? size : size - 1);
+  switch (kind) {
+  case MT_WINDOW_HANN: {
+    double s = sin(pi * (double)n / m);
+    return s * s;
+  }
+  case MT_WINDOW_HAMMING: return 25.0 / 46.0 - cos(2 * pi * (double)n / m) * (21.0 / 46.0);
+  case MT_WINDOW_BLACKMAN:
+    return 0.42 - 0.5 * cos(2 * pi * (double)n / m) + 0.08 * cos(4 * pi * (double)n / m);
+  }
+  return 0;
+}
+
+MT_MUST_USE static mt_status *run_window(const mt_kc_window *p, mt_tensor *y) {
+  if (y->rank != 1 || !mt_dtype_supported(y->dtype) || y->dtype == MT_DTYPE_BOOL)
+    return MT_ERR(INVALID_ARGUMENT, "window output must be a 1-D numeric tensor");
+  for (int64_t n = 0; n < y->dims[0]; n++)
+    mt_tensor_set_f64(y, n, mt_cpu_window_value(p->kind, p->periodic, y->dims[0], n));
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static const mt_tensor *input_at(int n_inputs, const mt_tensor *const *inputs, int i) {
@@ -382,6 +407,7 @@ mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_EYE_LIKE: return run_eye_like(call->params.eye_like.k, y);
   case MT_KERNEL_REVERSE_SEQUENCE:
     return run_reverse_sequence(&call->params.reverse_sequence, x, in1, y);
+  case MT_KERNEL_WINDOW: return run_window(&call->params.window, y);
   case MT_KERNEL_COMPRESS: return run_compress(&call->params.compress, x, in1, y);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not an indexing kernel", mt_kernel_kind_name(call->kind));

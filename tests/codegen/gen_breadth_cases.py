@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes ONNX test cases (CASE/model.onnx, CASE/test_data_set_0/{input,output}_K.pb) for the
 breadth ops whose backend cases feed a shape-determining operand as a graph input (OneHot's
-depth, Compress's condition), which an ahead-of-time compile cannot accept: here that operand is
+depth, Compress's condition, a window's size), which an ahead-of-time compile cannot accept: here that operand is
 an initializer, so the op compiles and
 its generated CUDA runs under the emulation (codegen_emulate_breadth). Expected outputs come from
 ONNX Runtime, never from mtcc.
@@ -86,6 +86,18 @@ def float64_chain(root, name, rng):
     write_case(root, name, graph, [rng.standard_normal((4, 5)), rng.standard_normal((4, 5))], 13)
 
 
+def window(root, name, op, size, periodic, dtype):
+    """A window function of a constant size, scaled by an input so the graph has one."""
+    size_t = numpy_helper.from_array(np.array(size, dtype=np.int64), "size")
+    to = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    nodes = [helper.make_node(op, ["size"], ["w"], periodic=periodic, output_datatype=to),
+             helper.make_node("Mul", ["w", "x"], ["y"])]
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info("x", to, [size])],
+        [helper.make_tensor_value_info("y", to, [size])], initializer=[size_t])
+    write_case(root, name, graph, [np.linspace(1, 2, size).astype(dtype)], 17)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -104,7 +116,10 @@ def main():
              rng.integers(-9, 9, size=(2, 3)).astype(np.int64),
              np.array([1, 0, 0, 1, 1, 0], dtype=bool))
     float64_chain(args.out, "test_float64_chain", rng)
-    print(f"gen_breadth_cases: 7 cases written to {args.out}")
+    window(args.out, "test_hannwindow_const_size", "HannWindow", 10, 1, np.float32)
+    window(args.out, "test_blackmanwindow_const_size_symmetric", "BlackmanWindow", 9, 0, np.float64)
+    window(args.out, "test_hammingwindow_const_size", "HammingWindow", 8, 1, np.float32)
+    print(f"gen_breadth_cases: 10 cases written to {args.out}")
 
 
 if __name__ == "__main__":
