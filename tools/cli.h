@@ -16,6 +16,8 @@ int mt_cmd_compile(int argc, char **argv);
 int mt_cmd_ops(int argc, char **argv);
 int mt_cmd_report(int argc, char **argv);
 int mt_cmd_check(int argc, char **argv);
+/* `triton-repo BUNDLE DIR`: a Triton model repository for the bundle (cmd_triton_repo.c). */
+int mt_cmd_triton_repo(int argc, char **argv);
 
 /* `run` and `inspect` of an .mtbundle through libmtrt (cmd_bundle.c). */
 int mt_cmd_run_bundle(int argc, char **argv);

@@ -26,6 +26,9 @@ static void usage(FILE *out) {
         "  mtcc inspect BUNDLE.mtbundle [--verbose]   (--verbose: every GPU module and step)\n"
         "  mtcc check BUNDLE.mtbundle --inputs DIR --expected DIR [--rtol R] [--atol A]\n"
         "           [--junit FILE.xml]      (DIR/<tenant>/<name>.npy; exit 0 only if all match)\n"
+        "  mtcc triton-repo BUNDLE.mtbundle DIR [--cpu-threads N]   a Triton model repository\n"
+        "           (one model per tenant, backend \"mtrt\", the bundle copied once; DIR new or\n"
+        "           empty; N: the shared session's CPU threads)\n"
         "  mtcc conformance DIR...\n"
         "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
         "half the physical memory): no tensor a file declares or computes may need more.\n"
@@ -56,6 +59,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "ops") == 0) return mt_cmd_ops(argc - 2, argv + 2);
   if (strcmp(cmd, "report") == 0) return mt_cmd_report(argc - 2, argv + 2);
   if (strcmp(cmd, "check") == 0) return mt_cmd_check(argc - 2, argv + 2);
+  if (strcmp(cmd, "triton-repo") == 0) return mt_cmd_triton_repo(argc - 2, argv + 2);
   fprintf(stderr, "mtcc: error: unknown command '%s'\n", mt_esc(cmd));
   usage(stderr);
   return 2;

@@ -23,4 +23,9 @@ if ldd "$work/app_static/mtrt_app" | grep -q libmtrt; then
   echo "the static build still needs libmtrt.so"; exit 1
 fi
 "$work/app_static/mtrt_app" "$bundle" | grep 'on cpu'
-echo "installed package: find_package(mtrt) (shared and static) and pkg-config builds run"
+# the Triton backend finds the installed libmtrt through its RUNPATH, no LD_LIBRARY_PATH
+backend=$(find "$work/prefix" -name libtriton_mtrt.so | head -1)
+[ -n "$backend" ] || { echo "libtriton_mtrt.so is not installed"; exit 1; }
+ldd "$backend" | grep -q "libmtrt.so.1 => $work/prefix/" || {
+  echo "installed $backend does not resolve the installed libmtrt:"; ldd "$backend"; exit 1; }
+echo "installed package: find_package(mtrt) (shared and static) and pkg-config builds run; the Triton backend links the installed libmtrt"
