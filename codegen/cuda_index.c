@@ -642,6 +642,38 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
     mt_cg_line(b, "}");
     return NULL;
   }
+  case MT_KERNEL_LRN: {
+    const mt_kc_lrn *p = &c->params.lrn;
+    int64_t cd = x->dims[1], plane = mt_shape_numel(x->rank - 2, x->dims + 2);
+    char xv[96], xa[96], al[64], be[64], bs[64];
+    load(x->dtype, xi, "(n * C + k) * P + j", xv, sizeof xv);
+    load(x->dtype, xi, "i", xa, sizeof xa);
+    mt_cg_float_lit(p->alpha, al, sizeof al);
+    mt_cg_float_lit(p->beta, be, sizeof be);
+    mt_cg_float_lit(p->bias, bs, sizeof bs);
+    *out_work = ny;
+    mt_cg_line(b, "const long long C = %lldLL, P = %lldLL;", (long long)cd, (long long)plane);
+    mt_cg_line(b, LOOP, (long long)ny);
+    mt_cg_line(b, "  const long long j = i %% P, cc = i / P %% C, n = i / (P * C);");
+    mt_cg_line(b, "  double sum = 0.0;");
+    mt_cg_line(b,
+               "  for (long long k = cc - %lldLL < 0 ? 0 : cc - %lldLL; k <= cc + %lldLL && k < C; "
+               "k++) {",
+               (long long)((p->size - 1) / 2), (long long)((p->size - 1) / 2),
+               (long long)(p->size / 2));
+    mt_cg_line(b, "    const double v = (double)%s;", xv);
+    mt_cg_line(b, "    sum += v * v;");
+    mt_cg_line(b, "  }");
+    mt_cg_line(b, "  const double den = pow((double)%s + (double)%s / %lld.0 * sum, (double)%s);",
+               bs, al, (long long)p->size, be);
+    b->indent++;
+    char e[160];
+    snprintf(e, sizeof e, "(float)((double)%s / den)", xa);
+    mt_cg_store(b, x->dtype, yo, "i", e);
+    b->indent--;
+    mt_cg_line(b, "}");
+    return NULL;
+  }
   case MT_KERNEL_LP_POOL:
     lp_pool(b, &c->params.lp_pool, x->dtype, xi, yo, ny, out_work);
     return NULL;

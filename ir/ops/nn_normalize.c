@@ -1,4 +1,4 @@
-/* Normalisations over an axes set and Lp pooling: MeanVarianceNormalization,
+/* Normalisations over an axes set, LRN and Lp pooling: MeanVarianceNormalization,
  * GroupNormalization, RMSNormalization, LpNormalization and LpPool. Each lowers to one
  * MT_KERNEL_NORMALIZE call (the input under a view, the reduced dims and the dims that index the
  * scale/bias) or MT_KERNEL_LP_POOL (runtime/cpu/kernel_call_norm.c).
@@ -184,6 +184,33 @@ MT_MUST_USE static mt_status *lower_lp_pool(const mt_op_ctx *c, mt_kernel_call *
   return lp_pool_call(c, &call->params.lp_pool);
 }
 
+/* ---------------------------------------------------------------- LRN */
+
+MT_MUST_USE static mt_status *lrn_call(const mt_op_ctx *c, mt_kc_lrn *p) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  MT_RETURN_IF_ERROR_PLAIN(require_float(x, "X"));
+  if (x->rank < 2) return MT_ERR(INVALID_ARGUMENT, "X must have rank >= 2, got %d", x->rank);
+  memset(p, 0, sizeof *p);
+  p->size = mt_node_attr_int(c->node, "size", 0);
+  if (p->size < 1) return MT_ERR(INVALID_ARGUMENT, "size must be at least 1");
+  p->alpha = mt_node_attr_float(c->node, "alpha", 1e-4f);
+  p->beta = mt_node_attr_float(c->node, "beta", 0.75f);
+  p->bias = mt_node_attr_float(c->node, "bias", 1.0f);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_lrn(mt_op_ctx *c) {
+  mt_kc_lrn p;
+  MT_RETURN_IF_ERROR_PLAIN(lrn_call(c, &p));
+  mt_op_same_as_input(c, 0, 0);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_lrn(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_LRN;
+  return lrn_call(c, &call->params.lrn);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define NORM_DEF(name, lo, hi)                                                                     \
@@ -197,6 +224,12 @@ const mt_op_def mt_ops_normalize[] = {
     NORM_DEF("RMSNormalization", 2, 2),
     NORM_DEF("GroupNormalization", 3, 3),
     NORM_DEF("LpNormalization", 1, 1),
+    {.op_type = "LRN",
+     .min_inputs = 1,
+     .max_inputs = 1,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_lrn,
+     .lower = lower_lrn},
     {.op_type = "LpPool",
      .min_inputs = 1,
      .max_inputs = 1,

@@ -337,6 +337,12 @@ static void c_call(codec *c, mt_kernel_call *k) {
            "window: kind out of range");
     c_bool(c, &k->params.window.periodic);
     break;
+  case MT_KERNEL_LRN:
+    c_i64(c, &k->params.lrn.size);
+    c_f32(c, &k->params.lrn.alpha);
+    c_f32(c, &k->params.lrn.beta);
+    c_f32(c, &k->params.lrn.bias);
+    break;
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

@@ -835,6 +835,11 @@ MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_ker
     return want_dtype(c, &c->out[0], "output 0", x->dtype);
   case MT_KERNEL_NORMALIZE: return check_normalize(c, &k->params.normalize);
   case MT_KERNEL_LP_POOL: return check_lp_pool(c, &k->params.lp_pool);
+  case MT_KERNEL_LRN:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    if (x->rank < 2 || k->params.lrn.size < 1) return bad(c, "rank or size");
+    return want_same(c, x);
   case MT_KERNEL_NLL_LOSS: return check_nll_loss(c, &k->params.nll_loss);
   case MT_KERNEL_WINDOW:
     MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));

@@ -59,6 +59,7 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_COMPRESS] = "compress",
     [MT_KERNEL_NLL_LOSS] = "nll_loss",
     [MT_KERNEL_WINDOW] = "window",
+    [MT_KERNEL_LRN] = "lrn",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -240,6 +241,7 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_COMPRESS:
   case MT_KERNEL_WINDOW: return mt_cpu_kernel_run_index(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NORMALIZE:
+  case MT_KERNEL_LRN:
   case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);

@@ -86,6 +86,7 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_NLL_LOSS,  /* mt_kc_nll_loss: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
                         * (kernel_call_loss.c) */
   MT_KERNEL_WINDOW,    /* mt_kc_window: Hann, Hamming, Blackman windows (kernel_call_index.c) */
+  MT_KERNEL_LRN,       /* mt_kc_lrn (kernel_call_norm.c) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -307,6 +308,13 @@ typedef struct mt_kc_normalize {
   int p;
 } mt_kc_normalize;
 
+/* LRN over x [N, C, ...]: y = x / (bias + alpha / size * sum of x^2 over the channels
+ * [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)])^beta, in double. */
+typedef struct mt_kc_lrn {
+  int64_t size;
+  float alpha, beta, bias;
+} mt_kc_lrn;
+
 typedef struct mt_kc_lp_pool {
   int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
   int64_t planes;
@@ -351,6 +359,7 @@ typedef struct mt_kernel_call {
     mt_kc_compress compress;
     mt_kc_nll_loss nll_loss;
     mt_kc_window window;
+    mt_kc_lrn lrn;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;

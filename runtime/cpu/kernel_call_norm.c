@@ -1,4 +1,4 @@
-/* Kernel calls for normalisations over an axes set (MeanVarianceNormalization,
+/* Kernel calls for LRN, normalisations over an axes set (MeanVarianceNormalization,
  * RMSNormalization, LpNormalization, GroupNormalization) and Lp pooling.
  *
  * Statistics accumulate in double, per output group in increasing element order (the order the
@@ -155,6 +155,27 @@ MT_MUST_USE static mt_status *run_lp_pool(const mt_kc_lp_pool *p, const mt_tenso
   return NULL;
 }
 
+/* LRN: a channel window of squares per element, summed in double in channel order. */
+MT_MUST_USE static mt_status *run_lrn(const mt_kc_lrn *p, const mt_tensor *x, mt_tensor *y) {
+  if (!mt_dtype_is_float(x->dtype) || y->dtype != x->dtype || x->rank < 2 || p->size < 1)
+    return MT_ERR(INVALID_ARGUMENT, "LRN takes a float tensor of rank >= 2 and a size >= 1");
+  int64_t n_dim = x->dims[0], c_dim = x->dims[1], plane = mt_shape_numel(x->rank - 2, x->dims + 2);
+  int64_t lo = (p->size - 1) / 2, hi = p->size / 2; /* floor and ceil of (size - 1) / 2 */
+  for (int64_t n = 0; n < n_dim; n++)
+    for (int64_t c = 0; c < c_dim; c++)
+      for (int64_t i = 0; i < plane; i++) {
+        double sum = 0;
+        for (int64_t k = c - lo < 0 ? 0 : c - lo; k <= c + hi && k < c_dim; k++) {
+          double v = mt_tensor_get_f64(x, (n * c_dim + k) * plane + i);
+          sum += v * v;
+        }
+        int64_t at = (n * c_dim + c) * plane + i;
+        double d = pow((double)p->bias + (double)p->alpha / (double)p->size * sum, (double)p->beta);
+        mt_tensor_set_f64(y, at, mt_tensor_get_f64(x, at) / d);
+      }
+  return NULL;
+}
+
 mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_inputs,
                                   const mt_tensor *const *inputs, int n_outputs,
                                   mt_tensor *outputs) {
@@ -163,6 +184,7 @@ mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_NORMALIZE:
     return run_normalize(&call->params.normalize, n_inputs, inputs, outputs);
   case MT_KERNEL_LP_POOL: return run_lp_pool(&call->params.lp_pool, inputs[0], outputs);
+  case MT_KERNEL_LRN: return run_lrn(&call->params.lrn, inputs[0], outputs);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not a normalisation kernel",
                   mt_kernel_kind_name(call->kind));
