@@ -100,9 +100,9 @@ static const char *utype(mt_dtype dt) {
   case MT_DTYPE_INT64:
   case MT_DTYPE_UINT64: return "unsigned long long";
   case MT_DTYPE_INT32:
-  case MT_DTYPE_UINT32: return "unsigned int";
-  case MT_DTYPE_INT16:
-  case MT_DTYPE_UINT16: return "unsigned short";
+  case MT_DTYPE_UINT32:
+  case MT_DTYPE_INT16: /* 16-bit products wrap in 32 bits: unsigned short would promote to int */
+  case MT_DTYPE_UINT16: return "unsigned int";
   default: return "unsigned char";
   }
 }
