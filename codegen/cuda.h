@@ -25,7 +25,13 @@ typedef struct mt_cuda_options {
   int blocks_per_sm;  /* resident blocks assumed per SM when sizing grids (0: 8) */
   int reduce_threads; /* threads per block of reduction bodies, a power of two (0: 256) */
   int conv_tile_n;    /* implicit-GEMM output-position tile, 16/32/64 (0: chosen per SM count) */
-  bool tf32;          /* GEMM library calls may use TF32 (default: FP32) */
+  /* Implicit-GEMM split-K slices: 0 chooses per kernel (split when the output tiles leave SMs of
+   * the partition idle), 1 never splits, N > 1 asks for N (fewer when K is short). */
+  int conv_split_k;
+  /* 1x1 stride-1 unpadded convs as GEMM library calls (+ a generated epilogue kernel): 0 where
+   * the cost model predicts the call faster than the implicit-GEMM kernel, 1 never, 2 always. */
+  int conv_gemm;
+  bool tf32; /* GEMM library calls may use TF32 (default: FP32) */
 } mt_cuda_options;
 
 void mt_cuda_options_init(mt_cuda_options *o);
@@ -42,6 +48,11 @@ typedef struct mt_cuda_param {
   int64_t row_stride;
   /* A device int64 scalar the kernel writes: the valid columns of `value` (is_output too). */
   bool is_count;
+  /* The horizontal group's scratch buffer (value is MT_NO_VALUE; float32, `elements` of them):
+   * the runtime allocates one per horizontal group, as big as its largest scratch param, and
+   * every kernel of the group gets the same buffer, kernels running in program order. Split-K
+   * convolutions write their partial sums to it (is_output) and reduce them (read). */
+  bool is_scratch;
 } mt_cuda_param;
 
 /* A generated kernel; strings are owned by the program. */

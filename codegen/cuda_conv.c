@@ -315,10 +315,18 @@ MT_MUST_USE static mt_status *transpose_body(cg_body *b, const mt_node *conv, co
   return emit_epilogue(b, conv->outputs[0], s->units, "L", acc);
 }
 
-/* The implicit-GEMM body: tile `tile` of body b, with the block's shared staging arrays. */
-MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const conv_shape *s) {
+/* The implicit-GEMM body: tile `tile` of body b, with the block's shared staging arrays. partial
+ * (split-K): only k in [kb, ke) (the body's parameters), and the sums go to scratch[sbase + the
+ * output offset] for the reduce kernel, which adds bias and epilogue. */
+MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const conv_shape *s,
+                                        bool partial) {
   const mt_conv_geom *g = &s->kc.geom;
   int i = b->index, rm = s->tm / 16, rn = s->tn / 16;
+  char kbeg[32] = "kb", kend[32] = "ke";
+  if (!partial) {
+    snprintf(kbeg, sizeof kbeg, "0");
+    snprintf(kend, sizeof kend, "%lldLL", (long long)s->k);
+  }
   mt_cg_line(b, "const long long b%d_tn = tile %% %lldLL;", i, (long long)s->tiles_n);
   mt_cg_line(b, "const long long b%d_tm = (tile / %lldLL) %% %lldLL;", i, (long long)s->tiles_n,
              (long long)s->tiles_m);
@@ -327,8 +335,8 @@ MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const c
   mt_cg_line(b, "float b%d_acc[%d][%d];", i, rm, rn);
   mt_cg_line(b, "for (int r = 0; r < %d; r++)", rm);
   mt_cg_line(b, "  for (int c = 0; c < %d; c++) b%d_acc[r][c] = 0.0f;", rn, i);
-  mt_cg_line(b, "for (long long b%d_k0 = 0; b%d_k0 < %lldLL; b%d_k0 += %d) {", i, i,
-             (long long)s->k, i, CONV_TK);
+  mt_cg_line(b, "for (long long b%d_k0 = %s; b%d_k0 < %s; b%d_k0 += %d) {", i, kbeg, i, kend, i,
+             CONV_TK);
   b->indent++;
   b->depth++;
   /* W tile: consecutive threads walk k (contiguous in a weight row). */
@@ -338,8 +346,7 @@ MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const c
   mt_cg_line(b, "const long long b%d_ka = b%d_k0 + q %% %d, b%d_m = b%d_tm * %dLL + q / %d;", i, i,
              CONV_TK, i, i, s->tm, CONV_TK);
   mt_cg_line(b, "float b%d_a = 0.0f;", i);
-  mt_cg_line(b, "if (b%d_ka < %lldLL && b%d_m < %lldLL) {", i, (long long)s->k, i,
-             (long long)s->mg);
+  mt_cg_line(b, "if (b%d_ka < %s && b%d_m < %lldLL) {", i, kend, i, (long long)s->mg);
   b->indent++;
   b->depth++;
   mt_cg_line(b, "const long long b%d_wo = (b%d_g * %lldLL + b%d_m) * %lldLL + b%d_ka;", i, i,
@@ -358,7 +365,7 @@ MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const c
   mt_cg_line(b, "const long long b%d_kb = b%d_k0 + q / %d, b%d_n = b%d_tn * %dLL + q %% %d;", i, i,
              s->tn, i, i, s->tn, s->tn);
   mt_cg_line(b, "float b%d_bv = 0.0f;", i);
-  mt_cg_line(b, "if (b%d_kb < %lldLL && b%d_n < %lldLL) {", i, (long long)s->k, i, (long long)s->n);
+  mt_cg_line(b, "if (b%d_kb < %s && b%d_n < %lldLL) {", i, kend, i, (long long)s->n);
   b->indent++;
   b->depth++;
   mt_cg_line(b, "const long long b%d_c = b%d_kb / %lldLL, b%d_tap = b%d_kb %% %lldLL;", i, i,
@@ -412,9 +419,13 @@ MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const c
   snprintf(oc, sizeof oc, "b%d_oc", i);
   snprintf(y, sizeof y, "b%d_y", i);
   snprintf(off, sizeof off, "b%d_off", i);
-  MT_RETURN_IF_ERROR_PLAIN(emit_bias(b, conv, oc, y));
-  MT_RETURN_IF_ERROR_PLAIN(
-      emit_epilogue(b, conv->outputs[0], s->kc.batch * s->kc.c_out * s->sp, off, y));
+  if (partial) {
+    mt_cg_line(b, "scratch[sbase + b%d_off] = b%d_y;", i, i);
+  } else {
+    MT_RETURN_IF_ERROR_PLAIN(emit_bias(b, conv, oc, y));
+    MT_RETURN_IF_ERROR_PLAIN(
+        emit_epilogue(b, conv->outputs[0], s->kc.batch * s->kc.c_out * s->sp, off, y));
+  }
   mt_cg_forget(b, b->depth);
   b->depth--;
   b->indent -= 2;
@@ -423,15 +434,315 @@ MT_MUST_USE static mt_status *tile_body(cg_body *b, const mt_node *conv, const c
   return NULL;
 }
 
+/* The split-K reduce body: output element L of body b is the sum of the split partial sums in
+ * slice order (a fixed order: deterministic, no atomics), then the bias and the epilogue, as the
+ * unsplit tile adds them. scratch holds [split][members][elements]; this member's are at
+ * moff. */
+MT_MUST_USE static mt_status *reduce_body(cg_body *b, const mt_node *conv, const conv_shape *s,
+                                          int split, int64_t slice_stride, int64_t moff) {
+  int i = b->index;
+  mt_cg_line(b, "float b%d_y = scratch[%lldLL + L];", i, (long long)moff);
+  mt_cg_line(
+      b, "for (long long s = 1; s < %dLL; s++) b%d_y = b%d_y + scratch[s * %lldLL + %lldLL + L];",
+      split, i, i, (long long)slice_stride, (long long)moff);
+  mt_cg_line(b, "const long long b%d_oc = (L / %lldLL) %% %lldLL;", i, (long long)s->sp,
+             (long long)s->kc.c_out);
+  char oc[MT_CG_NAME], y[MT_CG_NAME];
+  snprintf(oc, sizeof oc, "b%d_oc", i);
+  snprintf(y, sizeof y, "b%d_y", i);
+  MT_RETURN_IF_ERROR_PLAIN(emit_bias(b, conv, oc, y));
+  return emit_epilogue(b, conv->outputs[0], s->kc.batch * s->kc.c_out * s->sp, "L", y);
+}
+
+/* What one generated conv kernel computes. */
+typedef enum conv_mode {
+  CONV_WHOLE,   /* the conv and its epilogue */
+  CONV_PARTIAL, /* split-K: partial sums over a K slice per unit, to scratch */
+  CONV_REDUCE,  /* split-K: the slices' sums in order, bias, epilogue */
+} conv_mode;
+
+/* How a conv kernel is split: split slices of kslice columns of K each (1: not split). */
+typedef struct conv_split {
+  int split;
+  int64_t kslice;
+  int64_t elems; /* conv output elements per member (the scratch stride between members) */
+} conv_split;
+
+/* Every member's shape (all equal) into *s; UNIMPLEMENTED when members differ or a member is not
+ * a conv this file generates. */
+MT_MUST_USE static mt_status *member_shapes(const mt_plan *p, const mt_cuda_options *o, int n,
+                                            const mt_fused_group *const *fgs, int sms,
+                                            conv_shape *s) {
+  const mt_allocator *a = mt_module_allocator(p->module);
+  mt_sb scratch = {.allocator = a};
+  mt_status *st = NULL;
+  for (int k = 0; !st && k < n; k++) {
+    cg_body *b = mt_allocator_calloc(a, 1, sizeof *b);
+    if (!b) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    st = mt_cg_body_init(b, p, fgs[k], k, &scratch);
+    int ck = -1;
+    if (!st) st = find_conv(b, &ck);
+    if (!st) {
+      conv_shape sk;
+      shape_of(&b->calls[ck].params.conv, b->calls[ck].kind == MT_KERNEL_CONV_TRANSPOSE, sms,
+               o->conv_tile_n, &sk);
+      if (k == 0)
+        *s = sk;
+      else if (memcmp(&sk.kc, &s->kc, sizeof sk.kc) != 0 || sk.transpose != s->transpose)
+        st = MT_ERR(UNIMPLEMENTED, "conv: members of a grouped conv differ in shape (%s)",
+                    mt_cg_node_label(p->module, fgs[k]->anchor));
+    }
+    mt_cg_body_free(b);
+    mt_allocator_free(a, b);
+  }
+  mt_sb_free(&scratch);
+  return st;
+}
+
+/* Split-K when the output tiles (every member's) leave SMs of the partition idle: the K loop
+ * splits into slices so tiles x slices fill them, each slice at least 4 staging steps long (a
+ * shorter one would not amortise its tile's loads and the extra pass). option: 0 auto, 1 never,
+ * N > 1 asks for N. */
+static conv_split choose_split(const conv_shape *s, int members, int sms, int option) {
+  conv_split sp = {.split = 1, .kslice = s->k, .elems = s->kc.batch * s->kc.c_out * s->sp};
+  if (s->direct || option == 1) return sp;
+  int64_t tiles = s->units * members, want = option > 1 ? option : 1;
+  if (option == 0 && tiles < sms) want = sms / tiles;
+  int64_t most = s->k / (4 * CONV_TK);
+  if (want > most) want = most;
+  if (want > 16) want = 16;
+  if (want < 2) return sp;
+  sp.kslice = ceil_div(ceil_div(s->k, want), CONV_TK) * CONV_TK;
+  sp.split = (int)ceil_div(s->k, sp.kslice);
+  return sp;
+}
+
+bool mt_cg_conv_is_pointwise(const mt_kc_conv *kc) {
+  if (kc->group != 1) return false;
+  for (int d = 0; d < kc->geom.nsp; d++)
+    if (kc->geom.kernel[d] != 1 || kc->geom.stride[d] != 1 || kc->geom.dilation[d] != 1 ||
+        kc->geom.pad_begin[d] != 0 || kc->geom.in[d] != kc->geom.out[d])
+      return false;
+  return true;
+}
+
+/* Fractions of the partition's FP32 peak, measured on an H200 (132 SMs) for resnet50's 1x1 convs
+ * at batch 8 (docs/codegen.md, "Which conv path"): this file's 16x16-thread tile kernel (no
+ * tensor cores, no double buffering, K staged 16 at a time) reached 10-13%, cuBLAS SGEMM (FP32,
+ * no TF32) 32-51%. Other shapes and GPUs are assumed alike. The library is assumed to fill the
+ * SMs with 64 x 64 tiles and its own split-K (one slice per 256 of K). */
+#define CONV_GEN_EFFICIENCY 0.12
+#define CONV_LIB_EFFICIENCY 0.40
+#define CONV_LIB_TILE 64
+#define CONV_LIB_KSLICE 256
+
+static double fill_of(int64_t units, int sms) {
+  return units >= sms ? 1.0 : (double)units / (double)sms;
+}
+
+bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t h, char *why,
+                             size_t cap) {
+  const mt_horizontal_group *hg = &p->hgroups[h];
+  if (o->conv_gemm == 1 || hg->n_members != 1) return false;
+  const mt_fused_group *fg = &p->groups[hg->members[0]];
+  if (fg->kind != MT_GROUP_CONV || mt_cg_check_dtypes(p, fg)) return false;
+  const mt_partition_plan *part = &p->partitions[hg->partition];
+  int sms = o->sm_count_override > 0 ? o->sm_count_override
+                                     : (part->sm_count > 0 ? part->sm_count : p->arch->sm_count);
+  conv_shape s;
+  mt_status *st = member_shapes(p, o, 1, &fg, sms, &s);
+  if (st || s.transpose || !mt_cg_conv_is_pointwise(&s.kc)) {
+    mt_status_free(st);
+    return false;
+  }
+  conv_split sp = choose_split(&s, 1, sms, o->conv_split_k);
+  const mt_arch_params *ar = p->arch;
+  double share = ar->sm_count > 0 && sms < ar->sm_count ? (double)sms / ar->sm_count : 1.0;
+  double peak = ar->fp32_tflops * 1e12 * share, bw = ar->mem_bandwidth_gbs * 1e9 * share;
+  double flops = 2.0 * (double)s.mg * (double)s.n * (double)s.k;
+  const mt_node *conv = mt_module_node_c(p->module, fg->anchor);
+  bool bias = conv->n_inputs > 2 && conv->inputs[2] != MT_NO_VALUE;
+  bool epi = bias || fg->n_nodes > 1; /* an epilogue kernel re-reads the result (assumed) */
+  int64_t lib_tiles = s.kc.batch * ceil_div(s.mg, CONV_LIB_TILE) *
+                      ceil_div(s.n / s.kc.batch, CONV_LIB_TILE) *
+                      (s.k > CONV_LIB_KSLICE ? s.k / CONV_LIB_KSLICE : 1);
+  double launch = ar->launch_overhead_us * 1e-6;
+  double t_gen = flops / (CONV_GEN_EFFICIENCY * peak * fill_of(s.units * sp.split, sms)) +
+                 launch * (sp.split > 1 ? 2 : 1);
+  double t_lib = flops / (CONV_LIB_EFFICIENCY * peak * fill_of(lib_tiles, sms)) + launch +
+                 (epi ? 2.0 * 4.0 * (double)(s.mg * s.n) / bw + launch : 0);
+  bool lib = o->conv_gemm == 2 || t_lib < t_gen;
+  snprintf(why, cap,
+           "1x1 conv as GEMM (%s; cost model: library %.1f us vs implicit GEMM %.1f us): ",
+           o->conv_gemm == 2 ? "forced" : "the library call wins", t_lib * 1e6, t_gen * 1e6);
+  return lib;
+}
+
+/* Writes the bodies of one kernel of the given mode, member by member. */
+MT_MUST_USE static mt_status *conv_bodies(const mt_plan *p, int n, const mt_fused_group *const *fgs,
+                                          const conv_shape *s, conv_mode mode, const conv_split *sp,
+                                          mt_sb *bodies) {
+  const mt_allocator *a = mt_module_allocator(p->module);
+  mt_status *st = NULL;
+  for (int k = 0; !st && k < n; k++) {
+    cg_body *b = mt_allocator_calloc(a, 1, sizeof *b);
+    if (!b) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    st = mt_cg_body_init(b, p, fgs[k], k, bodies);
+    if (!st) {
+      const mt_node *conv = mt_module_node_c(p->module, fgs[k]->anchor);
+      if (mode == CONV_PARTIAL) {
+        mt_sb_printf(bodies,
+                     "\nstatic __device__ void b%d_tile(long long tile, long long kb, long long "
+                     "ke, long long sbase, MT_SHARED_PTR(float) As, MT_SHARED_PTR(float) Bs",
+                     k);
+        mt_cg_param_list_inputs(p, fgs[k], k, bodies, true);
+        mt_sb_printf(bodies, ",\n    MT_GLOBAL(float) scratch) {\n");
+      } else if (mode == CONV_REDUCE) {
+        mt_sb_printf(bodies, "\nstatic __device__ void b%d_red(long long L", k);
+        mt_cg_param_list(p, fgs[k], k, bodies, true);
+        mt_sb_printf(bodies, ",\n    MT_GLOBAL(const float) scratch) {\n");
+      } else if (s->direct) {
+        mt_sb_printf(bodies, "\nstatic __device__ void b%d_elem(long long L", k);
+        mt_cg_param_list(p, fgs[k], k, bodies, true);
+        mt_sb_printf(bodies, ") {\n");
+      } else {
+        mt_sb_printf(bodies,
+                     "\nstatic __device__ void b%d_tile(long long tile, MT_SHARED_PTR(float) As, "
+                     "MT_SHARED_PTR(float) Bs",
+                     k);
+        mt_cg_param_list(p, fgs[k], k, bodies, true);
+        mt_sb_printf(bodies, ") {\n");
+      }
+      b->indent = 1;
+      if (mode == CONV_REDUCE)
+        st = reduce_body(b, conv, s, sp->split, sp->elems * n, sp->elems * k);
+      else if (s->transpose)
+        st = transpose_body(b, conv, s);
+      else if (s->direct)
+        st = direct_body(b, conv, s);
+      else
+        st = tile_body(b, conv, s, mode == CONV_PARTIAL);
+      mt_sb_printf(bodies, "}\n");
+    }
+    mt_cg_body_free(b);
+    mt_allocator_free(a, b);
+  }
+  return st;
+}
+
+/* The kernel function of one mode: parameters, the grid-stride loop over units, dispatch to the
+ * member bodies. */
+static void conv_entry(const mt_plan *p, int n, const mt_fused_group *const *fgs,
+                       const conv_shape *s, conv_mode mode, const conv_split *sp, const char *name,
+                       mt_sb *src) {
+  mt_sb_printf(src, "\nextern \"C\" __global__ void %s(", name);
+  mt_sb params = {.allocator = src->allocator};
+  for (int k = 0; k < n; k++) {
+    if (mode == CONV_PARTIAL)
+      mt_cg_param_list_inputs(p, fgs[k], k, &params, true);
+    else
+      mt_cg_param_list(p, fgs[k], k, &params, true);
+  }
+  if (mode == CONV_PARTIAL) mt_sb_printf(&params, ",\n    MT_GLOBAL(float) scratch");
+  if (mode == CONV_REDUCE) mt_sb_printf(&params, ",\n    MT_GLOBAL(const float) scratch");
+  mt_sb_printf(src, "%s) {\n", params.data ? params.data + 6 : "");
+  mt_sb_free(&params);
+  bool tiles = !s->direct && mode != CONV_REDUCE;
+  int64_t per = mode == CONV_REDUCE ? sp->elems : s->units, total = per * n;
+  if (tiles) {
+    mt_sb_printf(src, "  MT_SHARED(float, As, [%d]);\n  MT_SHARED(float, Bs, [%d]);\n",
+                 CONV_TK * s->tm, CONV_TK * s->tn);
+    mt_sb_printf(src,
+                 "  // grid-stride over every member's tiles%s (uniform per block: barriers "
+                 "inside are safe)\n",
+                 mode == CONV_PARTIAL ? " and K slices" : "");
+    mt_sb_printf(
+        src,
+        "  for (long long u = (long long)blockIdx.x; u < %lldLL; u += (long long)gridDim.x) "
+        "{\n",
+        (long long)(total * (mode == CONV_PARTIAL ? sp->split : 1)));
+  } else {
+    mt_sb_printf(src, "  // grid-stride over every member's output elements\n");
+    mt_sb_printf(src,
+                 "  for (long long u = (long long)blockIdx.x * blockDim.x + threadIdx.x; u < "
+                 "%lldLL;\n       u += (long long)gridDim.x * blockDim.x) {\n",
+                 (long long)total);
+  }
+  if (mode == CONV_PARTIAL) {
+    mt_sb_printf(src, "    const long long slice = u / %lldLL, t = u %% %lldLL;\n",
+                 (long long)total, (long long)total);
+    mt_sb_printf(src,
+                 "    const long long kb = slice * %lldLL, ke = kb + %lldLL < %lldLL ? kb + "
+                 "%lldLL : %lldLL;\n",
+                 (long long)sp->kslice, (long long)sp->kslice, (long long)s->k,
+                 (long long)sp->kslice, (long long)s->k);
+  } else {
+    mt_sb_printf(src, "    const long long t = u;\n");
+  }
+  const char *fn = mode == CONV_PARTIAL  ? "tile"
+                   : mode == CONV_REDUCE ? "red"
+                   : s->direct           ? "elem"
+                                         : "tile";
+  for (int k = 0; k < n; k++) {
+    mt_sb_printf(src, "    %sif (t < %lldLL) {\n      b%d_%s(t - %lldLL", k ? "else " : "",
+                 (long long)(per * (k + 1)), k, fn, (long long)(per * k));
+    if (mode == CONV_PARTIAL)
+      mt_sb_printf(src, ", kb, ke, slice * %lldLL + %lldLL, As, Bs", (long long)(sp->elems * n),
+                   (long long)(sp->elems * k));
+    else if (tiles)
+      mt_sb_printf(src, ", As, Bs");
+    if (mode == CONV_PARTIAL)
+      mt_cg_param_list_inputs(p, fgs[k], k, src, false);
+    else
+      mt_cg_param_list(p, fgs[k], k, src, false);
+    mt_sb_printf(src, "%s);\n    }\n", mode == CONV_WHOLE ? "" : ", scratch");
+  }
+  mt_sb_printf(src, "  }\n}\n");
+}
+
+/* One kernel of the given mode into *out (strings owned by prog's allocator). */
+MT_MUST_USE static mt_status *conv_kernel_of(const mt_plan *p, int32_t h, int n,
+                                             const mt_fused_group *const *fgs, const conv_shape *s,
+                                             conv_mode mode, const conv_split *sp, const char *name,
+                                             const char *why, mt_cuda_program *prog,
+                                             mt_cuda_kernel *out) {
+  const mt_allocator *a = prog->allocator;
+  const mt_horizontal_group *hg = &p->hgroups[h];
+  mt_sb src = {.allocator = a}, bodies = {.allocator = a};
+  mt_status *st = conv_bodies(p, n, fgs, s, mode, sp, &bodies);
+  if (!st) {
+    mt_sb_printf(&src, "// mtcc generated kernel %s (horizontal group %d, %s)\n", name, h,
+                 mt_hgroup_kind_name(hg->kind));
+    mt_sb_printf(&src, "// launch: grid %u, block %u, dynamic shared 0 bytes (%s)\n", out->grid,
+                 out->block, why);
+    out->n_nodes = 0;
+    for (int k = 0; k < n; k++) {
+      mt_cg_node_comments(p, fgs[k], k, &src);
+      out->n_nodes += mode == CONV_PARTIAL ? 0 : fgs[k]->n_nodes;
+    }
+    mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s%s", mt_cg_prelude,
+                 bodies.data ? bodies.data : "");
+    conv_entry(p, n, fgs, s, mode, sp, name, &src);
+    if (src.oom || bodies.oom) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  }
+  int64_t scratch = mode == CONV_WHOLE ? 0 : sp->split * sp->elems * n;
+  if (!st)
+    st = mt_cg_kernel_finish_io(p, n, fgs, a, name, src.data, why, mode != CONV_PARTIAL, scratch,
+                                mode == CONV_PARTIAL, out);
+  mt_sb_free(&src);
+  mt_sb_free(&bodies);
+  return st;
+}
+
 mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
                              mt_cuda_program *prog, mt_cuda_kernel *out) {
   const mt_horizontal_group *hg = &p->hgroups[h];
-  const mt_allocator *a = prog->allocator;
   if (hg->n_members > CONV_MAX_MEMBERS)
     return MT_ERR(UNIMPLEMENTED, "conv: more than %d members in one grouped conv",
                   CONV_MAX_MEMBERS);
   const mt_fused_group *fgs[CONV_MAX_MEMBERS];
-  for (int k = 0; k < hg->n_members; k++) {
+  int n = hg->n_members;
+  for (int k = 0; k < n; k++) {
     fgs[k] = &p->groups[hg->members[k]];
     if (fgs[k]->kind != MT_GROUP_CONV)
       return MT_ERR(UNIMPLEMENTED, "conv: member %d of a grouped conv is a %s group", k,
@@ -442,58 +753,19 @@ mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t
   int sms = o->sm_count_override > 0 ? o->sm_count_override
                                      : (part->sm_count > 0 ? part->sm_count : p->arch->sm_count);
   int bps = o->blocks_per_sm > 0 ? o->blocks_per_sm : 8;
+  conv_shape s;
+  MT_RETURN_IF_ERROR_PLAIN(member_shapes(p, o, n, fgs, sms, &s));
+  conv_split sp = choose_split(&s, n, sms, o->conv_split_k);
 
   char name[160], why[512];
   mt_cg_kernel_name(p, h, name, sizeof name);
-  mt_sb src = {.allocator = a}, bodies = {.allocator = a};
-  conv_shape s;
-  mt_status *st = NULL;
-  for (int k = 0; !st && k < hg->n_members; k++) {
-    cg_body *b = mt_allocator_calloc(a, 1, sizeof *b);
-    if (!b) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    st = mt_cg_body_init(b, p, fgs[k], k, &bodies);
-    int ck = -1;
-    if (!st) st = find_conv(b, &ck);
-    if (!st) {
-      conv_shape sk;
-      shape_of(&b->calls[ck].params.conv, b->calls[ck].kind == MT_KERNEL_CONV_TRANSPOSE, sms,
-               o->conv_tile_n, &sk);
-      if (k == 0)
-        s = sk;
-      else if (memcmp(&sk.kc, &s.kc, sizeof sk.kc) != 0 || sk.transpose != s.transpose)
-        st = MT_ERR(UNIMPLEMENTED, "conv: members of a grouped conv differ in shape (%s)",
-                    mt_cg_node_label(p->module, fgs[k]->anchor));
-    }
-    if (!st) {
-      const mt_node *conv = mt_module_node_c(p->module, fgs[k]->anchor);
-      if (s.direct)
-        mt_sb_printf(&bodies, "\nstatic __device__ void b%d_elem(long long L", k);
-      else
-        mt_sb_printf(&bodies,
-                     "\nstatic __device__ void b%d_tile(long long tile, MT_SHARED_PTR(float) As, "
-                     "MT_SHARED_PTR(float) Bs",
-                     k);
-      mt_cg_param_list(p, fgs[k], k, &bodies, true);
-      mt_sb_printf(&bodies, ") {\n");
-      b->indent = 1;
-      st = s.transpose ? transpose_body(b, conv, &s)
-           : s.direct  ? direct_body(b, conv, &s)
-                       : tile_body(b, conv, &s);
-      mt_sb_printf(&bodies, "}\n");
-    }
-    mt_cg_body_free(b);
-    mt_allocator_free(a, b);
-  }
-  if (st) {
-    mt_sb_free(&bodies);
-    return st;
-  }
-  int64_t total = s.units * hg->n_members;
+  int64_t total = s.units * n;
   int threads = s.direct ? (o->block_threads > 0 ? o->block_threads : 256) : CONV_THREADS;
   /* Tiles hold 16 accumulators per thread and their staging arrays: assume at most 4 resident
    * blocks per SM (register-bound), elementwise-like direct bodies the option's count. */
-  int64_t cap = (int64_t)sms * (s.direct ? bps : (bps < 4 ? bps : 4));
-  int64_t want = s.direct ? ceil_div(total, threads) : total;
+  int tile_bps = bps < 4 ? bps : 4;
+  int64_t cap = (int64_t)sms * (s.direct ? bps : tile_bps);
+  int64_t want = s.direct ? ceil_div(total, threads) : total * sp.split;
   if (want < 1) want = 1;
   out->grid = (unsigned)(want < cap ? want : cap);
   out->block = (unsigned)threads;
@@ -504,65 +776,48 @@ mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t
              "ConvTranspose gather (one thread per output element, taps in order, no atomics): "
              "%lld elements x %d member(s), %lld channel(s) x %lld tap(s) each; %d SMs x %d "
              "blocks/SM cap -> %u blocks of %d",
-             (long long)s.units, hg->n_members, (long long)s.cg, (long long)s.kk, sms, bps,
-             out->grid, threads);
+             (long long)s.units, n, (long long)s.cg, (long long)s.kk, sms, bps, out->grid, threads);
   else if (s.direct)
     snprintf(why, sizeof why,
              "direct conv (1 input channel and %lld output channel(s) per group: a GEMM tile would "
              "be mostly empty): %lld elements x %d member(s); %d SMs x %d blocks/SM cap -> %u "
              "blocks of %d",
-             (long long)s.mg, (long long)s.units, hg->n_members, sms, bps, out->grid, threads);
+             (long long)s.mg, (long long)s.units, n, sms, bps, out->grid, threads);
+  else if (sp.split > 1)
+    snprintf(why, sizeof why,
+             "split-K %d: %lld tiles for %d SMs; implicit GEMM M=%lld N=%lld K=%lld (slices of "
+             "%lld) x %lld group(s) x %d member(s); tile %dx%dx%d (%dx%d per thread); partial "
+             "sums to scratch, then an ordered reduce -> grid %u x block %d",
+             sp.split, (long long)total, sms, (long long)s.mg, (long long)s.n, (long long)s.k,
+             (long long)sp.kslice, (long long)s.kc.group, n, s.tm, s.tn, CONV_TK, s.tm / 16,
+             s.tn / 16, out->grid, threads);
   else
     snprintf(why, sizeof why,
              "implicit GEMM M=%lld N=%lld K=%lld x %lld group(s) x %d member(s); tile %dx%dx%d "
              "(%dx%d per thread): %lld tiles for %d SMs x %d blocks/SM -> grid %u x block %d",
-             (long long)s.mg, (long long)s.n, (long long)s.k, (long long)s.kc.group, hg->n_members,
-             s.tm, s.tn, CONV_TK, s.tm / 16, s.tn / 16, (long long)total, sms, bps < 4 ? bps : 4,
-             out->grid, threads);
-  mt_sb_printf(&src, "// mtcc generated kernel %s (horizontal group %d, %s)\n", name, h,
-               mt_hgroup_kind_name(hg->kind));
-  mt_sb_printf(&src, "// launch: grid %u, block %u, dynamic shared 0 bytes (%s)\n", out->grid,
-               out->block, why);
-  out->n_nodes = 0;
-  for (int k = 0; k < hg->n_members; k++) {
-    mt_cg_node_comments(p, fgs[k], k, &src);
-    out->n_nodes += fgs[k]->n_nodes;
+             (long long)s.mg, (long long)s.n, (long long)s.k, (long long)s.kc.group, n, s.tm, s.tn,
+             CONV_TK, s.tm / 16, s.tn / 16, (long long)total, sms, tile_bps, out->grid, threads);
+  if (sp.split == 1) return conv_kernel_of(p, h, n, fgs, &s, CONV_WHOLE, &sp, name, why, prog, out);
+
+  /* Split-K: the partial kernel goes into the program first, the reduce kernel (the group's
+   * outputs) is *out, so they run in that order. */
+  mt_cuda_kernel part_k = *out;
+  char part_name[192], red_why[512];
+  snprintf(part_name, sizeof part_name, "%s_splitk", name);
+  mt_status *st =
+      conv_kernel_of(p, h, n, fgs, &s, CONV_PARTIAL, &sp, part_name, why, prog, &part_k);
+  if (!st) st = mt_cg_add_kernel(prog, &part_k);
+  if (st) {
+    mt_cg_kernel_free(prog->allocator, &part_k);
+    return st;
   }
-  mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s%s", mt_cg_prelude,
-               bodies.data ? bodies.data : "");
-  mt_sb_printf(&src, "\nextern \"C\" __global__ void %s(", name);
-  mt_sb params = {.allocator = a};
-  for (int k = 0; k < hg->n_members; k++) mt_cg_param_list(p, fgs[k], k, &params, true);
-  mt_sb_printf(&src, "%s) {\n", params.data ? params.data + 6 : "");
-  mt_sb_free(&params);
-  if (!s.direct) {
-    mt_sb_printf(&src, "  MT_SHARED(float, As, [%d]);\n  MT_SHARED(float, Bs, [%d]);\n",
-                 CONV_TK * s.tm, CONV_TK * s.tn);
-    mt_sb_printf(&src, "  // grid-stride over every member's tiles (uniform per block: barriers "
-                       "inside are safe)\n");
-    mt_sb_printf(
-        &src,
-        "  for (long long t = (long long)blockIdx.x; t < %lldLL; t += (long long)gridDim.x) "
-        "{\n",
-        (long long)total);
-  } else {
-    mt_sb_printf(&src, "  // grid-stride over every member's output elements\n");
-    mt_sb_printf(&src,
-                 "  for (long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x; t < "
-                 "%lldLL;\n       t += (long long)gridDim.x * blockDim.x) {\n",
-                 (long long)total);
-  }
-  for (int k = 0; k < hg->n_members; k++) {
-    mt_sb_printf(&src, "    %sif (t < %lldLL) {\n      b%d_%s(t - %lldLL%s", k ? "else " : "",
-                 (long long)(s.units * (k + 1)), k, s.direct ? "elem" : "tile",
-                 (long long)(s.units * k), s.direct ? "" : ", As, Bs");
-    mt_cg_param_list(p, fgs[k], k, &src, false);
-    mt_sb_printf(&src, ");\n    }\n");
-  }
-  mt_sb_printf(&src, "  }\n}\n");
-  if (src.oom || bodies.oom) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  if (!st) st = mt_cg_kernel_finish(p, hg->n_members, fgs, a, name, src.data, why, out);
-  mt_sb_free(&src);
-  mt_sb_free(&bodies);
-  return st;
+  int red_threads = o->block_threads > 0 ? o->block_threads : 256;
+  int64_t red_want = ceil_div(sp.elems * n, red_threads), red_cap = (int64_t)sms * bps;
+  out->grid = (unsigned)(red_want < red_cap ? (red_want < 1 ? 1 : red_want) : red_cap);
+  out->block = (unsigned)red_threads;
+  snprintf(red_why, sizeof red_why,
+           "split-K %d reduce: %lld elements x %d member(s), the %d partial sums of each in slice "
+           "order, then bias and epilogue; %d SMs x %d blocks/SM cap -> %u blocks of %d",
+           sp.split, (long long)sp.elems, n, sp.split, sms, bps, out->grid, red_threads);
+  return conv_kernel_of(p, h, n, fgs, &s, CONV_REDUCE, &sp, name, red_why, prog, out);
 }

@@ -7,7 +7,12 @@
  * buffer. Grouped and batched GEMM have no fused epilogues, so their bias is added there too.
  *
  * Views in front of the GEMM (a Flatten or Reshape that joined the group) are looked through: the
- * library reads the view's source bytes. */
+ * library reads the view's source bytes.
+ *
+ * A 1x1 stride-1 unpadded convolution (group 1, NCHW) is the same call when the cost model says
+ * it wins (mt_cg_conv_prefers_gemm): per image, Y[Cout x HW] = W[Cout x Cin] * X[Cin x HW], one
+ * strided batch over the images with W shared. Its bias is per output channel (a row of Y), not
+ * cuBLASLt's per-column bias vector, so it goes to the epilogue kernel with the rest. */
 #include <stdio.h>
 #include <string.h>
 
@@ -43,9 +48,12 @@ typedef struct gemm_member {
   mt_fused_group epi; /* nodes, inputs and outputs owned here */
   bool bias_in_kernel;
   mt_value_id anchor_out;
-  int d_index;   /* d's parameter index among epi's inputs */
-  int bias_cols; /* n, for the bias broadcast */
-  int body;      /* body index in the epilogue kernel */
+  int d_index;          /* d's parameter index among epi's inputs */
+  mt_value_id bias_v;   /* the bias the kernel adds: element (off / bias_div) % bias_mod */
+  int64_t bias_div;     /* 1 for a GEMM's row vector, HW for a conv's per-channel bias */
+  int64_t bias_mod;     /* n for a GEMM, Cout for a conv */
+  mt_value_id row_bias; /* a conv's per-channel bias (MT_NO_VALUE: none) */
+  int body;             /* body index in the epilogue kernel */
 } gemm_member;
 
 /* The epilogue kernel's view of the anchor's output: the library result, plus the bias when the
@@ -60,8 +68,9 @@ static mt_status *anchor_special(cg_body *b, mt_value_id v, const char *off, cha
   }
   char boff[MT_CG_NAME], bias[MT_CG_NAME];
   mt_cg_tmp(b, "bo", boff);
-  mt_cg_line(b, "const long long %s = (%s) %% %dLL;", boff, off, gm->bias_cols);
-  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, gm->g.bias, boff, bias));
+  mt_cg_line(b, "const long long %s = (%s) / %lldLL %% %lldLL;", boff, off, (long long)gm->bias_div,
+             (long long)gm->bias_mod);
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, gm->bias_v, boff, bias));
   mt_cg_line(b, "const float %s = b%d_in%d[%s] + %s;", var, b->index, gm->d_index, off, bias);
   return NULL;
 }
@@ -102,6 +111,24 @@ MT_MUST_USE static mt_status *problem_shape(const cg_body *b, const mt_node *n,
     return MT_ERR(UNIMPLEMENTED, "%s: gemm operands are %s x %s (float32 only)", label,
                   mt_dtype_name(A->dtype), mt_dtype_name(B->dtype));
   g->batch = 1;
+  if (c->kind == MT_KERNEL_CONV) {
+    const mt_kc_conv *kc = &c->params.conv;
+    if (!mt_cg_conv_is_pointwise(kc))
+      return MT_ERR(UNIMPLEMENTED, "%s: not a 1x1 stride-1 unpadded conv", label);
+    int64_t sp = mt_conv_geom_out_size(&kc->geom);
+    g->alpha = 1.0f;
+    g->m = kc->c_out;
+    g->k = kc->c_in;
+    g->n = sp;
+    g->batch = kc->batch;
+    g->lda = kc->c_in;
+    g->ldb = sp;
+    g->ldc = sp;
+    g->stride_a = 0; /* the weights, shared by every image */
+    g->stride_b = kc->c_in * sp;
+    g->stride_c = kc->c_out * sp;
+    return NULL;
+  }
   if (c->kind == MT_KERNEL_GEMM) {
     if (A->rank != 2 || B->rank != 2)
       return MT_ERR(UNIMPLEMENTED, "%s: Gemm operands of rank %d and %d", label, A->rank, B->rank);
@@ -173,18 +200,22 @@ MT_MUST_USE static mt_status *member_plan(const mt_plan *p, const mt_fused_group
   g->epilogue_kernel = -1;
   g->c = g->bias = MT_NO_VALUE;
   if (!st) st = problem_shape(b, n, &b->calls[ak], g);
+  bool conv = !st && b->calls[ak].kind == MT_KERNEL_CONV;
+  gm->row_bias = MT_NO_VALUE;
   if (!st) {
     g->node = fg->anchor;
     skip[ak] = true;
     bool in_group = false;
-    g->a = through_views(b, n->inputs[0], skip, &in_group);
+    /* a conv's GEMM is W * X: its operands in the other order */
+    g->a = through_views(b, n->inputs[conv ? 1 : 0], skip, &in_group);
     bool in_group_b = false;
-    g->b = through_views(b, n->inputs[1], skip, &in_group_b);
+    g->b = through_views(b, n->inputs[conv ? 0 : 1], skip, &in_group_b);
     if (in_group || in_group_b)
       st = MT_ERR(UNIMPLEMENTED, "%s: a GEMM operand is computed inside the group",
                   mt_cg_node_label(m, fg->anchor));
   }
-  if (!st && n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE && g->beta != 0.0f) {
+  if (!st && conv && n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE) gm->row_bias = n->inputs[2];
+  if (!st && !conv && n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE && g->beta != 0.0f) {
     const mt_value *C = mt_module_value_c(m, n->inputs[2]);
     bool row = mt_shape_numel(C->rank, C->dims) == g->n &&
                (C->rank == 1 || (C->rank == 2 && C->dims[0] == 1));
@@ -208,7 +239,8 @@ MT_MUST_USE static mt_status *member_plan(const mt_plan *p, const mt_fused_group
   g->d = gm->anchor_out;
   g->epilogue = g->bias != MT_NO_VALUE ? MT_CUDA_EPI_BIAS : MT_CUDA_EPI_DEFAULT;
   bool fused = false;
-  if (!st && lt_epilogues && n_post == 1 && fg->n_outputs == 1) {
+  /* cuBLASLt cannot add a per-row bias: with one, ReLU/GELU stay in the epilogue kernel */
+  if (!st && lt_epilogues && gm->row_bias == MT_NO_VALUE && n_post == 1 && fg->n_outputs == 1) {
     const mt_node *pn = mt_module_node_c(m, fg->nodes[last]);
     const mt_kernel_call *pc = &b->calls[last];
     bool relu = pc->kind == MT_KERNEL_UNARY && pc->params.unary.op == MT_EW_RELU;
@@ -223,7 +255,10 @@ MT_MUST_USE static mt_status *member_plan(const mt_plan *p, const mt_fused_group
                          : (bias ? MT_CUDA_EPI_GELU_BIAS : MT_CUDA_EPI_GELU);
     }
   }
-  gm->bias_in_kernel = !lt_epilogues && g->bias != MT_NO_VALUE;
+  gm->bias_in_kernel = (!lt_epilogues && g->bias != MT_NO_VALUE) || gm->row_bias != MT_NO_VALUE;
+  gm->bias_v = gm->row_bias != MT_NO_VALUE ? gm->row_bias : g->bias;
+  gm->bias_div = gm->row_bias != MT_NO_VALUE ? g->n : 1;
+  gm->bias_mod = gm->row_bias != MT_NO_VALUE ? g->m : g->n;
   if (!lt_epilogues) g->epilogue = MT_CUDA_EPI_DEFAULT;
   bool need_kernel = !st && !fused && (n_post > 0 || gm->bias_in_kernel);
   if (need_kernel) {
@@ -245,7 +280,6 @@ MT_MUST_USE static mt_status *member_plan(const mt_plan *p, const mt_fused_group
       memcpy(e->inputs, fg->inputs, (size_t)fg->n_inputs * sizeof *e->inputs);
       gm->d_index = fg->n_inputs;
       e->inputs[e->n_inputs++] = gm->anchor_out;
-      gm->bias_cols = (int)g->n;
     }
   }
   mt_cg_body_free(b);
@@ -269,7 +303,7 @@ MT_MUST_USE static mt_status *add_libcall(mt_cuda_program *prog, const mt_cuda_l
 }
 
 mt_status *mt_cg_gemm_libcall(const mt_plan *p, const mt_cuda_options *o, int32_t h,
-                              mt_cuda_program *prog) {
+                              const char *why_prefix, mt_cuda_program *prog) {
   const mt_horizontal_group *hg = &p->hgroups[h];
   const mt_allocator *a = prog->allocator;
   if (hg->n_members > GEMM_MAX_MEMBERS)
@@ -293,7 +327,7 @@ mt_status *mt_cg_gemm_libcall(const mt_plan *p, const mt_cuda_options *o, int32_
   int n_bodies = 0;
   for (int k = 0; !st && k < hg->n_members; k++) {
     const mt_fused_group *fg = &p->groups[hg->members[k]];
-    if (fg->kind != MT_GROUP_GEMM) {
+    if (fg->kind != MT_GROUP_GEMM && !(fg->kind == MT_GROUP_CONV && why_prefix)) {
       st = MT_ERR(UNIMPLEMENTED, "gemm: member %d is a %s group", k, mt_group_kind_name(fg->kind));
       break;
     }
@@ -333,11 +367,12 @@ mt_status *mt_cg_gemm_libcall(const mt_plan *p, const mt_cuda_options *o, int32_
     const mt_cuda_gemm *g0 = &gms[0].g;
     size_t wl = (size_t)snprintf(
         why, sizeof why,
-        "%s, %d problem(s), first m=%lld n=%lld k=%lld batch %lld, epilogue %s%s; %s "
+        "%s%s, %d problem(s), first m=%lld n=%lld k=%lld batch %lld, epilogue %s%s; %s "
         "math; SM-count target %d SMs",
-        mt_cuda_libcall_kind_name(call.kind), hg->n_members, (long long)g0->m, (long long)g0->n,
-        (long long)g0->k, (long long)g0->batch, mt_cuda_epilogue_name(g0->epilogue),
-        n_bodies ? " + generated epilogue kernel" : "", o->tf32 ? "TF32" : "FP32", call.sm_count);
+        why_prefix ? why_prefix : "", mt_cuda_libcall_kind_name(call.kind), hg->n_members,
+        (long long)g0->m, (long long)g0->n, (long long)g0->k, (long long)g0->batch,
+        mt_cuda_epilogue_name(g0->epilogue), n_bodies ? " + generated epilogue kernel" : "",
+        o->tf32 ? "TF32" : "FP32", call.sm_count);
     (void)wl;
     for (int k = 0; k < hg->n_members; k++) {
       call.problems[k] = gms[k].g;

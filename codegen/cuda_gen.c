@@ -118,19 +118,24 @@ MT_MUST_USE static mt_status *elementwise_body(cg_body *b, int64_t *out_work) {
 
 void mt_cg_param_list(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
                       bool declare) {
-  for (int i = 0; i < fg->n_inputs; i++) {
-    const mt_value *v = mt_module_value_c(p->module, fg->inputs[i]);
-    if (declare)
-      mt_sb_printf(sb, ",\n    MT_GLOBAL(const %s) b%d_in%d", mt_cg_storetype(v->dtype), body, i);
-    else
-      mt_sb_printf(sb, ", b%d_in%d", body, i);
-  }
+  mt_cg_param_list_inputs(p, fg, body, sb, declare);
   for (int i = 0; i < fg->n_outputs; i++) {
     const mt_value *v = mt_module_value_c(p->module, fg->outputs[i]);
     if (declare)
       mt_sb_printf(sb, ",\n    MT_GLOBAL(%s) b%d_out%d", mt_cg_storetype(v->dtype), body, i);
     else
       mt_sb_printf(sb, ", b%d_out%d", body, i);
+  }
+}
+
+void mt_cg_param_list_inputs(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
+                             bool declare) {
+  for (int i = 0; i < fg->n_inputs; i++) {
+    const mt_value *v = mt_module_value_c(p->module, fg->inputs[i]);
+    if (declare)
+      mt_sb_printf(sb, ",\n    MT_GLOBAL(const %s) b%d_in%d", mt_cg_storetype(v->dtype), body, i);
+    else
+      mt_sb_printf(sb, ", b%d_in%d", body, i);
   }
 }
 
@@ -331,10 +336,17 @@ mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_options *o, int32
 mt_status *mt_cg_kernel_finish(const mt_plan *p, int n_bodies, const mt_fused_group *const *fgs,
                                const mt_allocator *a, const char *name, const char *source,
                                const char *why, mt_cuda_kernel *out) {
+  return mt_cg_kernel_finish_io(p, n_bodies, fgs, a, name, source, why, true, 0, false, out);
+}
+
+mt_status *mt_cg_kernel_finish_io(const mt_plan *p, int n_bodies, const mt_fused_group *const *fgs,
+                                  const mt_allocator *a, const char *name, const char *source,
+                                  const char *why, bool outputs, int64_t scratch_elems,
+                                  bool scratch_written, mt_cuda_kernel *out) {
   const mt_module *m = p->module;
   int n_params = 0;
   for (int k = 0; k < n_bodies; k++) n_params += fgs[k]->n_inputs + fgs[k]->n_outputs;
-  out->params = mt_allocator_calloc(a, (size_t)n_params + 1, sizeof *out->params);
+  out->params = mt_allocator_calloc(a, (size_t)n_params + 2, sizeof *out->params);
   out->name = mt_cg_strdup(a, name);
   out->source = mt_cg_strdup(a, source ? source : "");
   out->why = mt_cg_strdup(a, why);
@@ -343,7 +355,8 @@ mt_status *mt_cg_kernel_finish(const mt_plan *p, int n_bodies, const mt_fused_gr
   out->n_params = 0;
   for (int k = 0; k < n_bodies; k++) {
     const mt_fused_group *fg = fgs[k];
-    for (int i = 0; i < fg->n_inputs + fg->n_outputs; i++) {
+    int n = fg->n_inputs + (outputs ? fg->n_outputs : 0);
+    for (int i = 0; i < n; i++) {
       bool is_out = i >= fg->n_inputs;
       mt_value_id v = is_out ? fg->outputs[i - fg->n_inputs] : fg->inputs[i];
       out->params[out->n_params++] = (mt_cuda_param){.value = v,
@@ -352,6 +365,12 @@ mt_status *mt_cg_kernel_finish(const mt_plan *p, int n_bodies, const mt_fused_gr
                                                      .elements = mt_cg_numel(m, v)};
     }
   }
+  if (scratch_elems > 0)
+    out->params[out->n_params++] = (mt_cuda_param){.value = MT_NO_VALUE,
+                                                   .is_output = scratch_written,
+                                                   .dtype = MT_DTYPE_FLOAT32,
+                                                   .elements = scratch_elems,
+                                                   .is_scratch = true};
   return NULL;
 }
 
@@ -419,6 +438,7 @@ mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_
   prog->allocator = a;
   mt_status *st = NULL;
   for (int32_t h = 0; !st && h < p->n_hgroups; h++) {
+    char why[256];
     mt_cuda_kernel k;
     memset(&k, 0, sizeof k);
     const mt_horizontal_group *hg = &p->hgroups[h];
@@ -426,7 +446,9 @@ mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_
     if ((gst = check_body_sizes(p, hg))) {
       /* reported below like any group the generators do not take */
     } else if (p->groups[hg->members[0]].kind == MT_GROUP_GEMM) {
-      gst = mt_cg_gemm_libcall(p, o, h, prog);
+      gst = mt_cg_gemm_libcall(p, o, h, NULL, prog);
+    } else if (mt_cg_conv_prefers_gemm(p, o, h, why, sizeof why)) {
+      gst = mt_cg_gemm_libcall(p, o, h, why, prog);
     } else {
       gst = mt_cuda_generate_hgroup(p, o, h, prog, &k);
       if (!gst) {

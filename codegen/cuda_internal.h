@@ -133,6 +133,9 @@ void mt_cg_node_comments(const mt_plan *p, const mt_fused_group *fg, int body, m
 /* The group's inputs then outputs as kernel parameters (declared, or as call arguments). */
 void mt_cg_param_list(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
                       bool declare);
+/* The same, inputs only. */
+void mt_cg_param_list_inputs(const mt_plan *p, const mt_fused_group *fg, int body, mt_sb *sb,
+                             bool declare);
 /* UNIMPLEMENTED naming the first node whose output dtype has no CUDA type. */
 MT_MUST_USE mt_status *mt_cg_check_dtypes(const mt_plan *p, const mt_fused_group *fg);
 /* Fills out's name, source, why and parameters (the bodies' inputs then outputs, body by body). */
@@ -140,6 +143,15 @@ MT_MUST_USE mt_status *mt_cg_kernel_finish(const mt_plan *p, int n_bodies,
                                            const mt_fused_group *const *fgs, const mt_allocator *a,
                                            const char *name, const char *source, const char *why,
                                            mt_cuda_kernel *out);
+/* The same with a choice: outputs false leaves the bodies' outputs out (a kernel that writes
+ * only scratch); scratch_elems > 0 appends the group's scratch buffer as the last parameter,
+ * written when scratch_written. */
+MT_MUST_USE mt_status *mt_cg_kernel_finish_io(const mt_plan *p, int n_bodies,
+                                              const mt_fused_group *const *fgs,
+                                              const mt_allocator *a, const char *name,
+                                              const char *source, const char *why, bool outputs,
+                                              int64_t scratch_elems, bool scratch_written,
+                                              mt_cuda_kernel *out);
 /* One kernel of elementwise / data-movement / reduction bodies (fgs need not be plan groups:
  * the GEMM epilogue passes a group without its GEMM node), blocks split among the bodies. */
 /* special (may be NULL) is installed in every body with special_ctx[k]. */
@@ -153,12 +165,20 @@ MT_MUST_USE mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_optio
  * group (one launch over every member's tiles). */
 MT_MUST_USE mt_status *mt_cg_conv_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
                                          mt_cuda_program *prog, mt_cuda_kernel *out);
+/* A 1x1, stride-1, unpadded, ungrouped conv (a plain GEMM per image: no window gather). */
+bool mt_cg_conv_is_pointwise(const mt_kc_conv *kc);
+/* Whether horizontal group h (a single conv group) runs as a GEMM library call plus a generated
+ * epilogue kernel instead of the implicit-GEMM kernel: a pointwise conv where the cost model
+ * (efficiencies measured on an H200, see docs/codegen.md) predicts the library call faster, or
+ * o->conv_gemm forces it. why (cap bytes) receives the prediction, as the call's why prefix. */
+bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t h, char *why,
+                             size_t cap);
 
 /* GEMM groups (cuda_gemm.c): adds horizontal group h's library call, and its epilogue kernel
  * when cuBLASLt cannot apply the epilogue, to prog. UNIMPLEMENTED with the reason otherwise
  * (nothing added). */
 MT_MUST_USE mt_status *mt_cg_gemm_libcall(const mt_plan *p, const mt_cuda_options *o, int32_t h,
-                                          mt_cuda_program *prog);
+                                          const char *why_prefix, mt_cuda_program *prog);
 /* Appends a kernel to prog (taking its strings). */
 MT_MUST_USE mt_status *mt_cg_add_kernel(mt_cuda_program *prog, const mt_cuda_kernel *k);
 void mt_cg_kernel_free(const mt_allocator *a, mt_cuda_kernel *k);

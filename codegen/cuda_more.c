@@ -200,8 +200,6 @@ mt_status *mt_cg_emit_resize(cg_body *b, const mt_node *n, const mt_resize_param
                              mt_value_id v, const char *off, char *var) {
   const mt_value *out = mt_module_value_c(b->m, v);
   mt_dtype dt = out->dtype;
-  if (rp->mode == MT_RESIZE_CUBIC)
-    return MT_ERR(UNIMPLEMENTED, "Resize mode cubic has no CUDA generator yet");
   if (rp->rank != out->rank || !isfinite(rp->extrapolation_value))
     return MT_ERR(UNIMPLEMENTED, "Resize: unsupported parameters");
   /* the output's indices */

@@ -38,8 +38,9 @@ typedef struct gpu_writer {
   const void **image_bytes; /* per image, the bytes behind it (owned by the compilation) */
   size_t n_images, cap_images;
   int32_t *module_of_kernel;
-  int64_t *count_of_value;  /* scratch offset of a bounded value's int64 count, -1: none */
-  int64_t *result_of_value; /* scratch offset of a GEMM result of its own (library_result_ref) */
+  int64_t *count_of_value;    /* scratch offset of a bounded value's int64 count, -1: none */
+  int64_t *result_of_value;   /* scratch offset of a GEMM result of its own (library_result_ref) */
+  int64_t *scratch_of_hgroup; /* scratch offset of a horizontal group's kernel scratch, -1: none */
 } gpu_writer;
 
 static const char *newest_arch_ptx(const mtcc_compilation *c, int kernel, int *out_arch) {
@@ -185,6 +186,37 @@ MT_MUST_USE static mt_status *count_ref(gpu_writer *g, mt_value_id v, Mtbundle__
   return NULL;
 }
 
+/* The horizontal group's scratch buffer (codegen's is_scratch parameters: split-K partial sums),
+ * float32 bytes of its own in the scratch section, as large as the group's largest scratch
+ * parameter and shared by the group's kernels, which run in program order. */
+MT_MUST_USE static mt_status *group_scratch_ref(gpu_writer *g, const mt_cuda_kernel *kn,
+                                                Mtbundle__BufferRef **out) {
+  writer *w = g->w;
+  int64_t elems = 0;
+  for (int k = 0; k < g->prog->n_kernels; k++) {
+    const mt_cuda_kernel *o = &g->prog->kernels[k];
+    for (int i = 0; o->hgroup == kn->hgroup && i < o->n_params; i++)
+      if (o->params[i].is_scratch && o->params[i].elements > elems) elems = o->params[i].elements;
+  }
+  if (g->scratch_of_hgroup[kn->hgroup] < 0) {
+    w->scratch_bytes = mt_bw_align64(w->scratch_bytes);
+    g->scratch_of_hgroup[kn->hgroup] = (int64_t)w->scratch_bytes;
+    w->scratch_bytes += (uint64_t)elems * 4;
+  }
+  Mtbundle__BufferRef *r;
+  WNEW(w, r, mtbundle__buffer_ref__init);
+  WNEW(w, r->type, mtbundle__tensor_type__init);
+  r->type->dtype = MT_DTYPE_FLOAT32;
+  WARRAY(w, r->type->dims, 1);
+  r->type->dims[0] = elems;
+  r->type->n_dims = 1;
+  r->kind = MTBUNDLE__BUFFER_REF__KIND__SCRATCH;
+  r->offset = (uint64_t)g->scratch_of_hgroup[kn->hgroup];
+  r->size = (uint64_t)elems * 4;
+  *out = r;
+  return NULL;
+}
+
 /* Kernel k as a launch; `gemm` (or NULL) is the library call whose results k reads. */
 MT_MUST_USE static mt_status *launch_step(gpu_writer *g, int k, const mt_cuda_libcall *gemm,
                                           Mtbundle__GpuStep **out) {
@@ -208,7 +240,8 @@ MT_MUST_USE static mt_status *launch_step(gpu_writer *g, int k, const mt_cuda_li
     for (int j = 0; gemm && !pa->is_output && j < gemm->n_problems; j++)
       if (gemm->problems[j].d_scratch && gemm->problems[j].d == pa->value)
         from_library = &gemm->problems[j];
-    mt_status *st = pa->is_count   ? count_ref(g, pa->value, &l->args[i])
+    mt_status *st = pa->is_scratch ? group_scratch_ref(g, kn, &l->args[i])
+                    : pa->is_count ? count_ref(g, pa->value, &l->args[i])
                     : from_library ? library_result_ref(g, from_library, &l->args[i])
                                    : mt_bw_ref(g->w, pa->value, &l->args[i]);
     if (st) return mt_status_annotate(st, "kernel '%s' parameter %d", kn->name, i);
@@ -285,8 +318,16 @@ MT_MUST_USE static mt_status *add_groups(gpu_writer *g, const int32_t *order) {
       if (prog->libcalls[i].problems[j].epilogue_kernel >= 0)
         epilogue[prog->libcalls[i].problems[j].epilogue_kernel] = true;
   }
-  for (int k = 0; k < prog->n_kernels; k++)
-    if (!epilogue[k]) kernel_of[prog->kernels[k].hgroup] = k;
+  /* a group's own kernels (not a library call's epilogue), launched in program order: a split-K
+   * conv is a partial kernel then its reduce kernel, sharing the group's scratch */
+  int32_t *n_kernels_of;
+  WARRAY(w, n_kernels_of, nh);
+  for (int h = 0; h < nh; h++) n_kernels_of[h] = 0;
+  for (int k = prog->n_kernels - 1; k >= 0; k--)
+    if (!epilogue[k]) {
+      kernel_of[prog->kernels[k].hgroup] = k;
+      n_kernels_of[prog->kernels[k].hgroup]++;
+    }
   for (int i = 0; i < prog->n_skipped; i++) skipped_of[prog->skipped[i].hgroup] = i;
   Mtbundle__Manifest *mf = g->mf;
   mf->n_gpu_groups = mf->n_groups;
@@ -296,15 +337,17 @@ MT_MUST_USE static mt_status *add_groups(gpu_writer *g, const int32_t *order) {
     Mtbundle__GpuGroup *gg;
     WNEW(w, gg, mtbundle__gpu_group__init);
     mf->gpu_groups[i] = gg;
-    WARRAY(w, gg->steps, 2);
+    WARRAY(w, gg->steps, n_kernels_of[h] > 2 ? n_kernels_of[h] : 2);
     mt_status *st = NULL;
     if (skipped_of[h] >= 0)
       gg->unavailable = (char *)prog->skipped[skipped_of[h]].reason;
     else if (libcall_of[h] >= 0)
       st = libcall_steps(g, &prog->libcalls[libcall_of[h]], gg);
-    else if (kernel_of[h] >= 0)
-      st = launch_step(g, kernel_of[h], NULL, &gg->steps[gg->n_steps++]);
     else
+      for (int k = kernel_of[h]; k >= 0 && !st && k < prog->n_kernels; k++)
+        if (!epilogue[k] && prog->kernels[k].hgroup == h)
+          st = launch_step(g, k, NULL, &gg->steps[gg->n_steps++]);
+    if (!st && skipped_of[h] < 0 && libcall_of[h] < 0 && kernel_of[h] < 0)
       st = MT_ERR(INTERNAL, "codegen left no kernel, library call or reason");
     if (st) return mt_status_annotate(st, "bundle: group %zu (plan horizontal group %d)", i, h);
   }
@@ -325,6 +368,8 @@ mt_status *mt_bw_gpu(writer *w, Mtbundle__Manifest *mf, const int32_t *order) {
   WARRAY(w, g.count_of_value, nv);
   WARRAY(w, g.result_of_value, nv);
   for (int32_t v = 0; v < nv; v++) g.count_of_value[v] = g.result_of_value[v] = -1;
+  WARRAY(w, g.scratch_of_hgroup, w->p->n_hgroups + 1);
+  for (int32_t h = 0; h <= w->p->n_hgroups; h++) g.scratch_of_hgroup[h] = -1;
   MT_RETURN_IF_ERROR_PLAIN(add_modules(&g));
   MT_RETURN_IF_ERROR_PLAIN(add_groups(&g, order));
   mf->n_code_images = g.n_images;

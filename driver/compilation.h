@@ -33,4 +33,9 @@ const mt_plan *mt_driver_compilation_plan(const mtcc_compilation *c);
  * and the target. */
 MT_MUST_USE mt_status *mt_driver_budgets_check(const mt_manifest *mf);
 
+/* Binds each "[TENANT:]NAME=FILE" of specs (mtcc_compile_options.constant_inputs): the tensor
+ * file's value replaces that graph input as a constant (constant_inputs.c). */
+MT_MUST_USE mt_status *mt_driver_bind_constant_inputs(mt_module *m, const char *const *specs,
+                                                      int n);
+
 #endif

@@ -98,7 +98,11 @@ static mt_codegen_result codegen_result(const mtcc_compilation *c) {
 /* Codegen after the pipeline: generation always (it is cheap, and the report lists what is not
  * generated yet), NVRTC only when asked (seconds per kernel), sources only with a folder. */
 MT_MUST_USE static mt_status *run_codegen(const mtcc_compile_options *o, mtcc_compilation *c) {
-  MT_RETURN_IF_ERROR(mt_cuda_generate(c->plan, NULL, &c->cuda), "codegen");
+  mt_cuda_options co;
+  mt_cuda_options_init(&co);
+  co.conv_split_k = o->conv_split_k;
+  co.conv_gemm = o->conv_gemm;
+  MT_RETURN_IF_ERROR(mt_cuda_generate(c->plan, &co, &c->cuda), "codegen");
   const mt_manifest *mf = c->manifest;
   c->n_archs = 0;
   for (int i = 0; !mf->targets_defaulted && i < mf->n_targets && c->n_archs < 8; i++)
@@ -142,6 +146,8 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
                                             &c->module));
   const mt_manifest *mf = c->manifest;
   mt_module *m = c->module;
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_driver_bind_constant_inputs(m, o->constant_inputs, o->n_constant_inputs));
   MT_RETURN_IF_ERROR_PLAIN(mt_check_supported(m));
   MT_RETURN_IF_ERROR_PLAIN(mt_driver_budgets_check(mf));
   MT_RETURN_IF_ERROR_PLAIN(choose_target(o, mf, &c->arch));

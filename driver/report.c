@@ -89,14 +89,19 @@ static json_t *codegen_json(const mt_plan *p, const mt_codegen_result *cg) {
     const mt_cuda_kernel *k = &prog->kernels[i];
     json_t *params = json_array();
     for (int j = 0; j < k->n_params; j++)
-      json_array_append_new(params,
-                            json_pack("{s:s, s:s, s:s}", "value",
-                                      mt_module_value_c(p->module, k->params[j].value)->name,
-                                      "dtype", mt_dtype_name(k->params[j].dtype), "access",
-                                      k->params[j].is_count     ? "write-count"
-                                      : k->params[j].row_stride ? "write-bounded"
-                                      : k->params[j].is_output  ? "write"
-                                                                : "read"));
+      json_array_append_new(
+          params, json_pack("{s:s, s:s, s:s, s:I}", "value",
+                            k->params[j].is_scratch
+                                ? "(scratch)"
+                                : mt_module_value_c(p->module, k->params[j].value)->name,
+                            "dtype", mt_dtype_name(k->params[j].dtype), "access",
+                            k->params[j].is_count     ? "write-count"
+                            : k->params[j].row_stride ? "write-bounded"
+                            : k->params[j].is_scratch
+                                ? (k->params[j].is_output ? "write-scratch" : "read-scratch")
+                            : k->params[j].is_output ? "write"
+                                                     : "read",
+                            "elements", (json_int_t)k->params[j].elements));
     json_t *builds = json_array();
     for (int a = 0; cg->compiled && a < cg->n_archs; a++) {
       const mt_cuda_compiled *c = &cg->compiled[i * cg->n_archs + a];

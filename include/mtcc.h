@@ -130,6 +130,19 @@ typedef struct mtcc_compile_options {
   /* When set, the report is also written here as one self-contained HTML page (timeline per
    * partition, tenants, fusion decisions, summary; see docs/report.md), atomically. NULL: none. */
   const char *report_html_path;
+  /* Convolution kernel choices (docs/codegen.md, "Which conv path"). conv_split_k: 0 lets each
+   * implicit-GEMM kernel split K when its tiles leave the partition's SMs idle, 1 never splits,
+   * N > 1 asks for N slices. conv_gemm: 0 runs a 1x1 stride-1 unpadded conv as a GEMM library
+   * call where the cost model predicts a win, 1 never, 2 always. */
+  int conv_split_k;
+  int conv_gemm;
+  /* "[TENANT:]NAME=FILE" (a .npy or .pb tensor file): graph input NAME becomes a constant with
+   * that value before the passes run, so the compile specialises on it (a shape operand fed as
+   * an input: Reshape's shape, Slice's starts, TopK's k...). The tenant prefix may be left out
+   * when there is one tenant. An unknown tenant or input, or a value whose dtype or shape
+   * contradicts the model, fails the compile naming the spec. */
+  const char *const *constant_inputs;
+  int n_constant_inputs;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

@@ -38,6 +38,17 @@ MT_MUST_USE mt_status *mt_verify_module(const mt_module *m);
 MT_MUST_USE mt_status *mt_reference_run(const mt_module *m, int32_t tenant, const mt_tensor *inputs,
                                         mt_tensor *outputs);
 
+/* Ahead-of-time specialisation on input values (ir/bind_inputs.c). need[i] (g->n_inputs entries)
+ * is set for each graph input whose value shape inference or lowering ahead of time needs: one
+ * that feeds an op's value_inputs (Reshape's shape, Slice's starts, TopK's k...) or
+ * lower_value_inputs (Resize's roi) directly or through other nodes. */
+void mt_graph_inputs_needed_at_compile_time(const mt_module *m, const mt_graph *g, bool *need);
+/* Turns graph input `index` of g into a constant holding value's bytes (copied): the input leaves
+ * g->inputs (later ones move up one place), as if the model had it as an initializer. The value
+ * must have the input's dtype and rank and match its fixed dims. */
+MT_MUST_USE mt_status *mt_graph_bind_input(mt_module *m, mt_graph *g, int index,
+                                           const mt_tensor *value);
+
 /* Readable text dump of the module (tenants, constants, nodes with attributes and shapes). */
 void mt_dump_module(const mt_module *m, FILE *out);
 

@@ -103,9 +103,12 @@ typedef struct mt_op_def {
   const char *op_type;        /* in the default ONNX domain */
   int min_inputs, max_inputs; /* max_inputs -1 for variadic */
   uint32_t value_inputs;      /* bit i: infer needs the data of input i (when present) */
-  uint32_t flags;             /* MT_OP_*: how the evaluator drives the op */
-  mt_op_pattern pattern;      /* how the op fuses; never MT_PATTERN_UNSET */
-  uint32_t traits;            /* MT_TRAIT_* */
+  /* bit i: lowering to a kernel call ahead of time (codegen, bundles) needs input i's data though
+   * infer does not (Resize's roi in tf_crop_and_resize); lower refuses when it is unknown. */
+  uint32_t lower_value_inputs;
+  uint32_t flags;        /* MT_OP_*: how the evaluator drives the op */
+  mt_op_pattern pattern; /* how the op fuses; never MT_PATTERN_UNSET */
+  uint32_t traits;       /* MT_TRAIT_* */
   mt_status *(*infer)(mt_op_ctx *ctx);
   /* Exactly one of lower and run is set (see the top of this file). */
   mt_status *(*lower)(const mt_op_ctx *ctx, mt_kernel_call *out_call);

@@ -125,7 +125,7 @@ MT_MUST_USE static mt_status *write_outputs(run_state *rs, const char *out_dir, 
   }
   if (!st) st = mt_cli_write_outputs(out_dir, ext, outs, nt);
   for (int t = 0; !st && t < nt; t++)
-    printf("tenant '%s': %.1f ms on %s (libmtrt)\n", mt_esc(mtrt_bundle_tenant_name(rs->b, t)),
+    printf("tenant '%s': %.3f ms on %s (libmtrt)\n", mt_esc(mtrt_bundle_tenant_name(rs->b, t)),
            mtrt_session_tenant_time_us(rs->s, t) / 1e3, mtrt_session_device_name(rs->s));
   free(outs);
   free(names);
@@ -133,8 +133,62 @@ MT_MUST_USE static mt_status *write_outputs(run_state *rs, const char *out_dir, 
   return st;
 }
 
+/* --profile: each tenant's measured time next to the bundle's prediction, and the partitions'
+ * SM budgets. On the CPU the measured time is the wall time of its kernels, so the ratio says
+ * little about the GPU the prediction is for. */
+static void print_profile(const run_state *rs) {
+  printf("profile on %s: %s\n", mtrt_session_device_name(rs->s),
+         mt_esc(mtrt_session_device_note(rs->s)));
+  printf("  %-24s %14s %14s %8s\n", "tenant", "measured us", "predicted us", "ratio");
+  for (int t = 0; t < mtrt_bundle_tenant_count(rs->b); t++) {
+    double got = mtrt_session_tenant_time_us(rs->s, t);
+    double want = mtrt_session_tenant_predicted_us(rs->s, t);
+    printf("  %-24s %14.1f %14.1f %8.2f\n", mt_esc(mtrt_bundle_tenant_name(rs->b, t)), got, want,
+           want > 0 ? got / want : 0.0);
+  }
+  bool on_cpu = strcmp(mtrt_session_device_name(rs->s), "cpu") == 0;
+  for (int p = 0; !on_cpu && p < mtrt_bundle_partition_count(rs->b); p++) {
+    mtrt_partition_info pi;
+    mtrt_status *st = mtrt_session_partition_info(rs->s, p, &pi);
+    if (!st)
+      printf("  partition %-14s granted %d SMs, green context holds %d (%s)\n", mt_esc(pi.name),
+             pi.granted_sms, pi.actual_sms, pi.hard ? "hard" : "soft");
+    mtrt_status_free(st);
+  }
+}
+
+MT_MUST_USE static mt_status *parse_device(const char *device, const char *arrival,
+                                           mtrt_session_options *so) {
+  if (strcmp(device, "gpu") == 0)
+    so->device = MTRT_DEVICE_GPU;
+  else if (strcmp(device, "auto") == 0)
+    so->device = MTRT_DEVICE_AUTO;
+  else if (strcmp(device, "cpu") != 0)
+    return MT_ERR(INVALID_ARGUMENT, "--device must be cpu, gpu or auto, not '%s'", device);
+  if (strcmp(arrival, "independent") == 0)
+    so->arrival = MTRT_ARRIVAL_INDEPENDENT;
+  else if (strcmp(arrival, "batched-window") == 0)
+    so->arrival = MTRT_ARRIVAL_BATCHED_WINDOW;
+  else if (strcmp(arrival, "round") != 0)
+    return MT_ERR(INVALID_ARGUMENT,
+                  "--arrival must be round, independent or batched-window, not '%s'", arrival);
+  return NULL;
+}
+
+/* Runs every tenant the way the arrival mode expects requests: one round, or one request per
+ * tenant. */
+MT_MUST_USE static mt_status *run_all(run_state *rs, mtrt_arrival arrival) {
+  if (arrival == MTRT_ARRIVAL_ROUND) return from_rt(mtrt_session_run(rs->s, -1));
+  for (int t = 0; t < mtrt_bundle_tenant_count(rs->b); t++)
+    MT_RETURN_IF_ERROR_PLAIN(from_rt(mtrt_session_run_async(rs->s, t)));
+  return from_rt(mtrt_session_wait(rs->s));
+}
+
 int mt_cmd_run_bundle(int argc, char **argv) {
-  const char *path = NULL, *out_dir = NULL, *ext = "npy", *device = "cpu";
+  const char *path = NULL, *out_dir = NULL, *ext = "npy", *device = "cpu", *arrival = "round";
+  bool profile = false;
+  mtrt_session_options so;
+  mtrt_session_options_init(&so);
   const char **specs = calloc((size_t)argc + 1, sizeof *specs);
   int n_specs = 0, cpu_threads = 0;
   size_t limit = 0;
@@ -157,7 +211,15 @@ int mt_cmd_run_bundle(int argc, char **argv) {
         st = MT_ERR(INVALID_ARGUMENT, "--cpu-threads must be a count from 1 to 256, not '%s'",
                     argv[i]);
       cpu_threads = (int)v;
-    } else if (argv[i][0] == '-')
+    } else if (strcmp(argv[i], "--arrival") == 0 && i + 1 < argc)
+      arrival = argv[++i];
+    else if (strcmp(argv[i], "--gpu") == 0 && i + 1 < argc)
+      so.gpu_index = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--window-us") == 0 && i + 1 < argc)
+      so.window_us = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--profile") == 0)
+      profile = true;
+    else if (argv[i][0] == '-')
       st = MT_ERR(INVALID_ARGUMENT, "run: unknown or incomplete option '%s'", argv[i]);
     else
       path = argv[i];
@@ -165,19 +227,17 @@ int mt_cmd_run_bundle(int argc, char **argv) {
   if (!st && strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)
     st = MT_ERR(INVALID_ARGUMENT, "--output-format must be npy or pb, not '%s'", ext);
   if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
-  mtrt_session_options so = {.device = MTRT_DEVICE_CPU, .cpu_threads = cpu_threads};
-  if (!st && strcmp(device, "gpu") == 0)
-    so.device = MTRT_DEVICE_GPU;
-  else if (!st && strcmp(device, "auto") == 0)
-    so.device = MTRT_DEVICE_CPU; /* no GPU path yet */
-  else if (!st && strcmp(device, "cpu") != 0)
-    st = MT_ERR(INVALID_ARGUMENT, "--device must be cpu, gpu or auto, not '%s'", device);
+  so.cpu_threads = cpu_threads;
+  if (!st) st = parse_device(device, arrival, &so);
   if (!limit) limit = mt_memory_limit_default();
   run_state rs = {0};
   mtrt_open_options oo;
   mtrt_open_options_init(&oo);
   if (!st) st = from_rt(mtrt_bundle_open(path, &oo, &rs.b));
   if (!st) st = from_rt(mtrt_session_create(rs.b, &so, &rs.s));
+  /* auto may have fallen back to the CPU: say so and why */
+  if (!st && so.device == MTRT_DEVICE_AUTO)
+    printf("device: %s\n", mt_esc(mtrt_session_device_note(rs.s)));
   int nt = rs.b ? mtrt_bundle_tenant_count(rs.b) : 0;
   if (!st) {
     rs.inputs = calloc((size_t)n_specs + 1, sizeof *rs.inputs);
@@ -198,8 +258,9 @@ int mt_cmd_run_bundle(int argc, char **argv) {
         st = from_rt(mtrt_session_bind_output(rs.s, t, pi.name, rs.outputs[t][i], pi.nbytes));
     }
   }
-  if (!st) st = from_rt(mtrt_session_run(rs.s, -1));
+  if (!st) st = run_all(&rs, so.arrival);
   if (!st) st = write_outputs(&rs, out_dir, ext);
+  if (!st && profile) print_profile(&rs);
   if (!st) printf("ran %d tenant(s); outputs in %s\n", nt, mt_esc(out_dir));
   for (int i = 0; rs.inputs && i < rs.n_inputs; i++) free(rs.inputs[i].data);
   for (int t = 0; rs.outputs && t < nt; t++) {

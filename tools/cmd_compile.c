@@ -17,22 +17,28 @@ typedef struct compile_args {
   int n_paths;
   const char **disabled;
   int n_disabled;
+  const char **constants; /* --constant-input specs */
+  int n_constants;
   const char *dump_after, *report, *report_html, *target, *arch_params, *emit_cuda, *output;
   bool nvrtc, no_cache, cpu_only;
   size_t memory_limit; /* 0: the default */
+  int conv_split_k, conv_gemm;
 } compile_args;
 
 MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a) {
   a->paths = calloc((size_t)argc + 1, sizeof *a->paths);
   a->disabled = calloc((size_t)argc + 1, sizeof *a->disabled);
-  if (!a->paths || !a->disabled) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  a->constants = calloc((size_t)argc + 1, sizeof *a->constants);
+  if (!a->paths || !a->disabled || !a->constants)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
     const char *val = NULL;
     /* --opt=VALUE and --opt VALUE both work */
-    static const char *const with_value[] = {"--dump-ir-after", "--disable-pass", "--report",
-                                             "--target",        "--arch-params",  "--emit-cuda",
-                                             "--memory-limit",  "--report-html",  "-o"};
+    static const char *const with_value[] = {
+        "--dump-ir-after", "--disable-pass",  "--report",      "--target", "--arch-params",
+        "--emit-cuda",     "--memory-limit",  "--report-html", "-o",       "--conv-split-k",
+        "--conv-gemm",     "--constant-input"};
     const char *opt = NULL;
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
       size_t n = strlen(with_value[k]);
@@ -61,6 +67,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->dump_after = val;
     else if (strcmp(opt, "--disable-pass") == 0)
       a->disabled[a->n_disabled++] = val;
+    else if (strcmp(opt, "--constant-input") == 0)
+      a->constants[a->n_constants++] = val;
     else if (strcmp(opt, "--report") == 0)
       a->report = val;
     else if (strcmp(opt, "--report-html") == 0)
@@ -73,7 +81,22 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->target = val;
     else if (strcmp(opt, "--memory-limit") == 0)
       MT_RETURN_IF_ERROR_PLAIN(mt_cli_parse_memory_limit("compile", val, &a->memory_limit));
-    else
+    else if (strcmp(opt, "--conv-split-k") == 0) {
+      char *end;
+      long v = strtol(val, &end, 10);
+      if (*val == 0 || *end || v < 0 || v > 64)
+        return MT_ERR(INVALID_ARGUMENT, "compile: --conv-split-k takes 0 (auto) to 64, not '%s'",
+                      val);
+      a->conv_split_k = (int)v;
+    } else if (strcmp(opt, "--conv-gemm") == 0) {
+      static const char *const modes[] = {"auto", "never", "always"};
+      a->conv_gemm = -1;
+      for (int k = 0; k < 3; k++)
+        if (strcmp(val, modes[k]) == 0) a->conv_gemm = k;
+      if (a->conv_gemm < 0)
+        return MT_ERR(INVALID_ARGUMENT,
+                      "compile: --conv-gemm takes auto, never or always, not '%s'", val);
+    } else
       a->arch_params = val;
   }
   if (a->cpu_only && !a->output)
@@ -98,6 +121,7 @@ int mt_cmd_compile(int argc, char **argv) {
   if (st) {
     free(a.paths);
     free(a.disabled);
+    free(a.constants);
     return mt_cli_fail(st);
   }
   mtcc_compile_options o;
@@ -114,6 +138,10 @@ int mt_cmd_compile(int argc, char **argv) {
   /* a bundle is GPU code unless --cpu-only; without NVRTC it is written CPU-only, saying why */
   o.nvrtc = a.nvrtc || (a.output && !a.cpu_only && mt_cuda_nvrtc_available());
   o.no_cache = a.no_cache;
+  o.conv_split_k = a.conv_split_k;
+  o.constant_inputs = a.constants;
+  o.n_constant_inputs = a.n_constants;
+  o.conv_gemm = a.conv_gemm;
   o.report_path = a.report; /* written before the summary is printed, as before */
   o.report_html_path = a.report_html;
   mtcc_compilation *c = NULL;
@@ -133,5 +161,6 @@ int mt_cmd_compile(int argc, char **argv) {
   mtcc_compilation_destroy(c);
   free(a.paths);
   free(a.disabled);
+  free(a.constants);
   return cst ? fail_compile(cst) : 0;
 }

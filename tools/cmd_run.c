@@ -312,9 +312,13 @@ int mt_cmd_run(int argc, char **argv) {
       input_specs[n_inputs++] = argv[++i];
     else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc)
       out_dir = argv[++i];
-    else if ((strcmp(argv[i], "--device") == 0 || strcmp(argv[i], "--cpu-threads") == 0) &&
+    else if ((strcmp(argv[i], "--device") == 0 || strcmp(argv[i], "--cpu-threads") == 0 ||
+              strcmp(argv[i], "--arrival") == 0 || strcmp(argv[i], "--gpu") == 0 ||
+              strcmp(argv[i], "--window-us") == 0) &&
              i + 1 < argc)
       i++; /* bundles only (mt_cmd_run_bundle reads them) */
+    else if (strcmp(argv[i], "--profile") == 0)
+      continue; /* bundles only */
     else if (strcmp(argv[i], "--output-format") == 0 && i + 1 < argc) {
       ext = argv[++i];
       if (strcmp(ext, "npy") != 0 && strcmp(ext, "pb") != 0)

@@ -10,32 +10,37 @@
 #endif
 
 static void usage(FILE *out) {
-  fputs("usage: mtcc <command> [options]\n"
-        "  mtcc --version\n"
-        "  mtcc inspect MODEL.onnx...|MANIFEST.json [--dump-ir]\n"
-        "  mtcc run --reference MODEL.onnx...|MANIFEST.json --input [TENANT:]NAME=FILE ...\n"
-        "           --output-dir DIR [--output-format npy|pb]\n"
-        "  mtcc compile MODEL.onnx...|MANIFEST.json [--report FILE.json] [--target sm_XX]\n"
-        "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
-        "           [--emit-cuda DIR] [--nvrtc] [--no-cache] [--report-html FILE.html]\n"
-        "           [-o OUT.mtbundle [--cpu-only]]   (a bundle carries GPU code when NVRTC is\n"
-        "           available; --cpu-only leaves it out)\n"
-        "  mtcc report REPORT.json -o REPORT.html   the schedule as a self-contained HTML page\n"
-        "  mtcc run BUNDLE.mtbundle --input [TENANT:]NAME=FILE ... --output-dir DIR\n"
-        "           [--device cpu|gpu|auto]   (libmtrt; same layout as run --reference)\n"
-        "  mtcc inspect BUNDLE.mtbundle [--verbose]   (--verbose: every GPU module and step)\n"
-        "  mtcc check BUNDLE.mtbundle --inputs DIR --expected DIR [--rtol R] [--atol A]\n"
-        "           [--junit FILE.xml]      (DIR/<tenant>/<name>.npy; exit 0 only if all match)\n"
-        "  mtcc triton-repo BUNDLE.mtbundle DIR [--cpu-threads N]   a Triton model repository\n"
-        "           (one model per tenant, backend \"mtrt\", the bundle copied once; DIR new or\n"
-        "           empty; N: the shared session's CPU threads)\n"
-        "  mtcc conformance DIR...\n"
-        "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
-        "half the physical memory): no tensor a file declares or computes may need more.\n"
-        "  mtcc ops [--markdown]          the supported ONNX ops and their fusion patterns\n"
-        "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest "
-        "format.\n",
-        out);
+  fputs(
+      "usage: mtcc <command> [options]\n"
+      "  mtcc --version\n"
+      "  mtcc inspect MODEL.onnx...|MANIFEST.json [--dump-ir]\n"
+      "  mtcc run --reference MODEL.onnx...|MANIFEST.json --input [TENANT:]NAME=FILE ...\n"
+      "           --output-dir DIR [--output-format npy|pb]\n"
+      "  mtcc compile MODEL.onnx...|MANIFEST.json [--report FILE.json] [--target sm_XX]\n"
+      "           [--arch-params FILE.json] [--dump-ir-after=PASS] [--disable-pass=PASS]...\n"
+      "           [--emit-cuda DIR] [--nvrtc] [--no-cache] [--report-html FILE.html]\n"
+      "           [--conv-split-k N] [--conv-gemm auto|never|always]\n"
+      "           [--constant-input [TENANT:]NAME=FILE]...\n"
+      "           [-o OUT.mtbundle [--cpu-only]]   (a bundle carries GPU code when NVRTC is\n"
+      "           available; --cpu-only leaves it out)\n"
+      "  mtcc report REPORT.json -o REPORT.html   the schedule as a self-contained HTML page\n"
+      "  mtcc run BUNDLE.mtbundle --input [TENANT:]NAME=FILE ... --output-dir DIR\n"
+      "           [--device cpu|gpu|auto] [--gpu N] [--profile]   (libmtrt; same layout\n"
+      "           as run --reference; --profile: measured vs predicted time per tenant)\n"
+      "           [--arrival round|independent|batched-window] [--window-us US]\n"
+      "  mtcc inspect BUNDLE.mtbundle [--verbose]   (--verbose: every GPU module and step)\n"
+      "  mtcc check BUNDLE.mtbundle --inputs DIR --expected DIR [--rtol R] [--atol A]\n"
+      "           [--junit FILE.xml]      (DIR/<tenant>/<name>.npy; exit 0 only if all match)\n"
+      "  mtcc triton-repo BUNDLE.mtbundle DIR [--cpu-threads N]   a Triton model repository\n"
+      "           (one model per tenant, backend \"mtrt\", the bundle copied once; DIR new or\n"
+      "           empty; N: the shared session's CPU threads)\n"
+      "  mtcc conformance [--emulate] DIR...   (--emulate: as generated CUDA under the emulation)\n"
+      "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
+      "half the physical memory): no tensor a file declares or computes may need more.\n"
+      "  mtcc ops [--markdown]          the supported ONNX ops and their fusion patterns\n"
+      "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest "
+      "format.\n",
+      out);
 }
 
 int main(int argc, char **argv) {

@@ -285,6 +285,12 @@ MT_MUST_USE static mt_status *resize_lower(const mt_op_ctx *c, mt_kernel_call *c
   call->kind = MT_KERNEL_RESIZE;
   MT_RETURN_IF_ERROR_PLAIN(resize_params(c, &call->params.resize, &known));
   if (!known) return MT_ERR(INTERNAL, "resize sizes unknown while executing");
+  /* resize_params keeps the default roi while inference runs without its values; a kernel call
+   * built from that default would crop the wrong region */
+  const mt_tensor *roi = mt_op_input(c, 1);
+  if (call->params.resize.coord == MT_RESIZE_TF_CROP_AND_RESIZE && roi && !roi->data)
+    return MT_ERR(UNIMPLEMENTED, "tf_crop_and_resize: input 1 (roi) is computed at run time; a "
+                                 "kernel call needs its values ahead of time");
   return NULL;
 }
 
@@ -458,6 +464,7 @@ const mt_op_def mt_ops_misc[] = {
      .min_inputs = 1,
      .max_inputs = 4,
      .value_inputs = (1u << 2) | (1u << 3),
+     .lower_value_inputs = 1u << 1,
      .pattern = MT_PATTERN_INJECTIVE,
      .infer = resize_infer,
      .lower = resize_lower,

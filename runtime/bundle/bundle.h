@@ -37,6 +37,11 @@ void mt_bundle_release(mt_bundle *b);
 /* The validated bundle behind a public handle (for in-tree tools such as `mtcc inspect`). */
 struct mtrt_bundle;
 const mt_bundle *mt_bundle_of(const struct mtrt_bundle *b);
+/* The GPU session behind a public session handle, NULL on the CPU (in-tree GPU tests read its
+ * instantiation count and the driver's memory figures through it). */
+struct mtrt_session;
+struct mt_gpu_session;
+struct mt_gpu_session *mt_session_gpu(const struct mtrt_session *s);
 
 /* Bytes of a validated tensor type. */
 size_t mt_bundle_type_bytes(const Mtbundle__TensorType *t);

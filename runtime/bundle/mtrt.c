@@ -1,6 +1,8 @@
 /* libmtrt's public API (include/mtrt.h) and its CPU path: a session owns one arena per partition
  * and a scratch area, and runs the bundle's kernel calls in schedule order through
- * mt_cpu_kernel_run, intermediates at their planned offsets. */
+ * mt_cpu_kernel_run, intermediates at their planned offsets. A GPU session (runtime/gpu) takes
+ * over after the checks shared with the CPU path. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,9 +11,11 @@
 #include "mtrt.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/cpu_schedule.h"
+#include "runtime/gpu/gpu_session.h"
 
 struct mtrt_bundle {
   mt_bundle b;
+  int abi; /* the application's MTRT_ABI_VERSION (which session option fields it has) */
 };
 
 typedef struct binding {
@@ -28,9 +32,14 @@ struct mtrt_session {
   mt_cpu_schedule *schedule;   /* groups in dependency order, on cpu_threads threads */
   double *node_us;             /* per node, last run (each written by the thread that ran it) */
   int run_tenant;              /* the run in progress: one tenant, or -1 for all */
+  mt_gpu_session *gpu;         /* NULL: the CPU path */
+  char note[512];              /* mtrt_session_device_note */
 };
 
 const mt_bundle *mt_bundle_of(const mtrt_bundle *b) { return &b->b; }
+struct mt_gpu_session *mt_session_gpu(const mtrt_session *s) {
+  return s->gpu;
+}
 
 static mtrt_status *pub(mt_status *st) { return (mtrt_status *)st; }
 
@@ -45,14 +54,16 @@ const char *mtrt_status_message(const mtrt_status *st) {
 void mtrt_status_free(mtrt_status *st) { mt_status_free((mt_status *)st); }
 
 MT_MUST_USE static mt_status *check_abi(const mtrt_open_options *o) {
-  if (o && o->abi_version != MTRT_ABI_VERSION)
+  if (o && (o->abi_version < 1 || o->abi_version > MTRT_ABI_VERSION))
     return MT_ERR(UNIMPLEMENTED,
                   "the application was built against libmtrt ABI %d; this library has ABI %d",
                   o->abi_version, MTRT_ABI_VERSION);
   return NULL;
 }
 
-MT_MUST_USE static mt_status *finish_open(mtrt_bundle *rb, const char *what, mtrt_bundle **out) {
+MT_MUST_USE static mt_status *finish_open(mtrt_bundle *rb, const char *what,
+                                          const mtrt_open_options *o, mtrt_bundle **out) {
+  rb->abi = o ? o->abi_version : MTRT_ABI_VERSION;
   mt_status *st = mt_bundle_load(&rb->b, what);
   if (st) {
     mt_bundle_release(&rb->b);
@@ -82,7 +93,7 @@ mtrt_status *mtrt_bundle_open(const char *path, const mtrt_open_options *options
   }
   rb->b.image = rb->b.mapping.data;
   rb->b.size = rb->b.mapping.size;
-  return pub(finish_open(rb, path, out_bundle));
+  return pub(finish_open(rb, path, options, out_bundle));
 }
 
 mtrt_status *mtrt_bundle_open_memory(const void *data, size_t size,
@@ -103,7 +114,7 @@ mtrt_status *mtrt_bundle_open_memory(const void *data, size_t size,
   rb->b.owned = copy;
   rb->b.image = copy;
   rb->b.size = size;
-  return pub(finish_open(rb, "bundle in memory", out_bundle));
+  return pub(finish_open(rb, "bundle in memory", options, out_bundle));
 }
 
 void mtrt_bundle_close(mtrt_bundle *b) {
@@ -160,6 +171,7 @@ mtrt_status *mtrt_bundle_output_info(const mtrt_bundle *b, int t, int i, mtrt_po
 
 void mtrt_session_destroy(mtrt_session *s) {
   if (!s) return;
+  mt_gpu_session_destroy(s->gpu);
   const Mtbundle__Manifest *m = s->bundle->b.manifest;
   for (size_t i = 0; s->arenas && i < m->n_partitions; i++) free(s->arenas[i]);
   for (size_t t = 0; t < m->n_tenants; t++) {
@@ -181,12 +193,52 @@ static void *alloc_area(uint64_t bytes) {
   return aligned_alloc(MT_BUNDLE_ALIGN, n);
 }
 
+/* The caller's options as this library's struct: an ABI-1 application's struct has only the
+ * first two fields. */
+static mtrt_session_options options_of(const mtrt_bundle *b, const mtrt_session_options *o) {
+  mtrt_session_options r;
+  mtrt_session_options_init(&r);
+  if (!o) return r;
+  r.device = o->device;
+  r.gpu_index = o->gpu_index;
+  if (b->abi >= 2) {
+    r.cpu_threads = o->cpu_threads;
+    r.arrival = o->arrival;
+    r.window_us = o->window_us;
+  }
+  return r;
+}
+
+/* The GPU session for device GPU or AUTO; for AUTO a failure becomes the CPU with the reason
+ * in the note. */
+MT_MUST_USE static mt_status *create_gpu(mtrt_session *s, const mtrt_session_options *o) {
+  if (o->device != MTRT_DEVICE_GPU && o->device != MTRT_DEVICE_AUTO) {
+    snprintf(s->note, sizeof s->note, "cpu");
+    return NULL;
+  }
+  if ((unsigned)o->arrival > MTRT_ARRIVAL_BATCHED_WINDOW || o->window_us < 0)
+    return MT_ERR(INVALID_ARGUMENT, "session options: arrival %d / window %d us are invalid",
+                  (int)o->arrival, o->window_us);
+  mt_gpu_options go = {
+      .gpu_index = o->gpu_index, .arrival = (mt_gpu_arrival)o->arrival, .window_us = o->window_us};
+  mt_status *st = mt_gpu_session_create(&s->bundle->b, &go, &s->gpu);
+  if (!st) {
+    snprintf(s->note, sizeof s->note, "%s", mt_gpu_session_note(s->gpu));
+    return NULL;
+  }
+  if (o->device == MTRT_DEVICE_GPU) return st;
+  snprintf(s->note, sizeof s->note, "cpu (auto: no GPU session: %s)", mt_status_message(st));
+  mt_status_free(st);
+  return NULL;
+}
+
 mtrt_status *mtrt_session_create(const mtrt_bundle *b, const mtrt_session_options *options,
                                  mtrt_session **out_session) {
   *out_session = NULL;
-  if (options && options->device == MTRT_DEVICE_GPU)
-    return pub(MT_ERR(UNAVAILABLE, "device gpu %d: this libmtrt has no GPU path yet (cpu only)",
-                      options->gpu_index));
+  mtrt_session_options o = options_of(b, options);
+  if (o.device != MTRT_DEVICE_CPU && o.device != MTRT_DEVICE_GPU && o.device != MTRT_DEVICE_AUTO)
+    return pub(MT_ERR(INVALID_ARGUMENT, "session options: device %d is not cpu, gpu or auto",
+                      (int)o.device));
   const Mtbundle__Manifest *m = b->b.manifest;
   mtrt_session *s = calloc(1, sizeof *s);
   if (!s) return pub(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
@@ -209,12 +261,13 @@ mtrt_status *mtrt_session_create(const mtrt_bundle *b, const mtrt_session_option
     mtrt_session_destroy(s);
     return pub(MT_ERR(RESOURCE_EXHAUSTED, "out of memory for the session's arenas"));
   }
-  int threads = options ? options->cpu_threads : 0;
+  int threads = o.cpu_threads;
   if (threads < 0) {
     mtrt_session_destroy(s);
     return pub(MT_ERR(INVALID_ARGUMENT, "cpu_threads %d is negative", threads));
   }
   mt_status *st = mt_cpu_schedule_create(m, threads, &s->schedule);
+  if (!st) st = create_gpu(s, &o);
   if (st) {
     mtrt_session_destroy(s);
     return pub(st);
@@ -223,42 +276,64 @@ mtrt_status *mtrt_session_create(const mtrt_bundle *b, const mtrt_session_option
   return NULL;
 }
 
-static mtrt_status *bind(mtrt_session *s, int t, const char *name, const void *in, void *out,
-                         size_t nbytes) {
+/* Binds input or output `name` of tenant t to host memory (host) or, when host is NULL, to
+ * device memory (device, GPU sessions only). */
+static mtrt_status *bind(mtrt_session *s, int t, const char *name, bool input, const void *host,
+                         uint64_t device, size_t nbytes) {
   const Mtbundle__Tenant *tn = tenant_of(s->bundle, t);
   if (!tn) return pub(MT_ERR(OUT_OF_RANGE, "tenant index %d is out of range", t));
-  size_t n = in ? tn->n_inputs : tn->n_outputs;
+  const char *what = input ? "input" : "output";
+  if (!host && !s->gpu)
+    return pub(MT_ERR(INVALID_ARGUMENT,
+                      "tenant '%s' %s '%s': device pointers bind only in GPU sessions (this "
+                      "session runs on the cpu)",
+                      tn->name, what, name));
+  size_t n = input ? tn->n_inputs : tn->n_outputs;
   for (size_t i = 0; i < n; i++) {
-    const Mtbundle__Port *p = in ? tn->inputs[i] : tn->outputs[i];
+    const Mtbundle__Port *p = input ? tn->inputs[i] : tn->outputs[i];
     if (strcmp(p->name, name) != 0) continue;
     size_t want = mt_bundle_type_bytes(p->type);
     if (nbytes != want)
       return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' %s '%s' takes %zu bytes, not %zu", tn->name,
-                        in ? "input" : "output", name, want, nbytes));
+                        what, name, want, nbytes));
     size_t es = mt_dtype_size((mt_dtype)p->type->dtype);
-    if (es && (uintptr_t)(in ? in : out) % es)
+    uintptr_t at = host ? (uintptr_t)host : (uintptr_t)device;
+    if (es && at % es)
       return pub(MT_ERR(INVALID_ARGUMENT,
-                        "tenant '%s' %s '%s': memory at %p is not aligned to its %zu-byte elements",
-                        tn->name, in ? "input" : "output", name, in ? in : out, es));
-    if (in)
-      s->inputs[t][i].in = in;
+                        "tenant '%s' %s '%s': memory at %#jx is not aligned to its %zu-byte "
+                        "elements",
+                        tn->name, what, name, (uintmax_t)at, es));
+    if (!host && !device && nbytes)
+      return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' %s '%s': a null device pointer", tn->name,
+                        what, name));
+    /* the binding table marks the port bound for both paths */
+    if (input)
+      s->inputs[t][i].in = host ? host : (const void *)s;
     else
-      s->outputs[t][i].out = out;
+      s->outputs[t][i].out = host ? (void *)host : (void *)s;
+    if (s->gpu) return pub(mt_gpu_session_bind(s->gpu, t, (int)i, input, host, device));
     return NULL;
   }
-  return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' has no %s '%s'", tn->name,
-                    in ? "input" : "output", name));
+  return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s' has no %s '%s'", tn->name, what, name));
 }
 
 mtrt_status *mtrt_session_bind_input(mtrt_session *s, int t, const char *name, const void *data,
                                      size_t nbytes) {
   static const int64_t empty[1]; /* aligned for every dtype */
-  return bind(s, t, name, data ? data : empty, NULL, nbytes);
+  return bind(s, t, name, true, data ? data : empty, 0, nbytes);
 }
 mtrt_status *mtrt_session_bind_output(mtrt_session *s, int t, const char *name, void *data,
                                       size_t nbytes) {
   static int64_t empty[1];
-  return bind(s, t, name, NULL, data ? data : empty, nbytes);
+  return bind(s, t, name, false, data ? data : empty, 0, nbytes);
+}
+mtrt_status *mtrt_session_bind_input_device(mtrt_session *s, int t, const char *name,
+                                            uint64_t device_ptr, size_t nbytes) {
+  return bind(s, t, name, true, NULL, device_ptr, nbytes);
+}
+mtrt_status *mtrt_session_bind_output_device(mtrt_session *s, int t, const char *name,
+                                             uint64_t device_ptr, size_t nbytes) {
+  return bind(s, t, name, false, NULL, device_ptr, nbytes);
 }
 
 /* The memory a validated reference names (NULL for NONE). */
@@ -324,26 +399,33 @@ MT_MUST_USE static mt_status *run_group(void *ctx, size_t g) {
   return NULL;
 }
 
-mtrt_status *mtrt_session_run(mtrt_session *s, int tenant) {
+/* Every input and output of the tenants asked for is bound. */
+MT_MUST_USE static mt_status *check_bound(mtrt_session *s, int tenant) {
   const Mtbundle__Manifest *m = s->bundle->b.manifest;
   if (tenant < -1 || (tenant >= 0 && (size_t)tenant >= m->n_tenants))
-    return pub(MT_ERR(OUT_OF_RANGE, "tenant index %d is out of range", tenant));
+    return MT_ERR(OUT_OF_RANGE, "tenant index %d is out of range", tenant);
   for (size_t t = 0; t < m->n_tenants; t++) {
     if (tenant >= 0 && (size_t)tenant != t) continue;
-    s->time_us[t] = 0;
     const Mtbundle__Tenant *tn = m->tenants[t];
     for (size_t i = 0; i < tn->n_inputs; i++)
       if (!s->inputs[t][i].in)
-        return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' is not bound", tn->name,
-                          tn->inputs[i]->name));
+        return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' is not bound", tn->name,
+                      tn->inputs[i]->name);
     for (size_t i = 0; i < tn->n_outputs; i++)
       if (!s->outputs[t][i].out)
-        return pub(MT_ERR(INVALID_ARGUMENT, "tenant '%s': output '%s' is not bound", tn->name,
-                          tn->outputs[i]->name));
+        return MT_ERR(INVALID_ARGUMENT, "tenant '%s': output '%s' is not bound", tn->name,
+                      tn->outputs[i]->name);
   }
+  return NULL;
+}
+
+/* The CPU path: the plan's groups on the session's CPU threads. */
+MT_MUST_USE static mt_status *run_cpu(mtrt_session *s, int tenant) {
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  for (size_t t = 0; t < m->n_tenants; t++)
+    if (tenant < 0 || (size_t)tenant == t) s->time_us[t] = 0;
   s->run_tenant = tenant;
-  mt_status *st = mt_cpu_schedule_run(s->schedule, run_group, s);
-  if (st) return pub(st);
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_schedule_run(s->schedule, run_group, s));
   for (size_t i = 0; i < m->n_nodes; i++)
     if (tenant < 0 || m->nodes[i]->tenant == tenant)
       s->time_us[m->nodes[i]->tenant] += s->node_us[i];
@@ -359,9 +441,50 @@ mtrt_status *mtrt_session_run(mtrt_session *s, int tenant) {
   return NULL;
 }
 
-const char *mtrt_session_device_name(const mtrt_session *s) { return "cpu"; }
+mtrt_status *mtrt_session_run_async(mtrt_session *s, int tenant) {
+  mt_status *st = check_bound(s, tenant);
+  if (st) return pub(st);
+  return pub(s->gpu ? mt_gpu_session_launch(s->gpu, tenant) : run_cpu(s, tenant));
+}
+
+mtrt_status *mtrt_session_wait(mtrt_session *s) {
+  return pub(s->gpu ? mt_gpu_session_wait(s->gpu) : NULL);
+}
+
+mtrt_status *mtrt_session_run(mtrt_session *s, int tenant) {
+  mtrt_status *st = mtrt_session_run_async(s, tenant);
+  return st ? st : mtrt_session_wait(s);
+}
+
+const char *mtrt_session_device_name(const mtrt_session *s) {
+  return s->gpu ? mt_gpu_session_device_name(s->gpu) : "cpu";
+}
+
+const char *mtrt_session_device_note(const mtrt_session *s) { return s->note; }
+
+double mtrt_session_tenant_predicted_us(const mtrt_session *s, int t) {
+  const Mtbundle__Tenant *tn = tenant_of(s->bundle, t);
+  return tn ? tn->predicted_us : 0;
+}
+
+int mtrt_bundle_partition_count(const mtrt_bundle *b) { return (int)b->b.manifest->n_partitions; }
+
+mtrt_status *mtrt_session_partition_info(const mtrt_session *s, int p, mtrt_partition_info *out) {
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  if (p < 0 || (size_t)p >= m->n_partitions)
+    return pub(MT_ERR(OUT_OF_RANGE, "partition index %d is out of range (%zu partitions)", p,
+                      m->n_partitions));
+  memset(out, 0, sizeof *out);
+  out->name = m->partitions[p]->name;
+  if (s->gpu) {
+    bool hard = false;
+    mt_gpu_session_partition(s->gpu, p, &out->granted_sms, &out->actual_sms, &hard);
+    out->hard = hard;
+  }
+  return NULL;
+}
 
 double mtrt_session_tenant_time_us(const mtrt_session *s, int t) {
   if (t < 0 || (size_t)t >= s->bundle->b.manifest->n_tenants) return 0;
-  return s->time_us[t];
+  return s->gpu ? mt_gpu_session_tenant_time_us(s->gpu, t) : s->time_us[t];
 }

@@ -2,7 +2,8 @@
  * argument or GEMM operand of GPU group g must be an input or output of one of group g's CPU
  * nodes (same kind, tenant, index, partition, offset), or the result of a library call of that
  * group that the group's epilogue kernel reads (scratch of its own when the kernel also writes
- * the value). That catches a writer that maps
+ * the value), or the group's own scratch shared by two of its launches (split-K: partial sums
+ * written by one kernel, reduced by the next). That catches a writer that maps
  * codegen's groups onto the wrong bundle groups or places a value differently from the CPU
  * path, which the loader cannot see. Shared by tests/unit/test_bundle_gpu.c and
  * tests/bundle/check_gpu_args.c. */
@@ -31,6 +32,20 @@ static inline int gpu_args_launch_reads(const Mtbundle__Manifest *m, size_t g,
   const Mtbundle__GpuGroup *gg = m->gpu_groups[g];
   for (size_t s = 0; s < gg->n_steps; s++)
     if (gg->steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH)
+      for (size_t a = 0; a < gg->steps[s]->launch->n_args; a++)
+        if (gpu_args_same(r, gg->steps[s]->launch->args[a])) return 1;
+  return 0;
+}
+
+/* Is r (scratch) an argument of another launch of group g than step `not_step`? A group's own
+ * scratch (split-K partial sums) is written by one of its kernels and read by the next: no CPU
+ * node names it, and no other group may. */
+static inline int gpu_args_group_scratch(const Mtbundle__Manifest *m, size_t g, size_t not_step,
+                                         const Mtbundle__BufferRef *r) {
+  if (r->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH) return 0;
+  const Mtbundle__GpuGroup *gg = m->gpu_groups[g];
+  for (size_t s = 0; s < gg->n_steps; s++)
+    if (s != not_step && gg->steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH)
       for (size_t a = 0; a < gg->steps[s]->launch->n_args; a++)
         if (gpu_args_same(r, gg->steps[s]->launch->args[a])) return 1;
   return 0;
@@ -82,6 +97,7 @@ static inline int gpu_args_unresolved(const Mtbundle__Manifest *m, int *out_chec
         if (!launch && i % 5 == 4 && refs[i]->kind == MTBUNDLE__BUFFER_REF__KIND__SCRATCH &&
             gpu_args_launch_reads(m, g, refs[i]))
           continue;
+        if (launch && gpu_args_group_scratch(m, g, s, refs[i])) continue;
         if (bad++ < 5)
           fprintf(stderr,
                   "GPU group %zu step %zu buffer %zu (kind %d, offset %llu) is not one of "

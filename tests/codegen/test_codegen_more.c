@@ -1,7 +1,8 @@
 /* The generators outside the elementwise / reduction / conv families, run under the CPU
  * emulation of CUDA (tests/emu) against the reference executor: Resize (nearest with every
- * nearest_mode, linear with every coordinate_transformation_mode runtime/cpu/resize.c supports,
- * tf_crop_and_resize extrapolation, fused with an elementwise op), Shape, Size, ConstantOfShape,
+ * nearest_mode, linear and cubic with every coordinate_transformation_mode runtime/cpu/resize.c
+ * supports, cubic also with cubic_coeff_a -0.5 and exclude_outside, tf_crop_and_resize
+ * extrapolation, fused with an elementwise op), Shape, Size, ConstantOfShape,
  * Range (int64 and float32), NonZero (bounded output and device-side count) and TopK (float32
  * with ties, NaN and signed zeros, int32 with many ties, float16; largest and smallest; values and
  * indices). Outputs must
@@ -97,6 +98,25 @@ static void build_resize(mt_module *m, const char *name) {
                                       tb_attrs_str(&b, 3, names, nv));
         b.g->outputs[b.g->n_outputs++] = y;
       }
+    }
+  /* Cubic in every coordinate mode, each with the default a = -0.75 and with a = -0.5 and
+   * exclude_outside (taps outside the input dropped, the rest renormalised), as ONNX's cubic
+   * tests; the 4 x 4 taps of a 2-D cubic are 16 loads per output. */
+  const char *cnames[] = {"mode", "coordinate_transformation_mode", "cubic_coeff_a",
+                          "exclude_outside"};
+  for (int c = 0; c < 7; c++)
+    for (int s = 0; s < 2; s++) {
+      if (c == 5) continue;
+      bool crop = c == 6;
+      mt_attr *a = tb_attrs_str(&b, 4, cnames, (const char *const[]){"cubic", coords[c], "", ""});
+      a[2].type = MT_ATTR_FLOAT;
+      a[2].f = -0.5f;
+      a[3].type = MT_ATTR_INT;
+      a[3].i = 1;
+      int n_attr = (c + s) % 2 ? 4 : 2; /* every mode gets each form on one of its two scales */
+      mt_value_id y =
+          tb_node_attrs(&b, "Resize", 3, V(x, crop ? roi : MT_NO_VALUE, scales[s]), n_attr, a);
+      b.g->outputs[b.g->n_outputs++] = y;
     }
   const char *lv[] = {"linear", "half_pixel"};
   mt_value_id y = tb_node_attrs(&b, "Resize", 3, V(x, MT_NO_VALUE, scales[0]), 2,
@@ -303,7 +323,7 @@ int main(void) {
       for (const char *c = prog->kernels[i].source; (c = strstr(c, tag)) != NULL; c++) ops[j]++;
     }
   for (int j = 0; j < 7; j++) CHECK(ops[j] > 0, "no kernel covers a %s node", opn[j]);
-  CHECK(ops[3] >= 2 && ops[5] >= 30 && ops[6] == 6, "Range kernels %d, Resize nodes %d, TopK %d",
+  CHECK(ops[3] >= 2 && ops[5] >= 49 && ops[6] == 6, "Range kernels %d, Resize nodes %d, TopK %d",
         ops[3], ops[5], ops[6]);
   printf("%d kernels (%d multi-body) covering %d nodes\n", prog->n_kernels, multi, covered);
 

@@ -37,6 +37,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
 IR_VERSION = 8  # what exporters write for opset 17; keeps the files readable by older parsers
+# Image side of the CNN inputs; --image-size shrinks it (a multiple of 32) so that CPU-only runs
+# of whole mixes (scripts/gpu_proof.sh --dry-run) stay fast. None: each model's usual size.
+IMAGE_SIZE = None
 
 
 def _seed(*parts):
@@ -293,7 +296,8 @@ def image_input(g, name, c, h, w, calib_batch):
 
 
 def classifier_io(g, name_in, name_out, n_out, calib_batch):
-    return ([image_input(g, name_in, 3, 224, 224, calib_batch)],
+    size = IMAGE_SIZE or 224
+    return ([image_input(g, name_in, 3, size, size, calib_batch)],
             [helper.make_tensor_value_info(name_out, TensorProto.FLOAT, ["batch", n_out])])
 
 
@@ -484,7 +488,8 @@ def build_vgg16():
             cin = v
         i += 1
     x = flatten(g, x, "/Flatten")
-    x = linear_gemm(g, "classifier.0", x, 512 * 7 * 7, 4096)
+    side = (IMAGE_SIZE or 224) // 32  # five 2x2 max pools
+    x = linear_gemm(g, "classifier.0", x, 512 * side * side, 4096)
     x = act(g, "relu", x, "/classifier/classifier.1/Relu")
     x = linear_gemm(g, "classifier.3", x, 4096, 4096)
     x = act(g, "relu", x, "/classifier/classifier.4/Relu")
@@ -678,7 +683,7 @@ def builders(layers):
         "vgg16": build_vgg16,
         "bert_base": lambda: build_bert("bert_base", layers if layers else 12),
         "bert_tiny": lambda: build_bert("bert_tiny", layers if layers else 2),
-        "yolo_tiny": build_yolo_tiny,
+        "yolo_tiny": lambda: build_yolo_tiny(IMAGE_SIZE or 320),
     }
 
 
@@ -704,7 +709,14 @@ def main(argv=None):
                          "is byte-identical to resnet50.onnx; all share stem..layer2, variants "
                          "2j/2j+1 share layer3, layer4+fc differ); alone, writes only the variants")
     ap.add_argument("--no-check", action="store_true", help="skip onnx.checker (faster)")
+    ap.add_argument("--image-size", type=int, default=0,
+                    help="side of the CNN image inputs, a multiple of 32 (default: 224, the "
+                         "detector 320); other weights than the usual size, same topology")
     args = ap.parse_args(argv)
+    if args.image_size and (args.image_size < 32 or args.image_size % 32):
+        ap.error("--image-size must be a positive multiple of 32")
+    global IMAGE_SIZE
+    IMAGE_SIZE = args.image_size or None
 
     only = [n for n in args.only.split(",") if n]
     variants = [int(v) for v in args.variant.split(",") if v]

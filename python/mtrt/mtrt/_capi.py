@@ -26,8 +26,14 @@ class OpenOptions(ctypes.Structure):
     _fields_ = [("abi_version", ctypes.c_int)]
 
 
+# mtrt_arrival
+ARRIVAL_ROUND, ARRIVAL_INDEPENDENT, ARRIVAL_BATCHED_WINDOW = 0, 1, 2
+
+
 class SessionOptions(ctypes.Structure):
-    _fields_ = [("device", ctypes.c_int), ("gpu_index", ctypes.c_int), ("cpu_threads", ctypes.c_int)]
+    # include/mtrt.h's mtrt_session_options at ABI 2, field for field
+    _fields_ = [("device", ctypes.c_int), ("gpu_index", ctypes.c_int), ("cpu_threads", ctypes.c_int),
+                ("arrival", ctypes.c_int), ("window_us", ctypes.c_int)]
 
 
 class PortInfo(ctypes.Structure):
@@ -70,7 +76,8 @@ _SIGNATURES = {
 def session_options(device_kind, gpu_index, threads):
     """The mtrt_session_options for a session (threads None: libmtrt's default, the calling
     thread alone)."""
-    return SessionOptions(device=device_kind, gpu_index=gpu_index, cpu_threads=threads or 0)
+    return SessionOptions(device=device_kind, gpu_index=gpu_index, cpu_threads=threads or 0,
+                          arrival=ARRIVAL_ROUND, window_us=200)
 
 
 def _candidates():

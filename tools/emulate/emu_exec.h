@@ -1,5 +1,6 @@
-/* Test infrastructure (not product code): runs a whole scheduled plan through its generated CUDA
- * program under the CPU emulation of CUDA (tests/emu), the way the GPU runtime will run it.
+/* Part of the helper mtcc-emulate (never linked into mtcc): runs a whole scheduled plan through
+ * its generated CUDA program under the CPU emulation of CUDA (tests/emu), the way the GPU runtime
+ * will run it.
  *
  * Every kernel of the program is compiled into one emulator module (one g++ run). Each partition's
  * arena is one emulator buffer of the memory plan's size, and every planned intermediate lives at
@@ -10,8 +11,8 @@
  * library call runs runtime/cpu's reference SGEMM driven by its descriptor (with the cuBLASLt
  * epilogue it names), then its generated epilogue kernel; a group codegen did not generate runs
  * on the reference executor node by node, reading and writing the same emulator memory. */
-#ifndef MT_TESTS_CODEGEN_EMU_EXEC_H
-#define MT_TESTS_CODEGEN_EMU_EXEC_H
+#ifndef MT_TOOLS_EMULATE_EMU_EXEC_H
+#define MT_TOOLS_EMULATE_EMU_EXEC_H
 
 #include "codegen/cuda.h"
 

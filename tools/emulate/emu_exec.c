@@ -1,5 +1,5 @@
 /* Whole-plan execution of a generated CUDA program under the emulator: see emu_exec.h. */
-#include "emu_exec.h"
+#include "tools/emulate/emu_exec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +26,8 @@ typedef struct exec {
   mt_status *place_error;
   emu_exec_stats *stats;
   emu_module *module; /* the program's kernels, compiled for the emulator */
+  void **scratch;     /* per horizontal group: its scratch buffer (split-K partial sums) */
+  size_t *scratch_bytes;
 } exec;
 
 static const char *jit_flags;
@@ -112,6 +114,24 @@ static void publish(exec *x, mt_value_id v) {
   x->by_eval[v] = 0;
 }
 
+/* The horizontal group's scratch buffer, as the runtime gives it: one per group, shared by the
+ * group's kernels in program order (its first user sizes it; the generator gives every scratch
+ * param of a group the same size). Filled with NaN bytes, so a partial sum never written shows. */
+MT_MUST_USE static mt_status *scratch_addr(exec *x, const mt_cuda_kernel *k, size_t need,
+                                           void **out) {
+  int32_t h = k->hgroup;
+  if (!x->scratch[h]) {
+    x->scratch[h] = emu_malloc(need ? need : 1);
+    if (!x->scratch[h]) return MT_ERR(RESOURCE_EXHAUSTED, "emulate: scratch of %zu bytes", need);
+    x->scratch_bytes[h] = need;
+  }
+  if (need > x->scratch_bytes[h])
+    return MT_ERR(INTERNAL, "emulate: kernel %s needs %zu scratch bytes, the group has %zu",
+                  k->name, need, x->scratch_bytes[h]);
+  *out = x->scratch[h];
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *launch_kernel(exec *x, int ki) {
   const mt_cuda_kernel *k = &x->prog->kernels[ki];
   emu_kernel_fn fn = emu_module_kernel(x->module, k->name);
@@ -120,8 +140,13 @@ MT_MUST_USE static mt_status *launch_kernel(exec *x, int ki) {
   void **args = calloc((size_t)k->n_params + 1, sizeof *args);
   mt_status *st = ptrs && args ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; !st && i < k->n_params; i++) {
-    st = value_addr(x, k->params[i].value, &ptrs[i]);
     size_t need = (size_t)k->params[i].elements * mt_dtype_size(k->params[i].dtype);
+    if (k->params[i].is_scratch) {
+      st = scratch_addr(x, k, need, &ptrs[i]);
+      args[i] = &ptrs[i];
+      continue;
+    }
+    st = value_addr(x, k->params[i].value, &ptrs[i]);
     if (!st && need > x->bytes[k->params[i].value])
       st = MT_ERR(INTERNAL, "emulate: kernel %s parameter %d ('%s') needs %zu bytes, %zu placed",
                   k->name, i, mt_module_value_c(x->m, k->params[i].value)->name, need,
@@ -136,7 +161,7 @@ MT_MUST_USE static mt_status *launch_kernel(exec *x, int ki) {
                   emu_last_error());
   }
   for (int i = 0; !st && i < k->n_params; i++)
-    if (k->params[i].is_output) publish(x, k->params[i].value);
+    if (k->params[i].is_output && !k->params[i].is_scratch) publish(x, k->params[i].value);
   if (!st) x->stats->kernels_launched++;
   free(ptrs);
   free(args);
@@ -379,7 +404,10 @@ mt_status *emu_exec_plan(const mt_plan *p, const mt_cuda_program *prog, mt_tenso
   double t0 = now_s();
   MT_RETURN_IF_ERROR_PLAIN(compile_all(prog, &x.module));
   stats->jit_seconds = now_s() - t0;
-  mt_status *st = mt_eval_create(x.m, true, &x.ev);
+  x.scratch = calloc((size_t)p->n_hgroups + 1, sizeof *x.scratch);
+  x.scratch_bytes = calloc((size_t)p->n_hgroups + 1, sizeof *x.scratch_bytes);
+  mt_status *st = x.scratch && x.scratch_bytes ? mt_eval_create(x.m, true, &x.ev)
+                                               : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   if (!st) mt_eval_set_placement(x.ev, place, &x);
   if (!st) st = setup(&x, inputs);
   if (!st) st = walk(&x);
@@ -390,6 +418,10 @@ mt_status *emu_exec_plan(const mt_plan *p, const mt_cuda_program *prog, mt_tenso
   for (int32_t v = 0; x.owned && v < x.n_values; v++)
     if (x.owned[v]) emu_free(x.addr[v]);
   for (int i = 0; x.arenas && i < p->n_partitions; i++) emu_free(x.arenas[i]);
+  for (int32_t h = 0; x.scratch && h < p->n_hgroups; h++)
+    if (x.scratch[h]) emu_free(x.scratch[h]);
+  free(x.scratch);
+  free(x.scratch_bytes);
   free(x.addr);
   free(x.bytes);
   free(x.owned);

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Prepares one device call for libmtrt's GPU path (about 50 MB, under the tool's 64 MiB): bundles
+# compiled here (the GPU machine has no protobuf-c or jansson to build mtcc with), the GPU session
+# test built here, the one shared library it needs beyond glibc, and device_run.sh.
+#
+# usage: tests/gpu/device_payload.sh BUILD_DIR DEST
+#   BUILD_DIR: a build with mtcc, tests/test_gpu_session and the generated models (ctest -R
+#   models_generate); DEST: a folder of the checkout the device tool sends, ignored by git
+#   (.git/info/exclude). Then: device run `bash DEST/device_run.sh` with carry [DEST].
+set -euo pipefail
+build=$(cd "$1" && pwd)
+dest=$2
+models=$build/tests/models
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$dest"
+mkdir -p "$dest/b" "$dest/lib"
+manifest() { # NAME TARGET PARTITIONS TENANTS
+  printf '{"targets":["%s"],"partitions":[%s],"tenants":[%s]}\n' "$2" "$3" "$4" > "$dest/b/$1.json"
+}
+tenant() { # NAME MODEL PARTITION DIMS
+  printf '{"name":"%s","model":"%s/%s.onnx","partition":"%s","dims":%s}' "$1" "$models" "$2" "$3" "$4"
+}
+manifest yolo80 sm_80 '{"name":"default","sm_budget":32}' \
+  "$(tenant yolo yolo_tiny default '{"batch":1}')"
+manifest mix2 sm_90 '{"name":"vision","sm_budget":64},{"name":"detect","sm_budget":32}' \
+  "$(tenant mobile mobilenetv2 vision '{"batch":2}'),$(tenant yolo yolo_tiny detect '{"batch":1}')"
+for b in yolo80 mix2; do
+  "$build/mtcc" compile "$dest/b/$b.json" -o "$dest/b/$b.mtbundle" | grep -E "codegen|bundle:"
+  rm "$dest/b/$b.json"
+done
+cp "$build/tests/test_gpu_session" "$dest/"
+cp -L "$(ldd "$build/tests/test_gpu_session" | awk '/libprotobuf-c/ {print $3}')" "$dest/lib/"
+cp "$here/device_run.sh" "$dest/"
+du -sh "$dest"
