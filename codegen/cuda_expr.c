@@ -6,6 +6,7 @@
  * formulas, same float32 operation order, float16 rounded after every node, integer arithmetic
  * wrapping in the unsigned twin), so a kernel run under the emulator is bit-identical to the
  * reference executor. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,11 +77,16 @@ const char *mt_cg_ctype(mt_dtype dt) {
   switch (dt) {
   case MT_DTYPE_FLOAT32:
   case MT_DTYPE_FLOAT16: return "float";
+  case MT_DTYPE_FLOAT64: return "double";
   case MT_DTYPE_INT64: return "long long";
   case MT_DTYPE_INT32: return "int";
   case MT_DTYPE_INT8: return "signed char";
   case MT_DTYPE_UINT8:
   case MT_DTYPE_BOOL: return "unsigned char";
+  case MT_DTYPE_INT16: return "short";
+  case MT_DTYPE_UINT16: return "unsigned short";
+  case MT_DTYPE_UINT32: return "unsigned int";
+  case MT_DTYPE_UINT64: return "unsigned long long";
   default: return NULL;
   }
 }
@@ -91,8 +97,12 @@ const char *mt_cg_storetype(mt_dtype dt) {
 
 static const char *utype(mt_dtype dt) {
   switch (dt) {
-  case MT_DTYPE_INT64: return "unsigned long long";
-  case MT_DTYPE_INT32: return "unsigned int";
+  case MT_DTYPE_INT64:
+  case MT_DTYPE_UINT64: return "unsigned long long";
+  case MT_DTYPE_INT32:
+  case MT_DTYPE_UINT32:
+  case MT_DTYPE_INT16: /* 16-bit products wrap in 32 bits: unsigned short would promote to int */
+  case MT_DTYPE_UINT16: return "unsigned int";
   default: return "unsigned char";
   }
 }
@@ -287,9 +297,43 @@ static void round16(char *out, size_t n) {
   out[len + 8] = 0;
 }
 
+/* Rewrites a float32 expression into its float64 form: each float math function (expf, tanhf,
+ * fmaxf...) becomes its double twin; the prelude's helpers are overloaded for double. Float
+ * literals stay: they are the float attributes the CPU's float64 kernels also read as floats. */
+static void to_double_math(char *e) {
+  static const char *const fns[] = {
+      "tanhf",  "expm1f", "expf",   "erff",  "sqrtf", "logf",  "log1pf", "fabsf", "floorf",
+      "ceilf",  "sinf",   "cosf",   "tanf",  "asinf", "acosf", "atanf",  "sinhf", "coshf",
+      "asinhf", "acoshf", "atanhf", "rintf", "fmaxf", "fminf", "fmodf",  "powf"};
+  for (size_t k = 0; k < sizeof fns / sizeof *fns; k++) {
+    size_t len = strlen(fns[k]);
+    for (char *p = strstr(e, fns[k]); p; p = strstr(p, fns[k])) {
+      bool word = (p == e || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) && p[len] == '(';
+      if (word) {
+        memmove(p + len - 1, p + len, strlen(p + len) + 1); /* drop the trailing f */
+        p += len - 1;
+      } else {
+        p += len;
+      }
+    }
+  }
+}
+
 static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, const char *lo,
                              const char *hi, char *out, size_t n) {
-  if (mt_dtype_is_float(dt)) {
+  if (mt_ew_unary_is_classify(u->op)) { /* dt is the input's dtype here; the result is bool */
+    if (!mt_dtype_is_float_any(dt))
+      return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
+    if (u->op == MT_EW_ISNAN)
+      snprintf(out, n, "(unsigned char)(%s != %s)", x, x);
+    else
+      /* Only an infinity lies beyond FLT_MAX: no INFINITY macro needed under NVRTC. */
+      snprintf(out, n,
+               "(unsigned char)((%d && %s > 3.40282347e38f) || (%d && %s < -3.40282347e38f))",
+               u->params.alpha != 0.0f, x, u->params.beta != 0.0f, x);
+    return NULL;
+  }
+  if (mt_dtype_is_float_any(dt)) {
     char a[64], bt[64], g[64];
     float_lit(u->params.alpha, a, sizeof a);
     float_lit(u->params.beta, bt, sizeof bt);
@@ -321,9 +365,34 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
     case MT_EW_FLOOR: snprintf(out, n, "floorf(%s)", x); break;
     case MT_EW_CEIL: snprintf(out, n, "ceilf(%s)", x); break;
     case MT_EW_CLIP: snprintf(out, n, "mt_clip_f(%s, %s, %s)", x, lo, hi); break;
+    case MT_EW_SIN: snprintf(out, n, "sinf(%s)", x); break;
+    case MT_EW_COS: snprintf(out, n, "cosf(%s)", x); break;
+    case MT_EW_TAN: snprintf(out, n, "tanf(%s)", x); break;
+    case MT_EW_ASIN: snprintf(out, n, "asinf(%s)", x); break;
+    case MT_EW_ACOS: snprintf(out, n, "acosf(%s)", x); break;
+    case MT_EW_ATAN: snprintf(out, n, "atanf(%s)", x); break;
+    case MT_EW_SINH: snprintf(out, n, "sinhf(%s)", x); break;
+    case MT_EW_COSH: snprintf(out, n, "coshf(%s)", x); break;
+    case MT_EW_ASINH: snprintf(out, n, "asinhf(%s)", x); break;
+    case MT_EW_ACOSH: snprintf(out, n, "acoshf(%s)", x); break;
+    case MT_EW_ATANH: snprintf(out, n, "atanhf(%s)", x); break;
+    case MT_EW_SIGN: snprintf(out, n, "mt_sign_f(%s)", x); break;
+    case MT_EW_ROUND: snprintf(out, n, "rintf(%s)", x); break;
+    case MT_EW_SOFTSIGN: snprintf(out, n, "(%s / (1.0f + fabsf(%s)))", x, x); break;
+    case MT_EW_CELU:
+      snprintf(out, n, "(fmaxf(0.0f, %s) + fminf(0.0f, %s * expm1f(%s / %s)))", x, a, x, a);
+      break;
+    case MT_EW_THRESHOLDED_RELU: snprintf(out, n, "(%s > %s ? %s : 0.0f)", x, a, x); break;
+    case MT_EW_MISH: snprintf(out, n, "(%s * tanhf(mt_softplus(%s)))", x, x); break;
+    case MT_EW_SWISH: snprintf(out, n, "(%s * mt_sigmoid(%s * %s))", x, a, x); break;
+    case MT_EW_SHRINK:
+      snprintf(out, n, "(%s < -%s ? %s + %s : (%s > %s ? %s - %s : 0.0f))", x, a, x, bt, x, a, x,
+               bt);
+      break;
     default: return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
     }
     if (dt == MT_DTYPE_FLOAT16) round16(out, n);
+    if (dt == MT_DTYPE_FLOAT64) to_double_math(out);
     return NULL;
   }
   const char *T = mt_cg_ctype(dt), *U = utype(dt);
@@ -339,6 +408,11 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
     return NULL;
   case MT_EW_CLIP: snprintf(out, n, "mt_clip_i<%s>(%s, %s, %s)", T, x, lo, hi); return NULL;
   case MT_EW_ERF: snprintf(out, n, "(%s)erf((double)%s)", T, x); return NULL;
+  case MT_EW_SIGN: snprintf(out, n, "(%s)(%s > 0 ? 1 : (%s < 0 ? -1 : 0))", T, x, x); return NULL;
+  case MT_EW_BITWISE_NOT:
+    if (dt == MT_DTYPE_BOOL) break;
+    snprintf(out, n, "(%s)(%s)(~(%s)%s)", T, U, U, x);
+    return NULL;
   default: break;
   }
   return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
@@ -376,7 +450,7 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     snprintf(out, n, "(unsigned char)(%s %s %s)", x, cmp, y);
     return NULL;
   }
-  if (mt_dtype_is_float(dt)) {
+  if (mt_dtype_is_float_any(dt)) {
     switch (op) {
     case MT_EW_ADD: snprintf(out, n, "(%s + %s)", x, y); break;
     case MT_EW_SUB: snprintf(out, n, "(%s - %s)", x, y); break;
@@ -386,15 +460,19 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     case MT_EW_MAX: snprintf(out, n, "((%s > %s || %s != %s) ? %s : %s)", y, x, y, y, y, x); break;
     case MT_EW_PRELU: snprintf(out, n, "(%s < 0.0f ? %s * %s : %s)", x, x, y, x); break;
     case MT_EW_POW: snprintf(out, n, "powf(%s, %s)", x, y); break;
+    case MT_EW_FMOD: snprintf(out, n, "fmodf(%s, %s)", x, y); break;
+    case MT_EW_MOD: snprintf(out, n, "mt_mod_f(%s, %s)", x, y); break;
     default: return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
     }
     if (dt == MT_DTYPE_FLOAT16) round16(out, n);
+    if (dt == MT_DTYPE_FLOAT64) to_double_math(out);
     return NULL;
   }
-  if (!mt_dtype_is_integer(dt))
+  if (!mt_dtype_is_integer_any(dt))
     return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
   const char *T = mt_cg_ctype(dt), *U = utype(dt);
-  bool is_unsigned = dt == MT_DTYPE_UINT8;
+  bool is_unsigned = dt == MT_DTYPE_UINT8 || dt == MT_DTYPE_UINT16 || dt == MT_DTYPE_UINT32 ||
+                     dt == MT_DTYPE_UINT64;
   switch (op) {
   case MT_EW_ADD: snprintf(out, n, "(%s)(%s)((%s)%s + (%s)%s)", T, U, U, x, U, y); break;
   case MT_EW_SUB: snprintf(out, n, "(%s)(%s)((%s)%s - (%s)%s)", T, U, U, x, U, y); break;
@@ -414,6 +492,22 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     else
       snprintf(out, n, "(%s < 0 ? (%s)(%s)((%s)%s * (%s)%s) : %s)", x, T, U, U, x, U, y, x);
     break;
+  case MT_EW_MOD:
+    snprintf(out, n, "mt_%s<%s>(%s, %s)", is_unsigned ? "umod" : "imod", T, x, y);
+    break;
+  case MT_EW_FMOD:
+    snprintf(out, n, "mt_%s<%s>(%s, %s)", is_unsigned ? "umod" : "ifmod", T, x, y);
+    break;
+  case MT_EW_BITWISE_AND: snprintf(out, n, "(%s)(%s & %s)", T, x, y); break;
+  case MT_EW_BITWISE_OR: snprintf(out, n, "(%s)(%s | %s)", T, x, y); break;
+  case MT_EW_BITWISE_XOR: snprintf(out, n, "(%s)(%s ^ %s)", T, x, y); break;
+  case MT_EW_SHIFT_LEFT:
+  case MT_EW_SHIFT_RIGHT:
+    if (is_unsigned)
+      snprintf(out, n, "mt_shift<%s>(%s, %s, %d)", T, x, y, op == MT_EW_SHIFT_LEFT);
+    else
+      snprintf(out, n, "mt_sshift<%s, %s>(%s, %s, %d)", T, U, x, y, op == MT_EW_SHIFT_LEFT);
+    break;
   default: return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
   }
   return NULL;
@@ -432,6 +526,8 @@ static void pow_expr(mt_dtype base, mt_dtype exp, const char *x, const char *y, 
   snprintf(d, sizeof d, "pow((double)%s, (double)%s)", x, y);
   if (base == MT_DTYPE_FLOAT32)
     snprintf(out, n, "(float)%s", d);
+  else if (base == MT_DTYPE_FLOAT64)
+    snprintf(out, n, "%s", d);
   else if (base == MT_DTYPE_FLOAT16)
     snprintf(out, n, "mt_r16((float)%s)", d);
   else if (base == MT_DTYPE_INT64)
@@ -442,20 +538,25 @@ static void pow_expr(mt_dtype base, mt_dtype exp, const char *x, const char *y, 
 
 static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size_t n) {
   char val[256], toint[300];
-  bool float_src = mt_dtype_is_float(from);
+  bool float_src = mt_dtype_is_float_any(from);
   if (float_src)
     snprintf(val, sizeof val, "%s", x);
   else if (from == MT_DTYPE_BOOL)
     snprintf(val, sizeof val, "(long long)(%s != 0)", x);
+  else if (from == MT_DTYPE_UINT64) /* floats take the value; integers wrap through its bits */
+    snprintf(val, sizeof val, "%s", x);
   else
     snprintf(val, sizeof val, "(long long)%s", x);
   if (float_src)
-    snprintf(toint, sizeof toint, "mt_f2i(%s)", val);
+    snprintf(toint, sizeof toint, from == MT_DTYPE_FLOAT64 ? "mt_d2i(%s)" : "mt_f2i(%s)", val);
+  else if (from == MT_DTYPE_UINT64)
+    snprintf(toint, sizeof toint, "(long long)%s", val);
   else
     snprintf(toint, sizeof toint, "%s", val);
   switch (to) {
   case MT_DTYPE_FLOAT32: snprintf(out, n, "(float)(%s)", val); break;
   case MT_DTYPE_FLOAT16: snprintf(out, n, "mt_r16((float)(%s))", val); break;
+  case MT_DTYPE_FLOAT64: snprintf(out, n, "(double)(%s)", val); break;
   case MT_DTYPE_INT64: snprintf(out, n, "(long long)(%s)", toint); break;
   case MT_DTYPE_INT32:
     snprintf(out, n, "(int)(unsigned int)(unsigned long long)(%s)", toint);
@@ -464,6 +565,12 @@ static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size
     snprintf(out, n, "(signed char)(unsigned char)(unsigned long long)(%s)", toint);
     break;
   case MT_DTYPE_UINT8: snprintf(out, n, "(unsigned char)(unsigned long long)(%s)", toint); break;
+  case MT_DTYPE_INT16:
+    snprintf(out, n, "(short)(unsigned short)(unsigned long long)(%s)", toint);
+    break;
+  case MT_DTYPE_UINT16: snprintf(out, n, "(unsigned short)(unsigned long long)(%s)", toint); break;
+  case MT_DTYPE_UINT32: snprintf(out, n, "(unsigned int)(unsigned long long)(%s)", toint); break;
+  case MT_DTYPE_UINT64: snprintf(out, n, "(unsigned long long)(%s)", toint); break;
   case MT_DTYPE_BOOL: snprintf(out, n, "(unsigned char)((%s) != 0)", val); break;
   default: snprintf(out, n, "0"); break;
   }
@@ -562,6 +669,18 @@ static void fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n)
     float_lit(mt_half_to_float(h), out, n);
     return;
   }
+  case MT_DTYPE_FLOAT64: {
+    double d;
+    memcpy(&d, bits, 8);
+    if (d != d)
+      snprintf(out, n, "(0.0 / 0.0)");
+    else if (d == INFINITY || d == -INFINITY)
+      snprintf(out, n, "(%s1.0 / 0.0)", d < 0 ? "-" : "");
+    else
+      snprintf(out, n, "%.17g", d);
+    if (!strpbrk(out, ".eEn(")) snprintf(out + strlen(out), n - strlen(out), ".0");
+    return;
+  }
   case MT_DTYPE_INT64: {
     int64_t i;
     memcpy(&i, bits, 8);
@@ -577,6 +696,27 @@ static void fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n)
   case MT_DTYPE_INT8: {
     int8_t i;
     memcpy(&i, bits, 1);
+    int_lit(dt, i, out, n);
+    return;
+  }
+  case MT_DTYPE_INT16:
+  case MT_DTYPE_UINT16: {
+    int16_t i;
+    uint16_t u;
+    memcpy(&i, bits, 2);
+    memcpy(&u, bits, 2);
+    int_lit(dt, dt == MT_DTYPE_INT16 ? i : u, out, n);
+    return;
+  }
+  case MT_DTYPE_UINT32: {
+    uint32_t u;
+    memcpy(&u, bits, 4);
+    int_lit(dt, u, out, n);
+    return;
+  }
+  case MT_DTYPE_UINT64: {
+    int64_t i; /* the literal wraps back to the same bits */
+    memcpy(&i, bits, 8);
     int_lit(dt, i, out, n);
     return;
   }
@@ -596,12 +736,16 @@ void mt_cg_fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n) 
 /* Clip bounds: from the call's parameters, or (opset 11) read from inputs 1 and 2 at run time. */
 MT_MUST_USE static mt_status *clip_bounds(cg_body *b, const mt_node *n, const mt_kc_unary *u,
                                           mt_dtype dt, char *lo, char *hi) {
-  bool is_float = mt_dtype_is_float(dt);
+  bool is_float = mt_dtype_is_float_any(dt);
   int64_t tmin = 0, tmax = 0;
   switch (dt) {
   case MT_DTYPE_INT64: tmin = INT64_MIN, tmax = INT64_MAX; break;
   case MT_DTYPE_INT32: tmin = INT32_MIN, tmax = INT32_MAX; break;
   case MT_DTYPE_INT8: tmin = INT8_MIN, tmax = INT8_MAX; break;
+  case MT_DTYPE_INT16: tmin = INT16_MIN, tmax = INT16_MAX; break;
+  case MT_DTYPE_UINT16: tmin = 0, tmax = UINT16_MAX; break;
+  case MT_DTYPE_UINT32: tmin = 0, tmax = UINT32_MAX; break;
+  case MT_DTYPE_UINT64: tmin = 0, tmax = INT64_MAX; break; /* as the CPU's int64 bounds */
   default: tmin = 0, tmax = UINT8_MAX; break;
   }
   for (int side = 0; side < 2; side++) {
@@ -892,7 +1036,8 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
     MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, n->inputs[0], off, x));
     if (c->params.unary.op == MT_EW_CLIP)
       MT_RETURN_IF_ERROR_PLAIN(clip_bounds(b, n, &c->params.unary, dt, lo, hi));
-    MT_RETURN_IF_ERROR_PLAIN(unary_expr(&c->params.unary, dt, x, lo, hi, expr, sizeof expr));
+    mt_dtype ut = mt_ew_unary_is_classify(c->params.unary.op) ? val(b, n->inputs[0])->dtype : dt;
+    MT_RETURN_IF_ERROR_PLAIN(unary_expr(&c->params.unary, ut, x, lo, hi, expr, sizeof expr));
     break;
   }
   case MT_KERNEL_BINARY: {
@@ -900,7 +1045,8 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
     MT_RETURN_IF_ERROR_PLAIN(operand(b, n, 0, off, out->rank, out->dims, p->a_rank, p->a_dims, x));
     MT_RETURN_IF_ERROR_PLAIN(operand(b, n, 1, off, out->rank, out->dims, p->b_rank, p->b_dims, y));
     mt_dtype da = val(b, n->inputs[0])->dtype, db = val(b, n->inputs[1])->dtype;
-    if (p->op == MT_EW_POW && !(da == MT_DTYPE_FLOAT32 && db == MT_DTYPE_FLOAT32))
+    if (p->op == MT_EW_POW && !(da == MT_DTYPE_FLOAT32 && db == MT_DTYPE_FLOAT32) &&
+        !(da == MT_DTYPE_FLOAT64 && db == MT_DTYPE_FLOAT64))
       pow_expr(da, db, x, y, expr, sizeof expr);
     else
       MT_RETURN_IF_ERROR_PLAIN(binary_expr(p->op, da, x, y, expr, sizeof expr));
@@ -908,7 +1054,7 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
   }
   case MT_KERNEL_VARIADIC: {
     const mt_kc_variadic *p = &c->params.variadic;
-    if (p->mean && !mt_dtype_is_float(dt))
+    if (p->mean && !mt_dtype_is_float_any(dt))
       return MT_ERR(UNIMPLEMENTED, "Mean of %s", mt_dtype_name(dt));
     char acc[MT_CG_NAME];
     MT_RETURN_IF_ERROR_PLAIN(operand_own(b, n, 0, off, out->rank, out->dims, x));
@@ -1032,8 +1178,66 @@ const char mt_cg_prelude[] =
     "  }\n"
     "  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));\n"
     "}\n"
+    "static __device__ __forceinline__ double mt_sigmoid(double x) {\n"
+    "  if (x >= 0) return 1.0 / (1.0 + exp(-x));\n"
+    "  double e = exp(x);\n"
+    "  return e / (1.0 + e);\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_softplus(double x) {\n"
+    "  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_gelu(double x, int approximate) {\n"
+    "  if (approximate) {\n"
+    "    const double k = 0.7978845608028654;\n"
+    "    return 0.5 * x * (1.0 + tanh(k * (x + 0.044715 * x * x * x)));\n"
+    "  }\n"
+    "  return 0.5 * x * (1.0 + erf(x * 0.70710678118654752));\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_clip_f(double x, double lo, double hi) {\n"
+    "  return (x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x);\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_sign_f(double x) {\n"
+    "  return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : (x == x ? 0.0 : x));\n"
+    "}\n"
+    "static __device__ __forceinline__ double mt_mod_f(double x, double y) {\n"
+    "  double r = fmod(x, y);\n"
+    "  if (r == 0.0) return copysign(0.0, y);\n"
+    "  return (r < 0.0) != (y < 0.0) ? r + y : r;\n"
+    "}\n"
+    "static __device__ __forceinline__ float mt_sign_f(float x) {\n"
+    "  return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x == x ? 0.0f : x));\n"
+    "}\n"
     "static __device__ __forceinline__ float mt_clip_f(float x, float lo, float hi) {\n"
     "  return (x < lo ? lo : x) > hi ? hi : (x < lo ? lo : x); // max then min, as numpy.clip\n"
+    "}\n"
+    "// Mod as runtime/cpu: x % 0 and INT_MIN % -1 give 0; imod takes the divisor's sign.\n"
+    "template <typename T> static __device__ __forceinline__ T mt_imod(T x, T y) {\n"
+    "  if (y == 0 || y == -1) return (T)0;\n"
+    "  T r = (T)(x % y);\n"
+    "  return (r != 0 && ((r < 0) != (y < 0))) ? (T)(r + y) : r;\n"
+    "}\n"
+    "template <typename T> static __device__ __forceinline__ T mt_ifmod(T x, T y) {\n"
+    "  return (y == 0 || y == -1) ? (T)0 : (T)(x % y);\n"
+    "}\n"
+    "template <typename T> static __device__ __forceinline__ T mt_umod(T x, T y) {\n"
+    "  return y == 0 ? (T)0 : (T)(x % y);\n"
+    "}\n"
+    "template <typename T> static __device__ __forceinline__ T mt_shift(T x, T y, int left) {\n"
+    "  if (y >= 8 * sizeof(T)) return (T)0; // C leaves this undefined\n"
+    "  return left ? (T)(x << y) : (T)(x >> y);\n"
+    "}\n"
+    "template <typename T, typename U>\n"
+    "static __device__ __forceinline__ T mt_sshift(T x, T y, int left) {\n"
+    "  if (y < 0 || (unsigned long long)y >= 8 * sizeof(T)) return left ? (T)0 : (T)(x < 0 ? -1 : "
+    "0);\n"
+    "  if (left) return (T)(U)((U)x << y);\n"
+    "  return x < 0 ? (T) ~(T)(~x >> y) : (T)(x >> y); // arithmetic, without relying on >> of a "
+    "negative\n"
+    "}\n"
+    "static __device__ __forceinline__ float mt_mod_f(float x, float y) {\n"
+    "  float r = fmodf(x, y);\n"
+    "  if (r == 0.0f) return copysignf(0.0f, y);\n"
+    "  return (r < 0.0f) != (y < 0.0f) ? r + y : r;\n"
     "}\n"
     "template <typename T> static __device__ __forceinline__ T mt_clip_i(T x, T lo, T hi) {\n"
     "  T v = x < lo ? lo : x;\n"

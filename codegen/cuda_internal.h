@@ -110,6 +110,13 @@ MT_MUST_USE mt_status *mt_cg_emit_resize(cg_body *b, const mt_node *n, const mt_
 MT_MUST_USE mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_t h,
                                           mt_cuda_program *prog, mt_cuda_kernel *out);
 
+/* The body of an indexing or normalisation op's own kernel (cuda_index.c): Hardmax, GatherND,
+ * ScatterND, ScatterElements, OneHot, Trilu, EyeLike, ReverseSequence, MVN / RMS / Lp / Group
+ * normalisation, LpPool; one thread per item of *out_work in a grid-stride loop. NOT_FOUND for
+ * other kernel kinds. */
+MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                        int64_t *out_work);
+
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,
  * *out_per_thread false) or of independent items (one thread each: windowed pools, CumSum;

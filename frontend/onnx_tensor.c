@@ -112,6 +112,10 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
     if (tp->n_float_data != count) break;
     memcpy(dst, tp->float_data, count * 4);
     return NULL;
+  case MT_DTYPE_FLOAT64:
+    if (tp->n_double_data != count) break;
+    memcpy(dst, tp->double_data, count * 8);
+    return NULL;
   case MT_DTYPE_INT64:
     if (tp->n_int64_data != count) break;
     memcpy(dst, tp->int64_data, count * 8);
@@ -125,6 +129,22 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
   case MT_DTYPE_BOOL:
     if (tp->n_int32_data != count) break;
     for (size_t i = 0; i < count; i++) ((uint8_t *)dst)[i] = (uint8_t)tp->int32_data[i];
+    return NULL;
+  case MT_DTYPE_INT16:
+    if (tp->n_int32_data != count) break;
+    for (size_t i = 0; i < count; i++) ((int16_t *)dst)[i] = (int16_t)tp->int32_data[i];
+    return NULL;
+  case MT_DTYPE_UINT16:
+    if (tp->n_int32_data != count) break;
+    for (size_t i = 0; i < count; i++) ((uint16_t *)dst)[i] = (uint16_t)tp->int32_data[i];
+    return NULL;
+  case MT_DTYPE_UINT32: /* uint32 and uint64 live in uint64_data */
+    if (tp->n_uint64_data != count) break;
+    for (size_t i = 0; i < count; i++) ((uint32_t *)dst)[i] = (uint32_t)tp->uint64_data[i];
+    return NULL;
+  case MT_DTYPE_UINT64:
+    if (tp->n_uint64_data != count) break;
+    memcpy(dst, tp->uint64_data, count * 8);
     return NULL;
   case MT_DTYPE_FLOAT16: /* the bits of each half live in the low 16 bits of int32_data */
     if (tp->n_int32_data != count) break;

@@ -24,7 +24,8 @@ static const struct {
 } npy_types[] = {
     {"<f4", MT_DTYPE_FLOAT32}, {"<f2", MT_DTYPE_FLOAT16}, {"<i8", MT_DTYPE_INT64},
     {"<i4", MT_DTYPE_INT32},   {"|i1", MT_DTYPE_INT8},    {"|u1", MT_DTYPE_UINT8},
-    {"|b1", MT_DTYPE_BOOL},    {"<f8", MT_DTYPE_FLOAT64},
+    {"|b1", MT_DTYPE_BOOL},    {"<f8", MT_DTYPE_FLOAT64}, {"<i2", MT_DTYPE_INT16},
+    {"<u2", MT_DTYPE_UINT16},  {"<u4", MT_DTYPE_UINT32},  {"<u8", MT_DTYPE_UINT64},
 };
 
 /* Finds the value text after 'key': in the header dict; returns NULL when absent. */

@@ -178,5 +178,8 @@ extern const mt_op_def mt_ops_nn[];
 extern const mt_op_def mt_ops_shape[];
 extern const mt_op_def mt_ops_reduce[];
 extern const mt_op_def mt_ops_misc[];
+extern const mt_op_def mt_ops_index[];
+extern const mt_op_def mt_ops_normalize[];
+extern const mt_op_def mt_ops_loss[];
 
 #endif

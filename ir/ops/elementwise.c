@@ -15,6 +15,10 @@ MT_MUST_USE static mt_status *infer_unary(mt_op_ctx *c, mt_ew_unary op) {
   if (!x) return MT_ERR(INVALID_ARGUMENT, "expected an input");
   if (!mt_cpu_ew_unary_supports(op, x->dtype))
     return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(x->dtype));
+  if (mt_ew_unary_is_classify(op)) {
+    mt_op_set_output(c, 0, MT_DTYPE_BOOL, x->rank, x->dims);
+    return NULL;
+  }
   mt_op_same_as_input(c, 0, 0);
   return NULL;
 }
@@ -42,6 +46,20 @@ MT_MUST_USE static mt_status *params_for(const mt_op_ctx *c, mt_ew_unary op, mt_
     }
     break;
   }
+  case MT_EW_CELU:
+    p->alpha = mt_node_attr_float(n, "alpha", 1.0f);
+    if (p->alpha == 0.0f) return MT_ERR(INVALID_ARGUMENT, "Celu alpha must not be 0");
+    break;
+  case MT_EW_THRESHOLDED_RELU:
+  case MT_EW_SWISH: p->alpha = mt_node_attr_float(n, "alpha", 1.0f); break;
+  case MT_EW_SHRINK:
+    p->alpha = mt_node_attr_float(n, "lambd", 0.5f);
+    p->beta = mt_node_attr_float(n, "bias", 0.0f);
+    break;
+  case MT_EW_ISINF:
+    p->alpha = mt_node_attr_int(n, "detect_positive", 1) != 0 ? 1.0f : 0.0f;
+    p->beta = mt_node_attr_int(n, "detect_negative", 1) != 0 ? 1.0f : 0.0f;
+    break;
   default: break;
   }
   return NULL;
@@ -80,6 +98,28 @@ UNARY_OP(reciprocal, MT_EW_RECIPROCAL)
 UNARY_OP(floor, MT_EW_FLOOR)
 UNARY_OP(ceil, MT_EW_CEIL)
 UNARY_OP(not, MT_EW_NOT)
+UNARY_OP(sin, MT_EW_SIN)
+UNARY_OP(cos, MT_EW_COS)
+UNARY_OP(tan, MT_EW_TAN)
+UNARY_OP(asin, MT_EW_ASIN)
+UNARY_OP(acos, MT_EW_ACOS)
+UNARY_OP(atan, MT_EW_ATAN)
+UNARY_OP(sinh, MT_EW_SINH)
+UNARY_OP(cosh, MT_EW_COSH)
+UNARY_OP(asinh, MT_EW_ASINH)
+UNARY_OP(acosh, MT_EW_ACOSH)
+UNARY_OP(atanh, MT_EW_ATANH)
+UNARY_OP(sign, MT_EW_SIGN)
+UNARY_OP(round, MT_EW_ROUND)
+UNARY_OP(softsign, MT_EW_SOFTSIGN)
+UNARY_OP(celu, MT_EW_CELU)
+UNARY_OP(thresholded_relu, MT_EW_THRESHOLDED_RELU)
+UNARY_OP(mish, MT_EW_MISH)
+UNARY_OP(swish, MT_EW_SWISH)
+UNARY_OP(shrink, MT_EW_SHRINK)
+UNARY_OP(isnan, MT_EW_ISNAN)
+UNARY_OP(isinf, MT_EW_ISINF)
+UNARY_OP(bitwise_not, MT_EW_BITWISE_NOT)
 
 static const char *gelu_unsupported(const mt_node *n) {
   const char *approx = mt_node_attr_string(n, "approximate", "none");
@@ -265,6 +305,28 @@ const mt_op_def mt_ops_elementwise[] = {
     UNARY_DEF("Floor", floor, FLOAT_MATH),
     UNARY_DEF("Ceil", ceil, FLOAT_MATH),
     UNARY_DEF("Not", not, 0),
+    UNARY_DEF("Sin", sin, TRANSCENDENTAL),
+    UNARY_DEF("Cos", cos, TRANSCENDENTAL),
+    UNARY_DEF("Tan", tan, TRANSCENDENTAL),
+    UNARY_DEF("Asin", asin, TRANSCENDENTAL),
+    UNARY_DEF("Acos", acos, TRANSCENDENTAL),
+    UNARY_DEF("Atan", atan, TRANSCENDENTAL),
+    UNARY_DEF("Sinh", sinh, TRANSCENDENTAL),
+    UNARY_DEF("Cosh", cosh, TRANSCENDENTAL),
+    UNARY_DEF("Asinh", asinh, TRANSCENDENTAL),
+    UNARY_DEF("Acosh", acosh, TRANSCENDENTAL),
+    UNARY_DEF("Atanh", atanh, TRANSCENDENTAL),
+    UNARY_DEF("Sign", sign, FLOAT_MATH),
+    UNARY_DEF("Round", round, FLOAT_MATH),
+    UNARY_DEF("Softsign", softsign, FLOAT_MATH),
+    UNARY_DEF("Celu", celu, TRANSCENDENTAL),
+    UNARY_DEF("ThresholdedRelu", thresholded_relu, FLOAT_MATH),
+    UNARY_DEF("Mish", mish, TRANSCENDENTAL),
+    UNARY_DEF("Swish", swish, TRANSCENDENTAL),
+    UNARY_DEF("Shrink", shrink, FLOAT_MATH),
+    UNARY_DEF("IsNaN", isnan, 0),
+    UNARY_DEF("IsInf", isinf, 0),
+    UNARY_DEF("BitwiseNot", bitwise_not, 0),
     {.op_type = "Clip",
      .min_inputs = 1,
      .max_inputs = 3,
@@ -362,6 +424,36 @@ const mt_op_def mt_ops_elementwise[] = {
      .pattern = MT_PATTERN_BROADCAST,
      .infer = mt_ew_infer_logical,
      .lower = mt_ew_lower_xor},
+    {.op_type = "Mod",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .pattern = MT_PATTERN_BROADCAST,
+     .infer = mt_ew_infer_mod,
+     .lower = mt_ew_lower_mod},
+    {.op_type = "BitShift",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .pattern = MT_PATTERN_BROADCAST,
+     .infer = mt_ew_infer_bitshift,
+     .lower = mt_ew_lower_bitshift},
+    {.op_type = "BitwiseAnd",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .pattern = MT_PATTERN_BROADCAST,
+     .infer = mt_ew_infer_bitwise,
+     .lower = mt_ew_lower_bitwise_and},
+    {.op_type = "BitwiseOr",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .pattern = MT_PATTERN_BROADCAST,
+     .infer = mt_ew_infer_bitwise,
+     .lower = mt_ew_lower_bitwise_or},
+    {.op_type = "BitwiseXor",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .pattern = MT_PATTERN_BROADCAST,
+     .infer = mt_ew_infer_bitwise,
+     .lower = mt_ew_lower_bitwise_xor},
     {.op_type = "Sum",
      .min_inputs = 1,
      .max_inputs = -1,

@@ -70,7 +70,7 @@ mt_status *mt_ew_infer_logical(mt_op_ctx *c) {
 }
 mt_status *mt_ew_infer_pow(mt_op_ctx *c) {
   const mt_tensor *e = mt_op_input(c, 1);
-  if (e && !(mt_dtype_is_float(e->dtype) || mt_dtype_is_integer(e->dtype)))
+  if (e && !(mt_dtype_is_float_any(e->dtype) || mt_dtype_is_integer_any(e->dtype)))
     return MT_ERR(UNIMPLEMENTED, "exponent dtype %s is not supported", mt_dtype_name(e->dtype));
   return infer_binary(c, MT_EW_POW, false, MT_DTYPE_UNDEFINED);
 }
@@ -133,6 +133,79 @@ mt_status *mt_ew_lower_or(const mt_op_ctx *c, mt_kernel_call *call) {
 }
 mt_status *mt_ew_lower_xor(const mt_op_ctx *c, mt_kernel_call *call) {
   return lower_binary(c, MT_EW_XOR, call);
+}
+
+/* ---- Mod, BitShift, BitwiseAnd/Or/Xor ---- */
+
+/* Mod: fmod 0 (integers only) takes the divisor's sign, fmod 1 the dividend's (C's fmod). */
+MT_MUST_USE static mt_status *mod_op(const mt_op_ctx *c, mt_dtype dt, mt_ew_binary *out_op) {
+  int64_t fmod = mt_node_attr_int(c->node, "fmod", 0);
+  if (fmod != 0 && fmod != 1)
+    return MT_ERR(INVALID_ARGUMENT, "fmod must be 0 or 1, got %lld", (long long)fmod);
+  /* Opset 28 defines fmod 0 for floats (numpy.mod); before, floats required fmod 1. */
+  if (fmod == 0 && mt_dtype_is_float_any(dt) && c->opset < 28)
+    return MT_ERR(INVALID_ARGUMENT, "Mod of floating-point inputs needs fmod = 1 before opset 28");
+  *out_op = fmod ? MT_EW_FMOD : MT_EW_MOD;
+  return NULL;
+}
+
+mt_status *mt_ew_infer_mod(mt_op_ctx *c) {
+  const mt_tensor *a = mt_op_input(c, 0);
+  mt_ew_binary op;
+  if (!a) return MT_ERR(INVALID_ARGUMENT, "expected two inputs");
+  MT_RETURN_IF_ERROR_PLAIN(mod_op(c, a->dtype, &op));
+  return infer_binary(c, op, true, MT_DTYPE_UNDEFINED);
+}
+
+mt_status *mt_ew_lower_mod(const mt_op_ctx *c, mt_kernel_call *call) {
+  const mt_tensor *a = mt_op_input(c, 0);
+  mt_ew_binary op;
+  if (!a) return MT_ERR(INVALID_ARGUMENT, "expected two inputs");
+  MT_RETURN_IF_ERROR_PLAIN(mod_op(c, a->dtype, &op));
+  return lower_binary(c, op, call);
+}
+
+MT_MUST_USE static mt_status *shift_op(const mt_op_ctx *c, mt_ew_binary *out_op) {
+  const char *dir = mt_node_attr_string(c->node, "direction", "");
+  if (strcmp(dir, "LEFT") == 0) {
+    *out_op = MT_EW_SHIFT_LEFT;
+  } else if (strcmp(dir, "RIGHT") == 0) {
+    *out_op = MT_EW_SHIFT_RIGHT;
+  } else {
+    return MT_ERR(INVALID_ARGUMENT, "BitShift direction '%s' is neither 'LEFT' nor 'RIGHT'", dir);
+  }
+  return NULL;
+}
+
+mt_status *mt_ew_infer_bitshift(mt_op_ctx *c) {
+  mt_ew_binary op;
+  MT_RETURN_IF_ERROR_PLAIN(shift_op(c, &op));
+  const mt_tensor *a = mt_op_input(c, 0);
+  /* Signed types (arithmetic right shifts) arrive with opset 28. */
+  if (a && c->opset < 28 && a->dtype != MT_DTYPE_UINT8 && a->dtype != MT_DTYPE_UINT16 &&
+      a->dtype != MT_DTYPE_UINT32 && a->dtype != MT_DTYPE_UINT64)
+    return MT_ERR(INVALID_ARGUMENT, "BitShift of %s needs opset 28, the model has %d",
+                  mt_dtype_name(a->dtype), c->opset);
+  return infer_binary(c, op, true, MT_DTYPE_UNDEFINED);
+}
+
+mt_status *mt_ew_lower_bitshift(const mt_op_ctx *c, mt_kernel_call *call) {
+  mt_ew_binary op;
+  MT_RETURN_IF_ERROR_PLAIN(shift_op(c, &op));
+  return lower_binary(c, op, call);
+}
+
+mt_status *mt_ew_infer_bitwise(mt_op_ctx *c) {
+  return infer_binary(c, MT_EW_BITWISE_AND, true, MT_DTYPE_UNDEFINED);
+}
+mt_status *mt_ew_lower_bitwise_and(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_BITWISE_AND, call);
+}
+mt_status *mt_ew_lower_bitwise_or(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_BITWISE_OR, call);
+}
+mt_status *mt_ew_lower_bitwise_xor(const mt_op_ctx *c, mt_kernel_call *call) {
+  return lower_binary(c, MT_EW_BITWISE_XOR, call);
 }
 
 /* PRelu: slope broadcasts to X's shape (unidirectional). Before opset 7 a 1-D slope of X's

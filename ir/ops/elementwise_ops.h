@@ -27,6 +27,16 @@ MT_MUST_USE mt_status *mt_ew_lower_and(const mt_op_ctx *c, mt_kernel_call *call)
 MT_MUST_USE mt_status *mt_ew_lower_or(const mt_op_ctx *c, mt_kernel_call *call);
 MT_MUST_USE mt_status *mt_ew_lower_xor(const mt_op_ctx *c, mt_kernel_call *call);
 
+/* Mod (fmod 0/1), BitShift (direction), BitwiseAnd/Or/Xor: same-dtype operands, broadcasting. */
+MT_MUST_USE mt_status *mt_ew_infer_mod(mt_op_ctx *c);
+MT_MUST_USE mt_status *mt_ew_lower_mod(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_infer_bitshift(mt_op_ctx *c);
+MT_MUST_USE mt_status *mt_ew_lower_bitshift(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_infer_bitwise(mt_op_ctx *c);
+MT_MUST_USE mt_status *mt_ew_lower_bitwise_and(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_bitwise_or(const mt_op_ctx *c, mt_kernel_call *call);
+MT_MUST_USE mt_status *mt_ew_lower_bitwise_xor(const mt_op_ctx *c, mt_kernel_call *call);
+
 /* Variadic Sum, Mean, Min, Max with broadcasting. */
 MT_MUST_USE mt_status *mt_ew_infer_variadic(mt_op_ctx *c);
 MT_MUST_USE mt_status *mt_ew_infer_mean(mt_op_ctx *c);

@@ -168,7 +168,8 @@ MT_MUST_USE static mt_status *resize_params(const mt_op_ctx *c, mt_resize_params
   memset(p, 0, sizeof *p);
   *known = true;
   if (x->rank < 1) return MT_ERR(INVALID_ARGUMENT, "input 0: expected rank >= 1, got 0");
-  if (!mt_dtype_supported(x->dtype))
+  /* resize.c loads and stores the float and core integer types (not int16, uint16/32/64) */
+  if (!mt_dtype_is_float(x->dtype) && !mt_dtype_is_integer(x->dtype) && x->dtype != MT_DTYPE_BOOL)
     return MT_ERR(UNIMPLEMENTED, "%s on %s input", n->op_type, mt_dtype_name(x->dtype));
   p->rank = x->rank;
   for (int d = 0; d < x->rank; d++) {

@@ -50,6 +50,11 @@ MT_MUST_USE mt_status *mt_nn_avgpool_lower(const mt_op_ctx *ctx, mt_kernel_call 
 MT_MUST_USE mt_status *mt_nn_global_pool_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_nn_global_pool_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 
+/* The [outer, n, inner] view of input 0 that Softmax, LogSoftmax and Hardmax normalise along n:
+ * before opset 13 the input flattened to 2-D at `axis` (default 1), from 13 the one dim `axis`
+ * (default -1). */
+MT_MUST_USE mt_status *mt_nn_softmax_layout(const mt_op_ctx *ctx, int64_t *outer, int64_t *n,
+                                            int64_t *inner);
 MT_MUST_USE mt_status *mt_nn_softmax_infer(mt_op_ctx *ctx);
 MT_MUST_USE mt_status *mt_nn_softmax_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call);
 MT_MUST_USE mt_status *mt_nn_batchnorm_infer(mt_op_ctx *ctx);

@@ -10,8 +10,7 @@
 
 /* ---------------------------------------------------------------- Softmax / LogSoftmax */
 
-MT_MUST_USE static mt_status *softmax_layout(const mt_op_ctx *ctx, int64_t *outer, int64_t *n,
-                                             int64_t *inner) {
+mt_status *mt_nn_softmax_layout(const mt_op_ctx *ctx, int64_t *outer, int64_t *n, int64_t *inner) {
   const mt_tensor *x = mt_op_input(ctx, 0);
   bool legacy = ctx->opset < 13;
   if (x->rank == 0) return MT_ERR(INVALID_ARGUMENT, "input must have rank >= 1");
@@ -32,7 +31,7 @@ MT_MUST_USE static mt_status *softmax_layout(const mt_op_ctx *ctx, int64_t *oute
 mt_status *mt_nn_softmax_infer(mt_op_ctx *ctx) {
   MT_RETURN_IF_ERROR_PLAIN(mt_nn_require_float(mt_op_input(ctx, 0), "input"));
   int64_t outer, n, inner;
-  MT_RETURN_IF_ERROR_PLAIN(softmax_layout(ctx, &outer, &n, &inner));
+  MT_RETURN_IF_ERROR_PLAIN(mt_nn_softmax_layout(ctx, &outer, &n, &inner));
   mt_op_same_as_input(ctx, 0, 0);
   return NULL;
 }
@@ -41,7 +40,7 @@ mt_status *mt_nn_softmax_lower(const mt_op_ctx *ctx, mt_kernel_call *out_call) {
   mt_kc_softmax *p = &out_call->params.softmax;
   out_call->kind = MT_KERNEL_SOFTMAX;
   p->log = strcmp(ctx->node->op_type, "LogSoftmax") == 0;
-  return softmax_layout(ctx, &p->outer, &p->n, &p->inner);
+  return mt_nn_softmax_layout(ctx, &p->outer, &p->n, &p->inner);
 }
 
 /* ---------------------------------------------------------------- BatchNormalization */

@@ -159,7 +159,7 @@ static void c_call(codec *c, mt_kernel_call *k) {
   switch (k->kind) {
   case MT_KERNEL_UNARY: {
     mt_kc_unary *u = &k->params.unary;
-    C_ENUM(c, u->op, 0, MT_EW_NOT, "unary: op out of range");
+    C_ENUM(c, u->op, 0, MT_EW_UNARY_LAST, "unary: op out of range");
     c_f32(c, &u->params.alpha);
     c_f32(c, &u->params.beta);
     c_f32(c, &u->params.gamma);
@@ -173,7 +173,7 @@ static void c_call(codec *c, mt_kernel_call *k) {
   }
   case MT_KERNEL_BINARY: {
     mt_kc_binary *b = &k->params.binary;
-    C_ENUM(c, b->op, 0, MT_EW_XOR, "binary: op out of range");
+    C_ENUM(c, b->op, 0, MT_EW_BINARY_LAST, "binary: op out of range");
     c_int(c, &b->a_rank, 0, MT_MAX_RANK, "binary: rank of A out of range");
     c_int(c, &b->b_rank, 0, MT_MAX_RANK, "binary: rank of B out of range");
     c_i64s(c, b->a_dims, MT_MAX_RANK);
@@ -181,7 +181,7 @@ static void c_call(codec *c, mt_kernel_call *k) {
     break;
   }
   case MT_KERNEL_VARIADIC:
-    C_ENUM(c, k->params.variadic.op, 0, MT_EW_XOR, "variadic: op out of range");
+    C_ENUM(c, k->params.variadic.op, 0, MT_EW_BINARY_LAST, "variadic: op out of range");
     c_bool(c, &k->params.variadic.mean);
     break;
   case MT_KERNEL_COPY: c_bool(c, &k->params.copy.fill_mask); break;
@@ -285,6 +285,68 @@ static void c_call(codec *c, mt_kernel_call *k) {
   case MT_KERNEL_CUMSUM:
     c_bool(c, &k->params.cumsum.exclusive);
     c_bool(c, &k->params.cumsum.reverse);
+    break;
+  case MT_KERNEL_HARDMAX:
+    c_bool(c, &k->params.softmax.log);
+    c_i64(c, &k->params.softmax.outer);
+    c_i64(c, &k->params.softmax.n);
+    c_i64(c, &k->params.softmax.inner);
+    break;
+  case MT_KERNEL_GATHER_ND:
+    c_int(c, &k->params.gather_nd.batch_dims, 0, AX, "gather_nd: batch_dims out of range");
+    break;
+  case MT_KERNEL_SCATTER_ND:
+  case MT_KERNEL_SCATTER_ELEMENTS:
+    c_int(c, &k->params.scatter.axis, 0, AX, "scatter: axis out of range");
+    C_ENUM(c, k->params.scatter.reduction, MT_SCATTER_NONE, MT_SCATTER_MIN,
+           "scatter: reduction out of range");
+    break;
+  case MT_KERNEL_ONE_HOT:
+    c_int(c, &k->params.axis.axis, 0, AX, "one_hot: axis out of range");
+    break;
+  case MT_KERNEL_TRILU: c_bool(c, &k->params.trilu.upper); break;
+  case MT_KERNEL_EYE_LIKE: c_i64(c, &k->params.eye_like.k); break;
+  case MT_KERNEL_REVERSE_SEQUENCE:
+    c_int(c, &k->params.reverse_sequence.batch_axis, 0, 1, "reverse_sequence: axis out of range");
+    c_int(c, &k->params.reverse_sequence.time_axis, 0, 1, "reverse_sequence: axis out of range");
+    break;
+  case MT_KERNEL_NORMALIZE: {
+    mt_kc_normalize *q = &k->params.normalize;
+    C_ENUM(c, q->kind, MT_NORMALIZE_MVN, MT_NORMALIZE_GROUP, "normalize: kind out of range");
+    c_int(c, &q->rank, 1, MT_MAX_RANK, "normalize: rank out of range");
+    c_i64s(c, q->dims, MT_MAX_RANK);
+    c_u32(c, &q->reduce_mask);
+    c_u32(c, &q->param_mask);
+    c_f32(c, &q->epsilon);
+    c_int(c, &q->p, 1, 2, "normalize: p out of range");
+    break;
+  }
+  case MT_KERNEL_COMPRESS:
+    c_int(c, &k->params.compress.axis, 0, AX, "compress: axis out of range");
+    c_bool(c, &k->params.compress.flatten);
+    break;
+  case MT_KERNEL_NLL_LOSS:
+    C_ENUM(c, k->params.nll_loss.reduction, MT_LOSS_NONE, MT_LOSS_MEAN,
+           "loss: reduction out of range");
+    c_bool(c, &k->params.nll_loss.log_softmax);
+    c_bool(c, &k->params.nll_loss.has_ignore);
+    c_i64(c, &k->params.nll_loss.ignore_index);
+    break;
+  case MT_KERNEL_WINDOW:
+    C_ENUM(c, k->params.window.kind, MT_WINDOW_HANN, MT_WINDOW_BLACKMAN,
+           "window: kind out of range");
+    c_bool(c, &k->params.window.periodic);
+    break;
+  case MT_KERNEL_LRN:
+    c_i64(c, &k->params.lrn.size);
+    c_f32(c, &k->params.lrn.alpha);
+    c_f32(c, &k->params.lrn.beta);
+    c_f32(c, &k->params.lrn.bias);
+    break;
+  case MT_KERNEL_LP_POOL:
+    c_i64(c, &k->params.lp_pool.p);
+    c_i64(c, &k->params.lp_pool.planes);
+    c_geom(c, &k->params.lp_pool.geom);
     break;
   default: /* kinds without parameters */ break;
   }

@@ -112,7 +112,9 @@ MT_MUST_USE static mt_status *want_broadcast(const call_ctx *c, int n, const mt_
 
 MT_MUST_USE static mt_status *check_unary(const call_ctx *c, const mt_kc_unary *p) {
   MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 3, 1));
-  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[0].dtype));
+  /* IsNaN / IsInf write bool; every other unary op keeps the input's dtype */
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(
+      c, &c->out[0], "output 0", mt_ew_unary_is_classify(p->op) ? MT_DTYPE_BOOL : c->in[0].dtype));
   MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0])));
   if (!mt_cpu_ew_unary_supports(p->op, c->in[0].dtype))
     return bad(c, "op %d does not take %s", (int)p->op, mt_dtype_name(c->in[0].dtype));
@@ -686,6 +688,167 @@ MT_MUST_USE static mt_status *check_cumsum(const call_ctx *c) {
   return want_shape(c, &c->out[0], "output 0", c->in[0].rank, c->in[0].dims);
 }
 
+/* ---------------------------------------------------------------- indexing, norms, losses */
+
+MT_MUST_USE static mt_status *want_same(const call_ctx *c, const mt_tensor *x) {
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", x->rank, x->dims);
+}
+
+MT_MUST_USE static mt_status *want_index_type(const call_ctx *c, const mt_tensor *t,
+                                              const char *what) {
+  if (t->dtype == MT_DTYPE_INT64 || t->dtype == MT_DTYPE_INT32) return NULL;
+  return bad(c, "%s is %s, the kernel expects int32 or int64", what, mt_dtype_name(t->dtype));
+}
+
+MT_MUST_USE static mt_status *check_gather_nd(const call_ctx *c, int bd) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+  const mt_tensor *x = &c->in[0], *idx = &c->in[1];
+  MT_RETURN_IF_ERROR_PLAIN(want_index_type(c, idx, "input 1 (indices)"));
+  if (idx->rank < 1 || bd >= idx->rank || bd >= x->rank)
+    return bad(c, "batch_dims %d for ranks %d and %d", bd, x->rank, idx->rank);
+  int64_t k = idx->dims[idx->rank - 1];
+  if (k < 1 || k > x->rank - bd) return bad(c, "index tuples of %lld entries", (long long)k);
+  for (int d = 0; d < bd; d++)
+    if (idx->dims[d] != x->dims[d]) return bad(c, "batch dim %d differs", d);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_numel(c, &c->out[0], "output 0",
+                    prod(idx->dims, 0, idx->rank - 1) * prod(x->dims, bd + (int)k, x->rank));
+}
+
+MT_MUST_USE static mt_status *check_scatter(const call_ctx *c, const mt_kc_scatter *p, bool nd) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 3, 1));
+  const mt_tensor *x = &c->in[0], *idx = &c->in[1], *u = &c->in[2];
+  MT_RETURN_IF_ERROR_PLAIN(want_index_type(c, idx, "input 1 (indices)"));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, u, "input 2 (updates)", x->dtype));
+  if (nd) {
+    if (idx->rank < 1) return bad(c, "indices of rank 0");
+    int64_t k = idx->dims[idx->rank - 1];
+    if (k < 1 || k > x->rank) return bad(c, "index tuples of %lld entries", (long long)k);
+    MT_RETURN_IF_ERROR_PLAIN(
+        want_numel(c, u, "input 2 (updates)",
+                   prod(idx->dims, 0, idx->rank - 1) * prod(x->dims, (int)k, x->rank)));
+  } else {
+    if (idx->rank != x->rank || u->rank != x->rank || p->axis >= x->rank)
+      return bad(c, "data, indices and updates must share a rank above the axis");
+    for (int d = 0; d < x->rank; d++)
+      if (idx->dims[d] != u->dims[d] || (d != p->axis && idx->dims[d] > x->dims[d]))
+        return bad(c, "indices and updates differ in shape at dim %d", d);
+  }
+  return want_same(c, x);
+}
+
+MT_MUST_USE static mt_status *check_one_hot(const call_ctx *c, int axis) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 3, 1));
+  const mt_tensor *idx = &c->in[0], *y = &c->out[0];
+  if (y->rank != idx->rank + 1 || axis >= y->rank) return bad(c, "output rank or axis");
+  for (int d = 0, s = 0; d < y->rank; d++)
+    if (d != axis && y->dims[d] != idx->dims[s++]) return bad(c, "output dim %d", d);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[2], "input 2 (values)", y->dtype));
+  return want_numel(c, &c->in[2], "input 2 (values)", 2);
+}
+
+MT_MUST_USE static mt_status *check_reverse_sequence(const call_ctx *c,
+                                                     const mt_kc_reverse_sequence *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+  const mt_tensor *x = &c->in[0];
+  if (x->rank < 2 || p->batch_axis == p->time_axis) return bad(c, "rank or axes");
+  if (!mt_dtype_is_integer(c->in[1].dtype)) return bad(c, "sequence_lens must be integers");
+  MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->in[1], "input 1", x->dims[p->batch_axis]));
+  return want_same(c, x);
+}
+
+MT_MUST_USE static mt_status *check_normalize(const call_ctx *c, const mt_kc_normalize *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 3, 1));
+  const mt_tensor *x = &c->in[0];
+  int64_t n = 1;
+  for (int d = 0; d < p->rank; d++)
+    if (p->dims[d] < 0 || !mt_mul_i64(n, p->dims[d], &n)) return bad(c, "view dims");
+  if (n != mt_tensor_numel(x)) return bad(c, "the view does not cover input 0");
+  if (!mt_dtype_is_float(x->dtype)) return want_float(c, x, "input 0");
+  if ((p->reduce_mask | p->param_mask) >> p->rank) return bad(c, "masks name dims past the view");
+  if (p->kind == MT_NORMALIZE_RMS || p->kind == MT_NORMALIZE_GROUP)
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, p->kind == MT_NORMALIZE_GROUP ? 3 : 2, 3, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_numel(c, &c->out[0], "output 0", n);
+}
+
+MT_MUST_USE static mt_status *check_lp_pool(const call_ctx *c, const mt_kc_lp_pool *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  MT_RETURN_IF_ERROR_PLAIN(check_geom(c, &p->geom));
+  const mt_tensor *x = &c->in[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+  if (p->p < 1 || p->p > 64 || x->rank != p->geom.nsp + 2 || p->planes != x->dims[0] * x->dims[1])
+    return bad(c, "p, rank or planes");
+  int64_t dims[MT_MAX_RANK];
+  int r = nc_dims(x->dims[0], x->dims[1], &p->geom, p->geom.in, dims);
+  MT_RETURN_IF_ERROR_PLAIN(want_shape(c, x, "input 0", r, dims));
+  nc_dims(x->dims[0], x->dims[1], &p->geom, p->geom.out, dims);
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  return want_shape(c, &c->out[0], "output 0", r, dims);
+}
+
+MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_loss *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 3, 2));
+  const mt_tensor *x = &c->in[0], *t = &c->in[1];
+  if (!mt_dtype_is_float_any(x->dtype) || x->rank < 2) return bad(c, "input 0");
+  if (!mt_dtype_is_integer(t->dtype) || t->rank != x->rank - 1) return bad(c, "input 1 (target)");
+  int64_t nd = x->dims[0] * prod(x->dims, 2, x->rank);
+  MT_RETURN_IF_ERROR_PLAIN(want_numel(c, t, "input 1 (target)", nd));
+  if (has_in(c, 2)) MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->in[2], "input 2", x->dims[1]));
+  if (has_in(c, 2)) MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[2], "input 2", x->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", x->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(
+      want_numel(c, &c->out[0], "output 0", p->reduction == MT_LOSS_NONE ? nd : 1));
+  if (has_out(c, 1)) {
+    if (!p->log_softmax) return bad(c, "only SoftmaxCrossEntropyLoss has a second output");
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[1], "output 1", x->dtype));
+    return want_numel(c, &c->out[1], "output 1", mt_tensor_numel(x));
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_kernel_call *k) {
+  const mt_tensor *x = &c->in[0];
+  switch (k->kind) {
+  case MT_KERNEL_HARDMAX: return check_softmax(c, &k->params.softmax);
+  case MT_KERNEL_GATHER_ND: return check_gather_nd(c, k->params.gather_nd.batch_dims);
+  case MT_KERNEL_SCATTER_ND: return check_scatter(c, &k->params.scatter, true);
+  case MT_KERNEL_SCATTER_ELEMENTS: return check_scatter(c, &k->params.scatter, false);
+  case MT_KERNEL_ONE_HOT: return check_one_hot(c, k->params.axis.axis);
+  case MT_KERNEL_TRILU:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+    if (x->rank < 2) return bad(c, "input 0 of rank %d", x->rank);
+    if (has_in(c, 1))
+      MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[1], "input 1 (k)", MT_DTYPE_INT64));
+    return want_same(c, x);
+  case MT_KERNEL_EYE_LIKE:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+    if (c->out[0].rank != 2) return bad(c, "output 0 must be 2-D");
+    return NULL;
+  case MT_KERNEL_REVERSE_SEQUENCE: return check_reverse_sequence(c, &k->params.reverse_sequence);
+  case MT_KERNEL_COMPRESS:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[1], "input 1 (condition)", MT_DTYPE_BOOL));
+    if (!k->params.compress.flatten && k->params.compress.axis >= x->rank)
+      return bad(c, "axis past the input's rank");
+    return want_dtype(c, &c->out[0], "output 0", x->dtype);
+  case MT_KERNEL_NORMALIZE: return check_normalize(c, &k->params.normalize);
+  case MT_KERNEL_LP_POOL: return check_lp_pool(c, &k->params.lp_pool);
+  case MT_KERNEL_LRN:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    if (x->rank < 2 || k->params.lrn.size < 1) return bad(c, "rank or size");
+    return want_same(c, x);
+  case MT_KERNEL_NLL_LOSS: return check_nll_loss(c, &k->params.nll_loss);
+  case MT_KERNEL_WINDOW:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+    if (c->out[0].rank != 1) return bad(c, "output 0 must be 1-D");
+    return NULL;
+  default: return check_breadth_kind(c, k);
+  }
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call *k) {
@@ -731,7 +894,7 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_ARG_REDUCE: return check_arg_reduce(c, &k->params.arg_reduce);
   case MT_KERNEL_TOPK: return check_topk(c, &k->params.topk);
   case MT_KERNEL_CUMSUM: return check_cumsum(c);
-  default: return bad(c, "this libmtrt cannot run the kind");
+  default: return check_breadth_kind(c, k);
   }
 }
 

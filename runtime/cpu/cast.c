@@ -9,6 +9,14 @@ static inline int64_t f2i(float v) {
   return (int64_t)v;
 }
 
+/* double -> int64 likewise. */
+static inline int64_t d2i(double v) {
+  if (!(v == v)) return 0;
+  if (v >= 9223372036854775807.0) return INT64_MAX;
+  if (v <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)v;
+}
+
 #define LOOP(TS, TD, EXPR)                                                                         \
   do {                                                                                             \
     const TS *s = src;                                                                             \
@@ -26,10 +34,15 @@ static inline int64_t f2i(float v) {
   switch (to) {                                                                                    \
   case MT_DTYPE_FLOAT32: LOOP(TS, float, (float)(VAL));                                            \
   case MT_DTYPE_FLOAT16: LOOP(TS, uint16_t, mt_float_to_half((float)(VAL)));                       \
+  case MT_DTYPE_FLOAT64: LOOP(TS, double, (double)(VAL));                                          \
   case MT_DTYPE_INT64: LOOP(TS, int64_t, TOINT(VAL));                                              \
   case MT_DTYPE_INT32: LOOP(TS, int32_t, (int32_t)(uint32_t)(uint64_t)TOINT(VAL));                 \
   case MT_DTYPE_INT8: LOOP(TS, int8_t, (int8_t)(uint8_t)(uint64_t)TOINT(VAL));                     \
   case MT_DTYPE_UINT8: LOOP(TS, uint8_t, (uint8_t)(uint64_t)TOINT(VAL));                           \
+  case MT_DTYPE_INT16: LOOP(TS, int16_t, (int16_t)(uint16_t)(uint64_t)TOINT(VAL));                 \
+  case MT_DTYPE_UINT16: LOOP(TS, uint16_t, (uint16_t)(uint64_t)TOINT(VAL));                        \
+  case MT_DTYPE_UINT32: LOOP(TS, uint32_t, (uint32_t)(uint64_t)TOINT(VAL));                        \
+  case MT_DTYPE_UINT64: LOOP(TS, uint64_t, (uint64_t)TOINT(VAL));                                  \
   case MT_DTYPE_BOOL: LOOP(TS, uint8_t, (uint8_t)((VAL) != 0));                                    \
   default: break;                                                                                  \
   }
@@ -47,10 +60,16 @@ mt_status *mt_cpu_cast_buffer(mt_dtype from, const void *src, mt_dtype to, void 
   switch (from) {
   case MT_DTYPE_FLOAT32: CAST_TO_ALL(float, x, f2i) break;
   case MT_DTYPE_FLOAT16: CAST_TO_ALL(uint16_t, mt_half_to_float(x), f2i) break;
+  case MT_DTYPE_FLOAT64: CAST_TO_ALL(double, x, d2i) break;
   case MT_DTYPE_INT64: CAST_TO_ALL(int64_t, x, AS_I64) break;
   case MT_DTYPE_INT32: CAST_TO_ALL(int32_t, x, AS_I64) break;
   case MT_DTYPE_INT8: CAST_TO_ALL(int8_t, x, AS_I64) break;
   case MT_DTYPE_UINT8: CAST_TO_ALL(uint8_t, x, AS_I64) break;
+  case MT_DTYPE_INT16: CAST_TO_ALL(int16_t, x, AS_I64) break;
+  case MT_DTYPE_UINT16: CAST_TO_ALL(uint16_t, x, AS_I64) break;
+  case MT_DTYPE_UINT32: CAST_TO_ALL(uint32_t, x, AS_I64) break;
+  /* uint64 past INT64_MAX: floats take the value, integers wrap through int64 bits */
+  case MT_DTYPE_UINT64: CAST_TO_ALL(uint64_t, x, AS_I64) break;
   case MT_DTYPE_BOOL: CAST_TO_ALL(uint8_t, x != 0, AS_I64) break;
   default: break;
   }

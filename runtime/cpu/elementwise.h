@@ -34,6 +34,30 @@ typedef enum mt_ew_unary {
   MT_EW_CEIL,
   MT_EW_CLIP, /* lo, hi (in the tensor's own dtype domain) */
   MT_EW_NOT,
+  /* Appended (values are stored in bundles): trigonometric and hyperbolic functions (float) */
+  MT_EW_SIN,
+  MT_EW_COS,
+  MT_EW_TAN,
+  MT_EW_ASIN,
+  MT_EW_ACOS,
+  MT_EW_ATAN,
+  MT_EW_SINH,
+  MT_EW_COSH,
+  MT_EW_ASINH,
+  MT_EW_ACOSH,
+  MT_EW_ATANH,
+  MT_EW_SIGN,  /* any numeric dtype; NaN stays NaN */
+  MT_EW_ROUND, /* half to even */
+  MT_EW_SOFTSIGN,
+  MT_EW_CELU,             /* alpha */
+  MT_EW_THRESHOLDED_RELU, /* alpha */
+  MT_EW_MISH,
+  MT_EW_SHRINK,      /* alpha = lambd, beta = bias */
+  MT_EW_ISNAN,       /* bool output */
+  MT_EW_ISINF,       /* bool output; alpha != 0: detect +inf, beta != 0: detect -inf */
+  MT_EW_BITWISE_NOT, /* integers */
+  MT_EW_SWISH,       /* x * sigmoid(alpha * x) */
+  MT_EW_UNARY_LAST = MT_EW_SWISH,
 } mt_ew_unary;
 
 typedef struct mt_ew_params {
@@ -60,6 +84,15 @@ typedef enum mt_ew_binary {
   MT_EW_AND, /* logical: bool inputs and output */
   MT_EW_OR,
   MT_EW_XOR,
+  /* Appended (values are stored in bundles) */
+  MT_EW_MOD,         /* integer Mod (fmod 0): the result takes the divisor's sign; x % 0 = 0 */
+  MT_EW_FMOD,        /* C fmod: the result takes the dividend's sign (floats, or fmod 1) */
+  MT_EW_SHIFT_LEFT,  /* BitShift on unsigned integers; shifts >= the width give 0 */
+  MT_EW_SHIFT_RIGHT, /* logical */
+  MT_EW_BITWISE_AND, /* integers */
+  MT_EW_BITWISE_OR,
+  MT_EW_BITWISE_XOR,
+  MT_EW_BINARY_LAST = MT_EW_BITWISE_XOR,
 } mt_ew_binary;
 
 /* Whether the kernel implements op for elements of dtype dt (for Pow: the base's dtype). */
@@ -67,6 +100,10 @@ bool mt_cpu_ew_unary_supports(mt_ew_unary op, mt_dtype dt);
 bool mt_cpu_ew_binary_supports(mt_ew_binary op, mt_dtype dt);
 static inline bool mt_ew_binary_is_compare(mt_ew_binary op) {
   return op >= MT_EW_EQUAL && op <= MT_EW_GREATER_EQUAL;
+}
+/* IsNaN and IsInf map any float to bool; every other unary op keeps its input's dtype. */
+static inline bool mt_ew_unary_is_classify(mt_ew_unary op) {
+  return op == MT_EW_ISNAN || op == MT_EW_ISINF;
 }
 
 /* out = op(in), same dtype and element count (out may alias in). */

@@ -56,6 +56,14 @@ DEFINE_ROW(min_f32, float, float, MIN_EXPR)
 DEFINE_ROW(max_f32, float, float, MAX_EXPR)
 DEFINE_ROW(prelu_f32, float, float, x < 0.0f ? x * y : x)
 DEFINE_ROW(pow_f32, float, float, powf(x, y))
+DEFINE_ROW(add_f64, double, double, x + y)
+DEFINE_ROW(sub_f64, double, double, x - y)
+DEFINE_ROW(mul_f64, double, double, x *y)
+DEFINE_ROW(div_f64, double, double, x / y)
+DEFINE_ROW(min_f64, double, double, MIN_EXPR)
+DEFINE_ROW(max_f64, double, double, MAX_EXPR)
+DEFINE_ROW(prelu_f64, double, double, x < 0.0 ? x * y : x)
+DEFINE_ROW(pow_f64, double, double, pow(x, y))
 
 /* Integer rows: arithmetic in the unsigned twin U so overflow wraps instead of being UB; division
  * by zero gives 0 and INT_MIN / -1 wraps, where C would trap. Division truncates toward zero. */
@@ -74,6 +82,70 @@ DEFINE_INT_ROWS(i64, int64_t, uint64_t, DIV_SIGNED(int64_t, uint64_t), x < 0)
 DEFINE_INT_ROWS(i32, int32_t, uint32_t, DIV_SIGNED(int32_t, uint32_t), x < 0)
 DEFINE_INT_ROWS(i8, int8_t, uint8_t, DIV_SIGNED(int8_t, uint8_t), x < 0)
 DEFINE_INT_ROWS(u8, uint8_t, uint8_t, DIV_UNSIGNED(uint8_t), false) /* PRelu: never negative */
+/* 16-bit types wrap through uint32_t: a uint16_t product would be promoted to int and overflow */
+DEFINE_INT_ROWS(i16, int16_t, uint32_t, DIV_SIGNED(int16_t, uint32_t), x < 0)
+DEFINE_INT_ROWS(u16, uint16_t, uint32_t, DIV_UNSIGNED(uint16_t), false)
+DEFINE_INT_ROWS(u32, uint32_t, uint32_t, DIV_UNSIGNED(uint32_t), false)
+DEFINE_INT_ROWS(u64, uint64_t, uint64_t, DIV_UNSIGNED(uint64_t), false)
+
+/* Mod (the divisor's sign, as Python's %), fmod (the dividend's, as C's %) and the bitwise ops.
+ * x % 0 gives 0 and INT_MIN % -1 gives 0, where C would trap. Unsigned shifts by the width or
+ * more give 0, where C is undefined. */
+#define MOD_SIGNED(T)                                                                              \
+  (y == 0 || y == -1 ? (T)0                                                                        \
+                     : ((x % y != 0 && ((x % y < 0) != (y < 0))) ? (T)(x % y + y) : (T)(x % y)))
+#define FMOD_SIGNED(T) (y == 0 || y == -1 ? (T)0 : (T)(x % y))
+#define MOD_UNSIGNED(T) (y == 0 ? (T)0 : (T)(x % y))
+#define DEFINE_BIT_ROWS(sfx, T, MOD_EXPR, FMOD_EXPR)                                               \
+  DEFINE_ROW(mod_##sfx, T, T, MOD_EXPR)                                                            \
+  DEFINE_ROW(fmod_##sfx, T, T, FMOD_EXPR)                                                          \
+  DEFINE_ROW(band_##sfx, T, T, (T)(x & y))                                                         \
+  DEFINE_ROW(bor_##sfx, T, T, (T)(x | y))                                                          \
+  DEFINE_ROW(bxor_##sfx, T, T, (T)(x ^ y))
+#define DEFINE_SHIFT_ROWS(sfx, T)                                                                  \
+  DEFINE_ROW(shl_##sfx, T, T, (T)(y >= 8 * sizeof(T) ? 0 : (T)(x << y)))                           \
+  DEFINE_ROW(shr_##sfx, T, T, (T)(y >= 8 * sizeof(T) ? 0 : (T)(x >> y)))
+/* Signed BitShift (opset 28): left shifts wrap in the unsigned twin U, right shifts are
+ * arithmetic; a negative count or one of the width or more gives 0 (left) or the sign fill
+ * (right). */
+#define SHIFT_OUT(T) (y < 0 || (uint64_t)y >= 8 * sizeof(T))
+#define DEFINE_SSHIFT_ROWS(sfx, T, U)                                                              \
+  DEFINE_ROW(shl_##sfx, T, T, SHIFT_OUT(T) ? (T)0 : (T)(U)((U)x << y))                             \
+  DEFINE_ROW(shr_##sfx, T, T,                                                                      \
+             SHIFT_OUT(T) ? (T)(x < 0 ? -1 : 0) : (x < 0 ? (T) ~(T)(~x >> y) : (T)(x >> y)))
+DEFINE_BIT_ROWS(i64, int64_t, MOD_SIGNED(int64_t), FMOD_SIGNED(int64_t))
+DEFINE_BIT_ROWS(i32, int32_t, MOD_SIGNED(int32_t), FMOD_SIGNED(int32_t))
+DEFINE_BIT_ROWS(i8, int8_t, MOD_SIGNED(int8_t), FMOD_SIGNED(int8_t))
+DEFINE_BIT_ROWS(u8, uint8_t, MOD_UNSIGNED(uint8_t), MOD_UNSIGNED(uint8_t))
+DEFINE_BIT_ROWS(i16, int16_t, MOD_SIGNED(int16_t), FMOD_SIGNED(int16_t))
+DEFINE_BIT_ROWS(u16, uint16_t, MOD_UNSIGNED(uint16_t), MOD_UNSIGNED(uint16_t))
+DEFINE_BIT_ROWS(u32, uint32_t, MOD_UNSIGNED(uint32_t), MOD_UNSIGNED(uint32_t))
+DEFINE_BIT_ROWS(u64, uint64_t, MOD_UNSIGNED(uint64_t), MOD_UNSIGNED(uint64_t))
+DEFINE_SHIFT_ROWS(u8, uint8_t)
+DEFINE_SHIFT_ROWS(u16, uint16_t)
+DEFINE_SHIFT_ROWS(u32, uint32_t)
+DEFINE_SHIFT_ROWS(u64, uint64_t)
+DEFINE_SSHIFT_ROWS(i16, int16_t, uint32_t)
+DEFINE_SSHIFT_ROWS(i64, int64_t, uint64_t)
+DEFINE_SSHIFT_ROWS(i32, int32_t, uint32_t)
+DEFINE_SSHIFT_ROWS(i8, int8_t, uint8_t)
+DEFINE_ROW(fmod_f32, float, float, fmodf(x, y))
+
+/* Float Mod with fmod 0 (opset 28): the divisor's sign, as numpy.mod; a zero result takes the
+ * divisor's sign too, and x mod +-inf is x when the signs agree, else the infinity. */
+static float mod_f32_elem(float x, float y) {
+  float r = fmodf(x, y);
+  if (r == 0.0f) return copysignf(0.0f, y);
+  return (r < 0.0f) != (y < 0.0f) ? r + y : r;
+}
+DEFINE_ROW(mod_f32, float, float, mod_f32_elem(x, y))
+static double mod_f64_elem(double x, double y) {
+  double r = fmod(x, y);
+  if (r == 0.0) return copysign(0.0, y);
+  return (r < 0.0) != (y < 0.0) ? r + y : r;
+}
+DEFINE_ROW(mod_f64, double, double, mod_f64_elem(x, y))
+DEFINE_ROW(fmod_f64, double, double, fmod(x, y))
 
 #define DEFINE_CMP_ROWS(sfx, T)                                                                    \
   DEFINE_ROW(eq_##sfx, T, uint8_t, x == y)                                                         \
@@ -82,10 +154,15 @@ DEFINE_INT_ROWS(u8, uint8_t, uint8_t, DIV_UNSIGNED(uint8_t), false) /* PRelu: ne
   DEFINE_ROW(gt_##sfx, T, uint8_t, x > y)                                                          \
   DEFINE_ROW(ge_##sfx, T, uint8_t, x >= y)
 DEFINE_CMP_ROWS(f32, float)
+DEFINE_CMP_ROWS(f64, double)
 DEFINE_CMP_ROWS(i64, int64_t)
 DEFINE_CMP_ROWS(i32, int32_t)
 DEFINE_CMP_ROWS(i8, int8_t)
 DEFINE_CMP_ROWS(u8, uint8_t)
+DEFINE_CMP_ROWS(i16, int16_t)
+DEFINE_CMP_ROWS(u16, uint16_t)
+DEFINE_CMP_ROWS(u32, uint32_t)
+DEFINE_CMP_ROWS(u64, uint64_t)
 
 /* Bool bytes are normalised so a stray non-0/1 byte still acts as true. */
 DEFINE_ROW(eq_bool, uint8_t, uint8_t, (x != 0) == (y != 0))
@@ -111,19 +188,46 @@ DEFINE_ROW(xor_bool, uint8_t, uint8_t, (x != 0) ^ (y != 0))
   case MT_EW_LESS_EQUAL: return le_##sfx;                                                          \
   case MT_EW_GREATER: return gt_##sfx;                                                             \
   case MT_EW_GREATER_EQUAL: return ge_##sfx;                                                       \
+  default: break;                                                                                  \
+  }
+#define PICK_INT(op_, sfx)                                                                         \
+  switch (op_) {                                                                                   \
+  case MT_EW_MOD: return mod_##sfx;                                                                \
+  case MT_EW_FMOD: return fmod_##sfx;                                                              \
+  case MT_EW_BITWISE_AND: return band_##sfx;                                                       \
+  case MT_EW_BITWISE_OR: return bor_##sfx;                                                         \
+  case MT_EW_BITWISE_XOR: return bxor_##sfx;                                                       \
   default: return NULL;                                                                            \
   }
+/* PICK_INT with the shifts (every integer type since BitShift opset 28); always returns. */
+#define PICK_BITS(op_, sfx)                                                                        \
+  if (op_ == MT_EW_SHIFT_LEFT) return shl_##sfx;                                                   \
+  if (op_ == MT_EW_SHIFT_RIGHT) return shr_##sfx;                                                  \
+  PICK_INT(op_, sfx)
 
 /* The row kernel for op over same-typed inputs of dtype dt (float16 excluded), or NULL. */
 static mt_bcast_row_fn pick_row(mt_ew_binary op, mt_dtype dt) {
   switch (dt) {
   case MT_DTYPE_FLOAT32:
     if (op == MT_EW_POW) return pow_f32;
-    PICK(op, f32)
-  case MT_DTYPE_INT64: PICK(op, i64)
-  case MT_DTYPE_INT32: PICK(op, i32)
-  case MT_DTYPE_INT8: PICK(op, i8)
-  case MT_DTYPE_UINT8: PICK(op, u8)
+    if (op == MT_EW_FMOD) return fmod_f32;
+    if (op == MT_EW_MOD) return mod_f32;
+    PICK(op, f32);
+    return NULL;
+  case MT_DTYPE_FLOAT64:
+    if (op == MT_EW_POW) return pow_f64;
+    if (op == MT_EW_FMOD) return fmod_f64;
+    if (op == MT_EW_MOD) return mod_f64;
+    PICK(op, f64);
+    return NULL;
+  case MT_DTYPE_INT64: PICK(op, i64); PICK_BITS(op, i64);
+  case MT_DTYPE_INT32: PICK(op, i32); PICK_BITS(op, i32);
+  case MT_DTYPE_INT8: PICK(op, i8); PICK_BITS(op, i8);
+  case MT_DTYPE_UINT8: PICK(op, u8); PICK_BITS(op, u8);
+  case MT_DTYPE_INT16: PICK(op, i16); PICK_BITS(op, i16);
+  case MT_DTYPE_UINT16: PICK(op, u16); PICK_BITS(op, u16);
+  case MT_DTYPE_UINT32: PICK(op, u32); PICK_BITS(op, u32);
+  case MT_DTYPE_UINT64: PICK(op, u64); PICK_BITS(op, u64);
   case MT_DTYPE_BOOL:
     switch (op) {
     case MT_EW_AND: return and_bool;
@@ -141,7 +245,7 @@ static mt_bcast_row_fn pick_row(mt_ew_binary op, mt_dtype dt) {
 }
 
 bool mt_cpu_ew_binary_supports(mt_ew_binary op, mt_dtype dt) {
-  if (op == MT_EW_POW) return mt_dtype_is_float(dt) || mt_dtype_is_integer(dt);
+  if (op == MT_EW_POW) return mt_dtype_is_float_any(dt) || mt_dtype_is_integer(dt);
   return pick_row(op, dt == MT_DTYPE_FLOAT16 ? MT_DTYPE_FLOAT32 : dt) != NULL;
 }
 
@@ -185,9 +289,14 @@ static double load_f64(mt_dtype dt, const void *p, int64_t i) {
   switch (dt) {
   case MT_DTYPE_FLOAT32: return ((const float *)p)[i];
   case MT_DTYPE_FLOAT16: return mt_half_to_float(((const uint16_t *)p)[i]);
+  case MT_DTYPE_FLOAT64: return ((const double *)p)[i];
   case MT_DTYPE_INT64: return (double)((const int64_t *)p)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)p)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)p)[i];
+  case MT_DTYPE_INT16: return ((const int16_t *)p)[i];
+  case MT_DTYPE_UINT16: return ((const uint16_t *)p)[i];
+  case MT_DTYPE_UINT32: return ((const uint32_t *)p)[i];
+  case MT_DTYPE_UINT64: return (double)((const uint64_t *)p)[i];
   case MT_DTYPE_UINT8:
   case MT_DTYPE_BOOL: return ((const uint8_t *)p)[i];
   default: return 0;
@@ -255,6 +364,8 @@ static void row_pow_mixed(const void *ctx_, const void *const *in, const int64_t
       ((float *)out)[i] = (float)v;
     else if (c->out == MT_DTYPE_FLOAT16)
       ((uint16_t *)out)[i] = mt_float_to_half((float)v);
+    else if (c->out == MT_DTYPE_FLOAT64)
+      ((double *)out)[i] = v;
     else
       store_i64(c->out, out, i, f64_to_i64(v));
   }
@@ -273,7 +384,8 @@ mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor
                   mt_dtype_name(want_out));
   if (!mt_cpu_ew_binary_supports(op, a->dtype))
     return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported by this op", mt_dtype_name(a->dtype));
-  if (op == MT_EW_POW && !(mt_dtype_is_float(b->dtype) || mt_dtype_is_integer(b->dtype)))
+  /* an exponent of the wider integer types goes through double (they are not `int_exp`) */
+  if (op == MT_EW_POW && !(mt_dtype_is_float_any(b->dtype) || mt_dtype_is_integer_any(b->dtype)))
     return MT_ERR(UNIMPLEMENTED, "exponent dtype %s is not supported", mt_dtype_name(b->dtype));
 
   mt_bcast_plan plan;
@@ -283,7 +395,8 @@ mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor
   size_t esize[2] = {mt_dtype_size(a->dtype), mt_dtype_size(b->dtype)};
   size_t oesize = mt_dtype_size(out->dtype);
 
-  if (op == MT_EW_POW && !(a->dtype == MT_DTYPE_FLOAT32 && b->dtype == MT_DTYPE_FLOAT32)) {
+  if (op == MT_EW_POW && !(a->dtype == MT_DTYPE_FLOAT32 && b->dtype == MT_DTYPE_FLOAT32) &&
+      !(a->dtype == MT_DTYPE_FLOAT64 && b->dtype == MT_DTYPE_FLOAT64)) {
     pow_ctx ctx = {a->dtype, b->dtype, out->dtype};
     mt_bcast_plan_run(&plan, data, esize, out->data, oesize, row_pow_mixed, &ctx);
     return NULL;
@@ -372,6 +485,9 @@ mt_status *mt_cpu_ew_divide_by(mt_tensor *out, int64_t n) {
     float *o = out->data;
     const float d = (float)n;
     for (int64_t i = 0; i < count; i++) o[i] = o[i] / d;
+  } else if (out->dtype == MT_DTYPE_FLOAT64) {
+    double *o = out->data;
+    for (int64_t i = 0; i < count; i++) o[i] = o[i] / (double)n;
   } else if (out->dtype == MT_DTYPE_FLOAT16) {
     uint16_t *o = out->data;
     const float d = (float)n;

@@ -46,6 +46,20 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_ARG_REDUCE] = "arg_reduce",
     [MT_KERNEL_TOPK] = "topk",
     [MT_KERNEL_CUMSUM] = "cumsum",
+    [MT_KERNEL_HARDMAX] = "hardmax",
+    [MT_KERNEL_GATHER_ND] = "gather_nd",
+    [MT_KERNEL_SCATTER_ND] = "scatter_nd",
+    [MT_KERNEL_SCATTER_ELEMENTS] = "scatter_elements",
+    [MT_KERNEL_ONE_HOT] = "one_hot",
+    [MT_KERNEL_TRILU] = "trilu",
+    [MT_KERNEL_EYE_LIKE] = "eye_like",
+    [MT_KERNEL_REVERSE_SEQUENCE] = "reverse_sequence",
+    [MT_KERNEL_NORMALIZE] = "normalize",
+    [MT_KERNEL_LP_POOL] = "lp_pool",
+    [MT_KERNEL_COMPRESS] = "compress",
+    [MT_KERNEL_NLL_LOSS] = "nll_loss",
+    [MT_KERNEL_WINDOW] = "window",
+    [MT_KERNEL_LRN] = "lrn",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -216,6 +230,21 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_INSTANCENORM:
   case MT_KERNEL_LAYERNORM:
   case MT_KERNEL_EINSUM: return mt_cpu_kernel_run_nn(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_HARDMAX:
+  case MT_KERNEL_GATHER_ND:
+  case MT_KERNEL_SCATTER_ND:
+  case MT_KERNEL_SCATTER_ELEMENTS:
+  case MT_KERNEL_ONE_HOT:
+  case MT_KERNEL_TRILU:
+  case MT_KERNEL_EYE_LIKE:
+  case MT_KERNEL_REVERSE_SEQUENCE:
+  case MT_KERNEL_COMPRESS:
+  case MT_KERNEL_WINDOW: return mt_cpu_kernel_run_index(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_NORMALIZE:
+  case MT_KERNEL_LRN:
+  case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_NLL_LOSS:
+    return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

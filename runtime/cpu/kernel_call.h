@@ -69,6 +69,24 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_ARG_REDUCE, /* mt_kc_arg_reduce: ArgMax, ArgMin */
   MT_KERNEL_TOPK,       /* mt_kc_topk */
   MT_KERNEL_CUMSUM,     /* mt_kc_cumsum: the axis is input 1's value */
+  /* indexing and generated values (kernel_call_index.c) */
+  MT_KERNEL_HARDMAX,          /* mt_kc_softmax (log unused): 1 at each row's first maximum */
+  MT_KERNEL_GATHER_ND,        /* mt_kc_gather_nd */
+  MT_KERNEL_SCATTER_ND,       /* mt_kc_scatter (axis unused) */
+  MT_KERNEL_SCATTER_ELEMENTS, /* mt_kc_scatter */
+  MT_KERNEL_ONE_HOT,          /* mt_kc_axis (normalised against the output's rank); depth is
+                               * input 1, [off, on] input 2 */
+  MT_KERNEL_TRILU,            /* mt_kc_trilu; the diagonal offset k is input 1 (0 if absent) */
+  MT_KERNEL_EYE_LIKE,         /* mt_kc_eye_like */
+  MT_KERNEL_REVERSE_SEQUENCE, /* mt_kc_reverse_sequence; the lengths are input 1 */
+  /* normalisations over an axes set, and Lp pooling (kernel_call_norm.c) */
+  MT_KERNEL_NORMALIZE, /* mt_kc_normalize: MVN, RMSNormalization, LpNormalization, GroupNorm */
+  MT_KERNEL_LP_POOL,   /* mt_kc_lp_pool */
+  MT_KERNEL_COMPRESS,  /* mt_kc_compress; the condition is input 1 (kernel_call_index.c) */
+  MT_KERNEL_NLL_LOSS,  /* mt_kc_nll_loss: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+                        * (kernel_call_loss.c) */
+  MT_KERNEL_WINDOW,    /* mt_kc_window: Hann, Hamming, Blackman windows (kernel_call_index.c) */
+  MT_KERNEL_LRN,       /* mt_kc_lrn (kernel_call_norm.c) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -205,6 +223,104 @@ typedef struct mt_kc_cumsum {
   bool exclusive, reverse;
 } mt_kc_cumsum;
 
+typedef enum mt_scatter_reduction {
+  MT_SCATTER_NONE = 0, /* replace */
+  MT_SCATTER_ADD,
+  MT_SCATTER_MUL,
+  MT_SCATTER_MAX,
+  MT_SCATTER_MIN,
+} mt_scatter_reduction;
+
+typedef struct mt_kc_gather_nd {
+  int batch_dims;
+} mt_kc_gather_nd;
+
+typedef struct mt_kc_scatter {
+  int axis; /* ScatterElements: normalised */
+  mt_scatter_reduction reduction;
+} mt_kc_scatter;
+
+typedef struct mt_kc_trilu {
+  bool upper; /* keep j - i >= k (upper) or j - i <= k (lower) over the last two dims */
+} mt_kc_trilu;
+
+typedef struct mt_kc_eye_like {
+  int64_t k; /* ones where column - row == k */
+} mt_kc_eye_like;
+
+/* Compress keeps the slices along `axis` (of the input flattened to 1-D when flatten) whose
+ * condition entry is true; the output's size, fixed when the condition was known at compile time,
+ * must match the count the kernel finds. */
+typedef struct mt_kc_compress {
+  int axis;
+  bool flatten;
+} mt_kc_compress;
+
+typedef enum mt_loss_reduction {
+  MT_LOSS_NONE = 0, /* one loss per target element */
+  MT_LOSS_SUM,
+  MT_LOSS_MEAN, /* sum(w * loss) / sum(w), w the target's weight (1 without weights, 0 if ignored) */
+} mt_loss_reduction;
+
+/* x [N, C, d...] (log-probabilities, or scores when log_softmax: SoftmaxCrossEntropyLoss, whose
+ * optional output 1 is the log-softmax along C), target [N, d...] integers, optional weight [C]
+ * (input 2). loss[n, d] = -w * x[n, target[n, d], d]. */
+typedef struct mt_kc_nll_loss {
+  mt_loss_reduction reduction;
+  bool log_softmax;
+  bool has_ignore;
+  int64_t ignore_index;
+} mt_kc_nll_loss;
+
+typedef enum mt_window_kind {
+  MT_WINDOW_HANN = 0, /* sin^2(pi n / M) */
+  MT_WINDOW_HAMMING,  /* 25/46 - 21/46 cos(2 pi n / M) */
+  MT_WINDOW_BLACKMAN, /* 0.42 - 0.5 cos(2 pi n / M) + 0.08 cos(4 pi n / M) */
+} mt_window_kind;
+
+/* Output 0 (its length is the window size) with M = size (periodic) or size - 1, computed in
+ * double and rounded once into the output's dtype. */
+typedef struct mt_kc_window {
+  mt_window_kind kind;
+  bool periodic;
+} mt_kc_window;
+
+typedef struct mt_kc_reverse_sequence {
+  int batch_axis, time_axis; /* 0 and 1, distinct */
+} mt_kc_reverse_sequence;
+
+typedef enum mt_normalize_kind {
+  MT_NORMALIZE_MVN = 0, /* (x - mean) / (sqrt(E[x^2] - mean^2) + 1e-9), the spec's function */
+  MT_NORMALIZE_RMS,     /* x / sqrt(mean(x^2) + eps) * scale */
+  MT_NORMALIZE_LP,      /* x / (sum |x|^p)^(1/p), p 1 or 2; 0 where the norm is 0 */
+  MT_NORMALIZE_GROUP,   /* (x - mean) / sqrt(var + eps) * scale + bias */
+} mt_normalize_kind;
+
+/* The input viewed under `dims` (same element count); statistics per position of the dims not in
+ * reduce_mask. scale (input 1) and bias (input 2) are indexed by the view dims in param_mask,
+ * row-major over those dims (0: one value). */
+typedef struct mt_kc_normalize {
+  mt_normalize_kind kind;
+  int rank;
+  int64_t dims[MT_MAX_RANK];
+  uint32_t reduce_mask, param_mask;
+  float epsilon;
+  int p;
+} mt_kc_normalize;
+
+/* LRN over x [N, C, ...]: y = x / (bias + alpha / size * sum of x^2 over the channels
+ * [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)])^beta, in double. */
+typedef struct mt_kc_lrn {
+  int64_t size;
+  float alpha, beta, bias;
+} mt_kc_lrn;
+
+typedef struct mt_kc_lp_pool {
+  int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
+  int64_t planes;
+  mt_conv_geom geom;
+} mt_kc_lp_pool;
+
 /* One node's work for runtime/cpu: copy it by value, store it, run it any time later. */
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
@@ -235,8 +351,23 @@ typedef struct mt_kernel_call {
     mt_kc_arg_reduce arg_reduce;
     mt_kc_topk topk;
     mt_kc_cumsum cumsum;
+    mt_kc_gather_nd gather_nd;
+    mt_kc_scatter scatter;
+    mt_kc_trilu trilu;
+    mt_kc_eye_like eye_like;
+    mt_kc_reverse_sequence reverse_sequence;
+    mt_kc_compress compress;
+    mt_kc_nll_loss nll_loss;
+    mt_kc_window window;
+    mt_kc_lrn lrn;
+    mt_kc_normalize normalize;
+    mt_kc_lp_pool lp_pool;
   } params;
 } mt_kernel_call;
+
+/* Element n of a window of `size` elements (MT_KERNEL_WINDOW), in double: the one formula the
+ * kernel and the CUDA generator share. */
+double mt_cpu_window_value(mt_window_kind kind, bool periodic, int64_t size, int64_t n);
 
 /* Lower-case name of a kind ("binary", "conv"); "invalid" for values outside the enum. */
 const char *mt_kernel_kind_name(mt_kernel_kind kind);
@@ -257,5 +388,14 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_nn(const mt_kernel_call *call, int n_in
 MT_MUST_USE mt_status *mt_cpu_kernel_run_data(const mt_kernel_call *call, int n_inputs,
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_inputs,
+                                              const mt_tensor *const *inputs, int n_outputs,
+                                              mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_loss(const mt_kernel_call *call, int n_inputs,
+                                              const mt_tensor *const *inputs, int n_outputs,
+                                              mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
+                                               const mt_tensor *const *inputs, int n_outputs,
+                                               mt_tensor *outputs);
 
 #endif

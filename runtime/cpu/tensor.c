@@ -12,6 +12,11 @@ bool mt_dtype_supported(mt_dtype dt) {
   case MT_DTYPE_INT32:
   case MT_DTYPE_INT8:
   case MT_DTYPE_UINT8:
+  case MT_DTYPE_INT16:
+  case MT_DTYPE_UINT16:
+  case MT_DTYPE_UINT32:
+  case MT_DTYPE_UINT64:
+  case MT_DTYPE_FLOAT64:
   case MT_DTYPE_BOOL: return true;
   default: return false;
   }
@@ -70,6 +75,13 @@ bool mt_dtype_is_integer(mt_dtype dt) {
          dt == MT_DTYPE_UINT8;
 }
 
+bool mt_dtype_is_float_any(mt_dtype dt) { return mt_dtype_is_float(dt) || dt == MT_DTYPE_FLOAT64; }
+
+bool mt_dtype_is_integer_any(mt_dtype dt) {
+  return mt_dtype_is_integer(dt) || dt == MT_DTYPE_INT16 || dt == MT_DTYPE_UINT16 ||
+         dt == MT_DTYPE_UINT32 || dt == MT_DTYPE_UINT64;
+}
+
 float mt_half_to_float(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16;
   uint32_t exp = (h >> 10) & 0x1f;
@@ -125,10 +137,15 @@ double mt_tensor_get_f64(const mt_tensor *t, int64_t i) {
   switch (t->dtype) {
   case MT_DTYPE_FLOAT32: return ((const float *)t->data)[i];
   case MT_DTYPE_FLOAT16: return mt_half_to_float(((const uint16_t *)t->data)[i]);
+  case MT_DTYPE_FLOAT64: return ((const double *)t->data)[i];
   case MT_DTYPE_INT64: return (double)((const int64_t *)t->data)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)t->data)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)t->data)[i];
   case MT_DTYPE_UINT8: return ((const uint8_t *)t->data)[i];
+  case MT_DTYPE_INT16: return ((const int16_t *)t->data)[i];
+  case MT_DTYPE_UINT16: return ((const uint16_t *)t->data)[i];
+  case MT_DTYPE_UINT32: return ((const uint32_t *)t->data)[i];
+  case MT_DTYPE_UINT64: return (double)((const uint64_t *)t->data)[i];
   case MT_DTYPE_BOOL: return ((const uint8_t *)t->data)[i] != 0;
   default: return NAN;
   }
@@ -140,6 +157,10 @@ int64_t mt_tensor_get_i64(const mt_tensor *t, int64_t i) {
   case MT_DTYPE_INT32: return ((const int32_t *)t->data)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)t->data)[i];
   case MT_DTYPE_UINT8: return ((const uint8_t *)t->data)[i];
+  case MT_DTYPE_INT16: return ((const int16_t *)t->data)[i];
+  case MT_DTYPE_UINT16: return ((const uint16_t *)t->data)[i];
+  case MT_DTYPE_UINT32: return ((const uint32_t *)t->data)[i];
+  case MT_DTYPE_UINT64: return (int64_t)((const uint64_t *)t->data)[i]; /* wraps past INT64_MAX */
   case MT_DTYPE_BOOL: return ((const uint8_t *)t->data)[i] != 0;
   default: {
     double d = mt_tensor_get_f64(t, i);
@@ -155,10 +176,17 @@ void mt_tensor_set_f64(mt_tensor *t, int64_t i, double v) {
   switch (t->dtype) {
   case MT_DTYPE_FLOAT32: ((float *)t->data)[i] = (float)v; break;
   case MT_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = mt_float_to_half((float)v); break;
+  case MT_DTYPE_FLOAT64: ((double *)t->data)[i] = v; break;
   case MT_DTYPE_INT64: ((int64_t *)t->data)[i] = (int64_t)v; break;
   case MT_DTYPE_INT32: ((int32_t *)t->data)[i] = (int32_t)(int64_t)v; break;
   case MT_DTYPE_INT8: ((int8_t *)t->data)[i] = (int8_t)(int64_t)v; break;
   case MT_DTYPE_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)(int64_t)v; break;
+  case MT_DTYPE_INT16: ((int16_t *)t->data)[i] = (int16_t)(int64_t)v; break;
+  case MT_DTYPE_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)(int64_t)v; break;
+  case MT_DTYPE_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)(int64_t)v; break;
+  case MT_DTYPE_UINT64:
+    ((uint64_t *)t->data)[i] = v >= 0 ? (uint64_t)v : (uint64_t)(int64_t)v;
+    break;
   case MT_DTYPE_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;
   default: break;
   }

@@ -34,14 +34,20 @@ typedef enum mt_dtype {
   MT_DTYPE_BFLOAT16 = 16,
 } mt_dtype;
 
-/* True for the element types mtcc computes with: float32, float16, int64, int32, int8, uint8, bool. */
+/* True for the element types mtcc computes with: float32, float16, int64, int32, int8, uint8, bool,
+ * and float64, int16, uint16, uint32, uint64 (elementwise math, casts and data movement only: the
+ * other typed kernels check mt_dtype_is_float / mt_dtype_is_integer and refuse them as
+ * unsupported). */
 bool mt_dtype_supported(mt_dtype dt);
 /* Bytes per element; 0 for unsupported or unknown types. */
 size_t mt_dtype_size(mt_dtype dt);
 /* Lower-case ONNX-style name ("float32", "int64", ...), or "dtype(N)" in a static buffer. */
 const char *mt_dtype_name(mt_dtype dt);
-bool mt_dtype_is_float(mt_dtype dt); /* float32 or float16 */
-bool mt_dtype_is_integer(mt_dtype dt);
+bool mt_dtype_is_float(mt_dtype dt);     /* float32 or float16: every float kernel's set */
+bool mt_dtype_is_float_any(mt_dtype dt); /* mt_dtype_is_float or float64 (elementwise kernels) */
+bool mt_dtype_is_integer(mt_dtype dt);   /* int64, int32, int8, uint8: every typed kernel's set */
+/* mt_dtype_is_integer or int16, uint16, uint32, uint64 (the elementwise kernels' set). */
+bool mt_dtype_is_integer_any(mt_dtype dt);
 
 typedef struct mt_tensor {
   mt_dtype dtype;

@@ -334,11 +334,12 @@ static Onnx__TensorProto *negative_dim(ob_builder *b) {
 static Onnx__TensorProto *huge_dims(ob_builder *b) {
   return ob_tensor_raw(b, "w_bad", MT_DTYPE_FLOAT32, 3, OB_DIMS(1 << 30, 1 << 30, 1 << 30), "", 0);
 }
-static Onnx__TensorProto *double_dtype(ob_builder *b) {
-  Onnx__TensorProto *t = ob_tensor(b, "w_bad", MT_DTYPE_FLOAT64, 1, OB_DIMS(1));
-  static double one = 1.0;
-  t->n_double_data = 1;
-  t->double_data = &one;
+/* complex64 (two floats per element): a dtype mtcc does not compute with */
+static Onnx__TensorProto *complex_dtype(ob_builder *b) {
+  Onnx__TensorProto *t = ob_tensor(b, "w_bad", MT_DTYPE_COMPLEX64, 1, OB_DIMS(1));
+  static float re_im[2] = {1.0f, 0.0f};
+  t->n_float_data = 2;
+  t->float_data = re_im;
   return t;
 }
 
@@ -371,7 +372,7 @@ static void test_initializer_errors(void **state) {
   import_one_initializer_expect(no_data, MT_DATA_LOSS, "int64");
   import_one_initializer_expect(negative_dim, MT_DATA_LOSS, "negative dim");
   import_one_initializer_expect(huge_dims, MT_DATA_LOSS, "large");
-  import_one_initializer_expect(double_dtype, MT_UNIMPLEMENTED, "float64");
+  import_one_initializer_expect(complex_dtype, MT_UNIMPLEMENTED, "complex64");
 }
 
 /* ---- opset imports ---- */

@@ -257,21 +257,21 @@ static void test_not_a_tensor_file(void **state) {
 static void test_pb_unsupported_dtype(void **state) {
   Onnx__TensorProto tp;
   onnx__tensor_proto__init(&tp);
-  double d[2] = {1.0, 2.0};
-  int64_t dims[1] = {2};
+  float d[2] = {1.0f, 2.0f}; /* one complex64 element: a dtype mtcc does not compute with */
+  int64_t dims[1] = {1};
   tp.n_dims = 1;
   tp.dims = dims;
   tp.has_data_type = 1;
-  tp.data_type = MT_DTYPE_FLOAT64;
-  tp.n_double_data = 2;
-  tp.double_data = d;
-  tp.name = "dbl";
+  tp.data_type = MT_DTYPE_COMPLEX64;
+  tp.n_float_data = 2;
+  tp.float_data = d;
+  tp.name = "cplx";
   uint8_t buf[128];
   size_t len = onnx__tensor_proto__pack(&tp, buf);
-  char *path = tu_join(*state, "double.pb");
+  char *path = tu_join(*state, "complex.pb");
   tu_write_file(path, buf, len);
   mt_tensor t;
-  assert_status(mt_tensor_file_read(path, &t, NULL), MT_UNIMPLEMENTED, path, "float64");
+  assert_status(mt_tensor_file_read(path, &t, NULL), MT_UNIMPLEMENTED, path, "complex64");
   free(path);
 }
 

@@ -154,8 +154,8 @@ static void fill_random(mt_tensor *t) {
   t->data = calloc((size_t)(n ? n : 1), mt_dtype_size(t->dtype));
   for (int64_t i = 0; t->data && i < n; i++)
     /* floats in [-1, 1); integers 0 or 1 (valid token ids, masks and indices) */
-    mt_tensor_set_f64(t, i,
-                      mt_dtype_is_float(t->dtype) ? 2 * uniform() - 1 : (double)(uniform() < 0.5));
+    mt_tensor_set_f64(
+        t, i, mt_dtype_is_float_any(t->dtype) ? 2 * uniform() - 1 : (double)(uniform() < 0.5));
 }
 
 static int run_model(const char *path, double rtol) {
