@@ -12,30 +12,6 @@
 #include "bundle_test_util.h"
 #include "onnx_builder.h"
 
-static const float W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
-static const float W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
-
-/* y = MatMul(Relu(x + W1), W2) with x[2,3], W1[2,3], W2[3,4]; plus a Transpose output. */
-static char *write_model(const char *dir) {
-  ob_builder b;
-  ob_init(&b, 13);
-  ob_input(&b, b.graph, "x", MT_DTYPE_FLOAT32, 2, OB_DIMS(2, 3), OB_PARAMS(NULL, NULL));
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w1", 2, OB_DIMS(2, 3), W1, 6));
-  ob_initializer(&b, b.graph, ob_tensor_floats(&b, "w2", 2, OB_DIMS(3, 4), W2, 12));
-  ob_node(&b, b.graph, "Add", "add", OB_NAMES("x", "w1"), OB_NAMES("s"));
-  ob_node(&b, b.graph, "Relu", "relu", OB_NAMES("s"), OB_NAMES("r"));
-  ob_node(&b, b.graph, "MatMul", "matmul", OB_NAMES("r", "w2"), OB_NAMES("y"));
-  ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("y"), OB_NAMES("yt"));
-  ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
-  ob_output(&b, b.graph, "yt", MT_DTYPE_FLOAT32);
-  size_t len;
-  void *bytes = ob_pack(&b, &len);
-  char *p = tu_join(dir, "tiny.onnx");
-  tu_write_file(p, bytes, len);
-  ob_free(&b);
-  return p;
-}
-
 typedef struct fixture {
   char *dir, *model;
   uint8_t *image;
@@ -49,7 +25,7 @@ static uint8_t *compile_bundle(const fixture *f, const char *name, size_t *out_s
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->dir = tu_mkdtemp();
-  f->model = write_model(f->dir);
+  f->model = bt_write_tiny_model(f->dir);
   f->image = compile_bundle(f, "a.mtbundle", &f->size);
   *state = f;
   return 0;
@@ -87,8 +63,8 @@ static void test_runs_and_matches_hand_computation(void **state) {
     for (int j = 0; j < 4; j++) {
       double acc = 0;
       for (int k = 0; k < 3; k++) {
-        double r = x[i * 3 + k] + W1[i * 3 + k];
-        acc += (r > 0 ? r : 0) * W2[k * 4 + j];
+        double r = x[i * 3 + k] + BT_W1[i * 3 + k];
+        acc += (r > 0 ? r : 0) * BT_W2[k * 4 + j];
       }
       assert_float_equal(y[i * 4 + j], acc, 1e-5);
       assert_float_equal(yt[j * 2 + i], acc, 1e-5);
