@@ -124,7 +124,7 @@ static void nd_tuple(cg_body *b, const mt_value *data, const char *idx, int bd, 
                      const char *bexpr, const char *t) {
   mt_cg_line(b, "  long long off = %s;", bexpr);
   for (int64_t j = 0; j < k; j++) {
-    char v[16];
+    char v[24]; /* "v" and any int64 */
     snprintf(v, sizeof v, "v%lld", (long long)j);
     mt_cg_line(b, "  long long %s = (long long)%s[%s * %lldLL + %lldLL];", v, idx, t, (long long)k,
                (long long)j);
