@@ -220,8 +220,13 @@ int mt_cmd_triton_repo(int argc, char **argv) {
     size_t n = strlen(out_dir);
     while (n > 1 && out_dir[n - 1] == '/') n--;
     if (n + 16 >= PATH_MAX) st = MT_ERR(INVALID_ARGUMENT, "triton-repo: %s is too long", out_dir);
-    if (!st && !(stage = malloc(n + 16))) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    if (!st) snprintf(stage, n + 16, "%.*s.tmp.XXXXXX", (int)n, out_dir);
+    if (!st) {
+      stage = malloc(n + 16);
+      if (stage)
+        snprintf(stage, n + 16, "%.*s.tmp.XXXXXX", (int)n, out_dir);
+      else
+        st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    }
     if (!st && !mkdtemp(stage)) {
       st = MT_ERR(INVALID_ARGUMENT, "triton-repo: cannot create a folder next to %s: %s", out_dir,
                   strerror(errno));
