@@ -243,17 +243,20 @@ int main(int argc, char **argv) {
   const Mtbundle__Manifest *m = bd->manifest;
   if (m->n_gpu_groups == 0) {
     fprintf(stderr, "gpu_replay: %s has no GPU code: %s\n", path, m->gpu_unavailable);
+    mtrt_bundle_close(rb);
     return 2;
   }
   for (size_t g = 0; g < m->n_gpu_groups; g++)
     if (m->gpu_groups[g]->n_steps == 0) {
       fprintf(stderr, "gpu_replay: group %zu has no GPU code: %s\n", g,
               m->gpu_groups[g]->unavailable);
+      mtrt_bundle_close(rb);
       return 2;
     }
   char why[256];
   if (!load_driver(why, sizeof why)) {
     printf("skipped: %s\n", why);
+    mtrt_bundle_close(rb);
     return 77;
   }
   int dev, major, minor;
