@@ -2,15 +2,19 @@
  * the tiny model, compile a workload into a bundle file and read its bytes back, rebuild a bundle
  * around a mutated manifest (same weights, checksums valid, so the mutation reaches the checks
  * behind them), and expect a bundle image to be refused with a one-line status naming what is
- * wrong. Header-only, after test_util.h. */
+ * wrong. Header-only, after test_util.h; define BT_RUNTIME_ONLY first where only libmtrt is built
+ * (no ONNX builder). */
 #ifndef MT_TESTS_BUNDLE_TEST_UTIL_H
 #define MT_TESTS_BUNDLE_TEST_UTIL_H
 
 #include "mtcc.h"
 #include "mtrt.h"
+#ifndef BT_RUNTIME_ONLY /* the ThreadSanitizer build has libmtrt only: no ONNX builder */
 #include "onnx_builder.h"
+#endif
 #include "runtime/bundle/bundle.h"
 
+#ifndef BT_RUNTIME_ONLY
 static const float BT_W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 static const float BT_W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
 
@@ -35,6 +39,7 @@ static inline char *bt_write_tiny_model(const char *dir) {
   ob_free(&b);
   return p;
 }
+#endif
 
 /* Compiles `input` (a model or manifest; nvrtc: with GPU code) into DIR/NAME and returns the
  * file's bytes (the caller frees them). */

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#define BT_RUNTIME_ONLY
 #include "bundle_test_util.h"
 #include "mtrt.h"
 
