@@ -32,7 +32,8 @@
 typedef enum mt_bundle_section_kind {
   MT_SECTION_MANIFEST = 1,
   MT_SECTION_WEIGHTS = 2,
-  MT_SECTION_CODE = 3, /* cubins and PTX (Manifest.code_images), 64-byte aligned each */
+  MT_SECTION_CODE = 3,     /* cubins and PTX (Manifest.code_images), 64-byte aligned each */
+  MT_SECTION_CPU_CODE = 4, /* CPU shared objects (Manifest.cpu_objects), 64-byte aligned each */
   MT_SECTION_KIND_COUNT,
 } mt_bundle_section_kind;
 
