@@ -162,9 +162,11 @@ MT_MUST_USE static mt_status *lower_dyn_quantize(const mt_op_ctx *c, mt_kernel_c
 
 /* ---------------------------------------------------------------- integer matmul / conv */
 
-static void slots(mt_kc_qlinear *p, const int8_t *map) {
+/* Slots of omitted inputs are -1, so a call never names an input its node lacks. */
+static void slots(const mt_op_ctx *c, mt_kc_qlinear *p, const int8_t *map) {
   memset(p, 0, sizeof *p);
-  for (int i = 0; i < MT_QIN_COUNT; i++) p->in[i] = map[i];
+  for (int i = 0; i < MT_QIN_COUNT; i++)
+    p->in[i] = map[i] >= 0 && mt_op_input(c, map[i]) ? map[i] : -1;
 }
 
 /* Node input index of each MT_QIN_* slot, per op. */
@@ -214,7 +216,7 @@ MT_MUST_USE static mt_status *qmatmul_call(const mt_op_ctx *c, mt_dtype *out_dt,
     *out_dt = MT_DTYPE_INT32;
   }
   MT_RETURN_IF_ERROR_PLAIN(mt_cpu_matmul_shape(a->rank, a->dims, b->rank, b->dims, s));
-  slots(p, ql ? qlinear_matmul_slots : matmul_integer_slots);
+  slots(c, p, ql ? qlinear_matmul_slots : matmul_integer_slots);
   p->requantize = ql;
   return NULL;
 }
@@ -254,7 +256,7 @@ MT_MUST_USE static mt_status *qconv_call(const mt_op_ctx *c, mt_dtype *out_dt, m
   if (x->rank < 3 || w->rank != x->rank)
     return MT_ERR(INVALID_ARGUMENT, "X and W must share a rank >= 3, got %d and %d", x->rank,
                   w->rank);
-  slots(p, ql ? qlinear_conv_slots : matmul_integer_slots);
+  slots(c, p, ql ? qlinear_conv_slots : matmul_integer_slots);
   p->requantize = ql;
   p->group = mt_node_attr_int(c->node, "group", 1);
   p->batch = x->dims[0];

@@ -54,7 +54,8 @@ MT_MUST_USE static mt_status *run_quantize(const mt_kc_quant *p, int n_inputs,
     return MT_ERR(UNIMPLEMENTED, "quantize %s to %s", mt_dtype_name(x->dtype),
                   mt_dtype_name(y->dtype));
   int64_t n = mt_tensor_numel(x);
-  if (p->mode != MT_QUANT_PER_TENSOR && (p->axis_dim < 1 || p->inner < 1 || n % p->axis_dim))
+  if (p->mode != MT_QUANT_PER_TENSOR &&
+      (p->axis_dim < 1 || p->inner < 1 || n % (p->axis_dim * p->inner)))
     return MT_ERR(INVALID_ARGUMENT, "quantization axis does not match the input");
   MT_RETURN_IF_ERROR_PLAIN(check_param(s, "scale", p, n));
   MT_RETURN_IF_ERROR_PLAIN(check_param(zp, "zero point", p, n));
@@ -77,7 +78,8 @@ MT_MUST_USE static mt_status *run_dequantize(const mt_kc_quant *p, int n_inputs,
     return MT_ERR(UNIMPLEMENTED, "dequantize %s to %s", mt_dtype_name(x->dtype),
                   mt_dtype_name(y->dtype));
   int64_t n = mt_tensor_numel(x);
-  if (p->mode != MT_QUANT_PER_TENSOR && (p->axis_dim < 1 || p->inner < 1 || n % p->axis_dim))
+  if (p->mode != MT_QUANT_PER_TENSOR &&
+      (p->axis_dim < 1 || p->inner < 1 || n % (p->axis_dim * p->inner)))
     return MT_ERR(INVALID_ARGUMENT, "quantization axis does not match the input");
   MT_RETURN_IF_ERROR_PLAIN(check_param(s, "scale", p, n));
   MT_RETURN_IF_ERROR_PLAIN(check_param(zp, "zero point", p, n));
