@@ -67,20 +67,11 @@ static void iload(const qnames *q, const char *at, char *out, size_t n) {
     snprintf(out, n, "(long long)%s[%s]", q->name, q->numel == 1 ? "0" : at);
 }
 
-static bool q_range(mt_dtype dt, long long *lo, long long *hi) {
-  switch (dt) {
-  case MT_DTYPE_UINT8: *lo = 0, *hi = 255; return true;
-  case MT_DTYPE_INT8: *lo = -128, *hi = 127; return true;
-  case MT_DTYPE_UINT16: *lo = 0, *hi = 65535; return true;
-  case MT_DTYPE_INT16: *lo = -32768, *hi = 32767; return true;
-  default: return false;
-  }
-}
-
 /* `y[at] = saturate(v)` for a double v holding an integral (or NaN) value. */
 static void store_saturated(cg_body *b, const qnames *y, const char *at, const char *v) {
-  long long lo = 0, hi = 0;
-  q_range(y->dtype, &lo, &hi);
+  double dlo = 0, dhi = 0;
+  mt_quant_range(y->dtype, &dlo, &dhi);
+  long long lo = (long long)dlo, hi = (long long)dhi;
   mt_cg_line(b, "  {");
   mt_cg_line(b, "    double s_ = %s;", v);
   mt_cg_line(b,

@@ -12,8 +12,8 @@
 #include "runtime/cpu/gemm.h"
 
 static bool is_quant_type(mt_dtype dt) {
-  return dt == MT_DTYPE_UINT8 || dt == MT_DTYPE_INT8 || dt == MT_DTYPE_UINT16 ||
-         dt == MT_DTYPE_INT16;
+  double lo, hi;
+  return mt_quant_range(dt, &lo, &hi);
 }
 
 static bool is_q8(const mt_tensor *t) {
@@ -91,21 +91,6 @@ MT_MUST_USE static mt_status *quantize_call(const mt_op_ctx *c, mt_dtype *out_dt
   return quant_layout(c, x, s, p);
 }
 
-MT_MUST_USE static mt_status *infer_quantize(mt_op_ctx *c) {
-  mt_kc_quant p;
-  mt_dtype dt;
-  MT_RETURN_IF_ERROR_PLAIN(quantize_call(c, &dt, &p));
-  const mt_tensor *x = mt_op_input(c, 0);
-  mt_op_set_output(c, 0, dt, x->rank, x->dims);
-  return NULL;
-}
-
-MT_MUST_USE static mt_status *lower_quantize(const mt_op_ctx *c, mt_kernel_call *call) {
-  mt_dtype dt;
-  call->kind = MT_KERNEL_QUANTIZE;
-  return quantize_call(c, &dt, &call->params.quant);
-}
-
 MT_MUST_USE static mt_status *dequantize_call(const mt_op_ctx *c, mt_dtype *out_dt,
                                               mt_kc_quant *p) {
   const mt_tensor *x = mt_op_input(c, 0), *s = mt_op_input(c, 1), *zp = mt_op_input(c, 2);
@@ -125,19 +110,26 @@ MT_MUST_USE static mt_status *dequantize_call(const mt_op_ctx *c, mt_dtype *out_
   return quant_layout(c, x, s, p);
 }
 
-MT_MUST_USE static mt_status *infer_dequantize(mt_op_ctx *c) {
+/* QuantizeLinear and DequantizeLinear share the layout and the output shape. */
+static bool is_quantize(const mt_op_ctx *c) {
+  return strcmp(c->node->op_type, "QuantizeLinear") == 0;
+}
+
+MT_MUST_USE static mt_status *infer_qdq(mt_op_ctx *c) {
   mt_kc_quant p;
   mt_dtype dt;
-  MT_RETURN_IF_ERROR_PLAIN(dequantize_call(c, &dt, &p));
+  MT_RETURN_IF_ERROR_PLAIN(is_quantize(c) ? quantize_call(c, &dt, &p)
+                                          : dequantize_call(c, &dt, &p));
   const mt_tensor *x = mt_op_input(c, 0);
   mt_op_set_output(c, 0, dt, x->rank, x->dims);
   return NULL;
 }
 
-MT_MUST_USE static mt_status *lower_dequantize(const mt_op_ctx *c, mt_kernel_call *call) {
+MT_MUST_USE static mt_status *lower_qdq(const mt_op_ctx *c, mt_kernel_call *call) {
   mt_dtype dt;
-  call->kind = MT_KERNEL_DEQUANTIZE;
-  return dequantize_call(c, &dt, &call->params.quant);
+  call->kind = is_quantize(c) ? MT_KERNEL_QUANTIZE : MT_KERNEL_DEQUANTIZE;
+  return is_quantize(c) ? quantize_call(c, &dt, &call->params.quant)
+                        : dequantize_call(c, &dt, &call->params.quant);
 }
 
 /* ---------------------------------------------------------------- DynamicQuantizeLinear */
@@ -296,8 +288,8 @@ MT_MUST_USE static mt_status *lower_qconv(const mt_op_ctx *c, mt_kernel_call *ca
   }
 
 const mt_op_def mt_ops_quant[] = {
-    QDEF("QuantizeLinear", 2, 3, infer_quantize, lower_quantize),
-    QDEF("DequantizeLinear", 2, 3, infer_dequantize, lower_dequantize),
+    QDEF("QuantizeLinear", 2, 3, infer_qdq, lower_qdq),
+    QDEF("DequantizeLinear", 2, 3, infer_qdq, lower_qdq),
     QDEF("DynamicQuantizeLinear", 1, 1, infer_dyn_quantize, lower_dyn_quantize),
     QDEF("MatMulInteger", 2, 4, infer_qmatmul, lower_qmatmul),
     QDEF("QLinearMatMul", 8, 8, infer_qmatmul, lower_qmatmul),

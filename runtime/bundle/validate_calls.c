@@ -811,8 +811,8 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
 /* ---------------------------------------------------------------- quantization */
 
 static bool is_quant_int(mt_dtype dt) {
-  return dt == MT_DTYPE_UINT8 || dt == MT_DTYPE_INT8 || dt == MT_DTYPE_UINT16 ||
-         dt == MT_DTYPE_INT16;
+  double lo, hi;
+  return mt_quant_range(dt, &lo, &hi);
 }
 
 /* The scale / zero-point layout against x (the kernel re-checks the counts against the data). */
@@ -847,12 +847,20 @@ MT_MUST_USE static mt_status *check_qlinear(const call_ctx *c, const mt_kernel_c
   if (!p->requantize)
     MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", MT_DTYPE_INT32));
   if (k->kind == MT_KERNEL_QCONV) {
-    MT_RETURN_IF_ERROR_PLAIN(check_geom(c, &p->geom));
+    const mt_conv_geom *g = &p->geom;
+    MT_RETURN_IF_ERROR_PLAIN(check_geom(c, g));
     if (p->group < 1 || p->c_in < 0 || p->c_out < 0 || p->batch < 0 || p->c_in % p->group ||
         p->c_out % p->group)
       return bad(c, "channels do not divide into groups");
+    int64_t dims[MT_MAX_RANK];
+    int r = nc_dims(p->batch, p->c_in, g, g->in, dims);
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[p->in[MT_QIN_A]], "operand X", r, dims));
+    nc_dims(p->c_out, p->c_in / p->group, g, g->kernel, dims);
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[p->in[MT_QIN_B]], "operand W", r, dims));
+    nc_dims(p->batch, p->c_out, g, g->out, dims);
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[0], "output 0", r, dims));
   }
-  return NULL; /* element counts are checked by the kernel against every operand */
+  return NULL; /* the scales' and zero points' counts are checked by the kernel */
 }
 
 MT_MUST_USE static mt_status *check_quant_kind(const call_ctx *c, const mt_kernel_call *k) {

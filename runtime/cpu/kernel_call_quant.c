@@ -11,17 +11,6 @@
 
 #include "runtime/cpu/kernel_call.h"
 
-/* The saturation range of an integer quantized type; false for any other type. */
-static bool quant_range(mt_dtype dt, double *lo, double *hi) {
-  switch (dt) {
-  case MT_DTYPE_UINT8: *lo = 0, *hi = 255; return true;
-  case MT_DTYPE_INT8: *lo = -128, *hi = 127; return true;
-  case MT_DTYPE_UINT16: *lo = 0, *hi = 65535; return true;
-  case MT_DTYPE_INT16: *lo = -32768, *hi = 32767; return true;
-  default: return false;
-  }
-}
-
 /* v rounded to dt's precision: a float16 computation's intermediate. */
 static float in_precision(float v, mt_dtype dt) {
   return dt == MT_DTYPE_FLOAT16 ? mt_half_to_float(mt_float_to_half(v)) : v;
@@ -46,13 +35,17 @@ MT_MUST_USE static mt_status *check_param(const mt_tensor *t, const char *what,
   return NULL;
 }
 
-MT_MUST_USE static mt_status *run_quantize(const mt_kc_quant *p, int n_inputs,
-                                           const mt_tensor *const *in, mt_tensor *y) {
+/* QuantizeLinear (quant) or DequantizeLinear over x with scale s and zero point zp. */
+MT_MUST_USE static mt_status *run_qdq(const mt_kc_quant *p, bool quant, int n_inputs,
+                                      const mt_tensor *const *in, mt_tensor *y) {
   const mt_tensor *x = in[0], *s = in[1], *zp = n_inputs > 2 ? in[2] : NULL;
-  double lo, hi;
-  if (!mt_dtype_is_float(x->dtype) || !quant_range(y->dtype, &lo, &hi))
-    return MT_ERR(UNIMPLEMENTED, "quantize %s to %s", mt_dtype_name(x->dtype),
-                  mt_dtype_name(y->dtype));
+  double lo = 0, hi = 0;
+  bool types = quant ? mt_dtype_is_float(x->dtype) && mt_quant_range(y->dtype, &lo, &hi)
+                     : (mt_quant_range(x->dtype, &lo, &hi) || x->dtype == MT_DTYPE_INT32) &&
+                           mt_dtype_is_float(y->dtype);
+  if (!types)
+    return MT_ERR(UNIMPLEMENTED, "%s %s to %s", quant ? "quantize" : "dequantize",
+                  mt_dtype_name(x->dtype), mt_dtype_name(y->dtype));
   int64_t n = mt_tensor_numel(x);
   if (p->mode != MT_QUANT_PER_TENSOR &&
       (p->axis_dim < 1 || p->inner < 1 || n % (p->axis_dim * p->inner)))
@@ -61,32 +54,15 @@ MT_MUST_USE static mt_status *run_quantize(const mt_kc_quant *p, int n_inputs,
   MT_RETURN_IF_ERROR_PLAIN(check_param(zp, "zero point", p, n));
   for (int64_t i = 0; i < n; i++) {
     int64_t k = mt_quant_param_index(p, i);
-    float q =
-        in_precision((float)mt_tensor_get_f64(x, i) / (float)mt_tensor_get_f64(s, k), x->dtype);
-    double v = rint((double)q) + (zp ? (double)mt_tensor_get_i64(zp, k) : 0.0);
-    mt_tensor_set_f64(y, i, saturate(v, lo, hi));
-  }
-  return NULL;
-}
-
-MT_MUST_USE static mt_status *run_dequantize(const mt_kc_quant *p, int n_inputs,
-                                             const mt_tensor *const *in, mt_tensor *y) {
-  const mt_tensor *x = in[0], *s = in[1], *zp = n_inputs > 2 ? in[2] : NULL;
-  double lo, hi;
-  if ((!quant_range(x->dtype, &lo, &hi) && x->dtype != MT_DTYPE_INT32) ||
-      !mt_dtype_is_float(y->dtype))
-    return MT_ERR(UNIMPLEMENTED, "dequantize %s to %s", mt_dtype_name(x->dtype),
-                  mt_dtype_name(y->dtype));
-  int64_t n = mt_tensor_numel(x);
-  if (p->mode != MT_QUANT_PER_TENSOR &&
-      (p->axis_dim < 1 || p->inner < 1 || n % (p->axis_dim * p->inner)))
-    return MT_ERR(INVALID_ARGUMENT, "quantization axis does not match the input");
-  MT_RETURN_IF_ERROR_PLAIN(check_param(s, "scale", p, n));
-  MT_RETURN_IF_ERROR_PLAIN(check_param(zp, "zero point", p, n));
-  for (int64_t i = 0; i < n; i++) {
-    int64_t k = mt_quant_param_index(p, i);
-    float d = (float)mt_tensor_get_i64(x, i) - (zp ? (float)mt_tensor_get_i64(zp, k) : 0.0f);
-    mt_tensor_set_f64(y, i, (double)(d * (float)mt_tensor_get_f64(s, k)));
+    if (quant) {
+      float q =
+          in_precision((float)mt_tensor_get_f64(x, i) / (float)mt_tensor_get_f64(s, k), x->dtype);
+      double v = rint((double)q) + (zp ? (double)mt_tensor_get_i64(zp, k) : 0.0);
+      mt_tensor_set_f64(y, i, saturate(v, lo, hi));
+    } else {
+      float d = (float)mt_tensor_get_i64(x, i) - (zp ? (float)mt_tensor_get_i64(zp, k) : 0.0f);
+      mt_tensor_set_f64(y, i, (double)(d * (float)mt_tensor_get_f64(s, k)));
+    }
   }
   return NULL;
 }
@@ -161,7 +137,7 @@ MT_MUST_USE static mt_status *requant_init(const mt_kc_qlinear *p, int n_inputs,
     if (y->dtype != MT_DTYPE_INT32) return MT_ERR(INVALID_ARGUMENT, "output must be int32");
     return NULL;
   }
-  if (!r->a_scale || !r->b_scale || !r->y_scale || !quant_range(y->dtype, &r->lo, &r->hi))
+  if (!r->a_scale || !r->b_scale || !r->y_scale || !mt_quant_range(y->dtype, &r->lo, &r->hi))
     return MT_ERR(INVALID_ARGUMENT, "requantization needs three scales and an 8/16-bit output");
   MT_RETURN_IF_ERROR_PLAIN(check_per_index(r->a_scale, "a scale", 1));
   MT_RETURN_IF_ERROR_PLAIN(check_per_index(r->b_scale, "b scale", n_cols));
@@ -331,9 +307,8 @@ mt_status *mt_cpu_kernel_run_quant(const mt_kernel_call *call, int n_inputs,
     if (n_inputs > 2 && inputs[2] &&
         inputs[2]->dtype != (call->kind == MT_KERNEL_QUANTIZE ? outputs : inputs[0])->dtype)
       return MT_ERR(INVALID_ARGUMENT, "zero point type does not match");
-    return call->kind == MT_KERNEL_QUANTIZE
-               ? run_quantize(&call->params.quant, n_inputs, inputs, outputs)
-               : run_dequantize(&call->params.quant, n_inputs, inputs, outputs);
+    return run_qdq(&call->params.quant, call->kind == MT_KERNEL_QUANTIZE, n_inputs, inputs,
+                   outputs);
   case MT_KERNEL_DYN_QUANTIZE: return run_dyn_quantize(inputs[0], n_outputs, outputs);
   case MT_KERNEL_QMATMUL: return run_qmatmul(&call->params.qlinear, n_inputs, inputs, outputs);
   case MT_KERNEL_QCONV: return run_qconv(&call->params.qlinear, n_inputs, inputs, outputs);

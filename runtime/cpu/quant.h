@@ -55,6 +55,17 @@ typedef struct mt_kc_qlinear {
   mt_conv_geom geom;
 } mt_kc_qlinear;
 
+/* The saturation range of an integer quantized type; false for any other type. */
+static inline bool mt_quant_range(mt_dtype dt, double *lo, double *hi) {
+  switch (dt) {
+  case MT_DTYPE_UINT8: *lo = 0, *hi = 255; return true;
+  case MT_DTYPE_INT8: *lo = -128, *hi = 127; return true;
+  case MT_DTYPE_UINT16: *lo = 0, *hi = 65535; return true;
+  case MT_DTYPE_INT16: *lo = -32768, *hi = 32767; return true;
+  default: return false;
+  }
+}
+
 /* The scale / zero-point index of element i of x under p. */
 static inline int64_t mt_quant_param_index(const mt_kc_quant *p, int64_t i) {
   switch (p->mode) {

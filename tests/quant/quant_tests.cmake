@@ -16,3 +16,9 @@ add_test(NAME codegen_emulate_resnet_int8
          COMMAND mtcc-emulate models ${CMAKE_CURRENT_BINARY_DIR}/emulate_resnet_int8.json)
 set_tests_properties(codegen_emulate_resnet_int8 PROPERTIES FIXTURES_REQUIRED quant_models
                                                             LABELS codegen SKIP_RETURN_CODE 77)
+# The fold-qdq pass on small QDQ graphs: folds (checked against ONNX Runtime) and refusals with
+# their reasons.
+add_test(NAME quant_fold_qdq
+         COMMAND ${MTCC_PYTHON} ${MT_TESTS}/quant/check_fold_qdq.py --mtcc $<TARGET_FILE:mtcc>
+                 --work ${CMAKE_CURRENT_BINARY_DIR}/work/fold_qdq)
+set_tests_properties(quant_fold_qdq PROPERTIES LABELS unit)
