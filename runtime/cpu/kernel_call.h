@@ -87,6 +87,8 @@ typedef enum mt_kernel_kind {
                         * (kernel_call_loss.c) */
   MT_KERNEL_WINDOW,    /* mt_kc_window: Hann, Hamming, Blackman windows (kernel_call_index.c) */
   MT_KERNEL_LRN,       /* mt_kc_lrn (kernel_call_norm.c) */
+  /* recurrent layers (kernel_call_rnn.c) */
+  MT_KERNEL_RNN, /* mt_kc_rnn: RNN, GRU, LSTM */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -315,6 +317,42 @@ typedef struct mt_kc_lrn {
   float alpha, beta, bias;
 } mt_kc_lrn;
 
+/* Recurrent layers (kernel_call_rnn.c). Inputs follow the ONNX ops: X, W, R, B, sequence_lens,
+ * initial_h, then for LSTM initial_c and P; outputs Y, Y_h, Y_c (any may be absent). */
+typedef enum mt_rnn_cell { MT_RNN_SIMPLE, MT_RNN_GRU, MT_RNN_LSTM } mt_rnn_cell;
+typedef enum mt_rnn_act {
+  MT_RNN_ACT_RELU,
+  MT_RNN_ACT_TANH,
+  MT_RNN_ACT_SIGMOID,
+  MT_RNN_ACT_AFFINE,
+  MT_RNN_ACT_LEAKY_RELU,
+  MT_RNN_ACT_THRESHOLDED_RELU,
+  MT_RNN_ACT_SCALED_TANH,
+  MT_RNN_ACT_HARD_SIGMOID,
+  MT_RNN_ACT_ELU,
+  MT_RNN_ACT_SOFTSIGN,
+  MT_RNN_ACT_SOFTPLUS,
+  MT_RNN_ACT_COUNT,
+} mt_rnn_act;
+typedef struct mt_kc_rnn {
+  mt_rnn_cell cell;
+  int directions; /* 1 or 2 (bidirectional: direction 0 forward, 1 reverse) */
+  bool reverse;   /* one direction, run from the last valid step back */
+  int layout;     /* 0: X [seq, batch, in]; 1: X [batch, seq, in] (opset 14) */
+  int64_t hidden;
+  bool has_clip; /* gate pre-activations clipped to [-clip, clip] */
+  float clip;
+  bool linear_before_reset; /* GRU */
+  bool input_forget;        /* LSTM: f = 1 - i */
+  /* per direction: f (RNN); f, g (GRU); f, g, h (LSTM) with their alpha and beta */
+  mt_rnn_act act[2][3];
+  float alpha[2][3], beta[2][3];
+} mt_kc_rnn;
+
+/* One activation of a recurrent cell, in double: the formula the kernel and the CUDA generator
+ * share (the generator prints the same expression). */
+double mt_cpu_rnn_activate(mt_rnn_act act, double alpha, double beta, double x);
+
 typedef struct mt_kc_lp_pool {
   int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
   int64_t planes;
@@ -360,6 +398,7 @@ typedef struct mt_kernel_call {
     mt_kc_nll_loss nll_loss;
     mt_kc_window window;
     mt_kc_lrn lrn;
+    mt_kc_rnn rnn;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -394,6 +433,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_
 MT_MUST_USE mt_status *mt_cpu_kernel_run_loss(const mt_kernel_call *call, int n_inputs,
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_rnn(const mt_kernel_call *call, int n_inputs,
+                                             const mt_tensor *const *inputs, int n_outputs,
+                                             mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);

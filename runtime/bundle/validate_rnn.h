@@ -1,0 +1,12 @@
+/* Load-time check of a recurrent-layer call (MT_KERNEL_RNN) against its buffers: validate_calls.c
+ * dispatches here. Views carry dtype and shape only (dtype 0 marks an omitted buffer). */
+#ifndef MT_BUNDLE_VALIDATE_RNN_H
+#define MT_BUNDLE_VALIDATE_RNN_H
+
+#include "runtime/cpu/kernel_call.h"
+
+/* DATA_LOSS naming what disagrees, NULL when the buffers fit the parameters. */
+MT_MUST_USE mt_status *mt_bundle_check_rnn(int n_in, const mt_tensor *in, int n_out,
+                                           const mt_tensor *out, const mt_kc_rnn *p);
+
+#endif
