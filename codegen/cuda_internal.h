@@ -117,6 +117,12 @@ MT_MUST_USE mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_option
 MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                         int64_t *out_work);
 
+/* Recurrent layers (cuda_rnn.c): RNN, GRU, LSTM as one persistent body, one block per sequence
+ * (direction x batch row; *out_work of them), the state in shared memory. UNIMPLEMENTED past the
+ * hidden size shared memory holds. */
+MT_MUST_USE mt_status *mt_cg_rnn_body(cg_body *b, const mt_node *n, const mt_kc_rnn *p,
+                                      int64_t *out_work);
+
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,
  * *out_per_thread false) or of independent items (one thread each: windowed pools, CumSum;
