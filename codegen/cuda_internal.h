@@ -123,6 +123,11 @@ MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_k
 MT_MUST_USE mt_status *mt_cg_rnn_body(cg_body *b, const mt_node *n, const mt_kc_rnn *p,
                                       int64_t *out_work);
 
+/* Signal ops (cuda_signal.c): DFT, STFT, MelWeightMatrix, one thread per output bin (*out_work
+ * of them). NOT_FOUND for other kinds. */
+MT_MUST_USE mt_status *mt_cg_signal_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                         int64_t *out_work);
+
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,
  * *out_per_thread false) or of independent items (one thread each: windowed pools, CumSum;

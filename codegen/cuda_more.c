@@ -364,6 +364,8 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
   *out_single = false;
   /* a recurrent layer may leave Y (output 0) out */
   if (c->kind == MT_KERNEL_RNN) return mt_cg_rnn_body(b, n, &c->params.rnn, out_work);
+  if (c->kind == MT_KERNEL_DFT || c->kind == MT_KERNEL_STFT || c->kind == MT_KERNEL_MEL_WEIGHT)
+    return mt_cg_signal_body(b, n, c, out_work);
   const mt_value *y = mt_module_value_c(m, n->outputs[0]);
   int64_t ny = mt_cg_numel(m, n->outputs[0]);
   *out_work = ny;

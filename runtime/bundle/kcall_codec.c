@@ -343,6 +343,24 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_f32(c, &k->params.lrn.beta);
     c_f32(c, &k->params.lrn.bias);
     break;
+  case MT_KERNEL_DFT:
+    c_int(c, &k->params.dft.axis, 0, AX, "dft: axis out of range");
+    c_i64(c, &k->params.dft.length);
+    c_bool(c, &k->params.dft.inverse);
+    c_bool(c, &k->params.dft.onesided);
+    break;
+  case MT_KERNEL_STFT:
+    c_i64(c, &k->params.stft.frame_step);
+    c_i64(c, &k->params.stft.frame_length);
+    c_bool(c, &k->params.stft.onesided);
+    break;
+  case MT_KERNEL_MEL_WEIGHT:
+    c_i64(c, &k->params.mel.num_mel_bins);
+    c_i64(c, &k->params.mel.dft_length);
+    c_i64(c, &k->params.mel.sample_rate);
+    c_f64(c, &k->params.mel.lower_hz);
+    c_f64(c, &k->params.mel.upper_hz);
+    break;
   case MT_KERNEL_RNN: {
     mt_kc_rnn *r = &k->params.rnn;
     C_ENUM(c, r->cell, MT_RNN_SIMPLE, MT_RNN_LSTM, "rnn: cell out of range");

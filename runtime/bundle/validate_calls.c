@@ -896,6 +896,9 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_TOPK: return check_topk(c, &k->params.topk);
   case MT_KERNEL_CUMSUM: return check_cumsum(c);
   case MT_KERNEL_RNN: return mt_bundle_check_rnn(c->n_in, c->in, c->n_out, c->out, &k->params.rnn);
+  case MT_KERNEL_DFT:
+  case MT_KERNEL_STFT:
+  case MT_KERNEL_MEL_WEIGHT: return mt_bundle_check_signal(c->n_in, c->in, c->n_out, c->out, k);
   default: return check_breadth_kind(c, k);
   }
 }

@@ -61,6 +61,9 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_WINDOW] = "window",
     [MT_KERNEL_LRN] = "lrn",
     [MT_KERNEL_RNN] = "rnn",
+    [MT_KERNEL_DFT] = "dft",
+    [MT_KERNEL_STFT] = "stft",
+    [MT_KERNEL_MEL_WEIGHT] = "mel_weight",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -246,6 +249,10 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_LRN:
   case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_RNN: return mt_cpu_kernel_run_rnn(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_DFT:
+  case MT_KERNEL_STFT:
+  case MT_KERNEL_MEL_WEIGHT:
+    return mt_cpu_kernel_run_signal(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
