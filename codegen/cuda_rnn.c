@@ -29,8 +29,7 @@ typedef struct rnn_gen {
   char y[MT_CG_NAME], yh[MT_CG_NAME], yc[MT_CG_NAME];
 } rnn_gen;
 
-/* Input i's parameter name, or "" when the node omits it. */
-MT_MUST_USE static mt_status *param_in(const cg_body *b, const mt_node *n, int i, char *out) {
+mt_status *mt_cg_input_param(const cg_body *b, const mt_node *n, int i, char *out) {
   out[0] = '\0';
   if (i >= n->n_inputs || n->inputs[i] == MT_NO_VALUE) return NULL;
   int k = mt_cg_input_index(b->fg, n->inputs[i]);
@@ -47,12 +46,15 @@ static void param_out(const cg_body *b, const mt_node *n, int i, char *out) {
   if (k >= 0) snprintf(out, MT_CG_NAME, "b%d_out%d", b->index, k);
 }
 
-/* "(double)ptr[at]" in the compute order of the reference (float16 through float). */
-static void ld(const rnn_gen *g, const char *ptr, const char *at, char *out, size_t n) {
-  if (g->dt == MT_DTYPE_FLOAT16)
-    snprintf(out, n, "(double)__half2float(%s[%s])", ptr, at);
+void mt_cg_load_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
+  if (dt == MT_DTYPE_FLOAT16)
+    snprintf(out, n, "(double)__half2float(%s[%s])", p, at);
   else
-    snprintf(out, n, "(double)%s[%s]", ptr, at);
+    snprintf(out, n, "(double)%s[%s]", p, at);
+}
+
+static void ld(const rnn_gen *g, const char *ptr, const char *at, char *out, size_t n) {
+  mt_cg_load_f64(g->dt, ptr, at, out, n);
 }
 
 /* dst = activation (d, which) of variable v, as mt_cpu_rnn_activate. */
@@ -273,15 +275,15 @@ mt_status *mt_cg_rnn_body(cg_body *b, const mt_node *n, const mt_kc_rnn *p, int6
   g.hid = p->hidden;
   g.gates = p->cell == MT_RNN_LSTM ? 4 : p->cell == MT_RNN_GRU ? 3 : 1;
   bool lstm = p->cell == MT_RNN_LSTM;
-  MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 0, g.x));
-  MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 1, g.w));
-  MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 2, g.r));
-  MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 3, g.bias));
-  MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 4, g.lens));
-  MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 5, g.h0));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 0, g.x));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 1, g.w));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 2, g.r));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 3, g.bias));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 4, g.lens));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 5, g.h0));
   if (lstm) {
-    MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 6, g.c0));
-    MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 7, g.peep));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 6, g.c0));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 7, g.peep));
   }
   param_out(b, n, 0, g.y);
   param_out(b, n, 1, g.yh);

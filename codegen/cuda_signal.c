@@ -19,21 +19,8 @@
 /* Most MelWeightMatrix filters the embedded edge table holds. */
 #define MEL_MAX_FILTERS 4094
 
-MT_MUST_USE static mt_status *in_param(const cg_body *b, const mt_node *n, int i, char *out) {
-  out[0] = '\0';
-  if (i >= n->n_inputs || n->inputs[i] == MT_NO_VALUE) return NULL;
-  int k = mt_cg_input_index(b->fg, n->inputs[i]);
-  if (k < 0) return MT_ERR(INTERNAL, "input %d is not a parameter of its kernel", i);
-  snprintf(out, MT_CG_NAME, "b%d_in%d", b->index, k);
-  return NULL;
-}
-
-/* "(double)p[at]" in the reference's compute order (float16 through float). */
 static void ld(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
-  if (dt == MT_DTYPE_FLOAT16)
-    snprintf(out, n, "(double)__half2float(%s[%s])", p, at);
-  else
-    snprintf(out, n, "(double)%s[%s]", p, at);
+  mt_cg_load_f64(dt, p, at, out, n);
 }
 
 static void store(cg_body *b, mt_dtype dt, const char *p, const char *at, const char *v) {
@@ -153,14 +140,14 @@ mt_status *mt_cg_signal_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   switch (c->kind) {
   case MT_KERNEL_DFT: {
     const mt_value *x = mt_module_value_c(m, n->inputs[0]);
-    MT_RETURN_IF_ERROR_PLAIN(in_param(b, n, 0, xi));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 0, xi));
     dft_body(b, &c->params.dft, x, xi, yo, y->dtype, out_work);
     return NULL;
   }
   case MT_KERNEL_STFT: {
     const mt_value *x = mt_module_value_c(m, n->inputs[0]);
-    MT_RETURN_IF_ERROR_PLAIN(in_param(b, n, 0, xi));
-    MT_RETURN_IF_ERROR_PLAIN(in_param(b, n, 2, wi));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 0, xi));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 2, wi));
     stft_body(b, &c->params.stft, x, xi, wi, yo, out_work);
     return NULL;
   }

@@ -12,30 +12,11 @@ import argparse
 import os
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from gen_breadth_cases import write_case
+
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
-
-
-def write_case(root, name, graph, feeds, opset):
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    case = os.path.join(root, name)
-    data = os.path.join(case, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    with open(os.path.join(case, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    outputs = sess.run(None, dict(feeds))
-    for k, (n, v) in enumerate(feeds):
-        with open(os.path.join(data, f"input_{k}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, n).SerializeToString())
-    for k, v in enumerate(outputs):
-        with open(os.path.join(data, f"output_{k}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, graph.output[k].name).SerializeToString())
 
 
 def recurrent(root, name, op, rng, seq, batch, inp, hid, direction="forward", layout=0,
@@ -78,7 +59,7 @@ def recurrent(root, name, op, rng, seq, batch, inp, hid, direction="forward", la
         [helper.make_tensor_value_info("Y", TensorProto.FLOAT, y_shape)] +
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, list(s_shape)) for o in outs[1:]],
         initializer=inits)
-    write_case(root, name, graph, feeds, opset)
+    write_case(root, name, graph, [v for _, v in feeds], opset)
 
 
 def main():

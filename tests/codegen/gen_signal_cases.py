@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from gen_rnn_cases import write_case
+from gen_breadth_cases import write_case
 
 
 def case(root, name, op, x, consts, opset, out_shape, **attrs):
@@ -30,7 +30,7 @@ def case(root, name, op, x, consts, opset, out_shape, **attrs):
     graph = helper.make_graph([node], name, [helper.make_tensor_value_info("x", dt, x.shape)],
                               [helper.make_tensor_value_info("y", dt, out_shape)],
                               initializer=inits)
-    write_case(root, name, graph, [("x", x)], opset)
+    write_case(root, name, graph, [x], opset)
 
 
 def mel(root, name, bins, dft, rate, lo, hi, dtype):
@@ -47,7 +47,7 @@ def mel(root, name, bins, dft, rate, lo, hi, dtype):
                               [helper.make_tensor_value_info("x", dtype, [1])],
                               [helper.make_tensor_value_info("z", dtype, [dft // 2 + 1, bins])],
                               initializer=consts)
-    write_case(root, name, graph, [("x", x)], 17)
+    write_case(root, name, graph, [x], 17)
 
 
 def main():
