@@ -122,6 +122,23 @@ MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_k
 MT_MUST_USE mt_status *mt_cg_quant_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                         int64_t *out_work, bool *out_single);
 
+/* Parameter name of node n's input i in its kernel ("" when the node omits it), and the
+ * double-precision read "(double)p[at]" of a float dtype (float16 through float): shared by the
+ * recurrent and signal generators (cuda_rnn.c). */
+MT_MUST_USE mt_status *mt_cg_input_param(const cg_body *b, const mt_node *n, int i, char *out);
+void mt_cg_load_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
+
+/* Recurrent layers (cuda_rnn.c): RNN, GRU, LSTM as one persistent body, one block per sequence
+ * (direction x batch row; *out_work of them), the state in shared memory. UNIMPLEMENTED past the
+ * hidden size shared memory holds. */
+MT_MUST_USE mt_status *mt_cg_rnn_body(cg_body *b, const mt_node *n, const mt_kc_rnn *p,
+                                      int64_t *out_work);
+
+/* Signal ops (cuda_signal.c): DFT, STFT, MelWeightMatrix, one thread per output bin (*out_work
+ * of them). NOT_FOUND for other kinds. */
+MT_MUST_USE mt_status *mt_cg_signal_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                         int64_t *out_work);
+
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,
  * *out_per_thread false) or of independent items (one thread each: windowed pools, CumSum;

@@ -361,10 +361,14 @@ MT_MUST_USE static mt_status *topk_body(cg_body *b, const mt_node *n, const mt_k
 MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                          int64_t *out_work, bool *out_single) {
   const mt_module *m = b->m;
+  *out_single = false;
+  /* a recurrent layer may leave Y (output 0) out */
+  if (c->kind == MT_KERNEL_RNN) return mt_cg_rnn_body(b, n, &c->params.rnn, out_work);
+  if (c->kind == MT_KERNEL_DFT || c->kind == MT_KERNEL_STFT || c->kind == MT_KERNEL_MEL_WEIGHT)
+    return mt_cg_signal_body(b, n, c, out_work);
   const mt_value *y = mt_module_value_c(m, n->outputs[0]);
   int64_t ny = mt_cg_numel(m, n->outputs[0]);
   *out_work = ny;
-  *out_single = false;
   const char *loop = "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < "
                      "%lldLL; i += (long long)gridDim.x * blockDim.x) {";
   switch (c->kind) {
@@ -495,11 +499,13 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   const mt_allocator *a = prog->allocator;
   int32_t node = fg->anchor >= 0 ? fg->anchor : fg->nodes[0];
   const mt_node *n = mt_module_node_c(m, node);
-  /* TopK and SoftmaxCrossEntropyLoss may have both of their outputs in use; the others one */
-  if (fg->n_nodes != 1 || n->n_outputs < 1 || fg->n_outputs < 1 ||
-      (fg->n_outputs != 1 && strcmp(n->op_type, "TopK") != 0 &&
-       strcmp(n->op_type, "SoftmaxCrossEntropyLoss") != 0 &&
-       strcmp(n->op_type, "DynamicQuantizeLinear") != 0))
+  /* TopK, SoftmaxCrossEntropyLoss, DynamicQuantizeLinear and the recurrent layers may have several outputs in use; the
+   * others one */
+  bool multi = strcmp(n->op_type, "TopK") == 0 ||
+               strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0 ||
+               strcmp(n->op_type, "LSTM") == 0 || strcmp(n->op_type, "GRU") == 0 ||
+               strcmp(n->op_type, "RNN") == 0 || strcmp(n->op_type, "DynamicQuantizeLinear") == 0;
+  if (fg->n_nodes != 1 || n->n_outputs < 1 || fg->n_outputs < 1 || (fg->n_outputs != 1 && !multi))
     return MT_ERR(UNIMPLEMENTED,
                   "%s: op '%s' runs on its own (data-dependent output size or control flow); no "
                   "generator yet",
@@ -525,13 +531,14 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   }
   bool nonzero = !st && b->calls[0].kind == MT_KERNEL_NONZERO;
   bool topk = !st && b->calls[0].kind == MT_KERNEL_TOPK;
+  bool rnn = !st && b->calls[0].kind == MT_KERNEL_RNN;
   mt_cg_body_free(b);
   mt_allocator_free(a, b);
   char name[160], why[512];
   mt_cg_kernel_name(p, h, name, sizeof name);
   if (!st) {
     /* TopK's work is rows, one block each */
-    int64_t want = single ? 1 : topk ? work : (work + threads - 1) / threads;
+    int64_t want = single ? 1 : (topk || rnn) ? work : (work + threads - 1) / threads;
     int64_t cap = (int64_t)sms * bps;
     if (want < 1) want = 1;
     if (want > cap) want = cap;
@@ -551,6 +558,12 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
                "the row (ties by lower index, as the reference) -> %lld blocks (cap %d SMs x %d "
                "blocks/SM), grid-stride over rows",
                (long long)work, threads, (long long)want, sms, bps);
+    else if (rnn)
+      snprintf(why, sizeof why,
+               "%s: %lld sequences (directions x batch), one persistent block of %d threads per "
+               "sequence over the hidden units, the state in shared memory, a barrier per step "
+               "phase -> %lld blocks (cap %d SMs x %d blocks/SM)",
+               n->op_type, (long long)work, threads, (long long)want, sms, bps);
     else
       snprintf(why, sizeof why,
                "%s: %lld elements -> %lld blocks of %d (cap %d SMs x %d blocks/SM), grid-stride",

@@ -182,5 +182,7 @@ extern const mt_op_def mt_ops_index[];
 extern const mt_op_def mt_ops_normalize[];
 extern const mt_op_def mt_ops_loss[];
 extern const mt_op_def mt_ops_quant[]; /* ir/ops/quant.c */
+extern const mt_op_def mt_ops_rnn[];
+extern const mt_op_def mt_ops_signal[];
 
 #endif

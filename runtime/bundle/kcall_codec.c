@@ -370,6 +370,44 @@ static void c_call(codec *c, mt_kernel_call *k) {
     }
     break;
   }
+  case MT_KERNEL_DFT:
+    c_int(c, &k->params.dft.axis, 0, AX, "dft: axis out of range");
+    c_i64(c, &k->params.dft.length);
+    c_bool(c, &k->params.dft.inverse);
+    c_bool(c, &k->params.dft.onesided);
+    break;
+  case MT_KERNEL_STFT:
+    c_i64(c, &k->params.stft.frame_step);
+    c_i64(c, &k->params.stft.frame_length);
+    c_bool(c, &k->params.stft.onesided);
+    break;
+  case MT_KERNEL_MEL_WEIGHT:
+    c_i64(c, &k->params.mel.num_mel_bins);
+    c_i64(c, &k->params.mel.dft_length);
+    c_i64(c, &k->params.mel.sample_rate);
+    c_f64(c, &k->params.mel.lower_hz);
+    c_f64(c, &k->params.mel.upper_hz);
+    break;
+  case MT_KERNEL_RNN: {
+    mt_kc_rnn *r = &k->params.rnn;
+    C_ENUM(c, r->cell, MT_RNN_SIMPLE, MT_RNN_LSTM, "rnn: cell out of range");
+    c_int(c, &r->directions, 1, 2, "rnn: directions out of range");
+    c_bool(c, &r->reverse);
+    c_int(c, &r->layout, 0, 1, "rnn: layout out of range");
+    c_i64(c, &r->hidden);
+    c_bool(c, &r->has_clip);
+    c_f32(c, &r->clip);
+    c_bool(c, &r->linear_before_reset);
+    c_bool(c, &r->input_forget);
+    for (int d = 0; d < 2; d++)
+      for (int g = 0; g < 3; g++) {
+        C_ENUM(c, r->act[d][g], MT_RNN_ACT_RELU, MT_RNN_ACT_SOFTPLUS,
+               "rnn: activation out of range");
+        c_f32(c, &r->alpha[d][g]);
+        c_f32(c, &r->beta[d][g]);
+      }
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

@@ -14,6 +14,7 @@
 
 #include "runtime/base/checked_math.h"
 #include "runtime/bundle/bundle.h"
+#include "runtime/bundle/validate_rnn.h"
 #include "runtime/cpu/elementwise_bcast.h"
 #include "runtime/cpu/gemm.h"
 
@@ -964,6 +965,10 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_ARG_REDUCE: return check_arg_reduce(c, &k->params.arg_reduce);
   case MT_KERNEL_TOPK: return check_topk(c, &k->params.topk);
   case MT_KERNEL_CUMSUM: return check_cumsum(c);
+  case MT_KERNEL_RNN: return mt_bundle_check_rnn(c->n_in, c->in, c->n_out, c->out, &k->params.rnn);
+  case MT_KERNEL_DFT:
+  case MT_KERNEL_STFT:
+  case MT_KERNEL_MEL_WEIGHT: return mt_bundle_check_signal(c->n_in, c->in, c->n_out, c->out, k);
   default: return check_breadth_kind(c, k);
   }
 }
@@ -999,7 +1004,8 @@ mt_status *mt_bundle_check_call(const Mtbundle__Node *n, const mt_kernel_call *c
   for (size_t k = 0; k < n->n_inputs; k++) view_of(n->inputs[k], &views[k]);
   for (size_t k = 0; k < n->n_outputs; k++) view_of(n->outputs[k], &views[n->n_inputs + k]);
   call_ctx c = {.kind = mt_kernel_kind_name(call->kind),
-                .out0_optional = call->kind == MT_KERNEL_SPLIT || call->kind == MT_KERNEL_TOPK,
+                .out0_optional = call->kind == MT_KERNEL_SPLIT || call->kind == MT_KERNEL_TOPK ||
+                                 call->kind == MT_KERNEL_RNN,
                 .n_in = (int)n->n_inputs,
                 .n_out = (int)n->n_outputs,
                 .in = views,

@@ -65,6 +65,10 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_DYN_QUANTIZE] = "dynamic_quantize",
     [MT_KERNEL_QMATMUL] = "qmatmul",
     [MT_KERNEL_QCONV] = "qconv",
+    [MT_KERNEL_RNN] = "rnn",
+    [MT_KERNEL_DFT] = "dft",
+    [MT_KERNEL_STFT] = "stft",
+    [MT_KERNEL_MEL_WEIGHT] = "mel_weight",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -180,9 +184,10 @@ MT_MUST_USE static mt_status *check_arity(const mt_kernel_call *call, int n_inpu
                   mt_kernel_kind_name(call->kind));
   if (n_outputs < 1 || !outputs)
     return MT_ERR(INVALID_ARGUMENT, "kernel %s: no outputs", mt_kernel_kind_name(call->kind));
-  /* Only NonZero allocates; only TopK and Split may have their first output omitted. */
+  /* Only NonZero allocates; only TopK, Split and the recurrent layers (Y) may have their first
+   * output omitted. */
   if (call->kind != MT_KERNEL_NONZERO && call->kind != MT_KERNEL_TOPK &&
-      call->kind != MT_KERNEL_SPLIT && !outputs[0].data)
+      call->kind != MT_KERNEL_SPLIT && call->kind != MT_KERNEL_RNN && !outputs[0].data)
     return MT_ERR(INVALID_ARGUMENT, "kernel %s: output 0 has no storage",
                   mt_kernel_kind_name(call->kind));
   return NULL;
@@ -253,6 +258,11 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_DYN_QUANTIZE:
   case MT_KERNEL_QMATMUL:
   case MT_KERNEL_QCONV: return mt_cpu_kernel_run_quant(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_RNN: return mt_cpu_kernel_run_rnn(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_DFT:
+  case MT_KERNEL_STFT:
+  case MT_KERNEL_MEL_WEIGHT:
+    return mt_cpu_kernel_run_signal(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);

@@ -94,6 +94,11 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_DYN_QUANTIZE, /* no parameters: DynamicQuantizeLinear to uint8 (y, scale, zp) */
   MT_KERNEL_QMATMUL,      /* mt_kc_qlinear: MatMulInteger, QLinearMatMul */
   MT_KERNEL_QCONV,        /* mt_kc_qlinear: ConvInteger, QLinearConv */
+  /* recurrent layers (kernel_call_rnn.c) */
+  MT_KERNEL_RNN,        /* mt_kc_rnn: RNN, GRU, LSTM */
+  MT_KERNEL_DFT,        /* mt_kc_dft (kernel_call_signal.c) */
+  MT_KERNEL_STFT,       /* mt_kc_stft; the window is input 2 when present */
+  MT_KERNEL_MEL_WEIGHT, /* mt_kc_mel: MelWeightMatrix */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -322,6 +327,73 @@ typedef struct mt_kc_lrn {
   float alpha, beta, bias;
 } mt_kc_lrn;
 
+/* Recurrent layers (kernel_call_rnn.c). Inputs follow the ONNX ops: X, W, R, B, sequence_lens,
+ * initial_h, then for LSTM initial_c and P; outputs Y, Y_h, Y_c (any may be absent). */
+typedef enum mt_rnn_cell { MT_RNN_SIMPLE, MT_RNN_GRU, MT_RNN_LSTM } mt_rnn_cell;
+typedef enum mt_rnn_act {
+  MT_RNN_ACT_RELU,
+  MT_RNN_ACT_TANH,
+  MT_RNN_ACT_SIGMOID,
+  MT_RNN_ACT_AFFINE,
+  MT_RNN_ACT_LEAKY_RELU,
+  MT_RNN_ACT_THRESHOLDED_RELU,
+  MT_RNN_ACT_SCALED_TANH,
+  MT_RNN_ACT_HARD_SIGMOID,
+  MT_RNN_ACT_ELU,
+  MT_RNN_ACT_SOFTSIGN,
+  MT_RNN_ACT_SOFTPLUS,
+  MT_RNN_ACT_COUNT,
+} mt_rnn_act;
+typedef struct mt_kc_rnn {
+  mt_rnn_cell cell;
+  int directions; /* 1 or 2 (bidirectional: direction 0 forward, 1 reverse) */
+  bool reverse;   /* one direction, run from the last valid step back */
+  int layout;     /* 0: X [seq, batch, in]; 1: X [batch, seq, in] (opset 14) */
+  int64_t hidden;
+  bool has_clip; /* gate pre-activations clipped to [-clip, clip] */
+  float clip;
+  bool linear_before_reset; /* GRU */
+  bool input_forget;        /* LSTM: f = 1 - i */
+  /* per direction: f (RNN); f, g (GRU); f, g, h (LSTM) with their alpha and beta */
+  mt_rnn_act act[2][3];
+  float alpha[2][3], beta[2][3];
+} mt_kc_rnn;
+
+/* One activation of a recurrent cell, in double: the formula the kernel and the CUDA generator
+ * share (the generator prints the same expression). */
+double mt_cpu_rnn_activate(mt_rnn_act act, double alpha, double beta, double x);
+
+/* Signal ops (kernel_call_signal.c), in double with the twiddle of mt_cpu_dft_twiddle.
+ * DFT over `axis` of x [..., m, ..., 1 or 2] (real or complex in the last dim): zero-padded or
+ * truncated to `length`; inverse divides by length; onesided keeps length / 2 + 1 bins, and with
+ * inverse it is the inverse real transform (a one-sided spectrum in, length real values out). */
+typedef struct mt_kc_dft {
+  int axis; /* normalised, in [0, rank - 2] */
+  int64_t length;
+  bool inverse, onesided;
+} mt_kc_dft;
+
+/* STFT of signal [batch, L, 1 or 2]: frames of frame_length every frame_step, times the window
+ * (input 2) when present; output [batch, frames, bins, 2]. */
+typedef struct mt_kc_stft {
+  int64_t frame_step, frame_length;
+  bool onesided;
+} mt_kc_stft;
+
+/* MelWeightMatrix: [dft_length / 2 + 1, num_mel_bins] triangular filters (ONNX's formula). */
+typedef struct mt_kc_mel {
+  int64_t num_mel_bins, dft_length, sample_rate;
+  double lower_hz, upper_hz;
+} mt_kc_mel;
+
+/* e^(+-2 pi i jk / n) with jk reduced mod n first (exact angles for long transforms): the one
+ * formula the kernels and the CUDA generator share. */
+void mt_cpu_dft_twiddle(int64_t jk, int64_t n, bool inverse, double *out_re, double *out_im);
+/* The num_mel_bins + 2 filter edges (spectrogram bin indices) of a MelWeightMatrix. */
+void mt_cpu_mel_edges(const mt_kc_mel *p, int64_t *out_edges);
+/* Element (bin j, filter i) given the edges. */
+double mt_cpu_mel_value(const int64_t *edges, int64_t j, int64_t i);
+
 typedef struct mt_kc_lp_pool {
   int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
   int64_t planes;
@@ -369,6 +441,10 @@ typedef struct mt_kernel_call {
     mt_kc_lrn lrn;
     mt_kc_quant quant;
     mt_kc_qlinear qlinear;
+    mt_kc_rnn rnn;
+    mt_kc_dft dft;
+    mt_kc_stft stft;
+    mt_kc_mel mel;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -406,6 +482,12 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_loss(const mt_kernel_call *call, int n_
 MT_MUST_USE mt_status *mt_cpu_kernel_run_quant(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_rnn(const mt_kernel_call *call, int n_inputs,
+                                             const mt_tensor *const *inputs, int n_outputs,
+                                             mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_signal(const mt_kernel_call *call, int n_inputs,
+                                                const mt_tensor *const *inputs, int n_outputs,
+                                                mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);

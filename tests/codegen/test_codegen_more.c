@@ -157,6 +157,22 @@ static void build_shapes(mt_module *m, const char *name) {
   b.g->outputs[b.g->n_outputs++] = tb_node(&b, "NonZero", 1, V(vnz), NULL);
 }
 
+/* MelWeightMatrix over constants (folded away in a normal compile, kept here with
+ * fold-constants off): 10 filters over a 33-bin spectrogram at 8 kHz, into float32. */
+static void build_mel(mt_module *m, const char *name) {
+  tb b;
+  tb_tenant(&b, m, name);
+  static const float hz[2] = {40.0f, 3900.0f};
+  mt_tensor lo = {.dtype = MT_DTYPE_FLOAT32, .rank = 0, .data = (void *)&hz[0]};
+  mt_tensor hi = {.dtype = MT_DTYPE_FLOAT32, .rank = 0, .data = (void *)&hz[1]};
+  mt_value_id vlo, vhi;
+  OK(mt_module_add_constant_value(m, b.g, "mel_lo", &lo, &vlo));
+  OK(mt_module_add_constant_value(m, b.g, "mel_hi", &hi, &vhi));
+  b.g->outputs[b.g->n_outputs++] =
+      tb_node(&b, "MelWeightMatrix", 5,
+              V(tb_i64(&b, 10), tb_i64(&b, 64), tb_i64(&b, 8000), vlo, vhi), NULL);
+}
+
 /* TopK(x, K) with axis/largest attributes; both outputs (values, indices) made graph outputs as
  * asked. */
 static void tb_topk(tb *b, mt_value_id x, int64_t k, int64_t axis, int64_t largest, bool values,
@@ -290,6 +306,7 @@ int main(void) {
   build_resize(m, "resize");
   build_shapes(m, "shapes");
   build_topk(m, "topk");
+  build_mel(m, "mel");
   mt_pass_ctx ctx = {.module = m, .arch = mt_arch_builtin("sm_90")};
   mt_pipeline_options po;
   mt_pipeline_options_init(&po);
@@ -314,15 +331,16 @@ int main(void) {
   for (int i = 0; i < prog->n_skipped; i++)
     fprintf(stderr, "not generated: %s: %s\n", prog->skipped[i].what, prog->skipped[i].reason);
   CHECK(prog->n_skipped == 0, "%d groups not generated", prog->n_skipped);
-  int ops[7] = {0}; /* Shape, Size, ConstantOfShape, Range, NonZero, Resize, TopK */
-  const char *opn[7] = {"Shape", "Size", "ConstantOfShape", "Range", "NonZero", "Resize", "TopK"};
+  int ops[8] = {0}; /* Shape, Size, ConstantOfShape, Range, NonZero, Resize, TopK, Mel */
+  const char *opn[8] = {"Shape",  "Size", "ConstantOfShape", "Range", "NonZero",
+                        "Resize", "TopK", "MelWeightMatrix"};
   for (int i = 0; i < prog->n_kernels; i++)
-    for (int j = 0; j < 7; j++) {
+    for (int j = 0; j < 8; j++) {
       char tag[40];
       snprintf(tag, sizeof tag, " (%s)\n", opn[j]); /* the node comment lines */
       for (const char *c = prog->kernels[i].source; (c = strstr(c, tag)) != NULL; c++) ops[j]++;
     }
-  for (int j = 0; j < 7; j++) CHECK(ops[j] > 0, "no kernel covers a %s node", opn[j]);
+  for (int j = 0; j < 8; j++) CHECK(ops[j] > 0, "no kernel covers a %s node", opn[j]);
   CHECK(ops[3] >= 2 && ops[5] >= 49 && ops[6] == 6, "Range kernels %d, Resize nodes %d, TopK %d",
         ops[3], ops[5], ops[6]);
   printf("%d kernels (%d multi-body) covering %d nodes\n", prog->n_kernels, multi, covered);

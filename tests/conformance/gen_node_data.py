@@ -23,6 +23,13 @@ def write_tensor(path, value, name):
         f.write(tensor.SerializeToString())
 
 
+# Cases whose expected outputs no implementation meets under the runner's tolerance (rtol 1e-3,
+# atol 1e-7): the wheel's generator computes them with numpy's float32 FFT, so values that are 0
+# in exact arithmetic come out as float32 noise (1.9e-7 where the exact inverse gives 3e-15);
+# ONNX Runtime misses them by 1.9e-5. Debian's test_dft_inverse (float64 FFT) stays in the run.
+NOISY_EXPECTED = {"test_dft_inverse", "test_dft_inverse_opset19"}
+
+
 def is_tensor_case(case):
     graph = case.model.graph
     return all(v.type.HasField("tensor_type") for v in list(graph.input) + list(graph.output))
@@ -35,10 +42,13 @@ def main():
     warnings.simplefilter("ignore")
     with np.errstate(all="ignore"):
         cases = node.collect_testcases(None)
-    written = skipped = 0
+    written = skipped = noisy = 0
     for case in cases:
         if not case.model or not case.data_sets or not is_tensor_case(case):
             skipped += 1
+            continue
+        if case.name in NOISY_EXPECTED:
+            noisy += 1
             continue
         case_dir = os.path.join(args.out, case.name)
         os.makedirs(case_dir, exist_ok=True)
@@ -52,7 +62,8 @@ def main():
             for j, value in enumerate(outputs):
                 write_tensor(os.path.join(set_dir, f"output_{j}.pb"), value, case.model.graph.output[j].name)
         written += 1
-    print(f"gen_node_data: onnx {onnx.__version__}: {written} cases written, {skipped} non-tensor cases skipped",
+    print(f"gen_node_data: onnx {onnx.__version__}: {written} cases written, {skipped} non-tensor cases skipped, "
+          f"{noisy} with float32-noise expected outputs skipped (NOISY_EXPECTED)",
           file=sys.stderr)
 
 

@@ -35,6 +35,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import speech_model
+
 OPSET = 17
 IR_VERSION = 8  # what exporters write for opset 17; keeps the files readable by older parsers
 # Image side of the CNN inputs; --image-size shrinks it (a multiple of 32) so that CPU-only runs
@@ -672,7 +674,8 @@ def build_yolo_tiny(size=320, classes=80, anchors=3):
 
 
 # ---------------------------------------------------------------- driver
-ALL = ["resnet50", "mobilenetv2", "efficientnet_b0", "vgg16", "bert_base", "bert_tiny", "yolo_tiny"]
+ALL = ["resnet50", "mobilenetv2", "efficientnet_b0", "vgg16", "bert_base", "bert_tiny", "yolo_tiny",
+       "speech_rnn"]
 
 
 def builders(layers):
@@ -684,6 +687,7 @@ def builders(layers):
         "bert_base": lambda: build_bert("bert_base", layers if layers else 12),
         "bert_tiny": lambda: build_bert("bert_tiny", layers if layers else 2),
         "yolo_tiny": lambda: build_yolo_tiny(IMAGE_SIZE or 320),
+        "speech_rnn": lambda: speech_model.build_speech_rnn(Graph),
     }
 
 

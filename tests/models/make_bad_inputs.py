@@ -51,17 +51,14 @@ def tiny_valid():
 
 
 def unsupported_ops():
-    """Two op types the project does not implement: LSTM 'lstm_1' and NonMaxSuppression 'nms_0'."""
-    rng = np.random.default_rng(8)
-    hidden, feat = 16, 8
+    """Two op types the project does not implement: Unique 'unique_1' and NonMaxSuppression 'nms_0'."""
+    feat = 8
     inits = [
-        numpy_helper.from_array(rng.standard_normal((1, 4 * hidden, feat)).astype(np.float32) * 0.1, "lstm.W"),
-        numpy_helper.from_array(rng.standard_normal((1, 4 * hidden, hidden)).astype(np.float32) * 0.1, "lstm.R"),
         numpy_helper.from_array(np.array([5], np.int64), "nms.max_boxes"),
         numpy_helper.from_array(np.array([0.5], np.float32), "nms.iou"),
     ]
     nodes = [
-        helper.make_node("LSTM", ["sequence", "lstm.W", "lstm.R"], ["lstm_y"], name="lstm_1", hidden_size=hidden),
+        helper.make_node("Unique", ["sequence"], ["unique_y"], name="unique_1"),
         helper.make_node("NonMaxSuppression", ["boxes", "scores", "nms.max_boxes", "nms.iou"], ["selected"],
                          name="nms_0"),
     ]
@@ -70,7 +67,7 @@ def unsupported_ops():
         [helper.make_tensor_value_info("sequence", TensorProto.FLOAT, [4, 1, feat]),
          helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 10, 4]),
          helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, 10])],
-        [helper.make_tensor_value_info("lstm_y", TensorProto.FLOAT, [4, 1, 1, hidden]),
+        [helper.make_tensor_value_info("unique_y", TensorProto.FLOAT, ["num_unique"]),
          helper.make_tensor_value_info("selected", TensorProto.INT64, ["num_selected", 3])],
         inits, "unsupported_ops")
 
@@ -114,8 +111,8 @@ def main(argv=None):
     files.append(("empty.onnx", b"", "zero-byte file (parses as an empty ModelProto: no graph)",
                   ["empty.onnx"]))
     files.append(("unsupported_op.onnx", unsupported_ops().SerializeToString(),
-                  "LSTM and NonMaxSuppression nodes (both should be reported)",
-                  ["LSTM", "lstm_1", "NonMaxSuppression", "nms_0"]))
+                  "Unique and NonMaxSuppression nodes (both should be reported)",
+                  ["Unique", "unique_1", "NonMaxSuppression", "nms_0"]))
     files.append(("missing_value.onnx", missing_value().SerializeToString(),
                   "node input that nothing defines", ["matmul_0", "fc.weight_missing"]))
     files.append(("shape_mismatch.onnx", shape_mismatch().SerializeToString(),
