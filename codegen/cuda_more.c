@@ -492,6 +492,8 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   const mt_allocator *a = prog->allocator;
   int32_t node = fg->anchor >= 0 ? fg->anchor : fg->nodes[0];
   const mt_node *n = mt_module_node_c(m, node);
+  const char *why_not = mt_node_control_flow_reason(m, n);
+  if (why_not) return MT_ERR(UNIMPLEMENTED, "%s: %s", mt_cg_node_label(m, node), why_not);
   /* TopK and SoftmaxCrossEntropyLoss may have both of their outputs in use; the others one */
   if (fg->n_nodes != 1 || n->n_outputs < 1 || fg->n_outputs < 1 ||
       (fg->n_outputs != 1 && strcmp(n->op_type, "TopK") != 0 &&

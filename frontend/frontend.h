@@ -34,6 +34,11 @@ MT_MUST_USE mt_status *mt_tensor_bytes_decode(const char *display_path, const vo
 MT_MUST_USE mt_status *mt_tensor_bytes_decode_limited(const char *display_path, const void *bytes,
                                                       size_t len, size_t memory_limit,
                                                       mt_tensor *out, char **out_name);
+/* A graph input or output value file: a tensor file as above when kind is a tensor dtype, an ONNX
+ * SequenceProto (kind MT_DTYPE_SEQUENCE) or OptionalProto (MT_DTYPE_OPTIONAL) .pb otherwise,
+ * decoded into a container value (runtime/cpu/container.h). */
+MT_MUST_USE mt_status *mt_value_file_read_limited(const char *path, size_t memory_limit,
+                                                  mt_dtype kind, mt_tensor *out, char **out_name);
 MT_MUST_USE mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name);
 
 #endif

@@ -7,6 +7,7 @@
 #include "ir/evaluator.h"
 #include "ir/ir.h"
 #include "runtime/base/escape.h"
+#include "runtime/cpu/container.h"
 
 static const mt_shape_override *find_override(const mt_tenant *t, const char *input) {
   for (int i = 0; i < t->n_shape_overrides; i++)
@@ -24,6 +25,10 @@ static const mt_dim_binding *find_binding(const mt_tenant *t, const char *name) 
 MT_MUST_USE static mt_status *bind_input(const mt_tenant *t, const mt_value *val, mt_tensor *out) {
   memset(out, 0, sizeof *out);
   out->dtype = val->dtype;
+  if (mt_dtype_is_container(val->dtype)) {
+    mt_container_unknown(val->dtype, out); /* contents are data: unknown ahead of time */
+    return NULL;
+  }
   if (!mt_dtype_supported(val->dtype))
     return MT_ERR(UNIMPLEMENTED, "tenant '%s': input '%s' has dtype %s, which is not supported",
                   t->name, val->name, mt_dtype_name(val->dtype));
