@@ -101,8 +101,18 @@ MT_MUST_USE static mt_status *check_outputs_known(const mt_module *m, const mt_t
     const mt_node *n = mt_module_node_c(m, g->nodes[k]);
     for (int i = 0; i < n->n_outputs; i++) {
       const mt_tensor *o = n->outputs[i] == MT_NO_VALUE ? NULL : mt_eval_value(ev, n->outputs[i]);
+      if (o && mt_dtype_is_container(o->dtype))
+        return MT_ERR(UNIMPLEMENTED,
+                      "%s: output %d is a %s, whose size is data: ahead-of-time compilation "
+                      "needs static sizes (run the model with `mtcc run --reference`)",
+                      mt_node_label(m, n), i, mt_dtype_name(o->dtype));
       for (int d = 0; o && d < o->rank; d++)
-        if (o->dims[d] < 0)
+        if (o->dims[d] < 0 && (!strcmp(n->op_type, "Loop") || !strcmp(n->op_type, "Scan")))
+          return MT_ERR(UNIMPLEMENTED,
+                        "%s: output %d dim %d depends on data (the loop's trip count or a "
+                        "loop-carried shape): ahead-of-time compilation needs static sizes",
+                        mt_node_label(m, n), i, d);
+        else if (o->dims[d] < 0)
           return MT_ERR(INVALID_ARGUMENT,
                         "%s: output %d dim %d depends on data (branches of different shapes)",
                         mt_node_label(m, n), i, d);

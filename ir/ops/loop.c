@@ -47,6 +47,11 @@ MT_MUST_USE static mt_status *stack_or_empty(const mt_graph *g, int body_out, co
 MT_MUST_USE static mt_status *loop_check(const mt_op_ctx *c, const mt_graph **g, int *n_carried,
                                          int *n_scan) {
   MT_RETURN_IF_ERROR_PLAIN(mt_ctl_body(c, "body", g));
+  if (c->n_inputs < 2)
+    return MT_ERR(INVALID_ARGUMENT,
+                  "has %d inputs; Loop takes M and cond (either may be \"\") "
+                  "before its loop-carried values",
+                  c->n_inputs);
   *n_carried = c->n_inputs - 2;
   *n_scan = c->n_outputs - *n_carried;
   if (*n_carried < 0 || *n_scan < 0 || (*g)->n_inputs != *n_carried + 2 ||
@@ -56,6 +61,8 @@ MT_MUST_USE static mt_status *loop_check(const mt_op_ctx *c, const mt_graph **g,
                   "outputs it needs %d and %d",
                   (*g)->n_inputs, (*g)->n_outputs, *n_carried, *n_scan, *n_carried + 2,
                   1 + *n_carried + *n_scan);
+  for (int i = 0; i < *n_carried; i++)
+    if (!c->inputs[2 + i]) return MT_ERR(INVALID_ARGUMENT, "loop-carried input %d is missing", i);
   const mt_tensor *m = mt_op_input(c, 0), *cond = mt_op_input(c, 1);
   if (m && (m->dtype != MT_DTYPE_INT64 || (m->rank >= 0 && mt_tensor_numel(m) != 1)))
     return MT_ERR(INVALID_ARGUMENT, "input 0 (M) must be one int64");
@@ -473,7 +480,7 @@ MT_MUST_USE static mt_status *scan_infer(mt_op_ctx *c) {
 
 const mt_op_def mt_ops_loop[] = {
     {.op_type = "Loop",
-     .min_inputs = 2,
+     .min_inputs = 0, /* M and cond may both be omitted (""); loop_check wants both slots */
      .max_inputs = -1,
      .flags = MT_OP_ALLOCATES_OUTPUTS | MT_OP_NO_FOLD,
      .pattern = MT_PATTERN_OPAQUE,

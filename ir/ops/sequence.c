@@ -258,10 +258,13 @@ MT_MUST_USE static mt_status *sequence_map_run(mt_op_ctx *c) {
   mt_status *st = (!seqs || !args || !results) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
   int64_t n = 0;
   for (int i = 0; !st && i < c->n_inputs; i++) {
-    if (!c->inputs[i] || c->inputs[i]->dtype != MT_DTYPE_SEQUENCE) {
+    if (!c->inputs[i]) {
+      st = MT_ERR(INVALID_ARGUMENT, "input %d is missing", i);
+    } else if (c->inputs[i]->dtype != MT_DTYPE_SEQUENCE) {
       if (i == 0) st = MT_ERR(INVALID_ARGUMENT, "input 0 must be a sequence");
       continue;
     }
+    if (st) break;
     st = mt_container_open(c->inputs[i], &seqs[i]);
     if (!st && i == 0) n = seqs[i].count;
     if (!st && seqs[i].count != n)
