@@ -269,6 +269,11 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
     if (!mt_dtype_supported(ev->env[v].dtype) && !mt_dtype_is_container(ev->env[v].dtype))
       return MT_ERR(UNIMPLEMENTED, "input %d '%s': dtype %s is not supported", i,
                     mt_module_value_c(m, v)->name, mt_dtype_name(ev->env[v].dtype));
+    /* a container is a blob only the sequence/optional ops and control flow (all `run` ops)
+     * read; a kernel would treat its bytes as elements. Identity copies it whole. */
+    if (mt_dtype_is_container(ev->env[v].dtype) && op->lower && strcmp(n->op_type, "Identity"))
+      return MT_ERR(INVALID_ARGUMENT, "input %d '%s' is a %s; %s takes tensors", i,
+                    mt_module_value_c(m, v)->name, mt_dtype_name(ev->env[v].dtype), n->op_type);
     inputs[i] = &ev->env[v];
     if (!ev->env[v].data) {
       all_known = false;

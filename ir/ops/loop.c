@@ -27,6 +27,9 @@ static mt_tensor scalar_view(mt_dtype dt, void *data) {
  * the body's declared type when no iteration ran). */
 MT_MUST_USE static mt_status *stack_or_empty(const mt_graph *g, int body_out, const mt_tensor *vals,
                                              int64_t n, int axis, mt_tensor *out) {
+  if (n > 0 && mt_dtype_is_container(vals[0].dtype))
+    return MT_ERR(INVALID_ARGUMENT, "body output %d is a %s; scan outputs stack tensors", body_out,
+                  mt_dtype_name(vals[0].dtype));
   if (n > 0) return mt_ctl_concat(vals, n, axis, true, out);
   const mt_declared_type *d = g->declared_outputs ? &g->declared_outputs[body_out] : NULL;
   if (!d || d->dtype == MT_DTYPE_UNDEFINED || d->rank < 0 || d->rank + 1 > MT_MAX_RANK)

@@ -188,6 +188,8 @@ MT_MUST_USE static mt_status *split_to_sequence_run(mt_op_ctx *c) {
   int axis;
   MT_RETURN_IF_ERROR(mt_normalize_axis(mt_node_attr_int(c->node, "axis", 0), x->rank, &axis),
                      "attribute axis");
+  if (mt_dtype_is_container(x->dtype))
+    return MT_ERR(INVALID_ARGUMENT, "input 0 must be a tensor, got a %s", mt_dtype_name(x->dtype));
   int64_t len = x->dims[axis], n = 0;
   int64_t *sizes = malloc(sizeof *sizes * (size_t)(len > 0 ? len : 1));
   if (!sizes) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -233,6 +235,9 @@ MT_MUST_USE static mt_status *concat_from_sequence_run(mt_op_ctx *c) {
   MT_RETURN_IF_ERROR_PLAIN(open_input(c, 0, MT_DTYPE_SEQUENCE, &seq));
   bool new_axis = mt_node_attr_int(c->node, "new_axis", 0) != 0;
   mt_status *st = seq.count == 0 ? MT_ERR(INVALID_ARGUMENT, "the sequence is empty") : NULL;
+  if (!st && mt_dtype_is_container(seq.elems[0].dtype))
+    st = MT_ERR(INVALID_ARGUMENT, "the sequence holds %ss, not tensors",
+                mt_dtype_name(seq.elems[0].dtype));
   int axis = 0;
   if (!st)
     st = mt_normalize_axis(mt_node_attr_int(c->node, "axis", 0),
