@@ -143,25 +143,31 @@ MT_MUST_USE static mt_status *sequence_insert_run(mt_op_ctx *c) {
   return st;
 }
 
+/* Input 0 (a non-empty sequence) and the element input 1 names (default: the last); seq is
+ * opened only on success. */
+MT_MUST_USE static mt_status *open_element(const mt_op_ctx *c, mt_container *seq, int64_t *at) {
+  MT_RETURN_IF_ERROR_PLAIN(open_input(c, 0, MT_DTYPE_SEQUENCE, seq));
+  mt_status *st = seq->count == 0 ? MT_ERR(OUT_OF_RANGE, "the sequence is empty") : NULL;
+  if (!st) st = read_position(c, 1, seq->count, 0, seq->count - 1, at);
+  if (st) mt_container_free(seq);
+  return st;
+}
+
 MT_MUST_USE static mt_status *sequence_erase_run(mt_op_ctx *c) {
   mt_container seq;
-  MT_RETURN_IF_ERROR_PLAIN(open_input(c, 0, MT_DTYPE_SEQUENCE, &seq));
-  int64_t at = 0;
-  mt_status *st = seq.count == 0 ? MT_ERR(OUT_OF_RANGE, "erase from an empty sequence") : NULL;
-  if (!st) st = read_position(c, 1, seq.count, 0, seq.count - 1, &at);
-  if (!st) st = rebuild(c, &seq, at, NULL, 0);
+  int64_t at;
+  MT_RETURN_IF_ERROR_PLAIN(open_element(c, &seq, &at));
+  mt_status *st = rebuild(c, &seq, at, NULL, 0);
   mt_container_free(&seq);
   return st;
 }
 
 MT_MUST_USE static mt_status *sequence_at_run(mt_op_ctx *c) {
   mt_container seq;
-  MT_RETURN_IF_ERROR_PLAIN(open_input(c, 0, MT_DTYPE_SEQUENCE, &seq));
-  int64_t at = 0;
-  mt_status *st = seq.count == 0 ? MT_ERR(OUT_OF_RANGE, "SequenceAt on an empty sequence") : NULL;
-  if (!st) st = read_position(c, 1, seq.count, 0, 0, &at);
+  int64_t at;
+  MT_RETURN_IF_ERROR_PLAIN(open_element(c, &seq, &at));
   mt_tensor t;
-  if (!st) st = mt_value_copy(&seq.elems[at], &t);
+  mt_status *st = mt_value_copy(&seq.elems[at], &t);
   if (!st) mt_ctl_set_output(c, 0, &t);
   mt_container_free(&seq);
   return st;
