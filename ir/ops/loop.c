@@ -14,9 +14,9 @@
 
 #include "ir/ops/control_internal.h"
 
-/* Iterations a Loop with neither a trip count nor a condition would run: ONNX allows the
- * pattern, but on a reference executor it is a hang, not a result. */
-#define MT_LOOP_MAX_UNBOUNDED_ITERATIONS ((int64_t)1 << 24)
+/* Iterations a Loop without a trip count may run while its condition stays true: ONNX allows an
+ * endless loop, but on a reference executor it is a hang, not a result, so it is an error. */
+#define MT_LOOP_MAX_UNBOUNDED_ITERATIONS ((int64_t)1 << 20)
 
 static mt_tensor scalar_view(mt_dtype dt, void *data) {
   mt_tensor t = {.dtype = dt, .rank = 0, .data = data};
@@ -88,12 +88,13 @@ MT_MUST_USE static mt_status *loop_run(mt_op_ctx *c) {
   mt_tensor **scans = calloc((size_t)n_scan + 1, sizeof *scans);
   int64_t cap = 0, n = 0;
   mt_status *st = (!state || !args || !scans) ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  if (!st && !m && !cond_in)
+    st = MT_ERR(UNIMPLEMENTED, "neither M nor cond is given: the loop never ends");
   for (int i = 0; !st && i < n_carried; i++) st = mt_value_copy(c->inputs[2 + i], &state[i]);
+  /* the scan outputs grow every iteration: held to the module's memory budget as they grow,
+   * not only once stacked */
+  size_t scan_bytes = 0, budget = mt_module_memory_limit(c->module);
   for (; !st && cond && iter < trips; iter++) {
-    if (!m && !cond_in) {
-      st = MT_ERR(UNIMPLEMENTED, "neither M nor cond is given: the loop never ends");
-      break;
-    }
     args[0] = scalar_view(MT_DTYPE_INT64, &iter);
     args[1] = scalar_view(MT_DTYPE_BOOL, &cond_byte);
     for (int i = 0; i < n_carried; i++) args[2 + i] = state[i];
@@ -128,11 +129,22 @@ MT_MUST_USE static mt_status *loop_run(mt_op_ctx *c) {
         free(outs[1 + n_carried + k].data);
       } else {
         scans[k][n] = outs[1 + n_carried + k];
+        scan_bytes += mt_tensor_nbytes(&scans[k][n]);
       }
     }
     free(outs);
     if (!st) n++;
+    if (!st && scan_bytes > budget)
+      st = MT_ERR(RESOURCE_EXHAUSTED,
+                  "scan outputs reach %zu bytes after %lld iterations, over the memory limit of "
+                  "%zu bytes",
+                  scan_bytes, (long long)n, budget);
   }
+  if (!st && !m && cond && iter >= trips)
+    st = MT_ERR(RESOURCE_EXHAUSTED,
+                "the condition is still true after %lld iterations and no trip count (M) bounds "
+                "the loop: stopped rather than run on",
+                (long long)iter);
   for (int i = 0; !st && i < n_carried; i++) mt_ctl_set_output(c, i, &state[i]);
   for (int k = 0; !st && k < n_scan; k++) {
     mt_tensor t;

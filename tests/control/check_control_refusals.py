@@ -2,7 +2,8 @@
 """Models with Loop, Scan and sequence values: `mtcc run --reference` runs them and matches ONNX
 Runtime; `mtcc compile` records the Loop/Scan node as not generated with the documented reason
 (CUDA Graph conditional nodes are the GPU runtime's future job), and `mtcc compile -o` refuses
-the bundle naming the tenant and the node, never writing a file.
+the bundle naming the tenant and the node, never writing a file. A Loop with neither a trip count
+nor a condition that turns false stops with an error naming the node instead of hanging.
 
 usage: check_control_refusals.py --mtcc MTCC --work DIR"""
 import argparse
@@ -117,9 +118,28 @@ def main():
                 reasons = [g["reason"] for g in json.load(f)["codegen"]["not_generated"]]
             if not any(want_msg in x and "CUDA Graph conditional WHILE" in x for x in reasons):
                 problems.append(f"{name}: no not_generated record names {want_msg}: {reasons}")
+    # a Loop whose condition never turns false and has no trip count stops with an error
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Identity", ["x_in"], ["x_out"])],
+        "body", [vi("i", T.INT64, []), vi("c_in", T.BOOL, []), vi("x_in", F, [1])],
+        [vi("c_out", T.BOOL, []), vi("x_out", F, [1])])
+    g = helper.make_graph([helper.make_node("Loop", ["", "c", "x"], ["y"], name="endless",
+                                            body=body)],
+                          "g", [vi("x", F, [1])], [vi("y", F, [1])],
+                          [numpy_helper.from_array(np.array(True), "c")])
+    path = os.path.join(args.work, "endless.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    np.save(os.path.join(args.work, "x1.npy"), np.ones(1, np.float32))
+    r = subprocess.run([args.mtcc, "run", "--reference", path, "--input",
+                        "x=" + os.path.join(args.work, "x1.npy"), "--output-dir",
+                        os.path.join(args.work, "endless_out")], capture_output=True, text=True)
+    if r.returncode == 0 or "node 'endless' (Loop)" not in r.stderr or "no trip count" not in r.stderr:
+        problems.append(f"endless: expected a refusal naming the node, got rc {r.returncode}: "
+                        f"{r.stderr.strip()}")
     for p in problems:
         print("FAIL", p)
-    print(f"check_control_refusals: {3 - len({p.split(':')[0] for p in problems})}/3 models as "
+    print(f"check_control_refusals: {4 - len({p.split(':')[0] for p in problems})}/4 models as "
           "expected")
     return 1 if problems else 0
 
