@@ -250,6 +250,11 @@ MT_MUST_USE static mt_status *read_list(const mt_node *n, const char *name, int 
     return MT_ERR(INVALID_ARGUMENT, "attribute %s has %lld entries, expected %d", name,
                   (long long)count, want);
   for (int i = 0; i < want; i++) out[i] = v[i];
+  /* a direction is 0 (forward) or 1 (reverse); any other value is no direction at all */
+  for (int i = 0; strstr(name, "directions") && i < want; i++)
+    if (out[i] != 0 && out[i] != 1)
+      return MT_ERR(INVALID_ARGUMENT, "attribute %s[%d] is %lld, expected 0 or 1", name, i,
+                    (long long)out[i]);
   return NULL;
 }
 
