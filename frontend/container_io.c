@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "frontend/frontend.h"
+#include "frontend/container_io.h"
+#include "frontend/onnx_tensor.h"
 #include "runtime/base/file.h"
 #include "runtime/cpu/container.h"
 
@@ -134,4 +136,102 @@ mt_status *mt_value_file_read_limited(const char *path, size_t memory_limit, mt_
     *out_name = NULL;
   }
   return st;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+typedef struct out_buf {
+  unsigned char *p;
+  size_t len, cap;
+  bool failed;
+} out_buf;
+
+static void put(out_buf *b, const void *bytes, size_t n) {
+  if (b->failed) return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->len + n) cap *= 2;
+    unsigned char *grown = realloc(b->p, cap);
+    if (!grown) {
+      b->failed = true;
+      return;
+    }
+    b->p = grown;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, bytes, n);
+  b->len += n;
+}
+
+static void put_varint(out_buf *b, uint64_t v) {
+  unsigned char tmp[10];
+  size_t n = 0;
+  do {
+    tmp[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  put(b, tmp, n);
+}
+
+static void put_field(out_buf *b, unsigned field, const void *bytes, size_t n) {
+  put_varint(b, (uint64_t)field << 3 | 2);
+  put_varint(b, n);
+  put(b, bytes, n);
+}
+
+/* SequenceProto/OptionalProto.ElemType of a value of dtype dt. */
+static uint64_t elem_type_of(mt_dtype dt) {
+  if (dt == MT_DTYPE_SEQUENCE) return 3;
+  if (dt == MT_DTYPE_OPTIONAL) return 5;
+  return dt == MT_DTYPE_UNDEFINED ? 0 : 1;
+}
+
+MT_MUST_USE static mt_status *encode(const mt_tensor *t, const char *name, int depth, out_buf *b) {
+  if (depth > MAX_DEPTH) return MT_ERR(INVALID_ARGUMENT, "containers nest too deep");
+  mt_container c;
+  MT_RETURN_IF_ERROR_PLAIN(mt_container_open(t, &c));
+  if (name && *name) put_field(b, 1, name, strlen(name));
+  put_varint(b, 2 << 3 | 0);
+  put_varint(b, elem_type_of(c.elem_type));
+  mt_status *st = NULL;
+  for (int64_t i = 0; !st && i < c.count; i++) {
+    const mt_tensor *e = &c.elems[i];
+    if (mt_dtype_is_container(e->dtype)) {
+      out_buf inner = {0};
+      st = encode(e, NULL, depth + 1, &inner);
+      if (!st && inner.failed) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      if (!st) put_field(b, e->dtype == MT_DTYPE_SEQUENCE ? 5 : 7, inner.p, inner.len);
+      free(inner.p);
+      continue;
+    }
+    Onnx__TensorProto tp;
+    onnx__tensor_proto__init(&tp);
+    int64_t dims[MT_MAX_RANK];
+    mt_onnx_tensor_encode(e, NULL, dims, &tp);
+    size_t len = onnx__tensor_proto__get_packed_size(&tp);
+    unsigned char *packed = malloc(len ? len : 1);
+    if (!packed) {
+      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    onnx__tensor_proto__pack(&tp, packed);
+    put_field(b, 3, packed, len);
+    free(packed);
+  }
+  mt_container_free(&c);
+  if (!st && b->failed) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  return st;
+}
+
+mt_status *mt_container_encode_pb(const mt_tensor *t, const char *name, unsigned char **out,
+                                  size_t *out_len) {
+  out_buf b = {0};
+  mt_status *st = encode(t, name, 0, &b);
+  if (st) {
+    free(b.p);
+    return st;
+  }
+  *out = b.p;
+  *out_len = b.len;
+  return NULL;
 }

@@ -20,6 +20,8 @@ MT_MUST_USE mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, siz
 void mt_tenant_name_from_path(const char *path, char *out, size_t cap);
 
 /* Tensor files: .npy (numpy format 1.0/2.0/3.0, little-endian, C order) and ONNX TensorProto .pb.
+ * Writing a sequence/optional value (runtime/cpu/container.h) gives a SequenceProto/OptionalProto
+ * .pb; it has no .npy form.
  * read: out->data is malloc'ed; *out_name (optional) receives the .pb tensor name or NULL (free it).
  * write: picks the format from the extension and writes atomically (temp file + rename). */
 MT_MUST_USE mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name);

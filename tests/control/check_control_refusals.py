@@ -3,7 +3,8 @@
 Runtime; `mtcc compile` records the Loop/Scan node as not generated with the documented reason
 (CUDA Graph conditional nodes are the GPU runtime's future job), and `mtcc compile -o` refuses
 the bundle naming the tenant and the node, never writing a file. A Loop with neither a trip count
-nor a condition that turns false stops with an error naming the node instead of hanging.
+nor a condition that turns false stops with an error naming the node instead of hanging. A
+sequence goes in and out of `run --reference` as SequenceProto .pb files.
 
 usage: check_control_refusals.py --mtcc MTCC --work DIR"""
 import argparse
@@ -137,9 +138,41 @@ def main():
     if r.returncode == 0 or "node 'endless' (Loop)" not in r.stderr or "no trip count" not in r.stderr:
         problems.append(f"endless: expected a refusal naming the node, got rc {r.returncode}: "
                         f"{r.stderr.strip()}")
+    # sequence values through `run --reference`: a SequenceProto input file, a SequenceProto output
+    g = helper.make_graph(
+        [helper.make_node("SequenceInsert", ["s", "t", "zero"], ["s2"], name="insert")],
+        "g", [helper.make_tensor_sequence_value_info("s", F, None), vi("t", F, [2])],
+        [helper.make_tensor_sequence_value_info("s2", F, None)],
+        [numpy_helper.from_array(np.array(0, np.int64), "zero")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    path = os.path.join(args.work, "seqio.onnx")
+    onnx.save(model, path)
+    seq = [rng.standard_normal((2,)).astype(np.float32) for _ in range(3)]
+    t = rng.standard_normal((2,)).astype(np.float32)
+    with open(os.path.join(args.work, "seqio_s.pb"), "wb") as f:
+        f.write(numpy_helper.from_list(seq, "s").SerializeToString())
+    np.save(os.path.join(args.work, "seqio_t.npy"), t)
+    want = ort.InferenceSession(model.SerializeToString(),
+                                providers=["CPUExecutionProvider"]).run(None, {"s": seq, "t": t})[0]
+    out_dir = os.path.join(args.work, "seqio_out")
+    r = subprocess.run([args.mtcc, "run", "--reference", path,
+                        "--input", "s=" + os.path.join(args.work, "seqio_s.pb"),
+                        "--input", "t=" + os.path.join(args.work, "seqio_t.npy"),
+                        "--output-dir", out_dir, "--output-format", "pb"],
+                       capture_output=True, text=True)
+    got = None
+    if r.returncode == 0:
+        sp = onnx.SequenceProto()
+        with open(os.path.join(out_dir, "seqio", "s2.pb"), "rb") as f:
+            sp.ParseFromString(f.read())
+        got = numpy_helper.to_list(sp)
+    if got is None or len(got) != len(want) or not all(
+            np.array_equal(a, b) for a, b in zip(got, want)):
+        problems.append(f"seqio: run --reference sequence in/out differs from ONNX Runtime "
+                        f"(rc {r.returncode}: {r.stderr.strip()})")
     for p in problems:
         print("FAIL", p)
-    print(f"check_control_refusals: {4 - len({p.split(':')[0] for p in problems})}/4 models as "
+    print(f"check_control_refusals: {5 - len({p.split(':')[0] for p in problems})}/5 models as "
           "expected")
     return 1 if problems else 0
 
