@@ -204,17 +204,10 @@ MT_MUST_USE static mt_status *encode(const mt_tensor *t, const char *name, int d
       free(inner.p);
       continue;
     }
-    Onnx__TensorProto tp;
-    onnx__tensor_proto__init(&tp);
-    int64_t dims[MT_MAX_RANK];
-    mt_onnx_tensor_encode(e, NULL, dims, &tp);
-    size_t len = onnx__tensor_proto__get_packed_size(&tp);
-    unsigned char *packed = malloc(len ? len : 1);
-    if (!packed) {
-      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-      break;
-    }
-    onnx__tensor_proto__pack(&tp, packed);
+    unsigned char *packed;
+    size_t len;
+    st = mt_onnx_tensor_pack(e, NULL, &packed, &len);
+    if (st) break;
     put_field(b, 3, packed, len);
     free(packed);
   }

@@ -243,14 +243,9 @@ MT_MUST_USE static mt_status *write_npy(const char *path, const mt_tensor *t) {
 }
 
 MT_MUST_USE static mt_status *write_pb(const char *path, const mt_tensor *t, const char *name) {
-  Onnx__TensorProto tp;
-  onnx__tensor_proto__init(&tp);
-  int64_t dims[MT_MAX_RANK];
-  mt_onnx_tensor_encode(t, name, dims, &tp);
-  size_t len = onnx__tensor_proto__get_packed_size(&tp);
-  unsigned char *buf = malloc(len ? len : 1);
-  if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  onnx__tensor_proto__pack(&tp, buf);
+  unsigned char *buf;
+  size_t len;
+  MT_RETURN_IF_ERROR_PLAIN(mt_onnx_tensor_pack(t, name, &buf, &len));
   mt_status *st = write_atomically(path, buf, len, NULL, 0);
   free(buf);
   return st;
