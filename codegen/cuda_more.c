@@ -499,6 +499,8 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   const mt_allocator *a = prog->allocator;
   int32_t node = fg->anchor >= 0 ? fg->anchor : fg->nodes[0];
   const mt_node *n = mt_module_node_c(m, node);
+  const char *why_not = mt_node_control_flow_reason(m, n);
+  if (why_not) return MT_ERR(UNIMPLEMENTED, "%s: %s", mt_cg_node_label(m, node), why_not);
   /* TopK, SoftmaxCrossEntropyLoss, DynamicQuantizeLinear and the recurrent layers may have several outputs in use; the
    * others one */
   bool multi = strcmp(n->op_type, "TopK") == 0 ||

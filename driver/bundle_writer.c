@@ -142,6 +142,14 @@ MT_MUST_USE static mt_status *make_node(writer *w, int32_t node, Mtbundle__Node 
     if (v->constant >= 0) views[i].data = mt_module_constant(w->m, v->constant)->data;
     in[i] = &views[i];
   }
+  /* named before lowering: the generic "does not lower" would not say why, nor that it is this
+   * node that keeps the tenant (CPU plan and GPU code alike) out of the bundle */
+  const char *why_not = mt_node_control_flow_reason(w->m, n);
+  if (why_not)
+    return MT_ERR(UNIMPLEMENTED,
+                  "bundle: tenant '%s': node '%s' (%s) cannot be in a bundle yet (run it with "
+                  "`mtcc run --reference`): %s",
+                  tn->name, n->name, n->op_type, why_not);
   mt_kernel_call call;
   MT_RETURN_IF_ERROR(mt_node_lower(w->m, n, in, &call), "bundle: tenant '%s'", tn->name);
   if (call.kind == MT_KERNEL_NONZERO)

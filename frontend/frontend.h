@@ -20,6 +20,8 @@ MT_MUST_USE mt_status *mt_onnx_import_bytes(mt_module *m, const void *bytes, siz
 void mt_tenant_name_from_path(const char *path, char *out, size_t cap);
 
 /* Tensor files: .npy (numpy format 1.0/2.0/3.0, little-endian, C order) and ONNX TensorProto .pb.
+ * Writing a sequence/optional value (runtime/cpu/container.h) gives a SequenceProto/OptionalProto
+ * .pb; it has no .npy form.
  * read: out->data is malloc'ed; *out_name (optional) receives the .pb tensor name or NULL (free it).
  * write: picks the format from the extension and writes atomically (temp file + rename). */
 MT_MUST_USE mt_status *mt_tensor_file_read(const char *path, mt_tensor *out, char **out_name);
@@ -34,6 +36,11 @@ MT_MUST_USE mt_status *mt_tensor_bytes_decode(const char *display_path, const vo
 MT_MUST_USE mt_status *mt_tensor_bytes_decode_limited(const char *display_path, const void *bytes,
                                                       size_t len, size_t memory_limit,
                                                       mt_tensor *out, char **out_name);
+/* A graph input or output value file: a tensor file as above when kind is a tensor dtype, an ONNX
+ * SequenceProto (kind MT_DTYPE_SEQUENCE) or OptionalProto (MT_DTYPE_OPTIONAL) .pb otherwise,
+ * decoded into a container value (runtime/cpu/container.h). */
+MT_MUST_USE mt_status *mt_value_file_read_limited(const char *path, size_t memory_limit,
+                                                  mt_dtype kind, mt_tensor *out, char **out_name);
 MT_MUST_USE mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name);
 
 #endif

@@ -167,10 +167,21 @@ MT_MUST_USE static mt_status *apply_value_info(importer *im, const Onnx__ValueIn
   mt_value *val = mt_module_value(im->m, v);
   const Onnx__TypeProto *tp = vi->type;
   if (!tp) return NULL; /* untyped inputs happen in subgraphs; inference fills them */
+  if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ||
+      tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) {
+    /* a container's contents are data; its view is a rank-1 blob (runtime/cpu/container.h) */
+    val->dtype = tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? MT_DTYPE_SEQUENCE
+                                                                         : MT_DTYPE_OPTIONAL;
+    val->rank = 1;
+    val->dims[0] = -1;
+    val->dim_params[0] = NULL;
+    return NULL;
+  }
   if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
     return MT_ERR(
         UNIMPLEMENTED,
-        "value '%s': only tensor types are supported (sequence, map, optional and sparse are not)",
+        "value '%s': only tensor, sequence and optional types are supported (map and sparse are "
+        "not)",
         vi->name);
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
   val->dtype = tt->has_elem_type ? (mt_dtype)tt->elem_type : MT_DTYPE_UNDEFINED;
@@ -201,6 +212,12 @@ static void declared_type_of(const Onnx__ValueInfoProto *vi, mt_declared_type *o
   out->dtype = MT_DTYPE_UNDEFINED;
   out->rank = -1;
   const Onnx__TypeProto *tp = vi->type;
+  if (tp && (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ||
+             tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)) {
+    out->dtype = tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? MT_DTYPE_SEQUENCE
+                                                                         : MT_DTYPE_OPTIONAL;
+    return; /* rank -1: a container's blob size is data */
+  }
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) return;
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
   if (tt->has_elem_type) out->dtype = (mt_dtype)tt->elem_type;

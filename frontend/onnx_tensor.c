@@ -310,3 +310,18 @@ void mt_onnx_tensor_encode(const mt_tensor *t, const char *name, int64_t *dims_s
   tp->raw_data.len = mt_tensor_nbytes(t);
   tp->raw_data.data = t->data;
 }
+
+mt_status *mt_onnx_tensor_pack(const mt_tensor *t, const char *name, unsigned char **out,
+                               size_t *out_len) {
+  Onnx__TensorProto tp;
+  onnx__tensor_proto__init(&tp);
+  int64_t dims[MT_MAX_RANK];
+  mt_onnx_tensor_encode(t, name, dims, &tp);
+  size_t len = onnx__tensor_proto__get_packed_size(&tp);
+  unsigned char *buf = malloc(len ? len : 1);
+  if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  onnx__tensor_proto__pack(&tp, buf);
+  *out = buf;
+  *out_len = len;
+  return NULL;
+}

@@ -30,5 +30,8 @@ MT_MUST_USE mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProt
  * raw_data; tp borrows t's data and dims, so t must outlive tp. dims_storage holds rank entries. */
 void mt_onnx_tensor_encode(const mt_tensor *t, const char *name, int64_t *dims_storage,
                            Onnx__TensorProto *tp);
+/* t as packed TensorProto bytes (name NULL: unnamed); *out is malloc'ed. */
+MT_MUST_USE mt_status *mt_onnx_tensor_pack(const mt_tensor *t, const char *name,
+                                           unsigned char **out, size_t *out_len);
 
 #endif

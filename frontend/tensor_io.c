@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frontend/container_io.h"
 #include "frontend/frontend.h"
 #include "frontend/onnx_tensor.h"
 #include "runtime/base/checked_math.h"
@@ -242,20 +243,27 @@ MT_MUST_USE static mt_status *write_npy(const char *path, const mt_tensor *t) {
 }
 
 MT_MUST_USE static mt_status *write_pb(const char *path, const mt_tensor *t, const char *name) {
-  Onnx__TensorProto tp;
-  onnx__tensor_proto__init(&tp);
-  int64_t dims[MT_MAX_RANK];
-  mt_onnx_tensor_encode(t, name, dims, &tp);
-  size_t len = onnx__tensor_proto__get_packed_size(&tp);
-  unsigned char *buf = malloc(len ? len : 1);
-  if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  onnx__tensor_proto__pack(&tp, buf);
+  unsigned char *buf;
+  size_t len;
+  MT_RETURN_IF_ERROR_PLAIN(mt_onnx_tensor_pack(t, name, &buf, &len));
   mt_status *st = write_atomically(path, buf, len, NULL, 0);
   free(buf);
   return st;
 }
 
 mt_status *mt_tensor_file_write(const char *path, const mt_tensor *t, const char *name) {
+  if (mt_dtype_is_container(t->dtype)) {
+    if (!has_suffix(path, ".pb"))
+      return MT_ERR(UNIMPLEMENTED,
+                    "%s: a %s value has no .npy form; write .pb (--output-format pb)", path,
+                    mt_dtype_name(t->dtype));
+    unsigned char *buf;
+    size_t len;
+    MT_RETURN_IF_ERROR(mt_container_encode_pb(t, name, &buf, &len), "%s", path);
+    mt_status *st = write_atomically(path, buf, len, NULL, 0);
+    free(buf);
+    return st;
+  }
   if (has_suffix(path, ".pb")) return write_pb(path, t, name);
   return write_npy(path, t);
 }

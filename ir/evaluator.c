@@ -117,6 +117,16 @@ MT_MUST_USE static mt_status *eval_graph_cb(mt_op_ctx *ctx, const mt_graph *g, m
   return mt_eval_graph((mt_eval *)ctx->driver, g, outputs);
 }
 
+MT_MUST_USE static mt_status *eval_body_cb(mt_op_ctx *ctx, const mt_graph *g,
+                                           const mt_tensor *inputs, mt_tensor *outputs) {
+  mt_eval *ev = ctx->driver;
+  for (int i = 0; i < g->n_inputs; i++) mt_eval_set_input(ev, g->inputs[i], &inputs[i]);
+  mt_status *st = mt_eval_graph(ev, g, outputs);
+  /* the inputs were borrowed for this call only: forget them so nothing reads them later */
+  for (int i = 0; i < g->n_inputs; i++) ev->env[g->inputs[i]].data = NULL;
+  return st;
+}
+
 static const char *output_name(const mt_op_ctx *ctx, int i) {
   mt_value_id v = ctx->node->outputs[i];
   return v == MT_NO_VALUE ? "" : mt_module_value_c(ctx->module, v)->name;
@@ -130,7 +140,7 @@ MT_MUST_USE static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bo
   const mt_tensor *o = &ctx->outputs[i];
   if (o->dtype == MT_DTYPE_UNDEFINED || o->rank < 0 || o->rank > MT_MAX_RANK)
     return MT_ERR(INTERNAL, "output %d: the op set no dtype or shape", i);
-  if (!mt_dtype_supported(o->dtype))
+  if (!mt_dtype_supported(o->dtype) && !mt_dtype_is_container(o->dtype))
     return MT_ERR(UNIMPLEMENTED, "output %d: dtype %s is not supported", i,
                   mt_dtype_name(o->dtype));
   double bytes = (double)mt_dtype_size(o->dtype);
@@ -256,9 +266,14 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
     if (!ev->defined[v] || ev->env[v].rank < 0)
       return MT_ERR(INVALID_ARGUMENT, "input %d '%s' has an unknown shape", i,
                     mt_module_value_c(m, v)->name);
-    if (!mt_dtype_supported(ev->env[v].dtype))
+    if (!mt_dtype_supported(ev->env[v].dtype) && !mt_dtype_is_container(ev->env[v].dtype))
       return MT_ERR(UNIMPLEMENTED, "input %d '%s': dtype %s is not supported", i,
                     mt_module_value_c(m, v)->name, mt_dtype_name(ev->env[v].dtype));
+    /* a container is a blob only the sequence/optional ops and control flow (all `run` ops)
+     * read; a kernel would treat its bytes as elements. Identity copies it whole. */
+    if (mt_dtype_is_container(ev->env[v].dtype) && op->lower && strcmp(n->op_type, "Identity"))
+      return MT_ERR(INVALID_ARGUMENT, "input %d '%s' is a %s; %s takes tensors", i,
+                    mt_module_value_c(m, v)->name, mt_dtype_name(ev->env[v].dtype), n->op_type);
     inputs[i] = &ev->env[v];
     if (!ev->env[v].data) {
       all_known = false;
@@ -286,11 +301,12 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
                    .outputs = outputs,
                    .executing = ev->executing,
                    .eval_graph = eval_graph_cb,
+                   .eval_body = eval_body_cb,
                    .driver = ev};
   bool self_alloc = (op->flags & MT_OP_ALLOCATES_OUTPUTS) != 0;
   bool run_now = ev->executing;
   if (!ev->executing && (all_known || (op->flags & MT_OP_VALUE_FROM_SHAPES)) &&
-      (op->run || op->lower))
+      (op->run || op->lower) && !(op->flags & MT_OP_NO_FOLD))
     run_now = true; /* fold: known inputs give known outputs */
   if (!(run_now && self_alloc)) {
     MT_RETURN_IF_ERROR_PLAIN(op->infer(&ctx));

@@ -7,6 +7,7 @@
 #include "ir/evaluator.h"
 #include "ir/ir.h"
 #include "runtime/base/escape.h"
+#include "runtime/cpu/container.h"
 
 static const mt_shape_override *find_override(const mt_tenant *t, const char *input) {
   for (int i = 0; i < t->n_shape_overrides; i++)
@@ -24,6 +25,10 @@ static const mt_dim_binding *find_binding(const mt_tenant *t, const char *name) 
 MT_MUST_USE static mt_status *bind_input(const mt_tenant *t, const mt_value *val, mt_tensor *out) {
   memset(out, 0, sizeof *out);
   out->dtype = val->dtype;
+  if (mt_dtype_is_container(val->dtype)) {
+    mt_container_unknown(val->dtype, out); /* contents are data: unknown ahead of time */
+    return NULL;
+  }
   if (!mt_dtype_supported(val->dtype))
     return MT_ERR(UNIMPLEMENTED, "tenant '%s': input '%s' has dtype %s, which is not supported",
                   t->name, val->name, mt_dtype_name(val->dtype));
@@ -96,8 +101,18 @@ MT_MUST_USE static mt_status *check_outputs_known(const mt_module *m, const mt_t
     const mt_node *n = mt_module_node_c(m, g->nodes[k]);
     for (int i = 0; i < n->n_outputs; i++) {
       const mt_tensor *o = n->outputs[i] == MT_NO_VALUE ? NULL : mt_eval_value(ev, n->outputs[i]);
+      if (o && mt_dtype_is_container(o->dtype))
+        return MT_ERR(UNIMPLEMENTED,
+                      "%s: output %d is a %s, whose size is data: ahead-of-time compilation "
+                      "needs static sizes (run the model with `mtcc run --reference`)",
+                      mt_node_label(m, n), i, mt_dtype_name(o->dtype));
       for (int d = 0; o && d < o->rank; d++)
-        if (o->dims[d] < 0)
+        if (o->dims[d] < 0 && (!strcmp(n->op_type, "Loop") || !strcmp(n->op_type, "Scan")))
+          return MT_ERR(UNIMPLEMENTED,
+                        "%s: output %d dim %d depends on data (the loop's trip count or a "
+                        "loop-carried shape): ahead-of-time compilation needs static sizes",
+                        mt_node_label(m, n), i, d);
+        else if (o->dims[d] < 0)
           return MT_ERR(INVALID_ARGUMENT,
                         "%s: output %d dim %d depends on data (branches of different shapes)",
                         mt_node_label(m, n), i, d);

@@ -32,6 +32,11 @@ typedef struct mt_op_ctx mt_op_ctx;
 /* Evaluates a subgraph (an If branch) in the current scope. In inference mode only shapes (and
  * values where known) are produced; in execution mode outputs get malloc'ed data. */
 typedef mt_status *(*mt_eval_graph_fn)(mt_op_ctx *ctx, const mt_graph *g, mt_tensor *outputs);
+/* Evaluates a body subgraph (Loop, Scan, SequenceMap) with its graph inputs bound to inputs[0..
+ * g->n_inputs) (borrowed for the call; data NULL where unknown while inferring). Outputs as
+ * mt_eval_graph_fn. Called once per iteration: the body's values are overwritten each time. */
+typedef mt_status *(*mt_eval_body_fn)(mt_op_ctx *ctx, const mt_graph *g, const mt_tensor *inputs,
+                                      mt_tensor *outputs);
 
 struct mt_op_ctx {
   const mt_module *module;
@@ -43,6 +48,7 @@ struct mt_op_ctx {
   mt_tensor *outputs; /* outputs[i].dtype == UNDEFINED for an omitted output */
   bool executing;     /* false during static shape inference */
   mt_eval_graph_fn eval_graph;
+  mt_eval_body_fn eval_body;
   void *driver; /* the driver's state, for eval_graph */
 };
 
@@ -51,6 +57,10 @@ enum {
   /* infer can compute the outputs' values from input shapes alone (Shape, Size): run is called
    * during static inference even when input data is unknown. */
   MT_OP_VALUE_FROM_SHAPES = 1u << 1,
+  /* Never run during static inference even when every input is known (Loop, Scan): running
+   * would execute a whole loop at compile time, and a body node past the fold limit would leave
+   * an iteration's result unknown mid-run. infer describes the outputs instead. */
+  MT_OP_NO_FOLD = 1u << 2,
 };
 
 /* How an op's output elements depend on its inputs, which is what fusion and codegen need to
@@ -87,7 +97,7 @@ enum {
                                       * without cross-thread partial sums in shared memory */
   MT_TRAIT_ROWWISE = 1u << 12,       /* normalises along the last axis, reading each row twice
                                       * (Softmax, LayerNormalization): kernels cache rows */
-  MT_TRAIT_CONTROL_FLOW = 1u << 9,   /* holds subgraphs (If) */
+  MT_TRAIT_CONTROL_FLOW = 1u << 9,   /* holds subgraphs (If, Loop, Scan, SequenceMap) */
   MT_TRAIT_PER_CHANNEL_PARAMS = 1u << 10, /* inputs after the first are per-channel parameters,
                                            * not numpy-broadcast operands (BatchNormalization) */
 };
@@ -152,6 +162,11 @@ double mt_value_elems(const mt_module *m, mt_value_id v);
 MT_MUST_USE mt_status *mt_node_lower(const mt_module *m, const mt_node *n,
                                      const mt_tensor *const *inputs, mt_kernel_call *out_call);
 
+/* Why node n can be neither a kernel call nor a generated kernel because it holds a body
+ * subgraph (Loop, Scan, SequenceMap, If) or reads or writes a sequence/optional value; NULL
+ * otherwise. Codegen and the bundle writer refuse such nodes with this reason. */
+const char *mt_node_control_flow_reason(const mt_module *m, const mt_node *n);
+
 /* Helpers for op implementations. */
 static inline const mt_tensor *mt_op_input(const mt_op_ctx *c, int i) {
   return i < c->n_inputs ? c->inputs[i] : NULL;
@@ -184,5 +199,7 @@ extern const mt_op_def mt_ops_loss[];
 extern const mt_op_def mt_ops_quant[]; /* ir/ops/quant.c */
 extern const mt_op_def mt_ops_rnn[];
 extern const mt_op_def mt_ops_signal[];
+extern const mt_op_def mt_ops_sequence[];
+extern const mt_op_def mt_ops_loop[];
 
 #endif

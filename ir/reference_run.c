@@ -20,7 +20,7 @@ MT_MUST_USE static mt_status *check_inputs(const mt_module *m, const mt_tenant *
     if (val->dtype != MT_DTYPE_UNDEFINED && in->dtype != val->dtype)
       return MT_ERR(INVALID_ARGUMENT, "tenant '%s': input '%s' must be %s, got %s", t->name,
                     val->name, mt_dtype_name(val->dtype), mt_dtype_name(in->dtype));
-    if (!mt_dtype_supported(in->dtype))
+    if (!mt_dtype_supported(in->dtype) && !mt_dtype_is_container(in->dtype))
       return MT_ERR(UNIMPLEMENTED, "tenant '%s': input '%s' has unsupported dtype %s", t->name,
                     val->name, mt_dtype_name(in->dtype));
     if (val->rank >= 0 && in->rank != val->rank)

@@ -53,7 +53,8 @@ mt_status *mt_check_supported(const mt_module *m) {
   }
   for (int32_t v = 0; v < mt_module_value_count(m); v++) {
     const mt_value *val = mt_module_value_c(m, v);
-    if (val->dtype != MT_DTYPE_UNDEFINED && !mt_dtype_supported(val->dtype))
+    if (val->dtype != MT_DTYPE_UNDEFINED && !mt_dtype_supported(val->dtype) &&
+        !mt_dtype_is_container(val->dtype))
       add_problem(&p, "tenant '%s': value '%s': dtype %s is not supported",
                   mt_module_tenant_c(m, val->tenant)->name, val->name, mt_dtype_name(val->dtype));
   }

@@ -14,6 +14,7 @@
 #include "runtime/base/escape.h"
 #include "tools/cli.h"
 #include "tools/conformance.h"
+#include "runtime/cpu/container.h"
 
 enum { CASE_PASS, CASE_FAIL, CASE_UNSUPPORTED, CASE_UNAVAILABLE };
 
@@ -119,8 +120,42 @@ static double f16_ulp(mt_dtype dt, double w) {
   return ldexp(1.0, (e - 1 < -14 ? -14 : e - 1) - 10);
 }
 
+/* Sequences and optionals: the same count of elements, each close as a value. */
+static bool containers_close(const mt_tensor *got, const mt_tensor *want, double rtol, double atol,
+                             char *why, size_t cap, double *max_rel) {
+  mt_container a, b;
+  mt_status *st = mt_container_open(got, &a);
+  if (st) {
+    snprintf(why, cap, "%s", mt_status_message(st));
+    mt_status_free(st);
+    return false;
+  }
+  st = mt_container_open(want, &b);
+  if (st) {
+    snprintf(why, cap, "expected value: %s", mt_status_message(st));
+    mt_status_free(st);
+    mt_container_free(&a);
+    return false;
+  }
+  bool ok = a.count == b.count;
+  if (!ok)
+    snprintf(why, cap, "%s of %lld elements, expected %lld", mt_dtype_name(got->dtype),
+             (long long)a.count, (long long)b.count);
+  for (int64_t i = 0; ok && i < a.count; i++) {
+    char inner[200];
+    ok = mt_conformance_values_close(&a.elems[i], &b.elems[i], rtol, atol, inner, sizeof inner,
+                                     max_rel);
+    if (!ok) snprintf(why, cap, "element %lld: %s", (long long)i, inner);
+  }
+  mt_container_free(&a);
+  mt_container_free(&b);
+  return ok;
+}
+
 bool mt_conformance_values_close(const mt_tensor *got, const mt_tensor *want, double rtol,
                                  double atol, char *why, size_t cap, double *max_rel) {
+  if (got->dtype == want->dtype && mt_dtype_is_container(got->dtype))
+    return containers_close(got, want, rtol, atol, why, cap, max_rel);
   if (got->dtype != want->dtype) {
     snprintf(why, cap, "dtype %s, expected %s", mt_dtype_name(got->dtype),
              mt_dtype_name(want->dtype));
@@ -162,7 +197,8 @@ bool mt_conformance_values_close(const mt_tensor *got, const mt_tensor *want, do
 
 /* Reads input_*.pb / output_*.pb of one data set, sorted by index. */
 MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, size_t memory_limit,
-                                       mt_tensor **out, char ***out_names, int *out_n) {
+                                       const mt_dtype *kinds, int n_kinds, mt_tensor **out,
+                                       char ***out_names, int *out_n) {
   char **files;
   int n = list_dir(set_dir, prefix, &files);
   *out = calloc((size_t)n + 1, sizeof **out);
@@ -175,7 +211,10 @@ MT_MUST_USE static mt_status *read_set(const char *set_dir, const char *prefix, 
     snprintf(want, sizeof want, "%s%d.pb", prefix, k);
     snprintf(path, sizeof path, "%s/%s", set_dir, want);
     if (!file_exists(path)) break;
-    st = mt_tensor_file_read_limited(path, memory_limit, &(*out)[k], &(*out_names)[k]);
+    /* a sequence or optional value is a SequenceProto/OptionalProto file, told apart only by
+     * the type the model declares at that position */
+    mt_dtype kind = k < n_kinds ? kinds[k] : MT_DTYPE_UNDEFINED;
+    st = mt_value_file_read_limited(path, memory_limit, kind, &(*out)[k], &(*out_names)[k]);
     if (!st) (*out_n)++;
   }
   free_list(files, n);
@@ -214,8 +253,21 @@ static int run_data_set(case_run *c, const char *set_dir, char *why, size_t cap)
   char **in_names = NULL, **out_names = NULL;
   int n_in = 0, n_out = 0, result = CASE_PASS;
   const mt_graph *g = mt_module_tenant_c(m, 0)->graph;
-  mt_status *st = read_set(set_dir, "input_", mt_module_memory_limit(m), &ins, &in_names, &n_in);
-  if (!st) st = read_set(set_dir, "output_", mt_module_memory_limit(m), &want, &out_names, &n_out);
+  mt_dtype *in_kinds = calloc((size_t)g->n_inputs + 1, sizeof *in_kinds);
+  mt_dtype *out_kinds = calloc((size_t)g->n_outputs + 1, sizeof *out_kinds);
+  for (int i = 0; in_kinds && i < g->n_inputs; i++)
+    in_kinds[i] = mt_module_value_c(m, g->inputs[i])->dtype;
+  for (int i = 0; out_kinds && g->declared_outputs && i < g->n_outputs; i++)
+    out_kinds[i] = g->declared_outputs[i].dtype;
+  mt_status *st = !in_kinds || !out_kinds ? MT_ERR(RESOURCE_EXHAUSTED, "out of memory") : NULL;
+  if (!st)
+    st = read_set(set_dir, "input_", mt_module_memory_limit(m), in_kinds, g->n_inputs, &ins,
+                  &in_names, &n_in);
+  if (!st)
+    st = read_set(set_dir, "output_", mt_module_memory_limit(m), out_kinds, g->n_outputs, &want,
+                  &out_names, &n_out);
+  free(in_kinds);
+  free(out_kinds);
   mt_tensor *inputs = calloc((size_t)g->n_inputs + 1, sizeof *inputs);
   mt_tensor *got = calloc((size_t)g->n_outputs + 1, sizeof *got);
   if (!st && (!inputs || !got)) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");

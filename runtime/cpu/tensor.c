@@ -29,7 +29,9 @@ size_t mt_dtype_size(mt_dtype dt) {
   case MT_DTYPE_UINT32: return 4;
   case MT_DTYPE_UINT8:
   case MT_DTYPE_INT8:
-  case MT_DTYPE_BOOL: return 1;
+  case MT_DTYPE_BOOL:
+  case MT_DTYPE_SEQUENCE:
+  case MT_DTYPE_OPTIONAL: return 1;
   case MT_DTYPE_UINT16:
   case MT_DTYPE_INT16:
   case MT_DTYPE_FLOAT16:
@@ -61,11 +63,17 @@ const char *mt_dtype_name(mt_dtype dt) {
   case MT_DTYPE_COMPLEX64: return "complex64";
   case MT_DTYPE_COMPLEX128: return "complex128";
   case MT_DTYPE_BFLOAT16: return "bfloat16";
+  case MT_DTYPE_SEQUENCE: return "sequence";
+  case MT_DTYPE_OPTIONAL: return "optional";
   case MT_DTYPE_UNDEFINED: return "undefined";
   }
   static _Thread_local char buf[32];
   snprintf(buf, sizeof buf, "dtype(%d)", (int)dt);
   return buf;
+}
+
+bool mt_dtype_is_container(mt_dtype dt) {
+  return dt == MT_DTYPE_SEQUENCE || dt == MT_DTYPE_OPTIONAL;
 }
 
 bool mt_dtype_is_float(mt_dtype dt) { return dt == MT_DTYPE_FLOAT32 || dt == MT_DTYPE_FLOAT16; }

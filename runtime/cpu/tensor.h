@@ -32,6 +32,10 @@ typedef enum mt_dtype {
   MT_DTYPE_COMPLEX64 = 14,
   MT_DTYPE_COMPLEX128 = 15,
   MT_DTYPE_BFLOAT16 = 16,
+  /* Not ONNX tensor types: sequence and optional values, carried as a byte blob in a rank-1
+   * view (runtime/cpu/container.h). No kernel takes them. */
+  MT_DTYPE_SEQUENCE = 100,
+  MT_DTYPE_OPTIONAL = 101,
 } mt_dtype;
 
 /* True for the element types mtcc computes with: float32, float16, int64, int32, int8, uint8, bool,
@@ -43,6 +47,9 @@ bool mt_dtype_supported(mt_dtype dt);
 size_t mt_dtype_size(mt_dtype dt);
 /* Lower-case ONNX-style name ("float32", "int64", ...), or "dtype(N)" in a static buffer. */
 const char *mt_dtype_name(mt_dtype dt);
+/* True for MT_DTYPE_SEQUENCE and MT_DTYPE_OPTIONAL (not supported tensor types: their size is
+ * 1 so that a container blob's view counts its bytes). */
+bool mt_dtype_is_container(mt_dtype dt);
 bool mt_dtype_is_float(mt_dtype dt);     /* float32 or float16: every float kernel's set */
 bool mt_dtype_is_float_any(mt_dtype dt); /* mt_dtype_is_float or float64 (elementwise kernels) */
 bool mt_dtype_is_integer(mt_dtype dt);   /* int64, int32, int8, uint8: every typed kernel's set */

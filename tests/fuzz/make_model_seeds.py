@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the model seeds of the ONNX-import and compile fuzz targets (checked in; rerun only to
 change them): small well-formed models that reach every pass (one node, a chain, a diamond that
-fuses, a nested If, constants that fold, Conv/Gemm/Reshape/Slice), and one model per hostile class
+fuses, a nested If, constants that fold, Conv/Gemm/Reshape/Slice, Loop, Scan and sequences
+through a SequenceMap), and one model per hostile class
 of issue 8 (wrong attribute types, opsets 1 and 99, duplicate graph inputs, a Constant with two
 values, declared outputs contradicting inference, If branches of different dtypes, a newline and
 a NUL in names, MaxPool pads >= kernel, huge Range/Resize/ConvTranspose/initializer sizes, deep
@@ -183,7 +184,37 @@ def hostile():
     yield "if_nested_12", nested_if(12)
 
 
+def control_flow():
+    """A Loop with a scan output, a Scan, and sequences through a SequenceMap (issue 13)."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Add", ["x_in", "x_in"], ["x_out"]),
+         helper.make_node("Relu", ["x_in"], ["y"])],
+        "body", [vi("i", [], TensorProto.INT64), vi("c_in", [], TensorProto.BOOL), vi("x_in", [2])],
+        [vi("c_out", [], TensorProto.BOOL), vi("x_out", [2]), vi("y", [2])])
+    yield "loop_scan_out", model(
+        [helper.make_node("Loop", ["m", "", "x"], ["xf", "ys"], name="loop", body=body)],
+        [vi("x", [2])], [vi("xf", [2]), vi("ys", [3, 2])],
+        [numpy_helper.from_array(np.array(3, np.int64), "m")])
+    sbody = helper.make_graph(
+        [helper.make_node("Add", ["s_in", "xi"], ["s_out"]),
+         helper.make_node("Identity", ["s_out"], ["yi"])],
+        "sbody", [vi("s_in", [2]), vi("xi", [2])], [vi("s_out", [2]), vi("yi", [2])])
+    yield "scan", model(
+        [helper.make_node("Scan", ["s0", "xs"], ["sf", "ys"], name="scan", body=sbody,
+                          num_scan_inputs=1, scan_input_directions=[1])],
+        [vi("s0", [2]), vi("xs", [4, 2])], [vi("sf", [2]), vi("ys", [4, 2])], opset=11)
+    mbody = helper.make_graph([helper.make_node("Shape", ["e"], ["shape"])], "mbody",
+                              [vi("e", None)], [vi("shape", None, TensorProto.INT64)])
+    yield "sequence_map", model(
+        [helper.make_node("SplitToSequence", ["x"], ["s"], axis=0),
+         helper.make_node("SequenceMap", ["s"], ["shapes"], body=mbody),
+         helper.make_node("ConcatFromSequence", ["shapes"], ["y"], axis=0)],
+        [vi("x", [3, 2])], [vi("y", [6], TensorProto.INT64)], opset=17)
+
+
 def good():
+    yield from control_flow()
     yield "one_node", relu()
     yield "chain_64", chain(64)
     yield "diamond", diamond()

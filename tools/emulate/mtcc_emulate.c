@@ -101,6 +101,22 @@ static mt_status *run_emulated(void *self, const char *model_path, const mt_modu
         rest[n_rest++] = inputs[i], gi++;
     }
   }
+  /* the other inputs' shapes are this data set's, as a manifest's "shapes" would give them:
+   * a case whose model leaves dims symbolic compiles for the shapes it is run with */
+  mt_tenant *t = st ? NULL : mt_module_tenant(m, 0);
+  if (t && n_rest > 0) {
+    t->shape_overrides =
+        mt_arena_array(mt_module_arena(m), (size_t)n_rest, sizeof *t->shape_overrides);
+    if (!t->shape_overrides) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; !st && i < n_rest; i++) {
+      const mt_value *v = mt_module_value_c(m, t->graph->inputs[i]);
+      if (mt_dtype_is_container(v->dtype)) continue; /* a container's size is data */
+      mt_shape_override *o = &t->shape_overrides[t->n_shape_overrides++];
+      o->input = v->name;
+      o->rank = rest[i].rank;
+      memcpy(o->dims, rest[i].dims, sizeof o->dims);
+    }
+  }
   if (!st) st = compile_module(m, NULL, 0, &p, &prog);
   emu_exec_stats stats = {0};
   mt_tensor *ins = rest;
