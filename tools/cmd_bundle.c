@@ -324,6 +324,7 @@ int mt_cmd_inspect_bundle(const char *path, bool verbose) {
   printf("schedule: %zu groups, %zu kernel calls:", m->n_groups, m->n_nodes);
   for (int k = 1; k < MT_KERNEL_COUNT; k++)
     if (hist[k]) printf(" %s=%d", mt_kernel_kind_name((mt_kernel_kind)k), hist[k]);
+  if (hist[0]) printf(" if=%d (branches: %zu nodes)", hist[0], m->n_branch_nodes); /* kind 0 */
   printf("\n");
   mt_cli_print_bundle_gpu(b, verbose);
   mtrt_bundle_close(rb);

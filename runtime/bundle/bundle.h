@@ -22,8 +22,12 @@ typedef struct mt_bundle {
   const uint8_t *code; /* the code section (cubins, PTX; Manifest.code_images), or NULL */
   size_t code_bytes;
   Mtbundle__Manifest *manifest;
-  mt_kernel_call *calls; /* per manifest node, decoded */
+  mt_kernel_call *calls;        /* per manifest node, decoded */
+  mt_kernel_call *branch_calls; /* per branch node (If branches), decoded */
 } mt_bundle;
+
+/* How deep If nodes may nest in a bundle (branch walks recurse this deep at most). */
+#define MT_BUNDLE_MAX_IF_DEPTH 16
 
 /* Validates image (size bytes; `what` names it in errors) completely and fills *b (whose mapping
  * / owned fields the caller set). On error *b holds nothing to free beyond mt_bundle_release. */
@@ -31,6 +35,14 @@ MT_MUST_USE mt_status *mt_bundle_load(mt_bundle *b, const char *what);
 /* Checks a node's decoded kernel call against the types of its (already validated) buffers, so
  * that no parameter can make a CPU kernel read or write outside them (validate_calls.c). */
 MT_MUST_USE mt_status *mt_bundle_check_call(const Mtbundle__Node *n, const mt_kernel_call *call);
+/* The checks of If node n (validate_if.c), whose branch ranges must lie below `limit` (a branch
+ * node's own index; the branch-node count for a scheduled node). owned[k] marks branch node k as
+ * claimed by a range (a second claim is refused); depth[k] is the nesting depth below branch node
+ * k (0 for a kernel), *out_depth n's. Its condition, outputs and results must already be valid
+ * references except the results, checked here. */
+MT_MUST_USE mt_status *mt_bundle_check_if(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
+                                          size_t limit, uint8_t *owned, uint8_t *depth,
+                                          uint8_t *out_depth, const char *what);
 /* Frees what mt_bundle_load allocated and the mapping or copy. */
 void mt_bundle_release(mt_bundle *b);
 
