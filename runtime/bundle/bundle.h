@@ -70,6 +70,11 @@ MT_MUST_USE mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m,
  * the CPU plan is checked; b->code must be set. */
 MT_MUST_USE mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *what);
 
+/* The structure of the GPU plan's conditional steps (validate_gpu_cond.c): body indices, each
+ * body owned by one conditional, bodies inside body b only before b, nesting at most
+ * MT_BUNDLE_MAX_IF_DEPTH deep, set modules in range. Walks over bodies rely on it. */
+MT_MUST_USE mt_status *mt_bundle_check_gpu_bodies(const Mtbundle__Manifest *m, const char *what);
+
 /* The bytes of code image `image` of a validated bundle, inside the bundle's mapping (lives
  * until the bundle is closed). OUT_OF_RANGE when there is no such image. Any thread. */
 MT_MUST_USE mt_status *mt_bundle_code_image(const mt_bundle *b, uint32_t image,
