@@ -150,11 +150,6 @@ mt_status *mt_bw_node(writer *w, int32_t node, Mtbundle__Node **out) {
   }
   mt_kernel_call call;
   MT_RETURN_IF_ERROR(mt_node_lower(w->m, n, in, &call), "bundle: tenant '%s'", tn->name);
-  if (call.kind == MT_KERNEL_NONZERO)
-    return MT_ERR(UNIMPLEMENTED,
-                  "bundle: tenant '%s': node '%s': NonZero (a data-dependent "
-                  "size) is not in bundles yet",
-                  tn->name, n->name);
   bn->kernel_kind = (uint32_t)call.kind;
   uint8_t *params;
   size_t np;

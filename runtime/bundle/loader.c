@@ -105,11 +105,6 @@ MT_MUST_USE static mt_status *check_node(const Mtbundle__Manifest *m, const Mtbu
       MT_RETURN_IF_ERROR(check_ref(m, n->outputs[k], true, n->tenant, what), "output %zu", k);
     return mt_bundle_check_if(m, n, branch_limit, owned, depth, out_depth, what);
   }
-  if (n->kernel_kind == MT_KERNEL_NONZERO)
-    return MT_ERR(UNIMPLEMENTED,
-                  "%s: nonzero kernels (data-dependent sizes) are not run from "
-                  "bundles yet",
-                  what);
   if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)
     return MT_ERR(DATA_LOSS, "%s: kernel kind %u is out of range [1, %d)", what, n->kernel_kind,
                   MT_KERNEL_COUNT);

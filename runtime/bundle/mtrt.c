@@ -366,10 +366,33 @@ static double now_us(void) {
 
 MT_MUST_USE static mt_status *run_if(mtrt_session *s, const Mtbundle__Node *n);
 
+/* NonZero: its output size depends on the data, so the kernel allocates it; the bundle holds the
+ * shape the compiler saw (its input was known then), and a different count is an error, never a
+ * partial copy. */
+MT_MUST_USE static mt_status *run_nonzero(mtrt_session *s, const Mtbundle__Node *n,
+                                          const mt_kernel_call *call) {
+  mt_tensor x, planned, y;
+  view(s, n->inputs[0], &x);
+  view(s, n->outputs[0], &planned);
+  memset(&y, 0, sizeof y);
+  const mt_tensor *in[1] = {&x};
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_kernel_run(call, 1, in, 1, &y));
+  mt_status *st = NULL;
+  if (y.rank != 2 || y.dims[0] != planned.dims[0] || y.dims[1] != planned.dims[1])
+    st = MT_ERR(OUT_OF_RANGE,
+                "NonZero found %lld nonzero element(s); the bundle was compiled for %lld",
+                (long long)(y.rank == 2 ? y.dims[1] : -1), (long long)planned.dims[1]);
+  else if (mt_tensor_nbytes(&y))
+    memcpy(planned.data, y.data, mt_tensor_nbytes(&y));
+  free(y.data);
+  return st;
+}
+
 /* One node (scheduled or in a branch) with its decoded call. */
 MT_MUST_USE static mt_status *run_node(mtrt_session *s, const Mtbundle__Node *n,
                                        const mt_kernel_call *call) {
   if (n->if_branches) return run_if(s, n);
+  if (call->kind == MT_KERNEL_NONZERO) return run_nonzero(s, n, call);
   mt_tensor *views = calloc(n->n_inputs + n->n_outputs + 1, sizeof *views);
   const mt_tensor **in = calloc(n->n_inputs + 1, sizeof *in);
   mt_status *st = views && in ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");

@@ -808,6 +808,18 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
   return NULL;
 }
 
+/* NonZero in a bundle has the output shape the compiler saw ([max(rank, 1), count]): the CPU
+ * path computes into its own memory and copies only when the count matches (mtrt.c). */
+MT_MUST_USE static mt_status *check_nonzero(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", MT_DTYPE_INT64));
+  if (y->rank != 2 || y->dims[0] != (x->rank > 0 ? x->rank : 1) || y->dims[1] > mt_tensor_numel(x))
+    return bad(c, "output 0 must be [max(rank of input 0, 1), at most its %lld elements]",
+               (long long)mt_tensor_numel(x));
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_kernel_call *k) {
   const mt_tensor *x = &c->in[0];
   switch (k->kind) {
@@ -894,6 +906,7 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_ARG_REDUCE: return check_arg_reduce(c, &k->params.arg_reduce);
   case MT_KERNEL_TOPK: return check_topk(c, &k->params.topk);
   case MT_KERNEL_CUMSUM: return check_cumsum(c);
+  case MT_KERNEL_NONZERO: return check_nonzero(c);
   default: return check_breadth_kind(c, k);
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""If in bundles: compile -> .mtbundle -> libmtrt's CPU path, against ONNX Runtime.
+"""If and NonZero in bundles: compile -> .mtbundle -> libmtrt's CPU path, against ONNX Runtime.
 
 The model has an If whose branches compute from outer-scope values (the graph input and a
 weight), a nested If inside the then-branch (on a second condition input), a branch that returns
@@ -7,6 +7,10 @@ a Constant node's tensor, and two outputs per If. Both conditions are run with e
 (so every branch runs), on 1 and 2 CPU threads (the session's race check covers the branch nodes'
 buffers), and each output must match ONNX Runtime (rtol 1e-5). The bundle's `inspect` must show
 the If. Fails when mtcc refuses the model, so a regression cannot pass as a skip.
+
+NonZero: a model whose NonZero reads a weight (with fold-constants off, so the node reaches the
+bundle: its output shape is known when compiling) feeding computed nodes; the bundle's CPU path
+must match ONNX Runtime.
 
 usage: check_bundle_if.py --mtcc MTCC --work DIR
 """
@@ -60,6 +64,40 @@ def model():
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
+def nonzero_model():
+    c = numpy_helper.from_array(np.array([[1, 0, 3], [0, 5, 0]], np.float32), "c")
+    g = helper.make_graph(
+        [helper.make_node("NonZero", ["c"], ["nz"]),
+         helper.make_node("Cast", ["nz"], ["nzf"], to=TensorProto.FLOAT),
+         helper.make_node("Add", ["nzf", "x"], ["y"])],
+        "nz_model", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [c])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def check_nonzero(mtcc, work):
+    """Error lines (empty when the NonZero bundle matches ONNX Runtime)."""
+    path = os.path.join(work, "nz_model.onnx")
+    onnx.save(nonzero_model(), path)
+    bundle = os.path.join(work, "nz.mtbundle")
+    p = subprocess.run([mtcc, "compile", path, "-o", bundle, "--disable-pass=fold-constants"],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return ["NonZero: compile: " + p.stderr.strip()]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.save(os.path.join(work, "nz_x.npy"), x)
+    out = os.path.join(work, "nz_out")
+    p = subprocess.run([mtcc, "run", bundle, "--input", "x=" + os.path.join(work, "nz_x.npy"),
+                        "--output-dir", out], capture_output=True, text=True)
+    if p.returncode:
+        return ["NonZero: run: " + p.stderr.strip()]
+    want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    got = np.load(os.path.join(out, "nz_model", "y.npy"))
+    if got.shape != want.shape or not np.array_equal(got, want):
+        return ["NonZero: output differs from ONNX Runtime:\n%s\n%s" % (got, want)]
+    return []
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--mtcc", required=True)
@@ -107,7 +145,10 @@ def main():
                         print("FAIL %s: %s differs from ONNX Runtime (max diff %g)" %
                               (tag, name, float(np.max(np.abs(got - w)))))
                         failures += 1
-    print("bundle If: %d runs, %d failures" % (runs, failures))
+    for e in check_nonzero(args.mtcc, args.work):
+        print("FAIL " + e)
+        failures += 1
+    print("bundle If: %d runs, NonZero: 1 run; %d failures" % (runs, failures))
     return 1 if failures or runs != 8 else 0
 
 
