@@ -55,6 +55,9 @@ struct mtrt_session;
 struct mt_gpu_session;
 struct mt_gpu_session *mt_session_gpu(const struct mtrt_session *s);
 
+/* Whether two tensor types have the same dtype and dims. */
+bool mt_bundle_same_type(const Mtbundle__TensorType *a, const Mtbundle__TensorType *b);
+
 /* Bytes of a validated tensor type. */
 size_t mt_bundle_type_bytes(const Mtbundle__TensorType *t);
 

@@ -32,7 +32,7 @@ size_t mt_bundle_type_bytes(const Mtbundle__TensorType *t) {
   return type_bytes(t, &n) ? (size_t)n : 0;
 }
 
-static bool same_type(const Mtbundle__TensorType *a, const Mtbundle__TensorType *b) {
+bool mt_bundle_same_type(const Mtbundle__TensorType *a, const Mtbundle__TensorType *b) {
   if (a->dtype != b->dtype || a->n_dims != b->n_dims) return false;
   for (size_t i = 0; i < a->n_dims; i++)
     if (a->dims[i] != b->dims[i]) return false;
@@ -53,7 +53,7 @@ MT_MUST_USE static mt_status *check_ref(const Mtbundle__Manifest *m, const Mtbun
     if (r->index < 0 || (size_t)r->index >= m->n_constants)
       return MT_ERR(DATA_LOSS, "%s: constant index %d out of range (%zu constants)", what, r->index,
                     m->n_constants);
-    if (!same_type(r->type, m->constants[r->index]->type))
+    if (!mt_bundle_same_type(r->type, m->constants[r->index]->type))
       return MT_ERR(DATA_LOSS, "%s: type differs from constant %d's", what, r->index);
     return NULL;
   case MTBUNDLE__BUFFER_REF__KIND__INPUT:
@@ -64,7 +64,7 @@ MT_MUST_USE static mt_status *check_ref(const Mtbundle__Manifest *m, const Mtbun
       return MT_ERR(DATA_LOSS, "%s: reads an input of another tenant (%d)", what, r->tenant);
     if (r->index < 0 || (size_t)r->index >= m->tenants[r->tenant]->n_inputs)
       return MT_ERR(DATA_LOSS, "%s: input index %d out of range", what, r->index);
-    if (!same_type(r->type, m->tenants[r->tenant]->inputs[r->index]->type))
+    if (!mt_bundle_same_type(r->type, m->tenants[r->tenant]->inputs[r->index]->type))
       return MT_ERR(DATA_LOSS, "%s: type differs from the input's", what);
     return NULL;
   case MTBUNDLE__BUFFER_REF__KIND__ARENA:
@@ -209,7 +209,7 @@ MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
       if (!type_bytes(p->type, &nb)) return MT_ERR(DATA_LOSS, "%s: invalid type", what);
       MT_RETURN_IF_ERROR_PLAIN(check_ref(m, p->source, false, (int32_t)t, what));
       if (p->source->kind == MTBUNDLE__BUFFER_REF__KIND__NONE ||
-          !same_type(p->source->type, p->type))
+          !mt_bundle_same_type(p->source->type, p->type))
         return MT_ERR(DATA_LOSS, "%s: its source is missing or of another type", what);
     }
   }

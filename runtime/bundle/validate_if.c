@@ -7,13 +7,6 @@
 
 #include "runtime/bundle/bundle.h"
 
-static bool same_type(const Mtbundle__TensorType *a, const Mtbundle__TensorType *b) {
-  if (a->dtype != b->dtype || a->n_dims != b->n_dims) return false;
-  for (size_t i = 0; i < a->n_dims; i++)
-    if (a->dims[i] != b->dims[i]) return false;
-  return true;
-}
-
 MT_MUST_USE static mt_status *check_outputs(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
                                             Mtbundle__BufferRef *const *refs, size_t n_refs,
                                             const char *branch, const char *what) {
@@ -25,7 +18,7 @@ MT_MUST_USE static mt_status *check_outputs(const Mtbundle__Manifest *m, const M
                        branch, i);
     if (n->outputs[i]->kind == MTBUNDLE__BUFFER_REF__KIND__NONE) continue;
     if (refs[i]->kind == MTBUNDLE__BUFFER_REF__KIND__NONE ||
-        !same_type(refs[i]->type, n->outputs[i]->type))
+        !mt_bundle_same_type(refs[i]->type, n->outputs[i]->type))
       return MT_ERR(DATA_LOSS, "%s: %s result %zu is missing or of another type than output %zu",
                     what, branch, i, i);
   }

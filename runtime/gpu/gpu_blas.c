@@ -35,6 +35,22 @@ static struct {
 static pthread_once_t lt_once = PTHREAD_ONCE_INIT;
 static char lt_error[256]; /* "" when loaded */
 
+/* dlopen of $ENV when set, else BASE.so.13, BASE.so, then the toolkit's copy (CUDA images do
+ * not always put it on the loader's path); NULL with err saying why. */
+static void *open_library(const char *env_name, const char *base, char *err, size_t err_n) {
+  const char *env = getenv(env_name);
+  char names[3][160];
+  snprintf(names[0], sizeof names[0], "%s.13", base);
+  snprintf(names[1], sizeof names[1], "%s", base);
+  snprintf(names[2], sizeof names[2], "/usr/local/cuda/lib64/%s.13", base);
+  if (env && *env) snprintf(names[0], sizeof names[0], "%s", env);
+  void *lib = NULL;
+  for (int i = 0; !lib && i < (env && *env ? 1 : 3); i++)
+    lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+  if (!lib) snprintf(err, err_n, "cannot open %s (%s)", names[0], dlerror());
+  return lib;
+}
+
 /* cuBLAS, for grouped calls only: loaded on the first grouped call a session prepares. */
 #define MT_BLAS_FUNCS(X)                                                                           \
   X(cublasCreate_v2)                                                                               \
@@ -53,19 +69,11 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static char blas_error[256]; /* "" when loaded */
 
 static void blas_load(void) {
-  const char *env = getenv("MTRT_CUBLAS_PATH");
-  const char *names[] = {env && *env ? env : "libcublas.so.13", "libcublas.so",
-                         "/usr/local/cuda/lib64/libcublas.so.13"};
-  void *lib = NULL;
-  for (int i = 0; !lib && i < (env && *env ? 1 : 3); i++)
-    lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    snprintf(blas_error, sizeof blas_error, "cannot open %s (%s)", names[0], dlerror());
-    return;
-  }
+  void *lib = open_library("MTRT_CUBLAS_PATH", "libcublas.so", blas_error, sizeof blas_error);
+  if (!lib) return;
 #define MT_BLAS_RESOLVE(name)                                                                      \
   if (!(*(void **)&blas.name = dlsym(lib, #name))) {                                               \
-    snprintf(blas_error, sizeof blas_error, "%s lacks %s", names[0], #name);                       \
+    snprintf(blas_error, sizeof blas_error, "libcublas lacks %s", #name);                          \
     return;                                                                                        \
   }
   MT_BLAS_FUNCS(MT_BLAS_RESOLVE)
@@ -73,20 +81,11 @@ static void blas_load(void) {
 }
 
 static void lt_load(void) {
-  const char *env = getenv("MTRT_CUBLASLT_PATH");
-  /* the toolkit's folder last: CUDA images do not always put it on the loader's path */
-  const char *names[] = {env && *env ? env : "libcublasLt.so.13", "libcublasLt.so",
-                         "/usr/local/cuda/lib64/libcublasLt.so.13"};
-  void *lib = NULL;
-  for (int i = 0; !lib && i < (env && *env ? 1 : 3); i++)
-    lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    snprintf(lt_error, sizeof lt_error, "cannot open %s (%s)", names[0], dlerror());
-    return;
-  }
+  void *lib = open_library("MTRT_CUBLASLT_PATH", "libcublasLt.so", lt_error, sizeof lt_error);
+  if (!lib) return;
 #define MT_LT_RESOLVE(name)                                                                        \
   if (!(*(void **)&lt.name = dlsym(lib, #name))) {                                                 \
-    snprintf(lt_error, sizeof lt_error, "%s lacks %s", names[0], #name);                           \
+    snprintf(lt_error, sizeof lt_error, "libcublasLt lacks %s", #name);                            \
     return;                                                                                        \
   }
   MT_LT_FUNCS(MT_LT_RESOLVE)
