@@ -152,6 +152,13 @@ MT_MUST_USE mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_o
                                                int32_t hgroup, mt_cuda_program *prog,
                                                mt_cuda_kernel *out_kernel);
 
+/* The kernel that sets an If step's CUDA Graph conditional handle from its condition buffer of
+ * cond_dtype (codegen/cuda_if.c): parameters (unsigned long long handle, const T *cond); the
+ * source goes to src (src_n bytes; 1 KiB is plenty), *out names it ("mt_if_set_bool", ...) with
+ * a one-block launch. UNIMPLEMENTED for a dtype without a set kernel (string, float16, ...). */
+MT_MUST_USE mt_status *mt_cuda_if_set_kernel(mt_dtype cond_dtype, char *src, size_t src_n,
+                                             mt_cuda_kernel *out);
+
 /* The dialect header's text (codegen/mt_cuda.h), embedded at build time. */
 extern const char mt_cuda_dialect_header[];
 

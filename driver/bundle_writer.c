@@ -86,10 +86,11 @@ mt_status *mt_bw_ref(writer *w, mt_value_id v, Mtbundle__BufferRef **out) {
   *out = r;
   if (v == MT_NO_VALUE) return NULL;
   const mt_value *val = mt_module_value_c(w->m, v);
-  if (val->constant >= 0) {
+  int32_t cid = val->constant >= 0 ? val->constant : w->constant_of_value[v];
+  if (cid >= 0) {
     r->kind = MTBUNDLE__BUFFER_REF__KIND__CONSTANT;
-    MT_RETURN_IF_ERROR_PLAIN(constant_ref(w, val->constant, &r->index));
-    const mt_constant *k = mt_module_constant(w->m, val->constant);
+    MT_RETURN_IF_ERROR_PLAIN(constant_ref(w, cid, &r->index));
+    const mt_constant *k = mt_module_constant(w->m, cid);
     return make_type(w, k->dtype, k->rank, k->dims, val->name, &r->type);
   }
   MT_RETURN_IF_ERROR_PLAIN(make_type(w, val->dtype, val->rank, val->dims, val->name, &r->type));
@@ -122,13 +123,18 @@ mt_status *mt_bw_ref(writer *w, mt_value_id v, Mtbundle__BufferRef **out) {
   return NULL;
 }
 
-MT_MUST_USE static mt_status *make_node(writer *w, int32_t node, Mtbundle__Node **out) {
+mt_status *mt_bw_node(writer *w, int32_t node, Mtbundle__Node **out) {
   const mt_node *n = mt_module_node_c(w->m, node);
   const mt_tenant *tn = mt_module_tenant_c(w->m, n->tenant);
   Mtbundle__Node *bn;
   WNEW(w, bn, mtbundle__node__init);
   bn->name = (char *)n->name;
   bn->tenant = n->tenant;
+  if (mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW)) {
+    MT_RETURN_IF_ERROR(mt_bw_if(w, n, bn), "bundle: tenant '%s': node '%s'", tn->name, n->name);
+    *out = bn;
+    return NULL;
+  }
   mt_tensor *views;
   const mt_tensor **in;
   WARRAY(w, views, n->n_inputs);
@@ -152,11 +158,6 @@ MT_MUST_USE static mt_status *make_node(writer *w, int32_t node, Mtbundle__Node 
                   tn->name, n->name, n->op_type, why_not);
   mt_kernel_call call;
   MT_RETURN_IF_ERROR(mt_node_lower(w->m, n, in, &call), "bundle: tenant '%s'", tn->name);
-  if (call.kind == MT_KERNEL_NONZERO)
-    return MT_ERR(UNIMPLEMENTED,
-                  "bundle: tenant '%s': node '%s': NonZero (a data-dependent "
-                  "size) is not in bundles yet",
-                  tn->name, n->name);
   bn->kernel_kind = (uint32_t)call.kind;
   uint8_t *params;
   size_t np;
@@ -212,9 +213,11 @@ MT_MUST_USE static mt_status *build(writer *w, Mtbundle__Manifest *mf) {
   int32_t nv = mt_module_value_count(m), nc = mt_module_constant_count(m);
   WARRAY(w, w->buffer_of_value, nv);
   WARRAY(w, w->scratch_of_value, nv);
+  WARRAY(w, w->constant_of_value, nv);
   WARRAY(w, w->constant_index, nc);
   WARRAY(w, w->constants, nc);
-  for (int32_t v = 0; v < nv; v++) w->buffer_of_value[v] = -1, w->scratch_of_value[v] = -1;
+  for (int32_t v = 0; v < nv; v++)
+    w->buffer_of_value[v] = -1, w->scratch_of_value[v] = -1, w->constant_of_value[v] = -1;
   for (int32_t k = 0; k < nc; k++) w->constant_index[k] = -1;
   for (int b = 0; b < p->n_buffers; b++) w->buffer_of_value[p->buffers[b].value] = b;
   /* partitions, with the SMs each gets on every target arch */
@@ -315,7 +318,7 @@ MT_MUST_USE static mt_status *build(writer *w, Mtbundle__Manifest *mf) {
         bool live = false;
         for (int o = 0; o < n->n_outputs; o++) live = live || n->outputs[o] != MT_NO_VALUE;
         if (!live) continue; /* computes nothing anyone can read (as the evaluator skips it) */
-        MT_RETURN_IF_ERROR_PLAIN(make_node(w, fg->nodes[j], &mf->nodes[mf->n_nodes]));
+        MT_RETURN_IF_ERROR_PLAIN(mt_bw_node(w, fg->nodes[j], &mf->nodes[mf->n_nodes]));
         mf->n_nodes++;
       }
     }
@@ -336,6 +339,8 @@ MT_MUST_USE static mt_status *build(writer *w, Mtbundle__Manifest *mf) {
     }
   }
   MT_RETURN_IF_ERROR_PLAIN(mt_bw_gpu(w, mf, order));
+  mf->n_branch_nodes = w->n_branch_nodes;
+  mf->branch_nodes = w->branch_nodes;
   mf->n_constants = w->n_constants;
   mf->constants = w->constants;
   mf->scratch_bytes = w->scratch_bytes;

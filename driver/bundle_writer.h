@@ -17,7 +17,8 @@ typedef struct mt_bundle_writer {
   void **allocs; /* everything the manifest points to, freed at the end */
   size_t n_allocs, cap_allocs;
   int32_t *buffer_of_value;
-  int64_t *scratch_of_value; /* scratch offset per value, -1: none yet */
+  int64_t *scratch_of_value;  /* scratch offset per value, -1: none yet */
+  int32_t *constant_of_value; /* the constant a branch's Constant node outputs (bundle_if.c), -1 */
   uint64_t scratch_bytes;
   int32_t *constant_index; /* module constant -> bundle constant, -1 unused */
   Mtbundle__Constant **constants;
@@ -25,6 +26,8 @@ typedef struct mt_bundle_writer {
   uint64_t weight_bytes;
   uint8_t *code; /* the code section (bundle_gpu.c), code_bytes long; in allocs */
   uint64_t code_bytes;
+  Mtbundle__Node **branch_nodes; /* Manifest.branch_nodes (bundle_if.c); in allocs */
+  size_t n_branch_nodes, cap_branch_nodes;
 } mt_bundle_writer;
 typedef mt_bundle_writer writer;
 
@@ -47,6 +50,12 @@ uint64_t mt_bw_align64(uint64_t v);
 /* Where value v lives at run time (constant, tenant input, arena buffer or scratch bytes of its
  * own); MT_NO_VALUE gives a NONE reference. */
 MT_MUST_USE mt_status *mt_bw_ref(writer *w, mt_value_id v, Mtbundle__BufferRef **out);
+
+/* Node `node` lowered to its kernel call and buffer references (an If: bundle_if.c). */
+MT_MUST_USE mt_status *mt_bw_node(writer *w, int32_t node, Mtbundle__Node **out);
+/* Fills bn (name and tenant set) for If node n: its condition and outputs, and both branches'
+ * nodes appended to w->branch_nodes (Manifest.branch_nodes, IfBranches). */
+MT_MUST_USE mt_status *mt_bw_if(writer *w, const mt_node *n, Mtbundle__Node *bn);
 
 /* The GPU plan (runtime/bundle/mtbundle.proto, Manifest fields 12-16) from the compilation's
  * codegen program and NVRTC results: code images into w->code, one module per distinct kernel

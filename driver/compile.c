@@ -64,6 +64,7 @@ mt_status *mt_driver_budgets_check(const mt_manifest *mf) {
     for (int i = 0; i < mf->n_partitions; i++) {
       parts[i].name = mf->partitions[i].name;
       parts[i].sm_budget = mf->partitions[i].sm_budget;
+      parts[i].hard = mf->partitions[i].hard;
     }
     st = mt_partitions_assign(parts, mf->n_partitions, arch);
   }
@@ -158,6 +159,7 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
   for (int i = 0; i < mf->n_partitions; i++) {
     c->budgets[i].name = mf->partitions[i].name;
     c->budgets[i].sm_budget = mf->partitions[i].sm_budget;
+    c->budgets[i].hard = mf->partitions[i].hard;
   }
   int total_imported = 0;
   for (int32_t t = 0; t < n_tenants; t++) {

@@ -252,12 +252,13 @@ done:
   json_t *partitions = json_array();
   for (int i = 0; i < p->n_partitions; i++) {
     const mt_partition_plan *pp = &p->partitions[i];
-    json_array_append_new(partitions,
-                          json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:f}", "name", pp->name,
-                                    "sm_budget", pp->sm_budget, "sm_count", pp->sm_count, "streams",
-                                    pp->n_streams, "arena_bytes", (json_int_t)pp->arena_bytes,
-                                    "unplanned_bytes", (json_int_t)pp->unplanned_bytes,
-                                    "predicted_makespan_us", pp->predicted_makespan_us));
+    json_array_append_new(
+        partitions,
+        json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:f, s:b, s:s}", "name", pp->name, "sm_budget",
+                  pp->sm_budget, "sm_count", pp->sm_count, "streams", pp->n_streams, "arena_bytes",
+                  (json_int_t)pp->arena_bytes, "unplanned_bytes", (json_int_t)pp->unplanned_bytes,
+                  "predicted_makespan_us", pp->predicted_makespan_us, "hard_budget_possible",
+                  !pp->budget_note[0], "budget_note", pp->budget_note));
   }
   json_t *rejected = json_array();
   for (int r = 0; r < p->n_rejections; r++)
@@ -343,6 +344,10 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
             pp->n_streams, (double)pp->arena_bytes / 1048576.0,
             (double)pp->unplanned_bytes / 1048576.0, pp->predicted_makespan_us);
   }
+  for (int i = 0; i < p->n_partitions; i++)
+    if (p->partitions[i].budget_note[0])
+      fprintf(out, "warning: partition '%s': %s\n", mt_esc(p->partitions[i].name),
+              p->partitions[i].budget_note);
   /* per-tenant counts in one pass over the groups (counts[2t]: groups, [2t+1]: in horizontal
    * groups); when that allocation fails, each tenant scans the groups */
   int32_t nt = mt_module_tenant_count(m);

@@ -169,7 +169,7 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
   mf->partitions = calloc(np + 1, sizeof *mf->partitions);
   if (!mf->partitions) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (size_t i = 0; i < np; i++) {
-    static const char *const pkeys[] = {"name", "sm_budget"};
+    static const char *const pkeys[] = {"name", "sm_budget", "hard"};
     json_t *p = json_array_get(parts, i);
     if (!json_is_object(p)) return MT_ERR(INVALID_ARGUMENT, "partitions[%zu] is not an object", i);
     json_t *name = json_object_get(p, "name"), *budget = json_object_get(p, "sm_budget");
@@ -177,7 +177,11 @@ MT_MUST_USE static mt_status *parse_manifest(json_t *root, mt_manifest *mf) {
       return MT_ERR(INVALID_ARGUMENT, "partitions[%zu]: \"name\" must be a non-empty string", i);
     char where[300];
     snprintf(where, sizeof where, "partition '%s'", json_string_value(name));
-    MT_RETURN_IF_ERROR_PLAIN(check_keys(p, pkeys, 2, where));
+    MT_RETURN_IF_ERROR_PLAIN(check_keys(p, pkeys, 3, where));
+    json_t *hard = json_object_get(p, "hard");
+    if (hard && !json_is_boolean(hard))
+      return MT_ERR(INVALID_ARGUMENT, "%s: \"hard\" must be true or false", where);
+    mf->partitions[mf->n_partitions].hard = hard && json_is_true(hard);
     if (budget && (!json_is_integer(budget) || json_integer_value(budget) <= 0 ||
                    json_integer_value(budget) > 100000))
       return MT_ERR(INVALID_ARGUMENT, "%s: \"sm_budget\" must be a positive integer", where);

@@ -2,7 +2,7 @@
  *
  * {
  *   "targets": ["sm_80", "sm_90"],
- *   "partitions": [{"name": "vision", "sm_budget": 66}, ...],
+ *   "partitions": [{"name": "vision", "sm_budget": 66, "hard": true}, ...],
  *   "tenants": [{"name": "resnet", "model": "resnet50.onnx", "partition": "vision",
  *                "priority": 1, "dims": {"batch": 8}, "shapes": {"input": [8, 3, 224, 224]}}]
  * }
@@ -16,6 +16,7 @@
 typedef struct mt_partition_spec {
   char *name;
   int sm_budget; /* 0: the whole GPU */
+  bool hard;     /* "hard": true: refuse budgets green contexts cannot hold (plan/partitions.c) */
 } mt_partition_spec;
 
 typedef struct mt_tenant_spec {

@@ -91,6 +91,11 @@ static void record_graph(mt_module *m, const mt_eval *ev, const mt_graph *g) {
     const mt_node *n = mt_module_node_c(m, g->nodes[k]);
     for (int i = 0; i < n->n_outputs; i++)
       if (n->outputs[i] != MT_NO_VALUE) record_value(m, ev, n->outputs[i]);
+    /* branch values too (both branches run while the condition is unknown): the bundle writer
+     * places them by these types */
+    for (int a = 0; a < n->n_attrs; a++)
+      for (int64_t j = 0; n->attrs[a].graphs && j < n->attrs[a].count; j++)
+        record_graph(m, ev, n->attrs[a].graphs[j]);
   }
 }
 

@@ -104,6 +104,7 @@ mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
   /* partitions in manifest order (budgets), then any others named by tenants */
   for (int i = 0; !st && i < n_budgets; i++) {
     p->partitions[p->n_partitions].name = mt_arena_strdup(&p->arena, budgets[i].name);
+    p->partitions[p->n_partitions].hard = budgets[i].hard;
     p->partitions[p->n_partitions++].sm_budget = budgets[i].sm_budget;
   }
   for (int32_t t = 0; !st && t < n_tenants; t++) {

@@ -78,6 +78,10 @@ typedef struct mt_partition_plan {
   const char *name;
   int sm_budget; /* requested (0: whole GPU) */
   int sm_count;  /* granted after rounding to the target's partition granularity */
+  bool hard;     /* the manifest requires a hard (green-context) budget: refuse if none can be */
+  /* "" when green contexts can hold the grant; else why this partition's budget will be soft
+   * (mt_partitions_assign; the compile summary and report print it as a warning) */
+  char budget_note[200];
   int n_streams;
   size_t arena_bytes;     /* memory plan: peak */
   size_t unplanned_bytes; /* sum of all intermediates, as if none shared memory */
@@ -124,6 +128,7 @@ typedef struct mt_plan {
 typedef struct mt_partition_budget {
   const char *name;
   int sm_budget;
+  bool hard; /* the manifest's "hard": true */
 } mt_partition_budget;
 MT_MUST_USE mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
                                       const mt_partition_budget *budgets, int n_budgets,
@@ -141,8 +146,12 @@ MT_MUST_USE mt_status *mt_plan_note(mt_plan *p, const char *pass, const char *wh
                                     const char *how);
 
 /* Grants each partition its SMs on `arch`: budgets rounded up to the partition granularity,
- * at least the minimum partition, and together no more than the GPU has. Errors name the
- * partition and the arch. */
+ * at least the minimum partition, and together no more than the GPU has. A partition without a
+ * budget gets what the budgets leave of the SMs green contexts can split (arch->green_ctx_sms),
+ * so the grants stay hard, unless that is under the minimum partition (then of all SMs). A
+ * partition whose grant runs past what green contexts can split gets a budget_note saying why
+ * its budget will be soft; with `hard` set that is an error instead. Errors name the partition
+ * and the arch. */
 MT_MUST_USE mt_status *mt_partitions_assign(mt_partition_plan *parts, int n,
                                             const mt_arch_params *arch);
 

@@ -1,8 +1,9 @@
 /* Built-in per-arch parameters for the cost model, and JSON overrides.
  * Numbers describe one reference part per arch (datasheet peaks, dense math): sm_80 A100-SXM4,
  * sm_86 A10, sm_89 L4, sm_90 H100-SXM5. Partition granularity follows the green-context rules
- * (8.x: multiples of 2 SMs; 9.0: multiples of 8); the runtime queries the real values on the
- * device, these only shape compile-time estimates. Launch and graph-node overheads are typical
+ * (8.x: multiples of 2 SMs; 9.0: multiples of 8), and what one split can hand out (9.0: 120 of
+ * 132 SMs, measured on an H200; the other archs are not measured); the runtime queries the real
+ * values on the device, these shape compile-time grants and warnings. Launch and graph-node overheads are typical
  * measured values and are the first thing GPU calibration should replace. */
 #include <jansson.h>
 #include <stdlib.h>
@@ -70,6 +71,7 @@ static const mt_arch_params builtin[] = {
      .sm_count = 132,
      .sm_partition_granularity = 8,
      .sm_min_partition = 8,
+     .green_ctx_sms = 120, /* measured: 15 groups of 8 SMs on an H200 (docs/gpu-facts.md) */
      .mem_bandwidth_gbs = 3350.0,
      .fp32_tflops = 67.0,
      .tf32_tflops = 495.0,
@@ -135,6 +137,7 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base,
     static const char *const keys[] = {"sm_count",
                                        "sm_partition_granularity",
                                        "sm_min_partition",
+                                       "green_ctx_sms",
                                        "mem_bandwidth_gbs",
                                        "fp32_tflops",
                                        "tf32_tflops",
@@ -173,6 +176,7 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base,
     MT_INT_FIELD(sm_count, 1, 10000)
     MT_INT_FIELD(sm_partition_granularity, 1, 1000)
     MT_INT_FIELD(sm_min_partition, 1, 1000)
+    MT_INT_FIELD(green_ctx_sms, 0, 10000)
     MT_DBL_FIELD(mem_bandwidth_gbs, 1, 1e6)
     MT_DBL_FIELD(fp32_tflops, 0.01, 1e5)
     MT_DBL_FIELD(tf32_tflops, 0.01, 1e5)
@@ -197,6 +201,9 @@ mt_status *mt_arch_load_overrides(const char *path, const mt_arch_params *base,
           INVALID_ARGUMENT,
           "sm_min_partition (%d) and sm_partition_granularity (%d) must not exceed sm_count (%d)",
           out->sm_min_partition, out->sm_partition_granularity, out->sm_count);
+    if (!st && out->green_ctx_sms > out->sm_count)
+      st = MT_ERR(INVALID_ARGUMENT, "green_ctx_sms (%d) must not exceed sm_count (%d)",
+                  out->green_ctx_sms, out->sm_count);
   }
   json_decref(root);
   return st ? mt_status_annotate(st, "cost model overrides %s", path) : NULL;

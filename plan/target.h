@@ -13,7 +13,12 @@ typedef struct mt_arch_params {
   int sm_count;                 /* SMs on the reference part of that arch (e.g. H100 SXM: 132) */
   int sm_partition_granularity; /* SM partitions come in multiples of this (green contexts) */
   int sm_min_partition;         /* smallest partition */
-  double mem_bandwidth_gbs;     /* DRAM bandwidth, GB/s */
+  /* SMs that green contexts can split into partitions (one cuDevSmResourceSplitByCount into
+   * granularity-sized groups): on an H200 (sm_90, 132 SMs) 15 groups of 8 = 120, the other 12
+   * stay out of every group (docs/gpu-facts.md). Budgets summing past it run as soft budgets.
+   * 0: not measured, taken as sm_count. */
+  int green_ctx_sms;
+  double mem_bandwidth_gbs; /* DRAM bandwidth, GB/s */
   double fp32_tflops, tf32_tflops, fp16_tflops;
   double launch_overhead_us;     /* per kernel launched from a stream */
   double graph_node_overhead_us; /* per kernel node inside a CUDA graph */

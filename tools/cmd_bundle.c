@@ -1,6 +1,7 @@
 /* mtcc run BUNDLE and mtcc inspect BUNDLE: the compiled .mtbundle through libmtrt (include/mtrt.h),
  * with the same --input [TENANT:]NAME=FILE and OUTDIR/<tenant>/<output>.npy layout as
  * `run --reference`, so scripts can swap one for the other. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,18 @@ static void print_profile(const run_state *rs) {
   }
 }
 
+/* A whole decimal number in [lo, hi] (atoi took "abc" as 0 and "-5" as a negative window). */
+MT_MUST_USE static mt_status *parse_count(const char *opt, const char *what, const char *text,
+                                          long lo, long hi, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (!*text || *end || errno || v < lo || v > hi)
+    return MT_ERR(INVALID_ARGUMENT, "%s must be %s, not '%s'", opt, what, text);
+  *out = (int)v;
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *parse_device(const char *device, const char *arrival,
                                            mtrt_session_options *so) {
   if (strcmp(device, "gpu") == 0)
@@ -214,9 +227,10 @@ int mt_cmd_run_bundle(int argc, char **argv) {
     } else if (strcmp(argv[i], "--arrival") == 0 && i + 1 < argc)
       arrival = argv[++i];
     else if (strcmp(argv[i], "--gpu") == 0 && i + 1 < argc)
-      so.gpu_index = atoi(argv[++i]);
+      st = parse_count("--gpu", "a device index from 0 to 1023", argv[++i], 0, 1023, &so.gpu_index);
     else if (strcmp(argv[i], "--window-us") == 0 && i + 1 < argc)
-      so.window_us = atoi(argv[++i]);
+      st = parse_count("--window-us", "microseconds from 0 to 10000000", argv[++i], 0, 10000000,
+                       &so.window_us);
     else if (strcmp(argv[i], "--profile") == 0)
       profile = true;
     else if (argv[i][0] == '-')
@@ -324,6 +338,7 @@ int mt_cmd_inspect_bundle(const char *path, bool verbose) {
   printf("schedule: %zu groups, %zu kernel calls:", m->n_groups, m->n_nodes);
   for (int k = 1; k < MT_KERNEL_COUNT; k++)
     if (hist[k]) printf(" %s=%d", mt_kernel_kind_name((mt_kernel_kind)k), hist[k]);
+  if (hist[0]) printf(" if=%d (branches: %zu nodes)", hist[0], m->n_branch_nodes); /* kind 0 */
   printf("\n");
   mt_cli_print_bundle_gpu(b, verbose);
   mtrt_bundle_close(rb);

@@ -54,6 +54,14 @@ static void print_step(const Mtbundle__Manifest *m, size_t g, const Mtbundle__Gp
            l->block, l->dyn_smem, l->n_args);
     return;
   }
+  if (s->step_case == MTBUNDLE__GPU_STEP__STEP_CONDITIONAL) {
+    const Mtbundle__GpuConditional *c = s->conditional;
+    printf("  group %zu: conditional (If): set module %u, then body %u (%zu step(s)), else body "
+           "%u (%zu step(s))\n",
+           g, c->set_module, c->then_body, m->gpu_bodies[c->then_body]->n_steps, c->else_body,
+           m->gpu_bodies[c->else_body]->n_steps);
+    return;
+  }
   const Mtbundle__GpuLibCall *c = s->libcall;
   const Mtbundle__GemmProblem *q = c->problems[0];
   printf("  group %zu: %s, %zu problem(s), first m=%" PRId64 " n=%" PRId64 " k=%" PRId64
@@ -70,15 +78,16 @@ void mt_cli_print_bundle_gpu(const mt_bundle *b, bool verbose) {
                                                   : "the bundle does not say why");
     return;
   }
-  size_t launches = 0, libcalls = 0, problems = 0, missing = 0;
+  size_t launches = 0, libcalls = 0, problems = 0, missing = 0, conditionals = 0;
   for (size_t g = 0; g < m->n_gpu_groups; g++) {
     const Mtbundle__GpuGroup *gg = m->gpu_groups[g];
     missing += gg->n_steps == 0;
     for (size_t s = 0; s < gg->n_steps; s++) {
-      bool launch = gg->steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH;
-      launches += launch;
-      libcalls += !launch;
-      if (!launch) problems += gg->steps[s]->libcall->n_problems;
+      const Mtbundle__GpuStep *st = gg->steps[s];
+      launches += st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH;
+      conditionals += st->step_case == MTBUNDLE__GPU_STEP__STEP_CONDITIONAL;
+      if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL)
+        libcalls++, problems += st->libcall->n_problems;
     }
   }
   printf("gpu: archs");
@@ -88,8 +97,12 @@ void mt_cli_print_bundle_gpu(const mt_bundle *b, bool verbose) {
   print_code_bytes(m);
   /* The round graph: one node per launch and library call; a partition's streams join at the
    * group waits (event edges, not nodes). */
-  printf("gpu graph: %zu node(s) per round over %zu group(s)%s\n", launches + libcalls, m->n_groups,
+  printf("gpu graph: %zu node(s) per round over %zu group(s)%s\n",
+         launches + libcalls + 2 * conditionals, m->n_groups,
          missing ? "; incomplete, see below" : "");
+  if (conditionals)
+    printf("gpu: %zu conditional step(s) (If as CUDA Graph IF nodes), %zu body step list(s)\n",
+           conditionals, m->n_gpu_bodies);
   if (missing)
     printf("gpu: %zu group(s) without GPU code (a GPU session refuses the bundle):\n", missing);
   for (size_t g = 0; g < m->n_gpu_groups; g++) {

@@ -22,8 +22,12 @@ typedef struct mt_bundle {
   const uint8_t *code; /* the code section (cubins, PTX; Manifest.code_images), or NULL */
   size_t code_bytes;
   Mtbundle__Manifest *manifest;
-  mt_kernel_call *calls; /* per manifest node, decoded */
+  mt_kernel_call *calls;        /* per manifest node, decoded */
+  mt_kernel_call *branch_calls; /* per branch node (If branches), decoded */
 } mt_bundle;
+
+/* How deep If nodes may nest in a bundle (branch walks recurse this deep at most). */
+#define MT_BUNDLE_MAX_IF_DEPTH 16
 
 /* Validates image (size bytes; `what` names it in errors) completely and fills *b (whose mapping
  * / owned fields the caller set). On error *b holds nothing to free beyond mt_bundle_release. */
@@ -31,6 +35,14 @@ MT_MUST_USE mt_status *mt_bundle_load(mt_bundle *b, const char *what);
 /* Checks a node's decoded kernel call against the types of its (already validated) buffers, so
  * that no parameter can make a CPU kernel read or write outside them (validate_calls.c). */
 MT_MUST_USE mt_status *mt_bundle_check_call(const Mtbundle__Node *n, const mt_kernel_call *call);
+/* The checks of If node n (validate_if.c), whose branch ranges must lie below `limit` (a branch
+ * node's own index; the branch-node count for a scheduled node). owned[k] marks branch node k as
+ * claimed by a range (a second claim is refused); depth[k] is the nesting depth below branch node
+ * k (0 for a kernel), *out_depth n's. Its condition, outputs and results must already be valid
+ * references except the results, checked here. */
+MT_MUST_USE mt_status *mt_bundle_check_if(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
+                                          size_t limit, uint8_t *owned, uint8_t *depth,
+                                          uint8_t *out_depth, const char *what);
 /* Frees what mt_bundle_load allocated and the mapping or copy. */
 void mt_bundle_release(mt_bundle *b);
 
@@ -42,6 +54,9 @@ const mt_bundle *mt_bundle_of(const struct mtrt_bundle *b);
 struct mtrt_session;
 struct mt_gpu_session;
 struct mt_gpu_session *mt_session_gpu(const struct mtrt_session *s);
+
+/* Whether two tensor types have the same dtype and dims. */
+bool mt_bundle_same_type(const Mtbundle__TensorType *a, const Mtbundle__TensorType *b);
 
 /* Bytes of a validated tensor type. */
 size_t mt_bundle_type_bytes(const Mtbundle__TensorType *t);
@@ -57,6 +72,11 @@ MT_MUST_USE mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m,
  * modules, launches, library calls and every buffer they name. Called by mt_bundle_load after
  * the CPU plan is checked; b->code must be set. */
 MT_MUST_USE mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *what);
+
+/* The structure of the GPU plan's conditional steps (validate_gpu_cond.c): body indices, each
+ * body owned by one conditional, bodies inside body b only before b, nesting at most
+ * MT_BUNDLE_MAX_IF_DEPTH deep, set modules in range. Walks over bodies rely on it. */
+MT_MUST_USE mt_status *mt_bundle_check_gpu_bodies(const Mtbundle__Manifest *m, const char *what);
 
 /* The bytes of code image `image` of a validated bundle, inside the bundle's mapping (lives
  * until the bundle is closed). OUT_OF_RANGE when there is no such image. Any thread. */

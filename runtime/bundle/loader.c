@@ -32,7 +32,7 @@ size_t mt_bundle_type_bytes(const Mtbundle__TensorType *t) {
   return type_bytes(t, &n) ? (size_t)n : 0;
 }
 
-static bool same_type(const Mtbundle__TensorType *a, const Mtbundle__TensorType *b) {
+bool mt_bundle_same_type(const Mtbundle__TensorType *a, const Mtbundle__TensorType *b) {
   if (a->dtype != b->dtype || a->n_dims != b->n_dims) return false;
   for (size_t i = 0; i < a->n_dims; i++)
     if (a->dims[i] != b->dims[i]) return false;
@@ -53,7 +53,7 @@ MT_MUST_USE static mt_status *check_ref(const Mtbundle__Manifest *m, const Mtbun
     if (r->index < 0 || (size_t)r->index >= m->n_constants)
       return MT_ERR(DATA_LOSS, "%s: constant index %d out of range (%zu constants)", what, r->index,
                     m->n_constants);
-    if (!same_type(r->type, m->constants[r->index]->type))
+    if (!mt_bundle_same_type(r->type, m->constants[r->index]->type))
       return MT_ERR(DATA_LOSS, "%s: type differs from constant %d's", what, r->index);
     return NULL;
   case MTBUNDLE__BUFFER_REF__KIND__INPUT:
@@ -64,7 +64,7 @@ MT_MUST_USE static mt_status *check_ref(const Mtbundle__Manifest *m, const Mtbun
       return MT_ERR(DATA_LOSS, "%s: reads an input of another tenant (%d)", what, r->tenant);
     if (r->index < 0 || (size_t)r->index >= m->tenants[r->tenant]->n_inputs)
       return MT_ERR(DATA_LOSS, "%s: input index %d out of range", what, r->index);
-    if (!same_type(r->type, m->tenants[r->tenant]->inputs[r->index]->type))
+    if (!mt_bundle_same_type(r->type, m->tenants[r->tenant]->inputs[r->index]->type))
       return MT_ERR(DATA_LOSS, "%s: type differs from the input's", what);
     return NULL;
   case MTBUNDLE__BUFFER_REF__KIND__ARENA:
@@ -87,6 +87,65 @@ MT_MUST_USE static mt_status *check_ref(const Mtbundle__Manifest *m, const Mtbun
   }
   default: return MT_ERR(DATA_LOSS, "%s: unknown buffer kind %d", what, (int)r->kind);
   }
+}
+
+/* One node, scheduled or in a branch: kernel call or If (validate_if.c), tenant, buffers. */
+MT_MUST_USE static mt_status *check_node(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
+                                         mt_kernel_call *call, size_t branch_limit, uint8_t *owned,
+                                         uint8_t *depth, uint8_t *out_depth, const char *what) {
+  *out_depth = 0;
+  if (n->tenant < 0 || (size_t)n->tenant >= m->n_tenants)
+    return MT_ERR(DATA_LOSS, "%s: tenant index %d out of range", what, n->tenant);
+  if (n->n_inputs > MAX_NODE_IO || n->n_outputs > MAX_NODE_IO || n->n_outputs == 0)
+    return MT_ERR(DATA_LOSS, "%s: %zu inputs and %zu outputs", what, n->n_inputs, n->n_outputs);
+  if (n->if_branches) {
+    for (size_t k = 0; k < n->n_inputs; k++)
+      MT_RETURN_IF_ERROR(check_ref(m, n->inputs[k], false, n->tenant, what), "input %zu", k);
+    for (size_t k = 0; k < n->n_outputs; k++)
+      MT_RETURN_IF_ERROR(check_ref(m, n->outputs[k], true, n->tenant, what), "output %zu", k);
+    return mt_bundle_check_if(m, n, branch_limit, owned, depth, out_depth, what);
+  }
+  if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)
+    return MT_ERR(DATA_LOSS, "%s: kernel kind %u is out of range [1, %d)", what, n->kernel_kind,
+                  MT_KERNEL_COUNT);
+  mt_status *st = mt_kc_decode((mt_kernel_kind)n->kernel_kind, n->params.data, n->params.len, call);
+  if (st) return mt_status_annotate(st, "%s", what);
+  for (size_t k = 0; k < n->n_inputs; k++)
+    MT_RETURN_IF_ERROR(check_ref(m, n->inputs[k], false, n->tenant, what), "input %zu", k);
+  for (size_t k = 0; k < n->n_outputs; k++)
+    MT_RETURN_IF_ERROR(check_ref(m, n->outputs[k], true, n->tenant, what), "output %zu", k);
+  if (call->kind == MT_KERNEL_SPLIT && (size_t)call->params.split.n_outputs != n->n_outputs)
+    return MT_ERR(DATA_LOSS, "%s: split sizes for %d outputs, node has %zu", what,
+                  call->params.split.n_outputs, n->n_outputs);
+  return mt_bundle_check_call(n, call);
+}
+
+/* Branch nodes first (each If among them names only earlier ones), then the schedule's. */
+MT_MUST_USE static mt_status *check_nodes(mt_bundle *b, const char *f) {
+  const Mtbundle__Manifest *m = b->manifest;
+  char what[160];
+  if (m->n_branch_nodes > MAX_ITEMS)
+    return MT_ERR(DATA_LOSS, "%s: %zu branch nodes is out of range", f, m->n_branch_nodes);
+  b->calls = calloc(m->n_nodes + 1, sizeof *b->calls);
+  b->branch_calls = calloc(m->n_branch_nodes + 1, sizeof *b->branch_calls);
+  uint8_t *owned = calloc(m->n_branch_nodes + 1, 1), *depth = calloc(m->n_branch_nodes + 1, 1);
+  mt_status *st = b->calls && b->branch_calls && owned && depth
+                      ? NULL
+                      : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t i = 0; !st && i < m->n_branch_nodes; i++) {
+    const Mtbundle__Node *n = m->branch_nodes[i];
+    snprintf(what, sizeof what, "%s: branch node %zu '%.60s'", f, i, n->name);
+    st = check_node(m, n, &b->branch_calls[i], i, owned, depth, &depth[i], what);
+  }
+  for (size_t i = 0; !st && i < m->n_nodes; i++) {
+    const Mtbundle__Node *n = m->nodes[i];
+    uint8_t d;
+    snprintf(what, sizeof what, "%s: node %zu '%.60s'", f, i, n->name);
+    st = check_node(m, n, &b->calls[i], m->n_branch_nodes, owned, depth, &d, what);
+  }
+  free(owned);
+  free(depth);
+  return st;
 }
 
 MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
@@ -150,7 +209,7 @@ MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
       if (!type_bytes(p->type, &nb)) return MT_ERR(DATA_LOSS, "%s: invalid type", what);
       MT_RETURN_IF_ERROR_PLAIN(check_ref(m, p->source, false, (int32_t)t, what));
       if (p->source->kind == MTBUNDLE__BUFFER_REF__KIND__NONE ||
-          !same_type(p->source->type, p->type))
+          !mt_bundle_same_type(p->source->type, p->type))
         return MT_ERR(DATA_LOSS, "%s: its source is missing or of another type", what);
     }
   }
@@ -173,37 +232,7 @@ MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
   if (next != m->n_nodes)
     return MT_ERR(DATA_LOSS, "%s: groups cover %llu of %zu nodes", f, (unsigned long long)next,
                   m->n_nodes);
-  b->calls = calloc(m->n_nodes + 1, sizeof *b->calls);
-  if (!b->calls) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  for (size_t i = 0; i < m->n_nodes; i++) {
-    const Mtbundle__Node *n = m->nodes[i];
-    snprintf(what, sizeof what, "%s: node %zu '%.60s'", f, i, n->name);
-    if (n->tenant < 0 || (size_t)n->tenant >= m->n_tenants)
-      return MT_ERR(DATA_LOSS, "%s: tenant index %d out of range", what, n->tenant);
-    if (n->kernel_kind == MT_KERNEL_NONZERO)
-      return MT_ERR(UNIMPLEMENTED,
-                    "%s: nonzero kernels (data-dependent sizes) are not run from "
-                    "bundles yet",
-                    what);
-    if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)
-      return MT_ERR(DATA_LOSS, "%s: kernel kind %u is out of range [1, %d)", what, n->kernel_kind,
-                    MT_KERNEL_COUNT);
-    mt_status *st =
-        mt_kc_decode((mt_kernel_kind)n->kernel_kind, n->params.data, n->params.len, &b->calls[i]);
-    if (st) return mt_status_annotate(st, "%s", what);
-    if (n->n_inputs > MAX_NODE_IO || n->n_outputs > MAX_NODE_IO || n->n_outputs == 0)
-      return MT_ERR(DATA_LOSS, "%s: %zu inputs and %zu outputs", what, n->n_inputs, n->n_outputs);
-    for (size_t k = 0; k < n->n_inputs; k++)
-      MT_RETURN_IF_ERROR(check_ref(m, n->inputs[k], false, n->tenant, what), "input %zu", k);
-    for (size_t k = 0; k < n->n_outputs; k++)
-      MT_RETURN_IF_ERROR(check_ref(m, n->outputs[k], true, n->tenant, what), "output %zu", k);
-    if (b->calls[i].kind == MT_KERNEL_SPLIT &&
-        (size_t)b->calls[i].params.split.n_outputs != n->n_outputs)
-      return MT_ERR(DATA_LOSS, "%s: split sizes for %d outputs, node has %zu", what,
-                    b->calls[i].params.split.n_outputs, n->n_outputs);
-    MT_RETURN_IF_ERROR(mt_bundle_check_call(n, &b->calls[i]), "%s", what);
-  }
-  return NULL;
+  return check_nodes(b, f);
 }
 
 mt_status *mt_bundle_load(mt_bundle *b, const char *what) {
@@ -228,6 +257,7 @@ mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m, const Mtbundle__Buff
 void mt_bundle_release(mt_bundle *b) {
   if (b->manifest) mtbundle__manifest__free_unpacked(b->manifest, NULL);
   free(b->calls);
+  free(b->branch_calls);
   mt_file_unmap(&b->mapping);
   free(b->owned);
   memset(b, 0, sizeof *b);

@@ -364,8 +364,35 @@ static double now_us(void) {
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-MT_MUST_USE static mt_status *run_node(mtrt_session *s, size_t i) {
-  const Mtbundle__Node *n = s->bundle->b.manifest->nodes[i];
+MT_MUST_USE static mt_status *run_if(mtrt_session *s, const Mtbundle__Node *n);
+
+/* NonZero: its output size depends on the data, so the kernel allocates it; the bundle holds the
+ * shape the compiler saw (its input was known then), and a different count is an error, never a
+ * partial copy. */
+MT_MUST_USE static mt_status *run_nonzero(mtrt_session *s, const Mtbundle__Node *n,
+                                          const mt_kernel_call *call) {
+  mt_tensor x, planned, y;
+  view(s, n->inputs[0], &x);
+  view(s, n->outputs[0], &planned);
+  memset(&y, 0, sizeof y);
+  const mt_tensor *in[1] = {&x};
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_kernel_run(call, 1, in, 1, &y));
+  mt_status *st = NULL;
+  if (y.rank != 2 || y.dims[0] != planned.dims[0] || y.dims[1] != planned.dims[1])
+    st = MT_ERR(OUT_OF_RANGE,
+                "NonZero found %lld nonzero element(s); the bundle was compiled for %lld",
+                (long long)(y.rank == 2 ? y.dims[1] : -1), (long long)planned.dims[1]);
+  else if (mt_tensor_nbytes(&y))
+    memcpy(planned.data, y.data, mt_tensor_nbytes(&y));
+  free(y.data);
+  return st;
+}
+
+/* One node (scheduled or in a branch) with its decoded call. */
+MT_MUST_USE static mt_status *run_node(mtrt_session *s, const Mtbundle__Node *n,
+                                       const mt_kernel_call *call) {
+  if (n->if_branches) return run_if(s, n);
+  if (call->kind == MT_KERNEL_NONZERO) return run_nonzero(s, n, call);
   mt_tensor *views = calloc(n->n_inputs + n->n_outputs + 1, sizeof *views);
   const mt_tensor **in = calloc(n->n_inputs + 1, sizeof *in);
   mt_status *st = views && in ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -375,11 +402,36 @@ MT_MUST_USE static mt_status *run_node(mtrt_session *s, size_t i) {
   }
   for (size_t k = 0; !st && k < n->n_outputs; k++) view(s, n->outputs[k], &views[n->n_inputs + k]);
   if (!st)
-    st = mt_cpu_kernel_run(&s->bundle->b.calls[i], (int)n->n_inputs, in, (int)n->n_outputs,
-                           views + n->n_inputs);
+    st = mt_cpu_kernel_run(call, (int)n->n_inputs, in, (int)n->n_outputs, views + n->n_inputs);
   free(views);
   free(in);
   return st;
+}
+
+/* An If (mtbundle.proto, IfBranches), as the reference executor runs it: the branch the
+ * condition picks, its nodes in order, then its results copied into the node's outputs (memmove:
+ * a result may be the very buffer of an output). Recursion is bounded by the loader's depth cap. */
+MT_MUST_USE static mt_status *run_if(mtrt_session *s, const Mtbundle__Node *n) {
+  const mt_bundle *b = &s->bundle->b;
+  const Mtbundle__IfBranches *ib = n->if_branches;
+  mt_tensor c;
+  view(s, n->inputs[0], &c);
+  bool cond = mt_tensor_get_f64(&c, 0) != 0;
+  uint32_t first = cond ? ib->then_first : ib->else_first;
+  uint32_t count = cond ? ib->then_count : ib->else_count;
+  const char *branch = cond ? "then_branch" : "else_branch";
+  for (size_t k = first; k < (size_t)first + count; k++) {
+    const Mtbundle__Node *bn = b->manifest->branch_nodes[k];
+    mt_status *st = run_node(s, bn, &b->branch_calls[k]);
+    if (st) return mt_status_annotate(st, "%s: node '%s'", branch, bn->name);
+  }
+  Mtbundle__BufferRef *const *res = cond ? ib->then_outputs : ib->else_outputs;
+  for (size_t i = 0; i < n->n_outputs; i++) {
+    if (n->outputs[i]->kind == MTBUNDLE__BUFFER_REF__KIND__NONE) continue;
+    size_t nb = mt_bundle_type_bytes(n->outputs[i]->type);
+    if (nb) memmove(resolve(s, n->outputs[i]), resolve(s, res[i]), nb);
+  }
+  return NULL;
 }
 
 /* One group of the plan (mt_cpu_group_fn): its nodes of the tenant being run, in order. */
@@ -391,7 +443,7 @@ MT_MUST_USE static mt_status *run_group(void *ctx, size_t g) {
     const Mtbundle__Node *n = m->nodes[i];
     if (s->run_tenant >= 0 && n->tenant != s->run_tenant) continue;
     double t0 = now_us();
-    mt_status *st = run_node(s, i);
+    mt_status *st = run_node(s, n, &s->bundle->b.calls[i]);
     s->node_us[i] = now_us() - t0;
     if (st)
       return mt_status_annotate(st, "tenant '%s': node '%s'", m->tenants[n->tenant]->name, n->name);

@@ -44,6 +44,31 @@ static size_t add_spans(const Mtbundle__BufferRef *const *refs, size_t n, bool w
   return k;
 }
 
+/* A node's spans, and for an If those of every branch node under it (each branch node belongs
+ * to one If, and nesting is capped by the loader: the walk is linear and shallow). */
+static size_t node_spans(const Mtbundle__Manifest *m, const Mtbundle__Node *nd, size_t g, span *out,
+                         size_t k) {
+  k = add_spans((const Mtbundle__BufferRef *const *)nd->inputs, nd->n_inputs, false, g, out, k);
+  k = add_spans((const Mtbundle__BufferRef *const *)nd->outputs, nd->n_outputs, true, g, out, k);
+  const Mtbundle__IfBranches *ib = nd->if_branches;
+  if (!ib) return k;
+  k = add_spans((const Mtbundle__BufferRef *const *)ib->then_outputs, ib->n_then_outputs, false, g,
+                out, k);
+  k = add_spans((const Mtbundle__BufferRef *const *)ib->else_outputs, ib->n_else_outputs, false, g,
+                out, k);
+  for (size_t i = ib->then_first; i < (size_t)ib->then_first + ib->then_count; i++)
+    k = node_spans(m, m->branch_nodes[i], g, out, k);
+  for (size_t i = ib->else_first; i < (size_t)ib->else_first + ib->else_count; i++)
+    k = node_spans(m, m->branch_nodes[i], g, out, k);
+  return k;
+}
+
+static size_t node_refs(const Mtbundle__Node *nd) {
+  size_t n = nd->n_inputs + nd->n_outputs;
+  if (nd->if_branches) n += nd->if_branches->n_then_outputs + nd->if_branches->n_else_outputs;
+  return n;
+}
+
 mt_status *mt_cpu_plan_check_races(const Mtbundle__Manifest *m, const size_t *succ_at,
                                    const size_t *succ) {
   size_t n = m->n_groups, n_refs = 0;
@@ -52,7 +77,8 @@ mt_status *mt_cpu_plan_check_races(const Mtbundle__Manifest *m, const size_t *su
                   "cpu_threads > 1: the plan has %zu groups, more than the %u this libmtrt checks "
                   "for concurrent runs; use cpu_threads 1",
                   n, MAX_GROUPS);
-  for (size_t i = 0; i < m->n_nodes; i++) n_refs += m->nodes[i]->n_inputs + m->nodes[i]->n_outputs;
+  for (size_t i = 0; i < m->n_nodes; i++) n_refs += node_refs(m->nodes[i]);
+  for (size_t i = 0; i < m->n_branch_nodes; i++) n_refs += node_refs(m->branch_nodes[i]);
   if (n_refs > MAX_SPANS)
     return MT_ERR(UNIMPLEMENTED,
                   "cpu_threads > 1: the plan has %zu buffer references, more than the %u this "
@@ -79,11 +105,7 @@ mt_status *mt_cpu_plan_check_races(const Mtbundle__Manifest *m, const size_t *su
   for (size_t g = 0; g < n; g++) {
     const Mtbundle__Group *gr = m->groups[g];
     for (size_t i = gr->first_node; i < (size_t)gr->first_node + gr->n_nodes; i++) {
-      const Mtbundle__Node *nd = m->nodes[i];
-      k = add_spans((const Mtbundle__BufferRef *const *)nd->inputs, nd->n_inputs, false, g, spans,
-                    k);
-      k = add_spans((const Mtbundle__BufferRef *const *)nd->outputs, nd->n_outputs, true, g, spans,
-                    k);
+      k = node_spans(m, m->nodes[i], g, spans, k);
     }
   }
   qsort(spans, k, sizeof *spans, by_place);

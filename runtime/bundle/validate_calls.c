@@ -414,6 +414,18 @@ MT_MUST_USE static mt_status *check_range(const call_ctx *c) {
   return NULL;
 }
 
+/* NonZero in a bundle has the output shape the compiler saw ([max(rank, 1), count]): the CPU
+ * path computes into its own memory and copies only when the count matches (mtrt.c). */
+MT_MUST_USE static mt_status *check_nonzero(const call_ctx *c) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", MT_DTYPE_INT64));
+  if (y->rank != 2 || y->dims[0] != (x->rank > 0 ? x->rank : 1) || y->dims[1] > mt_tensor_numel(x))
+    return bad(c, "output 0 must be [max(rank of input 0, 1), at most its %lld elements]",
+               (long long)mt_tensor_numel(x));
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- nn */
 
 MT_MUST_USE static mt_status *check_gemm(const call_ctx *c, const mt_kc_gemm *p) {
@@ -969,6 +981,7 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_DFT:
   case MT_KERNEL_STFT:
   case MT_KERNEL_MEL_WEIGHT: return mt_bundle_check_signal(c->n_in, c->in, c->n_out, c->out, k);
+  case MT_KERNEL_NONZERO: return check_nonzero(c);
   default: return check_breadth_kind(c, k);
   }
 }

@@ -333,29 +333,48 @@ MT_MUST_USE static mt_status *check_libcall(const group_ctx *gc, const Mtbundle_
   return NULL;
 }
 
+/* Steps of a group or of a conditional's body (checked in the group's context: the same tenants
+ * and inputs). Recursion into bodies is bounded: mt_bundle_check_gpu_bodies ran first. */
+MT_MUST_USE static mt_status *check_steps(const group_ctx *gc, Mtbundle__GpuStep *const *steps,
+                                          size_t n_steps, const char *where) {
+  char what[200];
+  if (n_steps > MAX_STEPS)
+    return MT_ERR(DATA_LOSS, "%s: %zu steps (at most %u)", where, n_steps, MAX_STEPS);
+  for (size_t s = 0; s < n_steps; s++) {
+    const Mtbundle__GpuStep *st = steps[s];
+    snprintf(what, sizeof what, "%.150s step %zu", where, s);
+    if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
+      MT_RETURN_IF_ERROR_PLAIN(check_launch(gc, st->launch, what));
+    } else if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL) {
+      MT_RETURN_IF_ERROR_PLAIN(check_libcall(gc, st->libcall, what));
+    } else if (st->step_case == MTBUNDLE__GPU_STEP__STEP_CONDITIONAL) {
+      const Mtbundle__GpuConditional *c = st->conditional;
+      char sub[200];
+      MT_RETURN_IF_ERROR(check_arg(gc, c->condition, false, false, what), "condition");
+      snprintf(sub, sizeof sub, "%.150s then body %u", what, c->then_body);
+      const Mtbundle__GpuBody *tb = gc->m->gpu_bodies[c->then_body];
+      MT_RETURN_IF_ERROR_PLAIN(check_steps(gc, tb->steps, tb->n_steps, sub));
+      snprintf(sub, sizeof sub, "%.150s else body %u", what, c->else_body);
+      const Mtbundle__GpuBody *eb = gc->m->gpu_bodies[c->else_body];
+      MT_RETURN_IF_ERROR_PLAIN(check_steps(gc, eb->steps, eb->n_steps, sub));
+    } else {
+      return MT_ERR(DATA_LOSS, "%s: neither a launch, a library call nor a conditional", what);
+    }
+  }
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *check_group(const group_ctx *gc, const char *f) {
   const Mtbundle__Manifest *m = gc->m;
   size_t g = (size_t)gc->g;
   const Mtbundle__GpuGroup *gg = m->gpu_groups[g];
-  char what[200];
+  char where[200];
   bool why = gg->unavailable && gg->unavailable[0];
   if (why == (gg->n_steps > 0))
     return MT_ERR(DATA_LOSS, "%s: GPU group %zu has %s", f, g,
                   why ? "steps and a reason it has no GPU code" : "neither steps nor a reason");
-  if (gg->n_steps > MAX_STEPS)
-    return MT_ERR(DATA_LOSS, "%s: GPU group %zu: %zu steps (at most %u)", f, g, gg->n_steps,
-                  MAX_STEPS);
-  for (size_t s = 0; s < gg->n_steps; s++) {
-    const Mtbundle__GpuStep *st = gg->steps[s];
-    snprintf(what, sizeof what, "%s: GPU group %zu step %zu", f, g, s);
-    if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH)
-      MT_RETURN_IF_ERROR_PLAIN(check_launch(gc, st->launch, what));
-    else if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL)
-      MT_RETURN_IF_ERROR_PLAIN(check_libcall(gc, st->libcall, what));
-    else
-      return MT_ERR(DATA_LOSS, "%s: neither a launch nor a library call", what);
-  }
-  return NULL;
+  snprintf(where, sizeof where, "%s: GPU group %zu", f, g);
+  return check_steps(gc, gg->steps, gg->n_steps, where);
 }
 
 MT_MUST_USE static mt_status *check_groups(const Mtbundle__Manifest *m, const char *f) {
@@ -391,6 +410,7 @@ mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *f) {
   MT_RETURN_IF_ERROR_PLAIN(check_archs(m, f));
   MT_RETURN_IF_ERROR_PLAIN(check_images(b, f));
   MT_RETURN_IF_ERROR_PLAIN(check_modules(m, f));
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_check_gpu_bodies(m, f));
   return check_groups(m, f);
 }
 

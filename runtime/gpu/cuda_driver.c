@@ -14,7 +14,7 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static mt_cu_api api;
 static mt_status_code load_code = MT_OK; /* MT_OK: loaded */
 static char load_message[320];
-static char description[160];
+static char description[200];
 
 static void fail(mt_status_code code, const char *fmt, const char *a, const char *b) {
   load_code = code;
@@ -76,6 +76,11 @@ static void load(void) {
   if (!resolve(get_proc, #name, (void **)&api.name)) api.has_green_contexts = false;
   MT_CU_OPTIONAL(MT_CU_RESOLVE_OPTIONAL)
 #undef MT_CU_RESOLVE_OPTIONAL
+  api.has_conditional_nodes = true;
+#define MT_CU_RESOLVE_CONDITIONAL(name)                                                            \
+  if (!resolve(get_proc, #name, (void **)&api.name)) api.has_conditional_nodes = false;
+  MT_CU_CONDITIONAL(MT_CU_RESOLVE_CONDITIONAL)
+#undef MT_CU_RESOLVE_CONDITIONAL
   CUresult r = api.cuInit(0);
   if (r == CUDA_ERROR_STUB_LIBRARY) {
     fail(MT_UNAVAILABLE, "no CUDA driver: %s is the toolkit's stub library%s", path,
@@ -105,9 +110,11 @@ static void load(void) {
     fail(MT_UNAVAILABLE, "no CUDA device: the driver (%s) sees no GPU%s", path, "");
     return;
   }
-  snprintf(description, sizeof description, "CUDA driver %d.%d, %d device(s), green contexts %s",
+  snprintf(description, sizeof description,
+           "CUDA driver %d.%d, %d device(s), green contexts %s, conditional nodes %s",
            api.driver_version / 1000, api.driver_version % 1000 / 10, api.device_count,
-           api.has_green_contexts ? "available" : "missing (soft SM budgets)");
+           api.has_green_contexts ? "available" : "missing (soft SM budgets)",
+           api.has_conditional_nodes ? "available" : "missing (If steps cannot run)");
 }
 
 mt_status *mt_cu_api_get(const mt_cu_api **out) {

@@ -81,15 +81,23 @@
   X(cuGreenCtxStreamCreate)                                                                        \
   X(cuGreenCtxGetDevResource)
 
+/* CUDA Graph conditional nodes (If steps; a two-body IF needs CUDA 12.8): a driver without them
+ * cannot run a bundle with conditional steps on the GPU (docs/gpu-runtime.md, If nodes). */
+#define MT_CU_CONDITIONAL(X)                                                                       \
+  X(cuGraphConditionalHandleCreate)                                                                \
+  X(cuGraphAddNode)
+
 /* One pointer per entry point, typed from cuda.h's declaration (the name cuda.h maps it to, e.g.
  * cuMemAlloc_v2, is the version cuGetProcAddress returns for CUDA_VERSION). */
 typedef struct mt_cu_api {
 #define MT_CU_FIELD(name) __typeof__(&name) name;
   MT_CU_REQUIRED(MT_CU_FIELD)
   MT_CU_OPTIONAL(MT_CU_FIELD)
+  MT_CU_CONDITIONAL(MT_CU_FIELD)
 #undef MT_CU_FIELD
-  bool has_green_contexts; /* every MT_CU_OPTIONAL entry resolved */
-  int driver_version;      /* cuDriverGetVersion: 13000 for 13.0 */
+  bool has_green_contexts;    /* every MT_CU_OPTIONAL entry resolved */
+  bool has_conditional_nodes; /* every MT_CU_CONDITIONAL entry resolved */
+  int driver_version;         /* cuDriverGetVersion: 13000 for 13.0 */
   int device_count;
 } mt_cu_api;
 

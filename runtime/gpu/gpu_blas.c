@@ -2,6 +2,7 @@
 #include "runtime/gpu/gpu_blas.h"
 
 #include "runtime/bundle/format.h"
+#include "runtime/gpu/gemm_plan.h"
 
 #if defined(MTRT_HAVE_CUDA_H) && defined(MTRT_HAVE_CUBLASLT_H)
 #include <cublasLt.h>
@@ -34,21 +35,57 @@ static struct {
 static pthread_once_t lt_once = PTHREAD_ONCE_INIT;
 static char lt_error[256]; /* "" when loaded */
 
-static void lt_load(void) {
-  const char *env = getenv("MTRT_CUBLASLT_PATH");
-  /* the toolkit's folder last: CUDA images do not always put it on the loader's path */
-  const char *names[] = {env && *env ? env : "libcublasLt.so.13", "libcublasLt.so",
-                         "/usr/local/cuda/lib64/libcublasLt.so.13"};
+/* dlopen of $ENV when set, else BASE.so.13, BASE.so, then the toolkit's copy (CUDA images do
+ * not always put it on the loader's path); NULL with err saying why. */
+static void *open_library(const char *env_name, const char *base, char *err, size_t err_n) {
+  const char *env = getenv(env_name);
+  char names[3][160];
+  snprintf(names[0], sizeof names[0], "%s.13", base);
+  snprintf(names[1], sizeof names[1], "%s", base);
+  snprintf(names[2], sizeof names[2], "/usr/local/cuda/lib64/%s.13", base);
+  if (env && *env) snprintf(names[0], sizeof names[0], "%s", env);
   void *lib = NULL;
   for (int i = 0; !lib && i < (env && *env ? 1 : 3); i++)
     lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    snprintf(lt_error, sizeof lt_error, "cannot open %s (%s)", names[0], dlerror());
-    return;
+  if (!lib) snprintf(err, err_n, "cannot open %s (%s)", names[0], dlerror());
+  return lib;
+}
+
+/* cuBLAS, for grouped calls only: loaded on the first grouped call a session prepares. */
+#define MT_BLAS_FUNCS(X)                                                                           \
+  X(cublasCreate_v2)                                                                               \
+  X(cublasDestroy_v2)                                                                              \
+  X(cublasSetStream_v2)                                                                            \
+  X(cublasSetWorkspace_v2)                                                                         \
+  X(cublasSetSmCountTarget)                                                                        \
+  X(cublasGemmGroupedBatchedEx)
+
+static struct {
+#define MT_BLAS_FIELD(name) __typeof__(&name) name;
+  MT_BLAS_FUNCS(MT_BLAS_FIELD)
+#undef MT_BLAS_FIELD
+} blas;
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static char blas_error[256]; /* "" when loaded */
+
+static void blas_load(void) {
+  void *lib = open_library("MTRT_CUBLAS_PATH", "libcublas.so", blas_error, sizeof blas_error);
+  if (!lib) return;
+#define MT_BLAS_RESOLVE(name)                                                                      \
+  if (!(*(void **)&blas.name = dlsym(lib, #name))) {                                               \
+    snprintf(blas_error, sizeof blas_error, "libcublas lacks %s", #name);                          \
+    return;                                                                                        \
   }
+  MT_BLAS_FUNCS(MT_BLAS_RESOLVE)
+#undef MT_BLAS_RESOLVE
+}
+
+static void lt_load(void) {
+  void *lib = open_library("MTRT_CUBLASLT_PATH", "libcublasLt.so", lt_error, sizeof lt_error);
+  if (!lib) return;
 #define MT_LT_RESOLVE(name)                                                                        \
   if (!(*(void **)&lt.name = dlsym(lib, #name))) {                                                 \
-    snprintf(lt_error, sizeof lt_error, "%s lacks %s", names[0], #name);                           \
+    snprintf(lt_error, sizeof lt_error, "libcublasLt lacks %s", #name);                            \
     return;                                                                                        \
   }
   MT_LT_FUNCS(MT_LT_RESOLVE)
@@ -68,7 +105,14 @@ struct mt_gpu_gemm_call {
   gemm_problem *problems;
   size_t n_problems;
   CUdeviceptr workspace;
-  size_t workspace_bytes;
+  size_t workspace_bytes; /* the bound workspace */
+  uint64_t need;          /* the most the chosen algorithms need */
+  const char *how;        /* mt_gpu_gemm_how */
+  /* a grouped call as one cublasGemmGroupedBatchedEx (blas_handle set) */
+  cublasHandle_t blas_handle;
+  mt_gemm_grouped grouped;
+  cublasComputeType_t compute;
+  CUdeviceptr ptr_arrays; /* a, b, c pointer arrays, n_matrices each, in device memory */
 };
 
 MT_MUST_USE static mt_status *lt_check(cublasStatus_t s, const char *what) {
@@ -177,12 +221,61 @@ MT_MUST_USE static mt_status *prepare_problem(mt_gpu_gemm_call *call,
   if (!st && found < 1)
     st = MT_ERR(UNIMPLEMENTED, "cuBLASLt has no algorithm for a %llux%llux%llu GEMM",
                 (unsigned long long)m, (unsigned long long)n, (unsigned long long)k);
-  if (!st) p->algo = result.algo;
+  if (!st) {
+    p->algo = result.algo;
+    if (result.workspaceSize > call->need) call->need = result.workspaceSize;
+  }
   return st;
 }
 
+typedef struct resolver {
+  mt_gpu_resolve_fn fn;
+  void *ctx;
+} resolver;
+
+static uint64_t resolve_u64(void *ctx, const Mtbundle__BufferRef *r) {
+  const resolver *rs = ctx;
+  return (uint64_t)rs->fn(rs->ctx, r);
+}
+
+/* A grouped call as one cublasGemmGroupedBatchedEx: its handle (SM-count target), the argument
+ * arrays (gemm_plan.c) and the device copies of the pointer arrays. Sets call->how to why not
+ * when the call cannot be one (the caller then prepares it problem by problem). */
+MT_MUST_USE static mt_status *prepare_grouped(mt_gpu_gemm_call *call,
+                                              const Mtbundle__GpuLibCall *lc,
+                                              mt_gpu_resolve_fn resolve, void *ctx,
+                                              const mt_cu_api *cu) {
+  resolver rs = {resolve, ctx};
+  MT_RETURN_IF_ERROR_PLAIN(mt_gemm_grouped_build(lc, resolve_u64, &rs, &call->grouped, &call->how));
+  if (call->how) return NULL;
+  pthread_once(&blas_once, blas_load);
+  if (blas_error[0]) {
+    mt_gemm_grouped_free(&call->grouped);
+    call->how = "cuBLAS (cublasGemmGroupedBatchedEx) could not be loaded";
+    return NULL;
+  }
+  call->how = "grouped";
+  call->compute = lc->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  /* no heuristic query exists for the grouped API: the bundle's workspace size stands */
+  call->need = lc->workspace_bytes;
+  MT_RETURN_IF_ERROR_PLAIN(lt_check(blas.cublasCreate_v2(&call->blas_handle), "cuBLAS handle"));
+  if (lc->sm_count > 0)
+    MT_RETURN_IF_ERROR_PLAIN(
+        lt_check(blas.cublasSetSmCountTarget(call->blas_handle, lc->sm_count), "SM-count target"));
+  size_t n = call->grouped.n_matrices, bytes = 3 * n * sizeof(uint64_t);
+  uint64_t *host = malloc(bytes);
+  if (!host) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  memcpy(host, call->grouped.a, n * sizeof *host);
+  memcpy(host + n, call->grouped.b, n * sizeof *host);
+  memcpy(host + 2 * n, call->grouped.c, n * sizeof *host);
+  mt_status *st = mt_cu_check(cu, cu->cuMemAlloc(&call->ptr_arrays, bytes), "cuMemAlloc");
+  if (!st) st = mt_cu_check(cu, cu->cuMemcpyHtoD(call->ptr_arrays, host, bytes), "cuMemcpyHtoD");
+  free(host);
+  return st ? mt_status_annotate(st, "grouped GEMM pointer arrays (%zu bytes)", bytes) : NULL;
+}
+
 mt_status *mt_gpu_gemm_prepare(const Mtbundle__GpuLibCall *lc, mt_gpu_resolve_fn resolve, void *ctx,
-                               CUdeviceptr workspace, mt_gpu_gemm_call **out) {
+                               const mt_cu_api *cu, mt_gpu_gemm_call **out) {
   *out = NULL;
   pthread_once(&lt_once, lt_load);
   if (lt_error[0])
@@ -191,26 +284,59 @@ mt_status *mt_gpu_gemm_prepare(const Mtbundle__GpuLibCall *lc, mt_gpu_resolve_fn
   mt_gpu_gemm_call *call = calloc(1, sizeof *call);
   if (call) call->problems = calloc(lc->n_problems + 1, sizeof *call->problems);
   if (!call || !call->problems) {
-    mt_gpu_gemm_free(call);
+    mt_gpu_gemm_free(call, cu);
     return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   }
-  call->workspace = workspace;
+  /* the heuristics choose among algorithms needing at most the bundle's workspace; the session
+   * binds a workspace of what the chosen ones need */
   call->workspace_bytes = (size_t)lc->workspace_bytes;
-  mt_status *st = lt_check(lt.cublasLtCreate(&call->handle), "handle creation");
-  for (size_t i = 0; !st && i < lc->n_problems; i++) {
+  mt_status *st = NULL;
+  if (lc->kind == MT_GPU_GEMM_GROUPED) st = prepare_grouped(call, lc, resolve, ctx, cu);
+  if (!st && !call->blas_handle) st = lt_check(lt.cublasLtCreate(&call->handle), "handle creation");
+  for (size_t i = 0; !st && !call->blas_handle && i < lc->n_problems; i++) {
     st = prepare_problem(call, lc, lc->problems[i], &call->problems[i], resolve, ctx);
     call->n_problems = i + 1;
     if (st) st = mt_status_annotate(st, "GEMM problem %zu", i);
   }
   if (st) {
-    mt_gpu_gemm_free(call);
+    mt_gpu_gemm_free(call, cu);
     return st;
   }
+  call->workspace_bytes = 0; /* nothing bound yet */
   *out = call;
   return NULL;
 }
 
+uint64_t mt_gpu_gemm_workspace_need(const mt_gpu_gemm_call *call) { return call->need; }
+
+void mt_gpu_gemm_bind_workspace(mt_gpu_gemm_call *call, CUdeviceptr workspace, uint64_t bytes) {
+  call->workspace = workspace;
+  call->workspace_bytes = (size_t)bytes;
+}
+
+const char *mt_gpu_gemm_how(const mt_gpu_gemm_call *call) { return call->how; }
+
+MT_MUST_USE static mt_status *enqueue_grouped(const mt_gpu_gemm_call *call, CUstream stream) {
+  const mt_gemm_grouped *g = &call->grouped;
+  size_t n = g->n_matrices;
+  CUdeviceptr arrays = call->ptr_arrays;
+  MT_RETURN_IF_ERROR_PLAIN(lt_check(blas.cublasSetStream_v2(call->blas_handle, stream), "stream"));
+  MT_RETURN_IF_ERROR_PLAIN(lt_check(
+      blas.cublasSetWorkspace_v2(call->blas_handle, (void *)call->workspace, call->workspace_bytes),
+      "workspace"));
+  /* gemm_plan's operation codes are cuBLAS's (CUBLAS_OP_N 0, CUBLAS_OP_T 1) */
+  return lt_check(blas.cublasGemmGroupedBatchedEx(
+                      call->blas_handle, (const cublasOperation_t *)g->transa,
+                      (const cublasOperation_t *)g->transb, g->m, g->n, g->k, g->alpha,
+                      (const void *const *)arrays, CUDA_R_32F, g->lda,
+                      (const void *const *)(arrays + n * sizeof(uint64_t)), CUDA_R_32F, g->ldb,
+                      g->beta, (void *const *)(arrays + 2 * n * sizeof(uint64_t)), CUDA_R_32F,
+                      g->ldc, g->group_count, g->size, call->compute),
+                  "cublasGemmGroupedBatchedEx");
+}
+
 mt_status *mt_gpu_gemm_enqueue(const mt_gpu_gemm_call *call, CUstream stream) {
+  if (call->blas_handle) return enqueue_grouped(call, stream);
   for (size_t i = 0; i < call->n_problems; i++) {
     const gemm_problem *p = &call->problems[i];
     MT_RETURN_IF_ERROR(
@@ -224,8 +350,11 @@ mt_status *mt_gpu_gemm_enqueue(const mt_gpu_gemm_call *call, CUstream stream) {
   return NULL;
 }
 
-void mt_gpu_gemm_free(mt_gpu_gemm_call *call) {
+void mt_gpu_gemm_free(mt_gpu_gemm_call *call, const mt_cu_api *cu) {
   if (!call) return;
+  if (call->blas_handle) blas.cublasDestroy_v2(call->blas_handle);
+  if (call->ptr_arrays) cu->cuMemFree(call->ptr_arrays);
+  mt_gemm_grouped_free(&call->grouped);
   for (size_t i = 0; i < call->n_problems; i++) {
     gemm_problem *p = &call->problems[i];
     if (p->la) lt.cublasLtMatrixLayoutDestroy(p->la);
@@ -244,7 +373,7 @@ struct mt_gpu_gemm_call {
   int unused;
 };
 mt_status *mt_gpu_gemm_prepare(const Mtbundle__GpuLibCall *lc, mt_gpu_resolve_fn resolve, void *ctx,
-                               CUdeviceptr workspace, mt_gpu_gemm_call **out) {
+                               const mt_cu_api *cu, mt_gpu_gemm_call **out) {
   *out = NULL;
   return MT_ERR(UNAVAILABLE, "the plan has GEMM library calls but libmtrt was built without the "
                              "cuBLASLt header (cublasLt.h)");
@@ -252,6 +381,9 @@ mt_status *mt_gpu_gemm_prepare(const Mtbundle__GpuLibCall *lc, mt_gpu_resolve_fn
 mt_status *mt_gpu_gemm_enqueue(const mt_gpu_gemm_call *call, CUstream stream) {
   return MT_ERR(INTERNAL, "no cuBLASLt");
 }
-void mt_gpu_gemm_free(mt_gpu_gemm_call *call) {}
+uint64_t mt_gpu_gemm_workspace_need(const mt_gpu_gemm_call *call) { return 0; }
+void mt_gpu_gemm_bind_workspace(mt_gpu_gemm_call *call, CUdeviceptr workspace, uint64_t bytes) {}
+const char *mt_gpu_gemm_how(const mt_gpu_gemm_call *call) { return NULL; }
+void mt_gpu_gemm_free(mt_gpu_gemm_call *call, const mt_cu_api *cu) {}
 
 #endif

@@ -41,12 +41,14 @@ static CUDA_MEMCPY3D port_copy(const gpu_port *p, bool input, CUdeviceptr source
 
 typedef struct piece_build {
   CUgraph graph;
-  CUgraphNode *nodes; /* per described node */
+  CUgraphNode *nodes;              /* per described node */
+  CUgraphConditionalHandle handle; /* of the last COND_SET, for the CONDITIONAL after it */
 } piece_build;
 
 MT_MUST_USE static mt_status *add_kernel(mt_gpu_session *g, CUgraph graph, const CUgraphNode *deps,
-                                         size_t n_deps, const mt_gpu_node *n, CUgraphNode *out) {
-  const Mtbundle__GpuLaunch *l = g->bundle->manifest->gpu_groups[n->group]->steps[n->step]->launch;
+                                         size_t n_deps, const mt_gpu_graph *d, const mt_gpu_node *n,
+                                         CUgraphNode *out) {
+  const Mtbundle__GpuLaunch *l = mt_gpu_graph_step(g->bundle->manifest, d, n)->launch;
   CUdeviceptr *vals = calloc(l->n_args + 1, sizeof *vals);
   void **params = calloc(l->n_args + 1, sizeof *params);
   if (!vals || !params) {
@@ -104,6 +106,67 @@ MT_MUST_USE static mt_status *add_libcall(mt_gpu_session *g, CUgraph graph, cons
                      "cuGraphAddChildGraphNode");
   if (child) cu->cuGraphDestroy(child);
   return st ? mt_status_annotate(st, "group %d library call", n->group) : NULL;
+}
+
+/* A conditional's set launch: creates the node's handle in this graph (the CONDITIONAL node
+ * described next uses it) and a one-block kernel node calling cudaGraphSetConditional(handle,
+ * condition != 0) on the device (generated code; module set_module). */
+MT_MUST_USE static mt_status *add_cond_set(mt_gpu_session *g, piece_build *pb,
+                                           const CUgraphNode *deps, size_t n_deps,
+                                           const mt_gpu_graph *d, const mt_gpu_node *n,
+                                           CUcontext ctx, CUgraphNode *out) {
+  const mt_cu_api *cu = g->cu;
+  if (!cu->has_conditional_nodes)
+    return MT_ERR(UNAVAILABLE, "the CUDA driver has no CUDA Graph conditional nodes "
+                               "(cuGraphConditionalHandleCreate): an If step cannot run on it");
+  const Mtbundle__GpuConditional *c = mt_gpu_graph_step(g->bundle->manifest, d, n)->conditional;
+  MT_CU_TRY(cu, cuGraphConditionalHandleCreate(&pb->handle, pb->graph, ctx, 0,
+                                               CU_GRAPH_COND_ASSIGN_DEFAULT));
+  CUdeviceptr cond = mt_gpu_resolve(g, c->condition);
+  void *params[2] = {&pb->handle, &cond};
+  CUDA_KERNEL_NODE_PARAMS kp;
+  memset(&kp, 0, sizeof kp);
+  kp.kern = g->kernels[c->set_module];
+  kp.ctx = ctx;
+  kp.gridDimX = kp.gridDimY = kp.gridDimZ = 1;
+  kp.blockDimX = c->set_block;
+  kp.blockDimY = kp.blockDimZ = 1;
+  kp.kernelParams = params;
+  return mt_cu_check(cu, cu->cuGraphAddKernelNode(out, pb->graph, deps, n_deps, &kp),
+                     "cuGraphAddKernelNode (conditional set)");
+}
+
+MT_MUST_USE static mt_status *add_node(mt_gpu_session *g, gpu_exec *e, int piece,
+                                       const mt_gpu_graph *d, uint32_t v, piece_build *pb);
+
+/* The IF node with both bodies: the driver creates the body graphs with the node, and each body's
+ * description is added into its graph node for node (recursively for nested conditionals). */
+MT_MUST_USE static mt_status *add_conditional(mt_gpu_session *g, gpu_exec *e, int piece,
+                                              piece_build *pb, const CUgraphNode *deps,
+                                              size_t n_deps, const mt_gpu_graph *d,
+                                              const mt_gpu_node *n, CUcontext ctx,
+                                              CUgraphNode *out) {
+  const mt_cu_api *cu = g->cu;
+  CUgraphNodeParams np;
+  memset(&np, 0, sizeof np);
+  np.type = CU_GRAPH_NODE_TYPE_CONDITIONAL;
+  np.conditional.handle = pb->handle;
+  np.conditional.type = CU_GRAPH_COND_TYPE_IF;
+  np.conditional.size = 2; /* then and else bodies */
+  np.conditional.ctx = ctx;
+  MT_CU_TRY(cu, cuGraphAddNode(out, pb->graph, deps, NULL, n_deps, &np));
+  for (int k = 0; k < 2; k++) {
+    const mt_gpu_graph *body = d->bodies[n->body + k];
+    piece_build sub = {.graph = np.conditional.phGraph_out[k],
+                       .nodes = calloc(body->n_nodes + 1, sizeof *sub.nodes)};
+    if (!sub.nodes) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    mt_status *st = NULL;
+    for (size_t v = 0; !st && v < body->n_nodes; v++)
+      st = add_node(g, e, piece, body, (uint32_t)v, &sub);
+    free(sub.nodes);
+    if (st) return mt_status_annotate(st, "%s body", k ? "else" : "then");
+  }
+  return NULL;
 }
 
 MT_MUST_USE static mt_status *add_node(mt_gpu_session *g, gpu_exec *e, int piece,
@@ -166,8 +229,21 @@ MT_MUST_USE static mt_status *add_node(mt_gpu_session *g, gpu_exec *e, int piece
     }
     break;
   }
-  case MT_GPU_NODE_KERNEL: st = add_kernel(g, pb->graph, dp, n->n_deps, n, out); break;
-  case MT_GPU_NODE_LIBCALL: st = add_libcall(g, pb->graph, dp, n->n_deps, n, out); break;
+  case MT_GPU_NODE_KERNEL: st = add_kernel(g, pb->graph, dp, n->n_deps, d, n, out); break;
+  case MT_GPU_NODE_LIBCALL:
+    /* the session prepares the library calls of group steps only */
+    if (d->scope >= 0)
+      st = MT_ERR(UNIMPLEMENTED,
+                  "a library call inside a conditional body (GPU body %d) is not "
+                  "prepared by this libmtrt",
+                  d->scope);
+    else
+      st = add_libcall(g, pb->graph, dp, n->n_deps, n, out);
+    break;
+  case MT_GPU_NODE_COND_SET: st = add_cond_set(g, pb, dp, n->n_deps, d, n, ctx, out); break;
+  case MT_GPU_NODE_CONDITIONAL:
+    st = add_conditional(g, e, piece, pb, dp, n->n_deps, d, n, ctx, out);
+    break;
   case MT_GPU_NODE_JOIN:
     st = mt_cu_check(cu, cu->cuGraphAddEmptyNode(out, pb->graph, dp, n->n_deps),
                      "cuGraphAddEmptyNode");

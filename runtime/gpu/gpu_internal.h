@@ -59,10 +59,11 @@ struct mt_gpu_session {
   char note[768];
   gpu_partition *parts;
   CUdeviceptr weights, scratch;
-  CUlibrary *libs;                         /* per module */
-  CUkernel *kernels;                       /* per module */
-  mt_gpu_gemm_call ***gemms;               /* per group, per step (NULL for launches) */
-  CUdeviceptr *workspaces;                 /* per group (the largest of its library calls) */
+  CUlibrary *libs;           /* per module */
+  CUkernel *kernels;         /* per module */
+  mt_gpu_gemm_call ***gemms; /* per group, per step (NULL for launches) */
+  CUdeviceptr *workspaces;   /* library-call workspaces, one per (partition, stream) with calls */
+  int32_t n_workspaces;
   gpu_port **in, **out;                    /* per tenant, per port */
   size_t *in_base, *out_base, n_in, n_out; /* flattening of ports */
   mt_gpu_graph *round_desc;

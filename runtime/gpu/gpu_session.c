@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "runtime/gpu/gemm_plan.h"
 #include "runtime/gpu/gpu_internal.h"
 
 #ifdef MTRT_HAVE_CUDA_H
@@ -292,35 +293,88 @@ MT_MUST_USE static mt_status *alloc_memory(mt_gpu_session *g) {
   return alloc_ports(g);
 }
 
-/* Library-call workspaces (one per group, the largest call's) and prepared cuBLASLt calls. */
+/* Prepared library calls, then their workspaces: one per (partition, stream) with calls, sized
+ * to the most its calls' chosen algorithms need (runtime/gpu/gemm_plan.h; calls on one stream
+ * run in order, so they share), allocated once and bound to every call. The note says how many
+ * bytes that is and how grouped calls are issued. */
 MT_MUST_USE static mt_status *prepare_libcalls(mt_gpu_session *g) {
   const Mtbundle__Manifest *m = g->bundle->manifest;
-  g->gemms = calloc(m->n_groups + 1, sizeof *g->gemms);
-  g->workspaces = calloc(m->n_groups + 1, sizeof *g->workspaces);
-  if (!g->gemms || !g->workspaces) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  for (size_t gi = 0; gi < m->n_groups; gi++) {
+  size_t ng = m->n_groups;
+  g->gemms = calloc(ng + 1, sizeof *g->gemms);
+  bool *has = calloc(ng + 1, sizeof *has);
+  uint64_t *need = calloc(ng + 1, sizeof *need);
+  int32_t *slot = calloc(ng + 1, sizeof *slot);
+  mt_status *st =
+      g->gemms && has && need && slot ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  int grouped = 0, per_problem = 0;
+  const char *why_not = NULL;
+  for (size_t gi = 0; !st && gi < ng; gi++) {
     const Mtbundle__GpuGroup *gg = m->gpu_groups[gi];
-    uint64_t ws = 0;
-    bool any = false;
     for (size_t s = 0; s < gg->n_steps; s++)
-      if (gg->steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL) {
-        any = true;
-        if (gg->steps[s]->libcall->workspace_bytes > ws)
-          ws = gg->steps[s]->libcall->workspace_bytes;
+      has[gi] = has[gi] || gg->steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL;
+    if (!has[gi]) continue;
+    if (!(g->gemms[gi] = calloc(gg->n_steps, sizeof **g->gemms))) {
+      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    st = mt_cu_check(g->cu, g->cu->cuCtxSetCurrent(g->parts[m->groups[gi]->partition].ctx),
+                     "cuCtxSetCurrent");
+    for (size_t s = 0; !st && s < gg->n_steps; s++) {
+      if (gg->steps[s]->step_case != MTBUNDLE__GPU_STEP__STEP_LIBCALL) continue;
+      st = mt_gpu_gemm_prepare(gg->steps[s]->libcall, mt_gpu_resolve, g, g->cu, &g->gemms[gi][s]);
+      if (st) {
+        st = mt_status_annotate(st, "group %zu step %zu", gi, s);
+        break;
       }
-    if (!any) continue;
-    if (!(g->gemms[gi] = calloc(gg->n_steps, sizeof **g->gemms)))
-      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-    MT_RETURN_IF_ERROR_PLAIN(device_alloc(g, &g->workspaces[gi], ws, "library-call workspace"));
-    MT_CU_TRY(g->cu, cuCtxSetCurrent(g->parts[m->groups[gi]->partition].ctx));
-    for (size_t s = 0; s < gg->n_steps; s++)
-      if (gg->steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL)
-        MT_RETURN_IF_ERROR(mt_gpu_gemm_prepare(gg->steps[s]->libcall, mt_gpu_resolve, g,
-                                               g->workspaces[gi], &g->gemms[gi][s]),
-                           "group %zu step %zu", gi, s);
+      uint64_t n = mt_gpu_gemm_workspace_need(g->gemms[gi][s]);
+      if (n > need[gi]) need[gi] = n;
+      const char *how = mt_gpu_gemm_how(g->gemms[gi][s]);
+      if (how && strcmp(how, "grouped") == 0)
+        grouped++;
+      else if (how)
+        per_problem++, why_not = how;
+    }
   }
-  MT_CU_TRY(g->cu, cuCtxSetCurrent(g->primary));
-  return NULL;
+  uint64_t *bytes = NULL;
+  if (!st) st = mt_gemm_workspace_plan(m, has, need, slot, &bytes, &g->n_workspaces);
+  if (!st && !(g->workspaces = calloc((size_t)g->n_workspaces + 1, sizeof *g->workspaces)))
+    st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  uint64_t total = 0;
+  for (int32_t k = 0; !st && k < g->n_workspaces; k++) {
+    st = device_alloc(g, &g->workspaces[k], bytes[k], "library-call workspace");
+    total += bytes[k];
+  }
+  for (size_t gi = 0; !st && gi < ng; gi++)
+    for (size_t s = 0; g->gemms[gi] && s < m->gpu_groups[gi]->n_steps; s++)
+      if (g->gemms[gi][s])
+        mt_gpu_gemm_bind_workspace(g->gemms[gi][s], g->workspaces[slot[gi]], bytes[slot[gi]]);
+  if (!st && g->n_workspaces) {
+    char line[400];
+    snprintf(line, sizeof line,
+             "library-call workspaces: %d (one per partition stream), %.2f MiB as the chosen "
+             "algorithms need",
+             g->n_workspaces, (double)total / 1048576.0);
+    note_add(g, line);
+  }
+  if (!st && (grouped || per_problem)) {
+    char line[400];
+    snprintf(line, sizeof line,
+             "grouped GEMM calls: %d as one cublasGemmGroupedBatchedEx each, %d problem by "
+             "problem%s%s",
+             grouped, per_problem, why_not ? " (" : "", why_not ? why_not : "");
+    if (why_not) strncat(line, ")", sizeof line - strlen(line) - 1);
+    note_add(g, line);
+  }
+  free(has);
+  free(need);
+  free(slot);
+  free(bytes);
+  mt_status *restore = mt_cu_check(g->cu, g->cu->cuCtxSetCurrent(g->primary), "cuCtxSetCurrent");
+  if (st) {
+    mt_status_free(restore);
+    return st;
+  }
+  return restore;
 }
 
 MT_MUST_USE static mt_status *make_lanes(mt_gpu_session *g) {
@@ -457,10 +511,11 @@ void mt_gpu_session_destroy(mt_gpu_session *g) {
   if (g->round_stream) cu->cuStreamDestroy(g->round_stream);
   for (size_t gi = 0; g->gemms && gi < m->n_groups; gi++) {
     for (size_t s = 0; g->gemms[gi] && s < m->gpu_groups[gi]->n_steps; s++)
-      mt_gpu_gemm_free(g->gemms[gi][s]);
+      mt_gpu_gemm_free(g->gemms[gi][s], cu);
     free(g->gemms[gi]);
-    if (g->workspaces && g->workspaces[gi]) cu->cuMemFree(g->workspaces[gi]);
   }
+  for (int32_t k = 0; g->workspaces && k < g->n_workspaces; k++)
+    if (g->workspaces[k]) cu->cuMemFree(g->workspaces[k]);
   for (size_t t = 0; t < m->n_tenants; t++) {
     for (size_t i = 0; g->in && g->in[t] && i < m->tenants[t]->n_inputs; i++) {
       if (g->in[t][i].dev) cu->cuMemFree(g->in[t][i].dev);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/bundle/bundle.h"
+
 #define NO_NODE UINT32_MAX
 
 const char *mt_gpu_node_kind_name(mt_gpu_node_kind k) {
@@ -19,12 +21,16 @@ const char *mt_gpu_node_kind_name(mt_gpu_node_kind k) {
   case MT_GPU_NODE_END: return "end";
   case MT_GPU_NODE_EVENT_RECORD: return "event-record";
   case MT_GPU_NODE_EVENT_WAIT: return "event-wait";
+  case MT_GPU_NODE_COND_SET: return "conditional-set";
+  case MT_GPU_NODE_CONDITIONAL: return "conditional";
   }
   return "?";
 }
 
 void mt_gpu_graph_free(mt_gpu_graph *g) {
   if (!g) return;
+  for (size_t i = 0; i < g->n_bodies; i++) mt_gpu_graph_free(g->bodies[i]);
+  free(g->bodies);
   free(g->nodes);
   free(g->deps);
   free(g);
@@ -86,7 +92,8 @@ static mt_gpu_node blank(mt_gpu_node_kind kind) {
                        .step = -1,
                        .partition = -1,
                        .stream = -1,
-                       .event = -1};
+                       .event = -1,
+                       .body = -1};
 }
 
 static bool builder_init(builder *b, int32_t tenant, int32_t partition) {
@@ -95,6 +102,7 @@ static bool builder_init(builder *b, int32_t tenant, int32_t partition) {
   if (!b->g) return false;
   b->g->tenant = tenant;
   b->g->partition = partition;
+  b->g->scope = -1;
   return true;
 }
 
@@ -115,7 +123,10 @@ static bool group_has_tenant(const Mtbundle__Manifest *m, size_t g, int32_t t) {
 /* Calls fn on every buffer a step reads or writes (written: may write it). */
 typedef bool (*ref_fn)(void *ctx, const Mtbundle__BufferRef *r, bool written);
 
-static bool for_each_ref(const Mtbundle__GpuStep *s, ref_fn fn, void *ctx) {
+/* A conditional's refs are its condition's and, recursively, those of both bodies' steps (the
+ * depth is bounded: check_gpu_plan checks the bodies' structure first). */
+static bool for_each_ref(const Mtbundle__Manifest *m, const Mtbundle__GpuStep *s, ref_fn fn,
+                         void *ctx) {
   if (s->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
     /* a launch does not say which parameters it writes: every buffer it may write counts */
     for (size_t a = 0; a < s->launch->n_args; a++)
@@ -127,8 +138,22 @@ static bool for_each_ref(const Mtbundle__GpuStep *s, ref_fn fn, void *ctx) {
           !fn(ctx, q->bias, false) || !fn(ctx, q->d, true))
         return false;
     }
+  } else if (s->step_case == MTBUNDLE__GPU_STEP__STEP_CONDITIONAL) {
+    const Mtbundle__GpuConditional *c = s->conditional;
+    if (!fn(ctx, c->condition, false)) return false;
+    uint32_t bodies[2] = {c->then_body, c->else_body};
+    for (int k = 0; k < 2; k++)
+      for (size_t i = 0; i < m->gpu_bodies[bodies[k]]->n_steps; i++)
+        if (!for_each_ref(m, m->gpu_bodies[bodies[k]]->steps[i], fn, ctx)) return false;
   }
   return true;
+}
+
+const Mtbundle__GpuStep *mt_gpu_graph_step(const Mtbundle__Manifest *m, const mt_gpu_graph *g,
+                                           const mt_gpu_node *n) {
+  if (n->step < 0) return NULL;
+  if (g->scope >= 0) return m->gpu_bodies[g->scope]->steps[n->step];
+  return m->gpu_groups[n->group]->steps[n->step];
 }
 
 /* A GPU step's buffer reference indexes only what the manifest has (the loader checks the CPU
@@ -166,6 +191,27 @@ static bool check_ref(void *ctx, const Mtbundle__BufferRef *r, bool written) {
   }
 }
 
+/* Launch modules of a step and of the steps of its bodies, recursively. */
+MT_MUST_USE static mt_status *check_modules(const Mtbundle__Manifest *m,
+                                            const Mtbundle__GpuStep *st) {
+  if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
+    if (st->launch->module >= m->n_gpu_modules)
+      return MT_ERR(DATA_LOSS, "module %u out of range (%zu modules)", st->launch->module,
+                    m->n_gpu_modules);
+    return NULL;
+  }
+  if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL) return NULL;
+  if (st->step_case != MTBUNDLE__GPU_STEP__STEP_CONDITIONAL)
+    return MT_ERR(DATA_LOSS, "a step that is neither a launch, a library call nor a conditional");
+  const Mtbundle__GpuConditional *c = st->conditional;
+  uint32_t bodies[2] = {c->then_body, c->else_body};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < m->gpu_bodies[bodies[k]]->n_steps; i++)
+      MT_RETURN_IF_ERROR(check_modules(m, m->gpu_bodies[bodies[k]]->steps[i]), "body %u step %zu",
+                         bodies[k], i);
+  return NULL;
+}
+
 /* The GPU fields the graph reads, checked against the manifest. */
 MT_MUST_USE static mt_status *check_gpu_plan(const Mtbundle__Manifest *m) {
   if (m->n_gpu_groups == 0)
@@ -175,6 +221,7 @@ MT_MUST_USE static mt_status *check_gpu_plan(const Mtbundle__Manifest *m) {
   if (m->n_gpu_groups != m->n_groups)
     return MT_ERR(DATA_LOSS, "the bundle has %zu GPU groups for %zu groups", m->n_gpu_groups,
                   m->n_groups);
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_check_gpu_bodies(m, "the GPU plan"));
   for (size_t g = 0; g < m->n_groups; g++) {
     const Mtbundle__GpuGroup *gg = m->gpu_groups[g];
     const Mtbundle__Group *gr = m->groups[g];
@@ -184,21 +231,10 @@ MT_MUST_USE static mt_status *check_gpu_plan(const Mtbundle__Manifest *m) {
     for (size_t s = 0; s < gg->n_steps; s++) {
       const Mtbundle__GpuStep *st = gg->steps[s];
       ref_check rc = {.m = m};
-      if (!for_each_ref(st, check_ref, &rc))
+      if (!for_each_ref(m, st, check_ref, &rc))
         return MT_ERR(DATA_LOSS, "group %zu step %zu: a buffer reference is out of range (%s)", g,
                       s, rc.bad);
-      if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
-        if (st->launch->module >= m->n_gpu_modules)
-          return MT_ERR(DATA_LOSS, "group %zu step %zu: module %u out of range (%zu modules)", g, s,
-                        st->launch->module, m->n_gpu_modules);
-      } else if (st->step_case != MTBUNDLE__GPU_STEP__STEP_LIBCALL) {
-        /* The only other step the plan could need is a data-dependent branch (If): it belongs
-         * in a CUDA Graph conditional node, which this libmtrt does not build yet. */
-        return MT_ERR(UNIMPLEMENTED,
-                      "group %zu step %zu: a conditional step (If) needs CUDA Graph "
-                      "conditional nodes, which this libmtrt does not build yet",
-                      g, s);
-      }
+      MT_RETURN_IF_ERROR(check_modules(m, st), "group %zu step %zu", g, s);
     }
   }
   return NULL;
@@ -263,6 +299,63 @@ static bool dep_wait(build_state *s, int32_t w) {
   return true;
 }
 
+static uint32_t emit_step(const Mtbundle__Manifest *m, builder *b, const Mtbundle__GpuStep *st,
+                          size_t k, mt_gpu_node where);
+
+/* The graph of body `body` (steps chained in order; an empty body is one JOIN), NULL when out of
+ * memory. `where` gives the group, partition and stream its nodes run in. */
+static mt_gpu_graph *build_body(const Mtbundle__Manifest *m, int32_t tenant, uint32_t body,
+                                mt_gpu_node where) {
+  builder b;
+  if (!builder_init(&b, tenant, -1)) return NULL;
+  b.g->scope = (int32_t)body;
+  const Mtbundle__GpuBody *gb = m->gpu_bodies[body];
+  uint32_t prev = NO_NODE;
+  bool ok = true;
+  if (gb->n_steps == 0) ok = emit(&b, where) != NO_NODE; /* `where` is a JOIN */
+  for (size_t k = 0; ok && k < gb->n_steps; k++)
+    ok = dep(&b, prev) && (prev = emit_step(m, &b, gb->steps[k], k, where)) != NO_NODE;
+  free(b.pending);
+  b.pending = NULL;
+  if (ok) return b.g;
+  builder_abandon(&b);
+  return NULL;
+}
+
+/* Appends step k (of the builder's scope) with the pending dependencies; returns its last node
+ * (a conditional's: the CONDITIONAL node, after its COND_SET), NO_NODE when out of memory. */
+static uint32_t emit_step(const Mtbundle__Manifest *m, builder *b, const Mtbundle__GpuStep *st,
+                          size_t k, mt_gpu_node where) {
+  mt_gpu_node n = where;
+  n.step = (int32_t)k;
+  if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
+    n.kind = MT_GPU_NODE_KERNEL;
+    return emit(b, n);
+  }
+  if (st->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL) {
+    n.kind = MT_GPU_NODE_LIBCALL;
+    return emit(b, n);
+  }
+  n.kind = MT_GPU_NODE_COND_SET;
+  uint32_t set = emit(b, n);
+  if (set == NO_NODE || !dep(b, set)) return NO_NODE;
+  mt_gpu_graph *g = b->g;
+  mt_gpu_graph **nb = realloc(g->bodies, (g->n_bodies + 2) * sizeof *nb);
+  if (!nb) return NO_NODE;
+  g->bodies = nb;
+  mt_gpu_node join = where;
+  join.kind = MT_GPU_NODE_JOIN;
+  g->bodies[g->n_bodies] = build_body(m, g->tenant, st->conditional->then_body, join);
+  if (!g->bodies[g->n_bodies]) return NO_NODE;
+  g->n_bodies++;
+  g->bodies[g->n_bodies] = build_body(m, g->tenant, st->conditional->else_body, join);
+  if (!g->bodies[g->n_bodies]) return NO_NODE;
+  g->n_bodies++;
+  n.kind = MT_GPU_NODE_CONDITIONAL;
+  n.body = (int32_t)g->n_bodies - 2;
+  return emit(b, n);
+}
+
 static bool emit_group(build_state *s, size_t g) {
   const Mtbundle__Manifest *m = s->m;
   const Mtbundle__Group *gr = m->groups[g];
@@ -281,16 +374,16 @@ static bool emit_group(build_state *s, size_t g) {
       return false;
     }
     mt_gpu_node n = blank(MT_GPU_NODE_JOIN);
-    if (gg->n_steps) {
-      if (!for_each_ref(gg->steps[k], dep_input, s)) return false;
-      n.kind = gg->steps[k]->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH ? MT_GPU_NODE_KERNEL
-                                                                          : MT_GPU_NODE_LIBCALL;
-      n.step = (int32_t)k;
-    }
     n.group = (int32_t)g;
     n.partition = gr->partition;
     n.stream = gr->stream;
-    if ((prev = emit(&s->b, n)) == NO_NODE) return false;
+    if (gg->n_steps) {
+      if (!for_each_ref(m, gg->steps[k], dep_input, s)) return false;
+      prev = emit_step(m, &s->b, gg->steps[k], k, n);
+    } else {
+      prev = emit(&s->b, n);
+    }
+    if (prev == NO_NODE) return false;
   }
   *tail = s->last[g] = prev;
   /* the tenants of this group: their copy-outs follow it (the latest group per stream) */
@@ -365,7 +458,7 @@ static bool build(build_state *s) {
     s->last[g] = NO_NODE;
     s->included[g] = s->tenant < 0 || group_has_tenant(m, g, s->tenant);
     for (size_t k = 0; s->included[g] && k < m->gpu_groups[g]->n_steps; k++)
-      for_each_ref(m->gpu_groups[g]->steps[k], need_input, s);
+      for_each_ref(m, m->gpu_groups[g]->steps[k], need_input, s);
   }
   for (size_t t = 0; t < nt; t++)
     for (size_t o = 0; tenant_in(s, t) && o < m->tenants[t]->n_outputs; o++)
@@ -447,6 +540,11 @@ static bool split_node(split_state *sp, const mt_gpu_graph *g, uint32_t v) {
 
 mt_status *mt_gpu_graph_split(const mt_gpu_graph *g, int32_t n_partitions, mt_gpu_graph **out) {
   for (int32_t p = 0; p < n_partitions; p++) out[p] = NULL;
+  if (g->n_bodies)
+    return MT_ERR(UNIMPLEMENTED,
+                  "the graph has %zu conditional node(s); per-partition graphs "
+                  "with conditional nodes are not built (their bodies are not split)",
+                  g->n_bodies / 2);
   for (size_t v = 0; v < g->n_nodes; v++)
     if (g->nodes[v].kind != MT_GPU_NODE_START &&
         (g->nodes[v].partition < 0 || g->nodes[v].partition >= n_partitions))
@@ -574,7 +672,7 @@ mt_status *mt_gpu_graph_lanes(const Mtbundle__Manifest *m, int32_t *out_lane) {
     }
     for (size_t k = 0; ok && first >= 0 && k < m->gpu_groups[g]->n_steps; k++) {
       ls.tenant = first;
-      ok = for_each_ref(m->gpu_groups[g]->steps[k], add_range, &ls);
+      ok = for_each_ref(m, m->gpu_groups[g]->steps[k], add_range, &ls);
     }
   }
   for (size_t t = 0; ok && t < nt; t++) {

@@ -21,7 +21,15 @@
  * A round graph holds every tenant; a per-tenant graph holds the groups that contain a node of
  * its tenant (a horizontal group shared with other tenants runs whole: its kernel computes every
  * member). Tenants whose graphs touch the same device bytes (a shared group, overlapping arena or
- * scratch ranges) share a "lane": their per-tenant graphs must not run concurrently. */
+ * scratch ranges) share a "lane": their per-tenant graphs must not run concurrently.
+ *
+ * A conditional step (GpuConditional, an If) is two nodes: COND_SET, the launch that sets the
+ * conditional handle from the condition buffer, then CONDITIONAL, a CUDA Graph IF node with two
+ * bodies, each a graph description of its own (bodies[node.body] runs when the condition is
+ * nonzero, bodies[node.body + 1] otherwise): the body's steps in a chain, nested conditionals
+ * again as two nodes with bodies, an empty body as one JOIN. The CONDITIONAL node stands for
+ * its bodies in the enclosing graph: it follows the copy-in of every input they read, and what
+ * follows the group follows it. */
 #ifndef MT_RUNTIME_GPU_GRAPH_PLAN_H
 #define MT_RUNTIME_GPU_GRAPH_PLAN_H
 
@@ -41,6 +49,8 @@ typedef enum mt_gpu_node_kind {
   MT_GPU_NODE_END,          /* event record: every output of `tenant` is out */
   MT_GPU_NODE_EVENT_RECORD, /* per-partition graphs: the source side of cross edge `event` */
   MT_GPU_NODE_EVENT_WAIT,   /* per-partition graphs: the target side of cross edge `event` */
+  MT_GPU_NODE_COND_SET,     /* a GpuConditional's set launch (module set_module) */
+  MT_GPU_NODE_CONDITIONAL,  /* a GpuConditional: IF node with bodies[body], bodies[body + 1] */
 } mt_gpu_node_kind;
 
 typedef struct mt_gpu_node {
@@ -48,10 +58,12 @@ typedef struct mt_gpu_node {
   int32_t tenant;             /* COPY_IN, COPY_OUT, END; else -1 */
   int32_t port;               /* COPY_IN / COPY_OUT: the input / output index; else -1 */
   int32_t group;              /* KERNEL, LIBCALL, JOIN: index into Manifest.groups; else -1 */
-  int32_t step;               /* KERNEL, LIBCALL: index into the group's GPU steps; else -1 */
+  int32_t step;               /* KERNEL, LIBCALL, COND_SET, CONDITIONAL: index into the steps of
+                               * the graph's scope (mt_gpu_graph_step); else -1 */
   int32_t partition;          /* where it executes (the group's, or the tenant's partition) */
   int32_t stream;             /* the plan's stream within the partition; -1 for copies and events */
   int32_t event;              /* EVENT_RECORD / EVENT_WAIT: the cross-partition edge; else -1 */
+  int32_t body;               /* CONDITIONAL: its then body in the graph's bodies; else -1 */
   uint32_t first_dep, n_deps; /* its dependencies: deps[first_dep, +n_deps) */
 } mt_gpu_node;
 
@@ -63,21 +75,31 @@ typedef struct mt_gpu_graph {
   size_t n_deps;
   uint32_t *deps;   /* node indices */
   int32_t n_events; /* cross-partition edges of a split (shared by its pieces) */
+  int32_t scope;    /* -1: steps index the groups' GPU steps; else a body: Manifest.gpu_bodies */
+  size_t n_bodies;
+  struct mt_gpu_graph **bodies; /* the conditional nodes' bodies, owned (then, else pairs) */
 } mt_gpu_graph;
 
 /* Builds the graph of tenant (-1: the round graph) from a validated manifest. UNAVAILABLE when
  * the bundle has no GPU plan or a group it needs has none (the message names the group and the
- * reason the bundle gives); UNIMPLEMENTED for a step kind this libmtrt cannot put in a graph
- * (a conditional step: CUDA Graph conditional nodes are not implemented, docs/gpu-runtime.md);
- * DATA_LOSS for GPU fields that index outside the manifest. *out is the caller's
- * (mt_gpu_graph_free). */
+ * reason the bundle gives); DATA_LOSS for GPU fields that index outside the manifest (bodies
+ * included: out of range, used twice, or nested more than MT_GPU_MAX_COND_DEPTH deep). *out is
+ * the caller's (mt_gpu_graph_free, which frees the bodies too). */
 MT_MUST_USE mt_status *mt_gpu_graph_build(const Mtbundle__Manifest *m, int32_t tenant,
                                           mt_gpu_graph **out);
+
+/* How deep conditional steps may nest (each level is one body graph inside another). */
+#define MT_GPU_MAX_COND_DEPTH 16
+
+/* The manifest step node n of graph g stands for (KERNEL, LIBCALL, COND_SET, CONDITIONAL). */
+const Mtbundle__GpuStep *mt_gpu_graph_step(const Mtbundle__Manifest *m, const mt_gpu_graph *g,
+                                           const mt_gpu_node *n);
 
 /* Splits g into one graph per partition (out: n_partitions graphs, each the caller's): every
  * node goes to its partition's graph, each piece gets its own START, and an edge between
  * partitions becomes EVENT_RECORD in the source piece and EVENT_WAIT in the target piece (the
- * session launches the pieces together on their partitions' streams). */
+ * session launches the pieces together on their partitions' streams). UNIMPLEMENTED for a graph
+ * with conditional nodes (their bodies are not split). */
 MT_MUST_USE mt_status *mt_gpu_graph_split(const mt_gpu_graph *g, int32_t n_partitions,
                                           mt_gpu_graph **out);
 

@@ -353,6 +353,11 @@ int main(int argc, char **argv) {
         libcalls++;
         continue;
       }
+      if (sp->step_case != MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
+        fprintf(stderr, "gpu_replay: group %zu step %zu is a conditional, which it cannot replay\n",
+                g, k);
+        return 1;
+      }
       const Mtbundle__GpuLaunch *l = sp->launch;
       CUdeviceptr *args = calloc(l->n_args, sizeof *args);
       void **params = calloc(l->n_args, sizeof *params);

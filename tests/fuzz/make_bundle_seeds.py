@@ -13,6 +13,8 @@ seeds/bundle/data.mtbundle    Transpose, Expand, Tile, DepthToSpace, SpaceToDept
                               ConstantOfShape, Range, Where, Cast, Clip
 seeds/bundle/reduce.mtbundle  Reduce*, ArgMax, TopK, CumSum, variadic Sum and Max, comparisons
 seeds/bundle/two_tenants.mtbundle  two tenants in two partitions (nn and reduce models)
+seeds/bundle/if.mtbundle      an If whose then-branch holds a nested If (branch nodes, a Constant
+                              branch, results copied out); CPU plan only (--cpu-only)
 
 usage: make_bundle_seeds.py --mtcc MTCC [--out DIR]
 """
@@ -137,8 +139,25 @@ def reduce_model():
     return model(nodes, [vi("x", [3, 5])], outs, inits, opset=13)
 
 
-def compile_bundle(mtcc, inputs, out):
-    subprocess.run([mtcc, "compile"] + inputs + ["-o", out], check=True, stdout=subprocess.DEVNULL)
+def if_model():
+    inner_then = helper.make_graph([n("Mul", ["x", "w"], ["it"])], "inner_then", [],
+                                   [vi("it", [3, 4])])
+    inner_else = helper.make_graph([n("Constant", [], ["ie"], value=const("v", np.full((3, 4), 7)))],
+                                   "inner_else", [], [vi("ie", [3, 4])])
+    then_b = helper.make_graph([n("Add", ["x", "w"], ["t0"]),
+                                n("If", ["c2"], ["t1"], then_branch=inner_then,
+                                  else_branch=inner_else),
+                                n("Sub", ["t1", "t0"], ["t2"])], "then_b", [], [vi("t2", [3, 4])])
+    else_b = helper.make_graph([n("Tanh", ["x"], ["e0"])], "else_b", [], [vi("e0", [3, 4])])
+    nodes = [n("If", ["c1"], ["r"], then_branch=then_b, else_branch=else_b),
+             n("Relu", ["r"], ["y"])]
+    inputs = [vi("x", [3, 4]), vi("c1", [], TensorProto.BOOL), vi("c2", [], TensorProto.BOOL)]
+    return model(nodes, inputs, [vi("y", None)], [weights("w", [3, 4], 5)], opset=13)
+
+
+def compile_bundle(mtcc, inputs, out, *extra):
+    subprocess.run([mtcc, "compile"] + inputs + ["-o", out] + list(extra), check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def main():
@@ -162,6 +181,9 @@ def main():
                                    {"name": "reduce", "model": paths["reduce"],
                                     "partition": "p1"}]}, f)
         compile_bundle(args.mtcc, [manifest], os.path.join(args.out, "two_tenants.mtbundle"))
+        paths["if"] = os.path.join(tmp, "if.onnx")
+        save(if_model(), paths["if"])
+        compile_bundle(args.mtcc, [paths["if"]], os.path.join(args.out, "if.mtbundle"), "--cpu-only")
 
 
 if __name__ == "__main__":

@@ -442,7 +442,7 @@ static void test_two_partitions(void) {
   }
   mt_arch_params arch = *mt_arch_builtin("sm_90");
   arch.event_wait_us = 0;
-  mt_partition_budget budgets[] = {{"p0", 90}, {"p1", 32}}; /* 90 rounds to 96 */
+  mt_partition_budget budgets[] = {{"p0", 90, false}, {"p1", 32, false}}; /* 90 rounds to 96 */
   mt_plan *p = NULL;
   if (ok(mt_verify_module(m), label) && ok(mt_infer_shapes(m), label) &&
       ok(mt_plan_create(m, &arch, budgets, 2, &p), label) && schedule(p, m, &arch, label)) {
@@ -623,9 +623,33 @@ static void test_partitions(void) {
                (const char *const[]){"'huge'", "200", NULL});
   mt_partition_plan rest[] = {{.name = "vision", .sm_budget = 60},
                               {.name = "rest", .sm_budget = 0}};
+  /* the rest comes from the 120 SMs green contexts split sm_90 into, so both stay hard */
   if (ok(mt_partitions_assign(rest, 2, h100), "budget plus the rest"))
-    CHECK(rest[0].sm_count == 64 && rest[1].sm_count == 64, "vision %d, rest %d (want 64, 64)",
-          rest[0].sm_count, rest[1].sm_count);
+    CHECK(rest[0].sm_count == 64 && rest[1].sm_count == 56 && !rest[0].budget_note[0] &&
+              !rest[1].budget_note[0],
+          "vision %d, rest %d (want 64, 56, no notes)", rest[0].sm_count, rest[1].sm_count);
+  /* 64 + 64 fits the 132 SMs but not the 120 green contexts split into: the second is noted */
+  mt_partition_plan two64[] = {{.name = "mobile", .sm_budget = 64},
+                               {.name = "bert", .sm_budget = 64}};
+  if (ok(mt_partitions_assign(two64, 2, h100), "64 + 64 SMs on sm_90"))
+    CHECK(!two64[0].budget_note[0] && strstr(two64[1].budget_note, "128") &&
+              strstr(two64[1].budget_note, "120") && strstr(two64[1].budget_note, "soft"),
+          "64 + 64: notes '%s' / '%s'", two64[0].budget_note, two64[1].budget_note);
+  two64[1].hard = true;
+  expect_error(mt_partitions_assign(two64, 2, h100), "a hard 64 + 64 on sm_90",
+               (const char *const[]){"'bert'", "hard", "120", NULL});
+  /* the same on sm_80, whose split is not measured: nothing to note (108 SMs) */
+  mt_partition_plan a64[] = {{.name = "x", .sm_budget = 52, .hard = true},
+                             {.name = "y", .sm_budget = 56, .hard = true}};
+  if (ok(mt_partitions_assign(a64, 2, a100), "52 + 56 SMs on sm_80"))
+    CHECK(!a64[0].budget_note[0] && !a64[1].budget_note[0], "sm_80 notes '%s' / '%s'",
+          a64[0].budget_note, a64[1].budget_note);
+  /* 120 + the rest: green contexts leave nothing, so the rest takes the other 8 SMs, soft */
+  mt_partition_plan tight[] = {{.name = "big", .sm_budget = 120}, {.name = "rest"}};
+  if (ok(mt_partitions_assign(tight, 2, h100), "120 + the rest on sm_90"))
+    CHECK(tight[1].sm_count == 8 && !tight[0].budget_note[0] && tight[1].budget_note[0],
+          "120 + rest: rest %d, notes '%s' / '%s'", tight[1].sm_count, tight[0].budget_note,
+          tight[1].budget_note);
   mt_partition_plan full[] = {{.name = "vision", .sm_budget = 128},
                               {.name = "rest", .sm_budget = 0}};
   expect_error(mt_partitions_assign(full, 2, h100), "nothing left for an unbudgeted partition",

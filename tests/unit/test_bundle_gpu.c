@@ -18,6 +18,7 @@
 #include "bundle_test_util.h"
 #include "onnx_builder.h"
 #include "runtime/bundle/bundle.h"
+#include "runtime/gpu/graph_plan.h"
 
 static void write_models(const char *dir) {
   free(bt_write_tiny_model(dir));
@@ -334,6 +335,37 @@ static Mtbundle__BufferRef *planned_arg(corruption *c) {
   fail_msg("no arena or scratch argument");
   return NULL;
 }
+/* The first launch step becomes an If: a conditional over bodies then/else (n_bodies empty bodies
+ * in the manifest), its condition the launch's first planned buffer. */
+static Mtbundle__GpuBody empty_bodies[3];
+static Mtbundle__GpuBody *empty_body_ptrs[3] = {&empty_bodies[0], &empty_bodies[1],
+                                                &empty_bodies[2]};
+static Mtbundle__GpuConditional a_conditional;
+static Mtbundle__GpuConditional *make_conditional(corruption *c, uint32_t then_body,
+                                                  uint32_t else_body, size_t n_bodies) {
+  Mtbundle__BufferRef *cond = planned_arg(c);
+  Mtbundle__GpuStep *s = find_step(c->m, MTBUNDLE__GPU_STEP__STEP_LAUNCH, NULL);
+  mtbundle__gpu_conditional__init(&a_conditional);
+  a_conditional.condition = cond;
+  a_conditional.set_block = 32;
+  a_conditional.then_body = then_body;
+  a_conditional.else_body = else_body;
+  s->step_case = MTBUNDLE__GPU_STEP__STEP_CONDITIONAL;
+  s->conditional = &a_conditional;
+  for (int i = 0; i < 3; i++) mtbundle__gpu_body__init(&empty_bodies[i]);
+  c->m->gpu_bodies = empty_body_ptrs;
+  c->m->n_gpu_bodies = n_bodies;
+  return &a_conditional;
+}
+static void conditional_missing_body(corruption *c) { make_conditional(c, 0, 1, 1); }
+static void conditional_body_twice(corruption *c) { make_conditional(c, 0, 0, 2); }
+static void conditional_body_unowned(corruption *c) { make_conditional(c, 0, 1, 3); }
+static void conditional_no_condition(corruption *c) {
+  make_conditional(c, 0, 1, 2)->condition = NULL;
+}
+static void conditional_set_module(corruption *c) {
+  make_conditional(c, 0, 1, 2)->set_module = 999;
+}
 static void arg_past_arena(corruption *c) { planned_arg(c)->offset = (uint64_t)1 << 50; }
 static void arg_none(corruption *c) {
   launch0(c)->args[0]->kind = MTBUNDLE__BUFFER_REF__KIND__NONE;
@@ -398,7 +430,7 @@ static const gpu_case GPU_CASES[] = {
     {"GPU code and a reason there is none", reason_and_code, "a reason there is none"},
     {"group with steps and a reason", steps_and_reason, "steps and a reason"},
     {"group with neither steps nor a reason", neither_steps_nor_reason, "neither steps nor"},
-    {"step neither launch nor library call", step_empty, "neither a launch nor"},
+    {"step neither launch nor library call", step_empty, "neither a launch"},
     {"launch module out of range", launch_module, "module index 77"},
     {"launch block over 1024", launch_block, "block 2048"},
     {"launch grid zero", launch_grid, "grid 0"},
@@ -420,41 +452,94 @@ static const gpu_case GPU_CASES[] = {
     {"GEMM beta without c", gemm_beta_without_c, "without a c operand"},
     {"library call kind out of range", libcall_kind, "library call kind 7"},
     {"library call SM count negative", libcall_sm_count, "SM-count target -1"},
+    {"conditional naming a missing body", conditional_missing_body,
+     "body 1 is not a GPU body before it"},
+    {"conditional naming one body twice", conditional_body_twice, "belongs to another conditional"},
+    {"GPU body of no conditional", conditional_body_unowned, "GPU body 2 belongs to no"},
+    {"conditional without a condition", conditional_no_condition, "no buffer"},
+    {"conditional set module out of range", conditional_set_module, "set module 999"},
 };
+
+/* The bundle of f with c's manifest and code (the weights unchanged): *out malloc'd. */
+static void repack_gpu(const fixture *f, const corruption *c, uint8_t **out, size_t *out_size) {
+  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
+  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
+  const mt_bundle_section *ws = &secs[MT_SECTION_WEIGHTS];
+  size_t n = mtbundle__manifest__get_packed_size(c->m);
+  uint8_t *packed = malloc(n + 1);
+  mtbundle__manifest__pack(c->m, packed);
+  mt_bundle_section out_secs[3] = {{.kind = MT_SECTION_MANIFEST, .size = n},
+                                   {.kind = MT_SECTION_WEIGHTS, .size = ws->size},
+                                   {.kind = MT_SECTION_CODE, .size = c->code_size}};
+  const void *data[3] = {packed, f->image + ws->offset, c->code};
+  assert_ok(mt_bundle_build_image(out_secs, data, c->drop_code ? 2 : 3, out, out_size));
+  free(packed);
+}
+
+/* c: the manifest of f (in arena ar) and a copy of its code section. */
+static void corruption_open(const fixture *f, arena *ar, ProtobufCAllocator *pa, corruption *c) {
+  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
+  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
+  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST], *cs = &secs[MT_SECTION_CODE];
+  assert_true(cs->kind == MT_SECTION_CODE && cs->size > 0);
+  *pa = (ProtobufCAllocator){arena_alloc, arena_free, ar};
+  *c = (corruption){.m = mtbundle__manifest__unpack(pa, (size_t)ms->size, f->image + ms->offset),
+                    .code = malloc((size_t)cs->size),
+                    .code_size = (size_t)cs->size};
+  assert_non_null(c->m);
+  memcpy(c->code, f->image + cs->offset, c->code_size);
+}
+
+static void corruption_close(arena *ar, corruption *c) {
+  free(c->code);
+  for (size_t k = 0; k < ar->n; k++) free(ar->blocks[k]);
+  free(ar);
+}
 
 static void test_gpu_corruptions(void **state) {
   fixture *f = *state;
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
-  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST], *ws = &secs[MT_SECTION_WEIGHTS],
-                          *cs = &secs[MT_SECTION_CODE];
-  assert_true(cs->kind == MT_SECTION_CODE && cs->size > 0);
   for (size_t i = 0; i < sizeof GPU_CASES / sizeof *GPU_CASES; i++) {
     arena *ar = calloc(1, sizeof *ar);
-    ProtobufCAllocator pa = {arena_alloc, arena_free, ar};
-    corruption c = {.m = mtbundle__manifest__unpack(&pa, (size_t)ms->size, f->image + ms->offset),
-                    .code = malloc((size_t)cs->size),
-                    .code_size = (size_t)cs->size};
-    assert_non_null(c.m);
-    memcpy(c.code, f->image + cs->offset, c.code_size);
+    ProtobufCAllocator pa;
+    corruption c;
+    corruption_open(f, ar, &pa, &c);
     GPU_CASES[i].apply(&c);
-    size_t n = mtbundle__manifest__get_packed_size(c.m);
-    uint8_t *packed = malloc(n + 1);
-    mtbundle__manifest__pack(c.m, packed);
-    mt_bundle_section out[3] = {{.kind = MT_SECTION_MANIFEST, .size = n},
-                                {.kind = MT_SECTION_WEIGHTS, .size = ws->size},
-                                {.kind = MT_SECTION_CODE, .size = c.code_size}};
-    const void *data[3] = {packed, f->image + ws->offset, c.code};
     uint8_t *img = NULL;
     size_t size = 0;
-    assert_ok(mt_bundle_build_image(out, data, c.drop_code ? 2 : 3, &img, &size));
+    repack_gpu(f, &c, &img, &size);
     bt_expect_refused(img, size, GPU_CASES[i].name, GPU_CASES[i].needle);
     free(img);
-    free(packed);
-    free(c.code);
-    for (size_t k = 0; k < ar->n; k++) free(ar->blocks[k]);
-    free(ar);
+    corruption_close(ar, &c);
   }
+}
+
+/* A well-formed conditional step (If) loads, and its round graph records the IF node with two
+ * bodies (the bundle writer does not emit conditionals yet: codegen has no branch kernels). */
+static void test_gpu_conditional_loads(void **state) {
+  fixture *f = *state;
+  arena *ar = calloc(1, sizeof *ar);
+  ProtobufCAllocator pa;
+  corruption c;
+  corruption_open(f, ar, &pa, &c);
+  make_conditional(&c, 0, 1, 2);
+  uint8_t *img = NULL;
+  size_t size = 0;
+  repack_gpu(f, &c, &img, &size);
+  mtrt_bundle *b = NULL;
+  assert_ok((mt_status *)mtrt_bundle_open_memory(img, size, NULL, &b));
+  mtrt_bundle_close(b);
+  /* the graph, with the fixture's groups that codegen does not cover as empty groups */
+  for (size_t g = 0; g < c.m->n_gpu_groups; g++) c.m->gpu_groups[g]->unavailable = "";
+  mt_gpu_graph *g = NULL;
+  assert_ok(mt_gpu_graph_build(c.m, -1, &g));
+  int conditionals = 0;
+  for (size_t v = 0; v < g->n_nodes; v++)
+    conditionals += g->nodes[v].kind == MT_GPU_NODE_CONDITIONAL;
+  assert_int_equal(conditionals, 1);
+  assert_int_equal(g->n_bodies, 2);
+  mt_gpu_graph_free(g);
+  free(img);
+  corruption_close(ar, &c);
 }
 
 int main(void) {
@@ -463,9 +548,13 @@ int main(void) {
     return TU_SKIP_RETURN_CODE;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_gpu_plan),         cmocka_unit_test(test_code_images),
-      cmocka_unit_test(test_cpu_session_runs), cmocka_unit_test(test_rebuild_is_byte_identical),
-      cmocka_unit_test(test_cpu_only_bundle),  cmocka_unit_test(test_gpu_corruptions),
+      cmocka_unit_test(test_gpu_plan),
+      cmocka_unit_test(test_code_images),
+      cmocka_unit_test(test_cpu_session_runs),
+      cmocka_unit_test(test_rebuild_is_byte_identical),
+      cmocka_unit_test(test_cpu_only_bundle),
+      cmocka_unit_test(test_gpu_corruptions),
+      cmocka_unit_test(test_gpu_conditional_loads),
   };
   return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -458,7 +458,8 @@ static void refusals(void **state) {
                 "implicit-GEMM generator");
   f->gpu[1].unavailable = "";
   f->steps[2].step_case = MTBUNDLE__GPU_STEP__STEP__NOT_SET;
-  assert_status(mt_gpu_graph_build(&f->m, -1, &g), MT_UNIMPLEMENTED, "conditional");
+  assert_status(mt_gpu_graph_build(&f->m, -1, &g), MT_DATA_LOSS, "group 1 step 0",
+                "neither a launch");
   f->steps[2].step_case = MTBUNDLE__GPU_STEP__STEP_LIBCALL;
   f->launches[0].module = 7;
   assert_status(mt_gpu_graph_build(&f->m, -1, &g), MT_DATA_LOSS, "module 7");

@@ -185,8 +185,8 @@ static int run_model(const char *path, double rtol) {
   mt_partition_budget budgets[16];
   int n_budgets = 0;
   for (int i = 0; !st && i < mf->n_partitions && i < 16; i++)
-    budgets[n_budgets++] =
-        (mt_partition_budget){mf->partitions[i].name, mf->partitions[i].sm_budget};
+    budgets[n_budgets++] = (mt_partition_budget){
+        mf->partitions[i].name, mf->partitions[i].sm_budget, mf->partitions[i].hard};
   if (!st) st = mt_check_supported(m);
   if (!st) st = compile_module(m, budgets, n_budgets, &p, &prog);
   int n_t = m ? mt_module_tenant_count(m) : 0;
