@@ -116,6 +116,10 @@ MT_MUST_USE mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_option
  * other kernel kinds. */
 MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                         int64_t *out_work);
+/* The body of a detection or vision op's own kernel (cuda_vision.c): RoiAlign, GridSample,
+ * MaxUnpool, Det; UNIMPLEMENTED with the reason for NonMaxSuppression, NOT_FOUND for other kinds. */
+MT_MUST_USE mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                         int64_t *out_work);
 
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,

@@ -180,11 +180,11 @@ MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
     snprintf(what, sizeof what, "%s: node %zu '%.60s'", f, i, n->name);
     if (n->tenant < 0 || (size_t)n->tenant >= m->n_tenants)
       return MT_ERR(DATA_LOSS, "%s: tenant index %d out of range", what, n->tenant);
-    if (n->kernel_kind == MT_KERNEL_NONZERO)
+    if (n->kernel_kind == MT_KERNEL_NONZERO || n->kernel_kind == MT_KERNEL_NMS)
       return MT_ERR(UNIMPLEMENTED,
-                    "%s: nonzero kernels (data-dependent sizes) are not run from "
+                    "%s: %s kernels (data-dependent sizes) are not run from "
                     "bundles yet",
-                    what);
+                    what, mt_kernel_kind_name((mt_kernel_kind)n->kernel_kind));
     if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)
       return MT_ERR(DATA_LOSS, "%s: kernel kind %u is out of range [1, %d)", what, n->kernel_kind,
                     MT_KERNEL_COUNT);

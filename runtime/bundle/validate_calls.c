@@ -808,6 +808,57 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
   return NULL;
 }
 
+/* Detection and vision kinds (kernel_call_vision.c); the last in the chain. */
+MT_MUST_USE static mt_status *check_vision_kind(const call_ctx *c, const mt_kernel_call *k) {
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  switch (k->kind) {
+  case MT_KERNEL_ROI_ALIGN:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 3, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[1], "input 1 (rois)", x->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[2], "input 2 (batch indices)", MT_DTYPE_INT64));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    if (x->rank != 4 || y->rank != 4 || c->in[1].rank != 2 || c->in[1].dims[1] != 4 ||
+        y->dims[0] != c->in[1].dims[0] || y->dims[1] != x->dims[1] ||
+        mt_tensor_numel(&c->in[2]) != y->dims[0] || k->params.roi_align.sampling_ratio < 0 ||
+        k->params.roi_align.sampling_ratio > MAX_GEOM)
+      return bad(c, "shapes of x [N, C, H, W], rois [R, 4], indices [R], output [R, C, h, w]");
+    return NULL;
+  case MT_KERNEL_GRID_SAMPLE:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[1], "input 1 (grid)"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    if (x->rank < 3 || x->rank > 5 || c->in[1].rank != x->rank || y->rank != x->rank ||
+        c->in[1].dims[x->rank - 1] != x->rank - 2 || y->dims[0] != x->dims[0] ||
+        y->dims[1] != x->dims[1] || c->in[1].dims[0] != x->dims[0])
+      return bad(c, "shapes of x [N, C, D...], grid [N, O..., k], output [N, C, O...]");
+    for (int i = 2; i < x->rank; i++)
+      if (y->dims[i] != c->in[1].dims[i - 1]) return bad(c, "output dims differ from the grid's");
+    return NULL;
+  case MT_KERNEL_MAX_UNPOOL:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 3, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[1], "input 1 (indices)", MT_DTYPE_INT64));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->in[1], "input 1", mt_tensor_numel(x)));
+    if (x->rank < 3 || y->rank != x->rank || y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1])
+      return bad(c, "x [N, C, d...] and output [N, C, D...]");
+    for (int i = 0; i < x->rank - 2; i++)
+      if (k->params.max_unpool.unpooled[i] < 1 || k->params.max_unpool.unpooled[i] > y->dims[2 + i])
+        return bad(c, "unpooled dim %d outside [1, %lld]", i, (long long)y->dims[2 + i]);
+    return NULL;
+  case MT_KERNEL_DET:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
+      return bad(c, "input 0 must be square matrices");
+    return want_shape(c, y, "output 0", x->rank - 2, x->dims);
+  default: return bad(c, "kernel kind %d has no call check", (int)k->kind);
+  }
+}
+
 MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_kernel_call *k) {
   const mt_tensor *x = &c->in[0];
   switch (k->kind) {
@@ -845,7 +896,7 @@ MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_ker
     MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
     if (c->out[0].rank != 1) return bad(c, "output 0 must be 1-D");
     return NULL;
-  default: return check_breadth_kind(c, k);
+  default: return check_vision_kind(c, k);
   }
 }
 

@@ -60,6 +60,11 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_NLL_LOSS] = "nll_loss",
     [MT_KERNEL_WINDOW] = "window",
     [MT_KERNEL_LRN] = "lrn",
+    [MT_KERNEL_NMS] = "nms",
+    [MT_KERNEL_ROI_ALIGN] = "roi_align",
+    [MT_KERNEL_GRID_SAMPLE] = "grid_sample",
+    [MT_KERNEL_MAX_UNPOOL] = "max_unpool",
+    [MT_KERNEL_DET] = "det",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -175,9 +180,9 @@ MT_MUST_USE static mt_status *check_arity(const mt_kernel_call *call, int n_inpu
                   mt_kernel_kind_name(call->kind));
   if (n_outputs < 1 || !outputs)
     return MT_ERR(INVALID_ARGUMENT, "kernel %s: no outputs", mt_kernel_kind_name(call->kind));
-  /* Only NonZero allocates; only TopK and Split may have their first output omitted. */
-  if (call->kind != MT_KERNEL_NONZERO && call->kind != MT_KERNEL_TOPK &&
-      call->kind != MT_KERNEL_SPLIT && !outputs[0].data)
+  /* Only NonZero and NMS allocate; only TopK and Split may have their first output omitted. */
+  if (call->kind != MT_KERNEL_NONZERO && call->kind != MT_KERNEL_NMS &&
+      call->kind != MT_KERNEL_TOPK && call->kind != MT_KERNEL_SPLIT && !outputs[0].data)
     return MT_ERR(INVALID_ARGUMENT, "kernel %s: output 0 has no storage",
                   mt_kernel_kind_name(call->kind));
   return NULL;
@@ -245,6 +250,11 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_NMS:
+  case MT_KERNEL_ROI_ALIGN:
+  case MT_KERNEL_GRID_SAMPLE:
+  case MT_KERNEL_MAX_UNPOOL:
+  case MT_KERNEL_DET: return mt_cpu_kernel_run_vision(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

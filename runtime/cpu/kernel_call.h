@@ -87,6 +87,12 @@ typedef enum mt_kernel_kind {
                         * (kernel_call_loss.c) */
   MT_KERNEL_WINDOW,    /* mt_kc_window: Hann, Hamming, Blackman windows (kernel_call_index.c) */
   MT_KERNEL_LRN,       /* mt_kc_lrn (kernel_call_norm.c) */
+  /* detection and vision (kernel_call_vision.c) */
+  MT_KERNEL_NMS,         /* mt_kc_nms; allocates its output (data-dependent size) */
+  MT_KERNEL_ROI_ALIGN,   /* mt_kc_roi_align; rois and batch indices are inputs 1 and 2 */
+  MT_KERNEL_GRID_SAMPLE, /* mt_kc_grid_sample; the grid is input 1 */
+  MT_KERNEL_MAX_UNPOOL,  /* mt_kc_max_unpool; the indices are input 1 */
+  MT_KERNEL_DET,         /* no parameters: determinant of each trailing square matrix */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -315,6 +321,48 @@ typedef struct mt_kc_lrn {
   float alpha, beta, bias;
 } mt_kc_lrn;
 
+/* NonMaxSuppression over boxes [B, N, 4] and scores [B, C, N] (max_output_boxes_per_class,
+ * iou_threshold, score_threshold are the optional scalar inputs 2-4, read when executing): output
+ * 0 is [selected, 3] int64 rows (batch, class, box), allocated by the kernel. */
+typedef struct mt_kc_nms {
+  bool center_point_box; /* boxes are [x_center, y_center, width, height], else two corners */
+} mt_kc_nms;
+
+/* RoiAlign of x [N, C, H, W] over rois [R, 4] (x1, y1, x2, y2) into [R, C, out_h, out_w]. */
+typedef struct mt_kc_roi_align {
+  bool is_max;     /* mode 'max' (the maximum of the weighted corner values), else 'avg' */
+  bool half_pixel; /* coordinates shifted by -0.5 (opset 16's default), else 'output_half_pixel' */
+  int64_t sampling_ratio; /* samples per bin side; 0: ceil(roi size / output size) */
+  float spatial_scale;
+} mt_kc_roi_align;
+
+typedef enum mt_grid_mode {
+  MT_GRID_LINEAR = 0, /* 'bilinear' (opset 16), 'linear' (20) */
+  MT_GRID_NEAREST,    /* round half to even, as numpy.rint */
+  MT_GRID_CUBIC,      /* Keys cubic, alpha -0.75 */
+} mt_grid_mode;
+
+typedef enum mt_grid_padding {
+  MT_GRID_PAD_ZEROS = 0,
+  MT_GRID_PAD_BORDER,
+  MT_GRID_PAD_REFLECTION,
+} mt_grid_padding;
+
+/* GridSample of x [N, C, D1..Dk] (k 1 to 3) at grid [N, O1..Ok, k] (normalised coordinates, the
+ * last spatial dim first) into [N, C, O1..Ok], in double. */
+typedef struct mt_kc_grid_sample {
+  mt_grid_mode mode;
+  mt_grid_padding padding;
+  bool align_corners;
+} mt_kc_grid_sample;
+
+/* MaxUnpool: x [N, C, d...] scattered by its indices (input 1, flat offsets into the unpooled
+ * shape [N, C, unpooled...], each inside its own (n, c) plane) into a zeroed output whose
+ * spatial dims may be larger (output_shape): the unpooled block sits at the origin. */
+typedef struct mt_kc_max_unpool {
+  int64_t unpooled[MT_MAX_RANK]; /* spatial dims from kernel_shape, strides, pads */
+} mt_kc_max_unpool;
+
 typedef struct mt_kc_lp_pool {
   int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
   int64_t planes;
@@ -360,6 +408,10 @@ typedef struct mt_kernel_call {
     mt_kc_nll_loss nll_loss;
     mt_kc_window window;
     mt_kc_lrn lrn;
+    mt_kc_nms nms;
+    mt_kc_roi_align roi_align;
+    mt_kc_grid_sample grid_sample;
+    mt_kc_max_unpool max_unpool;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -373,7 +425,7 @@ double mt_cpu_window_value(mt_window_kind kind, bool periodic, int64_t size, int
 const char *mt_kernel_kind_name(mt_kernel_kind kind);
 
 /* Executes call on inputs[0..n_inputs) (NULL for an omitted optional input). Outputs arrive with
- * dtype and shape set and data allocated, except for MT_KERNEL_NONZERO, which sets its output's
+ * dtype and shape set and data allocated, except for MT_KERNEL_NONZERO and MT_KERNEL_NMS, which set its output's
  * shape and mallocs its data (the caller frees it). An output whose data is NULL is omitted.
  * Returns NULL or a status (an unknown kind, bad index values, out of memory); never aborts.
  * Reentrant: the call and the views are only read, outputs only written. */
@@ -394,6 +446,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_
 MT_MUST_USE mt_status *mt_cpu_kernel_run_loss(const mt_kernel_call *call, int n_inputs,
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_vision(const mt_kernel_call *call, int n_inputs,
+                                                const mt_tensor *const *inputs, int n_outputs,
+                                                mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);
