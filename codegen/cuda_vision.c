@@ -1,7 +1,8 @@
 /* Generators for the detection and vision ops that run on their own (MT_GROUP_OTHER): RoiAlign
  * and GridSample (one thread per output element), MaxUnpool (one thread per (n, c) plane, which
  * zeroes its plane and then scatters its inputs in order, so repeated indices resolve as on the
- * CPU without atomics) and Det (one thread per matrix, LU with partial pivoting in double).
+ * CPU without atomics), Det (one thread per matrix, LU with partial pivoting in double) and
+ * CumProd (one thread per line, the sequential running product).
  * Each repeats runtime/cpu/kernel_call_vision.c's arithmetic in the same order.
  *
  * A kernel cannot return a status: where the CPU refuses bad index values (a RoiAlign batch index
@@ -310,16 +311,62 @@ static void det(cg_body *b, const mt_value *x, const mt_value *y, const char *xi
   mt_cg_line(b, "}");
 }
 
+/* CumProd, one thread per line along the axis: the CPU's sequential running product. */
+static void cumprod(cg_body *b, const mt_kc_cumprod *p, const mt_value *x, const char *xi,
+                    const char *yo, int64_t *out_work) {
+  int64_t n = x->rank > 0 ? x->dims[p->axis] : 1;
+  int64_t inner = x->rank > 0 ? mt_shape_numel(x->rank - p->axis - 1, x->dims + p->axis + 1) : 1;
+  int64_t total = mt_shape_numel(x->rank, x->dims);
+  int64_t lines = n * inner > 0 ? total / n : 0;
+  bool integer = x->dtype == MT_DTYPE_INT32 || x->dtype == MT_DTYPE_INT64;
+  const char *acc_t = integer                        ? "unsigned long long"
+                      : x->dtype == MT_DTYPE_FLOAT64 ? "double"
+                                                     : "float";
+  char xv[160], val[160];
+  if (integer)
+    snprintf(xv, sizeof xv, "(unsigned long long)(long long)%s[at]", xi);
+  else if (x->dtype == MT_DTYPE_FLOAT16)
+    snprintf(xv, sizeof xv, "__half2float(%s[at])", xi);
+  else
+    snprintf(xv, sizeof xv, "%s[at]", xi);
+  if (x->dtype == MT_DTYPE_INT32)
+    snprintf(val, sizeof val, "(int)(unsigned int)cur");
+  else if (x->dtype == MT_DTYPE_INT64)
+    snprintf(val, sizeof val, "(long long)cur");
+  else
+    snprintf(val, sizeof val, "cur");
+  *out_work = lines;
+  mt_cg_line(b, "const long long N = %lldLL, IN = %lldLL;", (long long)n, (long long)inner);
+  mt_cg_line(b, LOOP, (long long)lines);
+  mt_cg_line(b, "  const long long o = i / IN, in = i %% IN;");
+  mt_cg_line(b, "  %s acc = 1;", acc_t);
+  mt_cg_line(b, "  for (long long t = 0; t < N; t++) {");
+  mt_cg_line(b, "    const long long at = (o * N + %s) * IN + in;",
+             p->reverse ? "(N - 1 - t)" : "t");
+  if (p->exclusive) mt_cg_line(b, "    const %s cur = acc;", acc_t);
+  mt_cg_line(b, "    acc *= %s;", xv);
+  if (!p->exclusive) mt_cg_line(b, "    const %s cur = acc;", acc_t);
+  b->indent += 2;
+  mt_cg_store(b, x->dtype, yo, "at", val);
+  b->indent -= 2;
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+}
+
 mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
   const mt_module *m = b->m;
   switch (c->kind) {
   case MT_KERNEL_NMS:
-    return MT_ERR(UNIMPLEMENTED, "NonMaxSuppression has a data-dependent output size; plans hold "
-                                 "no bounded values yet");
+  case MT_KERNEL_UNIQUE:
+    return MT_ERR(UNIMPLEMENTED,
+                  "%s has a data-dependent output size; plans hold no bounded "
+                  "values yet",
+                  n->op_type);
   case MT_KERNEL_ROI_ALIGN:
   case MT_KERNEL_GRID_SAMPLE:
   case MT_KERNEL_MAX_UNPOOL:
+  case MT_KERNEL_CUMPROD:
   case MT_KERNEL_DET: break;
   default: return MT_ERR(NOT_FOUND, "not a vision kernel");
   }
@@ -331,9 +378,13 @@ mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   if (ko < 0) return MT_ERR(INTERNAL, "output 0 is not a parameter of its kernel");
   snprintf(yo, sizeof yo, "b%d_out%d", b->index, ko);
   MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 0, xi));
+  *out_work = ny;
+  if (c->kind == MT_KERNEL_CUMPROD) {
+    cumprod(b, &c->params.cumprod, x, xi, yo, out_work);
+    return NULL;
+  }
   if (!mt_dtype_is_float_any(x->dtype))
     return MT_ERR(UNIMPLEMENTED, "%s of %s", n->op_type, mt_dtype_name(x->dtype));
-  *out_work = ny;
   switch (c->kind) {
   case MT_KERNEL_ROI_ALIGN:
     MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 1, i1));

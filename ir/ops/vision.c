@@ -1,5 +1,6 @@
-/* Detection and vision ops: NonMaxSuppression, RoiAlign, GridSample, MaxUnpool and Det. The
- * kernels are in runtime/cpu/kernel_call_vision.c.
+/* Detection and vision ops: NonMaxSuppression, RoiAlign, GridSample, MaxUnpool, Det, Unique
+ * (data-dependent like NMS) and the CumProd scan. The kernels are in runtime/cpu/kernel_call_vision.c and
+ * kernel_call_unique.c.
  *
  * Version differences handled here: RoiAlign before opset 16 has no coordinate_transformation_mode
  * and behaves as 'output_half_pixel' (no -0.5 shift, rois at least 1x1), from 16 the default is
@@ -263,6 +264,62 @@ MT_MUST_USE static mt_status *lower_det(const mt_op_ctx *c, mt_kernel_call *call
   return det_check(c);
 }
 
+/* ---------------------------------------------------------------- Unique */
+
+MT_MUST_USE static mt_status *unique_call(const mt_op_ctx *c, mt_kc_unique *p) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  if (!mt_dtype_supported(x->dtype))
+    return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(x->dtype));
+  memset(p, 0, sizeof *p);
+  const mt_attr *ax = mt_node_attr(c->node, "axis");
+  p->flatten = ax == NULL;
+  if (ax) MT_RETURN_IF_ERROR(mt_normalize_axis(ax->i, x->rank, &p->axis), "attribute axis");
+  p->sorted = mt_node_attr_int(c->node, "sorted", 1) != 0;
+  return NULL;
+}
+
+/* Static inference only, as for NonMaxSuppression: the number of distinct slices is the data's. */
+MT_MUST_USE static mt_status *infer_unique(mt_op_ctx *c) {
+  mt_kc_unique p;
+  MT_RETURN_IF_ERROR_PLAIN(unique_call(c, &p));
+  return MT_ERR(UNIMPLEMENTED,
+                "output shape is data-dependent: Unique of a value not known at compile time");
+}
+
+MT_MUST_USE static mt_status *lower_unique(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_UNIQUE;
+  return unique_call(c, &call->params.unique);
+}
+
+/* ---------------------------------------------------------------- CumProd (opset 26) */
+
+/* The axis (input 1) must be known when compiling: the generated kernel is laid out for it. */
+MT_MUST_USE static mt_status *cumprod_call(const mt_op_ctx *c, mt_kc_cumprod *p) {
+  const mt_tensor *x = mt_op_input(c, 0), *a = mt_op_input(c, 1);
+  if (!mt_dtype_is_float_any(x->dtype) && x->dtype != MT_DTYPE_INT32 && x->dtype != MT_DTYPE_INT64)
+    return MT_ERR(UNIMPLEMENTED, "CumProd on %s input", mt_dtype_name(x->dtype));
+  if (!a || !a->data || a->rank > 1 || mt_tensor_numel(a) != 1 || !mt_dtype_is_integer(a->dtype))
+    return MT_ERR(INVALID_ARGUMENT, "input 1 (axis) must be one integer");
+  memset(p, 0, sizeof *p);
+  if (x->rank > 0)
+    MT_RETURN_IF_ERROR(mt_normalize_axis(mt_tensor_get_i64(a, 0), x->rank, &p->axis), "input 1");
+  p->exclusive = mt_node_attr_int(c->node, "exclusive", 0) != 0;
+  p->reverse = mt_node_attr_int(c->node, "reverse", 0) != 0;
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_cumprod(mt_op_ctx *c) {
+  mt_kc_cumprod p;
+  MT_RETURN_IF_ERROR_PLAIN(cumprod_call(c, &p));
+  mt_op_same_as_input(c, 0, 0);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_cumprod(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_CUMPROD;
+  return cumprod_call(c, &call->params.cumprod);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const mt_op_def mt_ops_vision[] = {
@@ -292,6 +349,20 @@ const mt_op_def mt_ops_vision[] = {
      .pattern = MT_PATTERN_OPAQUE,
      .infer = infer_max_unpool,
      .lower = lower_max_unpool},
+    {.op_type = "Unique",
+     .min_inputs = 1,
+     .max_inputs = 1,
+     .flags = MT_OP_ALLOCATES_OUTPUTS,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_unique,
+     .lower = lower_unique},
+    {.op_type = "CumProd",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_cumprod,
+     .lower = lower_cumprod},
     {.op_type = "Det",
      .min_inputs = 1,
      .max_inputs = 1,

@@ -359,6 +359,16 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &k->params.grid_sample.align_corners);
     break;
   case MT_KERNEL_MAX_UNPOOL: c_i64s(c, k->params.max_unpool.unpooled, MT_MAX_RANK); break;
+  case MT_KERNEL_CUMPROD:
+    c_int(c, &k->params.cumprod.axis, 0, AX, "cumprod: axis out of range");
+    c_bool(c, &k->params.cumprod.exclusive);
+    c_bool(c, &k->params.cumprod.reverse);
+    break;
+  case MT_KERNEL_UNIQUE:
+    c_int(c, &k->params.unique.axis, 0, AX, "unique: axis out of range");
+    c_bool(c, &k->params.unique.flatten);
+    c_bool(c, &k->params.unique.sorted);
+    break;
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

@@ -180,7 +180,8 @@ MT_MUST_USE static mt_status *check_manifest(mt_bundle *b, const char *f) {
     snprintf(what, sizeof what, "%s: node %zu '%.60s'", f, i, n->name);
     if (n->tenant < 0 || (size_t)n->tenant >= m->n_tenants)
       return MT_ERR(DATA_LOSS, "%s: tenant index %d out of range", what, n->tenant);
-    if (n->kernel_kind == MT_KERNEL_NONZERO || n->kernel_kind == MT_KERNEL_NMS)
+    if (n->kernel_kind == MT_KERNEL_NONZERO || n->kernel_kind == MT_KERNEL_NMS ||
+        n->kernel_kind == MT_KERNEL_UNIQUE)
       return MT_ERR(UNIMPLEMENTED,
                     "%s: %s kernels (data-dependent sizes) are not run from "
                     "bundles yet",

@@ -855,6 +855,13 @@ MT_MUST_USE static mt_status *check_vision_kind(const call_ctx *c, const mt_kern
     if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
       return bad(c, "input 0 must be square matrices");
     return want_shape(c, y, "output 0", x->rank - 2, x->dims);
+  case MT_KERNEL_CUMPROD:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+    if (k->params.cumprod.axis >= x->rank) return bad(c, "axis past the input's rank");
+    if (!mt_dtype_is_float_any(x->dtype) && x->dtype != MT_DTYPE_INT32 &&
+        x->dtype != MT_DTYPE_INT64)
+      return bad(c, "input 0 is %s", mt_dtype_name(x->dtype));
+    return want_same(c, x);
   default: return bad(c, "kernel kind %d has no call check", (int)k->kind);
   }
 }

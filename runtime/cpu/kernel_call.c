@@ -65,6 +65,8 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_GRID_SAMPLE] = "grid_sample",
     [MT_KERNEL_MAX_UNPOOL] = "max_unpool",
     [MT_KERNEL_DET] = "det",
+    [MT_KERNEL_UNIQUE] = "unique",
+    [MT_KERNEL_CUMPROD] = "cumprod",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -180,9 +182,11 @@ MT_MUST_USE static mt_status *check_arity(const mt_kernel_call *call, int n_inpu
                   mt_kernel_kind_name(call->kind));
   if (n_outputs < 1 || !outputs)
     return MT_ERR(INVALID_ARGUMENT, "kernel %s: no outputs", mt_kernel_kind_name(call->kind));
-  /* Only NonZero and NMS allocate; only TopK and Split may have their first output omitted. */
+  /* Only NonZero, NMS and Unique allocate; only TopK and Split may have their first output
+   * omitted. */
   if (call->kind != MT_KERNEL_NONZERO && call->kind != MT_KERNEL_NMS &&
-      call->kind != MT_KERNEL_TOPK && call->kind != MT_KERNEL_SPLIT && !outputs[0].data)
+      call->kind != MT_KERNEL_UNIQUE && call->kind != MT_KERNEL_TOPK &&
+      call->kind != MT_KERNEL_SPLIT && !outputs[0].data)
     return MT_ERR(INVALID_ARGUMENT, "kernel %s: output 0 has no storage",
                   mt_kernel_kind_name(call->kind));
   return NULL;
@@ -254,7 +258,10 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_ROI_ALIGN:
   case MT_KERNEL_GRID_SAMPLE:
   case MT_KERNEL_MAX_UNPOOL:
+  case MT_KERNEL_CUMPROD:
   case MT_KERNEL_DET: return mt_cpu_kernel_run_vision(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_UNIQUE:
+    return mt_cpu_kernel_run_unique(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

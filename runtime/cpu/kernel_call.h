@@ -93,6 +93,8 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_GRID_SAMPLE, /* mt_kc_grid_sample; the grid is input 1 */
   MT_KERNEL_MAX_UNPOOL,  /* mt_kc_max_unpool; the indices are input 1 */
   MT_KERNEL_DET,         /* no parameters: determinant of each trailing square matrix */
+  MT_KERNEL_UNIQUE,      /* mt_kc_unique; allocates its outputs (kernel_call_unique.c) */
+  MT_KERNEL_CUMPROD,     /* mt_kc_cumprod (kernel_call_vision.c) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -363,6 +365,22 @@ typedef struct mt_kc_max_unpool {
   int64_t unpooled[MT_MAX_RANK]; /* spatial dims from kernel_shape, strides, pads */
 } mt_kc_max_unpool;
 
+/* Unique slices of x along `axis` (of x flattened to 1-D when flatten), compared
+ * lexicographically: outputs Y, indices (first occurrences), inverse_indices and counts, all
+ * allocated by the kernel; sorted ascending, or in order of first occurrence. */
+typedef struct mt_kc_unique {
+  int axis;
+  bool flatten, sorted;
+} mt_kc_unique;
+
+/* CumProd along `axis` (normalised; fixed at compile time): running products in the order of
+ * a sequential loop, float for float32/float16 (as CumSum), double for float64, wrapping
+ * 64-bit products for integers. */
+typedef struct mt_kc_cumprod {
+  int axis;
+  bool exclusive, reverse;
+} mt_kc_cumprod;
+
 typedef struct mt_kc_lp_pool {
   int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
   int64_t planes;
@@ -412,6 +430,8 @@ typedef struct mt_kernel_call {
     mt_kc_roi_align roi_align;
     mt_kc_grid_sample grid_sample;
     mt_kc_max_unpool max_unpool;
+    mt_kc_unique unique;
+    mt_kc_cumprod cumprod;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -425,7 +445,7 @@ double mt_cpu_window_value(mt_window_kind kind, bool periodic, int64_t size, int
 const char *mt_kernel_kind_name(mt_kernel_kind kind);
 
 /* Executes call on inputs[0..n_inputs) (NULL for an omitted optional input). Outputs arrive with
- * dtype and shape set and data allocated, except for MT_KERNEL_NONZERO and MT_KERNEL_NMS, which set its output's
+ * dtype and shape set and data allocated, except for MT_KERNEL_NONZERO, MT_KERNEL_NMS and MT_KERNEL_UNIQUE, which set its output's
  * shape and mallocs its data (the caller frees it). An output whose data is NULL is omitted.
  * Returns NULL or a status (an unknown kind, bad index values, out of memory); never aborts.
  * Reentrant: the call and the views are only read, outputs only written. */
@@ -447,6 +467,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_loss(const mt_kernel_call *call, int n_
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_vision(const mt_kernel_call *call, int n_inputs,
+                                                const mt_tensor *const *inputs, int n_outputs,
+                                                mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_unique(const mt_kernel_call *call, int n_inputs,
                                                 const mt_tensor *const *inputs, int n_outputs,
                                                 mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,

@@ -1,5 +1,6 @@
 /* Kernel calls for detection and vision ops: NonMaxSuppression, RoiAlign, GridSample, MaxUnpool
- * and Det.
+ * and Det, and the CumProd scan (CumSum's sibling, kept out of reduce.c's CumSum, which serves
+ * the reduction generators).
  *
  * Each output element is computed on its own, in double, in the order the CUDA generators
  * (codegen/cuda_vision.c) repeat per thread, so the two agree to rounding. NonMaxSuppression's
@@ -356,6 +357,54 @@ MT_MUST_USE static mt_status *run_max_unpool(const mt_kc_max_unpool *p, int n_in
   return NULL;
 }
 
+/* ---------------------------------------------------------------- CumProd */
+
+MT_MUST_USE static mt_status *run_cumprod(const mt_kc_cumprod *p, const mt_tensor *x,
+                                          mt_tensor *y) {
+  if (y->dtype != x->dtype || mt_tensor_numel(y) != mt_tensor_numel(x) ||
+      (x->rank > 0 && p->axis >= x->rank) ||
+      (!mt_dtype_is_float_any(x->dtype) && x->dtype != MT_DTYPE_INT32 &&
+       x->dtype != MT_DTYPE_INT64))
+    return MT_ERR(INVALID_ARGUMENT, "CumProd takes float, int32 or int64 and an axis in range");
+  int64_t n = x->rank > 0 ? x->dims[p->axis] : 1;
+  int64_t inner = x->rank > 0 ? mt_shape_numel(x->rank - p->axis - 1, x->dims + p->axis + 1) : 1;
+  int64_t outer = n * inner > 0 ? mt_tensor_numel(x) / (n * inner) : 0;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t in = 0; in < inner; in++) {
+      float pf = 1.0f;
+      double pd = 1.0;
+      uint64_t pi = 1;
+      for (int64_t t = 0; t < n; t++) {
+        int64_t j = p->reverse ? n - 1 - t : t, at = (o * n + j) * inner + in;
+        bool write_before = p->exclusive;
+        switch (x->dtype) {
+        case MT_DTYPE_FLOAT64:
+          if (write_before) mt_tensor_set_f64(y, at, pd);
+          pd *= mt_tensor_get_f64(x, at);
+          if (!write_before) mt_tensor_set_f64(y, at, pd);
+          break;
+        case MT_DTYPE_INT32:
+        case MT_DTYPE_INT64: {
+          int64_t cur = (int64_t)pi;
+          if (!write_before) cur = (int64_t)(pi *= (uint64_t)mt_tensor_get_i64(x, at));
+          if (x->dtype == MT_DTYPE_INT32)
+            ((int32_t *)y->data)[at] = (int32_t)(uint32_t)(uint64_t)cur;
+          else
+            ((int64_t *)y->data)[at] = cur;
+          if (write_before) pi *= (uint64_t)mt_tensor_get_i64(x, at);
+          break;
+        }
+        default: /* float32, float16: a float running product, as a sequential float loop */
+          if (write_before) mt_tensor_set_f64(y, at, pf);
+          pf *= (float)mt_tensor_get_f64(x, at);
+          if (!write_before) mt_tensor_set_f64(y, at, pf);
+          break;
+        }
+      }
+    }
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- Det */
 
 /* Determinant of the m x m matrix a (overwritten) by LU with partial pivoting. */
@@ -412,6 +461,7 @@ mt_status *mt_cpu_kernel_run_vision(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_MAX_UNPOOL:
     return run_max_unpool(&call->params.max_unpool, n_inputs, inputs, &outputs[0]);
   case MT_KERNEL_DET: return run_det(inputs[0], &outputs[0]);
+  case MT_KERNEL_CUMPROD: return run_cumprod(&call->params.cumprod, inputs[0], &outputs[0]);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not a vision kernel", mt_kernel_kind_name(call->kind));
   }
