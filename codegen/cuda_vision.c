@@ -1,8 +1,10 @@
 /* Generators for the detection and vision ops that run on their own (MT_GROUP_OTHER): RoiAlign
  * and GridSample (one thread per output element), MaxUnpool (one thread per (n, c) plane, which
  * zeroes its plane and then scatters its inputs in order, so repeated indices resolve as on the
- * CPU without atomics), Det (one thread per matrix, LU with partial pivoting in double) and
- * CumProd (one thread per line, the sequential running product).
+ * CPU without atomics), AffineGrid and Col2Im (one thread per output element; Col2Im gathers
+ * its block positions instead of scattering them, so no atomics), Det (one thread per matrix, LU
+ * with partial pivoting in double) and CumProd (one thread per line, the sequential running
+ * product).
  * Each repeats runtime/cpu/kernel_call_vision.c's arithmetic in the same order.
  *
  * A kernel cannot return a status: where the CPU refuses bad index values (a RoiAlign batch index
@@ -353,6 +355,83 @@ static void cumprod(cg_body *b, const mt_kc_cumprod *p, const mt_value *x, const
   mt_cg_line(b, "}");
 }
 
+static void affine_grid(cg_body *b, const mt_kc_affine_grid *p, const mt_value *theta,
+                        const mt_value *y, const char *ti, const char *yo, int64_t ny) {
+  int k = y->rank - 2;
+  int64_t sizes[3];
+  for (int j = 0; j < k; j++) sizes[j] = y->dims[k - j]; /* the last dim first */
+  char sinit[128], tv[160];
+  dims_init(sizes, k, sinit, sizeof sinit);
+  read_f64(theta->dtype, ti, "(n * K + r) * (K + 1) + j", tv, sizeof tv);
+  mt_cg_line(b, "const int K = %d;", k);
+  mt_cg_line(b, "const long long S[%d] = %s, P = %lldLL;", k, sinit,
+             (long long)mt_shape_numel(k, y->dims + 1));
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long r = i %% K, pos = i / K %% P, n = i / (K * P);");
+  mt_cg_line(b, "  double base[%d];", k + 1);
+  mt_cg_line(b, "  long long rest = pos;");
+  mt_cg_line(b, "  for (int j = 0; j < K; j++) {");
+  mt_cg_line(b, "    const double s = (double)S[j], at = (double)(rest %% S[j]);");
+  mt_cg_line(b, "    rest /= S[j];");
+  if (p->align_corners)
+    mt_cg_line(b, "    base[j] = -1.0 + at * (2.0 / (s - 1));");
+  else
+    mt_cg_line(b, "    base[j] = (-1.0 + 2.0 / s / 2) + at * (2.0 / s);");
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "  base[K] = 1.0;");
+  mt_cg_line(b, "  double acc = 0.0;");
+  mt_cg_line(b, "  for (int j = 0; j <= K; j++) acc += %s * base[j];", tv);
+  b->indent++;
+  store_f64(b, y->dtype, yo, "i", "acc");
+  b->indent--;
+  mt_cg_line(b, "}");
+}
+
+static void col2im(cg_body *b, const mt_kc_col2im *p, const mt_value *x, const mt_value *y,
+                   const char *xi, const char *yo, int64_t ny) {
+  int ns = p->nsp;
+  char im[128], bl[128], st[128], di[128], pb[128], nb[128], xv[160];
+  dims_init(y->dims + 2, ns, im, sizeof im);
+  dims_init(p->block, ns, bl, sizeof bl);
+  dims_init(p->stride, ns, st, sizeof st);
+  dims_init(p->dilation, ns, di, sizeof di);
+  dims_init(p->pad_begin, ns, pb, sizeof pb);
+  dims_init(p->blocks, ns, nb, sizeof nb);
+  read_f64(x->dtype, xi, "(nc * KP + kk) * LP + blk", xv, sizeof xv);
+  mt_cg_line(b, "const int NS = %d;", ns);
+  mt_cg_line(b, "const long long IM[%d] = %s, BL[%d] = %s, ST[%d] = %s;", ns, im, ns, bl, ns, st);
+  mt_cg_line(b, "const long long DI[%d] = %s, PB[%d] = %s, NB[%d] = %s;", ns, di, ns, pb, ns, nb);
+  mt_cg_line(b, "const long long PL = %lldLL, KP = %lldLL, LP = %lldLL;",
+             (long long)mt_shape_numel(ns, y->dims + 2), (long long)mt_shape_numel(ns, p->block),
+             (long long)mt_shape_numel(ns, p->blocks));
+  mt_cg_line(b, LOOP, (long long)ny);
+  mt_cg_line(b, "  const long long pos = i %% PL, nc = i / PL;");
+  mt_cg_line(b, "  long long at[%d], rest = pos;", ns);
+  mt_cg_line(b, "  for (int d = NS - 1; d >= 0; d--) {");
+  mt_cg_line(b, "    at[d] = rest %% IM[d];");
+  mt_cg_line(b, "    rest /= IM[d];");
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "  double acc = 0.0;");
+  mt_cg_line(b, "  for (long long kk = 0; kk < KP; kk++) {");
+  mt_cg_line(b, "    long long kr = kk, col[%d], blk = 0;", ns);
+  mt_cg_line(b, "    bool ok = true;");
+  mt_cg_line(b, "    for (int d = NS - 1; d >= 0; d--) {");
+  mt_cg_line(b, "      col[d] = kr %% BL[d];");
+  mt_cg_line(b, "      kr /= BL[d];");
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "    for (int d = 0; d < NS && ok; d++) {");
+  mt_cg_line(b, "      const long long t = at[d] + PB[d] - col[d] * DI[d];");
+  mt_cg_line(b, "      ok = t >= 0 && t %% ST[d] == 0 && t / ST[d] < NB[d];");
+  mt_cg_line(b, "      blk = blk * NB[d] + (ok ? t / ST[d] : 0);");
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "    if (ok) acc += %s;", xv);
+  mt_cg_line(b, "  }");
+  b->indent++;
+  store_f64(b, y->dtype, yo, "i", "acc");
+  b->indent--;
+  mt_cg_line(b, "}");
+}
+
 mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
   const mt_module *m = b->m;
@@ -367,6 +446,8 @@ mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   case MT_KERNEL_GRID_SAMPLE:
   case MT_KERNEL_MAX_UNPOOL:
   case MT_KERNEL_CUMPROD:
+  case MT_KERNEL_AFFINE_GRID:
+  case MT_KERNEL_COL2IM:
   case MT_KERNEL_DET: break;
   default: return MT_ERR(NOT_FOUND, "not a vision kernel");
   }
@@ -400,6 +481,8 @@ mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call 
     MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 1, i1));
     max_unpool(b, &c->params.max_unpool, x, y, xi, i1, yo, out_work);
     return NULL;
+  case MT_KERNEL_AFFINE_GRID: affine_grid(b, &c->params.affine_grid, x, y, xi, yo, ny); return NULL;
+  case MT_KERNEL_COL2IM: col2im(b, &c->params.col2im, x, y, xi, yo, ny); return NULL;
   default: /* MT_KERNEL_DET */
     if (x->dims[x->rank - 1] > DET_MAX_SIDE)
       return MT_ERR(UNIMPLEMENTED, "Det of %lldx%lld matrices (one thread factors up to %dx%d)",

@@ -1,5 +1,6 @@
-/* Detection and vision ops: NonMaxSuppression, RoiAlign, GridSample, MaxUnpool, Det, Unique
- * (data-dependent like NMS) and the CumProd scan. The kernels are in runtime/cpu/kernel_call_vision.c and
+/* Detection and vision ops: NonMaxSuppression, RoiAlign, GridSample, MaxUnpool, CenterCropPad (a
+ * zero Pad with crops), AffineGrid, Col2Im, Det, Unique (data-dependent like NMS) and the CumProd
+ * scan. The kernels are in runtime/cpu/kernel_call_vision.c and
  * kernel_call_unique.c.
  *
  * Version differences handled here: RoiAlign before opset 16 has no coordinate_transformation_mode
@@ -320,6 +321,171 @@ MT_MUST_USE static mt_status *lower_cumprod(const mt_op_ctx *c, mt_kernel_call *
   return cumprod_call(c, &call->params.cumprod);
 }
 
+/* ---------------------------------------------------------------- CenterCropPad */
+
+/* A centred crop or zero pad per axis is a Pad with negative (crop) or positive (pad) amounts:
+ * crops start at floor((dim - size) / 2), pads put floor((size - dim) / 2) before. */
+MT_MUST_USE static mt_status *center_crop_pad_call(const mt_op_ctx *c, mt_kc_pad *p,
+                                                   int64_t *out_dims) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  int64_t shape[MT_MAX_RANK], axes[MT_MAX_RANK];
+  int n;
+  MT_RETURN_IF_ERROR(mt_read_int_list(mt_op_input(c, 1), shape, MT_MAX_RANK, &n), "input 1");
+  const int64_t *ax;
+  int64_t na = mt_node_attr_ints(c->node, "axes", &ax);
+  if (na < 0) na = x->rank;
+  if (na != n)
+    return MT_ERR(INVALID_ARGUMENT, "input 1: shape has %d values for %lld axes", n, (long long)na);
+  uint32_t seen = 0;
+  for (int i = 0; i < n; i++) {
+    int a = i;
+    if (ax) MT_RETURN_IF_ERROR(mt_normalize_axis(ax[i], x->rank, &a), "attribute axes");
+    if (seen >> a & 1u) return MT_ERR(INVALID_ARGUMENT, "axis %d is listed twice", a);
+    seen |= 1u << a;
+    axes[i] = a;
+  }
+  memset(p, 0, sizeof *p);
+  p->mode = MT_PAD_CONSTANT;
+  memcpy(out_dims, x->dims, (size_t)x->rank * sizeof *out_dims);
+  for (int i = 0; i < n; i++) {
+    int64_t a = axes[i], dim = x->dims[a], want = shape[i];
+    if (want < 0)
+      return MT_ERR(INVALID_ARGUMENT, "input 1: size %lld is negative", (long long)want);
+    int64_t begin = want >= dim ? (want - dim) / 2 : -((dim - want) / 2);
+    p->pads[a] = begin;
+    p->pads[x->rank + a] = want - dim - begin;
+    out_dims[a] = want;
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_center_crop_pad(mt_op_ctx *c) {
+  mt_kc_pad p;
+  int64_t dims[MT_MAX_RANK];
+  MT_RETURN_IF_ERROR_PLAIN(center_crop_pad_call(c, &p, dims));
+  mt_op_set_output(c, 0, mt_op_input(c, 0)->dtype, mt_op_input(c, 0)->rank, dims);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_center_crop_pad(const mt_op_ctx *c, mt_kernel_call *call) {
+  int64_t dims[MT_MAX_RANK];
+  call->kind = MT_KERNEL_PAD;
+  return center_crop_pad_call(c, &call->params.pad, dims);
+}
+
+/* ---------------------------------------------------------------- AffineGrid (opset 20) */
+
+MT_MUST_USE static mt_status *affine_grid_call(const mt_op_ctx *c, mt_kc_affine_grid *p,
+                                               int *out_rank, int64_t *out_dims) {
+  const mt_tensor *theta = mt_op_input(c, 0);
+  MT_RETURN_IF_ERROR_PLAIN(require_float(theta, "theta"));
+  int64_t size[MT_MAX_RANK];
+  int n;
+  MT_RETURN_IF_ERROR(mt_read_int_list(mt_op_input(c, 1), size, MT_MAX_RANK, &n), "input 1");
+  if (n != 4 && n != 5)
+    return MT_ERR(INVALID_ARGUMENT, "input 1: size must be [N, C, H, W] or [N, C, D, H, W]");
+  int k = n - 2;
+  if (theta->rank != 3 || theta->dims[0] != size[0] || theta->dims[1] != k ||
+      theta->dims[2] != k + 1)
+    return MT_ERR(INVALID_ARGUMENT, "input 0: theta must be [%lld, %d, %d]", (long long)size[0], k,
+                  k + 1);
+  for (int i = 2; i < n; i++)
+    if (size[i] < 1)
+      return MT_ERR(INVALID_ARGUMENT, "input 1: size %d is %lld", i, (long long)size[i]);
+  memset(p, 0, sizeof *p);
+  p->align_corners = mt_node_attr_int(c->node, "align_corners", 0) != 0;
+  *out_rank = k + 2;
+  out_dims[0] = size[0];
+  for (int i = 0; i < k; i++) out_dims[1 + i] = size[2 + i];
+  out_dims[k + 1] = k;
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_affine_grid(mt_op_ctx *c) {
+  mt_kc_affine_grid p;
+  int rank;
+  int64_t dims[MT_MAX_RANK];
+  MT_RETURN_IF_ERROR_PLAIN(affine_grid_call(c, &p, &rank, dims));
+  mt_op_set_output(c, 0, mt_op_input(c, 0)->dtype, rank, dims);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_affine_grid(const mt_op_ctx *c, mt_kernel_call *call) {
+  int rank;
+  int64_t dims[MT_MAX_RANK];
+  call->kind = MT_KERNEL_AFFINE_GRID;
+  return affine_grid_call(c, &call->params.affine_grid, &rank, dims);
+}
+
+/* ---------------------------------------------------------------- Col2Im (opset 18) */
+
+MT_MUST_USE static mt_status *col2im_call(const mt_op_ctx *c, mt_kc_col2im *p, int64_t *out_dims) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  MT_RETURN_IF_ERROR_PLAIN(require_float(x, "input"));
+  int64_t image[MT_MAX_RANK], block[MT_MAX_RANK];
+  int ni, nb;
+  MT_RETURN_IF_ERROR(mt_read_int_list(mt_op_input(c, 1), image, MT_MAX_RANK, &ni), "input 1");
+  MT_RETURN_IF_ERROR(mt_read_int_list(mt_op_input(c, 2), block, MT_MAX_RANK, &nb), "input 2");
+  if (ni != nb || ni < 1 || ni > MT_CONV_MAX_SPATIAL)
+    return MT_ERR(UNIMPLEMENTED,
+                  "Col2Im over %d spatial dims (image_shape and block_shape must "
+                  "agree, 1 to %d)",
+                  ni, MT_CONV_MAX_SPATIAL);
+  if (x->rank != 3) return MT_ERR(INVALID_ARGUMENT, "input must be [N, C * block, L]");
+  const int64_t *dil, *pads, *st;
+  int64_t nd = mt_node_attr_ints(c->node, "dilations", &dil);
+  int64_t np = mt_node_attr_ints(c->node, "pads", &pads);
+  int64_t ns = mt_node_attr_ints(c->node, "strides", &st);
+  if ((nd >= 0 && nd != ni) || (np >= 0 && np != 2 * ni) || (ns >= 0 && ns != ni))
+    return MT_ERR(INVALID_ARGUMENT, "dilations and strides need %d values, pads %d", ni, 2 * ni);
+  memset(p, 0, sizeof *p);
+  p->nsp = ni;
+  int64_t kprod = 1, lprod = 1;
+  for (int i = 0; i < ni; i++) {
+    p->block[i] = block[i];
+    p->dilation[i] = nd >= 0 ? dil[i] : 1;
+    p->stride[i] = ns >= 0 ? st[i] : 1;
+    p->pad_begin[i] = np >= 0 ? pads[i] : 0;
+    int64_t pe = np >= 0 ? pads[ni + i] : 0;
+    if (block[i] < 1 || image[i] < 1 || p->dilation[i] < 1 || p->stride[i] < 1 ||
+        p->pad_begin[i] < 0 || pe < 0)
+      return MT_ERR(INVALID_ARGUMENT,
+                    "spatial dim %d: sizes, dilations and strides must be "
+                    "positive, pads not negative",
+                    i);
+    p->blocks[i] =
+        (image[i] + p->pad_begin[i] + pe - p->dilation[i] * (block[i] - 1) - 1) / p->stride[i] + 1;
+    if (p->blocks[i] < 1)
+      return MT_ERR(INVALID_ARGUMENT, "spatial dim %d: no block fits the padded image", i);
+    kprod *= block[i];
+    lprod *= p->blocks[i];
+  }
+  if (x->dims[1] % kprod != 0 || x->dims[2] != lprod)
+    return MT_ERR(INVALID_ARGUMENT,
+                  "input [%lld, %lld, %lld] does not hold C * %lld rows of %lld "
+                  "blocks",
+                  (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2],
+                  (long long)kprod, (long long)lprod);
+  out_dims[0] = x->dims[0];
+  out_dims[1] = x->dims[1] / kprod;
+  for (int i = 0; i < ni; i++) out_dims[2 + i] = image[i];
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_col2im(mt_op_ctx *c) {
+  mt_kc_col2im p;
+  int64_t dims[MT_MAX_RANK];
+  MT_RETURN_IF_ERROR_PLAIN(col2im_call(c, &p, dims));
+  mt_op_set_output(c, 0, mt_op_input(c, 0)->dtype, p.nsp + 2, dims);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_col2im(const mt_op_ctx *c, mt_kernel_call *call) {
+  int64_t dims[MT_MAX_RANK];
+  call->kind = MT_KERNEL_COL2IM;
+  return col2im_call(c, &call->params.col2im, dims);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const mt_op_def mt_ops_vision[] = {
@@ -363,6 +529,27 @@ const mt_op_def mt_ops_vision[] = {
      .pattern = MT_PATTERN_OPAQUE,
      .infer = infer_cumprod,
      .lower = lower_cumprod},
+    {.op_type = "CenterCropPad",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_INJECTIVE,
+     .infer = infer_center_crop_pad,
+     .lower = lower_center_crop_pad},
+    {.op_type = "AffineGrid",
+     .min_inputs = 2,
+     .max_inputs = 2,
+     .value_inputs = 1u << 1,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_affine_grid,
+     .lower = lower_affine_grid},
+    {.op_type = "Col2Im",
+     .min_inputs = 3,
+     .max_inputs = 3,
+     .value_inputs = 1u << 1 | 1u << 2,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_col2im,
+     .lower = lower_col2im},
     {.op_type = "Det",
      .min_inputs = 1,
      .max_inputs = 1,

@@ -364,6 +364,15 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &k->params.cumprod.exclusive);
     c_bool(c, &k->params.cumprod.reverse);
     break;
+  case MT_KERNEL_AFFINE_GRID: c_bool(c, &k->params.affine_grid.align_corners); break;
+  case MT_KERNEL_COL2IM:
+    c_int(c, &k->params.col2im.nsp, 1, MT_CONV_MAX_SPATIAL, "col2im: spatial rank out of range");
+    c_i64s(c, k->params.col2im.block, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.stride, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.dilation, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.pad_begin, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.blocks, MT_CONV_MAX_SPATIAL);
+    break;
   case MT_KERNEL_UNIQUE:
     c_int(c, &k->params.unique.axis, 0, AX, "unique: axis out of range");
     c_bool(c, &k->params.unique.flatten);

@@ -808,6 +808,30 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
   return NULL;
 }
 
+MT_MUST_USE static mt_status *check_col2im(const call_ctx *c, const mt_kc_col2im *p) {
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 3, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+  if (p->nsp < 1 || p->nsp > MT_CONV_MAX_SPATIAL || y->rank != p->nsp + 2 || x->rank != 3 ||
+      x->dims[0] != y->dims[0])
+    return bad(c, "x [N, C * block, L] and output [N, C, image...]");
+  int64_t kprod = 1, lprod = 1;
+  for (int i = 0; i < p->nsp; i++) {
+    if (p->block[i] < 1 || p->block[i] > MAX_GEOM || p->stride[i] < 1 || p->stride[i] > MAX_GEOM ||
+        p->dilation[i] < 1 || p->dilation[i] > MAX_GEOM || p->pad_begin[i] < 0 ||
+        p->pad_begin[i] > MAX_GEOM || p->blocks[i] < 1 || p->blocks[i] > MAX_GEOM)
+      return bad(c, "geometry of spatial dim %d", i);
+    kprod *= p->block[i];
+    lprod *= p->blocks[i];
+  }
+  if (x->dims[1] != y->dims[1] * kprod || x->dims[2] != lprod)
+    return bad(c, "x has [%lld, %lld] columns, the geometry implies [%lld, %lld]",
+               (long long)x->dims[1], (long long)x->dims[2], (long long)(y->dims[1] * kprod),
+               (long long)lprod);
+  return NULL;
+}
+
 /* Detection and vision kinds (kernel_call_vision.c); the last in the chain. */
 MT_MUST_USE static mt_status *check_vision_kind(const call_ctx *c, const mt_kernel_call *k) {
   const mt_tensor *x = &c->in[0], *y = &c->out[0];
@@ -862,6 +886,17 @@ MT_MUST_USE static mt_status *check_vision_kind(const call_ctx *c, const mt_kern
         x->dtype != MT_DTYPE_INT64)
       return bad(c, "input 0 is %s", mt_dtype_name(x->dtype));
     return want_same(c, x);
+  case MT_KERNEL_AFFINE_GRID: {
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    int64_t k2 = y->rank - 2;
+    if ((k2 != 2 && k2 != 3) || x->rank != 3 || x->dims[0] != y->dims[0] || x->dims[1] != k2 ||
+        x->dims[2] != k2 + 1 || y->dims[y->rank - 1] != k2)
+      return bad(c, "theta [N, k, k + 1] and output [N, d..., k] with k 2 or 3");
+    return NULL;
+  }
+  case MT_KERNEL_COL2IM: return check_col2im(c, &k->params.col2im);
   default: return bad(c, "kernel kind %d has no call check", (int)k->kind);
   }
 }

@@ -67,6 +67,8 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_DET] = "det",
     [MT_KERNEL_UNIQUE] = "unique",
     [MT_KERNEL_CUMPROD] = "cumprod",
+    [MT_KERNEL_AFFINE_GRID] = "affine_grid",
+    [MT_KERNEL_COL2IM] = "col2im",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -259,6 +261,8 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_GRID_SAMPLE:
   case MT_KERNEL_MAX_UNPOOL:
   case MT_KERNEL_CUMPROD:
+  case MT_KERNEL_AFFINE_GRID:
+  case MT_KERNEL_COL2IM:
   case MT_KERNEL_DET: return mt_cpu_kernel_run_vision(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_UNIQUE:
     return mt_cpu_kernel_run_unique(call, n_inputs, inputs, n_outputs, outputs);

@@ -95,6 +95,8 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_DET,         /* no parameters: determinant of each trailing square matrix */
   MT_KERNEL_UNIQUE,      /* mt_kc_unique; allocates its outputs (kernel_call_unique.c) */
   MT_KERNEL_CUMPROD,     /* mt_kc_cumprod (kernel_call_vision.c) */
+  MT_KERNEL_AFFINE_GRID, /* mt_kc_affine_grid; theta is input 0, the sizes are the output's */
+  MT_KERNEL_COL2IM,      /* mt_kc_col2im */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -381,6 +383,21 @@ typedef struct mt_kc_cumprod {
   bool exclusive, reverse;
 } mt_kc_cumprod;
 
+/* AffineGrid: output [N, d..., k] (k = 2 or 3 spatial dims) = theta[n] (k x (k + 1), input 0)
+ * times the homogeneous base coordinates (x along the last dim first, then 1), in double. */
+typedef struct mt_kc_affine_grid {
+  bool align_corners;
+} mt_kc_affine_grid;
+
+/* Col2Im: x [N, C * prod(block), L] summed into [N, C, image...] (image from the output's dims),
+ * each output element gathering its block positions in kernel-offset order. */
+typedef struct mt_kc_col2im {
+  int nsp; /* spatial dims, 1 to MT_CONV_MAX_SPATIAL */
+  int64_t block[MT_CONV_MAX_SPATIAL], stride[MT_CONV_MAX_SPATIAL];
+  int64_t dilation[MT_CONV_MAX_SPATIAL], pad_begin[MT_CONV_MAX_SPATIAL];
+  int64_t blocks[MT_CONV_MAX_SPATIAL]; /* sliding positions per dim; their product is L */
+} mt_kc_col2im;
+
 typedef struct mt_kc_lp_pool {
   int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
   int64_t planes;
@@ -432,6 +449,8 @@ typedef struct mt_kernel_call {
     mt_kc_max_unpool max_unpool;
     mt_kc_unique unique;
     mt_kc_cumprod cumprod;
+    mt_kc_affine_grid affine_grid;
+    mt_kc_col2im col2im;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;

@@ -1,5 +1,5 @@
-/* Kernel calls for detection and vision ops: NonMaxSuppression, RoiAlign, GridSample, MaxUnpool
- * and Det, and the CumProd scan (CumSum's sibling, kept out of reduce.c's CumSum, which serves
+/* Kernel calls for detection and vision ops: NonMaxSuppression, RoiAlign, GridSample, MaxUnpool,
+ * AffineGrid, Col2Im and Det, and the CumProd scan (CumSum's sibling, kept out of reduce.c's CumSum, which serves
  * the reduction generators).
  *
  * Each output element is computed on its own, in double, in the order the CUDA generators
@@ -405,6 +405,79 @@ MT_MUST_USE static mt_status *run_cumprod(const mt_kc_cumprod *p, const mt_tenso
   return NULL;
 }
 
+/* ---------------------------------------------------------------- AffineGrid */
+
+/* Base coordinate i of a dim of size s in [-1, 1], as the reference's arange: start + i * step. */
+static double affine_base(int64_t i, int64_t s, bool align_corners) {
+  if (align_corners) return -1.0 + (double)i * (2.0 / (double)(s - 1));
+  double step = 2.0 / (double)s;
+  return (-1.0 + step / 2) + (double)i * step;
+}
+
+MT_MUST_USE static mt_status *run_affine_grid(const mt_kc_affine_grid *p, const mt_tensor *theta,
+                                              mt_tensor *y) {
+  int k = y->rank - 2;
+  if ((k != 2 && k != 3) || theta->rank != 3 || theta->dims[0] != y->dims[0] ||
+      theta->dims[1] != k || theta->dims[2] != k + 1 || y->dims[y->rank - 1] != k)
+    return MT_ERR(INVALID_ARGUMENT, "AffineGrid takes theta [N, k, k + 1] into [N, d..., k]");
+  int64_t planes = mt_shape_numel(k, y->dims + 1);
+  for (int64_t n = 0; n < y->dims[0]; n++)
+    for (int64_t pos = 0; pos < planes; pos++) {
+      double b[4];
+      int64_t rest = pos;
+      for (int j = 0; j < k; j++) { /* b[0] along the last dim */
+        int64_t s = y->dims[k - j];
+        b[j] = affine_base(rest % s, s, p->align_corners);
+        rest /= s;
+      }
+      b[k] = 1.0;
+      for (int r = 0; r < k; r++) {
+        double acc = 0;
+        for (int j = 0; j <= k; j++)
+          acc += mt_tensor_get_f64(theta, (n * k + r) * (k + 1) + j) * b[j];
+        mt_tensor_set_f64(y, (n * planes + pos) * k + r, acc);
+      }
+    }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- Col2Im */
+
+MT_MUST_USE static mt_status *run_col2im(const mt_kc_col2im *p, const mt_tensor *x, mt_tensor *y) {
+  int ns = p->nsp;
+  if (ns < 1 || ns > MT_CONV_MAX_SPATIAL || y->rank != ns + 2 || x->rank != 3)
+    return MT_ERR(INVALID_ARGUMENT, "Col2Im takes x [N, C * block, L] into [N, C, image...]");
+  int64_t kprod = mt_shape_numel(ns, p->block), lprod = mt_shape_numel(ns, p->blocks);
+  int64_t ch = y->dims[1], plane = mt_shape_numel(ns, y->dims + 2);
+  if (x->dims[0] != y->dims[0] || x->dims[1] != ch * kprod || x->dims[2] != lprod)
+    return MT_ERR(INVALID_ARGUMENT, "Col2Im: x's shape does not match the block geometry");
+  for (int64_t nc = 0; nc < y->dims[0] * ch; nc++)
+    for (int64_t pos = 0; pos < plane; pos++) {
+      int64_t at[MT_CONV_MAX_SPATIAL], rest = pos;
+      for (int d = ns - 1; d >= 0; d--) {
+        at[d] = rest % y->dims[2 + d];
+        rest /= y->dims[2 + d];
+      }
+      double acc = 0;
+      for (int64_t kk = 0; kk < kprod; kk++) {
+        int64_t kr = kk, col[MT_CONV_MAX_SPATIAL], blk = 0;
+        bool ok = true;
+        for (int d = ns - 1; d >= 0; d--) {
+          col[d] = kr % p->block[d];
+          kr /= p->block[d];
+        }
+        for (int d = 0; d < ns && ok; d++) {
+          int64_t t = at[d] + p->pad_begin[d] - col[d] * p->dilation[d];
+          ok = t >= 0 && t % p->stride[d] == 0 && t / p->stride[d] < p->blocks[d];
+          blk = blk * p->blocks[d] + (ok ? t / p->stride[d] : 0);
+        }
+        if (ok) acc += mt_tensor_get_f64(x, (nc * kprod + kk) * lprod + blk);
+      }
+      mt_tensor_set_f64(y, nc * plane + pos, acc);
+    }
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- Det */
 
 /* Determinant of the m x m matrix a (overwritten) by LU with partial pivoting. */
@@ -462,6 +535,9 @@ mt_status *mt_cpu_kernel_run_vision(const mt_kernel_call *call, int n_inputs,
     return run_max_unpool(&call->params.max_unpool, n_inputs, inputs, &outputs[0]);
   case MT_KERNEL_DET: return run_det(inputs[0], &outputs[0]);
   case MT_KERNEL_CUMPROD: return run_cumprod(&call->params.cumprod, inputs[0], &outputs[0]);
+  case MT_KERNEL_AFFINE_GRID:
+    return run_affine_grid(&call->params.affine_grid, inputs[0], &outputs[0]);
+  case MT_KERNEL_COL2IM: return run_col2im(&call->params.col2im, inputs[0], &outputs[0]);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not a vision kernel", mt_kernel_kind_name(call->kind));
   }
