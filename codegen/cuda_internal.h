@@ -116,6 +116,11 @@ MT_MUST_USE mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_option
  * other kernel kinds. */
 MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                         int64_t *out_work);
+/* Name (MT_CG_NAME bytes) of node input i's kernel parameter; INTERNAL when it is none
+ * (cuda_index.c). */
+MT_MUST_USE mt_status *mt_cg_input_name(const cg_body *b, const mt_node *n, int i, char *out);
+/* The compute-type read of element `at` of parameter p of dtype dt (float16 through float). */
+void mt_cg_elem_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
 /* The body of a detection or vision op's own kernel (cuda_vision.c): RoiAlign, GridSample,
  * MaxUnpool, Det; UNIMPLEMENTED with the reason for NonMaxSuppression, NOT_FOUND for other kinds. */
 MT_MUST_USE mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,

@@ -20,21 +20,11 @@
   "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < %lldLL; i += "         \
   "(long long)gridDim.x * blockDim.x) {"
 
-/* Name of node input i's parameter (out NULL-safe: "" when absent). */
-MT_MUST_USE static mt_status *param_in(const cg_body *b, const mt_node *n, int i, char *out) {
-  int k =
-      i < n->n_inputs && n->inputs[i] != MT_NO_VALUE ? mt_cg_input_index(b->fg, n->inputs[i]) : -1;
-  if (k < 0) return MT_ERR(INTERNAL, "input %d is not a parameter of its kernel", i);
-  snprintf(out, MT_CG_NAME, "b%d_in%d", b->index, k);
-  return NULL;
-}
-
 /* `(double)p[at]` for a float parameter of dtype dt. */
 static void read_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
-  if (dt == MT_DTYPE_FLOAT16)
-    snprintf(out, n, "(double)__half2float(%s[%s])", p, at);
-  else
-    snprintf(out, n, "(double)%s[%s]", p, at);
+  char v[144];
+  mt_cg_elem_load(dt, p, at, v, sizeof v);
+  snprintf(out, n, "(double)%s", v);
 }
 
 /* The store of double `acc` into y[at], rounded once into y's dtype. */
@@ -42,6 +32,14 @@ static void store_f64(cg_body *b, mt_dtype dt, const char *y, const char *at, co
   char e[160];
   snprintf(e, sizeof e, dt == MT_DTYPE_FLOAT64 ? "%s" : "(float)%s", acc);
   mt_cg_store(b, dt, y, at, e);
+}
+
+/* Ends a per-element loop: the double `acc` stored into y[i], then the loop's brace. */
+static void store_and_close(cg_body *b, mt_dtype dt, const char *yo, const char *acc) {
+  b->indent++;
+  store_f64(b, dt, yo, "i", acc);
+  b->indent--;
+  mt_cg_line(b, "}");
 }
 
 static void roi_align(cg_body *b, const mt_kc_roi_align *p, const mt_value *x, const mt_value *y,
@@ -118,10 +116,7 @@ static void roi_align(cg_body *b, const mt_kc_roi_align *p, const mt_value *x, c
   mt_cg_line(b, "    }");
   mt_cg_line(b, "  (void)first;");
   mt_cg_line(b, "  (void)count;");
-  b->indent++;
-  store_f64(b, y->dtype, yo, "i", p->is_max ? "acc" : "(acc / (double)count)");
-  b->indent--;
-  mt_cg_line(b, "}");
+  store_and_close(b, y->dtype, yo, p->is_max ? "acc" : "(acc / (double)count)");
 }
 
 /* A {a, b, ...} initialiser of n int64 values. */
@@ -233,10 +228,7 @@ static void grid_sample(cg_body *b, const mt_kc_grid_sample *p, const mt_value *
   mt_cg_line(b, "  }");
   mt_cg_line(b, "  (void)lo;");
   mt_cg_line(b, "  (void)hi;");
-  b->indent++;
-  store_f64(b, y->dtype, yo, "i", "acc");
-  b->indent--;
-  mt_cg_line(b, "}");
+  store_and_close(b, y->dtype, yo, "acc");
 }
 
 static void max_unpool(cg_body *b, const mt_kc_max_unpool *p, const mt_value *x, const mt_value *y,
@@ -307,10 +299,7 @@ static void det(cg_body *b, const mt_value *x, const mt_value *y, const char *xi
   mt_cg_line(b, "      for (long long j = c + 1; j < M; j++) a[r * M + j] -= f * a[c * M + j];");
   mt_cg_line(b, "    }");
   mt_cg_line(b, "  }");
-  b->indent++;
-  store_f64(b, y->dtype, yo, "i", "det");
-  b->indent--;
-  mt_cg_line(b, "}");
+  store_and_close(b, y->dtype, yo, "det");
 }
 
 /* CumProd, one thread per line along the axis: the CPU's sequential running product. */
@@ -358,7 +347,7 @@ static void cumprod(cg_body *b, const mt_kc_cumprod *p, const mt_value *x, const
 static void affine_grid(cg_body *b, const mt_kc_affine_grid *p, const mt_value *theta,
                         const mt_value *y, const char *ti, const char *yo, int64_t ny) {
   int k = y->rank - 2;
-  int64_t sizes[3];
+  int64_t sizes[3] = {0};
   for (int j = 0; j < k; j++) sizes[j] = y->dims[k - j]; /* the last dim first */
   char sinit[128], tv[160];
   dims_init(sizes, k, sinit, sizeof sinit);
@@ -381,10 +370,7 @@ static void affine_grid(cg_body *b, const mt_kc_affine_grid *p, const mt_value *
   mt_cg_line(b, "  base[K] = 1.0;");
   mt_cg_line(b, "  double acc = 0.0;");
   mt_cg_line(b, "  for (int j = 0; j <= K; j++) acc += %s * base[j];", tv);
-  b->indent++;
-  store_f64(b, y->dtype, yo, "i", "acc");
-  b->indent--;
-  mt_cg_line(b, "}");
+  store_and_close(b, y->dtype, yo, "acc");
 }
 
 static void col2im(cg_body *b, const mt_kc_col2im *p, const mt_value *x, const mt_value *y,
@@ -426,10 +412,7 @@ static void col2im(cg_body *b, const mt_kc_col2im *p, const mt_value *x, const m
   mt_cg_line(b, "    }");
   mt_cg_line(b, "    if (ok) acc += %s;", xv);
   mt_cg_line(b, "  }");
-  b->indent++;
-  store_f64(b, y->dtype, yo, "i", "acc");
-  b->indent--;
-  mt_cg_line(b, "}");
+  store_and_close(b, y->dtype, yo, "acc");
 }
 
 mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
@@ -458,7 +441,7 @@ mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   int ko = mt_cg_output_index(b->fg, n->outputs[0]);
   if (ko < 0) return MT_ERR(INTERNAL, "output 0 is not a parameter of its kernel");
   snprintf(yo, sizeof yo, "b%d_out%d", b->index, ko);
-  MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 0, xi));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xi));
   *out_work = ny;
   if (c->kind == MT_KERNEL_CUMPROD) {
     cumprod(b, &c->params.cumprod, x, xi, yo, out_work);
@@ -468,17 +451,17 @@ mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call 
     return MT_ERR(UNIMPLEMENTED, "%s of %s", n->op_type, mt_dtype_name(x->dtype));
   switch (c->kind) {
   case MT_KERNEL_ROI_ALIGN:
-    MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 1, i1));
-    MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 2, i2));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, i2));
     roi_align(b, &c->params.roi_align, x, y, xi, i1, i2, yo, ny);
     return NULL;
   case MT_KERNEL_GRID_SAMPLE:
-    MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
     grid_sample(b, &c->params.grid_sample, x, mt_module_value_c(m, n->inputs[1]), y, xi, i1, yo,
                 ny);
     return NULL;
   case MT_KERNEL_MAX_UNPOOL:
-    MT_RETURN_IF_ERROR_PLAIN(param_in(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
     max_unpool(b, &c->params.max_unpool, x, y, xi, i1, yo, out_work);
     return NULL;
   case MT_KERNEL_AFFINE_GRID: affine_grid(b, &c->params.affine_grid, x, y, xi, yo, ny); return NULL;

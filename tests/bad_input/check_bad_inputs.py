@@ -106,21 +106,21 @@ def build_cases(work):
     unsup = save_model(
         os.path.join(fx, "unsupported_ops.onnx"),
         [helper.make_node("LSTM", ["x", "W", "R"], ["h"], name="lstm_1", hidden_size=4),
-         helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["sel"], name="nms_0"),
+         helper.make_node("RandomUniformLike", ["scores"], ["sel"], name="rand_0"),
          helper.make_node("Relu", ["x"], ["y"], name="relu_ok")],
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3]),
          helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 2, 4]),
          helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, 2])],
         [helper.make_tensor_value_info("h", TensorProto.FLOAT, None),
-         helper.make_tensor_value_info("sel", TensorProto.INT64, None),
+         helper.make_tensor_value_info("sel", TensorProto.FLOAT, None),
          helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(np.zeros((1, 16, 3), np.float32), "W"),
          numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "R")])
     cases.append(Case("unsupported_ops/inspect", ["inspect", unsup],
-                      ["lstm_1", "nms_0", "LSTM", "NonMaxSuppression"]))
+                      ["lstm_1", "rand_0", "LSTM", "RandomUniformLike"]))
     cases.append(Case("unsupported_ops/run",
                       ["run", "--reference", unsup, "--output-dir", out("unsupported_ops")],
-                      ["lstm_1", "nms_0"], out("unsupported_ops")))
+                      ["lstm_1", "rand_0"], out("unsupported_ops")))
 
     dangling = save_model(
         os.path.join(fx, "missing_initializer.onnx"),
@@ -217,7 +217,7 @@ def build_cases(work):
     add_compile_cases(cases, work, fx, out, {
         "truncated_onnx": (truncated, [truncated]), "random_bytes": (rnd, [rnd]), "empty_file": (empty, [empty]),
         "missing_model_file": (missing, [missing]),
-        "unsupported_ops": (unsup, ["lstm_1", "nms_0", "LSTM", "NonMaxSuppression"]),
+        "unsupported_ops": (unsup, ["lstm_1", "rand_0", "LSTM", "RandomUniformLike"]),
         "missing_initializer": (dangling, [dangling, "add_1", "W_missing"]),
         "static_shape_mismatch": (mismatch, ["shape_mismatch", "matmul_0"]),
         "manifest_missing_model": (m_missing, ["missing_model.json", "nowhere/ghost.onnx"]),

@@ -13,35 +13,13 @@ code that generates the ONNX backend data.
 usage: gen_vision_cases.py --out DIR"""
 import argparse
 import os
+import sys
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 from onnx import helper, numpy_helper
-from onnx.reference import ReferenceEvaluator
 
-
-def write_case(root, name, graph, inputs, opset, oracle="ort"):
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    case = os.path.join(root, name)
-    data = os.path.join(case, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    with open(os.path.join(case, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    feeds = {i.name: v for i, v in zip(graph.input, inputs)}
-    if oracle == "onnx":
-        outputs = ReferenceEvaluator(model).run(None, feeds)
-    else:
-        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        outputs = sess.run(None, feeds)
-    for k, v in enumerate(inputs):
-        with open(os.path.join(data, f"input_{k}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, graph.input[k].name).SerializeToString())
-    for k, v in enumerate(outputs):
-        with open(os.path.join(data, f"output_{k}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, graph.output[k].name).SerializeToString())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_breadth_cases import write_case  # noqa: E402  (one writer for both case sets)
 
 
 def info(name, arr_or_dtype, shape=None):

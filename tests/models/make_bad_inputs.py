@@ -51,19 +51,17 @@ def tiny_valid():
 
 
 def unsupported_ops():
-    """Two op types the project does not implement: LSTM 'lstm_1' and NonMaxSuppression 'nms_0'."""
+    """Two op types the project does not implement: LSTM 'lstm_1' and RandomUniformLike 'rand_0' (a
+    random-number op, out of scope)."""
     rng = np.random.default_rng(8)
     hidden, feat = 16, 8
     inits = [
         numpy_helper.from_array(rng.standard_normal((1, 4 * hidden, feat)).astype(np.float32) * 0.1, "lstm.W"),
         numpy_helper.from_array(rng.standard_normal((1, 4 * hidden, hidden)).astype(np.float32) * 0.1, "lstm.R"),
-        numpy_helper.from_array(np.array([5], np.int64), "nms.max_boxes"),
-        numpy_helper.from_array(np.array([0.5], np.float32), "nms.iou"),
     ]
     nodes = [
         helper.make_node("LSTM", ["sequence", "lstm.W", "lstm.R"], ["lstm_y"], name="lstm_1", hidden_size=hidden),
-        helper.make_node("NonMaxSuppression", ["boxes", "scores", "nms.max_boxes", "nms.iou"], ["selected"],
-                         name="nms_0"),
+        helper.make_node("RandomUniformLike", ["scores"], ["selected"], name="rand_0"),
     ]
     return make_model(
         nodes,
@@ -71,7 +69,7 @@ def unsupported_ops():
          helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 10, 4]),
          helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, 10])],
         [helper.make_tensor_value_info("lstm_y", TensorProto.FLOAT, [4, 1, 1, hidden]),
-         helper.make_tensor_value_info("selected", TensorProto.INT64, ["num_selected", 3])],
+         helper.make_tensor_value_info("selected", TensorProto.FLOAT, [1, 1, 10])],
         inits, "unsupported_ops")
 
 
@@ -114,8 +112,8 @@ def main(argv=None):
     files.append(("empty.onnx", b"", "zero-byte file (parses as an empty ModelProto: no graph)",
                   ["empty.onnx"]))
     files.append(("unsupported_op.onnx", unsupported_ops().SerializeToString(),
-                  "LSTM and NonMaxSuppression nodes (both should be reported)",
-                  ["LSTM", "lstm_1", "NonMaxSuppression", "nms_0"]))
+                  "LSTM and RandomUniformLike nodes (both should be reported)",
+                  ["LSTM", "lstm_1", "RandomUniformLike", "rand_0"]))
     files.append(("missing_value.onnx", missing_value().SerializeToString(),
                   "node input that nothing defines", ["matmul_0", "fc.weight_missing"]))
     files.append(("shape_mismatch.onnx", shape_mismatch().SerializeToString(),
