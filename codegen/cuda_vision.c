@@ -418,22 +418,14 @@ static void col2im(cg_body *b, const mt_kc_col2im *p, const mt_value *x, const m
 mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
   const mt_module *m = b->m;
-  switch (c->kind) {
-  case MT_KERNEL_NMS:
-  case MT_KERNEL_UNIQUE:
+  if (c->kind == MT_KERNEL_NMS || c->kind == MT_KERNEL_UNIQUE)
     return MT_ERR(UNIMPLEMENTED,
                   "%s has a data-dependent output size; plans hold no bounded "
                   "values yet",
                   n->op_type);
-  case MT_KERNEL_ROI_ALIGN:
-  case MT_KERNEL_GRID_SAMPLE:
-  case MT_KERNEL_MAX_UNPOOL:
-  case MT_KERNEL_CUMPROD:
-  case MT_KERNEL_AFFINE_GRID:
-  case MT_KERNEL_COL2IM:
-  case MT_KERNEL_DET: break;
-  default: return MT_ERR(NOT_FOUND, "not a vision kernel");
-  }
+  /* the family's kinds are one contiguous block of the enum (kernel_call.h) */
+  if (c->kind < MT_KERNEL_ROI_ALIGN || c->kind > MT_KERNEL_COL2IM)
+    return MT_ERR(NOT_FOUND, "not a vision kernel");
   const mt_value *x = mt_module_value_c(m, n->inputs[0]);
   const mt_value *y = mt_module_value_c(m, n->outputs[0]);
   int64_t ny = mt_cg_numel(m, n->outputs[0]);
