@@ -680,3 +680,13 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
   default: return MT_ERR(NOT_FOUND, "not an indexing kernel");
   }
 }
+
+/* Shared with the vision generators (cuda_vision.c), so the parameter naming and float16 loads
+ * are written once. */
+mt_status *mt_cg_input_name(const cg_body *b, const mt_node *n, int i, char *out) {
+  return in_name(b, n, i, out);
+}
+
+void mt_cg_elem_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
+  load(dt, p, at, out, n);
+}

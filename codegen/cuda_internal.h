@@ -139,6 +139,16 @@ MT_MUST_USE mt_status *mt_cg_rnn_body(cg_body *b, const mt_node *n, const mt_kc_
 MT_MUST_USE mt_status *mt_cg_signal_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                          int64_t *out_work);
 
+/* Name (MT_CG_NAME bytes) of node input i's kernel parameter; INTERNAL when it is none
+ * (cuda_index.c). */
+MT_MUST_USE mt_status *mt_cg_input_name(const cg_body *b, const mt_node *n, int i, char *out);
+/* The compute-type read of element `at` of parameter p of dtype dt (float16 through float). */
+void mt_cg_elem_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
+/* The body of a detection or vision op's own kernel (cuda_vision.c): RoiAlign, GridSample,
+ * MaxUnpool, Det; UNIMPLEMENTED with the reason for NonMaxSuppression, NOT_FOUND for other kinds. */
+MT_MUST_USE mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                         int64_t *out_work);
+
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,
  * *out_per_thread false) or of independent items (one thread each: windowed pools, CumSum;

@@ -297,8 +297,13 @@ MT_MUST_USE static mt_status *topk_body(cg_body *b, const mt_node *n, const mt_k
                ? mt_cg_output_index(b->fg, n->outputs[1])
                : -1;
   if (xi < 0) return MT_ERR(INTERNAL, "TopK input is not a group input");
-  bool flt = x->dtype == MT_DTYPE_FLOAT16 || x->dtype == MT_DTYPE_FLOAT32;
-  const char *ct = flt ? "float" : "long long";
+  bool flt =
+      x->dtype == MT_DTYPE_FLOAT16 || x->dtype == MT_DTYPE_FLOAT32 || x->dtype == MT_DTYPE_FLOAT64;
+  /* unsigned 64-bit values compare as unsigned; every narrower integer fits long long */
+  const char *ct = x->dtype == MT_DTYPE_FLOAT64  ? "double"
+                   : flt                         ? "float"
+                   : x->dtype == MT_DTYPE_UINT64 ? "unsigned long long"
+                                                 : "long long";
   char load_j[96], load_u[96];
   if (x->dtype == MT_DTYPE_FLOAT16) {
     snprintf(load_j, sizeof load_j, "__half2float(b0_in%d[base + j * %lldLL])", xi,
@@ -480,6 +485,9 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
     if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
     mt_status_free(st);
     st = mt_cg_quant_body(b, n, c, out_work, out_single);
+    if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
+    mt_status_free(st);
+    st = mt_cg_vision_body(b, n, c, out_work);
     if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
     mt_status_free(st);
     /* the caller names tenant and node */

@@ -201,5 +201,6 @@ extern const mt_op_def mt_ops_rnn[];
 extern const mt_op_def mt_ops_signal[];
 extern const mt_op_def mt_ops_sequence[];
 extern const mt_op_def mt_ops_loop[];
+extern const mt_op_def mt_ops_vision[];
 
 #endif

@@ -165,7 +165,8 @@ MT_MUST_USE static mt_status *arg_lower(const mt_op_ctx *c, mt_kernel_call *call
 MT_MUST_USE static mt_status *topk_params(const mt_op_ctx *c, axis_split *s, int64_t *out_k) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (x->rank < 1) return MT_ERR(INVALID_ARGUMENT, "input 0: expected rank >= 1, got 0");
-  if (!mt_dtype_is_float(x->dtype) && !mt_dtype_is_integer(x->dtype))
+  /* every supported numeric dtype: the kernel keys float64 as doubles and uint64 as unsigned */
+  if (!mt_dtype_supported(x->dtype) || x->dtype == MT_DTYPE_BOOL)
     return MT_ERR(UNIMPLEMENTED, "TopK on %s input", mt_dtype_name(x->dtype));
   int axis;
   MT_RETURN_IF_ERROR(mt_normalize_axis(mt_node_attr_int(c->node, "axis", -1), x->rank, &axis),

@@ -408,6 +408,41 @@ static void c_call(codec *c, mt_kernel_call *k) {
       }
     break;
   }
+  /* detection and vision */
+  case MT_KERNEL_NMS: c_bool(c, &k->params.nms.center_point_box); break;
+  case MT_KERNEL_ROI_ALIGN:
+    c_bool(c, &k->params.roi_align.is_max);
+    c_bool(c, &k->params.roi_align.half_pixel);
+    c_i64(c, &k->params.roi_align.sampling_ratio);
+    c_f32(c, &k->params.roi_align.spatial_scale);
+    break;
+  case MT_KERNEL_GRID_SAMPLE:
+    C_ENUM(c, k->params.grid_sample.mode, MT_GRID_LINEAR, MT_GRID_CUBIC,
+           "grid_sample: mode out of range");
+    C_ENUM(c, k->params.grid_sample.padding, MT_GRID_PAD_ZEROS, MT_GRID_PAD_REFLECTION,
+           "grid_sample: padding out of range");
+    c_bool(c, &k->params.grid_sample.align_corners);
+    break;
+  case MT_KERNEL_MAX_UNPOOL: c_i64s(c, k->params.max_unpool.unpooled, MT_MAX_RANK); break;
+  case MT_KERNEL_CUMPROD:
+    c_int(c, &k->params.cumprod.axis, 0, AX, "cumprod: axis out of range");
+    c_bool(c, &k->params.cumprod.exclusive);
+    c_bool(c, &k->params.cumprod.reverse);
+    break;
+  case MT_KERNEL_AFFINE_GRID: c_bool(c, &k->params.affine_grid.align_corners); break;
+  case MT_KERNEL_COL2IM:
+    c_int(c, &k->params.col2im.nsp, 1, MT_CONV_MAX_SPATIAL, "col2im: spatial rank out of range");
+    c_i64s(c, k->params.col2im.block, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.stride, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.dilation, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.pad_begin, MT_CONV_MAX_SPATIAL);
+    c_i64s(c, k->params.col2im.blocks, MT_CONV_MAX_SPATIAL);
+    break;
+  case MT_KERNEL_UNIQUE:
+    c_int(c, &k->params.unique.axis, 0, AX, "unique: axis out of range");
+    c_bool(c, &k->params.unique.flatten);
+    c_bool(c, &k->params.unique.sorted);
+    break;
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

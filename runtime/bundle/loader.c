@@ -108,6 +108,11 @@ MT_MUST_USE static mt_status *check_node(const Mtbundle__Manifest *m, const Mtbu
   if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)
     return MT_ERR(DATA_LOSS, "%s: kernel kind %u is out of range [1, %d)", what, n->kernel_kind,
                   MT_KERNEL_COUNT);
+  /* their output sizes depend on the data, and no bundle consumer can take a bounded value yet */
+  if (n->kernel_kind == MT_KERNEL_NMS || n->kernel_kind == MT_KERNEL_UNIQUE)
+    return MT_ERR(UNIMPLEMENTED,
+                  "%s: %s kernels (data-dependent sizes) are not run from bundles yet", what,
+                  mt_kernel_kind_name((mt_kernel_kind)n->kernel_kind));
   mt_status *st = mt_kc_decode((mt_kernel_kind)n->kernel_kind, n->params.data, n->params.len, call);
   if (st) return mt_status_annotate(st, "%s", what);
   for (size_t k = 0; k < n->n_inputs; k++)

@@ -876,6 +876,8 @@ MT_MUST_USE static mt_status *check_qlinear(const call_ctx *c, const mt_kernel_c
   return NULL; /* the scales' and zero points' counts are checked by the kernel */
 }
 
+MT_MUST_USE static mt_status *check_vision_kind(const call_ctx *c, const mt_kernel_call *k);
+
 MT_MUST_USE static mt_status *check_quant_kind(const call_ctx *c, const mt_kernel_call *k) {
   switch (k->kind) {
   case MT_KERNEL_QUANTIZE: return check_quant(c, &k->params.quant, true);
@@ -887,7 +889,100 @@ MT_MUST_USE static mt_status *check_quant_kind(const call_ctx *c, const mt_kerne
     return want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0]));
   case MT_KERNEL_QMATMUL:
   case MT_KERNEL_QCONV: return check_qlinear(c, k);
-  default: return bad(c, "no validator for this kind");
+  default: return check_vision_kind(c, k);
+  }
+}
+
+MT_MUST_USE static mt_status *check_col2im(const call_ctx *c, const mt_kc_col2im *p) {
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 3, 1));
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+  if (p->nsp < 1 || p->nsp > MT_CONV_MAX_SPATIAL || y->rank != p->nsp + 2 || x->rank != 3 ||
+      x->dims[0] != y->dims[0])
+    return bad(c, "x [N, C * block, L] and output [N, C, image...]");
+  int64_t kprod = 1, lprod = 1;
+  for (int i = 0; i < p->nsp; i++) {
+    if (p->block[i] < 1 || p->block[i] > MAX_GEOM || p->stride[i] < 1 || p->stride[i] > MAX_GEOM ||
+        p->dilation[i] < 1 || p->dilation[i] > MAX_GEOM || p->pad_begin[i] < 0 ||
+        p->pad_begin[i] > MAX_GEOM || p->blocks[i] < 1 || p->blocks[i] > MAX_GEOM)
+      return bad(c, "geometry of spatial dim %d", i);
+    kprod *= p->block[i];
+    lprod *= p->blocks[i];
+  }
+  if (x->dims[1] != y->dims[1] * kprod || x->dims[2] != lprod)
+    return bad(c, "x has [%lld, %lld] columns, the geometry implies [%lld, %lld]",
+               (long long)x->dims[1], (long long)x->dims[2], (long long)(y->dims[1] * kprod),
+               (long long)lprod);
+  return NULL;
+}
+
+/* Detection and vision kinds (kernel_call_vision.c); the last in the chain. */
+MT_MUST_USE static mt_status *check_vision_kind(const call_ctx *c, const mt_kernel_call *k) {
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  switch (k->kind) {
+  case MT_KERNEL_ROI_ALIGN:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 3, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[1], "input 1 (rois)", x->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[2], "input 2 (batch indices)", MT_DTYPE_INT64));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    if (x->rank != 4 || y->rank != 4 || c->in[1].rank != 2 || c->in[1].dims[1] != 4 ||
+        y->dims[0] != c->in[1].dims[0] || y->dims[1] != x->dims[1] ||
+        mt_tensor_numel(&c->in[2]) != y->dims[0] || k->params.roi_align.sampling_ratio < 0 ||
+        k->params.roi_align.sampling_ratio > MAX_GEOM)
+      return bad(c, "shapes of x [N, C, H, W], rois [R, 4], indices [R], output [R, C, h, w]");
+    return NULL;
+  case MT_KERNEL_GRID_SAMPLE:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 2, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[1], "input 1 (grid)"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    if (x->rank < 3 || x->rank > 5 || c->in[1].rank != x->rank || y->rank != x->rank ||
+        c->in[1].dims[x->rank - 1] != x->rank - 2 || y->dims[0] != x->dims[0] ||
+        y->dims[1] != x->dims[1] || c->in[1].dims[0] != x->dims[0])
+      return bad(c, "shapes of x [N, C, D...], grid [N, O..., k], output [N, C, O...]");
+    for (int i = 2; i < x->rank; i++)
+      if (y->dims[i] != c->in[1].dims[i - 1]) return bad(c, "output dims differ from the grid's");
+    return NULL;
+  case MT_KERNEL_MAX_UNPOOL:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 3, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[1], "input 1 (indices)", MT_DTYPE_INT64));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_numel(c, &c->in[1], "input 1", mt_tensor_numel(x)));
+    if (x->rank < 3 || y->rank != x->rank || y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1])
+      return bad(c, "x [N, C, d...] and output [N, C, D...]");
+    for (int i = 0; i < x->rank - 2; i++)
+      if (k->params.max_unpool.unpooled[i] < 1 || k->params.max_unpool.unpooled[i] > y->dims[2 + i])
+        return bad(c, "unpooled dim %d outside [1, %lld]", i, (long long)y->dims[2 + i]);
+    return NULL;
+  case MT_KERNEL_DET:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
+      return bad(c, "input 0 must be square matrices");
+    return want_shape(c, y, "output 0", x->rank - 2, x->dims);
+  case MT_KERNEL_CUMPROD:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+    if (k->params.cumprod.axis >= x->rank) return bad(c, "axis past the input's rank");
+    if (!mt_dtype_is_float_any(x->dtype) && x->dtype != MT_DTYPE_INT32 &&
+        x->dtype != MT_DTYPE_INT64)
+      return bad(c, "input 0 is %s", mt_dtype_name(x->dtype));
+    return want_same(c, x);
+  case MT_KERNEL_AFFINE_GRID: {
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, y, "output 0", x->dtype));
+    int64_t k2 = y->rank - 2;
+    if ((k2 != 2 && k2 != 3) || x->rank != 3 || x->dims[0] != y->dims[0] || x->dims[1] != k2 ||
+        x->dims[2] != k2 + 1 || y->dims[y->rank - 1] != k2)
+      return bad(c, "theta [N, k, k + 1] and output [N, d..., k] with k 2 or 3");
+    return NULL;
+  }
+  case MT_KERNEL_COL2IM: return check_col2im(c, &k->params.col2im);
+  default: return bad(c, "kernel kind %d has no call check", (int)k->kind);
   }
 }
 

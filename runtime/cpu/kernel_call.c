@@ -69,6 +69,15 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_DFT] = "dft",
     [MT_KERNEL_STFT] = "stft",
     [MT_KERNEL_MEL_WEIGHT] = "mel_weight",
+    [MT_KERNEL_NMS] = "nms",
+    [MT_KERNEL_ROI_ALIGN] = "roi_align",
+    [MT_KERNEL_GRID_SAMPLE] = "grid_sample",
+    [MT_KERNEL_MAX_UNPOOL] = "max_unpool",
+    [MT_KERNEL_DET] = "det",
+    [MT_KERNEL_UNIQUE] = "unique",
+    [MT_KERNEL_CUMPROD] = "cumprod",
+    [MT_KERNEL_AFFINE_GRID] = "affine_grid",
+    [MT_KERNEL_COL2IM] = "col2im",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -188,8 +197,13 @@ MT_MUST_USE static mt_status *check_arity(const mt_kernel_call *call, int n_inpu
    * output omitted. */
   if (call->kind != MT_KERNEL_NONZERO && call->kind != MT_KERNEL_TOPK &&
       call->kind != MT_KERNEL_SPLIT && call->kind != MT_KERNEL_RNN && !outputs[0].data)
-    return MT_ERR(INVALID_ARGUMENT, "kernel %s: output 0 has no storage",
-                  mt_kernel_kind_name(call->kind));
+    /* Only NonZero, NMS and Unique allocate; only TopK and Split may have their first output
+   * omitted. */
+    if (call->kind != MT_KERNEL_NONZERO && call->kind != MT_KERNEL_NMS &&
+        call->kind != MT_KERNEL_UNIQUE && call->kind != MT_KERNEL_TOPK &&
+        call->kind != MT_KERNEL_SPLIT && !outputs[0].data)
+      return MT_ERR(INVALID_ARGUMENT, "kernel %s: output 0 has no storage",
+                    mt_kernel_kind_name(call->kind));
   return NULL;
 }
 
@@ -265,6 +279,16 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
     return mt_cpu_kernel_run_signal(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_NMS:
+  case MT_KERNEL_ROI_ALIGN:
+  case MT_KERNEL_GRID_SAMPLE:
+  case MT_KERNEL_MAX_UNPOOL:
+  case MT_KERNEL_CUMPROD:
+  case MT_KERNEL_AFFINE_GRID:
+  case MT_KERNEL_COL2IM:
+  case MT_KERNEL_DET: return mt_cpu_kernel_run_vision(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_UNIQUE:
+    return mt_cpu_kernel_run_unique(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

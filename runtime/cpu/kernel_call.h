@@ -99,6 +99,16 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_DFT,        /* mt_kc_dft (kernel_call_signal.c) */
   MT_KERNEL_STFT,       /* mt_kc_stft; the window is input 2 when present */
   MT_KERNEL_MEL_WEIGHT, /* mt_kc_mel: MelWeightMatrix */
+  /* detection and vision (kernel_call_vision.c) */
+  MT_KERNEL_NMS,         /* mt_kc_nms; allocates its output (data-dependent size) */
+  MT_KERNEL_ROI_ALIGN,   /* mt_kc_roi_align; rois and batch indices are inputs 1 and 2 */
+  MT_KERNEL_GRID_SAMPLE, /* mt_kc_grid_sample; the grid is input 1 */
+  MT_KERNEL_MAX_UNPOOL,  /* mt_kc_max_unpool; the indices are input 1 */
+  MT_KERNEL_DET,         /* no parameters: determinant of each trailing square matrix */
+  MT_KERNEL_UNIQUE,      /* mt_kc_unique; allocates its outputs (kernel_call_unique.c) */
+  MT_KERNEL_CUMPROD,     /* mt_kc_cumprod (kernel_call_vision.c) */
+  MT_KERNEL_AFFINE_GRID, /* mt_kc_affine_grid; theta is input 0, the sizes are the output's */
+  MT_KERNEL_COL2IM,      /* mt_kc_col2im */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -393,6 +403,78 @@ void mt_cpu_dft_twiddle(int64_t jk, int64_t n, bool inverse, double *out_re, dou
 void mt_cpu_mel_edges(const mt_kc_mel *p, int64_t *out_edges);
 /* Element (bin j, filter i) given the edges. */
 double mt_cpu_mel_value(const int64_t *edges, int64_t j, int64_t i);
+/* NonMaxSuppression over boxes [B, N, 4] and scores [B, C, N] (max_output_boxes_per_class,
+ * iou_threshold, score_threshold are the optional scalar inputs 2-4, read when executing): output
+ * 0 is [selected, 3] int64 rows (batch, class, box), allocated by the kernel. */
+typedef struct mt_kc_nms {
+  bool center_point_box; /* boxes are [x_center, y_center, width, height], else two corners */
+} mt_kc_nms;
+
+/* RoiAlign of x [N, C, H, W] over rois [R, 4] (x1, y1, x2, y2) into [R, C, out_h, out_w]. */
+typedef struct mt_kc_roi_align {
+  bool is_max;     /* mode 'max' (the maximum of the weighted corner values), else 'avg' */
+  bool half_pixel; /* coordinates shifted by -0.5 (opset 16's default), else 'output_half_pixel' */
+  int64_t sampling_ratio; /* samples per bin side; 0: ceil(roi size / output size) */
+  float spatial_scale;
+} mt_kc_roi_align;
+
+typedef enum mt_grid_mode {
+  MT_GRID_LINEAR = 0, /* 'bilinear' (opset 16), 'linear' (20) */
+  MT_GRID_NEAREST,    /* round half to even, as numpy.rint */
+  MT_GRID_CUBIC,      /* Keys cubic, alpha -0.75 */
+} mt_grid_mode;
+
+typedef enum mt_grid_padding {
+  MT_GRID_PAD_ZEROS = 0,
+  MT_GRID_PAD_BORDER,
+  MT_GRID_PAD_REFLECTION,
+} mt_grid_padding;
+
+/* GridSample of x [N, C, D1..Dk] (k 1 to 3) at grid [N, O1..Ok, k] (normalised coordinates, the
+ * last spatial dim first) into [N, C, O1..Ok], in double. */
+typedef struct mt_kc_grid_sample {
+  mt_grid_mode mode;
+  mt_grid_padding padding;
+  bool align_corners;
+} mt_kc_grid_sample;
+
+/* MaxUnpool: x [N, C, d...] scattered by its indices (input 1, flat offsets into the unpooled
+ * shape [N, C, unpooled...], each inside its own (n, c) plane) into a zeroed output whose
+ * spatial dims may be larger (output_shape): the unpooled block sits at the origin. */
+typedef struct mt_kc_max_unpool {
+  int64_t unpooled[MT_MAX_RANK]; /* spatial dims from kernel_shape, strides, pads */
+} mt_kc_max_unpool;
+
+/* Unique slices of x along `axis` (of x flattened to 1-D when flatten), compared
+ * lexicographically: outputs Y, indices (first occurrences), inverse_indices and counts, all
+ * allocated by the kernel; sorted ascending, or in order of first occurrence. */
+typedef struct mt_kc_unique {
+  int axis;
+  bool flatten, sorted;
+} mt_kc_unique;
+
+/* CumProd along `axis` (normalised; fixed at compile time): running products in the order of
+ * a sequential loop, float for float32/float16 (as CumSum), double for float64, wrapping
+ * 64-bit products for integers. */
+typedef struct mt_kc_cumprod {
+  int axis;
+  bool exclusive, reverse;
+} mt_kc_cumprod;
+
+/* AffineGrid: output [N, d..., k] (k = 2 or 3 spatial dims) = theta[n] (k x (k + 1), input 0)
+ * times the homogeneous base coordinates (x along the last dim first, then 1), in double. */
+typedef struct mt_kc_affine_grid {
+  bool align_corners;
+} mt_kc_affine_grid;
+
+/* Col2Im: x [N, C * prod(block), L] summed into [N, C, image...] (image from the output's dims),
+ * each output element gathering its block positions in kernel-offset order. */
+typedef struct mt_kc_col2im {
+  int nsp; /* spatial dims, 1 to MT_CONV_MAX_SPATIAL */
+  int64_t block[MT_CONV_MAX_SPATIAL], stride[MT_CONV_MAX_SPATIAL];
+  int64_t dilation[MT_CONV_MAX_SPATIAL], pad_begin[MT_CONV_MAX_SPATIAL];
+  int64_t blocks[MT_CONV_MAX_SPATIAL]; /* sliding positions per dim; their product is L */
+} mt_kc_col2im;
 
 typedef struct mt_kc_lp_pool {
   int64_t p; /* y = (sum over the window of |x|^p)^(1/p); padding contributes 0 */
@@ -445,6 +527,14 @@ typedef struct mt_kernel_call {
     mt_kc_dft dft;
     mt_kc_stft stft;
     mt_kc_mel mel;
+    mt_kc_nms nms;
+    mt_kc_roi_align roi_align;
+    mt_kc_grid_sample grid_sample;
+    mt_kc_max_unpool max_unpool;
+    mt_kc_unique unique;
+    mt_kc_cumprod cumprod;
+    mt_kc_affine_grid affine_grid;
+    mt_kc_col2im col2im;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -458,7 +548,7 @@ double mt_cpu_window_value(mt_window_kind kind, bool periodic, int64_t size, int
 const char *mt_kernel_kind_name(mt_kernel_kind kind);
 
 /* Executes call on inputs[0..n_inputs) (NULL for an omitted optional input). Outputs arrive with
- * dtype and shape set and data allocated, except for MT_KERNEL_NONZERO, which sets its output's
+ * dtype and shape set and data allocated, except for MT_KERNEL_NONZERO, MT_KERNEL_NMS and MT_KERNEL_UNIQUE, which set its output's
  * shape and mallocs its data (the caller frees it). An output whose data is NULL is omitted.
  * Returns NULL or a status (an unknown kind, bad index values, out of memory); never aborts.
  * Reentrant: the call and the views are only read, outputs only written. */
@@ -486,6 +576,12 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_rnn(const mt_kernel_call *call, int n_i
                                              const mt_tensor *const *inputs, int n_outputs,
                                              mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_signal(const mt_kernel_call *call, int n_inputs,
+                                                const mt_tensor *const *inputs, int n_outputs,
+                                                mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_vision(const mt_kernel_call *call, int n_inputs,
+                                                const mt_tensor *const *inputs, int n_outputs,
+                                                mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_unique(const mt_kernel_call *call, int n_inputs,
                                                 const mt_tensor *const *inputs, int n_outputs,
                                                 mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,

@@ -427,12 +427,32 @@ static int cmp_i_desc(const void *pa, const void *pb) {
   return c ? c : by_idx(pa, pb);
 }
 
+/* The sort key of element off: float types as doubles, integers as int64, uint64 with its top
+ * bit flipped so that signed comparison orders it as unsigned. */
+static void topk_key(mt_dtype dt, const void *x, int64_t off, topk_item *it) {
+  it->f = 0;
+  it->i = 0;
+  switch (dt) {
+  case MT_DTYPE_FLOAT64: it->f = ((const double *)x)[off]; break;
+  case MT_DTYPE_INT16: it->i = ((const int16_t *)x)[off]; break;
+  case MT_DTYPE_UINT16: it->i = ((const uint16_t *)x)[off]; break;
+  case MT_DTYPE_UINT32: it->i = ((const uint32_t *)x)[off]; break;
+  case MT_DTYPE_UINT64: it->i = (int64_t)(((const uint64_t *)x)[off] ^ (UINT64_C(1) << 63)); break;
+  default:
+    if (is_float(dt))
+      load_f64(dt, x, off, 1, 1, &it->f);
+    else
+      load_i64(dt, x, off, 1, 1, &it->i);
+    break;
+  }
+}
+
 bool mt_cpu_topk(mt_dtype dt, const void *x, int64_t outer, int64_t n, int64_t inner, int64_t k,
                  bool largest, void *values, int64_t *indices) {
   if (k <= 0 || n <= 0 || outer == 0 || inner == 0) return true;
   topk_item *items = malloc((size_t)n * sizeof *items);
   if (!items) return false;
-  bool flt = is_float(dt);
+  bool flt = is_float(dt) || dt == MT_DTYPE_FLOAT64;
   size_t esz = mt_dtype_size(dt);
   int (*cmp)(const void *, const void *) =
       flt ? (largest ? cmp_f_desc : cmp_f_asc) : (largest ? cmp_i_desc : cmp_i_asc);
@@ -441,13 +461,7 @@ bool mt_cpu_topk(mt_dtype dt, const void *x, int64_t outer, int64_t n, int64_t i
       int64_t base = o * n * inner + in;
       for (int64_t j = 0; j < n; j++) {
         items[j].idx = j;
-        if (flt) {
-          load_f64(dt, x, base + j * inner, 1, 1, &items[j].f);
-          items[j].i = 0;
-        } else {
-          load_i64(dt, x, base + j * inner, 1, 1, &items[j].i);
-          items[j].f = 0;
-        }
+        topk_key(dt, x, base + j * inner, &items[j]);
       }
       qsort(items, (size_t)n, sizeof *items, cmp);
       for (int64_t j = 0; j < k; j++) {

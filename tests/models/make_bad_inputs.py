@@ -51,24 +51,21 @@ def tiny_valid():
 
 
 def unsupported_ops():
-    """Two op types the project does not implement: Unique 'unique_1' and NonMaxSuppression 'nms_0'."""
+    """Two op types the project does not implement, both out of scope (random numbers): Bernoulli
+    'bern_1' and RandomUniformLike 'rand_0'."""
     feat = 8
-    inits = [
-        numpy_helper.from_array(np.array([5], np.int64), "nms.max_boxes"),
-        numpy_helper.from_array(np.array([0.5], np.float32), "nms.iou"),
-    ]
+    inits = []
     nodes = [
-        helper.make_node("Unique", ["sequence"], ["unique_y"], name="unique_1"),
-        helper.make_node("NonMaxSuppression", ["boxes", "scores", "nms.max_boxes", "nms.iou"], ["selected"],
-                         name="nms_0"),
+        helper.make_node("Bernoulli", ["sequence"], ["bern_y"], name="bern_1"),
+        helper.make_node("RandomUniformLike", ["scores"], ["selected"], name="rand_0"),
     ]
     return make_model(
         nodes,
         [helper.make_tensor_value_info("sequence", TensorProto.FLOAT, [4, 1, feat]),
          helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 10, 4]),
          helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, 10])],
-        [helper.make_tensor_value_info("unique_y", TensorProto.FLOAT, ["num_unique"]),
-         helper.make_tensor_value_info("selected", TensorProto.INT64, ["num_selected", 3])],
+        [helper.make_tensor_value_info("bern_y", TensorProto.FLOAT, [4, 1, feat]),
+         helper.make_tensor_value_info("selected", TensorProto.FLOAT, [1, 1, 10])],
         inits, "unsupported_ops")
 
 
@@ -111,8 +108,8 @@ def main(argv=None):
     files.append(("empty.onnx", b"", "zero-byte file (parses as an empty ModelProto: no graph)",
                   ["empty.onnx"]))
     files.append(("unsupported_op.onnx", unsupported_ops().SerializeToString(),
-                  "Unique and NonMaxSuppression nodes (both should be reported)",
-                  ["Unique", "unique_1", "NonMaxSuppression", "nms_0"]))
+                  "Bernoulli and RandomUniformLike nodes (both should be reported)",
+                  ["Bernoulli", "bern_1", "RandomUniformLike", "rand_0"]))
     files.append(("missing_value.onnx", missing_value().SerializeToString(),
                   "node input that nothing defines", ["matmul_0", "fc.weight_missing"]))
     files.append(("shape_mismatch.onnx", shape_mismatch().SerializeToString(),
