@@ -181,6 +181,7 @@ extern const mt_op_def mt_ops_misc[];
 extern const mt_op_def mt_ops_index[];
 extern const mt_op_def mt_ops_normalize[];
 extern const mt_op_def mt_ops_loss[];
-extern const mt_op_def mt_ops_quant[]; /* ir/ops/quant.c */
+extern const mt_op_def mt_ops_quant[];     /* ir/ops/quant.c */
+extern const mt_op_def mt_ops_attention[]; /* ir/ops/attention.c */
 
 #endif

@@ -65,6 +65,8 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_DYN_QUANTIZE] = "dynamic_quantize",
     [MT_KERNEL_QMATMUL] = "qmatmul",
     [MT_KERNEL_QCONV] = "qconv",
+    [MT_KERNEL_ROTARY] = "rotary",
+    [MT_KERNEL_ATTENTION] = "attention",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -253,6 +255,9 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_DYN_QUANTIZE:
   case MT_KERNEL_QMATMUL:
   case MT_KERNEL_QCONV: return mt_cpu_kernel_run_quant(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_ROTARY:
+  case MT_KERNEL_ATTENTION:
+    return mt_cpu_kernel_run_attention(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
