@@ -148,6 +148,10 @@ void mt_cg_elem_load(mt_dtype dt, const char *p, const char *at, char *out, size
  * MaxUnpool, Det; UNIMPLEMENTED with the reason for NonMaxSuppression, NOT_FOUND for other kinds. */
 MT_MUST_USE mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                          int64_t *out_work);
+/* The body of an attention-family op's own kernel (cuda_attention.c): RotaryEmbedding one thread
+ * per output element, Attention one thread per query row. NOT_FOUND for other kinds. */
+MT_MUST_USE mt_status *mt_cg_attention_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                            int64_t *out_work);
 
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,

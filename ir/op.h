@@ -202,5 +202,7 @@ extern const mt_op_def mt_ops_signal[];
 extern const mt_op_def mt_ops_sequence[];
 extern const mt_op_def mt_ops_loop[];
 extern const mt_op_def mt_ops_vision[];
+extern const mt_op_def mt_ops_quant[];     /* ir/ops/quant.c */
+extern const mt_op_def mt_ops_attention[]; /* ir/ops/attention.c */
 
 #endif

@@ -15,6 +15,10 @@
  * Conv, the last axis for a 2-D MatMul weight); the bias (Conv only) a DequantizeLinear of int32
  * whose scale equals float(xs * ws) per channel with zero point 0; y per-tensor; a Relu in
  * between only when y's zero point is its type's minimum (saturation then implies the Relu).
+ * A Gemm with transB (B [N, K], per-tensor or per-row scales, an optional int32 DQ bias [N])
+ * folds as a 1x1 QLinearConv over A reshaped to [M, K, 1, 1], the bias added to the int32
+ * accumulator before the requantize, and a Reshape back to [M, N] (the existing conv kernels and
+ * generator serve it; QLinearMatMul has no bias input). transA, alpha != 1 and beta != 1 refuse.
  * Intermediate float values must have no other reader. Every Conv / MatMul / Gemm that reads a
  * DequantizeLinear and is not folded is reported with the reason (compile report,
  * rejected_fusions, pass "fold-qdq"); every fold is reported under "rewrites". The now unread
@@ -32,6 +36,7 @@
 typedef struct qdq_match {
   int32_t q, relu, op, dqx, dqw, dqb;
   bool conv;
+  bool gemm_t; /* a Gemm with transB: folds as a 1x1 QLinearConv between Reshapes */
   char how[256];
 } qdq_match;
 
@@ -133,11 +138,16 @@ static const char *match(const mt_canon *c, int32_t q, qdq_match *mm) {
     return "its float output has other readers than the QuantizeLinear";
   if (mm->dqx < 0) return "input 0 is not a DequantizeLinear output";
   if (mm->dqw < 0) return "the weight is not a DequantizeLinear output";
-  if (gemm) { /* QLinearMatMul: A [M, K] x B [K, N], nothing else */
-    if (mt_node_attr_int(op, "transA", 0) || mt_node_attr_int(op, "transB", 0))
-      return "Gemm with transA/transB (QLinearMatMul takes the weight as [K, N])";
-    if (input(op, 2) != MT_NO_VALUE) return "Gemm with a bias (QLinearMatMul has no bias input)";
+  if (gemm) {
+    /* B [K, N]: QLinearMatMul. B [N, K] (transB): B is a 1x1 conv weight [C_out, C_in], so the
+     * Gemm is a QLinearConv over A [M, K, 1, 1], and the int32 bias lands in its epilogue. */
+    if (mt_node_attr_int(op, "transA", 0)) return "Gemm with transA";
     if (mt_node_attr_float(op, "alpha", 1.0f) != 1.0f) return "Gemm with alpha != 1";
+    mm->gemm_t = mt_node_attr_int(op, "transB", 0) != 0;
+    if (input(op, 2) != MT_NO_VALUE && !mm->gemm_t)
+      return "Gemm with a bias and no transB (QLinearMatMul has no bias input)";
+    if (input(op, 2) != MT_NO_VALUE && mt_node_attr_float(op, "beta", 1.0f) != 1.0f)
+      return "Gemm with beta != 1";
   }
   const char *why = per_tensor_dq(c, mt_module_node_c(c->m, mm->dqx));
   if (why) return why;
@@ -145,8 +155,9 @@ static const char *match(const mt_canon *c, int32_t q, qdq_match *mm) {
   const mt_value *yzp = val(c, input(qn, 2)),
                  *xq = val(c, input(mt_module_node_c(c->m, mm->dqx), 0));
   if (!w || w->rank < 2) return "the weight has rank < 2";
-  int64_t channels = conv ? w->dims[0] : w->dims[w->rank - 1];
-  why = weight_dq(c, mt_module_node_c(c->m, mm->dqw), conv ? 0 : w->rank - 1, channels);
+  bool out_axis0 = conv || mm->gemm_t; /* the weight's output channels are its axis 0 */
+  int64_t channels = out_axis0 ? w->dims[0] : w->dims[w->rank - 1];
+  why = weight_dq(c, mt_module_node_c(c->m, mm->dqw), out_axis0 ? 0 : w->rank - 1, channels);
   if (why) return why;
   if (!y || !is_q8(y->dtype)) return "the QuantizeLinear output is not int8/uint8";
   if (val_numel(val(c, input(qn, 1))) != 1 || (yzp && val_numel(yzp) != 1) ||
@@ -160,7 +171,13 @@ static const char *match(const mt_canon *c, int32_t q, qdq_match *mm) {
       return "a Relu before a QuantizeLinear whose zero point is not its type's minimum";
   }
   if (mat && w->rank != 2) return "MatMul with a weight of rank other than 2";
-  if (conv && input(op, 2) != MT_NO_VALUE) {
+  if (mm->gemm_t && w->rank != 2) return "Gemm with a weight of rank other than 2";
+  if (mm->gemm_t && input(op, 2) != MT_NO_VALUE) {
+    const mt_value *bv = val(c, input(op, 2));
+    if (!bv || bv->rank != 1 || bv->dims[0] != channels)
+      return "the Gemm bias is not one value per output column";
+  }
+  if (out_axis0 && input(op, 2) != MT_NO_VALUE) {
     mm->dqb = mt_canon_producer(c, input(op, 2), "DequantizeLinear");
     if (mm->dqb < 0) return "the bias is not a DequantizeLinear output";
     why = bias_dq(c, mm, channels);
@@ -168,13 +185,69 @@ static const char *match(const mt_canon *c, int32_t q, qdq_match *mm) {
   }
   const mt_value *wq = val(c, input(mt_module_node_c(c->m, mm->dqw), 0));
   snprintf(mm->how, sizeof mm->how, "%s: x %s per-tensor, w %s %s, y %s%s%s",
-           conv ? "QLinearConv" : "QLinearMatMul", mt_dtype_name(xq->dtype),
-           mt_dtype_name(wq->dtype),
+           conv ? "QLinearConv" : (mm->gemm_t ? "QLinearConv 1x1 (Gemm transB)" : "QLinearMatMul"),
+           mt_dtype_name(xq->dtype), mt_dtype_name(wq->dtype),
            val_numel(val(c, input(mt_module_node_c(c->m, mm->dqw), 1))) == 1 ? "per-tensor"
                                                                              : "per-channel",
            mt_dtype_name(y->dtype), mm->dqb >= 0 ? ", int32 bias" : "",
            mm->relu >= 0 ? ", Relu absorbed by saturation" : "");
   return NULL;
+}
+
+/* Adds node op_type(ins) -> outs to g just before `before`; returns its id. */
+MT_MUST_USE static mt_status *add_before(mt_canon *c, mt_graph *g, const char *name,
+                                         const char *op_type, int n_in, const mt_value_id *ins,
+                                         mt_value_id out, int32_t before, int32_t *id) {
+  MT_RETURN_IF_ERROR_PLAIN(
+      mt_module_add_node(c->m, g, name, op_type, "", n_in, ins, 1, &out, 0, NULL, id));
+  mt_graph_move_node_before(g, *id, before);
+  return NULL;
+}
+
+/* The Gemm-with-transB form: Reshape A and B to [., ., 1, 1], a 1x1 QLinearConv (bias in its
+ * epilogue), Reshape the [M, N, 1, 1] result back to [M, N]. Reshape's 0 keeps a dim. */
+MT_MUST_USE static mt_status *rewrite_gemm(mt_canon *c, const qdq_match *mm, mt_value_id *ins,
+                                           int32_t *out_id) {
+  const mt_node *qn = mt_module_node_c(c->m, mm->q), *op = mt_module_node_c(c->m, mm->op);
+  mt_graph *g = qn->graph;
+  int64_t to4[4] = {0, 0, 1, 1}, to2[2] = {0, 0};
+  mt_tensor t4 = {.dtype = MT_DTYPE_INT64, .rank = 1, .dims = {4}, .data = to4};
+  mt_tensor t2 = {.dtype = MT_DTYPE_INT64, .rank = 1, .dims = {2}, .data = to2};
+  char name[512];
+  mt_value_id s4, s2, x4, w4, y4;
+  snprintf(name, sizeof name, "%s/to4d", op->name);
+  MT_RETURN_IF_ERROR_PLAIN(mt_module_add_constant_value(c->m, g, name, &t4, &s4));
+  snprintf(name, sizeof name, "%s/to2d", op->name);
+  MT_RETURN_IF_ERROR_PLAIN(mt_module_add_constant_value(c->m, g, name, &t2, &s2));
+  const char *parts[3] = {"x4d", "w4d", "y4d"};
+  mt_value_id *vals[3] = {&x4, &w4, &y4};
+  for (int i = 0; i < 3; i++) {
+    snprintf(name, sizeof name, "%s/%s", op->name, parts[i]);
+    MT_RETURN_IF_ERROR_PLAIN(mt_module_add_value(c->m, g, name, vals[i]));
+  }
+  /* the pass runs after infer-shapes: the new values get their types here */
+  const mt_value_id from[3] = {ins[0], ins[3], qn->outputs[0]};
+  for (int i = 0; i < 3; i++) {
+    const mt_value *src = val(c, from[i]);
+    mt_value *dst = mt_module_value(c->m, *vals[i]);
+    if (!src || src->rank != 2) return MT_ERR(INTERNAL, "fold-qdq: a Gemm operand is not 2-D");
+    dst->dtype = src->dtype;
+    dst->rank = 4;
+    dst->dims[0] = src->dims[0], dst->dims[1] = src->dims[1], dst->dims[2] = dst->dims[3] = 1;
+  }
+  int32_t id;
+  const mt_value_id rx[2] = {ins[0], s4}, rw[2] = {ins[3], s4};
+  snprintf(name, sizeof name, "%s/reshape_x", op->name);
+  MT_RETURN_IF_ERROR_PLAIN(add_before(c, g, name, "Reshape", 2, rx, x4, mm->q, &id));
+  snprintf(name, sizeof name, "%s/reshape_w", op->name);
+  MT_RETURN_IF_ERROR_PLAIN(add_before(c, g, name, "Reshape", 2, rw, w4, mm->q, &id));
+  ins[0] = x4, ins[3] = w4;
+  snprintf(name, sizeof name, "%s/qlinear", op->name);
+  MT_RETURN_IF_ERROR_PLAIN(
+      add_before(c, g, name, "QLinearConv", mm->dqb >= 0 ? 9 : 8, ins, y4, mm->q, &id));
+  const mt_value_id ry[2] = {y4, s2};
+  snprintf(name, sizeof name, "%s/reshape_y", op->name);
+  return add_before(c, g, name, "Reshape", 2, ry, qn->outputs[0], mm->q, out_id);
 }
 
 MT_MUST_USE static mt_status *rewrite(mt_canon *c, const qdq_match *mm) {
@@ -194,11 +267,15 @@ MT_MUST_USE static mt_status *rewrite(mt_canon *c, const qdq_match *mm) {
   snprintf(name, sizeof name, "%s/qlinear", op->name);
   mt_graph *g = qn->graph;
   int32_t id;
-  MT_RETURN_IF_ERROR_PLAIN(
-      mt_module_add_node(c->m, g, name, mm->conv ? "QLinearConv" : "QLinearMatMul", "",
-                         mm->conv ? (mm->dqb >= 0 ? 9 : 8) : 8, ins, 1, outs,
-                         mm->conv ? op->n_attrs : 0, mm->conv ? op->attrs : NULL, &id));
-  mt_graph_move_node_before(g, id, mm->q);
+  if (mm->gemm_t) {
+    MT_RETURN_IF_ERROR_PLAIN(rewrite_gemm(c, mm, ins, &id));
+  } else {
+    MT_RETURN_IF_ERROR_PLAIN(
+        mt_module_add_node(c->m, g, name, mm->conv ? "QLinearConv" : "QLinearMatMul", "",
+                           mm->conv ? (mm->dqb >= 0 ? 9 : 8) : 8, ins, 1, outs,
+                           mm->conv ? op->n_attrs : 0, mm->conv ? op->attrs : NULL, &id));
+    mt_graph_move_node_before(g, id, mm->q);
+  }
   uint8_t *remove = calloc((size_t)mt_module_node_count(c->m) + 1, 1);
   if (!remove) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   remove[mm->q] = remove[mm->op] = 1;

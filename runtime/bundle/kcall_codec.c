@@ -443,6 +443,43 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &k->params.unique.flatten);
     c_bool(c, &k->params.unique.sorted);
     break;
+  case MT_KERNEL_ROTARY: {
+    mt_kc_rotary *r = &k->params.rotary;
+    c_i64(c, &r->batch);
+    c_i64(c, &r->heads);
+    c_i64(c, &r->seq);
+    c_i64(c, &r->head_size);
+    c_i64(c, &r->rot_dim);
+    c_i64(c, &r->max_pos);
+    c_bool(c, &r->in3d);
+    c_bool(c, &r->interleaved);
+    c_bool(c, &r->has_pos);
+    break;
+  }
+  case MT_KERNEL_ATTENTION: {
+    mt_kc_attention *a = &k->params.attention;
+    c_i64(c, &a->batch);
+    c_i64(c, &a->q_heads);
+    c_i64(c, &a->kv_heads);
+    c_i64(c, &a->q_len);
+    c_i64(c, &a->kv_len);
+    c_i64(c, &a->past_len);
+    c_i64(c, &a->head_qk);
+    c_i64(c, &a->head_v);
+    c_i64s(c, a->mask_dims, 4);
+    c_i64(c, &a->left_window);
+    c_i64(c, &a->right_window);
+    c_f32(c, &a->scale);
+    c_f32(c, &a->softcap);
+    c_int(c, &a->qk_mode, 0, 3, "attention: qk_matmul_output_mode out of range");
+    int mk = (int)a->mask;
+    c_int(c, &mk, MT_ATTN_MASK_NONE, MT_ATTN_MASK_FLOAT, "attention: mask kind out of range");
+    a->mask = (mt_attn_mask_kind)mk;
+    c_bool(c, &a->in3d);
+    c_bool(c, &a->causal);
+    c_bool(c, &a->has_nonpad);
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

@@ -986,6 +986,104 @@ MT_MUST_USE static mt_status *check_vision_kind(const call_ctx *c, const mt_kern
   }
 }
 
+/* ---------------------------------------------------------------- attention family */
+
+static bool in_geom(int64_t v, int64_t lo) { return v >= lo && v <= MAX_GEOM; }
+
+/* Q/K/V-like operand t: [b, h, s, d], or [b, s, h * d] when in3d. */
+MT_MUST_USE static mt_status *want_heads(const call_ctx *c, const mt_tensor *t, const char *what,
+                                         bool in3d, int64_t b, int64_t h, int64_t s, int64_t d) {
+  const int64_t d4[4] = {b, h, s, d}, d3[3] = {b, s, h * d};
+  return in3d ? want_shape(c, t, what, 3, d3) : want_shape(c, t, what, 4, d4);
+}
+
+MT_MUST_USE static mt_status *check_rotary(const call_ctx *c, const mt_kc_rotary *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 4, 1));
+  const mt_tensor *x = &c->in[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, x, "input 0"));
+  if (!in_geom(p->batch, 0) || !in_geom(p->heads, 1) || !in_geom(p->seq, 0) ||
+      !in_geom(p->head_size, 0) || !in_geom(p->rot_dim, 0) || !in_geom(p->max_pos, 0) ||
+      p->rot_dim > p->head_size || p->rot_dim % 2 != 0)
+    return bad(c, "geometry out of range");
+  MT_RETURN_IF_ERROR_PLAIN(
+      want_heads(c, x, "input 0", p->in3d, p->batch, p->heads, p->seq, p->head_size));
+  int64_t half = p->rot_dim / 2;
+  const int64_t pos_cache[2] = {p->max_pos, half}, row_cache[3] = {p->batch, p->seq, half};
+  for (int i = 1; i <= 2; i++) {
+    const char *what = i == 1 ? "input 1 (cos_cache)" : "input 2 (sin_cache)";
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[i], what, x->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(p->has_pos ? want_shape(c, &c->in[i], what, 2, pos_cache)
+                                        : want_shape(c, &c->in[i], what, 3, row_cache));
+  }
+  if (p->has_pos) {
+    if (!has_in(c, 3)) return bad(c, "input 3 (position_ids) is missing");
+    const int64_t pd[2] = {p->batch, p->seq};
+    MT_RETURN_IF_ERROR_PLAIN(want_index_type(c, &c->in[3], "input 3 (position_ids)"));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[3], "input 3 (position_ids)", 2, pd));
+  }
+  return want_same(c, x);
+}
+
+MT_MUST_USE static mt_status *check_attention(const call_ctx *c, const mt_kc_attention *p) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 3, 7, 4));
+  const mt_tensor *q = &c->in[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, q, "input 0"));
+  if (!in_geom(p->batch, 0) || !in_geom(p->q_heads, 1) || !in_geom(p->kv_heads, 1) ||
+      !in_geom(p->q_len, 0) || !in_geom(p->kv_len, 0) || !in_geom(p->past_len, 0) ||
+      !in_geom(p->head_qk, 0) || !in_geom(p->head_v, 0) || p->q_heads % p->kv_heads != 0 ||
+      p->left_window < -1 || p->right_window < -1)
+    return bad(c, "geometry out of range");
+  int64_t total = p->past_len + p->kv_len;
+  bool d3 = p->in3d;
+  MT_RETURN_IF_ERROR_PLAIN(
+      want_heads(c, q, "input 0 (Q)", d3, p->batch, p->q_heads, p->q_len, p->head_qk));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[1], "input 1 (K)", q->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[2], "input 2 (V)", q->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(
+      want_heads(c, &c->in[1], "input 1 (K)", d3, p->batch, p->kv_heads, p->kv_len, p->head_qk));
+  MT_RETURN_IF_ERROR_PLAIN(
+      want_heads(c, &c->in[2], "input 2 (V)", d3, p->batch, p->kv_heads, p->kv_len, p->head_v));
+  if (p->mask != MT_ATTN_MASK_NONE) {
+    if (!has_in(c, 3)) return bad(c, "input 3 (attn_mask) is missing");
+    const int64_t full[4] = {p->batch, p->q_heads, p->q_len, total};
+    for (int d = 0; d < 4; d++) {
+      int64_t m = p->mask_dims[d];
+      if (d == 3 ? m < 1 || m > total : m != 1 && m != full[d]) return bad(c, "mask dims");
+    }
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[3], "input 3 (attn_mask)",
+                                        p->mask == MT_ATTN_MASK_BOOL ? MT_DTYPE_BOOL : q->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(
+        want_numel(c, &c->in[3], "input 3 (attn_mask)", prod(p->mask_dims, 0, 4)));
+  }
+  if (p->past_len > 0) {
+    if (!has_in(c, 4) || !has_in(c, 5)) return bad(c, "past_key or past_value is missing");
+    const int64_t pk[4] = {p->batch, p->kv_heads, p->past_len, p->head_qk};
+    const int64_t pv[4] = {p->batch, p->kv_heads, p->past_len, p->head_v};
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[4], "input 4 (past_key)", q->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[5], "input 5 (past_value)", q->dtype));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[4], "input 4 (past_key)", 4, pk));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[5], "input 5 (past_value)", 4, pv));
+  }
+  if (p->has_nonpad) {
+    if (!has_in(c, 6)) return bad(c, "input 6 (nonpad_kv_seqlen) is missing");
+    const int64_t nd[1] = {p->batch};
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->in[6], "input 6", MT_DTYPE_INT64));
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[6], "input 6", 1, nd));
+  }
+  MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", q->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(
+      want_heads(c, &c->out[0], "output 0", d3, p->batch, p->q_heads, p->q_len, p->head_v));
+  const int64_t shapes[3][4] = {{p->batch, p->kv_heads, total, p->head_qk},
+                                {p->batch, p->kv_heads, total, p->head_v},
+                                {p->batch, p->q_heads, p->q_len, total}};
+  for (int o = 1; o < 4; o++)
+    if (has_out(c, o)) {
+      MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[o], "an optional output", q->dtype));
+      MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[o], "an optional output", 4, shapes[o - 1]));
+    }
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_kernel_call *k) {
   const mt_tensor *x = &c->in[0];
   switch (k->kind) {
@@ -1019,6 +1117,8 @@ MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_ker
     if (x->rank < 2 || k->params.lrn.size < 1) return bad(c, "rank or size");
     return want_same(c, x);
   case MT_KERNEL_NLL_LOSS: return check_nll_loss(c, &k->params.nll_loss);
+  case MT_KERNEL_ROTARY: return check_rotary(c, &k->params.rotary);
+  case MT_KERNEL_ATTENTION: return check_attention(c, &k->params.attention);
   case MT_KERNEL_WINDOW:
     MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
     if (c->out[0].rank != 1) return bad(c, "output 0 must be 1-D");

@@ -78,6 +78,8 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_CUMPROD] = "cumprod",
     [MT_KERNEL_AFFINE_GRID] = "affine_grid",
     [MT_KERNEL_COL2IM] = "col2im",
+    [MT_KERNEL_ROTARY] = "rotary",
+    [MT_KERNEL_ATTENTION] = "attention",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -277,6 +279,9 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_STFT:
   case MT_KERNEL_MEL_WEIGHT:
     return mt_cpu_kernel_run_signal(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_ROTARY:
+  case MT_KERNEL_ATTENTION:
+    return mt_cpu_kernel_run_attention(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NMS:

@@ -109,6 +109,9 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_CUMPROD,     /* mt_kc_cumprod (kernel_call_vision.c) */
   MT_KERNEL_AFFINE_GRID, /* mt_kc_affine_grid; theta is input 0, the sizes are the output's */
   MT_KERNEL_COL2IM,      /* mt_kc_col2im */
+  /* attention family (kernel_call_attention.c) */
+  MT_KERNEL_ROTARY,    /* mt_kc_rotary: RotaryEmbedding */
+  MT_KERNEL_ATTENTION, /* mt_kc_attention: Attention */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -483,6 +486,38 @@ typedef struct mt_kc_lp_pool {
 } mt_kc_lp_pool;
 
 /* One node's work for runtime/cpu: copy it by value, store it, run it any time later. */
+/* RotaryEmbedding over x [B, H, S, D] (or [B, S, H * D] when in3d): the first rot_dim values of
+ * each head rotate by the angle whose cos/sin the caches hold, in pairs (i, i + rot_dim / 2) or
+ * interleaved (2i, 2i + 1); the rest pass through. The caches are [max_pos, rot_dim / 2] indexed
+ * by position_ids (input 3, [B, S]) when has_pos, else [B, S, rot_dim / 2]. */
+typedef struct mt_kc_rotary {
+  int64_t batch, heads, seq, head_size, rot_dim, max_pos;
+  bool in3d, interleaved, has_pos;
+} mt_kc_rotary;
+
+typedef enum mt_attn_mask_kind {
+  MT_ATTN_MASK_NONE = 0,
+  MT_ATTN_MASK_BOOL,  /* true attends, false adds -inf */
+  MT_ATTN_MASK_FLOAT, /* added to the scores */
+} mt_attn_mask_kind;
+
+/* Attention (opsets 23-25) over Q, K, V (inputs 0-2), attn_mask (3), past_key / past_value (4, 5,
+ * [B, kv_heads, past_len, D]) and nonpad_kv_seqlen (6, int64 [B]). 3-D inputs are [B, S, H * D].
+ * Outputs: Y, present_key, present_value ([B, kv_heads, past_len + kv_len, D]), the QK output
+ * ([B, q_heads, q_len, total], what qk_mode selects). The mask broadcasts against
+ * [B, q_heads, q_len, total] from mask_dims (right-aligned to rank 4, 1 where absent); a last dim
+ * shorter than total pads with -inf. Scores, softcap and softmax are computed in double. */
+typedef struct mt_kc_attention {
+  int64_t batch, q_heads, kv_heads, q_len, kv_len, past_len, head_qk, head_v;
+  int64_t mask_dims[4];
+  int64_t left_window, right_window; /* -1: unbounded */
+  float scale;                       /* resolved: 1 / sqrt(head_qk) when the attribute is absent */
+  float softcap;                     /* <= 0: none */
+  int qk_mode;                       /* 0, 1: softcap(QK); 2: + bias; 3: softmax */
+  mt_attn_mask_kind mask;
+  bool in3d, causal, has_nonpad;
+} mt_kc_attention;
+
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
   union {
@@ -535,6 +570,8 @@ typedef struct mt_kernel_call {
     mt_kc_cumprod cumprod;
     mt_kc_affine_grid affine_grid;
     mt_kc_col2im col2im;
+    mt_kc_rotary rotary;
+    mt_kc_attention attention;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -584,6 +621,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_vision(const mt_kernel_call *call, int 
 MT_MUST_USE mt_status *mt_cpu_kernel_run_unique(const mt_kernel_call *call, int n_inputs,
                                                 const mt_tensor *const *inputs, int n_outputs,
                                                 mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_attention(const mt_kernel_call *call, int n_inputs,
+                                                   const mt_tensor *const *inputs, int n_outputs,
+                                                   mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);

@@ -81,13 +81,22 @@ def conv_case(rng, relu_zp=None, bias="dq", group=1, extra_reader=False):
     return g.model([1, cin, 6, 6], out, [1, cout, 6, 6], [y] if extra_reader else ())
 
 
-def matmul_case(rng, gemm=False):
+def matmul_case(rng, gemm=False, bias=False, trans_a=False):
     g = G()
     x = g.qdq("x", 0.05, np.uint8(128))
     wq = rng.integers(-120, 120, (8, 5) if not gemm else (5, 8)).astype(np.int8)
     if gemm:
-        w = g.dq_const(wq, np.float32(0.01), np.int8(0))
-        y = g.node("Gemm", [x, w], transB=1)
+        # B [N, K] with one scale per output column (per row of B)
+        ws = rng.uniform(0.005, 0.02, 5).astype(np.float32)
+        w = g.dq_const(wq, ws, np.zeros(5, np.int8), axis=0)
+        ins = [x, w]
+        if bias:
+            bs = (np.float32(0.05) * ws).astype(np.float32)
+            ins.append(g.dq_const(rng.integers(-2000, 2000, 5).astype(np.int32), bs, axis=0))
+        if trans_a:
+            y = g.node("Gemm", ins, transA=1, transB=1)
+            return g.model([8, 3], g.qdq(y, 0.1, np.uint8(128)), [3, 5])
+        y = g.node("Gemm", ins, transB=1)
     else:
         w = g.dq_const(wq, rng.uniform(0.005, 0.02, 5).astype(np.float32), np.zeros(5, np.int8),
                        axis=1)
@@ -106,7 +115,10 @@ CASES = [
     ("conv_float_bias", lambda r: conv_case(r, bias="float"), False,
      "the bias is not a DequantizeLinear output"),
     ("conv_two_readers", lambda r: conv_case(r, extra_reader=True), False, "other readers"),
-    ("gemm_transb", lambda r: matmul_case(r, gemm=True), False, "transA/transB"),
+    ("gemm_transb_fold", lambda r: matmul_case(r, gemm=True), True, "Gemm transB"),
+    ("gemm_transb_bias_fold", lambda r: matmul_case(r, gemm=True, bias=True), True,
+     "Gemm transB"),
+    ("gemm_transa", lambda r: matmul_case(r, gemm=True, trans_a=True), False, "transA"),
 ]
 
 
@@ -154,7 +166,7 @@ def main():
             np.save(inp, x)
             run([args.mtcc, "run", bundle, "--input", "x=" + inp, "--output-dir", od])
             got = np.load(os.path.join(od, os.listdir(od)[0], out + ".npy"))
-            step = 0.1 if name.startswith("matmul") else 0.03
+            step = 0.1 if name.startswith(("matmul", "gemm")) else 0.03
             steps = float(np.max(np.abs(got.astype(np.float64) - want))) / step
             differ = int(np.count_nonzero(np.abs(got - want) > 1e-6))
             detail += "; vs ORT: %d of %d differ, max %.2f step(s)" % (differ, got.size, steps)
