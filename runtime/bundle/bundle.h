@@ -21,6 +21,8 @@ typedef struct mt_bundle {
   size_t weight_bytes;
   const uint8_t *code; /* the code section (cubins, PTX; Manifest.code_images), or NULL */
   size_t code_bytes;
+  const uint8_t *cpu_code; /* the CPU-code section (Manifest.cpu_objects), or NULL */
+  size_t cpu_code_bytes;
   Mtbundle__Manifest *manifest;
   mt_kernel_call *calls; /* per manifest node, decoded */
 } mt_bundle;
@@ -57,6 +59,12 @@ MT_MUST_USE mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m,
  * modules, launches, library calls and every buffer they name. Called by mt_bundle_load after
  * the CPU plan is checked; b->code must be set. */
 MT_MUST_USE mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *what);
+
+/* Validates the CPU code (runtime/bundle/validate_cpu.c): objects inside the CPU-code section,
+ * their ELF headers, targets and ABI version, and every kernel of Manifest.cpu_groups (symbol,
+ * tenant, buffers). Called by mt_bundle_load after the CPU plan is checked; b->cpu_code must be
+ * set. */
+MT_MUST_USE mt_status *mt_bundle_validate_cpu(const mt_bundle *b, const char *what);
 
 /* The bytes of code image `image` of a validated bundle, inside the bundle's mapping (lives
  * until the bundle is closed). OUT_OF_RANGE when there is no such image. Any thread. */

@@ -213,10 +213,14 @@ mt_status *mt_bundle_load(mt_bundle *b, const char *what) {
   b->weight_bytes = (size_t)secs[MT_SECTION_WEIGHTS].size;
   b->code = secs[MT_SECTION_CODE].kind ? b->image + secs[MT_SECTION_CODE].offset : NULL;
   b->code_bytes = (size_t)secs[MT_SECTION_CODE].size;
+  const mt_bundle_section *cs = &secs[MT_SECTION_CPU_CODE];
+  b->cpu_code = cs->kind ? b->image + cs->offset : NULL;
+  b->cpu_code_bytes = (size_t)cs->size;
   const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
   b->manifest = mtbundle__manifest__unpack(NULL, (size_t)ms->size, b->image + ms->offset);
   if (!b->manifest) return MT_ERR(DATA_LOSS, "%s: the manifest section does not parse", what);
   MT_RETURN_IF_ERROR_PLAIN(check_manifest(b, what));
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_validate_cpu(b, what));
   return mt_bundle_validate_gpu(b, what);
 }
 
