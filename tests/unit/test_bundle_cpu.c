@@ -483,6 +483,18 @@ static void test_corruptions_refused(void **state) {
   free(img);
 }
 
+/* With MT_WRITE_CPU_SEED=PATH: writes the x86-64-v3 bundle there (the fuzz seed
+ * tests/fuzz/seeds/bundle/small_cpu.mtbundle comes from this). */
+static void test_write_seed(void **state) {
+  fixture *f = *state;
+  const char *path = getenv("MT_WRITE_CPU_SEED");
+  if (!path) return; /* not a skip: the test as a whole ran */
+  size_t size;
+  uint8_t *img = pack(f, make(f, "v3", "fixture_add_relu", 0), &size);
+  tu_write_file(path, img, size);
+  free(img);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matches_reference),
@@ -491,6 +503,7 @@ int main(void) {
       cmocka_unit_test(test_missing_library_falls_back),
       cmocka_unit_test(test_session_refuses_bad_object),
       cmocka_unit_test(test_corruptions_refused),
+      cmocka_unit_test(test_write_seed),
   };
   return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));
 }
