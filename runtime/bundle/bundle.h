@@ -55,6 +55,16 @@ MT_MUST_USE mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m,
                                            const Mtbundle__BufferRef *r, bool writes,
                                            int32_t tenant, const char *what);
 
+/* Whether s is a C identifier of 1 to max_len bytes (GPU entries, CPU kernel symbols). */
+bool mt_bundle_is_identifier(const char *s, size_t max_len);
+/* For the validators of per-group code (GPU, CPU): calls check for groups 0 .. n_groups - 1 in
+ * order, with group_of_tenant[t] == g exactly when tenant t has a node in group g (-1 or an
+ * earlier group otherwise); returns the first error. */
+typedef mt_status *(*mt_bundle_group_check)(const Mtbundle__Manifest *m, size_t g,
+                                            const int64_t *group_of_tenant, const char *what);
+MT_MUST_USE mt_status *mt_bundle_check_groups(const Mtbundle__Manifest *m, size_t n_groups,
+                                              mt_bundle_group_check check, const char *what);
+
 /* Validates the GPU plan (runtime/bundle/validate_gpu.c): code images inside the code section,
  * modules, launches, library calls and every buffer they name. Called by mt_bundle_load after
  * the CPU plan is checked; b->code must be set. */

@@ -229,6 +229,33 @@ mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m, const Mtbundle__Buff
   return check_ref(m, r, writes, tenant, what);
 }
 
+bool mt_bundle_is_identifier(const char *s, size_t max_len) {
+  if (!s || !s[0] || strlen(s) > max_len) return false;
+  for (size_t i = 0; s[i]; i++) {
+    char c = s[i];
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+mt_status *mt_bundle_check_groups(const Mtbundle__Manifest *m, size_t n_groups,
+                                  mt_bundle_group_check check, const char *what) {
+  /* which group last marked each tenant: one pass over the nodes for all groups */
+  int64_t *group_of_tenant = malloc((m->n_tenants + 1) * sizeof *group_of_tenant);
+  if (!group_of_tenant) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t t = 0; t < m->n_tenants; t++) group_of_tenant[t] = -1;
+  mt_status *st = NULL;
+  for (size_t g = 0; !st && g < n_groups; g++) {
+    const Mtbundle__Group *gr = m->groups[g];
+    for (uint32_t i = 0; i < gr->n_nodes; i++)
+      group_of_tenant[m->nodes[gr->first_node + i]->tenant] = (int64_t)g;
+    st = check(m, g, group_of_tenant, what);
+  }
+  free(group_of_tenant);
+  return st;
+}
+
 void mt_bundle_release(mt_bundle *b) {
   if (b->manifest) mtbundle__manifest__free_unpacked(b->manifest, NULL);
   free(b->calls);

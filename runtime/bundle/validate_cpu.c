@@ -30,16 +30,6 @@
 
 typedef Mtbundle__BufferRef ref_t;
 
-static bool is_identifier(const char *s) {
-  if (!s || !s[0] || strlen(s) > MAX_NAME) return false;
-  for (size_t i = 0; s[i]; i++) {
-    char c = s[i];
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
-
 /* A feature or library name: printable, no space, 1 to MAX_NAME bytes. */
 static bool is_name(const char *s) {
   if (!s || !s[0] || strlen(s) > MAX_NAME) return false;
@@ -152,7 +142,7 @@ typedef struct group_ctx {
 MT_MUST_USE static mt_status *check_kernel(const group_ctx *gc, const Mtbundle__CpuKernel *k,
                                            const char *what) {
   const Mtbundle__Manifest *m = gc->m;
-  if (!is_identifier(k->symbol))
+  if (!mt_bundle_is_identifier(k->symbol, MAX_NAME))
     return MT_ERR(DATA_LOSS, "%s: symbol '%.64s' is not a C identifier", what,
                   k->symbol ? k->symbol : "");
   if (strcmp(k->symbol, MT_CPU_ABI_VERSION_SYMBOL) == 0)
@@ -227,23 +217,18 @@ MT_MUST_USE static mt_status *check_group(const group_ctx *gc, const char *f) {
   return NULL;
 }
 
+MT_MUST_USE static mt_status *check_one_group(const Mtbundle__Manifest *m, size_t g,
+                                              const int64_t *group_of_tenant, const char *f) {
+  group_ctx gc = {.m = m, .g = (int64_t)g, .group_of_tenant = group_of_tenant};
+  return check_group(&gc, f);
+}
+
 MT_MUST_USE static mt_status *check_groups(const Mtbundle__Manifest *m, const char *f) {
   if (m->n_cpu_groups != 0 && m->n_cpu_groups != m->n_groups)
     return MT_ERR(DATA_LOSS, "%s: %zu CPU groups for %zu groups (expected none or one per group)",
                   f, m->n_cpu_groups, m->n_groups);
-  int64_t *group_of_tenant = malloc((m->n_tenants + 1) * sizeof *group_of_tenant);
-  if (!group_of_tenant) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  for (size_t t = 0; t < m->n_tenants; t++) group_of_tenant[t] = -1;
-  mt_status *st = NULL;
-  for (size_t g = 0; !st && g < m->n_cpu_groups; g++) {
-    const Mtbundle__Group *gr = m->groups[g];
-    for (uint32_t i = 0; i < gr->n_nodes; i++)
-      group_of_tenant[m->nodes[gr->first_node + i]->tenant] = (int64_t)g;
-    group_ctx gc = {.m = m, .g = (int64_t)g, .group_of_tenant = group_of_tenant};
-    st = check_group(&gc, f);
-  }
-  free(group_of_tenant);
-  return st ? st : check_unique_symbols(m, f);
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_check_groups(m, m->n_cpu_groups, check_one_group, f));
+  return check_unique_symbols(m, f);
 }
 
 mt_status *mt_bundle_validate_cpu(const mt_bundle *b, const char *f) {

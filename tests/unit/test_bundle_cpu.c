@@ -56,23 +56,8 @@ static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
 /* ---- building bundles with CPU code: the manifest decoded into an arena (so edits may point
  * anywhere), CPU fields added, re-encoded, the container rebuilt with a CPU-code section ---- */
 
-typedef struct arena {
-  void *blocks[1 << 12];
-  size_t n;
-} arena;
-static void *arena_alloc(void *data, size_t size) {
-  arena *a = data;
-  void *p = calloc(1, size ? size : 1);
-  if (a->n < sizeof a->blocks / sizeof *a->blocks)
-    a->blocks[a->n++] = p;
-  else
-    fail_msg("arena full");
-  return p;
-}
-static void arena_free(void *data, void *p) { (void)data, (void)p; }
-
 typedef struct cpu_bundle {
-  arena *ar;
+  bt_arena *ar;
   Mtbundle__Manifest *m;
   uint8_t code[1 << 16]; /* the CPU-code section */
   size_t code_size;
@@ -80,7 +65,7 @@ typedef struct cpu_bundle {
   size_t group; /* the Add + Relu group */
 } cpu_bundle;
 
-static void *alloc(cpu_bundle *c, size_t n) { return arena_alloc(c->ar, n); }
+static void *alloc(cpu_bundle *c, size_t n) { return bt_arena_alloc(c->ar, n); }
 
 static Mtbundle__Node *node_named(const Mtbundle__Manifest *m, const char *name, size_t *index) {
   for (size_t i = 0; i < m->n_nodes; i++)
@@ -122,7 +107,7 @@ static cpu_bundle *make(const fixture *f, const char *targets, const char *symbo
   c->ar = calloc(1, sizeof *c->ar);
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
   assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
-  ProtobufCAllocator pa = {arena_alloc, arena_free, c->ar};
+  ProtobufCAllocator pa = bt_arena_allocator(c->ar);
   const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
   Mtbundle__Manifest *m = c->m =
       mtbundle__manifest__unpack(&pa, (size_t)ms->size, f->image + ms->offset);
@@ -181,8 +166,7 @@ static uint8_t *pack(const fixture *f, cpu_bundle *c, size_t *out_size) {
   bool with_code = c->code_size > 0 && !c->drop_code;
   assert_ok(mt_bundle_build_image(out, data, with_code ? 3 : 2, &img, out_size));
   free(packed);
-  for (size_t k = 0; k < c->ar->n; k++) free(c->ar->blocks[k]);
-  free(c->ar);
+  bt_arena_free(c->ar);
   free(c);
   return img;
 }

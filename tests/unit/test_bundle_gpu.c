@@ -230,21 +230,6 @@ static void test_cpu_only_bundle(void **state) {
 /* ---- corruptions of the GPU fields: decode the manifest into an arena (so mutations may point
  * anywhere), mutate it and/or the code section, re-encode, rebuild the container ---- */
 
-typedef struct arena {
-  void *blocks[1 << 14];
-  size_t n;
-} arena;
-static void *arena_alloc(void *data, size_t size) {
-  arena *a = data;
-  void *p = calloc(1, size ? size : 1);
-  if (a->n < sizeof a->blocks / sizeof *a->blocks)
-    a->blocks[a->n++] = p;
-  else
-    fail_msg("arena full");
-  return p;
-}
-static void arena_free(void *data, void *p) { (void)data, (void)p; }
-
 typedef struct corruption {
   Mtbundle__Manifest *m;
   uint8_t *code; /* a private copy of the code section */
@@ -430,8 +415,8 @@ static void test_gpu_corruptions(void **state) {
                           *cs = &secs[MT_SECTION_CODE];
   assert_true(cs->kind == MT_SECTION_CODE && cs->size > 0);
   for (size_t i = 0; i < sizeof GPU_CASES / sizeof *GPU_CASES; i++) {
-    arena *ar = calloc(1, sizeof *ar);
-    ProtobufCAllocator pa = {arena_alloc, arena_free, ar};
+    bt_arena *ar = calloc(1, sizeof *ar);
+    ProtobufCAllocator pa = bt_arena_allocator(ar);
     corruption c = {.m = mtbundle__manifest__unpack(&pa, (size_t)ms->size, f->image + ms->offset),
                     .code = malloc((size_t)cs->size),
                     .code_size = (size_t)cs->size};
@@ -452,8 +437,7 @@ static void test_gpu_corruptions(void **state) {
     free(img);
     free(packed);
     free(c.code);
-    for (size_t k = 0; k < ar->n; k++) free(ar->blocks[k]);
-    free(ar);
+    bt_arena_free(ar);
   }
 }
 
