@@ -111,6 +111,16 @@ def feeds_for(ports, seed):
 
 
 def peak_mib():
+    """This process's peak resident memory: VmHWM belongs to the address space exec made, unlike
+    ru_maxrss, which Linux carries over from the parent's at fork (the parent has the bundle
+    mapped)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
