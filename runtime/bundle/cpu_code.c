@@ -141,6 +141,18 @@ MT_MUST_USE static mt_status *resolve(mt_cpu_code *c, const Mtbundle__Manifest *
   return NULL;
 }
 
+/* The session splits every kernel over its own threads (cpu_abi.h), so a library the object
+ * calls must not start threads of its own on top: OpenBLAS (found through the object's
+ * dependencies, RTLD_LOCAL or not) is set to one thread. This is process-wide for that copy of
+ * OpenBLAS, which only generated objects and libraries linking the same soname share. */
+static void single_threaded_libraries(void *handle) {
+  void *f = dlsym(handle, "openblas_set_num_threads");
+  if (!f) return;
+  void (*set)(int);
+  memcpy(&set, &f, sizeof set);
+  set(1);
+}
+
 mt_status *mt_cpu_code_load(const mt_bundle *b, const char *cpu_target, mt_cpu_code **out) {
   *out = NULL;
   const Mtbundle__Manifest *m = b->manifest;
@@ -185,6 +197,7 @@ mt_status *mt_cpu_code_load(const mt_bundle *b, const char *cpu_target, mt_cpu_c
     *out = NULL;
     return st;
   }
+  single_threaded_libraries(c->handle);
   c->target = o->target;
   size_t len = (size_t)snprintf(c->note, sizeof c->note, "CPU object %s", o->target);
   for (size_t f = 0; f < o->n_required_features && len < sizeof c->note; f++)

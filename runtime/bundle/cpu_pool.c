@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "runtime/bundle/cpu_schedule.h" /* MT_CPU_THREAD_STACK */
+
 #define MAX_THREADS 64
 
 typedef struct worker_arg {
@@ -60,22 +62,28 @@ mt_status *mt_cpu_pool_create(int n_threads, mt_cpu_pool **out) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->start, NULL);
   pthread_cond_init(&p->done, NULL);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, MT_CPU_THREAD_STACK);
   if (p->n > 1) {
     p->threads = calloc((size_t)p->n, sizeof *p->threads);
     p->wargs = calloc((size_t)p->n, sizeof *p->wargs);
     if (!p->threads || !p->wargs) {
+      pthread_attr_destroy(&attr);
       mt_cpu_pool_destroy(p);
       return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for %d kernel threads", p->n);
     }
     for (; p->started < p->n - 1; p->started++) {
       p->wargs[p->started] = (worker_arg){p, p->started + 1};
-      if (pthread_create(&p->threads[p->started], NULL, worker, &p->wargs[p->started]) != 0) {
+      if (pthread_create(&p->threads[p->started], &attr, worker, &p->wargs[p->started]) != 0) {
+        pthread_attr_destroy(&attr);
         mt_cpu_pool_destroy(p);
         return MT_ERR(RESOURCE_EXHAUSTED, "cannot start CPU kernel thread %d of %d", p->started + 1,
                       p->n - 1);
       }
     }
   }
+  pthread_attr_destroy(&attr);
   *out = p;
   return NULL;
 }
