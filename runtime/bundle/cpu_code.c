@@ -28,7 +28,9 @@ const char *mt_cpu_code_target(const mt_cpu_code *c) { return c->target; }
 const char *mt_cpu_code_note(const mt_cpu_code *c) { return c->note; }
 
 mt_cpu_kernel_fn mt_cpu_code_kernel(const mt_cpu_code *c, size_t g, size_t k) {
-  return c->handle ? c->fns[c->at[g] + k] : NULL;
+  /* at[g] + k past the group's own kernels would be the next group's first */
+  if (!c->handle || k >= c->at[g + 1] - c->at[g]) return NULL;
+  return c->fns[c->at[g] + k];
 }
 
 void mt_cpu_code_destroy(mt_cpu_code *c) {
@@ -121,11 +123,12 @@ MT_MUST_USE static mt_status *resolve(mt_cpu_code *c, const Mtbundle__Manifest *
     return MT_ERR(DATA_LOSS, "CPU object %s has CPU ABI version %u; its manifest entry says %u",
                   target, *abi, MT_CPU_ABI_VERSION);
   size_t n = 0;
-  c->at = calloc(m->n_cpu_groups + 1, sizeof *c->at);
+  c->at = calloc(m->n_cpu_groups + 2, sizeof *c->at);
   for (size_t g = 0; c->at && g < m->n_cpu_groups; g++) {
     c->at[g] = n;
     n += m->cpu_groups[g]->n_kernels;
   }
+  if (c->at) c->at[m->n_cpu_groups] = n;
   c->fns = calloc(n + 1, sizeof *c->fns);
   if (!c->at || !c->fns) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (size_t g = 0; g < m->n_cpu_groups; g++)

@@ -435,7 +435,7 @@ MT_MUST_USE static mt_status *run_node(mtrt_session *s, size_t i) {
  */
 static bool run_generated(mtrt_session *s, size_t g) {
   const Mtbundle__Manifest *m = s->bundle->b.manifest;
-  if (!s->kernel_at || !mt_cpu_code_kernel(s->cpu, g, 0)) return false;
+  if (!s->kernel_at || g >= m->n_cpu_groups || m->cpu_groups[g]->n_kernels == 0) return false;
   const Mtbundle__CpuGroup *cg = m->cpu_groups[g];
   for (size_t k = 0; s->run_tenant >= 0 && k < cg->n_kernels; k++)
     if (cg->kernels[k]->tenant < 0) return false;

@@ -100,9 +100,11 @@ static void add_object(cpu_bundle *c, const char *target, const char *feature, c
 }
 
 /* The tiny bundle with objects for x86-64-v3 (needs avx2) and x86-64-v4 (needs avx512f) where
- * `targets` says ("v3", "v4" or "v3v4"), and one kernel `symbol` of `tenant` for the Add + Relu
- * group: args x, w1, relu's output. The other groups say why they have no CPU code. */
-static cpu_bundle *make(const fixture *f, const char *targets, const char *symbol, int tenant) {
+ * `targets` says ("v3", "v4" or "v3v4"), and one kernel `symbol` of `tenant` for the group of
+ * nodes `first` .. `last`: args the inputs of `first`, then the outputs of `last`. The other
+ * groups say why they have no CPU code. */
+static cpu_bundle *make_for(const fixture *f, const char *targets, const char *symbol, int tenant,
+                            const char *first, const char *last) {
   cpu_bundle *c = calloc(1, sizeof *c);
   c->ar = calloc(1, sizeof *c->ar);
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
@@ -116,7 +118,7 @@ static cpu_bundle *make(const fixture *f, const char *targets, const char *symbo
   if (strstr(targets, "v3")) add_object(c, "x86-64-v3", "avx2", f->object, f->object_size);
   if (strstr(targets, "v4")) add_object(c, "x86-64-v4", "avx512f", f->object, f->object_size);
   size_t add_i, relu_i;
-  Mtbundle__Node *add = node_named(m, "add", &add_i), *relu = node_named(m, "relu", &relu_i);
+  Mtbundle__Node *add = node_named(m, first, &add_i), *relu = node_named(m, last, &relu_i);
   m->n_cpu_groups = m->n_groups;
   m->cpu_groups = alloc(c, m->n_groups * sizeof *m->cpu_groups);
   for (size_t g = 0; g < m->n_groups; g++) {
@@ -126,6 +128,7 @@ static cpu_bundle *make(const fixture *f, const char *targets, const char *symbo
     bool ours = add_i >= gr->first_node && add_i < gr->first_node + gr->n_nodes;
     if (!ours) {
       cg->unavailable = "the fixture object covers only Add + Relu";
+      if (strcmp(first, "add") != 0) cg->unavailable = "the fixture kernel covers another group";
       continue;
     }
     assert_true(relu_i >= gr->first_node && relu_i < gr->first_node + gr->n_nodes);
@@ -134,17 +137,20 @@ static cpu_bundle *make(const fixture *f, const char *targets, const char *symbo
     *k = (Mtbundle__CpuKernel)MTBUNDLE__CPU_KERNEL__INIT;
     k->symbol = (char *)symbol;
     k->tenant = tenant;
-    k->name = "add+relu";
-    k->n_args = 3;
-    k->args = alloc(c, 3 * sizeof *k->args);
-    k->args[0] = add->inputs[0];
-    k->args[1] = add->inputs[1];
-    k->args[2] = relu->outputs[0];
+    k->name = (char *)symbol;
+    k->n_args = add->n_inputs + relu->n_outputs;
+    k->args = alloc(c, k->n_args * sizeof *k->args);
+    for (size_t i = 0; i < add->n_inputs; i++) k->args[i] = add->inputs[i];
+    for (size_t i = 0; i < relu->n_outputs; i++) k->args[add->n_inputs + i] = relu->outputs[i];
     cg->n_kernels = 1;
     cg->kernels = alloc(c, sizeof *cg->kernels);
     cg->kernels[0] = k;
   }
   return c;
+}
+
+static cpu_bundle *make(const fixture *f, const char *targets, const char *symbol, int tenant) {
+  return make_for(f, targets, symbol, tenant, "add", "relu");
 }
 
 static Mtbundle__CpuKernel *kernel0(cpu_bundle *c) {
@@ -241,6 +247,23 @@ static void test_matches_reference(void **state) {
     }
     assert_true(same(&got, &want));
     assert_ok(st_of(run(img, size, "auto", threads, 0, &got)));
+    assert_true(same(&got, &want));
+  }
+  free(img);
+}
+
+/* Groups before and after the one with a kernel (here the last) run their reference nodes:
+ * a group without kernels must not take the next group's. */
+static void test_kernel_in_a_later_group(void **state) {
+  fixture *f = *state;
+  result want, got;
+  reference(f, &want);
+  size_t size;
+  uint8_t *img =
+      pack(f, make_for(f, "v3v4", "fixture_transpose", 0, "transpose", "transpose"), &size);
+  for (int threads = 1; threads <= 2; threads++) {
+    assert_ok(st_of(run(img, size, NULL, threads, -1, &got)));
+    assert_string_equal(got.target, host_target());
     assert_true(same(&got, &want));
   }
   free(img);
@@ -483,6 +506,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matches_reference),
       cmocka_unit_test(test_kernel_replaces_nodes),
+      cmocka_unit_test(test_kernel_in_a_later_group),
       cmocka_unit_test(test_target_choice),
       cmocka_unit_test(test_missing_library_falls_back),
       cmocka_unit_test(test_session_refuses_bad_object),

@@ -18,6 +18,7 @@ const uint32_t mt_cpu_abi_version = MT_FIXTURE_ABI;
 void fixture_add_relu(void *const *args, int32_t thread, int32_t n_threads);
 void fixture_add(void *const *args, int32_t thread, int32_t n_threads);
 void fixture_exp(void *const *args, int32_t thread, int32_t n_threads);
+void fixture_transpose(void *const *args, int32_t thread, int32_t n_threads);
 
 /* out = relu(x + w): the tiny model's Add + Relu group */
 void fixture_add_relu(void *const *args, int32_t thread, int32_t n_threads) {
@@ -43,4 +44,12 @@ void fixture_exp(void *const *args, int32_t thread, int32_t n_threads) {
   const float *x = args[0];
   float *out = args[1];
   for (int i = N * thread / n_threads; i < N * (thread + 1) / n_threads; i++) out[i] = expf(x[i]);
+}
+
+/* out[4, 2] = in[2, 4] transposed: the tiny model's Transpose group */
+void fixture_transpose(void *const *args, int32_t thread, int32_t n_threads) {
+  const float *in = args[0];
+  float *out = args[1];
+  for (int i = 8 * thread / n_threads; i < 8 * (thread + 1) / n_threads; i++)
+    out[i] = in[(i % 2) * 4 + i / 2];
 }
