@@ -231,8 +231,9 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_run_async(mtrt_session *s, int 
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_wait(mtrt_session *s);
 
 /* One line on how the session runs: the device, arch, hard or soft SM budgets and why, PTX JIT,
- * one graph or one per partition; for MTRT_DEVICE_AUTO on the CPU, why the GPU was not used.
- * Lives as long as s; fixed at creation, so any thread may read it. */
+ * one graph or one per partition; for MTRT_DEVICE_AUTO on the CPU, why the GPU was not used; on
+ * the CPU (ABI 3), after "; CPU code: ", which generated CPU object runs or why the reference
+ * kernels do ("cpu; CPU code: CPU object x86-64-v4 (needs ...)"). Lives as long as s; fixed at creation, so any thread may read it. */
 MTRT_API const char *mtrt_session_device_note(const mtrt_session *s);
 /* The bundle's predicted time of tenant (the cost model's, in microseconds; 0 out of range).
  * Any thread. */
