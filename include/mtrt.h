@@ -25,14 +25,15 @@ extern "C" {
 #endif
 
 /* major * 1000000 + minor * 1000 + patch of this header. */
-#define MTRT_VERSION_NUMBER 2000
+#define MTRT_VERSION_NUMBER 3000
 /* Bumped whenever a struct or function of this header changes incompatibly: an application built
  * against a newer header than the library it runs with gets UNIMPLEMENTED from
  * mtrt_bundle_open instead of undefined behaviour. An application built against ABI 1 still
  * works: its bundles' sessions read only the ABI-1 fields of mtrt_session_options.
  * ABI 2: mtrt_session_options grew (arrival, window_us, cpu_threads) and the
- * functions of symbol version MTRT_2 were added. */
-#define MTRT_ABI_VERSION 2
+ * functions of symbol version MTRT_2 were added.
+ * ABI 3: mtrt_session_options grew cpu_target, and mtrt_session_cpu_target was added (MTRT_3). */
+#define MTRT_ABI_VERSION 3
 
 /* The library's MTRT_VERSION_NUMBER and MTRT_ABI_VERSION. Any thread, any time. */
 MTRT_API int mtrt_version_number(void);
@@ -144,14 +145,23 @@ typedef struct mtrt_session_options {
   /* GPU path: when tenants run (mtrt_arrival) and the batched window in microseconds */
   mtrt_arrival arrival;
   int window_us;
+  /* ABI 3. CPU path: which of the bundle's generated CPU objects runs. NULL, "" or "auto": the
+   * widest target the host's CPU runs (x86-64-v4 over x86-64-v3); "reference": the reference
+   * kernels; a target name ("x86-64-v3", "x86-64-v4", "aarch64", ...): as auto on a host taken
+   * to have no more than that target's features (simulates an older CPU). When no object fits
+   * or it cannot be loaded the session runs the reference kernels and mtrt_session_device_note
+   * says why; an unknown name is INVALID_ARGUMENT. A generated kernel is split over cpu_threads
+   * threads; the bytes of every output are the same for any count. */
+  const char *cpu_target;
 } mtrt_session_options;
-/* Defaults: CPU, gpu 0, round arrivals, a 200 us window, one CPU thread. */
+/* Defaults: CPU, gpu 0, round arrivals, a 200 us window, one CPU thread, CPU target auto. */
 static inline void mtrt_session_options_init(mtrt_session_options *o) {
   o->device = MTRT_DEVICE_CPU;
   o->gpu_index = 0;
   o->arrival = MTRT_ARRIVAL_ROUND;
   o->window_us = 200;
   o->cpu_threads = 0;
+  o->cpu_target = NULL;
 }
 
 typedef struct mtrt_session mtrt_session;
@@ -221,8 +231,9 @@ MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_run_async(mtrt_session *s, int 
 MTRT_API MTRT_MUST_USE mtrt_status *mtrt_session_wait(mtrt_session *s);
 
 /* One line on how the session runs: the device, arch, hard or soft SM budgets and why, PTX JIT,
- * one graph or one per partition; for MTRT_DEVICE_AUTO on the CPU, why the GPU was not used.
- * Lives as long as s; fixed at creation, so any thread may read it. */
+ * one graph or one per partition; for MTRT_DEVICE_AUTO on the CPU, why the GPU was not used; on
+ * the CPU (ABI 3), after "; CPU code: ", which generated CPU object runs or why the reference
+ * kernels do ("cpu; CPU code: CPU object x86-64-v4 (needs ...)"). Lives as long as s; fixed at creation, so any thread may read it. */
 MTRT_API const char *mtrt_session_device_note(const mtrt_session *s);
 /* The bundle's predicted time of tenant (the cost model's, in microseconds; 0 out of range).
  * Any thread. */
@@ -241,6 +252,13 @@ MTRT_API int mtrt_bundle_partition_count(const mtrt_bundle *b);
  * any thread may ask. */
 MTRT_API MTRT_MUST_USE mtrt_status *
 mtrt_session_partition_info(const mtrt_session *s, int partition, mtrt_partition_info *out);
+
+/* ---- ABI 3 (symbol version MTRT_3) ---- */
+
+/* The target of the generated CPU object a CPU session runs ("x86-64-v4", ...), "reference"
+ * when it runs the reference kernels (mtrt_session_device_note says why), "" for a GPU session.
+ * Lives as long as s; any thread. */
+MTRT_API const char *mtrt_session_cpu_target(const mtrt_session *s);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,9 @@ int mt_cmd_inspect_bundle(const char *path, bool verbose);
 /* The GPU plan of a validated bundle (cmd_inspect_gpu.c); verbose: every module and step. */
 struct mt_bundle;
 void mt_cli_print_bundle_gpu(const struct mt_bundle *b, bool verbose);
+/* The generated CPU code of a validated bundle (cmd_inspect_cpu.c): objects, targets, which one
+ * this host runs; verbose: every kernel. */
+void mt_cli_print_bundle_cpu(const struct mt_bundle *b, bool verbose);
 /* Whether path is a regular file that starts with the .mtbundle magic. */
 bool mt_cli_is_bundle(const char *path);
 

@@ -199,6 +199,7 @@ MT_MUST_USE static mt_status *run_all(run_state *rs, mtrt_arrival arrival) {
 
 int mt_cmd_run_bundle(int argc, char **argv) {
   const char *path = NULL, *out_dir = NULL, *ext = "npy", *device = "cpu", *arrival = "round";
+  const char *cpu_target = NULL;
   bool profile = false;
   mtrt_session_options so;
   mtrt_session_options_init(&so);
@@ -226,6 +227,8 @@ int mt_cmd_run_bundle(int argc, char **argv) {
       cpu_threads = (int)v;
     } else if (strcmp(argv[i], "--arrival") == 0 && i + 1 < argc)
       arrival = argv[++i];
+    else if (strcmp(argv[i], "--cpu-target") == 0 && i + 1 < argc)
+      cpu_target = argv[++i];
     else if (strcmp(argv[i], "--gpu") == 0 && i + 1 < argc)
       st = parse_count("--gpu", "a device index from 0 to 1023", argv[++i], 0, 1023, &so.gpu_index);
     else if (strcmp(argv[i], "--window-us") == 0 && i + 1 < argc)
@@ -242,6 +245,7 @@ int mt_cmd_run_bundle(int argc, char **argv) {
     st = MT_ERR(INVALID_ARGUMENT, "--output-format must be npy or pb, not '%s'", ext);
   if (!st && !out_dir) st = MT_ERR(INVALID_ARGUMENT, "run: --output-dir DIR is required");
   so.cpu_threads = cpu_threads;
+  so.cpu_target = cpu_target;
   if (!st) st = parse_device(device, arrival, &so);
   if (!limit) limit = mt_memory_limit_default();
   run_state rs = {0};
@@ -249,8 +253,8 @@ int mt_cmd_run_bundle(int argc, char **argv) {
   mtrt_open_options_init(&oo);
   if (!st) st = from_rt(mtrt_bundle_open(path, &oo, &rs.b));
   if (!st) st = from_rt(mtrt_session_create(rs.b, &so, &rs.s));
-  /* auto may have fallen back to the CPU: say so and why */
-  if (!st && so.device == MTRT_DEVICE_AUTO)
+  /* auto may have fallen back to the CPU, the CPU to the reference kernels: say so and why */
+  if (!st && (so.device == MTRT_DEVICE_AUTO || !strcmp(mtrt_session_device_name(rs.s), "cpu")))
     printf("device: %s\n", mt_esc(mtrt_session_device_note(rs.s)));
   int nt = rs.b ? mtrt_bundle_tenant_count(rs.b) : 0;
   if (!st) {
@@ -341,6 +345,7 @@ int mt_cmd_inspect_bundle(const char *path, bool verbose) {
   if (hist[0]) printf(" if=%d (branches: %zu nodes)", hist[0], m->n_branch_nodes); /* kind 0 */
   printf("\n");
   mt_cli_print_bundle_gpu(b, verbose);
+  mt_cli_print_bundle_cpu(b, verbose);
   mtrt_bundle_close(rb);
   return 0;
 }

@@ -341,7 +341,7 @@ int mt_cmd_run(int argc, char **argv) {
       out_dir = argv[++i];
     else if ((strcmp(argv[i], "--device") == 0 || strcmp(argv[i], "--cpu-threads") == 0 ||
               strcmp(argv[i], "--arrival") == 0 || strcmp(argv[i], "--gpu") == 0 ||
-              strcmp(argv[i], "--window-us") == 0) &&
+              strcmp(argv[i], "--window-us") == 0 || strcmp(argv[i], "--cpu-target") == 0) &&
              i + 1 < argc)
       i++; /* bundles only (mt_cmd_run_bundle reads them) */
     else if (strcmp(argv[i], "--profile") == 0)

@@ -21,6 +21,8 @@ typedef struct mt_bundle {
   size_t weight_bytes;
   const uint8_t *code; /* the code section (cubins, PTX; Manifest.code_images), or NULL */
   size_t code_bytes;
+  const uint8_t *cpu_code; /* the CPU-code section (Manifest.cpu_objects), or NULL */
+  size_t cpu_code_bytes;
   Mtbundle__Manifest *manifest;
   mt_kernel_call *calls;        /* per manifest node, decoded */
   mt_kernel_call *branch_calls; /* per branch node (If branches), decoded */
@@ -68,6 +70,16 @@ MT_MUST_USE mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m,
                                            const Mtbundle__BufferRef *r, bool writes,
                                            int32_t tenant, const char *what);
 
+/* Whether s is a C identifier of 1 to max_len bytes (GPU entries, CPU kernel symbols). */
+bool mt_bundle_is_identifier(const char *s, size_t max_len);
+/* For the validators of per-group code (GPU, CPU): calls check for groups 0 .. n_groups - 1 in
+ * order, with group_of_tenant[t] == g exactly when tenant t has a node in group g (-1 or an
+ * earlier group otherwise); returns the first error. */
+typedef mt_status *(*mt_bundle_group_check)(const Mtbundle__Manifest *m, size_t g,
+                                            const int64_t *group_of_tenant, const char *what);
+MT_MUST_USE mt_status *mt_bundle_check_groups(const Mtbundle__Manifest *m, size_t n_groups,
+                                              mt_bundle_group_check check, const char *what);
+
 /* Validates the GPU plan (runtime/bundle/validate_gpu.c): code images inside the code section,
  * modules, launches, library calls and every buffer they name. Called by mt_bundle_load after
  * the CPU plan is checked; b->code must be set. */
@@ -77,6 +89,11 @@ MT_MUST_USE mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *wh
  * body owned by one conditional, bodies inside body b only before b, nesting at most
  * MT_BUNDLE_MAX_IF_DEPTH deep, set modules in range. Walks over bodies rely on it. */
 MT_MUST_USE mt_status *mt_bundle_check_gpu_bodies(const Mtbundle__Manifest *m, const char *what);
+/* Validates the CPU code (runtime/bundle/validate_cpu.c): objects inside the CPU-code section,
+ * their ELF headers, targets and ABI version, and every kernel of Manifest.cpu_groups (symbol,
+ * tenant, buffers). Called by mt_bundle_load after the CPU plan is checked; b->cpu_code must be
+ * set. */
+MT_MUST_USE mt_status *mt_bundle_validate_cpu(const mt_bundle *b, const char *what);
 
 /* The bytes of code image `image` of a validated bundle, inside the bundle's mapping (lives
  * until the bundle is closed). OUT_OF_RANGE when there is no such image. Any thread. */

@@ -167,12 +167,17 @@ mt_status *mt_cpu_schedule_create(const Mtbundle__Manifest *m, int n_threads,
       mt_cpu_schedule_destroy(s);
       return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for %d threads", workers);
     }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, MT_CPU_THREAD_STACK);
     for (; s->n_threads < workers; s->n_threads++)
-      if (pthread_create(&s->threads[s->n_threads], NULL, worker, s) != 0) {
+      if (pthread_create(&s->threads[s->n_threads], &attr, worker, s) != 0) {
+        pthread_attr_destroy(&attr);
         mt_cpu_schedule_destroy(s);
         return MT_ERR(RESOURCE_EXHAUSTED, "cannot start CPU worker thread %d of %d",
                       s->n_threads + 1, workers);
       }
+    pthread_attr_destroy(&attr);
   }
   *out = s;
   return NULL;

@@ -15,6 +15,11 @@
 #include "runtime/base/status.h"
 #include "runtime/bundle/mtbundle.pb-c.h"
 
+/* The stack of every thread libmtrt starts (here and in cpu_pool.c): generated CPU kernels may
+ * keep large blocks (a convolution's im2col tile) on the stack, more than some platforms give a
+ * thread by default. The application's thread that calls mtrt_session_run has its own stack. */
+#define MT_CPU_THREAD_STACK ((size_t)8 << 20)
+
 typedef struct mt_cpu_schedule mt_cpu_schedule;
 
 /* Runs one group; called from any of the scheduler's threads, never twice at once for the same

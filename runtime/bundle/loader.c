@@ -247,16 +247,47 @@ mt_status *mt_bundle_load(mt_bundle *b, const char *what) {
   b->weight_bytes = (size_t)secs[MT_SECTION_WEIGHTS].size;
   b->code = secs[MT_SECTION_CODE].kind ? b->image + secs[MT_SECTION_CODE].offset : NULL;
   b->code_bytes = (size_t)secs[MT_SECTION_CODE].size;
+  const mt_bundle_section *cs = &secs[MT_SECTION_CPU_CODE];
+  b->cpu_code = cs->kind ? b->image + cs->offset : NULL;
+  b->cpu_code_bytes = (size_t)cs->size;
   const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
   b->manifest = mtbundle__manifest__unpack(NULL, (size_t)ms->size, b->image + ms->offset);
   if (!b->manifest) return MT_ERR(DATA_LOSS, "%s: the manifest section does not parse", what);
   MT_RETURN_IF_ERROR_PLAIN(check_manifest(b, what));
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_validate_cpu(b, what));
   return mt_bundle_validate_gpu(b, what);
 }
 
 mt_status *mt_bundle_check_ref(const Mtbundle__Manifest *m, const Mtbundle__BufferRef *r,
                                bool writes, int32_t tenant, const char *what) {
   return check_ref(m, r, writes, tenant, what);
+}
+
+bool mt_bundle_is_identifier(const char *s, size_t max_len) {
+  if (!s || !s[0] || strlen(s) > max_len) return false;
+  for (size_t i = 0; s[i]; i++) {
+    char c = s[i];
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+mt_status *mt_bundle_check_groups(const Mtbundle__Manifest *m, size_t n_groups,
+                                  mt_bundle_group_check check, const char *what) {
+  /* which group last marked each tenant: one pass over the nodes for all groups */
+  int64_t *group_of_tenant = malloc((m->n_tenants + 1) * sizeof *group_of_tenant);
+  if (!group_of_tenant) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t t = 0; t < m->n_tenants; t++) group_of_tenant[t] = -1;
+  mt_status *st = NULL;
+  for (size_t g = 0; !st && g < n_groups; g++) {
+    const Mtbundle__Group *gr = m->groups[g];
+    for (uint32_t i = 0; i < gr->n_nodes; i++)
+      group_of_tenant[m->nodes[gr->first_node + i]->tenant] = (int64_t)g;
+    st = check(m, g, group_of_tenant, what);
+  }
+  free(group_of_tenant);
+  return st;
 }
 
 void mt_bundle_release(mt_bundle *b) {

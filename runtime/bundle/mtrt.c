@@ -1,7 +1,9 @@
 /* libmtrt's public API (include/mtrt.h) and its CPU path: a session owns one arena per partition
- * and a scratch area, and runs the bundle's kernel calls in schedule order through
- * mt_cpu_kernel_run, intermediates at their planned offsets. A GPU session (runtime/gpu) takes
- * over after the checks shared with the CPU path. */
+ * and a scratch area, and runs the bundle's groups in schedule order: a group with generated CPU
+ * code (Manifest.cpu_groups, the object cpu_code.c loaded) through its kernels split over the
+ * session's threads (cpu_pool.c), any other through mt_cpu_kernel_run node by node,
+ * intermediates at their planned offsets. A GPU session (runtime/gpu) takes over after the
+ * checks shared with the CPU path. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 #include "mtrt.h"
 #include "runtime/bundle/bundle.h"
+#include "runtime/bundle/cpu_code.h"
+#include "runtime/bundle/cpu_pool.h"
 #include "runtime/bundle/cpu_schedule.h"
 #include "runtime/gpu/gpu_session.h"
 
@@ -32,6 +36,12 @@ struct mtrt_session {
   mt_cpu_schedule *schedule;   /* groups in dependency order, on cpu_threads threads */
   double *node_us;             /* per node, last run (each written by the thread that ran it) */
   int run_tenant;              /* the run in progress: one tenant, or -1 for all */
+  mt_cpu_code *cpu;            /* the generated CPU code, or the reference kernels and why */
+  mt_cpu_pool *pool;           /* splits each generated kernel over cpu_threads threads */
+  size_t *kernel_at;           /* per CPU group: its first kernel in kernel_us / kernel_args */
+  double *kernel_us;           /* per generated kernel, last run (written by its group's thread) */
+  void ***kernel_args;         /* per generated kernel: its argument pointers, filled per run */
+  size_t *tenant_mark;         /* per tenant: scratch of add_kernel_times */
   mt_gpu_session *gpu;         /* NULL: the CPU path */
   char note[512];              /* mtrt_session_device_note */
 };
@@ -185,6 +195,14 @@ void mtrt_session_destroy(mtrt_session *s) {
   free(s->time_us);
   mt_cpu_schedule_destroy(s->schedule);
   free(s->node_us);
+  mt_cpu_pool_destroy(s->pool);
+  mt_cpu_code_destroy(s->cpu);
+  size_t nk = s->kernel_at ? s->kernel_at[m->n_cpu_groups] : 0;
+  for (size_t k = 0; s->kernel_args && k < nk; k++) free(s->kernel_args[k]);
+  free(s->kernel_args);
+  free(s->kernel_at);
+  free(s->kernel_us);
+  free(s->tenant_mark);
   free(s);
 }
 
@@ -206,7 +224,35 @@ static mtrt_session_options options_of(const mtrt_bundle *b, const mtrt_session_
     r.arrival = o->arrival;
     r.window_us = o->window_us;
   }
+  if (b->abi >= 3) r.cpu_target = o->cpu_target;
   return r;
+}
+
+/* The CPU path's generated code (or the reference kernels, and why), the threads that split its
+ * kernels, and room for their arguments and times. */
+MT_MUST_USE static mt_status *create_cpu_code(mtrt_session *s, const mtrt_session_options *o) {
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_code_load(&s->bundle->b, o->cpu_target, &s->cpu));
+  size_t len = strlen(s->note);
+  snprintf(s->note + len, sizeof s->note - len, "; CPU code: %s", mt_cpu_code_note(s->cpu));
+  if (strcmp(mt_cpu_code_target(s->cpu), "reference") == 0) return NULL;
+  s->kernel_at = calloc(m->n_cpu_groups + 1, sizeof *s->kernel_at);
+  if (!s->kernel_at) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t g = 0; g < m->n_cpu_groups; g++)
+    s->kernel_at[g + 1] = s->kernel_at[g] + m->cpu_groups[g]->n_kernels;
+  size_t nk = s->kernel_at[m->n_cpu_groups];
+  s->kernel_us = calloc(nk + 1, sizeof *s->kernel_us);
+  s->kernel_args = calloc(nk + 1, sizeof *s->kernel_args);
+  s->tenant_mark = calloc(m->n_tenants + 1, sizeof *s->tenant_mark);
+  if (!s->kernel_us || !s->kernel_args || !s->tenant_mark)
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  for (size_t g = 0; g < m->n_cpu_groups; g++)
+    for (size_t k = 0; k < m->cpu_groups[g]->n_kernels; k++) {
+      size_t n = m->cpu_groups[g]->kernels[k]->n_args;
+      if (!(s->kernel_args[s->kernel_at[g] + k] = calloc(n + 1, sizeof(void *))))
+        return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    }
+  return mt_cpu_pool_create(o->cpu_threads, &s->pool);
 }
 
 /* The GPU session for device GPU or AUTO; for AUTO a failure becomes the CPU with the reason
@@ -268,6 +314,7 @@ mtrt_status *mtrt_session_create(const mtrt_bundle *b, const mtrt_session_option
   }
   mt_status *st = mt_cpu_schedule_create(m, threads, &s->schedule);
   if (!st) st = create_gpu(s, &o);
+  if (!st && !s->gpu) st = create_cpu_code(s, &o);
   if (st) {
     mtrt_session_destroy(s);
     return pub(st);
@@ -435,9 +482,34 @@ MT_MUST_USE static mt_status *run_if(mtrt_session *s, const Mtbundle__Node *n) {
 }
 
 /* One group of the plan (mt_cpu_group_fn): its nodes of the tenant being run, in order. */
+/* Group g through its generated kernels, in order, each split over the pool's threads; false when
+ * the group runs its reference nodes instead: it has no generated code, or the run is one
+ * tenant's and a kernel computes several tenants at once (kernels of other tenants are skipped).
+ */
+static bool run_generated(mtrt_session *s, size_t g) {
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  if (!s->kernel_at || g >= m->n_cpu_groups || m->cpu_groups[g]->n_kernels == 0) return false;
+  const Mtbundle__CpuGroup *cg = m->cpu_groups[g];
+  for (size_t k = 0; s->run_tenant >= 0 && k < cg->n_kernels; k++)
+    if (cg->kernels[k]->tenant < 0) return false;
+  for (size_t k = 0; k < cg->n_kernels; k++) {
+    const Mtbundle__CpuKernel *ck = cg->kernels[k];
+    if (s->run_tenant >= 0 && ck->tenant != s->run_tenant) continue;
+    void **args = s->kernel_args[s->kernel_at[g] + k];
+    for (size_t a = 0; a < ck->n_args; a++) args[a] = resolve(s, ck->args[a]);
+    double t0 = now_us();
+    mt_cpu_pool_run(s->pool, mt_cpu_code_kernel(s->cpu, g, k), (void *const *)args);
+    s->kernel_us[s->kernel_at[g] + k] = now_us() - t0;
+  }
+  return true;
+}
+
+/* One group of the plan (mt_cpu_group_fn): its generated kernels, or its nodes of the tenant
+ * being run, in order. */
 MT_MUST_USE static mt_status *run_group(void *ctx, size_t g) {
   mtrt_session *s = ctx;
   const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  if (run_generated(s, g)) return NULL;
   const Mtbundle__Group *gr = m->groups[g];
   for (size_t i = gr->first_node; i < (size_t)gr->first_node + gr->n_nodes; i++) {
     const Mtbundle__Node *n = m->nodes[i];
@@ -471,16 +543,45 @@ MT_MUST_USE static mt_status *check_bound(mtrt_session *s, int tenant) {
   return NULL;
 }
 
+/* Adds each generated kernel's time to its tenant's; a kernel of several tenants (a horizontal
+ * group) is shared evenly by the tenants with nodes in its group. */
+static void add_kernel_times(mtrt_session *s) {
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  for (size_t g = 0; g < m->n_cpu_groups; g++) {
+    const Mtbundle__Group *gr = m->groups[g];
+    size_t first = gr->first_node, end = first + gr->n_nodes, n = 0;
+    for (size_t k = 0; k < m->cpu_groups[g]->n_kernels; k++) {
+      double us = s->kernel_us[s->kernel_at[g] + k];
+      int32_t t = m->cpu_groups[g]->kernels[k]->tenant;
+      if (t >= 0) {
+        s->time_us[t] += us;
+        continue;
+      }
+      if (n == 0) /* the group's distinct tenants, marked with the group's index */
+        for (size_t i = first; i < end; i++)
+          if (s->tenant_mark[m->nodes[i]->tenant] != g + 1) {
+            s->tenant_mark[m->nodes[i]->tenant] = g + 1;
+            n++;
+          }
+      for (size_t t2 = 0; t2 < m->n_tenants; t2++)
+        if (s->tenant_mark[t2] == g + 1) s->time_us[t2] += us / (double)n;
+    }
+  }
+}
+
 /* The CPU path: the plan's groups on the session's CPU threads. */
 MT_MUST_USE static mt_status *run_cpu(mtrt_session *s, int tenant) {
   const Mtbundle__Manifest *m = s->bundle->b.manifest;
   for (size_t t = 0; t < m->n_tenants; t++)
     if (tenant < 0 || (size_t)tenant == t) s->time_us[t] = 0;
   s->run_tenant = tenant;
+  memset(s->node_us, 0, m->n_nodes * sizeof *s->node_us);
+  if (s->kernel_us) memset(s->kernel_us, 0, s->kernel_at[m->n_cpu_groups] * sizeof *s->kernel_us);
   MT_RETURN_IF_ERROR_PLAIN(mt_cpu_schedule_run(s->schedule, run_group, s));
   for (size_t i = 0; i < m->n_nodes; i++)
     if (tenant < 0 || m->nodes[i]->tenant == tenant)
       s->time_us[m->nodes[i]->tenant] += s->node_us[i];
+  if (s->kernel_us) add_kernel_times(s);
   for (size_t t = 0; t < m->n_tenants; t++) {
     if (tenant >= 0 && (size_t)tenant != t) continue;
     const Mtbundle__Tenant *tn = m->tenants[t];
@@ -534,6 +635,10 @@ mtrt_status *mtrt_session_partition_info(const mtrt_session *s, int p, mtrt_part
     out->hard = hard;
   }
   return NULL;
+}
+
+const char *mtrt_session_cpu_target(const mtrt_session *s) {
+  return s->cpu ? mt_cpu_code_target(s->cpu) : "";
 }
 
 double mtrt_session_tenant_time_us(const mtrt_session *s, int t) {

@@ -46,16 +46,6 @@ static int arch_number(const char *arch, bool ptx) {
   return rest[0] == 0 ? v : -1;
 }
 
-static bool is_identifier(const char *s) {
-  if (!s || !s[0] || strlen(s) > MAX_ENTRY) return false;
-  for (size_t i = 0; s[i]; i++) {
-    char c = s[i];
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
-
 typedef struct span {
   uint64_t offset, size;
   size_t image;
@@ -139,7 +129,7 @@ MT_MUST_USE static mt_status *check_modules(const Mtbundle__Manifest *m, const c
   for (size_t i = 0; !st && i < m->n_gpu_modules; i++) {
     const Mtbundle__GpuModule *mod = m->gpu_modules[i];
     uint32_t have = 0; /* bit per bundle arch */
-    if (!is_identifier(mod->entry)) {
+    if (!mt_bundle_is_identifier(mod->entry, MAX_ENTRY)) {
       st = MT_ERR(DATA_LOSS, "%s: GPU module %zu: entry '%.64s' is not a C identifier", f, i,
                   mod->entry ? mod->entry : "");
       break;
@@ -377,21 +367,10 @@ MT_MUST_USE static mt_status *check_group(const group_ctx *gc, const char *f) {
   return check_steps(gc, gg->steps, gg->n_steps, where);
 }
 
-MT_MUST_USE static mt_status *check_groups(const Mtbundle__Manifest *m, const char *f) {
-  /* which group last marked each tenant: one pass over the nodes for all groups */
-  int64_t *group_of_tenant = malloc((m->n_tenants + 1) * sizeof *group_of_tenant);
-  if (!group_of_tenant) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  for (size_t t = 0; t < m->n_tenants; t++) group_of_tenant[t] = -1;
-  mt_status *st = NULL;
-  for (size_t g = 0; !st && g < m->n_gpu_groups; g++) {
-    const Mtbundle__Group *gr = m->groups[g];
-    for (uint32_t i = 0; i < gr->n_nodes; i++)
-      group_of_tenant[m->nodes[gr->first_node + i]->tenant] = (int64_t)g;
-    group_ctx gc = {.m = m, .g = (int64_t)g, .group_of_tenant = group_of_tenant};
-    st = check_group(&gc, f);
-  }
-  free(group_of_tenant);
-  return st;
+MT_MUST_USE static mt_status *check_one_group(const Mtbundle__Manifest *m, size_t g,
+                                              const int64_t *group_of_tenant, const char *f) {
+  group_ctx gc = {.m = m, .g = (int64_t)g, .group_of_tenant = group_of_tenant};
+  return check_group(&gc, f);
 }
 
 mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *f) {
@@ -411,7 +390,7 @@ mt_status *mt_bundle_validate_gpu(const mt_bundle *b, const char *f) {
   MT_RETURN_IF_ERROR_PLAIN(check_images(b, f));
   MT_RETURN_IF_ERROR_PLAIN(check_modules(m, f));
   MT_RETURN_IF_ERROR_PLAIN(mt_bundle_check_gpu_bodies(m, f));
-  return check_groups(m, f);
+  return mt_bundle_check_groups(m, m->n_gpu_groups, check_one_group, f);
 }
 
 mt_status *mt_bundle_code_image(const mt_bundle *b, uint32_t image, const uint8_t **out_data,

@@ -4,7 +4,8 @@
  * parser and the validation of every count, index, offset and kernel parameter behind it. An
  * accepted bundle is queried, gets a session (two CPU threads), and every tenant runs on
  * zero-filled inputs, one tenant at a time and then all together: whatever the loader accepted
- * must execute without a read or write outside its buffers (ASan/UBSan in CI). Bundles whose
+ * must execute without a read or write outside its buffers (ASan/UBSan in CI). Generated CPU
+ * code (small_cpu.mtbundle) is validated but never run: it is the reference kernels that run. Bundles whose
  * tensors are too large to run quickly are only loaded. */
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +91,10 @@ static void load(const uint8_t *data, size_t size) {
   }
   mtrt_session *s = NULL;
   /* two CPU threads: the group scheduler also sees hostile streams, waits and partitions */
-  mtrt_session_options so = {.device = MTRT_DEVICE_CPU, .cpu_threads = 2};
+  /* generated CPU objects are native code, trusted like any shared library once their container
+   * fields check out: a mutated object is never loaded here, only validated */
+  mtrt_session_options so = {
+      .device = MTRT_DEVICE_CPU, .cpu_threads = 2, .cpu_target = "reference"};
   mtrt_status_free(mtrt_session_create(b, &so, &s));
   if (s && small_enough_to_run(b)) run_all(b, s);
   mtrt_session_destroy(s);

@@ -76,7 +76,8 @@ static void reference_outputs(void) {
   if (!st) st = mtrt_session_bind_output(s, 0, "s", want_s, sizeof want_s);
   if (!st) st = mtrt_session_run(s, -1);
   CHECK(!st, "cpu session: %s", mtrt_status_message(st));
-  CHECK(strcmp(mtrt_session_device_note(s), "cpu") == 0, "note '%s'", mtrt_session_device_note(s));
+  CHECK(strncmp(mtrt_session_device_note(s), "cpu", 3) == 0, "note '%s'",
+        mtrt_session_device_note(s));
   /* device bindings are GPU-only */
   expect(mtrt_session_bind_input_device(s, 0, "x", 0x1000, sizeof x), MTRT_INVALID_ARGUMENT,
          "only in GPU sessions", "bind_input_device on the cpu");

@@ -26,7 +26,7 @@ def bundle(tiny):
 
 def test_metadata(bundle):
     assert [t.name for t in bundle.tenants] == ["mlp", "ids", "heavy"]
-    assert mtrt.abi_version() == mtrt._capi.ABI_VERSION == 2
+    assert mtrt.abi_version() == mtrt._capi.ABI_VERSION == 3
     x = bundle.tenant("mlp").input("x")
     assert (x.dtype, x.shape, x.nbytes) == (np.dtype(np.float32), (2, 16), 128)
     ids = bundle.tenant("ids")
@@ -149,3 +149,14 @@ def test_abi_and_library_lookup():
     assert r.returncode != 0 and "MTRT_LIBRARY (/nonexistent/libmtrt.so)" in r.stderr, r.stderr
     r = _python("import mtrt; print(mtrt.library_path())")
     assert r.returncode == 0 and r.stdout.strip() == os.environ["MTRT_LIBRARY"], r.stderr
+
+
+def test_cpu_target(bundle):
+    # the tiny bundle has no generated CPU code: auto says why; a forced target is checked
+    with bundle.session("cpu") as s:
+        assert s.cpu_target == "reference"
+        assert "the bundle has no CPU objects" in s.note
+    with bundle.session("cpu", cpu_target="reference") as s:
+        assert s.cpu_target == "reference" and "cpu_target reference" in s.note
+    with pytest.raises(mtrt.InvalidArgumentError, match="cpu_target 'x86-64-v9'"):
+        bundle.session("cpu", cpu_target="x86-64-v9")

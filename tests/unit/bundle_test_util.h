@@ -88,6 +88,32 @@ static inline void bt_repack(const uint8_t *image, size_t size, const Mtbundle__
   free(packed);
 }
 
+/* A protobuf-c allocator whose blocks are all freed at once (bt_arena_free): a manifest decoded
+ * into it may have fields pointed anywhere (static strings, other messages) before it is
+ * re-encoded, which free_unpacked would not allow. */
+typedef struct bt_arena {
+  void *blocks[1 << 14];
+  size_t n;
+} bt_arena;
+static inline void *bt_arena_alloc(void *data, size_t size) {
+  bt_arena *a = (bt_arena *)data;
+  void *p = calloc(1, size ? size : 1);
+  if (a->n < sizeof a->blocks / sizeof *a->blocks)
+    a->blocks[a->n++] = p;
+  else
+    fail_msg("arena full");
+  return p;
+}
+static inline void bt_arena_keep(void *data, void *p) { (void)data, (void)p; }
+static inline ProtobufCAllocator bt_arena_allocator(bt_arena *a) {
+  ProtobufCAllocator pa = {bt_arena_alloc, bt_arena_keep, a};
+  return pa;
+}
+static inline void bt_arena_free(bt_arena *a) {
+  for (size_t k = 0; k < a->n; k++) free(a->blocks[k]);
+  free(a);
+}
+
 /* The image (size bytes; pass an exact-size copy so ASan sees any read past it) must be refused
  * by mtrt_bundle_open_memory with a one-line message containing needle. */
 static inline void bt_expect_refused(const uint8_t *img, size_t size, const char *name,

@@ -231,21 +231,6 @@ static void test_cpu_only_bundle(void **state) {
 /* ---- corruptions of the GPU fields: decode the manifest into an arena (so mutations may point
  * anywhere), mutate it and/or the code section, re-encode, rebuild the container ---- */
 
-typedef struct arena {
-  void *blocks[1 << 14];
-  size_t n;
-} arena;
-static void *arena_alloc(void *data, size_t size) {
-  arena *a = data;
-  void *p = calloc(1, size ? size : 1);
-  if (a->n < sizeof a->blocks / sizeof *a->blocks)
-    a->blocks[a->n++] = p;
-  else
-    fail_msg("arena full");
-  return p;
-}
-static void arena_free(void *data, void *p) { (void)data, (void)p; }
-
 typedef struct corruption {
   Mtbundle__Manifest *m;
   uint8_t *code; /* a private copy of the code section */
@@ -477,12 +462,12 @@ static void repack_gpu(const fixture *f, const corruption *c, uint8_t **out, siz
 }
 
 /* c: the manifest of f (in arena ar) and a copy of its code section. */
-static void corruption_open(const fixture *f, arena *ar, ProtobufCAllocator *pa, corruption *c) {
+static void corruption_open(const fixture *f, bt_arena *ar, ProtobufCAllocator *pa, corruption *c) {
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
   assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
   const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST], *cs = &secs[MT_SECTION_CODE];
   assert_true(cs->kind == MT_SECTION_CODE && cs->size > 0);
-  *pa = (ProtobufCAllocator){arena_alloc, arena_free, ar};
+  *pa = bt_arena_allocator(ar);
   *c = (corruption){.m = mtbundle__manifest__unpack(pa, (size_t)ms->size, f->image + ms->offset),
                     .code = malloc((size_t)cs->size),
                     .code_size = (size_t)cs->size};
@@ -490,16 +475,15 @@ static void corruption_open(const fixture *f, arena *ar, ProtobufCAllocator *pa,
   memcpy(c->code, f->image + cs->offset, c->code_size);
 }
 
-static void corruption_close(arena *ar, corruption *c) {
+static void corruption_close(bt_arena *ar, corruption *c) {
   free(c->code);
-  for (size_t k = 0; k < ar->n; k++) free(ar->blocks[k]);
-  free(ar);
+  bt_arena_free(ar);
 }
 
 static void test_gpu_corruptions(void **state) {
   fixture *f = *state;
   for (size_t i = 0; i < sizeof GPU_CASES / sizeof *GPU_CASES; i++) {
-    arena *ar = calloc(1, sizeof *ar);
+    bt_arena *ar = calloc(1, sizeof *ar);
     ProtobufCAllocator pa;
     corruption c;
     corruption_open(f, ar, &pa, &c);
@@ -517,7 +501,7 @@ static void test_gpu_corruptions(void **state) {
  * bodies (the bundle writer does not emit conditionals yet: codegen has no branch kernels). */
 static void test_gpu_conditional_loads(void **state) {
   fixture *f = *state;
-  arena *ar = calloc(1, sizeof *ar);
+  bt_arena *ar = calloc(1, sizeof *ar);
   ProtobufCAllocator pa;
   corruption c;
   corruption_open(f, ar, &pa, &c);

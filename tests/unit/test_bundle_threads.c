@@ -1,7 +1,8 @@
 /* libmtrt's CPU path under threads, with libmtrt alone (no compiler code, so the TSan stage of
  * scripts/test.sh builds just this and the library): real bundles from the fuzz seeds (one
- * tenant per kernel family and a two-tenant, two-partition mix) give byte-identical outputs
- * with cpu_threads 0, 1, 2 and 4, and 8 sessions on one bundle from 8 threads at once (each with
+ * tenant per kernel family, a two-tenant, two-partition mix, and one with generated CPU code
+ * whose kernel the session splits over its threads) give byte-identical outputs with
+ * cpu_threads 0, 1, 2 and 4, and 8 sessions on one bundle from 8 threads at once (each with
  * 2 CPU threads) give the same bytes as one session alone; a plan missing a wait (two streams
  * then race on arena bytes) gets no multi-threaded session. MT_BUNDLE_SEEDS names the folder. */
 #include "test_util.h"
@@ -13,7 +14,7 @@
 #include "bundle_test_util.h"
 #include "mtrt.h"
 
-static const char *const BUNDLES[] = {"two_tenants", "nn", "data", "reduce"};
+static const char *const BUNDLES[] = {"two_tenants", "nn", "data", "reduce", "small_cpu"};
 #define N_BUNDLES (sizeof BUNDLES / sizeof *BUNDLES)
 
 static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }

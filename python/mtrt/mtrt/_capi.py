@@ -1,6 +1,6 @@
 """Every ctypes declaration of include/mtrt.h that the package uses, in one place.
 
-Mirrors include/mtrt.h at MTRT_ABI_VERSION 2: when the header changes (a new ABI, new session
+Mirrors include/mtrt.h at MTRT_ABI_VERSION 3: when the header changes (a new ABI, new session
 options), this file is the only one to update. Library lookup order: the MTRT_LIBRARY environment
 variable (a path to libmtrt.so), then a libmtrt.so* next to this package, then the system loader
 (libmtrt.so.1 on the default search path, e.g. after `cmake --install`).
@@ -12,7 +12,7 @@ import ctypes
 import glob
 import os
 
-ABI_VERSION = 2  # the MTRT_ABI_VERSION this file mirrors
+ABI_VERSION = 3  # the MTRT_ABI_VERSION this file mirrors
 
 # mtrt_status_code
 OK, INVALID_ARGUMENT, OUT_OF_RANGE, DATA_LOSS, NOT_FOUND, UNAVAILABLE = 0, 1, 2, 3, 4, 5
@@ -31,9 +31,10 @@ ARRIVAL_ROUND, ARRIVAL_INDEPENDENT, ARRIVAL_BATCHED_WINDOW = 0, 1, 2
 
 
 class SessionOptions(ctypes.Structure):
-    # include/mtrt.h's mtrt_session_options at ABI 2, field for field
+    # include/mtrt.h's mtrt_session_options at ABI 3, field for field
     _fields_ = [("device", ctypes.c_int), ("gpu_index", ctypes.c_int), ("cpu_threads", ctypes.c_int),
-                ("arrival", ctypes.c_int), ("window_us", ctypes.c_int)]
+                ("arrival", ctypes.c_int), ("window_us", ctypes.c_int),
+                ("cpu_target", ctypes.c_char_p)]
 
 
 class PortInfo(ctypes.Structure):
@@ -70,14 +71,17 @@ _SIGNATURES = {
     "mtrt_session_run": (_P, [_P, ctypes.c_int]),
     "mtrt_session_device_name": (ctypes.c_char_p, [_P]),
     "mtrt_session_tenant_time_us": (ctypes.c_double, [_P, ctypes.c_int]),
+    "mtrt_session_device_note": (ctypes.c_char_p, [_P]),
+    "mtrt_session_cpu_target": (ctypes.c_char_p, [_P]),
 }
 
 
-def session_options(device_kind, gpu_index, threads):
+def session_options(device_kind, gpu_index, threads, cpu_target=None):
     """The mtrt_session_options for a session (threads None: libmtrt's default, the calling
-    thread alone)."""
+    thread alone; cpu_target None: auto)."""
     return SessionOptions(device=device_kind, gpu_index=gpu_index, cpu_threads=threads or 0,
-                          arrival=ARRIVAL_ROUND, window_us=200)
+                          arrival=ARRIVAL_ROUND, window_us=200,
+                          cpu_target=cpu_target.encode() if cpu_target else None)
 
 
 def _candidates():

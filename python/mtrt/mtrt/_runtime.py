@@ -151,12 +151,15 @@ class Bundle(_Closeable):
             raise InvalidArgumentError(
                 f"bundle {self.path}: no tenant '{name}' (it has {known})") from None
 
-    def session(self, device="auto", threads=None, gpu_index=0):
+    def session(self, device="auto", threads=None, gpu_index=0, cpu_target=None):
         """A Session with its own arenas. device: "cpu", "gpu" or "auto" (the GPU when one
         works, else the CPU). threads: CPU threads running the groups the plan lets run at once
-        (None: the calling thread alone); outputs are the same bytes for any count."""
+        and splitting each generated CPU kernel (None: the calling thread alone); outputs are
+        the same bytes for any count. cpu_target: which generated CPU object runs (None or
+        "auto": the widest the host runs; "reference": the reference kernels; a target name
+        such as "x86-64-v3" caps the host's features); Session.note says what was chosen."""
         self._check_open()
-        return Session(self, device, threads, gpu_index)
+        return Session(self, device, threads, gpu_index, cpu_target)
 
     def _check_open(self):
         if not self._handle:
@@ -178,13 +181,15 @@ class Session(_Closeable):
     """Runs a bundle's tenants; one run at a time (calls from several threads are serialized).
     Create one session per thread for parallel runs."""
 
-    def __init__(self, bundle, device, threads, gpu_index):
+    def __init__(self, bundle, device, threads, gpu_index, cpu_target=None):
         lib = bundle._lib
         if device not in _DEVICES:
             raise InvalidArgumentError(f"device must be 'cpu', 'gpu' or 'auto', not {device!r}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise InvalidArgumentError(f"threads must be a positive int or None, not {threads!r}")
-        opts = _capi.session_options(_DEVICES[device], gpu_index, threads)
+        if cpu_target is not None and not isinstance(cpu_target, str):
+            raise InvalidArgumentError(f"cpu_target must be a str or None, not {cpu_target!r}")
+        opts = _capi.session_options(_DEVICES[device], gpu_index, threads, cpu_target)
         self.bundle = bundle
         self._lib = lib
         self._lock = threading.Lock()
@@ -199,6 +204,19 @@ class Session(_Closeable):
         """The device the last run used ("cpu")."""
         self._check_open()
         return self._lib.mtrt_session_device_name(self._handle).decode()
+
+    @property
+    def note(self):
+        """One line on how the session runs: the device, and on the CPU which generated CPU
+        object runs or why the reference kernels do."""
+        self._check_open()
+        return self._lib.mtrt_session_device_note(self._handle).decode()
+
+    @property
+    def cpu_target(self):
+        """The generated CPU object's target ("x86-64-v4", ...), "reference", or "" on a GPU."""
+        self._check_open()
+        return self._lib.mtrt_session_cpu_target(self._handle).decode()
 
     def _check_open(self):
         if not self._handle:
