@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "mtcc.h"
+#include "codegen/cpu/cpu.h"
 #include "codegen/cuda.h"
 #include "plan/plan.h"
 
@@ -36,5 +37,10 @@ MT_MUST_USE mt_status *mt_compile_report_html_write(const char *path, const mt_p
                                                     const mt_codegen_result *cg);
 void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stats *s,
                               const mt_codegen_result *cg);
+
+/* The CPU backend's lines of the summary: objects per target and groups with code, and the
+ * reasons the others fall back to the reference kernels, most frequent first (cpu is NULL when
+ * CPU code was not asked for: nothing is printed). */
+void mt_cpu_summary_print(FILE *out, const mt_cpu_program *cpu);
 
 #endif

@@ -1,0 +1,123 @@
+/* Which lowered calls the CPU generator emits (cpu_llvm.c), and why not the others: the one place
+ * that decides, so the report's reasons and the emitter cannot drift. Knows nothing about LLVM. */
+#include <stdio.h>
+
+#include "codegen/cpu/cpu.h"
+#include "runtime/cpu/gemm.h"
+
+static bool unary_generated(mt_ew_unary op) {
+  switch (op) {
+  case MT_EW_RELU:
+  case MT_EW_LEAKY_RELU:
+  case MT_EW_SIGMOID:
+  case MT_EW_TANH:
+  case MT_EW_HARD_SIGMOID:
+  case MT_EW_HARD_SWISH:
+  case MT_EW_ELU:
+  case MT_EW_GELU:
+  case MT_EW_ERF:
+  case MT_EW_SQRT:
+  case MT_EW_EXP:
+  case MT_EW_LOG:
+  case MT_EW_NEG:
+  case MT_EW_ABS:
+  case MT_EW_RECIPROCAL:
+  case MT_EW_FLOOR:
+  case MT_EW_CEIL:
+  case MT_EW_CLIP: return true;
+  default: return false;
+  }
+}
+
+static bool binary_generated(mt_ew_binary op) {
+  switch (op) {
+  case MT_EW_ADD:
+  case MT_EW_SUB:
+  case MT_EW_MUL:
+  case MT_EW_DIV:
+  case MT_EW_POW:
+  case MT_EW_MIN:
+  case MT_EW_MAX:
+  case MT_EW_PRELU: return true;
+  default: return false;
+  }
+}
+
+static const mt_value *arg_value(const mt_module *m, const mt_cpu_kernel *k, int i) {
+  if (i >= k->n_args || k->args[i] == MT_NO_VALUE) return NULL;
+  return mt_module_value_c(m, k->args[i]);
+}
+
+static bool all_f32(const mt_module *m, const mt_cpu_kernel *k) {
+  for (int i = 0; i < k->n_args; i++) {
+    const mt_value *v = arg_value(m, k, i);
+    if (v && v->dtype != MT_DTYPE_FLOAT32) return false;
+  }
+  return true;
+}
+
+/* Element counts and dims fit the generated code's 32-bit BLAS arguments. */
+static bool dims_fit_int(int rank, const int64_t *dims) {
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] <= 0 || dims[i] > (1LL << 30)) return false;
+    n *= dims[i];
+    if (n > (1LL << 40)) return false;
+  }
+  return true;
+}
+
+const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k, char *buf,
+                                      size_t n) {
+  const mt_kernel_call *c = &k->call;
+  const mt_node *node = mt_module_node_c(m, k->node);
+  int n_in = node->n_inputs;
+  switch (c->kind) {
+  case MT_KERNEL_UNARY:
+    if (!all_f32(m, k)) return "unary op on a dtype other than float32 (no generated kernel yet)";
+    if (!unary_generated(c->params.unary.op) || c->params.unary.bounds_from_inputs) {
+      snprintf(buf, n, "unary op %d has no generated CPU kernel yet", (int)c->params.unary.op);
+      return buf;
+    }
+    return NULL;
+  case MT_KERNEL_BINARY:
+    if (!all_f32(m, k)) return "binary op on a dtype other than float32 (no generated kernel yet)";
+    if (!binary_generated(c->params.binary.op)) {
+      snprintf(buf, n, "binary op %d has no generated CPU kernel yet", (int)c->params.binary.op);
+      return buf;
+    }
+    return NULL;
+  case MT_KERNEL_COPY:
+    if (c->params.copy.fill_mask && node->n_outputs > 1 && node->outputs[1] != MT_NO_VALUE)
+      return "Dropout's mask output has no generated CPU kernel yet";
+    return NULL;
+  case MT_KERNEL_GEMM:
+  case MT_KERNEL_MATMUL: {
+    if (!mt_cpu_blas_available()) return mt_cpu_blas_describe();
+    if (!all_f32(m, k)) return "GEMM on a dtype other than float32 (no generated kernel yet)";
+    const mt_value *a = arg_value(m, k, 0), *b = arg_value(m, k, 1), *y = arg_value(m, k, n_in);
+    if (!a || !b || !y) return "GEMM without both operands";
+    if (!dims_fit_int(a->rank, a->dims) || !dims_fit_int(b->rank, b->dims) ||
+        !dims_fit_int(y->rank, y->dims))
+      return "GEMM with an empty or huge operand (BLAS takes 32-bit sizes)";
+    if (c->kind == MT_KERNEL_GEMM) {
+      if (a->rank != 2 || b->rank != 2 || y->rank != 2) return "Gemm operands are not 2-D";
+      const mt_value *cv = arg_value(m, k, 2);
+      if (cv && cv->rank > 2) return "Gemm's C has rank > 2";
+      return NULL;
+    }
+    if (a->rank < 2 || b->rank < 2) return "MatMul with a 1-D operand (no generated kernel yet)";
+    mt_matmul_shape s;
+    mt_status *st = mt_cpu_matmul_shape(a->rank, a->dims, b->rank, b->dims, &s);
+    if (st) {
+      mt_status_free(st);
+      return "MatMul shapes do not broadcast";
+    }
+    if (mt_shape_numel(s.nb, s.batch) > 4096) return "MatMul with more than 4096 batch entries";
+    return NULL;
+  }
+  default:
+    snprintf(buf, n, "%s has no generated CPU kernel yet", mt_kernel_kind_name(c->kind));
+    return buf;
+  }
+}
