@@ -290,11 +290,18 @@ static void ew_collapse(int out_rank, const int64_t *out_dims, int n_ops, const 
  * collapsed [rows, inner] index space. */
 static void emit_elementwise(em *e, const mt_cpu_kernel *k) {
   const mt_kernel_call *c = &k->call;
-  bool binary = c->kind == MT_KERNEL_BINARY;
+  bool variadic = c->kind == MT_KERNEL_VARIADIC;
+  bool binary = c->kind == MT_KERNEL_BINARY || variadic;
   const mt_value *out = mt_module_value_c(e->m, k->args[binary ? 2 : 1]);
   int ranks[2];
   int64_t dims[2][MT_MAX_RANK];
-  if (binary) {
+  if (variadic) { /* two inputs, each its own shape: the accumulator starts as input 0 */
+    for (int o = 0; o < 2; o++) {
+      const mt_value *v = mt_module_value_c(e->m, k->args[o]);
+      ranks[o] = v->rank;
+      memcpy(dims[o], v->dims, sizeof dims[o]);
+    }
+  } else if (binary) {
     ranks[0] = c->params.binary.a_rank, ranks[1] = c->params.binary.b_rank;
     memcpy(dims[0], c->params.binary.a_dims, sizeof dims[0]);
     memcpy(dims[1], c->params.binary.b_dims, sizeof dims[1]);
@@ -342,8 +349,11 @@ static void emit_elementwise(em *e, const mt_cpu_kernel *k) {
     LLVMValueRef off = s.strides[o][s.rank - 1] ? LLVMBuildAdd(e->b, base[o], j, "") : base[o];
     v[o] = LLVMBuildLoad2(e->b, e->f32, gep(e, e->f32, ptrs[o], off), "");
   }
-  LLVMValueRef res =
-      binary ? binary_op(e, c->params.binary.op, v[0], v[1]) : unary_op(e, &c->params.unary, v[0]);
+  LLVMValueRef res = !binary    ? unary_op(e, &c->params.unary, v[0])
+                     : variadic ? binary_op(e, c->params.variadic.op, v[0], v[1])
+                                : binary_op(e, c->params.binary.op, v[0], v[1]);
+  if (variadic && c->params.variadic.mean) /* Mean's final step, as mt_cpu_ew_divide_by */
+    res = LLVMBuildFDiv(e->b, res, cf32(e, 2.0f), "");
   LLVMBuildStore(e->b, res, gep(e, e->f32, py, LLVMBuildAdd(e->b, ybase, j, "")));
   loop_end(e, &lc, ci64(e, 1));
   loop_end(e, &lr, ci64(e, 1));
@@ -532,7 +542,8 @@ MT_MUST_USE static mt_status *emit_kernel(em *e, const mt_cpu_kernel *k) {
   mt_status *st = NULL;
   switch (k->call.kind) {
   case MT_KERNEL_UNARY:
-  case MT_KERNEL_BINARY: emit_elementwise(e, k); break;
+  case MT_KERNEL_BINARY:
+  case MT_KERNEL_VARIADIC: emit_elementwise(e, k); break;
   case MT_KERNEL_COPY: emit_copy(e, k); break;
   case MT_KERNEL_GEMM: emit_gemm(e, k); break;
   case MT_KERNEL_MATMUL: st = emit_matmul(e, k); break;

@@ -87,6 +87,13 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
       return buf;
     }
     return NULL;
+  case MT_KERNEL_VARIADIC:
+    if (!all_f32(m, k))
+      return "Sum/Mean/Min/Max on a dtype other than float32 (no generated kernel yet)";
+    if (n_in != 2 || node->inputs[0] == MT_NO_VALUE || node->inputs[1] == MT_NO_VALUE)
+      return "Sum/Mean/Min/Max with other than two inputs (no generated kernel yet)";
+    if (!binary_generated(c->params.variadic.op)) return "variadic op has no generated kernel yet";
+    return NULL;
   case MT_KERNEL_COPY:
     if (c->params.copy.fill_mask && node->n_outputs > 1 && node->outputs[1] != MT_NO_VALUE)
       return "Dropout's mask output has no generated CPU kernel yet";
