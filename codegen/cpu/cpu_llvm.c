@@ -9,7 +9,7 @@
  *
  * Elementwise ops reproduce the reference kernels' formulas operation for operation (no fast-math,
  * no contraction into FMA, the same libm calls), so their results are bit-identical; GEMMs go
- * through BLAS (cblas_sgemm behind one function, emit_sgemm) and agree to rounding. */
+ * through BLAS (cblas_sgemm behind one function, mt_cl_sgemm) and agree to rounding. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,106 +51,10 @@ mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog, cons
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "codegen/cpu/cpu_llvm.h"
+
 bool mt_cpu_backend_available(void) { return true; }
 const char *mt_cpu_backend_describe(void) { return "LLVM " MTCC_LLVM_VERSION " (C API)"; }
-
-/* Elements per work item of an elementwise kernel, and rows/columns per GEMM work item. */
-#define EW_ITEM_ELEMS 16384
-#define GEMM_ITEM_ROWS 64
-#define GEMM_ITEM_COLS 512
-
-typedef struct em {
-  LLVMContextRef ctx;
-  LLVMModuleRef mod;
-  LLVMBuilderRef b;
-  LLVMTypeRef i32, i64, f32, ptr, voidt;
-  LLVMValueRef fn, args, thread, n_threads;
-  const mt_module *m;
-  bool uses_blas;
-} em;
-
-typedef struct loop {
-  LLVMBasicBlockRef head, body, exit, pre;
-  LLVMValueRef iv;
-} loop;
-
-static LLVMValueRef ci64(em *e, int64_t v) {
-  return LLVMConstInt(e->i64, (unsigned long long)v, 1);
-}
-static LLVMValueRef ci32(em *e, int32_t v) {
-  return LLVMConstInt(e->i32, (unsigned long long)v, 1);
-}
-static LLVMValueRef cf32(em *e, float v) { return LLVMConstReal(e->f32, (double)v); }
-
-/* for (iv = start; iv < end; iv += step): the body goes between loop_begin and loop_end. */
-static LLVMValueRef loop_begin(em *e, LLVMValueRef start, LLVMValueRef end, loop *l) {
-  l->pre = LLVMGetInsertBlock(e->b);
-  l->head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "head");
-  l->body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "body");
-  l->exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "exit");
-  LLVMBuildBr(e->b, l->head);
-  LLVMPositionBuilderAtEnd(e->b, l->head);
-  l->iv = LLVMBuildPhi(e->b, LLVMTypeOf(start), "iv");
-  LLVMAddIncoming(l->iv, &start, &l->pre, 1);
-  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, l->iv, end, ""), l->body, l->exit);
-  LLVMPositionBuilderAtEnd(e->b, l->body);
-  return l->iv;
-}
-
-static void loop_end(em *e, loop *l, LLVMValueRef step) {
-  LLVMValueRef next = LLVMBuildAdd(e->b, l->iv, step, "next");
-  LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
-  LLVMBuildBr(e->b, l->head);
-  LLVMAddIncoming(l->iv, &next, &latch, 1);
-  LLVMPositionBuilderAtEnd(e->b, l->exit);
-}
-
-/* The work-item loop every kernel has: items thread, thread + n_threads, ... < n_items. */
-static LLVMValueRef items_begin(em *e, int64_t n_items, loop *l) {
-  LLVMValueRef start = LLVMBuildSExt(e->b, e->thread, e->i64, "");
-  return loop_begin(e, start, ci64(e, n_items), l);
-}
-static void items_end(em *e, loop *l) {
-  loop_end(e, l, LLVMBuildSExt(e->b, e->n_threads, e->i64, ""));
-}
-
-static LLVMValueRef arg_ptr(em *e, int i) {
-  LLVMValueRef slot = LLVMBuildGEP2(e->b, e->ptr, e->args, (LLVMValueRef[]){ci64(e, i)}, 1, "");
-  return LLVMBuildLoad2(e->b, e->ptr, slot, "arg");
-}
-
-static LLVMValueRef gep(em *e, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef idx) {
-  return LLVMBuildGEP2(e->b, t, p, &idx, 1, "");
-}
-
-static LLVMValueRef smin(em *e, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
-}
-
-/* A libm function float(float[, float]), declared once. */
-static LLVMValueRef call_libm(em *e, const char *name, LLVMValueRef x, LLVMValueRef y) {
-  LLVMTypeRef params[2] = {e->f32, e->f32};
-  LLVMTypeRef ft = LLVMFunctionType(e->f32, params, y ? 2 : 1, 0);
-  LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
-  if (!f) f = LLVMAddFunction(e->mod, name, ft);
-  LLVMValueRef args[2] = {x, y};
-  return LLVMBuildCall2(e->b, ft, f, args, y ? 2 : 1, "");
-}
-
-/* An overloaded float intrinsic ("llvm.sqrt"), exact like its C counterpart. */
-static LLVMValueRef call_intr(em *e, const char *name, LLVMValueRef x, LLVMValueRef y) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMTypeRef over[1] = {e->f32};
-  LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->mod, id, over, 1);
-  LLVMTypeRef params[2] = {e->f32, e->f32};
-  LLVMTypeRef ft = LLVMFunctionType(e->f32, params, y ? 2 : 1, 0);
-  LLVMValueRef args[2] = {x, y};
-  return LLVMBuildCall2(e->b, ft, f, args, y ? 2 : 1, "");
-}
-
-static LLVMValueRef fcmp(em *e, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildFCmp(e->b, p, a, b, "");
-}
 
 /* The reference kernels' formulas (runtime/cpu/elementwise_unary.c), operation for operation. */
 static LLVMValueRef unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x) {
@@ -381,9 +285,9 @@ static void emit_copy(em *e, const mt_cpu_kernel *k) {
 
 /* The one BLAS entry point: C[m x n] = alpha * op(A) op(B) + beta * C, row-major. Switching the
  * library (BLIS, oneDNN) means changing this function and cpu_link.c's library. */
-static void emit_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k,
-                       float alpha, LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb,
-                       float beta, LLVMValueRef c, int64_t ldc) {
+void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, float alpha,
+                 LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
+                 LLVMValueRef c, int64_t ldc) {
   LLVMTypeRef params[14] = {e->i32, e->i32, e->i32, e->i32, e->i32, e->i32, e->f32,
                             e->ptr, e->i32, e->ptr, e->i32, e->f32, e->ptr, e->i32};
   LLVMTypeRef ft = LLVMFunctionType(e->voidt, params, 14, 0);
@@ -452,8 +356,8 @@ static void emit_gemm(em *e, const mt_cpu_kernel *k) {
                                  : gep(e, e->f32, pa, LLVMBuildMul(e->b, r0, ci64(e, K), ""));
   LLVMValueRef bblk = g->trans_b ? gep(e, e->f32, pb, LLVMBuildMul(e->b, c0, ci64(e, K), ""))
                                  : gep(e, e->f32, pb, c0);
-  emit_sgemm(e, g->trans_a, g->trans_b, rows, cols, K, g->alpha, ablk, g->trans_a ? M : K, bblk,
-             g->trans_b ? K : N, with_c ? 1.0f : 0.0f, yblk, N);
+  mt_cl_sgemm(e, g->trans_a, g->trans_b, rows, cols, K, g->alpha, ablk, g->trans_a ? M : K, bblk,
+              g->trans_b ? K : N, with_c ? 1.0f : 0.0f, yblk, N);
   items_end(e, &li);
 }
 
@@ -522,8 +426,8 @@ MT_MUST_USE static mt_status *emit_matmul(em *e, const mt_cpu_kernel *k) {
   LLVMValueRef yoff =
       LLVMBuildAdd(e->b, LLVMBuildMul(e->b, bi, ci64(e, s.m * s.n), ""),
                    LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r0, ci64(e, s.n), ""), c0, ""), "");
-  emit_sgemm(e, false, false, rows, cols, s.k, 1.0f, ablk, s.k, bblk, s.n, 0.0f,
-             gep(e, e->f32, py, yoff), s.n);
+  mt_cl_sgemm(e, false, false, rows, cols, s.k, 1.0f, ablk, s.k, bblk, s.n, 0.0f,
+              gep(e, e->f32, py, yoff), s.n);
   items_end(e, &li);
   return NULL;
 }
@@ -547,6 +451,7 @@ MT_MUST_USE static mt_status *emit_kernel(em *e, const mt_cpu_kernel *k) {
   case MT_KERNEL_COPY: emit_copy(e, k); break;
   case MT_KERNEL_GEMM: emit_gemm(e, k); break;
   case MT_KERNEL_MATMUL: st = emit_matmul(e, k); break;
+  case MT_KERNEL_CONV: st = mt_cl_emit_conv(e, k); break;
   default:
     st = MT_ERR(INTERNAL, "%s: no CPU emitter for kind %s", k->name,
                 mt_kernel_kind_name(k->call.kind));

@@ -98,6 +98,22 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
     if (c->params.copy.fill_mask && node->n_outputs > 1 && node->outputs[1] != MT_NO_VALUE)
       return "Dropout's mask output has no generated CPU kernel yet";
     return NULL;
+  case MT_KERNEL_CONV: {
+    if (!mt_cpu_blas_available()) return mt_cpu_blas_describe();
+    if (!all_f32(m, k)) return "Conv on a dtype other than float32 (no generated kernel yet)";
+    const mt_kc_conv *cv = &c->params.conv;
+    const mt_conv_geom *g = &cv->geom;
+    if (g->nsp < 1 || g->nsp > 2)
+      return "Conv with more than 2 spatial dims (no generated kernel yet)";
+    if (cv->group <= 0 || cv->c_in % cv->group || cv->c_out % cv->group)
+      return "Conv groups do not divide the channels";
+    int64_t kg = cv->c_in / cv->group, ow = g->out[g->nsp - 1];
+    for (int d = 0; d < g->nsp; d++) kg *= g->kernel[d];
+    /* one output row's im2col block lives on the kernel's stack (cpu_conv.c) */
+    if (kg * ow > 131072) return "Conv whose im2col row exceeds the 512 KiB stack block";
+    if (kg > (1 << 30) || cv->c_out > (1 << 30)) return "Conv too large for 32-bit BLAS sizes";
+    return NULL;
+  }
   case MT_KERNEL_GEMM:
   case MT_KERNEL_MATMUL: {
     if (!mt_cpu_blas_available()) return mt_cpu_blas_describe();

@@ -31,10 +31,17 @@ static const float C_GEMM[8] = {0.5f, -1.0f, 0.25f, 2.0f, -0.5f, 1.5f, 0.0f, -2.
 static const float BIAS3[3] = {0.5f, -1.0f, 0.25f};
 
 static float W_MM[6 * 9];
+static float W_CONV[6 * 4 * 3 * 3], W_CONVG[6 * 2 * 3 * 3], W_PW[5 * 4], W_DW[4 * 3 * 3], B_CONV[6];
+
+static void fill(float *w, int n, int salt) {
+  for (int i = 0; i < n; i++) w[i] = (float)((i * 37 + salt * 11) % 23 - 11) / 16.0f;
+}
 
 /* The model: one output per family member so nothing folds away. */
 static char *write_model(const char *dir) {
   for (int i = 0; i < 6 * 9; i++) W_MM[i] = (float)((i * 37) % 19 - 9) / 8.0f;
+  fill(W_CONV, 6 * 4 * 9, 1), fill(W_CONVG, 6 * 2 * 9, 2), fill(W_PW, 20, 3), fill(W_DW, 36, 4);
+  fill(B_CONV, 6, 5);
   ob_builder b;
   ob_init(&b, 13);
   Onnx__GraphProto *g = b.graph;
@@ -45,6 +52,30 @@ static char *write_model(const char *dir) {
   ob_input(&b, g, "q", MT_DTYPE_FLOAT32, 4, OB_DIMS(2, 3, 5, 6), OB_PARAMS(NULL, NULL, NULL, NULL));
   ob_input(&b, g, "k", MT_DTYPE_FLOAT32, 4, OB_DIMS(2, 1, 6, 4), OB_PARAMS(NULL, NULL, NULL, NULL));
   ob_initializer(&b, g, ob_tensor_floats(&b, "bias", 3, OB_DIMS(3, 1, 1), BIAS3, 3));
+  ob_input(&b, g, "img", MT_DTYPE_FLOAT32, 4, OB_DIMS(2, 4, 9, 11),
+           OB_PARAMS(NULL, NULL, NULL, NULL));
+  ob_initializer(&b, g, ob_tensor_floats(&b, "wc", 4, OB_DIMS(6, 4, 3, 3), W_CONV, 216));
+  ob_initializer(&b, g, ob_tensor_floats(&b, "wcg", 4, OB_DIMS(6, 2, 3, 3), W_CONVG, 108));
+  ob_initializer(&b, g, ob_tensor_floats(&b, "wpw", 4, OB_DIMS(5, 4, 1, 1), W_PW, 20));
+  ob_initializer(&b, g, ob_tensor_floats(&b, "wdw", 4, OB_DIMS(4, 1, 3, 3), W_DW, 36));
+  ob_initializer(&b, g, ob_tensor_floats(&b, "bc", 1, OB_DIMS(6), B_CONV, 6));
+  Onnx__NodeProto *cv =
+      ob_node(&b, g, "Conv", "conv3x3", OB_NAMES("img", "wc", "bc"), OB_NAMES("o_conv"));
+  ob_attr_ints(&b, cv, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  Onnx__NodeProto *cvg =
+      ob_node(&b, g, "Conv", "conv_grouped", OB_NAMES("img", "wcg"), OB_NAMES("o_convg"));
+  ob_attr_int(&b, cvg, "group", 2);
+  ob_attr_ints(&b, cvg, "strides", 2, OB_DIMS(2, 2));
+  ob_attr_ints(&b, cvg, "dilations", 2, OB_DIMS(1, 2));
+  ob_attr_ints(&b, cvg, "pads", 4, OB_DIMS(0, 2, 1, 1));
+  ob_node(&b, g, "Conv", "conv1x1", OB_NAMES("img", "wpw"), OB_NAMES("o_convpw"));
+  Onnx__NodeProto *dw =
+      ob_node(&b, g, "Conv", "conv_dw", OB_NAMES("img", "wdw", "bias4"), OB_NAMES("o_convdw"));
+  ob_attr_int(&b, dw, "group", 4);
+  ob_attr_ints(&b, dw, "strides", 2, OB_DIMS(2, 1));
+  ob_attr_ints(&b, dw, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  static const float bias4[4] = {0.25f, -0.5f, 1.0f, 0.0f};
+  ob_initializer(&b, g, ob_tensor_floats(&b, "bias4", 1, OB_DIMS(4), bias4, 4));
   ob_initializer(&b, g, ob_tensor_floats(&b, "wg", 2, OB_DIMS(8, 7), W_GEMM, 56));
   ob_initializer(&b, g, ob_tensor_floats(&b, "cg", 1, OB_DIMS(8), C_GEMM, 8));
   ob_initializer(&b, g, ob_tensor_floats(&b, "wm", 2, OB_DIMS(6, 9), W_MM, 54));
@@ -75,9 +106,10 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "MatMul", "mm_batched", OB_NAMES("q", "k"), OB_NAMES("o_mmb"));
   ob_node(&b, g, "MatMul", "mm_weight", OB_NAMES("q", "wm"), OB_NAMES("o_mmw"));
   ob_node(&b, g, "Reshape", "reshape", OB_NAMES("o_sig", "shape"), OB_NAMES("o_rs"));
-  static const char *const outs[] = {"o_relu", "o_tanh", "o_div",  "o_sub", "o_max",
-                                     "o_min",  "o_exp",  "o_sqrt", "o_erf", "o_leaky",
-                                     "o_hsig", "o_gemm", "o_mmb",  "o_mmw", "o_rs"};
+  static const char *const outs[] = {"o_relu", "o_tanh",  "o_div",    "o_sub",   "o_max",
+                                     "o_min",  "o_exp",   "o_sqrt",   "o_erf",   "o_leaky",
+                                     "o_hsig", "o_gemm",  "o_mmb",    "o_mmw",   "o_rs",
+                                     "o_conv", "o_convg", "o_convpw", "o_convdw"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
   size_t len;
@@ -178,7 +210,11 @@ static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, i
   }
   mt_status *st = mt_cpu_kernel_run(&k->call, n->n_inputs, ins, n_out, ref);
   if (st) fail_msg("%s: reference: %s", k->name, mt_status_message(st));
-  bool exact = k->call.kind != MT_KERNEL_GEMM && k->call.kind != MT_KERNEL_MATMUL;
+  /* BLAS sums in its own order; a depthwise conv adds taps exactly as the reference */
+  const mt_kc_conv *cv = &k->call.params.conv;
+  bool exact =
+      k->call.kind != MT_KERNEL_GEMM && k->call.kind != MT_KERNEL_MATMUL &&
+      !(k->call.kind == MT_KERNEL_CONV && !(cv->group == cv->c_in && cv->c_in == cv->c_out));
   size_t nb0 = mt_tensor_nbytes(&ref[0]);
   uint8_t *first = malloc(nb0 + 1);
   for (int threads = 1; threads <= 3; threads++) {
@@ -236,16 +272,18 @@ static void test_kernels_match_reference(void **state) {
     int families[MT_KERNEL_COUNT] = {0};
     for (int k = 0; k < cpu->n_kernels; k++)
       check_kernel(c->module, &cpu->kernels[k], so, families);
-    printf("# %s: %d kernels: %d unary, %d binary, %d variadic, %d gemm, %d matmul, %d copy\n",
+    printf("# %s: %d kernels: %d unary, %d binary, %d variadic, %d gemm, %d matmul, %d conv, %d "
+           "copy\n",
            obj->target, cpu->n_kernels, families[MT_KERNEL_UNARY], families[MT_KERNEL_BINARY],
            families[MT_KERNEL_VARIADIC], families[MT_KERNEL_GEMM], families[MT_KERNEL_MATMUL],
-           families[MT_KERNEL_COPY]);
+           families[MT_KERNEL_CONV], families[MT_KERNEL_COPY]);
     /* every family of the model got code (a family silently dropping out fails here) */
     assert_true(families[MT_KERNEL_UNARY] >= 8);
     assert_true(families[MT_KERNEL_BINARY] >= 4);
     assert_int_equal(families[MT_KERNEL_VARIADIC], 2);
     assert_int_equal(families[MT_KERNEL_GEMM], 1);
     assert_int_equal(families[MT_KERNEL_MATMUL], 2);
+    assert_int_equal(families[MT_KERNEL_CONV], 4);
     dlclose(so);
     free(path);
     checked++;
