@@ -42,7 +42,7 @@ typedef struct mt_cpu_group_code {
 /* One shared object for one target. */
 typedef struct mt_cpu_object {
   const char *target;       /* "x86-64-v3", "x86-64-v4" (static strings) */
-  const char *features[13]; /* host features the object needs (static strings) */
+  const char *features[14]; /* host features the object needs (static strings) */
   int n_features;
   uint8_t *bytes; /* the ELF shared object, malloc'd */
   size_t size;

@@ -13,14 +13,15 @@
 /* Every target the backend knows; the default list is every one the host's architecture has. */
 typedef struct cpu_target {
   const char *name;
-  const char *features[13];
+  const char *features[14];
 } cpu_target;
 
 static const cpu_target k_targets[] = {
-    {"x86-64-v3", {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "lzcnt", "movbe", NULL}},
+    /* LLVM's feature names, which libmtrt checks with cpuid */
+    {"x86-64-v3", {"avx", "avx2", "fma", "bmi", "bmi2", "f16c", "lzcnt", "movbe", NULL}},
     {"x86-64-v4",
-     {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "lzcnt", "movbe", "avx512f", "avx512bw",
-      "avx512cd", "avx512dq", NULL}},
+     {"avx", "avx2", "fma", "bmi", "bmi2", "f16c", "lzcnt", "movbe", "avx512f", "avx512bw",
+      "avx512cd", "avx512dq", "avx512vl", NULL}},
 };
 
 void mt_cpu_options_init(mt_cpu_options *o) { memset(o, 0, sizeof *o); }

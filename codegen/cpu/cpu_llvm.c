@@ -113,7 +113,8 @@ static LLVMValueRef unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x) {
   case MT_EW_FLOOR: return call_intr(e, "llvm.floor", x, NULL);
   case MT_EW_CEIL: return call_intr(e, "llvm.ceil", x, NULL);
   case MT_EW_CLIP: {
-    LLVMValueRef lo = cf32(e, (float)p->lo), hi = cf32(e, (float)p->hi);
+    LLVMValueRef lo = e->clip_lo ? e->clip_lo : cf32(e, (float)p->lo);
+    LLVMValueRef hi = e->clip_hi ? e->clip_hi : cf32(e, (float)p->hi);
     LLVMValueRef t = LLVMBuildSelect(b, fcmp(e, LLVMRealOLT, x, lo), lo, x, "");
     return LLVMBuildSelect(b, fcmp(e, LLVMRealOGT, t, hi), hi, t, "");
   }
@@ -196,7 +197,7 @@ static void emit_elementwise(em *e, const mt_cpu_kernel *k) {
   const mt_kernel_call *c = &k->call;
   bool variadic = c->kind == MT_KERNEL_VARIADIC;
   bool binary = c->kind == MT_KERNEL_BINARY || variadic;
-  const mt_value *out = mt_module_value_c(e->m, k->args[binary ? 2 : 1]);
+  const mt_value *out = mt_module_value_c(e->m, mt_module_node_c(e->m, k->node)->outputs[0]);
   int ranks[2];
   int64_t dims[2][MT_MAX_RANK];
   if (variadic) { /* two inputs, each its own shape: the accumulator starts as input 0 */
@@ -222,8 +223,14 @@ static void emit_elementwise(em *e, const mt_cpu_kernel *k) {
   int64_t rows_per = inner >= EW_ITEM_ELEMS ? 1 : (EW_ITEM_ELEMS + inner - 1) / inner;
   int64_t n_col_items = (inner + cols_per - 1) / cols_per;
   int64_t n_items = (rows + rows_per - 1) / rows_per * n_col_items;
+  const mt_node *node = mt_module_node_c(e->m, k->node);
   LLVMValueRef pa = arg_ptr(e, 0), pb = binary ? arg_ptr(e, 1) : NULL,
-               py = arg_ptr(e, binary ? 2 : 1);
+               py = arg_ptr(e, node->n_inputs);
+  e->clip_lo = e->clip_hi = NULL;
+  if (!binary && c->params.unary.bounds_from_inputs) { /* Clip-11: scalar inputs 1 and 2 */
+    if (node->n_inputs > 1) e->clip_lo = LLVMBuildLoad2(e->b, e->f32, arg_ptr(e, 1), "lo");
+    if (node->n_inputs > 2) e->clip_hi = LLVMBuildLoad2(e->b, e->f32, arg_ptr(e, 2), "hi");
+  }
   loop li, lr, lc;
   LLVMValueRef item = items_begin(e, n_items, &li);
   LLVMValueRef ri = LLVMBuildSDiv(e->b, item, ci64(e, n_col_items), "");

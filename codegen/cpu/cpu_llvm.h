@@ -22,6 +22,7 @@ typedef struct em {
   LLVMValueRef fn, args, thread, n_threads;
   const mt_module *m;
   bool uses_blas;
+  LLVMValueRef clip_lo, clip_hi; /* Clip's bounds when they are inputs, loaded once per call */
 } em;
 
 typedef struct loop {

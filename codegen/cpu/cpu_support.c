@@ -72,10 +72,19 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
   const mt_kernel_call *c = &k->call;
   const mt_node *node = mt_module_node_c(m, k->node);
   int n_in = node->n_inputs;
+  /* the bundle's kernel arguments are all real buffers (libmtrt refuses NONE references) */
+  for (int i = 0; i < k->n_args; i++)
+    if (k->args[i] == MT_NO_VALUE)
+      return i < n_in ? "an omitted optional input (no generated kernel yet)"
+                      : "an omitted optional output (no generated kernel yet)";
   switch (c->kind) {
   case MT_KERNEL_UNARY:
     if (!all_f32(m, k)) return "unary op on a dtype other than float32 (no generated kernel yet)";
-    if (!unary_generated(c->params.unary.op) || c->params.unary.bounds_from_inputs) {
+    if (c->params.unary.bounds_from_inputs)
+      for (int i = 1; i < n_in; i++)
+        if (mt_shape_numel(arg_value(m, k, i)->rank, arg_value(m, k, i)->dims) != 1)
+          return "Clip with a bound that is not a scalar";
+    if (!unary_generated(c->params.unary.op)) {
       snprintf(buf, n, "unary op %d has no generated CPU kernel yet", (int)c->params.unary.op);
       return buf;
     }
