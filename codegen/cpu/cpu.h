@@ -30,6 +30,8 @@ typedef struct mt_cpu_kernel {
   int n_args;                               /* inputs then outputs, in the node's order */
   mt_value_id args[MT_CPU_MAX_KERNEL_ARGS]; /* MT_NO_VALUE: an omitted input (NULL pointer) */
   mt_kernel_call call;                      /* what it computes (tests run the reference) */
+  int32_t same_as; /* an earlier kernel with the same call, shapes and dtypes (its symbol is an
+                      alias of that one's code), or -1 */
 } mt_cpu_kernel;
 
 /* What one plan horizontal group runs: kernels [first_kernel, +n_kernels), or why not. */
@@ -92,6 +94,8 @@ int mt_cpu_program_groups_generated(const mt_cpu_program *prog);
 /* Whether kernel k's call can be generated; else a reason (static or in buf). */
 const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k, char *buf,
                                       size_t n);
+/* Initialises LLVM's x86 target once (before emitting from several threads). */
+void mt_cpu_llvm_init(void);
 /* Emits every kernel of prog for target `target` and links the shared object into *obj. */
 MT_MUST_USE mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog,
                                         const char *target, mt_cpu_object *obj);

@@ -2,6 +2,7 @@
  * mt_kernel_call the bundle's CPU nodes carry, checked against what the generator lowers, and
  * handed to the LLVM emitter once per target (cpu_llvm.c). Knows nothing about LLVM itself, so
  * the walk and its reasons are the same in a build without LLVM. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "codegen/cpu/cpu.h"
 #include "ir/op.h"
+#include "runtime/bundle/format.h"
 
 /* Every target the backend knows; the default list is every one the host's architecture has. */
 typedef struct cpu_target {
@@ -136,6 +138,102 @@ MT_MUST_USE static mt_status *plan_group(const mt_plan *p, int hg, mt_cpu_progra
   return NULL;
 }
 
+/* One target's object, on a thread of its own: targets are independent LLVM contexts, so a
+ * two-target compile takes about the time of one on two cores. */
+typedef struct emit_job {
+  const mt_module *m;
+  const mt_cpu_program *prog;
+  mt_cpu_object *obj;
+  mt_status *st;
+} emit_job;
+
+static void *emit_thread(void *arg) {
+  emit_job *j = arg;
+  j->st = mt_cpu_llvm_emit(j->m, j->prog, j->obj->target, j->obj);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *emit_objects(const mt_module *m, mt_cpu_program *prog, int n) {
+  emit_job jobs[MT_CPU_MAX_TARGETS];
+  pthread_t threads[MT_CPU_MAX_TARGETS];
+  bool started[MT_CPU_MAX_TARGETS] = {false};
+  mt_cpu_llvm_init();
+  for (int i = 0; i < n; i++) {
+    jobs[i] = (emit_job){m, prog, &prog->objects[i], NULL};
+    /* the last target on this thread; a failed thread start runs its job here too */
+    started[i] = i + 1 < n && pthread_create(&threads[i], NULL, emit_thread, &jobs[i]) == 0;
+    if (!started[i]) emit_thread(&jobs[i]);
+  }
+  mt_status *st = NULL;
+  for (int i = 0; i < n; i++) {
+    if (started[i]) pthread_join(threads[i], NULL);
+    if (jobs[i].st && !st)
+      st = mt_status_make(mt_status_code_of(jobs[i].st), "CPU target %s: %s",
+                          prog->objects[i].target, mt_status_message(jobs[i].st));
+    mt_status_free(jobs[i].st);
+  }
+  return st;
+}
+
+/* What a kernel's code depends on: the call's fixed encoding, the node's input count, and each
+ * argument's dtype and shape. Kernels with equal keys share one function (repeated layers of
+ * one model, variants of one backbone): less code, and LLVM runs once per distinct kernel. */
+typedef struct kernel_key {
+  uint8_t *bytes;
+  size_t size;
+  uint64_t hash;
+} kernel_key;
+
+MT_MUST_USE static mt_status *make_key(const mt_module *m, const mt_cpu_kernel *k,
+                                       kernel_key *out) {
+  uint8_t *call;
+  size_t n;
+  MT_RETURN_IF_ERROR_PLAIN(mt_kc_encode(&k->call, &call, &n));
+  size_t per_arg = sizeof(int32_t) * 2 + sizeof(int64_t) * MT_MAX_RANK;
+  size_t size = n + sizeof(int32_t) * 2 + per_arg * (size_t)k->n_args;
+  uint8_t *b = calloc(1, size);
+  if (!b) {
+    free(call);
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  }
+  memcpy(b, call, n);
+  free(call);
+  uint8_t *p = b + n;
+  int32_t head[2] = {mt_module_node_c(m, k->node)->n_inputs, k->n_args};
+  memcpy(p, head, sizeof head);
+  p += sizeof head;
+  for (int i = 0; i < k->n_args; i++) {
+    const mt_value *v = mt_module_value_c(m, k->args[i]);
+    int32_t dt[2] = {(int32_t)v->dtype, v->rank};
+    memcpy(p, dt, sizeof dt);
+    memcpy(p + sizeof dt, v->dims, sizeof(int64_t) * (size_t)v->rank);
+    p += per_arg;
+  }
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (size_t i = 0; i < size; i++) h = (h ^ b[i]) * 1099511628211ULL;
+  *out = (kernel_key){b, size, h};
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *dedup_kernels(const mt_module *m, mt_cpu_program *prog) {
+  kernel_key *keys = calloc((size_t)prog->n_kernels + 1, sizeof *keys);
+  if (!keys) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = NULL;
+  for (int i = 0; i < prog->n_kernels && !st; i++) {
+    prog->kernels[i].same_as = -1;
+    st = make_key(m, &prog->kernels[i], &keys[i]);
+    for (int j = 0; j < i && !st; j++) /* quadratic in kernels: a few hundred per workload */
+      if (prog->kernels[j].same_as < 0 && keys[j].hash == keys[i].hash &&
+          keys[j].size == keys[i].size && memcmp(keys[j].bytes, keys[i].bytes, keys[i].size) == 0) {
+        prog->kernels[i].same_as = j;
+        break;
+      }
+  }
+  for (int i = 0; i < prog->n_kernels; i++) free(keys[i].bytes);
+  free(keys);
+  return st;
+}
+
 MT_MUST_USE static mt_status *generate(const mt_plan *p, const mt_cpu_options *o,
                                        mt_cpu_program *prog) {
   prog->n_groups = p->n_hgroups;
@@ -174,16 +272,17 @@ MT_MUST_USE static mt_status *generate(const mt_plan *p, const mt_cpu_options *o
     snprintf(prog->unavailable, sizeof prog->unavailable, "no group has a generated CPU kernel");
     return NULL;
   }
+  MT_RETURN_IF_ERROR_PLAIN(dedup_kernels(p->module, prog));
   for (int i = 0; i < n_targets; i++) {
     const cpu_target *t = find_target(targets[i], strlen(targets[i]));
     if (!t) return MT_ERR(INVALID_ARGUMENT, "CPU target '%s' is unknown", targets[i]);
-    mt_cpu_object *obj = &prog->objects[prog->n_objects];
+    mt_cpu_object *obj = &prog->objects[i];
     memset(obj, 0, sizeof *obj);
     obj->target = t->name;
     for (int f = 0; t->features[f]; f++) obj->features[obj->n_features++] = t->features[f];
-    MT_RETURN_IF_ERROR(mt_cpu_llvm_emit(p->module, prog, t->name, obj), "CPU target %s", t->name);
-    prog->n_objects++;
   }
+  MT_RETURN_IF_ERROR_PLAIN(emit_objects(p->module, prog, n_targets));
+  prog->n_objects = n_targets;
   return NULL;
 }
 

@@ -10,6 +10,7 @@
  * Elementwise ops reproduce the reference kernels' formulas operation for operation (no fast-math,
  * no contraction into FMA, the same libm calls), so their results are bit-identical; GEMMs go
  * through BLAS (cblas_sgemm behind one function, mt_cl_sgemm) and agree to rounding. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ const char *mt_cpu_backend_describe(void) {
   return "the CPU backend is off: mtcc was built without LLVM 19 (apt-get install llvm-19-dev, "
          "or -DMTCC_LLVM=OFF was given)";
 }
+void mt_cpu_llvm_init(void) {}
 mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog, const char *target,
                             mt_cpu_object *obj) {
   (void)m, (void)prog, (void)obj;
@@ -496,7 +498,18 @@ MT_MUST_USE static mt_status *emit_module(em *e, const mt_cpu_program *prog, con
   LLVMSetInitializer(ver, LLVMConstInt(e->i32, MT_CPU_ABI_VERSION, 0));
   LLVMSetGlobalConstant(ver, 1);
   mt_status *st = NULL;
-  for (int i = 0; i < prog->n_kernels && !st; i++) st = emit_kernel(e, &prog->kernels[i]);
+  for (int i = 0; i < prog->n_kernels && !st; i++)
+    if (prog->kernels[i].same_as < 0) st = emit_kernel(e, &prog->kernels[i]);
+  /* a repeated kernel is an alias of its first occurrence: same code, its own symbol */
+  LLVMTypeRef kparams[3] = {e->ptr, e->i32, e->i32};
+  LLVMTypeRef kft = LLVMFunctionType(e->voidt, kparams, 3, 0);
+  for (int i = 0; i < prog->n_kernels && !st; i++) {
+    const mt_cpu_kernel *k = &prog->kernels[i];
+    if (k->same_as < 0) continue;
+    LLVMValueRef target_fn = LLVMGetNamedFunction(e->mod, prog->kernels[k->same_as].symbol);
+    LLVMValueRef alias = LLVMAddAlias2(e->mod, kft, 0, target_fn, k->symbol);
+    LLVMSetLinkage(alias, LLVMExternalLinkage);
+  }
   if (!st && LLVMVerifyModule(e->mod, LLVMReturnStatusAction, &err))
     st = MT_ERR(INTERNAL, "LLVM: the generated module is invalid: %.300s", err ? err : "?");
   LLVMDisposeMessage(err);
@@ -517,12 +530,18 @@ MT_MUST_USE static mt_status *emit_module(em *e, const mt_cpu_program *prog, con
   return st;
 }
 
-mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog, const char *target,
-                            mt_cpu_object *obj) {
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static void llvm_init_once(void) {
   LLVMInitializeX86TargetInfo();
   LLVMInitializeX86Target();
   LLVMInitializeX86TargetMC();
   LLVMInitializeX86AsmPrinter();
+}
+void mt_cpu_llvm_init(void) { pthread_once(&llvm_once, llvm_init_once); }
+
+mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog, const char *target,
+                            mt_cpu_object *obj) {
+  mt_cpu_llvm_init();
   em e = {.m = m};
   e.ctx = LLVMContextCreate();
   /* the module name lands in no output; a fixed one keeps the object independent of paths */
