@@ -461,6 +461,9 @@ MT_MUST_USE static mt_status *emit_kernel(em *e, const mt_cpu_kernel *k) {
   case MT_KERNEL_GEMM: emit_gemm(e, k); break;
   case MT_KERNEL_MATMUL: st = emit_matmul(e, k); break;
   case MT_KERNEL_CONV: st = mt_cl_emit_conv(e, k); break;
+  case MT_KERNEL_SOFTMAX: mt_cl_emit_softmax(e, k); break;
+  case MT_KERNEL_LAYERNORM: mt_cl_emit_layernorm(e, k); break;
+  case MT_KERNEL_TRANSPOSE: mt_cl_emit_transpose(e, k); break;
   default:
     st = MT_ERR(INTERNAL, "%s: no CPU emitter for kind %s", k->name,
                 mt_kernel_kind_name(k->call.kind));
@@ -550,6 +553,7 @@ mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog, cons
   e.i32 = LLVMInt32TypeInContext(e.ctx);
   e.i64 = LLVMInt64TypeInContext(e.ctx);
   e.f32 = LLVMFloatTypeInContext(e.ctx);
+  e.f64 = LLVMDoubleTypeInContext(e.ctx);
   e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
   e.voidt = LLVMVoidTypeInContext(e.ctx);
   LLVMMemoryBufferRef objbuf = NULL;

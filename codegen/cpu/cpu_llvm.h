@@ -18,7 +18,7 @@ typedef struct em {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMBuilderRef b;
-  LLVMTypeRef i32, i64, f32, ptr, voidt;
+  LLVMTypeRef i32, i64, f32, f64, ptr, voidt;
   LLVMValueRef fn, args, thread, n_threads;
   const mt_module *m;
   bool uses_blas;
@@ -112,6 +112,10 @@ static inline LLVMValueRef fcmp(em *e, LLVMRealPredicate p, LLVMValueRef a, LLVM
 void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, float alpha,
                  LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
                  LLVMValueRef c, int64_t ldc);
+/* Softmax / LogSoftmax and LayerNormalization (cpu_norm.c), Transpose (cpu_data.c). */
+void mt_cl_emit_softmax(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_layernorm(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_transpose(em *e, const mt_cpu_kernel *k);
 /* Conv (cpu_conv.c): im2col + GEMM, pointwise as GEMM, depthwise as direct loops. */
 MT_MUST_USE mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k);
 

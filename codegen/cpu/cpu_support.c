@@ -103,6 +103,33 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
       return "Sum/Mean/Min/Max with other than two inputs (no generated kernel yet)";
     if (!binary_generated(c->params.variadic.op)) return "variadic op has no generated kernel yet";
     return NULL;
+  case MT_KERNEL_SOFTMAX:
+    if (!all_f32(m, k)) return "Softmax on a dtype other than float32 (no generated kernel yet)";
+    if (c->params.softmax.n <= 0) return "Softmax over an empty axis";
+    return NULL;
+  case MT_KERNEL_LAYERNORM: {
+    if (!all_f32(m, k)) return "LayerNormalization on a dtype other than float32";
+    if (node->n_outputs > 1)
+      return "LayerNormalization's Mean/InvStdDev outputs (no generated kernel yet)";
+    const mt_value *x = arg_value(m, k, 0);
+    int axis = c->params.norm.axis;
+    if (axis < 0 || axis >= x->rank) return "LayerNormalization axis out of range";
+    int64_t nn = mt_shape_numel(x->rank - axis, x->dims + axis);
+    for (int i = 1; i < n_in; i++) {
+      const mt_value *p = arg_value(m, k, i);
+      if (mt_shape_numel(p->rank, p->dims) != nn)
+        return "LayerNormalization with a broadcast Scale or B (no generated kernel yet)";
+    }
+    if (n_in < 2) return "LayerNormalization without Scale";
+    return NULL;
+  }
+  case MT_KERNEL_TRANSPOSE: {
+    const mt_value *x = arg_value(m, k, 0);
+    size_t es = mt_dtype_size(x->dtype);
+    if (es != 1 && es != 2 && es != 4 && es != 8)
+      return "Transpose of an element that is not 1, 2, 4 or 8 bytes";
+    return NULL;
+  }
   case MT_KERNEL_COPY:
     if (c->params.copy.fill_mask && node->n_outputs > 1 && node->outputs[1] != MT_NO_VALUE)
       return "Dropout's mask output has no generated CPU kernel yet";

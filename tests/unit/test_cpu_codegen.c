@@ -43,7 +43,7 @@ static char *write_model(const char *dir) {
   fill(W_CONV, 6 * 4 * 9, 1), fill(W_CONVG, 6 * 2 * 9, 2), fill(W_PW, 20, 3), fill(W_DW, 36, 4);
   fill(B_CONV, 6, 5);
   ob_builder b;
-  ob_init(&b, 13);
+  ob_init(&b, 17);
   Onnx__GraphProto *g = b.graph;
   ob_input(&b, g, "x", MT_DTYPE_FLOAT32, 4, OB_DIMS(2, 3, 4, 5), OB_PARAMS(NULL, NULL, NULL, NULL));
   ob_input(&b, g, "y", MT_DTYPE_FLOAT32, 2, OB_DIMS(4, 5), OB_PARAMS(NULL, NULL));
@@ -94,6 +94,18 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "Abs", "abs", OB_NAMES("z"), OB_NAMES("za"));
   ob_node(&b, g, "Sqrt", "sqrt", OB_NAMES("za"), OB_NAMES("o_sqrt"));
   ob_node(&b, g, "Erf", "erf", OB_NAMES("y"), OB_NAMES("o_erf"));
+  Onnx__NodeProto *tr = ob_node(&b, g, "Transpose", "transpose", OB_NAMES("x"), OB_NAMES("o_tr"));
+  ob_attr_ints(&b, tr, "perm", 4, OB_DIMS(0, 2, 3, 1));
+  ob_node(&b, g, "Softmax", "softmax_last", OB_NAMES("q"), OB_NAMES("o_sm"));
+  Onnx__NodeProto *sm1 = ob_node(&b, g, "Softmax", "softmax_mid", OB_NAMES("x"), OB_NAMES("o_sm1"));
+  ob_attr_int(&b, sm1, "axis", 1);
+  ob_node(&b, g, "LogSoftmax", "logsoftmax", OB_NAMES("k"), OB_NAMES("o_lsm"));
+  static const float ln_s[6] = {1.0f, 0.5f, -2.0f, 0.25f, 1.5f, -1.0f};
+  static const float ln_b[6] = {0.0f, 0.1f, 0.2f, -0.3f, 0.4f, -0.5f};
+  ob_initializer(&b, g, ob_tensor_floats(&b, "ln_s", 1, OB_DIMS(6), ln_s, 6));
+  ob_initializer(&b, g, ob_tensor_floats(&b, "ln_b", 1, OB_DIMS(6), ln_b, 6));
+  ob_node(&b, g, "LayerNormalization", "layernorm", OB_NAMES("q", "ln_s", "ln_b"),
+          OB_NAMES("o_ln"));
   static const float lo = -0.5f, hi = 1.25f;
   ob_initializer(&b, g, ob_tensor_floats(&b, "lo", 0, NULL, &lo, 1));
   ob_initializer(&b, g, ob_tensor_floats(&b, "hi", 0, NULL, &hi, 1));
@@ -110,10 +122,10 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "MatMul", "mm_batched", OB_NAMES("q", "k"), OB_NAMES("o_mmb"));
   ob_node(&b, g, "MatMul", "mm_weight", OB_NAMES("q", "wm"), OB_NAMES("o_mmw"));
   ob_node(&b, g, "Reshape", "reshape", OB_NAMES("o_sig", "shape"), OB_NAMES("o_rs"));
-  static const char *const outs[] = {"o_relu", "o_tanh", "o_div",   "o_sub",    "o_max",
-                                     "o_min",  "o_exp",  "o_sqrt",  "o_erf",    "o_leaky",
-                                     "o_hsig", "o_gemm", "o_mmb",   "o_mmw",    "o_rs",
-                                     "o_clip", "o_conv", "o_convg", "o_convpw", "o_convdw"};
+  static const char *const outs[] = {
+      "o_relu",  "o_tanh", "o_div",  "o_sub",  "o_max",   "o_min",    "o_exp",   "o_sqrt", "o_erf",
+      "o_leaky", "o_hsig", "o_gemm", "o_mmb",  "o_mmw",   "o_rs",     "o_clip",  "o_tr",   "o_sm",
+      "o_sm1",   "o_lsm",  "o_ln",   "o_conv", "o_convg", "o_convpw", "o_convdw"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
   size_t len;
@@ -277,10 +289,11 @@ static void test_kernels_match_reference(void **state) {
     for (int k = 0; k < cpu->n_kernels; k++)
       check_kernel(c->module, &cpu->kernels[k], so, families);
     printf("# %s: %d kernels: %d unary, %d binary, %d variadic, %d gemm, %d matmul, %d conv, %d "
-           "copy\n",
+           "copy, %d transpose, %d softmax, %d layernorm\n",
            obj->target, cpu->n_kernels, families[MT_KERNEL_UNARY], families[MT_KERNEL_BINARY],
            families[MT_KERNEL_VARIADIC], families[MT_KERNEL_GEMM], families[MT_KERNEL_MATMUL],
-           families[MT_KERNEL_CONV], families[MT_KERNEL_COPY]);
+           families[MT_KERNEL_CONV], families[MT_KERNEL_COPY], families[MT_KERNEL_TRANSPOSE],
+           families[MT_KERNEL_SOFTMAX], families[MT_KERNEL_LAYERNORM]);
     /* every family of the model got code (a family silently dropping out fails here) */
     assert_true(families[MT_KERNEL_UNARY] >= 10);
     assert_true(families[MT_KERNEL_BINARY] >= 4);
@@ -288,6 +301,9 @@ static void test_kernels_match_reference(void **state) {
     assert_int_equal(families[MT_KERNEL_GEMM], 1);
     assert_int_equal(families[MT_KERNEL_MATMUL], 2);
     assert_int_equal(families[MT_KERNEL_CONV], 4);
+    assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
+    assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
+    assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
     dlclose(so);
     free(path);
     checked++;
