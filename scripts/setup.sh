@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mtcc needs to build and test on a fresh Debian machine: the Debian packages
-# (protobuf-c, ONNX's onnx.proto and backend test data, jansson, cmocka, cmake, ninja) and a
+# (protobuf-c, ONNX's onnx.proto and backend test data, jansson, cmocka, cmake, ninja, LLVM 19 and
+# OpenBLAS for the CPU backend) and a
 # Python virtual environment in .venv with onnx, onnxruntime and numpy (model generators and the
 # ONNX Runtime oracle), pytest, build and wheel (python/mtrt's tests and wheel), tritonclient and
 # the tritonserver binary of nvidia-pytriton (the Triton backend's tests), and Chromium (the
