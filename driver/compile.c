@@ -92,7 +92,8 @@ static mt_codegen_result codegen_result(const mtcc_compilation *c) {
                              .compiled = c->compiled,
                              .archs = c->archs,
                              .n_archs = c->n_archs,
-                             .nvrtc = c->nvrtc};
+                             .nvrtc = c->nvrtc,
+                             .cpu = c->cpu};
 }
 
 /* Codegen after the pipeline: generation always (it is cheap, and the report lists what is not

@@ -277,6 +277,7 @@ done:
                 p->arch->name, "summary", summary, "partitions", partitions, "tenants", tenants,
                 "horizontal_groups", hgroups, "rejected_fusions", rejected);
   if (root && cg && cg->program) json_object_set_new(root, "codegen", codegen_json(p, cg));
+  if (root && cg && cg->cpu) json_object_set_new(root, "cpu_code", mt_cpu_report_json(cg->cpu));
   return root;
 }
 

@@ -1,6 +1,7 @@
 /* The CPU backend's lines of the compile summary (driver/report.h): what was generated for which
  * targets, and why the other groups run on the reference kernels, so a fallback is never silent.
  * Reads the codegen/cpu program only. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,4 +38,26 @@ void mt_cpu_summary_print(FILE *out, const mt_cpu_program *cpu) {
       if (strcmp(cpu->groups[h].reason, cpu->groups[best].reason) == 0) done[h] = true;
   }
   free(done);
+}
+
+json_t *mt_cpu_report_json(const mt_cpu_program *cpu) {
+  json_t *targets = json_array(), *groups = json_array();
+  for (int i = 0; i < cpu->n_objects; i++)
+    json_array_append_new(targets, json_pack("{s:s, s:I}", "target", cpu->objects[i].target,
+                                             "bytes", (json_int_t)cpu->objects[i].size));
+  for (int g = 0; g < cpu->n_groups; g++) {
+    const mt_cpu_group_code *gc = &cpu->groups[g];
+    if (gc->unavailable[0]) {
+      json_array_append_new(groups,
+                            json_pack("{s:i, s:s}", "hgroup", g, "unavailable", gc->unavailable));
+      continue;
+    }
+    json_t *kernels = json_array();
+    for (int k = 0; k < gc->n_kernels; k++)
+      json_array_append_new(kernels, json_string(cpu->kernels[gc->first_kernel + k].name));
+    json_array_append_new(groups, json_pack("{s:i, s:o}", "hgroup", g, "kernels", kernels));
+  }
+  return json_pack("{s:o, s:s, s:i, s:i, s:f, s:o}", "objects", targets, "unavailable",
+                   cpu->unavailable, "groups_generated", mt_cpu_program_groups_generated(cpu),
+                   "kernels", cpu->n_kernels, "seconds", cpu->seconds, "groups", groups);
 }

@@ -123,6 +123,23 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
     if (n_in < 2) return "LayerNormalization without Scale";
     return NULL;
   }
+  case MT_KERNEL_POOL: {
+    if (!all_f32(m, k)) return "pooling on a dtype other than float32 (no generated kernel yet)";
+    const mt_conv_geom *g = &c->params.pool.geom;
+    if (g->nsp < 1 || g->nsp > 2)
+      return "pooling over more than 2 spatial dims (no generated kernel yet)";
+    if (node->n_outputs > 1) return "MaxPool's Indices output (no generated kernel yet)";
+    int64_t taps = 1;
+    for (int d = 0; d < g->nsp; d++) taps *= g->kernel[d];
+    if (taps > 256) return "a pooling window of more than 256 taps (its loop is unrolled)";
+    return NULL;
+  }
+  case MT_KERNEL_GLOBAL_POOL: {
+    if (!all_f32(m, k)) return "global pooling on a dtype other than float32";
+    const mt_value *x = arg_value(m, k, 0);
+    if (x->rank < 2) return "global pooling of rank < 2";
+    return NULL;
+  }
   case MT_KERNEL_TRANSPOSE: {
     const mt_value *x = arg_value(m, k, 0);
     size_t es = mt_dtype_size(x->dtype);

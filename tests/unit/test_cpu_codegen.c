@@ -74,6 +74,22 @@ static char *write_model(const char *dir) {
   ob_attr_int(&b, dw, "group", 4);
   ob_attr_ints(&b, dw, "strides", 2, OB_DIMS(2, 1));
   ob_attr_ints(&b, dw, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  Onnx__NodeProto *mp = ob_node(&b, g, "MaxPool", "maxpool", OB_NAMES("img"), OB_NAMES("o_mp"));
+  ob_attr_ints(&b, mp, "kernel_shape", 2, OB_DIMS(3, 3));
+  ob_attr_ints(&b, mp, "strides", 2, OB_DIMS(2, 2));
+  ob_attr_ints(&b, mp, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  Onnx__NodeProto *ap =
+      ob_node(&b, g, "AveragePool", "avgpool_pad", OB_NAMES("img"), OB_NAMES("o_ap"));
+  ob_attr_ints(&b, ap, "kernel_shape", 2, OB_DIMS(2, 3));
+  ob_attr_ints(&b, ap, "pads", 4, OB_DIMS(1, 1, 0, 1));
+  ob_attr_int(&b, ap, "count_include_pad", 1);
+  Onnx__NodeProto *ap2 =
+      ob_node(&b, g, "AveragePool", "avgpool", OB_NAMES("img"), OB_NAMES("o_ap2"));
+  ob_attr_ints(&b, ap2, "kernel_shape", 2, OB_DIMS(3, 3));
+  ob_attr_ints(&b, ap2, "strides", 2, OB_DIMS(2, 2));
+  ob_attr_ints(&b, ap2, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  ob_node(&b, g, "GlobalAveragePool", "gap", OB_NAMES("img"), OB_NAMES("o_gap"));
+  ob_node(&b, g, "GlobalMaxPool", "gmp", OB_NAMES("img"), OB_NAMES("o_gmp"));
   static const float bias4[4] = {0.25f, -0.5f, 1.0f, 0.0f};
   ob_initializer(&b, g, ob_tensor_floats(&b, "bias4", 1, OB_DIMS(4), bias4, 4));
   ob_initializer(&b, g, ob_tensor_floats(&b, "wg", 2, OB_DIMS(8, 7), W_GEMM, 56));
@@ -123,9 +139,10 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "MatMul", "mm_weight", OB_NAMES("q", "wm"), OB_NAMES("o_mmw"));
   ob_node(&b, g, "Reshape", "reshape", OB_NAMES("o_sig", "shape"), OB_NAMES("o_rs"));
   static const char *const outs[] = {
-      "o_relu",  "o_tanh", "o_div",  "o_sub",  "o_max",   "o_min",    "o_exp",   "o_sqrt", "o_erf",
-      "o_leaky", "o_hsig", "o_gemm", "o_mmb",  "o_mmw",   "o_rs",     "o_clip",  "o_tr",   "o_sm",
-      "o_sm1",   "o_lsm",  "o_ln",   "o_conv", "o_convg", "o_convpw", "o_convdw"};
+      "o_relu",   "o_tanh",  "o_div",  "o_sub",  "o_max", "o_min",  "o_exp",   "o_sqrt",
+      "o_erf",    "o_leaky", "o_hsig", "o_gemm", "o_mmb", "o_mmw",  "o_rs",    "o_clip",
+      "o_tr",     "o_sm",    "o_sm1",  "o_lsm",  "o_ln",  "o_conv", "o_convg", "o_convpw",
+      "o_convdw", "o_mp",    "o_ap",   "o_ap2",  "o_gap", "o_gmp"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
   size_t len;
@@ -289,11 +306,12 @@ static void test_kernels_match_reference(void **state) {
     for (int k = 0; k < cpu->n_kernels; k++)
       check_kernel(c->module, &cpu->kernels[k], so, families);
     printf("# %s: %d kernels: %d unary, %d binary, %d variadic, %d gemm, %d matmul, %d conv, %d "
-           "copy, %d transpose, %d softmax, %d layernorm\n",
+           "copy, %d transpose, %d softmax, %d layernorm, %d pool, %d global pool\n",
            obj->target, cpu->n_kernels, families[MT_KERNEL_UNARY], families[MT_KERNEL_BINARY],
            families[MT_KERNEL_VARIADIC], families[MT_KERNEL_GEMM], families[MT_KERNEL_MATMUL],
            families[MT_KERNEL_CONV], families[MT_KERNEL_COPY], families[MT_KERNEL_TRANSPOSE],
-           families[MT_KERNEL_SOFTMAX], families[MT_KERNEL_LAYERNORM]);
+           families[MT_KERNEL_SOFTMAX], families[MT_KERNEL_LAYERNORM], families[MT_KERNEL_POOL],
+           families[MT_KERNEL_GLOBAL_POOL]);
     /* every family of the model got code (a family silently dropping out fails here) */
     assert_true(families[MT_KERNEL_UNARY] >= 10);
     assert_true(families[MT_KERNEL_BINARY] >= 4);
@@ -304,6 +322,8 @@ static void test_kernels_match_reference(void **state) {
     assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
     assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
+    assert_int_equal(families[MT_KERNEL_POOL], 3);
+    assert_int_equal(families[MT_KERNEL_GLOBAL_POOL], 2);
     dlclose(so);
     free(path);
     checked++;
@@ -375,6 +395,16 @@ static void test_bundle_cpu_fields_deterministic(void **state) {
   }
   assert_true(with_code > 0);
   mtbundle__manifest__free_unpacked(mf, NULL);
+  /* the JSON report lists, per horizontal group, its CPU kernels or why it has none */
+  char *rpath = tu_join(f->dir, "report.json");
+  assert_null(mtcc_compilation_write_report(c1, rpath));
+  size_t rlen;
+  char *report = tu_read_file(rpath, &rlen);
+  assert_non_null(strstr(report, "\"cpu_code\""));
+  assert_non_null(strstr(report, "\"groups_generated\""));
+  assert_non_null(strstr(report, "\"conv:conv3x3\""));
+  free(report);
+  free(rpath);
   free(b1);
   free(b2);
   mtcc_compilation_destroy(c1);
