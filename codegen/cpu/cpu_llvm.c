@@ -464,6 +464,8 @@ MT_MUST_USE static mt_status *emit_kernel(em *e, const mt_cpu_kernel *k) {
   case MT_KERNEL_SOFTMAX: mt_cl_emit_softmax(e, k); break;
   case MT_KERNEL_LAYERNORM: mt_cl_emit_layernorm(e, k); break;
   case MT_KERNEL_TRANSPOSE: mt_cl_emit_transpose(e, k); break;
+  case MT_KERNEL_CONCAT: mt_cl_emit_concat(e, k); break;
+  case MT_KERNEL_GATHER: mt_cl_emit_gather(e, k); break;
   case MT_KERNEL_POOL: mt_cl_emit_pool(e, k); break;
   case MT_KERNEL_GLOBAL_POOL: mt_cl_emit_global_pool(e, k); break;
   default:

@@ -116,6 +116,8 @@ void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_
 void mt_cl_emit_softmax(em *e, const mt_cpu_kernel *k);
 void mt_cl_emit_layernorm(em *e, const mt_cpu_kernel *k);
 void mt_cl_emit_transpose(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_concat(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_gather(em *e, const mt_cpu_kernel *k);
 /* MaxPool/AveragePool and the global pools (cpu_pool.c). */
 void mt_cl_emit_pool(em *e, const mt_cpu_kernel *k);
 void mt_cl_emit_global_pool(em *e, const mt_cpu_kernel *k);

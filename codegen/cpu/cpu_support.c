@@ -140,6 +140,22 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
     if (x->rank < 2) return "global pooling of rank < 2";
     return NULL;
   }
+  case MT_KERNEL_CONCAT: {
+    const mt_value *y = arg_value(m, k, n_in);
+    int axis = c->params.axis.axis;
+    if (axis < 0 || axis >= y->rank) return "Concat axis out of range";
+    for (int i = 0; i < n_in; i++)
+      if (arg_value(m, k, i)->dtype != y->dtype) return "Concat of mixed dtypes";
+    return NULL;
+  }
+  case MT_KERNEL_GATHER: {
+    const mt_value *x = arg_value(m, k, 0), *ix = arg_value(m, k, 1);
+    int axis = c->params.axis.axis;
+    if (n_in != 2 || axis < 0 || axis >= x->rank) return "Gather axis out of range";
+    if (ix->dtype != MT_DTYPE_INT64 && ix->dtype != MT_DTYPE_INT32)
+      return "Gather with indices that are not int32 or int64";
+    return NULL;
+  }
   case MT_KERNEL_TRANSPOSE: {
     const mt_value *x = arg_value(m, k, 0);
     size_t es = mt_dtype_size(x->dtype);

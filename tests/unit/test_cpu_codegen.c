@@ -122,6 +122,14 @@ static char *write_model(const char *dir) {
   ob_initializer(&b, g, ob_tensor_floats(&b, "ln_b", 1, OB_DIMS(6), ln_b, 6));
   ob_node(&b, g, "LayerNormalization", "layernorm", OB_NAMES("q", "ln_s", "ln_b"),
           OB_NAMES("o_ln"));
+  ob_node(&b, g, "Concat", "concat", OB_NAMES("x", "m", "x"), OB_NAMES("o_cat"));
+  ob_attr_int(&b, g->node[g->n_node - 1], "axis", 2);
+  static const int64_t gidx[4] = {2, -1, 0, 2};
+  ob_initializer(&b, g, ob_tensor_int64s(&b, "gidx", 1, OB_DIMS(4), gidx, 4));
+  ob_node(&b, g, "Gather", "gather0", OB_NAMES("y", "gidx"), OB_NAMES("o_g0"));
+  Onnx__NodeProto *g1 =
+      ob_node(&b, g, "Gather", "gather1", OB_NAMES("x", "gidx"), OB_NAMES("o_g1"));
+  ob_attr_int(&b, g1, "axis", 1);
   static const float lo = -0.5f, hi = 1.25f;
   ob_initializer(&b, g, ob_tensor_floats(&b, "lo", 0, NULL, &lo, 1));
   ob_initializer(&b, g, ob_tensor_floats(&b, "hi", 0, NULL, &hi, 1));
@@ -139,10 +147,10 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "MatMul", "mm_weight", OB_NAMES("q", "wm"), OB_NAMES("o_mmw"));
   ob_node(&b, g, "Reshape", "reshape", OB_NAMES("o_sig", "shape"), OB_NAMES("o_rs"));
   static const char *const outs[] = {
-      "o_relu",   "o_tanh",  "o_div",  "o_sub",  "o_max", "o_min",  "o_exp",   "o_sqrt",
-      "o_erf",    "o_leaky", "o_hsig", "o_gemm", "o_mmb", "o_mmw",  "o_rs",    "o_clip",
-      "o_tr",     "o_sm",    "o_sm1",  "o_lsm",  "o_ln",  "o_conv", "o_convg", "o_convpw",
-      "o_convdw", "o_mp",    "o_ap",   "o_ap2",  "o_gap", "o_gmp"};
+      "o_relu",  "o_tanh", "o_div",  "o_sub",  "o_max",   "o_min",    "o_exp",    "o_sqrt", "o_erf",
+      "o_leaky", "o_hsig", "o_gemm", "o_mmb",  "o_mmw",   "o_rs",     "o_clip",   "o_tr",   "o_sm",
+      "o_sm1",   "o_lsm",  "o_ln",   "o_conv", "o_convg", "o_convpw", "o_convdw", "o_mp",   "o_ap",
+      "o_ap2",   "o_gap",  "o_gmp",  "o_cat",  "o_g0",    "o_g1"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
   size_t len;
@@ -324,6 +332,8 @@ static void test_kernels_match_reference(void **state) {
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
     assert_int_equal(families[MT_KERNEL_POOL], 3);
     assert_int_equal(families[MT_KERNEL_GLOBAL_POOL], 2);
+    assert_int_equal(families[MT_KERNEL_CONCAT], 1);
+    assert_int_equal(families[MT_KERNEL_GATHER], 2);
     dlclose(so);
     free(path);
     checked++;
