@@ -2,7 +2,8 @@
  * (include/mtcc.h), print the summary and write the bundle. Everything else lives in driver/.
  * A bundle (-o) carries GPU code by default, so -o turns NVRTC on where mtcc has it (its on-disk
  * cache keeps rebuilds fast); --cpu-only writes one without, and a bundle written without NVRTC
- * says why (mtcc inspect shows it). */
+ * says why (mtcc inspect shows it). -o also generates CPU code through LLVM (one shared object
+ * per --cpu-targets target, docs/cpu-codegen.md) unless --no-cpu-code. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
