@@ -341,6 +341,7 @@ MT_MUST_USE static mt_status *build(writer *w, Mtbundle__Manifest *mf) {
   MT_RETURN_IF_ERROR_PLAIN(mt_bw_gpu(w, mf, order));
   mf->n_branch_nodes = w->n_branch_nodes;
   mf->branch_nodes = w->branch_nodes;
+  MT_RETURN_IF_ERROR_PLAIN(mt_bw_cpu(w, mf, order));
   mf->n_constants = w->n_constants;
   mf->constants = w->constants;
   mf->scratch_bytes = w->scratch_bytes;
@@ -401,12 +402,20 @@ mtcc_status *mtcc_compilation_write_bundle(const mtcc_compilation *c, const char
         const mt_constant *mk = mt_module_constant(w.m, k);
         memcpy(weights + w.constants[w.constant_index[k]]->offset, mk->data, mk->nbytes);
       }
-    /* the code section only when there is GPU code: a CPU-only bundle has two sections */
-    mt_bundle_section secs[3] = {{.kind = MT_SECTION_MANIFEST, .size = packed_size},
-                                 {.kind = MT_SECTION_WEIGHTS, .size = w.weight_bytes},
-                                 {.kind = MT_SECTION_CODE, .size = w.code_bytes}};
-    const void *data[3] = {packed, weights, w.code};
-    st = mt_bundle_build_image(secs, data, w.code_bytes ? 3 : 2, &image, &image_size);
+    /* the code sections only when there is code: a plan-only bundle has two sections */
+    mt_bundle_section secs[4] = {{.kind = MT_SECTION_MANIFEST, .size = packed_size},
+                                 {.kind = MT_SECTION_WEIGHTS, .size = w.weight_bytes}};
+    const void *data[4] = {packed, weights};
+    int n_secs = 2;
+    if (w.code_bytes) {
+      secs[n_secs] = (mt_bundle_section){.kind = MT_SECTION_CODE, .size = w.code_bytes};
+      data[n_secs++] = w.code;
+    }
+    if (w.cpu_code_bytes) {
+      secs[n_secs] = (mt_bundle_section){.kind = MT_SECTION_CPU_CODE, .size = w.cpu_code_bytes};
+      data[n_secs++] = w.cpu_code;
+    }
+    st = mt_bundle_build_image(secs, data, n_secs, &image, &image_size);
   }
   if (!st) st = write_atomic(path, image, image_size);
   for (size_t i = 0; i < w.n_allocs; i++) free(w.allocs[i]);

@@ -28,6 +28,8 @@ typedef struct mt_bundle_writer {
   uint64_t code_bytes;
   Mtbundle__Node **branch_nodes; /* Manifest.branch_nodes (bundle_if.c); in allocs */
   size_t n_branch_nodes, cap_branch_nodes;
+  uint8_t *cpu_code; /* the CPU code section (bundle_cpu.c), cpu_code_bytes long; in allocs */
+  uint64_t cpu_code_bytes;
 } mt_bundle_writer;
 typedef mt_bundle_writer writer;
 
@@ -63,5 +65,10 @@ MT_MUST_USE mt_status *mt_bw_if(writer *w, const mt_node *n, Mtbundle__Node *bn)
  * order[i]. Without NVRTC results it sets gpu_unavailable to why. Call after the CPU plan, so
  * the scratch offsets the CPU nodes use stay where they are. */
 MT_MUST_USE mt_status *mt_bw_gpu(writer *w, Mtbundle__Manifest *mf, const int32_t *order);
+
+/* The CPU code (Manifest fields 17-19) from the compilation's codegen/cpu program: objects into
+ * w->cpu_code, cpu_groups parallel to mf->groups (group i is plan horizontal group order[i]), or
+ * cpu_unavailable saying why there are none. Call after the CPU nodes are placed. */
+MT_MUST_USE mt_status *mt_bw_cpu(writer *w, Mtbundle__Manifest *mf, const int32_t *order);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "frontend/manifest.h"
 #include "mtcc.h"
+#include "codegen/cpu/cpu.h"
 #include "codegen/cuda.h"
 #include "passes/pass_manager.h"
 
@@ -22,6 +23,7 @@ struct mtcc_compilation {
   const char *archs[8];
   int n_archs;
   char nvrtc[160];
+  mt_cpu_program *cpu; /* the CPU backend's objects and per-group coverage, or NULL: not asked */
 };
 
 /* The module and the scheduled plan of c; both live until mtcc_compilation_destroy(c). */

@@ -93,7 +93,8 @@ static mt_codegen_result codegen_result(const mtcc_compilation *c) {
                              .compiled = c->compiled,
                              .archs = c->archs,
                              .n_archs = c->n_archs,
-                             .nvrtc = c->nvrtc};
+                             .nvrtc = c->nvrtc,
+                             .cpu = c->cpu};
 }
 
 /* Codegen after the pipeline: generation always (it is cheap, and the report lists what is not
@@ -139,6 +140,16 @@ MT_MUST_USE static mt_status *run_codegen(const mtcc_compile_options *o, mtcc_co
   return NULL;
 }
 
+/* The CPU backend after the CUDA codegen: per-group coverage and one object per CPU target. */
+MT_MUST_USE static mt_status *run_cpu_codegen(const mtcc_compile_options *o, mtcc_compilation *c) {
+  if (!o->cpu_code) return NULL;
+  mt_cpu_options co;
+  mt_cpu_options_init(&co);
+  if (o->cpu_targets) MT_RETURN_IF_ERROR_PLAIN(mt_cpu_targets_parse(o->cpu_targets, &co));
+  MT_RETURN_IF_ERROR(mt_cpu_generate(c->plan, &co, &c->cpu), "CPU codegen");
+  return NULL;
+}
+
 MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_compilation *c,
                                            double start) {
   /* The frontend only reads the paths; its signature predates const-correct callers. */
@@ -178,6 +189,7 @@ MT_MUST_USE static mt_status *compile_into(const mtcc_compile_options *o, mtcc_c
   c->plan = ctx.plan; /* destroyed with the compilation, also when the pipeline failed */
   if (st) return st;
   MT_RETURN_IF_ERROR_PLAIN(run_codegen(o, c));
+  MT_RETURN_IF_ERROR_PLAIN(run_cpu_codegen(o, c));
   mt_compile_stats_compute(c->plan, total_imported, now_seconds() - start, &c->stats);
   mt_codegen_result cg = codegen_result(c);
   if (o->report_path)
@@ -237,12 +249,14 @@ mtcc_status *mtcc_report_render_html(const char *report_path, const char *html_p
 void mtcc_compilation_print_summary(const mtcc_compilation *c, FILE *out) {
   mt_codegen_result cg = codegen_result(c);
   mt_compile_summary_print(out, c->plan, &c->stats, &cg);
+  mt_cpu_summary_print(out, c->cpu);
 }
 
 void mtcc_compilation_destroy(mtcc_compilation *c) {
   if (!c) return;
   if (c->compiled) mt_cuda_compiled_free(c->cuda, c->compiled, c->cuda->n_kernels * c->n_archs);
   mt_cuda_program_destroy(c->cuda);
+  mt_cpu_program_destroy(c->cpu);
   mt_plan_destroy(c->plan);
   mt_module_destroy(c->module);
   mt_manifest_free(c->manifest);

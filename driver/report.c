@@ -283,6 +283,7 @@ done:
     json_array_append_new(notes, json_pack("{s:s, s:s, s:s}", "pass", p->notes[r].pass, "what",
                                            p->notes[r].what, "how", p->notes[r].reason));
   if (root) json_object_set_new(root, "rewrites", notes);
+  if (root && cg && cg->cpu) json_object_set_new(root, "cpu_code", mt_cpu_report_json(cg->cpu));
   return root;
 }
 

@@ -143,6 +143,13 @@ typedef struct mtcc_compile_options {
    * contradicts the model, fails the compile naming the spec. */
   const char *const *constant_inputs;
   int n_constant_inputs;
+  /* Non-zero: generate the CPU backend's code (issue 14): every group the generator covers
+   * lowered through LLVM into one shared object per CPU target, which a bundle then carries.
+   * Off by default like nvrtc (LLVM takes a while per target); the CLI turns it on with -o.
+   * Without LLVM in this build the compile still succeeds and the summary says the backend is
+   * off. cpu_targets: "x86-64-v3,x86-64-v4" (NULL: both on x86-64 hosts). */
+  int cpu_code;
+  const char *cpu_targets;
 } mtcc_compile_options;
 
 /* Sets every field of *options to its default (no inputs, default target, built-in arch

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mtcc needs to build and test on a fresh Debian machine: the Debian packages
-# (protobuf-c, ONNX's onnx.proto and backend test data, jansson, cmocka, cmake, ninja, oneDNN: the
-# GEMM library the CPU backend's generated code calls, docs/cpu-backend.md) and a
+# (protobuf-c, ONNX's onnx.proto and backend test data, jansson, cmocka, cmake, ninja, LLVM 19 and
+# OpenBLAS for the CPU backend) and a
 # Python virtual environment in .venv with onnx, onnxruntime and numpy (model generators and the
 # ONNX Runtime oracle), pytest, build and wheel (python/mtrt's tests and wheel), tritonclient and
 # the tritonserver binary of nvidia-pytriton (the Triton backend's tests), and Chromium (the
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 debs=(build-essential cmake ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev
       libonnx-dev libonnx-testdata libjansson-dev libcmocka-dev python3-venv clang-format git
-      chromium libdnnl-dev)
+      chromium llvm-19-dev libopenblas-dev)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

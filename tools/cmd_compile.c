@@ -2,7 +2,8 @@
  * (include/mtcc.h), print the summary and write the bundle. Everything else lives in driver/.
  * A bundle (-o) carries GPU code by default, so -o turns NVRTC on where mtcc has it (its on-disk
  * cache keeps rebuilds fast); --cpu-only writes one without, and a bundle written without NVRTC
- * says why (mtcc inspect shows it). */
+ * says why (mtcc inspect shows it). -o also generates CPU code through LLVM (one shared object
+ * per --cpu-targets target, docs/cpu-codegen.md) unless --no-cpu-code. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ typedef struct compile_args {
   const char **constants; /* --constant-input specs */
   int n_constants;
   const char *dump_after, *report, *report_html, *target, *arch_params, *emit_cuda, *output;
-  bool nvrtc, no_cache, cpu_only;
+  const char *cpu_targets;
+  bool nvrtc, no_cache, cpu_only, no_cpu_code;
   size_t memory_limit; /* 0: the default */
   int conv_split_k, conv_gemm;
 } compile_args;
@@ -36,9 +38,9 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     const char *val = NULL;
     /* --opt=VALUE and --opt VALUE both work */
     static const char *const with_value[] = {
-        "--dump-ir-after", "--disable-pass",  "--report",      "--target", "--arch-params",
-        "--emit-cuda",     "--memory-limit",  "--report-html", "-o",       "--conv-split-k",
-        "--conv-gemm",     "--constant-input"};
+        "--dump-ir-after", "--disable-pass",   "--report",      "--target", "--arch-params",
+        "--emit-cuda",     "--memory-limit",   "--report-html", "-o",       "--conv-split-k",
+        "--conv-gemm",     "--constant-input", "--cpu-targets"};
     const char *opt = NULL;
     for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
       size_t n = strlen(with_value[k]);
@@ -53,6 +55,10 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     }
     if (!opt && strcmp(arg, "--cpu-only") == 0) {
       a->cpu_only = true;
+      continue;
+    }
+    if (!opt && strcmp(arg, "--no-cpu-code") == 0) {
+      a->no_cpu_code = true;
       continue;
     }
     if (!opt && strcmp(arg, "--no-cache") == 0) {
@@ -77,6 +83,8 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
       a->output = val;
     else if (strcmp(opt, "--emit-cuda") == 0)
       a->emit_cuda = val;
+    else if (strcmp(opt, "--cpu-targets") == 0)
+      a->cpu_targets = val;
     else if (strcmp(opt, "--target") == 0)
       a->target = val;
     else if (strcmp(opt, "--memory-limit") == 0)
@@ -99,6 +107,9 @@ MT_MUST_USE static mt_status *parse_args(int argc, char **argv, compile_args *a)
     } else
       a->arch_params = val;
   }
+  if (a->no_cpu_code && a->cpu_targets)
+    return MT_ERR(INVALID_ARGUMENT,
+                  "compile: --no-cpu-code and --cpu-targets contradict each other");
   if (a->cpu_only && !a->output)
     return MT_ERR(INVALID_ARGUMENT, "compile: --cpu-only is about the bundle: it needs -o FILE");
   if (a->cpu_only && a->nvrtc)
@@ -138,6 +149,9 @@ int mt_cmd_compile(int argc, char **argv) {
   /* a bundle is GPU code unless --cpu-only; without NVRTC it is written CPU-only, saying why */
   o.nvrtc = a.nvrtc || (a.output && !a.cpu_only && mt_cuda_nvrtc_available());
   o.no_cache = a.no_cache;
+  /* a bundle carries CPU code unless --no-cpu-code; --cpu-targets alone asks for it too */
+  o.cpu_code = !a.no_cpu_code && (a.output || a.cpu_targets);
+  o.cpu_targets = a.cpu_targets;
   o.conv_split_k = a.conv_split_k;
   o.constant_inputs = a.constants;
   o.n_constant_inputs = a.n_constants;

@@ -21,6 +21,8 @@ static void usage(FILE *out) {
       "           [--emit-cuda DIR] [--nvrtc] [--no-cache] [--report-html FILE.html]\n"
       "           [--conv-split-k N] [--conv-gemm auto|never|always]\n"
       "           [--constant-input [TENANT:]NAME=FILE]...\n"
+      "           [--cpu-targets x86-64-v3,x86-64-v4] [--no-cpu-code]   (CPU code through LLVM,\n"
+      "           generated with -o: one shared object per target)\n"
       "           [-o OUT.mtbundle [--cpu-only]]   (a bundle carries GPU code when NVRTC is\n"
       "           available; --cpu-only leaves it out)\n"
       "  mtcc report REPORT.json -o REPORT.html   the schedule as a self-contained HTML page\n"

@@ -1,6 +1,6 @@
 /* Loading a bundle's CPU object (cpu_code.h). The object's bytes go to an anonymous memory file
  * and dlopen opens it through /proc/self/fd, so nothing is written to disk and the object is
- * mapped like any shared library (its needed libraries, e.g. libdnnl.so.2, resolve through the
+ * mapped like any shared library (its needed libraries, e.g. libopenblas.so.0, resolve through the
  * ordinary search path). RTLD_LOCAL keeps its symbols out of the process's global scope: two
  * sessions, or two bundles, may load objects with the same symbol names. */
 #include "runtime/bundle/cpu_code.h"

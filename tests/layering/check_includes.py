@@ -7,7 +7,7 @@ Layers, from the ground up (docs/architecture.md):
 
 A file may include headers of its own layer and of the layers listed for it in ALLOWED; anything
 else runs upward (e.g. ir/ including plan/) or sideways (frontend/ including passes/) and is
-reported as FILE:LINE. frontend/ sits on ir/ only: importing a model needs no kernel or schedule
+reported as FILE:LINE. LLVM headers (the CPU backend) only in codegen/cpu/ and driver/. frontend/ sits on ir/ only: importing a model needs no kernel or schedule
 layer. include/mtcc.h is the driver's public header, include/mtrt.h the runtime's. Tests may include
 any library layer but never tools/ (the CLI is not a library).
 
@@ -41,6 +41,9 @@ PUBLIC_HEADERS = {"include/mtcc.h": "driver", "include/mtrt.h": "runtime"}
 # Longest prefix first so runtime/base wins over runtime.
 PREFIXES = ["runtime/base", "runtime/cpu", "runtime", "ir", "plan", "frontend", "passes", "codegen",
             "driver", "tools", "tests", "serving"]
+# LLVM is the CPU backend's compile-time dependency: only these folders may include its headers,
+# so libmtrt (and every other layer) stays free of LLVM.
+LLVM_INCLUDERS = ("codegen/cpu/", "driver/")
 SKIP_DIRS = {".git", ".venv", "__pycache__", "node_modules"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]')
 
@@ -104,6 +107,10 @@ def check(root):
             if not m:
                 continue
             quote, target = m.group(1), m.group(2)
+            if target.startswith(("llvm-c/", "llvm/")) and not rel.startswith(LLVM_INCLUDERS):
+                problems.append(f'{rel}:{lineno}: {layer} may not include "{target}" (LLVM): '
+                                "only codegen/cpu/ and driver/ may include LLVM headers")
+                continue
             dep_rel = resolve(root, path, quote, target)
             if dep_rel is None or dep_rel.startswith(".."):
                 continue
@@ -154,11 +161,14 @@ def self_test():
         "ir/gen_bad.c": '#include "codegen/not_generated_yet.h"\n',
         "include/mtrt.h": '#include <stddef.h>\n',
         "serving/bad.c": '#include "mtrt.h"\n#include "runtime/base/status.h"\n',
+        "runtime/bad_llvm.c": '#include <stdint.h>\n#include <llvm-c/Core.h>\n',
+        "codegen/bad_llvm.c": '#include <llvm-c/Target.h>\n',
+        "codegen/cpu/good_llvm.c": '#include <llvm-c/Core.h>\n',
     }
     expected = {
         "ir/bad.c:2", "frontend/bad.c:3", "frontend/bad_plan.c:1", "passes/bad.c:2",
         "runtime/cpu/bad.c:1", "runtime/base/bad.c:1", "include/bad.h:1", "tests/bad.c:2",
-        "ir/gen_bad.c:1", "serving/bad.c:2",
+        "ir/gen_bad.c:1", "serving/bad.c:2", "runtime/bad_llvm.c:2", "codegen/bad_llvm.c:1",
     }
     with tempfile.TemporaryDirectory() as tmp:
         for rel, text in files.items():

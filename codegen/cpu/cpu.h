@@ -1,0 +1,109 @@
+/* The CPU backend's compile half (issue 14): the scheduled plan's groups lowered through the LLVM
+ * C API into one shared object per CPU target, whose kernels follow runtime/bundle/cpu_abi.h.
+ *
+ * Work is described per plan horizontal group. A group gets code only when every node of it has
+ * a generated kernel; otherwise it keeps the reference kernels and `unavailable` says which node
+ * and why (the compile report lists it, never silently). Kernels receive value pointers: the
+ * driver turns each value id into the BufferRef that the bundle's CPU nodes use for it, so a
+ * generated kernel reads and writes exactly the bytes the reference node would.
+ *
+ * Only codegen/cpu/ and driver/ may include LLVM headers; this header includes none, and the
+ * library builds without LLVM (every group then says the backend is off). */
+#ifndef MT_CODEGEN_CPU_H
+#define MT_CODEGEN_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan/plan.h"
+#include "runtime/cpu/kernel_call.h"
+
+#define MT_CPU_MAX_TARGETS 4
+#define MT_CPU_MAX_KERNEL_ARGS 8
+
+/* One generated function (cpu_abi.h mt_cpu_kernel_fn): it computes node `node` of the module. */
+typedef struct mt_cpu_kernel {
+  char symbol[32];                          /* "mt_cpu_k<index>", unique in the object */
+  char name[96];                            /* "<kind>:<node name>", for reports */
+  int32_t node;                             /* module node id */
+  int32_t tenant;                           /* the node's tenant */
+  int n_args;                               /* inputs then outputs, in the node's order */
+  mt_value_id args[MT_CPU_MAX_KERNEL_ARGS]; /* MT_NO_VALUE: an omitted input (NULL pointer) */
+  mt_kernel_call call;                      /* what it computes (tests run the reference) */
+  int32_t same_as; /* an earlier kernel with the same call, shapes and dtypes (its symbol is an
+                      alias of that one's code), or -1 */
+} mt_cpu_kernel;
+
+/* What one plan horizontal group runs: kernels [first_kernel, +n_kernels), or why not. */
+typedef struct mt_cpu_group_code {
+  int first_kernel, n_kernels;
+  char unavailable[192]; /* non-empty: the group runs on the reference kernels, and why */
+  char reason[128];      /* the same without the tenant and node (summaries count these) */
+} mt_cpu_group_code;
+
+/* One shared object for one target. */
+typedef struct mt_cpu_object {
+  const char *target;       /* "x86-64-v3", "x86-64-v4" (static strings) */
+  const char *features[14]; /* host features the object needs (static strings) */
+  int n_features;
+  uint8_t *bytes; /* the ELF shared object, malloc'd */
+  size_t size;
+  const char *needed[2]; /* sonames it links, for reports (static strings) */
+  int n_needed;
+} mt_cpu_object;
+
+typedef struct mt_cpu_options {
+  bool disabled;                           /* --no-cpu-code */
+  const char *targets[MT_CPU_MAX_TARGETS]; /* NULL-terminated; none: the host's default list */
+  int n_targets;
+} mt_cpu_options;
+
+typedef struct mt_cpu_program {
+  int n_groups; /* == plan n_hgroups, indexed by plan horizontal group id */
+  mt_cpu_group_code *groups;
+  int n_kernels;
+  mt_cpu_kernel *kernels;
+  int n_objects;
+  mt_cpu_object objects[MT_CPU_MAX_TARGETS];
+  char unavailable[256]; /* non-empty when there are no objects at all: why */
+  double seconds;        /* time spent generating, optimising and linking */
+} mt_cpu_program;
+
+void mt_cpu_options_init(mt_cpu_options *o);
+
+/* Whether this build has the LLVM C API, and a one-line description ("LLVM 19.1.7" or why not). */
+bool mt_cpu_backend_available(void);
+const char *mt_cpu_backend_describe(void);
+
+/* Parses "x86-64-v3,x86-64-v4" into o->targets (names must be known; the error names the one
+ * that is not). The strings stored are static. */
+MT_MUST_USE mt_status *mt_cpu_targets_parse(const char *list, mt_cpu_options *o);
+
+/* Generates the CPU program of plan p. Never fails because a node is not supported (that group is
+ * unavailable) nor because LLVM is missing (program->unavailable says so); fails on out of
+ * memory, or when LLVM or the linker reports an error. *out is freed by mt_cpu_program_destroy. */
+MT_MUST_USE mt_status *mt_cpu_generate(const mt_plan *p, const mt_cpu_options *o,
+                                       mt_cpu_program **out);
+void mt_cpu_program_destroy(mt_cpu_program *prog);
+
+/* Groups with code, and the reason shared by the most groups without (reports). */
+int mt_cpu_program_groups_generated(const mt_cpu_program *prog);
+
+/* ---- internal, between cpu_gen.c and the LLVM files ---- */
+
+/* Whether kernel k's call can be generated; else a reason (static or in buf). */
+const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k, char *buf,
+                                      size_t n);
+/* Initialises LLVM's x86 target once (before emitting from several threads). */
+void mt_cpu_llvm_init(void);
+/* Emits every kernel of prog for target `target` and links the shared object into *obj. */
+MT_MUST_USE mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog,
+                                        const char *target, mt_cpu_object *obj);
+/* Whether the GEMM library (OpenBLAS's cblas_sgemm) was found when mtcc was built, and why not. */
+bool mt_cpu_blas_available(void);
+const char *mt_cpu_blas_describe(void);
+/* Links an ELF relocatable object into a shared object deterministically (cpu_link.c). */
+MT_MUST_USE mt_status *mt_cpu_link_shared(const uint8_t *object, size_t size, bool blas,
+                                          uint8_t **out, size_t *out_size);
+
+#endif

@@ -1,0 +1,127 @@
+/* Internal to codegen/cpu's LLVM files (cpu_llvm.c, cpu_conv.c): the emitter state and the small
+ * IR-building helpers they share. Includes the LLVM C API; nothing outside codegen/cpu includes
+ * it. */
+#ifndef MT_CODEGEN_CPU_LLVM_H
+#define MT_CODEGEN_CPU_LLVM_H
+
+#include <llvm-c/Core.h>
+#include <string.h>
+
+#include "codegen/cpu/cpu.h"
+
+/* Elements per work item of an elementwise kernel, and rows/columns per GEMM work item. */
+#define EW_ITEM_ELEMS 16384
+#define GEMM_ITEM_ROWS 64
+#define GEMM_ITEM_COLS 512
+
+typedef struct em {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef i32, i64, f32, f64, ptr, voidt;
+  LLVMValueRef fn, args, thread, n_threads;
+  const mt_module *m;
+  bool uses_blas;
+  LLVMValueRef clip_lo, clip_hi; /* Clip's bounds when they are inputs, loaded once per call */
+} em;
+
+typedef struct loop {
+  LLVMBasicBlockRef head, body, exit, pre;
+  LLVMValueRef iv;
+} loop;
+
+static inline LLVMValueRef ci64(em *e, int64_t v) {
+  return LLVMConstInt(e->i64, (unsigned long long)v, 1);
+}
+static inline LLVMValueRef ci32(em *e, int32_t v) {
+  return LLVMConstInt(e->i32, (unsigned long long)v, 1);
+}
+static inline LLVMValueRef cf32(em *e, float v) { return LLVMConstReal(e->f32, (double)v); }
+
+/* for (iv = start; iv < end; iv += step): the body goes between loop_begin and loop_end. */
+static inline LLVMValueRef loop_begin(em *e, LLVMValueRef start, LLVMValueRef end, loop *l) {
+  l->pre = LLVMGetInsertBlock(e->b);
+  l->head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "head");
+  l->body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "body");
+  l->exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "exit");
+  LLVMBuildBr(e->b, l->head);
+  LLVMPositionBuilderAtEnd(e->b, l->head);
+  l->iv = LLVMBuildPhi(e->b, LLVMTypeOf(start), "iv");
+  LLVMAddIncoming(l->iv, &start, &l->pre, 1);
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, l->iv, end, ""), l->body, l->exit);
+  LLVMPositionBuilderAtEnd(e->b, l->body);
+  return l->iv;
+}
+
+static inline void loop_end(em *e, loop *l, LLVMValueRef step) {
+  LLVMValueRef next = LLVMBuildAdd(e->b, l->iv, step, "next");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+  LLVMBuildBr(e->b, l->head);
+  LLVMAddIncoming(l->iv, &next, &latch, 1);
+  LLVMPositionBuilderAtEnd(e->b, l->exit);
+}
+
+/* The work-item loop every kernel has: items thread, thread + n_threads, ... < n_items. */
+static inline LLVMValueRef items_begin(em *e, int64_t n_items, loop *l) {
+  LLVMValueRef start = LLVMBuildSExt(e->b, e->thread, e->i64, "");
+  return loop_begin(e, start, ci64(e, n_items), l);
+}
+static inline void items_end(em *e, loop *l) {
+  loop_end(e, l, LLVMBuildSExt(e->b, e->n_threads, e->i64, ""));
+}
+
+static inline LLVMValueRef arg_ptr(em *e, int i) {
+  LLVMValueRef slot = LLVMBuildGEP2(e->b, e->ptr, e->args, (LLVMValueRef[]){ci64(e, i)}, 1, "");
+  return LLVMBuildLoad2(e->b, e->ptr, slot, "arg");
+}
+
+static inline LLVMValueRef gep(em *e, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef idx) {
+  return LLVMBuildGEP2(e->b, t, p, &idx, 1, "");
+}
+
+static inline LLVMValueRef smin(em *e, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* A libm function float(float[, float]), declared once. */
+static inline LLVMValueRef call_libm(em *e, const char *name, LLVMValueRef x, LLVMValueRef y) {
+  LLVMTypeRef params[2] = {e->f32, e->f32};
+  LLVMTypeRef ft = LLVMFunctionType(e->f32, params, y ? 2 : 1, 0);
+  LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+  if (!f) f = LLVMAddFunction(e->mod, name, ft);
+  LLVMValueRef args[2] = {x, y};
+  return LLVMBuildCall2(e->b, ft, f, args, y ? 2 : 1, "");
+}
+
+/* An overloaded float intrinsic ("llvm.sqrt"), exact like its C counterpart. */
+static inline LLVMValueRef call_intr(em *e, const char *name, LLVMValueRef x, LLVMValueRef y) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMTypeRef over[1] = {e->f32};
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->mod, id, over, 1);
+  LLVMTypeRef params[2] = {e->f32, e->f32};
+  LLVMTypeRef ft = LLVMFunctionType(e->f32, params, y ? 2 : 1, 0);
+  LLVMValueRef args[2] = {x, y};
+  return LLVMBuildCall2(e->b, ft, f, args, y ? 2 : 1, "");
+}
+
+static inline LLVMValueRef fcmp(em *e, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildFCmp(e->b, p, a, b, "");
+}
+
+/* The one BLAS entry point (cpu_llvm.c): C[m x n] = alpha * op(A) op(B) + beta * C, row-major. */
+void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, float alpha,
+                 LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
+                 LLVMValueRef c, int64_t ldc);
+/* Softmax / LogSoftmax and LayerNormalization (cpu_norm.c), Transpose (cpu_data.c). */
+void mt_cl_emit_softmax(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_layernorm(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_transpose(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_concat(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_gather(em *e, const mt_cpu_kernel *k);
+/* MaxPool/AveragePool and the global pools (cpu_pool.c). */
+void mt_cl_emit_pool(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_global_pool(em *e, const mt_cpu_kernel *k);
+/* Conv (cpu_conv.c): im2col + GEMM, pointwise as GEMM, depthwise as direct loops. */
+MT_MUST_USE mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k);
+
+#endif
