@@ -87,6 +87,8 @@ typedef enum mt_kernel_kind {
                         * (kernel_call_loss.c) */
   MT_KERNEL_WINDOW,    /* mt_kc_window: Hann, Hamming, Blackman windows (kernel_call_index.c) */
   MT_KERNEL_LRN,       /* mt_kc_lrn (kernel_call_norm.c) */
+  /* dtypes (issue 13) */
+  MT_KERNEL_CAST_NO_SATURATE, /* no parameters: Cast with saturate = 0 (float8 targets) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
