@@ -92,6 +92,8 @@ extern const char mt_cg_prelude[];
 /* bfloat16 / float8 (cuda_narrow.c): stored as bits, computed as float. */
 extern const char mt_cg_prelude_narrow[];
 bool mt_cg_is_narrow(mt_dtype dt);
+/* mt_cg_prelude_narrow when a node of the n groups touches a narrow value, else "". */
+const char *mt_cg_prelude_narrow_for(const mt_plan *p, const mt_fused_group *const *fgs, int n);
 /* The float value of the bits expression of narrow dtype dt. */
 void mt_cg_narrow_load(mt_dtype dt, const char *bits, char *out, size_t n);
 /* The bits of float expression val in dt; saturate as Cast's attribute (float8 only). */

@@ -563,7 +563,8 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
     mt_sb_printf(&src, "// launch: grid %u, block %u, dynamic shared 0 bytes (%s)\n", out->grid,
                  out->block, why);
     mt_cg_node_comments(p, fg, 0, &src);
-    mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s%s", mt_cg_prelude, mt_cg_prelude_narrow);
+    mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s%s", mt_cg_prelude,
+                 mt_cg_prelude_narrow_for(p, &fg, 1));
     mt_sb_printf(&src, "\nextern \"C\" __global__ void %s(", name);
     mt_sb params = {.allocator = a};
     mt_cg_param_list(p, fg, 0, &params, true);

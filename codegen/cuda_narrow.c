@@ -70,6 +70,19 @@ const char mt_cg_prelude_narrow[] =
 
 bool mt_cg_is_narrow(mt_dtype dt) { return dt == MT_DTYPE_BFLOAT16 || mt_dtype_is_float8(dt); }
 
+const char *mt_cg_prelude_narrow_for(const mt_plan *p, const mt_fused_group *const *fgs, int n) {
+  for (int g = 0; g < n; g++)
+    for (int k = 0; k < fgs[g]->n_nodes; k++) {
+      const mt_node *node = mt_module_node_c(p->module, fgs[g]->nodes[k]);
+      for (int i = 0; i < node->n_inputs + node->n_outputs; i++) {
+        mt_value_id v = i < node->n_inputs ? node->inputs[i] : node->outputs[i - node->n_inputs];
+        if (v != MT_NO_VALUE && mt_cg_is_narrow(mt_module_value_c(p->module, v)->dtype))
+          return mt_cg_prelude_narrow;
+      }
+    }
+  return ""; /* most kernels: the helpers would only slow NVRTC and the emulation's compile */
+}
+
 /* The format constants mt_f82f / mt_f2f8 take, as runtime/cpu/float8.c's table. */
 static const char *f8_args(mt_dtype dt) {
   switch (dt) {

@@ -77,18 +77,23 @@ static void strided_sum_f64(const double *src, int nkeep, const int64_t *keep_di
   MT_STRIDED_SUM_BODY(double, double)
 }
 
+/* One batched product for both: ACC is the accumulator (unsigned for int64: wraps instead of
+ * overflowing). */
+#define MT_BATCHED_MATMUL_BODY(T, ACC)                                                             \
+  for (int64_t bi = 0; bi < batch; bi++) {                                                         \
+    const T *ab = a + bi * m * k, *bb = b + bi * k * n;                                            \
+    T *cb = c + bi * m * n;                                                                        \
+    for (int64_t i = 0; i < m; i++)                                                                \
+      for (int64_t j = 0; j < n; j++) {                                                            \
+        ACC acc = 0;                                                                               \
+        for (int64_t p = 0; p < k; p++) acc += (ACC)ab[i * k + p] * (ACC)bb[p * n + j];            \
+        cb[i * n + j] = (T)acc;                                                                    \
+      }                                                                                            \
+  }
+
 static void batched_matmul_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a,
                                const double *b, double *c) {
-  for (int64_t bi = 0; bi < batch; bi++) {
-    const double *ab = a + bi * m * k, *bb = b + bi * k * n;
-    double *cb = c + bi * m * n;
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) {
-        double acc = 0;
-        for (int64_t p = 0; p < k; p++) acc += ab[i * k + p] * bb[p * n + j];
-        cb[i * n + j] = acc;
-      }
-  }
+  MT_BATCHED_MATMUL_BODY(double, double)
 }
 
 void mt_cpu_strided_sum_i64(const int64_t *src, int nkeep, const int64_t *keep_dims,
@@ -99,16 +104,7 @@ void mt_cpu_strided_sum_i64(const int64_t *src, int nkeep, const int64_t *keep_d
 
 void mt_cpu_batched_matmul_i64(int64_t batch, int64_t m, int64_t n, int64_t k, const int64_t *a,
                                const int64_t *b, int64_t *c) {
-  for (int64_t bi = 0; bi < batch; bi++) {
-    const int64_t *ab = a + bi * m * k, *bb = b + bi * k * n;
-    int64_t *cb = c + bi * m * n;
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) {
-        uint64_t acc = 0; /* unsigned: wraps instead of overflowing */
-        for (int64_t p = 0; p < k; p++) acc += (uint64_t)ab[i * k + p] * (uint64_t)bb[p * n + j];
-        cb[i * n + j] = (int64_t)acc;
-      }
-  }
+  MT_BATCHED_MATMUL_BODY(int64_t, uint64_t)
 }
 
 /* ---------------------------------------------------------------- Einsum evaluation */
