@@ -7,36 +7,11 @@ reference executor (dtype_conformance). Expected outputs come from ONNX Runtime,
 
 usage: gen_dtype_cases.py --out DIR"""
 import argparse
-import os
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-
-def write_case(root, name, graph, inputs, opset, expected=None):
-    """expected: outputs to store instead of ONNX Runtime's (for dtypes ORT has no kernel for,
-    computed by numpy / ml_dtypes from the spec's rules)."""
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    case = os.path.join(root, name)
-    data = os.path.join(case, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    with open(os.path.join(case, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    if expected is None:
-        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        expected = sess.run(None, {i.name: v for i, v in zip(graph.input, inputs)})
-    for k, v in enumerate(inputs):
-        with open(os.path.join(data, f"input_{k}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, graph.input[k].name).SerializeToString())
-    for k, v in enumerate(expected):
-        t = v if isinstance(v, onnx.TensorProto) else numpy_helper.from_array(v, graph.output[k].name)
-        t.name = graph.output[k].name
-        with open(os.path.join(data, f"output_{k}.pb"), "wb") as f:
-            f.write(t.SerializeToString())
+from gen_breadth_cases import write_case  # model + data set with ONNX Runtime's outputs
 
 
 def vi(name, dtype, shape):
