@@ -127,6 +127,11 @@ MT_MUST_USE mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_option
  * other kernel kinds. */
 MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                         int64_t *out_work);
+/* The body of a quantization op's own kernel (cuda_quant.c): Quantize/DequantizeLinear,
+ * MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv one thread per output element;
+ * DynamicQuantizeLinear one block (*out_single set). NOT_FOUND for other kinds. */
+MT_MUST_USE mt_status *mt_cg_quant_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                        int64_t *out_work, bool *out_single);
 
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,

@@ -482,6 +482,9 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
     mt_status *st = mt_cg_index_body(b, n, c, out_work);
     if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
     mt_status_free(st);
+    st = mt_cg_quant_body(b, n, c, out_work, out_single);
+    if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
+    mt_status_free(st);
     /* the caller names tenant and node */
     return MT_ERR(UNIMPLEMENTED,
                   "op '%s' runs on its own (data-dependent output size or control flow); no "
@@ -502,7 +505,8 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   /* TopK and SoftmaxCrossEntropyLoss may have both of their outputs in use; the others one */
   if (fg->n_nodes != 1 || n->n_outputs < 1 || fg->n_outputs < 1 ||
       (fg->n_outputs != 1 && strcmp(n->op_type, "TopK") != 0 &&
-       strcmp(n->op_type, "SoftmaxCrossEntropyLoss") != 0))
+       strcmp(n->op_type, "SoftmaxCrossEntropyLoss") != 0 &&
+       strcmp(n->op_type, "DynamicQuantizeLinear") != 0))
     return MT_ERR(UNIMPLEMENTED,
                   "%s: op '%s' runs on its own (data-dependent output size or control flow); no "
                   "generator yet",

@@ -277,6 +277,11 @@ done:
                 p->arch->name, "summary", summary, "partitions", partitions, "tenants", tenants,
                 "horizontal_groups", hgroups, "rejected_fusions", rejected);
   if (root && cg && cg->program) json_object_set_new(root, "codegen", codegen_json(p, cg));
+  json_t *notes = json_array();
+  for (int r = 0; r < p->n_notes; r++)
+    json_array_append_new(notes, json_pack("{s:s, s:s, s:s}", "pass", p->notes[r].pass, "what",
+                                           p->notes[r].what, "how", p->notes[r].reason));
+  if (root) json_object_set_new(root, "rewrites", notes);
   return root;
 }
 

@@ -181,5 +181,6 @@ extern const mt_op_def mt_ops_misc[];
 extern const mt_op_def mt_ops_index[];
 extern const mt_op_def mt_ops_normalize[];
 extern const mt_op_def mt_ops_loss[];
+extern const mt_op_def mt_ops_quant[]; /* ir/ops/quant.c */
 
 #endif

@@ -5,7 +5,7 @@
 
 static const mt_op_def *const families[] = {mt_ops_elementwise, mt_ops_nn,   mt_ops_shape,
                                             mt_ops_reduce,      mt_ops_misc, mt_ops_index,
-                                            mt_ops_normalize,   mt_ops_loss};
+                                            mt_ops_normalize,   mt_ops_loss, mt_ops_quant};
 
 static bool is_default_domain(const char *domain) {
   return !domain || !*domain || strcmp(domain, "ai.onnx") == 0;

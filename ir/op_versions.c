@@ -9,7 +9,8 @@
  * someone reads its changes: the CTest onnx_schema_table fails when the wheel moves, and until
  * then a model selecting that version is refused by name instead of run under older semantics.
  * Deprecated versions (Upsample from 10, Scatter from 11) are left out: the op no longer exists
- * at those opsets. */
+ * at those opsets. QuantizeLinear/DequantizeLinear 24, 25 and 28 only add types (float8e8m0
+ * scales, int2/uint2, float6), which the quant ops' dtype checks refuse by name. */
 #include "ir/op_versions.h"
 
 #include <stdbool.h>
@@ -48,13 +49,16 @@ static const mt_onnx_schema_versions implemented[] = {
     {"Constant", {1, 9, 11, 12, 13, 19, 21, 23, 24, 25}, 0},
     {"ConstantOfShape", {9, 20, 21, 23, 24, 25}, 0},
     {"Conv", {1, 11, 22}, 0},
+    {"ConvInteger", {10}, 0},
     {"ConvTranspose", {1, 11, 22}, 0},
     {"Cos", {7, 22}, 0},
     {"Cosh", {9, 22}, 0},
     {"CumSum", {11, 14}, 0},
     {"DepthToSpace", {1, 11, 13, 28}, 0},
+    {"DequantizeLinear", {10, 13, 19, 21, 23, 24, 25, 28}, 0},
     {"Div", {1, 6, 7, 13, 14}, 0},
     {"Dropout", {1, 6, 7, 10, 12, 13, 22}, 0},
+    {"DynamicQuantizeLinear", {11}, 0},
     {"Einsum", {12, 28}, 0},
     {"Elu", {1, 6, 22}, 0},
     {"Equal", {1, 7, 11, 13, 19}, 0},
@@ -94,6 +98,7 @@ static const mt_onnx_schema_versions implemented[] = {
     {"LpNormalization", {1, 22}, 0},
     {"LpPool", {1, 2, 11, 18, 22}, 0},
     {"MatMul", {1, 9, 13}, 0},
+    {"MatMulInteger", {10}, 0},
     {"Max", {1, 6, 8, 12, 13}, 0},
     {"MaxPool", {1, 8, 10, 11, 12, 22}, 0},
     {"Mean", {1, 6, 8, 13}, 0},
@@ -111,6 +116,9 @@ static const mt_onnx_schema_versions implemented[] = {
     {"PRelu", {1, 6, 7, 9, 16}, 0},
     {"Pad", {1, 2, 11, 13, 18, 19, 21, 23, 24, 25}, 0},
     {"Pow", {1, 7, 12, 13, 15}, 0},
+    {"QLinearConv", {10}, 0},
+    {"QLinearMatMul", {10, 21}, 0},
+    {"QuantizeLinear", {10, 13, 19, 21, 23, 24, 25, 28}, 0},
     {"RMSNormalization", {23}, 0},
     {"Range", {11, 27}, 0},
     {"Reciprocal", {1, 6, 13}, 0},

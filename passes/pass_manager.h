@@ -12,13 +12,27 @@
 #include "passes/cost_model.h"
 #include "plan/plan.h"
 
+/* A report line a graph pass leaves before the plan exists; moved into the plan when it is built
+ * (a rewrite made -> mt_plan_note, one refused -> mt_plan_reject). */
+typedef struct mt_pass_note {
+  char *pass, *what, *reason;
+  bool made;
+} mt_pass_note;
+
 typedef struct mt_pass_ctx {
   mt_module *module;
   mt_plan *plan; /* NULL during graph passes */
   const mt_arch_params *arch;
   const mt_partition_budget *budgets;
   int n_budgets;
+  /* graph passes' report lines (mt_pass_note_add); the pipeline owns and frees them */
+  int n_notes, cap_notes;
+  mt_pass_note *notes;
 } mt_pass_ctx;
+
+/* Records a rewrite a graph pass made (made) or refused, with how / why (strings copied). */
+MT_MUST_USE mt_status *mt_pass_note_add(mt_pass_ctx *ctx, const char *pass, bool made,
+                                        const char *what, const char *reason);
 
 typedef struct mt_pass {
   const char *name; /* as given to --dump-ir-after / --disable-pass */
@@ -45,6 +59,7 @@ MT_MUST_USE mt_status *mt_pipeline_run(mt_pass_ctx *ctx, const mt_pipeline_optio
 /* The passes (one file each). */
 MT_MUST_USE mt_status *mt_pass_infer_shapes(mt_pass_ctx *ctx);
 MT_MUST_USE mt_status *mt_pass_fold_constants(mt_pass_ctx *ctx);
+MT_MUST_USE mt_status *mt_pass_fold_qdq(mt_pass_ctx *ctx);
 MT_MUST_USE mt_status *mt_pass_canonicalize(mt_pass_ctx *ctx);
 MT_MUST_USE mt_status *mt_pass_dce(mt_pass_ctx *ctx);
 MT_MUST_USE mt_status *mt_pass_fuse_vertical(mt_pass_ctx *ctx);

@@ -54,26 +54,37 @@ void mt_plan_destroy(mt_plan *p) {
   mt_allocator_free(a, p->groups);
   mt_allocator_free(a, p->hgroups);
   mt_allocator_free(a, p->rejections);
+  mt_allocator_free(a, p->notes);
   mt_allocator_free(a, p);
 }
 
-mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason) {
-  if (p->n_rejections == p->cap_rejections) {
-    int cap = p->cap_rejections ? p->cap_rejections * 2 : 64;
-    mt_rejection *r = mt_allocator_realloc(mt_module_allocator(p->module), p->rejections,
-                                           (size_t)cap * sizeof *r);
-    if (!r) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
-    p->rejections = r;
-    p->cap_rejections = cap;
+/* Appends (pass, what, reason) to a growable list of report lines. */
+MT_MUST_USE static mt_status *append_line(mt_plan *p, mt_rejection **list, int *n, int *cap,
+                                          const char *pass, const char *what, const char *reason) {
+  if (*n == *cap) {
+    int c = *cap ? *cap * 2 : 64;
+    mt_rejection *r =
+        mt_allocator_realloc(mt_module_allocator(p->module), *list, (size_t)c * sizeof *r);
+    if (!r) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a report line");
+    *list = r;
+    *cap = c;
   }
-  mt_rejection *r = &p->rejections[p->n_rejections];
+  mt_rejection *r = &(*list)[*n];
   r->pass = mt_arena_strdup(&p->arena, pass);
   r->what = mt_arena_strdup(&p->arena, what);
   r->reason = mt_arena_strdup(&p->arena, reason);
   if (!r->pass || !r->what || !r->reason)
-    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a rejected fusion");
-  p->n_rejections++;
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory recording a report line");
+  (*n)++;
   return NULL;
+}
+
+mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what, const char *reason) {
+  return append_line(p, &p->rejections, &p->n_rejections, &p->cap_rejections, pass, what, reason);
+}
+
+mt_status *mt_plan_note(mt_plan *p, const char *pass, const char *what, const char *how) {
+  return append_line(p, &p->notes, &p->n_notes, &p->cap_notes, pass, what, how);
 }
 
 mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,

@@ -112,6 +112,8 @@ typedef struct mt_plan {
   mt_buffer *buffers;
   int n_rejections, cap_rejections;
   mt_rejection *rejections;
+  int n_notes, cap_notes;
+  mt_rejection *notes; /* rewrites graph passes made (fold-qdq's folded patterns), for the report */
   int32_t *group_of_node;    /* per node id: fused group id, -1 for removed nodes */
   int32_t *tenant_partition; /* per tenant: partition index */
 } mt_plan;
@@ -134,6 +136,9 @@ MT_MUST_USE mt_status *mt_plan_refresh_groups(mt_plan *p);
  * lose a line silently, so callers propagate the status. */
 MT_MUST_USE mt_status *mt_plan_reject(mt_plan *p, const char *pass, const char *what,
                                       const char *reason);
+/* Appends a note: a rewrite a pass made, with how (strings copied; same failure contract). */
+MT_MUST_USE mt_status *mt_plan_note(mt_plan *p, const char *pass, const char *what,
+                                    const char *how);
 
 /* Grants each partition its SMs on `arch`: budgets rounded up to the partition granularity,
  * at least the minimum partition, and together no more than the GPU has. Errors name the

@@ -343,6 +343,33 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_f32(c, &k->params.lrn.beta);
     c_f32(c, &k->params.lrn.bias);
     break;
+  /* quantization (runtime/cpu/quant.h) */
+  case MT_KERNEL_QUANTIZE:
+  case MT_KERNEL_DEQUANTIZE:
+    C_ENUM(c, k->params.quant.mode, MT_QUANT_PER_TENSOR, MT_QUANT_BLOCKED,
+           "quant: mode out of range");
+    c_i64(c, &k->params.quant.axis_dim);
+    c_i64(c, &k->params.quant.inner);
+    c_i64(c, &k->params.quant.block);
+    break;
+  case MT_KERNEL_QMATMUL:
+  case MT_KERNEL_QCONV: {
+    mt_kc_qlinear *q = &k->params.qlinear;
+    c_bool(c, &q->requantize);
+    for (int i = 0; i < MT_QIN_COUNT; i++) {
+      int v = q->in[i];
+      c_int(c, &v, -1, 15, "qlinear: input slot out of range");
+      q->in[i] = (int8_t)v;
+    }
+    if (k->kind == MT_KERNEL_QCONV) {
+      c_i64(c, &q->batch);
+      c_i64(c, &q->c_in);
+      c_i64(c, &q->c_out);
+      c_i64(c, &q->group);
+      c_geom(c, &q->geom);
+    }
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

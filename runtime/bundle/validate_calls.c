@@ -808,6 +808,76 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
   return NULL;
 }
 
+/* ---------------------------------------------------------------- quantization */
+
+static bool is_quant_int(mt_dtype dt) {
+  double lo, hi;
+  return mt_quant_range(dt, &lo, &hi);
+}
+
+/* The scale / zero-point layout against x (the kernel re-checks the counts against the data). */
+MT_MUST_USE static mt_status *check_quant(const call_ctx *c, const mt_kc_quant *p, bool quantize) {
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, 3, 1));
+  const mt_tensor *x = &c->in[0], *y = &c->out[0];
+  MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[1], "input 1 (scale)"));
+  if (quantize
+          ? !mt_dtype_is_float(x->dtype) || !is_quant_int(y->dtype)
+          : (!is_quant_int(x->dtype) && x->dtype != MT_DTYPE_INT32) || !mt_dtype_is_float(y->dtype))
+    return bad(c, "%s to %s", mt_dtype_name(x->dtype), mt_dtype_name(y->dtype));
+  if (has_in(c, 2))
+    MT_RETURN_IF_ERROR_PLAIN(
+        want_dtype(c, &c->in[2], "input 2 (zero point)", quantize ? y->dtype : x->dtype));
+  MT_RETURN_IF_ERROR_PLAIN(want_numel(c, y, "output 0", mt_tensor_numel(x)));
+  if (p->mode == MT_QUANT_PER_TENSOR) return want_numel(c, &c->in[1], "input 1 (scale)", 1);
+  if (p->axis_dim < 1 || p->inner < 1 || p->axis_dim > MAX_GEOM || p->inner > MAX_GEOM ||
+      (p->mode == MT_QUANT_BLOCKED && (p->block < 1 || p->block > MAX_GEOM)) ||
+      mt_tensor_numel(x) % (p->axis_dim * p->inner))
+    return bad(c, "quantization axis does not fit input 0");
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *check_qlinear(const call_ctx *c, const mt_kernel_call *k) {
+  const mt_kc_qlinear *p = &k->params.qlinear;
+  MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 2, MT_QIN_COUNT, 1));
+  for (int i = 0; i < MT_QIN_COUNT; i++)
+    if (p->in[i] >= c->n_in) return bad(c, "operand slot %d names input %d", i, p->in[i]);
+  if (p->in[MT_QIN_A] < 0 || p->in[MT_QIN_B] < 0 || !has_in(c, p->in[MT_QIN_A]) ||
+      !has_in(c, p->in[MT_QIN_B]))
+    return bad(c, "the two operands must be present");
+  if (!p->requantize)
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", MT_DTYPE_INT32));
+  if (k->kind == MT_KERNEL_QCONV) {
+    const mt_conv_geom *g = &p->geom;
+    MT_RETURN_IF_ERROR_PLAIN(check_geom(c, g));
+    if (p->group < 1 || p->c_in < 0 || p->c_out < 0 || p->batch < 0 || p->c_in % p->group ||
+        p->c_out % p->group)
+      return bad(c, "channels do not divide into groups");
+    int64_t dims[MT_MAX_RANK];
+    int r = nc_dims(p->batch, p->c_in, g, g->in, dims);
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[p->in[MT_QIN_A]], "operand X", r, dims));
+    nc_dims(p->c_out, p->c_in / p->group, g, g->kernel, dims);
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->in[p->in[MT_QIN_B]], "operand W", r, dims));
+    nc_dims(p->batch, p->c_out, g, g->out, dims);
+    MT_RETURN_IF_ERROR_PLAIN(want_shape(c, &c->out[0], "output 0", r, dims));
+  }
+  return NULL; /* the scales' and zero points' counts are checked by the kernel */
+}
+
+MT_MUST_USE static mt_status *check_quant_kind(const call_ctx *c, const mt_kernel_call *k) {
+  switch (k->kind) {
+  case MT_KERNEL_QUANTIZE: return check_quant(c, &k->params.quant, true);
+  case MT_KERNEL_DEQUANTIZE: return check_quant(c, &k->params.quant, false);
+  case MT_KERNEL_DYN_QUANTIZE:
+    MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 3));
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[0], "input 0"));
+    MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", MT_DTYPE_UINT8));
+    return want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0]));
+  case MT_KERNEL_QMATMUL:
+  case MT_KERNEL_QCONV: return check_qlinear(c, k);
+  default: return bad(c, "no validator for this kind");
+  }
+}
+
 MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_kernel_call *k) {
   const mt_tensor *x = &c->in[0];
   switch (k->kind) {
@@ -845,7 +915,7 @@ MT_MUST_USE static mt_status *check_breadth_kind(const call_ctx *c, const mt_ker
     MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 1, 1));
     if (c->out[0].rank != 1) return bad(c, "output 0 must be 1-D");
     return NULL;
-  default: return check_breadth_kind(c, k);
+  default: return check_quant_kind(c, k);
   }
 }
 

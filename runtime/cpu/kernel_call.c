@@ -60,6 +60,11 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_NLL_LOSS] = "nll_loss",
     [MT_KERNEL_WINDOW] = "window",
     [MT_KERNEL_LRN] = "lrn",
+    [MT_KERNEL_QUANTIZE] = "quantize",
+    [MT_KERNEL_DEQUANTIZE] = "dequantize",
+    [MT_KERNEL_DYN_QUANTIZE] = "dynamic_quantize",
+    [MT_KERNEL_QMATMUL] = "qmatmul",
+    [MT_KERNEL_QCONV] = "qconv",
     [MT_KERNEL_CAST_NO_SATURATE] = "cast_no_saturate",
 };
 
@@ -245,6 +250,11 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_NORMALIZE:
   case MT_KERNEL_LRN:
   case MT_KERNEL_LP_POOL: return mt_cpu_kernel_run_norm(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_QUANTIZE:
+  case MT_KERNEL_DEQUANTIZE:
+  case MT_KERNEL_DYN_QUANTIZE:
+  case MT_KERNEL_QMATMUL:
+  case MT_KERNEL_QCONV: return mt_cpu_kernel_run_quant(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_NLL_LOSS:
     return mt_cpu_kernel_run_loss(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);

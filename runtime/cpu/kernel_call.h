@@ -19,6 +19,7 @@
 #include "runtime/cpu/einsum.h"
 #include "runtime/cpu/elementwise.h"
 #include "runtime/cpu/layout.h"
+#include "runtime/cpu/quant.h"
 #include "runtime/cpu/reduce.h"
 #include "runtime/cpu/resize.h"
 #include "runtime/cpu/tensor.h"
@@ -87,6 +88,12 @@ typedef enum mt_kernel_kind {
                         * (kernel_call_loss.c) */
   MT_KERNEL_WINDOW,    /* mt_kc_window: Hann, Hamming, Blackman windows (kernel_call_index.c) */
   MT_KERNEL_LRN,       /* mt_kc_lrn (kernel_call_norm.c) */
+  /* quantization (quant.h, kernel_call_quant.c) */
+  MT_KERNEL_QUANTIZE,     /* mt_kc_quant: QuantizeLinear (x, scale, zero point) */
+  MT_KERNEL_DEQUANTIZE,   /* mt_kc_quant: DequantizeLinear (x, scale, zero point) */
+  MT_KERNEL_DYN_QUANTIZE, /* no parameters: DynamicQuantizeLinear to uint8 (y, scale, zp) */
+  MT_KERNEL_QMATMUL,      /* mt_kc_qlinear: MatMulInteger, QLinearMatMul */
+  MT_KERNEL_QCONV,        /* mt_kc_qlinear: ConvInteger, QLinearConv */
   /* dtypes (issue 13) */
   MT_KERNEL_CAST_NO_SATURATE, /* no parameters: Cast with saturate = 0 (float8 targets) */
   MT_KERNEL_COUNT,
@@ -362,6 +369,8 @@ typedef struct mt_kernel_call {
     mt_kc_nll_loss nll_loss;
     mt_kc_window window;
     mt_kc_lrn lrn;
+    mt_kc_quant quant;
+    mt_kc_qlinear qlinear;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -396,6 +405,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_norm(const mt_kernel_call *call, int n_
 MT_MUST_USE mt_status *mt_cpu_kernel_run_loss(const mt_kernel_call *call, int n_inputs,
                                               const mt_tensor *const *inputs, int n_outputs,
                                               mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_quant(const mt_kernel_call *call, int n_inputs,
+                                               const mt_tensor *const *inputs, int n_outputs,
+                                               mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);
