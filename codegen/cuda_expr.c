@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "codegen/cuda_internal.h"
+#include "runtime/cpu/float8.h"
 
 /* ---------------------------------------------------------------- strings */
 
@@ -76,7 +77,12 @@ void mt_cg_tmp(cg_body *b, const char *prefix, char *out) {
 const char *mt_cg_ctype(mt_dtype dt) {
   switch (dt) {
   case MT_DTYPE_FLOAT32:
-  case MT_DTYPE_FLOAT16: return "float";
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16: /* bfloat16 and float8 compute as float (cuda_narrow.c) */
+  case MT_DTYPE_FLOAT8E4M3FN:
+  case MT_DTYPE_FLOAT8E4M3FNUZ:
+  case MT_DTYPE_FLOAT8E5M2:
+  case MT_DTYPE_FLOAT8E5M2FNUZ: return "float";
   case MT_DTYPE_FLOAT64: return "double";
   case MT_DTYPE_INT64: return "long long";
   case MT_DTYPE_INT32: return "int";
@@ -92,6 +98,8 @@ const char *mt_cg_ctype(mt_dtype dt) {
 }
 
 const char *mt_cg_storetype(mt_dtype dt) {
+  if (dt == MT_DTYPE_BFLOAT16) return "unsigned short";
+  if (mt_cg_is_narrow(dt)) return "unsigned char";
   return dt == MT_DTYPE_FLOAT16 ? "__half" : mt_cg_ctype(dt);
 }
 
@@ -108,9 +116,13 @@ static const char *utype(mt_dtype dt) {
 }
 
 void mt_cg_store(cg_body *b, mt_dtype dt, const char *ptr, const char *off, const char *val) {
-  if (dt == MT_DTYPE_FLOAT16)
+  char bits[512];
+  if (dt == MT_DTYPE_FLOAT16) {
     mt_cg_line(b, "%s[%s] = __float2half_rn(%s);", ptr, off, val);
-  else
+  } else if (mt_cg_is_narrow(dt)) { /* val is already rounded: no saturation left to apply */
+    mt_cg_narrow_bits(dt, val, false, bits, sizeof bits);
+    mt_cg_line(b, "%s[%s] = %s;", ptr, off, bits);
+  } else
     mt_cg_line(b, "%s[%s] = %s;", ptr, off, val);
 }
 
@@ -536,9 +548,10 @@ static void pow_expr(mt_dtype base, mt_dtype exp, const char *x, const char *y, 
     snprintf(out, n, "(%s)(%s)(unsigned long long)mt_d2i(%s)", mt_cg_ctype(base), utype(base), d);
 }
 
-static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size_t n) {
+static void cast_expr(mt_dtype from, mt_dtype to, const char *x, bool saturate, char *out,
+                      size_t n) {
   char val[256], toint[300];
-  bool float_src = mt_dtype_is_float_any(from);
+  bool float_src = mt_dtype_is_float_any(from) || mt_cg_is_narrow(from); /* narrow: a float */
   if (float_src)
     snprintf(val, sizeof val, "%s", x);
   else if (from == MT_DTYPE_BOOL)
@@ -572,7 +585,15 @@ static void cast_expr(mt_dtype from, mt_dtype to, const char *x, char *out, size
   case MT_DTYPE_UINT32: snprintf(out, n, "(unsigned int)(unsigned long long)(%s)", toint); break;
   case MT_DTYPE_UINT64: snprintf(out, n, "(unsigned long long)(%s)", toint); break;
   case MT_DTYPE_BOOL: snprintf(out, n, "(unsigned char)((%s) != 0)", val); break;
-  default: snprintf(out, n, "0"); break;
+  default: {
+    char f[300];
+    snprintf(f, sizeof f, "(float)(%s)", val);
+    if (mt_cg_is_narrow(to))
+      mt_cg_narrow_round(to, f, saturate, out, n);
+    else
+      snprintf(out, n, "0");
+    break;
+  }
   }
 }
 
@@ -626,9 +647,13 @@ mt_status *mt_cg_emit_value(cg_body *b, mt_value_id v, const char *off, char *va
   int in = mt_cg_input_index(b->fg, v);
   if (in >= 0) {
     char expr[128];
-    if (x->dtype == MT_DTYPE_FLOAT16)
+    if (x->dtype == MT_DTYPE_FLOAT16) {
       snprintf(expr, sizeof expr, "__half2float(b%d_in%d[%s])", b->index, in, off);
-    else
+    } else if (mt_cg_is_narrow(x->dtype)) {
+      char bits[96];
+      snprintf(bits, sizeof bits, "b%d_in%d[%s]", b->index, in, off);
+      mt_cg_narrow_load(x->dtype, bits, expr, sizeof expr);
+    } else
       snprintf(expr, sizeof expr, "b%d_in%d[%s]", b->index, in, off);
     define(b, v, off, expr, var);
     return NULL;
@@ -667,6 +692,21 @@ static void fill_literal(mt_dtype dt, const uint64_t *bits, char *out, size_t n)
     uint16_t h;
     memcpy(&h, bits, 2);
     float_lit(mt_half_to_float(h), out, n);
+    return;
+  }
+  case MT_DTYPE_BFLOAT16: {
+    uint16_t h;
+    memcpy(&h, bits, 2);
+    float_lit(mt_bf16_to_float(h), out, n);
+    return;
+  }
+  case MT_DTYPE_FLOAT8E4M3FN:
+  case MT_DTYPE_FLOAT8E4M3FNUZ:
+  case MT_DTYPE_FLOAT8E5M2:
+  case MT_DTYPE_FLOAT8E5M2FNUZ: {
+    uint8_t u;
+    memcpy(&u, bits, 1);
+    float_lit(mt_f8_to_float(dt, u), out, n);
     return;
   }
   case MT_DTYPE_FLOAT64: {
@@ -1083,8 +1123,9 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
     break;
   }
   case MT_KERNEL_CAST:
+  case MT_KERNEL_CAST_NO_SATURATE:
     MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, n->inputs[0], off, x));
-    cast_expr(val(b, n->inputs[0])->dtype, dt, x, expr, sizeof expr);
+    cast_expr(val(b, n->inputs[0])->dtype, dt, x, c->kind == MT_KERNEL_CAST, expr, sizeof expr);
     break;
   case MT_KERNEL_COPY:
     if (n->n_outputs > 1 && v == n->outputs[1]) { /* Dropout's mask: all ones */

@@ -299,7 +299,8 @@ mt_status *mt_cg_bodies_kernel(const mt_plan *p, const mt_cuda_options *o, int32
       mt_cg_node_comments(p, fgs[k], k, &src);
       out->n_nodes += fgs[k]->n_nodes;
     }
-    mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s", mt_cg_prelude);
+    mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s%s", mt_cg_prelude,
+                 mt_cg_prelude_narrow_for(p, fgs, n_bodies));
     mt_sb_printf(&src, "%s", bodies.data ? bodies.data : "");
     mt_sb_printf(&src, "\nextern \"C\" __global__ void %s(", name);
     mt_sb src_params = {.allocator = a};

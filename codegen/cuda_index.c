@@ -27,9 +27,13 @@ static int64_t prod(const int64_t *dims, int from, int to) {
 
 /* The compute-type read of element `at` of parameter p (dtype dt): float16 through float. */
 static void load(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
-  if (dt == MT_DTYPE_FLOAT16)
+  char bits[160];
+  if (dt == MT_DTYPE_FLOAT16) {
     snprintf(out, n, "__half2float(%s[%s])", p, at);
-  else
+  } else if (mt_cg_is_narrow(dt)) {
+    snprintf(bits, sizeof bits, "%s[%s]", p, at);
+    mt_cg_narrow_load(dt, bits, out, n);
+  } else
     snprintf(out, n, "%s[%s]", p, at);
 }
 

@@ -89,6 +89,17 @@ const char *mt_cg_node_label(const mt_module *m, int32_t node);
 
 /* Helper functions every kernel source starts with (float16 rounding, casts, Min/Max, ...). */
 extern const char mt_cg_prelude[];
+/* bfloat16 / float8 (cuda_narrow.c): stored as bits, computed as float. */
+extern const char mt_cg_prelude_narrow[];
+bool mt_cg_is_narrow(mt_dtype dt);
+/* mt_cg_prelude_narrow when a node of the n groups touches a narrow value, else "". */
+const char *mt_cg_prelude_narrow_for(const mt_plan *p, const mt_fused_group *const *fgs, int n);
+/* The float value of the bits expression of narrow dtype dt. */
+void mt_cg_narrow_load(mt_dtype dt, const char *bits, char *out, size_t n);
+/* The bits of float expression val in dt; saturate as Cast's attribute (float8 only). */
+void mt_cg_narrow_bits(mt_dtype dt, const char *val, bool saturate, char *out, size_t n);
+/* val rounded to dt and back to float: a node's narrow result, computed once. */
+void mt_cg_narrow_round(mt_dtype dt, const char *val, bool saturate, char *out, size_t n);
 
 /* Offset of the element of shape `to` that numpy broadcasting pairs with offset off of shape
  * `from` (a new variable, or the same expression when the shapes agree). */

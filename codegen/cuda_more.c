@@ -431,8 +431,15 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
     const mt_value *x = mt_module_value_c(m, n->inputs[0]);
     int64_t nx = mt_cg_numel(m, n->inputs[0]);
     int rows = x->rank > 0 ? x->rank : 1;
-    const char *test =
-        x->dtype == MT_DTYPE_FLOAT16 ? "(__half2float(b0_in0[j]) != 0.0f)" : "(b0_in0[j] != 0)";
+    char test[160], narrow[128];
+    if (mt_cg_is_narrow(x->dtype)) { /* -0 has bits set: compare the value */
+      mt_cg_narrow_load(x->dtype, "b0_in0[j]", narrow, sizeof narrow);
+      snprintf(test, sizeof test, "(%s != 0.0f)", narrow);
+    } else {
+      snprintf(test, sizeof test, "%s",
+               x->dtype == MT_DTYPE_FLOAT16 ? "(__half2float(b0_in0[j]) != 0.0f)"
+                                            : "(b0_in0[j] != 0)");
+    }
     if (!mt_cg_ctype(x->dtype))
       return MT_ERR(UNIMPLEMENTED, "NonZero of %s", mt_dtype_name(x->dtype));
     *out_single = true;
@@ -587,7 +594,8 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
     mt_sb_printf(&src, "// launch: grid %u, block %u, dynamic shared 0 bytes (%s)\n", out->grid,
                  out->block, why);
     mt_cg_node_comments(p, fg, 0, &src);
-    mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s", mt_cg_prelude);
+    mt_sb_printf(&src, "#include \"mt_cuda.h\"\n\n%s%s", mt_cg_prelude,
+                 mt_cg_prelude_narrow_for(p, &fg, 1));
     mt_sb_printf(&src, "\nextern \"C\" __global__ void %s(", name);
     mt_sb params = {.allocator = a};
     mt_cg_param_list(p, fg, 0, &params, true);

@@ -210,10 +210,14 @@ typedef struct reduce_geom {
 } reduce_geom;
 
 static bool is_float_dt(mt_dtype dt) { return dt == MT_DTYPE_FLOAT32 || dt == MT_DTYPE_FLOAT16; }
+/* Reduce*, ArgMax/ArgMin and CumSum also take float64, computed in double throughout. */
+static bool is_real_dt(mt_dtype dt) { return is_float_dt(dt) || dt == MT_DTYPE_FLOAT64; }
 
 MT_MUST_USE static mt_status *reduce_rows(cg_body *b, rctx *r, const reduce_geom *g) {
   mt_reduce_op op = r->call->params.reduce.op;
-  bool flt = is_float_dt(r->xdt);
+  bool flt = is_real_dt(r->xdt);
+  bool f64 = r->ydt == MT_DTYPE_FLOAT64;
+  const char *fc = f64 ? "(double)" : "(float)"; /* the result's compute type */
   bool dbl_int = !flt && (op == MT_REDUCE_L2 || op == MT_REDUCE_LOG_SUM ||
                           op == MT_REDUCE_LOG_SUM_EXP); /* integer ops defined through double */
   char acc[MT_CG_NAME], j[MT_CG_NAME], off[MT_CG_NAME], rel[MT_CG_NAME], xv[MT_CG_NAME];
@@ -339,15 +343,15 @@ MT_MUST_USE static mt_status *reduce_rows(cg_body *b, rctx *r, const reduce_geom
   mt_cg_tmp(b, "y", r->res);
   if (flt) {
     switch (op) {
-    case MT_REDUCE_MEAN: snprintf(e, sizeof e, "(float)(%s / %s)", acc, cnt); break;
-    case MT_REDUCE_L2: snprintf(e, sizeof e, "(float)sqrt(%s)", acc); break;
-    case MT_REDUCE_LOG_SUM: snprintf(e, sizeof e, "(float)log(%s)", acc); break;
-    case MT_REDUCE_LOG_SUM_EXP: snprintf(e, sizeof e, "(float)(log(%s) + %s)", acc, m); break;
-    default: snprintf(e, sizeof e, "(float)%s", acc); break;
+    case MT_REDUCE_MEAN: snprintf(e, sizeof e, "%s(%s / %s)", fc, acc, cnt); break;
+    case MT_REDUCE_L2: snprintf(e, sizeof e, "%ssqrt(%s)", fc, acc); break;
+    case MT_REDUCE_LOG_SUM: snprintf(e, sizeof e, "%slog(%s)", fc, acc); break;
+    case MT_REDUCE_LOG_SUM_EXP: snprintf(e, sizeof e, "%s(log(%s) + %s)", fc, acc, m); break;
+    default: snprintf(e, sizeof e, "%s%s", fc, acc); break;
     }
     char rv[600];
     round_out(r->ydt, e, rv, sizeof rv);
-    mt_cg_line(b, "const float %s = %s;", r->res, rv);
+    mt_cg_line(b, "const %s %s = %s;", f64 ? "double" : "float", r->res, rv);
     return NULL;
   }
   char iv[512];
@@ -372,7 +376,7 @@ MT_MUST_USE static mt_status *reduce_rows(cg_body *b, rctx *r, const reduce_geom
 
 MT_MUST_USE static mt_status *arg_rows(cg_body *b, rctx *r) {
   const mt_kc_arg_reduce *p = &r->call->params.arg_reduce;
-  bool flt = is_float_dt(r->xdt);
+  bool flt = is_real_dt(r->xdt);
   char bv[MT_CG_NAME], bi[MT_CG_NAME], j[MT_CG_NAME], off[MT_CG_NAME], xv[MT_CG_NAME];
   const char *ty = flt ? "double" : "long long";
   mt_cg_tmp(b, "bv", bv);
@@ -848,11 +852,12 @@ MT_MUST_USE static mt_status *pool_body(cg_body *b, rctx *r) {
   return NULL;
 }
 
-/* CumSum, one thread per line: the CPU's sequential running sum (float32 for floats, wrapping
+/* CumSum, one thread per line: the CPU's sequential running sum (float32 for float32 and float16, double for float64, wrapping
  * int64 for integers), so results are bit-identical. */
 MT_MUST_USE static mt_status *cumsum_body(cg_body *b, rctx *r) {
   const mt_kc_cumsum *p = &r->call->params.cumsum;
-  bool flt = is_float_dt(r->xdt);
+  bool flt = is_real_dt(r->xdt);
+  const char *fty = r->xdt == MT_DTYPE_FLOAT64 ? "double" : "float"; /* the CPU's running sum */
   char ln[MT_CG_NAME], acc[MT_CG_NAME], t[MT_CG_NAME], off[MT_CG_NAME], x[MT_CG_NAME];
   snprintf(ln, sizeof ln, "b%d_line", b->index);
   mt_cg_line(b, "for (long long %s = block * (long long)blockDim.x + threadIdx.x; %s < %lldLL;", ln,
@@ -864,7 +869,7 @@ MT_MUST_USE static mt_status *cumsum_body(cg_body *b, rctx *r) {
   mt_cg_line(b, "const long long %s = %s / %lldLL * %lldLL + %s %% %lldLL;", r->base, ln,
              (long long)r->inner, (long long)(r->n * r->inner), ln, (long long)r->inner);
   mt_cg_tmp(b, "acc", acc);
-  mt_cg_line(b, flt ? "float %s = 0.0f;" : "long long %s = 0;", acc);
+  mt_cg_line(b, "%s %s = 0;", flt ? fty : "long long", acc);
   mt_cg_tmp(b, "t", t);
   mt_cg_line(b, "for (long long %s = 0; %s < %lldLL; %s++) {", t, t, (long long)r->n, t);
   b->indent++;
@@ -879,14 +884,14 @@ MT_MUST_USE static mt_status *cumsum_body(cg_body *b, rctx *r) {
   char cur[MT_CG_NAME], rv[300];
   mt_cg_tmp(b, "cur", cur);
   if (p->exclusive) {
-    mt_cg_line(b, "const %s %s = %s;", flt ? "float" : "long long", cur, acc);
+    mt_cg_line(b, "const %s %s = %s;", flt ? fty : "long long", cur, acc);
   }
   if (flt)
-    mt_cg_line(b, "%s += (float)%s;", acc, x);
+    mt_cg_line(b, "%s += (%s)%s;", acc, fty, x);
   else
     mt_cg_line(b, "%s = (long long)((unsigned long long)%s + (unsigned long long)(long long)%s);",
                acc, acc, x);
-  if (!p->exclusive) mt_cg_line(b, "const %s %s = %s;", flt ? "float" : "long long", cur, acc);
+  if (!p->exclusive) mt_cg_line(b, "const %s %s = %s;", flt ? fty : "long long", cur, acc);
   mt_cg_tmp(b, "y", r->res);
   if (flt)
     round_out(r->ydt, cur, rv, sizeof rv);

@@ -127,6 +127,10 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
   case MT_DTYPE_INT8:
   case MT_DTYPE_UINT8:
   case MT_DTYPE_BOOL:
+  case MT_DTYPE_FLOAT8E4M3FN: /* float8 bits live in the low 8 bits of int32_data */
+  case MT_DTYPE_FLOAT8E4M3FNUZ:
+  case MT_DTYPE_FLOAT8E5M2:
+  case MT_DTYPE_FLOAT8E5M2FNUZ:
     if (tp->n_int32_data != count) break;
     for (size_t i = 0; i < count; i++) ((uint8_t *)dst)[i] = (uint8_t)tp->int32_data[i];
     return NULL;
@@ -147,6 +151,7 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
     memcpy(dst, tp->uint64_data, count * 8);
     return NULL;
   case MT_DTYPE_FLOAT16: /* the bits of each half live in the low 16 bits of int32_data */
+  case MT_DTYPE_BFLOAT16:
     if (tp->n_int32_data != count) break;
     for (size_t i = 0; i < count; i++) ((uint16_t *)dst)[i] = (uint16_t)tp->int32_data[i];
     return NULL;

@@ -1,11 +1,12 @@
-/* Support check: which nodes use an op, dtype or attribute form outside what mtcc supports.
- * Everything is listed at once so a user fixes a model in one round, not one error at a time. */
+/* Support check: which nodes use an op, op version, dtype or attribute form outside what mtcc
+ * supports. Everything is listed at once so a user fixes a model in one round, not one error at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/ir.h"
 #include "ir/op.h"
+#include "ir/op_versions.h"
 
 typedef struct problem_list {
   char *text;
@@ -46,6 +47,13 @@ mt_status *mt_check_supported(const mt_module *m) {
     if (n->opset <= 0) {
       add_problem(&p, "tenant '%s': node '%s': op %s: the model imports no opset for its domain",
                   tenant, n->name, n->op_type);
+      continue;
+    }
+    int version; /* the schema version the opset selects must be one the registry implements */
+    mt_status *vst = mt_op_version_check(n->op_type, n->opset, &version);
+    if (vst) {
+      add_problem(&p, "tenant '%s': node '%s': %s", tenant, n->name, mt_status_message(vst));
+      mt_status_free(vst);
       continue;
     }
     const char *why = op->unsupported_reason ? op->unsupported_reason(n) : NULL;

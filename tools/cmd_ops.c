@@ -1,9 +1,12 @@
-/* mtcc ops: the op registry as a listing, so the README's supported-op list is generated from
- * the same table the importer and passes use and cannot drift. */
+/* mtcc ops: the op registry as a listing, so the README's supported-op list and docs/ops.md are
+ * generated from the same tables the importer and passes use (ir/op_registry.c, ir/op_versions.c,
+ * runtime/cpu/tensor.c's dtypes) and cannot drift. */
 #include <stdio.h>
 #include <string.h>
 
 #include "ir/op.h"
+#include "ir/op_versions.h"
+#include "runtime/cpu/float8.h"
 #include "runtime/base/escape.h"
 #include "tools/cli.h"
 
@@ -28,19 +31,69 @@ static void print_markdown(void) {
   }
 }
 
+/* What each dtype mtcc supports is for: computed by the typed kernels, or stored and converted
+ * only (Cast, CastLike, data movement, constants). From runtime/cpu/tensor.h's predicates. */
+static void print_dtypes_markdown(void) {
+  printf("| dtype | support |\n|---|---|\n");
+  for (int dt = 1; dt <= MT_DTYPE_INT2; dt++) {
+    const char *what;
+    if (!mt_dtype_supported((mt_dtype)dt))
+      what = "not supported (refused by name)";
+    else if (mt_dtype_is_float((mt_dtype)dt) || mt_dtype_is_integer((mt_dtype)dt))
+      what = "every typed kernel";
+    else if (mt_dtype_is_float_any((mt_dtype)dt))
+      what = "elementwise math, Reduce*, ArgMax/ArgMin, TopK, CumSum, Einsum, casts, data movement";
+    else if (mt_dtype_is_integer_any((mt_dtype)dt))
+      what = "elementwise math, casts, data movement";
+    else if (dt == MT_DTYPE_BOOL)
+      what = "logic, comparisons, Where, casts, data movement";
+    else if (dt == MT_DTYPE_BFLOAT16 || mt_dtype_is_float8((mt_dtype)dt))
+      what = "storage: Cast/CastLike (round to nearest even, saturate), data movement, constants";
+    else
+      what = "supported";
+    printf("| %s | %s |\n", mt_dtype_name((mt_dtype)dt), what);
+  }
+}
+
+/* One row per op: its fusion pattern and the ONNX versions (since_version) the registry
+ * implements, the newest first as ONNX's operator tables list them. */
+static void print_versions_markdown(void) {
+  printf("Opset versions from %s (newest opset %d).\n\n", mt_onnx_schema_source,
+         mt_onnx_opset_newest);
+  printf("| op | fusion pattern | versions |\n|---|---|---|\n");
+  for (int i = 0; i < mt_op_versions_count(); i++) {
+    const mt_onnx_schema_versions *v = mt_op_versions_at(i);
+    const mt_op_def *d = mt_op_lookup("", v->op_type);
+    char list[256];
+    mt_op_versions_format(v, list, sizeof list);
+    printf("| %s | %s | %s |\n", v->op_type, d ? mt_op_pattern_name(d->pattern) : "-", list);
+  }
+}
+
 int mt_cmd_ops(int argc, char **argv) {
-  bool markdown = false;
+  bool markdown = false, versions = false;
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--markdown") == 0) {
       markdown = true;
+    } else if (strcmp(argv[i], "--versions") == 0) {
+      versions = true;
     } else {
       fprintf(stderr, "mtcc: error: ops: unknown option '%s'\n", mt_esc(argv[i]));
       return 1;
     }
   }
-  if (markdown)
+  if (versions && !markdown) {
+    fprintf(stderr, "mtcc: error: ops: --versions goes with --markdown\n");
+    return 1;
+  }
+  if (versions) {
+    print_versions_markdown();
+  } else if (markdown) {
     print_markdown();
-  else
+    printf("\n");
+    print_dtypes_markdown();
+  } else {
     print_plain();
+  }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "frontend/frontend.h"
 #include "ir/ir.h"
 #include "runtime/base/escape.h"
+#include "runtime/cpu/float8.h"
 #include "tools/cli.h"
 #include "tools/conformance.h"
 #include "runtime/cpu/container.h"
@@ -172,7 +173,8 @@ bool mt_conformance_values_close(const mt_tensor *got, const mt_tensor *want, do
       return false;
     }
   int64_t n = mt_tensor_numel(want);
-  bool is_float = mt_dtype_is_float_any(want->dtype);
+  bool is_float = mt_dtype_is_float_any(want->dtype) || want->dtype == MT_DTYPE_BFLOAT16 ||
+                  mt_dtype_is_float8(want->dtype);
   for (int64_t i = 0; i < n; i++) {
     if (is_float) {
       double g = mt_tensor_get_f64(got, i), w = mt_tensor_get_f64(want, i);
@@ -247,6 +249,17 @@ typedef struct case_run {
   char note[256]; /* the backend's last note for this case */
 } case_run;
 
+/* ONNX's backend data before onnx 1.14 (Debian's) stores bfloat16 tensors as uint16 holding the
+ * bits, and it was made by a reference that truncated float -> bfloat16 (the spec rounds to
+ * nearest even) and gave CastLike a target of the wrong shape: such a data set cannot check
+ * bfloat16, so the case is unsupported with this reason (the wheel's cases check bfloat16). */
+static mt_status *legacy_bf16_data(mt_dtype declared, const mt_tensor *t) {
+  if (declared == MT_DTYPE_BFLOAT16 && t->dtype == MT_DTYPE_UINT16)
+    return MT_ERR(UNIMPLEMENTED, "legacy bfloat16 test data (uint16 bits from onnx < 1.14, "
+                                 "which truncated casts to bfloat16)");
+  return NULL;
+}
+
 static int run_data_set(case_run *c, const char *set_dir, char *why, size_t cap) {
   const mt_module *m = c->m;
   mt_tensor *ins = NULL, *want = NULL;
@@ -281,6 +294,7 @@ static int run_data_set(case_run *c, const char *set_dir, char *why, size_t cap)
     inputs[i] = ins[i];
     for (int k = 0; k < n_in; k++)
       if (in_names[k] && strcmp(in_names[k], name) == 0) inputs[i] = ins[k];
+    st = legacy_bf16_data(mt_module_value_c(m, g->inputs[i])->dtype, &inputs[i]);
   }
   char note[sizeof c->note] = "";
   if (!st) st = c->b->run_set(c->b->self, c->model_path, m, inputs, got, note, sizeof note);
@@ -290,6 +304,11 @@ static int run_data_set(case_run *c, const char *set_dir, char *why, size_t cap)
   } else {
     for (int i = 0; i < g->n_outputs && result == CASE_PASS; i++) {
       char detail[256];
+      mt_status *legacy = legacy_bf16_data(got[i].dtype, &want[i]); /* typed once inferred */
+      if (legacy) {
+        result = classify(legacy, why, cap);
+        break;
+      }
       if (!mt_conformance_values_close(&got[i], &want[i], 1e-3, 1e-7, detail, sizeof detail,
                                        NULL)) {
         snprintf(why, cap, "output %d '%s': %s", i, mt_module_value_c(m, g->outputs[i])->name,

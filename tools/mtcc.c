@@ -42,7 +42,8 @@ static void usage(FILE *out) {
       "  mtcc conformance [--emulate] DIR...   (--emulate: as generated CUDA under the emulation)\n"
       "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
       "half the physical memory): no tensor a file declares or computes may need more.\n"
-      "  mtcc ops [--markdown]          the supported ONNX ops and their fusion patterns\n"
+      "  mtcc ops [--markdown [--versions]]  the supported ONNX ops: fusion patterns, dtypes,\n"
+      "                                 opset versions\n"
       "Tensor files are numpy .npy or ONNX TensorProto .pb. See README.md for the manifest "
       "format.\n",
       out);

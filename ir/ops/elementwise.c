@@ -7,6 +7,7 @@
 
 #include "ir/ops/elementwise_ops.h"
 #include "runtime/cpu/elementwise.h"
+#include "runtime/cpu/float8.h"
 
 /* ---- unary ops ---- */
 
@@ -216,9 +217,12 @@ MT_MUST_USE static mt_status *infer_cast_like(mt_op_ctx *c) {
   return infer_cast_to(c, target->dtype);
 }
 
+/* saturate (opset 19+) only changes float8 targets; its default 1 is MT_KERNEL_CAST's rule. */
 MT_MUST_USE static mt_status *lower_cast(const mt_op_ctx *c, mt_kernel_call *call) {
-  (void)c;
-  call->kind = MT_KERNEL_CAST;
+  bool saturate = c->opset < 19 || mt_node_attr_int(c->node, "saturate", 1) != 0;
+  const mt_tensor *like = strcmp(c->node->op_type, "CastLike") == 0 ? mt_op_input(c, 1) : NULL;
+  bool float8 = mt_dtype_is_float8(like ? like->dtype : cast_target(c->node));
+  call->kind = !saturate && float8 ? MT_KERNEL_CAST_NO_SATURATE : MT_KERNEL_CAST;
   return NULL;
 }
 

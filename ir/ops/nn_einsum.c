@@ -174,7 +174,7 @@ mt_status *mt_nn_einsum_infer(mt_op_ctx *ctx) {
   mt_dtype dt = mt_op_input(ctx, 0)->dtype;
   for (int i = 1; i < ctx->n_inputs; i++)
     if (ctx->inputs[i]->dtype != dt) return MT_ERR(INVALID_ARGUMENT, "input dtypes differ");
-  if (!mt_dtype_is_float(dt) && !mt_dtype_is_integer(dt))
+  if (!mt_dtype_is_float_any(dt) && !mt_dtype_is_integer(dt))
     return MT_ERR(UNIMPLEMENTED, "Einsum on %s tensors", mt_dtype_name(dt));
   int64_t dims[MT_MAX_RANK];
   for (int d = 0; d < e.out.n; d++) dims[d] = e.size[e.out.label[d]];

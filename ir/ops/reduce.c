@@ -69,7 +69,7 @@ MT_MUST_USE static mt_status *reduce_axes(const mt_op_ctx *c, const reduce_kind 
 }
 
 MT_MUST_USE static mt_status *reduce_check_dtype(const reduce_kind *k, mt_dtype dt) {
-  bool ok = mt_dtype_is_float(dt) || mt_dtype_is_integer(dt) ||
+  bool ok = mt_dtype_is_float_any(dt) || mt_dtype_is_integer(dt) ||
             (dt == MT_DTYPE_BOOL && (k->op == MT_REDUCE_MAX || k->op == MT_REDUCE_MIN));
   if (!ok) return MT_ERR(UNIMPLEMENTED, "%s on %s input", k->op_type, mt_dtype_name(dt));
   return NULL;
@@ -120,7 +120,7 @@ static void split_at(const mt_tensor *x, int axis, axis_split *s) {
 MT_MUST_USE static mt_status *arg_axis(const mt_op_ctx *c, axis_split *s) {
   const mt_tensor *x = mt_op_input(c, 0);
   if (x->rank < 1) return MT_ERR(INVALID_ARGUMENT, "input 0: expected rank >= 1, got 0");
-  if (!mt_dtype_is_float(x->dtype) && !mt_dtype_is_integer(x->dtype))
+  if (!mt_dtype_is_float_any(x->dtype) && !mt_dtype_is_integer(x->dtype))
     return MT_ERR(UNIMPLEMENTED, "%s on %s input", c->node->op_type, mt_dtype_name(x->dtype));
   int axis;
   MT_RETURN_IF_ERROR(mt_normalize_axis(mt_node_attr_int(c->node, "axis", 0), x->rank, &axis),
@@ -166,7 +166,7 @@ MT_MUST_USE static mt_status *topk_params(const mt_op_ctx *c, axis_split *s, int
   const mt_tensor *x = mt_op_input(c, 0);
   if (x->rank < 1) return MT_ERR(INVALID_ARGUMENT, "input 0: expected rank >= 1, got 0");
   /* every supported numeric dtype: the kernel keys float64 as doubles and uint64 as unsigned */
-  if (!mt_dtype_supported(x->dtype) || x->dtype == MT_DTYPE_BOOL)
+  if (!mt_dtype_is_float_any(x->dtype) && !mt_dtype_is_integer_any(x->dtype))
     return MT_ERR(UNIMPLEMENTED, "TopK on %s input", mt_dtype_name(x->dtype));
   int axis;
   MT_RETURN_IF_ERROR(mt_normalize_axis(mt_node_attr_int(c->node, "axis", -1), x->rank, &axis),
@@ -223,7 +223,7 @@ MT_MUST_USE static mt_status *topk_lower(const mt_op_ctx *c, mt_kernel_call *cal
 
 MT_MUST_USE static mt_status *cumsum_check(const mt_op_ctx *c) {
   const mt_tensor *x = mt_op_input(c, 0);
-  if (!mt_dtype_is_float(x->dtype) && x->dtype != MT_DTYPE_INT32 && x->dtype != MT_DTYPE_INT64)
+  if (!mt_dtype_is_float_any(x->dtype) && x->dtype != MT_DTYPE_INT32 && x->dtype != MT_DTYPE_INT64)
     return MT_ERR(UNIMPLEMENTED, "CumSum on %s input", mt_dtype_name(x->dtype));
   const mt_tensor *a = mt_op_input(c, 1);
   if (a && a->rank > 1)

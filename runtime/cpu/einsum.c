@@ -70,6 +70,32 @@ void mt_cpu_strided_sum_f32(const float *src, int nkeep, const int64_t *keep_dim
   MT_STRIDED_SUM_BODY(float, double)
 }
 
+/* float64 operands keep their width: sums in double, as numpy's einsum on float64. */
+static void strided_sum_f64(const double *src, int nkeep, const int64_t *keep_dims,
+                            const int64_t *keep_strides, int nred, const int64_t *red_dims,
+                            const int64_t *red_strides, double *dst) {
+  MT_STRIDED_SUM_BODY(double, double)
+}
+
+/* One batched product for both: ACC is the accumulator (unsigned for int64: wraps instead of
+ * overflowing). */
+#define MT_BATCHED_MATMUL_BODY(T, ACC)                                                             \
+  for (int64_t bi = 0; bi < batch; bi++) {                                                         \
+    const T *ab = a + bi * m * k, *bb = b + bi * k * n;                                            \
+    T *cb = c + bi * m * n;                                                                        \
+    for (int64_t i = 0; i < m; i++)                                                                \
+      for (int64_t j = 0; j < n; j++) {                                                            \
+        ACC acc = 0;                                                                               \
+        for (int64_t p = 0; p < k; p++) acc += (ACC)ab[i * k + p] * (ACC)bb[p * n + j];            \
+        cb[i * n + j] = (T)acc;                                                                    \
+      }                                                                                            \
+  }
+
+static void batched_matmul_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a,
+                               const double *b, double *c) {
+  MT_BATCHED_MATMUL_BODY(double, double)
+}
+
 void mt_cpu_strided_sum_i64(const int64_t *src, int nkeep, const int64_t *keep_dims,
                             const int64_t *keep_strides, int nred, const int64_t *red_dims,
                             const int64_t *red_strides, int64_t *dst) {
@@ -78,16 +104,7 @@ void mt_cpu_strided_sum_i64(const int64_t *src, int nkeep, const int64_t *keep_d
 
 void mt_cpu_batched_matmul_i64(int64_t batch, int64_t m, int64_t n, int64_t k, const int64_t *a,
                                const int64_t *b, int64_t *c) {
-  for (int64_t bi = 0; bi < batch; bi++) {
-    const int64_t *ab = a + bi * m * k, *bb = b + bi * k * n;
-    int64_t *cb = c + bi * m * n;
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) {
-        uint64_t acc = 0; /* unsigned: wraps instead of overflowing */
-        for (int64_t p = 0; p < k; p++) acc += (uint64_t)ab[i * k + p] * (uint64_t)bb[p * n + j];
-        cb[i * n + j] = (int64_t)acc;
-      }
-  }
+  MT_BATCHED_MATMUL_BODY(int64_t, uint64_t)
 }
 
 /* ---------------------------------------------------------------- Einsum evaluation */
@@ -102,6 +119,7 @@ typedef struct ein_view {
 
 typedef struct ein_exec {
   bool is_int; /* int64 buffers; float32 otherwise */
+  bool is_f64; /* float64 buffers (float64 operands) */
   const ein_eq *eq;
 } ein_exec;
 
@@ -153,13 +171,15 @@ MT_MUST_USE static mt_status *gather(const ein_exec *x, const ein_view *v, int n
       rs[nred] = v->stride[k];
       nred++;
     }
-  size_t elem = x->is_int ? sizeof(int64_t) : sizeof(float), bytes;
+  size_t elem = x->is_int || x->is_f64 ? sizeof(int64_t) : sizeof(float), bytes;
   if (!mt_mul_size((size_t)total, elem, &bytes))
     return MT_ERR(RESOURCE_EXHAUSTED, "Einsum intermediate is too large");
   void *buf = malloc(bytes ? bytes : 1);
   if (!buf) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory for an Einsum intermediate");
   if (x->is_int)
     mt_cpu_strided_sum_i64(v->data, nkeep, kd, ks, nred, rd, rs, buf);
+  else if (x->is_f64)
+    strided_sum_f64(v->data, nkeep, kd, ks, nred, rd, rs, buf);
   else
     mt_cpu_strided_sum_f32(v->data, nkeep, kd, ks, nred, rd, rs, buf);
   *out = buf;
@@ -211,13 +231,15 @@ MT_MUST_USE static mt_status *contract(const ein_exec *x, const ein_view *a, con
   mt_status *st = gather(x, a, nb + nm + nk, order_a, &am, &an);
   if (!st) st = gather(x, b, nb + nk + nn, order_b, &bm, &bn);
   if (!st) {
-    size_t elem = x->is_int ? sizeof(int64_t) : sizeof(float);
+    size_t elem = x->is_int || x->is_f64 ? sizeof(int64_t) : sizeof(float);
     cm = calloc((size_t)(total > 0 ? total : 1), elem);
     if (!cm) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory for an Einsum intermediate");
   }
   if (!st) {
     if (x->is_int) {
       mt_cpu_batched_matmul_i64(bt, mt, nt, kt, am, bm, cm);
+    } else if (x->is_f64) {
+      batched_matmul_f64(bt, mt, nt, kt, am, bm, cm);
     } else {
       const float *af = am, *bf = bm;
       float *cf = cm;
@@ -263,7 +285,8 @@ static void store_ints(mt_tensor *y, const int64_t *v) {
 mt_status *mt_cpu_einsum(const mt_einsum_eq *eq, int n_inputs, const mt_tensor *const *inputs,
                          mt_tensor *y) {
   const ein_eq e = *eq;
-  ein_exec x = {.is_int = !mt_dtype_is_float(y->dtype), .eq = &e};
+  bool f64 = y->dtype == MT_DTYPE_FLOAT64;
+  ein_exec x = {.is_int = !mt_dtype_is_float(y->dtype) && !f64, .is_f64 = f64, .eq = &e};
   int n_in = n_inputs;
   if (n_in != e.n_inputs || n_in < 1 || n_in > EIN_MAX_INPUTS)
     return MT_ERR(INVALID_ARGUMENT, "Einsum equation has %d operands, got %d inputs", e.n_inputs,
@@ -281,6 +304,13 @@ mt_status *mt_cpu_einsum(const mt_einsum_eq *eq, int n_inputs, const mt_tensor *
       }
       for (int64_t k = 0; k < n; k++) buf[k] = mt_tensor_get_i64(t, k);
       staged[i] = buf;
+    } else if (x.is_f64) {
+      if (t->dtype != MT_DTYPE_FLOAT64) {
+        st = MT_ERR(INVALID_ARGUMENT, "input %d is %s, the output float64", i,
+                    mt_dtype_name(t->dtype));
+        break;
+      }
+      staged[i] = NULL; /* float64 inputs are borrowed */
     } else {
       /* float32 inputs are borrowed (staged[i] stays NULL), float16 ones converted */
       const float *f;
@@ -318,6 +348,9 @@ mt_status *mt_cpu_einsum(const mt_einsum_eq *eq, int n_inputs, const mt_tensor *
     if (!st) {
       if (x.is_int) {
         store_ints(y, out);
+        free(out);
+      } else if (x.is_f64) {
+        memcpy(y->data, out, (size_t)numel * sizeof(double));
         free(out);
       } else if (y->dtype == MT_DTYPE_FLOAT32) {
         memcpy(y->data, out, (size_t)numel * sizeof(float));

@@ -80,6 +80,7 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_COL2IM] = "col2im",
     [MT_KERNEL_ROTARY] = "rotary",
     [MT_KERNEL_ATTENTION] = "attention",
+    [MT_KERNEL_CAST_NO_SATURATE] = "cast_no_saturate",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -228,6 +229,7 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
       return MT_ERR(INVALID_ARGUMENT, "expected three inputs");
     return mt_cpu_ew_where(x, inputs[1], inputs[2], y);
   case MT_KERNEL_CAST: return mt_cpu_cast(x, y);
+  case MT_KERNEL_CAST_NO_SATURATE: return mt_cpu_cast_sat(x, y, false);
   case MT_KERNEL_REDUCE:
     mt_cpu_reduce(call->params.reduce.op, x->dtype, x->data, x->rank, x->dims,
                   call->params.reduce.axes_mask, y->data);

@@ -112,6 +112,8 @@ typedef enum mt_kernel_kind {
   /* attention family (kernel_call_attention.c) */
   MT_KERNEL_ROTARY,    /* mt_kc_rotary: RotaryEmbedding */
   MT_KERNEL_ATTENTION, /* mt_kc_attention: Attention */
+  /* dtypes (issue 13) */
+  MT_KERNEL_CAST_NO_SATURATE, /* no parameters: Cast with saturate = 0 (float8 targets) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 

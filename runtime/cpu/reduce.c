@@ -24,6 +24,7 @@ static void load_f64(mt_dtype dt, const void *x, int64_t off, int64_t n, int64_t
   switch (dt) {
   case MT_DTYPE_FLOAT32: GATHER(float, AS_IS); break;
   case MT_DTYPE_FLOAT16: GATHER(uint16_t, mt_half_to_float); break;
+  case MT_DTYPE_FLOAT64: GATHER(double, AS_IS); break;
   case MT_DTYPE_INT64: GATHER(int64_t, AS_F64); break;
   case MT_DTYPE_INT32: GATHER(int32_t, AS_IS); break;
   case MT_DTYPE_INT8: GATHER(int8_t, AS_IS); break;
@@ -60,6 +61,8 @@ static void store_f64(mt_dtype dt, void *y, int64_t i, double v) {
     ((float *)y)[i] = (float)v;
   else if (dt == MT_DTYPE_FLOAT16)
     ((uint16_t *)y)[i] = mt_float_to_half((float)v);
+  else if (dt == MT_DTYPE_FLOAT64)
+    ((double *)y)[i] = v;
 }
 
 /* Integer results wrap to the element width, as two's-complement arithmetic in that width would. */
@@ -120,7 +123,7 @@ typedef struct reduce_acc {
   int64_t count;
 } reduce_acc;
 
-static bool is_float(mt_dtype dt) { return dt == MT_DTYPE_FLOAT32 || dt == MT_DTYPE_FLOAT16; }
+static bool is_float(mt_dtype dt) { return mt_dtype_is_float_any(dt); }
 
 static void acc_init(mt_reduce_op op, mt_dtype dt, reduce_acc *a) {
   a->count = 0;
@@ -485,12 +488,19 @@ void mt_cpu_cumsum(mt_dtype dt, const void *x, int64_t outer, int64_t n, int64_t
   for (int64_t o = 0; o < outer; o++) {
     for (int64_t in = 0; in < inner; in++) {
       int64_t base = o * n * inner + in;
-      float fs = 0; /* float32 running sums match a sequential float32 accumulation */
+      float fs = 0;  /* float32 running sums match a sequential float32 accumulation */
+      double ds = 0; /* float64 sums accumulate in their own width */
       int64_t is = 0;
       for (int64_t t = 0; t < n; t++) {
         int64_t j = reverse ? n - 1 - t : t;
         int64_t off = base + j * inner;
-        if (flt) {
+        if (dt == MT_DTYPE_FLOAT64) {
+          double v;
+          load_f64(dt, x, off, 1, 1, &v);
+          if (exclusive) store_f64(dt, y, off, ds);
+          ds += v;
+          if (!exclusive) store_f64(dt, y, off, ds);
+        } else if (flt) {
           double v;
           load_f64(dt, x, off, 1, 1, &v);
           if (exclusive) store_f64(dt, y, off, fs);

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "runtime/cpu/float8.h"
+
 bool mt_dtype_supported(mt_dtype dt) {
   switch (dt) {
   case MT_DTYPE_FLOAT32:
@@ -17,6 +19,11 @@ bool mt_dtype_supported(mt_dtype dt) {
   case MT_DTYPE_UINT32:
   case MT_DTYPE_UINT64:
   case MT_DTYPE_FLOAT64:
+  case MT_DTYPE_BFLOAT16:
+  case MT_DTYPE_FLOAT8E4M3FN:
+  case MT_DTYPE_FLOAT8E4M3FNUZ:
+  case MT_DTYPE_FLOAT8E5M2:
+  case MT_DTYPE_FLOAT8E5M2FNUZ:
   case MT_DTYPE_BOOL: return true;
   default: return false;
   }
@@ -29,6 +36,10 @@ size_t mt_dtype_size(mt_dtype dt) {
   case MT_DTYPE_UINT32: return 4;
   case MT_DTYPE_UINT8:
   case MT_DTYPE_INT8:
+  case MT_DTYPE_FLOAT8E4M3FN:
+  case MT_DTYPE_FLOAT8E4M3FNUZ:
+  case MT_DTYPE_FLOAT8E5M2:
+  case MT_DTYPE_FLOAT8E5M2FNUZ:
   case MT_DTYPE_BOOL:
   case MT_DTYPE_SEQUENCE:
   case MT_DTYPE_OPTIONAL: return 1;
@@ -65,6 +76,16 @@ const char *mt_dtype_name(mt_dtype dt) {
   case MT_DTYPE_BFLOAT16: return "bfloat16";
   case MT_DTYPE_SEQUENCE: return "sequence";
   case MT_DTYPE_OPTIONAL: return "optional";
+  case MT_DTYPE_FLOAT8E4M3FN: return "float8e4m3fn";
+  case MT_DTYPE_FLOAT8E4M3FNUZ: return "float8e4m3fnuz";
+  case MT_DTYPE_FLOAT8E5M2: return "float8e5m2";
+  case MT_DTYPE_FLOAT8E5M2FNUZ: return "float8e5m2fnuz";
+  case MT_DTYPE_UINT4: return "uint4";
+  case MT_DTYPE_INT4: return "int4";
+  case MT_DTYPE_FLOAT4E2M1: return "float4e2m1";
+  case MT_DTYPE_FLOAT8E8M0: return "float8e8m0";
+  case MT_DTYPE_UINT2: return "uint2";
+  case MT_DTYPE_INT2: return "int2";
   case MT_DTYPE_UNDEFINED: return "undefined";
   }
   static _Thread_local char buf[32];
@@ -155,6 +176,11 @@ double mt_tensor_get_f64(const mt_tensor *t, int64_t i) {
   case MT_DTYPE_UINT32: return ((const uint32_t *)t->data)[i];
   case MT_DTYPE_UINT64: return (double)((const uint64_t *)t->data)[i];
   case MT_DTYPE_BOOL: return ((const uint8_t *)t->data)[i] != 0;
+  case MT_DTYPE_BFLOAT16: return mt_bf16_to_float(((const uint16_t *)t->data)[i]);
+  case MT_DTYPE_FLOAT8E4M3FN:
+  case MT_DTYPE_FLOAT8E4M3FNUZ:
+  case MT_DTYPE_FLOAT8E5M2:
+  case MT_DTYPE_FLOAT8E5M2FNUZ: return mt_f8_to_float(t->dtype, ((const uint8_t *)t->data)[i]);
   default: return NAN;
   }
 }
@@ -196,6 +222,13 @@ void mt_tensor_set_f64(mt_tensor *t, int64_t i, double v) {
     ((uint64_t *)t->data)[i] = v >= 0 ? (uint64_t)v : (uint64_t)(int64_t)v;
     break;
   case MT_DTYPE_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;
+  case MT_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = mt_float_to_bf16((float)v); break;
+  case MT_DTYPE_FLOAT8E4M3FN:
+  case MT_DTYPE_FLOAT8E4M3FNUZ:
+  case MT_DTYPE_FLOAT8E5M2:
+  case MT_DTYPE_FLOAT8E5M2FNUZ:
+    ((uint8_t *)t->data)[i] = mt_float_to_f8(t->dtype, (float)v, true);
+    break;
   default: break;
   }
 }

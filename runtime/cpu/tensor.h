@@ -36,12 +36,23 @@ typedef enum mt_dtype {
    * view (runtime/cpu/container.h). No kernel takes them. */
   MT_DTYPE_SEQUENCE = 100,
   MT_DTYPE_OPTIONAL = 101,
+  MT_DTYPE_FLOAT8E4M3FN = 17, /* float8 formats: stored and converted, computed as float */
+  MT_DTYPE_FLOAT8E4M3FNUZ = 18,
+  MT_DTYPE_FLOAT8E5M2 = 19,
+  MT_DTYPE_FLOAT8E5M2FNUZ = 20,
+  MT_DTYPE_UINT4 = 21, /* 4-bit types (packed two per byte): named, not supported yet */
+  MT_DTYPE_INT4 = 22,
+  MT_DTYPE_FLOAT4E2M1 = 23,
+  MT_DTYPE_FLOAT8E8M0 = 24, /* named for messages, not supported */
+  MT_DTYPE_UINT2 = 25,
+  MT_DTYPE_INT2 = 26,
 } mt_dtype;
 
 /* True for the element types mtcc computes with: float32, float16, int64, int32, int8, uint8, bool,
  * and float64, int16, uint16, uint32, uint64 (elementwise math, casts and data movement only: the
  * other typed kernels check mt_dtype_is_float / mt_dtype_is_integer and refuse them as
- * unsupported). */
+ * unsupported), and the storage-only bfloat16 and float8 formats (runtime/cpu/float8.h: Cast,
+ * CastLike, data movement and constants; every computing kernel refuses them). */
 bool mt_dtype_supported(mt_dtype dt);
 /* Bytes per element; 0 for unsupported or unknown types. */
 size_t mt_dtype_size(mt_dtype dt);
@@ -80,7 +91,8 @@ static inline int64_t mt_shape_numel(int rank, const int64_t *dims) {
 /* Reads element i of any supported dtype as double / int64 (float16 converted). */
 double mt_tensor_get_f64(const mt_tensor *t, int64_t i);
 int64_t mt_tensor_get_i64(const mt_tensor *t, int64_t i);
-/* Writes element i from a double (float types rounded, integers truncated toward zero, bool != 0). */
+/* Writes element i from a double (float types rounded, float8 saturating, integers truncated toward
+ * zero, bool != 0). */
 void mt_tensor_set_f64(mt_tensor *t, int64_t i, double v);
 
 /* IEEE half <-> float, round to nearest even. */
