@@ -3,10 +3,12 @@
 
 For each sample model (its own manifest) and for a two-tenant mix in two partitions:
   * compiled with `--disable-pass canonicalize` (no rewrite that changes float rounding, such as
-    BatchNormalization folded into the convolution's weights), every output of every tenant must
-    be bit-for-bit equal to the reference executor's on the original model;
-  * compiled with every pass, outputs must match within rtol/atol 1e-4 (the folding rounds
-    differently), and two builds must give byte-identical bundles;
+    BatchNormalization folded into the convolution's weights) and `--no-cpu-code` (the runtime's
+    reference kernels), every output of every tenant must be bit-for-bit equal to the reference
+    executor's on the original model;
+  * compiled with every pass and the generated CPU code (its GEMMs sum in the BLAS library's
+    order), outputs must match within rtol/atol 1e-4, and two builds must give byte-identical
+    bundles;
   * `mtcc check` passes (exit 0, JUnit without failures) against the reference outputs and fails
     (exit 1, one error line, the perturbed output first in the table, a JUnit <failure>) when one
     element of one expected output is moved by 1e-2;
@@ -98,7 +100,7 @@ def check_case(args, name, tenants):
     exact = os.path.join(work, "exact.mtbundle")
     # the CPU path only: --cpu-only skips NVRTC (check_bundle_gpu.py covers GPU code)
     run([args.mtcc, "compile", manifest, "--disable-pass", "canonicalize", "-o", exact,
-         "--cpu-only"])
+         "--cpu-only", "--no-cpu-code"])
     run([args.mtcc, "run", exact, "--output-dir", os.path.join(work, "out_exact")] + inputs)
     n = compare(ref, os.path.join(work, "out_exact"), True, name + " (bit for bit)")
 
