@@ -1,5 +1,6 @@
-/* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c, test_bundle_calls.c):
- * the tiny model, compile a workload into a bundle file and read its bytes back, rebuild a bundle
+/* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c, test_bundle_calls.c,
+ * test_bundle_if.c, test_bundle_cpu.c): the tiny model, compile a workload into a bundle file and
+ * read its bytes back, a fixture of one such bundle in a temporary folder, rebuild a bundle
  * around a mutated manifest (same weights, checksums valid, so the mutation reaches the checks
  * behind them), and expect a bundle image to be refused with a one-line status naming what is
  * wrong. Header-only, after test_util.h; define BT_RUNTIME_ONLY first where only libmtrt is built
@@ -64,6 +65,35 @@ static inline uint8_t *bt_compile_bundle(const char *input, const char *dir, con
   free(path);
   return bytes;
 }
+
+/* The fixture of a bundle test: a temporary folder and the bytes of one bundle compiled there. */
+typedef struct bt_fixture {
+  char *dir;
+  uint8_t *image;
+  size_t size;
+} bt_fixture;
+
+#ifndef BT_RUNTIME_ONLY
+/* Fills f: a fresh temporary folder, the model write_model writes there (it returns the path)
+ * compiled without GPU code into DIR/name. */
+static inline void bt_fixture_init(bt_fixture *f, char *(*write_model)(const char *dir),
+                                   const char *name) {
+  f->dir = tu_mkdtemp();
+  char *model = write_model(f->dir);
+  f->image = bt_compile_bundle(model, f->dir, name, false, &f->size);
+  free(model);
+}
+#endif
+
+/* Removes the folder and frees what bt_fixture_init allocated (not f itself). */
+static inline void bt_fixture_free(bt_fixture *f) {
+  tu_rmtree(f->dir);
+  free(f->dir);
+  free(f->image);
+}
+
+/* mtrt statuses are mt_status underneath: lets assert_ok / assert_status check them. */
+static inline mt_status *bt_st(mtrt_status *st) { return (mt_status *)st; }
 
 /* The first node of a kernel kind, or NULL. */
 static inline Mtbundle__Node *bt_find_node(Mtbundle__Manifest *m, mt_kernel_kind kind) {

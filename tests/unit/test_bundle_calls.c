@@ -63,45 +63,33 @@ static char *write_model(const char *dir) {
   return p;
 }
 
-typedef struct fixture {
-  char *dir;
-  uint8_t *image;
-  size_t size;
-} fixture;
+typedef bt_fixture fixture;
 
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_mkdtemp();
-  char *model = write_model(f->dir);
-  f->image = bt_compile_bundle(model, f->dir, "kinds.mtbundle", false, &f->size);
-  free(model);
+  bt_fixture_init(f, write_model, "kinds.mtbundle");
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
-  fixture *f = *state;
-  tu_rmtree(f->dir);
-  free(f->dir);
-  free(f->image);
-  free(f);
+  bt_fixture_free(*state);
+  free(*state);
   return 0;
 }
-
-static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
 
 static void test_bundle_loads_and_runs(void **state) {
   fixture *f = *state;
   mtrt_bundle *b = NULL;
-  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
   mtrt_session *s = NULL;
-  assert_ok(st_of(mtrt_session_create(b, NULL, &s)));
+  assert_ok(bt_st(mtrt_session_create(b, NULL, &s)));
   float x[32], rs[1] = {0}, ga[3] = {0};
   for (int i = 0; i < 32; i++) x[i] = (float)(i % 9) / 4.0f - 1.0f;
-  assert_ok(st_of(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
-  assert_ok(st_of(mtrt_session_bind_output(s, 0, "rs", rs, sizeof rs)));
-  assert_ok(st_of(mtrt_session_bind_output(s, 0, "ga", ga, sizeof ga)));
-  assert_ok(st_of(mtrt_session_run(s, -1)));
+  assert_ok(bt_st(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
+  assert_ok(bt_st(mtrt_session_bind_output(s, 0, "rs", rs, sizeof rs)));
+  assert_ok(bt_st(mtrt_session_bind_output(s, 0, "ga", ga, sizeof ga)));
+  assert_ok(bt_st(mtrt_session_run(s, -1)));
   /* ga[1] is softmax element 0 and ga[2] gemm element 4 is no probability; rs sums products of
    * probabilities and raw logits: all finite */
   assert_true(ga[1] > 0 && ga[1] < 1);

@@ -13,11 +13,7 @@
 
 static const float W[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 
-typedef struct fixture {
-  char *dir;
-  uint8_t *image;
-  size_t size;
-} fixture;
+typedef bt_fixture fixture;
 
 /* y = If(c1, then: If(c2, then: x + w, else: x * w) - x, else: Relu(x)) + w, z = x (outer, Identity
  * after the If so the If output is an intermediate); x[2,3] */
@@ -58,29 +54,21 @@ static char *write_if_model(const char *dir) {
 
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_mkdtemp();
-  char *model = write_if_model(f->dir);
-  f->image = bt_compile_bundle(model, f->dir, "if.mtbundle", false, &f->size);
-  free(model);
+  bt_fixture_init(f, write_if_model, "if.mtbundle");
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
-  fixture *f = *state;
-  tu_rmtree(f->dir);
-  free(f->dir);
-  free(f->image);
-  free(f);
+  bt_fixture_free(*state);
+  free(*state);
   return 0;
 }
-
-static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
 
 static void test_every_branch_matches_hand_computation(void **state) {
   fixture *f = *state;
   mtrt_bundle *b = NULL;
-  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
   const mt_bundle *mb = mt_bundle_of(b);
   /* in_add, in_mul; inner_if, then_sub; else_relu */
   assert_int_equal(mb->manifest->n_branch_nodes, 5);
@@ -89,15 +77,15 @@ static void test_every_branch_matches_hand_computation(void **state) {
     mtrt_session_options_init(&o);
     o.cpu_threads = threads;
     mtrt_session *s = NULL;
-    assert_ok(st_of(mtrt_session_create(b, &o, &s)));
+    assert_ok(bt_st(mtrt_session_create(b, &o, &s)));
     float x[6] = {1, -2, 3, -0.5f, 0.25f, 4}, y[6];
     for (int k = 0; k < 4; k++) {
       bool c1 = k & 1, c2 = k & 2;
-      assert_ok(st_of(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
-      assert_ok(st_of(mtrt_session_bind_input(s, 0, "c1", &c1, 1)));
-      assert_ok(st_of(mtrt_session_bind_input(s, 0, "c2", &c2, 1)));
-      assert_ok(st_of(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
-      assert_ok(st_of(mtrt_session_run(s, -1)));
+      assert_ok(bt_st(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
+      assert_ok(bt_st(mtrt_session_bind_input(s, 0, "c1", &c1, 1)));
+      assert_ok(bt_st(mtrt_session_bind_input(s, 0, "c2", &c2, 1)));
+      assert_ok(bt_st(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
+      assert_ok(bt_st(mtrt_session_run(s, -1)));
       for (int i = 0; i < 6; i++) {
         float r = c1 ? (c2 ? x[i] + W[i] : x[i] * W[i]) - x[i] : (x[i] > 0 ? x[i] : 0);
         assert_float_equal(y[i], r + W[i], 1e-6);
