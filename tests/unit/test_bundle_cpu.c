@@ -98,13 +98,8 @@ static cpu_bundle *make_for(const fixture *f, const char *targets, const char *s
                             const char *first, const char *last) {
   cpu_bundle *c = calloc(1, sizeof *c);
   c->ar = calloc(1, sizeof *c->ar);
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->bt.image, f->bt.size, "test", secs));
   ProtobufCAllocator pa = bt_arena_allocator(c->ar);
-  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
-  Mtbundle__Manifest *m = c->m =
-      mtbundle__manifest__unpack(&pa, (size_t)ms->size, f->bt.image + ms->offset);
-  assert_non_null(m);
+  Mtbundle__Manifest *m = c->m = bt_unpack_manifest(f->bt.image, f->bt.size, &pa);
   m->cpu_unavailable = "";
   if (strstr(targets, "v3")) add_object(c, "x86-64-v3", "avx2", f->object, f->object_size);
   if (strstr(targets, "v4")) add_object(c, "x86-64-v4", "avx512f", f->object, f->object_size);

@@ -53,15 +53,7 @@ static char *write_if_model(const char *dir) {
 }
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  bt_fixture_init(f, write_if_model, "if.mtbundle");
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  bt_fixture_free(*state);
-  free(*state);
+  *state = bt_fixture_new(write_if_model, "if.mtbundle");
   return 0;
 }
 
@@ -156,13 +148,7 @@ static bool branch_node_bad_kind(Mtbundle__Manifest *m) {
   return true;
 }
 
-typedef struct if_case {
-  const char *name;
-  bool (*apply)(Mtbundle__Manifest *m);
-  const char *needle;
-} if_case;
-
-static const if_case CASES[] = {
+static const bt_manifest_case CASES[] = {
     {"branch range past the branch nodes", range_past_end, "are not branch nodes before it"},
     {"nested range not before the nested If", nested_range_not_before,
      "are not branch nodes before it"},
@@ -177,27 +163,18 @@ static const if_case CASES[] = {
 
 static void test_branch_corruptions(void **state) {
   fixture *f = *state;
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
-  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
   for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
-    Mtbundle__Manifest *m =
-        mtbundle__manifest__unpack(NULL, (size_t)ms->size, f->image + ms->offset);
-    assert_non_null(m);
+    Mtbundle__Manifest *m = bt_unpack_manifest(f->image, f->size, NULL);
     assert_non_null(outer_if(m));
     assert_non_null(inner_if(m));
     Mtbundle__Node *n = outer_if(m);
     Mtbundle__BufferRef *cond = n->inputs[0];
     size_t n_else = n->if_branches->n_else_outputs;
     assert_true(CASES[i].apply(m));
-    uint8_t *img = NULL;
-    size_t size = 0;
-    bt_repack(f->image, f->size, m, &img, &size);
+    bt_expect_manifest_refused(f->image, f->size, m, CASES[i].name, CASES[i].needle);
     n->inputs[0] = cond; /* pointers the mutation borrowed: restore before freeing */
     n->if_branches->n_else_outputs = n_else;
     mtbundle__manifest__free_unpacked(m, NULL);
-    bt_expect_refused(img, size, CASES[i].name, CASES[i].needle);
-    free(img);
   }
 }
 
@@ -206,5 +183,5 @@ int main(void) {
       cmocka_unit_test(test_every_branch_matches_hand_computation),
       cmocka_unit_test(test_branch_corruptions),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, bt_fixture_teardown);
 }
