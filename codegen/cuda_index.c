@@ -25,8 +25,9 @@ static int64_t prod(const int64_t *dims, int from, int to) {
   return n;
 }
 
-/* The compute-type read of element `at` of parameter p (dtype dt): float16 through float. */
-static void load(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
+/* Shared with the vision, recurrent and signal generators (cuda_internal.h), so parameter naming
+ * and float16 / narrow-float loads are written once. */
+void mt_cg_elem_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
   char bits[160];
   if (dt == MT_DTYPE_FLOAT16) {
     snprintf(out, n, "__half2float(%s[%s])", p, at);
@@ -37,15 +38,22 @@ static void load(mt_dtype dt, const char *p, const char *at, char *out, size_t n
     snprintf(out, n, "%s[%s]", p, at);
 }
 
-/* Parameter names of node input i and output 0. */
-MT_MUST_USE static mt_status *in_name(const cg_body *b, const mt_node *n, int i, char *out) {
-  int k =
-      i < n->n_inputs && n->inputs[i] != MT_NO_VALUE ? mt_cg_input_index(b->fg, n->inputs[i]) : -1;
+void mt_cg_load_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
+  char v[144];
+  mt_cg_elem_load(dt, p, at, v, sizeof v);
+  snprintf(out, n, "(double)%s", v);
+}
+
+mt_status *mt_cg_input_name(const cg_body *b, const mt_node *n, int i, char *out) {
+  out[0] = '\0';
+  if (i >= n->n_inputs || n->inputs[i] == MT_NO_VALUE) return NULL;
+  int k = mt_cg_input_index(b->fg, n->inputs[i]);
   if (k < 0) return MT_ERR(INTERNAL, "input %d is not a parameter of its kernel", i);
   snprintf(out, MT_CG_NAME, "b%d_in%d", b->index, k);
   return NULL;
 }
 
+/* Parameter name of output 0. */
 MT_MUST_USE static mt_status *out_name(const cg_body *b, const mt_node *n, char *out) {
   int k = mt_cg_output_index(b->fg, n->outputs[0]);
   if (k < 0) return MT_ERR(INTERNAL, "output 0 is not a parameter of its kernel");
@@ -64,7 +72,7 @@ static void clamp_index(cg_body *b, const char *v, int64_t dim) {
 static mt_status *combine(cg_body *b, mt_dtype dt, mt_scatter_reduction r, const char *out,
                           const char *at, const char *u) {
   char cur[96], e[512];
-  load(dt, out, at, cur, sizeof cur);
+  mt_cg_elem_load(dt, out, at, cur, sizeof cur);
   bool fl = mt_dtype_is_float(dt);
   const char *T = mt_cg_ctype(dt);
   switch (r) {
@@ -103,8 +111,8 @@ static void hardmax(cg_body *b, const mt_kc_softmax *p, mt_dtype dt, const char 
                     int64_t *work) {
   char v0[96], v[96];
   *work = p->outer * p->inner;
-  load(dt, x, "base", v0, sizeof v0);
-  load(dt, x, "base + j * inner", v, sizeof v);
+  mt_cg_elem_load(dt, x, "base", v0, sizeof v0);
+  mt_cg_elem_load(dt, x, "base + j * inner", v, sizeof v);
   mt_cg_line(b, "const long long n = %lldLL, inner = %lldLL;", (long long)p->n,
              (long long)p->inner);
   mt_cg_line(b, LOOP, (long long)*work);
@@ -170,7 +178,7 @@ MT_MUST_USE static mt_status *scatter_nd(cg_body *b, mt_scatter_reduction r, con
   mt_cg_line(b, "  for (long long t = 0; t < %lldLL; t++) {", (long long)tuples);
   b->indent++;
   nd_tuple(b, data, ix, 0, k, "0", "t");
-  load(data->dtype, up, "t * slice + i", u, sizeof u);
+  mt_cg_elem_load(data->dtype, up, "t * slice + i", u, sizeof u);
   mt_cg_line(b, "  const long long slice = %lldLL, at = off * slice + i;", (long long)slice);
   MT_RETURN_IF_ERROR_PLAIN(combine(b, data->dtype, r, y, "at", u));
   b->indent--;
@@ -216,7 +224,7 @@ MT_MUST_USE static mt_status *scatter_elements(cg_body *b, const mt_kc_scatter *
   b->indent++;
   clamp_index(b, "v", n);
   mt_cg_line(b, "  const long long at = base + v * %lldLL;", (long long)inner);
-  load(data->dtype, up, "src", u, sizeof u);
+  mt_cg_elem_load(data->dtype, up, "src", u, sizeof u);
   MT_RETURN_IF_ERROR_PLAIN(combine(b, data->dtype, p->reduction, y, "at", u));
   b->indent--;
   mt_cg_line(b, "  }");
@@ -336,7 +344,7 @@ static void normalize(cg_body *b, const mt_kc_normalize *p, mt_dtype dt, const c
   }
   char eps[64], v[96];
   mt_cg_float_lit(p->epsilon, eps, sizeof eps);
-  load(dt, x, "off", v, sizeof v);
+  mt_cg_elem_load(dt, x, "off", v, sizeof v);
   *work = groups;
   table(b, "kd", kd, nk);
   table(b, "ks", ks, nk);
@@ -377,8 +385,8 @@ static void normalize(cg_body *b, const mt_kc_normalize *p, mt_dtype dt, const c
   mt_cg_line(b, "    }");
   mt_cg_line(b, "    (void)k;");
   char sv[96], bv[96];
-  load(dt, sc ? sc : x, "k", sv, sizeof sv);
-  load(dt, bi ? bi : x, "k", bv, sizeof bv);
+  mt_cg_elem_load(dt, sc ? sc : x, "k", sv, sizeof sv);
+  mt_cg_elem_load(dt, bi ? bi : x, "k", bv, sizeof bv);
   switch (p->kind) {
   case MT_NORMALIZE_MVN:
     mt_cg_line(b, "    const double mean = s1 / cnt, var = s2 / cnt - mean * mean;");
@@ -414,7 +422,7 @@ static void lp_pool(cg_body *b, const mt_kc_lp_pool *p, mt_dtype dt, const char 
   int64_t instr[MT_CONV_MAX_SPATIAL], s = 1;
   for (int d = g->nsp - 1; d >= 0; d--) instr[d] = s, s *= g->in[d];
   char v[96];
-  load(dt, x, "pl * in_size + at", v, sizeof v);
+  mt_cg_elem_load(dt, x, "pl * in_size + at", v, sizeof v);
   *work = ny;
   table(b, "gin", g->in, g->nsp);
   table(b, "gout", g->out, g->nsp);
@@ -491,9 +499,9 @@ static void nll_loss(cg_body *b, const mt_kc_nll_loss *p, const mt_value *x, con
   int64_t nd = x->dims[0], cd = x->dims[1], dd = mt_shape_numel(x->rank - 2, x->dims + 2);
   bool none = p->reduction == MT_LOSS_NONE, f64 = x->dtype == MT_DTYPE_FLOAT64;
   char xc[96], xk[96], wk[96];
-  load(x->dtype, xi, "(n * C + c) * D + d", xc, sizeof xc);
-  load(x->dtype, xi, "(n * C + k) * D + d", xk, sizeof xk);
-  load(x->dtype, wi ? wi : xi, "k", wk, sizeof wk);
+  mt_cg_elem_load(x->dtype, xi, "(n * C + c) * D + d", xc, sizeof xc);
+  mt_cg_elem_load(x->dtype, xi, "(n * C + k) * D + d", xk, sizeof xk);
+  mt_cg_elem_load(x->dtype, wi ? wi : xi, "k", wk, sizeof wk);
   *work = none ? nd * dd : 1;
   mt_cg_line(b, "const long long C = %lldLL, D = %lldLL;", (long long)cd, (long long)dd);
   mt_cg_line(b, LOOP, (long long)*work);
@@ -560,7 +568,7 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
   int64_t ny = mt_cg_numel(m, n->outputs[0]);
   char xi[MT_CG_NAME], i1[MT_CG_NAME], i2[MT_CG_NAME], yo[MT_CG_NAME];
   MT_RETURN_IF_ERROR_PLAIN(out_name(b, n, yo));
-  MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 0, xi));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xi));
   if (!mt_cg_ctype(y->dtype) || !mt_cg_ctype(x->dtype))
     return MT_ERR(UNIMPLEMENTED, "%s of %s", n->op_type, mt_dtype_name(x->dtype));
   const mt_value *v1 =
@@ -568,24 +576,24 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
   switch (c->kind) {
   case MT_KERNEL_HARDMAX: hardmax(b, &c->params.softmax, x->dtype, xi, yo, out_work); return NULL;
   case MT_KERNEL_GATHER_ND:
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
     gather_nd(b, c->params.gather_nd.batch_dims, x, v1, xi, i1, yo, ny, out_work);
     return NULL;
   case MT_KERNEL_SCATTER_ND:
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, i2));
     return scatter_nd(b, c->params.scatter.reduction, x, v1, xi, i1, i2, yo, out_work);
   case MT_KERNEL_SCATTER_ELEMENTS:
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, i2));
     return scatter_elements(b, &c->params.scatter, x, v1, xi, i1, i2, yo, out_work);
   case MT_KERNEL_ONE_HOT:
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, i2));
     return one_hot(b, c->params.axis.axis, x, y, xi, i2, yo, ny, out_work);
   case MT_KERNEL_TRILU: {
     char k[MT_CG_NAME + 8] = "";
     if (v1) {
-      MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+      MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
       snprintf(k, sizeof k, "%s[0]", i1);
     }
     trilu(b, c->params.trilu.upper, x, xi, v1 ? k : NULL, yo, ny, out_work);
@@ -593,14 +601,14 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
   }
   case MT_KERNEL_EYE_LIKE: eye_like(b, c->params.eye_like.k, y, yo, ny, out_work); return NULL;
   case MT_KERNEL_REVERSE_SEQUENCE:
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
     reverse_sequence(b, &c->params.reverse_sequence, x, xi, i1, yo, ny, out_work);
     return NULL;
   case MT_KERNEL_NORMALIZE: {
     const mt_kc_normalize *p = &c->params.normalize;
     bool scaled = p->kind == MT_NORMALIZE_RMS || p->kind == MT_NORMALIZE_GROUP;
-    if (scaled) MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
-    if (p->kind == MT_NORMALIZE_GROUP) MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, i2));
+    if (scaled) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
+    if (p->kind == MT_NORMALIZE_GROUP) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, i2));
     normalize(b, p, x->dtype, xi, scaled ? i1 : NULL, p->kind == MT_NORMALIZE_GROUP ? i2 : NULL, yo,
               out_work);
     return NULL;
@@ -611,8 +619,8 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
     char wi[MT_CG_NAME], lpn[MT_CG_NAME];
     bool has_w = n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE;
     bool has_lp = n->n_outputs > 1 && n->outputs[1] != MT_NO_VALUE;
-    MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 1, i1));
-    if (has_w) MT_RETURN_IF_ERROR_PLAIN(in_name(b, n, 2, wi));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, i1));
+    if (has_w) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, wi));
     if (has_lp) {
       int k = mt_cg_output_index(b->fg, n->outputs[1]);
       if (k < 0) return MT_ERR(INTERNAL, "output 1 is not a parameter of its kernel");
@@ -650,8 +658,8 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
     const mt_kc_lrn *p = &c->params.lrn;
     int64_t cd = x->dims[1], plane = mt_shape_numel(x->rank - 2, x->dims + 2);
     char xv[96], xa[96], al[64], be[64], bs[64];
-    load(x->dtype, xi, "(n * C + k) * P + j", xv, sizeof xv);
-    load(x->dtype, xi, "i", xa, sizeof xa);
+    mt_cg_elem_load(x->dtype, xi, "(n * C + k) * P + j", xv, sizeof xv);
+    mt_cg_elem_load(x->dtype, xi, "i", xa, sizeof xa);
     mt_cg_float_lit(p->alpha, al, sizeof al);
     mt_cg_float_lit(p->beta, be, sizeof be);
     mt_cg_float_lit(p->bias, bs, sizeof bs);
@@ -683,14 +691,4 @@ mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_kernel_call *
     return NULL;
   default: return MT_ERR(NOT_FOUND, "not an indexing kernel");
   }
-}
-
-/* Shared with the vision generators (cuda_vision.c), so the parameter naming and float16 loads
- * are written once. */
-mt_status *mt_cg_input_name(const cg_body *b, const mt_node *n, int i, char *out) {
-  return in_name(b, n, i, out);
-}
-
-void mt_cg_elem_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
-  load(dt, p, at, out, n);
 }

@@ -133,12 +133,6 @@ MT_MUST_USE mt_status *mt_cg_index_body(cg_body *b, const mt_node *n, const mt_k
 MT_MUST_USE mt_status *mt_cg_quant_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                         int64_t *out_work, bool *out_single);
 
-/* Parameter name of node n's input i in its kernel ("" when the node omits it), and the
- * double-precision read "(double)p[at]" of a float dtype (float16 through float): shared by the
- * recurrent and signal generators (cuda_rnn.c). */
-MT_MUST_USE mt_status *mt_cg_input_param(const cg_body *b, const mt_node *n, int i, char *out);
-void mt_cg_load_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
-
 /* Recurrent layers (cuda_rnn.c): RNN, GRU, LSTM as one persistent body, one block per sequence
  * (direction x batch row; *out_work of them), the state in shared memory. UNIMPLEMENTED past the
  * hidden size shared memory holds. */
@@ -150,11 +144,14 @@ MT_MUST_USE mt_status *mt_cg_rnn_body(cg_body *b, const mt_node *n, const mt_kc_
 MT_MUST_USE mt_status *mt_cg_signal_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                          int64_t *out_work);
 
-/* Name (MT_CG_NAME bytes) of node input i's kernel parameter; INTERNAL when it is none
- * (cuda_index.c). */
+/* Name (MT_CG_NAME bytes) of node input i's kernel parameter, "" when the node omits the input
+ * (shape inference has rejected omitted required inputs); INTERNAL when a present input is not a
+ * parameter. The compute-type read of element `at` of parameter p of dtype dt (float16 through
+ * float64, narrow floats widened), and the same read as a double "(double)...". Defined in
+ * cuda_index.c, shared by the index, vision, recurrent and signal generators. */
 MT_MUST_USE mt_status *mt_cg_input_name(const cg_body *b, const mt_node *n, int i, char *out);
-/* The compute-type read of element `at` of parameter p of dtype dt (float16 through float). */
 void mt_cg_elem_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
+void mt_cg_load_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
 /* The body of a detection or vision op's own kernel (cuda_vision.c): RoiAlign, GridSample,
  * MaxUnpool, Det; UNIMPLEMENTED with the reason for NonMaxSuppression, NOT_FOUND for other kinds. */
 MT_MUST_USE mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,

@@ -29,28 +29,12 @@ typedef struct rnn_gen {
   char y[MT_CG_NAME], yh[MT_CG_NAME], yc[MT_CG_NAME];
 } rnn_gen;
 
-mt_status *mt_cg_input_param(const cg_body *b, const mt_node *n, int i, char *out) {
-  out[0] = '\0';
-  if (i >= n->n_inputs || n->inputs[i] == MT_NO_VALUE) return NULL;
-  int k = mt_cg_input_index(b->fg, n->inputs[i]);
-  if (k < 0) return MT_ERR(INTERNAL, "input %d is not a parameter of its kernel", i);
-  snprintf(out, MT_CG_NAME, "b%d_in%d", b->index, k);
-  return NULL;
-}
-
 /* Output i's parameter name, or "" when nothing reads it. */
 static void param_out(const cg_body *b, const mt_node *n, int i, char *out) {
   out[0] = '\0';
   if (i >= n->n_outputs || n->outputs[i] == MT_NO_VALUE) return;
   int k = mt_cg_output_index(b->fg, n->outputs[i]);
   if (k >= 0) snprintf(out, MT_CG_NAME, "b%d_out%d", b->index, k);
-}
-
-void mt_cg_load_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
-  if (dt == MT_DTYPE_FLOAT16)
-    snprintf(out, n, "(double)__half2float(%s[%s])", p, at);
-  else
-    snprintf(out, n, "(double)%s[%s]", p, at);
 }
 
 static void ld(const rnn_gen *g, const char *ptr, const char *at, char *out, size_t n) {
@@ -275,15 +259,15 @@ mt_status *mt_cg_rnn_body(cg_body *b, const mt_node *n, const mt_kc_rnn *p, int6
   g.hid = p->hidden;
   g.gates = p->cell == MT_RNN_LSTM ? 4 : p->cell == MT_RNN_GRU ? 3 : 1;
   bool lstm = p->cell == MT_RNN_LSTM;
-  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 0, g.x));
-  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 1, g.w));
-  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 2, g.r));
-  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 3, g.bias));
-  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 4, g.lens));
-  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 5, g.h0));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, g.x));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, g.w));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, g.r));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 3, g.bias));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 4, g.lens));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 5, g.h0));
   if (lstm) {
-    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 6, g.c0));
-    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 7, g.peep));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 6, g.c0));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 7, g.peep));
   }
   param_out(b, n, 0, g.y);
   param_out(b, n, 1, g.yh);

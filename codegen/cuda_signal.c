@@ -140,14 +140,14 @@ mt_status *mt_cg_signal_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   switch (c->kind) {
   case MT_KERNEL_DFT: {
     const mt_value *x = mt_module_value_c(m, n->inputs[0]);
-    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 0, xi));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xi));
     dft_body(b, &c->params.dft, x, xi, yo, y->dtype, out_work);
     return NULL;
   }
   case MT_KERNEL_STFT: {
     const mt_value *x = mt_module_value_c(m, n->inputs[0]);
-    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 0, xi));
-    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_param(b, n, 2, wi));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xi));
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, wi));
     stft_body(b, &c->params.stft, x, xi, wi, yo, out_work);
     return NULL;
   }

@@ -20,13 +20,6 @@
   "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < %lldLL; i += "         \
   "(long long)gridDim.x * blockDim.x) {"
 
-/* `(double)p[at]` for a float parameter of dtype dt. */
-static void read_f64(mt_dtype dt, const char *p, const char *at, char *out, size_t n) {
-  char v[144];
-  mt_cg_elem_load(dt, p, at, v, sizeof v);
-  snprintf(out, n, "(double)%s", v);
-}
-
 /* The store of double `acc` into y[at], rounded once into y's dtype. */
 static void store_f64(cg_body *b, mt_dtype dt, const char *y, const char *at, const char *acc) {
   char e[160];
@@ -49,14 +42,14 @@ static void roi_align(cg_body *b, const mt_kc_roi_align *p, const mt_value *x, c
   for (int k = 0; k < 4; k++) {
     char at[32];
     snprintf(at, sizeof at, "r * 4 + %d", k);
-    read_f64(x->dtype, ri, at, rd[k], sizeof rd[k]);
+    mt_cg_load_f64(x->dtype, ri, at, rd[k], sizeof rd[k]);
   }
   static const char *const corner[4] = {"ylo * W + xlo", "ylo * W + xhi", "yhi * W + xlo",
                                         "yhi * W + xhi"};
   for (int k = 0; k < 4; k++) {
     char at[48];
     snprintf(at, sizeof at, "base + %s", corner[k]);
-    read_f64(x->dtype, xi, at, v[k], sizeof v[k]);
+    mt_cg_load_f64(x->dtype, xi, at, v[k], sizeof v[k]);
   }
   mt_cg_line(b, "const long long NB = %lldLL, C = %lldLL, H = %lldLL, W = %lldLL;",
              (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2],
@@ -136,8 +129,8 @@ static void grid_sample(cg_body *b, const mt_kc_grid_sample *p, const mt_value *
   for (int i = 0; i < k; i++) total *= taps;
   char dinit[160], gv[160], xv[160];
   dims_init(x->dims + 2, k, dinit, sizeof dinit);
-  read_f64(g->dtype, gi, "(n * OP + o) * K + (K - 1 - d)", gv, sizeof gv);
-  read_f64(x->dtype, xi, "nc * IP + off", xv, sizeof xv);
+  mt_cg_load_f64(g->dtype, gi, "(n * OP + o) * K + (K - 1 - d)", gv, sizeof gv);
+  mt_cg_load_f64(x->dtype, xi, "nc * IP + off", xv, sizeof xv);
   mt_cg_line(b, "const int K = %d;", k);
   mt_cg_line(b, "const long long D[%d] = %s;", k, dinit);
   mt_cg_line(b, "const long long C = %lldLL, IP = %lldLL, OP = %lldLL;", (long long)x->dims[1],
@@ -270,7 +263,7 @@ static void det(cg_body *b, const mt_value *x, const mt_value *y, const char *xi
                 int64_t ny, int64_t *out_work) {
   int64_t m = x->dims[x->rank - 1];
   char xv[160];
-  read_f64(x->dtype, xi, "i * M * M + e", xv, sizeof xv);
+  mt_cg_load_f64(x->dtype, xi, "i * M * M + e", xv, sizeof xv);
   *out_work = ny;
   mt_cg_line(b, "const long long M = %lldLL;", (long long)m);
   mt_cg_line(b, LOOP, (long long)ny);
@@ -351,7 +344,7 @@ static void affine_grid(cg_body *b, const mt_kc_affine_grid *p, const mt_value *
   for (int j = 0; j < k; j++) sizes[j] = y->dims[k - j]; /* the last dim first */
   char sinit[128], tv[160];
   dims_init(sizes, k, sinit, sizeof sinit);
-  read_f64(theta->dtype, ti, "(n * K + r) * (K + 1) + j", tv, sizeof tv);
+  mt_cg_load_f64(theta->dtype, ti, "(n * K + r) * (K + 1) + j", tv, sizeof tv);
   mt_cg_line(b, "const int K = %d;", k);
   mt_cg_line(b, "const long long S[%d] = %s, P = %lldLL;", k, sinit,
              (long long)mt_shape_numel(k, y->dims + 1));
@@ -383,7 +376,7 @@ static void col2im(cg_body *b, const mt_kc_col2im *p, const mt_value *x, const m
   dims_init(p->dilation, ns, di, sizeof di);
   dims_init(p->pad_begin, ns, pb, sizeof pb);
   dims_init(p->blocks, ns, nb, sizeof nb);
-  read_f64(x->dtype, xi, "(nc * KP + kk) * LP + blk", xv, sizeof xv);
+  mt_cg_load_f64(x->dtype, xi, "(nc * KP + kk) * LP + blk", xv, sizeof xv);
   mt_cg_line(b, "const int NS = %d;", ns);
   mt_cg_line(b, "const long long IM[%d] = %s, BL[%d] = %s, ST[%d] = %s;", ns, im, ns, bl, ns, st);
   mt_cg_line(b, "const long long DI[%d] = %s, PB[%d] = %s, NB[%d] = %s;", ns, di, ns, pb, ns, nb);

@@ -1,5 +1,6 @@
-/* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c, test_bundle_calls.c):
- * the tiny model, compile a workload into a bundle file and read its bytes back, rebuild a bundle
+/* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c, test_bundle_calls.c,
+ * test_bundle_if.c, test_bundle_cpu.c): the tiny model, compile a workload into a bundle file and
+ * read its bytes back, a fixture of one such bundle in a temporary folder, rebuild a bundle
  * around a mutated manifest (same weights, checksums valid, so the mutation reaches the checks
  * behind them), and expect a bundle image to be refused with a one-line status naming what is
  * wrong. Header-only, after test_util.h; define BT_RUNTIME_ONLY first where only libmtrt is built
@@ -65,6 +66,49 @@ static inline uint8_t *bt_compile_bundle(const char *input, const char *dir, con
   return bytes;
 }
 
+/* The fixture of a bundle test: a temporary folder and the bytes of one bundle compiled there. */
+typedef struct bt_fixture {
+  char *dir;
+  uint8_t *image;
+  size_t size;
+} bt_fixture;
+
+#ifndef BT_RUNTIME_ONLY
+/* Fills f: a fresh temporary folder, the model write_model writes there (it returns the path)
+ * compiled without GPU code into DIR/name. */
+static inline void bt_fixture_init(bt_fixture *f, char *(*write_model)(const char *dir),
+                                   const char *name) {
+  f->dir = tu_mkdtemp();
+  char *model = write_model(f->dir);
+  f->image = bt_compile_bundle(model, f->dir, name, false, &f->size);
+  free(model);
+}
+
+/* A malloc'd fixture filled by bt_fixture_init: a group setup's *state. */
+static inline bt_fixture *bt_fixture_new(char *(*write_model)(const char *dir), const char *name) {
+  bt_fixture *f = calloc(1, sizeof *f);
+  bt_fixture_init(f, write_model, name);
+  return f;
+}
+#endif
+
+/* Removes the folder and frees what bt_fixture_init allocated (not f itself). */
+static inline void bt_fixture_free(bt_fixture *f) {
+  tu_rmtree(f->dir);
+  free(f->dir);
+  free(f->image);
+}
+
+/* The group teardown of a bt_fixture_new fixture. */
+static inline int bt_fixture_teardown(void **state) {
+  bt_fixture_free(*state);
+  free(*state);
+  return 0;
+}
+
+/* mtrt statuses are mt_status underneath: lets assert_ok / assert_status check them. */
+static inline mt_status *bt_st(mtrt_status *st) { return (mt_status *)st; }
+
 /* The first node of a kernel kind, or NULL. */
 static inline Mtbundle__Node *bt_find_node(Mtbundle__Manifest *m, mt_kernel_kind kind) {
   for (size_t i = 0; i < m->n_nodes; i++)
@@ -87,6 +131,25 @@ static inline void bt_repack(const uint8_t *image, size_t size, const Mtbundle__
   assert_ok(mt_bundle_build_image(out_secs, data, 2, out, out_size));
   free(packed);
 }
+
+/* The manifest of a valid bundle image, decoded with allocator pa (NULL: protobuf-c's). */
+static inline Mtbundle__Manifest *bt_unpack_manifest(const uint8_t *image, size_t size,
+                                                     ProtobufCAllocator *pa) {
+  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
+  assert_ok(mt_bundle_parse_container(image, size, "test", secs));
+  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
+  Mtbundle__Manifest *m = mtbundle__manifest__unpack(pa, (size_t)ms->size, image + ms->offset);
+  assert_non_null(m);
+  return m;
+}
+
+/* A corruption of a decoded manifest: apply edits m (false when it found nothing to corrupt) and
+ * the loader must then refuse the bundle with a message containing needle. */
+typedef struct bt_manifest_case {
+  const char *name;
+  bool (*apply)(Mtbundle__Manifest *m);
+  const char *needle;
+} bt_manifest_case;
 
 /* A protobuf-c allocator whose blocks are all freed at once (bt_arena_free): a manifest decoded
  * into it may have fields pointed anywhere (static strings, other messages) before it is
@@ -133,6 +196,18 @@ static inline void bt_expect_refused(const uint8_t *img, size_t size, const char
     fail();
   }
   mtrt_status_free(st);
+}
+
+/* Manifest m (a corruption named name) repacked with the weights of image (a valid bundle of size
+ * bytes) must be refused with a message containing needle (bt_expect_refused). */
+static inline void bt_expect_manifest_refused(const uint8_t *image, size_t size,
+                                              const Mtbundle__Manifest *m, const char *name,
+                                              const char *needle) {
+  uint8_t *img = NULL;
+  size_t img_size = 0;
+  bt_repack(image, size, m, &img, &img_size);
+  bt_expect_refused(img, img_size, name, needle);
+  free(img);
 }
 
 #endif

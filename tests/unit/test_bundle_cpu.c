@@ -21,19 +21,14 @@
 #include "runtime/bundle/cpu_abi.h"
 
 typedef struct fixture {
-  char *dir;
-  uint8_t *image; /* the tiny model's bundle, no CPU code */
-  size_t size;
+  bt_fixture bt;                  /* the tiny model's bundle, no CPU code */
   uint8_t *object, *object_abi99; /* the fixture CPU objects */
   size_t object_size, object_abi99_size;
 } fixture;
 
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_mkdtemp();
-  char *model = bt_write_tiny_model(f->dir);
-  f->image = bt_compile_bundle(model, f->dir, "tiny.mtbundle", false, &f->size);
-  free(model);
+  bt_fixture_init(&f->bt, bt_write_tiny_model, "tiny.mtbundle");
   f->object = (uint8_t *)tu_read_file(MT_CPU_FIXTURE, &f->object_size);
   f->object_abi99 = (uint8_t *)tu_read_file(MT_CPU_FIXTURE_ABI99, &f->object_abi99_size);
   *state = f;
@@ -42,16 +37,12 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
-  tu_rmtree(f->dir);
-  free(f->dir);
-  free(f->image);
+  bt_fixture_free(&f->bt);
   free(f->object);
   free(f->object_abi99);
   free(f);
   return 0;
 }
-
-static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
 
 /* ---- building bundles with CPU code: the manifest decoded into an arena (so edits may point
  * anywhere), CPU fields added, re-encoded, the container rebuilt with a CPU-code section ---- */
@@ -107,13 +98,8 @@ static cpu_bundle *make_for(const fixture *f, const char *targets, const char *s
                             const char *first, const char *last) {
   cpu_bundle *c = calloc(1, sizeof *c);
   c->ar = calloc(1, sizeof *c->ar);
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
   ProtobufCAllocator pa = bt_arena_allocator(c->ar);
-  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
-  Mtbundle__Manifest *m = c->m =
-      mtbundle__manifest__unpack(&pa, (size_t)ms->size, f->image + ms->offset);
-  assert_non_null(m);
+  Mtbundle__Manifest *m = c->m = bt_unpack_manifest(f->bt.image, f->bt.size, &pa);
   m->cpu_unavailable = "";
   if (strstr(targets, "v3")) add_object(c, "x86-64-v3", "avx2", f->object, f->object_size);
   if (strstr(targets, "v4")) add_object(c, "x86-64-v4", "avx512f", f->object, f->object_size);
@@ -160,14 +146,14 @@ static Mtbundle__CpuKernel *kernel0(cpu_bundle *c) {
 /* The bundle's bytes (the caller frees them), and c freed. */
 static uint8_t *pack(const fixture *f, cpu_bundle *c, size_t *out_size) {
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
+  assert_ok(mt_bundle_parse_container(f->bt.image, f->bt.size, "test", secs));
   size_t n = mtbundle__manifest__get_packed_size(c->m);
   uint8_t *packed = malloc(n + 1);
   mtbundle__manifest__pack(c->m, packed);
   mt_bundle_section out[3] = {{.kind = MT_SECTION_MANIFEST, .size = n},
                               {.kind = MT_SECTION_WEIGHTS, .size = secs[MT_SECTION_WEIGHTS].size},
                               {.kind = MT_SECTION_CPU_CODE, .size = c->code_size}};
-  const void *data[3] = {packed, f->image + secs[MT_SECTION_WEIGHTS].offset, c->code};
+  const void *data[3] = {packed, f->bt.image + secs[MT_SECTION_WEIGHTS].offset, c->code};
   uint8_t *img = NULL;
   bool with_code = c->code_size > 0 && !c->drop_code;
   assert_ok(mt_bundle_build_image(out, data, with_code ? 3 : 2, &img, out_size));
@@ -192,7 +178,7 @@ static mtrt_status *run(const uint8_t *img, size_t size, const char *target, int
                         int tenant, result *r) {
   memset(r, 0, sizeof *r);
   mtrt_bundle *b = NULL;
-  assert_ok(st_of(mtrt_bundle_open_memory(img, size, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(img, size, NULL, &b)));
   mtrt_session_options o;
   mtrt_session_options_init(&o);
   o.cpu_target = target;
@@ -202,10 +188,10 @@ static mtrt_status *run(const uint8_t *img, size_t size, const char *target, int
   if (!st) {
     snprintf(r->target, sizeof r->target, "%s", mtrt_session_cpu_target(s));
     snprintf(r->note, sizeof r->note, "%s", mtrt_session_device_note(s));
-    assert_ok(st_of(mtrt_session_bind_input(s, 0, "x", X, sizeof X)));
-    assert_ok(st_of(mtrt_session_bind_output(s, 0, "y", r->y, sizeof r->y)));
-    assert_ok(st_of(mtrt_session_bind_output(s, 0, "yt", r->yt, sizeof r->yt)));
-    for (int rep = 0; rep < 2; rep++) assert_ok(st_of(mtrt_session_run(s, tenant)));
+    assert_ok(bt_st(mtrt_session_bind_input(s, 0, "x", X, sizeof X)));
+    assert_ok(bt_st(mtrt_session_bind_output(s, 0, "y", r->y, sizeof r->y)));
+    assert_ok(bt_st(mtrt_session_bind_output(s, 0, "yt", r->yt, sizeof r->yt)));
+    for (int rep = 0; rep < 2; rep++) assert_ok(bt_st(mtrt_session_run(s, tenant)));
     r->time_us = mtrt_session_tenant_time_us(s, 0);
   }
   mtrt_session_destroy(s);
@@ -214,7 +200,7 @@ static mtrt_status *run(const uint8_t *img, size_t size, const char *target, int
 }
 
 static void reference(const fixture *f, result *r) {
-  assert_ok(st_of(run(f->image, f->size, "reference", 1, -1, r)));
+  assert_ok(bt_st(run(f->bt.image, f->bt.size, "reference", 1, -1, r)));
   assert_string_equal(r->target, "reference");
 }
 
@@ -239,14 +225,14 @@ static void test_matches_reference(void **state) {
   size_t size;
   uint8_t *img = pack(f, make(f, "v3v4", "fixture_add_relu", 0), &size);
   for (int threads = 1; threads <= 2; threads++) {
-    assert_ok(st_of(run(img, size, NULL, threads, -1, &got)));
+    assert_ok(bt_st(run(img, size, NULL, threads, -1, &got)));
     assert_string_equal(got.target, host_target());
     if (strcmp(host_target(), "reference") != 0) {
       if (!strstr(got.note, "CPU code: CPU object ")) fail_msg("note: %s", got.note);
       assert_true(got.time_us > 0);
     }
     assert_true(same(&got, &want));
-    assert_ok(st_of(run(img, size, "auto", threads, 0, &got)));
+    assert_ok(bt_st(run(img, size, "auto", threads, 0, &got)));
     assert_true(same(&got, &want));
   }
   free(img);
@@ -262,7 +248,7 @@ static void test_kernel_in_a_later_group(void **state) {
   uint8_t *img =
       pack(f, make_for(f, "v3v4", "fixture_transpose", 0, "transpose", "transpose"), &size);
   for (int threads = 1; threads <= 2; threads++) {
-    assert_ok(st_of(run(img, size, NULL, threads, -1, &got)));
+    assert_ok(bt_st(run(img, size, NULL, threads, -1, &got)));
     assert_string_equal(got.target, host_target());
     assert_true(same(&got, &want));
   }
@@ -280,14 +266,14 @@ static void test_kernel_replaces_nodes(void **state) {
   size_t size;
   uint8_t *img = pack(f, make(f, "v3v4", "fixture_add", 0), &size);
   for (int threads = 1; threads <= 2; threads++) {
-    assert_ok(st_of(run(img, size, NULL, threads, -1, &got)));
+    assert_ok(bt_st(run(img, size, NULL, threads, -1, &got)));
     assert_false(same(&got, &want));
   }
   free(img);
   img = pack(f, make(f, "v3v4", "fixture_add", -1), &size);
-  assert_ok(st_of(run(img, size, NULL, 2, -1, &got)));
+  assert_ok(bt_st(run(img, size, NULL, 2, -1, &got)));
   assert_false(same(&got, &want));
-  assert_ok(st_of(run(img, size, NULL, 2, 0, &got)));
+  assert_ok(bt_st(run(img, size, NULL, 2, 0, &got)));
   assert_true(same(&got, &want));
   free(img);
 }
@@ -295,7 +281,7 @@ static void test_kernel_replaces_nodes(void **state) {
 static void expect_target(const uint8_t *img, size_t size, const char *cpu_target, const char *want,
                           const char *note_needle) {
   result got;
-  assert_ok(st_of(run(img, size, cpu_target, 1, -1, &got)));
+  assert_ok(bt_st(run(img, size, cpu_target, 1, -1, &got)));
   if (strcmp(got.target, want) != 0 || (note_needle && !strstr(got.note, note_needle)))
     fail_msg("cpu_target %s: ran %s (%s); expected %s and \"%s\"", cpu_target, got.target, got.note,
              want, note_needle ? note_needle : "");
@@ -317,7 +303,7 @@ static void test_target_choice(void **state) {
   expect_target(both, size, "aarch64", "reference", "x86-64-v3 needs an x86-64 CPU");
   result r;
   mtrt_status *st = run(both, size, "x86-64-v9", 1, -1, &r);
-  assert_status(st_of(st), MT_INVALID_ARGUMENT, "cpu_target 'x86-64-v9'");
+  assert_status(bt_st(st), MT_INVALID_ARGUMENT, "cpu_target 'x86-64-v9'");
   free(both);
   /* built where the CPU has no AVX-512, run where it has: the v3 object */
   uint8_t *v3 = pack(f, make(f, "v3", "fixture_add_relu", 0), &size);
@@ -329,7 +315,7 @@ static void test_target_choice(void **state) {
                 "no CPU object fits this host taken as x86-64-v3: x86-64-v4 needs avx512f");
   free(v4);
   /* a bundle without CPU objects says why */
-  expect_target(f->image, f->size, NULL, "reference", "the bundle has no CPU objects");
+  expect_target(f->bt.image, f->bt.size, NULL, "reference", "the bundle has no CPU objects");
 }
 
 /* An object whose needed library is missing (its DT_NEEDED libm.so.6 renamed) does not load:
@@ -349,7 +335,7 @@ static void test_missing_library_falls_back(void **state) {
   uint8_t *img = pack(f, c, &size);
   result want, got;
   reference(f, &want);
-  assert_ok(st_of(run(img, size, NULL, 2, -1, &got)));
+  assert_ok(bt_st(run(img, size, NULL, 2, -1, &got)));
   assert_string_equal(got.target, "reference");
   if (!strstr(got.note, "did not load") || !strstr(got.note, "libq.so.6"))
     fail_msg("note: %s", got.note);
@@ -367,11 +353,11 @@ static void test_session_refuses_bad_object(void **state) {
   add_object(c, "x86-64-v3", "avx2", f->object_abi99, f->object_abi99_size);
   uint8_t *img = pack(f, c, &size);
   mtrt_status *st = run(img, size, NULL, 1, -1, &r);
-  assert_status(st_of(st), MT_DATA_LOSS, "CPU ABI version 99");
+  assert_status(bt_st(st), MT_DATA_LOSS, "CPU ABI version 99");
   free(img);
   img = pack(f, make(f, "v3v4", "fixture_nope", 0), &size);
   st = run(img, size, NULL, 1, -1, &r);
-  assert_status(st_of(st), MT_DATA_LOSS, "lacks kernel 'fixture_nope'");
+  assert_status(bt_st(st), MT_DATA_LOSS, "lacks kernel 'fixture_nope'");
   free(img);
 }
 

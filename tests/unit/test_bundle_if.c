@@ -13,11 +13,7 @@
 
 static const float W[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 
-typedef struct fixture {
-  char *dir;
-  uint8_t *image;
-  size_t size;
-} fixture;
+typedef bt_fixture fixture;
 
 /* y = If(c1, then: If(c2, then: x + w, else: x * w) - x, else: Relu(x)) + w, z = x (outer, Identity
  * after the If so the If output is an intermediate); x[2,3] */
@@ -57,30 +53,14 @@ static char *write_if_model(const char *dir) {
 }
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_mkdtemp();
-  char *model = write_if_model(f->dir);
-  f->image = bt_compile_bundle(model, f->dir, "if.mtbundle", false, &f->size);
-  free(model);
-  *state = f;
+  *state = bt_fixture_new(write_if_model, "if.mtbundle");
   return 0;
 }
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  tu_rmtree(f->dir);
-  free(f->dir);
-  free(f->image);
-  free(f);
-  return 0;
-}
-
-static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
 
 static void test_every_branch_matches_hand_computation(void **state) {
   fixture *f = *state;
   mtrt_bundle *b = NULL;
-  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
   const mt_bundle *mb = mt_bundle_of(b);
   /* in_add, in_mul; inner_if, then_sub; else_relu */
   assert_int_equal(mb->manifest->n_branch_nodes, 5);
@@ -89,15 +69,15 @@ static void test_every_branch_matches_hand_computation(void **state) {
     mtrt_session_options_init(&o);
     o.cpu_threads = threads;
     mtrt_session *s = NULL;
-    assert_ok(st_of(mtrt_session_create(b, &o, &s)));
+    assert_ok(bt_st(mtrt_session_create(b, &o, &s)));
     float x[6] = {1, -2, 3, -0.5f, 0.25f, 4}, y[6];
     for (int k = 0; k < 4; k++) {
       bool c1 = k & 1, c2 = k & 2;
-      assert_ok(st_of(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
-      assert_ok(st_of(mtrt_session_bind_input(s, 0, "c1", &c1, 1)));
-      assert_ok(st_of(mtrt_session_bind_input(s, 0, "c2", &c2, 1)));
-      assert_ok(st_of(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
-      assert_ok(st_of(mtrt_session_run(s, -1)));
+      assert_ok(bt_st(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
+      assert_ok(bt_st(mtrt_session_bind_input(s, 0, "c1", &c1, 1)));
+      assert_ok(bt_st(mtrt_session_bind_input(s, 0, "c2", &c2, 1)));
+      assert_ok(bt_st(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
+      assert_ok(bt_st(mtrt_session_run(s, -1)));
       for (int i = 0; i < 6; i++) {
         float r = c1 ? (c2 ? x[i] + W[i] : x[i] * W[i]) - x[i] : (x[i] > 0 ? x[i] : 0);
         assert_float_equal(y[i], r + W[i], 1e-6);
@@ -168,13 +148,7 @@ static bool branch_node_bad_kind(Mtbundle__Manifest *m) {
   return true;
 }
 
-typedef struct if_case {
-  const char *name;
-  bool (*apply)(Mtbundle__Manifest *m);
-  const char *needle;
-} if_case;
-
-static const if_case CASES[] = {
+static const bt_manifest_case CASES[] = {
     {"branch range past the branch nodes", range_past_end, "are not branch nodes before it"},
     {"nested range not before the nested If", nested_range_not_before,
      "are not branch nodes before it"},
@@ -189,27 +163,18 @@ static const if_case CASES[] = {
 
 static void test_branch_corruptions(void **state) {
   fixture *f = *state;
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
-  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
   for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
-    Mtbundle__Manifest *m =
-        mtbundle__manifest__unpack(NULL, (size_t)ms->size, f->image + ms->offset);
-    assert_non_null(m);
+    Mtbundle__Manifest *m = bt_unpack_manifest(f->image, f->size, NULL);
     assert_non_null(outer_if(m));
     assert_non_null(inner_if(m));
     Mtbundle__Node *n = outer_if(m);
     Mtbundle__BufferRef *cond = n->inputs[0];
     size_t n_else = n->if_branches->n_else_outputs;
     assert_true(CASES[i].apply(m));
-    uint8_t *img = NULL;
-    size_t size = 0;
-    bt_repack(f->image, f->size, m, &img, &size);
+    bt_expect_manifest_refused(f->image, f->size, m, CASES[i].name, CASES[i].needle);
     n->inputs[0] = cond; /* pointers the mutation borrowed: restore before freeing */
     n->if_branches->n_else_outputs = n_else;
     mtbundle__manifest__free_unpacked(m, NULL);
-    bt_expect_refused(img, size, CASES[i].name, CASES[i].needle);
-    free(img);
   }
 }
 
@@ -218,5 +183,5 @@ int main(void) {
       cmocka_unit_test(test_every_branch_matches_hand_computation),
       cmocka_unit_test(test_branch_corruptions),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, setup, bt_fixture_teardown);
 }
