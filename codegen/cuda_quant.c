@@ -8,8 +8,8 @@
  * exact; an int8 tensor-core GEMM through cuBLASLt is the faster home for large products).
  * DynamicQuantizeLinear runs as one block: thread 0 finds the range, then the block quantizes.
  * Float8 quantized types go through cuda_narrow.c's conversions (the same bits as float8.c); their
- * zero point must be 0, which the reference kernel checks and these kernels leave out: a nonzero
- * one is the only input on which the two differ (the reference refuses it). */
+ * zero point must be 0: these kernels leave it out; shape inference refuses a nonzero constant one
+ * and the reference kernel a nonzero one fed at run time (the one input on which the two differ). */
 #include <stdio.h>
 #include <string.h>
 

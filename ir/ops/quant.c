@@ -66,6 +66,12 @@ MT_MUST_USE static mt_status *check_zp(const mt_tensor *zp, const mt_tensor *s) 
   /* a single value may differ in rank (a scalar scale with a [1] zero point, as the float8 cases) */
   if (mt_tensor_numel(zp) != mt_tensor_numel(s) || (zp->rank != s->rank && mt_tensor_numel(s) != 1))
     return MT_ERR(INVALID_ARGUMENT, "zero point must have the scale's shape");
+  /* a float8 zero point must be 0: refused here when it is a constant, so the generated kernels
+   * (which leave it out) never meet one; one fed at run time is checked by the reference kernel */
+  if (mt_dtype_is_float8(zp->dtype) && zp->data)
+    for (int64_t i = 0; i < mt_tensor_numel(zp); i++)
+      if (((const uint8_t *)zp->data)[i] & 0x7f)
+        return MT_ERR(INVALID_ARGUMENT, "a %s zero point must be 0", mt_dtype_name(zp->dtype));
   return NULL;
 }
 
