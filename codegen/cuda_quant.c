@@ -6,11 +6,15 @@
  * same float expression, applied in double. NVRTC runs with --fmad=false, so nothing contracts
  * into an FMA the CPU does not do. One thread per output element in a grid-stride loop (simple,
  * exact; an int8 tensor-core GEMM through cuBLASLt is the faster home for large products).
- * DynamicQuantizeLinear runs as one block: thread 0 finds the range, then the block quantizes. */
+ * DynamicQuantizeLinear runs as one block: thread 0 finds the range, then the block quantizes.
+ * Float8 quantized types go through cuda_narrow.c's conversions (the same bits as float8.c); their
+ * zero point must be 0: these kernels leave it out; shape inference refuses a nonzero constant one
+ * and the reference kernel a nonzero one fed at run time (the one input on which the two differ). */
 #include <stdio.h>
 #include <string.h>
 
 #include "codegen/cuda_internal.h"
+#include "runtime/cpu/float8.h"
 #include "runtime/cpu/gemm.h"
 
 #define LOOP                                                                                       \
@@ -119,12 +123,24 @@ MT_MUST_USE static mt_status *quantize(cg_body *b, const mt_node *n, const mt_kc
   if (quant) {
     mt_cg_line(b, "  float q = (float)%s / %s;", xv, sv);
     if (x.dtype == MT_DTYPE_FLOAT16) mt_cg_line(b, "  q = __half2float(__float2half_rn(q));");
+    if (mt_dtype_is_float8(y.dtype)) {
+      char bits[256];
+      mt_cg_narrow_bits(y.dtype, "q", p->saturate, bits, sizeof bits);
+      mt_cg_line(b, "  %s[i] = %s;", y.name, bits);
+      mt_cg_line(b, "}");
+      return NULL;
+    }
     char v[160];
     snprintf(v, sizeof v, "rint((double)q) + (double)%s", zv);
     store_saturated(b, &y, "i", v);
   } else {
-    char xi[96];
+    char xi[96], bits[96];
     snprintf(xi, sizeof xi, "(float)%s[i]", x.name);
+    if (mt_dtype_is_float8(x.dtype)) {
+      snprintf(bits, sizeof bits, "%s[i]", x.name);
+      mt_cg_narrow_load(x.dtype, bits, xi, sizeof xi);
+      snprintf(zv, sizeof zv, "0.0f"); /* must be 0 (see the top) */
+    }
     mt_cg_line(b, "  const float d = %s - (float)%s;", xi, zv);
     b->indent++;
     char e[160];

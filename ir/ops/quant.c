@@ -3,17 +3,20 @@
  * MatMulInteger, QLinearMatMul, ConvInteger and QLinearConv. They lower to the MT_KERNEL_QUANTIZE
  * family (runtime/cpu/quant.h, kernel_call_quant.c) and run as their own kernels (pattern opaque).
  *
- * The quantized types are int8, uint8, int16 and uint16 (and int32 for DequantizeLinear's input).
- * float8, int4/uint4, int2 and float4 have no mtcc dtype yet, so those forms are refused as
- * unsupported with the type's name; so is QuantizeLinear's `precision` attribute (opset 23). */
+ * The quantized types are int8, uint8, int16 and uint16 (and int32 for DequantizeLinear's input),
+ * and the four float8 formats (opset 19 on: x / scale rounded to the format, saturated unless
+ * saturate=0; the zero point must be 0). int4/uint4, int2 and float4 have no mtcc dtype yet, so
+ * those forms are refused as unsupported with the type's name; so is QuantizeLinear's `precision`
+ * attribute (opset 23). */
 #include <string.h>
 
 #include "ir/ops/nn_internal.h"
+#include "runtime/cpu/float8.h"
 #include "runtime/cpu/gemm.h"
 
 static bool is_quant_type(mt_dtype dt) {
   double lo, hi;
-  return mt_quant_range(dt, &lo, &hi);
+  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt);
 }
 
 static bool is_q8(const mt_tensor *t) {
@@ -60,8 +63,15 @@ MT_MUST_USE static mt_status *quant_layout(const mt_op_ctx *c, const mt_tensor *
 
 MT_MUST_USE static mt_status *check_zp(const mt_tensor *zp, const mt_tensor *s) {
   if (!zp) return NULL;
-  if (zp->rank != s->rank || mt_tensor_numel(zp) != mt_tensor_numel(s))
+  /* a single value may differ in rank (a scalar scale with a [1] zero point, as the float8 cases) */
+  if (mt_tensor_numel(zp) != mt_tensor_numel(s) || (zp->rank != s->rank && mt_tensor_numel(s) != 1))
     return MT_ERR(INVALID_ARGUMENT, "zero point must have the scale's shape");
+  /* a float8 zero point must be 0: refused here when it is a constant, so the generated kernels
+   * (which leave it out) never meet one; one fed at run time is checked by the reference kernel */
+  if (mt_dtype_is_float8(zp->dtype) && zp->data)
+    for (int64_t i = 0; i < mt_tensor_numel(zp); i++)
+      if (((const uint8_t *)zp->data)[i] & 0x7f)
+        return MT_ERR(INVALID_ARGUMENT, "a %s zero point must be 0", mt_dtype_name(zp->dtype));
   return NULL;
 }
 
@@ -88,7 +98,11 @@ MT_MUST_USE static mt_status *quantize_call(const mt_op_ctx *c, mt_dtype *out_dt
     return MT_ERR(UNIMPLEMENTED, "quantizing to %s (no such mtcc dtype yet)",
                   mt_dtype_name(*out_dt));
   MT_RETURN_IF_ERROR_PLAIN(check_zp(zp, s));
-  return quant_layout(c, x, s, p);
+  MT_RETURN_IF_ERROR_PLAIN(quant_layout(c, x, s, p));
+  /* saturate only means something for float8 (integers always saturate): keep it false there so
+   * integer calls encode as before */
+  p->saturate = mt_dtype_is_float8(*out_dt) && mt_node_attr_int(c->node, "saturate", 1) != 0;
+  return NULL;
 }
 
 MT_MUST_USE static mt_status *dequantize_call(const mt_op_ctx *c, mt_dtype *out_dt,

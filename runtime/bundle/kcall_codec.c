@@ -351,6 +351,7 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_i64(c, &k->params.quant.axis_dim);
     c_i64(c, &k->params.quant.inner);
     c_i64(c, &k->params.quant.block);
+    c_bool(c, &k->params.quant.saturate);
     break;
   case MT_KERNEL_QMATMUL:
   case MT_KERNEL_QCONV: {

@@ -15,6 +15,7 @@
 #include "runtime/base/checked_math.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/validate_rnn.h"
+#include "runtime/cpu/float8.h"
 #include "runtime/cpu/elementwise_bcast.h"
 #include "runtime/cpu/gemm.h"
 
@@ -823,9 +824,10 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
 
 /* ---------------------------------------------------------------- quantization */
 
+/* An integer or float8 quantized type. */
 static bool is_quant_int(mt_dtype dt) {
   double lo, hi;
-  return mt_quant_range(dt, &lo, &hi);
+  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt);
 }
 
 /* The scale / zero-point layout against x (the kernel re-checks the counts against the data). */
@@ -837,6 +839,8 @@ MT_MUST_USE static mt_status *check_quant(const call_ctx *c, const mt_kc_quant *
           ? !mt_dtype_is_float(x->dtype) || !is_quant_int(y->dtype)
           : (!is_quant_int(x->dtype) && x->dtype != MT_DTYPE_INT32) || !mt_dtype_is_float(y->dtype))
     return bad(c, "%s to %s", mt_dtype_name(x->dtype), mt_dtype_name(y->dtype));
+  if (p->saturate && !(quantize && mt_dtype_is_float8(y->dtype)))
+    return bad(c, "saturate is for quantizing to float8 only");
   if (has_in(c, 2))
     MT_RETURN_IF_ERROR_PLAIN(
         want_dtype(c, &c->in[2], "input 2 (zero point)", quantize ? y->dtype : x->dtype));

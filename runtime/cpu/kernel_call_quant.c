@@ -5,10 +5,13 @@
  * outputs are the conformance data: quantizing rounds x / scale in x's float type (float16 through
  * float, rounded back to half), then rint (half to even), adds the zero point and saturates;
  * integer products are exact. Out-of-range quotients saturate (the spec's rule) where the
- * reference's int32 cast would wrap. */
+ * reference's int32 cast would wrap. Float8 types take the quotient rounded to the format (saturated
+ * or not per the call) and give it back widened times the scale; their zero point must be 0 (the
+ * spec's rule: the reference ignores it, so a nonzero one is refused rather than dropped). */
 #include <math.h>
 #include <stdlib.h>
 
+#include "runtime/cpu/float8.h"
 #include "runtime/cpu/kernel_call.h"
 
 /* v rounded to dt's precision: a float16 computation's intermediate. */
@@ -35,14 +38,24 @@ MT_MUST_USE static mt_status *check_param(const mt_tensor *t, const char *what,
   return NULL;
 }
 
+/* A float8 zero point must be all zeros (+0 or -0): the format has no offset to add. */
+MT_MUST_USE static mt_status *check_f8_zero(const mt_tensor *zp) {
+  if (!zp) return NULL;
+  for (int64_t i = 0; i < mt_tensor_numel(zp); i++)
+    if ((((const uint8_t *)zp->data)[i] & 0x7f) != 0)
+      return MT_ERR(INVALID_ARGUMENT, "a %s zero point must be 0", mt_dtype_name(zp->dtype));
+  return NULL;
+}
+
 /* QuantizeLinear (quant) or DequantizeLinear over x with scale s and zero point zp. */
 MT_MUST_USE static mt_status *run_qdq(const mt_kc_quant *p, bool quant, int n_inputs,
                                       const mt_tensor *const *in, mt_tensor *y) {
   const mt_tensor *x = in[0], *s = in[1], *zp = n_inputs > 2 ? in[2] : NULL;
   double lo = 0, hi = 0;
-  bool types = quant ? mt_dtype_is_float(x->dtype) && mt_quant_range(y->dtype, &lo, &hi)
-                     : (mt_quant_range(x->dtype, &lo, &hi) || x->dtype == MT_DTYPE_INT32) &&
-                           mt_dtype_is_float(y->dtype);
+  mt_dtype qt = quant ? y->dtype : x->dtype;
+  bool f8 = mt_dtype_is_float8(qt);
+  bool types = (mt_quant_range(qt, &lo, &hi) || f8 || (!quant && qt == MT_DTYPE_INT32)) &&
+               mt_dtype_is_float(quant ? x->dtype : y->dtype);
   if (!types)
     return MT_ERR(UNIMPLEMENTED, "%s %s to %s", quant ? "quantize" : "dequantize",
                   mt_dtype_name(x->dtype), mt_dtype_name(y->dtype));
@@ -52,15 +65,24 @@ MT_MUST_USE static mt_status *run_qdq(const mt_kc_quant *p, bool quant, int n_in
     return MT_ERR(INVALID_ARGUMENT, "quantization axis does not match the input");
   MT_RETURN_IF_ERROR_PLAIN(check_param(s, "scale", p, n));
   MT_RETURN_IF_ERROR_PLAIN(check_param(zp, "zero point", p, n));
+  if (f8) {
+    MT_RETURN_IF_ERROR_PLAIN(check_f8_zero(zp));
+    zp = NULL;
+  }
   for (int64_t i = 0; i < n; i++) {
     int64_t k = mt_quant_param_index(p, i);
     if (quant) {
       float q =
           in_precision((float)mt_tensor_get_f64(x, i) / (float)mt_tensor_get_f64(s, k), x->dtype);
+      if (f8) {
+        ((uint8_t *)y->data)[i] = mt_float_to_f8(qt, q, p->saturate);
+        continue;
+      }
       double v = rint((double)q) + (zp ? (double)mt_tensor_get_i64(zp, k) : 0.0);
       mt_tensor_set_f64(y, i, saturate(v, lo, hi));
     } else {
-      float d = (float)mt_tensor_get_i64(x, i) - (zp ? (float)mt_tensor_get_i64(zp, k) : 0.0f);
+      float xv = f8 ? (float)mt_tensor_get_f64(x, i) : (float)mt_tensor_get_i64(x, i);
+      float d = xv - (zp ? (float)mt_tensor_get_i64(zp, k) : 0.0f);
       mt_tensor_set_f64(y, i, (double)(d * (float)mt_tensor_get_f64(s, k)));
     }
   }

@@ -29,6 +29,9 @@ typedef struct mt_kc_quant {
   mt_quant_mode mode;
   int64_t axis_dim, inner;
   int64_t block; /* MT_QUANT_BLOCKED only */
+  /* QuantizeLinear to float8 only (false otherwise): out-of-range quotients become the largest
+   * finite value of their sign; when false they become NaN (E5M2: infinity), as Cast's rule */
+  bool saturate;
 } mt_kc_quant;
 
 /* Input slots of an integer matmul / conv call: the node's input index of each operand, -1 when
@@ -55,7 +58,8 @@ typedef struct mt_kc_qlinear {
   mt_conv_geom geom;
 } mt_kc_qlinear;
 
-/* The saturation range of an integer quantized type; false for any other type. */
+/* The saturation range of an integer quantized type; false for any other type (the float8
+ * types, mt_dtype_is_float8, round to the format instead: the zero point must be 0). */
 static inline bool mt_quant_range(mt_dtype dt, double *lo, double *hi) {
   switch (dt) {
   case MT_DTYPE_UINT8: *lo = 0, *hi = 255; return true;

@@ -22,3 +22,8 @@ add_test(NAME quant_fold_qdq
          COMMAND ${MTCC_PYTHON} ${MT_TESTS}/quant/check_fold_qdq.py --mtcc $<TARGET_FILE:mtcc>
                  --work ${CMAKE_CURRENT_BINARY_DIR}/work/fold_qdq)
 set_tests_properties(quant_fold_qdq PROPERTIES LABELS unit)
+# A float8 zero point must be 0: a nonzero one is refused by name, -0 runs (int4 branch).
+add_test(NAME quant_f8_zero_point
+         COMMAND ${MTCC_PYTHON} ${MT_TESTS}/quant/check_f8_zero_point.py --mtcc $<TARGET_FILE:mtcc>
+                 --work ${CMAKE_CURRENT_BINARY_DIR}/work/f8_zero_point)
+set_tests_properties(quant_f8_zero_point PROPERTIES LABELS unit)
