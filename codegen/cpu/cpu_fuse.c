@@ -122,8 +122,8 @@ static void add_step(const mt_module *m, const int32_t *readers, mt_cpu_kernel *
   snprintf(k->name + len, sizeof k->name - len, "+%s", qn->name);
 }
 
-void mt_cpu_fuse_group(const mt_module *m, const int32_t *readers, mt_cpu_program *prog,
-                       int first) {
+void mt_cpu_fuse_group(const mt_module *m, const int32_t *readers, mt_cpu_program *prog, int first,
+                       bool fuse) {
   int n = prog->n_kernels;
   for (int i = first; i < n; i++) {
     mt_cpu_kernel *k = &prog->kernels[i];
@@ -131,7 +131,7 @@ void mt_cpu_fuse_group(const mt_module *m, const int32_t *readers, mt_cpu_progra
       k->n_head_args = k->n_args;
       k->head_stored = true;
     }
-    if (!head_fusable(m, k)) continue;
+    if (!fuse || !head_fusable(m, k)) continue;
     int at;
     while (i + 1 < n && step_fusable(m, k, &prog->kernels[i + 1], &at)) {
       add_step(m, readers, k, &prog->kernels[i + 1], at);

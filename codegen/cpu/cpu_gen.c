@@ -132,7 +132,9 @@ MT_MUST_USE static mt_status *plan_group(const mt_plan *p, int hg, const int32_t
     }
   }
   if (gc->unavailable[0]) prog->n_kernels = gc->first_kernel; /* all or nothing per group */
-  mt_cpu_fuse_group(m, readers, prog, gc->first_kernel);
+  /* MTCC_CPU_FUSION=0 turns fusion off: the before/after measurement of docs/cpu-backend.md */
+  const char *env = getenv("MTCC_CPU_FUSION");
+  mt_cpu_fuse_group(m, readers, prog, gc->first_kernel, !(env && strcmp(env, "0") == 0));
   for (int i = gc->first_kernel; i < prog->n_kernels; i++)
     snprintf(prog->kernels[i].symbol, sizeof prog->kernels[i].symbol, "mt_cpu_k%d", i);
   gc->n_kernels = prog->n_kernels - gc->first_kernel;
