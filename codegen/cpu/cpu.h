@@ -116,8 +116,10 @@ int mt_cpu_program_groups_generated(const mt_cpu_program *prog);
 const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k, char *buf,
                                       size_t n);
 /* Fuses elementwise chains of the group's kernels [first, prog->n_kernels) into the kernel
- * before them (cpu_fuse.c); kernels keep their order, symbols are set afterwards. */
-void mt_cpu_fuse_group(const mt_module *m, const int32_t *readers, mt_cpu_program *prog, int first);
+ * before them (cpu_fuse.c; fuse false: none, for measurements); kernels keep their order,
+ * symbols are set afterwards. */
+void mt_cpu_fuse_group(const mt_module *m, const int32_t *readers, mt_cpu_program *prog, int first,
+                       bool fuse);
 /* Per value id, how many node inputs and graph outputs read it (malloc'd; NULL: out of memory). */
 int32_t *mt_cpu_count_readers(const mt_module *m);
 /* Initialises LLVM's x86 target once (before emitting from several threads). */
