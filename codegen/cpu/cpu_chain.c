@@ -86,6 +86,20 @@ static void emit_range(em *e, const mt_cpu_kernel *k, const chain *c, LLVMValueR
   LLVMValueRef head_out = arg_ptr(e, n->n_inputs);
   LLVMValueRef outs[MT_CPU_MAX_STEPS];
   for (int i = 0; i < k->n_steps; i++) outs[i] = arg_ptr(e, k->steps[i].out_arg);
+  /* Clip bounds given as inputs: loaded once here, not per element (stores to the outputs
+   * could alias them as far as LLVM knows, which would keep the loads in the loop) */
+  LLVMValueRef clip[MT_CPU_MAX_STEPS + 1][2];
+  e->clip_lo = e->clip_hi = NULL;
+  if (k->call.kind == MT_KERNEL_UNARY)
+    clip_bounds(e, &k->call.params.unary, n->n_inputs > 1 ? 1 : -1, n->n_inputs > 2 ? 2 : -1);
+  clip[0][0] = e->clip_lo, clip[0][1] = e->clip_hi;
+  for (int i = 0; i < k->n_steps; i++) {
+    const mt_cpu_step *st = &k->steps[i];
+    e->clip_lo = e->clip_hi = NULL;
+    if (st->call.kind == MT_KERNEL_UNARY)
+      clip_bounds(e, &st->call.params.unary, st->extra[0], st->extra[1]);
+    clip[i + 1][0] = e->clip_lo, clip[i + 1][1] = e->clip_hi;
+  }
   LLVMValueRef r0 = LLVMBuildSDiv(e->b, lo, ci64(e, inner), "");
   LLVMValueRef r1 =
       LLVMBuildSDiv(e->b, LLVMBuildAdd(e->b, hi, ci64(e, inner - 1), ""), ci64(e, inner), "");
@@ -116,7 +130,7 @@ static void emit_range(em *e, const mt_cpu_kernel *k, const chain *c, LLVMValueR
   }
   LLVMValueRef cur;
   if (k->call.kind == MT_KERNEL_UNARY) {
-    clip_bounds(e, &k->call.params.unary, n->n_inputs > 1 ? 1 : -1, n->n_inputs > 2 ? 2 : -1);
+    e->clip_lo = clip[0][0], e->clip_hi = clip[0][1];
     cur = mt_cl_unary_op(e, &k->call.params.unary, v[0]);
   } else if (k->call.kind == MT_KERNEL_BINARY) {
     cur = mt_cl_binary_op(e, k->call.params.binary.op, v[0], v[1]);
@@ -128,7 +142,7 @@ static void emit_range(em *e, const mt_cpu_kernel *k, const chain *c, LLVMValueR
   for (int i = 0; i < k->n_steps; i++) {
     const mt_cpu_step *st = &k->steps[i];
     if (st->call.kind == MT_KERNEL_UNARY) {
-      clip_bounds(e, &st->call.params.unary, st->extra[0], st->extra[1]);
+      e->clip_lo = clip[i + 1][0], e->clip_hi = clip[i + 1][1];
       cur = mt_cl_unary_op(e, &st->call.params.unary, cur);
     } else {
       LLVMValueRef other = v[c->step_op[i]];
