@@ -14,8 +14,8 @@ void mt_cpu_summary_print(FILE *out, const mt_cpu_program *cpu) {
     fprintf(out, "CPU code: none (%s)\n", cpu->unavailable);
     return;
   }
-  fprintf(out, "CPU code: %d of %d groups, %d kernels, for", generated, cpu->n_groups,
-          cpu->n_kernels);
+  fprintf(out, "CPU code: %d of %d groups, %d kernels (%d elementwise nodes fused), for", generated,
+          cpu->n_groups, cpu->n_kernels, cpu->n_fused);
   for (int i = 0; i < cpu->n_objects; i++)
     fprintf(out, "%s %s (%zu bytes)", i ? "," : "", cpu->objects[i].target, cpu->objects[i].size);
   fprintf(out, "; %.2f s\n", cpu->seconds);
@@ -52,12 +52,18 @@ json_t *mt_cpu_report_json(const mt_cpu_program *cpu) {
                             json_pack("{s:i, s:s}", "hgroup", g, "unavailable", gc->unavailable));
       continue;
     }
+    /* a fused kernel's name lists its nodes ("conv:c1+add+relu"); fused_nodes counts the steps */
     json_t *kernels = json_array();
-    for (int k = 0; k < gc->n_kernels; k++)
+    int fused = 0;
+    for (int k = 0; k < gc->n_kernels; k++) {
       json_array_append_new(kernels, json_string(cpu->kernels[gc->first_kernel + k].name));
-    json_array_append_new(groups, json_pack("{s:i, s:o}", "hgroup", g, "kernels", kernels));
+      fused += cpu->kernels[gc->first_kernel + k].n_steps;
+    }
+    json_array_append_new(groups, json_pack("{s:i, s:o, s:i}", "hgroup", g, "kernels", kernels,
+                                            "fused_nodes", fused));
   }
-  return json_pack("{s:o, s:s, s:i, s:i, s:f, s:o}", "objects", targets, "unavailable",
+  return json_pack("{s:o, s:s, s:i, s:i, s:i, s:f, s:o}", "objects", targets, "unavailable",
                    cpu->unavailable, "groups_generated", mt_cpu_program_groups_generated(cpu),
-                   "kernels", cpu->n_kernels, "seconds", cpu->seconds, "groups", groups);
+                   "kernels", cpu->n_kernels, "nodes_fused", cpu->n_fused, "seconds", cpu->seconds,
+                   "groups", groups);
 }

@@ -10,6 +10,7 @@
 
 #include "tools/cli.h"
 #include "tools/conformance.h"
+#include "tools/conformance_cpu.h"
 
 static mt_status *run_reference(void *self, const char *model_path, const mt_module *m,
                                 mt_tensor *inputs, mt_tensor *got, char *note, size_t cap) {
@@ -51,6 +52,32 @@ static int exec_emulate(int argc, char **argv) {
 int mt_cmd_conformance(int argc, char **argv) {
   for (int i = 0; i < argc; i++)
     if (strcmp(argv[i], "--emulate") == 0) return exec_emulate(argc, argv);
-  mt_conformance_backend b = {.run_set = run_reference};
-  return mt_conformance_main(argc, argv, NULL, &b);
+  /* --backend reference (the default) | cpu: the pair is taken out of the arguments */
+  const char *backend = "reference";
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  if (!rest) return mt_cli_fail(MT_ERR(RESOURCE_EXHAUSTED, "out of memory"));
+  int n = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--backend") != 0) {
+      rest[n++] = argv[i];
+      continue;
+    }
+    if (i + 1 == argc) {
+      free(rest);
+      return mt_cli_fail(MT_ERR(INVALID_ARGUMENT, "conformance: --backend needs reference or cpu"));
+    }
+    backend = argv[++i];
+  }
+  int rc;
+  if (strcmp(backend, "cpu") == 0) {
+    rc = mt_conformance_cpu_main(n, rest);
+  } else if (strcmp(backend, "reference") == 0) {
+    mt_conformance_backend b = {.run_set = run_reference};
+    rc = mt_conformance_main(n, rest, NULL, &b);
+  } else {
+    rc = mt_cli_fail(MT_ERR(INVALID_ARGUMENT,
+                            "conformance: --backend '%s' is not one of reference, cpu", backend));
+  }
+  free(rest);
+  return rc;
 }

@@ -40,6 +40,7 @@ static void usage(FILE *out) {
       "           (one model per tenant, backend \"mtrt\", the bundle copied once; DIR new or\n"
       "           empty; N: the shared session's CPU threads)\n"
       "  mtcc conformance [--emulate] DIR...   (--emulate: as generated CUDA under the emulation)\n"
+      "  mtcc conformance --backend cpu DIR... (bundles with generated CPU code through libmtrt)\n"
       "inspect, run, compile and conformance take --memory-limit SIZE (e.g. 512M, 4G; default:\n"
       "half the physical memory): no tensor a file declares or computes may need more.\n"
       "  mtcc ops [--markdown [--versions]]  the supported ONNX ops: fusion patterns, dtypes,\n"

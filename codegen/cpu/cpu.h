@@ -19,12 +19,24 @@
 #include "runtime/cpu/kernel_call.h"
 
 #define MT_CPU_MAX_TARGETS 4
-#define MT_CPU_MAX_KERNEL_ARGS 8
+#define MT_CPU_MAX_KERNEL_ARGS 16
+#define MT_CPU_MAX_STEPS 6
+
+/* One elementwise node fused into the kernel before it (cpu_fuse.c): it reads the chain's value
+ * (the previous step's, or the head node's output) from a register instead of memory. */
+typedef struct mt_cpu_step {
+  int32_t node;        /* module node id */
+  mt_kernel_call call; /* UNARY or BINARY */
+  int chain_operand;   /* BINARY: which input (0 = a, 1 = b) is the chain's value */
+  int extra[2];        /* arg indices of its other inputs (binary operand, Clip bounds), or -1 */
+  int out_arg;         /* arg index of its output */
+  bool stored;         /* its output is read outside the chain (or is the chain's last value) */
+} mt_cpu_step;
 
 /* One generated function (cpu_abi.h mt_cpu_kernel_fn): it computes node `node` of the module. */
 typedef struct mt_cpu_kernel {
   char symbol[32];                          /* "mt_cpu_k<index>", unique in the object */
-  char name[96];                            /* "<kind>:<node name>", for reports */
+  char name[160];                           /* "<kind>:<node name>[+<node name>...]", for reports */
   int32_t node;                             /* module node id */
   int32_t tenant;                           /* the node's tenant */
   int n_args;                               /* inputs then outputs, in the node's order */
@@ -32,6 +44,14 @@ typedef struct mt_cpu_kernel {
   mt_kernel_call call;                      /* what it computes (tests run the reference) */
   int32_t same_as; /* an earlier kernel with the same call, shapes and dtypes (its symbol is an
                       alias of that one's code), or -1 */
+  /* Fusion (cpu_fuse.c): the node's inputs and outputs are args [0, n_head_args); each step's
+   * other inputs and output follow. An elementwise head whose output only the chain reads is not
+   * stored (head_stored false); a GEMM/conv head always writes its output, which its epilogue
+   * (the steps) reads back per tile while it is in cache. */
+  int n_head_args;
+  bool head_stored;
+  int n_steps;
+  mt_cpu_step steps[MT_CPU_MAX_STEPS];
 } mt_cpu_kernel;
 
 /* What one plan horizontal group runs: kernels [first_kernel, +n_kernels), or why not. */
@@ -65,6 +85,7 @@ typedef struct mt_cpu_program {
   mt_cpu_kernel *kernels;
   int n_objects;
   mt_cpu_object objects[MT_CPU_MAX_TARGETS];
+  int n_fused;           /* nodes fused into the kernel before them (steps in all kernels) */
   char unavailable[256]; /* non-empty when there are no objects at all: why */
   double seconds;        /* time spent generating, optimising and linking */
 } mt_cpu_program;
@@ -94,6 +115,13 @@ int mt_cpu_program_groups_generated(const mt_cpu_program *prog);
 /* Whether kernel k's call can be generated; else a reason (static or in buf). */
 const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k, char *buf,
                                       size_t n);
+/* Fuses elementwise chains of the group's kernels [first, prog->n_kernels) into the kernel
+ * before them (cpu_fuse.c; fuse false: none, for measurements); kernels keep their order,
+ * symbols are set afterwards. */
+void mt_cpu_fuse_group(const mt_module *m, const int32_t *readers, mt_cpu_program *prog, int first,
+                       bool fuse);
+/* Per value id, how many node inputs and graph outputs read it (malloc'd; NULL: out of memory). */
+int32_t *mt_cpu_count_readers(const mt_module *m);
 /* Initialises LLVM's x86 target once (before emitting from several threads). */
 void mt_cpu_llvm_init(void);
 /* Emits every kernel of prog for target `target` and links the shared object into *obj. */

@@ -190,6 +190,14 @@ mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k) {
     emit_im2col(e, &d, kg, xg, col, ld, r0, nr);
     mt_cl_sgemm(e, false, false, ci64(e, mg), ncols, kg, 1.0f, wg, kg, col, ld, 1.0f, yblk, plane);
   }
+  if (k->n_steps) { /* the fused epilogue on this tile: ncols outputs of each of mg channels */
+    loop le;
+    LLVMValueRef ch = loop_begin(e, ci64(e, 0), ci64(e, mg), &le);
+    LLVMValueRef lo = LLVMBuildAdd(
+        e->b, yplane0, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ch, ci64(e, plane), ""), j0, ""), "");
+    mt_cl_emit_epilogue(e, k, lo, LLVMBuildAdd(e->b, lo, ncols, ""));
+    loop_end(e, &le, ci64(e, 1));
+  }
   items_end(e, &li);
   return NULL;
 }

@@ -99,7 +99,8 @@ MT_MUST_USE static mt_status *lower_node(const mt_module *m, int32_t id, mt_cpu_
 
 /* The reason a node of group `hg` has no kernel, into out (empty when every node has one);
  * appends the group's kernels to prog. */
-MT_MUST_USE static mt_status *plan_group(const mt_plan *p, int hg, mt_cpu_program *prog, int *cap) {
+MT_MUST_USE static mt_status *plan_group(const mt_plan *p, int hg, const int32_t *readers,
+                                         mt_cpu_program *prog, int *cap) {
   const mt_module *m = p->module;
   const mt_horizontal_group *h = &p->hgroups[hg];
   mt_cpu_group_code *gc = &prog->groups[hg];
@@ -127,13 +128,15 @@ MT_MUST_USE static mt_status *plan_group(const mt_plan *p, int hg, mt_cpu_progra
         snprintf(gc->reason, sizeof gc->reason, "%s", why);
       }
       mt_status_free(st);
-      if (!why) {
-        snprintf(k->symbol, sizeof k->symbol, "mt_cpu_k%d", prog->n_kernels);
-        prog->n_kernels++;
-      }
+      if (!why) prog->n_kernels++;
     }
   }
   if (gc->unavailable[0]) prog->n_kernels = gc->first_kernel; /* all or nothing per group */
+  /* MTCC_CPU_FUSION=0 turns fusion off: the before/after measurement of docs/cpu-backend.md */
+  const char *env = getenv("MTCC_CPU_FUSION");
+  mt_cpu_fuse_group(m, readers, prog, gc->first_kernel, !(env && strcmp(env, "0") == 0));
+  for (int i = gc->first_kernel; i < prog->n_kernels; i++)
+    snprintf(prog->kernels[i].symbol, sizeof prog->kernels[i].symbol, "mt_cpu_k%d", i);
   gc->n_kernels = prog->n_kernels - gc->first_kernel;
   return NULL;
 }
@@ -184,34 +187,46 @@ typedef struct kernel_key {
   uint64_t hash;
 } kernel_key;
 
-MT_MUST_USE static mt_status *make_key(const mt_module *m, const mt_cpu_kernel *k,
-                                       kernel_key *out) {
+/* Appends `n` bytes to a growing key buffer. */
+MT_MUST_USE static mt_status *key_append(kernel_key *key, const void *bytes, size_t n) {
+  uint8_t *b = realloc(key->bytes, key->size + n + 1);
+  if (!b) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  memcpy(b + key->size, bytes, n);
+  key->bytes = b, key->size += n;
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *key_append_call(kernel_key *key, const mt_kernel_call *c) {
   uint8_t *call;
   size_t n;
-  MT_RETURN_IF_ERROR_PLAIN(mt_kc_encode(&k->call, &call, &n));
-  size_t per_arg = sizeof(int32_t) * 2 + sizeof(int64_t) * MT_MAX_RANK;
-  size_t size = n + sizeof(int32_t) * 2 + per_arg * (size_t)k->n_args;
-  uint8_t *b = calloc(1, size);
-  if (!b) {
-    free(call);
-    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  }
-  memcpy(b, call, n);
+  MT_RETURN_IF_ERROR_PLAIN(mt_kc_encode(c, &call, &n));
+  mt_status *st = key_append(key, call, n);
   free(call);
-  uint8_t *p = b + n;
-  int32_t head[2] = {mt_module_node_c(m, k->node)->n_inputs, k->n_args};
-  memcpy(p, head, sizeof head);
-  p += sizeof head;
+  return st;
+}
+
+MT_MUST_USE static mt_status *make_key(const mt_module *m, const mt_cpu_kernel *k,
+                                       kernel_key *out) {
+  *out = (kernel_key){0};
+  MT_RETURN_IF_ERROR_PLAIN(key_append_call(out, &k->call));
+  int32_t head[5] = {mt_module_node_c(m, k->node)->n_inputs, k->n_args, k->n_head_args,
+                     k->head_stored, k->n_steps};
+  MT_RETURN_IF_ERROR_PLAIN(key_append(out, head, sizeof head));
   for (int i = 0; i < k->n_args; i++) {
     const mt_value *v = mt_module_value_c(m, k->args[i]);
-    int32_t dt[2] = {(int32_t)v->dtype, v->rank};
-    memcpy(p, dt, sizeof dt);
-    memcpy(p + sizeof dt, v->dims, sizeof(int64_t) * (size_t)v->rank);
-    p += per_arg;
+    int64_t a[2 + MT_MAX_RANK] = {(int64_t)v->dtype, v->rank};
+    memcpy(a + 2, v->dims, sizeof(int64_t) * (size_t)v->rank);
+    MT_RETURN_IF_ERROR_PLAIN(key_append(out, a, sizeof a));
+  }
+  for (int i = 0; i < k->n_steps; i++) { /* a fused chain's steps and where they read/write */
+    const mt_cpu_step *s = &k->steps[i];
+    MT_RETURN_IF_ERROR_PLAIN(key_append_call(out, &s->call));
+    int32_t where[5] = {s->chain_operand, s->extra[0], s->extra[1], s->out_arg, s->stored};
+    MT_RETURN_IF_ERROR_PLAIN(key_append(out, where, sizeof where));
   }
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (size_t i = 0; i < size; i++) h = (h ^ b[i]) * 1099511628211ULL;
-  *out = (kernel_key){b, size, h};
+  for (size_t i = 0; i < out->size; i++) h = (h ^ out->bytes[i]) * 1099511628211ULL;
+  out->hash = h;
   return NULL;
 }
 
@@ -253,7 +268,12 @@ MT_MUST_USE static mt_status *generate(const mt_plan *p, const mt_cpu_options *o
     return NULL;
   }
   int cap = 0;
-  for (int g = 0; g < p->n_hgroups; g++) MT_RETURN_IF_ERROR_PLAIN(plan_group(p, g, prog, &cap));
+  int32_t *readers = mt_cpu_count_readers(p->module);
+  if (!readers) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = NULL;
+  for (int g = 0; g < p->n_hgroups && !st; g++) st = plan_group(p, g, readers, prog, &cap);
+  free(readers);
+  MT_RETURN_IF_ERROR_PLAIN(st);
   const char *targets[MT_CPU_MAX_TARGETS];
   int n_targets = o->n_targets;
   for (int i = 0; i < n_targets; i++) targets[i] = o->targets[i];

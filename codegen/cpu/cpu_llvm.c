@@ -59,7 +59,7 @@ bool mt_cpu_backend_available(void) { return true; }
 const char *mt_cpu_backend_describe(void) { return "LLVM " MTCC_LLVM_VERSION " (C API)"; }
 
 /* The reference kernels' formulas (runtime/cpu/elementwise_unary.c), operation for operation. */
-static LLVMValueRef unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x) {
+LLVMValueRef mt_cl_unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x) {
   LLVMBuilderRef b = e->b;
   LLVMValueRef zero = cf32(e, 0.0f), one = cf32(e, 1.0f);
   const mt_ew_params *p = &u->params;
@@ -125,7 +125,7 @@ static LLVMValueRef unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x) {
 }
 
 /* runtime/cpu/elementwise_binary.c's rows, x = a, y = b. */
-static LLVMValueRef binary_op(em *e, mt_ew_binary op, LLVMValueRef x, LLVMValueRef y) {
+LLVMValueRef mt_cl_binary_op(em *e, mt_ew_binary op, LLVMValueRef x, LLVMValueRef y) {
   LLVMBuilderRef b = e->b;
   switch (op) {
   case MT_EW_ADD: return LLVMBuildFAdd(b, x, y, "");
@@ -142,23 +142,14 @@ static LLVMValueRef binary_op(em *e, mt_ew_binary op, LLVMValueRef x, LLVMValueR
   }
 }
 
-/* An elementwise operand's view of the output's index space after collapsing: per collapsed dim,
- * its stride in elements (0 where it broadcasts). */
-typedef struct ew_shape {
-  int rank; /* collapsed output rank, >= 1 */
-  int64_t dims[MT_MAX_RANK];
-  int n_ops;
-  int64_t strides[2][MT_MAX_RANK];
-} ew_shape;
-
 /* Collapses the output's dims (size-1 dims dropped, neighbours merged while every operand either
  * spans both or broadcasts over both), so [1,64,56,56] + [1,64,1,1] becomes [64, 3136] with the
  * bias striding (1, 0): the inner loop is long and the broadcast operand loop-invariant. */
-static void ew_collapse(int out_rank, const int64_t *out_dims, int n_ops, const int *ranks,
-                        const int64_t (*dims)[MT_MAX_RANK], ew_shape *s) {
-  bool bcast[2][MT_MAX_RANK];
+void mt_cl_ew_collapse(int out_rank, const int64_t *out_dims, int n_ops, const int *ranks,
+                       const int64_t (*dims)[MT_MAX_RANK], ew_shape *s) {
+  bool bcast[EW_MAX_OPS][MT_MAX_RANK];
   int64_t cd[MT_MAX_RANK];
-  bool cb[2][MT_MAX_RANK];
+  bool cb[EW_MAX_OPS][MT_MAX_RANK];
   int r = 0;
   for (int d = 0; d < out_rank; d++) {
     if (out_dims[d] == 1) continue;
@@ -217,7 +208,8 @@ static void emit_elementwise(em *e, const mt_cpu_kernel *k) {
     memcpy(dims[0], out->dims, sizeof dims[0]);
   }
   ew_shape s;
-  ew_collapse(out->rank, out->dims, binary ? 2 : 1, ranks, (const int64_t(*)[MT_MAX_RANK])dims, &s);
+  mt_cl_ew_collapse(out->rank, out->dims, binary ? 2 : 1, ranks,
+                    (const int64_t(*)[MT_MAX_RANK])dims, &s);
   int64_t inner = s.dims[s.rank - 1], rows = 1;
   for (int d = 0; d < s.rank - 1; d++) rows *= s.dims[d];
   if (rows * inner == 0) return;
@@ -262,9 +254,9 @@ static void emit_elementwise(em *e, const mt_cpu_kernel *k) {
     LLVMValueRef off = s.strides[o][s.rank - 1] ? LLVMBuildAdd(e->b, base[o], j, "") : base[o];
     v[o] = LLVMBuildLoad2(e->b, e->f32, gep(e, e->f32, ptrs[o], off), "");
   }
-  LLVMValueRef res = !binary    ? unary_op(e, &c->params.unary, v[0])
-                     : variadic ? binary_op(e, c->params.variadic.op, v[0], v[1])
-                                : binary_op(e, c->params.binary.op, v[0], v[1]);
+  LLVMValueRef res = !binary    ? mt_cl_unary_op(e, &c->params.unary, v[0])
+                     : variadic ? mt_cl_binary_op(e, c->params.variadic.op, v[0], v[1])
+                                : mt_cl_binary_op(e, c->params.binary.op, v[0], v[1]);
   if (variadic && c->params.variadic.mean) /* Mean's final step, as mt_cpu_ew_divide_by */
     res = LLVMBuildFDiv(e->b, res, cf32(e, 2.0f), "");
   LLVMBuildStore(e->b, res, gep(e, e->f32, py, LLVMBuildAdd(e->b, ybase, j, "")));
@@ -367,6 +359,13 @@ static void emit_gemm(em *e, const mt_cpu_kernel *k) {
                                  : gep(e, e->f32, pb, c0);
   mt_cl_sgemm(e, g->trans_a, g->trans_b, rows, cols, K, g->alpha, ablk, g->trans_a ? M : K, bblk,
               g->trans_b ? K : N, with_c ? 1.0f : 0.0f, yblk, N);
+  if (k->n_steps) { /* the fused epilogue on this tile's rows while they are in cache */
+    loop le;
+    LLVMValueRef i = loop_begin(e, r0, LLVMBuildAdd(e->b, r0, rows, ""), &le);
+    LLVMValueRef lo = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, i, ci64(e, N), ""), c0, "");
+    mt_cl_emit_epilogue(e, k, lo, LLVMBuildAdd(e->b, lo, cols, ""));
+    loop_end(e, &le, ci64(e, 1));
+  }
   items_end(e, &li);
 }
 
@@ -456,6 +455,12 @@ MT_MUST_USE static mt_status *emit_kernel(em *e, const mt_cpu_kernel *k) {
   switch (k->call.kind) {
   case MT_KERNEL_UNARY:
   case MT_KERNEL_BINARY:
+    if (k->n_steps) {
+      mt_cl_emit_chain(e, k);
+      break;
+    }
+    emit_elementwise(e, k);
+    break;
   case MT_KERNEL_VARIADIC: emit_elementwise(e, k); break;
   case MT_KERNEL_COPY: emit_copy(e, k); break;
   case MT_KERNEL_GEMM: emit_gemm(e, k); break;

@@ -108,6 +108,28 @@ static inline LLVMValueRef fcmp(em *e, LLVMRealPredicate p, LLVMValueRef a, LLVM
   return LLVMBuildFCmp(e->b, p, a, b, "");
 }
 
+#define EW_MAX_OPS MT_CPU_MAX_KERNEL_ARGS
+
+/* An elementwise operand's view of the output's index space after collapsing: per collapsed dim,
+ * its stride in elements (0 where it broadcasts). */
+typedef struct ew_shape {
+  int rank; /* collapsed output rank, >= 1 */
+  int64_t dims[MT_MAX_RANK];
+  int n_ops;
+  int64_t strides[EW_MAX_OPS][MT_MAX_RANK];
+} ew_shape;
+
+/* Collapses the output's dims for n_ops operands of ranks/dims (cpu_llvm.c). */
+void mt_cl_ew_collapse(int out_rank, const int64_t *out_dims, int n_ops, const int *ranks,
+                       const int64_t (*dims)[MT_MAX_RANK], ew_shape *s);
+/* The reference kernels' elementwise formulas on one float (cpu_llvm.c). */
+LLVMValueRef mt_cl_unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x);
+LLVMValueRef mt_cl_binary_op(em *e, mt_ew_binary op, LLVMValueRef x, LLVMValueRef y);
+/* Fused chains (cpu_chain.c): a kernel whose head is elementwise, and the epilogue of a GEMM or
+ * conv head over the flat range [lo, hi) of its output, which the head has just written. */
+void mt_cl_emit_chain(em *e, const mt_cpu_kernel *k);
+void mt_cl_emit_epilogue(em *e, const mt_cpu_kernel *k, LLVMValueRef lo, LLVMValueRef hi);
+
 /* The one BLAS entry point (cpu_llvm.c): C[m x n] = alpha * op(A) op(B) + beta * C, row-major. */
 void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, float alpha,
                  LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,

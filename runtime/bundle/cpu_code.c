@@ -18,6 +18,7 @@
 
 struct mt_cpu_code {
   void *handle;          /* dlopen handle, NULL: reference kernels */
+  int fd;                /* the object's memfd while handle is open, else -1 */
   const char *target;    /* the object's target or "reference" */
   size_t *at;            /* per group: its first kernel's index in fns */
   mt_cpu_kernel_fn *fns; /* per kernel of every group */
@@ -36,6 +37,7 @@ mt_cpu_kernel_fn mt_cpu_code_kernel(const mt_cpu_code *c, size_t g, size_t k) {
 void mt_cpu_code_destroy(mt_cpu_code *c) {
   if (!c) return;
   if (c->handle) dlclose(c->handle);
+  if (c->fd >= 0) close(c->fd);
   free(c->at);
   free(c->fns);
   free(c);
@@ -78,9 +80,12 @@ static int pick(const Mtbundle__Manifest *m, const mt_cpu_target_info *cap, char
   return best;
 }
 
-/* Writes object i to a memfd and dlopens it; NULL handle and *why on failure. */
+/* Writes object i to a memfd and dlopens it; NULL handle and *why on failure. The memfd stays
+ * open (*out_fd) until the handle is closed: dlopen matches an already loaded object by its path
+ * first, so a second session's object reusing a closed fd number's "/proc/self/fd/N" would get
+ * the first session's library instead of its own. */
 static void *open_object(const mt_bundle *b, const Mtbundle__CpuObject *o, char *why,
-                         size_t why_size) {
+                         size_t why_size, int *out_fd) {
   char name[64];
   snprintf(name, sizeof name, "mtrt-cpu-%s", o->target);
   int fd = memfd_create(name, MFD_CLOEXEC);
@@ -109,7 +114,10 @@ static void *open_object(const mt_bundle *b, const Mtbundle__CpuObject *o, char 
     const char *e = dlerror();
     snprintf(why, why_size, "dlopen failed: %s", e ? e : "unknown error");
   }
-  close(fd); /* the mapping keeps the file alive */
+  if (h)
+    *out_fd = fd;
+  else
+    close(fd);
   return h;
 }
 
@@ -170,6 +178,7 @@ mt_status *mt_cpu_code_load(const mt_bundle *b, const char *cpu_target, mt_cpu_c
   mt_cpu_code *c = calloc(1, sizeof *c);
   if (!c) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   c->target = "reference";
+  c->fd = -1;
   *out = c;
   if (reference) {
     snprintf(c->note, sizeof c->note, "reference kernels (cpu_target reference)");
@@ -188,7 +197,7 @@ mt_status *mt_cpu_code_load(const mt_bundle *b, const char *cpu_target, mt_cpu_c
     return NULL;
   }
   const Mtbundle__CpuObject *o = m->cpu_objects[i];
-  c->handle = open_object(b, o, why, sizeof why);
+  c->handle = open_object(b, o, why, sizeof why, &c->fd);
   if (!c->handle) {
     snprintf(c->note, sizeof c->note, "reference kernels (CPU object %s did not load: %s)",
              o->target, why);

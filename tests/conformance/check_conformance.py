@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 
-STATUS_RE = re.compile(r"^(PASS|UNSUPPORTED|FAIL) (\S+?)(?::|$)")
+STATUS_RE = re.compile(r"^(PASS|UNSUPPORTED|FAIL) (\S+?)(?::| \(|$)")  # a PASS may end "(note)"
 
 
 def read_pin(path):
@@ -67,9 +67,11 @@ def main():
     ap.add_argument("--min-pass", type=int, default=1)
     ap.add_argument("--pin", help="file recording each case's expected status")
     ap.add_argument("--update-pin", action="store_true", help="rewrite --pin from this run and succeed")
+    ap.add_argument("--backend", default="reference", help="mtcc conformance --backend (reference, cpu)")
     ap.add_argument("dirs", nargs="+")
     args = ap.parse_args()
-    proc = subprocess.run([args.mtcc, "conformance", *args.dirs], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run([args.mtcc, "conformance", "--backend", args.backend, *args.dirs],
+                          stdout=subprocess.PIPE, text=True)
     sys.stdout.write(proc.stdout)
     m = re.search(r"^conformance: (\d+) passed, (\d+) failed, (\d+) unsupported$", proc.stdout, re.M)
     if not m:

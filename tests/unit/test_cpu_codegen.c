@@ -146,11 +146,32 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "MatMul", "mm_batched", OB_NAMES("q", "k"), OB_NAMES("o_mmb"));
   ob_node(&b, g, "MatMul", "mm_weight", OB_NAMES("q", "wm"), OB_NAMES("o_mmw"));
   ob_node(&b, g, "Reshape", "reshape", OB_NAMES("o_sig", "shape"), OB_NAMES("o_rs"));
+  /* chains the backend fuses: conv + bias-sized Add + Relu (residual add of a full-shape input),
+   * GEMM + Sigmoid + broadcast Mul, 1x1 conv + Clip with bound inputs, and an elementwise chain
+   * whose middle value is also a graph output (stored) */
+  ob_input(&b, g, "res", MT_DTYPE_FLOAT32, 4, OB_DIMS(2, 6, 9, 11),
+           OB_PARAMS(NULL, NULL, NULL, NULL));
+  Onnx__NodeProto *cf =
+      ob_node(&b, g, "Conv", "conv_fuse", OB_NAMES("img", "wc", "bc"), OB_NAMES("f_c"));
+  ob_attr_ints(&b, cf, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  ob_node(&b, g, "Add", "cf_add", OB_NAMES("res", "f_c"), OB_NAMES("f_a"));
+  ob_node(&b, g, "Relu", "cf_relu", OB_NAMES("f_a"), OB_NAMES("o_cf"));
+  Onnx__NodeProto *gf =
+      ob_node(&b, g, "Gemm", "gemm_fuse", OB_NAMES("a", "wg", "cg"), OB_NAMES("f_g"));
+  ob_attr_int(&b, gf, "transB", 1);
+  ob_node(&b, g, "Sigmoid", "gf_sig", OB_NAMES("f_g"), OB_NAMES("f_s"));
+  ob_node(&b, g, "Mul", "gf_mul", OB_NAMES("f_s", "cg"), OB_NAMES("o_gf"));
+  ob_node(&b, g, "Conv", "pw_fuse", OB_NAMES("img", "wpw"), OB_NAMES("f_p"));
+  ob_node(&b, g, "Clip", "pw_clip", OB_NAMES("f_p", "lo", "hi"), OB_NAMES("o_pwc"));
+  ob_node(&b, g, "Sub", "ew_sub", OB_NAMES("x", "z"), OB_NAMES("f_e"));
+  ob_node(&b, g, "Exp", "ew_exp", OB_NAMES("f_e"), OB_NAMES("o_ewmid"));
+  ob_node(&b, g, "Div", "ew_div", OB_NAMES("bias", "o_ewmid"), OB_NAMES("o_ew"));
   static const char *const outs[] = {
-      "o_relu",  "o_tanh", "o_div",  "o_sub",  "o_max",   "o_min",    "o_exp",    "o_sqrt", "o_erf",
-      "o_leaky", "o_hsig", "o_gemm", "o_mmb",  "o_mmw",   "o_rs",     "o_clip",   "o_tr",   "o_sm",
-      "o_sm1",   "o_lsm",  "o_ln",   "o_conv", "o_convg", "o_convpw", "o_convdw", "o_mp",   "o_ap",
-      "o_ap2",   "o_gap",  "o_gmp",  "o_cat",  "o_g0",    "o_g1"};
+      "o_cf",   "o_gf",  "o_pwc",  "o_ewmid", "o_ew",     "o_relu",   "o_tanh",  "o_div",
+      "o_sub",  "o_max", "o_min",  "o_exp",   "o_sqrt",   "o_erf",    "o_leaky", "o_hsig",
+      "o_gemm", "o_mmb", "o_mmw",  "o_rs",    "o_clip",   "o_tr",     "o_sm",    "o_sm1",
+      "o_lsm",  "o_ln",  "o_conv", "o_convg", "o_convpw", "o_convdw", "o_mp",    "o_ap",
+      "o_ap2",  "o_gap", "o_gmp",  "o_cat",   "o_g0",     "o_g1"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
   size_t len;
@@ -213,7 +234,44 @@ static bool host_runs(const char *target) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-/* Runs kernel k of object `so` at 1, 2 and 3 threads against the reference; counts families. */
+/* The reference of a fused kernel's steps after its head: each step's node on the previous
+ * value (ref_cur) and its other args; results into steps_ref[i] (malloc'd). */
+static void reference_steps(const mt_module *m, const mt_cpu_kernel *k, const mt_tensor *views,
+                            mt_tensor cur, mt_tensor *steps_ref) {
+  for (int i = 0; i < k->n_steps; i++) {
+    const mt_cpu_step *s = &k->steps[i];
+    const mt_node *sn = mt_module_node_c(m, s->node);
+    const mt_tensor *ins[4];
+    int extra = 0;
+    for (int j = 0; j < sn->n_inputs; j++)
+      ins[j] = j == s->chain_operand ? &cur : &views[s->extra[extra++]];
+    steps_ref[i] = views[s->out_arg];
+    steps_ref[i].data = calloc(1, mt_tensor_nbytes(&steps_ref[i]) + 1);
+    mt_status *st = mt_cpu_kernel_run(&s->call, sn->n_inputs, ins, 1, &steps_ref[i]);
+    if (st) fail_msg("%s: reference of step %d: %s", k->name, i, mt_status_message(st));
+    cur = steps_ref[i];
+  }
+}
+
+static void compare(const mt_cpu_kernel *k, int threads, bool exact, const float *got,
+                    const float *want, size_t nb) {
+  if (exact) {
+    if (memcmp(got, want, nb) != 0) {
+      size_t e = 0;
+      while (e < nb / 4 && memcmp(&got[e], &want[e], 4) == 0) e++;
+      fail_msg("%s at %d thread(s): element %zu is %.9g, the reference %.9g", k->name, threads, e,
+               (double)got[e], (double)want[e]);
+    }
+    return;
+  }
+  for (size_t e = 0; e < nb / 4; e++)
+    if (!(fabsf(got[e] - want[e]) <= 1e-5f * fmaxf(1.0f, fabsf(want[e]))))
+      fail_msg("%s at %d thread(s): element %zu is %.9g, the reference %.9g", k->name, threads, e,
+               (double)got[e], (double)want[e]);
+}
+
+/* Runs kernel k of object `so` at 1, 2 and 3 threads against the reference (a fused kernel: its
+ * head's node, then each step's node); counts families (heads and steps). */
 static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, int *families) {
   mt_cpu_kernel_fn fn = (mt_cpu_kernel_fn)dlsym(so, k->symbol);
   if (!fn) fail_msg("%s: no symbol %s", k->name, k->symbol);
@@ -222,6 +280,9 @@ static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, i
   const mt_tensor *ins[MT_CPU_MAX_KERNEL_ARGS];
   void *args[MT_CPU_MAX_KERNEL_ARGS] = {0};
   void *owned[MT_CPU_MAX_KERNEL_ARGS] = {0};
+  bool is_out[MT_CPU_MAX_KERNEL_ARGS] = {false};
+  for (int i = n->n_inputs; i < k->n_head_args; i++) is_out[i] = true;
+  for (int s = 0; s < k->n_steps; s++) is_out[k->steps[s].out_arg] = true;
   for (int i = 0; i < k->n_args; i++) {
     ins[i] = NULL;
     if (k->args[i] == MT_NO_VALUE) continue;
@@ -229,14 +290,14 @@ static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, i
     views[i] = (mt_tensor){.dtype = v->dtype, .rank = v->rank};
     memcpy(views[i].dims, v->dims, sizeof views[i].dims);
     size_t nb = mt_tensor_nbytes(&views[i]);
-    if (i < n->n_inputs && v->constant >= 0) {
+    if (!is_out[i] && v->constant >= 0) {
       views[i].data = (void *)mt_module_constant(m, v->constant)->data;
     } else {
       owned[i] = malloc(nb ? nb : 1);
       views[i].data = owned[i];
-      if (i < n->n_inputs && v->dtype == MT_DTYPE_FLOAT32)
+      if (!is_out[i] && v->dtype == MT_DTYPE_FLOAT32)
         for (size_t e = 0; e < nb / 4; e++) ((float *)owned[i])[e] = rnd();
-      else if (i < n->n_inputs)
+      else if (!is_out[i])
         memset(owned[i], 0, nb);
     }
     args[i] = views[i].data;
@@ -244,46 +305,49 @@ static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, i
   }
   /* the reference into its own output buffers */
   int n_out = n->n_outputs;
-  mt_tensor ref[MT_CPU_MAX_KERNEL_ARGS];
+  mt_tensor ref[MT_CPU_MAX_KERNEL_ARGS], steps_ref[MT_CPU_MAX_STEPS];
   for (int o = 0; o < n_out; o++) {
     ref[o] = views[n->n_inputs + o];
     ref[o].data = calloc(1, mt_tensor_nbytes(&ref[o]) + 1);
   }
   mt_status *st = mt_cpu_kernel_run(&k->call, n->n_inputs, ins, n_out, ref);
   if (st) fail_msg("%s: reference: %s", k->name, mt_status_message(st));
+  reference_steps(m, k, views, ref[0], steps_ref);
   /* BLAS sums in its own order; a depthwise conv adds taps exactly as the reference */
   const mt_kc_conv *cv = &k->call.params.conv;
   bool exact =
       k->call.kind != MT_KERNEL_GEMM && k->call.kind != MT_KERNEL_MATMUL &&
       !(k->call.kind == MT_KERNEL_CONV && !(cv->group == cv->c_in && cv->c_in == cv->c_out));
-  size_t nb0 = mt_tensor_nbytes(&ref[0]);
-  uint8_t *first = malloc(nb0 + 1);
+  /* what the kernel stores: the head's outputs unless only the chain reads them, stored steps */
+  int n_check = 0, check_arg[MT_CPU_MAX_KERNEL_ARGS];
+  const mt_tensor *check_ref[MT_CPU_MAX_KERNEL_ARGS];
+  for (int o = 0; o < n_out && k->head_stored; o++)
+    check_arg[n_check] = n->n_inputs + o, check_ref[n_check++] = &ref[o];
+  for (int s = 0; s < k->n_steps; s++)
+    if (k->steps[s].stored)
+      check_arg[n_check] = k->steps[s].out_arg, check_ref[n_check++] = &steps_ref[s];
+  assert_true(n_check > 0);
+  uint8_t *first[MT_CPU_MAX_KERNEL_ARGS];
+  for (int c = 0; c < n_check; c++) first[c] = malloc(mt_tensor_nbytes(check_ref[c]) + 1);
   for (int threads = 1; threads <= 3; threads++) {
-    for (int o = 0; o < n_out; o++) /* NaN bytes: an element no call writes shows up */
-      memset(args[n->n_inputs + o], 0xff, mt_tensor_nbytes(&ref[o]));
+    for (int i = 0; i < k->n_args; i++) /* NaN bytes: an element no call writes shows up */
+      if (is_out[i]) memset(args[i], 0xff, mt_tensor_nbytes(&views[i]));
     for (int t = 0; t < threads; t++) fn(args, t, threads);
-    const float *got = args[n->n_inputs], *want = ref[0].data;
-    if (exact) {
-      if (memcmp(got, want, nb0) != 0) {
-        size_t e = 0;
-        while (e < nb0 / 4 && memcmp(&got[e], &want[e], 4) == 0) e++;
-        fail_msg("%s at %d thread(s): element %zu is %.9g, the reference %.9g", k->name, threads, e,
-                 (double)got[e], (double)want[e]);
-      }
-    } else {
-      for (size_t e = 0; e < nb0 / 4; e++)
-        if (!(fabsf(got[e] - want[e]) <= 1e-5f * fmaxf(1.0f, fabsf(want[e]))))
-          fail_msg("%s at %d thread(s): element %zu is %.9g, the reference %.9g", k->name, threads,
-                   e, (double)got[e], (double)want[e]);
+    for (int c = 0; c < n_check; c++) {
+      size_t nb = mt_tensor_nbytes(check_ref[c]);
+      const float *got = args[check_arg[c]];
+      compare(k, threads, exact, got, check_ref[c]->data, nb);
+      if (threads == 1)
+        memcpy(first[c], got, nb);
+      else if (memcmp(first[c], got, nb) != 0)
+        fail_msg("%s: %d threads give other bits than 1", k->name, threads);
     }
-    if (threads == 1)
-      memcpy(first, got, nb0);
-    else if (memcmp(first, got, nb0) != 0)
-      fail_msg("%s: %d threads give other bits than 1", k->name, threads);
   }
   families[k->call.kind]++;
-  free(first);
+  for (int s = 0; s < k->n_steps; s++) families[k->steps[s].call.kind]++;
+  for (int c = 0; c < n_check; c++) free(first[c]);
   for (int o = 0; o < n_out; o++) free(ref[o].data);
+  for (int s = 0; s < k->n_steps; s++) free(steps_ref[s].data);
   for (int i = 0; i < k->n_args; i++) free(owned[i]);
 }
 
@@ -324,9 +388,9 @@ static void test_kernels_match_reference(void **state) {
     assert_true(families[MT_KERNEL_UNARY] >= 10);
     assert_true(families[MT_KERNEL_BINARY] >= 4);
     assert_int_equal(families[MT_KERNEL_VARIADIC], 2);
-    assert_int_equal(families[MT_KERNEL_GEMM], 1);
+    assert_int_equal(families[MT_KERNEL_GEMM], 2);
     assert_int_equal(families[MT_KERNEL_MATMUL], 2);
-    assert_int_equal(families[MT_KERNEL_CONV], 4);
+    assert_int_equal(families[MT_KERNEL_CONV], 6);
     assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
     assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
@@ -339,6 +403,16 @@ static void test_kernels_match_reference(void **state) {
     checked++;
   }
   assert_true(checked > 0);
+  /* the chains were fused: each is one kernel, named after its nodes */
+  const char *chains[] = {"conv:conv_fuse+cf_add+cf_relu", "gemm:gemm_fuse+gf_sig+gf_mul",
+                          "conv:pw_fuse+pw_clip", "binary:ew_sub+ew_exp+ew_div", "binary:add+relu"};
+  for (size_t i = 0; i < sizeof chains / sizeof *chains; i++) {
+    bool found = false;
+    for (int k = 0; k < cpu->n_kernels; k++)
+      found = found || !strcmp(cpu->kernels[k].name, chains[i]);
+    if (!found) fail_msg("no fused kernel %s", chains[i]);
+  }
+  assert_true(cpu->n_fused >= 8);
   mtcc_compilation_destroy(c);
 }
 
