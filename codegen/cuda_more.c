@@ -500,6 +500,9 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
     st = mt_cg_attention_body(b, n, c, out_work);
     if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
     mt_status_free(st);
+    st = mt_cg_newops_body(b, n, c, out_work);
+    if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
+    mt_status_free(st);
     /* the caller names tenant and node */
     return MT_ERR(UNIMPLEMENTED,
                   "op '%s' runs on its own (data-dependent output size or control flow); no "

@@ -480,6 +480,18 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &a->has_nonpad);
     break;
   }
+  case MT_KERNEL_SWIGLU: c_f32(c, &k->params.swiglu.alpha); break;
+  case MT_KERNEL_TENSOR_SCATTER: {
+    mt_kc_tensor_scatter *t = &k->params.tensor_scatter;
+    c_i64(c, &t->batch);
+    c_i64(c, &t->outer);
+    c_i64(c, &t->max_seq);
+    c_i64(c, &t->seq);
+    c_i64(c, &t->inner);
+    c_bool(c, &t->circular);
+    c_bool(c, &t->has_indices);
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

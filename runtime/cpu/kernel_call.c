@@ -81,6 +81,9 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_ROTARY] = "rotary",
     [MT_KERNEL_ATTENTION] = "attention",
     [MT_KERNEL_CAST_NO_SATURATE] = "cast_no_saturate",
+    [MT_KERNEL_SWIGLU] = "swiglu",
+    [MT_KERNEL_BITCAST] = "bitcast",
+    [MT_KERNEL_TENSOR_SCATTER] = "tensor_scatter",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -296,6 +299,10 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_DET: return mt_cpu_kernel_run_vision(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_UNIQUE:
     return mt_cpu_kernel_run_unique(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_SWIGLU:
+  case MT_KERNEL_BITCAST:
+  case MT_KERNEL_TENSOR_SCATTER:
+    return mt_cpu_kernel_run_newops(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

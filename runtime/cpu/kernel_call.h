@@ -114,6 +114,10 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_ATTENTION, /* mt_kc_attention: Attention */
   /* dtypes (issue 13) */
   MT_KERNEL_CAST_NO_SATURATE, /* no parameters: Cast with saturate = 0 (float8 targets) */
+  /* the newest opsets' ops (issue 13, kernel_call_newops.c) */
+  MT_KERNEL_SWIGLU,         /* mt_kc_swiglu: SwiGLU */
+  MT_KERNEL_BITCAST,        /* no parameters: BitCast (same byte size, bytes copied) */
+  MT_KERNEL_TENSOR_SCATTER, /* mt_kc_tensor_scatter; write_indices is input 2 when present */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -520,6 +524,19 @@ typedef struct mt_kc_attention {
   bool in3d, causal, has_nonpad;
 } mt_kc_attention;
 
+/* SwiGLU: y = a * sigmoid(alpha * a) * b over same-shaped a and b, in double. */
+typedef struct mt_kc_swiglu {
+  float alpha;
+} mt_kc_swiglu;
+
+/* TensorScatter: present = past with, for each prefix row (dims before axis: `outer` rows, the
+ * first dim the batch), update's `seq` rows written at write_indices[batch] + s (modulo `max_seq`
+ * when circular). `inner` is the product of the dims after axis. */
+typedef struct mt_kc_tensor_scatter {
+  int64_t batch, outer, max_seq, seq, inner;
+  bool circular, has_indices;
+} mt_kc_tensor_scatter;
+
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
   union {
@@ -574,6 +591,8 @@ typedef struct mt_kernel_call {
     mt_kc_col2im col2im;
     mt_kc_rotary rotary;
     mt_kc_attention attention;
+    mt_kc_swiglu swiglu;
+    mt_kc_tensor_scatter tensor_scatter;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -626,6 +645,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_unique(const mt_kernel_call *call, int 
 MT_MUST_USE mt_status *mt_cpu_kernel_run_attention(const mt_kernel_call *call, int n_inputs,
                                                    const mt_tensor *const *inputs, int n_outputs,
                                                    mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
+                                                const mt_tensor *const *inputs, int n_outputs,
+                                                mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);

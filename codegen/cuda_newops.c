@@ -1,0 +1,116 @@
+/* Generators for the newest opsets' ops (MT_GROUP_OTHER kernels), with
+ * runtime/cpu/kernel_call_newops.c's arithmetic step by step:
+ *   - SwiGLU: one thread per element, a / (1 + exp(-alpha * a)) * b in double (the CPU's order).
+ *   - BitCast: one thread per element: its bytes are copied (memcpy) into the target type.
+ *   - TensorScatter: one thread per element of the cache: an element in a written row takes the
+ *     update's, the others past's. A linear write index past the cache, an error on the CPU, writes
+ *     nothing (a kernel cannot return a status), like the Gather generator's clamping. */
+#include <stdio.h>
+
+#include "codegen/cuda_internal.h"
+
+#define LOOP                                                                                       \
+  "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < %lldLL; i += "         \
+  "(long long)gridDim.x * blockDim.x) {"
+
+/* Name of node output 0's kernel parameter; UNIMPLEMENTED when nobody reads it. */
+MT_MUST_USE static mt_status *output_name(const cg_body *b, const mt_node *n, char *out,
+                                          mt_dtype *dt) {
+  int k = n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE
+              ? mt_cg_output_index(b->fg, n->outputs[0])
+              : -1;
+  if (k < 0) return MT_ERR(UNIMPLEMENTED, "%s without a used output", n->op_type);
+  snprintf(out, MT_CG_NAME, "b%d_out%d", b->index, k);
+  *dt = mt_module_value_c(b->m, n->outputs[0])->dtype;
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *swiglu(cg_body *b, const mt_node *n, const mt_kc_swiglu *p,
+                                     int64_t *out_work) {
+  char an[MT_CG_NAME], bn[MT_CG_NAME], yn[MT_CG_NAME], av[160], bv[160], al[64];
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, an));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, bn));
+  MT_RETURN_IF_ERROR_PLAIN(output_name(b, n, yn, &dt));
+  if (!mt_cg_ctype(dt)) return MT_ERR(UNIMPLEMENTED, "SwiGLU of %s", mt_dtype_name(dt));
+  int64_t total = mt_cg_numel(b->m, n->outputs[0]);
+  *out_work = total;
+  mt_cg_elem_load(dt, an, "i", av, sizeof av);
+  mt_cg_elem_load(dt, bn, "i", bv, sizeof bv);
+  mt_cg_float_lit(p->alpha, al, sizeof al);
+  mt_cg_line(b, LOOP, (long long)total);
+  b->indent++;
+  mt_cg_line(b, "const double a = (double)%s;", av);
+  mt_cg_line(b, "const double r = a / (1.0 + exp(-(double)%s * a)) * (double)%s;", al, bv);
+  mt_cg_store(b, dt, yn, "i", dt == MT_DTYPE_FLOAT64 ? "r" : "(float)r");
+  b->indent--;
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *bitcast(cg_body *b, const mt_node *n, int64_t *out_work) {
+  char xn[MT_CG_NAME], yn[MT_CG_NAME];
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xn));
+  MT_RETURN_IF_ERROR_PLAIN(output_name(b, n, yn, &dt));
+  mt_dtype xt = mt_module_value_c(b->m, n->inputs[0])->dtype;
+  const char *ts = mt_cg_storetype(xt), *ys = mt_cg_storetype(dt);
+  if (!ts || !ys || mt_dtype_size(xt) != mt_dtype_size(dt))
+    return MT_ERR(UNIMPLEMENTED, "BitCast from %s to %s", mt_dtype_name(xt), mt_dtype_name(dt));
+  int64_t total = mt_cg_numel(b->m, n->outputs[0]);
+  *out_work = total;
+  /* a value copy through memcpy: defined for every pair of storage types of one size */
+  mt_cg_line(b, LOOP, (long long)total);
+  mt_cg_line(b, "  const %s v = %s[i];", ts, xn);
+  mt_cg_line(b, "  %s r;", ys);
+  mt_cg_line(b, "  memcpy(&r, &v, sizeof r);");
+  mt_cg_line(b, "  %s[i] = r;", yn);
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *tensor_scatter(cg_body *b, const mt_node *n,
+                                             const mt_kc_tensor_scatter *p, int64_t *out_work) {
+  char pn[MT_CG_NAME], un[MT_CG_NAME], wn[MT_CG_NAME], yn[MT_CG_NAME];
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, pn));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, un));
+  if (p->has_indices) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, wn));
+  MT_RETURN_IF_ERROR_PLAIN(output_name(b, n, yn, &dt));
+  if (p->batch < 1 || p->max_seq < 1)
+    return MT_ERR(UNIMPLEMENTED, "TensorScatter with an empty batch or sequence axis");
+  int64_t total = p->outer * p->max_seq * p->inner;
+  *out_work = total;
+  mt_cg_line(b, "const long long M = %lldLL, S = %lldLL, I = %lldLL, PB = %lldLL;",
+             (long long)p->max_seq, (long long)p->seq, (long long)p->inner,
+             (long long)(p->outer / p->batch));
+  mt_cg_line(b, LOOP, (long long)total);
+  b->indent++;
+  mt_cg_line(b, "const long long e = i %% I, m = i / I %% M, o = i / (I * M);");
+  if (p->has_indices)
+    mt_cg_line(b, "const long long w = %s[o / PB];", wn);
+  else
+    mt_cg_line(b, "const long long w = 0;");
+  /* the update row s lands on cache row (w + s) (mod M): invert it for row m */
+  if (p->circular)
+    mt_cg_line(b, "const long long s = w < 0 ? -1 : ((m - w %% M) %% M + M) %% M;");
+  else
+    mt_cg_line(b, "const long long s = w < 0 || w + S > M ? -1 : m - w;");
+  mt_cg_line(b, "if (s >= 0 && s < S)");
+  mt_cg_line(b, "  %s[i] = %s[(o * S + s) * I + e];", yn, un);
+  mt_cg_line(b, "else");
+  mt_cg_line(b, "  %s[i] = %s[i];", yn, pn);
+  b->indent--;
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
+mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                             int64_t *out_work) {
+  switch (c->kind) {
+  case MT_KERNEL_SWIGLU: return swiglu(b, n, &c->params.swiglu, out_work);
+  case MT_KERNEL_BITCAST: return bitcast(b, n, out_work);
+  case MT_KERNEL_TENSOR_SCATTER: return tensor_scatter(b, n, &c->params.tensor_scatter, out_work);
+  default: return MT_ERR(NOT_FOUND, "not a newops kernel");
+  }
+}

@@ -1,0 +1,82 @@
+/* Kernel calls for the newest opsets' ops: SwiGLU (MT_KERNEL_SWIGLU), BitCast
+ * (MT_KERNEL_BITCAST) and TensorScatter (MT_KERNEL_TENSOR_SCATTER).
+ *
+ * SwiGLU computes in double and rounds once on store, so float16 loses nothing in between.
+ * BitCast copies bytes (tensors are little endian in memory on every target mtcc supports, which
+ * is what the spec asks). TensorScatter copies past into present and then writes the update rows,
+ * so a present aliasing past is fine. */
+#include <math.h>
+#include <string.h>
+
+#include "runtime/cpu/kernel_call.h"
+
+MT_MUST_USE static mt_status *run_swiglu(const mt_kc_swiglu *p, const mt_tensor *a,
+                                         const mt_tensor *b, mt_tensor *y) {
+  int64_t n = mt_tensor_numel(y);
+  if (!a || !b || !mt_dtype_is_float_any(a->dtype) || b->dtype != a->dtype ||
+      y->dtype != a->dtype || mt_tensor_numel(a) != n || mt_tensor_numel(b) != n)
+    return MT_ERR(INVALID_ARGUMENT, "SwiGLU: operands do not match the call");
+  double alpha = (double)p->alpha;
+  for (int64_t i = 0; i < n; i++) {
+    double x = mt_tensor_get_f64(a, i);
+    mt_tensor_set_f64(y, i, x / (1.0 + exp(-alpha * x)) * mt_tensor_get_f64(b, i));
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *run_bitcast(const mt_tensor *x, mt_tensor *y) {
+  size_t n = mt_tensor_nbytes(x);
+  if (mt_dtype_size(x->dtype) == 0 || n != mt_tensor_nbytes(y) ||
+      mt_dtype_size(x->dtype) != mt_dtype_size(y->dtype))
+    return MT_ERR(INVALID_ARGUMENT, "BitCast: %s and %s differ in size", mt_dtype_name(x->dtype),
+                  mt_dtype_name(y->dtype));
+  if (n && y->data != x->data) memmove(y->data, x->data, n);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *run_tensor_scatter(const mt_kc_tensor_scatter *p, int n_inputs,
+                                                 const mt_tensor *const *in, mt_tensor *y) {
+  const mt_tensor *past = in[0], *upd = n_inputs > 1 ? in[1] : NULL;
+  const mt_tensor *idx = p->has_indices && n_inputs > 2 ? in[2] : NULL;
+  size_t es = mt_dtype_size(y->dtype);
+  int64_t per_batch = p->batch > 0 ? p->outer / p->batch : 0;
+  if (!past || !upd || (p->has_indices && !idx) || es == 0 || past->dtype != y->dtype ||
+      upd->dtype != y->dtype || p->batch < 1 || p->outer % p->batch != 0 || p->seq > p->max_seq ||
+      mt_tensor_numel(y) != p->outer * p->max_seq * p->inner ||
+      mt_tensor_numel(past) != mt_tensor_numel(y) ||
+      mt_tensor_numel(upd) != p->outer * p->seq * p->inner ||
+      (idx && mt_tensor_numel(idx) != p->batch))
+    return MT_ERR(INVALID_ARGUMENT, "TensorScatter: operands do not match the call");
+  if (y->data != past->data) memmove(y->data, past->data, mt_tensor_nbytes(y));
+  size_t row = (size_t)p->inner * es;
+  for (int64_t o = 0; o < p->outer; o++) {
+    int64_t w = idx ? mt_tensor_get_i64(idx, o / per_batch) : 0;
+    if (w < 0 || (!p->circular && w + p->seq > p->max_seq))
+      return MT_ERR(INVALID_ARGUMENT,
+                    "TensorScatter: write index %lld with %lld rows does not fit %lld (linear)",
+                    (long long)w, (long long)p->seq, (long long)p->max_seq);
+    for (int64_t s = 0; s < p->seq; s++) {
+      int64_t at = (w + s) % p->max_seq;
+      memcpy((char *)y->data + (size_t)(o * p->max_seq + at) * row,
+             (const char *)upd->data + (size_t)(o * p->seq + s) * row, row);
+    }
+  }
+  return NULL;
+}
+
+mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
+                                    const mt_tensor *const *inputs, int n_outputs,
+                                    mt_tensor *outputs) {
+  if (n_inputs < 1 || n_outputs < 1 || !inputs[0])
+    return MT_ERR(INVALID_ARGUMENT, "kernel %s needs an input and an output",
+                  mt_kernel_kind_name(call->kind));
+  switch (call->kind) {
+  case MT_KERNEL_SWIGLU:
+    return run_swiglu(&call->params.swiglu, inputs[0], n_inputs > 1 ? inputs[1] : NULL, outputs);
+  case MT_KERNEL_BITCAST: return run_bitcast(inputs[0], outputs);
+  case MT_KERNEL_TENSOR_SCATTER:
+    return run_tensor_scatter(&call->params.tensor_scatter, n_inputs, inputs, outputs);
+  default:
+    return MT_ERR(INTERNAL, "kernel %s is not a newops kernel", mt_kernel_kind_name(call->kind));
+  }
+}
