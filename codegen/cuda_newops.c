@@ -4,7 +4,8 @@
  *   - BitCast: one thread per element: its bytes are copied (memcpy) into the target type.
  *   - TensorScatter: one thread per element of the cache: an element in a written row takes the
  *     update's, the others past's. A linear write index past the cache, an error on the CPU, writes
- *     nothing (a kernel cannot return a status), like the Gather generator's clamping. */
+ *     nothing (a kernel cannot return a status), like the Gather generator's clamping.
+ *   - DeformConv: one thread per output element, the CPU's loops and bilinear taps in double. */
 #include <stdio.h>
 
 #include "codegen/cuda_internal.h"
@@ -105,12 +106,79 @@ MT_MUST_USE static mt_status *tensor_scatter(cg_body *b, const mt_node *n,
   return NULL;
 }
 
+/* One thread per output element: the CPU kernel's loops (channels of the group, then taps) and
+ * its bilinear sample, in double. */
+MT_MUST_USE static mt_status *deform_conv(cg_body *b, const mt_node *n, const mt_kc_deform_conv *p,
+                                          int64_t *out_work) {
+  char xn[MT_CG_NAME], wn[MT_CG_NAME], on[MT_CG_NAME], bn[MT_CG_NAME], mn[MT_CG_NAME];
+  char yn[MT_CG_NAME], v[160];
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xn));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, wn));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, on));
+  if (p->has_bias) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 3, bn));
+  if (p->has_mask) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 4, mn));
+  MT_RETURN_IF_ERROR_PLAIN(output_name(b, n, yn, &dt));
+  if (!mt_cg_ctype(dt)) return MT_ERR(UNIMPLEMENTED, "DeformConv of %s", mt_dtype_name(dt));
+  int64_t total = p->n * p->oc * p->oh * p->ow;
+  *out_work = total;
+  mt_cg_line(b, "const long long C = %lldLL, H = %lldLL, W = %lldLL, OC = %lldLL, OH = %lldLL;",
+             (long long)p->c, (long long)p->h, (long long)p->w, (long long)p->oc, (long long)p->oh);
+  mt_cg_line(b, "const long long OW = %lldLL, KW = %lldLL, T = %lldLL, G = %lldLL, OG = %lldLL;",
+             (long long)p->ow, (long long)p->kw, (long long)(p->kh * p->kw), (long long)p->group,
+             (long long)p->offset_group);
+  mt_cg_line(b, "const long long CG = C / G, OCG = OC / G, COG = C / OG, P = OH * OW;");
+  mt_cg_line(b, LOOP, (long long)total);
+  b->indent++;
+  mt_cg_line(b,
+             "const long long j = i %% OW, r = i / OW %% OH, o = i / P %% OC, bb = i / (P * OC);");
+  mt_cg_elem_load(dt, bn, "o", v, sizeof v);
+  mt_cg_line(b, "double acc = %s;", p->has_bias ? v : "0.0");
+  mt_cg_line(b, "const long long g = o / OCG;");
+  mt_cg_line(b, "for (long long ci = 0; ci < CG; ci++) {");
+  mt_cg_line(b, "  const long long ch = g * CG + ci, og = ch / COG;");
+  mt_cg_line(b, "  for (long long t = 0; t < T; t++) {");
+  mt_cg_line(b, "    const long long ky = t / KW, kx = t %% KW;");
+  mt_cg_line(b, "    const long long ob = ((bb * OG + og) * T + t) * 2 * P + r * OW + j;");
+  mt_cg_elem_load(dt, on, "ob", v, sizeof v);
+  mt_cg_line(b, "    const double sy = (double)(r * %lldLL - %lldLL + ky * %lldLL) + (double)%s;",
+             (long long)p->stride[0], (long long)p->pad[0], (long long)p->dil[0], v);
+  mt_cg_elem_load(dt, on, "ob + P", v, sizeof v);
+  mt_cg_line(b, "    const double sx = (double)(j * %lldLL - %lldLL + kx * %lldLL) + (double)%s;",
+             (long long)p->stride[1], (long long)p->pad[1], (long long)p->dil[1], v);
+  mt_cg_line(b, "    const double fy = floor(sy), fx = floor(sx), ly = sy - fy, lx = sx - fx;");
+  mt_cg_line(b, "    const long long y0 = (long long)fy, x0 = (long long)fx;");
+  mt_cg_line(b, "    const long long base = (bb * C + ch) * H * W;");
+  mt_cg_line(b, "    double sv = 0.0;");
+  mt_cg_line(b, "    for (int dy = 0; dy < 2; dy++)");
+  mt_cg_line(b, "      for (int dx = 0; dx < 2; dx++) {");
+  mt_cg_line(b, "        const long long yy = y0 + dy, xc = x0 + dx;");
+  mt_cg_line(b, "        if (yy < 0 || yy >= H || xc < 0 || xc >= W) continue;");
+  mt_cg_line(b, "        const double wt = (dy ? ly : 1.0 - ly) * (dx ? lx : 1.0 - lx);");
+  mt_cg_elem_load(dt, xn, "base + yy * W + xc", v, sizeof v);
+  mt_cg_line(b, "        sv += wt * (double)%s;", v);
+  mt_cg_line(b, "      }");
+  if (p->has_mask) {
+    mt_cg_elem_load(dt, mn, "((bb * OG + og) * T + t) * P + r * OW + j", v, sizeof v);
+    mt_cg_line(b, "    sv *= (double)%s;", v);
+  }
+  mt_cg_elem_load(dt, wn, "(o * CG + ci) * T + t", v, sizeof v);
+  mt_cg_line(b, "    acc += sv * (double)%s;", v);
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+  mt_cg_store(b, dt, yn, "i", dt == MT_DTYPE_FLOAT64 ? "acc" : "(float)acc");
+  b->indent--;
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
 mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
   switch (c->kind) {
   case MT_KERNEL_SWIGLU: return swiglu(b, n, &c->params.swiglu, out_work);
   case MT_KERNEL_BITCAST: return bitcast(b, n, out_work);
   case MT_KERNEL_TENSOR_SCATTER: return tensor_scatter(b, n, &c->params.tensor_scatter, out_work);
+  case MT_KERNEL_DEFORM_CONV: return deform_conv(b, n, &c->params.deform_conv, out_work);
   default: return MT_ERR(NOT_FOUND, "not a newops kernel");
   }
 }

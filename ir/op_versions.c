@@ -62,6 +62,7 @@ static const mt_onnx_schema_versions implemented[] = {
     {"CumProd", {26}, 0},
     {"CumSum", {11, 14}, 0},
     {"DFT", {17, 20}, 0},
+    {"DeformConv", {19, 22}, 0},
     {"DepthToSpace", {1, 11, 13, 28}, 0},
     {"DequantizeLinear", {10, 13, 19, 21, 23, 24, 25, 28}, 0},
     {"Det", {11, 22}, 0},

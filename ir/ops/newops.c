@@ -1,5 +1,5 @@
-/* The newest opsets' ops: SwiGLU (opset 28), BitCast (26) and TensorScatter (24), lowered to
- * MT_KERNEL_SWIGLU / MT_KERNEL_BITCAST / MT_KERNEL_TENSOR_SCATTER
+/* The newest opsets' ops: SwiGLU (opset 28), BitCast (26), TensorScatter (24) and DeformConv (19,
+ * 22: types only), lowered to MT_KERNEL_SWIGLU / BITCAST / TENSOR_SCATTER / DEFORM_CONV
  * (runtime/cpu/kernel_call_newops.c). Each runs as its own kernel (pattern opaque); every shape
  * check happens here so the kernel only indexes. */
 #include <string.h>
@@ -125,6 +125,96 @@ MT_MUST_USE static mt_status *lower_tensor_scatter(const mt_op_ctx *c, mt_kernel
   return tensor_scatter_call(c, &call->params.tensor_scatter);
 }
 
+/* ---------------------------------------------------------------- DeformConv */
+
+/* Attribute `name` as exactly n ints into out, else dflt for each. */
+MT_MUST_USE static mt_status *ints_attr(const mt_node *n, const char *name, int want, int64_t dflt,
+                                        int64_t *out) {
+  const int64_t *v;
+  int64_t k = mt_node_attr_ints(n, name, &v);
+  if (!mt_node_attr(n, name)) {
+    for (int i = 0; i < want; i++) out[i] = dflt;
+    return NULL;
+  }
+  if (k != want)
+    return MT_ERR(INVALID_ARGUMENT, "attribute '%s' has %lld values, expected %d", name,
+                  (long long)k, want);
+  for (int i = 0; i < want; i++) out[i] = v[i];
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *deform_call(const mt_op_ctx *c, mt_kc_deform_conv *p) {
+  const mt_tensor *x = mt_op_input(c, 0), *w = mt_op_input(c, 1), *off = mt_op_input(c, 2);
+  const mt_tensor *bias = mt_op_input(c, 3), *mask = mt_op_input(c, 4);
+  if (!x || !w || !off) return MT_ERR(INVALID_ARGUMENT, "expected X, W and offset");
+  if (!mt_dtype_is_float_any(x->dtype))
+    return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(x->dtype));
+  /* The spec is N-D; its reference, and this kernel, cover 2-D images. */
+  if (x->rank != 4)
+    return MT_ERR(UNIMPLEMENTED, "DeformConv over %d spatial dims (only 2-D is implemented)",
+                  x->rank - 2);
+  const mt_tensor *same[] = {w, off, bias, mask};
+  for (int i = 0; i < 4; i++)
+    if (same[i] && (same[i]->dtype != x->dtype || same[i]->rank != (i == 2 ? 1 : 4)))
+      return MT_ERR(INVALID_ARGUMENT, "input %d must be %s of rank %d", i + 1,
+                    mt_dtype_name(x->dtype), i == 2 ? 1 : 4);
+  memset(p, 0, sizeof *p);
+  const mt_node *n = c->node;
+  p->n = x->dims[0], p->c = x->dims[1], p->h = x->dims[2], p->w = x->dims[3];
+  p->oc = w->dims[0];
+  p->group = mt_node_attr_int(n, "group", 1);
+  p->offset_group = mt_node_attr_int(n, "offset_group", 1);
+  int64_t k[2] = {0, 0}, pads[4];
+  MT_RETURN_IF_ERROR_PLAIN(ints_attr(n, "kernel_shape", 2, 0, k));
+  if (!mt_node_attr(n, "kernel_shape")) k[0] = w->dims[2], k[1] = w->dims[3];
+  MT_RETURN_IF_ERROR_PLAIN(ints_attr(n, "strides", 2, 1, p->stride));
+  MT_RETURN_IF_ERROR_PLAIN(ints_attr(n, "dilations", 2, 1, p->dil));
+  MT_RETURN_IF_ERROR_PLAIN(ints_attr(n, "pads", 4, 0, pads));
+  p->kh = k[0], p->kw = k[1], p->pad[0] = pads[0], p->pad[1] = pads[1];
+  if (p->group < 1 || p->offset_group < 1 || p->c % p->group != 0 || p->oc % p->group != 0 ||
+      p->c % p->offset_group != 0)
+    return MT_ERR(INVALID_ARGUMENT, "group %lld / offset_group %lld do not divide C %lld, OC %lld",
+                  (long long)p->group, (long long)p->offset_group, (long long)p->c,
+                  (long long)p->oc);
+  if (w->dims[1] != p->c / p->group || w->dims[2] != p->kh || w->dims[3] != p->kw)
+    return MT_ERR(INVALID_ARGUMENT, "W must be [%lld, %lld, %lld, %lld]", (long long)p->oc,
+                  (long long)(p->c / p->group), (long long)p->kh, (long long)p->kw);
+  for (int i = 0; i < 2; i++)
+    if (p->stride[i] < 1 || p->dil[i] < 1 || pads[i] < 0 || pads[i + 2] < 0)
+      return MT_ERR(INVALID_ARGUMENT, "strides and dilations must be >= 1, pads >= 0");
+  int64_t span_h = (p->kh - 1) * p->dil[0] + 1, span_w = (p->kw - 1) * p->dil[1] + 1;
+  p->oh = (p->h + pads[0] + pads[2] - span_h) / p->stride[0] + 1;
+  p->ow = (p->w + pads[1] + pads[3] - span_w) / p->stride[1] + 1;
+  if (p->oh < 1 || p->ow < 1) return MT_ERR(INVALID_ARGUMENT, "the kernel is larger than X");
+  int64_t taps = p->kh * p->kw;
+  if (off->dims[0] != p->n || off->dims[1] != p->offset_group * taps * 2 || off->dims[2] != p->oh ||
+      off->dims[3] != p->ow)
+    return MT_ERR(INVALID_ARGUMENT, "offset must be [%lld, %lld, %lld, %lld]", (long long)p->n,
+                  (long long)(p->offset_group * taps * 2), (long long)p->oh, (long long)p->ow);
+  if (mask && (mask->dims[0] != p->n || mask->dims[1] != p->offset_group * taps ||
+               mask->dims[2] != p->oh || mask->dims[3] != p->ow))
+    return MT_ERR(INVALID_ARGUMENT, "mask must be [%lld, %lld, %lld, %lld]", (long long)p->n,
+                  (long long)(p->offset_group * taps), (long long)p->oh, (long long)p->ow);
+  if (bias && bias->dims[0] != p->oc)
+    return MT_ERR(INVALID_ARGUMENT, "B must have %lld elements", (long long)p->oc);
+  p->has_bias = bias != NULL;
+  p->has_mask = mask != NULL;
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_deform(mt_op_ctx *c) {
+  mt_kc_deform_conv p;
+  MT_RETURN_IF_ERROR_PLAIN(deform_call(c, &p));
+  const int64_t dims[4] = {p.n, p.oc, p.oh, p.ow};
+  mt_op_set_output(c, 0, mt_op_input(c, 0)->dtype, 4, dims);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_deform(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_DEFORM_CONV;
+  return deform_call(c, &call->params.deform_conv);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const mt_op_def mt_ops_newops[] = {
@@ -147,5 +237,11 @@ const mt_op_def mt_ops_newops[] = {
      .pattern = MT_PATTERN_OPAQUE,
      .infer = infer_tensor_scatter,
      .lower = lower_tensor_scatter},
+    {.op_type = "DeformConv",
+     .min_inputs = 3,
+     .max_inputs = 5,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_deform,
+     .lower = lower_deform},
     {0},
 };

@@ -492,6 +492,18 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &t->has_indices);
     break;
   }
+  case MT_KERNEL_DEFORM_CONV: {
+    mt_kc_deform_conv *d = &k->params.deform_conv;
+    int64_t *geo[] = {&d->n,  &d->c,  &d->h,  &d->w,     &d->oc,          &d->oh,
+                      &d->ow, &d->kh, &d->kw, &d->group, &d->offset_group};
+    for (size_t i = 0; i < sizeof geo / sizeof *geo; i++) c_i64(c, geo[i]);
+    c_i64s(c, d->stride, 2);
+    c_i64s(c, d->pad, 2);
+    c_i64s(c, d->dil, 2);
+    c_bool(c, &d->has_bias);
+    c_bool(c, &d->has_mask);
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

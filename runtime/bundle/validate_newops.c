@@ -1,10 +1,11 @@
-/* Load-time check of the newest opsets' calls (SwiGLU, BitCast, TensorScatter) against their
+/* Load-time check of the newest opsets' calls (SwiGLU, BitCast, TensorScatter, DeformConv) against their
  * buffers: each buffer must have the dtype and element count the kernel in
  * runtime/cpu/kernel_call_newops.c reads or writes, so a crafted bundle cannot make it index past
  * a buffer. validate_calls.c dispatches here. */
 #include "runtime/bundle/validate_rnn.h"
 
 #define MAX_LEN ((int64_t)1 << 40)
+#define MAX_GEOM ((int64_t)1 << 31)
 
 static mt_status *bad(const char *kind, const char *what) {
   return MT_ERR(DATA_LOSS, "%s call: %s", kind, what);
@@ -64,6 +65,45 @@ static mt_status *check_tensor_scatter(int n_in, const mt_tensor *in, int n_out,
   return NULL;
 }
 
+static bool geom(int64_t v, int64_t lo) { return v >= lo && v <= MAX_GEOM; }
+
+static mt_status *check_deform_conv(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
+                                    const mt_kc_deform_conv *p) {
+  if (n_in < 3 || n_in > 5 || n_out != 1 || !present(n_in, in, 0) || !present(n_in, in, 1) ||
+      !present(n_in, in, 2) || !present(n_out, out, 0))
+    return bad("deform_conv", "takes X, W, offset, B, mask and one output");
+  const int64_t *g[] = {&p->n, &p->c, &p->h, &p->w, &p->oc, &p->oh, &p->ow, &p->kh, &p->kw};
+  for (size_t i = 0; i < sizeof g / sizeof *g; i++)
+    if (!geom(*g[i], 1)) return bad("deform_conv", "geometry out of range");
+  for (int i = 0; i < 2; i++)
+    if (!geom(p->stride[i], 1) || !geom(p->dil[i], 1) || !geom(p->pad[i], 0))
+      return bad("deform_conv", "strides, dilations or pads out of range");
+  if (!geom(p->group, 1) || !geom(p->offset_group, 1) || p->c % p->group != 0 ||
+      p->oc % p->group != 0 || p->c % p->offset_group != 0)
+    return bad("deform_conv", "group or offset_group does not divide the channels");
+  mt_dtype dt = in[0].dtype;
+  if (!mt_dtype_is_float_any(dt) || out[0].dtype != dt)
+    return bad("deform_conv", "X and the output must share one float dtype");
+  for (int i = 1; i < n_in; i++)
+    if (present(n_in, in, i) && in[i].dtype != dt)
+      return bad("deform_conv", "every input must have X's dtype");
+  if (p->has_bias != present(n_in, in, 3) || p->has_mask != present(n_in, in, 4))
+    return bad("deform_conv", "B or mask presence disagrees with the parameters");
+  double taps = (double)p->kh * (double)p->kw, plane = (double)p->oh * (double)p->ow;
+  double counts[] = {(double)p->n * (double)p->c * (double)p->h * (double)p->w,
+                     (double)p->oc * (double)(p->c / p->group) * taps,
+                     (double)p->n * (double)p->offset_group * taps * 2 * plane, (double)p->oc,
+                     (double)p->n * (double)p->offset_group * taps * plane};
+  for (int i = 0; i < 5; i++) {
+    if (counts[i] > (double)MAX_LEN) return bad("deform_conv", "geometry out of range");
+    if (present(n_in, in, i) && (double)mt_tensor_numel(&in[i]) != counts[i])
+      return bad("deform_conv", "an input's element count differs from the parameters'");
+  }
+  if ((double)mt_tensor_numel(&out[0]) != (double)p->n * (double)p->oc * plane)
+    return bad("deform_conv", "the output's element count differs from the parameters'");
+  return NULL;
+}
+
 mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
                                   const mt_kernel_call *call) {
   switch (call->kind) {
@@ -71,6 +111,8 @@ mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, cons
   case MT_KERNEL_BITCAST: return check_bitcast(n_in, in, n_out, out);
   case MT_KERNEL_TENSOR_SCATTER:
     return check_tensor_scatter(n_in, in, n_out, out, &call->params.tensor_scatter);
+  case MT_KERNEL_DEFORM_CONV:
+    return check_deform_conv(n_in, in, n_out, out, &call->params.deform_conv);
   default: return bad(mt_kernel_kind_name(call->kind), "not a newops kind");
   }
 }

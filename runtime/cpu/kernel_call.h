@@ -118,6 +118,7 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_SWIGLU,         /* mt_kc_swiglu: SwiGLU */
   MT_KERNEL_BITCAST,        /* no parameters: BitCast (same byte size, bytes copied) */
   MT_KERNEL_TENSOR_SCATTER, /* mt_kc_tensor_scatter; write_indices is input 2 when present */
+  MT_KERNEL_DEFORM_CONV,    /* mt_kc_deform_conv: X, W, offset, B, mask (2-D) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -537,6 +538,17 @@ typedef struct mt_kc_tensor_scatter {
   bool circular, has_indices;
 } mt_kc_tensor_scatter;
 
+/* DeformConv over 2-D X [N, C, H, W], W [OC, C / group, KH, KW], offset [N, offset_group * KH * KW
+ * * 2, OH, OW] ((dy, dx) per kernel tap), optional B [OC] and mask [N, offset_group * KH * KW, OH,
+ * OW]. Each tap samples X bilinearly at (oy * stride - pad + ky * dil + dy, ...), corners outside
+ * X reading 0; sums in double. */
+typedef struct mt_kc_deform_conv {
+  int64_t n, c, h, w, oc, oh, ow, kh, kw;
+  int64_t stride[2], pad[2], dil[2]; /* (y, x); pad is the leading (top, left) padding */
+  int64_t group, offset_group;
+  bool has_bias, has_mask;
+} mt_kc_deform_conv;
+
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
   union {
@@ -593,6 +605,7 @@ typedef struct mt_kernel_call {
     mt_kc_attention attention;
     mt_kc_swiglu swiglu;
     mt_kc_tensor_scatter tensor_scatter;
+    mt_kc_deform_conv deform_conv;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;

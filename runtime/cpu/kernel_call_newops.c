@@ -1,5 +1,6 @@
 /* Kernel calls for the newest opsets' ops: SwiGLU (MT_KERNEL_SWIGLU), BitCast
- * (MT_KERNEL_BITCAST) and TensorScatter (MT_KERNEL_TENSOR_SCATTER).
+ * (MT_KERNEL_BITCAST), TensorScatter (MT_KERNEL_TENSOR_SCATTER) and DeformConv
+ * (MT_KERNEL_DEFORM_CONV, 2-D; bilinear taps and sums in double).
  *
  * SwiGLU computes in double and rounds once on store, so float16 loses nothing in between.
  * BitCast copies bytes (tensors are little endian in memory on every target mtcc supports, which
@@ -64,6 +65,67 @@ MT_MUST_USE static mt_status *run_tensor_scatter(const mt_kc_tensor_scatter *p, 
   return NULL;
 }
 
+/* X[b, ch] sampled bilinearly at (y, x); corners outside the image read 0 (GridSample's zeros
+ * padding with align_corners, which is how the spec's reference samples). */
+static double bilinear(const mt_tensor *x, int64_t base, int64_t h, int64_t w, double y,
+                       double xx) {
+  double fy = floor(y), fx = floor(xx);
+  double ly = y - fy, lx = xx - fx;
+  int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+  double v = 0;
+  for (int dy = 0; dy < 2; dy++)
+    for (int dx = 0; dx < 2; dx++) {
+      int64_t yy = y0 + dy, xc = x0 + dx;
+      if (yy < 0 || yy >= h || xc < 0 || xc >= w) continue;
+      double wt = (dy ? ly : 1.0 - ly) * (dx ? lx : 1.0 - lx);
+      v += wt * mt_tensor_get_f64(x, base + yy * w + xc);
+    }
+  return v;
+}
+
+MT_MUST_USE static mt_status *run_deform_conv(const mt_kc_deform_conv *p, int n_inputs,
+                                              const mt_tensor *const *in, mt_tensor *y) {
+  const mt_tensor *x = in[0], *wt = n_inputs > 1 ? in[1] : NULL, *off = n_inputs > 2 ? in[2] : NULL;
+  const mt_tensor *bias = p->has_bias && n_inputs > 3 ? in[3] : NULL;
+  const mt_tensor *mask = p->has_mask && n_inputs > 4 ? in[4] : NULL;
+  int64_t taps = p->kh * p->kw, cg = p->group > 0 ? p->c / p->group : 0;
+  if (!wt || !off || (p->has_bias && !bias) || (p->has_mask && !mask) || p->group < 1 ||
+      p->offset_group < 1 || p->c % p->group != 0 || p->oc % p->group != 0 ||
+      p->c % p->offset_group != 0 || mt_tensor_numel(x) != p->n * p->c * p->h * p->w ||
+      mt_tensor_numel(wt) != p->oc * cg * taps ||
+      mt_tensor_numel(off) != p->n * p->offset_group * taps * 2 * p->oh * p->ow ||
+      (mask && mt_tensor_numel(mask) != p->n * p->offset_group * taps * p->oh * p->ow) ||
+      (bias && mt_tensor_numel(bias) != p->oc) ||
+      mt_tensor_numel(y) != p->n * p->oc * p->oh * p->ow)
+    return MT_ERR(INVALID_ARGUMENT, "DeformConv: operands do not match the call");
+  int64_t ocg = p->oc / p->group, cog = p->c / p->offset_group, plane = p->oh * p->ow;
+  for (int64_t b = 0; b < p->n; b++)
+    for (int64_t o = 0; o < p->oc; o++)
+      for (int64_t i = 0; i < p->oh; i++)
+        for (int64_t j = 0; j < p->ow; j++) {
+          double acc = bias ? mt_tensor_get_f64(bias, o) : 0.0;
+          int64_t g = o / ocg;
+          for (int64_t ci = 0; ci < cg; ci++) {
+            int64_t ch = g * cg + ci, og = ch / cog;
+            for (int64_t t = 0; t < taps; t++) {
+              int64_t ky = t / p->kw, kx = t % p->kw;
+              int64_t ob = ((b * p->offset_group + og) * taps + t) * 2 * plane + i * p->ow + j;
+              double sy = (double)(i * p->stride[0] - p->pad[0] + ky * p->dil[0]) +
+                          mt_tensor_get_f64(off, ob);
+              double sx = (double)(j * p->stride[1] - p->pad[1] + kx * p->dil[1]) +
+                          mt_tensor_get_f64(off, ob + plane);
+              double v = bilinear(x, (b * p->c + ch) * p->h * p->w, p->h, p->w, sy, sx);
+              if (mask)
+                v *= mt_tensor_get_f64(mask, ((b * p->offset_group + og) * taps + t) * plane +
+                                                 i * p->ow + j);
+              acc += v * mt_tensor_get_f64(wt, (o * cg + ci) * taps + t);
+            }
+          }
+          mt_tensor_set_f64(y, ((b * p->oc + o) * p->oh + i) * p->ow + j, acc);
+        }
+  return NULL;
+}
+
 mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
                                     const mt_tensor *const *inputs, int n_outputs,
                                     mt_tensor *outputs) {
@@ -76,6 +138,8 @@ mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_BITCAST: return run_bitcast(inputs[0], outputs);
   case MT_KERNEL_TENSOR_SCATTER:
     return run_tensor_scatter(&call->params.tensor_scatter, n_inputs, inputs, outputs);
+  case MT_KERNEL_DEFORM_CONV:
+    return run_deform_conv(&call->params.deform_conv, n_inputs, inputs, outputs);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not a newops kernel", mt_kernel_kind_name(call->kind));
   }
