@@ -5,7 +5,8 @@
  *   - TensorScatter: one thread per element of the cache: an element in a written row takes the
  *     update's, the others past's. A linear write index past the cache, an error on the CPU, writes
  *     nothing (a kernel cannot return a status), like the Gather generator's clamping.
- *   - DeformConv: one thread per output element, the CPU's loops and bilinear taps in double. */
+ *   - DeformConv: one thread per output element, the CPU's loops and bilinear taps in double.
+ *   - TfIdfVectorizer: one thread per row, the n-grams as constant tables. */
 #include <stdio.h>
 
 #include "codegen/cuda_internal.h"
@@ -172,6 +173,74 @@ MT_MUST_USE static mt_status *deform_conv(cg_body *b, const mt_node *n, const mt
   return NULL;
 }
 
+/* A table `const T name[] = {...};` (one dummy element when empty: C has no empty arrays). */
+static void table(cg_body *b, const char *type, const char *name, int n, const int64_t *i64,
+                  const int *ints) {
+  char line[8192];
+  size_t k = (size_t)snprintf(line, sizeof line, "const %s %s[] = {", type, name);
+  for (int i = 0; i < n && k < sizeof line; i++)
+    k += (size_t)snprintf(line + k, sizeof line - k, "%s%lldLL", i ? ", " : "",
+                          (long long)(i64 ? i64[i] : ints[i]));
+  if (n == 0 && k < sizeof line) k += (size_t)snprintf(line + k, sizeof line - k, "0");
+  if (k < sizeof line) snprintf(line + k, sizeof line - k, "};");
+  mt_cg_line(b, "%s", line);
+}
+
+/* One thread per row: the CPU kernel's loops over skips, starts and gram lengths, the n-grams as
+ * constant tables; counts and weights in float as on the CPU. */
+MT_MUST_USE static mt_status *tfidf(cg_body *b, const mt_node *n, const mt_kc_tfidf *p,
+                                    int64_t *out_work) {
+  char xn[MT_CG_NAME], yn[MT_CG_NAME], w[64];
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xn));
+  MT_RETURN_IF_ERROR_PLAIN(output_name(b, n, yn, &dt));
+  *out_work = p->rows;
+  table(b, "long long", "pool", p->n_pool, p->pool, NULL);
+  table(b, "int", "gstart", p->n_grams, NULL, p->start);
+  table(b, "int", "glen", p->n_grams, NULL, p->len);
+  table(b, "int", "gcol", p->n_grams, NULL, p->col);
+  mt_cg_line(b, "const float wts[] = {");
+  for (int i = 0; i < p->n_weights; i++) {
+    mt_cg_float_lit(p->weights[i], w, sizeof w);
+    mt_cg_line(b, "  %s,", w);
+  }
+  mt_cg_line(b, "  0.0f};");
+  mt_cg_line(b, "const long long C = %lldLL, O = %lldLL;", (long long)p->cols,
+             (long long)p->out_size);
+  mt_cg_line(b, LOOP, (long long)p->rows);
+  b->indent++;
+  mt_cg_line(b, "for (long long k = 0; k < O; k++) %s[i * O + k] = 0.0f;", yn);
+  mt_cg_line(b, "int first = %d;", p->min_len);
+  mt_cg_line(b, "for (long long skip = 1; skip <= %dLL; skip++) {", p->max_skip + 1);
+  mt_cg_line(b, "  for (long long s = 0; s < C && s + skip * (first - 1) < C; s++)");
+  mt_cg_line(b, "    for (int len = first; len <= %d && s + skip * (len - 1) < C; len++) {",
+             p->max_len);
+  mt_cg_line(b, "      int found = -1;");
+  mt_cg_line(b, "      for (int g = 0; g < %d; g++) {", p->n_grams);
+  mt_cg_line(b, "        if (glen[g] != len) continue;");
+  mt_cg_line(b, "        bool eq = true;");
+  mt_cg_line(b, "        for (int k = 0; eq && k < len; k++)");
+  mt_cg_line(b, "          eq = (long long)%s[i * C + s + k * skip] == pool[gstart[g] + k];", xn);
+  mt_cg_line(b, "        if (eq) found = g;");
+  mt_cg_line(b, "      }");
+  mt_cg_line(b, "      if (found >= 0) %s[i * O + gcol[found]] += 1.0f;", yn);
+  mt_cg_line(b, "    }");
+  mt_cg_line(b, "  if (first == 1 && ++first > %d) break;", p->max_len);
+  mt_cg_line(b, "}");
+  mt_cg_line(b, "for (long long k = 0; k < O; k++) {");
+  mt_cg_line(b, "  const float w = %s;", p->n_weights ? "wts[k]" : "1.0f");
+  if (p->mode == MT_TFIDF_IDF)
+    mt_cg_line(b, "  %s[i * O + k] = %s[i * O + k] > 0.0f ? w : 0.0f;", yn, yn);
+  else if (p->mode == MT_TFIDF_TFIDF)
+    mt_cg_line(b, "  %s[i * O + k] = w * %s[i * O + k];", yn, yn);
+  else
+    mt_cg_line(b, "  (void)w;");
+  mt_cg_line(b, "}");
+  b->indent--;
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
 mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
   switch (c->kind) {
@@ -179,6 +248,7 @@ mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   case MT_KERNEL_BITCAST: return bitcast(b, n, out_work);
   case MT_KERNEL_TENSOR_SCATTER: return tensor_scatter(b, n, &c->params.tensor_scatter, out_work);
   case MT_KERNEL_DEFORM_CONV: return deform_conv(b, n, &c->params.deform_conv, out_work);
+  case MT_KERNEL_TFIDF: return tfidf(b, n, &c->params.tfidf, out_work);
   default: return MT_ERR(NOT_FOUND, "not a newops kernel");
   }
 }

@@ -197,6 +197,7 @@ static const mt_onnx_schema_versions implemented[] = {
     {"Tan", {7, 22}, 0},
     {"Tanh", {1, 6, 13}, 0},
     {"TensorScatter", {24}, 0},
+    {"TfIdfVectorizer", {9}, 0},
     {"ThresholdedRelu", {10, 22}, 0},
     {"Tile", {1, 6, 13}, 0},
     {"TopK", {1, 10, 11, 24}, 0},

@@ -1,5 +1,6 @@
-/* The newest opsets' ops: SwiGLU (opset 28), BitCast (26), TensorScatter (24) and DeformConv (19,
- * 22: types only), lowered to MT_KERNEL_SWIGLU / BITCAST / TENSOR_SCATTER / DEFORM_CONV
+/* The newest opsets' ops: SwiGLU (opset 28), BitCast (26), TensorScatter (24), DeformConv (19,
+ * 22: types only) and TfIdfVectorizer (9, integer tokens), lowered to MT_KERNEL_SWIGLU / BITCAST /
+ * TENSOR_SCATTER / DEFORM_CONV / TFIDF
  * (runtime/cpu/kernel_call_newops.c). Each runs as its own kernel (pattern opaque); every shape
  * check happens here so the kernel only indexes. */
 #include <string.h>
@@ -215,6 +216,114 @@ MT_MUST_USE static mt_status *lower_deform(const mt_op_ctx *c, mt_kernel_call *c
   return deform_call(c, &call->params.deform_conv);
 }
 
+/* ---------------------------------------------------------------- TfIdfVectorizer */
+
+/* The grams of lengths [min_len, max_len] in id order (ids count every gram of the pool, listed or
+ * not, as ONNX numbers them), each with its output column ngram_indexes[id - 1]. */
+MT_MUST_USE static mt_status *tfidf_grams(const mt_node *n, mt_kc_tfidf *p) {
+  const int64_t *counts, *indexes, *pool;
+  int64_t n_counts = mt_node_attr_ints(n, "ngram_counts", &counts);
+  int64_t n_indexes = mt_node_attr_ints(n, "ngram_indexes", &indexes);
+  int64_t n_pool = mt_node_attr_ints(n, "pool_int64s", &pool);
+  if (n_pool > MT_KC_TFIDF_POOL)
+    return MT_ERR(UNIMPLEMENTED, "pool_int64s has %lld tokens; mtcc's kernel takes at most %d",
+                  (long long)n_pool, MT_KC_TFIDF_POOL);
+  if (n_indexes < 1) return MT_ERR(INVALID_ARGUMENT, "ngram_indexes is empty");
+  int64_t out_size = 0;
+  for (int64_t i = 0; i < n_indexes; i++) {
+    if (indexes[i] < 0) return MT_ERR(INVALID_ARGUMENT, "ngram_indexes has a negative value");
+    if (indexes[i] + 1 > out_size) out_size = indexes[i] + 1;
+  }
+  if (out_size > (int64_t)1 << 30) return MT_ERR(INVALID_ARGUMENT, "ngram_indexes too large");
+  p->out_size = (int)out_size;
+  p->n_pool = (int)n_pool;
+  for (int64_t i = 0; i < n_pool; i++) p->pool[i] = pool[i];
+  int64_t id = 0; /* ids before this size's grams */
+  for (int64_t i = 0; i < n_counts; i++) {
+    int64_t begin = counts[i], end = i + 1 < n_counts ? counts[i + 1] : n_pool, size = i + 1;
+    if (begin < 0 || end < begin || end > n_pool)
+      return MT_ERR(INVALID_ARGUMENT, "ngram_counts[%lld] = %lld is outside the pool", (long long)i,
+                    (long long)begin);
+    int64_t grams = (end - begin) / size;
+    for (int64_t g = 0; g < grams; g++, id++) {
+      if (size < p->min_len || size > p->max_len) continue;
+      if (id >= n_indexes)
+        return MT_ERR(INVALID_ARGUMENT, "ngram_indexes has %lld values, gram %lld needs one",
+                      (long long)n_indexes, (long long)id + 1);
+      if (p->n_grams == MT_KC_TFIDF_GRAMS)
+        return MT_ERR(UNIMPLEMENTED, "more than %d n-grams; mtcc's kernel takes at most that",
+                      MT_KC_TFIDF_GRAMS);
+      p->start[p->n_grams] = (int)(begin + g * size);
+      p->len[p->n_grams] = (int)size;
+      p->col[p->n_grams] = (int)indexes[id];
+      p->n_grams++;
+    }
+  }
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *tfidf_call(const mt_op_ctx *c, mt_kc_tfidf *p) {
+  const mt_tensor *x = mt_op_input(c, 0);
+  const mt_node *n = c->node;
+  if (!x) return MT_ERR(INVALID_ARGUMENT, "expected X");
+  if (x->dtype != MT_DTYPE_INT32 && x->dtype != MT_DTYPE_INT64)
+    return MT_ERR(UNIMPLEMENTED, "TfIdfVectorizer of %s (integer tokens only)",
+                  mt_dtype_name(x->dtype));
+  if (mt_node_attr(n, "pool_strings"))
+    return MT_ERR(UNIMPLEMENTED, "TfIdfVectorizer with pool_strings (string tensors)");
+  if (x->rank > 2) return MT_ERR(INVALID_ARGUMENT, "X must be [C] or [B, C], got rank %d", x->rank);
+  memset(p, 0, sizeof *p);
+  const char *mode = mt_node_attr_string(n, "mode", "");
+  if (strcmp(mode, "TF") == 0)
+    p->mode = MT_TFIDF_TF;
+  else if (strcmp(mode, "IDF") == 0)
+    p->mode = MT_TFIDF_IDF;
+  else if (strcmp(mode, "TFIDF") == 0)
+    p->mode = MT_TFIDF_TFIDF;
+  else
+    return MT_ERR(INVALID_ARGUMENT, "mode '%s' is not TF, IDF or TFIDF", mode);
+  int64_t lo = mt_node_attr_int(n, "min_gram_length", 0);
+  int64_t hi = mt_node_attr_int(n, "max_gram_length", 0);
+  int64_t skip = mt_node_attr_int(n, "max_skip_count", 0);
+  if (lo < 1 || hi < lo || hi > 64 || skip < 0 || skip > (int64_t)1 << 20)
+    return MT_ERR(INVALID_ARGUMENT, "gram lengths [%lld, %lld] or max_skip_count %lld",
+                  (long long)lo, (long long)hi, (long long)skip);
+  p->min_len = (int)lo, p->max_len = (int)hi, p->max_skip = (int)skip;
+  MT_RETURN_IF_ERROR_PLAIN(tfidf_grams(n, p));
+  const float *w;
+  int64_t n_w = mt_node_attr_floats(n, "weights", &w);
+  if (n_w > 0) {
+    if (n_w < p->out_size)
+      return MT_ERR(INVALID_ARGUMENT, "weights has %lld values for %d output columns",
+                    (long long)n_w, p->out_size);
+    if (p->out_size > MT_KC_TFIDF_GRAMS)
+      return MT_ERR(UNIMPLEMENTED, "weights for %d columns; mtcc's kernel takes at most %d",
+                    p->out_size, MT_KC_TFIDF_GRAMS);
+    p->n_weights = p->out_size;
+    for (int i = 0; i < p->out_size; i++) p->weights[i] = w[i];
+  }
+  p->rows = x->rank == 2 ? x->dims[0] : 1;
+  p->cols = x->rank == 0 ? 1 : x->dims[x->rank - 1];
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_tfidf(mt_op_ctx *c) {
+  mt_kc_tfidf p;
+  MT_RETURN_IF_ERROR_PLAIN(tfidf_call(c, &p));
+  const mt_tensor *x = mt_op_input(c, 0);
+  const int64_t dims[2] = {p.rows, p.out_size};
+  if (x->rank == 2)
+    mt_op_set_output(c, 0, MT_DTYPE_FLOAT32, 2, dims);
+  else
+    mt_op_set_output(c, 0, MT_DTYPE_FLOAT32, 1, dims + 1);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_tfidf(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_TFIDF;
+  return tfidf_call(c, &call->params.tfidf);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const mt_op_def mt_ops_newops[] = {
@@ -243,5 +352,11 @@ const mt_op_def mt_ops_newops[] = {
      .pattern = MT_PATTERN_OPAQUE,
      .infer = infer_deform,
      .lower = lower_deform},
+    {.op_type = "TfIdfVectorizer",
+     .min_inputs = 1,
+     .max_inputs = 1,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_tfidf,
+     .lower = lower_tfidf},
     {0},
 };

@@ -504,6 +504,27 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &d->has_mask);
     break;
   }
+  case MT_KERNEL_TFIDF: {
+    mt_kc_tfidf *t = &k->params.tfidf;
+    c_int(c, &t->n_pool, 0, MT_KC_TFIDF_POOL, "tfidf: pool size out of range");
+    c_int(c, &t->n_grams, 0, MT_KC_TFIDF_GRAMS, "tfidf: gram count out of range");
+    c_int(c, &t->n_weights, 0, MT_KC_TFIDF_GRAMS, "tfidf: weight count out of range");
+    c_i64s(c, t->pool, MT_KC_TFIDF_POOL);
+    for (int i = 0; i < MT_KC_TFIDF_GRAMS; i++) {
+      c_int(c, &t->start[i], 0, MT_KC_TFIDF_POOL, "tfidf: gram start out of range");
+      c_int(c, &t->len[i], 0, MT_KC_TFIDF_POOL, "tfidf: gram length out of range");
+      c_int(c, &t->col[i], 0, 1 << 30, "tfidf: gram column out of range");
+      c_f32(c, &t->weights[i]);
+    }
+    c_int(c, &t->out_size, 1, 1 << 30, "tfidf: output size out of range");
+    c_int(c, &t->min_len, 1, 64, "tfidf: min_gram_length out of range");
+    c_int(c, &t->max_len, 1, 64, "tfidf: max_gram_length out of range");
+    c_int(c, &t->max_skip, 0, 1 << 20, "tfidf: max_skip_count out of range");
+    C_ENUM(c, t->mode, MT_TFIDF_TF, MT_TFIDF_TFIDF, "tfidf: mode out of range");
+    c_i64(c, &t->rows);
+    c_i64(c, &t->cols);
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

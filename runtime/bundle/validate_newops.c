@@ -1,4 +1,5 @@
-/* Load-time check of the newest opsets' calls (SwiGLU, BitCast, TensorScatter, DeformConv) against their
+/* Load-time check of the newest opsets' calls (SwiGLU, BitCast, TensorScatter, DeformConv,
+ * TfIdfVectorizer) against their
  * buffers: each buffer must have the dtype and element count the kernel in
  * runtime/cpu/kernel_call_newops.c reads or writes, so a crafted bundle cannot make it index past
  * a buffer. validate_calls.c dispatches here. */
@@ -104,6 +105,25 @@ static mt_status *check_deform_conv(int n_in, const mt_tensor *in, int n_out, co
   return NULL;
 }
 
+static mt_status *check_tfidf(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
+                              const mt_kc_tfidf *p) {
+  if (n_in != 1 || n_out != 1 || !present(n_in, in, 0) || !present(n_out, out, 0))
+    return bad("tfidf", "takes one input and one output");
+  if ((in[0].dtype != MT_DTYPE_INT32 && in[0].dtype != MT_DTYPE_INT64) ||
+      out[0].dtype != MT_DTYPE_FLOAT32)
+    return bad("tfidf", "takes int32 or int64 tokens to float32");
+  if (p->rows < 1 || p->rows > MAX_LEN || p->cols < 0 || p->cols > MAX_LEN ||
+      p->max_len < p->min_len || (p->n_weights && p->n_weights < p->out_size))
+    return bad("tfidf", "geometry out of range");
+  for (int g = 0; g < p->n_grams; g++)
+    if (p->len[g] < 1 || p->start[g] + p->len[g] > p->n_pool || p->col[g] >= p->out_size)
+      return bad("tfidf", "a gram lies outside the pool or the output row");
+  if ((double)p->rows * (double)p->cols != (double)mt_tensor_numel(&in[0]) ||
+      (double)p->rows * (double)p->out_size != (double)mt_tensor_numel(&out[0]))
+    return bad("tfidf", "buffers differ from the element counts the parameters imply");
+  return NULL;
+}
+
 mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
                                   const mt_kernel_call *call) {
   switch (call->kind) {
@@ -113,6 +133,7 @@ mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, cons
     return check_tensor_scatter(n_in, in, n_out, out, &call->params.tensor_scatter);
   case MT_KERNEL_DEFORM_CONV:
     return check_deform_conv(n_in, in, n_out, out, &call->params.deform_conv);
+  case MT_KERNEL_TFIDF: return check_tfidf(n_in, in, n_out, out, &call->params.tfidf);
   default: return bad(mt_kernel_kind_name(call->kind), "not a newops kind");
   }
 }

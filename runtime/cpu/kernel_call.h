@@ -119,6 +119,7 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_BITCAST,        /* no parameters: BitCast (same byte size, bytes copied) */
   MT_KERNEL_TENSOR_SCATTER, /* mt_kc_tensor_scatter; write_indices is input 2 when present */
   MT_KERNEL_DEFORM_CONV,    /* mt_kc_deform_conv: X, W, offset, B, mask (2-D) */
+  MT_KERNEL_TFIDF,          /* mt_kc_tfidf: TfIdfVectorizer over integer tokens */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -549,6 +550,23 @@ typedef struct mt_kc_deform_conv {
   bool has_bias, has_mask;
 } mt_kc_deform_conv;
 
+/* TfIdfVectorizer over integer tokens X ([cols] or [rows, cols]) into float32 counts
+ * [rows, out_size]. The n-grams are stored inline (the call stays plain data and no larger than
+ * the other kinds): gram g is pool[start[g] .. start[g] + len[g]) counted in output column col[g],
+ * in the attribute order (a repeated n-gram counts in its last column, as ONNX's trie does). Only
+ * grams of length [min_len, max_len] are listed. Lowering refuses attributes past the caps. */
+#define MT_KC_TFIDF_POOL 80
+#define MT_KC_TFIDF_GRAMS 48
+typedef enum mt_tfidf_mode { MT_TFIDF_TF = 0, MT_TFIDF_IDF, MT_TFIDF_TFIDF } mt_tfidf_mode;
+typedef struct mt_kc_tfidf {
+  int64_t pool[MT_KC_TFIDF_POOL];
+  int start[MT_KC_TFIDF_GRAMS], len[MT_KC_TFIDF_GRAMS], col[MT_KC_TFIDF_GRAMS];
+  float weights[MT_KC_TFIDF_GRAMS]; /* per output column; n_weights 0: none */
+  int n_pool, n_grams, n_weights, out_size, min_len, max_len, max_skip;
+  mt_tfidf_mode mode;
+  int64_t rows, cols;
+} mt_kc_tfidf;
+
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
   union {
@@ -606,6 +624,7 @@ typedef struct mt_kernel_call {
     mt_kc_swiglu swiglu;
     mt_kc_tensor_scatter tensor_scatter;
     mt_kc_deform_conv deform_conv;
+    mt_kc_tfidf tfidf;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;

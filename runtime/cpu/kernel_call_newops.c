@@ -1,6 +1,7 @@
 /* Kernel calls for the newest opsets' ops: SwiGLU (MT_KERNEL_SWIGLU), BitCast
  * (MT_KERNEL_BITCAST), TensorScatter (MT_KERNEL_TENSOR_SCATTER) and DeformConv
- * (MT_KERNEL_DEFORM_CONV, 2-D; bilinear taps and sums in double).
+ * (MT_KERNEL_DEFORM_CONV, 2-D; bilinear taps and sums in double), TfIdfVectorizer
+ * (MT_KERNEL_TFIDF: integer tokens; counts are exact in float32 below 2^24 per cell).
  *
  * SwiGLU computes in double and rounds once on store, so float16 loses nothing in between.
  * BitCast copies bytes (tensors are little endian in memory on every target mtcc supports, which
@@ -126,6 +127,50 @@ MT_MUST_USE static mt_status *run_deform_conv(const mt_kc_deform_conv *p, int n_
   return NULL;
 }
 
+/* The last gram of length n whose tokens are x[at], x[at + skip], ...; -1 when none. */
+static int find_gram(const mt_kc_tfidf *p, const mt_tensor *x, int64_t at, int64_t skip, int n) {
+  int found = -1;
+  for (int g = 0; g < p->n_grams; g++) {
+    if (p->len[g] != n) continue;
+    bool eq = true;
+    for (int k = 0; eq && k < n; k++)
+      eq = mt_tensor_get_i64(x, at + k * skip) == p->pool[p->start[g] + k];
+    if (eq) found = g;
+  }
+  return found;
+}
+
+MT_MUST_USE static mt_status *run_tfidf(const mt_kc_tfidf *p, const mt_tensor *x, mt_tensor *y) {
+  if ((x->dtype != MT_DTYPE_INT32 && x->dtype != MT_DTYPE_INT64) || y->dtype != MT_DTYPE_FLOAT32 ||
+      p->n_grams < 0 || p->n_grams > MT_KC_TFIDF_GRAMS || p->out_size < 1 || p->min_len < 1 ||
+      p->max_len < p->min_len || p->max_skip < 0 || mt_tensor_numel(x) != p->rows * p->cols ||
+      mt_tensor_numel(y) != p->rows * p->out_size || (p->n_weights && p->n_weights < p->out_size))
+    return MT_ERR(INVALID_ARGUMENT, "TfIdfVectorizer: operands do not match the call");
+  for (int g = 0; g < p->n_grams; g++)
+    if (p->len[g] < 1 || p->start[g] < 0 || p->start[g] + p->len[g] > p->n_pool || p->col[g] < 0 ||
+        p->col[g] >= p->out_size)
+      return MT_ERR(INVALID_ARGUMENT, "TfIdfVectorizer: gram %d is outside the pool", g);
+  float *out = y->data;
+  for (int64_t i = 0; i < p->rows * p->out_size; i++) out[i] = 0.0f;
+  for (int64_t r = 0; r < p->rows; r++) {
+    int first = p->min_len; /* unigrams count once: they do not depend on the skip */
+    for (int64_t skip = 1; skip <= p->max_skip + 1; skip++) {
+      for (int64_t s = 0; s < p->cols && s + skip * (first - 1) < p->cols; s++)
+        for (int n = first; n <= p->max_len && s + skip * (n - 1) < p->cols; n++) {
+          int g = find_gram(p, x, r * p->cols + s, skip, n);
+          if (g >= 0) out[r * p->out_size + p->col[g]] += 1.0f;
+        }
+      if (first == 1 && ++first > p->max_len) break;
+    }
+  }
+  for (int64_t i = 0; i < p->rows * p->out_size; i++) {
+    float w = p->n_weights ? p->weights[i % p->out_size] : 1.0f;
+    if (p->mode == MT_TFIDF_IDF) out[i] = out[i] > 0.0f ? w : 0.0f;
+    if (p->mode == MT_TFIDF_TFIDF) out[i] = w * out[i];
+  }
+  return NULL;
+}
+
 mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
                                     const mt_tensor *const *inputs, int n_outputs,
                                     mt_tensor *outputs) {
@@ -140,6 +185,7 @@ mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
     return run_tensor_scatter(&call->params.tensor_scatter, n_inputs, inputs, outputs);
   case MT_KERNEL_DEFORM_CONV:
     return run_deform_conv(&call->params.deform_conv, n_inputs, inputs, outputs);
+  case MT_KERNEL_TFIDF: return run_tfidf(&call->params.tfidf, inputs[0], outputs);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not a newops kernel", mt_kernel_kind_name(call->kind));
   }
