@@ -6,7 +6,8 @@
  *     update's, the others past's. A linear write index past the cache, an error on the CPU, writes
  *     nothing (a kernel cannot return a status), like the Gather generator's clamping.
  *   - DeformConv: one thread per output element, the CPU's loops and bilinear taps in double.
- *   - TfIdfVectorizer: one thread per row, the n-grams as constant tables. */
+ *   - TfIdfVectorizer: one thread per row, the n-grams as constant tables.
+ *   - CausalConvWithState: one thread per output element, then one per present_state element. */
 #include <stdio.h>
 
 #include "codegen/cuda_internal.h"
@@ -241,6 +242,60 @@ MT_MUST_USE static mt_status *tfidf(cg_body *b, const mt_node *n, const mt_kc_tf
   return NULL;
 }
 
+/* One thread per output element (the taps in the CPU's order, rounded to the dtype before silu),
+ * then a grid-stride loop over present_state's elements when it is used. */
+MT_MUST_USE static mt_status *causal_conv(cg_body *b, const mt_node *n, const mt_kc_causal_conv *p,
+                                          int64_t *out_work) {
+  char xn[MT_CG_NAME], wn[MT_CG_NAME], bn[MT_CG_NAME], pn[MT_CG_NAME], yn[MT_CG_NAME];
+  char sn[MT_CG_NAME] = "", v[160], xv[160], pv[160];
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, xn));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, wn));
+  if (p->has_bias) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, bn));
+  if (p->has_past) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 3, pn));
+  MT_RETURN_IF_ERROR_PLAIN(output_name(b, n, yn, &dt));
+  int ks = n->n_outputs > 1 && n->outputs[1] != MT_NO_VALUE
+               ? mt_cg_output_index(b->fg, n->outputs[1])
+               : -1;
+  if (ks >= 0) snprintf(sn, sizeof sn, "b%d_out%d", b->index, ks);
+  int64_t bc = p->batch * p->channels, total = bc * p->len, nst = bc * (p->k - 1);
+  *out_work = total > nst ? total : nst;
+  mt_cg_line(b, "const long long L = %lldLL, K = %lldLL, CH = %lldLL;", (long long)p->len,
+             (long long)p->k, (long long)p->channels);
+  /* the padded sequence's step u of row bc: past_state (or 0) first, then the input */
+  mt_cg_elem_load(dt, xn, "bc * L + u - (K - 1)", xv, sizeof xv);
+  mt_cg_elem_load(dt, pn, "bc * (K - 1) + u", pv, sizeof pv);
+  mt_cg_line(b, LOOP, (long long)total);
+  b->indent++;
+  mt_cg_line(b, "const long long t = i %% L, bc = i / L, c = bc %% CH;");
+  mt_cg_elem_load(dt, bn, "c", v, sizeof v);
+  mt_cg_line(b, "double acc = %s;", p->has_bias ? v : "0.0");
+  mt_cg_line(b, "for (long long j = 0; j < K; j++) {");
+  mt_cg_line(b, "  const long long u = t + j;");
+  mt_cg_line(b, "  const double pv = u >= K - 1 ? (double)%s : %s;", xv, p->has_past ? pv : "0.0");
+  mt_cg_elem_load(dt, wn, "c * K + j", v, sizeof v);
+  mt_cg_line(b, "  acc += (double)%s * pv;", v);
+  mt_cg_line(b, "}");
+  if (dt == MT_DTYPE_FLOAT16)
+    mt_cg_line(b, "double r = (double)__half2float(__float2half_rn((float)acc));");
+  else
+    mt_cg_line(b, "double r = (double)(float)acc;");
+  if (p->silu) mt_cg_line(b, "r = r / (1.0 + exp(-r));");
+  mt_cg_store(b, dt, yn, "i", "(float)r");
+  b->indent--;
+  mt_cg_line(b, "}");
+  if (sn[0] && nst > 0) {
+    mt_cg_line(b, LOOP, (long long)nst);
+    b->indent++;
+    mt_cg_line(b, "const long long bc = i / (K - 1), u = L + i %% (K - 1);");
+    mt_cg_line(b, "const double pv = u >= K - 1 ? (double)%s : %s;", xv, p->has_past ? pv : "0.0");
+    mt_cg_store(b, dt, sn, "i", "(float)pv");
+    b->indent--;
+    mt_cg_line(b, "}");
+  }
+  return NULL;
+}
+
 mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
   switch (c->kind) {
@@ -249,6 +304,7 @@ mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   case MT_KERNEL_TENSOR_SCATTER: return tensor_scatter(b, n, &c->params.tensor_scatter, out_work);
   case MT_KERNEL_DEFORM_CONV: return deform_conv(b, n, &c->params.deform_conv, out_work);
   case MT_KERNEL_TFIDF: return tfidf(b, n, &c->params.tfidf, out_work);
+  case MT_KERNEL_CAUSAL_CONV: return causal_conv(b, n, &c->params.causal_conv, out_work);
   default: return MT_ERR(NOT_FOUND, "not a newops kernel");
   }
 }

@@ -44,6 +44,7 @@ static const mt_onnx_schema_versions implemented[] = {
     {"BlackmanWindow", {17}, 0},
     {"Cast", {1, 6, 9, 13, 19, 21, 23, 24, 25, 28}, 0},
     {"CastLike", {15, 19, 21, 23, 24, 25}, 0},
+    {"CausalConvWithState", {27}, 0},
     {"Ceil", {1, 6, 13}, 0},
     {"Celu", {12, 28}, 0},
     {"CenterCropPad", {18}, 0},

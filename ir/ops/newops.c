@@ -1,6 +1,6 @@
 /* The newest opsets' ops: SwiGLU (opset 28), BitCast (26), TensorScatter (24), DeformConv (19,
- * 22: types only) and TfIdfVectorizer (9, integer tokens), lowered to MT_KERNEL_SWIGLU / BITCAST /
- * TENSOR_SCATTER / DEFORM_CONV / TFIDF
+ * 22: types only), TfIdfVectorizer (9, integer tokens) and CausalConvWithState (27), lowered to
+ * MT_KERNEL_SWIGLU / BITCAST / TENSOR_SCATTER / DEFORM_CONV / TFIDF / CAUSAL_CONV
  * (runtime/cpu/kernel_call_newops.c). Each runs as its own kernel (pattern opaque); every shape
  * check happens here so the kernel only indexes. */
 #include <string.h>
@@ -324,6 +324,48 @@ MT_MUST_USE static mt_status *lower_tfidf(const mt_op_ctx *c, mt_kernel_call *ca
   return tfidf_call(c, &call->params.tfidf);
 }
 
+/* ---------------------------------------------------------------- CausalConvWithState */
+
+MT_MUST_USE static mt_status *causal_conv_call(const mt_op_ctx *c, mt_kc_causal_conv *p) {
+  const mt_tensor *x = mt_op_input(c, 0), *w = mt_op_input(c, 1), *bias = mt_op_input(c, 2);
+  const mt_tensor *past = mt_op_input(c, 3);
+  if (!x || !w) return MT_ERR(INVALID_ARGUMENT, "expected input and weight");
+  if (!mt_dtype_is_float(x->dtype))
+    return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(x->dtype));
+  if (x->rank != 3 || w->rank != 3 || w->dtype != x->dtype || w->dims[0] != x->dims[1] ||
+      w->dims[1] != 1 || w->dims[2] < 1)
+    return MT_ERR(INVALID_ARGUMENT, "input must be [B, C, L] and weight [C, 1, K] of its dtype");
+  memset(p, 0, sizeof *p);
+  p->batch = x->dims[0], p->channels = x->dims[1], p->len = x->dims[2], p->k = w->dims[2];
+  if (bias && (bias->dtype != x->dtype || bias->rank != 1 || bias->dims[0] != p->channels))
+    return MT_ERR(INVALID_ARGUMENT, "bias must be [%lld]", (long long)p->channels);
+  if (past && (past->dtype != x->dtype || past->rank != 3 || past->dims[0] != p->batch ||
+               past->dims[1] != p->channels || past->dims[2] != p->k - 1))
+    return MT_ERR(INVALID_ARGUMENT, "past_state must be [%lld, %lld, %lld]", (long long)p->batch,
+                  (long long)p->channels, (long long)(p->k - 1));
+  const char *act = mt_node_attr_string(c->node, "activation", "none");
+  p->silu = strcmp(act, "silu") == 0 || strcmp(act, "swish") == 0;
+  if (!p->silu && strcmp(act, "none") != 0)
+    return MT_ERR(INVALID_ARGUMENT, "activation '%s' is not none, silu or swish", act);
+  p->has_bias = bias != NULL;
+  p->has_past = past != NULL;
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_causal_conv(mt_op_ctx *c) {
+  mt_kc_causal_conv p;
+  MT_RETURN_IF_ERROR_PLAIN(causal_conv_call(c, &p));
+  mt_op_same_as_input(c, 0, 0);
+  const int64_t st[3] = {p.batch, p.channels, p.k - 1};
+  if (mt_op_has_output(c, 1)) mt_op_set_output(c, 1, mt_op_input(c, 0)->dtype, 3, st);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_causal_conv(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_CAUSAL_CONV;
+  return causal_conv_call(c, &call->params.causal_conv);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const mt_op_def mt_ops_newops[] = {
@@ -358,5 +400,11 @@ const mt_op_def mt_ops_newops[] = {
      .pattern = MT_PATTERN_OPAQUE,
      .infer = infer_tfidf,
      .lower = lower_tfidf},
+    {.op_type = "CausalConvWithState",
+     .min_inputs = 2,
+     .max_inputs = 4,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_causal_conv,
+     .lower = lower_causal_conv},
     {0},
 };

@@ -525,6 +525,17 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_i64(c, &t->cols);
     break;
   }
+  case MT_KERNEL_CAUSAL_CONV: {
+    mt_kc_causal_conv *q = &k->params.causal_conv;
+    c_i64(c, &q->batch);
+    c_i64(c, &q->channels);
+    c_i64(c, &q->len);
+    c_i64(c, &q->k);
+    c_bool(c, &q->has_bias);
+    c_bool(c, &q->has_past);
+    c_bool(c, &q->silu);
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

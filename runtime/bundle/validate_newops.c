@@ -1,5 +1,5 @@
 /* Load-time check of the newest opsets' calls (SwiGLU, BitCast, TensorScatter, DeformConv,
- * TfIdfVectorizer) against their
+ * TfIdfVectorizer, CausalConvWithState) against their
  * buffers: each buffer must have the dtype and element count the kernel in
  * runtime/cpu/kernel_call_newops.c reads or writes, so a crafted bundle cannot make it index past
  * a buffer. validate_calls.c dispatches here. */
@@ -124,6 +124,34 @@ static mt_status *check_tfidf(int n_in, const mt_tensor *in, int n_out, const mt
   return NULL;
 }
 
+static mt_status *check_causal_conv(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
+                                    const mt_kc_causal_conv *p) {
+  if (n_in < 2 || n_in > 4 || n_out < 1 || n_out > 2 || !present(n_in, in, 0) ||
+      !present(n_in, in, 1) || !present(n_out, out, 0))
+    return bad("causal_conv", "takes input, weight, bias, past_state and one or two outputs");
+  if (p->batch < 0 || p->batch > MAX_LEN || p->channels < 1 || p->channels > MAX_LEN ||
+      p->len < 0 || p->len > MAX_LEN || p->k < 1 || p->k > MAX_GEOM)
+    return bad("causal_conv", "geometry out of range");
+  double bc = (double)p->batch * (double)p->channels;
+  if (bc * (double)(p->len + p->k) > (double)MAX_LEN)
+    return bad("causal_conv", "geometry out of range");
+  mt_dtype dt = in[0].dtype;
+  if (!mt_dtype_is_float(dt) || out[0].dtype != dt) return bad("causal_conv", "dtype");
+  if (p->has_bias != present(n_in, in, 2) || p->has_past != present(n_in, in, 3))
+    return bad("causal_conv", "bias or past_state presence disagrees with the parameters");
+  double want_in[4] = {bc * (double)p->len, (double)p->channels * (double)p->k, (double)p->channels,
+                       bc * (double)(p->k - 1)};
+  for (int i = 0; i < n_in; i++)
+    if (present(n_in, in, i) &&
+        (in[i].dtype != dt || (double)mt_tensor_numel(&in[i]) != want_in[i]))
+      return bad("causal_conv", "an input's dtype or element count differs from the parameters'");
+  if ((double)mt_tensor_numel(&out[0]) != want_in[0] ||
+      (present(n_out, out, 1) &&
+       (out[1].dtype != dt || (double)mt_tensor_numel(&out[1]) != want_in[3])))
+    return bad("causal_conv", "an output's dtype or element count differs from the parameters'");
+  return NULL;
+}
+
 mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
                                   const mt_kernel_call *call) {
   switch (call->kind) {
@@ -134,6 +162,8 @@ mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, cons
   case MT_KERNEL_DEFORM_CONV:
     return check_deform_conv(n_in, in, n_out, out, &call->params.deform_conv);
   case MT_KERNEL_TFIDF: return check_tfidf(n_in, in, n_out, out, &call->params.tfidf);
+  case MT_KERNEL_CAUSAL_CONV:
+    return check_causal_conv(n_in, in, n_out, out, &call->params.causal_conv);
   default: return bad(mt_kernel_kind_name(call->kind), "not a newops kind");
   }
 }

@@ -86,6 +86,7 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_TENSOR_SCATTER] = "tensor_scatter",
     [MT_KERNEL_DEFORM_CONV] = "deform_conv",
     [MT_KERNEL_TFIDF] = "tfidf",
+    [MT_KERNEL_CAUSAL_CONV] = "causal_conv",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -305,7 +306,9 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_BITCAST:
   case MT_KERNEL_TENSOR_SCATTER:
   case MT_KERNEL_DEFORM_CONV:
-  case MT_KERNEL_TFIDF: return mt_cpu_kernel_run_newops(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_TFIDF:
+  case MT_KERNEL_CAUSAL_CONV:
+    return mt_cpu_kernel_run_newops(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

@@ -120,6 +120,7 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_TENSOR_SCATTER, /* mt_kc_tensor_scatter; write_indices is input 2 when present */
   MT_KERNEL_DEFORM_CONV,    /* mt_kc_deform_conv: X, W, offset, B, mask (2-D) */
   MT_KERNEL_TFIDF,          /* mt_kc_tfidf: TfIdfVectorizer over integer tokens */
+  MT_KERNEL_CAUSAL_CONV,    /* mt_kc_causal_conv: CausalConvWithState (input, weight, bias, past) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -567,6 +568,14 @@ typedef struct mt_kc_tfidf {
   int64_t rows, cols;
 } mt_kc_tfidf;
 
+/* CausalConvWithState: a depthwise 1-D convolution of input [B, C, L] with weight [C, 1, K] over
+ * past_state [B, C, K - 1] (zeros when absent) followed by the input; output [B, C, L] (rounded
+ * to the dtype, then x * sigmoid(x) when silu), present_state [B, C, K - 1] the last K - 1 steps. */
+typedef struct mt_kc_causal_conv {
+  int64_t batch, channels, len, k;
+  bool has_bias, has_past, silu;
+} mt_kc_causal_conv;
+
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
   union {
@@ -625,6 +634,7 @@ typedef struct mt_kernel_call {
     mt_kc_tensor_scatter tensor_scatter;
     mt_kc_deform_conv deform_conv;
     mt_kc_tfidf tfidf;
+    mt_kc_causal_conv causal_conv;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;

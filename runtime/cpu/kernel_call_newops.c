@@ -1,7 +1,8 @@
 /* Kernel calls for the newest opsets' ops: SwiGLU (MT_KERNEL_SWIGLU), BitCast
  * (MT_KERNEL_BITCAST), TensorScatter (MT_KERNEL_TENSOR_SCATTER) and DeformConv
  * (MT_KERNEL_DEFORM_CONV, 2-D; bilinear taps and sums in double), TfIdfVectorizer
- * (MT_KERNEL_TFIDF: integer tokens; counts are exact in float32 below 2^24 per cell).
+ * (MT_KERNEL_TFIDF: integer tokens; counts are exact in float32 below 2^24 per cell) and
+ * CausalConvWithState (MT_KERNEL_CAUSAL_CONV: taps summed in double).
  *
  * SwiGLU computes in double and rounds once on store, so float16 loses nothing in between.
  * BitCast copies bytes (tensors are little endian in memory on every target mtcc supports, which
@@ -171,6 +172,47 @@ MT_MUST_USE static mt_status *run_tfidf(const mt_kc_tfidf *p, const mt_tensor *x
   return NULL;
 }
 
+/* Step t of channel (b, c) of the padded sequence: past_state's K - 1 steps, then the input's. */
+static double padded_at(const mt_kc_causal_conv *p, const mt_tensor *x, const mt_tensor *past,
+                        int64_t bc, int64_t t) {
+  if (t >= p->k - 1) return mt_tensor_get_f64(x, bc * p->len + t - (p->k - 1));
+  return past ? mt_tensor_get_f64(past, bc * (p->k - 1) + t) : 0.0;
+}
+
+MT_MUST_USE static mt_status *run_causal_conv(const mt_kc_causal_conv *p, int n_inputs,
+                                              const mt_tensor *const *in, int n_outputs,
+                                              mt_tensor *out) {
+  const mt_tensor *x = in[0], *w = n_inputs > 1 ? in[1] : NULL;
+  const mt_tensor *bias = p->has_bias && n_inputs > 2 ? in[2] : NULL;
+  const mt_tensor *past = p->has_past && n_inputs > 3 ? in[3] : NULL;
+  mt_tensor *y = &out[0], *st = n_outputs > 1 && out[1].data ? &out[1] : NULL;
+  int64_t bc_n = p->batch * p->channels;
+  if (!w || (p->has_bias && !bias) || (p->has_past && !past) || p->k < 1 ||
+      !mt_dtype_is_float(x->dtype) || y->dtype != x->dtype || mt_tensor_numel(x) != bc_n * p->len ||
+      mt_tensor_numel(y) != bc_n * p->len || mt_tensor_numel(w) != p->channels * p->k ||
+      (bias && mt_tensor_numel(bias) != p->channels) ||
+      (past && mt_tensor_numel(past) != bc_n * (p->k - 1)) ||
+      (st && (st->dtype != x->dtype || mt_tensor_numel(st) != bc_n * (p->k - 1))))
+    return MT_ERR(INVALID_ARGUMENT, "CausalConvWithState: operands do not match the call");
+  bool half = x->dtype == MT_DTYPE_FLOAT16;
+  for (int64_t bc = 0; bc < bc_n; bc++) {
+    int64_t c = bc % p->channels;
+    for (int64_t t = 0; t < p->len; t++) {
+      double acc = bias ? mt_tensor_get_f64(bias, c) : 0.0;
+      for (int64_t j = 0; j < p->k; j++)
+        acc += mt_tensor_get_f64(w, c * p->k + j) * padded_at(p, x, past, bc, t + j);
+      /* the convolution is rounded to the dtype before the activation, as the spec's reference */
+      double v = half ? (double)mt_half_to_float(mt_float_to_half((float)acc)) : (double)(float)acc;
+      if (p->silu) v = v / (1.0 + exp(-v));
+      mt_tensor_set_f64(y, bc * p->len + t, v);
+    }
+    if (st)
+      for (int64_t j = 0; j < p->k - 1; j++)
+        mt_tensor_set_f64(st, bc * (p->k - 1) + j, padded_at(p, x, past, bc, p->len + j));
+  }
+  return NULL;
+}
+
 mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
                                     const mt_tensor *const *inputs, int n_outputs,
                                     mt_tensor *outputs) {
@@ -186,6 +228,8 @@ mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_DEFORM_CONV:
     return run_deform_conv(&call->params.deform_conv, n_inputs, inputs, outputs);
   case MT_KERNEL_TFIDF: return run_tfidf(&call->params.tfidf, inputs[0], outputs);
+  case MT_KERNEL_CAUSAL_CONV:
+    return run_causal_conv(&call->params.causal_conv, n_inputs, inputs, n_outputs, outputs);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not a newops kernel", mt_kernel_kind_name(call->kind));
   }
