@@ -7,7 +7,9 @@
  *     nothing (a kernel cannot return a status), like the Gather generator's clamping.
  *   - DeformConv: one thread per output element, the CPU's loops and bilinear taps in double.
  *   - TfIdfVectorizer: one thread per row, the n-grams as constant tables.
- *   - CausalConvWithState: one thread per output element, then one per present_state element. */
+ *   - CausalConvWithState: one thread per output element, then one per present_state element.
+ *   - LinearAttention: one thread per state column (batch, kv head, value dim), its key-dim
+ *     values in a per-thread array; every step and every query head of the group in order. */
 #include <stdio.h>
 
 #include "codegen/cuda_internal.h"
@@ -296,6 +298,87 @@ MT_MUST_USE static mt_status *causal_conv(cg_body *b, const mt_node *n, const mt
   return NULL;
 }
 
+#define MAX_LINEAR_DK 256
+
+/* One thread per state column (batch, kv head, value dim), its DK values in a per-thread array:
+ * linear_attn_column's loop in runtime/cpu/kernel_call_newops.c, statement for statement. */
+MT_MUST_USE static mt_status *linear_attn(cg_body *b, const mt_node *n, const mt_kc_linear_attn *p,
+                                          int64_t *out_work) {
+  char qn[MT_CG_NAME], kn[MT_CG_NAME], vn[MT_CG_NAME], pn[MT_CG_NAME], dn[MT_CG_NAME];
+  char bn[MT_CG_NAME], yn[MT_CG_NAME], sn[MT_CG_NAME] = "", e[200], sc[64];
+  mt_dtype dt;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 0, qn));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 1, kn));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 2, vn));
+  if (p->has_past) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 3, pn));
+  if (p->decay_mode) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 4, dn));
+  if (p->beta_mode) MT_RETURN_IF_ERROR_PLAIN(mt_cg_input_name(b, n, 5, bn));
+  MT_RETURN_IF_ERROR_PLAIN(output_name(b, n, yn, &dt));
+  if (p->dk > MAX_LINEAR_DK)
+    return MT_ERR(UNIMPLEMENTED,
+                  "LinearAttention with a key head size of %lld (the generator "
+                  "keeps a state column of at most %d in registers)",
+                  (long long)p->dk, MAX_LINEAR_DK);
+  int ks = n->n_outputs > 1 && n->outputs[1] != MT_NO_VALUE
+               ? mt_cg_output_index(b->fg, n->outputs[1])
+               : -1;
+  if (ks >= 0) snprintf(sn, sizeof sn, "b%d_out%d", b->index, ks);
+  int64_t total = p->batch * p->kv_heads * p->dv;
+  *out_work = total;
+  mt_cg_float_lit(p->scale, sc, sizeof sc);
+  mt_cg_line(b, "const long long T = %lldLL, QH = %lldLL, KH = %lldLL, DK = %lldLL, DV = %lldLL;",
+             (long long)p->steps, (long long)p->q_heads, (long long)p->kv_heads, (long long)p->dk,
+             (long long)p->dv);
+  mt_cg_line(b, "const long long GS = QH / KH;");
+  mt_cg_line(b, LOOP, (long long)total);
+  b->indent++;
+  mt_cg_line(b, "const long long m = i %% DV, h = i / DV %% KH, bb = i / (DV * KH);");
+  mt_cg_line(b, "double col[%d];", p->dk > 0 ? (int)p->dk : 1);
+  mt_cg_elem_load(dt, pn, "((bb * KH + h) * DK + d) * DV + m", e, sizeof e);
+  char init[220];
+  snprintf(init, sizeof init, "(double)%s", e);
+  mt_cg_line(b, "for (long long d = 0; d < DK; d++) col[d] = %s;", p->has_past ? init : "0.0");
+  mt_cg_line(b, "for (long long t = 0; t < T; t++) {");
+  mt_cg_line(b, "  const long long row = bb * T + t, kb = (row * KH + h) * DK;");
+  if (p->decay_mode) {
+    mt_cg_elem_load(dt, dn, p->decay_mode == 1 ? "row * KH + h" : "kb + d", e, sizeof e);
+    mt_cg_line(b, "  for (long long d = 0; d < DK; d++) col[d] *= exp((double)%s);", e);
+  }
+  mt_cg_elem_load(dt, vn, "(row * KH + h) * DV + m", e, sizeof e);
+  mt_cg_line(b, "  double vt = (double)%s;", e);
+  mt_cg_elem_load(dt, kn, "kb + d", e, sizeof e);
+  if (p->beta_mode) {
+    char bv[200];
+    mt_cg_elem_load(dt, bn, p->beta_mode == 1 ? "row * KH + h" : "row", bv, sizeof bv);
+    mt_cg_line(b, "  double got = 0.0;");
+    mt_cg_line(b, "  for (long long d = 0; d < DK; d++) got += col[d] * (double)%s;", e);
+    mt_cg_line(b, "  vt = (double)%s * (vt - got);", bv);
+  }
+  mt_cg_line(b, "  for (long long d = 0; d < DK; d++) col[d] += (double)%s * vt;", e);
+  mt_cg_line(b, "  for (long long g = 0; g < GS; g++) {");
+  mt_cg_line(b, "    const long long qh = h * GS + g;");
+  mt_cg_line(b, "    double acc = 0.0;");
+  mt_cg_elem_load(dt, qn, "(row * QH + qh) * DK + d", e, sizeof e);
+  mt_cg_line(b, "    for (long long d = 0; d < DK; d++) acc += (double)%s * col[d];", e);
+  char val[128];
+  snprintf(val, sizeof val, "(float)((double)%s * acc)", sc);
+  b->indent += 2;
+  mt_cg_store(b, dt, yn, "(row * QH + qh) * DV + m", val);
+  b->indent -= 2;
+  mt_cg_line(b, "  }");
+  mt_cg_line(b, "}");
+  if (sn[0]) {
+    b->indent++;
+    mt_cg_line(b, "for (long long d = 0; d < DK; d++) {");
+    mt_cg_store(b, dt, sn, "((bb * KH + h) * DK + d) * DV + m", "(float)col[d]");
+    mt_cg_line(b, "}");
+    b->indent--;
+  }
+  b->indent--;
+  mt_cg_line(b, "}");
+  return NULL;
+}
+
 mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
   switch (c->kind) {
@@ -305,6 +388,7 @@ mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call 
   case MT_KERNEL_DEFORM_CONV: return deform_conv(b, n, &c->params.deform_conv, out_work);
   case MT_KERNEL_TFIDF: return tfidf(b, n, &c->params.tfidf, out_work);
   case MT_KERNEL_CAUSAL_CONV: return causal_conv(b, n, &c->params.causal_conv, out_work);
+  case MT_KERNEL_LINEAR_ATTN: return linear_attn(b, n, &c->params.linear_attn, out_work);
   default: return MT_ERR(NOT_FOUND, "not a newops kernel");
   }
 }

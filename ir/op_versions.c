@@ -107,6 +107,7 @@ static const mt_onnx_schema_versions implemented[] = {
     {"LeakyRelu", {1, 6, 16}, 0},
     {"Less", {1, 7, 9, 13}, 0},
     {"LessOrEqual", {12, 16}, 0},
+    {"LinearAttention", {27}, 0},
     {"Log", {1, 6, 13}, 0},
     {"LogSoftmax", {1, 11, 13}, 0},
     {"Loop", {1, 11, 13, 16, 19, 21, 23, 24, 25}, 0},

@@ -1,8 +1,10 @@
 /* The newest opsets' ops: SwiGLU (opset 28), BitCast (26), TensorScatter (24), DeformConv (19,
- * 22: types only), TfIdfVectorizer (9, integer tokens) and CausalConvWithState (27), lowered to
- * MT_KERNEL_SWIGLU / BITCAST / TENSOR_SCATTER / DEFORM_CONV / TFIDF / CAUSAL_CONV
+ * 22: types only), TfIdfVectorizer (9, integer tokens), CausalConvWithState and LinearAttention
+ * (27), lowered to MT_KERNEL_SWIGLU / BITCAST / TENSOR_SCATTER / DEFORM_CONV / TFIDF /
+ * CAUSAL_CONV / LINEAR_ATTN
  * (runtime/cpu/kernel_call_newops.c). Each runs as its own kernel (pattern opaque); every shape
  * check happens here so the kernel only indexes. */
+#include <math.h>
 #include <string.h>
 
 #include "ir/op.h"
@@ -366,6 +368,88 @@ MT_MUST_USE static mt_status *lower_causal_conv(const mt_op_ctx *c, mt_kernel_ca
   return causal_conv_call(c, &call->params.causal_conv);
 }
 
+/* ---------------------------------------------------------------- LinearAttention */
+
+MT_MUST_USE static mt_status *linear_attn_call(const mt_op_ctx *c, mt_kc_linear_attn *p) {
+  const mt_tensor *q = mt_op_input(c, 0), *k = mt_op_input(c, 1), *v = mt_op_input(c, 2);
+  const mt_tensor *past = mt_op_input(c, 3), *decay = mt_op_input(c, 4), *beta = mt_op_input(c, 5);
+  const mt_node *n = c->node;
+  if (!q || !k || !v) return MT_ERR(INVALID_ARGUMENT, "expected query, key and value");
+  if (!mt_dtype_is_float(q->dtype))
+    return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(q->dtype));
+  const mt_tensor *all[] = {k, v, past, decay, beta};
+  for (int i = 0; i < 5; i++)
+    if (all[i] && all[i]->dtype != q->dtype)
+      return MT_ERR(INVALID_ARGUMENT, "input %d must be %s like query", i + 1,
+                    mt_dtype_name(q->dtype));
+  memset(p, 0, sizeof *p);
+  p->q_heads = mt_node_attr_int(n, "q_num_heads", 0);
+  p->kv_heads = mt_node_attr_int(n, "kv_num_heads", 0);
+  if (p->q_heads < 1 || p->kv_heads < 1 || p->q_heads % p->kv_heads != 0)
+    return MT_ERR(INVALID_ARGUMENT,
+                  "q_num_heads %lld must be a positive multiple of kv_num_heads "
+                  "%lld",
+                  (long long)p->q_heads, (long long)p->kv_heads);
+  if (q->rank != 3 || k->rank != 3 || v->rank != 3)
+    return MT_ERR(INVALID_ARGUMENT, "query, key and value must be [B, T, H * D]");
+  p->batch = q->dims[0], p->steps = q->dims[1];
+  if (q->dims[2] % p->q_heads != 0 || v->dims[2] % p->kv_heads != 0)
+    return MT_ERR(INVALID_ARGUMENT, "head counts do not divide the hidden sizes");
+  p->dk = q->dims[2] / p->q_heads, p->dv = v->dims[2] / p->kv_heads;
+  for (int i = 0; i < 2; i++) {
+    const mt_tensor *t = i ? v : k;
+    int64_t want = p->kv_heads * (i ? p->dv : p->dk);
+    if (t->dims[0] != p->batch || t->dims[1] != p->steps || t->dims[2] != want)
+      return MT_ERR(INVALID_ARGUMENT, "%s must be [%lld, %lld, %lld]", i ? "value" : "key",
+                    (long long)p->batch, (long long)p->steps, (long long)want);
+  }
+  const char *rule = mt_node_attr_string(n, "update_rule", "gated_delta");
+  bool gated = strcmp(rule, "gated") == 0 || strcmp(rule, "gated_delta") == 0;
+  bool delta = strcmp(rule, "delta") == 0 || strcmp(rule, "gated_delta") == 0;
+  if (!gated && !delta && strcmp(rule, "linear") != 0)
+    return MT_ERR(INVALID_ARGUMENT, "update_rule '%s' is not linear, gated, delta or gated_delta",
+                  rule);
+  if (gated != (decay != NULL) || delta != (beta != NULL))
+    return MT_ERR(INVALID_ARGUMENT, "update_rule '%s' %s decay and %s beta", rule,
+                  gated ? "needs" : "forbids", delta ? "needs" : "forbids");
+  if (decay) {
+    if (decay->rank != 3 || decay->dims[0] != p->batch || decay->dims[1] != p->steps ||
+        (decay->dims[2] != p->kv_heads && decay->dims[2] != p->kv_heads * p->dk))
+      return MT_ERR(INVALID_ARGUMENT, "decay must be [B, T, kv_num_heads (* d_k)]");
+    p->decay_mode = decay->dims[2] == p->kv_heads ? 1 : 2;
+  }
+  if (beta) {
+    if (beta->rank != 3 || beta->dims[0] != p->batch || beta->dims[1] != p->steps ||
+        (beta->dims[2] != p->kv_heads && beta->dims[2] != 1))
+      return MT_ERR(INVALID_ARGUMENT, "beta must be [B, T, kv_num_heads or 1]");
+    p->beta_mode = beta->dims[2] == p->kv_heads ? 1 : 2;
+  }
+  if (past && (past->rank != 4 || past->dims[0] != p->batch || past->dims[1] != p->kv_heads ||
+               past->dims[2] != p->dk || past->dims[3] != p->dv))
+    return MT_ERR(INVALID_ARGUMENT, "past_state must be [%lld, %lld, %lld, %lld]",
+                  (long long)p->batch, (long long)p->kv_heads, (long long)p->dk, (long long)p->dv);
+  p->has_past = past != NULL;
+  float scale = mt_node_attr_float(n, "scale", 0.0f);
+  p->scale = scale != 0.0f ? scale : (float)(1.0 / sqrt((double)p->dk));
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *infer_linear_attn(mt_op_ctx *c) {
+  mt_kc_linear_attn p;
+  MT_RETURN_IF_ERROR_PLAIN(linear_attn_call(c, &p));
+  mt_dtype dt = mt_op_input(c, 0)->dtype;
+  const int64_t y[3] = {p.batch, p.steps, p.q_heads * p.dv};
+  const int64_t st[4] = {p.batch, p.kv_heads, p.dk, p.dv};
+  mt_op_set_output(c, 0, dt, 3, y);
+  if (mt_op_has_output(c, 1)) mt_op_set_output(c, 1, dt, 4, st);
+  return NULL;
+}
+
+MT_MUST_USE static mt_status *lower_linear_attn(const mt_op_ctx *c, mt_kernel_call *call) {
+  call->kind = MT_KERNEL_LINEAR_ATTN;
+  return linear_attn_call(c, &call->params.linear_attn);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const mt_op_def mt_ops_newops[] = {
@@ -406,5 +490,11 @@ const mt_op_def mt_ops_newops[] = {
      .pattern = MT_PATTERN_OPAQUE,
      .infer = infer_causal_conv,
      .lower = lower_causal_conv},
+    {.op_type = "LinearAttention",
+     .min_inputs = 3,
+     .max_inputs = 6,
+     .pattern = MT_PATTERN_OPAQUE,
+     .infer = infer_linear_attn,
+     .lower = lower_linear_attn},
     {0},
 };

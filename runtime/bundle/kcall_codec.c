@@ -536,6 +536,20 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &q->silu);
     break;
   }
+  case MT_KERNEL_LINEAR_ATTN: {
+    mt_kc_linear_attn *l = &k->params.linear_attn;
+    c_i64(c, &l->batch);
+    c_i64(c, &l->steps);
+    c_i64(c, &l->q_heads);
+    c_i64(c, &l->kv_heads);
+    c_i64(c, &l->dk);
+    c_i64(c, &l->dv);
+    c_int(c, &l->decay_mode, 0, 2, "linear_attn: decay mode out of range");
+    c_int(c, &l->beta_mode, 0, 2, "linear_attn: beta mode out of range");
+    c_f32(c, &l->scale);
+    c_bool(c, &l->has_past);
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

@@ -1,5 +1,5 @@
 /* Load-time check of the newest opsets' calls (SwiGLU, BitCast, TensorScatter, DeformConv,
- * TfIdfVectorizer, CausalConvWithState) against their
+ * TfIdfVectorizer, CausalConvWithState, LinearAttention) against their
  * buffers: each buffer must have the dtype and element count the kernel in
  * runtime/cpu/kernel_call_newops.c reads or writes, so a crafted bundle cannot make it index past
  * a buffer. validate_calls.c dispatches here. */
@@ -152,6 +152,43 @@ static mt_status *check_causal_conv(int n_in, const mt_tensor *in, int n_out, co
   return NULL;
 }
 
+static mt_status *check_linear_attn(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
+                                    const mt_kc_linear_attn *p) {
+  if (n_in < 3 || n_in > 6 || n_out < 1 || n_out > 2 || !present(n_in, in, 0) ||
+      !present(n_in, in, 1) || !present(n_in, in, 2) || !present(n_out, out, 0))
+    return bad("linear_attn", "takes q, k, v, past_state, decay, beta and one or two outputs");
+  const int64_t *g[] = {&p->batch, &p->steps, &p->dk, &p->dv};
+  for (int i = 0; i < 4; i++)
+    if (*g[i] < 0 || *g[i] > MAX_GEOM) return bad("linear_attn", "geometry out of range");
+  if (p->kv_heads < 1 || p->kv_heads > MAX_GEOM || p->q_heads < 1 || p->q_heads > MAX_GEOM ||
+      p->q_heads % p->kv_heads != 0 || p->decay_mode < 0 || p->decay_mode > 2 || p->beta_mode < 0 ||
+      p->beta_mode > 2)
+    return bad("linear_attn", "heads or modes out of range");
+  double bt = (double)p->batch * (double)p->steps, bh = (double)p->batch * (double)p->kv_heads;
+  double want[6] = {bt * (double)p->q_heads * (double)p->dk,
+                    bt * (double)p->kv_heads * (double)p->dk,
+                    bt * (double)p->kv_heads * (double)p->dv,
+                    bh * (double)p->dk * (double)p->dv,
+                    bt * (double)p->kv_heads * (p->decay_mode == 2 ? (double)p->dk : 1.0),
+                    bt * (p->beta_mode == 1 ? (double)p->kv_heads : 1.0)};
+  bool need[6] = {true, true, true, p->has_past, p->decay_mode != 0, p->beta_mode != 0};
+  mt_dtype dt = in[0].dtype;
+  if (!mt_dtype_is_float(dt)) return bad("linear_attn", "query must be float32 or float16");
+  for (int i = 0; i < 6; i++) {
+    if (want[i] > (double)MAX_LEN) return bad("linear_attn", "geometry out of range");
+    if (need[i] != present(n_in, in, i))
+      return bad("linear_attn", "an optional input's presence disagrees with the parameters");
+    if (need[i] && (in[i].dtype != dt || (double)mt_tensor_numel(&in[i]) != want[i]))
+      return bad("linear_attn", "an input's dtype or element count differs from the parameters'");
+  }
+  if (out[0].dtype != dt ||
+      (double)mt_tensor_numel(&out[0]) != bt * (double)p->q_heads * (double)p->dv ||
+      (present(n_out, out, 1) &&
+       (out[1].dtype != dt || (double)mt_tensor_numel(&out[1]) != want[3])))
+    return bad("linear_attn", "an output's dtype or element count differs from the parameters'");
+  return NULL;
+}
+
 mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, const mt_tensor *out,
                                   const mt_kernel_call *call) {
   switch (call->kind) {
@@ -164,6 +201,8 @@ mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out, cons
   case MT_KERNEL_TFIDF: return check_tfidf(n_in, in, n_out, out, &call->params.tfidf);
   case MT_KERNEL_CAUSAL_CONV:
     return check_causal_conv(n_in, in, n_out, out, &call->params.causal_conv);
+  case MT_KERNEL_LINEAR_ATTN:
+    return check_linear_attn(n_in, in, n_out, out, &call->params.linear_attn);
   default: return bad(mt_kernel_kind_name(call->kind), "not a newops kind");
   }
 }

@@ -87,6 +87,7 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_DEFORM_CONV] = "deform_conv",
     [MT_KERNEL_TFIDF] = "tfidf",
     [MT_KERNEL_CAUSAL_CONV] = "causal_conv",
+    [MT_KERNEL_LINEAR_ATTN] = "linear_attn",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -308,6 +309,7 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_DEFORM_CONV:
   case MT_KERNEL_TFIDF:
   case MT_KERNEL_CAUSAL_CONV:
+  case MT_KERNEL_LINEAR_ATTN:
     return mt_cpu_kernel_run_newops(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }

@@ -121,6 +121,7 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_DEFORM_CONV,    /* mt_kc_deform_conv: X, W, offset, B, mask (2-D) */
   MT_KERNEL_TFIDF,          /* mt_kc_tfidf: TfIdfVectorizer over integer tokens */
   MT_KERNEL_CAUSAL_CONV,    /* mt_kc_causal_conv: CausalConvWithState (input, weight, bias, past) */
+  MT_KERNEL_LINEAR_ATTN,    /* mt_kc_linear_attn: LinearAttention (q, k, v, past, decay, beta) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -576,6 +577,19 @@ typedef struct mt_kc_causal_conv {
   bool has_bias, has_past, silu;
 } mt_kc_causal_conv;
 
+/* LinearAttention: 3-D q [B, T, QH * DK], k [B, T, KVH * DK], v [B, T, KVH * DV]; a state
+ * [DK, DV] per (batch, kv head) from past_state [B, KVH, DK, DV] (zeros when absent) is updated
+ * per step (decay: state *= exp(g); delta: v = beta * (v - state^T k); state += k v^T) and read
+ * by each query head of the group: out = scale * q^T state. Columns of the state are independent,
+ * which the CUDA generator uses (a thread per column); double throughout. */
+typedef struct mt_kc_linear_attn {
+  int64_t batch, steps, q_heads, kv_heads, dk, dv;
+  int decay_mode; /* 0: none, 1: one per kv head, 2: one per kv head and key dim */
+  int beta_mode;  /* 0: none, 1: one per kv head, 2: one shared */
+  float scale;    /* resolved */
+  bool has_past;
+} mt_kc_linear_attn;
+
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
   union {
@@ -635,6 +649,7 @@ typedef struct mt_kernel_call {
     mt_kc_deform_conv deform_conv;
     mt_kc_tfidf tfidf;
     mt_kc_causal_conv causal_conv;
+    mt_kc_linear_attn linear_attn;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;

@@ -2,13 +2,15 @@
  * (MT_KERNEL_BITCAST), TensorScatter (MT_KERNEL_TENSOR_SCATTER) and DeformConv
  * (MT_KERNEL_DEFORM_CONV, 2-D; bilinear taps and sums in double), TfIdfVectorizer
  * (MT_KERNEL_TFIDF: integer tokens; counts are exact in float32 below 2^24 per cell) and
- * CausalConvWithState (MT_KERNEL_CAUSAL_CONV: taps summed in double).
+ * CausalConvWithState (MT_KERNEL_CAUSAL_CONV: taps summed in double) and LinearAttention
+ * (MT_KERNEL_LINEAR_ATTN: the recurrent state in double, one column at a time).
  *
  * SwiGLU computes in double and rounds once on store, so float16 loses nothing in between.
  * BitCast copies bytes (tensors are little endian in memory on every target mtcc supports, which
  * is what the spec asks). TensorScatter copies past into present and then writes the update rows,
  * so a present aliasing past is fine. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/cpu/kernel_call.h"
@@ -213,6 +215,66 @@ MT_MUST_USE static mt_status *run_causal_conv(const mt_kc_causal_conv *p, int n_
   return NULL;
 }
 
+/* One state column (kv head h of batch b, value dim m) through every step: the CUDA generator's
+ * per-thread loop, so both add in one order. col holds DK doubles. */
+static void linear_attn_column(const mt_kc_linear_attn *p, const mt_tensor *const *in, mt_tensor *y,
+                               int64_t b, int64_t h, int64_t m, double *col) {
+  const mt_tensor *q = in[0], *k = in[1], *v = in[2], *past = p->has_past ? in[3] : NULL;
+  const mt_tensor *decay = p->decay_mode ? in[4] : NULL, *beta = p->beta_mode ? in[5] : NULL;
+  int64_t dk = p->dk, dv = p->dv, group = p->q_heads / p->kv_heads;
+  for (int64_t d = 0; d < dk; d++)
+    col[d] = past ? mt_tensor_get_f64(past, ((b * p->kv_heads + h) * dk + d) * dv + m) : 0.0;
+  for (int64_t t = 0; t < p->steps; t++) {
+    int64_t row = b * p->steps + t, kb = (row * p->kv_heads + h) * dk;
+    if (decay)
+      for (int64_t d = 0; d < dk; d++)
+        col[d] *=
+            exp(mt_tensor_get_f64(decay, p->decay_mode == 1 ? row * p->kv_heads + h : kb + d));
+    double vt = mt_tensor_get_f64(v, (row * p->kv_heads + h) * dv + m);
+    if (beta) {
+      double got = 0.0;
+      for (int64_t d = 0; d < dk; d++) got += col[d] * mt_tensor_get_f64(k, kb + d);
+      vt = mt_tensor_get_f64(beta, p->beta_mode == 1 ? row * p->kv_heads + h : row) * (vt - got);
+    }
+    for (int64_t d = 0; d < dk; d++) col[d] += mt_tensor_get_f64(k, kb + d) * vt;
+    for (int64_t g = 0; g < group; g++) {
+      int64_t qh = h * group + g;
+      double acc = 0.0;
+      for (int64_t d = 0; d < dk; d++)
+        acc += mt_tensor_get_f64(q, (row * p->q_heads + qh) * dk + d) * col[d];
+      mt_tensor_set_f64(y, (row * p->q_heads + qh) * dv + m, (double)p->scale * acc);
+    }
+  }
+}
+
+MT_MUST_USE static mt_status *run_linear_attn(const mt_kc_linear_attn *p, int n_inputs,
+                                              const mt_tensor *const *in, int n_outputs,
+                                              mt_tensor *out) {
+  int64_t bt = p->batch * p->steps, bh = p->batch * p->kv_heads;
+  mt_tensor *st = n_outputs > 1 && out[1].data ? &out[1] : NULL;
+  if (n_inputs < 3 || !in[1] || !in[2] || p->kv_heads < 1 || p->q_heads % p->kv_heads != 0 ||
+      (p->has_past && (n_inputs < 4 || !in[3])) || (p->decay_mode && (n_inputs < 5 || !in[4])) ||
+      (p->beta_mode && (n_inputs < 6 || !in[5])) || !mt_dtype_is_float(in[0]->dtype) ||
+      mt_tensor_numel(in[0]) != bt * p->q_heads * p->dk ||
+      mt_tensor_numel(in[1]) != bt * p->kv_heads * p->dk ||
+      mt_tensor_numel(in[2]) != bt * p->kv_heads * p->dv ||
+      mt_tensor_numel(&out[0]) != bt * p->q_heads * p->dv ||
+      (st && mt_tensor_numel(st) != bh * p->dk * p->dv))
+    return MT_ERR(INVALID_ARGUMENT, "LinearAttention: operands do not match the call");
+  double *col = malloc((size_t)(p->dk > 0 ? p->dk : 1) * sizeof *col);
+  if (!col) return MT_ERR(RESOURCE_EXHAUSTED, "LinearAttention: out of memory");
+  for (int64_t b = 0; b < p->batch; b++)
+    for (int64_t h = 0; h < p->kv_heads; h++)
+      for (int64_t m = 0; m < p->dv; m++) {
+        linear_attn_column(p, in, &out[0], b, h, m, col);
+        if (st)
+          for (int64_t d = 0; d < p->dk; d++)
+            mt_tensor_set_f64(st, ((b * p->kv_heads + h) * p->dk + d) * p->dv + m, col[d]);
+      }
+  free(col);
+  return NULL;
+}
+
 mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
                                     const mt_tensor *const *inputs, int n_outputs,
                                     mt_tensor *outputs) {
@@ -230,6 +292,8 @@ mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_TFIDF: return run_tfidf(&call->params.tfidf, inputs[0], outputs);
   case MT_KERNEL_CAUSAL_CONV:
     return run_causal_conv(&call->params.causal_conv, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_LINEAR_ATTN:
+    return run_linear_attn(&call->params.linear_attn, n_inputs, inputs, n_outputs, outputs);
   default:
     return MT_ERR(INTERNAL, "kernel %s is not a newops kernel", mt_kernel_kind_name(call->kind));
   }
