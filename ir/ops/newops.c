@@ -457,7 +457,6 @@ const mt_op_def mt_ops_newops[] = {
      .min_inputs = 2,
      .max_inputs = 2,
      .pattern = MT_PATTERN_OPAQUE,
-     .traits = MT_TRAIT_TRANSCENDENTAL,
      .infer = infer_swiglu,
      .lower = lower_swiglu},
     {.op_type = "BitCast",
