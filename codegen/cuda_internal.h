@@ -160,6 +160,10 @@ MT_MUST_USE mt_status *mt_cg_vision_body(cg_body *b, const mt_node *n, const mt_
  * per output element, Attention one thread per query row. NOT_FOUND for other kinds. */
 MT_MUST_USE mt_status *mt_cg_attention_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                             int64_t *out_work);
+/* The body of SwiGLU's, BitCast's or TensorScatter's own kernel (cuda_newops.c), one thread per
+ * element. NOT_FOUND for other kinds. */
+MT_MUST_USE mt_status *mt_cg_newops_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                         int64_t *out_work);
 
 /* Reduction bodies (cuda_reduce.c): emits the statements of a reduction group's body (inside the
  * body function the caller opened). *out_work is the number of rows (one block per row,

@@ -500,6 +500,9 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
     st = mt_cg_attention_body(b, n, c, out_work);
     if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
     mt_status_free(st);
+    st = mt_cg_newops_body(b, n, c, out_work);
+    if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
+    mt_status_free(st);
     /* the caller names tenant and node */
     return MT_ERR(UNIMPLEMENTED,
                   "op '%s' runs on its own (data-dependent output size or control flow); no "
@@ -519,13 +522,15 @@ mt_status *mt_cg_other_kernel(const mt_plan *p, const mt_cuda_options *o, int32_
   const mt_node *n = mt_module_node_c(m, node);
   const char *why_not = mt_node_control_flow_reason(m, n);
   if (why_not) return MT_ERR(UNIMPLEMENTED, "%s: %s", mt_cg_node_label(m, node), why_not);
-  /* TopK, SoftmaxCrossEntropyLoss, DynamicQuantizeLinear, Attention and the recurrent layers may have several outputs in use; the
+  /* TopK, SoftmaxCrossEntropyLoss, DynamicQuantizeLinear, Attention, CausalConvWithState,
+   * LinearAttention and the recurrent layers may have several outputs in use; the
    * others one */
-  bool multi = strcmp(n->op_type, "TopK") == 0 ||
-               strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0 ||
-               strcmp(n->op_type, "LSTM") == 0 || strcmp(n->op_type, "GRU") == 0 ||
-               strcmp(n->op_type, "RNN") == 0 || strcmp(n->op_type, "DynamicQuantizeLinear") == 0 ||
-               strcmp(n->op_type, "Attention") == 0;
+  bool multi =
+      strcmp(n->op_type, "TopK") == 0 || strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0 ||
+      strcmp(n->op_type, "LSTM") == 0 || strcmp(n->op_type, "GRU") == 0 ||
+      strcmp(n->op_type, "RNN") == 0 || strcmp(n->op_type, "DynamicQuantizeLinear") == 0 ||
+      strcmp(n->op_type, "Attention") == 0 || strcmp(n->op_type, "CausalConvWithState") == 0 ||
+      strcmp(n->op_type, "LinearAttention") == 0;
   if (fg->n_nodes != 1 || n->n_outputs < 1 || fg->n_outputs < 1 || (fg->n_outputs != 1 && !multi))
     return MT_ERR(UNIMPLEMENTED,
                   "%s: op '%s' runs on its own (data-dependent output size or control flow); no "

@@ -204,5 +204,6 @@ extern const mt_op_def mt_ops_loop[];
 extern const mt_op_def mt_ops_vision[];
 extern const mt_op_def mt_ops_quant[];     /* ir/ops/quant.c */
 extern const mt_op_def mt_ops_attention[]; /* ir/ops/attention.c */
+extern const mt_op_def mt_ops_newops[];    /* ir/ops/newops.c */
 
 #endif

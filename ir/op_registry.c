@@ -4,9 +4,10 @@
 #include "ir/op.h"
 
 static const mt_op_def *const families[] = {
-    mt_ops_elementwise, mt_ops_nn,        mt_ops_shape, mt_ops_reduce, mt_ops_misc,
-    mt_ops_index,       mt_ops_normalize, mt_ops_loss,  mt_ops_quant,  mt_ops_rnn,
-    mt_ops_signal,      mt_ops_sequence,  mt_ops_loop,  mt_ops_vision, mt_ops_attention};
+    mt_ops_elementwise, mt_ops_nn,     mt_ops_shape,     mt_ops_reduce,
+    mt_ops_misc,        mt_ops_index,  mt_ops_normalize, mt_ops_loss,
+    mt_ops_quant,       mt_ops_rnn,    mt_ops_signal,    mt_ops_sequence,
+    mt_ops_loop,        mt_ops_vision, mt_ops_attention, mt_ops_newops};
 
 static bool is_default_domain(const char *domain) {
   return !domain || !*domain || strcmp(domain, "ai.onnx") == 0;

@@ -481,6 +481,76 @@ static void c_call(codec *c, mt_kernel_call *k) {
     c_bool(c, &a->has_nonpad);
     break;
   }
+  case MT_KERNEL_SWIGLU: c_f32(c, &k->params.swiglu.alpha); break;
+  case MT_KERNEL_TENSOR_SCATTER: {
+    mt_kc_tensor_scatter *t = &k->params.tensor_scatter;
+    c_i64(c, &t->batch);
+    c_i64(c, &t->outer);
+    c_i64(c, &t->max_seq);
+    c_i64(c, &t->seq);
+    c_i64(c, &t->inner);
+    c_bool(c, &t->circular);
+    c_bool(c, &t->has_indices);
+    break;
+  }
+  case MT_KERNEL_DEFORM_CONV: {
+    mt_kc_deform_conv *d = &k->params.deform_conv;
+    int64_t *geo[] = {&d->n,  &d->c,  &d->h,  &d->w,     &d->oc,          &d->oh,
+                      &d->ow, &d->kh, &d->kw, &d->group, &d->offset_group};
+    for (size_t i = 0; i < sizeof geo / sizeof *geo; i++) c_i64(c, geo[i]);
+    c_i64s(c, d->stride, 2);
+    c_i64s(c, d->pad, 2);
+    c_i64s(c, d->dil, 2);
+    c_bool(c, &d->has_bias);
+    c_bool(c, &d->has_mask);
+    break;
+  }
+  case MT_KERNEL_TFIDF: {
+    mt_kc_tfidf *t = &k->params.tfidf;
+    c_int(c, &t->n_pool, 0, MT_KC_TFIDF_POOL, "tfidf: pool size out of range");
+    c_int(c, &t->n_grams, 0, MT_KC_TFIDF_GRAMS, "tfidf: gram count out of range");
+    c_int(c, &t->n_weights, 0, MT_KC_TFIDF_GRAMS, "tfidf: weight count out of range");
+    c_i64s(c, t->pool, MT_KC_TFIDF_POOL);
+    for (int i = 0; i < MT_KC_TFIDF_GRAMS; i++) {
+      c_int(c, &t->start[i], 0, MT_KC_TFIDF_POOL, "tfidf: gram start out of range");
+      c_int(c, &t->len[i], 0, MT_KC_TFIDF_POOL, "tfidf: gram length out of range");
+      c_int(c, &t->col[i], 0, 1 << 30, "tfidf: gram column out of range");
+      c_f32(c, &t->weights[i]);
+    }
+    c_int(c, &t->out_size, 1, 1 << 30, "tfidf: output size out of range");
+    c_int(c, &t->min_len, 1, 64, "tfidf: min_gram_length out of range");
+    c_int(c, &t->max_len, 1, 64, "tfidf: max_gram_length out of range");
+    c_int(c, &t->max_skip, 0, 1 << 20, "tfidf: max_skip_count out of range");
+    C_ENUM(c, t->mode, MT_TFIDF_TF, MT_TFIDF_TFIDF, "tfidf: mode out of range");
+    c_i64(c, &t->rows);
+    c_i64(c, &t->cols);
+    break;
+  }
+  case MT_KERNEL_CAUSAL_CONV: {
+    mt_kc_causal_conv *q = &k->params.causal_conv;
+    c_i64(c, &q->batch);
+    c_i64(c, &q->channels);
+    c_i64(c, &q->len);
+    c_i64(c, &q->k);
+    c_bool(c, &q->has_bias);
+    c_bool(c, &q->has_past);
+    c_bool(c, &q->silu);
+    break;
+  }
+  case MT_KERNEL_LINEAR_ATTN: {
+    mt_kc_linear_attn *l = &k->params.linear_attn;
+    c_i64(c, &l->batch);
+    c_i64(c, &l->steps);
+    c_i64(c, &l->q_heads);
+    c_i64(c, &l->kv_heads);
+    c_i64(c, &l->dk);
+    c_i64(c, &l->dv);
+    c_int(c, &l->decay_mode, 0, 2, "linear_attn: decay mode out of range");
+    c_int(c, &l->beta_mode, 0, 2, "linear_attn: beta mode out of range");
+    c_f32(c, &l->scale);
+    c_bool(c, &l->has_past);
+    break;
+  }
   case MT_KERNEL_LP_POOL:
     c_i64(c, &k->params.lp_pool.p);
     c_i64(c, &k->params.lp_pool.planes);

@@ -1182,6 +1182,13 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_STFT:
   case MT_KERNEL_MEL_WEIGHT: return mt_bundle_check_signal(c->n_in, c->in, c->n_out, c->out, k);
   case MT_KERNEL_NONZERO: return check_nonzero(c);
+  case MT_KERNEL_SWIGLU:
+  case MT_KERNEL_BITCAST:
+  case MT_KERNEL_TENSOR_SCATTER:
+  case MT_KERNEL_DEFORM_CONV:
+  case MT_KERNEL_TFIDF:
+  case MT_KERNEL_CAUSAL_CONV:
+  case MT_KERNEL_LINEAR_ATTN: return mt_bundle_check_newops(c->n_in, c->in, c->n_out, c->out, k);
   default: return check_breadth_kind(c, k);
   }
 }

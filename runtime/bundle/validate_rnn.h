@@ -14,4 +14,8 @@ MT_MUST_USE mt_status *mt_bundle_check_rnn(int n_in, const mt_tensor *in, int n_
 MT_MUST_USE mt_status *mt_bundle_check_signal(int n_in, const mt_tensor *in, int n_out,
                                               const mt_tensor *out, const mt_kernel_call *call);
 
+/* The same for SwiGLU, BitCast and TensorScatter calls (validate_newops.c). */
+MT_MUST_USE mt_status *mt_bundle_check_newops(int n_in, const mt_tensor *in, int n_out,
+                                              const mt_tensor *out, const mt_kernel_call *call);
+
 #endif

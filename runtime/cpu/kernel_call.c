@@ -81,6 +81,13 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_ROTARY] = "rotary",
     [MT_KERNEL_ATTENTION] = "attention",
     [MT_KERNEL_CAST_NO_SATURATE] = "cast_no_saturate",
+    [MT_KERNEL_SWIGLU] = "swiglu",
+    [MT_KERNEL_BITCAST] = "bitcast",
+    [MT_KERNEL_TENSOR_SCATTER] = "tensor_scatter",
+    [MT_KERNEL_DEFORM_CONV] = "deform_conv",
+    [MT_KERNEL_TFIDF] = "tfidf",
+    [MT_KERNEL_CAUSAL_CONV] = "causal_conv",
+    [MT_KERNEL_LINEAR_ATTN] = "linear_attn",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -296,6 +303,14 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
   case MT_KERNEL_DET: return mt_cpu_kernel_run_vision(call, n_inputs, inputs, n_outputs, outputs);
   case MT_KERNEL_UNIQUE:
     return mt_cpu_kernel_run_unique(call, n_inputs, inputs, n_outputs, outputs);
+  case MT_KERNEL_SWIGLU:
+  case MT_KERNEL_BITCAST:
+  case MT_KERNEL_TENSOR_SCATTER:
+  case MT_KERNEL_DEFORM_CONV:
+  case MT_KERNEL_TFIDF:
+  case MT_KERNEL_CAUSAL_CONV:
+  case MT_KERNEL_LINEAR_ATTN:
+    return mt_cpu_kernel_run_newops(call, n_inputs, inputs, n_outputs, outputs);
   default: return mt_cpu_kernel_run_data(call, n_inputs, inputs, n_outputs, outputs);
   }
 }

@@ -114,6 +114,14 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_ATTENTION, /* mt_kc_attention: Attention */
   /* dtypes (issue 13) */
   MT_KERNEL_CAST_NO_SATURATE, /* no parameters: Cast with saturate = 0 (float8 targets) */
+  /* the newest opsets' ops (issue 13, kernel_call_newops.c) */
+  MT_KERNEL_SWIGLU,         /* mt_kc_swiglu: SwiGLU */
+  MT_KERNEL_BITCAST,        /* no parameters: BitCast (same byte size, bytes copied) */
+  MT_KERNEL_TENSOR_SCATTER, /* mt_kc_tensor_scatter; write_indices is input 2 when present */
+  MT_KERNEL_DEFORM_CONV,    /* mt_kc_deform_conv: X, W, offset, B, mask (2-D) */
+  MT_KERNEL_TFIDF,          /* mt_kc_tfidf: TfIdfVectorizer over integer tokens */
+  MT_KERNEL_CAUSAL_CONV,    /* mt_kc_causal_conv: CausalConvWithState (input, weight, bias, past) */
+  MT_KERNEL_LINEAR_ATTN,    /* mt_kc_linear_attn: LinearAttention (q, k, v, past, decay, beta) */
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 
@@ -520,6 +528,68 @@ typedef struct mt_kc_attention {
   bool in3d, causal, has_nonpad;
 } mt_kc_attention;
 
+/* SwiGLU: y = a * sigmoid(alpha * a) * b over same-shaped a and b, in double. */
+typedef struct mt_kc_swiglu {
+  float alpha;
+} mt_kc_swiglu;
+
+/* TensorScatter: present = past with, for each prefix row (dims before axis: `outer` rows, the
+ * first dim the batch), update's `seq` rows written at write_indices[batch] + s (modulo `max_seq`
+ * when circular). `inner` is the product of the dims after axis. */
+typedef struct mt_kc_tensor_scatter {
+  int64_t batch, outer, max_seq, seq, inner;
+  bool circular, has_indices;
+} mt_kc_tensor_scatter;
+
+/* DeformConv over 2-D X [N, C, H, W], W [OC, C / group, KH, KW], offset [N, offset_group * KH * KW
+ * * 2, OH, OW] ((dy, dx) per kernel tap), optional B [OC] and mask [N, offset_group * KH * KW, OH,
+ * OW]. Each tap samples X bilinearly at (oy * stride - pad + ky * dil + dy, ...), corners outside
+ * X reading 0; sums in double. */
+typedef struct mt_kc_deform_conv {
+  int64_t n, c, h, w, oc, oh, ow, kh, kw;
+  int64_t stride[2], pad[2], dil[2]; /* (y, x); pad is the leading (top, left) padding */
+  int64_t group, offset_group;
+  bool has_bias, has_mask;
+} mt_kc_deform_conv;
+
+/* TfIdfVectorizer over integer tokens X ([cols] or [rows, cols]) into float32 counts
+ * [rows, out_size]. The n-grams are stored inline (the call stays plain data and no larger than
+ * the other kinds): gram g is pool[start[g] .. start[g] + len[g]) counted in output column col[g],
+ * in the attribute order (a repeated n-gram counts in its last column, as ONNX's trie does). Only
+ * grams of length [min_len, max_len] are listed. Lowering refuses attributes past the caps. */
+#define MT_KC_TFIDF_POOL 80
+#define MT_KC_TFIDF_GRAMS 48
+typedef enum mt_tfidf_mode { MT_TFIDF_TF = 0, MT_TFIDF_IDF, MT_TFIDF_TFIDF } mt_tfidf_mode;
+typedef struct mt_kc_tfidf {
+  int64_t pool[MT_KC_TFIDF_POOL];
+  int start[MT_KC_TFIDF_GRAMS], len[MT_KC_TFIDF_GRAMS], col[MT_KC_TFIDF_GRAMS];
+  float weights[MT_KC_TFIDF_GRAMS]; /* per output column; n_weights 0: none */
+  int n_pool, n_grams, n_weights, out_size, min_len, max_len, max_skip;
+  mt_tfidf_mode mode;
+  int64_t rows, cols;
+} mt_kc_tfidf;
+
+/* CausalConvWithState: a depthwise 1-D convolution of input [B, C, L] with weight [C, 1, K] over
+ * past_state [B, C, K - 1] (zeros when absent) followed by the input; output [B, C, L] (rounded
+ * to the dtype, then x * sigmoid(x) when silu), present_state [B, C, K - 1] the last K - 1 steps. */
+typedef struct mt_kc_causal_conv {
+  int64_t batch, channels, len, k;
+  bool has_bias, has_past, silu;
+} mt_kc_causal_conv;
+
+/* LinearAttention: 3-D q [B, T, QH * DK], k [B, T, KVH * DK], v [B, T, KVH * DV]; a state
+ * [DK, DV] per (batch, kv head) from past_state [B, KVH, DK, DV] (zeros when absent) is updated
+ * per step (decay: state *= exp(g); delta: v = beta * (v - state^T k); state += k v^T) and read
+ * by each query head of the group: out = scale * q^T state. Columns of the state are independent,
+ * which the CUDA generator uses (a thread per column); double throughout. */
+typedef struct mt_kc_linear_attn {
+  int64_t batch, steps, q_heads, kv_heads, dk, dv;
+  int decay_mode; /* 0: none, 1: one per kv head, 2: one per kv head and key dim */
+  int beta_mode;  /* 0: none, 1: one per kv head, 2: one shared */
+  float scale;    /* resolved */
+  bool has_past;
+} mt_kc_linear_attn;
+
 typedef struct mt_kernel_call {
   mt_kernel_kind kind;
   union {
@@ -574,6 +644,12 @@ typedef struct mt_kernel_call {
     mt_kc_col2im col2im;
     mt_kc_rotary rotary;
     mt_kc_attention attention;
+    mt_kc_swiglu swiglu;
+    mt_kc_tensor_scatter tensor_scatter;
+    mt_kc_deform_conv deform_conv;
+    mt_kc_tfidf tfidf;
+    mt_kc_causal_conv causal_conv;
+    mt_kc_linear_attn linear_attn;
     mt_kc_normalize normalize;
     mt_kc_lp_pool lp_pool;
   } params;
@@ -626,6 +702,9 @@ MT_MUST_USE mt_status *mt_cpu_kernel_run_unique(const mt_kernel_call *call, int 
 MT_MUST_USE mt_status *mt_cpu_kernel_run_attention(const mt_kernel_call *call, int n_inputs,
                                                    const mt_tensor *const *inputs, int n_outputs,
                                                    mt_tensor *outputs);
+MT_MUST_USE mt_status *mt_cpu_kernel_run_newops(const mt_kernel_call *call, int n_inputs,
+                                                const mt_tensor *const *inputs, int n_outputs,
+                                                mt_tensor *outputs);
 MT_MUST_USE mt_status *mt_cpu_kernel_run_index(const mt_kernel_call *call, int n_inputs,
                                                const mt_tensor *const *inputs, int n_outputs,
                                                mt_tensor *outputs);

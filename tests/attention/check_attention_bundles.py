@@ -5,7 +5,8 @@ codec and libmtrt's call validator see every form (3-D/4-D, GQA, masks, past/pre
 windows, the QK output). Expected outputs are the backend's. One perturbed expected output per
 run must make `mtcc check` fail, so the comparison itself is checked.
 
-usage: check_attention_bundles.py --mtcc MTCC --cases WHEEL_NODE_DIR --work DIR
+usage: check_attention_bundles.py --mtcc MTCC --cases WHEEL_NODE_DIR --work DIR [--label L] [CASE...]
+Other families (tests/newops/) pass their own case names; the last one's output is perturbed.
 """
 import argparse
 import os
@@ -61,9 +62,12 @@ def main():
     ap.add_argument("--mtcc", required=True)
     ap.add_argument("--cases", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--label", default="attention")
+    ap.add_argument("case", nargs="*", help="case names (default: the attention family's)")
     a = ap.parse_args()
+    cases = a.case or CASES
     failed = 0
-    for case in CASES:
+    for case in cases:
         work = os.path.join(a.work, case)
         os.makedirs(work, exist_ok=True)
         ins, exp, y = stage(os.path.join(a.cases, case), work)
@@ -77,7 +81,7 @@ def main():
         rc, out = check(a.mtcc, bundle, ins, exp)
         print(f"{'PASS' if rc == 0 else 'FAIL'} {case}: {out.splitlines()[-1] if out else ''}")
         failed += rc != 0
-        if case == CASES[-1]:
+        if case == cases[-1]:
             # the comparison must be able to fail: shift Y by 1 and expect a mismatch
             path = os.path.join(exp, "model", y + ".npy")
             np.save(path, np.load(path) + 1)
@@ -85,7 +89,7 @@ def main():
             if rc == 0:
                 print(f"FAIL {case}: a perturbed expected output still matched")
                 failed += 1
-    print(f"attention bundles: {len(CASES) - failed} of {len(CASES)} cases match")
+    print(f"{a.label} bundles: {len(cases) - failed} of {len(cases)} cases match")
     return 1 if failed else 0
 
 
