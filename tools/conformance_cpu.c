@@ -98,7 +98,7 @@ MT_MUST_USE static mt_status *run_bundle(const char *path, const mt_module *ref,
     st = from_mtrt(mtrt_bundle_output_info(b, 0, i, &info), "output");
     if (st) break;
     got[i] = (mt_tensor){.dtype = (mt_dtype)info.dtype, .rank = info.rank};
-    memcpy(got[i].dims, info.dims, sizeof(int64_t) * (size_t)info.rank);
+    if (info.rank > 0) memcpy(got[i].dims, info.dims, sizeof(int64_t) * (size_t)info.rank);
     got[i].data = malloc(info.nbytes ? info.nbytes : 1);
     if (!got[i].data) st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     if (!st)

@@ -191,7 +191,7 @@ typedef struct kernel_key {
 MT_MUST_USE static mt_status *key_append(kernel_key *key, const void *bytes, size_t n) {
   uint8_t *b = realloc(key->bytes, key->size + n + 1);
   if (!b) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  memcpy(b + key->size, bytes, n);
+  if (n) memcpy(b + key->size, bytes, n); /* bytes may be NULL for an empty part */
   key->bytes = b, key->size += n;
   return NULL;
 }

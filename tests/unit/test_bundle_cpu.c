@@ -50,7 +50,7 @@ static int teardown(void **state) {
 typedef struct cpu_bundle {
   bt_arena *ar;
   Mtbundle__Manifest *m;
-  uint8_t code[1 << 16]; /* the CPU-code section */
+  uint8_t code[1 << 20]; /* the CPU-code section (sanitizer builds' fixtures are larger) */
   size_t code_size;
   bool drop_code;
   size_t group; /* the Add + Relu group */

@@ -14,7 +14,7 @@
 
 static mt_tensor tensor(mt_dtype dt, int rank, const int64_t *dims, void *data) {
   mt_tensor t = {.dtype = dt, .rank = rank, .data = data};
-  memcpy(t.dims, dims, (size_t)rank * sizeof *dims);
+  if (rank > 0) memcpy(t.dims, dims, (size_t)rank * sizeof *dims);
   return t;
 }
 
