@@ -21,6 +21,8 @@
 #define MT_CPU_MAX_TARGETS 4
 #define MT_CPU_MAX_KERNEL_ARGS 16
 #define MT_CPU_MAX_STEPS 6
+/* A depthwise conv's taps are unrolled (cpu_dwconv.c). */
+#define MT_CPU_DW_MAX_TAPS 256
 
 /* One elementwise node fused into the kernel before it (cpu_fuse.c): it reads the chain's value
  * (the previous step's, or the head node's output) from a register instead of memory. */
@@ -120,6 +122,9 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
  * symbols are set afterwards. */
 void mt_cpu_fuse_group(const mt_module *m, const int32_t *readers, mt_cpu_program *prog, int first,
                        bool fuse);
+/* Output rows per work item of a depthwise conv (cpu_dwconv.c), or 0 when even one row's input
+ * tile does not fit its stack block. */
+int64_t mt_cpu_dw_rows_per_item(const mt_conv_geom *g);
 /* Per value id, how many node inputs and graph outputs read it (malloc'd; NULL: out of memory). */
 int32_t *mt_cpu_count_readers(const mt_module *m);
 /* Initialises LLVM's x86 target once (before emitting from several threads). */

@@ -1,6 +1,5 @@
 /* Convolutions for the CPU backend (cpu_llvm.c calls mt_cl_emit_conv), in the reference kernel's
- * three shapes (runtime/cpu/conv.c) so results agree: depthwise as direct loops that add taps in
- * the reference's (kh, kw) order (bit-identical), pointwise (1x1, stride 1, no padding) as one
+ * three shapes (runtime/cpu/conv.c) so results agree: depthwise in cpu_dwconv.c, pointwise (1x1, stride 1, no padding) as one
  * BLAS GEMM per block of output rows, and everything else as im2col into a stack block plus a
  * GEMM. Output is pre-filled with the bias and the GEMM accumulates, as the reference does.
  * Work items are (image, group, block of output rows) or (image, channel) planes: fixed by the
@@ -39,60 +38,6 @@ static void fill_bias(em *e, LLVMValueRef py, LLVMValueRef pb, LLVMValueRef plan
   LLVMBuildStore(e->b, v, gep(e, e->f32, py, LLVMBuildAdd(e->b, base, j, "")));
   loop_end(e, &lj, ci64(e, 1));
   loop_end(e, &lc, ci64(e, 1));
-}
-
-/* Depthwise: one item per (image, output channel) plane. */
-static void emit_depthwise(em *e, const mt_kc_conv *c, const conv_dims *d, LLVMValueRef px,
-                           LLVMValueRef pw, LLVMValueRef pb, LLVMValueRef py) {
-  int64_t mult = c->c_out / c->c_in, plane = d->oh * d->ow, kk = d->kh * d->kw;
-  loop li, lo_oh;
-  LLVMValueRef item = items_begin(e, c->batch * c->c_out, &li);
-  LLVMValueRef n = LLVMBuildSDiv(e->b, item, ci64(e, c->c_out), "");
-  LLVMValueRef m = LLVMBuildSRem(e->b, item, ci64(e, c->c_out), "");
-  LLVMValueRef cin = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, n, ci64(e, c->c_in), ""),
-                                  LLVMBuildSDiv(e->b, m, ci64(e, mult), ""), "");
-  LLVMValueRef xin = gep(e, e->f32, px, LLVMBuildMul(e->b, cin, ci64(e, d->ih * d->iw), ""));
-  LLVMValueRef wm = gep(e, e->f32, pw, LLVMBuildMul(e->b, m, ci64(e, kk), ""));
-  LLVMValueRef yplane = LLVMBuildMul(e->b, item, ci64(e, plane), "");
-  fill_bias(e, py, pb, yplane, 1, m, plane, ci64(e, 0), ci64(e, plane));
-  LLVMValueRef oh = loop_begin(e, ci64(e, 0), ci64(e, d->oh), &lo_oh);
-  LLVMValueRef yrow = gep(
-      e, e->f32, py, LLVMBuildAdd(e->b, yplane, LLVMBuildMul(e->b, oh, ci64(e, d->ow), ""), ""));
-  for (int64_t i = 0; i < d->kh; i++) {
-    LLVMValueRef ih = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, oh, ci64(e, d->sh), ""),
-                                   ci64(e, i * d->dh - d->ph), "");
-    LLVMValueRef ok = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, ci64(e, 0), ""),
-                                   LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci64(e, d->ih), ""), "");
-    LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tap_row");
-    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tap_next");
-    LLVMBuildCondBr(e->b, ok, then, next);
-    LLVMPositionBuilderAtEnd(e->b, then);
-    LLVMValueRef xrow = gep(e, e->f32, xin, LLVMBuildMul(e->b, ih, ci64(e, d->iw), ""));
-    for (int64_t j = 0; j < d->kw; j++) {
-      /* outputs o whose input column o * sw + base lies inside the row: a constant range */
-      int64_t base = j * d->dw - d->pw, lo = 0, hi = d->ow;
-      while (lo < hi && lo * d->sw + base < 0) lo++;
-      while (hi > lo && (hi - 1) * d->sw + base >= d->iw) hi--;
-      if (lo >= hi) continue;
-      LLVMValueRef wv =
-          LLVMBuildLoad2(e->b, e->f32, gep(e, e->f32, wm, ci64(e, i * d->kw + j)), "");
-      loop lo_o;
-      LLVMValueRef o = loop_begin(e, ci64(e, lo), ci64(e, hi), &lo_o);
-      LLVMValueRef xv = LLVMBuildLoad2(
-          e->b, e->f32,
-          gep(e, e->f32, xrow,
-              LLVMBuildAdd(e->b, LLVMBuildMul(e->b, o, ci64(e, d->sw), ""), ci64(e, base), "")),
-          "");
-      LLVMValueRef yp = gep(e, e->f32, yrow, o);
-      LLVMValueRef yv = LLVMBuildLoad2(e->b, e->f32, yp, "");
-      LLVMBuildStore(e->b, LLVMBuildFAdd(e->b, yv, LLVMBuildFMul(e->b, wv, xv, ""), ""), yp);
-      loop_end(e, &lo_o, ci64(e, 1));
-    }
-    LLVMBuildBr(e->b, next);
-    LLVMPositionBuilderAtEnd(e->b, next);
-  }
-  loop_end(e, &lo_oh, ci64(e, 1));
-  items_end(e, &li);
 }
 
 /* col[kc * ld + r * ow + o] = x[ci, ih, iw] (0 outside), kc = (ci, kh, kw), rows r0 .. r0+nr. */
@@ -152,7 +97,7 @@ mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k) {
   int64_t plane = d.oh * d.ow, in_plane = d.ih * d.iw;
   if (c->batch == 0 || c->c_out == 0 || plane == 0) return NULL;
   if (cg == 1 && c->group == c->c_in) {
-    emit_depthwise(e, c, &d, px, pw, pb, py);
+    mt_cl_emit_depthwise(e, k); /* cpu_dwconv.c */
     return NULL;
   }
   bool pw1 = pointwise(&c->geom);

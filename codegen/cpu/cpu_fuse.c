@@ -42,17 +42,16 @@ static bool is_f32_value(const mt_module *m, mt_value_id v) {
   return v != MT_NO_VALUE && mt_module_value_c(m, v)->dtype == MT_DTYPE_FLOAT32;
 }
 
-/* Whether kernel k can take steps: an elementwise (not variadic) head, a GEMM, or a conv that
- * goes through the GEMM path (depthwise convs are direct loops with their own order). */
+/* Whether kernel k can take steps: an elementwise (not variadic) head, a GEMM or a conv (each
+ * runs the epilogue on a tile it has just written, depthwise ones too: cpu_dwconv.c). */
 static bool head_fusable(const mt_module *m, const mt_cpu_kernel *k) {
   const mt_node *n = mt_module_node_c(m, k->node);
   if (n->n_outputs != 1 || !is_f32_value(m, n->outputs[0])) return false;
-  const mt_kc_conv *c = &k->call.params.conv;
   switch (k->call.kind) {
   case MT_KERNEL_UNARY:
   case MT_KERNEL_BINARY:
-  case MT_KERNEL_GEMM: return true;
-  case MT_KERNEL_CONV: return !(c->c_in / c->group == 1 && c->group == c->c_in);
+  case MT_KERNEL_GEMM:
+  case MT_KERNEL_CONV: return true;
   default: return false;
   }
 }

@@ -8,7 +8,8 @@
  * never does, and results are identical for any thread count. Shapes are constants in the code.
  *
  * Elementwise ops reproduce the reference kernels' formulas operation for operation (no fast-math,
- * no contraction into FMA, the same libm calls), so their results are bit-identical; GEMMs go
+ * no contraction into FMA, the same libm calls), so their results are bit-identical, except
+ * Sigmoid and Swish, whose exp is inlined (cpu_math.c, 1e-5 relative); GEMMs go
  * through BLAS (cblas_sgemm behind one function, mt_cl_sgemm) and agree to rounding. */
 #include <pthread.h>
 #include <stdio.h>
@@ -68,13 +69,9 @@ LLVMValueRef mt_cl_unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x) {
   case MT_EW_LEAKY_RELU:
     return LLVMBuildSelect(b, fcmp(e, LLVMRealOLT, x, zero),
                            LLVMBuildFMul(b, cf32(e, p->alpha), x, ""), x, "");
-  case MT_EW_SIGMOID: {
-    LLVMValueRef pos = LLVMBuildFDiv(
-        b, one, LLVMBuildFAdd(b, one, call_libm(e, "expf", LLVMBuildFNeg(b, x, ""), NULL), ""), "");
-    LLVMValueRef ex = call_libm(e, "expf", x, NULL);
-    LLVMValueRef neg = LLVMBuildFDiv(b, ex, LLVMBuildFAdd(b, one, ex, ""), "");
-    return LLVMBuildSelect(b, fcmp(e, LLVMRealOGE, x, zero), pos, neg, "");
-  }
+  case MT_EW_SIGMOID: return mt_cl_sigmoid(e, x); /* inline exp, 1e-5: cpu_math.c */
+  case MT_EW_SWISH:
+    return LLVMBuildFMul(b, x, mt_cl_sigmoid(e, LLVMBuildFMul(b, cf32(e, p->alpha), x, "")), "");
   case MT_EW_TANH: return call_libm(e, "tanhf", x, NULL);
   case MT_EW_HARD_SIGMOID: {
     LLVMValueRef t =

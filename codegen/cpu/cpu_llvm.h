@@ -125,6 +125,9 @@ void mt_cl_ew_collapse(int out_rank, const int64_t *out_dims, int n_ops, const i
 /* The reference kernels' elementwise formulas on one float (cpu_llvm.c). */
 LLVMValueRef mt_cl_unary_op(em *e, const mt_kc_unary *u, LLVMValueRef x);
 LLVMValueRef mt_cl_binary_op(em *e, mt_ew_binary op, LLVMValueRef x, LLVMValueRef y);
+/* Sigmoid with an inlined exp that vectorises (cpu_math.c): within 1e-7 relative of the
+ * reference, not its bits. */
+LLVMValueRef mt_cl_sigmoid(em *e, LLVMValueRef x);
 /* Fused chains (cpu_chain.c): a kernel whose head is elementwise, and the epilogue of a GEMM or
  * conv head over the flat range [lo, hi) of its output, which the head has just written. */
 void mt_cl_emit_chain(em *e, const mt_cpu_kernel *k);
@@ -145,5 +148,7 @@ void mt_cl_emit_pool(em *e, const mt_cpu_kernel *k);
 void mt_cl_emit_global_pool(em *e, const mt_cpu_kernel *k);
 /* Conv (cpu_conv.c): im2col + GEMM, pointwise as GEMM, depthwise as direct loops. */
 MT_MUST_USE mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k);
+/* Depthwise conv (cpu_dwconv.c): register-blocked rows, taps unrolled, fused epilogue. */
+void mt_cl_emit_depthwise(em *e, const mt_cpu_kernel *k);
 
 #endif

@@ -10,6 +10,7 @@ static bool unary_generated(mt_ew_unary op) {
   case MT_EW_RELU:
   case MT_EW_LEAKY_RELU:
   case MT_EW_SIGMOID:
+  case MT_EW_SWISH:
   case MT_EW_TANH:
   case MT_EW_HARD_SIGMOID:
   case MT_EW_HARD_SWISH:
@@ -176,6 +177,14 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
       return "Conv with more than 2 spatial dims (no generated kernel yet)";
     if (cv->group <= 0 || cv->c_in % cv->group || cv->c_out % cv->group)
       return "Conv groups do not divide the channels";
+    int64_t taps = 1;
+    for (int d = 0; d < g->nsp; d++) taps *= g->kernel[d];
+    if (cv->group == cv->c_in && cv->c_in > 0) { /* depthwise: cpu_dwconv.c */
+      if (taps > MT_CPU_DW_MAX_TAPS) return "depthwise Conv with more than 256 taps";
+      if (mt_cpu_dw_rows_per_item(g) == 0)
+        return "depthwise Conv whose input tile for one output row exceeds the 256 KiB stack block";
+      return NULL;
+    }
     int64_t kg = cv->c_in / cv->group, ow = g->out[g->nsp - 1];
     for (int d = 0; d < g->nsp; d++) kg *= g->kernel[d];
     /* one output row's im2col block lives on the kernel's stack (cpu_conv.c) */

@@ -253,6 +253,23 @@ static void reference_steps(const mt_module *m, const mt_cpu_kernel *k, const mt
   }
 }
 
+static bool inlined_exp(const mt_kernel_call *c) {
+  return c->kind == MT_KERNEL_UNARY &&
+         (c->params.unary.op == MT_EW_SIGMOID || c->params.unary.op == MT_EW_SWISH);
+}
+
+/* Which kernels must give the reference's bits: BLAS sums in its own order, Sigmoid/Swish use an
+ * inlined exp (1e-5 relative); a depthwise conv adds taps exactly as the reference does. */
+static bool kernel_exact(const mt_cpu_kernel *k) {
+  const mt_kc_conv *cv = &k->call.params.conv;
+  if (k->call.kind == MT_KERNEL_GEMM || k->call.kind == MT_KERNEL_MATMUL || inlined_exp(&k->call))
+    return false;
+  if (k->call.kind == MT_KERNEL_CONV && cv->group != cv->c_in) return false;
+  for (int s = 0; s < k->n_steps; s++)
+    if (inlined_exp(&k->steps[s].call)) return false;
+  return true;
+}
+
 static void compare(const mt_cpu_kernel *k, int threads, bool exact, const float *got,
                     const float *want, size_t nb) {
   if (exact) {
@@ -313,11 +330,7 @@ static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, i
   mt_status *st = mt_cpu_kernel_run(&k->call, n->n_inputs, ins, n_out, ref);
   if (st) fail_msg("%s: reference: %s", k->name, mt_status_message(st));
   reference_steps(m, k, views, ref[0], steps_ref);
-  /* BLAS sums in its own order; a depthwise conv adds taps exactly as the reference */
-  const mt_kc_conv *cv = &k->call.params.conv;
-  bool exact =
-      k->call.kind != MT_KERNEL_GEMM && k->call.kind != MT_KERNEL_MATMUL &&
-      !(k->call.kind == MT_KERNEL_CONV && !(cv->group == cv->c_in && cv->c_in == cv->c_out));
+  bool exact = kernel_exact(k);
   /* what the kernel stores: the head's outputs unless only the chain reads them, stored steps */
   int n_check = 0, check_arg[MT_CPU_MAX_KERNEL_ARGS];
   const mt_tensor *check_ref[MT_CPU_MAX_KERNEL_ARGS];
