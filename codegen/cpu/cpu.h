@@ -31,6 +31,8 @@ typedef struct mt_cpu_step {
   mt_kernel_call call; /* UNARY or BINARY */
   int chain_operand;   /* BINARY: which input (0 = a, 1 = b) is the chain's value */
   int extra[2];        /* arg indices of its other inputs (binary operand, Clip bounds), or -1 */
+  int inside;          /* BINARY: its other operand is a value of this chain, kept in a register:
+                          0 the head's output, s + 1 step s's; -1: read from memory */
   int out_arg;         /* arg index of its output */
   bool stored;         /* its output is read outside the chain (or is the chain's last value) */
 } mt_cpu_step;

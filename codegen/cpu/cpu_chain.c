@@ -42,7 +42,7 @@ static void chain_init(em *e, const mt_cpu_kernel *k, chain *c) {
   for (int i = 0; i < k->n_steps; i++) {
     const mt_cpu_step *st = &k->steps[i];
     c->step_op[i] = -1;
-    if (st->call.kind != MT_KERNEL_BINARY) continue;
+    if (st->call.kind != MT_KERNEL_BINARY || st->inside >= 0) continue;
     const mt_kc_binary *bp = &st->call.params.binary;
     c->step_op[i] = c->n_ops;
     c->arg[c->n_ops] = st->extra[0];
@@ -139,17 +139,20 @@ static void emit_range(em *e, const mt_cpu_kernel *k, const chain *c, LLVMValueR
   }
   if (elementwise_head(k) && k->head_stored)
     LLVMBuildStore(e->b, cur, gep(e, e->f32, head_out, flat));
+  LLVMValueRef stage[MT_CPU_MAX_STEPS + 1]; /* the chain's values, for steps that read them */
+  stage[0] = cur;
   for (int i = 0; i < k->n_steps; i++) {
     const mt_cpu_step *st = &k->steps[i];
     if (st->call.kind == MT_KERNEL_UNARY) {
       e->clip_lo = clip[i + 1][0], e->clip_hi = clip[i + 1][1];
       cur = mt_cl_unary_op(e, &st->call.params.unary, cur);
     } else {
-      LLVMValueRef other = v[c->step_op[i]];
+      LLVMValueRef other = st->inside >= 0 ? stage[st->inside] : v[c->step_op[i]];
       cur = st->chain_operand == 0 ? mt_cl_binary_op(e, st->call.params.binary.op, cur, other)
                                    : mt_cl_binary_op(e, st->call.params.binary.op, other, cur);
     }
     if (st->stored) LLVMBuildStore(e->b, cur, gep(e, e->f32, outs[i], flat));
+    stage[i + 1] = cur;
   }
   loop_end(e, &lc, ci64(e, 1));
   loop_end(e, &lr, ci64(e, 1));

@@ -61,16 +61,19 @@ static mt_value_id chain_value(const mt_module *m, const mt_cpu_kernel *k) {
   return mt_module_node_c(m, node)->outputs[0];
 }
 
-static bool produced_inside(const mt_module *m, const mt_cpu_kernel *k, mt_value_id v) {
+/* Which value of the chain v is: 0 the head's output, s + 1 step s's; -1 none. */
+static int chain_stage(const mt_module *m, const mt_cpu_kernel *k, mt_value_id v) {
   int32_t p = mt_module_value_c(m, v)->producer;
-  if (p == k->node) return true;
+  if (p == k->node) return 0;
   for (int s = 0; s < k->n_steps; s++)
-    if (k->steps[s].node == p) return true;
-  return false;
+    if (k->steps[s].node == p) return s + 1;
+  return -1;
 }
 
 /* Whether q can become the next step of k: it reads k's chain value once, as a full-shape
- * operand, and its output has that value's shape. */
+ * operand, and its output has that value's shape. A binary step's other operand may be an
+ * earlier value of the chain (swish: x * Sigmoid(x)), which has that shape too and is read from
+ * its register. */
 static bool step_fusable(const mt_module *m, const mt_cpu_kernel *k, const mt_cpu_kernel *q,
                          int *chain_operand) {
   if (k->n_steps == MT_CPU_MAX_STEPS || q->n_steps || q->tenant != k->tenant) return false;
@@ -84,7 +87,8 @@ static bool step_fusable(const mt_module *m, const mt_cpu_kernel *k, const mt_cp
     if (qn->inputs[i] == v) uses++, at = i;
   if (uses != 1 || (q->call.kind == MT_KERNEL_UNARY && at != 0) || at > 1) return false;
   for (int i = 0; i < qn->n_inputs; i++)
-    if (i != at && (qn->inputs[i] == MT_NO_VALUE || produced_inside(m, k, qn->inputs[i])))
+    if (i != at && (qn->inputs[i] == MT_NO_VALUE ||
+                    (chain_stage(m, k, qn->inputs[i]) >= 0 && q->call.kind != MT_KERNEL_BINARY)))
       return false;
   const mt_value *vv = mt_module_value_c(m, v), *out = mt_module_value_c(m, qn->outputs[0]);
   if (vv->rank != out->rank || memcmp(vv->dims, out->dims, sizeof(int64_t) * (size_t)vv->rank))
@@ -108,9 +112,11 @@ static void add_step(const mt_module *m, const int32_t *readers, mt_cpu_kernel *
   s->call = q->call;
   s->chain_operand = chain_operand;
   s->extra[0] = s->extra[1] = -1;
+  s->inside = -1;
   int n_extra = 0;
   for (int i = 0; i < qn->n_inputs; i++) {
     if (i == chain_operand) continue;
+    if (q->call.kind == MT_KERNEL_BINARY) s->inside = chain_stage(m, k, qn->inputs[i]);
     s->extra[n_extra++] = k->n_args;
     k->args[k->n_args++] = qn->inputs[i];
   }

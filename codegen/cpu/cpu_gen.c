@@ -221,7 +221,8 @@ MT_MUST_USE static mt_status *make_key(const mt_module *m, const mt_cpu_kernel *
   for (int i = 0; i < k->n_steps; i++) { /* a fused chain's steps and where they read/write */
     const mt_cpu_step *s = &k->steps[i];
     MT_RETURN_IF_ERROR_PLAIN(key_append_call(out, &s->call));
-    int32_t where[5] = {s->chain_operand, s->extra[0], s->extra[1], s->out_arg, s->stored};
+    int32_t where[6] = {s->chain_operand, s->extra[0], s->extra[1],
+                        s->out_arg,       s->stored,   s->inside};
     MT_RETURN_IF_ERROR_PLAIN(key_append(out, where, sizeof where));
   }
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */

@@ -37,6 +37,49 @@ static void fill(float *w, int n, int salt) {
   for (int i = 0; i < n; i++) w[i] = (float)((i * 37 + salt * 11) % 23 - 11) / 16.0f;
 }
 
+/* Depthwise convs (codegen/cpu/cpu_dwconv.c) beyond conv_dw: rows wider than a vector chunk
+ * (37 columns: chunks of 16, the last one overlapping) with a fused Clip; 5x5 stride 2 with
+ * swish fused (Sigmoid, then Mul by the conv's own output); stride 3, dilation 2, uneven pads
+ * and a channel multiplier of 2 (lanes gathered one by one); rows narrower than a chunk (5
+ * columns) with a fused residual Add + Relu. */
+static float W_DW3[3 * 9], W_DW5[3 * 25], W_DWM[6 * 9], W_DWS[2 * 9], B_DW3[3];
+static void add_depthwise(ob_builder *b, Onnx__GraphProto *g) {
+  fill(W_DW3, 27, 6), fill(W_DW5, 75, 7), fill(W_DWM, 54, 8), fill(W_DWS, 18, 9),
+      fill(B_DW3, 3, 10);
+  ob_input(b, g, "dimg", MT_DTYPE_FLOAT32, 4, OB_DIMS(2, 3, 12, 37),
+           OB_PARAMS(NULL, NULL, NULL, NULL));
+  ob_input(b, g, "simg", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 2, 6, 5),
+           OB_PARAMS(NULL, NULL, NULL, NULL));
+  ob_input(b, g, "sres", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 2, 6, 5),
+           OB_PARAMS(NULL, NULL, NULL, NULL));
+  ob_initializer(b, g, ob_tensor_floats(b, "wdw3", 4, OB_DIMS(3, 1, 3, 3), W_DW3, 27));
+  ob_initializer(b, g, ob_tensor_floats(b, "wdw5", 4, OB_DIMS(3, 1, 5, 5), W_DW5, 75));
+  ob_initializer(b, g, ob_tensor_floats(b, "wdwm", 4, OB_DIMS(6, 1, 3, 3), W_DWM, 54));
+  ob_initializer(b, g, ob_tensor_floats(b, "wdws", 4, OB_DIMS(2, 1, 3, 3), W_DWS, 18));
+  ob_initializer(b, g, ob_tensor_floats(b, "bdw3", 1, OB_DIMS(3), B_DW3, 3));
+  Onnx__NodeProto *n =
+      ob_node(b, g, "Conv", "dw_wide", OB_NAMES("dimg", "wdw3", "bdw3"), OB_NAMES("d_w"));
+  ob_attr_int(b, n, "group", 3);
+  ob_attr_ints(b, n, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  ob_node(b, g, "Clip", "dw_wide_clip", OB_NAMES("d_w", "lo", "hi"), OB_NAMES("o_dww"));
+  n = ob_node(b, g, "Conv", "dw_swish", OB_NAMES("dimg", "wdw5", "bdw3"), OB_NAMES("d_s"));
+  ob_attr_int(b, n, "group", 3);
+  ob_attr_ints(b, n, "strides", 2, OB_DIMS(2, 2));
+  ob_attr_ints(b, n, "pads", 4, OB_DIMS(2, 2, 2, 2));
+  ob_node(b, g, "Sigmoid", "dw_sig", OB_NAMES("d_s"), OB_NAMES("d_sg"));
+  ob_node(b, g, "Mul", "dw_mul", OB_NAMES("d_s", "d_sg"), OB_NAMES("o_dws"));
+  n = ob_node(b, g, "Conv", "dw_mult", OB_NAMES("dimg", "wdwm"), OB_NAMES("o_dwm"));
+  ob_attr_int(b, n, "group", 3);
+  ob_attr_ints(b, n, "strides", 2, OB_DIMS(1, 3));
+  ob_attr_ints(b, n, "dilations", 2, OB_DIMS(2, 2));
+  ob_attr_ints(b, n, "pads", 4, OB_DIMS(2, 1, 0, 2));
+  n = ob_node(b, g, "Conv", "dw_small", OB_NAMES("simg", "wdws"), OB_NAMES("d_m"));
+  ob_attr_int(b, n, "group", 2);
+  ob_attr_ints(b, n, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  ob_node(b, g, "Add", "dw_add", OB_NAMES("d_m", "sres"), OB_NAMES("d_a"));
+  ob_node(b, g, "Relu", "dw_relu", OB_NAMES("d_a"), OB_NAMES("o_dwsm"));
+}
+
 /* The model: one output per family member so nothing folds away. */
 static char *write_model(const char *dir) {
   for (int i = 0; i < 6 * 9; i++) W_MM[i] = (float)((i * 37) % 19 - 9) / 8.0f;
@@ -166,12 +209,14 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "Sub", "ew_sub", OB_NAMES("x", "z"), OB_NAMES("f_e"));
   ob_node(&b, g, "Exp", "ew_exp", OB_NAMES("f_e"), OB_NAMES("o_ewmid"));
   ob_node(&b, g, "Div", "ew_div", OB_NAMES("bias", "o_ewmid"), OB_NAMES("o_ew"));
+  add_depthwise(&b, g);
   static const char *const outs[] = {
-      "o_cf",   "o_gf",  "o_pwc",  "o_ewmid", "o_ew",     "o_relu",   "o_tanh",  "o_div",
-      "o_sub",  "o_max", "o_min",  "o_exp",   "o_sqrt",   "o_erf",    "o_leaky", "o_hsig",
-      "o_gemm", "o_mmb", "o_mmw",  "o_rs",    "o_clip",   "o_tr",     "o_sm",    "o_sm1",
-      "o_lsm",  "o_ln",  "o_conv", "o_convg", "o_convpw", "o_convdw", "o_mp",    "o_ap",
-      "o_ap2",  "o_gap", "o_gmp",  "o_cat",   "o_g0",     "o_g1"};
+      "o_dww",   "o_dws", "o_dwm",  "o_dwsm",  "o_cf",     "o_gf",     "o_pwc",
+      "o_ewmid", "o_ew",  "o_relu", "o_tanh",  "o_div",    "o_sub",    "o_max",
+      "o_min",   "o_exp", "o_sqrt", "o_erf",   "o_leaky",  "o_hsig",   "o_gemm",
+      "o_mmb",   "o_mmw", "o_rs",   "o_clip",  "o_tr",     "o_sm",     "o_sm1",
+      "o_lsm",   "o_ln",  "o_conv", "o_convg", "o_convpw", "o_convdw", "o_mp",
+      "o_ap",    "o_ap2", "o_gap",  "o_gmp",   "o_cat",    "o_g0",     "o_g1"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
   size_t len;
@@ -237,14 +282,24 @@ static bool host_runs(const char *target) {
 /* The reference of a fused kernel's steps after its head: each step's node on the previous
  * value (ref_cur) and its other args; results into steps_ref[i] (malloc'd). */
 static void reference_steps(const mt_module *m, const mt_cpu_kernel *k, const mt_tensor *views,
-                            mt_tensor cur, mt_tensor *steps_ref) {
+                            const mt_tensor *head_ref, mt_tensor *steps_ref) {
+  mt_tensor cur = *head_ref;
   for (int i = 0; i < k->n_steps; i++) {
     const mt_cpu_step *s = &k->steps[i];
     const mt_node *sn = mt_module_node_c(m, s->node);
     const mt_tensor *ins[4];
     int extra = 0;
-    for (int j = 0; j < sn->n_inputs; j++)
-      ins[j] = j == s->chain_operand ? &cur : &views[s->extra[extra++]];
+    for (int j = 0; j < sn->n_inputs; j++) {
+      if (j == s->chain_operand) {
+        ins[j] = &cur;
+        continue;
+      }
+      ins[j] = &views[s->extra[extra++]];
+      /* an operand the chain produced: the reference's value of it (swish: x * Sigmoid(x)) */
+      if (sn->inputs[j] == mt_module_node_c(m, k->node)->outputs[0]) ins[j] = head_ref;
+      for (int t = 0; t < i; t++)
+        if (sn->inputs[j] == k->args[k->steps[t].out_arg]) ins[j] = &steps_ref[t];
+    }
     steps_ref[i] = views[s->out_arg];
     steps_ref[i].data = calloc(1, mt_tensor_nbytes(&steps_ref[i]) + 1);
     mt_status *st = mt_cpu_kernel_run(&s->call, sn->n_inputs, ins, 1, &steps_ref[i]);
@@ -329,7 +384,7 @@ static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, i
   }
   mt_status *st = mt_cpu_kernel_run(&k->call, n->n_inputs, ins, n_out, ref);
   if (st) fail_msg("%s: reference: %s", k->name, mt_status_message(st));
-  reference_steps(m, k, views, ref[0], steps_ref);
+  reference_steps(m, k, views, &ref[0], steps_ref);
   bool exact = kernel_exact(k);
   /* what the kernel stores: the head's outputs unless only the chain reads them, stored steps */
   int n_check = 0, check_arg[MT_CPU_MAX_KERNEL_ARGS];
@@ -403,7 +458,7 @@ static void test_kernels_match_reference(void **state) {
     assert_int_equal(families[MT_KERNEL_VARIADIC], 2);
     assert_int_equal(families[MT_KERNEL_GEMM], 2);
     assert_int_equal(families[MT_KERNEL_MATMUL], 2);
-    assert_int_equal(families[MT_KERNEL_CONV], 6);
+    assert_int_equal(families[MT_KERNEL_CONV], 10);
     assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
     assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
@@ -417,15 +472,21 @@ static void test_kernels_match_reference(void **state) {
   }
   assert_true(checked > 0);
   /* the chains were fused: each is one kernel, named after its nodes */
-  const char *chains[] = {"conv:conv_fuse+cf_add+cf_relu", "gemm:gemm_fuse+gf_sig+gf_mul",
-                          "conv:pw_fuse+pw_clip", "binary:ew_sub+ew_exp+ew_div", "binary:add+relu"};
+  const char *chains[] = {"conv:conv_fuse+cf_add+cf_relu",
+                          "gemm:gemm_fuse+gf_sig+gf_mul",
+                          "conv:pw_fuse+pw_clip",
+                          "binary:ew_sub+ew_exp+ew_div",
+                          "binary:add+relu",
+                          "conv:dw_wide+dw_wide_clip",
+                          "conv:dw_swish+dw_sig+dw_mul",
+                          "conv:dw_small+dw_add+dw_relu"};
   for (size_t i = 0; i < sizeof chains / sizeof *chains; i++) {
     bool found = false;
     for (int k = 0; k < cpu->n_kernels; k++)
       found = found || !strcmp(cpu->kernels[k].name, chains[i]);
     if (!found) fail_msg("no fused kernel %s", chains[i]);
   }
-  assert_true(cpu->n_fused >= 8);
+  assert_true(cpu->n_fused >= 13);
   mtcc_compilation_destroy(c);
 }
 
