@@ -314,11 +314,13 @@ static bool inlined_exp(const mt_kernel_call *c) {
 }
 
 /* Which kernels must give the reference's bits: BLAS sums in its own order, Sigmoid/Swish use an
- * inlined exp (1e-5 relative); a depthwise conv adds taps exactly as the reference does. */
+ * inlined exp, a global average sums in 8 lanes (1e-5 relative); a depthwise conv adds taps
+ * exactly as the reference does. */
 static bool kernel_exact(const mt_cpu_kernel *k) {
   const mt_kc_conv *cv = &k->call.params.conv;
   if (k->call.kind == MT_KERNEL_GEMM || k->call.kind == MT_KERNEL_MATMUL || inlined_exp(&k->call))
     return false;
+  if (k->call.kind == MT_KERNEL_GLOBAL_POOL && !k->call.params.global_pool.is_max) return false;
   if (k->call.kind == MT_KERNEL_CONV && cv->group != cv->c_in) return false;
   for (int s = 0; s < k->n_steps; s++)
     if (inlined_exp(&k->steps[s].call)) return false;
