@@ -125,27 +125,36 @@ static LLVMValueRef dw_chunk(em *e, const dw_geom *d, LLVMValueRef bias, const L
   return acc;
 }
 
-/* Copies the item's input rows into the zeroed tile: tile row r is input row r0 * sh - ph + r,
- * its column pw + c input column c. */
+/* Fills the tile: tile row r is input row r0 * sh - ph + r (zeros outside the input), its column
+ * pw + c input column c, the columns around the copy zeros. */
 static void fill_tile(em *e, const dw_geom *d, LLVMValueRef tile, LLVMValueRef xin,
                       LLVMValueRef r0) {
-  LLVMTypeRef i8 = LLVMInt8TypeInContext(e->ctx);
-  LLVMBuildMemSet(e->b, tile, LLVMConstInt(i8, 0, 0), ci64(e, d->tile_rows * d->tile_w * 4), 64);
+  LLVMValueRef zero8 = LLVMConstInt(LLVMInt8TypeInContext(e->ctx), 0, 0);
   LLVMValueRef first =
       LLVMBuildSub(e->b, LLVMBuildMul(e->b, r0, ci64(e, d->sh), ""), ci64(e, d->ph), "");
-  /* only rows inside the input: [max(first, 0), min(first + tile_rows, ih)) */
-  LLVMValueRef lo = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, first, ci64(e, 0), ""),
-                                    ci64(e, 0), first, "");
-  LLVMValueRef hi = smin(e, LLVMBuildAdd(e->b, first, ci64(e, d->tile_rows), ""), ci64(e, d->ih));
+  int64_t right = d->tile_w - d->pw - d->iw;
   loop lr;
-  LLVMValueRef ih = loop_begin(e, lo, hi, &lr);
-  LLVMValueRef dst =
-      gep(e, e->f32, tile,
-          LLVMBuildAdd(
-              e->b, LLVMBuildMul(e->b, LLVMBuildSub(e->b, ih, first, ""), ci64(e, d->tile_w), ""),
-              ci64(e, d->pw), ""));
+  LLVMValueRef r = loop_begin(e, ci64(e, 0), ci64(e, d->tile_rows), &lr);
+  LLVMValueRef row = gep(e, e->f32, tile, LLVMBuildMul(e->b, r, ci64(e, d->tile_w), ""));
+  LLVMValueRef ih = LLVMBuildAdd(e->b, first, r, "");
+  LLVMValueRef inside = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, ci64(e, 0), ""),
+                                     LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci64(e, d->ih), ""), "");
+  LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tile_copy");
+  LLVMBasicBlockRef pad = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tile_zero");
+  LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tile_next");
+  LLVMBuildCondBr(e->b, inside, copy, pad);
+  LLVMPositionBuilderAtEnd(e->b, copy);
+  if (d->pw > 0) LLVMBuildMemSet(e->b, row, zero8, ci64(e, d->pw * 4), 4);
   LLVMValueRef src = gep(e, e->f32, xin, LLVMBuildMul(e->b, ih, ci64(e, d->iw), ""));
-  LLVMBuildMemCpy(e->b, dst, 4, src, 4, ci64(e, d->iw * 4));
+  LLVMBuildMemCpy(e->b, gep(e, e->f32, row, ci64(e, d->pw)), 4, src, 4, ci64(e, d->iw * 4));
+  if (right > 0)
+    LLVMBuildMemSet(e->b, gep(e, e->f32, row, ci64(e, d->pw + d->iw)), zero8, ci64(e, right * 4),
+                    4);
+  LLVMBuildBr(e->b, next);
+  LLVMPositionBuilderAtEnd(e->b, pad);
+  LLVMBuildMemSet(e->b, row, zero8, ci64(e, d->tile_w * 4), 4);
+  LLVMBuildBr(e->b, next);
+  LLVMPositionBuilderAtEnd(e->b, next);
   loop_end(e, &lr, ci64(e, 1));
 }
 
