@@ -158,6 +158,46 @@ static void fill_tile(em *e, const dw_geom *d, LLVMValueRef tile, LLVMValueRef x
   loop_end(e, &lr, ci64(e, 1));
 }
 
+/* What every output row of an item shares. */
+typedef struct dw_rows {
+  const dw_geom *d;
+  LLVMValueRef tile, r0, bias, py, yplane;
+  const LLVMValueRef *w;
+} dw_rows;
+
+/* Output rows oh .. oh + n - 1 (n <= 2), chunk by chunk, the rows' chunks side by side. */
+static void emit_rows(em *e, const dw_rows *rs, LLVMValueRef oh, int n) {
+  const dw_geom *d = rs->d;
+  LLVMValueRef taps[2][MT_CPU_DW_MAX_TAPS], yrow[2];
+  for (int r = 0; r < n; r++) {
+    LLVMValueRef row = LLVMBuildAdd(e->b, oh, ci64(e, r), "");
+    LLVMValueRef trow = LLVMBuildMul(e->b, LLVMBuildSub(e->b, row, rs->r0, ""), ci64(e, d->sh), "");
+    for (int64_t i = 0; i < d->kh; i++)
+      taps[r][i] = gep(e, e->f32, rs->tile,
+                       LLVMBuildMul(e->b, LLVMBuildAdd(e->b, trow, ci64(e, i * d->dh), ""),
+                                    ci64(e, d->tile_w), ""));
+    yrow[r] = gep(e, e->f32, rs->py,
+                  LLVMBuildAdd(e->b, rs->yplane, LLVMBuildMul(e->b, row, ci64(e, d->ow), ""), ""));
+  }
+  if (d->ow >= d->lanes) { /* chunks at 0, U, 2U, ..., the last one moved back to end at ow */
+    loop lc;
+    LLVMValueRef c0 = loop_begin(e, ci64(e, 0), ci64(e, d->ow), &lc);
+    LLVMValueRef col = smin(e, c0, ci64(e, d->ow - d->lanes));
+    LLVMValueRef v[2];
+    for (int r = 0; r < n; r++) v[r] = dw_chunk(e, d, rs->bias, rs->w, taps[r], col);
+    for (int r = 0; r < n; r++)
+      LLVMSetAlignment(LLVMBuildStore(e->b, v[r], gep(e, e->f32, yrow[r], col)), 4);
+    loop_end(e, &lc, ci64(e, d->lanes));
+    return;
+  }
+  for (int r = 0; r < n; r++) { /* one chunk per row, its first ow lanes stored */
+    LLVMValueRef v = dw_chunk(e, d, rs->bias, rs->w, taps[r], ci64(e, 0));
+    for (int64_t l = 0; l < d->ow; l++)
+      LLVMBuildStore(e->b, LLVMBuildExtractElement(e->b, v, ci32(e, (int32_t)l), ""),
+                     gep(e, e->f32, yrow[r], ci64(e, l)));
+  }
+}
+
 void mt_cl_emit_depthwise(em *e, const mt_cpu_kernel *k) {
   const mt_kc_conv *c = &k->call.params.conv;
   const mt_node *node = mt_module_node_c(e->m, k->node);
@@ -170,7 +210,7 @@ void mt_cl_emit_depthwise(em *e, const mt_cpu_kernel *k) {
   int64_t n_rb = (d.oh + d.rows - 1) / d.rows;
   LLVMValueRef tile = LLVMBuildArrayAlloca(e->b, e->f32, ci64(e, d.tile_rows * d.tile_w), "tile");
   LLVMSetAlignment(tile, 64);
-  loop li, lr, lc;
+  loop li, lr;
   LLVMValueRef item = items_begin(e, c->batch * c->c_out * n_rb, &li);
   LLVMValueRef pl = LLVMBuildSDiv(e->b, item, ci64(e, n_rb), ""); /* n * c_out + m */
   LLVMValueRef rb = LLVMBuildSRem(e->b, item, ci64(e, n_rb), "");
@@ -189,29 +229,22 @@ void mt_cl_emit_depthwise(em *e, const mt_cpu_kernel *k) {
   LLVMValueRef r0 = LLVMBuildMul(e->b, rb, ci64(e, d.rows), "");
   LLVMValueRef r1 = smin(e, LLVMBuildAdd(e->b, r0, ci64(e, d.rows), ""), ci64(e, d.oh));
   fill_tile(e, &d, tile, xin, r0);
-  LLVMValueRef oh = loop_begin(e, r0, r1, &lr);
-  LLVMValueRef taps[MT_CPU_DW_MAX_TAPS];
-  LLVMValueRef trow = LLVMBuildMul(e->b, LLVMBuildSub(e->b, oh, r0, ""), ci64(e, d.sh), "");
-  for (int64_t i = 0; i < d.kh; i++)
-    taps[i] = gep(
-        e, e->f32, tile,
-        LLVMBuildMul(e->b, LLVMBuildAdd(e->b, trow, ci64(e, i * d.dh), ""), ci64(e, d.tile_w), ""));
-  LLVMValueRef yrow =
-      gep(e, e->f32, py, LLVMBuildAdd(e->b, yplane, LLVMBuildMul(e->b, oh, ci64(e, d.ow), ""), ""));
-  if (d.ow >= d.lanes) { /* chunks at 0, U, 2U, ..., the last one moved back to end at ow */
-    LLVMValueRef c0 = loop_begin(e, ci64(e, 0), ci64(e, d.ow), &lc);
-    LLVMValueRef col = smin(e, c0, ci64(e, d.ow - d.lanes));
-    LLVMValueRef v = dw_chunk(e, &d, bias, w, taps, col);
-    LLVMValueRef st = LLVMBuildStore(e->b, v, gep(e, e->f32, yrow, col));
-    LLVMSetAlignment(st, 4);
-    loop_end(e, &lc, ci64(e, d.lanes));
-  } else { /* one chunk, its first ow lanes stored */
-    LLVMValueRef v = dw_chunk(e, &d, bias, w, taps, ci64(e, 0));
-    for (int64_t l = 0; l < d.ow; l++)
-      LLVMBuildStore(e->b, LLVMBuildExtractElement(e->b, v, ci32(e, (int32_t)l), ""),
-                     gep(e, e->f32, yrow, ci64(e, l)));
-  }
-  loop_end(e, &lr, ci64(e, 1));
+  /* rows in pairs (two independent add chains per chunk, and for stride 1 the pair shares
+   * kh - 1 tile rows), then the odd one left */
+  dw_rows rs = {.d = &d, .tile = tile, .r0 = r0, .bias = bias, .w = w, .py = py, .yplane = yplane};
+  LLVMValueRef oh = loop_begin(e, r0, LLVMBuildSub(e->b, r1, ci64(e, 1), ""), &lr);
+  emit_rows(e, &rs, oh, 2);
+  loop_end(e, &lr, ci64(e, 2));
+  LLVMValueRef odd = LLVMBuildICmp(
+      e->b, LLVMIntNE, LLVMBuildAnd(e->b, LLVMBuildSub(e->b, r1, r0, ""), ci64(e, 1), ""),
+      ci64(e, 0), "");
+  LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "dw_last_row");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "dw_rows_done");
+  LLVMBuildCondBr(e->b, odd, last, done);
+  LLVMPositionBuilderAtEnd(e->b, last);
+  emit_rows(e, &rs, LLVMBuildSub(e->b, r1, ci64(e, 1), ""), 1);
+  LLVMBuildBr(e->b, done);
+  LLVMPositionBuilderAtEnd(e->b, done);
   if (k->n_steps) {
     LLVMValueRef lo = LLVMBuildAdd(e->b, yplane, LLVMBuildMul(e->b, r0, ci64(e, d.ow), ""), "");
     LLVMValueRef hi = LLVMBuildAdd(e->b, yplane, LLVMBuildMul(e->b, r1, ci64(e, d.ow), ""), "");

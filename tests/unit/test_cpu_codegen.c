@@ -41,16 +41,16 @@ static void fill(float *w, int n, int salt) {
  * (37 columns: chunks of 16, the last one overlapping) with a fused Clip; 5x5 stride 2 with
  * swish fused (Sigmoid, then Mul by the conv's own output); stride 3, dilation 2, uneven pads
  * and a channel multiplier of 2 (lanes gathered one by one); rows narrower than a chunk (5
- * columns) with a fused residual Add + Relu. */
+ * columns, an odd number of rows: pairs then one) with a fused residual Add + Relu. */
 static float W_DW3[3 * 9], W_DW5[3 * 25], W_DWM[6 * 9], W_DWS[2 * 9], B_DW3[3];
 static void add_depthwise(ob_builder *b, Onnx__GraphProto *g) {
   fill(W_DW3, 27, 6), fill(W_DW5, 75, 7), fill(W_DWM, 54, 8), fill(W_DWS, 18, 9),
       fill(B_DW3, 3, 10);
   ob_input(b, g, "dimg", MT_DTYPE_FLOAT32, 4, OB_DIMS(2, 3, 12, 37),
            OB_PARAMS(NULL, NULL, NULL, NULL));
-  ob_input(b, g, "simg", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 2, 6, 5),
+  ob_input(b, g, "simg", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 2, 7, 5),
            OB_PARAMS(NULL, NULL, NULL, NULL));
-  ob_input(b, g, "sres", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 2, 6, 5),
+  ob_input(b, g, "sres", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 2, 7, 5),
            OB_PARAMS(NULL, NULL, NULL, NULL));
   ob_initializer(b, g, ob_tensor_floats(b, "wdw3", 4, OB_DIMS(3, 1, 3, 3), W_DW3, 27));
   ob_initializer(b, g, ob_tensor_floats(b, "wdw5", 4, OB_DIMS(3, 1, 5, 5), W_DW5, 75));
