@@ -5,15 +5,15 @@
  * computes a row never changes its bits. It copies the input rows its outputs read into a
  * zero-padded tile on the stack (the padding, and the slack a vector load reads past the last
  * column, are zeros), so every output column runs the same code with no border checks. Then
- * each output row is computed in chunks of U columns held in vector registers: the bias, then
- * every tap w[i][j] * x added in the reference's (i, j) order with a separate multiply and add
- * (no FMA), then one store. That is the reference kernel's arithmetic (runtime/cpu/conv.c
+ * output rows are computed in pairs (two independent add chains), in chunks of U columns held
+ * in vector registers: the bias, then every tap w[i][j] * x added in the reference's (i, j)
+ * order with a separate multiply and add (no FMA), then one store. That is the reference kernel's arithmetic (runtime/cpu/conv.c
  * depthwise_2d adds the same products in the same order into y), so the results are the
  * reference's bits; only an exact zero's sign can differ, where a padding tap adds w * 0.
  * Taps are unrolled (the kernel is a constant). A row shorter than U computes one chunk and
  * stores its first columns; a longer one ends with a chunk that overlaps the previous one.
  * Stride 2 loads 2U contiguous floats and keeps the even ones; other strides gather lanes.
- * A fused epilogue (Clip, Relu, HardSwish, residual Add: cpu_fuse.c) runs on each item's rows
+ * A fused epilogue (Clip, Relu, swish, residual Add: cpu_fuse.c) runs on each item's rows
  * right after they are stored, while they are in cache.
  *
  * mt_cpu_dw_rows_per_item (no LLVM) sizes the items; cpu_support.c refuses a conv whose tile
