@@ -250,8 +250,8 @@ static int teardown(void **state) {
   return 0;
 }
 
-static mtcc_compilation *compile(const fixture *f, int cpu_code, const char *targets) {
-  const char *inputs[] = {f->model};
+static mtcc_compilation *compile_model(const char *model, int cpu_code, const char *targets) {
+  const char *inputs[] = {model};
   mtcc_compile_options o;
   mtcc_compile_options_init(&o);
   o.inputs = inputs;
@@ -263,6 +263,10 @@ static mtcc_compilation *compile(const fixture *f, int cpu_code, const char *tar
   if (st) fprintf(stderr, "%s\n", mtcc_status_message(st));
   assert_null(st);
   return c;
+}
+
+static mtcc_compilation *compile(const fixture *f, int cpu_code, const char *targets) {
+  return compile_model(f->model, cpu_code, targets);
 }
 
 static uint32_t rng_state = 12345;
@@ -492,6 +496,61 @@ static void test_kernels_match_reference(void **state) {
   mtcc_compilation_destroy(c);
 }
 
+/* Sigmoid's inlined exp (codegen/cpu/cpu_math.c) over its whole range against double
+ * precision, on every target the host runs: within 1e-6 relative (plus the subnormal spacing),
+ * NaN kept, +inf to 1, -inf to 0, and the same bits on every target. */
+static void test_sigmoid_range(void **state) {
+  fixture *f = *state;
+  if (!f) skip();
+  enum { N = 8192 };
+  ob_builder b;
+  ob_init(&b, 17);
+  Onnx__GraphProto *g = b.graph;
+  ob_input(&b, g, "sx", MT_DTYPE_FLOAT32, 1, OB_DIMS(N), OB_PARAMS(NULL));
+  ob_node(&b, g, "Sigmoid", "wide_sig", OB_NAMES("sx"), OB_NAMES("sy"));
+  ob_output(&b, g, "sy", MT_DTYPE_FLOAT32);
+  size_t len;
+  void *bytes = ob_pack(&b, &len);
+  char *model = tu_join(f->dir, "sig.onnx");
+  tu_write_file(model, bytes, len);
+  ob_free(&b);
+  mtcc_compilation *c = compile_model(model, 1, "x86-64-v3,x86-64-v4");
+  const mt_cpu_program *cpu = c->cpu;
+  assert_int_equal(cpu->n_kernels, 1);
+  static float x[N], y[N], first[N];
+  for (int i = 0; i < N; i++) x[i] = -110.0f + 220.0f * (float)i / (float)(N - 1);
+  x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = -0.0f, x[4] = 1e-30f, x[5] = -87.5f;
+  int checked = 0;
+  for (int o = 0; o < cpu->n_objects; o++) {
+    if (!host_runs(cpu->objects[o].target)) continue;
+    char *path = tu_join(f->dir, "sig.so");
+    tu_write_file(path, cpu->objects[o].bytes, cpu->objects[o].size);
+    void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!so) fail_msg("dlopen %s: %s", cpu->objects[o].target, dlerror());
+    mt_cpu_kernel_fn fn = (mt_cpu_kernel_fn)dlsym(so, cpu->kernels[0].symbol);
+    assert_non_null(fn);
+    void *args[2] = {x, y};
+    fn(args, 0, 1);
+    assert_true(isnan(y[0]));
+    assert_true(y[1] == 1.0f && y[2] >= 0.0f && y[2] <= 1e-38f);
+    for (int i = 3; i < N; i++) {
+      double want = 1.0 / (1.0 + exp(-(double)x[i]));
+      if (!(fabs((double)y[i] - want) <= 1e-6 * want + 0x1p-149))
+        fail_msg("%s: sigmoid(%.9g) = %.9g, want %.9g", cpu->objects[o].target, (double)x[i],
+                 (double)y[i], want);
+    }
+    if (checked && memcmp(first, y, sizeof y) != 0)
+      fail_msg("%s gives other bits than the first target", cpu->objects[o].target);
+    memcpy(first, y, sizeof y);
+    dlclose(so);
+    free(path);
+    checked++;
+  }
+  assert_true(checked > 0);
+  mtcc_compilation_destroy(c);
+  free(model);
+}
+
 static uint8_t *bundle_bytes(const fixture *f, mtcc_compilation *c, const char *name,
                              size_t *size) {
   char *path = tu_join(f->dir, name);
@@ -601,6 +660,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kernels_match_reference),
+      cmocka_unit_test(test_sigmoid_range),
       cmocka_unit_test(test_bundle_cpu_fields_deterministic),
       cmocka_unit_test(test_cpu_code_off_says_why),
   };
