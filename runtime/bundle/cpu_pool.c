@@ -51,11 +51,6 @@ static bool spin_step(int i) {
 
 #define MAX_THREADS 64
 
-typedef struct fn_and_args {
-  mt_cpu_kernel_fn fn;
-  void *const *args;
-} fn_and_args;
-
 typedef struct worker_arg {
   struct mt_cpu_pool *pool;
   int index; /* 1 .. n - 1 */
@@ -101,8 +96,7 @@ static void *worker(void *arg) {
   for (;;) {
     seen = next_generation(p, seen);
     if (atomic_load(&p->shutdown)) break;
-    fn_and_args job = {p->fn, p->args};
-    job.fn(job.args, wa->index, p->n);
+    p->fn(p->args, wa->index, p->n);
     if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
       /* the caller may be asleep: signal under the mutex it checks pending with */
       pthread_mutex_lock(&p->mu);
@@ -180,8 +174,8 @@ void mt_cpu_pool_run(mt_cpu_pool *p, mt_cpu_kernel_fn fn, void *const *args) {
   pthread_cond_broadcast(&p->start);
   pthread_mutex_unlock(&p->mu);
   fn(args, 0, n);
-  for (int i = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spin_step(i);
-       i++) {}
+  int spins = 0;
+  while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spin_step(spins)) spins++;
   if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
     pthread_mutex_lock(&p->mu);
     while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
