@@ -41,7 +41,7 @@ static void fill(float *w, int n, int salt) {
  * (37 columns: chunks of 16, the last one overlapping) with a fused Clip; 5x5 stride 2 with
  * swish fused (Sigmoid, then Mul by the conv's own output); stride 3, dilation 2, uneven pads
  * and a channel multiplier of 2 (lanes gathered one by one); rows narrower than a chunk (5
- * columns, an odd number of rows: pairs then one) with a fused residual Add + Relu. */
+ * columns, an odd number of rows: pairs then one) with a fused residual Add + Relu; 1-D. */
 static float W_DW3[3 * 9], W_DW5[3 * 25], W_DWM[6 * 9], W_DWS[2 * 9], B_DW3[3];
 static void add_depthwise(ob_builder *b, Onnx__GraphProto *g) {
   fill(W_DW3, 27, 6), fill(W_DW5, 75, 7), fill(W_DWM, 54, 8), fill(W_DWS, 18, 9),
@@ -78,6 +78,12 @@ static void add_depthwise(ob_builder *b, Onnx__GraphProto *g) {
   ob_attr_ints(b, n, "pads", 4, OB_DIMS(1, 1, 1, 1));
   ob_node(b, g, "Add", "dw_add", OB_NAMES("d_m", "sres"), OB_NAMES("d_a"));
   ob_node(b, g, "Relu", "dw_relu", OB_NAMES("d_a"), OB_NAMES("o_dwsm"));
+  /* 1-D: a 2-D conv of height 1 */
+  ob_input(b, g, "limg", MT_DTYPE_FLOAT32, 3, OB_DIMS(2, 3, 40), OB_PARAMS(NULL, NULL, NULL));
+  ob_initializer(b, g, ob_tensor_floats(b, "wdw1", 3, OB_DIMS(3, 1, 5), W_DW5, 15));
+  n = ob_node(b, g, "Conv", "dw_1d", OB_NAMES("limg", "wdw1", "bdw3"), OB_NAMES("o_dw1d"));
+  ob_attr_int(b, n, "group", 3);
+  ob_attr_ints(b, n, "pads", 2, OB_DIMS(2, 1));
 }
 
 /* The model: one output per family member so nothing folds away. */
@@ -211,12 +217,12 @@ static char *write_model(const char *dir) {
   ob_node(&b, g, "Div", "ew_div", OB_NAMES("bias", "o_ewmid"), OB_NAMES("o_ew"));
   add_depthwise(&b, g);
   static const char *const outs[] = {
-      "o_dww",   "o_dws", "o_dwm",  "o_dwsm",  "o_cf",     "o_gf",     "o_pwc",
-      "o_ewmid", "o_ew",  "o_relu", "o_tanh",  "o_div",    "o_sub",    "o_max",
-      "o_min",   "o_exp", "o_sqrt", "o_erf",   "o_leaky",  "o_hsig",   "o_gemm",
-      "o_mmb",   "o_mmw", "o_rs",   "o_clip",  "o_tr",     "o_sm",     "o_sm1",
-      "o_lsm",   "o_ln",  "o_conv", "o_convg", "o_convpw", "o_convdw", "o_mp",
-      "o_ap",    "o_ap2", "o_gap",  "o_gmp",   "o_cat",    "o_g0",     "o_g1"};
+      "o_dww",   "o_dws",    "o_dwm",    "o_dwsm",  "o_dw1d", "o_cf",   "o_gf",  "o_pwc",
+      "o_ewmid", "o_ew",     "o_relu",   "o_tanh",  "o_div",  "o_sub",  "o_max", "o_min",
+      "o_exp",   "o_sqrt",   "o_erf",    "o_leaky", "o_hsig", "o_gemm", "o_mmb", "o_mmw",
+      "o_rs",    "o_clip",   "o_tr",     "o_sm",    "o_sm1",  "o_lsm",  "o_ln",  "o_conv",
+      "o_convg", "o_convpw", "o_convdw", "o_mp",    "o_ap",   "o_ap2",  "o_gap", "o_gmp",
+      "o_cat",   "o_g0",     "o_g1"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
   size_t len;
@@ -464,7 +470,7 @@ static void test_kernels_match_reference(void **state) {
     assert_int_equal(families[MT_KERNEL_VARIADIC], 2);
     assert_int_equal(families[MT_KERNEL_GEMM], 2);
     assert_int_equal(families[MT_KERNEL_MATMUL], 2);
-    assert_int_equal(families[MT_KERNEL_CONV], 10);
+    assert_int_equal(families[MT_KERNEL_CONV], 11);
     assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
     assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
