@@ -16,6 +16,16 @@
 #include "runtime/bundle/bundle.h"
 
 #ifndef BT_RUNTIME_ONLY
+/* Writes the model b builds to DIR/name, frees b and returns the path (the caller frees it). */
+static inline char *bt_save_model(ob_builder *b, const char *dir, const char *name) {
+  size_t len;
+  void *bytes = ob_pack(b, &len);
+  char *p = tu_join(dir, name);
+  tu_write_file(p, bytes, len);
+  ob_free(b);
+  return p;
+}
+
 static const float BT_W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 static const float BT_W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
 
@@ -33,12 +43,7 @@ static inline char *bt_write_tiny_model(const char *dir) {
   ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("y"), OB_NAMES("yt"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
   ob_output(&b, b.graph, "yt", MT_DTYPE_FLOAT32);
-  size_t len;
-  void *bytes = ob_pack(&b, &len);
-  char *p = tu_join(dir, "tiny.onnx");
-  tu_write_file(p, bytes, len);
-  ob_free(&b);
-  return p;
+  return bt_save_model(&b, dir, "tiny.onnx");
 }
 #endif
 

@@ -55,12 +55,7 @@ static char *write_model(const char *dir) {
   ob_attr_int(&b, n, "axis", 1);
   ob_output(&b, g, "rs", MT_DTYPE_FLOAT32);
   ob_output(&b, g, "ga", MT_DTYPE_FLOAT32);
-  size_t len;
-  void *bytes = ob_pack(&b, &len);
-  char *p = tu_join(dir, "kinds.onnx");
-  tu_write_file(p, bytes, len);
-  ob_free(&b);
-  return p;
+  return bt_save_model(&b, dir, "kinds.onnx");
 }
 
 typedef bt_fixture fixture;

@@ -23,9 +23,6 @@
 static char *write_models(const char *dir) {
   free(bt_write_tiny_model(dir));
   ob_builder b;
-  size_t len;
-  void *bytes;
-  char *p;
   /* a float16 GEMM: the library-call generator takes float32 only, so this group has no GPU code */
   static const uint16_t ones[6] = {0x3c00, 0x3c00, 0x3c00, 0x3c00, 0x3c00, 0x3c00};
   ob_init(&b, 13);
@@ -34,16 +31,12 @@ static char *write_models(const char *dir) {
                  ob_tensor_raw(&b, "wh", MT_DTYPE_FLOAT16, 2, OB_DIMS(3, 2), ones, sizeof ones));
   ob_node(&b, b.graph, "MatMul", "mmh", OB_NAMES("x", "wh"), OB_NAMES("z"));
   ob_output(&b, b.graph, "z", MT_DTYPE_FLOAT16);
-  bytes = ob_pack(&b, &len);
-  p = tu_join(dir, "half.onnx");
-  tu_write_file(p, bytes, len);
-  free(p);
-  ob_free(&b);
+  free(bt_save_model(&b, dir, "half.onnx"));
   static const char manifest[] =
       "{\"targets\": [\"sm_80\", \"sm_90\"], \"tenants\": ["
       "{\"name\": \"tiny\", \"model\": \"tiny.onnx\"}, {\"name\": \"half\", \"model\": "
       "\"half.onnx\"}]}";
-  p = tu_join(dir, "m.json");
+  char *p = tu_join(dir, "m.json");
   tu_write_file(p, manifest, strlen(manifest));
   return p;
 }

@@ -44,12 +44,7 @@ static char *write_if_model(const char *dir) {
   ob_attr_graph(&b, outer, "else_branch", else_g);
   ob_node(&b, b.graph, "Add", "after", OB_NAMES("r", "w"), OB_NAMES("y"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
-  size_t len;
-  void *bytes = ob_pack(&b, &len);
-  char *p = tu_join(dir, "if.onnx");
-  tu_write_file(p, bytes, len);
-  ob_free(&b);
-  return p;
+  return bt_save_model(&b, dir, "if.onnx");
 }
 
 static int setup(void **state) {
