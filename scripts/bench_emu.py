@@ -52,8 +52,8 @@ def main():
             for key, _, _ in ROWS:
                 best[name][key] = min(best[name].get(key, float("inf")), got[key])
     reg, uctx = best["emu_bench"], best["emu_bench_ucontext"]
-    lines = [f"emu_bench ({impl['emu_bench']}) vs emu_bench_ucontext ({impl['emu_bench_ucontext']}), "
-             f"best of {max(1, a.runs)} runs of 5 repetitions each, same machine, same run",
+    lines = [f"emu_bench ({impl['emu_bench']}) vs emu_bench_ucontext "
+             f"({impl['emu_bench_ucontext']}), best of {max(1, a.runs)} runs of 5 repetitions each, same machine, same run",
              "",
              "| | register switch | ucontext | ratio (ucontext / register) |",
              "|---|---|---|---|"]
