@@ -217,12 +217,21 @@ MT_MUST_USE static mt_status *infer_cast_like(mt_op_ctx *c) {
   return infer_cast_to(c, target->dtype);
 }
 
-/* saturate (opset 19+) only changes float8 targets; its default 1 is MT_KERNEL_CAST's rule. */
+/* saturate (opset 19+) only changes float8 targets; its default 1 is MT_KERNEL_CAST's rule.
+ * round_mode (opset 24+) only changes float8e8m0 targets; its default "up" is MT_KERNEL_CAST's. */
 MT_MUST_USE static mt_status *lower_cast(const mt_op_ctx *c, mt_kernel_call *call) {
   bool saturate = c->opset < 19 || mt_node_attr_int(c->node, "saturate", 1) != 0;
   const mt_tensor *like = strcmp(c->node->op_type, "CastLike") == 0 ? mt_op_input(c, 1) : NULL;
-  bool float8 = mt_dtype_is_float8(like ? like->dtype : cast_target(c->node));
+  mt_dtype to = like ? like->dtype : cast_target(c->node);
+  bool float8 = mt_dtype_is_float8(to) || to == MT_DTYPE_FLOAT8E8M0;
   call->kind = !saturate && float8 ? MT_KERNEL_CAST_NO_SATURATE : MT_KERNEL_CAST;
+  const char *mode = c->opset >= 24 ? mt_node_attr_string(c->node, "round_mode", "up") : "up";
+  if (strcmp(mode, "up") != 0 && strcmp(mode, "down") != 0 && strcmp(mode, "nearest") != 0)
+    return MT_ERR(INVALID_ARGUMENT, "round_mode '%s' is not up, down or nearest", mode);
+  if (to == MT_DTYPE_FLOAT8E8M0 && strcmp(mode, "down") == 0)
+    call->kind = MT_KERNEL_CAST_E8M0_DOWN; /* rounding down never overflows: saturate is moot */
+  else if (to == MT_DTYPE_FLOAT8E8M0 && strcmp(mode, "nearest") == 0)
+    call->kind = saturate ? MT_KERNEL_CAST_E8M0_NEAREST : MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE;
   return NULL;
 }
 

@@ -1141,6 +1141,9 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_WHERE: return check_where(c);
   case MT_KERNEL_CAST: /* CastLike has the target as input 1 */
   case MT_KERNEL_CAST_NO_SATURATE:
+  case MT_KERNEL_CAST_E8M0_DOWN:
+  case MT_KERNEL_CAST_E8M0_NEAREST:
+  case MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE:
     MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
     return want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0]));
   case MT_KERNEL_COPY:
