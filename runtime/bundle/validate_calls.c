@@ -1212,6 +1212,7 @@ MT_MUST_USE static mt_status *check_alignment(const Mtbundle__BufferRef *r, cons
       r->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH)
     return NULL;
   size_t es = mt_dtype_size((mt_dtype)r->type->dtype);
+  if (es == 0 && mt_dtype_is_packed((mt_dtype)r->type->dtype)) es = 1; /* bytes of packed elements */
   if (es && r->offset % es == 0) return NULL;
   return MT_ERR(DATA_LOSS, "%s %zu: offset %llu is not a multiple of its %zu-byte elements", what,
                 k, (unsigned long long)r->offset, es);
