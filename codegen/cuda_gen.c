@@ -149,6 +149,13 @@ mt_status *mt_cg_check_dtypes(const mt_plan *p, const mt_fused_group *fg) {
       if (!mt_cg_ctype(v->dtype))
         return MT_ERR(UNIMPLEMENTED, "%s: output dtype %s",
                       mt_cg_node_label(p->module, fg->nodes[k]), mt_dtype_name(v->dtype));
+      /* a thread per element would share bytes with its neighbours: only the byte-wise kernels
+       * of cuda_packed.c (a lone Cast to the type, QuantizeLinear) write packed values */
+      if (mt_dtype_is_packed(v->dtype))
+        return MT_ERR(UNIMPLEMENTED,
+                      "%s: output dtype %s is packed; only Cast (its own kernel) and "
+                      "QuantizeLinear write it in generated code",
+                      mt_cg_node_label(p->module, fg->nodes[k]), mt_dtype_name(v->dtype));
     }
   }
   return NULL;

@@ -85,7 +85,7 @@ static void store_saturated(cg_body *b, const qnames *y, const char *at, const c
   mt_cg_line(b, "  }");
 }
 
-static void quant_index(cg_body *b, const mt_kc_quant *p) {
+void mt_cg_quant_index(cg_body *b, const mt_kc_quant *p) {
   switch (p->mode) {
   case MT_QUANT_PER_AXIS:
     mt_cg_line(b, "  const long long k = i / %lldLL %% %lldLL;", (long long)p->inner,
@@ -119,7 +119,7 @@ MT_MUST_USE static mt_status *quantize(cg_body *b, const mt_node *n, const mt_kc
   if (zp.present) snprintf(zv, sizeof zv, "(long long)%s[k]", zp.name);
   *out_work = x.numel;
   mt_cg_line(b, LOOP, (long long)x.numel);
-  quant_index(b, p);
+  mt_cg_quant_index(b, p);
   if (quant) {
     mt_cg_line(b, "  float q = (float)%s / %s;", xv, sv);
     if (x.dtype == MT_DTYPE_FLOAT16) mt_cg_line(b, "  q = __half2float(__float2half_rn(q));");

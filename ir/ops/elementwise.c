@@ -189,6 +189,12 @@ static mt_dtype cast_target(const mt_node *n) {
   return MT_DTYPE_UNDEFINED;
 }
 
+/* A Cast to a packed type writes several elements per byte: it runs as its own kernel, a thread
+ * per output byte (codegen/cuda_packed.c), never fused into an elementwise loop. */
+static mt_op_pattern cast_pattern(const mt_node *n) {
+  return mt_dtype_is_packed(cast_target(n)) ? MT_PATTERN_OPAQUE : MT_PATTERN_ELEMENTWISE;
+}
+
 static const char *cast_unsupported(const mt_node *n) {
   mt_dtype to = cast_target(n);
   if (to != MT_DTYPE_UNDEFINED && !mt_dtype_supported(to)) return "Cast to an unsupported dtype";
@@ -505,6 +511,7 @@ const mt_op_def mt_ops_elementwise[] = {
      .min_inputs = 1,
      .max_inputs = 1,
      .pattern = MT_PATTERN_ELEMENTWISE,
+     .node_pattern = cast_pattern,
      .traits = MT_TRAIT_NO_ARITHMETIC,
      .infer = infer_cast,
      .lower = lower_cast,
