@@ -824,10 +824,10 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
 
 /* ---------------------------------------------------------------- quantization */
 
-/* An integer or float8 quantized type. */
+/* An integer (packed int4/int2 included), float8 or float4e2m1 quantized type. */
 static bool is_quant_int(mt_dtype dt) {
   double lo, hi;
-  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt);
+  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt) || dt == MT_DTYPE_FLOAT4E2M1;
 }
 
 /* The scale / zero-point layout against x (the kernel re-checks the counts against the data). */
@@ -1212,7 +1212,8 @@ MT_MUST_USE static mt_status *check_alignment(const Mtbundle__BufferRef *r, cons
       r->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH)
     return NULL;
   size_t es = mt_dtype_size((mt_dtype)r->type->dtype);
-  if (es == 0 && mt_dtype_is_packed((mt_dtype)r->type->dtype)) es = 1; /* bytes of packed elements */
+  if (es == 0 && mt_dtype_is_packed((mt_dtype)r->type->dtype))
+    es = 1; /* bytes of packed elements */
   if (es && r->offset % es == 0) return NULL;
   return MT_ERR(DATA_LOSS, "%s %zu: offset %llu is not a multiple of its %zu-byte elements", what,
                 k, (unsigned long long)r->offset, es);
