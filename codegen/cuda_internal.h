@@ -109,10 +109,20 @@ void mt_cg_narrow_round_mode(mt_dtype dt, const char *val, bool saturate, mt_e8m
                              char *out, size_t n);
 /* The value of element `at` of packed buffer p (int for the integers, float for float4e2m1). */
 void mt_cg_packed_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
+/* A node operand as a kernel parameter: its name (b<body>_in<k> / _out<k>), dtype and element
+ * count; present false when the input is omitted or nobody reads the output (cuda_quant.c). */
+typedef struct mt_cg_operand {
+  char name[MT_CG_NAME];
+  bool present;
+  mt_dtype dtype;
+  int64_t numel;
+} mt_cg_operand;
+MT_MUST_USE mt_status *mt_cg_q_in(const cg_body *b, const mt_node *n, int i, mt_cg_operand *out);
+MT_MUST_USE mt_status *mt_cg_q_out(const cg_body *b, const mt_node *n, int i, mt_cg_operand *out);
 /* Declares `k`, the scale / zero-point index of element `i` under p (cuda_quant.c). */
 void mt_cg_quant_index(cg_body *b, const mt_kc_quant *p);
-/* Cast to, Quantize to and Dequantize from a packed dtype (cuda_packed.c): kernels that write
- * whole bytes, so no two threads share one; MT_NOT_FOUND for any other call. */
+/* Cast to and Quantize to a packed dtype (cuda_packed.c): kernels that write whole bytes, so no
+ * two threads share one; MT_NOT_FOUND for any other call. */
 MT_MUST_USE mt_status *mt_cg_packed_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                                          int64_t *out_work);
 

@@ -1,9 +1,9 @@
-/* Generated kernels for the packed sub-byte dtypes (int4, uint4, int2, uint2, float4e2m1):
+/* Generated kernels that write the packed sub-byte dtypes (int4, uint4, int2, uint2, float4e2m1):
  * Cast to one of them and QuantizeLinear to one write one output BYTE per thread (the elements
- * of a byte in one loop), so no two threads read-modify-write the same byte; DequantizeLinear
- * from one reads its elements with mt_ld_packed (cuda_narrow.c's prelude), a thread per element.
- * A Cast to a packed type is its own group (its pattern is opaque, ir/ops/elementwise.c); reads
- * of packed inputs inside fused elementwise groups go through cuda_expr.c.
+ * of a byte in one loop), so no two threads read-modify-write the same byte. A Cast to a packed
+ * type is its own group (its pattern is opaque, ir/ops/elementwise.c). Reads of packed values
+ * (mt_ld_packed, cuda_narrow.c's prelude) happen wherever they are inputs: fused elementwise
+ * groups (cuda_expr.c) and DequantizeLinear (cuda_quant.c).
  *
  * The arithmetic repeats runtime/cpu/cast.c (through double: integers truncate toward zero and
  * keep their low bits, float4e2m1 rounds to nearest even from the float32 value and saturates)
@@ -15,30 +15,7 @@
 #include "codegen/cuda_internal.h"
 #include "runtime/cpu/quant.h"
 
-typedef struct operand {
-  char name[MT_CG_NAME];
-  bool present;
-  mt_dtype dtype;
-  int64_t numel;
-} operand;
-
-/* Node input i (present false when omitted) or output i as a kernel parameter. */
-MT_MUST_USE static mt_status *operand_of(const cg_body *b, const mt_node *n, int i, bool output,
-                                         operand *out) {
-  memset(out, 0, sizeof *out);
-  mt_value_id v = output ? (i < n->n_outputs ? n->outputs[i] : MT_NO_VALUE)
-                         : (i < n->n_inputs ? n->inputs[i] : MT_NO_VALUE);
-  if (v == MT_NO_VALUE) return NULL;
-  int k = output ? mt_cg_output_index(b->fg, v) : mt_cg_input_index(b->fg, v);
-  if (k < 0)
-    return MT_ERR(INTERNAL, "%s %d is not a parameter of its kernel", output ? "output" : "input",
-                  i);
-  snprintf(out->name, sizeof out->name, "b%d_%s%d", b->index, output ? "out" : "in", k);
-  out->present = true;
-  out->dtype = mt_module_value_c(b->m, v)->dtype;
-  out->numel = mt_cg_numel(b->m, v);
-  return NULL;
-}
+typedef mt_cg_operand operand;
 
 /* Element `at` of o as a float expression (packed, narrow, float16 or plain). */
 static void load_float(const operand *o, const char *at, char *out, size_t n) {
@@ -74,8 +51,8 @@ static void close_bytes(cg_body *b, const operand *y, const char *code) {
 
 MT_MUST_USE static mt_status *cast_to_packed(cg_body *b, const mt_node *n, int64_t *out_work) {
   operand x, y;
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 0, false, &x));
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 0, true, &y));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 0, &x));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_out(b, n, 0, &y));
   if (!x.present || !y.present) return MT_ERR(INTERNAL, "Cast without its operands");
   char v[224];
   if (mt_dtype_is_packed(x.dtype)) {
@@ -97,10 +74,10 @@ MT_MUST_USE static mt_status *cast_to_packed(cg_body *b, const mt_node *n, int64
 MT_MUST_USE static mt_status *quantize_to_packed(cg_body *b, const mt_node *n, const mt_kc_quant *p,
                                                  int64_t *out_work) {
   operand x, s, zp, y;
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 0, false, &x));
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 1, false, &s));
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 2, false, &zp));
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 0, true, &y));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 0, &x));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 1, &s));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 2, &zp));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_out(b, n, 0, &y));
   if (!x.present || !s.present || !y.present)
     return MT_ERR(INTERNAL, "QuantizeLinear without its operands");
   char xv[224], sv[224], zv[224] = "0.0";
@@ -131,35 +108,6 @@ MT_MUST_USE static mt_status *quantize_to_packed(cg_body *b, const mt_node *n, c
   return NULL;
 }
 
-MT_MUST_USE static mt_status *dequantize_packed(cg_body *b, const mt_node *n, const mt_kc_quant *p,
-                                                int64_t *out_work) {
-  operand x, s, zp, y;
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 0, false, &x));
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 1, false, &s));
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 2, false, &zp));
-  MT_RETURN_IF_ERROR_PLAIN(operand_of(b, n, 0, true, &y));
-  if (!x.present || !s.present || !y.present)
-    return MT_ERR(INTERNAL, "DequantizeLinear without its operands");
-  char xv[224], sv[224], zv[224] = "0.0f";
-  load_float(&x, "i", xv, sizeof xv);
-  load_float(&s, "k", sv, sizeof sv);
-  if (zp.present && x.dtype != MT_DTYPE_FLOAT4E2M1) load_float(&zp, "k", zv, sizeof zv);
-  *out_work = x.numel;
-  mt_cg_line(b,
-             "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < %lldLL; "
-             "i += (long long)gridDim.x * blockDim.x) {",
-             (long long)x.numel);
-  mt_cg_quant_index(b, p);
-  mt_cg_line(b, "  const float d = %s - %s;", xv, zv);
-  b->indent++;
-  char e[256];
-  snprintf(e, sizeof e, "d * %s", sv);
-  mt_cg_store(b, y.dtype, y.name, "i", e);
-  b->indent--;
-  mt_cg_line(b, "}");
-  return NULL;
-}
-
 static bool writes_packed(const cg_body *b, const mt_node *n) {
   return n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE &&
          mt_dtype_is_packed(mt_module_value_c(b->m, n->outputs[0])->dtype);
@@ -167,8 +115,6 @@ static bool writes_packed(const cg_body *b, const mt_node *n) {
 
 mt_status *mt_cg_packed_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
                              int64_t *out_work) {
-  bool reads_packed = n->n_inputs > 0 && n->inputs[0] != MT_NO_VALUE &&
-                      mt_dtype_is_packed(mt_module_value_c(b->m, n->inputs[0])->dtype);
   switch (c->kind) {
   case MT_KERNEL_CAST:
   case MT_KERNEL_CAST_NO_SATURATE: /* saturate only reads float8 targets */
@@ -176,9 +122,6 @@ mt_status *mt_cg_packed_body(cg_body *b, const mt_node *n, const mt_kernel_call 
     break;
   case MT_KERNEL_QUANTIZE:
     if (writes_packed(b, n)) return quantize_to_packed(b, n, &c->params.quant, out_work);
-    break;
-  case MT_KERNEL_DEQUANTIZE:
-    if (reads_packed) return dequantize_packed(b, n, &c->params.quant, out_work);
     break;
   default: break;
   }

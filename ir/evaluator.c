@@ -251,27 +251,15 @@ mt_status *mt_node_lower(const mt_module *m, const mt_node *n, const mt_tensor *
 }
 
 /* The ops that handle packed sub-byte dtypes (int4, uint4, int2, uint2, float4e2m1): the
- * conversions, and the ops that keep a tensor's bytes as they are or read only its shape. Every
- * other kernel indexes whole-byte elements, so a packed operand is refused by name rather than
- * read as bytes. */
+ * conversions, the ops that keep a tensor's bytes as they are or read only its shape, and If
+ * (its branches' nodes are checked themselves). Every other kernel indexes whole-byte elements,
+ * and Loop/Scan slice and the containers size by element: a packed operand is refused by name
+ * rather than read as bytes. */
 static bool op_takes_packed(const char *op_type) {
-  static const char *const ops[] = {"Cast",
-                                    "CastLike",
-                                    "QuantizeLinear",
-                                    "DequantizeLinear",
-                                    "Identity",
-                                    "Reshape",
-                                    "Flatten",
-                                    "Squeeze",
-                                    "Unsqueeze",
-                                    "Constant",
-                                    "Shape",
-                                    "Size",
-                                    "If",
-                                    "Loop",
-                                    "Scan",
-                                    "Optional",
-                                    "OptionalGetElement"};
+  static const char *const ops[] = {"Cast",      "CastLike", "QuantizeLinear", "DequantizeLinear",
+                                    "Identity",  "Reshape",  "Flatten",        "Squeeze",
+                                    "Unsqueeze", "Constant", "Shape",          "Size",
+                                    "If"};
   for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
     if (strcmp(op_type, ops[i]) == 0) return true;
   return false;

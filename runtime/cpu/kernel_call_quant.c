@@ -7,7 +7,9 @@
  * integer products are exact. Out-of-range quotients saturate (the spec's rule) where the
  * reference's int32 cast would wrap. Float8 types take the quotient rounded to the format (saturated
  * or not per the call) and give it back widened times the scale; their zero point must be 0 (the
- * spec's rule: the reference ignores it, so a nonzero one is refused rather than dropped). */
+ * spec's rule: the reference ignores it, so a nonzero one is refused rather than dropped).
+ * float4e2m1 is handled like float8 (always saturating), the packed int4/uint4/int2/uint2 like the
+ * wider integers, through the packed-aware element accessors of tensor.h. */
 #include <math.h>
 #include <stdlib.h>
 
