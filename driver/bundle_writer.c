@@ -57,9 +57,7 @@ MT_MUST_USE static mt_status *make_type(writer *w, mt_dtype dtype, int rank, con
 }
 
 static uint64_t value_bytes(const mt_value *v) {
-  uint64_t n = mt_dtype_size(v->dtype);
-  for (int i = 0; i < v->rank; i++) n *= (uint64_t)v->dims[i];
-  return n;
+  return mt_dtype_bytes(v->dtype, mt_shape_numel(v->rank, v->dims));
 }
 
 MT_MUST_USE static mt_status *constant_ref(writer *w, int32_t cid, int32_t *out) {

@@ -17,13 +17,15 @@
 
 static bool type_bytes(const Mtbundle__TensorType *t, uint64_t *out) {
   if (!t || !mt_dtype_supported((mt_dtype)t->dtype) || t->n_dims > MT_MAX_RANK) return false;
-  uint64_t n = mt_dtype_size((mt_dtype)t->dtype);
+  uint64_t n = 1; /* elements */
   for (size_t i = 0; i < t->n_dims; i++) {
     if (t->dims[i] < 0 || (uint64_t)t->dims[i] > MAX_AREA) return false;
     if (t->dims[i] && n > MAX_AREA / (uint64_t)t->dims[i]) return false;
     n *= (uint64_t)t->dims[i];
   }
-  *out = n;
+  uint64_t bytes = mt_dtype_bytes((mt_dtype)t->dtype, (int64_t)n); /* packed types: rounded up */
+  if (bytes > MAX_AREA) return false;
+  *out = bytes;
   return true;
 }
 
