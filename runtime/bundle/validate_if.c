@@ -50,7 +50,8 @@ mt_status *mt_bundle_check_if(const Mtbundle__Manifest *m, const Mtbundle__Node 
   const Mtbundle__IfBranches *ib = n->if_branches;
   *out_depth = 1;
   if (n->kernel_kind != 0 || n->params.len != 0 || n->loop)
-    return MT_ERR(DATA_LOSS, "%s: an If node with a kernel kind, parameters or a loop body", what);
+    return MT_ERR(DATA_LOSS, "%s: an If node with a kernel kind or parameters (or a loop body)",
+                  what);
   if (n->n_inputs != 1 || n->inputs[0]->kind == MTBUNDLE__BUFFER_REF__KIND__NONE ||
       mt_bundle_type_bytes(n->inputs[0]->type) !=
           mt_dtype_size((mt_dtype)n->inputs[0]->type->dtype))

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Loop and Scan in bundles: compile -> .mtbundle -> libmtrt's CPU path, against ONNX Runtime and
+`mtcc run --reference`.
+
+Models (generated here with onnx.helper):
+- loop_fixed: a Loop with a constant trip count (M = 5), a loop-carried tensor, a scan output,
+  reads of a graph input and a weight from outer scope, and an If inside the body on a condition
+  computed from the iteration number (a nested body);
+- loop_while: a Loop whose trip count is data (M a graph input, the body's condition computed from
+  the carried values; no scan outputs), whose body swaps two carried values (a, b -> b, a + b), run
+  for several inputs so the loop stops at different iterations, including M = 0;
+- scan9: a Scan (opset 16) with a state, two scan inputs on different axes, one reversed, and two
+  scan outputs on different axes, one reversed;
+- scan8: the opset-8 Scan (batch axis, sequence_lens omitted), two batch entries.
+Every output must match ONNX Runtime (rtol 1e-5, atol 1e-6) on 1 and 2 CPU threads, and
+`mtcc run --reference` must agree. `mtcc inspect` must count the loop. A Loop whose scan output
+length is data must be refused at compile time naming the tenant and the node. Fails when mtcc
+refuses a model it should take, so a regression cannot pass as a skip.
+
+usage: check_bundle_loop.py --mtcc MTCC --work DIR
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+
+
+def vi(name, t, shape):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def loop_fixed():
+    w = numpy_helper.from_array(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), "w")
+    two = numpy_helper.from_array(np.array(2, np.int64), "two")
+    zero = numpy_helper.from_array(np.array(0, np.int64), "zero")
+    then_b = helper.make_graph([helper.make_node("Add", ["y_in", "w"], ["t"])], "then_b", [],
+                               [vi("t", F, [2, 3])])
+    else_b = helper.make_graph([helper.make_node("Mul", ["y_in", "v"], ["e"])], "else_b", [],
+                               [vi("e", F, [2, 3])])
+    body = helper.make_graph(
+        [helper.make_node("Mod", ["i", "two"], ["r"]),
+         helper.make_node("Equal", ["r", "zero"], ["even"]),
+         helper.make_node("If", ["even"], ["z"], then_branch=then_b, else_branch=else_b),
+         helper.make_node("Cast", ["i"], ["fi"], to=F),
+         helper.make_node("Mul", ["z", "fi"], ["zi"]),
+         helper.make_node("Tanh", ["zi"], ["y_out"]),
+         helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Sub", ["y_out", "v"], ["s"])],
+        "body", [vi("i", I64, []), vi("c_in", B, []), vi("y_in", F, [2, 3])],
+        [vi("c_out", B, []), vi("y_out", F, [2, 3]), vi("s", F, [2, 3])])
+    g = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["x1"]),
+         helper.make_node("Loop", ["M", "", "x1"], ["yf", "scan"], name="fixed_loop", body=body),
+         helper.make_node("Sigmoid", ["yf"], ["out"])],
+        "loop_fixed", [vi("x", F, [2, 3]), vi("v", F, [2, 3])],
+        [vi("out", F, [2, 3]), vi("scan", F, [5, 2, 3])],
+        [numpy_helper.from_array(np.array(5, np.int64), "M"), w, two, zero])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def loop_while():
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["b_in"], ["a_out"]),
+         helper.make_node("Add", ["a_in", "b_in"], ["b_out"]),
+         helper.make_node("ReduceSum", ["b_out"], ["tot"], keepdims=0),
+         helper.make_node("Less", ["tot", "limit"], ["c_out"])],
+        "body", [vi("i", I64, []), vi("c_in", B, []), vi("a_in", F, [4]), vi("b_in", F, [4])],
+        [vi("c_out", B, []), vi("a_out", F, [4]), vi("b_out", F, [4])])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["M", "", "a", "b"], ["af", "bf"], name="while_loop", body=body)],
+        "loop_while", [vi("M", I64, []), vi("a", F, [4]), vi("b", F, [4]), vi("limit", F, [])],
+        [vi("af", F, [4]), vi("bf", F, [4])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def loop_unbounded():
+    """A scan output whose length is the data-dependent trip count: refused when compiling."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Add", ["y_in", "y_in"], ["y_out"]),
+         helper.make_node("Identity", ["y_out"], ["s"])],
+        "body", [vi("i", I64, []), vi("c_in", B, []), vi("y_in", F, [2])],
+        [vi("c_out", B, []), vi("y_out", F, [2]), vi("s", F, [2])])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["M", "", "y"], ["yf", "scan"], name="data_loop", body=body)],
+        "loop_unbounded", [vi("M", I64, []), vi("y", F, [2])],
+        [vi("yf", F, [2]), vi("scan", F, None)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def scan9():
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s_in", "xa"], ["s_out"]),
+         helper.make_node("Mul", ["s_out", "xb"], ["o1"]),
+         helper.make_node("Sub", ["xa", "xb"], ["o2"])],
+        "body", [vi("s_in", F, [3, 2]), vi("xa", F, [3, 2]), vi("xb", F, [3, 2])],
+        [vi("s_out", F, [3, 2]), vi("o1", F, [3, 2]), vi("o2", F, [3, 2])])
+    g = helper.make_graph(
+        [helper.make_node("Scan", ["s0", "xa", "xb"], ["sf", "y1", "y2"], name="scan9",
+                          body=body, num_scan_inputs=2, scan_input_axes=[1, -3],
+                          scan_input_directions=[1, 0], scan_output_axes=[2, 0],
+                          scan_output_directions=[0, 1])],
+        "scan9", [vi("s0", F, [3, 2]), vi("xa", F, [3, 4, 2]), vi("xb", F, [4, 3, 2])],
+        [vi("sf", F, [3, 2]), vi("y1", F, [3, 2, 4]), vi("y2", F, [4, 3, 2])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)])
+
+
+def scan8():
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s_in", "x"], ["s_out"]),
+         helper.make_node("Mul", ["s_out", "x"], ["o"])],
+        "body", [vi("s_in", F, [3]), vi("x", F, [3])],
+        [vi("s_out", F, [3]), vi("o", F, [3])])
+    g = helper.make_graph(
+        [helper.make_node("Scan", ["", "s0", "x"], ["sf", "y"], name="scan8", body=body,
+                          num_scan_inputs=1, directions=[1])],
+        "scan8", [vi("s0", F, [2, 3]), vi("x", F, [2, 5, 3])],
+        [vi("sf", F, [2, 3]), vi("y", F, [2, 5, 3])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 8)])
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def check_model(mtcc, work, name, model, feeds_list, inspect_text):
+    """Error lines for one model (empty when every run matches)."""
+    path = os.path.join(work, name + ".onnx")
+    onnx.save(model, path)
+    bundle = os.path.join(work, name + ".mtbundle")
+    p = run([mtcc, "compile", path, "-o", bundle])
+    if p.returncode:
+        return ["%s: compile: %s" % (name, p.stderr.strip())]
+    p = run([mtcc, "inspect", bundle])
+    if p.returncode or inspect_text not in p.stdout:
+        return ["%s: inspect does not show %r:\n%s%s" % (name, inspect_text, p.stdout, p.stderr)]
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    errors = []
+    for n_feed, feeds in enumerate(feeds_list):
+        want = sess.run(None, feeds)
+        names = [o.name for o in sess.get_outputs()]
+        ins = []
+        for k, v in feeds.items():
+            f = os.path.join(work, "%s_%d_%s.npy" % (name, n_feed, k))
+            np.save(f, v)
+            ins += ["--input", "%s=%s" % (k, f)]
+        runs = [("threads=1", [mtcc, "run", bundle, "--cpu-threads", "1"]),
+                ("threads=2", [mtcc, "run", bundle, "--cpu-threads", "2"]),
+                ("reference", [mtcc, "run", "--reference", path])]
+        for tag, cmd in runs:
+            out = os.path.join(work, "out")
+            shutil.rmtree(out, ignore_errors=True)
+            p = run(cmd + ["--output-dir", out] + ins)
+            tag = "%s feeds %d %s" % (name, n_feed, tag)
+            if p.returncode:
+                errors.append("%s: run: %s" % (tag, p.stderr.strip()))
+                continue
+            for o, w in zip(names, want):
+                got = np.load(os.path.join(out, name, o + ".npy"))
+                if got.shape != w.shape or not np.allclose(got, w, rtol=1e-5, atol=1e-6):
+                    errors.append("%s: output %s differs from ONNX Runtime:\n%s\n%s"
+                                  % (tag, o, got, w))
+    print("%s: %d input set(s) x 3 runs checked" % (name, len(feeds_list)))
+    return errors
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--mtcc", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+    rng = np.random.default_rng(11)
+    f32 = lambda *s: rng.standard_normal(s).astype(np.float32)
+    errors = []
+    errors += check_model(args.mtcc, args.work, "loop_fixed", loop_fixed(),
+                          [{"x": f32(2, 3), "v": f32(2, 3)}], " loop/scan=1 ")
+    whiles = []
+    for m, limit in ((50, 30.0), (3, 1e9), (0, 1.0), (50, -1.0)):
+        whiles.append({"M": np.array(m, np.int64), "a": np.abs(f32(4)) + 0.1,
+                       "b": np.abs(f32(4)) + 0.1, "limit": np.array(limit, np.float32)})
+    errors += check_model(args.mtcc, args.work, "loop_while", loop_while(), whiles,
+                          " loop/scan=1 ")
+    errors += check_model(args.mtcc, args.work, "scan9", scan9(),
+                          [{"s0": f32(3, 2), "xa": f32(3, 4, 2), "xb": f32(4, 3, 2)}],
+                          " loop/scan=1 ")
+    errors += check_model(args.mtcc, args.work, "scan8", scan8(),
+                          [{"s0": f32(2, 3), "x": f32(2, 5, 3)}], " loop/scan=1 ")
+    path = os.path.join(args.work, "loop_unbounded.onnx")
+    onnx.save(loop_unbounded(), path)
+    p = run([args.mtcc, "compile", path, "-o", os.path.join(args.work, "unbounded.mtbundle")])
+    if (p.returncode == 0 or "tenant 'loop_unbounded'" not in p.stderr
+            or "node 'data_loop'" not in p.stderr or "trip count" not in p.stderr):
+        errors.append("loop_unbounded: expected a refusal naming tenant, node and the trip "
+                      "count, got exit %d: %s" % (p.returncode, p.stderr.strip()))
+    else:
+        print("loop_unbounded refused: " + p.stderr.strip().splitlines()[-1])
+    for e in errors:
+        print("FAIL " + e)
+    print("bundle_loop: %s" % ("FAILED" if errors else "ok"))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
