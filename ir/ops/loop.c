@@ -5,8 +5,9 @@
  *
  * The reference executor runs the body subgraph once per iteration (as If runs a branch), with
  * the body's graph inputs bound to the iteration's values. Nothing here lowers to a kernel call:
- * on the GPU these are the future CUDA Graph conditional WHILE nodes, so codegen and the bundle
- * writer refuse them by node (docs/codegen.md). Shape inference evaluates the body once on the
+ * a bundle holds the body's nodes and libmtrt's CPU path iterates them (driver/bundle_loop.c,
+ * runtime/bundle/run_loop.c); on the GPU these are the future CUDA Graph conditional WHILE
+ * nodes, so codegen refuses them by node (docs/codegen.md). Shape inference evaluates the body once on the
  * initial shapes; a loop-carried dim that the body changes, and a Loop's trip count, are unknown
  * (-1) ahead of time. */
 #include <stdlib.h>
