@@ -6,9 +6,12 @@ Models (generated here with onnx.helper):
 - loop_fixed: a Loop with a constant trip count (M = 5), a loop-carried tensor, a scan output,
   reads of a graph input and a weight from outer scope, and an If inside the body on a condition
   computed from the iteration number (a nested body);
-- loop_while: a Loop whose trip count is data (M a graph input, the body's condition computed from
-  the carried values; no scan outputs), whose body swaps two carried values (a, b -> b, a + b), run
-  for several inputs so the loop stops at different iterations, including M = 0;
+- loop_while: a Loop whose trip count is data (M and the initial condition graph inputs, the
+  body's condition computed from the carried values; no scan outputs), whose body swaps two
+  carried values (a, b -> b, a + b), run for several inputs so the loop stops at different
+  iterations, including M = 0 and a false initial condition; loop_cond: the same without M;
+- loop_endless: no M and a condition that stays true: the bundle's run must stop with an error
+  naming the node (the 2^20-iteration cap), not hang;
 - scan9: a Scan (opset 16) with a state, two scan inputs on different axes, one reversed, and two
   scan outputs on different axes, one reversed;
 - scan8: the opset-8 Scan (batch axis, sequence_lens omitted), two batch entries.
@@ -66,7 +69,7 @@ def loop_fixed():
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
-def loop_while():
+def loop_while(with_m=True):
     body = helper.make_graph(
         [helper.make_node("Identity", ["b_in"], ["a_out"]),
          helper.make_node("Add", ["a_in", "b_in"], ["b_out"]),
@@ -75,9 +78,25 @@ def loop_while():
         "body", [vi("i", I64, []), vi("c_in", B, []), vi("a_in", F, [4]), vi("b_in", F, [4])],
         [vi("c_out", B, []), vi("a_out", F, [4]), vi("b_out", F, [4])])
     g = helper.make_graph(
-        [helper.make_node("Loop", ["M", "", "a", "b"], ["af", "bf"], name="while_loop", body=body)],
-        "loop_while", [vi("M", I64, []), vi("a", F, [4]), vi("b", F, [4]), vi("limit", F, [])],
+        [helper.make_node("Loop", ["M" if with_m else "", "c0", "a", "b"], ["af", "bf"],
+                          name="while_loop", body=body)],
+        "loop_while" if with_m else "loop_cond",
+        ([vi("M", I64, [])] if with_m else []) +
+        [vi("c0", B, []), vi("a", F, [4]), vi("b", F, [4]), vi("limit", F, [])],
         [vi("af", F, [4]), vi("bf", F, [4])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def loop_endless():
+    """No M, a condition that stays true: the bundle's run stops with an error, not a hang."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Neg", ["x_in"], ["x_out"])],
+        "body", [vi("i", I64, []), vi("c_in", B, []), vi("x_in", F, [1])],
+        [vi("c_out", B, []), vi("x_out", F, [1])])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["", "c", "x"], ["y"], name="endless", body=body)],
+        "loop_endless", [vi("x", F, [1]), vi("c", B, [])], [vi("y", F, [1])])
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
@@ -185,16 +204,40 @@ def main():
     errors += check_model(args.mtcc, args.work, "loop_fixed", loop_fixed(),
                           [{"x": f32(2, 3), "v": f32(2, 3)}], " loop/scan=1 ")
     whiles = []
-    for m, limit in ((50, 30.0), (3, 1e9), (0, 1.0), (50, -1.0)):
-        whiles.append({"M": np.array(m, np.int64), "a": np.abs(f32(4)) + 0.1,
+    for m, c0, limit in ((50, True, 30.0), (3, True, 1e9), (0, True, 1.0), (50, True, -1.0),
+                         (50, False, 30.0)):
+        whiles.append({"M": np.array(m, np.int64), "c0": np.array(c0), "a": np.abs(f32(4)) + 0.1,
                        "b": np.abs(f32(4)) + 0.1, "limit": np.array(limit, np.float32)})
     errors += check_model(args.mtcc, args.work, "loop_while", loop_while(), whiles,
+                          " loop/scan=1 ")
+    conds = [{k: v for k, v in feeds.items() if k != "M"} for feeds in whiles[:2]]
+    errors += check_model(args.mtcc, args.work, "loop_cond", loop_while(False), conds,
                           " loop/scan=1 ")
     errors += check_model(args.mtcc, args.work, "scan9", scan9(),
                           [{"s0": f32(3, 2), "xa": f32(3, 4, 2), "xb": f32(4, 3, 2)}],
                           " loop/scan=1 ")
     errors += check_model(args.mtcc, args.work, "scan8", scan8(),
                           [{"s0": f32(2, 3), "x": f32(2, 5, 3)}], " loop/scan=1 ")
+    # no GPU code for the loop's group: inspect names the node and why (a GPU session refuses)
+    p = run([args.mtcc, "inspect", os.path.join(args.work, "loop_fixed.mtbundle")])
+    if "node 'fixed_loop' (Loop): Loop/Scan have no GPU code" not in p.stdout:
+        errors.append("loop_fixed: inspect does not name the Loop group without GPU code:\n"
+                      + p.stdout)
+    path = os.path.join(args.work, "loop_endless.onnx")
+    onnx.save(loop_endless(), path)
+    bundle = os.path.join(args.work, "endless.mtbundle")
+    p = run([args.mtcc, "compile", path, "-o", bundle, "--cpu-only"])
+    x, c = os.path.join(args.work, "e_x.npy"), os.path.join(args.work, "e_c.npy")
+    np.save(x, np.ones(1, np.float32))
+    np.save(c, np.array(True))
+    if p.returncode == 0:
+        p = run([args.mtcc, "run", bundle, "--input", "x=" + x, "--input", "c=" + c,
+                 "--output-dir", os.path.join(args.work, "endless_out")])
+    if p.returncode == 0 or "node 'endless'" not in p.stderr or "no trip count" not in p.stderr:
+        errors.append("loop_endless: expected the run to stop naming the node, got exit %d: %s"
+                      % (p.returncode, p.stderr.strip()))
+    else:
+        print("loop_endless stopped: " + p.stderr.strip().splitlines()[-1])
     path = os.path.join(args.work, "loop_unbounded.onnx")
     onnx.save(loop_unbounded(), path)
     p = run([args.mtcc, "compile", path, "-o", os.path.join(args.work, "unbounded.mtbundle")])
