@@ -67,20 +67,6 @@ MT_MUST_USE static mt_status *flags(writer *w, const int64_t *v, int n, protobuf
   return NULL;
 }
 
-/* One list attribute of `want` entries (all 0 when absent). */
-MT_MUST_USE static mt_status *read_list(const mt_node *n, const char *name, int want,
-                                        int64_t *out) {
-  for (int i = 0; i < want; i++) out[i] = 0;
-  const int64_t *v;
-  int64_t count = mt_node_attr_ints(n, name, &v);
-  if (count < 0) return NULL;
-  if (count != want)
-    return MT_ERR(INVALID_ARGUMENT, "attribute %s has %lld entries, expected %d", name,
-                  (long long)count, want);
-  memcpy(out, v, sizeof *v * (size_t)want);
-  return NULL;
-}
-
 MT_MUST_USE static mt_status *loop_fields(writer *w, const mt_node *n, const mt_graph *g,
                                           Mtbundle__LoopBody *lb) {
   if (n->n_inputs < 2)
@@ -121,16 +107,7 @@ MT_MUST_USE static mt_status *scan_fields(writer *w, const mt_node *n, const mt_
   WARRAY(w, in_rev, n_in);
   WARRAY(w, out_axes, n_out);
   WARRAY(w, out_rev, n_out);
-  if (batched) {
-    MT_RETURN_IF_ERROR_PLAIN(read_list(n, "directions", (int)n_in, in_rev));
-    for (int k = 0; k < n_out; k++) out_axes[k] = out_rev[k] = 0;
-    for (int j = 0; j < n_in; j++) in_axes[j] = 0;
-  } else {
-    MT_RETURN_IF_ERROR_PLAIN(read_list(n, "scan_input_axes", (int)n_in, in_axes));
-    MT_RETURN_IF_ERROR_PLAIN(read_list(n, "scan_input_directions", (int)n_in, in_rev));
-    MT_RETURN_IF_ERROR_PLAIN(read_list(n, "scan_output_axes", n_out, out_axes));
-    MT_RETURN_IF_ERROR_PLAIN(read_list(n, "scan_output_directions", n_out, out_rev));
-  }
+  MT_RETURN_IF_ERROR_PLAIN(mt_scan_attrs(n, (int)n_in, n_out, in_axes, in_rev, out_axes, out_rev));
   /* axes normalized against the operands' ranks without the batch axis */
   for (int j = 0; j < n_in; j++) {
     const mt_value *v = mt_module_value_c(w->m, n->inputs[batched + n_state + j]);
