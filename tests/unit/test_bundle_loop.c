@@ -4,13 +4,16 @@
  * by hand, on 1 and 2 threads, and the loader refuses every broken loop description with a status
  * naming it: body ranges past the branch nodes or claimed twice, body inputs that are not scratch
  * of their own or share bytes, body values of the wrong type, scan outputs that do not hold the
- * trip count's slices, axes out of range, a loop with a kernel kind. Runs under ASan/UBSan in the
- * sanitizer build. */
+ * trip count's slices, axes out of range, a loop with a kernel kind. With NVRTC, the bundle's GPU
+ * plan leaves the Loop and Scan groups without code and the GPU graph refuses it naming the node
+ * and why. Runs under ASan/UBSan in the sanitizer build. */
 #include "test_util.h"
 
 #include <string.h>
 
 #include "bundle_test_util.h"
+#include "codegen/cuda.h"
+#include "runtime/gpu/graph_plan.h"
 
 static const float W[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 static const float ZERO3[3] = {0, 0, 0};
@@ -218,10 +221,36 @@ static void test_loop_corruptions(void **state) {
   }
 }
 
+/* The GPU side: codegen has no kernel for a body, so the graph builder (what a GPU session runs)
+ * refuses the bundle naming the Loop's group, node and reason; no driver is involved. */
+static void test_gpu_plan_refuses_loops(void **state) {
+  fixture *f = *state;
+  if (!mt_cuda_nvrtc_available()) {
+    printf("skipped: the GPU plan needs NVRTC: %s\n", mt_cuda_nvrtc_describe());
+    return;
+  }
+  char *model = write_loop_model(f->dir);
+  size_t size;
+  uint8_t *img = bt_compile_bundle(model, f->dir, "loop_gpu.mtbundle", true, &size);
+  Mtbundle__Manifest *m = bt_unpack_manifest(img, size, NULL);
+  assert_int_equal(m->n_gpu_groups, m->n_groups);
+  mt_gpu_graph *g = NULL;
+  mt_status *st = mt_gpu_graph_build(m, -1, &g);
+  assert_non_null(st);
+  const char *msg = mt_status_message(st);
+  assert_non_null(strstr(msg, "has no GPU code"));
+  assert_non_null(strstr(msg, "(Loop): Loop/Scan have no GPU code"));
+  mt_status_free(st);
+  mtbundle__manifest__free_unpacked(m, NULL);
+  free(img);
+  free(model);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_outputs_match_hand_computation),
       cmocka_unit_test(test_loop_corruptions),
+      cmocka_unit_test(test_gpu_plan_refuses_loops),
   };
   return cmocka_run_group_tests(tests, setup, bt_fixture_teardown);
 }
