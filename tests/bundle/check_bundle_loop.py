@@ -6,6 +6,8 @@ Models (generated here with onnx.helper):
 - loop_fixed: a Loop with a constant trip count (M = 5), a loop-carried tensor, a scan output,
   reads of a graph input and a weight from outer scope, and an If inside the body on a condition
   computed from the iteration number (a nested body);
+- loop_nested: a Loop in a Loop's body, a body returning an outer value as its scan slice, and a
+  Loop of zero iterations (an empty scan output);
 - loop_while: a Loop whose trip count is data (M and the initial condition graph inputs, the
   body's condition computed from the carried values; no scan outputs), whose body swaps two
   carried values (a, b -> b, a + b), run for several inputs so the loop stops at different
@@ -66,6 +68,41 @@ def loop_fixed():
         "loop_fixed", [vi("x", F, [2, 3]), vi("v", F, [2, 3])],
         [vi("out", F, [2, 3]), vi("scan", F, [5, 2, 3])],
         [numpy_helper.from_array(np.array(5, np.int64), "M"), w, two, zero])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def loop_nested():
+    """A Loop inside a Loop's body (the inner scan output reduced), a body output that is an outer
+    value, and a Loop of zero iterations (an empty scan output)."""
+    inner = helper.make_graph(
+        [helper.make_node("Identity", ["ic_in"], ["ic_out"]),
+         helper.make_node("Add", ["z_in", "y_in"], ["z_out"]),
+         helper.make_node("Cast", ["j"], ["fj"], to=F),
+         helper.make_node("Mul", ["z_out", "fj"], ["zs"])],
+        "inner", [vi("j", I64, []), vi("ic_in", B, []), vi("z_in", F, [3])],
+        [vi("ic_out", B, []), vi("z_out", F, [3]), vi("zs", F, [3])])
+    outer = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Loop", ["M2", "", "y_in"], ["zf", "zsc"], body=inner,
+                          name="inner_loop"),
+         helper.make_node("ReduceSum", ["zsc", "ax0"], ["r"], keepdims=0),
+         helper.make_node("Add", ["zf", "r"], ["y_out"]),
+         helper.make_node("Identity", ["w"], ["wpass"])],
+        "outer", [vi("i", I64, []), vi("c_in", B, []), vi("y_in", F, [3])],
+        [vi("c_out", B, []), vi("y_out", F, [3]), vi("wpass", F, [3])])
+    zero = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Neg", ["y_in"], ["y_out"]),
+         helper.make_node("Identity", ["y_out"], ["s"])],
+        "zero", [vi("i", I64, []), vi("c_in", B, []), vi("y_in", F, [3])],
+        [vi("c_out", B, []), vi("y_out", F, [3]), vi("s", F, [3])])
+    i64 = lambda v, name: numpy_helper.from_array(np.array(v, np.int64), name)
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["M", "", "x"], ["yf", "ws"], body=outer, name="outer_loop"),
+         helper.make_node("Loop", ["M0", "", "x"], ["y0", "s0"], body=zero, name="zero_loop")],
+        "loop_nested", [vi("x", F, [3]), vi("w", F, [3])],
+        [vi("yf", F, [3]), vi("ws", F, [4, 3]), vi("y0", F, [3]), vi("s0", F, [0, 3])],
+        [i64([0], "ax0"), i64(4, "M"), i64(2, "M2"), i64(0, "M0")])
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
@@ -203,6 +240,8 @@ def main():
     errors = []
     errors += check_model(args.mtcc, args.work, "loop_fixed", loop_fixed(),
                           [{"x": f32(2, 3), "v": f32(2, 3)}], " loop/scan=1 ")
+    errors += check_model(args.mtcc, args.work, "loop_nested", loop_nested(),
+                          [{"x": f32(3), "w": f32(3)}], " loop/scan=2 ")
     whiles = []
     for m, c0, limit in ((50, True, 30.0), (3, True, 1e9), (0, True, 1.0), (50, True, -1.0),
                          (50, False, 30.0)):
