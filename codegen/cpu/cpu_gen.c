@@ -76,6 +76,11 @@ MT_MUST_USE static mt_status *lower_node(const mt_module *m, int32_t id, mt_cpu_
   memset(k, 0, sizeof *k);
   k->node = id;
   k->tenant = n->tenant;
+  if (mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW)) /* If, Loop, Scan: bodies are no kernel */
+    return MT_ERR(UNIMPLEMENTED,
+                  "%s holds a body subgraph: libmtrt runs its nodes on the reference kernels "
+                  "inside the bundle",
+                  n->op_type);
   if (n->n_inputs + n->n_outputs > MT_CPU_MAX_KERNEL_ARGS)
     return MT_ERR(UNIMPLEMENTED, "%d inputs and outputs (at most %d)", n->n_inputs + n->n_outputs,
                   MT_CPU_MAX_KERNEL_ARGS);

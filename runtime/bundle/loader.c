@@ -100,11 +100,12 @@ MT_MUST_USE static mt_status *check_node(const Mtbundle__Manifest *m, const Mtbu
     return MT_ERR(DATA_LOSS, "%s: tenant index %d out of range", what, n->tenant);
   if (n->n_inputs > MAX_NODE_IO || n->n_outputs > MAX_NODE_IO || n->n_outputs == 0)
     return MT_ERR(DATA_LOSS, "%s: %zu inputs and %zu outputs", what, n->n_inputs, n->n_outputs);
-  if (n->if_branches) {
+  if (n->if_branches || n->loop) {
     for (size_t k = 0; k < n->n_inputs; k++)
       MT_RETURN_IF_ERROR(check_ref(m, n->inputs[k], false, n->tenant, what), "input %zu", k);
     for (size_t k = 0; k < n->n_outputs; k++)
       MT_RETURN_IF_ERROR(check_ref(m, n->outputs[k], true, n->tenant, what), "output %zu", k);
+    if (n->loop) return mt_bundle_check_loop(m, n, branch_limit, owned, depth, out_depth, what);
     return mt_bundle_check_if(m, n, branch_limit, owned, depth, out_depth, what);
   }
   if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)
