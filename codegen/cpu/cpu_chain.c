@@ -136,6 +136,10 @@ static void emit_range(em *e, const mt_cpu_kernel *k, const chain *c, LLVMValueR
     cur = mt_cl_binary_op(e, k->call.params.binary.op, v[0], v[1]);
   } else {
     cur = load_at(e, head_out, flat); /* the GEMM/conv result of this tile */
+    if (e->head_bias) {               /* the conv's bias, not added by its GEMM (cpu_conv.c) */
+      cur = LLVMBuildFAdd(e->b, cur, e->head_bias, "");
+      LLVMBuildStore(e->b, cur, gep(e, e->f32, head_out, flat));
+    }
   }
   if (elementwise_head(k) && k->head_stored)
     LLVMBuildStore(e->b, cur, gep(e, e->f32, head_out, flat));

@@ -23,6 +23,7 @@ typedef struct em {
   const mt_module *m;
   bool uses_blas;
   LLVMValueRef clip_lo, clip_hi; /* Clip's bounds when they are inputs, loaded once per call */
+  LLVMValueRef head_bias;        /* a conv epilogue's bias: added to the head, which is stored */
 } em;
 
 typedef struct loop {
