@@ -19,14 +19,17 @@
 #include "runtime/bundle/cpu_abi.h"
 #include "runtime/cpu/gemm.h"
 
-#ifdef MTCC_OPENBLAS_LIBRARY
+#if defined(MTCC_DNNL_LIBRARY)
+bool mt_cpu_blas_available(void) { return true; }
+const char *mt_cpu_blas_describe(void) { return "oneDNN (" MTCC_DNNL_LIBRARY ")"; }
+#elif defined(MTCC_OPENBLAS_LIBRARY)
 bool mt_cpu_blas_available(void) { return true; }
 const char *mt_cpu_blas_describe(void) { return "OpenBLAS (" MTCC_OPENBLAS_LIBRARY ")"; }
 #else
 bool mt_cpu_blas_available(void) { return false; }
 const char *mt_cpu_blas_describe(void) {
-  return "GEMM needs OpenBLAS, which was not found when mtcc was built (apt-get install "
-         "libopenblas-dev)";
+  return "GEMM needs oneDNN or OpenBLAS, neither was found when mtcc was built (apt-get install "
+         "libdnnl-dev)";
 }
 #endif
 
@@ -284,16 +287,52 @@ static void emit_copy(em *e, const mt_cpu_kernel *k) {
   items_end(e, &li);
 }
 
-/* The one BLAS entry point: C[m x n] = alpha * op(A) op(B) + beta * C, row-major. Switching the
- * library (BLIS, oneDNN) means changing this function and cpu_link.c's library. */
+/* A function of the library, declared once. */
+static LLVMValueRef library_fn(em *e, const char *name, LLVMTypeRef ft) {
+  LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+  return f ? f : LLVMAddFunction(e->mod, name, ft);
+}
+
+/* The one BLAS entry point: C[m x n] = alpha * op(A) op(B) + beta * C, row-major. oneDNN's
+ * dnnl_sgemm where mtcc was built with it (docs/cpu-backend.md: the fastest measured here), else
+ * OpenBLAS's cblas_sgemm; cpu_link.c links the same library. */
 void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, float alpha,
                  LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
                  LLVMValueRef c, int64_t ldc) {
+  e->uses_blas = true;
+#ifdef MTCC_DNNL_LIBRARY
+  /* the runtime splits the work over its own threads (cpu_abi.h): oneDNN's OpenMP must not
+   * start more on top, and its thread count is a setting of the calling thread (libgomp ICV),
+   * so every call sets it; it costs a few nanoseconds after a thread's first */
+  LLVMTypeRef i8 = LLVMInt8TypeInContext(e->ctx);
+  LLVMTypeRef set_ft = LLVMFunctionType(e->voidt, &e->i32, 1, 0);
+  LLVMValueRef one = ci32(e, 1);
+  LLVMBuildCall2(e->b, set_ft, library_fn(e, "omp_set_num_threads", set_ft), &one, 1, "");
+  LLVMTypeRef params[13] = {i8,     i8,     e->i64, e->i64, e->i64, e->f32, e->ptr,
+                            e->i64, e->ptr, e->i64, e->f32, e->ptr, e->i64};
+  LLVMTypeRef ft = LLVMFunctionType(e->i32, params, 13, 0);
+  LLVMValueRef args[13] = {LLVMConstInt(i8, ta ? 'T' : 'N', 0),
+                           LLVMConstInt(i8, tb ? 'T' : 'N', 0),
+                           m,
+                           n,
+                           ci64(e, k),
+                           cf32(e, alpha),
+                           a,
+                           ci64(e, lda),
+                           b,
+                           ci64(e, ldb),
+                           cf32(e, beta),
+                           c,
+                           ci64(e, ldc)};
+  LLVMValueRef call = LLVMBuildCall2(e->b, ft, library_fn(e, "dnnl_sgemm", ft), args, 13, "");
+  /* char arguments: the C ABI's caller-side sign extension, as a C compiler would emit */
+  unsigned sext = LLVMGetEnumAttributeKindForName("signext", 7);
+  for (unsigned i = 1; i <= 2; i++)
+    LLVMAddCallSiteAttribute(call, i, LLVMCreateEnumAttribute(e->ctx, sext, 0));
+#else
   LLVMTypeRef params[14] = {e->i32, e->i32, e->i32, e->i32, e->i32, e->i32, e->f32,
                             e->ptr, e->i32, e->ptr, e->i32, e->f32, e->ptr, e->i32};
   LLVMTypeRef ft = LLVMFunctionType(e->voidt, params, 14, 0);
-  LLVMValueRef f = LLVMGetNamedFunction(e->mod, "cblas_sgemm");
-  if (!f) f = LLVMAddFunction(e->mod, "cblas_sgemm", ft);
   enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
   LLVMValueRef args[14] = {ci32(e, ROW_MAJOR),
                            ci32(e, ta ? TRANS : NO_TRANS),
@@ -309,8 +348,8 @@ void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_
                            cf32(e, beta),
                            c,
                            ci32(e, (int32_t)ldc)};
-  LLVMBuildCall2(e->b, ft, f, args, 14, "");
-  e->uses_blas = true;
+  LLVMBuildCall2(e->b, ft, library_fn(e, "cblas_sgemm", ft), args, 14, "");
+#endif
 }
 
 /* Gemm: Y = beta * C (broadcast, skipped when beta is 0 as the reference does) + alpha * AB, on
@@ -576,7 +615,12 @@ mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog, cons
   LLVMDisposeMemoryBuffer(objbuf);
   if (st) return st;
   obj->n_needed = 0;
+#ifdef MTCC_DNNL_LIBRARY
+  if (e.uses_blas) obj->needed[obj->n_needed++] = "libdnnl.so.2";
+  if (e.uses_blas) obj->needed[obj->n_needed++] = "libgomp.so.1";
+#else
   if (e.uses_blas) obj->needed[obj->n_needed++] = "libopenblas.so.0";
+#endif
   obj->needed[obj->n_needed++] = "libm.so.6";
   return NULL;
 }
