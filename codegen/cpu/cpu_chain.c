@@ -59,10 +59,6 @@ static void chain_init(em *e, const mt_cpu_kernel *k, chain *c) {
   c->numel = mt_shape_numel(out->rank, out->dims);
 }
 
-static LLVMValueRef smax(em *e, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
-}
-
 static LLVMValueRef load_at(em *e, LLVMValueRef p, LLVMValueRef idx) {
   return LLVMBuildLoad2(e->b, e->f32, gep(e, e->f32, p, idx), "");
 }

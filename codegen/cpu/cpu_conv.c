@@ -91,43 +91,76 @@ static void emit_depthwise(em *e, const mt_kc_conv *c, const conv_dims *d, LLVMV
   items_end(e, &li);
 }
 
-/* col[kc * ld + r * ow + o] = x[ci, ih, iw] (0 outside), kc = (ci, kh, kw), rows r0 .. r0+nr. */
+/* Zeroes n floats at p. */
+static void zero_floats(em *e, LLVMValueRef p, LLVMValueRef n) {
+  LLVMBuildMemSet(e->b, p, LLVMConstInt(LLVMInt8TypeInContext(e->ctx), 0, 0),
+                  LLVMBuildMul(e->b, n, ci64(e, 4), ""), 4);
+}
+
+/* ceil(a / b) for b > 0 and any a, clamped to [lo, hi]. */
+static LLVMValueRef ceil_div_clamp(em *e, LLVMValueRef a, int64_t b, LLVMValueRef lo,
+                                   LLVMValueRef hi) {
+  /* a >= 0: (a + b - 1) / b; a < 0: a / b truncates toward 0, which is the ceiling */
+  LLVMValueRef pos = LLVMBuildICmp(e->b, LLVMIntSGT, a, ci64(e, 0), "");
+  LLVMValueRef q = LLVMBuildSDiv(
+      e->b, LLVMBuildSelect(e->b, pos, LLVMBuildAdd(e->b, a, ci64(e, b - 1), ""), a, ""),
+      ci64(e, b), "");
+  return smin(e, smax(e, q, lo), hi);
+}
+
+/* col[kc * ld + r * ow + o] = x[ci, ih, iw] (0 outside), kc = (ci, kh, kw), rows r0 .. r0+nr.
+ * For a tap (kh, kw) the outputs o whose input column lies inside the row are one range [lo,
+ * hi), computed once per tap: the copy needs no per-element test and vectorises, and the
+ * padding around it is zeroed in blocks. */
 static void emit_im2col(em *e, const conv_dims *d, int64_t kg, LLVMValueRef xg, LLVMValueRef col,
                         int64_t ld, LLVMValueRef r0, LLVMValueRef nr) {
   int64_t kk = d->kh * d->kw;
-  loop lk, lr, lo;
-  LLVMValueRef kc = loop_begin(e, ci64(e, 0), ci64(e, kg), &lk);
-  LLVMValueRef ci = LLVMBuildSDiv(e->b, kc, ci64(e, kk), "");
-  LLVMValueRef kh =
-      LLVMBuildSDiv(e->b, LLVMBuildSRem(e->b, kc, ci64(e, kk), ""), ci64(e, d->kw), "");
-  LLVMValueRef kw = LLVMBuildSRem(e->b, kc, ci64(e, d->kw), "");
+  loop lci, li, lj, lr, lo_o;
+  LLVMValueRef ci = loop_begin(e, ci64(e, 0), ci64(e, kg / kk), &lci);
   LLVMValueRef xc = gep(e, e->f32, xg, LLVMBuildMul(e->b, ci, ci64(e, d->ih * d->iw), ""));
-  LLVMValueRef colk = gep(e, e->f32, col, LLVMBuildMul(e->b, kc, ci64(e, ld), ""));
+  LLVMValueRef i = loop_begin(e, ci64(e, 0), ci64(e, d->kh), &li);
+  LLVMValueRef kci = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ci, ci64(e, kk), ""),
+                                  LLVMBuildMul(e->b, i, ci64(e, d->kw), ""), "");
+  LLVMValueRef ih0 =
+      LLVMBuildSub(e->b, LLVMBuildMul(e->b, i, ci64(e, d->dh), ""), ci64(e, d->ph), "");
+  LLVMValueRef j = loop_begin(e, ci64(e, 0), ci64(e, d->kw), &lj);
+  LLVMValueRef base =
+      LLVMBuildSub(e->b, LLVMBuildMul(e->b, j, ci64(e, d->dw), ""), ci64(e, d->pw), "");
+  /* o * sw + base in [0, iw)  <=>  o in [ceil(-base / sw), ceil((iw - base) / sw)) */
+  LLVMValueRef lo =
+      ceil_div_clamp(e, LLVMBuildNeg(e->b, base, ""), d->sw, ci64(e, 0), ci64(e, d->ow));
+  LLVMValueRef hi =
+      ceil_div_clamp(e, LLVMBuildSub(e->b, ci64(e, d->iw), base, ""), d->sw, lo, ci64(e, d->ow));
+  LLVMValueRef colk =
+      gep(e, e->f32, col, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, kci, j, ""), ci64(e, ld), ""));
   LLVMValueRef r = loop_begin(e, ci64(e, 0), nr, &lr);
   LLVMValueRef ih = LLVMBuildAdd(
-      e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, r0, r, ""), ci64(e, d->sh), ""),
-      LLVMBuildSub(e->b, LLVMBuildMul(e->b, kh, ci64(e, d->dh), ""), ci64(e, d->ph), ""), "");
-  LLVMValueRef row_ok = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, ci64(e, 0), ""),
-                                     LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci64(e, d->ih), ""), "");
-  LLVMValueRef ihc = LLVMBuildSelect(e->b, row_ok, ih, ci64(e, 0), "");
-  LLVMValueRef xr = gep(e, e->f32, xc, LLVMBuildMul(e->b, ihc, ci64(e, d->iw), ""));
-  LLVMValueRef iw0 =
-      LLVMBuildSub(e->b, LLVMBuildMul(e->b, kw, ci64(e, d->dw), ""), ci64(e, d->pw), "");
+      e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, r0, r, ""), ci64(e, d->sh), ""), ih0, "");
   LLVMValueRef dst = gep(e, e->f32, colk, LLVMBuildMul(e->b, r, ci64(e, d->ow), ""));
-  LLVMValueRef o = loop_begin(e, ci64(e, 0), ci64(e, d->ow), &lo);
-  LLVMValueRef iw = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, o, ci64(e, d->sw), ""), iw0, "");
-  LLVMValueRef ok =
-      LLVMBuildAnd(e->b, row_ok,
-                   LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, iw, ci64(e, 0), ""),
-                                LLVMBuildICmp(e->b, LLVMIntSLT, iw, ci64(e, d->iw), ""), ""),
-                   "");
-  /* a clamped address keeps the load in bounds; the select zeroes the padding */
-  LLVMValueRef v = LLVMBuildLoad2(
-      e->b, e->f32, gep(e, e->f32, xr, LLVMBuildSelect(e->b, ok, iw, ci64(e, 0), "")), "");
-  LLVMBuildStore(e->b, LLVMBuildSelect(e->b, ok, v, cf32(e, 0.0f), ""), gep(e, e->f32, dst, o));
-  loop_end(e, &lo, ci64(e, 1));
+  LLVMValueRef ok = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, ci64(e, 0), ""),
+                                 LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci64(e, d->ih), ""), "");
+  LLVMBasicBlockRef in = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "row_in");
+  LLVMBasicBlockRef pad = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "row_pad");
+  LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "row_next");
+  LLVMBuildCondBr(e->b, ok, in, pad);
+  LLVMPositionBuilderAtEnd(e->b, pad);
+  zero_floats(e, dst, ci64(e, d->ow));
+  LLVMBuildBr(e->b, next);
+  LLVMPositionBuilderAtEnd(e->b, in);
+  zero_floats(e, dst, lo);
+  LLVMValueRef xr = gep(e, e->f32, xc, LLVMBuildMul(e->b, ih, ci64(e, d->iw), ""));
+  LLVMValueRef o = loop_begin(e, lo, hi, &lo_o);
+  LLVMValueRef src = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, o, ci64(e, d->sw), ""), base, "");
+  LLVMBuildStore(e->b, LLVMBuildLoad2(e->b, e->f32, gep(e, e->f32, xr, src), ""),
+                 gep(e, e->f32, dst, o));
+  loop_end(e, &lo_o, ci64(e, 1));
+  zero_floats(e, gep(e, e->f32, dst, hi), LLVMBuildSub(e->b, ci64(e, d->ow), hi, ""));
+  LLVMBuildBr(e->b, next);
+  LLVMPositionBuilderAtEnd(e->b, next);
   loop_end(e, &lr, ci64(e, 1));
-  loop_end(e, &lk, ci64(e, 1));
+  loop_end(e, &lj, ci64(e, 1));
+  loop_end(e, &li, ci64(e, 1));
+  loop_end(e, &lci, ci64(e, 1));
 }
 
 static bool pointwise(const mt_conv_geom *g) {

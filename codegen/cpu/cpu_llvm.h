@@ -83,6 +83,9 @@ static inline LLVMValueRef gep(em *e, LLVMTypeRef t, LLVMValueRef p, LLVMValueRe
 static inline LLVMValueRef smin(em *e, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
+static inline LLVMValueRef smax(em *e, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
 
 /* A libm function float(float[, float]), declared once. */
 static inline LLVMValueRef call_libm(em *e, const char *name, LLVMValueRef x, LLVMValueRef y) {
