@@ -171,11 +171,9 @@ static bool pointwise(const mt_conv_geom *g) {
 }
 
 /* How a GEMM conv's work is cut, from the shapes only (so any thread count gives the same
- * bits). Per (image, group) the GEMM is Y[mg x plane] = W[mg x kg] col[kg x plane]. Every BLAS
- * call packs both of its operands again, so each item is as large as possible: one (image,
- * group) whole, or, when there are fewer than CONV_SPLIT of those and enough work, CONV_SPLIT
- * parts of it (so that 2 threads both work at batch 1): blocks of output channels when the
- * plane is small next to mg (repacking the columns per part costs less than repacking the
+ * bits). Per (image, group) the GEMM is Y[mg x plane] = W[mg x kg] col[kg x plane], one item or
+ * mt_cl_gemm_parts of it: blocks of output channels when the plane is small next to mg
+ * (repacking the columns, and redoing their im2col, per part costs less than repacking the
  * weights), else blocks of output positions. Inside an item an im2col conv walks its columns in
  * chunks of at most CONV_COL_FLOATS floats of im2col. */
 typedef struct conv_plan {
@@ -191,20 +189,15 @@ typedef struct conv_plan {
 
 /* Floats of an im2col chunk, on the kernel's stack (cpu_abi.h: kernels never allocate; the
  * runtime's threads have 8 MiB stacks); cpu_support.c refuses a conv whose single output row
- * needs more. Work items below CONV_ITEM_FLOPS are not split further. */
+ * needs more. */
 #define CONV_COL_FLOATS (256 * 1024)
-#define CONV_SPLIT 2
-#define CONV_ITEM_FLOPS (4.0 * 1024 * 1024)
 
 static conv_plan plan_conv(const mt_kc_conv *c, const conv_dims *d, bool pw1) {
   int64_t mg = c->c_out / c->group, kg = c->c_in / c->group * d->kh * d->kw, plane = d->oh * d->ow;
   conv_plan p = {.pw1 = pw1, .parts = 1, .mb = mg, .unit = pw1 ? 1 : d->ow};
   p.n_units = plane / p.unit;
   double flops = 2.0 * (double)mg * (double)plane * (double)kg;
-  int64_t outer = c->batch * c->group, want = 1;
-  while (want < CONV_SPLIT && outer * want < CONV_SPLIT &&
-         flops / (double)(2 * want) >= CONV_ITEM_FLOPS)
-    want *= 2;
+  int64_t want = mt_cl_gemm_parts(c->batch * c->group, flops);
   /* per part the other operand is packed again: kg x plane columns (plus their im2col) when
    * splitting channels, mg x kg weights when splitting positions */
   p.split_m = want > 1 && mg > (pw1 ? plane : 2 * plane);

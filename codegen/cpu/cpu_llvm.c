@@ -352,8 +352,28 @@ void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_
 #endif
 }
 
+int64_t mt_cl_gemm_parts(int64_t outer, double flops) {
+  int64_t parts = 1;
+  while (parts < GEMM_SPLIT && outer * parts < GEMM_SPLIT &&
+         flops / (double)(2 * parts) >= GEMM_ITEM_FLOPS)
+    parts *= 2;
+  return parts;
+}
+
+/* Rows and columns per item of each of `outer` GEMMs of m x n x k: mt_cl_gemm_parts blocks of
+ * the longer side of the output, whole register tiles where that is more than one. */
+static void gemm_blocks(int64_t outer, int64_t m, int64_t n, int64_t k, int64_t *rows,
+                        int64_t *cols) {
+  int64_t parts = mt_cl_gemm_parts(outer, 2.0 * (double)m * (double)n * (double)k);
+  int64_t *side = m >= n ? rows : cols, len = m >= n ? m : n;
+  *rows = m > 0 ? m : 1, *cols = n > 0 ? n : 1;
+  int64_t blk = (len + parts - 1) / parts;
+  if (parts > 1 && blk > 16) blk = (blk + 15) / 16 * 16;
+  if (parts > 1) *side = blk;
+}
+
 /* Gemm: Y = beta * C (broadcast, skipped when beta is 0 as the reference does) + alpha * AB, on
- * blocks of rows x columns of Y. */
+ * blocks of rows x columns of Y (gemm_blocks). */
 static void emit_gemm(em *e, const mt_cpu_kernel *k) {
   const mt_node *n = mt_module_node_c(e->m, k->node);
   const mt_kc_gemm *g = &k->call.params.gemm;
@@ -363,20 +383,19 @@ static void emit_gemm(em *e, const mt_cpu_kernel *k) {
       n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE ? mt_module_value_c(e->m, n->inputs[2]) : NULL;
   int64_t M = y->dims[0], N = y->dims[1], K = g->trans_a ? va->dims[0] : va->dims[1];
   bool with_c = vc && g->beta != 0.0f;
-  int64_t nr = (M + GEMM_ITEM_ROWS - 1) / GEMM_ITEM_ROWS,
-          nc = (N + GEMM_ITEM_COLS - 1) / GEMM_ITEM_COLS;
+  int64_t rb, cb;
+  gemm_blocks(1, M, N, K, &rb, &cb);
+  int64_t nr = (M + rb - 1) / rb, nc = (N + cb - 1) / cb;
   LLVMValueRef pa = arg_ptr(e, 0), pb = arg_ptr(e, 1), pc = with_c ? arg_ptr(e, 2) : NULL,
                py = arg_ptr(e, n->n_inputs);
   loop li;
   LLVMValueRef item = items_begin(e, nr * nc, &li);
-  LLVMValueRef r0 =
-      LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, item, ci64(e, nc), ""), ci64(e, GEMM_ITEM_ROWS), "");
-  LLVMValueRef c0 =
-      LLVMBuildMul(e->b, LLVMBuildSRem(e->b, item, ci64(e, nc), ""), ci64(e, GEMM_ITEM_COLS), "");
-  LLVMValueRef rows = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, GEMM_ITEM_ROWS), ""), ci64(e, M)), r0, "");
-  LLVMValueRef cols = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, GEMM_ITEM_COLS), ""), ci64(e, N)), c0, "");
+  LLVMValueRef r0 = LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, item, ci64(e, nc), ""), ci64(e, rb), "");
+  LLVMValueRef c0 = LLVMBuildMul(e->b, LLVMBuildSRem(e->b, item, ci64(e, nc), ""), ci64(e, cb), "");
+  LLVMValueRef rows =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, rb), ""), ci64(e, M)), r0, "");
+  LLVMValueRef cols =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, cb), ""), ci64(e, N)), c0, "");
   LLVMValueRef yblk =
       gep(e, e->f32, py, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r0, ci64(e, N), ""), c0, ""));
   if (with_c) {
@@ -448,21 +467,20 @@ MT_MUST_USE static mt_status *emit_matmul(em *e, const mt_cpu_kernel *k) {
   LLVMValueRef table = const_table(e, offs, 2 * nbatch);
   free(offs);
   if (!table) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  int64_t nr = (s.m + GEMM_ITEM_ROWS - 1) / GEMM_ITEM_ROWS,
-          nc = (s.n + GEMM_ITEM_COLS - 1) / GEMM_ITEM_COLS;
+  int64_t rb, cb;
+  gemm_blocks(nbatch, s.m, s.n, s.k, &rb, &cb);
+  int64_t nr = (s.m + rb - 1) / rb, nc = (s.n + cb - 1) / cb;
   LLVMValueRef pa = arg_ptr(e, 0), pb = arg_ptr(e, 1), py = arg_ptr(e, 2);
   loop li;
   LLVMValueRef item = items_begin(e, nbatch * nr * nc, &li);
   LLVMValueRef bi = LLVMBuildSDiv(e->b, item, ci64(e, nr * nc), "");
   LLVMValueRef rest = LLVMBuildSRem(e->b, item, ci64(e, nr * nc), "");
-  LLVMValueRef r0 =
-      LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, rest, ci64(e, nc), ""), ci64(e, GEMM_ITEM_ROWS), "");
-  LLVMValueRef c0 =
-      LLVMBuildMul(e->b, LLVMBuildSRem(e->b, rest, ci64(e, nc), ""), ci64(e, GEMM_ITEM_COLS), "");
-  LLVMValueRef rows = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, GEMM_ITEM_ROWS), ""), ci64(e, s.m)), r0, "");
-  LLVMValueRef cols = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, GEMM_ITEM_COLS), ""), ci64(e, s.n)), c0, "");
+  LLVMValueRef r0 = LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, rest, ci64(e, nc), ""), ci64(e, rb), "");
+  LLVMValueRef c0 = LLVMBuildMul(e->b, LLVMBuildSRem(e->b, rest, ci64(e, nc), ""), ci64(e, cb), "");
+  LLVMValueRef rows =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, rb), ""), ci64(e, s.m)), r0, "");
+  LLVMValueRef cols =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, cb), ""), ci64(e, s.n)), c0, "");
   LLVMValueRef two_bi = LLVMBuildMul(e->b, bi, ci64(e, 2), "");
   LLVMValueRef ao = LLVMBuildLoad2(e->b, e->i64, gep(e, e->i64, table, two_bi), "");
   LLVMValueRef bo = LLVMBuildLoad2(
