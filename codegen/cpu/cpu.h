@@ -68,7 +68,7 @@ typedef struct mt_cpu_object {
   int n_features;
   uint8_t *bytes; /* the ELF shared object, malloc'd */
   size_t size;
-  const char *needed[2]; /* sonames it links, for reports (static strings) */
+  const char *needed[3]; /* sonames it links, for reports (static strings) */
   int n_needed;
 } mt_cpu_object;
 
