@@ -248,6 +248,7 @@ void mt_cl_emit_depthwise(em *e, const mt_cpu_kernel *k) {
   if (k->n_steps) {
     LLVMValueRef lo = LLVMBuildAdd(e->b, yplane, LLVMBuildMul(e->b, r0, ci64(e, d.ow), ""), "");
     LLVMValueRef hi = LLVMBuildAdd(e->b, yplane, LLVMBuildMul(e->b, r1, ci64(e, d.ow), ""), "");
+    e->head_bias = NULL; /* the bias is in the sums already */
     mt_cl_emit_epilogue(e, k, lo, hi);
   }
   items_end(e, &li);
