@@ -137,8 +137,7 @@ static void fill_tile(em *e, const dw_geom *d, LLVMValueRef tile, LLVMValueRef x
   LLVMValueRef r = loop_begin(e, ci64(e, 0), ci64(e, d->tile_rows), &lr);
   LLVMValueRef row = gep(e, e->f32, tile, LLVMBuildMul(e->b, r, ci64(e, d->tile_w), ""));
   LLVMValueRef ih = LLVMBuildAdd(e->b, first, r, "");
-  LLVMValueRef inside = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, ci64(e, 0), ""),
-                                     LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci64(e, d->ih), ""), "");
+  LLVMValueRef inside = mt_cl_in_range(e, ih, d->ih);
   LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tile_copy");
   LLVMBasicBlockRef pad = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tile_zero");
   LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "tile_next");

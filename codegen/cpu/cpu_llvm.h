@@ -83,6 +83,12 @@ static inline LLVMValueRef gep(em *e, LLVMTypeRef t, LLVMValueRef p, LLVMValueRe
   return LLVMBuildGEP2(e->b, t, p, &idx, 1, "");
 }
 
+/* 0 <= v < n for an i64 v. */
+static inline LLVMValueRef mt_cl_in_range(em *e, LLVMValueRef v, int64_t n) {
+  return LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, v, ci64(e, 0), ""),
+                      LLVMBuildICmp(e->b, LLVMIntSLT, v, ci64(e, n), ""), "");
+}
+
 static inline LLVMValueRef smin(em *e, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
 }

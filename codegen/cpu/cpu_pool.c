@@ -10,11 +10,6 @@
 
 #include "codegen/cpu/cpu_llvm.h"
 
-static LLVMValueRef in_range(em *e, LLVMValueRef v, int64_t n) {
-  return LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, v, ci64(e, 0), ""),
-                      LLVMBuildICmp(e->b, LLVMIntSLT, v, ci64(e, n), ""), "");
-}
-
 void mt_cl_emit_pool(em *e, const mt_cpu_kernel *k) {
   const mt_kc_pool *p = &k->call.params.pool;
   const mt_conv_geom *g = &p->geom;
@@ -41,12 +36,12 @@ void mt_cl_emit_pool(em *e, const mt_cpu_kernel *k) {
   LLVMValueRef sum = LLVMConstReal(e->f64, 0.0), count = ci64(e, 0), padded = ci64(e, 0);
   for (int64_t i = 0; i < kh_n; i++) {
     LLVMValueRef ih = LLVMBuildAdd(e->b, s0h, ci64(e, i * dh), "");
-    LLVMValueRef ok_h = in_range(e, ih, ih_n);
+    LLVMValueRef ok_h = mt_cl_in_range(e, ih, ih_n);
     /* taps inside [-pad_begin, in + pad_end) count for count_include_pad */
     LLVMValueRef pad_h = LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci64(e, ih_n + pe_h), "");
     for (int64_t j = 0; j < kw_n; j++) {
       LLVMValueRef iw = LLVMBuildAdd(e->b, s0w, ci64(e, j * dw), "");
-      LLVMValueRef ok = LLVMBuildAnd(e->b, ok_h, in_range(e, iw, iw_n), "");
+      LLVMValueRef ok = LLVMBuildAnd(e->b, ok_h, mt_cl_in_range(e, iw, iw_n), "");
       LLVMValueRef idx = LLVMBuildSelect(
           e->b, ok, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ih, ci64(e, iw_n), ""), iw, ""),
           ci64(e, 0), "");
