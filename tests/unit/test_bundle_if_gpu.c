@@ -147,6 +147,11 @@ static void test_compiled_conditional_graph(void **state) {
   check_chain(then_g);
   check_chain(else_g);
   mt_gpu_graph_free(g);
+  /* the tenant's own graph (independent arrivals) holds the same conditional */
+  assert_ok(mt_gpu_graph_build(m, 0, &g));
+  kinds_of(m, g, k, NULL);
+  assert_string_equal(k, "SCK");
+  assert_int_equal(g->n_bodies, 2);
   mtrt_bundle_close(b);
 }
 
