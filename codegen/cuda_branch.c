@@ -114,7 +114,9 @@ MT_MUST_USE static mt_status *node_steps(shadow *s, int32_t node, mt_cuda_progra
     if (!st) st = mt_cg_add_kernel(prog, &k);
     if (st) mt_cg_kernel_free(a, &k);
   }
-  if (st) return mt_status_annotate(st, "%s", mt_cg_node_label(sp->module, node));
+  /* generators name the node where it is the cause; else say which branch node it is */
+  const char *label = mt_cg_node_label(sp->module, node);
+  if (st) return strstr(mt_status_message(st), label) ? st : mt_status_annotate(st, "%s", label);
   for (int k = nk; k < prog->n_kernels; k++) {
     for (int i = 0; i < prog->kernels[k].n_params; i++)
       if (prog->kernels[k].params[i].is_scratch)
