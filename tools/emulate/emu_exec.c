@@ -318,7 +318,7 @@ MT_MUST_USE static mt_status *compile_all(const mt_cuda_program *prog, emu_modul
   }
   fclose(f);
   mt_status *st = names ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  if (!st && emu_jit_load(path, names, n_names, jit_flags, out) != EMU_OK) {
+  if (!st && n_names > 0 && emu_jit_load(path, names, n_names, jit_flags, out) != EMU_OK) {
     char first[600];
     snprintf(first, sizeof first, "%s", emu_last_error());
     for (char *c = first; *c; c++)
