@@ -128,6 +128,39 @@ typedef struct mt_cuda_libcall {
   const char *why;        /* one line: why this call and epilogue */
 } mt_cuda_libcall;
 
+/* If nodes (codegen/cuda_branch.c): a horizontal group holding an If becomes a conditional, two
+ * bodies of steps run on the device (a CUDA Graph IF node set by the cond's set kernel). A body's
+ * steps are its branch's nodes in order, each lowered like a singleton group (a kernel, or a
+ * library call that launches its epilogue kernel after it), a nested If as a conditional, then
+ * one copy kernel per If output from the branch's result into the If's output. Kernels and
+ * library calls of bodies have hgroup -1: they belong to no horizontal group. */
+typedef enum mt_cuda_step_kind {
+  MT_CUDA_STEP_KERNEL,  /* index into prog->kernels */
+  MT_CUDA_STEP_LIBCALL, /* index into prog->libcalls (then its epilogue kernel, if any) */
+  MT_CUDA_STEP_COND,    /* index into prog->conds: a nested If */
+} mt_cuda_step_kind;
+
+typedef struct mt_cuda_step {
+  mt_cuda_step_kind kind;
+  int index;
+} mt_cuda_step;
+
+typedef struct mt_cuda_body {
+  int n_steps;
+  mt_cuda_step *steps;
+} mt_cuda_body;
+
+/* The most steps one body may hold: a bundle's GpuBody holds at most 64 (validate_gpu.c). */
+#define MT_CUDA_MAX_BODY_STEPS 64
+
+typedef struct mt_cuda_cond {
+  int32_t hgroup; /* the If's horizontal group; -1 for an If inside a branch */
+  int32_t node;   /* the If node */
+  mt_value_id condition;
+  int set_kernel;       /* index into prog->kernels (mt_cuda_if_set_kernel's; not dialect code) */
+  mt_cuda_body body[2]; /* then, else */
+} mt_cuda_cond;
+
 typedef struct mt_cuda_program {
   const mt_allocator *allocator;
   int n_kernels, cap_kernels;
@@ -136,7 +169,13 @@ typedef struct mt_cuda_program {
   mt_cuda_libcall *libcalls;
   int n_skipped, cap_skipped;
   mt_cuda_skipped *skipped;
+  int n_conds, cap_conds;
+  mt_cuda_cond *conds; /* a nested If before the If holding it */
 } mt_cuda_program;
+
+/* Whether kernel k is an If's set kernel (raw CUDA, not the dialect: the emulator cannot run it,
+ * and evaluates the condition itself). */
+bool mt_cuda_is_set_kernel(const mt_cuda_program *prog, int k);
 
 /* Generates kernels and library calls for every horizontal group of p (in group order). Fails only on internal
  * errors and out of memory; a group that cannot be lowered becomes a skipped record. The program

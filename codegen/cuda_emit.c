@@ -50,6 +50,10 @@ mt_status *mt_cuda_emit_dir(const mt_cuda_program *prog, const char *dir, const 
   mt_status *st = NULL;
   for (int i = 0; !st && i < prog->n_kernels; i++) {
     const mt_cuda_kernel *k = &prog->kernels[i];
+    /* kernels of one name share one source (an If's result copies): one file, one command */
+    bool seen = false;
+    for (int j = 0; j < i && !seen; j++) seen = strcmp(prog->kernels[j].name, k->name) == 0;
+    if (seen) continue;
     if (snprintf(path, sizeof path, "%s/%s.cu", dir, k->name) >= (int)sizeof path) {
       st = MT_ERR(INVALID_ARGUMENT, "%s: path too long", dir);
       break;

@@ -458,6 +458,8 @@ mt_status *mt_cuda_generate(const mt_plan *p, const mt_cuda_options *o, mt_cuda_
     mt_status *gst;
     if ((gst = check_body_sizes(p, hg))) {
       /* reported below like any group the generators do not take */
+    } else if (mt_cg_is_if_group(p, h)) {
+      gst = mt_cg_if_group(p, o, h, prog);
     } else if (p->groups[hg->members[0]].kind == MT_GROUP_GEMM) {
       gst = mt_cg_gemm_libcall(p, o, h, NULL, prog);
     } else if (mt_cg_conv_prefers_gemm(p, o, h, why, sizeof why)) {
@@ -501,6 +503,7 @@ void mt_cuda_program_destroy(mt_cuda_program *prog) {
     if (prog->libcalls[i].problems) mt_allocator_free(a, prog->libcalls[i].problems);
     if (prog->libcalls[i].why) mt_allocator_free(a, (void *)prog->libcalls[i].why);
   }
+  mt_cg_conds_free(prog);
   if (prog->libcalls) mt_allocator_free(a, prog->libcalls);
   if (prog->kernels) mt_allocator_free(a, prog->kernels);
   if (prog->skipped) mt_allocator_free(a, prog->skipped);

@@ -252,6 +252,13 @@ bool mt_cg_conv_prefers_gemm(const mt_plan *p, const mt_cuda_options *o, int32_t
  * (nothing added). */
 MT_MUST_USE mt_status *mt_cg_gemm_libcall(const mt_plan *p, const mt_cuda_options *o, int32_t h,
                                           const char *why_prefix, mt_cuda_program *prog);
+/* If groups (cuda_branch.c): whether horizontal group h is a lone If node, and its conditional
+ * (bodies, set kernel, copies) added to prog; UNIMPLEMENTED naming the branch node no generator
+ * takes, prog then unchanged. */
+bool mt_cg_is_if_group(const mt_plan *p, int32_t h);
+MT_MUST_USE mt_status *mt_cg_if_group(const mt_plan *p, const mt_cuda_options *o, int32_t h,
+                                      mt_cuda_program *prog);
+void mt_cg_conds_free(mt_cuda_program *prog);
 /* Appends a kernel to prog (taking its strings). */
 MT_MUST_USE mt_status *mt_cg_add_kernel(mt_cuda_program *prog, const mt_cuda_kernel *k);
 void mt_cg_kernel_free(const mt_allocator *a, mt_cuda_kernel *k);

@@ -275,9 +275,10 @@ MT_MUST_USE static mt_status *problem(gpu_writer *g, const mt_cuda_gemm *src,
   return NULL;
 }
 
-/* A GEMM group: the library call, then the generated epilogue kernel when it has one. */
+/* A GEMM group: the library call, then the generated epilogue kernel when it has one, appended
+ * to steps[*n_steps] (room for two). */
 MT_MUST_USE static mt_status *libcall_steps(gpu_writer *g, const mt_cuda_libcall *lc,
-                                            Mtbundle__GpuGroup *gg) {
+                                            Mtbundle__GpuStep **steps, size_t *n_steps) {
   Mtbundle__GpuStep *s;
   Mtbundle__GpuLibCall *call;
   WNEW(g->w, s, mtbundle__gpu_step__init);
@@ -295,9 +296,49 @@ MT_MUST_USE static mt_status *libcall_steps(gpu_writer *g, const mt_cuda_libcall
     MT_RETURN_IF_ERROR(problem(g, &lc->problems[j], &call->problems[j]), "GEMM problem %d", j);
     if (lc->problems[j].epilogue_kernel >= 0) epilogue = lc->problems[j].epilogue_kernel;
   }
-  gg->steps[gg->n_steps++] = s;
-  if (epilogue >= 0)
-    MT_RETURN_IF_ERROR_PLAIN(launch_step(g, epilogue, lc, &gg->steps[gg->n_steps++]));
+  steps[(*n_steps)++] = s;
+  if (epilogue >= 0) MT_RETURN_IF_ERROR_PLAIN(launch_step(g, epilogue, lc, &steps[(*n_steps)++]));
+  return NULL;
+}
+
+/* Conditional ci (codegen's If) as a GpuConditional step: the bodies of the Ifs inside it are
+ * appended to Manifest.gpu_bodies first, then its own then and else bodies, so a conditional
+ * inside body b names only bodies before b (validate_gpu_cond.c). */
+MT_MUST_USE static mt_status *cond_step(gpu_writer *g, int ci, Mtbundle__GpuStep **out) {
+  const mt_cuda_cond *c = &g->prog->conds[ci];
+  Mtbundle__GpuBody *bodies[2];
+  for (int k = 0; k < 2; k++) {
+    const mt_cuda_body *cb = &c->body[k];
+    Mtbundle__GpuBody *b;
+    WNEW(g->w, b, mtbundle__gpu_body__init);
+    WARRAY(g->w, b->steps, 2 * (size_t)cb->n_steps);
+    for (int i = 0; i < cb->n_steps; i++) {
+      const mt_cuda_step *st = &cb->steps[i];
+      if (st->kind == MT_CUDA_STEP_KERNEL)
+        MT_RETURN_IF_ERROR_PLAIN(launch_step(g, st->index, NULL, &b->steps[b->n_steps++]));
+      else if (st->kind == MT_CUDA_STEP_LIBCALL)
+        MT_RETURN_IF_ERROR_PLAIN(
+            libcall_steps(g, &g->prog->libcalls[st->index], b->steps, &b->n_steps));
+      else
+        MT_RETURN_IF_ERROR_PLAIN(cond_step(g, st->index, &b->steps[b->n_steps++]));
+    }
+    bodies[k] = b;
+  }
+  Mtbundle__Manifest *mf = g->mf;
+  Mtbundle__GpuStep *s;
+  Mtbundle__GpuConditional *gc;
+  WNEW(g->w, s, mtbundle__gpu_step__init);
+  WNEW(g->w, gc, mtbundle__gpu_conditional__init);
+  s->step_case = MTBUNDLE__GPU_STEP__STEP_CONDITIONAL;
+  s->conditional = gc;
+  MT_RETURN_IF_ERROR(mt_bw_ref(g->w, c->condition, &gc->condition), "If condition");
+  gc->set_module = (uint32_t)g->module_of_kernel[c->set_kernel];
+  gc->set_block = g->prog->kernels[c->set_kernel].block;
+  for (int k = 0; k < 2; k++) {
+    (k ? &gc->else_body : &gc->then_body)[0] = (uint32_t)mf->n_gpu_bodies;
+    mf->gpu_bodies[mf->n_gpu_bodies++] = bodies[k];
+  }
+  *out = s;
   return NULL;
 }
 
@@ -311,9 +352,14 @@ MT_MUST_USE static mt_status *add_groups(gpu_writer *g, const int32_t *order) {
   WARRAY(w, libcall_of, nh);
   WARRAY(w, skipped_of, nh);
   WARRAY(w, epilogue, prog->n_kernels);
-  for (int h = 0; h < nh; h++) kernel_of[h] = libcall_of[h] = skipped_of[h] = -1;
+  int32_t *cond_of;
+  WARRAY(w, cond_of, nh);
+  for (int h = 0; h < nh; h++) kernel_of[h] = libcall_of[h] = skipped_of[h] = cond_of[h] = -1;
+  for (int i = 0; i < prog->n_conds; i++)
+    if (prog->conds[i].hgroup >= 0) cond_of[prog->conds[i].hgroup] = i;
+  /* kernels and library calls of If bodies (hgroup -1) are steps of their conditional */
   for (int i = 0; i < prog->n_libcalls; i++) {
-    libcall_of[prog->libcalls[i].hgroup] = i;
+    if (prog->libcalls[i].hgroup >= 0) libcall_of[prog->libcalls[i].hgroup] = i;
     for (int j = 0; j < prog->libcalls[i].n_problems; j++)
       if (prog->libcalls[i].problems[j].epilogue_kernel >= 0)
         epilogue[prog->libcalls[i].problems[j].epilogue_kernel] = true;
@@ -324,12 +370,13 @@ MT_MUST_USE static mt_status *add_groups(gpu_writer *g, const int32_t *order) {
   WARRAY(w, n_kernels_of, nh);
   for (int h = 0; h < nh; h++) n_kernels_of[h] = 0;
   for (int k = prog->n_kernels - 1; k >= 0; k--)
-    if (!epilogue[k]) {
+    if (!epilogue[k] && prog->kernels[k].hgroup >= 0) {
       kernel_of[prog->kernels[k].hgroup] = k;
       n_kernels_of[prog->kernels[k].hgroup]++;
     }
   for (int i = 0; i < prog->n_skipped; i++) skipped_of[prog->skipped[i].hgroup] = i;
   Mtbundle__Manifest *mf = g->mf;
+  WARRAY(w, mf->gpu_bodies, 2 * (size_t)prog->n_conds);
   mf->n_gpu_groups = mf->n_groups;
   WARRAY(w, mf->gpu_groups, mf->n_groups);
   for (size_t i = 0; i < mf->n_groups; i++) {
@@ -342,12 +389,14 @@ MT_MUST_USE static mt_status *add_groups(gpu_writer *g, const int32_t *order) {
     if (skipped_of[h] >= 0)
       gg->unavailable = (char *)prog->skipped[skipped_of[h]].reason;
     else if (libcall_of[h] >= 0)
-      st = libcall_steps(g, &prog->libcalls[libcall_of[h]], gg);
+      st = libcall_steps(g, &prog->libcalls[libcall_of[h]], gg->steps, &gg->n_steps);
+    else if (cond_of[h] >= 0)
+      st = cond_step(g, cond_of[h], &gg->steps[gg->n_steps++]);
     else
       for (int k = kernel_of[h]; k >= 0 && !st && k < prog->n_kernels; k++)
         if (!epilogue[k] && prog->kernels[k].hgroup == h)
           st = launch_step(g, k, NULL, &gg->steps[gg->n_steps++]);
-    if (!st && skipped_of[h] < 0 && libcall_of[h] < 0 && kernel_of[h] < 0)
+    if (!st && skipped_of[h] < 0 && libcall_of[h] < 0 && kernel_of[h] < 0 && cond_of[h] < 0)
       st = MT_ERR(INTERNAL, "codegen left no kernel, library call or reason");
     if (st) return mt_status_annotate(st, "bundle: group %zu (plan horizontal group %d)", i, h);
   }

@@ -159,8 +159,33 @@ static json_t *codegen_json(const mt_plan *p, const mt_codegen_result *cg) {
                                               "sm_count", c->sm_count, "tf32", c->tf32, "why",
                                               c->why, "problems", problems));
   }
-  return json_pack("{s:s, s:o, s:o, s:o}", "nvrtc", cg->nvrtc ? cg->nvrtc : "not run", "kernels",
-                   kernels, "library_calls", libcalls, "not_generated", skipped);
+  /* If groups as CUDA Graph conditionals: each body's steps by kind and index (kernels and
+   * library calls of bodies have horizontal_group -1 above) */
+  json_t *conds = json_array();
+  for (int i = 0; i < prog->n_conds; i++) {
+    const mt_cuda_cond *c = &prog->conds[i];
+    json_t *bodies[2];
+    for (int k = 0; k < 2; k++) {
+      bodies[k] = json_array();
+      for (int j = 0; j < c->body[k].n_steps; j++) {
+        const mt_cuda_step *st = &c->body[k].steps[j];
+        json_array_append_new(bodies[k],
+                              json_pack("{s:s, s:i}", "step",
+                                        st->kind == MT_CUDA_STEP_KERNEL    ? "kernel"
+                                        : st->kind == MT_CUDA_STEP_LIBCALL ? "library_call"
+                                                                           : "conditional",
+                                        "index", st->index));
+      }
+    }
+    json_array_append_new(
+        conds, json_pack("{s:i, s:s, s:s, s:s, s:o, s:o}", "horizontal_group", c->hgroup, "node",
+                         mt_module_node_c(p->module, c->node)->name, "condition",
+                         mt_module_value_c(p->module, c->condition)->name, "set_kernel",
+                         prog->kernels[c->set_kernel].name, "then", bodies[0], "else", bodies[1]));
+  }
+  return json_pack("{s:s, s:o, s:o, s:o, s:o}", "nvrtc", cg->nvrtc ? cg->nvrtc : "not run",
+                   "kernels", kernels, "library_calls", libcalls, "conditionals", conds,
+                   "not_generated", skipped);
 }
 
 static json_t *report_json(const mt_plan *p, const mt_compile_stats *s, const int *nodes_imported,
@@ -395,9 +420,9 @@ void mt_compile_summary_print(FILE *out, const mt_plan *p, const mt_compile_stat
     int covered = 0;
     for (int i = 0; i < prog->n_kernels; i++) covered += prog->kernels[i].n_nodes;
     fprintf(out,
-            "codegen: %d CUDA kernel(s) covering %d node(s), %d GEMM library call(s); %d "
-            "horizontal group(s) not generated (see --report); %s\n",
-            prog->n_kernels, covered, prog->n_libcalls, prog->n_skipped,
+            "codegen: %d CUDA kernel(s) covering %d node(s), %d GEMM library call(s), %d If "
+            "conditional(s); %d horizontal group(s) not generated (see --report); %s\n",
+            prog->n_kernels, covered, prog->n_libcalls, prog->n_conds, prog->n_skipped,
             cg->nvrtc ? cg->nvrtc : "NVRTC not run");
     /* local memory and low occupancy are warnings: the kernel runs, but slower than it should */
     int warned = 0;

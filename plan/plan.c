@@ -31,7 +31,7 @@ const char *mt_hgroup_kind_name(mt_hgroup_kind k) {
 }
 
 /* The kind of group a lone node forms, from its op's fusion pattern and traits. */
-static mt_group_kind kind_for_node(const mt_node *n) {
+mt_group_kind mt_plan_node_group_kind(const mt_node *n) {
   switch (mt_node_pattern(n)) {
   case MT_PATTERN_ELEMENTWISE:
   case MT_PATTERN_BROADCAST: return MT_GROUP_ELEMENTWISE;
@@ -130,7 +130,7 @@ mt_status *mt_plan_create(const mt_module *m, const mt_arch_params *arch,
       const mt_node *n = mt_module_node_c(m, g->nodes[k]);
       mt_fused_group *fg = &p->groups[p->n_groups];
       fg->tenant = t;
-      fg->kind = kind_for_node(n);
+      fg->kind = mt_plan_node_group_kind(n);
       fg->anchor = g->nodes[k];
       fg->n_nodes = 1;
       fg->nodes = mt_arena_array(&p->arena, 1, sizeof(int32_t));

@@ -27,6 +27,9 @@ typedef enum mt_group_kind {
 } mt_group_kind;
 
 const char *mt_group_kind_name(mt_group_kind k);
+/* The kind of group node n forms on its own (as mt_plan_create gives every node; codegen uses it
+ * for the nodes of If branches, which are in no group). */
+mt_group_kind mt_plan_node_group_kind(const mt_node *n);
 
 /* What a group costs on its partition: filled by the cost model (passes/cost_model.h). */
 typedef struct mt_cost {

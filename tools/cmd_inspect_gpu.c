@@ -45,28 +45,30 @@ static void print_code_bytes(const Mtbundle__Manifest *m) {
   printf("\n");
 }
 
-static void print_step(const Mtbundle__Manifest *m, size_t g, const Mtbundle__GpuStep *s) {
+/* One step of a group or of an If body (scope "group" or "body"). */
+static void print_step(const Mtbundle__Manifest *m, const char *scope, size_t g,
+                       const Mtbundle__GpuStep *s) {
   if (s->step_case == MTBUNDLE__GPU_STEP__STEP_LAUNCH) {
     const Mtbundle__GpuLaunch *l = s->launch;
-    printf("  group %zu: launch %s (module %u '%s'): grid %u x block %u, %u dynamic shared "
+    printf("  %s %zu: launch %s (module %u '%s'): grid %u x block %u, %u dynamic shared "
            "bytes, %zu buffer(s)\n",
-           g, mt_esc(l->name), l->module, mt_esc(m->gpu_modules[l->module]->entry), l->grid,
+           scope, g, mt_esc(l->name), l->module, mt_esc(m->gpu_modules[l->module]->entry), l->grid,
            l->block, l->dyn_smem, l->n_args);
     return;
   }
   if (s->step_case == MTBUNDLE__GPU_STEP__STEP_CONDITIONAL) {
     const Mtbundle__GpuConditional *c = s->conditional;
-    printf("  group %zu: conditional (If): set module %u, then body %u (%zu step(s)), else body "
+    printf("  %s %zu: conditional (If): set module %u, then body %u (%zu step(s)), else body "
            "%u (%zu step(s))\n",
-           g, c->set_module, c->then_body, m->gpu_bodies[c->then_body]->n_steps, c->else_body,
-           m->gpu_bodies[c->else_body]->n_steps);
+           scope, g, c->set_module, c->then_body, m->gpu_bodies[c->then_body]->n_steps,
+           c->else_body, m->gpu_bodies[c->else_body]->n_steps);
     return;
   }
   const Mtbundle__GpuLibCall *c = s->libcall;
   const Mtbundle__GemmProblem *q = c->problems[0];
-  printf("  group %zu: %s, %zu problem(s), first m=%" PRId64 " n=%" PRId64 " k=%" PRId64
+  printf("  %s %zu: %s, %zu problem(s), first m=%" PRId64 " n=%" PRId64 " k=%" PRId64
          " batch %" PRId64 ", epilogue %s, %s, SM-count target %d, workspace %" PRIu64 " bytes\n",
-         g, libcall_name(c->kind), c->n_problems, q->m, q->n, q->k, q->batch,
+         scope, g, libcall_name(c->kind), c->n_problems, q->m, q->n, q->k, q->batch,
          epilogue_name(q->epilogue), c->tf32 ? "TF32" : "FP32", c->sm_count, c->workspace_bytes);
 }
 
@@ -136,5 +138,8 @@ void mt_cli_print_bundle_gpu(const mt_bundle *b, bool verbose) {
   }
   for (size_t g = 0; g < m->n_gpu_groups; g++)
     for (size_t s = 0; s < m->gpu_groups[g]->n_steps; s++)
-      print_step(m, g, m->gpu_groups[g]->steps[s]);
+      print_step(m, "group", g, m->gpu_groups[g]->steps[s]);
+  for (size_t bi = 0; bi < m->n_gpu_bodies; bi++)
+    for (size_t s = 0; s < m->gpu_bodies[bi]->n_steps; s++)
+      print_step(m, "body", bi, m->gpu_bodies[bi]->steps[s]);
 }

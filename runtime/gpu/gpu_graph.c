@@ -78,7 +78,8 @@ MT_MUST_USE static mt_status *add_kernel(mt_gpu_session *g, CUgraph graph, const
 }
 
 MT_MUST_USE static mt_status *add_libcall(mt_gpu_session *g, CUgraph graph, const CUgraphNode *deps,
-                                          size_t n_deps, const mt_gpu_node *n, CUgraphNode *out) {
+                                          size_t n_deps, const mt_gpu_graph *d,
+                                          const mt_gpu_node *n, CUgraphNode *out) {
   gpu_partition *p = &g->parts[n->partition];
   CUstream s = p->streams[n->stream >= 0 && n->stream < p->n_streams ? n->stream : 0];
   const mt_cu_api *cu = g->cu;
@@ -86,7 +87,12 @@ MT_MUST_USE static mt_status *add_libcall(mt_gpu_session *g, CUgraph graph, cons
   /* The call runs once outside any capture first, so the library loads its kernels and sets
    * itself up where nothing is being recorded (the data is the session's own arena, recomputed
    * by every round). Instantiation runs under the process-wide setup lock (gpu_session.c). */
-  const mt_gpu_gemm_call *call = g->gemms[n->group][n->step];
+  /* a body's call (an If branch) was prepared with the group holding the conditional */
+  const mt_gpu_gemm_call *call =
+      d->scope >= 0 ? (g->body_gemms[d->scope] ? g->body_gemms[d->scope][n->step] : NULL)
+                    : (g->gemms[n->group] ? g->gemms[n->group][n->step] : NULL);
+  if (!call)
+    return MT_ERR(INTERNAL, "group %d step %d: library call not prepared", n->group, n->step);
   mt_status *st = mt_gpu_gemm_enqueue(call, s);
   if (!st) st = mt_cu_check(cu, cu->cuStreamSynchronize(s), "cuStreamSynchronize");
   CUgraph child = NULL;
@@ -230,16 +236,7 @@ MT_MUST_USE static mt_status *add_node(mt_gpu_session *g, gpu_exec *e, int piece
     break;
   }
   case MT_GPU_NODE_KERNEL: st = add_kernel(g, pb->graph, dp, n->n_deps, d, n, out); break;
-  case MT_GPU_NODE_LIBCALL:
-    /* the session prepares the library calls of group steps only */
-    if (d->scope >= 0)
-      st = MT_ERR(UNIMPLEMENTED,
-                  "a library call inside a conditional body (GPU body %d) is not "
-                  "prepared by this libmtrt",
-                  d->scope);
-    else
-      st = add_libcall(g, pb->graph, dp, n->n_deps, n, out);
-    break;
+  case MT_GPU_NODE_LIBCALL: st = add_libcall(g, pb->graph, dp, n->n_deps, d, n, out); break;
   case MT_GPU_NODE_COND_SET: st = add_cond_set(g, pb, dp, n->n_deps, d, n, ctx, out); break;
   case MT_GPU_NODE_CONDITIONAL:
     st = add_conditional(g, e, piece, pb, dp, n->n_deps, d, n, ctx, out);

@@ -62,7 +62,10 @@ struct mt_gpu_session {
   CUlibrary *libs;           /* per module */
   CUkernel *kernels;         /* per module */
   mt_gpu_gemm_call ***gemms; /* per group, per step (NULL for launches) */
-  CUdeviceptr *workspaces;   /* library-call workspaces, one per (partition, stream) with calls */
+  /* per GPU body, per step (NULL for others): an If body's library calls, run on the stream of
+   * the group holding the conditional and bound to its workspace */
+  mt_gpu_gemm_call ***body_gemms;
+  CUdeviceptr *workspaces; /* library-call workspaces, one per (partition, stream) with calls */
   int32_t n_workspaces;
   gpu_port **in, **out;                    /* per tenant, per port */
   size_t *in_base, *out_base, n_in, n_out; /* flattening of ports */

@@ -293,48 +293,81 @@ MT_MUST_USE static mt_status *alloc_memory(mt_gpu_session *g) {
   return alloc_ports(g);
 }
 
-/* Prepared library calls, then their workspaces: one per (partition, stream) with calls, sized
- * to the most its calls' chosen algorithms need (runtime/gpu/gemm_plan.h; calls on one stream
- * run in order, so they share), allocated once and bound to every call. The note says how many
- * bytes that is and how grouped calls are issued. */
+/* What preparing a group's library calls gathers (prepare_steps). */
+typedef struct libcall_tally {
+  uint64_t need; /* the most workspace one call of the group needs */
+  bool has;      /* the group (or a body of one of its conditionals) has a call */
+  int grouped, per_problem;
+  const char *why_not;
+  int32_t *group_of_body; /* per GPU body: the group whose conditional runs it */
+} libcall_tally;
+
+/* Prepares the library calls among steps (of group gi, or of a body of one of its conditionals,
+ * recursively: a body runs on the group's stream, so its calls share the group's workspace) into
+ * *calls, allocated (one entry per step) at the first call. The bodies' structure was checked
+ * when the bundle was loaded: each body belongs to one conditional, nesting is bounded. */
+MT_MUST_USE static mt_status *prepare_steps(mt_gpu_session *g, size_t gi,
+                                            Mtbundle__GpuStep *const *steps, size_t n_steps,
+                                            mt_gpu_gemm_call ***calls, libcall_tally *t) {
+  const Mtbundle__Manifest *m = g->bundle->manifest;
+  for (size_t s = 0; s < n_steps; s++) {
+    if (steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_CONDITIONAL) {
+      uint32_t bodies[2] = {steps[s]->conditional->then_body, steps[s]->conditional->else_body};
+      for (int k = 0; k < 2; k++) {
+        const Mtbundle__GpuBody *b = m->gpu_bodies[bodies[k]];
+        t->group_of_body[bodies[k]] = (int32_t)gi;
+        MT_RETURN_IF_ERROR(prepare_steps(g, gi, b->steps, b->n_steps, &g->body_gemms[bodies[k]], t),
+                           "GPU body %u", bodies[k]);
+      }
+      continue;
+    }
+    if (steps[s]->step_case != MTBUNDLE__GPU_STEP__STEP_LIBCALL) continue;
+    if (!*calls && !(*calls = calloc(n_steps, sizeof **calls)))
+      return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+    t->has = true;
+    MT_RETURN_IF_ERROR(
+        mt_gpu_gemm_prepare(steps[s]->libcall, mt_gpu_resolve, g, g->cu, &(*calls)[s]), "step %zu",
+        s);
+    uint64_t n = mt_gpu_gemm_workspace_need((*calls)[s]);
+    if (n > t->need) t->need = n;
+    const char *how = mt_gpu_gemm_how((*calls)[s]);
+    if (how && strcmp(how, "grouped") == 0)
+      t->grouped++;
+    else if (how)
+      t->per_problem++, t->why_not = how;
+  }
+  return NULL;
+}
+
+/* Prepared library calls (If bodies' included), then their workspaces: one per (partition,
+ * stream) with calls, sized to the most its calls' chosen algorithms need
+ * (runtime/gpu/gemm_plan.h; calls on one stream run in order, so they share), allocated once and
+ * bound to every call. The note says how many bytes that is and how grouped calls are issued. */
 MT_MUST_USE static mt_status *prepare_libcalls(mt_gpu_session *g) {
   const Mtbundle__Manifest *m = g->bundle->manifest;
-  size_t ng = m->n_groups;
+  size_t ng = m->n_groups, nb = m->n_gpu_bodies;
   g->gemms = calloc(ng + 1, sizeof *g->gemms);
+  g->body_gemms = calloc(nb + 1, sizeof *g->body_gemms);
   bool *has = calloc(ng + 1, sizeof *has);
   uint64_t *need = calloc(ng + 1, sizeof *need);
   int32_t *slot = calloc(ng + 1, sizeof *slot);
-  mt_status *st =
-      g->gemms && has && need && slot ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  int grouped = 0, per_problem = 0;
-  const char *why_not = NULL;
+  libcall_tally t = {.group_of_body = calloc(nb + 1, sizeof *t.group_of_body)};
+  mt_status *st = g->gemms && g->body_gemms && has && need && slot && t.group_of_body
+                      ? NULL
+                      : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (size_t gi = 0; !st && gi < ng; gi++) {
     const Mtbundle__GpuGroup *gg = m->gpu_groups[gi];
-    for (size_t s = 0; s < gg->n_steps; s++)
-      has[gi] = has[gi] || gg->steps[s]->step_case == MTBUNDLE__GPU_STEP__STEP_LIBCALL;
-    if (!has[gi]) continue;
-    if (!(g->gemms[gi] = calloc(gg->n_steps, sizeof **g->gemms))) {
-      st = MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-      break;
-    }
     st = mt_cu_check(g->cu, g->cu->cuCtxSetCurrent(g->parts[m->groups[gi]->partition].ctx),
                      "cuCtxSetCurrent");
-    for (size_t s = 0; !st && s < gg->n_steps; s++) {
-      if (gg->steps[s]->step_case != MTBUNDLE__GPU_STEP__STEP_LIBCALL) continue;
-      st = mt_gpu_gemm_prepare(gg->steps[s]->libcall, mt_gpu_resolve, g, g->cu, &g->gemms[gi][s]);
-      if (st) {
-        st = mt_status_annotate(st, "group %zu step %zu", gi, s);
-        break;
-      }
-      uint64_t n = mt_gpu_gemm_workspace_need(g->gemms[gi][s]);
-      if (n > need[gi]) need[gi] = n;
-      const char *how = mt_gpu_gemm_how(g->gemms[gi][s]);
-      if (how && strcmp(how, "grouped") == 0)
-        grouped++;
-      else if (how)
-        per_problem++, why_not = how;
-    }
+    t.need = 0;
+    t.has = false;
+    if (!st) st = prepare_steps(g, gi, gg->steps, gg->n_steps, &g->gemms[gi], &t);
+    if (st) st = mt_status_annotate(st, "group %zu", gi);
+    has[gi] = t.has;
+    need[gi] = t.need;
   }
+  int grouped = t.grouped, per_problem = t.per_problem;
+  const char *why_not = t.why_not;
   uint64_t *bytes = NULL;
   if (!st) st = mt_gemm_workspace_plan(m, has, need, slot, &bytes, &g->n_workspaces);
   if (!st && !(g->workspaces = calloc((size_t)g->n_workspaces + 1, sizeof *g->workspaces)))
@@ -348,6 +381,13 @@ MT_MUST_USE static mt_status *prepare_libcalls(mt_gpu_session *g) {
     for (size_t s = 0; g->gemms[gi] && s < m->gpu_groups[gi]->n_steps; s++)
       if (g->gemms[gi][s])
         mt_gpu_gemm_bind_workspace(g->gemms[gi][s], g->workspaces[slot[gi]], bytes[slot[gi]]);
+  for (size_t b = 0; !st && b < nb; b++) {
+    int32_t k = slot[t.group_of_body[b]];
+    for (size_t s = 0; g->body_gemms[b] && s < m->gpu_bodies[b]->n_steps; s++)
+      if (g->body_gemms[b][s])
+        mt_gpu_gemm_bind_workspace(g->body_gemms[b][s], g->workspaces[k], bytes[k]);
+  }
+  free(t.group_of_body);
   if (!st && g->n_workspaces) {
     char line[400];
     snprintf(line, sizeof line,
@@ -514,6 +554,11 @@ void mt_gpu_session_destroy(mt_gpu_session *g) {
       mt_gpu_gemm_free(g->gemms[gi][s], cu);
     free(g->gemms[gi]);
   }
+  for (size_t b = 0; g->body_gemms && b < m->n_gpu_bodies; b++) {
+    for (size_t s = 0; g->body_gemms[b] && s < m->gpu_bodies[b]->n_steps; s++)
+      mt_gpu_gemm_free(g->body_gemms[b][s], cu);
+    free(g->body_gemms[b]);
+  }
   for (int32_t k = 0; g->workspaces && k < g->n_workspaces; k++)
     if (g->workspaces[k]) cu->cuMemFree(g->workspaces[k]);
   for (size_t t = 0; t < m->n_tenants; t++) {
@@ -543,6 +588,7 @@ void mt_gpu_session_destroy(mt_gpu_session *g) {
   free(g->libs);
   free(g->kernels);
   free(g->gemms);
+  free(g->body_gemms);
   free(g->workspaces);
   free(g->in);
   free(g->out);

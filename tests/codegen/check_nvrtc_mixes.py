@@ -54,6 +54,7 @@ def check_report(rep, tag):
     covered = [k["horizontal_group"] for k in cg["kernels"]
                if "gemm_epilogue" not in k["name"]]
     libcalls = [c["horizontal_group"] for c in cg["library_calls"]]
+    libcalls += [c["horizontal_group"] for c in cg["conditionals"] if c["horizontal_group"] >= 0]
     skipped = [s["horizontal_group"] for s in cg["not_generated"]]
     for s in cg["not_generated"]:
         if not re.search(r"\(If\)", s["reason"]):

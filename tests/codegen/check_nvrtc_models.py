@@ -57,6 +57,7 @@ def main():
             errors.append(f"{k['name']}: launch {k['grid']}x{k['block']} why '{k['why']}'")
     covered = {k["horizontal_group"] for k in cg["kernels"]}
     covered |= {c["horizontal_group"] for c in cg["library_calls"]}
+    covered |= {c["horizontal_group"] for c in cg["conditionals"]}  # If groups
     for c in cg["library_calls"]:
         for g in c["problems"]:
             if g["epilogue_kernel"] and g["epilogue_kernel"] not in names:

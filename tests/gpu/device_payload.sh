@@ -28,6 +28,19 @@ for b in yolo80 mix2; do
   "$build/mtcc" compile "$dest/b/$b.json" -o "$dest/b/$b.mtbundle" | grep -E "codegen|bundle:"
   rm "$dest/b/$b.json"
 done
+# If bundles: conditional nodes whose bodies hold the branches' kernels (and a cuBLASLt call)
+"$here/../../.venv/bin/python3" - "$dest/b" "$here" <<'PY'
+import os, sys
+import onnx
+sys.path[:0] = [os.path.join(sys.argv[2], "..", "bundle"), os.path.join(sys.argv[2], "..", "codegen")]
+import check_bundle_if, check_emulate_if
+onnx.save(check_bundle_if.model(), os.path.join(sys.argv[1], "if_nested.onnx"))
+onnx.save(check_emulate_if.gemm_model(), os.path.join(sys.argv[1], "if_gemm.onnx"))
+PY
+for b in if_nested if_gemm; do
+  "$build/mtcc" compile "$dest/b/$b.onnx" -o "$dest/b/$b.mtbundle" | grep -E "codegen|bundle:"
+  rm "$dest/b/$b.onnx"
+done
 cp "$build/tests/test_gpu_session" "$dest/"
 cp -L "$(ldd "$build/tests/test_gpu_session" | awk '/libprotobuf-c/ {print $3}')" "$dest/lib/"
 cp "$here/device_run.sh" "$dest/"

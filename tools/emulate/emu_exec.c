@@ -244,6 +244,46 @@ MT_MUST_USE static mt_status *run_fallback(exec *x, const mt_horizontal_group *h
   return NULL;
 }
 
+/* One library call: its GEMM problems on the reference SGEMM, then its epilogue kernel. */
+MT_MUST_USE static mt_status *run_libcall(exec *x, const mt_cuda_libcall *call) {
+  int epi = -1;
+  for (int j = 0; j < call->n_problems; j++) {
+    MT_RETURN_IF_ERROR_PLAIN(run_gemm(x, &call->problems[j]));
+    if (call->problems[j].epilogue_kernel >= 0) epi = call->problems[j].epilogue_kernel;
+  }
+  x->stats->libcalls_run++;
+  return epi >= 0 ? launch_kernel(x, epi) : NULL;
+}
+
+/* An If as the GPU runs it: the condition read from emulator memory as its dtype and compared
+ * with 0 (what the set kernel does on the device), then the chosen body's steps in order. */
+MT_MUST_USE static mt_status *run_cond(exec *x, int ci) {
+  const mt_cuda_cond *c = &x->prog->conds[ci];
+  void *at;
+  MT_RETURN_IF_ERROR_PLAIN(value_addr(x, c->condition, &at));
+  const mt_value *cv = mt_module_value_c(x->m, c->condition);
+  if (x->bytes[c->condition] < mt_dtype_size(cv->dtype))
+    return MT_ERR(INTERNAL, "emulate: If condition '%s' has no element", cv->name);
+  bool taken;
+  switch (cv->dtype) {
+  case MT_DTYPE_FLOAT32: taken = *(const float *)at != 0; break;
+  case MT_DTYPE_FLOAT64: taken = *(const double *)at != 0; break;
+  case MT_DTYPE_INT32: taken = *(const int32_t *)at != 0; break;
+  case MT_DTYPE_INT64: taken = *(const int64_t *)at != 0; break;
+  default: taken = *(const uint8_t *)at != 0; break; /* bool, int8, uint8 */
+  }
+  const mt_cuda_body *b = &c->body[taken ? 0 : 1];
+  mt_status *st = NULL;
+  for (int s = 0; !st && s < b->n_steps; s++) {
+    const mt_cuda_step *step = &b->steps[s];
+    st = step->kind == MT_CUDA_STEP_KERNEL    ? launch_kernel(x, step->index)
+         : step->kind == MT_CUDA_STEP_LIBCALL ? run_libcall(x, &x->prog->libcalls[step->index])
+                                              : run_cond(x, step->index);
+  }
+  if (!st) *(taken ? &x->stats->conds_then : &x->stats->conds_else) += 1;
+  return st;
+}
+
 static int cmp_order(const mt_plan *p, int32_t x, int32_t y) {
   const mt_horizontal_group *hx = &p->hgroups[x], *hy = &p->hgroups[y];
   if (hx->partition != hy->partition) return hx->partition - hy->partition;
@@ -263,15 +303,22 @@ MT_MUST_USE static mt_status *compile_all(const mt_cuda_program *prog, emu_modul
     return MT_ERR(UNAVAILABLE, "emulate: cannot create a temporary kernel source");
   }
   const char **names = calloc((size_t)prog->n_kernels, sizeof *names);
+  size_t n_names = 0;
   fprintf(f, "#include \"mt_cuda.h\"\n");
-  for (int i = 0; i < prog->n_kernels; i++) {
+  for (int i = 0; names && i < prog->n_kernels; i++) {
+    /* an If's set kernel is raw CUDA (the walk evaluates the condition itself); kernels of one
+     * name have one source (If result copies), and one extern "C" definition is allowed */
+    bool skip = mt_cuda_is_set_kernel(prog, i);
+    for (size_t j = 0; !skip && j < n_names; j++)
+      skip = strcmp(names[j], prog->kernels[i].name) == 0;
+    if (skip) continue;
     fprintf(f, "namespace k%d {\n%s}\nusing k%d::%s;\n", i, prog->kernels[i].source, i,
             prog->kernels[i].name);
-    if (names) names[i] = prog->kernels[i].name;
+    names[n_names++] = prog->kernels[i].name;
   }
   fclose(f);
   mt_status *st = names ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  if (!st && emu_jit_load(path, names, (size_t)prog->n_kernels, jit_flags, out) != EMU_OK) {
+  if (!st && n_names > 0 && emu_jit_load(path, names, n_names, jit_flags, out) != EMU_OK) {
     char first[600];
     snprintf(first, sizeof first, "%s", emu_last_error());
     for (char *c = first; *c; c++)
@@ -309,6 +356,19 @@ MT_MUST_USE static mt_status *setup(exec *x, mt_tensor *const *inputs) {
     const mt_constant *c = mt_module_constant(x->m, val->constant);
     MT_RETURN_IF_ERROR_PLAIN(own_buffer(x, v, c->nbytes));
     if (c->nbytes) memcpy(x->addr[v], c->data, c->nbytes);
+  }
+  /* A Constant node inside an If branch (constant folding does not reach there): its tensor,
+   * as the bundle gives it a constant of its own. */
+  for (int32_t k = 0; k < mt_module_node_count(x->m); k++) {
+    const mt_node *n = mt_module_node_c(x->m, k);
+    if (strcmp(n->op_type, "Constant") != 0 || *n->domain || n->n_outputs != 1 ||
+        n->outputs[0] == MT_NO_VALUE || x->addr[n->outputs[0]])
+      continue;
+    const mt_attr *a = mt_node_attr(n, "value");
+    if (!a || a->type != MT_ATTR_TENSOR) continue;
+    const mt_constant *c = mt_module_constant(x->m, a->constant);
+    MT_RETURN_IF_ERROR_PLAIN(own_buffer(x, n->outputs[0], c->nbytes));
+    if (c->nbytes) memcpy(x->addr[n->outputs[0]], c->data, c->nbytes);
   }
   for (int32_t t = 0; t < mt_module_tenant_count(x->m); t++) {
     const mt_graph *g = mt_module_tenant_c(x->m, t)->graph;
@@ -351,15 +411,13 @@ MT_MUST_USE static mt_status *walk(exec *x) {
     int32_t h = order[i];
     bool done = false;
     for (int c = 0; !st && c < prog->n_libcalls; c++) {
-      const mt_cuda_libcall *call = &prog->libcalls[c];
-      if (call->hgroup != h) continue;
-      int epi = -1;
-      for (int j = 0; !st && j < call->n_problems; j++) {
-        st = run_gemm(x, &call->problems[j]);
-        if (call->problems[j].epilogue_kernel >= 0) epi = call->problems[j].epilogue_kernel;
-      }
-      if (!st) x->stats->libcalls_run++;
-      if (!st && epi >= 0) st = launch_kernel(x, epi);
+      if (prog->libcalls[c].hgroup != h) continue;
+      st = run_libcall(x, &prog->libcalls[c]);
+      done = true;
+    }
+    for (int c = 0; !st && c < prog->n_conds; c++) {
+      if (prog->conds[c].hgroup != h) continue;
+      st = run_cond(x, c);
       done = true;
     }
     for (int k = 0; !st && k < prog->n_kernels; k++) {

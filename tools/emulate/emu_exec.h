@@ -9,7 +9,9 @@
  * buffers of their own. The schedule is walked per partition, horizontal groups by position:
  * a group with a kernel launches it with the launch configuration the generator chose; a GEMM
  * library call runs runtime/cpu's reference SGEMM driven by its descriptor (with the cuBLASLt
- * epilogue it names), then its generated epilogue kernel; a group codegen did not generate runs
+ * epilogue it names), then its generated epilogue kernel; an If's conditional reads its
+ * condition from emulator memory and runs the chosen body's steps (kernels, library calls, nested
+ * conditionals, the copies into the If's outputs); a group codegen did not generate runs
  * on the reference executor node by node, reading and writing the same emulator memory. */
 #ifndef MT_TOOLS_EMULATE_EMU_EXEC_H
 #define MT_TOOLS_EMULATE_EMU_EXEC_H
@@ -19,8 +21,9 @@
 typedef struct emu_exec_stats {
   int kernels_launched;
   int libcalls_run;
-  int fallback_groups;    /* horizontal groups run on the reference executor */
-  char fallback_ops[256]; /* distinct ops of those groups, comma-separated */
+  int conds_then, conds_else; /* If conditionals run as generated code, by branch taken */
+  int fallback_groups;        /* horizontal groups run on the reference executor */
+  char fallback_ops[256];     /* distinct ops of those groups, comma-separated */
   double jit_seconds, run_seconds;
 } emu_exec_stats;
 

@@ -10,13 +10,15 @@
  *     constants first, as an ahead-of-time compiler specialises on them. A PASS line ends with
  *     the ops that ran on the reference fallback, if any, and an `emulate:` line before the
  *     summary counts them.
- *   mtcc-emulate models [--rtol R] [--overlap-buffers] [--sms N] [--conv-gemm] WORKLOAD...
+ *   mtcc-emulate models [--rtol R] [--overlap-buffers] [--sms N] [--conv-gemm] [--seed S]
+ *                       WORKLOAD...
  *     each WORKLOAD (a manifest or a model) compiled and run with seeded random inputs, as
  *     generated code and on the reference executor; every output must agree within R (1e-4)
  *     relative. Prints one line per workload with timings. --overlap-buffers puts every planned
  *     buffer at arena offset 0 (the executor's self-check: that must FAIL). --sms N sizes the
  *     kernels for N SMs instead of 2 (many SMs and few tiles: split-K convolutions);
- *     --conv-gemm runs every 1x1 stride-1 unpadded conv as a GEMM library call.
+ *     --conv-gemm runs every 1x1 stride-1 unpadded conv as a GEMM library call; --seed S draws
+ *     other random inputs (If conditions taking the other branch; the PASS line counts both).
  * Kernels are sized for a 2-SM partition with 2 resident 64-thread blocks per SM, so most grids
  * are smaller than their work (grid-stride loops run several rounds). Exit 0 when nothing failed,
  * 1 otherwise, 77 when the emulator cannot compile kernels (no g++). */
@@ -233,12 +235,13 @@ static int run_model(const char *path, double rtol) {
     printf("%s %s: %s\n", rc == 77 ? "SKIP" : "FAIL", path, mt_status_message(st));
     mt_status_free(st);
   } else if (rc == 0) {
-    printf(
-        "PASS %s: %d kernels, %d library calls, %d groups on the reference fallback%s%s; max "
-        "relative error %.3g; compile %.1f s, g++ %.1f s, emulated run %.1f s, reference %.1f s\n",
-        path, stats.kernels_launched, stats.libcalls_run, stats.fallback_groups,
-        stats.fallback_ops[0] ? " " : "", stats.fallback_ops, max_rel, t_compile, stats.jit_seconds,
-        stats.run_seconds, t_ref);
+    printf("PASS %s: %d kernels, %d library calls, %d If conditionals (%d then, %d else), %d "
+           "groups on the reference fallback%s%s; max relative error %.3g; compile %.1f s, g++ "
+           "%.1f s, emulated run %.1f s, reference %.1f s\n",
+           path, stats.kernels_launched, stats.libcalls_run, stats.conds_then + stats.conds_else,
+           stats.conds_then, stats.conds_else, stats.fallback_groups,
+           stats.fallback_ops[0] ? " " : "", stats.fallback_ops, max_rel, t_compile,
+           stats.jit_seconds, stats.run_seconds, t_ref);
   }
   for (int32_t t = 0; t < n_t; t++) {
     const mt_graph *g = mt_module_tenant_c(m, t)->graph;
@@ -267,6 +270,12 @@ static int cmd_models(int argc, char **argv) {
     }
     if (strcmp(argv[i], "--overlap-buffers") == 0) {
       emu_exec_set_overlap_buffers(true);
+      continue;
+    }
+    if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+      /* other random inputs: e.g. If conditions that take the other branch */
+      rng = 0x9E3779B97F4A7C15ull ^ strtoull(argv[++i], NULL, 10);
+      if (!rng) rng = 1;
       continue;
     }
     if (strcmp(argv[i], "--conv-gemm") == 0) {
@@ -312,7 +321,8 @@ int main(int argc, char **argv) {
   find_emulator_headers();
   if (argc >= 2 && strcmp(argv[1], "conformance") == 0) return cmd_conformance(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "models") == 0) return cmd_models(argc - 2, argv + 2);
-  fprintf(stderr, "mtcc: error: usage: mtcc-emulate conformance [--emulate] DIR... | "
-                  "mtcc-emulate models [--rtol R] [--sms N] [--conv-gemm] WORKLOAD...\n");
+  fprintf(stderr,
+          "mtcc: error: usage: mtcc-emulate conformance [--emulate] DIR... | "
+          "mtcc-emulate models [--rtol R] [--sms N] [--conv-gemm] [--seed S] WORKLOAD...\n");
   return 1;
 }
