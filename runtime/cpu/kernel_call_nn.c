@@ -283,8 +283,8 @@ MT_MUST_USE static mt_status *run_batchnorm(const mt_kc_batchnorm *kp, int n_inp
       const float *given = p[2 + i], *batch_stat = i == 1 ? mean : var;
       for (int64_t k = 0; k < mt_tensor_numel(o); k++) {
         float v = training ? given[k] * momentum + batch_stat[k] * (1.0f - momentum) : given[k];
-        if (o->dtype == MT_DTYPE_FLOAT16)
-          ((uint16_t *)o->data)[k] = mt_float_to_half(v);
+        if (mt_dtype_is_float16_like(o->dtype))
+          ((uint16_t *)o->data)[k] = mt_float_to_f16like(o->dtype, v);
         else
           ((float *)o->data)[k] = v;
       }
