@@ -45,7 +45,8 @@ static void print_dtypes_markdown(void) {
     else if (mt_dtype_is_float((mt_dtype)dt) || mt_dtype_is_integer((mt_dtype)dt))
       what = "every typed kernel";
     else if (mt_dtype_is_float_any((mt_dtype)dt))
-      what = "elementwise math, Reduce*, ArgMax/ArgMin, TopK, CumSum, Einsum, casts, data movement";
+      what = "elementwise math, Reduce*, ArgMax/ArgMin, TopK, CumSum, Einsum, MatMul, Gemm, "
+             "Softmax/LogSoftmax (in double), casts, data movement";
     else if (mt_dtype_is_integer_any((mt_dtype)dt))
       what = "elementwise math, casts, data movement";
     else if (dt == MT_DTYPE_BOOL)
