@@ -46,7 +46,7 @@ static void print_dtypes_markdown(void) {
       what = "every typed kernel";
     else if (mt_dtype_is_float_any((mt_dtype)dt))
       what = "elementwise math, Reduce*, ArgMax/ArgMin, TopK, CumSum, Einsum, MatMul, Gemm, "
-             "Softmax/LogSoftmax (in double), casts, data movement";
+             "Softmax/LogSoftmax, MaxPool (in double), casts, data movement";
     else if (mt_dtype_is_integer_any((mt_dtype)dt))
       what = "elementwise math, casts, data movement";
     else if (dt == MT_DTYPE_BOOL)

@@ -201,6 +201,12 @@ MT_MUST_USE static mt_status *run_conv(const mt_kc_conv *p, conv_kernel_fn kerne
 
 MT_MUST_USE static mt_status *run_pool(const mt_kc_pool *p, const mt_tensor *x, mt_tensor *y,
                                        int64_t *indices) {
+  if (x->dtype == MT_DTYPE_FLOAT64) { /* MaxPool only: ir/ops/nn_pool.c refuses the others */
+    if (!p->is_max || y->dtype != MT_DTYPE_FLOAT64)
+      return MT_ERR(UNIMPLEMENTED, "float64 pooling other than MaxPool");
+    mt_cpu_maxpool_f64(&p->geom, p->planes, x->data, y->data, indices, p->col_major);
+    return NULL;
+  }
   const float *xf;
   float *x_own = NULL, *yf, *y_own = NULL;
   mt_status *st = mt_cpu_stage_in_f32(x, &xf, &x_own);

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes ONNX test cases (CASE/model.onnx, CASE/test_data_set_0/{input,output}_K.pb) for float64
-Gemm, MatMul, Softmax and LogSoftmax, which the reference executor computes in double
+Gemm, MatMul, Softmax, LogSoftmax and MaxPool, which the reference executor computes in double
 (runtime/cpu/float64.c) as ONNX Runtime does; expected outputs are ONNX Runtime's (CPU). The
-conformance tolerance (rtol 1e-3) cannot tell double from float32 staging, so f64_nn_conformance
-also checks that the error stays under 1e-12 (`--max-rel` below is printed by the runner).
+conformance tolerance (rtol 1e-3) cannot tell double from float32 staging, so check_f64_nn.py
+requires them within rtol 1e-12.
 
 usage: gen_f64_nn_cases.py --out DIR"""
 import argparse
@@ -43,6 +43,13 @@ def main():
         [N("Gemm", ["a", "b", "c"], ["y"], transA=1, transB=1, alpha=0.75, beta=1.5)], "gemm",
         [vi("a", a.shape), vi("b", b.shape)], [vi("y", [5, 6])],
         initializer=[numpy_helper.from_array(c, "c")]), [a, b], 13)
+    # MaxPool returns input values: exact in double, with ONNX Runtime's flat indices
+    x = rng.standard_normal((2, 3, 9, 8)) * (1 + 1e-9)
+    write_case(root, "test_f64_maxpool", helper.make_graph(
+        [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1])],
+        "maxpool", [vi("x", x.shape)],
+        [vi("y", [2, 3, 5, 4]), helper.make_tensor_value_info("i", TensorProto.INT64, [2, 3, 5, 4])]),
+        [x], 12)
 
 
 if __name__ == "__main__":
