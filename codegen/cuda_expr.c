@@ -82,7 +82,13 @@ const char *mt_cg_ctype(mt_dtype dt) {
   case MT_DTYPE_FLOAT8E4M3FN:
   case MT_DTYPE_FLOAT8E4M3FNUZ:
   case MT_DTYPE_FLOAT8E5M2:
-  case MT_DTYPE_FLOAT8E5M2FNUZ: return "float";
+  case MT_DTYPE_FLOAT8E5M2FNUZ:
+  case MT_DTYPE_FLOAT8E8M0:
+  case MT_DTYPE_FLOAT4E2M1: return "float";
+  case MT_DTYPE_INT4: /* packed: the unpacked value (mt_cg_packed_load) */
+  case MT_DTYPE_INT2:
+  case MT_DTYPE_UINT4:
+  case MT_DTYPE_UINT2: return "int";
   case MT_DTYPE_FLOAT64: return "double";
   case MT_DTYPE_INT64: return "long long";
   case MT_DTYPE_INT32: return "int";
@@ -99,6 +105,7 @@ const char *mt_cg_ctype(mt_dtype dt) {
 
 const char *mt_cg_storetype(mt_dtype dt) {
   if (dt == MT_DTYPE_BFLOAT16) return "unsigned short";
+  if (mt_dtype_is_packed(dt)) return "unsigned char"; /* the packed bytes */
   if (mt_cg_is_narrow(dt)) return "unsigned char";
   return dt == MT_DTYPE_FLOAT16 ? "__half" : mt_cg_ctype(dt);
 }
@@ -551,10 +558,12 @@ static void pow_expr(mt_dtype base, mt_dtype exp, const char *x, const char *y, 
     snprintf(out, n, "(%s)(%s)(unsigned long long)mt_d2i(%s)", mt_cg_ctype(base), utype(base), d);
 }
 
-static void cast_expr(mt_dtype from, mt_dtype to, const char *x, bool saturate, char *out,
-                      size_t n) {
+static void cast_expr(mt_dtype from, mt_dtype to, const char *x, bool saturate, mt_e8m0_round round,
+                      char *out, size_t n) {
   char val[256], toint[300];
-  bool float_src = mt_dtype_is_float_any(from) || mt_cg_is_narrow(from); /* narrow: a float */
+  /* narrow and float4e2m1: a float */
+  bool float_src =
+      mt_dtype_is_float_any(from) || mt_cg_is_narrow(from) || from == MT_DTYPE_FLOAT4E2M1;
   if (float_src)
     snprintf(val, sizeof val, "%s", x);
   else if (from == MT_DTYPE_BOOL)
@@ -592,7 +601,7 @@ static void cast_expr(mt_dtype from, mt_dtype to, const char *x, bool saturate, 
     char f[300];
     snprintf(f, sizeof f, "(float)(%s)", val);
     if (mt_cg_is_narrow(to))
-      mt_cg_narrow_round(to, f, saturate, out, n);
+      mt_cg_narrow_round_mode(to, f, saturate, round, out, n);
     else
       snprintf(out, n, "0");
     break;
@@ -652,6 +661,10 @@ mt_status *mt_cg_emit_value(cg_body *b, mt_value_id v, const char *off, char *va
     char expr[128];
     if (x->dtype == MT_DTYPE_FLOAT16) {
       snprintf(expr, sizeof expr, "__half2float(b%d_in%d[%s])", b->index, in, off);
+    } else if (mt_dtype_is_packed(x->dtype)) {
+      char p[MT_CG_NAME];
+      snprintf(p, sizeof p, "b%d_in%d", b->index, in);
+      mt_cg_packed_load(x->dtype, p, off, expr, sizeof expr);
     } else if (mt_cg_is_narrow(x->dtype)) {
       char bits[96];
       snprintf(bits, sizeof bits, "b%d_in%d[%s]", b->index, in, off);
@@ -1129,9 +1142,20 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
   }
   case MT_KERNEL_CAST:
   case MT_KERNEL_CAST_NO_SATURATE:
+  case MT_KERNEL_CAST_E8M0_DOWN:
+  case MT_KERNEL_CAST_E8M0_NEAREST:
+  case MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE: {
+    bool sat =
+        c->kind != MT_KERNEL_CAST_NO_SATURATE && c->kind != MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE;
+    mt_e8m0_round round = c->kind == MT_KERNEL_CAST_E8M0_DOWN ? MT_E8M0_ROUND_DOWN
+                          : c->kind == MT_KERNEL_CAST_E8M0_NEAREST ||
+                                  c->kind == MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE
+                              ? MT_E8M0_ROUND_NEAREST
+                              : MT_E8M0_ROUND_UP;
     MT_RETURN_IF_ERROR_PLAIN(mt_cg_emit_value(b, n->inputs[0], off, x));
-    cast_expr(val(b, n->inputs[0])->dtype, dt, x, c->kind == MT_KERNEL_CAST, expr, sizeof expr);
+    cast_expr(val(b, n->inputs[0])->dtype, dt, x, sat, round, expr, sizeof expr);
     break;
+  }
   case MT_KERNEL_COPY:
     if (n->n_outputs > 1 && v == n->outputs[1]) { /* Dropout's mask: all ones */
       snprintf(expr, sizeof expr, "(%s)1", mt_cg_ctype(dt));

@@ -149,6 +149,13 @@ mt_status *mt_cg_check_dtypes(const mt_plan *p, const mt_fused_group *fg) {
       if (!mt_cg_ctype(v->dtype))
         return MT_ERR(UNIMPLEMENTED, "%s: output dtype %s",
                       mt_cg_node_label(p->module, fg->nodes[k]), mt_dtype_name(v->dtype));
+      /* a thread per element would share bytes with its neighbours: only the byte-wise kernels
+       * of cuda_packed.c (a lone Cast to the type, QuantizeLinear) write packed values */
+      if (mt_dtype_is_packed(v->dtype))
+        return MT_ERR(UNIMPLEMENTED,
+                      "%s: output dtype %s is packed; only Cast (its own kernel) and "
+                      "QuantizeLinear write it in generated code",
+                      mt_cg_node_label(p->module, fg->nodes[k]), mt_dtype_name(v->dtype));
     }
   }
   return NULL;
@@ -182,6 +189,11 @@ mt_status *mt_cuda_generate_hgroup(const mt_plan *p, const mt_cuda_options *o, i
     const char *why = kind_not_generated(fg->kind);
     if (why) return MT_ERR(UNIMPLEMENTED, "%s", why);
     if (fg->kind == MT_GROUP_OTHER && hg->n_members == 1)
+      return mt_cg_other_kernel(p, o, h, prog, out);
+    /* a lone CastLike to a packed type (Cast's pattern already makes it its own group; CastLike's
+     * target is an input, which a pattern cannot see) takes the byte-wise kernel too */
+    if (hg->n_members == 1 && fg->n_nodes == 1 && fg->n_outputs == 1 &&
+        mt_dtype_is_packed(mt_module_value_c(m, fg->outputs[0])->dtype))
       return mt_cg_other_kernel(p, o, h, prog, out);
     if (fg->kind == MT_GROUP_OTHER) {
       const mt_node *n = mt_module_node_c(m, fg->anchor >= 0 ? fg->anchor : fg->nodes[0]);

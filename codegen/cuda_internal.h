@@ -8,6 +8,7 @@
 #include "ir/ir.h"
 #include "ir/op.h"
 #include "runtime/base/allocator.h"
+#include "runtime/cpu/float8.h"
 #include "runtime/cpu/kernel_call.h"
 
 /* A growable NUL-terminated string; an allocation failure sticks (oom) and later appends are
@@ -89,7 +90,8 @@ const char *mt_cg_node_label(const mt_module *m, int32_t node);
 
 /* Helper functions every kernel source starts with (float16 rounding, casts, Min/Max, ...). */
 extern const char mt_cg_prelude[];
-/* bfloat16 / float8 (cuda_narrow.c): stored as bits, computed as float. */
+/* bfloat16 / float8 / float8e8m0 (cuda_narrow.c): stored as bits, computed as float; and the
+ * packed sub-byte types' element reads and conversions. */
 extern const char mt_cg_prelude_narrow[];
 bool mt_cg_is_narrow(mt_dtype dt);
 /* mt_cg_prelude_narrow when a node of the n groups touches a narrow value, else "". */
@@ -103,6 +105,29 @@ void mt_cg_narrow_round(mt_dtype dt, const char *val, bool saturate, char *out, 
 /* A float compute value expr of a node whose output is dt, rounded as runtime/cpu stores it:
  * mt_r16(expr) for float16, mt_rbf(expr) for bfloat16, expr itself otherwise. */
 void mt_cg_round_to(mt_dtype dt, const char *expr, char *out, size_t n);
+/* The same with Cast's round_mode, which float8e8m0 reads. */
+void mt_cg_narrow_bits_mode(mt_dtype dt, const char *val, bool saturate, mt_e8m0_round round,
+                            char *out, size_t n);
+void mt_cg_narrow_round_mode(mt_dtype dt, const char *val, bool saturate, mt_e8m0_round round,
+                             char *out, size_t n);
+/* The value of element `at` of packed buffer p (int for the integers, float for float4e2m1). */
+void mt_cg_packed_load(mt_dtype dt, const char *p, const char *at, char *out, size_t n);
+/* A node operand as a kernel parameter: its name (b<body>_in<k> / _out<k>), dtype and element
+ * count; present false when the input is omitted or nobody reads the output (cuda_quant.c). */
+typedef struct mt_cg_operand {
+  char name[MT_CG_NAME];
+  bool present;
+  mt_dtype dtype;
+  int64_t numel;
+} mt_cg_operand;
+MT_MUST_USE mt_status *mt_cg_q_in(const cg_body *b, const mt_node *n, int i, mt_cg_operand *out);
+MT_MUST_USE mt_status *mt_cg_q_out(const cg_body *b, const mt_node *n, int i, mt_cg_operand *out);
+/* Declares `k`, the scale / zero-point index of element `i` under p (cuda_quant.c). */
+void mt_cg_quant_index(cg_body *b, const mt_kc_quant *p);
+/* Cast to and Quantize to a packed dtype (cuda_packed.c): kernels that write whole bytes, so no
+ * two threads share one; MT_NOT_FOUND for any other call. */
+MT_MUST_USE mt_status *mt_cg_packed_body(cg_body *b, const mt_node *n, const mt_kernel_call *c,
+                                         int64_t *out_work);
 
 /* Offset of the element of shape `to` that numpy broadcasting pairs with offset off of shape
  * `from` (a new variable, or the same expression when the shapes agree). */

@@ -490,7 +490,10 @@ MT_MUST_USE static mt_status *other_body(cg_body *b, const mt_node *n, const mt_
   }
   case MT_KERNEL_TOPK: return topk_body(b, n, &c->params.topk, out_work);
   default: {
-    mt_status *st = mt_cg_index_body(b, n, c, out_work);
+    mt_status *st = mt_cg_packed_body(b, n, c, out_work);
+    if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
+    mt_status_free(st);
+    st = mt_cg_index_body(b, n, c, out_work);
     if (mt_status_code_of(st) != MT_NOT_FOUND) return st;
     mt_status_free(st);
     st = mt_cg_quant_body(b, n, c, out_work, out_single);

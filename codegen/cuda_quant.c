@@ -21,15 +21,10 @@
   "for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < %lldLL; i += "         \
   "(long long)gridDim.x * blockDim.x) {"
 
-typedef struct qnames {
-  char name[MT_CG_NAME];
-  bool present;
-  mt_dtype dtype;
-  int64_t numel;
-} qnames;
+typedef mt_cg_operand qnames;
 
 /* Parameter name, dtype and size of node input i (present false when omitted). */
-MT_MUST_USE static mt_status *q_in(const cg_body *b, const mt_node *n, int i, qnames *out) {
+mt_status *mt_cg_q_in(const cg_body *b, const mt_node *n, int i, qnames *out) {
   memset(out, 0, sizeof *out);
   if (i < 0 || i >= n->n_inputs || n->inputs[i] == MT_NO_VALUE) return NULL;
   int k = mt_cg_input_index(b->fg, n->inputs[i]);
@@ -42,7 +37,7 @@ MT_MUST_USE static mt_status *q_in(const cg_body *b, const mt_node *n, int i, qn
   return NULL;
 }
 
-MT_MUST_USE static mt_status *q_out(const cg_body *b, const mt_node *n, int i, qnames *out) {
+mt_status *mt_cg_q_out(const cg_body *b, const mt_node *n, int i, qnames *out) {
   memset(out, 0, sizeof *out);
   if (i >= n->n_outputs || n->outputs[i] == MT_NO_VALUE) return NULL;
   int k = mt_cg_output_index(b->fg, n->outputs[i]);
@@ -82,7 +77,7 @@ static void store_saturated(cg_body *b, const qnames *y, const char *at, const c
   mt_cg_line(b, "  }");
 }
 
-static void quant_index(cg_body *b, const mt_kc_quant *p) {
+void mt_cg_quant_index(cg_body *b, const mt_kc_quant *p) {
   switch (p->mode) {
   case MT_QUANT_PER_AXIS:
     mt_cg_line(b, "  const long long k = i / %lldLL %% %lldLL;", (long long)p->inner,
@@ -104,10 +99,10 @@ static void quant_index(cg_body *b, const mt_kc_quant *p) {
 MT_MUST_USE static mt_status *quantize(cg_body *b, const mt_node *n, const mt_kc_quant *p,
                                        bool quant, int64_t *out_work) {
   qnames x, s, zp, y;
-  MT_RETURN_IF_ERROR_PLAIN(q_in(b, n, 0, &x));
-  MT_RETURN_IF_ERROR_PLAIN(q_in(b, n, 1, &s));
-  MT_RETURN_IF_ERROR_PLAIN(q_in(b, n, 2, &zp));
-  MT_RETURN_IF_ERROR_PLAIN(q_out(b, n, 0, &y));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 0, &x));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 1, &s));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 2, &zp));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_out(b, n, 0, &y));
   if (!y.present) return MT_ERR(INTERNAL, "output 0 is not a parameter of its kernel");
   char xv[96], sv[96], zv[96];
   fload(&x, "i", xv, sizeof xv);
@@ -116,7 +111,7 @@ MT_MUST_USE static mt_status *quantize(cg_body *b, const mt_node *n, const mt_kc
   if (zp.present) snprintf(zv, sizeof zv, "(long long)%s[k]", zp.name);
   *out_work = x.numel;
   mt_cg_line(b, LOOP, (long long)x.numel);
-  quant_index(b, p);
+  mt_cg_quant_index(b, p);
   if (quant) {
     mt_cg_line(b, "  float q = (float)%s / %s;", xv, sv);
     if (mt_dtype_is_float16_like(x.dtype)) { /* the division rounds to x's dtype */
@@ -135,9 +130,17 @@ MT_MUST_USE static mt_status *quantize(cg_body *b, const mt_node *n, const mt_kc
     snprintf(v, sizeof v, "rint((double)q) + (double)%s", zv);
     store_saturated(b, &y, "i", v);
   } else {
-    char xi[96], bits[96];
+    char xi[160], bits[96];
     snprintf(xi, sizeof xi, "(float)%s[i]", x.name);
-    if (mt_dtype_is_float8(x.dtype)) {
+    if (mt_dtype_is_packed(x.dtype)) { /* float4e2m1's zero point is 0, as float8's */
+      char e[144];
+      mt_cg_packed_load(x.dtype, x.name, "i", e, sizeof e);
+      snprintf(xi, sizeof xi, "(float)%s", e);
+      if (zp.present && x.dtype != MT_DTYPE_FLOAT4E2M1)
+        mt_cg_packed_load(zp.dtype, zp.name, "k", zv, sizeof zv);
+      else
+        snprintf(zv, sizeof zv, "0");
+    } else if (mt_dtype_is_float8(x.dtype)) {
       snprintf(bits, sizeof bits, "%s[i]", x.name);
       mt_cg_narrow_load(x.dtype, bits, xi, sizeof xi);
       snprintf(zv, sizeof zv, "0.0f"); /* must be 0 (see the top) */
@@ -155,10 +158,10 @@ MT_MUST_USE static mt_status *quantize(cg_body *b, const mt_node *n, const mt_kc
 
 MT_MUST_USE static mt_status *dyn_quantize(cg_body *b, const mt_node *n, int64_t *out_work) {
   qnames x, y, ys, yz;
-  MT_RETURN_IF_ERROR_PLAIN(q_in(b, n, 0, &x));
-  MT_RETURN_IF_ERROR_PLAIN(q_out(b, n, 0, &y));
-  MT_RETURN_IF_ERROR_PLAIN(q_out(b, n, 1, &ys));
-  MT_RETURN_IF_ERROR_PLAIN(q_out(b, n, 2, &yz));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, 0, &x));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_out(b, n, 0, &y));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_out(b, n, 1, &ys));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_out(b, n, 2, &yz));
   char xv[96];
   fload(&x, "j", xv, sizeof xv);
   *out_work = 1;
@@ -206,8 +209,9 @@ MT_MUST_USE static mt_status *q_operands(cg_body *b, const mt_node *n, const mt_
                                          qoperands *o) {
   qnames *slot[MT_QIN_COUNT] = {&o->a,  &o->b,  &o->azp, &o->bzp, &o->as,
                                 &o->bs, &o->ys, &o->yzp, &o->bias};
-  for (int i = 0; i < MT_QIN_COUNT; i++) MT_RETURN_IF_ERROR_PLAIN(q_in(b, n, p->in[i], slot[i]));
-  MT_RETURN_IF_ERROR_PLAIN(q_out(b, n, 0, &o->y));
+  for (int i = 0; i < MT_QIN_COUNT; i++)
+    MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_in(b, n, p->in[i], slot[i]));
+  MT_RETURN_IF_ERROR_PLAIN(mt_cg_q_out(b, n, 0, &o->y));
   if (!o->a.present || !o->b.present || !o->y.present)
     return MT_ERR(INTERNAL, "an operand is not a parameter of its kernel");
   if (p->requantize && (!o->as.present || !o->bs.present || !o->ys.present))

@@ -43,11 +43,10 @@ MT_MUST_USE static mt_status *append(writer *w, Mtbundle__Node *bn) {
   return NULL;
 }
 
-/* Lowers g's nodes first (nested Ifs append their own branches meanwhile), then appends them as
- * one contiguous range. */
-MT_MUST_USE static mt_status *emit_branch(writer *w, const mt_graph *g, const char *attr,
-                                          uint32_t *out_first, uint32_t *out_count,
-                                          Mtbundle__BufferRef ***out_refs) {
+/* Lowers g's nodes first (nested Ifs and loops append their own bodies meanwhile), then appends
+ * them as one contiguous range. */
+mt_status *mt_bw_branch(writer *w, const mt_graph *g, const char *attr, uint32_t *out_first,
+                        uint32_t *out_count, Mtbundle__BufferRef ***out_refs) {
   Mtbundle__Node **mine;
   WARRAY(w, mine, g->n_nodes);
   int n_mine = 0;
@@ -89,9 +88,9 @@ mt_status *mt_bw_if(writer *w, const mt_node *n, Mtbundle__Node *bn) {
   Mtbundle__IfBranches *ib;
   WNEW(w, ib, mtbundle__if_branches__init);
   MT_RETURN_IF_ERROR_PLAIN(
-      emit_branch(w, then_g, "then_branch", &ib->then_first, &ib->then_count, &ib->then_outputs));
+      mt_bw_branch(w, then_g, "then_branch", &ib->then_first, &ib->then_count, &ib->then_outputs));
   MT_RETURN_IF_ERROR_PLAIN(
-      emit_branch(w, else_g, "else_branch", &ib->else_first, &ib->else_count, &ib->else_outputs));
+      mt_bw_branch(w, else_g, "else_branch", &ib->else_first, &ib->else_count, &ib->else_outputs));
   ib->n_then_outputs = ib->n_else_outputs = (size_t)n->n_outputs;
   bn->kernel_kind = 0;
   bn->n_inputs = 1;

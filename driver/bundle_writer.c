@@ -57,9 +57,7 @@ MT_MUST_USE static mt_status *make_type(writer *w, mt_dtype dtype, int rank, con
 }
 
 static uint64_t value_bytes(const mt_value *v) {
-  uint64_t n = mt_dtype_size(v->dtype);
-  for (int i = 0; i < v->rank; i++) n *= (uint64_t)v->dims[i];
-  return n;
+  return mt_dtype_bytes(v->dtype, mt_shape_numel(v->rank, v->dims));
 }
 
 MT_MUST_USE static mt_status *constant_ref(writer *w, int32_t cid, int32_t *out) {
@@ -130,9 +128,17 @@ mt_status *mt_bw_node(writer *w, int32_t node, Mtbundle__Node **out) {
   WNEW(w, bn, mtbundle__node__init);
   bn->name = (char *)n->name;
   bn->tenant = n->tenant;
-  /* If runs its branches from the bundle; Loop and Scan are refused below, by name */
+  /* If runs its branches from the bundle, Loop and Scan their body (other control flow is
+   * refused below, by name) */
   if (mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW) && strcmp(n->op_type, "If") == 0) {
     MT_RETURN_IF_ERROR(mt_bw_if(w, n, bn), "bundle: tenant '%s': node '%s'", tn->name, n->name);
+    *out = bn;
+    return NULL;
+  }
+  if (mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW) &&
+      (strcmp(n->op_type, "Loop") == 0 || strcmp(n->op_type, "Scan") == 0)) {
+    MT_RETURN_IF_ERROR(mt_bw_loop(w, n, bn), "bundle: tenant '%s': node '%s' (%s)", tn->name,
+                       n->name, n->op_type);
     *out = bn;
     return NULL;
   }

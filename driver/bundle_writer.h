@@ -58,6 +58,13 @@ MT_MUST_USE mt_status *mt_bw_node(writer *w, int32_t node, Mtbundle__Node **out)
 /* Fills bn (name and tenant set) for If node n: its condition and outputs, and both branches'
  * nodes appended to w->branch_nodes (Manifest.branch_nodes, IfBranches). */
 MT_MUST_USE mt_status *mt_bw_if(writer *w, const mt_node *n, Mtbundle__Node *bn);
+/* Appends subgraph g's computing nodes to w->branch_nodes as one range (*out_first, *out_count;
+ * nested bodies go before it) and gives the references of its outputs (bundle_if.c). */
+MT_MUST_USE mt_status *mt_bw_branch(writer *w, const mt_graph *g, const char *attr,
+                                    uint32_t *out_first, uint32_t *out_count,
+                                    Mtbundle__BufferRef ***out_refs);
+/* The same for a Loop or Scan node n: its body's nodes and LoopBody (bundle_loop.c). */
+MT_MUST_USE mt_status *mt_bw_loop(writer *w, const mt_node *n, Mtbundle__Node *bn);
 
 /* The GPU plan (runtime/bundle/mtbundle.proto, Manifest fields 12-16) from the compilation's
  * codegen program and NVRTC results: code images into w->code, one module per distinct kernel

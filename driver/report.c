@@ -15,7 +15,7 @@
 static double value_bytes(const mt_module *m, mt_value_id v) {
   const mt_value *val = mt_module_value_c(m, v);
   if (val->rank < 0) return 0;
-  double n = (double)mt_dtype_size(val->dtype);
+  double n = (double)mt_dtype_bits(val->dtype) / 8; /* packed types: a fraction of a byte */
   for (int d = 0; d < val->rank; d++) n *= (double)(val->dims[d] > 0 ? val->dims[d] : 0);
   return n;
 }

@@ -14,8 +14,12 @@ void mt_cpu_summary_print(FILE *out, const mt_cpu_program *cpu) {
     fprintf(out, "CPU code: none (%s)\n", cpu->unavailable);
     return;
   }
-  fprintf(out, "CPU code: %d of %d groups, %d kernels (%d elementwise nodes fused), for", generated,
-          cpu->n_groups, cpu->n_kernels, cpu->n_fused);
+  fprintf(out, "CPU code: %d of %d groups, %d kernels (", generated, cpu->n_groups, cpu->n_kernels);
+  if (cpu->fusion_off[0])
+    fprintf(out, "elementwise fusion off (%s)", cpu->fusion_off);
+  else
+    fprintf(out, "%d elementwise nodes fused", cpu->n_fused);
+  fprintf(out, "), for");
   for (int i = 0; i < cpu->n_objects; i++)
     fprintf(out, "%s %s (%zu bytes)", i ? "," : "", cpu->objects[i].target, cpu->objects[i].size);
   fprintf(out, "; %.2f s\n", cpu->seconds);
@@ -62,8 +66,9 @@ json_t *mt_cpu_report_json(const mt_cpu_program *cpu) {
     json_array_append_new(groups, json_pack("{s:i, s:o, s:i}", "hgroup", g, "kernels", kernels,
                                             "fused_nodes", fused));
   }
-  return json_pack("{s:o, s:s, s:i, s:i, s:i, s:f, s:o}", "objects", targets, "unavailable",
+  /* fusion_off: "" when elementwise fusion ran, else why it did not (nodes_fused is then 0) */
+  return json_pack("{s:o, s:s, s:i, s:i, s:i, s:s, s:f, s:o}", "objects", targets, "unavailable",
                    cpu->unavailable, "groups_generated", mt_cpu_program_groups_generated(cpu),
-                   "kernels", cpu->n_kernels, "nodes_fused", cpu->n_fused, "seconds", cpu->seconds,
-                   "groups", groups);
+                   "kernels", cpu->n_kernels, "nodes_fused", cpu->n_fused, "fusion_off",
+                   cpu->fusion_off, "seconds", cpu->seconds, "groups", groups);
 }

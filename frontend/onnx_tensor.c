@@ -131,9 +131,20 @@ MT_MUST_USE static mt_status *decode_typed(const Onnx__TensorProto *tp, mt_dtype
   case MT_DTYPE_FLOAT8E4M3FNUZ:
   case MT_DTYPE_FLOAT8E5M2:
   case MT_DTYPE_FLOAT8E5M2FNUZ:
+  case MT_DTYPE_FLOAT8E8M0:
     if (tp->n_int32_data != count) break;
     for (size_t i = 0; i < count; i++) ((uint8_t *)dst)[i] = (uint8_t)tp->int32_data[i];
     return NULL;
+  case MT_DTYPE_INT4: /* packed types: one packed byte per int32_data value, as in raw_data */
+  case MT_DTYPE_UINT4:
+  case MT_DTYPE_FLOAT4E2M1:
+  case MT_DTYPE_INT2:
+  case MT_DTYPE_UINT2: {
+    size_t nbytes = mt_dtype_bytes(dtype, (int64_t)count);
+    if (tp->n_int32_data != nbytes) break;
+    for (size_t i = 0; i < nbytes; i++) ((uint8_t *)dst)[i] = (uint8_t)tp->int32_data[i];
+    return NULL;
+  }
   case MT_DTYPE_INT16:
     if (tp->n_int32_data != count) break;
     for (size_t i = 0; i < count; i++) ((int16_t *)dst)[i] = (int16_t)tp->int32_data[i];
@@ -175,8 +186,9 @@ mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_d
                   mt_dtype_name(dtype));
   size_t count = 0, nbytes;
   MT_RETURN_IF_ERROR_PLAIN(check_shape(tp, out, &count));
-  if (!mt_mul_size(count, mt_dtype_size(dtype), &nbytes))
+  if (!mt_mul_size(count, (size_t)(mt_dtype_bits(dtype) + 7) / 8, &nbytes))
     return MT_ERR(DATA_LOSS, "tensor '%s' is impossibly large", TNAME(tp));
+  nbytes = mt_dtype_bytes(dtype, (int64_t)count); /* packed types: ceil(count * bits / 8) */
   bool external =
       tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   /* Bool data is normalised in place below, so it cannot stay in a read-only mapping. */
@@ -203,7 +215,7 @@ mt_status *mt_onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_d
                   TNAME(tp), tp->raw_data.len, nbytes);
   size_t typed_values = tp->n_float_data + tp->n_int32_data + tp->n_int64_data + tp->n_double_data +
                         tp->n_uint64_data + tp->n_string_data;
-  if (!external && !tp->has_raw_data && typed_values < count)
+  if (!external && !tp->has_raw_data && typed_values < (mt_dtype_is_packed(dtype) ? nbytes : count))
     return MT_ERR(DATA_LOSS, "tensor '%s': expected %zu elements of %s, the file holds %zu values",
                   TNAME(tp), count, mt_dtype_name(dtype), typed_values);
   void *data = malloc(nbytes ? nbytes : 1);
@@ -259,7 +271,9 @@ mt_status *mt_onnx_sparse_tensor_decode(const Onnx__SparseTensorProto *sp, const
   }
   out->rank = (int)sp->n_dims;
   out->dtype = values.dtype;
-  size_t esize = mt_dtype_size(values.dtype);
+  size_t esize = mt_dtype_size(values.dtype); /* 0 for packed types: refused below */
+  if (!st && esize == 0)
+    st = MT_ERR(UNIMPLEMENTED, "sparse tensor of %s", mt_dtype_name(values.dtype));
   int64_t nnz = values.rank == 1 ? values.dims[0] : 0;
   char need[32], lim[32];
   if (!st && (!mt_mul_size(count, esize, &nbytes) || nbytes > memory_limit))

@@ -12,6 +12,7 @@
 #include "runtime/base/checked_math.h"
 #include "runtime/base/file.h"
 #include "runtime/base/memory_limit.h"
+#include "runtime/cpu/cast.h"
 
 static bool has_suffix(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
@@ -214,7 +215,27 @@ MT_MUST_USE static mt_status *write_atomically(const char *path, const void *hea
   return NULL;
 }
 
+/* numpy has no packed sub-byte types: int4/int2 are written as int8, uint4/uint2 as uint8 and
+ * float4e2m1 as float32, one element per value (the conversion is exact). .pb output keeps them
+ * packed, as ONNX Runtime and the ONNX test data do. */
+MT_MUST_USE static mt_status *write_npy(const char *path, const mt_tensor *t);
+
+MT_MUST_USE static mt_status *write_npy_unpacked(const char *path, const mt_tensor *t) {
+  mt_tensor w = *t;
+  w.dtype = t->dtype == MT_DTYPE_INT4 || t->dtype == MT_DTYPE_INT2 ? MT_DTYPE_INT8
+            : t->dtype == MT_DTYPE_FLOAT4E2M1                      ? MT_DTYPE_FLOAT32
+                                                                   : MT_DTYPE_UINT8;
+  size_t bytes = mt_tensor_nbytes(&w);
+  w.data = malloc(bytes ? bytes : 1);
+  if (!w.data) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  mt_status *st = mt_cpu_cast(t, &w);
+  if (!st) st = write_npy(path, &w);
+  free(w.data);
+  return st;
+}
+
 MT_MUST_USE static mt_status *write_npy(const char *path, const mt_tensor *t) {
+  if (mt_dtype_is_packed(t->dtype)) return write_npy_unpacked(path, t);
   const char *descr = NULL;
   for (size_t i = 0; i < sizeof npy_types / sizeof *npy_types; i++)
     if (npy_types[i].dtype == t->dtype) descr = npy_types[i].descr;

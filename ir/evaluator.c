@@ -143,7 +143,8 @@ MT_MUST_USE static mt_status *check_output_shape(const mt_op_ctx *ctx, int i, bo
   if (!mt_dtype_supported(o->dtype) && !mt_dtype_is_container(o->dtype))
     return MT_ERR(UNIMPLEMENTED, "output %d: dtype %s is not supported", i,
                   mt_dtype_name(o->dtype));
-  double bytes = (double)mt_dtype_size(o->dtype);
+  /* bits / 8: a packed type's share of a byte (the padding byte is noise next to a limit) */
+  double bytes = (double)mt_dtype_bits(o->dtype) / 8;
   for (int d = 0; d < o->rank; d++) {
     if (o->dims[d] < 0) {
       if (executing) return MT_ERR(INTERNAL, "output %d: dim %d is negative", i, d);
@@ -174,9 +175,10 @@ MT_MUST_USE static mt_status *allocate_outputs(mt_eval *ev, mt_op_ctx *ctx, uint
     if (!mt_op_has_output(ctx, i)) continue;
     size_t bytes, live;
     if (!mt_mul_size((size_t)mt_tensor_numel(&ctx->outputs[i]),
-                     mt_dtype_size(ctx->outputs[i].dtype), &bytes))
+                     (size_t)(mt_dtype_bits(ctx->outputs[i].dtype) + 7) / 8, &bytes))
       return MT_ERR(RESOURCE_EXHAUSTED, "output %d '%s' is impossibly large", i,
                     output_name(ctx, i));
+    bytes = mt_tensor_nbytes(&ctx->outputs[i]); /* the product did not overflow: exact size */
     if (ev->placement) {
       void *p = ev->placement(ev->placement_user, ctx->node->outputs[i], bytes);
       if (p) {
@@ -248,6 +250,27 @@ mt_status *mt_node_lower(const mt_module *m, const mt_node *n, const mt_tensor *
   return NULL;
 }
 
+/* The ops that handle packed sub-byte dtypes (int4, uint4, int2, uint2, float4e2m1): the
+ * conversions, the ops that keep a tensor's bytes as they are or read only its shape, and If
+ * (its branches' nodes are checked themselves). Every other kernel indexes whole-byte elements,
+ * and Loop/Scan slice and the containers size by element: a packed operand is refused by name
+ * rather than read as bytes. */
+static bool op_takes_packed(const char *op_type) {
+  static const char *const ops[] = {"Cast",      "CastLike", "QuantizeLinear", "DequantizeLinear",
+                                    "Identity",  "Reshape",  "Flatten",        "Squeeze",
+                                    "Unsqueeze", "Constant", "Shape",          "Size",
+                                    "If"};
+  for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+    if (strcmp(op_type, ops[i]) == 0) return true;
+  return false;
+}
+
+MT_MUST_USE static mt_status *check_packed(const mt_node *n, const mt_tensor *t) {
+  if (!mt_dtype_is_packed(t->dtype) || op_takes_packed(n->op_type)) return NULL;
+  return MT_ERR(UNIMPLEMENTED, "op %s does not support packed dtype %s", n->op_type,
+                mt_dtype_name(t->dtype));
+}
+
 MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, const mt_op_def *op,
                                               const mt_tensor **inputs, mt_tensor *outputs,
                                               uint8_t *placed) {
@@ -274,6 +297,7 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
     if (mt_dtype_is_container(ev->env[v].dtype) && op->lower && strcmp(n->op_type, "Identity"))
       return MT_ERR(INVALID_ARGUMENT, "input %d '%s' is a %s; %s takes tensors", i,
                     mt_module_value_c(m, v)->name, mt_dtype_name(ev->env[v].dtype), n->op_type);
+    MT_RETURN_IF_ERROR_PLAIN(check_packed(n, &ev->env[v]));
     inputs[i] = &ev->env[v];
     if (!ev->env[v].data) {
       all_known = false;
@@ -311,8 +335,10 @@ MT_MUST_USE static mt_status *eval_node_inner(mt_eval *ev, const mt_node *n, con
   if (!(run_now && self_alloc)) {
     MT_RETURN_IF_ERROR_PLAIN(op->infer(&ctx));
     for (int i = 0; i < n->n_outputs; i++)
-      if (mt_op_has_output(&ctx, i))
+      if (mt_op_has_output(&ctx, i)) {
         MT_RETURN_IF_ERROR_PLAIN(check_output_shape(&ctx, i, ev->executing, ev->memory_limit));
+        MT_RETURN_IF_ERROR_PLAIN(check_packed(n, &outputs[i]));
+      }
   }
   /* A node whose every output is omitted ("" in ONNX) computes nothing anyone can read, and ops
    * write their first output unchecked: running it wrote through NULL (a Constant with output ""

@@ -167,6 +167,12 @@ MT_MUST_USE mt_status *mt_node_lower(const mt_module *m, const mt_node *n,
  * otherwise. Codegen and the bundle writer refuse such nodes with this reason. */
 const char *mt_node_control_flow_reason(const mt_module *m, const mt_node *n);
 
+/* Scan node n's per-operand attributes for n_in scan inputs and n_out scan outputs, as its opset
+ * defines them (8: `directions` for the inputs, axes 0; 9 on: scan_input_axes / _directions,
+ * scan_output_axes / _directions), 0 where absent; axes not normalized, directions 0 or 1. */
+MT_MUST_USE mt_status *mt_scan_attrs(const mt_node *n, int n_in, int n_out, int64_t *in_axes,
+                                     int64_t *in_rev, int64_t *out_axes, int64_t *out_rev);
+
 /* Helpers for op implementations. */
 static inline const mt_tensor *mt_op_input(const mt_op_ctx *c, int i) {
   return i < c->n_inputs ? c->inputs[i] : NULL;

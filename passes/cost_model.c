@@ -27,7 +27,7 @@ static double value_elems(const mt_module *m, mt_value_id v) { return mt_value_e
 
 static double value_bytes(const mt_module *m, mt_value_id v) {
   if (v == MT_NO_VALUE) return 0;
-  return value_elems(m, v) * (double)mt_dtype_size(mt_module_value_c(m, v)->dtype);
+  return value_elems(m, v) * (double)mt_dtype_bits(mt_module_value_c(m, v)->dtype) / 8;
 }
 
 /* Flops of node n on arch a: the op's own count (ir/op.h, mt_node_work), transcendentals priced

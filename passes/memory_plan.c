@@ -87,7 +87,9 @@ static int cmp_pair(const void *a, const void *b) {
 MT_MUST_USE static mt_status *value_bytes(const mt_module *m, mt_value_id v, size_t *out) {
   const mt_value *val = mt_module_value_c(m, v);
   const char *tenant = mt_module_tenant_c(m, val->tenant)->name;
-  size_t elem = val->dtype == MT_DTYPE_UNDEFINED ? 0 : mt_dtype_size(val->dtype);
+  /* whole bytes per element, rounded up for the packed types: the product is the overflow check,
+   * mt_dtype_bytes the exact size */
+  size_t elem = val->dtype == MT_DTYPE_UNDEFINED ? 0 : (size_t)(mt_dtype_bits(val->dtype) + 7) / 8;
   if (elem == 0)
     return MT_ERR(INTERNAL, "value '%s' of tenant '%s' has no known dtype: cannot size its buffer",
                   val->name, tenant);
@@ -104,7 +106,7 @@ MT_MUST_USE static mt_status *value_bytes(const mt_module *m, mt_value_id v, siz
       return MT_ERR(RESOURCE_EXHAUSTED, "value '%s' of tenant '%s' is impossibly large", val->name,
                     tenant);
   }
-  *out = bytes;
+  *out = mt_dtype_bytes(val->dtype, mt_shape_numel(val->rank, val->dims));
   return NULL;
 }
 

@@ -239,10 +239,11 @@ MT_MUST_USE static mt_status *check_buffer(checker *c, int b, const uint8_t *is_
     return MT_ERR(INTERNAL,
                   "value '%s' of tenant '%s': buffer says last reader %d, which does not read it",
                   vn, tn, buf->last_hgroup);
-  size_t bytes = mt_dtype_size(val->dtype);
+  size_t bytes = (size_t)(mt_dtype_bits(val->dtype) + 7) / 8; /* overflow check; exact below */
   bool sized = val->rank >= 0 && bytes > 0;
   for (int d = 0; sized && d < val->rank; d++)
     sized = val->dims[d] >= 0 && mt_mul_size(bytes, (size_t)val->dims[d], &bytes);
+  if (sized) bytes = mt_dtype_bytes(val->dtype, mt_shape_numel(val->rank, val->dims));
   if (!sized || buf->size != bytes)
     return MT_ERR(INTERNAL, "value '%s' of tenant '%s' needs %zu bytes, its buffer has %zu", vn, tn,
                   sized ? bytes : 0, buf->size);

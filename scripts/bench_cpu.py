@@ -173,7 +173,11 @@ def worker_ort(job):
 
 def run_worker(args, job):
     env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", "1")  # generated code calls oneDNN single-threaded
+    # numpy's own OpenBLAS (scipy_openblas) would otherwise keep threads spinning in
+    # blas_thread_server that steal a core from the measurement; the generated code sets
+    # oneDNN's OpenMP to one thread per call itself and libmtrt sets OpenBLAS's to one
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(job)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 debs=(build-essential cmake ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev
       libonnx-dev libonnx-testdata libjansson-dev libcmocka-dev python3-venv clang-format git
-      chromium llvm-19-dev libopenblas-dev)
+      chromium llvm-19-dev libopenblas-dev libdnnl-dev)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

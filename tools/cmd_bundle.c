@@ -337,12 +337,18 @@ int mt_cmd_inspect_bundle(const char *path, bool verbose) {
       printf("\n");
     }
   }
-  int hist[MT_KERNEL_COUNT] = {0};
-  for (size_t i = 0; i < m->n_nodes; i++) hist[m->nodes[i]->kernel_kind]++;
+  int hist[MT_KERNEL_COUNT] = {0}, loops = 0;
+  for (size_t i = 0; i < m->n_nodes; i++) {
+    hist[m->nodes[i]->kernel_kind]++;
+    loops += m->nodes[i]->loop != NULL; /* kind 0 too */
+  }
+  hist[0] -= loops;
   printf("schedule: %zu groups, %zu kernel calls:", m->n_groups, m->n_nodes);
   for (int k = 1; k < MT_KERNEL_COUNT; k++)
     if (hist[k]) printf(" %s=%d", mt_kernel_kind_name((mt_kernel_kind)k), hist[k]);
-  if (hist[0]) printf(" if=%d (branches: %zu nodes)", hist[0], m->n_branch_nodes); /* kind 0 */
+  if (hist[0]) printf(" if=%d", hist[0]); /* kind 0 */
+  if (loops) printf(" loop/scan=%d", loops);
+  if (hist[0] || loops) printf(" (branches and bodies: %zu nodes)", m->n_branch_nodes);
   printf("\n");
   mt_cli_print_bundle_gpu(b, verbose);
   mt_cli_print_bundle_cpu(b, verbose);

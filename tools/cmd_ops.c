@@ -53,6 +53,15 @@ static void print_dtypes_markdown(void) {
       what = "logic, comparisons, Where, casts, data movement";
     else if (mt_dtype_is_float8((mt_dtype)dt))
       what = "storage: Cast/CastLike (round to nearest even, saturate), data movement, constants";
+    else if (dt == MT_DTYPE_FLOAT8E8M0)
+      what = "storage: Cast/CastLike (round_mode up/down/nearest, saturate), data movement, "
+             "constants";
+    else if (dt == MT_DTYPE_FLOAT4E2M1)
+      what = "packed 2 per byte: Cast/CastLike (round to nearest even, saturate), "
+             "Quantize/DequantizeLinear, Reshape-like views, constants";
+    else if (mt_dtype_is_packed((mt_dtype)dt))
+      what = "packed: Cast/CastLike (truncate, wrap), Quantize/DequantizeLinear (saturate), "
+             "Reshape-like views, constants";
     else
       what = "supported";
     printf("| %s | %s |\n", mt_dtype_name((mt_dtype)dt), what);

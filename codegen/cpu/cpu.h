@@ -68,7 +68,7 @@ typedef struct mt_cpu_object {
   int n_features;
   uint8_t *bytes; /* the ELF shared object, malloc'd */
   size_t size;
-  const char *needed[2]; /* sonames it links, for reports (static strings) */
+  const char *needed[3]; /* sonames it links, for reports (static strings) */
   int n_needed;
 } mt_cpu_object;
 
@@ -86,6 +86,7 @@ typedef struct mt_cpu_program {
   int n_objects;
   mt_cpu_object objects[MT_CPU_MAX_TARGETS];
   int n_fused;           /* nodes fused into the kernel before them (steps in all kernels) */
+  char fusion_off[64];   /* non-empty when elementwise fusion was turned off: why (reports) */
   char unavailable[256]; /* non-empty when there are no objects at all: why */
   double seconds;        /* time spent generating, optimising and linking */
 } mt_cpu_program;

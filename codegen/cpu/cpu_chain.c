@@ -59,10 +59,6 @@ static void chain_init(em *e, const mt_cpu_kernel *k, chain *c) {
   c->numel = mt_shape_numel(out->rank, out->dims);
 }
 
-static LLVMValueRef smax(em *e, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
-}
-
 static LLVMValueRef load_at(em *e, LLVMValueRef p, LLVMValueRef idx) {
   return LLVMBuildLoad2(e->b, e->f32, gep(e, e->f32, p, idx), "");
 }
@@ -136,6 +132,10 @@ static void emit_range(em *e, const mt_cpu_kernel *k, const chain *c, LLVMValueR
     cur = mt_cl_binary_op(e, k->call.params.binary.op, v[0], v[1]);
   } else {
     cur = load_at(e, head_out, flat); /* the GEMM/conv result of this tile */
+    if (e->head_bias) {               /* the conv's bias, not added by its GEMM (cpu_conv.c) */
+      cur = LLVMBuildFAdd(e->b, cur, e->head_bias, "");
+      LLVMBuildStore(e->b, cur, gep(e, e->f32, head_out, flat));
+    }
   }
   if (elementwise_head(k) && k->head_stored)
     LLVMBuildStore(e->b, cur, gep(e, e->f32, head_out, flat));

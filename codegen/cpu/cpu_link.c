@@ -104,7 +104,10 @@ mt_status *mt_cpu_link_shared(const uint8_t *object, size_t size, bool blas, uin
     argv[n++] = "-o";
     argv[n++] = so;
     argv[n++] = obj;
-#ifdef MTCC_OPENBLAS_LIBRARY
+#if defined(MTCC_DNNL_LIBRARY)
+    if (blas) argv[n++] = MTCC_DNNL_LIBRARY;
+    if (blas) argv[n++] = MTCC_GOMP_LIBRARY; /* omp_set_num_threads (cpu_llvm.c) */
+#elif defined(MTCC_OPENBLAS_LIBRARY)
     if (blas) argv[n++] = MTCC_OPENBLAS_LIBRARY;
 #else
     (void)blas;

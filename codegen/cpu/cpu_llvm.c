@@ -19,14 +19,17 @@
 #include "runtime/bundle/cpu_abi.h"
 #include "runtime/cpu/gemm.h"
 
-#ifdef MTCC_OPENBLAS_LIBRARY
+#if defined(MTCC_DNNL_LIBRARY)
+bool mt_cpu_blas_available(void) { return true; }
+const char *mt_cpu_blas_describe(void) { return "oneDNN (" MTCC_DNNL_LIBRARY ")"; }
+#elif defined(MTCC_OPENBLAS_LIBRARY)
 bool mt_cpu_blas_available(void) { return true; }
 const char *mt_cpu_blas_describe(void) { return "OpenBLAS (" MTCC_OPENBLAS_LIBRARY ")"; }
 #else
 bool mt_cpu_blas_available(void) { return false; }
 const char *mt_cpu_blas_describe(void) {
-  return "GEMM needs OpenBLAS, which was not found when mtcc was built (apt-get install "
-         "libopenblas-dev)";
+  return "GEMM needs oneDNN or OpenBLAS, neither was found when mtcc was built (apt-get install "
+         "libdnnl-dev)";
 }
 #endif
 
@@ -284,16 +287,52 @@ static void emit_copy(em *e, const mt_cpu_kernel *k) {
   items_end(e, &li);
 }
 
-/* The one BLAS entry point: C[m x n] = alpha * op(A) op(B) + beta * C, row-major. Switching the
- * library (BLIS, oneDNN) means changing this function and cpu_link.c's library. */
+/* A function of the library, declared once. */
+static LLVMValueRef library_fn(em *e, const char *name, LLVMTypeRef ft) {
+  LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+  return f ? f : LLVMAddFunction(e->mod, name, ft);
+}
+
+/* The one BLAS entry point: C[m x n] = alpha * op(A) op(B) + beta * C, row-major. oneDNN's
+ * dnnl_sgemm where mtcc was built with it (docs/cpu-backend.md: the fastest measured here), else
+ * OpenBLAS's cblas_sgemm; cpu_link.c links the same library. */
 void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, float alpha,
                  LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
                  LLVMValueRef c, int64_t ldc) {
+  e->uses_blas = true;
+#ifdef MTCC_DNNL_LIBRARY
+  /* the runtime splits the work over its own threads (cpu_abi.h): oneDNN's OpenMP must not
+   * start more on top, and its thread count is a setting of the calling thread (libgomp ICV),
+   * so every call sets it; it costs a few nanoseconds after a thread's first */
+  LLVMTypeRef i8 = LLVMInt8TypeInContext(e->ctx);
+  LLVMTypeRef set_ft = LLVMFunctionType(e->voidt, &e->i32, 1, 0);
+  LLVMValueRef one = ci32(e, 1);
+  LLVMBuildCall2(e->b, set_ft, library_fn(e, "omp_set_num_threads", set_ft), &one, 1, "");
+  LLVMTypeRef params[13] = {i8,     i8,     e->i64, e->i64, e->i64, e->f32, e->ptr,
+                            e->i64, e->ptr, e->i64, e->f32, e->ptr, e->i64};
+  LLVMTypeRef ft = LLVMFunctionType(e->i32, params, 13, 0);
+  LLVMValueRef args[13] = {LLVMConstInt(i8, ta ? 'T' : 'N', 0),
+                           LLVMConstInt(i8, tb ? 'T' : 'N', 0),
+                           m,
+                           n,
+                           ci64(e, k),
+                           cf32(e, alpha),
+                           a,
+                           ci64(e, lda),
+                           b,
+                           ci64(e, ldb),
+                           cf32(e, beta),
+                           c,
+                           ci64(e, ldc)};
+  LLVMValueRef call = LLVMBuildCall2(e->b, ft, library_fn(e, "dnnl_sgemm", ft), args, 13, "");
+  /* char arguments: the C ABI's caller-side sign extension, as a C compiler would emit */
+  unsigned sext = LLVMGetEnumAttributeKindForName("signext", 7);
+  for (unsigned i = 1; i <= 2; i++)
+    LLVMAddCallSiteAttribute(call, i, LLVMCreateEnumAttribute(e->ctx, sext, 0));
+#else
   LLVMTypeRef params[14] = {e->i32, e->i32, e->i32, e->i32, e->i32, e->i32, e->f32,
                             e->ptr, e->i32, e->ptr, e->i32, e->f32, e->ptr, e->i32};
   LLVMTypeRef ft = LLVMFunctionType(e->voidt, params, 14, 0);
-  LLVMValueRef f = LLVMGetNamedFunction(e->mod, "cblas_sgemm");
-  if (!f) f = LLVMAddFunction(e->mod, "cblas_sgemm", ft);
   enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
   LLVMValueRef args[14] = {ci32(e, ROW_MAJOR),
                            ci32(e, ta ? TRANS : NO_TRANS),
@@ -309,12 +348,32 @@ void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_
                            cf32(e, beta),
                            c,
                            ci32(e, (int32_t)ldc)};
-  LLVMBuildCall2(e->b, ft, f, args, 14, "");
-  e->uses_blas = true;
+  LLVMBuildCall2(e->b, ft, library_fn(e, "cblas_sgemm", ft), args, 14, "");
+#endif
+}
+
+int64_t mt_cl_gemm_parts(int64_t outer, double flops) {
+  int64_t parts = 1;
+  while (parts < GEMM_SPLIT && outer * parts < GEMM_SPLIT &&
+         flops / (double)(2 * parts) >= GEMM_ITEM_FLOPS)
+    parts *= 2;
+  return parts;
+}
+
+/* Rows and columns per item of each of `outer` GEMMs of m x n x k: mt_cl_gemm_parts blocks of
+ * the longer side of the output, whole register tiles where that is more than one. */
+static void gemm_blocks(int64_t outer, int64_t m, int64_t n, int64_t k, int64_t *rows,
+                        int64_t *cols) {
+  int64_t parts = mt_cl_gemm_parts(outer, 2.0 * (double)m * (double)n * (double)k);
+  int64_t *side = m >= n ? rows : cols, len = m >= n ? m : n;
+  *rows = m > 0 ? m : 1, *cols = n > 0 ? n : 1;
+  int64_t blk = (len + parts - 1) / parts;
+  if (parts > 1 && blk > 16) blk = (blk + 15) / 16 * 16;
+  if (parts > 1) *side = blk;
 }
 
 /* Gemm: Y = beta * C (broadcast, skipped when beta is 0 as the reference does) + alpha * AB, on
- * blocks of rows x columns of Y. */
+ * blocks of rows x columns of Y (gemm_blocks). */
 static void emit_gemm(em *e, const mt_cpu_kernel *k) {
   const mt_node *n = mt_module_node_c(e->m, k->node);
   const mt_kc_gemm *g = &k->call.params.gemm;
@@ -324,20 +383,19 @@ static void emit_gemm(em *e, const mt_cpu_kernel *k) {
       n->n_inputs > 2 && n->inputs[2] != MT_NO_VALUE ? mt_module_value_c(e->m, n->inputs[2]) : NULL;
   int64_t M = y->dims[0], N = y->dims[1], K = g->trans_a ? va->dims[0] : va->dims[1];
   bool with_c = vc && g->beta != 0.0f;
-  int64_t nr = (M + GEMM_ITEM_ROWS - 1) / GEMM_ITEM_ROWS,
-          nc = (N + GEMM_ITEM_COLS - 1) / GEMM_ITEM_COLS;
+  int64_t rb, cb;
+  gemm_blocks(1, M, N, K, &rb, &cb);
+  int64_t nr = (M + rb - 1) / rb, nc = (N + cb - 1) / cb;
   LLVMValueRef pa = arg_ptr(e, 0), pb = arg_ptr(e, 1), pc = with_c ? arg_ptr(e, 2) : NULL,
                py = arg_ptr(e, n->n_inputs);
   loop li;
   LLVMValueRef item = items_begin(e, nr * nc, &li);
-  LLVMValueRef r0 =
-      LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, item, ci64(e, nc), ""), ci64(e, GEMM_ITEM_ROWS), "");
-  LLVMValueRef c0 =
-      LLVMBuildMul(e->b, LLVMBuildSRem(e->b, item, ci64(e, nc), ""), ci64(e, GEMM_ITEM_COLS), "");
-  LLVMValueRef rows = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, GEMM_ITEM_ROWS), ""), ci64(e, M)), r0, "");
-  LLVMValueRef cols = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, GEMM_ITEM_COLS), ""), ci64(e, N)), c0, "");
+  LLVMValueRef r0 = LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, item, ci64(e, nc), ""), ci64(e, rb), "");
+  LLVMValueRef c0 = LLVMBuildMul(e->b, LLVMBuildSRem(e->b, item, ci64(e, nc), ""), ci64(e, cb), "");
+  LLVMValueRef rows =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, rb), ""), ci64(e, M)), r0, "");
+  LLVMValueRef cols =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, cb), ""), ci64(e, N)), c0, "");
   LLVMValueRef yblk =
       gep(e, e->f32, py, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r0, ci64(e, N), ""), c0, ""));
   if (with_c) {
@@ -409,21 +467,20 @@ MT_MUST_USE static mt_status *emit_matmul(em *e, const mt_cpu_kernel *k) {
   LLVMValueRef table = const_table(e, offs, 2 * nbatch);
   free(offs);
   if (!table) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
-  int64_t nr = (s.m + GEMM_ITEM_ROWS - 1) / GEMM_ITEM_ROWS,
-          nc = (s.n + GEMM_ITEM_COLS - 1) / GEMM_ITEM_COLS;
+  int64_t rb, cb;
+  gemm_blocks(nbatch, s.m, s.n, s.k, &rb, &cb);
+  int64_t nr = (s.m + rb - 1) / rb, nc = (s.n + cb - 1) / cb;
   LLVMValueRef pa = arg_ptr(e, 0), pb = arg_ptr(e, 1), py = arg_ptr(e, 2);
   loop li;
   LLVMValueRef item = items_begin(e, nbatch * nr * nc, &li);
   LLVMValueRef bi = LLVMBuildSDiv(e->b, item, ci64(e, nr * nc), "");
   LLVMValueRef rest = LLVMBuildSRem(e->b, item, ci64(e, nr * nc), "");
-  LLVMValueRef r0 =
-      LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, rest, ci64(e, nc), ""), ci64(e, GEMM_ITEM_ROWS), "");
-  LLVMValueRef c0 =
-      LLVMBuildMul(e->b, LLVMBuildSRem(e->b, rest, ci64(e, nc), ""), ci64(e, GEMM_ITEM_COLS), "");
-  LLVMValueRef rows = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, GEMM_ITEM_ROWS), ""), ci64(e, s.m)), r0, "");
-  LLVMValueRef cols = LLVMBuildSub(
-      e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, GEMM_ITEM_COLS), ""), ci64(e, s.n)), c0, "");
+  LLVMValueRef r0 = LLVMBuildMul(e->b, LLVMBuildSDiv(e->b, rest, ci64(e, nc), ""), ci64(e, rb), "");
+  LLVMValueRef c0 = LLVMBuildMul(e->b, LLVMBuildSRem(e->b, rest, ci64(e, nc), ""), ci64(e, cb), "");
+  LLVMValueRef rows =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, r0, ci64(e, rb), ""), ci64(e, s.m)), r0, "");
+  LLVMValueRef cols =
+      LLVMBuildSub(e->b, smin(e, LLVMBuildAdd(e->b, c0, ci64(e, cb), ""), ci64(e, s.n)), c0, "");
   LLVMValueRef two_bi = LLVMBuildMul(e->b, bi, ci64(e, 2), "");
   LLVMValueRef ao = LLVMBuildLoad2(e->b, e->i64, gep(e, e->i64, table, two_bi), "");
   LLVMValueRef bo = LLVMBuildLoad2(
@@ -576,7 +633,12 @@ mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program *prog, cons
   LLVMDisposeMemoryBuffer(objbuf);
   if (st) return st;
   obj->n_needed = 0;
+#ifdef MTCC_DNNL_LIBRARY
+  if (e.uses_blas) obj->needed[obj->n_needed++] = "libdnnl.so.2";
+  if (e.uses_blas) obj->needed[obj->n_needed++] = "libgomp.so.1";
+#else
   if (e.uses_blas) obj->needed[obj->n_needed++] = "libopenblas.so.0";
+#endif
   obj->needed[obj->n_needed++] = "libm.so.6";
   return NULL;
 }

@@ -9,10 +9,13 @@
 
 #include "codegen/cpu/cpu.h"
 
-/* Elements per work item of an elementwise kernel, and rows/columns per GEMM work item. */
+/* Elements per work item of an elementwise kernel. */
 #define EW_ITEM_ELEMS 16384
-#define GEMM_ITEM_ROWS 64
-#define GEMM_ITEM_COLS 512
+/* GEMM and conv work items: every BLAS call packs its operands again, so each GEMM is one item,
+ * or GEMM_SPLIT parts of it when there are fewer independent GEMMs than that and each part keeps
+ * at least GEMM_ITEM_FLOPS (so that 2 threads both work at batch 1). */
+#define GEMM_SPLIT 2
+#define GEMM_ITEM_FLOPS (4.0 * 1024 * 1024)
 
 typedef struct em {
   LLVMContextRef ctx;
@@ -23,6 +26,7 @@ typedef struct em {
   const mt_module *m;
   bool uses_blas;
   LLVMValueRef clip_lo, clip_hi; /* Clip's bounds when they are inputs, loaded once per call */
+  LLVMValueRef head_bias;        /* a conv epilogue's bias: added to the head, which is stored */
 } em;
 
 typedef struct loop {
@@ -82,6 +86,9 @@ static inline LLVMValueRef gep(em *e, LLVMTypeRef t, LLVMValueRef p, LLVMValueRe
 static inline LLVMValueRef smin(em *e, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
+static inline LLVMValueRef smax(em *e, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
 
 /* A libm function float(float[, float]), declared once. */
 static inline LLVMValueRef call_libm(em *e, const char *name, LLVMValueRef x, LLVMValueRef y) {
@@ -130,6 +137,8 @@ LLVMValueRef mt_cl_binary_op(em *e, mt_ew_binary op, LLVMValueRef x, LLVMValueRe
 void mt_cl_emit_chain(em *e, const mt_cpu_kernel *k);
 void mt_cl_emit_epilogue(em *e, const mt_cpu_kernel *k, LLVMValueRef lo, LLVMValueRef hi);
 
+/* Parts (1 .. GEMM_SPLIT) to cut each of `outer` independent GEMMs of `flops` into (cpu_llvm.c). */
+int64_t mt_cl_gemm_parts(int64_t outer, double flops);
 /* The one BLAS entry point (cpu_llvm.c): C[m x n] = alpha * op(A) op(B) + beta * C, row-major. */
 void mt_cl_sgemm(em *e, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, float alpha,
                  LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,

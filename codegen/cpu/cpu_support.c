@@ -77,6 +77,12 @@ const char *mt_cpu_kernel_unsupported(const mt_module *m, const mt_cpu_kernel *k
     if (k->args[i] == MT_NO_VALUE)
       return i < n_in ? "an omitted optional input (no generated kernel yet)"
                       : "an omitted optional output (no generated kernel yet)";
+  /* the generated kernels address whole-byte elements (mt_dtype_size): packed sub-byte operands
+   * run on the reference kernels, which size them with mt_dtype_bytes */
+  for (int i = 0; i < k->n_args; i++)
+    if (mt_dtype_is_packed(arg_value(m, k, i)->dtype))
+      return "a packed sub-byte operand (int4, uint4, int2, uint2, float4e2m1: no generated CPU "
+             "kernel)";
   switch (c->kind) {
   case MT_KERNEL_UNARY:
     if (!all_f32(m, k)) return "unary op on a dtype other than float32 (no generated kernel yet)";

@@ -124,9 +124,9 @@ void mt_ctl_set_output(mt_op_ctx *c, int i, mt_tensor *t) {
 
 const char *mt_node_control_flow_reason(const mt_module *m, const mt_node *n) {
   if (strcmp(n->op_type, "Loop") == 0 || strcmp(n->op_type, "Scan") == 0)
-    return "Loop/Scan run their body on the CPU reference executor only: on the GPU they are "
-           "to become CUDA Graph conditional WHILE nodes (the GPU runtime's job, not done yet), "
-           "so no kernel is generated and no kernel call lowered";
+    return "Loop/Scan have no GPU code: on the GPU they are to become CUDA Graph conditional "
+           "WHILE nodes (the GPU runtime's job, not done yet); a bundle runs their body on "
+           "libmtrt's CPU path, so a GPU session refuses it (--device auto runs it on the CPU)";
   if (mt_node_has_traits(n, MT_TRAIT_CONTROL_FLOW))
     return "control flow (a body subgraph) has no kernel: it awaits CUDA Graph "
            "conditional nodes in the GPU runtime";

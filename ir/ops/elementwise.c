@@ -189,6 +189,12 @@ static mt_dtype cast_target(const mt_node *n) {
   return MT_DTYPE_UNDEFINED;
 }
 
+/* A Cast to a packed type writes several elements per byte: it runs as its own kernel, a thread
+ * per output byte (codegen/cuda_packed.c), never fused into an elementwise loop. */
+static mt_op_pattern cast_pattern(const mt_node *n) {
+  return mt_dtype_is_packed(cast_target(n)) ? MT_PATTERN_OPAQUE : MT_PATTERN_ELEMENTWISE;
+}
+
 static const char *cast_unsupported(const mt_node *n) {
   mt_dtype to = cast_target(n);
   if (to != MT_DTYPE_UNDEFINED && !mt_dtype_supported(to)) return "Cast to an unsupported dtype";
@@ -217,12 +223,21 @@ MT_MUST_USE static mt_status *infer_cast_like(mt_op_ctx *c) {
   return infer_cast_to(c, target->dtype);
 }
 
-/* saturate (opset 19+) only changes float8 targets; its default 1 is MT_KERNEL_CAST's rule. */
+/* saturate (opset 19+) only changes float8 targets; its default 1 is MT_KERNEL_CAST's rule.
+ * round_mode (opset 24+) only changes float8e8m0 targets; its default "up" is MT_KERNEL_CAST's. */
 MT_MUST_USE static mt_status *lower_cast(const mt_op_ctx *c, mt_kernel_call *call) {
   bool saturate = c->opset < 19 || mt_node_attr_int(c->node, "saturate", 1) != 0;
   const mt_tensor *like = strcmp(c->node->op_type, "CastLike") == 0 ? mt_op_input(c, 1) : NULL;
-  bool float8 = mt_dtype_is_float8(like ? like->dtype : cast_target(c->node));
+  mt_dtype to = like ? like->dtype : cast_target(c->node);
+  bool float8 = mt_dtype_is_float8(to) || to == MT_DTYPE_FLOAT8E8M0;
   call->kind = !saturate && float8 ? MT_KERNEL_CAST_NO_SATURATE : MT_KERNEL_CAST;
+  const char *mode = c->opset >= 24 ? mt_node_attr_string(c->node, "round_mode", "up") : "up";
+  if (strcmp(mode, "up") != 0 && strcmp(mode, "down") != 0 && strcmp(mode, "nearest") != 0)
+    return MT_ERR(INVALID_ARGUMENT, "round_mode '%s' is not up, down or nearest", mode);
+  if (to == MT_DTYPE_FLOAT8E8M0 && strcmp(mode, "down") == 0)
+    call->kind = MT_KERNEL_CAST_E8M0_DOWN; /* rounding down never overflows: saturate is moot */
+  else if (to == MT_DTYPE_FLOAT8E8M0 && strcmp(mode, "nearest") == 0)
+    call->kind = saturate ? MT_KERNEL_CAST_E8M0_NEAREST : MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE;
   return NULL;
 }
 
@@ -496,6 +511,7 @@ const mt_op_def mt_ops_elementwise[] = {
      .min_inputs = 1,
      .max_inputs = 1,
      .pattern = MT_PATTERN_ELEMENTWISE,
+     .node_pattern = cast_pattern,
      .traits = MT_TRAIT_NO_ARITHMETIC,
      .infer = infer_cast,
      .lower = lower_cast,

@@ -5,8 +5,9 @@
  *
  * The reference executor runs the body subgraph once per iteration (as If runs a branch), with
  * the body's graph inputs bound to the iteration's values. Nothing here lowers to a kernel call:
- * on the GPU these are the future CUDA Graph conditional WHILE nodes, so codegen and the bundle
- * writer refuse them by node (docs/codegen.md). Shape inference evaluates the body once on the
+ * a bundle holds the body's nodes and libmtrt's CPU path iterates them (driver/bundle_loop.c,
+ * runtime/bundle/run_loop.c); on the GPU these are the future CUDA Graph conditional WHILE
+ * nodes, so codegen refuses them by node (docs/codegen.md). Shape inference evaluates the body once on the
  * initial shapes; a loop-carried dim that the body changes, and a Loop's trip count, are unknown
  * (-1) ahead of time. */
 #include <stdlib.h>
@@ -258,6 +259,19 @@ MT_MUST_USE static mt_status *read_list(const mt_node *n, const char *name, int 
   return NULL;
 }
 
+mt_status *mt_scan_attrs(const mt_node *n, int n_in, int n_out, int64_t *in_axes, int64_t *in_rev,
+                         int64_t *out_axes, int64_t *out_rev) {
+  if (n->opset < 9) {
+    for (int j = 0; j < n_in; j++) in_axes[j] = 0; /* axis 1, i.e. 0 past the batch */
+    for (int i = 0; i < n_out; i++) out_axes[i] = out_rev[i] = 0;
+    return read_list(n, "directions", n_in, in_rev);
+  }
+  MT_RETURN_IF_ERROR_PLAIN(read_list(n, "scan_input_axes", n_in, in_axes));
+  MT_RETURN_IF_ERROR_PLAIN(read_list(n, "scan_input_directions", n_in, in_rev));
+  MT_RETURN_IF_ERROR_PLAIN(read_list(n, "scan_output_axes", n_out, out_axes));
+  return read_list(n, "scan_output_directions", n_out, out_rev);
+}
+
 MT_MUST_USE static mt_status *scan_spec_read(const mt_op_ctx *c, int first_state, scan_spec *s) {
   MT_RETURN_IF_ERROR_PLAIN(mt_ctl_body(c, "body", &s->g));
   int64_t n_in = mt_node_attr_int(c->node, "num_scan_inputs", -1);
@@ -277,16 +291,7 @@ MT_MUST_USE static mt_status *scan_spec_read(const mt_op_ctx *c, int first_state
                   "outputs need %d and %d",
                   s->g->n_inputs, s->g->n_outputs, s->n_state, s->n_in, c->n_outputs,
                   s->n_state + s->n_in, c->n_outputs);
-  if (c->opset < 9) {
-    for (int j = 0; j < s->n_in; j++) s->in_axes[j] = 0; /* axis 1, i.e. 0 past the batch */
-    MT_RETURN_IF_ERROR_PLAIN(read_list(c->node, "directions", s->n_in, s->in_rev));
-    for (int i = 0; i < s->n_out; i++) s->out_axes[i] = s->out_rev[i] = 0;
-    return NULL;
-  }
-  MT_RETURN_IF_ERROR_PLAIN(read_list(c->node, "scan_input_axes", s->n_in, s->in_axes));
-  MT_RETURN_IF_ERROR_PLAIN(read_list(c->node, "scan_input_directions", s->n_in, s->in_rev));
-  MT_RETURN_IF_ERROR_PLAIN(read_list(c->node, "scan_output_axes", s->n_out, s->out_axes));
-  return read_list(c->node, "scan_output_directions", s->n_out, s->out_rev);
+  return mt_scan_attrs(c->node, s->n_in, s->n_out, s->in_axes, s->in_rev, s->out_axes, s->out_rev);
 }
 
 /* One scan over unbatched operands: states[n_state], scan inputs ins[n_in] (axes in s already

@@ -5,9 +5,9 @@
  *
  * The quantized types are int8, uint8, int16 and uint16 (and int32 for DequantizeLinear's input),
  * and the four float8 formats (opset 19 on: x / scale rounded to the format, saturated unless
- * saturate=0; the zero point must be 0). int4/uint4, int2 and float4 have no mtcc dtype yet, so
- * those forms are refused as unsupported with the type's name; so is QuantizeLinear's `precision`
- * attribute (opset 23). */
+ * saturate=0; the zero point must be 0), and the packed int4/uint4, int2/uint2 (saturated like
+ * the wider integers) and float4e2m1 (rounded to the format and saturated; zero point 0).
+ * QuantizeLinear's `precision` attribute (opset 23) is refused as unsupported. */
 #include <string.h>
 
 #include "ir/ops/nn_internal.h"
@@ -16,7 +16,7 @@
 
 static bool is_quant_type(mt_dtype dt) {
   double lo, hi;
-  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt);
+  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt) || dt == MT_DTYPE_FLOAT4E2M1;
 }
 
 static bool is_q8(const mt_tensor *t) {
@@ -68,9 +68,9 @@ MT_MUST_USE static mt_status *check_zp(const mt_tensor *zp, const mt_tensor *s) 
     return MT_ERR(INVALID_ARGUMENT, "zero point must have the scale's shape");
   /* a float8 zero point must be 0: refused here when it is a constant, so the generated kernels
    * (which leave it out) never meet one; one fed at run time is checked by the reference kernel */
-  if (mt_dtype_is_float8(zp->dtype) && zp->data)
+  if ((mt_dtype_is_float8(zp->dtype) || zp->dtype == MT_DTYPE_FLOAT4E2M1) && zp->data)
     for (int64_t i = 0; i < mt_tensor_numel(zp); i++)
-      if (((const uint8_t *)zp->data)[i] & 0x7f)
+      if (mt_tensor_get_f64(zp, i) != 0) /* +0 and -0 pass; NaN does not */
         return MT_ERR(INVALID_ARGUMENT, "a %s zero point must be 0", mt_dtype_name(zp->dtype));
   return NULL;
 }

@@ -28,7 +28,7 @@ typedef struct mt_bundle {
   mt_kernel_call *branch_calls; /* per branch node (If branches), decoded */
 } mt_bundle;
 
-/* How deep If nodes may nest in a bundle (branch walks recurse this deep at most). */
+/* How deep If, Loop and Scan nodes may nest in a bundle (body walks recurse this deep at most). */
 #define MT_BUNDLE_MAX_IF_DEPTH 16
 
 /* Validates image (size bytes; `what` names it in errors) completely and fills *b (whose mapping
@@ -45,6 +45,19 @@ MT_MUST_USE mt_status *mt_bundle_check_call(const Mtbundle__Node *n, const mt_ke
 MT_MUST_USE mt_status *mt_bundle_check_if(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
                                           size_t limit, uint8_t *owned, uint8_t *depth,
                                           uint8_t *out_depth, const char *what);
+/* The checks of Loop or Scan node n (validate_loop.c; n->loop set), like mt_bundle_check_if: its
+ * body range below `limit`, owned and depth as there; its inputs and outputs must already be
+ * valid references, its body's are checked here. */
+MT_MUST_USE mt_status *mt_bundle_check_loop(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
+                                            size_t limit, uint8_t *owned, uint8_t *depth,
+                                            uint8_t *out_depth, const char *what);
+/* One body range of node n (validate_if.c): [first, first + count) below limit, every node of
+ * n's tenant and unclaimed (marked in owned), *out_depth raised past the nodes' depths. */
+MT_MUST_USE mt_status *mt_bundle_check_branch_range(const Mtbundle__Manifest *m,
+                                                    const Mtbundle__Node *n, uint32_t first,
+                                                    uint32_t count, size_t limit, uint8_t *owned,
+                                                    const uint8_t *depth, uint8_t *out_depth,
+                                                    const char *branch, const char *what);
 /* Frees what mt_bundle_load allocated and the mapping or copy. */
 void mt_bundle_release(mt_bundle *b);
 

@@ -155,7 +155,8 @@ MT_MUST_USE static mt_status *resolve(mt_cpu_code *c, const Mtbundle__Manifest *
 /* The session splits every kernel over its own threads (cpu_abi.h), so a library the object
  * calls must not start threads of its own on top: OpenBLAS (found through the object's
  * dependencies, RTLD_LOCAL or not) is set to one thread. This is process-wide for that copy of
- * OpenBLAS, which only generated objects and libraries linking the same soname share. */
+ * OpenBLAS, which only generated objects and libraries linking the same soname share. (An
+ * object calling oneDNN sets OpenMP's thread count itself, per calling thread: codegen/cpu.) */
 static void single_threaded_libraries(void *handle) {
   void *f = dlsym(handle, "openblas_set_num_threads");
   if (!f) return;

@@ -17,13 +17,15 @@
 
 static bool type_bytes(const Mtbundle__TensorType *t, uint64_t *out) {
   if (!t || !mt_dtype_supported((mt_dtype)t->dtype) || t->n_dims > MT_MAX_RANK) return false;
-  uint64_t n = mt_dtype_size((mt_dtype)t->dtype);
+  uint64_t n = 1; /* elements */
   for (size_t i = 0; i < t->n_dims; i++) {
     if (t->dims[i] < 0 || (uint64_t)t->dims[i] > MAX_AREA) return false;
     if (t->dims[i] && n > MAX_AREA / (uint64_t)t->dims[i]) return false;
     n *= (uint64_t)t->dims[i];
   }
-  *out = n;
+  uint64_t bytes = mt_dtype_bytes((mt_dtype)t->dtype, (int64_t)n); /* packed types: rounded up */
+  if (bytes > MAX_AREA) return false;
+  *out = bytes;
   return true;
 }
 
@@ -98,11 +100,12 @@ MT_MUST_USE static mt_status *check_node(const Mtbundle__Manifest *m, const Mtbu
     return MT_ERR(DATA_LOSS, "%s: tenant index %d out of range", what, n->tenant);
   if (n->n_inputs > MAX_NODE_IO || n->n_outputs > MAX_NODE_IO || n->n_outputs == 0)
     return MT_ERR(DATA_LOSS, "%s: %zu inputs and %zu outputs", what, n->n_inputs, n->n_outputs);
-  if (n->if_branches) {
+  if (n->if_branches || n->loop) {
     for (size_t k = 0; k < n->n_inputs; k++)
       MT_RETURN_IF_ERROR(check_ref(m, n->inputs[k], false, n->tenant, what), "input %zu", k);
     for (size_t k = 0; k < n->n_outputs; k++)
       MT_RETURN_IF_ERROR(check_ref(m, n->outputs[k], true, n->tenant, what), "output %zu", k);
+    if (n->loop) return mt_bundle_check_loop(m, n, branch_limit, owned, depth, out_depth, what);
     return mt_bundle_check_if(m, n, branch_limit, owned, depth, out_depth, what);
   }
   if (n->kernel_kind == 0 || n->kernel_kind >= MT_KERNEL_COUNT)

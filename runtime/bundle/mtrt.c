@@ -15,6 +15,7 @@
 #include "runtime/bundle/cpu_code.h"
 #include "runtime/bundle/cpu_pool.h"
 #include "runtime/bundle/cpu_schedule.h"
+#include "runtime/bundle/run_loop.h"
 #include "runtime/gpu/gpu_session.h"
 
 struct mtrt_bundle {
@@ -412,6 +413,7 @@ static double now_us(void) {
 }
 
 MT_MUST_USE static mt_status *run_if(mtrt_session *s, const Mtbundle__Node *n);
+MT_MUST_USE static mt_status *run_loop(mtrt_session *s, const Mtbundle__Node *n);
 
 /* NonZero: its output size depends on the data, so the kernel allocates it; the bundle holds the
  * shape the compiler saw (its input was known then), and a different count is an error, never a
@@ -439,6 +441,7 @@ MT_MUST_USE static mt_status *run_nonzero(mtrt_session *s, const Mtbundle__Node 
 MT_MUST_USE static mt_status *run_node(mtrt_session *s, const Mtbundle__Node *n,
                                        const mt_kernel_call *call) {
   if (n->if_branches) return run_if(s, n);
+  if (n->loop) return run_loop(s, n);
   if (call->kind == MT_KERNEL_NONZERO) return run_nonzero(s, n, call);
   mt_tensor *views = calloc(n->n_inputs + n->n_outputs + 1, sizeof *views);
   const mt_tensor **in = calloc(n->n_inputs + 1, sizeof *in);
@@ -481,7 +484,22 @@ MT_MUST_USE static mt_status *run_if(mtrt_session *s, const Mtbundle__Node *n) {
   return NULL;
 }
 
-/* One group of the plan (mt_cpu_group_fn): its nodes of the tenant being run, in order. */
+static void *loop_resolve(void *ctx, const Mtbundle__BufferRef *r) { return resolve(ctx, r); }
+MT_MUST_USE static mt_status *loop_node(void *ctx, size_t k) {
+  mtrt_session *s = ctx;
+  const mt_bundle *b = &s->bundle->b;
+  const Mtbundle__Node *bn = b->manifest->branch_nodes[k];
+  mt_status *st = run_node(s, bn, &b->branch_calls[k]);
+  return st ? mt_status_annotate(st, "body: node '%s'", bn->name) : NULL;
+}
+
+/* A Loop or Scan (mtbundle.proto, LoopBody): run_loop.c iterates the body through these two;
+ * recursion through nested bodies is bounded by the loader's depth cap. */
+MT_MUST_USE static mt_status *run_loop(mtrt_session *s, const Mtbundle__Node *n) {
+  mt_bundle_loop_host h = {.ctx = s, .resolve = loop_resolve, .run_branch_node = loop_node};
+  return mt_bundle_run_loop(&h, n);
+}
+
 /* Group g through its generated kernels, in order, each split over the pool's threads; false when
  * the group runs its reference nodes instead: it has no generated code, or the run is one
  * tenant's and a kernel computes several tenants at once (kernels of other tenants are skipped).

@@ -44,12 +44,22 @@ static size_t add_spans(const Mtbundle__BufferRef *const *refs, size_t n, bool w
   return k;
 }
 
-/* A node's spans, and for an If those of every branch node under it (each branch node belongs
+/* A node's spans, and for an If (a Loop, a Scan) those of every branch (body) node under it (each branch node belongs
  * to one If, and nesting is capped by the loader: the walk is linear and shallow). */
 static size_t node_spans(const Mtbundle__Manifest *m, const Mtbundle__Node *nd, size_t g, span *out,
                          size_t k) {
   k = add_spans((const Mtbundle__BufferRef *const *)nd->inputs, nd->n_inputs, false, g, out, k);
   k = add_spans((const Mtbundle__BufferRef *const *)nd->outputs, nd->n_outputs, true, g, out, k);
+  const Mtbundle__LoopBody *lb = nd->loop;
+  if (lb) { /* body inputs are written every iteration, body outputs read */
+    k = add_spans((const Mtbundle__BufferRef *const *)lb->body_inputs, lb->n_body_inputs, true, g,
+                  out, k);
+    k = add_spans((const Mtbundle__BufferRef *const *)lb->body_outputs, lb->n_body_outputs, false,
+                  g, out, k);
+    for (size_t i = lb->body_first; i < (size_t)lb->body_first + lb->body_count; i++)
+      k = node_spans(m, m->branch_nodes[i], g, out, k);
+    return k;
+  }
   const Mtbundle__IfBranches *ib = nd->if_branches;
   if (!ib) return k;
   k = add_spans((const Mtbundle__BufferRef *const *)ib->then_outputs, ib->n_then_outputs, false, g,
@@ -66,6 +76,7 @@ static size_t node_spans(const Mtbundle__Manifest *m, const Mtbundle__Node *nd, 
 static size_t node_refs(const Mtbundle__Node *nd) {
   size_t n = nd->n_inputs + nd->n_outputs;
   if (nd->if_branches) n += nd->if_branches->n_then_outputs + nd->if_branches->n_else_outputs;
+  if (nd->loop) n += nd->loop->n_body_inputs + nd->loop->n_body_outputs;
   return n;
 }
 

@@ -826,10 +826,10 @@ MT_MUST_USE static mt_status *check_nll_loss(const call_ctx *c, const mt_kc_nll_
 
 /* ---------------------------------------------------------------- quantization */
 
-/* An integer or float8 quantized type. */
+/* An integer (packed int4/int2 included), float8 or float4e2m1 quantized type. */
 static bool is_quant_int(mt_dtype dt) {
   double lo, hi;
-  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt);
+  return mt_quant_range(dt, &lo, &hi) || mt_dtype_is_float8(dt) || dt == MT_DTYPE_FLOAT4E2M1;
 }
 
 /* The scale / zero-point layout against x (the kernel re-checks the counts against the data). */
@@ -1143,6 +1143,9 @@ MT_MUST_USE static mt_status *check_kind(const call_ctx *c, const mt_kernel_call
   case MT_KERNEL_WHERE: return check_where(c);
   case MT_KERNEL_CAST: /* CastLike has the target as input 1 */
   case MT_KERNEL_CAST_NO_SATURATE:
+  case MT_KERNEL_CAST_E8M0_DOWN:
+  case MT_KERNEL_CAST_E8M0_NEAREST:
+  case MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE:
     MT_RETURN_IF_ERROR_PLAIN(want_counts(c, 1, 2, 1));
     return want_numel(c, &c->out[0], "output 0", mt_tensor_numel(&c->in[0]));
   case MT_KERNEL_COPY:
@@ -1211,6 +1214,8 @@ MT_MUST_USE static mt_status *check_alignment(const Mtbundle__BufferRef *r, cons
       r->kind != MTBUNDLE__BUFFER_REF__KIND__SCRATCH)
     return NULL;
   size_t es = mt_dtype_size((mt_dtype)r->type->dtype);
+  if (es == 0 && mt_dtype_is_packed((mt_dtype)r->type->dtype))
+    es = 1; /* bytes of packed elements */
   if (es && r->offset % es == 0) return NULL;
   return MT_ERR(DATA_LOSS, "%s %zu: offset %llu is not a multiple of its %zu-byte elements", what,
                 k, (unsigned long long)r->offset, es);

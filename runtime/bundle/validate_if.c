@@ -25,10 +25,10 @@ MT_MUST_USE static mt_status *check_outputs(const Mtbundle__Manifest *m, const M
   return NULL;
 }
 
-MT_MUST_USE static mt_status *check_range(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
-                                          uint32_t first, uint32_t count, size_t limit,
-                                          uint8_t *owned, const uint8_t *depth, uint8_t *out_depth,
-                                          const char *branch, const char *what) {
+mt_status *mt_bundle_check_branch_range(const Mtbundle__Manifest *m, const Mtbundle__Node *n,
+                                        uint32_t first, uint32_t count, size_t limit,
+                                        uint8_t *owned, const uint8_t *depth, uint8_t *out_depth,
+                                        const char *branch, const char *what) {
   if (first > limit || count > limit - first)
     return MT_ERR(DATA_LOSS, "%s: %s nodes [%u, +%u) are not branch nodes before it (%zu)", what,
                   branch, first, count, limit);
@@ -49,16 +49,17 @@ mt_status *mt_bundle_check_if(const Mtbundle__Manifest *m, const Mtbundle__Node 
                               const char *what) {
   const Mtbundle__IfBranches *ib = n->if_branches;
   *out_depth = 1;
-  if (n->kernel_kind != 0 || n->params.len != 0)
-    return MT_ERR(DATA_LOSS, "%s: an If node with a kernel kind or parameters", what);
+  if (n->kernel_kind != 0 || n->params.len != 0 || n->loop)
+    return MT_ERR(DATA_LOSS, "%s: an If node with a kernel kind or parameters (or a loop body)",
+                  what);
   if (n->n_inputs != 1 || n->inputs[0]->kind == MTBUNDLE__BUFFER_REF__KIND__NONE ||
       mt_bundle_type_bytes(n->inputs[0]->type) !=
           mt_dtype_size((mt_dtype)n->inputs[0]->type->dtype))
     return MT_ERR(DATA_LOSS, "%s: an If node needs one condition input of one element", what);
-  MT_RETURN_IF_ERROR_PLAIN(check_range(m, n, ib->then_first, ib->then_count, limit, owned, depth,
-                                       out_depth, "then_branch", what));
-  MT_RETURN_IF_ERROR_PLAIN(check_range(m, n, ib->else_first, ib->else_count, limit, owned, depth,
-                                       out_depth, "else_branch", what));
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_check_branch_range(
+      m, n, ib->then_first, ib->then_count, limit, owned, depth, out_depth, "then_branch", what));
+  MT_RETURN_IF_ERROR_PLAIN(mt_bundle_check_branch_range(
+      m, n, ib->else_first, ib->else_count, limit, owned, depth, out_depth, "else_branch", what));
   if (*out_depth > MT_BUNDLE_MAX_IF_DEPTH)
     return MT_ERR(DATA_LOSS, "%s: If nodes nest deeper than %d", what, MT_BUNDLE_MAX_IF_DEPTH);
   MT_RETURN_IF_ERROR_PLAIN(

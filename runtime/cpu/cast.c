@@ -56,14 +56,63 @@ static inline int64_t d2i(double v) {
 
 #define AS_I64(v) ((int64_t)(v))
 
+/* A type the CAST_TO_ALL tables do not hold: packed elements and float8e8m0 go through a double
+ * (exact for every value they hold) a chunk at a time. */
+static bool cast_via_double(mt_dtype dt) {
+  return mt_dtype_is_packed(dt) || dt == MT_DTYPE_FLOAT8E8M0;
+}
+
+MT_MUST_USE static mt_status *cast_chunked(mt_dtype from, const uint8_t *src, mt_dtype to,
+                                           uint8_t *dst, int64_t n, bool saturate,
+                                           mt_e8m0_round round) {
+  enum { CHUNK = 256 }; /* a multiple of every packing, so each chunk starts on a byte */
+  double tmp[CHUNK];
+  if (mt_dtype_is_packed(to)) memset(dst, 0, mt_dtype_bytes(to, n)); /* zero padding bits */
+  for (int64_t at = 0; at < n; at += CHUNK) {
+    int64_t m = n - at < CHUNK ? n - at : CHUNK;
+    const uint8_t *s = src + mt_dtype_bytes(from, at);
+    uint8_t *d = dst + mt_dtype_bytes(to, at);
+    if (mt_dtype_is_packed(from)) {
+      for (int64_t i = 0; i < m; i++) tmp[i] = mt_packed_value(from, mt_packed_code(s, from, i));
+    } else if (from == MT_DTYPE_FLOAT8E8M0) {
+      for (int64_t i = 0; i < m; i++) tmp[i] = mt_e8m0_to_float(s[i]);
+    } else if (to == MT_DTYPE_FLOAT8E8M0 || to == MT_DTYPE_FLOAT4E2M1) {
+      /* the narrow float formats round from the value as float32, as ONNX's reference does */
+      float f[CHUNK];
+      MT_RETURN_IF_ERROR_PLAIN(mt_cpu_cast_buffer_sat(from, s, MT_DTYPE_FLOAT32, f, m, true));
+      for (int64_t i = 0; i < m; i++) tmp[i] = f[i];
+    } else {
+      MT_RETURN_IF_ERROR_PLAIN(mt_cpu_cast_buffer_sat(from, s, MT_DTYPE_FLOAT64, tmp, m, true));
+    }
+    if (mt_dtype_is_packed(to)) {
+      for (int64_t i = 0; i < m; i++) mt_packed_set_code(d, to, i, mt_packed_code_of(to, tmp[i]));
+    } else if (to == MT_DTYPE_FLOAT8E8M0) {
+      for (int64_t i = 0; i < m; i++) d[i] = mt_float_to_e8m0((float)tmp[i], saturate, round);
+    } else {
+      MT_RETURN_IF_ERROR_PLAIN(mt_cpu_cast_buffer_sat(MT_DTYPE_FLOAT64, tmp, to, d, m, saturate));
+    }
+  }
+  return NULL;
+}
+
 mt_status *mt_cpu_cast_buffer_sat(mt_dtype from, const void *src, mt_dtype to, void *dst, int64_t n,
                                   bool saturate) {
+  return mt_cpu_cast_buffer_mode(from, src, to, dst, n, saturate, MT_E8M0_ROUND_UP);
+}
+
+mt_status *mt_cpu_cast_buffer_mode(mt_dtype from, const void *src, mt_dtype to, void *dst,
+                                   int64_t n, bool saturate, mt_e8m0_round round) {
   if (from == to) {
-    size_t es = mt_dtype_size(from);
-    if (es == 0 || !mt_dtype_supported(from))
+    if (mt_dtype_bits(from) == 0 || !mt_dtype_supported(from))
       return MT_ERR(UNIMPLEMENTED, "cast of %s is not supported", mt_dtype_name(from));
-    if (src != dst) memcpy(dst, src, (size_t)n * es);
+    if (src != dst) memcpy(dst, src, mt_dtype_bytes(from, n));
     return NULL;
+  }
+  if (cast_via_double(from) || cast_via_double(to)) {
+    if (!mt_dtype_supported(from) || !mt_dtype_supported(to))
+      return MT_ERR(UNIMPLEMENTED, "cast from %s to %s is not supported", mt_dtype_name(from),
+                    mt_dtype_name(to));
+    return cast_chunked(from, src, to, dst, n, saturate, round);
   }
   switch (from) {
   case MT_DTYPE_FLOAT32: CAST_TO_ALL(float, x, f2i) break;
@@ -95,12 +144,17 @@ mt_status *mt_cpu_cast_buffer(mt_dtype from, const void *src, mt_dtype to, void 
   return mt_cpu_cast_buffer_sat(from, src, to, dst, n, true);
 }
 
-mt_status *mt_cpu_cast_sat(const mt_tensor *in, mt_tensor *out, bool saturate) {
+mt_status *mt_cpu_cast_mode(const mt_tensor *in, mt_tensor *out, bool saturate,
+                            mt_e8m0_round round) {
   int64_t n = mt_tensor_numel(in);
   if (n != mt_tensor_numel(out))
     return MT_ERR(INTERNAL, "cast: %lld input elements but %lld outputs", (long long)n,
                   (long long)mt_tensor_numel(out));
-  return mt_cpu_cast_buffer_sat(in->dtype, in->data, out->dtype, out->data, n, saturate);
+  return mt_cpu_cast_buffer_mode(in->dtype, in->data, out->dtype, out->data, n, saturate, round);
+}
+
+mt_status *mt_cpu_cast_sat(const mt_tensor *in, mt_tensor *out, bool saturate) {
+  return mt_cpu_cast_mode(in, out, saturate, MT_E8M0_ROUND_UP);
 }
 
 mt_status *mt_cpu_cast(const mt_tensor *in, mt_tensor *out) {

@@ -99,3 +99,42 @@ uint8_t mt_float_to_f8(mt_dtype dt, float x, bool saturate) {
   }
   return (uint8_t)(sign | code);
 }
+
+float mt_fp4_to_float(uint8_t code) {
+  static const float mag[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+  float v = mag[code & 7];
+  return code & 8 ? -v : v;
+}
+
+uint8_t mt_float_to_fp4(float f) {
+  if (isnan(f)) return 0x8;
+  uint8_t sign = signbit(f) ? 8 : 0;
+  float a = fabsf(f);
+  /* the midpoints between neighbours; a tie goes to the code with an even mantissa bit (even
+   * code), which is the lower neighbour at 0.25, 1.25, 2.5 and 5 and the upper one elsewhere */
+  static const float mid[7] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
+  uint8_t c = 0;
+  while (c < 7 && (a > mid[c] || (a == mid[c] && (c & 1)))) c++;
+  return (uint8_t)(sign | c);
+}
+
+float mt_e8m0_to_float(uint8_t e) {
+  if (e == 0xff) return NAN;
+  return ldexpf(1.0f, (int)e - 127);
+}
+
+uint8_t mt_float_to_e8m0(float f, bool saturate, mt_e8m0_round mode) {
+  uint32_t bits;
+  memcpy(&bits, &f, 4);
+  uint32_t e = bits >> 23 & 0xff;
+  if (e == 0xff) return 0xff;
+  bool up = false;
+  if (mode == MT_E8M0_ROUND_UP) {
+    up = (bits & 0x7fffff) != 0;
+  } else if (mode == MT_E8M0_ROUND_NEAREST) {
+    bool g = bits & 0x400000, r = bits & 0x200000, s = (bits & 0x1fffff) != 0;
+    up = g && (r || s || e > 0);
+  }
+  if (up && saturate && e == 0xfe) up = false;
+  return (uint8_t)(e + (up ? 1 : 0)); /* 0xfe + 1 without saturation is 0xff: NaN */
+}

@@ -24,4 +24,23 @@ float mt_f8_to_float(mt_dtype dt, uint8_t b);
  * NaN (E5M2: infinity). dt must be a float8 dtype. */
 uint8_t mt_float_to_f8(mt_dtype dt, float f, bool saturate);
 
+/* float4e2m1 (the 4-bit code of a packed element): sign, 2 exponent bits (bias 1), 1 mantissa
+ * bit; values +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}, no infinity or NaN. The store rounds to nearest
+ * even and saturates: +-inf and values beyond 6 become +-6, NaN becomes -0 (what ml_dtypes, and so
+ * the ONNX reference, gives). */
+float mt_fp4_to_float(uint8_t code);
+uint8_t mt_float_to_fp4(float f);
+
+/* float8e8m0: an exponent byte, 2^(e - 127); 0xff is NaN. The store takes f's float32 exponent
+ * and rounds the mantissa away as round_mode says (up: any nonzero mantissa adds one; down:
+ * dropped; nearest: to nearest, ties up); saturate keeps a round-up from overflowing past 0xfe.
+ * NaN and infinity give 0xff; zero and values below 2^-127 give 0 (the ONNX reference's rule). */
+typedef enum mt_e8m0_round {
+  MT_E8M0_ROUND_UP = 0,
+  MT_E8M0_ROUND_DOWN = 1,
+  MT_E8M0_ROUND_NEAREST = 2,
+} mt_e8m0_round;
+float mt_e8m0_to_float(uint8_t e);
+uint8_t mt_float_to_e8m0(float f, bool saturate, mt_e8m0_round mode);
+
 #endif

@@ -88,6 +88,9 @@ static const char *const kind_names[MT_KERNEL_COUNT] = {
     [MT_KERNEL_TFIDF] = "tfidf",
     [MT_KERNEL_CAUSAL_CONV] = "causal_conv",
     [MT_KERNEL_LINEAR_ATTN] = "linear_attn",
+    [MT_KERNEL_CAST_E8M0_DOWN] = "cast_e8m0_down",
+    [MT_KERNEL_CAST_E8M0_NEAREST] = "cast_e8m0_nearest",
+    [MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE] = "cast_e8m0_nearest_no_saturate",
 };
 
 const char *mt_kernel_kind_name(mt_kernel_kind kind) {
@@ -237,6 +240,10 @@ mt_status *mt_cpu_kernel_run(const mt_kernel_call *call, int n_inputs,
     return mt_cpu_ew_where(x, inputs[1], inputs[2], y);
   case MT_KERNEL_CAST: return mt_cpu_cast(x, y);
   case MT_KERNEL_CAST_NO_SATURATE: return mt_cpu_cast_sat(x, y, false);
+  case MT_KERNEL_CAST_E8M0_DOWN: return mt_cpu_cast_mode(x, y, true, MT_E8M0_ROUND_DOWN);
+  case MT_KERNEL_CAST_E8M0_NEAREST: return mt_cpu_cast_mode(x, y, true, MT_E8M0_ROUND_NEAREST);
+  case MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE:
+    return mt_cpu_cast_mode(x, y, false, MT_E8M0_ROUND_NEAREST);
   case MT_KERNEL_REDUCE:
     mt_cpu_reduce(call->params.reduce.op, x->dtype, x->data, x->rank, x->dims,
                   call->params.reduce.axes_mask, y->data);

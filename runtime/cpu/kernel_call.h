@@ -122,6 +122,11 @@ typedef enum mt_kernel_kind {
   MT_KERNEL_TFIDF,          /* mt_kc_tfidf: TfIdfVectorizer over integer tokens */
   MT_KERNEL_CAUSAL_CONV,    /* mt_kc_causal_conv: CausalConvWithState (input, weight, bias, past) */
   MT_KERNEL_LINEAR_ATTN,    /* mt_kc_linear_attn: LinearAttention (q, k, v, past, decay, beta) */
+  /* packed sub-byte dtypes and float8e8m0 (issue 13): Cast's round_mode for float8e8m0 targets
+   * (MT_KERNEL_CAST / _NO_SATURATE round up, the default); no parameters */
+  MT_KERNEL_CAST_E8M0_DOWN,
+  MT_KERNEL_CAST_E8M0_NEAREST,
+  MT_KERNEL_CAST_E8M0_NEAREST_NO_SATURATE,
   MT_KERNEL_COUNT,
 } mt_kernel_kind;
 

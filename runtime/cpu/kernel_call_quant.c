@@ -7,7 +7,9 @@
  * integer products are exact. Out-of-range quotients saturate (the spec's rule) where the
  * reference's int32 cast would wrap. Float8 types take the quotient rounded to the format (saturated
  * or not per the call) and give it back widened times the scale; their zero point must be 0 (the
- * spec's rule: the reference ignores it, so a nonzero one is refused rather than dropped). */
+ * spec's rule: the reference ignores it, so a nonzero one is refused rather than dropped).
+ * float4e2m1 is handled like float8 (always saturating), the packed int4/uint4/int2/uint2 like the
+ * wider integers, through the packed-aware element accessors of tensor.h. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -38,11 +40,11 @@ MT_MUST_USE static mt_status *check_param(const mt_tensor *t, const char *what,
   return NULL;
 }
 
-/* A float8 zero point must be all zeros (+0 or -0): the format has no offset to add. */
+/* A float8 / float4 zero point must be all zeros (+0 or -0): the format has no offset to add. */
 MT_MUST_USE static mt_status *check_f8_zero(const mt_tensor *zp) {
   if (!zp) return NULL;
   for (int64_t i = 0; i < mt_tensor_numel(zp); i++)
-    if ((((const uint8_t *)zp->data)[i] & 0x7f) != 0)
+    if (mt_tensor_get_f64(zp, i) != 0)
       return MT_ERR(INVALID_ARGUMENT, "a %s zero point must be 0", mt_dtype_name(zp->dtype));
   return NULL;
 }
@@ -53,7 +55,8 @@ MT_MUST_USE static mt_status *run_qdq(const mt_kc_quant *p, bool quant, int n_in
   const mt_tensor *x = in[0], *s = in[1], *zp = n_inputs > 2 ? in[2] : NULL;
   double lo = 0, hi = 0;
   mt_dtype qt = quant ? y->dtype : x->dtype;
-  bool f8 = mt_dtype_is_float8(qt);
+  /* float8 and float4e2m1 round to their format (float4 always saturates: it has no inf/NaN) */
+  bool f8 = mt_dtype_is_float8(qt) || qt == MT_DTYPE_FLOAT4E2M1;
   bool types = (mt_quant_range(qt, &lo, &hi) || f8 || (!quant && qt == MT_DTYPE_INT32)) &&
                mt_dtype_is_float(quant ? x->dtype : y->dtype);
   if (!types)
@@ -69,11 +72,16 @@ MT_MUST_USE static mt_status *run_qdq(const mt_kc_quant *p, bool quant, int n_in
     MT_RETURN_IF_ERROR_PLAIN(check_f8_zero(zp));
     zp = NULL;
   }
+  if (quant && mt_dtype_is_packed(qt)) memset(y->data, 0, mt_tensor_nbytes(y)); /* padding bits */
   for (int64_t i = 0; i < n; i++) {
     int64_t k = mt_quant_param_index(p, i);
     if (quant) {
       float q =
           in_precision((float)mt_tensor_get_f64(x, i) / (float)mt_tensor_get_f64(s, k), x->dtype);
+      if (qt == MT_DTYPE_FLOAT4E2M1) {
+        mt_packed_set_code(y->data, qt, i, mt_float_to_fp4(q));
+        continue;
+      }
       if (f8) {
         ((uint8_t *)y->data)[i] = mt_float_to_f8(qt, q, p->saturate);
         continue;

@@ -59,13 +59,19 @@ typedef struct mt_kc_qlinear {
 } mt_kc_qlinear;
 
 /* The saturation range of an integer quantized type; false for any other type (the float8
- * types, mt_dtype_is_float8, round to the format instead: the zero point must be 0). */
+ * types, mt_dtype_is_float8, and float4e2m1 round to the format instead: the zero point must be
+ * 0). The packed int4/uint4/int2/uint2 are here too: callers that index bytes must refuse them
+ * (mt_dtype_is_packed). */
 static inline bool mt_quant_range(mt_dtype dt, double *lo, double *hi) {
   switch (dt) {
   case MT_DTYPE_UINT8: *lo = 0, *hi = 255; return true;
   case MT_DTYPE_INT8: *lo = -128, *hi = 127; return true;
   case MT_DTYPE_UINT16: *lo = 0, *hi = 65535; return true;
   case MT_DTYPE_INT16: *lo = -32768, *hi = 32767; return true;
+  case MT_DTYPE_UINT4: *lo = 0, *hi = 15; return true; /* packed (mt_dtype_is_packed) */
+  case MT_DTYPE_INT4: *lo = -8, *hi = 7; return true;
+  case MT_DTYPE_UINT2: *lo = 0, *hi = 3; return true;
+  case MT_DTYPE_INT2: *lo = -2, *hi = 1; return true;
   default: return false;
   }
 }

@@ -24,9 +24,40 @@ bool mt_dtype_supported(mt_dtype dt) {
   case MT_DTYPE_FLOAT8E4M3FNUZ:
   case MT_DTYPE_FLOAT8E5M2:
   case MT_DTYPE_FLOAT8E5M2FNUZ:
+  case MT_DTYPE_FLOAT8E8M0:
   case MT_DTYPE_BOOL: return true;
-  default: return false;
+  default: return mt_dtype_is_packed(dt);
   }
+}
+
+bool mt_dtype_is_packed(mt_dtype dt) {
+  return dt == MT_DTYPE_INT4 || dt == MT_DTYPE_UINT4 || dt == MT_DTYPE_FLOAT4E2M1 ||
+         dt == MT_DTYPE_INT2 || dt == MT_DTYPE_UINT2;
+}
+
+int mt_dtype_bits(mt_dtype dt) {
+  if (dt == MT_DTYPE_INT2 || dt == MT_DTYPE_UINT2) return 2;
+  if (mt_dtype_is_packed(dt)) return 4;
+  return 8 * (int)mt_dtype_size(dt);
+}
+
+/* The value of a packed code: int4/int2 sign-extended, float4e2m1 decoded. */
+double mt_packed_value(mt_dtype dt, uint8_t code) {
+  switch (dt) {
+  case MT_DTYPE_INT4: return (double)(code >= 8 ? (int)code - 16 : (int)code);
+  case MT_DTYPE_INT2: return (double)(code >= 2 ? (int)code - 4 : (int)code);
+  case MT_DTYPE_FLOAT4E2M1: return mt_fp4_to_float(code);
+  default: return (double)code;
+  }
+}
+
+/* The packed code of v: integers truncate toward zero and keep their low bits (as the wider
+ * integer casts wrap), float4e2m1 rounds to nearest even and saturates. */
+uint8_t mt_packed_code_of(mt_dtype dt, double v) {
+  if (dt == MT_DTYPE_FLOAT4E2M1) return mt_float_to_fp4((float)v);
+  int64_t i = 0;
+  if (v == v) i = v >= 9.2e18 ? INT64_MAX : (v <= -9.2e18 ? INT64_MIN : (int64_t)v);
+  return (uint8_t)((uint64_t)i & ((1u << mt_dtype_bits(dt)) - 1));
 }
 
 size_t mt_dtype_size(mt_dtype dt) {
@@ -40,6 +71,7 @@ size_t mt_dtype_size(mt_dtype dt) {
   case MT_DTYPE_FLOAT8E4M3FNUZ:
   case MT_DTYPE_FLOAT8E5M2:
   case MT_DTYPE_FLOAT8E5M2FNUZ:
+  case MT_DTYPE_FLOAT8E8M0:
   case MT_DTYPE_BOOL:
   case MT_DTYPE_SEQUENCE:
   case MT_DTYPE_OPTIONAL: return 1;
@@ -195,7 +227,11 @@ double mt_tensor_get_f64(const mt_tensor *t, int64_t i) {
   case MT_DTYPE_FLOAT8E4M3FNUZ:
   case MT_DTYPE_FLOAT8E5M2:
   case MT_DTYPE_FLOAT8E5M2FNUZ: return mt_f8_to_float(t->dtype, ((const uint8_t *)t->data)[i]);
-  default: return NAN;
+  case MT_DTYPE_FLOAT8E8M0: return mt_e8m0_to_float(((const uint8_t *)t->data)[i]);
+  default:
+    if (mt_dtype_is_packed(t->dtype))
+      return mt_packed_value(t->dtype, mt_packed_code(t->data, t->dtype, i));
+    return NAN;
   }
 }
 
@@ -243,6 +279,12 @@ void mt_tensor_set_f64(mt_tensor *t, int64_t i, double v) {
   case MT_DTYPE_FLOAT8E5M2FNUZ:
     ((uint8_t *)t->data)[i] = mt_float_to_f8(t->dtype, (float)v, true);
     break;
-  default: break;
+  case MT_DTYPE_FLOAT8E8M0:
+    ((uint8_t *)t->data)[i] = mt_float_to_e8m0((float)v, true, MT_E8M0_ROUND_UP);
+    break;
+  default:
+    if (mt_dtype_is_packed(t->dtype))
+      mt_packed_set_code(t->data, t->dtype, i, mt_packed_code_of(t->dtype, v));
+    break;
   }
 }

@@ -12,28 +12,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MT_LT_FUNCS(X)                                                                             \
-  X(cublasLtCreate)                                                                                \
-  X(cublasLtDestroy)                                                                               \
-  X(cublasLtMatmulDescCreate)                                                                      \
-  X(cublasLtMatmulDescDestroy)                                                                     \
-  X(cublasLtMatmulDescSetAttribute)                                                                \
-  X(cublasLtMatrixLayoutCreate)                                                                    \
-  X(cublasLtMatrixLayoutDestroy)                                                                   \
-  X(cublasLtMatrixLayoutSetAttribute)                                                              \
-  X(cublasLtMatmulPreferenceCreate)                                                                \
-  X(cublasLtMatmulPreferenceDestroy)                                                               \
-  X(cublasLtMatmulPreferenceSetAttribute)                                                          \
-  X(cublasLtMatmulAlgoGetHeuristic)                                                                \
-  X(cublasLtMatmul)
+/* Every entry point taken from the two libraries, in one table: X(LIB, function) with LIB
+ * LT (libcublasLt: every GEMM call) or BLAS (libcublas: grouped calls only, loaded on the first
+ * grouped call a session prepares). */
+#define MT_BLAS_SYMBOLS(X)                                                                         \
+  X(LT, cublasLtCreate)                                                                            \
+  X(LT, cublasLtDestroy)                                                                           \
+  X(LT, cublasLtMatmulDescCreate)                                                                  \
+  X(LT, cublasLtMatmulDescDestroy)                                                                 \
+  X(LT, cublasLtMatmulDescSetAttribute)                                                            \
+  X(LT, cublasLtMatrixLayoutCreate)                                                                \
+  X(LT, cublasLtMatrixLayoutDestroy)                                                               \
+  X(LT, cublasLtMatrixLayoutSetAttribute)                                                          \
+  X(LT, cublasLtMatmulPreferenceCreate)                                                            \
+  X(LT, cublasLtMatmulPreferenceDestroy)                                                           \
+  X(LT, cublasLtMatmulPreferenceSetAttribute)                                                      \
+  X(LT, cublasLtMatmulAlgoGetHeuristic)                                                            \
+  X(LT, cublasLtMatmul)                                                                            \
+  X(BLAS, cublasCreate_v2)                                                                         \
+  X(BLAS, cublasDestroy_v2)                                                                        \
+  X(BLAS, cublasSetStream_v2)                                                                      \
+  X(BLAS, cublasSetWorkspace_v2)                                                                   \
+  X(BLAS, cublasSetSmCountTarget)                                                                  \
+  X(BLAS, cublasGemmGroupedBatchedEx)
 
+/* The resolved entry points of both libraries (a library's are valid once lib_error of it is ""). */
 static struct {
-#define MT_LT_FIELD(name) __typeof__(&name) name;
-  MT_LT_FUNCS(MT_LT_FIELD)
-#undef MT_LT_FIELD
-} lt;
-static pthread_once_t lt_once = PTHREAD_ONCE_INIT;
-static char lt_error[256]; /* "" when loaded */
+#define MT_BLAS_FIELD(lib, name) __typeof__(&name) name;
+  MT_BLAS_SYMBOLS(MT_BLAS_FIELD)
+#undef MT_BLAS_FIELD
+} fn;
+
+enum { LIB_LT, LIB_BLAS, LIB_COUNT };
+static const struct {
+  const char *env, *base; /* dlopen: $env when set, else base.13, base, the toolkit's copy */
+} LIBS[LIB_COUNT] = {{"MTRT_CUBLASLT_PATH", "libcublasLt.so"},
+                     {"MTRT_CUBLAS_PATH", "libcublas.so"}};
+static const struct {
+  int lib;
+  const char *name;
+  void **slot;
+} SYMBOLS[] = {
+#define MT_BLAS_ENTRY(lib, name) {LIB_##lib, #name, (void **)&fn.name},
+    MT_BLAS_SYMBOLS(MT_BLAS_ENTRY)
+#undef MT_BLAS_ENTRY
+};
+static pthread_once_t lib_once[LIB_COUNT] = {PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT};
+static char lib_error[LIB_COUNT][256]; /* "" when loaded */
 
 /* dlopen of $ENV when set, else BASE.so.13, BASE.so, then the toolkit's copy (CUDA images do
  * not always put it on the loader's path); NULL with err saying why. */
@@ -51,46 +76,18 @@ static void *open_library(const char *env_name, const char *base, char *err, siz
   return lib;
 }
 
-/* cuBLAS, for grouped calls only: loaded on the first grouped call a session prepares. */
-#define MT_BLAS_FUNCS(X)                                                                           \
-  X(cublasCreate_v2)                                                                               \
-  X(cublasDestroy_v2)                                                                              \
-  X(cublasSetStream_v2)                                                                            \
-  X(cublasSetWorkspace_v2)                                                                         \
-  X(cublasSetSmCountTarget)                                                                        \
-  X(cublasGemmGroupedBatchedEx)
-
-static struct {
-#define MT_BLAS_FIELD(name) __typeof__(&name) name;
-  MT_BLAS_FUNCS(MT_BLAS_FIELD)
-#undef MT_BLAS_FIELD
-} blas;
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static char blas_error[256]; /* "" when loaded */
-
-static void blas_load(void) {
-  void *lib = open_library("MTRT_CUBLAS_PATH", "libcublas.so", blas_error, sizeof blas_error);
-  if (!lib) return;
-#define MT_BLAS_RESOLVE(name)                                                                      \
-  if (!(*(void **)&blas.name = dlsym(lib, #name))) {                                               \
-    snprintf(blas_error, sizeof blas_error, "libcublas lacks %s", #name);                          \
-    return;                                                                                        \
-  }
-  MT_BLAS_FUNCS(MT_BLAS_RESOLVE)
-#undef MT_BLAS_RESOLVE
+/* Opens library lib and resolves its entries of SYMBOLS; lib_error[lib] says why not. */
+static void lib_load(int lib) {
+  char *err = lib_error[lib];
+  void *h = open_library(LIBS[lib].env, LIBS[lib].base, err, sizeof lib_error[lib]);
+  for (size_t i = 0; h && i < sizeof SYMBOLS / sizeof *SYMBOLS; i++)
+    if (SYMBOLS[i].lib == lib && !(*SYMBOLS[i].slot = dlsym(h, SYMBOLS[i].name))) {
+      snprintf(err, sizeof lib_error[lib], "%s lacks %s", LIBS[lib].base, SYMBOLS[i].name);
+      return;
+    }
 }
-
-static void lt_load(void) {
-  void *lib = open_library("MTRT_CUBLASLT_PATH", "libcublasLt.so", lt_error, sizeof lt_error);
-  if (!lib) return;
-#define MT_LT_RESOLVE(name)                                                                        \
-  if (!(*(void **)&lt.name = dlsym(lib, #name))) {                                                 \
-    snprintf(lt_error, sizeof lt_error, "libcublasLt lacks %s", #name);                            \
-    return;                                                                                        \
-  }
-  MT_LT_FUNCS(MT_LT_RESOLVE)
-#undef MT_LT_RESOLVE
-}
+static void lt_load(void) { lib_load(LIB_LT); }
+static void blas_load(void) { lib_load(LIB_BLAS); }
 
 typedef struct gemm_problem {
   cublasLtMatmulDesc_t desc;
@@ -136,15 +133,15 @@ static cublasLtEpilogue_t epilogue_of(uint32_t e) {
 MT_MUST_USE static mt_status *layout(cublasLtMatrixLayout_t *out, uint64_t rows, uint64_t cols,
                                      int64_t ld, int64_t batch, int64_t stride) {
   MT_RETURN_IF_ERROR_PLAIN(
-      lt_check(lt.cublasLtMatrixLayoutCreate(out, CUDA_R_32F, rows, cols, ld), "layout"));
+      lt_check(fn.cublasLtMatrixLayoutCreate(out, CUDA_R_32F, rows, cols, ld), "layout"));
   if (batch > 1) {
     int32_t count = (int32_t)batch;
     MT_RETURN_IF_ERROR_PLAIN(
-        lt_check(lt.cublasLtMatrixLayoutSetAttribute(*out, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+        lt_check(fn.cublasLtMatrixLayoutSetAttribute(*out, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
                                                      &count, sizeof count),
                  "batch count"));
     MT_RETURN_IF_ERROR_PLAIN(
-        lt_check(lt.cublasLtMatrixLayoutSetAttribute(
+        lt_check(fn.cublasLtMatrixLayoutSetAttribute(
                      *out, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride),
                  "batch stride"));
   }
@@ -170,30 +167,30 @@ MT_MUST_USE static mt_status *prepare_problem(mt_gpu_gemm_call *call,
   p->c = has_c ? resolve(ctx, q->c) : p->d;
   cublasComputeType_t compute = lc->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   MT_RETURN_IF_ERROR_PLAIN(
-      lt_check(lt.cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F), "descriptor"));
+      lt_check(fn.cublasLtMatmulDescCreate(&p->desc, compute, CUDA_R_32F), "descriptor"));
   /* d^T = op(b)^T op(a)^T in column-major terms */
   cublasOperation_t ta = q->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t tb = q->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   MT_RETURN_IF_ERROR_PLAIN(lt_check(
-      lt.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta),
+      fn.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta),
       "transa"));
   MT_RETURN_IF_ERROR_PLAIN(lt_check(
-      lt.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb),
+      fn.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb),
       "transb"));
   MT_RETURN_IF_ERROR_PLAIN(lt_check(
-      lt.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi),
+      fn.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi),
       "epilogue"));
   if (q->bias && q->bias->kind != MTBUNDLE__BUFFER_REF__KIND__NONE) {
     CUdeviceptr bias = resolve(ctx, q->bias);
     MT_RETURN_IF_ERROR_PLAIN(
-        lt_check(lt.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+        lt_check(fn.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                    &bias, sizeof bias),
                  "bias"));
   }
   if (lc->sm_count > 0) {
     int32_t sms = lc->sm_count;
     MT_RETURN_IF_ERROR_PLAIN(
-        lt_check(lt.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET,
+        lt_check(fn.cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET,
                                                    &sms, sizeof sms),
                  "SM-count target"));
   }
@@ -206,18 +203,18 @@ MT_MUST_USE static mt_status *prepare_problem(mt_gpu_gemm_call *call,
   /* c and d share ldc and the batch stride stride_c (the loader checks it covers an item) */
   MT_RETURN_IF_ERROR_PLAIN(layout(&p->lc, n, m, q->ldc, q->batch, q->stride_c));
   cublasLtMatmulPreference_t pref;
-  MT_RETURN_IF_ERROR_PLAIN(lt_check(lt.cublasLtMatmulPreferenceCreate(&pref), "preference"));
+  MT_RETURN_IF_ERROR_PLAIN(lt_check(fn.cublasLtMatmulPreferenceCreate(&pref), "preference"));
   uint64_t ws = call->workspace_bytes;
-  mt_status *st = lt_check(lt.cublasLtMatmulPreferenceSetAttribute(
+  mt_status *st = lt_check(fn.cublasLtMatmulPreferenceSetAttribute(
                                pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
                            "workspace preference");
   cublasLtMatmulHeuristicResult_t result;
   int found = 0;
   if (!st)
-    st = lt_check(lt.cublasLtMatmulAlgoGetHeuristic(call->handle, p->desc, p->la, p->lb, p->lc,
+    st = lt_check(fn.cublasLtMatmulAlgoGetHeuristic(call->handle, p->desc, p->la, p->lb, p->lc,
                                                     p->lc, pref, 1, &result, &found),
                   "heuristic");
-  lt.cublasLtMatmulPreferenceDestroy(pref);
+  fn.cublasLtMatmulPreferenceDestroy(pref);
   if (!st && found < 1)
     st = MT_ERR(UNIMPLEMENTED, "cuBLASLt has no algorithm for a %llux%llux%llu GEMM",
                 (unsigned long long)m, (unsigned long long)n, (unsigned long long)k);
@@ -248,8 +245,8 @@ MT_MUST_USE static mt_status *prepare_grouped(mt_gpu_gemm_call *call,
   resolver rs = {resolve, ctx};
   MT_RETURN_IF_ERROR_PLAIN(mt_gemm_grouped_build(lc, resolve_u64, &rs, &call->grouped, &call->how));
   if (call->how) return NULL;
-  pthread_once(&blas_once, blas_load);
-  if (blas_error[0]) {
+  pthread_once(&lib_once[LIB_BLAS], blas_load);
+  if (lib_error[LIB_BLAS][0]) {
     mt_gemm_grouped_free(&call->grouped);
     call->how = "cuBLAS (cublasGemmGroupedBatchedEx) could not be loaded";
     return NULL;
@@ -258,10 +255,10 @@ MT_MUST_USE static mt_status *prepare_grouped(mt_gpu_gemm_call *call,
   call->compute = lc->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   /* no heuristic query exists for the grouped API: the bundle's workspace size stands */
   call->need = lc->workspace_bytes;
-  MT_RETURN_IF_ERROR_PLAIN(lt_check(blas.cublasCreate_v2(&call->blas_handle), "cuBLAS handle"));
+  MT_RETURN_IF_ERROR_PLAIN(lt_check(fn.cublasCreate_v2(&call->blas_handle), "cuBLAS handle"));
   if (lc->sm_count > 0)
     MT_RETURN_IF_ERROR_PLAIN(
-        lt_check(blas.cublasSetSmCountTarget(call->blas_handle, lc->sm_count), "SM-count target"));
+        lt_check(fn.cublasSetSmCountTarget(call->blas_handle, lc->sm_count), "SM-count target"));
   size_t n = call->grouped.n_matrices, bytes = 3 * n * sizeof(uint64_t);
   uint64_t *host = malloc(bytes);
   if (!host) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
@@ -277,10 +274,10 @@ MT_MUST_USE static mt_status *prepare_grouped(mt_gpu_gemm_call *call,
 mt_status *mt_gpu_gemm_prepare(const Mtbundle__GpuLibCall *lc, mt_gpu_resolve_fn resolve, void *ctx,
                                const mt_cu_api *cu, mt_gpu_gemm_call **out) {
   *out = NULL;
-  pthread_once(&lt_once, lt_load);
-  if (lt_error[0])
+  pthread_once(&lib_once[LIB_LT], lt_load);
+  if (lib_error[LIB_LT][0])
     return MT_ERR(UNAVAILABLE, "the plan has GEMM library calls but cuBLASLt is missing: %s",
-                  lt_error);
+                  lib_error[LIB_LT]);
   mt_gpu_gemm_call *call = calloc(1, sizeof *call);
   if (call) call->problems = calloc(lc->n_problems + 1, sizeof *call->problems);
   if (!call || !call->problems) {
@@ -292,7 +289,7 @@ mt_status *mt_gpu_gemm_prepare(const Mtbundle__GpuLibCall *lc, mt_gpu_resolve_fn
   call->workspace_bytes = (size_t)lc->workspace_bytes;
   mt_status *st = NULL;
   if (lc->kind == MT_GPU_GEMM_GROUPED) st = prepare_grouped(call, lc, resolve, ctx, cu);
-  if (!st && !call->blas_handle) st = lt_check(lt.cublasLtCreate(&call->handle), "handle creation");
+  if (!st && !call->blas_handle) st = lt_check(fn.cublasLtCreate(&call->handle), "handle creation");
   for (size_t i = 0; !st && !call->blas_handle && i < lc->n_problems; i++) {
     st = prepare_problem(call, lc, lc->problems[i], &call->problems[i], resolve, ctx);
     call->n_problems = i + 1;
@@ -320,12 +317,12 @@ MT_MUST_USE static mt_status *enqueue_grouped(const mt_gpu_gemm_call *call, CUst
   const mt_gemm_grouped *g = &call->grouped;
   size_t n = g->n_matrices;
   CUdeviceptr arrays = call->ptr_arrays;
-  MT_RETURN_IF_ERROR_PLAIN(lt_check(blas.cublasSetStream_v2(call->blas_handle, stream), "stream"));
+  MT_RETURN_IF_ERROR_PLAIN(lt_check(fn.cublasSetStream_v2(call->blas_handle, stream), "stream"));
   MT_RETURN_IF_ERROR_PLAIN(lt_check(
-      blas.cublasSetWorkspace_v2(call->blas_handle, (void *)call->workspace, call->workspace_bytes),
+      fn.cublasSetWorkspace_v2(call->blas_handle, (void *)call->workspace, call->workspace_bytes),
       "workspace"));
   /* gemm_plan's operation codes are cuBLAS's (CUBLAS_OP_N 0, CUBLAS_OP_T 1) */
-  return lt_check(blas.cublasGemmGroupedBatchedEx(
+  return lt_check(fn.cublasGemmGroupedBatchedEx(
                       call->blas_handle, (const cublasOperation_t *)g->transa,
                       (const cublasOperation_t *)g->transb, g->m, g->n, g->k, g->alpha,
                       (const void *const *)arrays, CUDA_R_32F, g->lda,
@@ -340,7 +337,7 @@ mt_status *mt_gpu_gemm_enqueue(const mt_gpu_gemm_call *call, CUstream stream) {
   for (size_t i = 0; i < call->n_problems; i++) {
     const gemm_problem *p = &call->problems[i];
     MT_RETURN_IF_ERROR(
-        lt_check(lt.cublasLtMatmul(call->handle, p->desc, &p->alpha, (const void *)p->b, p->la,
+        lt_check(fn.cublasLtMatmul(call->handle, p->desc, &p->alpha, (const void *)p->b, p->la,
                                    (const void *)p->a, p->lb, &p->beta, (const void *)p->c, p->lc,
                                    (void *)p->d, p->lc, &p->algo, (void *)call->workspace,
                                    call->workspace_bytes, stream),
@@ -352,17 +349,17 @@ mt_status *mt_gpu_gemm_enqueue(const mt_gpu_gemm_call *call, CUstream stream) {
 
 void mt_gpu_gemm_free(mt_gpu_gemm_call *call, const mt_cu_api *cu) {
   if (!call) return;
-  if (call->blas_handle) blas.cublasDestroy_v2(call->blas_handle);
+  if (call->blas_handle) fn.cublasDestroy_v2(call->blas_handle);
   if (call->ptr_arrays) cu->cuMemFree(call->ptr_arrays);
   mt_gemm_grouped_free(&call->grouped);
   for (size_t i = 0; i < call->n_problems; i++) {
     gemm_problem *p = &call->problems[i];
-    if (p->la) lt.cublasLtMatrixLayoutDestroy(p->la);
-    if (p->lb) lt.cublasLtMatrixLayoutDestroy(p->lb);
-    if (p->lc) lt.cublasLtMatrixLayoutDestroy(p->lc);
-    if (p->desc) lt.cublasLtMatmulDescDestroy(p->desc);
+    if (p->la) fn.cublasLtMatrixLayoutDestroy(p->la);
+    if (p->lb) fn.cublasLtMatrixLayoutDestroy(p->lb);
+    if (p->lc) fn.cublasLtMatrixLayoutDestroy(p->lc);
+    if (p->desc) fn.cublasLtMatmulDescDestroy(p->desc);
   }
-  if (call->handle) lt.cublasLtDestroy(call->handle);
+  if (call->handle) fn.cublasLtDestroy(call->handle);
   free(call->problems);
   free(call);
 }

@@ -113,7 +113,7 @@ def main():
         print("FAIL compile: " + p.stderr.strip())
         return 1
     p = subprocess.run([args.mtcc, "inspect", bundle], capture_output=True, text=True)
-    if p.returncode or " if=1 (branches: 8 nodes)" not in p.stdout:
+    if p.returncode or " if=1 (branches and bodies: 8 nodes)" not in p.stdout:
         print("FAIL inspect does not show the If and its 8 branch nodes:\n" + p.stdout + p.stderr)
         return 1
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])

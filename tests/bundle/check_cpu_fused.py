@@ -63,7 +63,7 @@ def main():
     proc = subprocess.run([args.mtcc, "compile", spec, "-o", unfused, "--cpu-only"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env={**os.environ, "MTCC_CPU_FUSION": "0"})
-    if proc.returncode != 0 or "(0 elementwise nodes fused)" not in proc.stdout:
+    if proc.returncode != 0 or "(elementwise fusion off (MTCC_CPU_FUSION=0))" not in proc.stdout:
         sys.exit(f"check_cpu_fused: the unfused compile failed or fused:\n{proc.stdout}")
 
     rng = np.random.default_rng(7)

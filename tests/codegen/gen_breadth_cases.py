@@ -17,9 +17,18 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 
+def proto_of(value, name):
+    """A TensorProto, or a SequenceProto for a list (a sequence input or output)."""
+    if isinstance(value, list):
+        return numpy_helper.from_list(value, name)
+    return numpy_helper.from_array(value, name)
+
+
 def write_case(root, name, graph, inputs, opset, oracle="ort"):
-    """oracle "onnx": the onnx wheel's reference implementation, for cases ONNX Runtime has no
-    kernel for or computes differently from the specification (say why at the call)."""
+    """CASE/model.onnx of graph and CASE/test_data_set_0 of inputs (arrays, or lists of arrays for
+    sequences) and the oracle's outputs: "ort" ONNX Runtime; "onnx" the onnx wheel's reference
+    implementation, for cases ONNX Runtime has no kernel for or computes differently from the
+    specification (say why at the call). Also gen_control_cases.py's (tests/control)."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -36,10 +45,10 @@ def write_case(root, name, graph, inputs, opset, oracle="ort"):
         outputs = sess.run(None, feeds)
     for k, v in enumerate(inputs):
         with open(os.path.join(data, f"input_{k}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, graph.input[k].name).SerializeToString())
+            f.write(proto_of(v, graph.input[k].name).SerializeToString())
     for k, v in enumerate(outputs):
         with open(os.path.join(data, f"output_{k}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(v, graph.output[k].name).SerializeToString())
+            f.write(proto_of(v, graph.output[k].name).SerializeToString())
 
 
 def one_hot(root, name, axis, indices, depth, depth_dtype, values_dtype):

@@ -5,10 +5,16 @@ layout of ONNX's test data (CASE/model.onnx, CASE/test_data_set_N/{input,output}
 The wheel ships only the pytorch/simple/light cases as files; its node cases exist as Python
 generators (onnx.backend.test.case.node), newer than Debian's 1.12 copy. Only tensor-typed cases
 are written: sequence/map/optional inputs cannot be stored as TensorProto files and mtcc does not
-support those types anyway (they count as unsupported in Debian's copy)."""
+support those types anyway (they count as unsupported in Debian's copy).
+
+The cases are written into a fresh folder next to --out that then replaces it, so a case the
+wheel (or NOISY_EXPECTED) no longer has disappears on regeneration instead of lingering, and an
+interrupted run leaves the previous folder whole."""
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -35,13 +41,8 @@ def is_tensor_case(case):
     return all(v.type.HasField("tensor_type") for v in list(graph.input) + list(graph.output))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    warnings.simplefilter("ignore")
-    with np.errstate(all="ignore"):
-        cases = node.collect_testcases(None)
+def write_cases(cases, root):
+    """Writes the tensor cases into root; returns (written, skipped, noisy)."""
     written = skipped = noisy = 0
     for case in cases:
         if not case.model or not case.data_sets or not is_tensor_case(case):
@@ -50,7 +51,7 @@ def main():
         if case.name in NOISY_EXPECTED:
             noisy += 1
             continue
-        case_dir = os.path.join(args.out, case.name)
+        case_dir = os.path.join(root, case.name)
         os.makedirs(case_dir, exist_ok=True)
         with open(os.path.join(case_dir, "model.onnx"), "wb") as f:
             f.write(case.model.SerializeToString())
@@ -62,6 +63,41 @@ def main():
             for j, value in enumerate(outputs):
                 write_tensor(os.path.join(set_dir, f"output_{j}.pb"), value, case.model.graph.output[j].name)
         written += 1
+    return written, skipped, noisy
+
+
+def replace_dir(fresh, out):
+    """Puts the folder fresh where out is (out may not exist): out moves aside first and is
+    removed after, so out is at every moment either the old folder or the new one."""
+    old = None
+    if os.path.lexists(out):
+        old = tempfile.mkdtemp(prefix=os.path.basename(out) + ".old-", dir=os.path.dirname(out))
+        os.rmdir(old)
+        os.rename(out, old)
+    os.rename(fresh, out)
+    if old:
+        shutil.rmtree(old)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    out = os.path.abspath(args.out)
+    warnings.simplefilter("ignore")
+    with np.errstate(all="ignore"):
+        cases = node.collect_testcases(None)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    fresh = tempfile.mkdtemp(prefix=os.path.basename(out) + ".tmp-", dir=os.path.dirname(out))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(fresh, 0o777 & ~umask)  # mkdtemp's 0700 would not be what makedirs gave before
+    try:
+        written, skipped, noisy = write_cases(cases, fresh)
+        replace_dir(fresh, out)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
     print(f"gen_node_data: onnx {onnx.__version__}: {written} cases written, {skipped} non-tensor cases skipped, "
           f"{noisy} with float32-noise expected outputs skipped (NOISY_EXPECTED)",
           file=sys.stderr)

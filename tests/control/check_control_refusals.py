@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Models with Loop, Scan and sequence values: `mtcc run --reference` runs them and matches ONNX
 Runtime; `mtcc compile` records the Loop/Scan node as not generated with the documented reason
-(CUDA Graph conditional nodes are the GPU runtime's future job), and `mtcc compile -o` refuses
-the bundle naming the tenant and the node, never writing a file. A Loop with neither a trip count
+(CUDA Graph conditional nodes are the GPU runtime's future job); `mtcc compile -o` writes a
+bundle for Loop and Scan whose CPU path (`mtcc run BUNDLE`) matches ONNX Runtime too, and refuses
+the sequence model naming the tenant and the node, never writing a file. A Loop with neither a trip count
 nor a condition that turns false stops with an error naming the node instead of hanging. A
 sequence goes in and out of `run --reference` as SequenceProto .pb files.
 
@@ -104,7 +105,21 @@ def main():
         r = subprocess.run([args.mtcc, "compile", path, "-o", bundle, "--cpu-only"],
                            capture_output=True, text=True)
         want_msg = f"node '{node}' ({op})"
-        if r.returncode == 0 or os.path.exists(bundle):
+        if op in ("Loop", "Scan"):  # in bundles: the body runs on libmtrt's CPU path
+            out_dir = os.path.join(args.work, f"{name}_bundle_out")
+            if r.returncode != 0:
+                problems.append(f"{name}: compile -o failed: {r.stderr.strip()}")
+            else:
+                r = subprocess.run([args.mtcc, "run", bundle, *cli, "--output-dir", out_dir],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    problems.append(f"{name}: run BUNDLE failed: {r.stderr.strip()}")
+                for k, o in enumerate(graph.output if r.returncode == 0 else []):
+                    got = np.load(os.path.join(out_dir, name, f"{o.name}.npy"))
+                    if got.shape != want[k].shape or not np.allclose(got, want[k], rtol=1e-5,
+                                                                     atol=1e-6):
+                        problems.append(f"{name}: bundle output {o.name} differs from ONNX Runtime")
+        elif r.returncode == 0 or os.path.exists(bundle):
             problems.append(f"{name}: compile -o wrote a bundle")
         elif want_msg not in r.stderr or f"tenant '{name}'" not in r.stderr:
             problems.append(f"{name}: the refusal does not name tenant and node: {r.stderr.strip()}")

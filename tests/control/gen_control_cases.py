@@ -10,40 +10,23 @@ outputs come from ONNX Runtime, never from mtcc.
 usage: gen_control_cases.py --out DIR"""
 import argparse
 import os
+import sys
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 from onnx import TensorProto as T, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "codegen"))
+import gen_breadth_cases  # noqa: E402  (the case writer is shared)
 
 F = T.FLOAT
 I64 = T.INT64
 
 
-def proto_of(value, name):
-    if isinstance(value, list):
-        return numpy_helper.from_list(value, name)
-    return numpy_helper.from_array(value, name)
-
-
 def write_case(root, name, nodes, inputs, outputs, feeds, opset, initializer=()):
+    """A case of one graph of nodes, its outputs from ONNX Runtime."""
     graph = helper.make_graph(nodes, name, inputs, outputs, initializer=list(initializer))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    case = os.path.join(root, name)
-    data = os.path.join(case, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    with open(os.path.join(case, "model.onnx"), "wb") as f:
-        f.write(model.SerializeToString())
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {i.name: v for i, v in zip(inputs, feeds)})
-    for k, v in enumerate(feeds):
-        with open(os.path.join(data, f"input_{k}.pb"), "wb") as f:
-            f.write(proto_of(v, inputs[k].name).SerializeToString())
-    for k, v in enumerate(got):
-        with open(os.path.join(data, f"output_{k}.pb"), "wb") as f:
-            f.write(proto_of(v, outputs[k].name).SerializeToString())
+    gen_breadth_cases.write_case(root, name, graph, feeds, opset)
 
 
 def seq_info(name, elem=F):

@@ -15,6 +15,8 @@ seeds/bundle/reduce.mtbundle  Reduce*, ArgMax, TopK, CumSum, variadic Sum and Ma
 seeds/bundle/two_tenants.mtbundle  two tenants in two partitions (nn and reduce models)
 seeds/bundle/if.mtbundle      an If whose then-branch holds a nested If (branch nodes, a Constant
                               branch, results copied out); CPU plan only (--cpu-only)
+seeds/bundle/loop.mtbundle    a Loop (constant trip count, a carried value, a scan output) and a
+                              Scan (a state, a reversed scan input); CPU plan only (--cpu-only)
 
 usage: make_bundle_seeds.py --mtcc MTCC [--out DIR]
 """
@@ -155,6 +157,25 @@ def if_model():
     return model(nodes, inputs, [vi("y", None)], [weights("w", [3, 4], 5)], opset=13)
 
 
+def loop_model():
+    body = helper.make_graph([n("Identity", ["c_in"], ["c_out"]),
+                              n("Mul", ["y_in", "w"], ["y_out"]),
+                              n("Tanh", ["y_out"], ["s"])], "loop_body",
+                             [vi("i", [], I64), vi("c_in", [], TensorProto.BOOL), vi("y_in", [3, 4])],
+                             [vi("c_out", [], TensorProto.BOOL), vi("y_out", [3, 4]),
+                              vi("s", [3, 4])])
+    sbody = helper.make_graph([n("Add", ["a_in", "row"], ["a_out"]),
+                               n("Neg", ["a_out"], ["o"])], "scan_body",
+                              [vi("a_in", [4]), vi("row", [4])], [vi("a_out", [4]), vi("o", [4])])
+    nodes = [n("Loop", ["m", "", "x"], ["yf", "ys"], body=body),
+             n("Scan", ["a0", "x"], ["af", "os"], body=sbody, num_scan_inputs=1,
+               scan_input_directions=[1])]
+    outputs = [vi("yf", None), vi("ys", None), vi("af", None), vi("os", None)]
+    inits = [weights("w", [3, 4], 7), const("a0", np.zeros(4)),
+             numpy_helper.from_array(np.array(3, np.int64), "m")]
+    return model(nodes, [vi("x", [3, 4])], outputs, inits, opset=16)
+
+
 def compile_bundle(mtcc, inputs, out, *extra):
     subprocess.run([mtcc, "compile"] + inputs + ["-o", out] + list(extra), check=True,
                    stdout=subprocess.DEVNULL)
@@ -184,6 +205,10 @@ def main():
         paths["if"] = os.path.join(tmp, "if.onnx")
         save(if_model(), paths["if"])
         compile_bundle(args.mtcc, [paths["if"]], os.path.join(args.out, "if.mtbundle"), "--cpu-only")
+        paths["loop"] = os.path.join(tmp, "loop.onnx")
+        save(loop_model(), paths["loop"])
+        compile_bundle(args.mtcc, [paths["loop"]], os.path.join(args.out, "loop.mtbundle"),
+                       "--cpu-only")
 
 
 if __name__ == "__main__":

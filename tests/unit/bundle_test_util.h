@@ -1,9 +1,9 @@
 /* Shared by the bundle unit tests (test_bundle_loader.c, test_bundle_gpu.c, test_bundle_calls.c,
- * test_bundle_if.c, test_bundle_cpu.c): the tiny model, compile a workload into a bundle file and
- * read its bytes back, a fixture of one such bundle in a temporary folder, rebuild a bundle
- * around a mutated manifest (same weights, checksums valid, so the mutation reaches the checks
- * behind them), and expect a bundle image to be refused with a one-line status naming what is
- * wrong. Header-only, after test_util.h; define BT_RUNTIME_ONLY first where only libmtrt is built
+ * test_bundle_if.c, test_bundle_cpu.c, test_bundle_threads.c): the tiny model, compile a workload
+ * into a bundle file and read its bytes back, a fixture of one such bundle in a temporary folder,
+ * rebuild a bundle around a mutated manifest (same weights, checksums valid, so the mutation
+ * reaches the checks behind them), and expect a bundle image to be refused with a one-line status
+ * naming what is wrong, one corruption or a table of them. Header-only, after test_util.h; define BT_RUNTIME_ONLY first where only libmtrt is built
  * (no ONNX builder). */
 #ifndef MT_TESTS_BUNDLE_TEST_UTIL_H
 #define MT_TESTS_BUNDLE_TEST_UTIL_H
@@ -16,6 +16,16 @@
 #include "runtime/bundle/bundle.h"
 
 #ifndef BT_RUNTIME_ONLY
+/* Writes the model b builds to DIR/name, frees b and returns the path (the caller frees it). */
+static inline char *bt_save_model(ob_builder *b, const char *dir, const char *name) {
+  size_t len;
+  void *bytes = ob_pack(b, &len);
+  char *p = tu_join(dir, name);
+  tu_write_file(p, bytes, len);
+  ob_free(b);
+  return p;
+}
+
 static const float BT_W1[6] = {0.5f, -1.0f, 2.0f, -0.25f, 1.5f, -3.0f};
 static const float BT_W2[12] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2, 0, 1, -2, 0.75f};
 
@@ -33,12 +43,7 @@ static inline char *bt_write_tiny_model(const char *dir) {
   ob_node(&b, b.graph, "Transpose", "transpose", OB_NAMES("y"), OB_NAMES("yt"));
   ob_output(&b, b.graph, "y", MT_DTYPE_FLOAT32);
   ob_output(&b, b.graph, "yt", MT_DTYPE_FLOAT32);
-  size_t len;
-  void *bytes = ob_pack(&b, &len);
-  char *p = tu_join(dir, "tiny.onnx");
-  tu_write_file(p, bytes, len);
-  ob_free(&b);
-  return p;
+  return bt_save_model(&b, dir, "tiny.onnx");
 }
 #endif
 
@@ -66,22 +71,29 @@ static inline uint8_t *bt_compile_bundle(const char *input, const char *dir, con
   return bytes;
 }
 
-/* The fixture of a bundle test: a temporary folder and the bytes of one bundle compiled there. */
+/* The fixture of a bundle test: a temporary folder, the model or manifest written there and the
+ * bytes of the bundle compiled from it there. */
 typedef struct bt_fixture {
   char *dir;
+  char *input; /* the model or manifest the bundle was compiled from (to compile it again) */
   uint8_t *image;
   size_t size;
 } bt_fixture;
 
 #ifndef BT_RUNTIME_ONLY
-/* Fills f: a fresh temporary folder, the model write_model writes there (it returns the path)
- * compiled without GPU code into DIR/name. */
+/* Fills f: a fresh temporary folder, the model or manifest write_input writes there (it returns
+ * the path) compiled (nvrtc: with GPU code) into DIR/name. */
+static inline void bt_fixture_compile(bt_fixture *f, char *(*write_input)(const char *dir),
+                                      const char *name, bool nvrtc) {
+  f->dir = tu_mkdtemp();
+  f->input = write_input(f->dir);
+  f->image = bt_compile_bundle(f->input, f->dir, name, nvrtc, &f->size);
+}
+
+/* bt_fixture_compile without GPU code. */
 static inline void bt_fixture_init(bt_fixture *f, char *(*write_model)(const char *dir),
                                    const char *name) {
-  f->dir = tu_mkdtemp();
-  char *model = write_model(f->dir);
-  f->image = bt_compile_bundle(model, f->dir, name, false, &f->size);
-  free(model);
+  bt_fixture_compile(f, write_model, name, false);
 }
 
 /* A malloc'd fixture filled by bt_fixture_init: a group setup's *state. */
@@ -96,6 +108,7 @@ static inline bt_fixture *bt_fixture_new(char *(*write_model)(const char *dir), 
 static inline void bt_fixture_free(bt_fixture *f) {
   tu_rmtree(f->dir);
   free(f->dir);
+  free(f->input);
   free(f->image);
 }
 
@@ -116,20 +129,30 @@ static inline Mtbundle__Node *bt_find_node(Mtbundle__Manifest *m, mt_kernel_kind
   return NULL;
 }
 
-/* A bundle of manifest m and the weights of image (a valid bundle of size bytes): *out, malloc'd. */
-static inline void bt_repack(const uint8_t *image, size_t size, const Mtbundle__Manifest *m,
-                             uint8_t **out, size_t *out_size) {
+/* A bundle of manifest m, the weights of image (a valid bundle of size bytes) and, when code is
+ * not NULL, a code section of kind code_kind (MT_SECTION_CODE, MT_SECTION_CPU_CODE) holding
+ * code_size bytes of code: *out, malloc'd. */
+static inline void bt_repack_code(const uint8_t *image, size_t size, const Mtbundle__Manifest *m,
+                                  mt_bundle_section_kind code_kind, const void *code,
+                                  size_t code_size, uint8_t **out, size_t *out_size) {
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
   assert_ok(mt_bundle_parse_container(image, size, "test", secs));
   size_t n = mtbundle__manifest__get_packed_size(m);
   uint8_t *packed = malloc(n + 1);
   mtbundle__manifest__pack(m, packed);
-  mt_bundle_section out_secs[2] = {
+  mt_bundle_section out_secs[3] = {
       {.kind = MT_SECTION_MANIFEST, .size = n},
-      {.kind = MT_SECTION_WEIGHTS, .size = secs[MT_SECTION_WEIGHTS].size}};
-  const void *data[2] = {packed, image + secs[MT_SECTION_WEIGHTS].offset};
-  assert_ok(mt_bundle_build_image(out_secs, data, 2, out, out_size));
+      {.kind = MT_SECTION_WEIGHTS, .size = secs[MT_SECTION_WEIGHTS].size},
+      {.kind = code_kind, .size = code_size}};
+  const void *data[3] = {packed, image + secs[MT_SECTION_WEIGHTS].offset, code};
+  assert_ok(mt_bundle_build_image(out_secs, data, code ? 3 : 2, out, out_size));
   free(packed);
+}
+
+/* A bundle of manifest m and the weights of image (a valid bundle of size bytes): *out, malloc'd. */
+static inline void bt_repack(const uint8_t *image, size_t size, const Mtbundle__Manifest *m,
+                             uint8_t **out, size_t *out_size) {
+  bt_repack_code(image, size, m, MT_SECTION_CODE, NULL, 0, out, out_size);
 }
 
 /* The manifest of a valid bundle image, decoded with allocator pa (NULL: protobuf-c's). */
@@ -208,6 +231,26 @@ static inline void bt_expect_manifest_refused(const uint8_t *image, size_t size,
   bt_repack(image, size, m, &img, &img_size);
   bt_expect_refused(img, img_size, name, needle);
   free(img);
+}
+
+/* Every case of a table: the manifest of image (a valid bundle of size bytes) decoded into a
+ * fresh arena (so a case may point fields anywhere and nothing needs restoring), edited by the
+ * case (which must find something to corrupt), repacked with the same weights and refused with a
+ * message containing the case's needle. */
+static inline void bt_expect_manifest_cases(const uint8_t *image, size_t size,
+                                            const bt_manifest_case *cases, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    bt_arena *ar = calloc(1, sizeof *ar);
+    ProtobufCAllocator pa = bt_arena_allocator(ar);
+    Mtbundle__Manifest *m = bt_unpack_manifest(image, size, &pa);
+    if (!cases[i].apply(m)) {
+      print_error("corruption '%s' found nothing to corrupt\n", cases[i].name);
+      bt_arena_free(ar);
+      fail();
+    }
+    bt_expect_manifest_refused(image, size, m, cases[i].name, cases[i].needle);
+    bt_arena_free(ar);
+  }
 }
 
 #endif

@@ -145,19 +145,10 @@ static Mtbundle__CpuKernel *kernel0(cpu_bundle *c) {
 
 /* The bundle's bytes (the caller frees them), and c freed. */
 static uint8_t *pack(const fixture *f, cpu_bundle *c, size_t *out_size) {
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->bt.image, f->bt.size, "test", secs));
-  size_t n = mtbundle__manifest__get_packed_size(c->m);
-  uint8_t *packed = malloc(n + 1);
-  mtbundle__manifest__pack(c->m, packed);
-  mt_bundle_section out[3] = {{.kind = MT_SECTION_MANIFEST, .size = n},
-                              {.kind = MT_SECTION_WEIGHTS, .size = secs[MT_SECTION_WEIGHTS].size},
-                              {.kind = MT_SECTION_CPU_CODE, .size = c->code_size}};
-  const void *data[3] = {packed, f->bt.image + secs[MT_SECTION_WEIGHTS].offset, c->code};
   uint8_t *img = NULL;
   bool with_code = c->code_size > 0 && !c->drop_code;
-  assert_ok(mt_bundle_build_image(out, data, with_code ? 3 : 2, &img, out_size));
-  free(packed);
+  bt_repack_code(f->bt.image, f->bt.size, c->m, MT_SECTION_CPU_CODE, with_code ? c->code : NULL,
+                 c->code_size, &img, out_size);
   bt_arena_free(c->ar);
   free(c);
   return img;

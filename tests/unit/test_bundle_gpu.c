@@ -20,12 +20,9 @@
 #include "runtime/bundle/bundle.h"
 #include "runtime/gpu/graph_plan.h"
 
-static void write_models(const char *dir) {
+static char *write_models(const char *dir) {
   free(bt_write_tiny_model(dir));
   ob_builder b;
-  size_t len;
-  void *bytes;
-  char *p;
   /* a float16 GEMM: the library-call generator takes float32 only, so this group has no GPU code */
   static const uint16_t ones[6] = {0x3c00, 0x3c00, 0x3c00, 0x3c00, 0x3c00, 0x3c00};
   ob_init(&b, 13);
@@ -34,50 +31,27 @@ static void write_models(const char *dir) {
                  ob_tensor_raw(&b, "wh", MT_DTYPE_FLOAT16, 2, OB_DIMS(3, 2), ones, sizeof ones));
   ob_node(&b, b.graph, "MatMul", "mmh", OB_NAMES("x", "wh"), OB_NAMES("z"));
   ob_output(&b, b.graph, "z", MT_DTYPE_FLOAT16);
-  bytes = ob_pack(&b, &len);
-  p = tu_join(dir, "half.onnx");
-  tu_write_file(p, bytes, len);
-  free(p);
-  ob_free(&b);
+  free(bt_save_model(&b, dir, "half.onnx"));
   static const char manifest[] =
       "{\"targets\": [\"sm_80\", \"sm_90\"], \"tenants\": ["
       "{\"name\": \"tiny\", \"model\": \"tiny.onnx\"}, {\"name\": \"half\", \"model\": "
       "\"half.onnx\"}]}";
-  p = tu_join(dir, "m.json");
+  char *p = tu_join(dir, "m.json");
   tu_write_file(p, manifest, strlen(manifest));
-  free(p);
+  return p;
 }
 
-typedef struct fixture {
-  char *dir, *manifest;
-  uint8_t *image;
-  size_t size;
-} fixture;
+typedef bt_fixture fixture; /* compiled from DIR/m.json with GPU code */
 
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_mkdtemp();
-  write_models(f->dir);
-  f->manifest = tu_join(f->dir, "m.json");
-  f->image = bt_compile_bundle(f->manifest, f->dir, "a.mtbundle", true, &f->size);
+  bt_fixture_compile(f, write_models, "a.mtbundle", true);
   *state = f;
   return 0;
 }
 
-static int teardown(void **state) {
-  fixture *f = *state;
-  tu_rmtree(f->dir);
-  free(f->dir);
-  free(f->manifest);
-  free(f->image);
-  free(f);
-  return 0;
-}
-
-static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
-
 static const mt_bundle *open_bundle(const fixture *f, mtrt_bundle **out) {
-  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, out)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(f->image, f->size, NULL, out)));
   return mt_bundle_of(*out);
 }
 
@@ -182,15 +156,15 @@ static void test_cpu_session_runs(void **state) {
   mtrt_bundle *b;
   open_bundle(f, &b);
   mtrt_session *s = NULL;
-  assert_ok(st_of(mtrt_session_create(b, NULL, &s)));
+  assert_ok(bt_st(mtrt_session_create(b, NULL, &s)));
   float x[6] = {1, 2, -3, 0.5f, -0.5f, 4}, y[8], yt[8];
   uint16_t xh[6] = {0x3c00, 0x4000, 0, 0, 0, 0x3c00}, z[4];
-  assert_ok(st_of(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
-  assert_ok(st_of(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
-  assert_ok(st_of(mtrt_session_bind_output(s, 0, "yt", yt, sizeof yt)));
-  assert_ok(st_of(mtrt_session_bind_input(s, 1, "x", xh, sizeof xh)));
-  assert_ok(st_of(mtrt_session_bind_output(s, 1, "z", z, sizeof z)));
-  assert_ok(st_of(mtrt_session_run(s, -1)));
+  assert_ok(bt_st(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
+  assert_ok(bt_st(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
+  assert_ok(bt_st(mtrt_session_bind_output(s, 0, "yt", yt, sizeof yt)));
+  assert_ok(bt_st(mtrt_session_bind_input(s, 1, "x", xh, sizeof xh)));
+  assert_ok(bt_st(mtrt_session_bind_output(s, 1, "z", z, sizeof z)));
+  assert_ok(bt_st(mtrt_session_run(s, -1)));
   assert_int_equal(z[0], 0x4200); /* 1 + 2 + 0 = 3.0 in float16 */
   double y00 = 0;
   for (int k = 0; k < 3; k++) {
@@ -205,7 +179,7 @@ static void test_cpu_session_runs(void **state) {
 static void test_rebuild_is_byte_identical(void **state) {
   fixture *f = *state;
   size_t size2;
-  uint8_t *again = bt_compile_bundle(f->manifest, f->dir, "b.mtbundle", true, &size2);
+  uint8_t *again = bt_compile_bundle(f->input, f->dir, "b.mtbundle", true, &size2);
   assert_int_equal(size2, f->size);
   assert_memory_equal(again, f->image, f->size);
   free(again);
@@ -214,12 +188,12 @@ static void test_rebuild_is_byte_identical(void **state) {
 static void test_cpu_only_bundle(void **state) {
   fixture *f = *state;
   size_t size;
-  uint8_t *img = bt_compile_bundle(f->manifest, f->dir, "cpu.mtbundle", false, &size);
+  uint8_t *img = bt_compile_bundle(f->input, f->dir, "cpu.mtbundle", false, &size);
   mt_bundle_section secs[MT_SECTION_KIND_COUNT];
   assert_ok(mt_bundle_parse_container(img, size, "cpu", secs));
   assert_int_equal(secs[MT_SECTION_CODE].kind, 0);
   mtrt_bundle *rb;
-  assert_ok(st_of(mtrt_bundle_open_memory(img, size, NULL, &rb)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(img, size, NULL, &rb)));
   const Mtbundle__Manifest *m = mt_bundle_of(rb)->manifest;
   assert_int_equal(m->n_gpu_groups, 0);
   assert_int_equal(m->n_code_images, 0);
@@ -447,18 +421,8 @@ static const gpu_case GPU_CASES[] = {
 
 /* The bundle of f with c's manifest and code (the weights unchanged): *out malloc'd. */
 static void repack_gpu(const fixture *f, const corruption *c, uint8_t **out, size_t *out_size) {
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
-  const mt_bundle_section *ws = &secs[MT_SECTION_WEIGHTS];
-  size_t n = mtbundle__manifest__get_packed_size(c->m);
-  uint8_t *packed = malloc(n + 1);
-  mtbundle__manifest__pack(c->m, packed);
-  mt_bundle_section out_secs[3] = {{.kind = MT_SECTION_MANIFEST, .size = n},
-                                   {.kind = MT_SECTION_WEIGHTS, .size = ws->size},
-                                   {.kind = MT_SECTION_CODE, .size = c->code_size}};
-  const void *data[3] = {packed, f->image + ws->offset, c->code};
-  assert_ok(mt_bundle_build_image(out_secs, data, c->drop_code ? 2 : 3, out, out_size));
-  free(packed);
+  bt_repack_code(f->image, f->size, c->m, MT_SECTION_CODE, c->drop_code ? NULL : c->code,
+                 c->code_size, out, out_size);
 }
 
 /* c: the manifest of f (in arena ar) and a copy of its code section. */
@@ -540,5 +504,5 @@ int main(void) {
       cmocka_unit_test(test_gpu_corruptions),
       cmocka_unit_test(test_gpu_conditional_loads),
   };
-  return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+  return tu_exit_code(cmocka_run_group_tests(tests, setup, bt_fixture_teardown));
 }

@@ -12,53 +12,29 @@
 #include "bundle_test_util.h"
 #include "onnx_builder.h"
 
-typedef struct fixture {
-  char *dir, *model;
-  uint8_t *image;
-  size_t size;
-} fixture;
-
-static uint8_t *compile_bundle(const fixture *f, const char *name, size_t *out_size) {
-  return bt_compile_bundle(f->model, f->dir, name, false, out_size);
-}
+typedef bt_fixture fixture;
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_mkdtemp();
-  f->model = bt_write_tiny_model(f->dir);
-  f->image = compile_bundle(f, "a.mtbundle", &f->size);
-  *state = f;
+  *state = bt_fixture_new(bt_write_tiny_model, "a.mtbundle");
   return 0;
 }
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  tu_rmtree(f->dir);
-  free(f->dir);
-  free(f->model);
-  free(f->image);
-  free(f);
-  return 0;
-}
-
-static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
 
 static void test_runs_and_matches_hand_computation(void **state) {
   fixture *f = *state;
   mtrt_bundle *b = NULL;
-  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
   assert_int_equal(mtrt_bundle_tenant_count(b), 1);
   assert_string_equal(mtrt_bundle_tenant_name(b, 0), "tiny");
   mtrt_session *s = NULL;
-  assert_ok(st_of(mtrt_session_create(b, NULL, &s)));
+  assert_ok(bt_st(mtrt_session_create(b, NULL, &s)));
   float x[6] = {1, 2, -3, 0.5f, -0.5f, 4}, y[8], yt[8];
-  assert_status(st_of(mtrt_session_run(s, 0)), MT_INVALID_ARGUMENT, "input 'x' is not bound");
-  assert_status(st_of(mtrt_session_bind_input(s, 0, "x", x, 5)), MT_INVALID_ARGUMENT, "24 bytes");
-  assert_status(st_of(mtrt_session_bind_input(s, 0, "nope", x, 24)), MT_INVALID_ARGUMENT, "nope");
-  assert_ok(st_of(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
-  assert_ok(st_of(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
-  assert_ok(st_of(mtrt_session_bind_output(s, 0, "yt", yt, sizeof yt)));
-  assert_ok(st_of(mtrt_session_run(s, -1)));
+  assert_status(bt_st(mtrt_session_run(s, 0)), MT_INVALID_ARGUMENT, "input 'x' is not bound");
+  assert_status(bt_st(mtrt_session_bind_input(s, 0, "x", x, 5)), MT_INVALID_ARGUMENT, "24 bytes");
+  assert_status(bt_st(mtrt_session_bind_input(s, 0, "nope", x, 24)), MT_INVALID_ARGUMENT, "nope");
+  assert_ok(bt_st(mtrt_session_bind_input(s, 0, "x", x, sizeof x)));
+  assert_ok(bt_st(mtrt_session_bind_output(s, 0, "y", y, sizeof y)));
+  assert_ok(bt_st(mtrt_session_bind_output(s, 0, "yt", yt, sizeof yt)));
+  assert_ok(bt_st(mtrt_session_run(s, -1)));
   for (int i = 0; i < 2; i++)
     for (int j = 0; j < 4; j++) {
       double acc = 0;
@@ -73,10 +49,10 @@ static void test_runs_and_matches_hand_computation(void **state) {
   assert_true(mtrt_session_tenant_time_us(s, 0) >= 0);
   mtrt_session_destroy(s);
   mtrt_session_options gpu = {.device = MTRT_DEVICE_GPU};
-  assert_status(st_of(mtrt_session_create(b, &gpu, &s)), MT_UNAVAILABLE, "gpu");
+  assert_status(bt_st(mtrt_session_create(b, &gpu, &s)), MT_UNAVAILABLE, "gpu");
   mtrt_bundle_close(b);
   mtrt_open_options old = {.abi_version = MTRT_ABI_VERSION + 1};
-  assert_status(st_of(mtrt_bundle_open_memory(f->image, f->size, &old, &b)), MT_UNIMPLEMENTED,
+  assert_status(bt_st(mtrt_bundle_open_memory(f->image, f->size, &old, &b)), MT_UNIMPLEMENTED,
                 "ABI");
   assert_int_equal(mtrt_version_number(), MTRT_VERSION_NUMBER);
 }
@@ -107,7 +83,7 @@ static void *thread_run(void *arg) {
 static void test_sessions_from_8_threads(void **state) {
   fixture *f = *state;
   mtrt_bundle *b = NULL;
-  assert_ok(st_of(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(f->image, f->size, NULL, &b)));
   thread_job one = {.b = b};
   thread_run(&one);
   assert_true(one.ok);
@@ -128,7 +104,7 @@ static void test_sessions_from_8_threads(void **state) {
 static void test_rebuild_is_byte_identical(void **state) {
   fixture *f = *state;
   size_t size2;
-  uint8_t *again = compile_bundle(f, "b.mtbundle", &size2);
+  uint8_t *again = bt_compile_bundle(f->input, f->dir, "b.mtbundle", false, &size2);
   assert_int_equal(size2, f->size);
   assert_memory_equal(again, f->image, f->size);
   free(again);
@@ -213,11 +189,6 @@ static void test_container_corruptions(void **state) {
 }
 
 /* Manifest-level cases: decode, mutate, re-encode, rebuild the container with the same weights. */
-typedef struct manifest_case {
-  const char *name;
-  bool (*apply)(Mtbundle__Manifest *m);
-  const char *needle;
-} manifest_case;
 
 static Mtbundle__BufferRef *find_ref(Mtbundle__Manifest *m, Mtbundle__BufferRef__Kind kind) {
   for (size_t i = 0; i < m->n_nodes; i++) {
@@ -321,7 +292,7 @@ static bool negative_dim(Mtbundle__Manifest *m) {
   return true;
 }
 
-static const manifest_case MANIFEST_CASES[] = {
+static const bt_manifest_case MANIFEST_CASES[] = {
     {"kernel kind out of range", kind_out_of_range, "kernel kind 999"},
     {"parameters truncated", params_truncated, "truncated"},
     {"transpose permutation out of range", transpose_perm_out_of_range, "permutation"},
@@ -345,50 +316,24 @@ static const manifest_case MANIFEST_CASES[] = {
 
 static void test_manifest_corruptions(void **state) {
   fixture *f = *state;
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(f->image, f->size, "test", secs));
-  const mt_bundle_section *ms = &secs[MT_SECTION_MANIFEST];
-  int applied = 0;
-  for (size_t i = 0; i < sizeof MANIFEST_CASES / sizeof *MANIFEST_CASES; i++) {
-    Mtbundle__Manifest *m =
-        mtbundle__manifest__unpack(NULL, (size_t)ms->size, f->image + ms->offset);
-    assert_non_null(m);
-    /* the mutation may point fields at static data: pack, then free only the original */
-    size_t saved_tenants = m->n_tenants, saved_waits = m->groups[0]->n_waits;
-    int32_t *saved_wait_ptr = m->groups[0]->waits;
-    Mtbundle__BufferRef saved_out0 = *m->nodes[0]->outputs[0];
-    if (!MANIFEST_CASES[i].apply(m)) {
-      print_error("corruption '%s' found nothing to corrupt\n", MANIFEST_CASES[i].name);
-      fail();
-    }
-    uint8_t *img = NULL;
-    size_t size = 0;
-    bt_repack(f->image, f->size, m, &img, &size);
-    m->n_tenants = saved_tenants;
-    m->groups[0]->n_waits = saved_waits;
-    m->groups[0]->waits = saved_wait_ptr;
-    *m->nodes[0]->outputs[0] = saved_out0;
-    mtbundle__manifest__free_unpacked(m, NULL);
-    bt_expect_refused(img, size, MANIFEST_CASES[i].name, MANIFEST_CASES[i].needle);
-    applied++;
-    free(img);
-  }
+  size_t n = sizeof MANIFEST_CASES / sizeof *MANIFEST_CASES;
+  bt_expect_manifest_cases(f->image, f->size, MANIFEST_CASES, n);
   /* with the container cases: at least 25 distinct corruptions refused by name */
-  assert_true(applied + (int)(sizeof RAW_CASES / sizeof *RAW_CASES) >= 25);
+  assert_true(n + sizeof RAW_CASES / sizeof *RAW_CASES >= 25);
 }
 
 static void test_open_file_errors(void **state) {
   fixture *f = *state;
   mtrt_bundle *b = NULL;
   char *missing = tu_join(f->dir, "missing.mtbundle");
-  assert_status(st_of(mtrt_bundle_open(missing, NULL, &b)), MT_NOT_FOUND, "missing.mtbundle");
+  assert_status(bt_st(mtrt_bundle_open(missing, NULL, &b)), MT_NOT_FOUND, "missing.mtbundle");
   free(missing);
   char *path = tu_join(f->dir, "a.mtbundle");
-  assert_ok(st_of(mtrt_bundle_open(path, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open(path, NULL, &b)));
   assert_non_null(b);
   mtrt_bundle_close(b);
   free(path);
-  assert_status(st_of(mtrt_bundle_open(f->dir, NULL, &b)), MT_INVALID_ARGUMENT, "directory");
+  assert_status(bt_st(mtrt_bundle_open(f->dir, NULL, &b)), MT_INVALID_ARGUMENT, "directory");
 }
 
 int main(void) {
@@ -400,5 +345,5 @@ int main(void) {
       cmocka_unit_test(test_manifest_corruptions),
       cmocka_unit_test(test_open_file_errors),
   };
-  return tu_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+  return tu_exit_code(cmocka_run_group_tests(tests, setup, bt_fixture_teardown));
 }

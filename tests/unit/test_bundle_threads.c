@@ -17,15 +17,13 @@
 static const char *const BUNDLES[] = {"two_tenants", "nn", "data", "reduce", "small_cpu"};
 #define N_BUNDLES (sizeof BUNDLES / sizeof *BUNDLES)
 
-static mt_status *st_of(mtrt_status *st) { return (mt_status *)st; }
-
 static mtrt_bundle *open_seed(const char *name) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s.mtbundle", MT_BUNDLE_SEEDS, name);
   mtrt_bundle *b = NULL;
   mtrt_open_options o;
   mtrt_open_options_init(&o);
-  assert_ok(st_of(mtrt_bundle_open(path, &o, &b)));
+  assert_ok(bt_st(mtrt_bundle_open(path, &o, &b)));
   return b;
 }
 
@@ -121,7 +119,7 @@ static void test_negative_thread_count_refused(void **state) {
   mtrt_bundle *b = open_seed("reduce");
   mtrt_session_options so = {.device = MTRT_DEVICE_CPU, .cpu_threads = -3};
   mtrt_session *s = NULL;
-  assert_status(st_of(mtrt_session_create(b, &so, &s)), MT_INVALID_ARGUMENT, "cpu_threads -3");
+  assert_status(bt_st(mtrt_session_create(b, &so, &s)), MT_INVALID_ARGUMENT, "cpu_threads -3");
   assert_null(s);
   mtrt_bundle_close(b);
 }
@@ -171,11 +169,7 @@ static void test_plan_with_a_missing_wait_refused(void **state) {
   snprintf(path, sizeof path, "%s/nn.mtbundle", MT_BUNDLE_SEEDS);
   size_t size = 0;
   uint8_t *image = (uint8_t *)tu_read_file(path, &size);
-  mt_bundle_section secs[MT_SECTION_KIND_COUNT];
-  assert_ok(mt_bundle_parse_container(image, size, "test", secs));
-  Mtbundle__Manifest *m = mtbundle__manifest__unpack(NULL, (size_t)secs[MT_SECTION_MANIFEST].size,
-                                                     image + secs[MT_SECTION_MANIFEST].offset);
-  assert_non_null(m);
+  Mtbundle__Manifest *m = bt_unpack_manifest(image, size, NULL);
   assert_true(m->n_groups > 2 && m->groups[1]->n_waits == 0 &&
               m->groups[0]->stream == m->groups[1]->stream);
   m->groups[1]->stream += 1;
@@ -184,13 +178,13 @@ static void test_plan_with_a_missing_wait_refused(void **state) {
   bt_repack(image, size, m, &img, &img_size);
   mtbundle__manifest__free_unpacked(m, NULL);
   mtrt_bundle *b = NULL;
-  assert_ok(st_of(mtrt_bundle_open_memory(img, img_size, NULL, &b)));
+  assert_ok(bt_st(mtrt_bundle_open_memory(img, img_size, NULL, &b)));
   mtrt_session_options so = {.device = MTRT_DEVICE_CPU, .cpu_threads = 2};
   mtrt_session *s = NULL;
-  assert_status(st_of(mtrt_session_create(b, &so, &s)), MT_DATA_LOSS, "groups 0 and 1");
+  assert_status(bt_st(mtrt_session_create(b, &so, &s)), MT_DATA_LOSS, "groups 0 and 1");
   assert_null(s);
   so.cpu_threads = 1;
-  assert_ok(st_of(mtrt_session_create(b, &so, &s)));
+  assert_ok(bt_st(mtrt_session_create(b, &so, &s)));
   mtrt_session_destroy(s);
   mtrt_bundle_close(b);
   free(img);

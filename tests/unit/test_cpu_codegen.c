@@ -37,6 +37,54 @@ static void fill(float *w, int n, int salt) {
   for (int i = 0; i < n; i++) w[i] = (float)((i * 37 + salt * 11) % 23 - 11) / 16.0f;
 }
 
+/* Convs and GEMMs large enough that cpu_conv.c / cpu_llvm.c cut them in two at batch 1 (>= 8
+ * MFLOP): convs by channel blocks of unequal size (im2col and 1x1, the plane small next to the
+ * channels), by output rows with the im2col walked in two chunks, and a 1x1 by column blocks
+ * (the first with a fused Relu); GEMMs by columns and by rows. */
+static float W_SPLIT_M[144 * 64 * 9], W_SPLIT_N[8 * 64 * 9], W_PW_M[1040 * 64], W_PW_N[64 * 64];
+static float B_SPLIT[1040];
+
+static void add_split_gemms(ob_builder *b, Onnx__GraphProto *g) {
+  fill(W_SPLIT_M, 144 * 64 * 9, 6), fill(W_SPLIT_N, 8 * 64 * 9, 7), fill(W_PW_M, 1040 * 64, 8);
+  fill(W_PW_N, 64 * 64, 9), fill(B_SPLIT, 1040, 10);
+  ob_input(b, g, "sm_in", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 64, 8, 8),
+           OB_PARAMS(NULL, NULL, NULL, NULL));
+  ob_input(b, g, "sn_in", MT_DTYPE_FLOAT32, 4, OB_DIMS(1, 64, 40, 40),
+           OB_PARAMS(NULL, NULL, NULL, NULL));
+  ob_initializer(b, g,
+                 ob_tensor_floats(b, "w_sm", 4, OB_DIMS(144, 64, 3, 3), W_SPLIT_M, 144 * 576));
+  ob_initializer(b, g, ob_tensor_floats(b, "w_sn", 4, OB_DIMS(8, 64, 3, 3), W_SPLIT_N, 8 * 576));
+  ob_initializer(b, g, ob_tensor_floats(b, "w_pm", 4, OB_DIMS(1040, 64, 1, 1), W_PW_M, 1040 * 64));
+  ob_initializer(b, g, ob_tensor_floats(b, "w_pn", 4, OB_DIMS(64, 64, 1, 1), W_PW_N, 64 * 64));
+  ob_initializer(b, g, ob_tensor_floats(b, "b_sm", 1, OB_DIMS(144), B_SPLIT, 144));
+  ob_initializer(b, g, ob_tensor_floats(b, "b_sn", 1, OB_DIMS(8), B_SPLIT, 8));
+  ob_initializer(b, g, ob_tensor_floats(b, "b_pm", 1, OB_DIMS(1040), B_SPLIT, 1040));
+  Onnx__NodeProto *a =
+      ob_node(b, g, "Conv", "split_m", OB_NAMES("sm_in", "w_sm", "b_sm"), OB_NAMES("f_sm"));
+  ob_attr_ints(b, a, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  ob_node(b, g, "Relu", "split_m_relu", OB_NAMES("f_sm"), OB_NAMES("o_split_m"));
+  Onnx__NodeProto *n =
+      ob_node(b, g, "Conv", "split_n", OB_NAMES("sn_in", "w_sn", "b_sn"), OB_NAMES("o_split_n"));
+  ob_attr_ints(b, n, "pads", 4, OB_DIMS(1, 1, 1, 1));
+  ob_node(b, g, "Conv", "split_pw_m", OB_NAMES("sm_in", "w_pm", "b_pm"), OB_NAMES("o_split_pm"));
+  ob_node(b, g, "Conv", "split_pw_n", OB_NAMES("sn_in", "w_pn"), OB_NAMES("o_split_pn"));
+  /* a MatMul cut into column blocks and a Gemm (with C, B transposed) into row blocks; K = 64
+   * keeps the summation-order differences of random [-2, 2) inputs under the 1e-5 tolerance */
+  ob_input(b, g, "mm_a", MT_DTYPE_FLOAT32, 2, OB_DIMS(64, 64), OB_PARAMS(NULL, NULL));
+  ob_input(b, g, "mm_b", MT_DTYPE_FLOAT32, 2, OB_DIMS(64, 1024), OB_PARAMS(NULL, NULL));
+  ob_input(b, g, "gm_a", MT_DTYPE_FLOAT32, 2, OB_DIMS(512, 64), OB_PARAMS(NULL, NULL));
+  ob_input(b, g, "gm_b", MT_DTYPE_FLOAT32, 2, OB_DIMS(136, 64), OB_PARAMS(NULL, NULL));
+  ob_initializer(b, g, ob_tensor_floats(b, "gm_c", 1, OB_DIMS(136), B_SPLIT, 136));
+  ob_node(b, g, "MatMul", "split_mm", OB_NAMES("mm_a", "mm_b"), OB_NAMES("o_split_mm"));
+  Onnx__NodeProto *gm =
+      ob_node(b, g, "Gemm", "split_gemm", OB_NAMES("gm_a", "gm_b", "gm_c"), OB_NAMES("o_split_gm"));
+  ob_attr_int(b, gm, "transB", 1);
+  static const char *const outs[] = {"o_split_m",  "o_split_n",  "o_split_pm",
+                                     "o_split_pn", "o_split_mm", "o_split_gm"};
+  for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
+    ob_output(b, g, outs[i], MT_DTYPE_FLOAT32);
+}
+
 /* The model: one output per family member so nothing folds away. */
 static char *write_model(const char *dir) {
   for (int i = 0; i < 6 * 9; i++) W_MM[i] = (float)((i * 37) % 19 - 9) / 8.0f;
@@ -174,6 +222,7 @@ static char *write_model(const char *dir) {
       "o_ap2",  "o_gap", "o_gmp",  "o_cat",   "o_g0",     "o_g1"};
   for (size_t i = 0; i < sizeof outs / sizeof *outs; i++)
     ob_output(&b, g, outs[i], MT_DTYPE_FLOAT32);
+  add_split_gemms(&b, g);
   size_t len;
   void *bytes = ob_pack(&b, &len);
   char *p = tu_join(dir, "cpu.onnx");
@@ -388,9 +437,9 @@ static void test_kernels_match_reference(void **state) {
     assert_true(families[MT_KERNEL_UNARY] >= 10);
     assert_true(families[MT_KERNEL_BINARY] >= 4);
     assert_int_equal(families[MT_KERNEL_VARIADIC], 2);
-    assert_int_equal(families[MT_KERNEL_GEMM], 2);
-    assert_int_equal(families[MT_KERNEL_MATMUL], 2);
-    assert_int_equal(families[MT_KERNEL_CONV], 6);
+    assert_int_equal(families[MT_KERNEL_GEMM], 3);
+    assert_int_equal(families[MT_KERNEL_MATMUL], 3);
+    assert_int_equal(families[MT_KERNEL_CONV], 10); /* 4 of add_split_gemms */
     assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
     assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);

@@ -58,7 +58,7 @@ MT_MUST_USE static mt_status *static_bytes(const exec *x, mt_value_id v, size_t 
                     val->name, tenant_name(x, val->tenant), d);
     n *= (size_t)val->dims[d];
   }
-  *out = n * mt_dtype_size(val->dtype);
+  *out = mt_dtype_bytes(val->dtype, (int64_t)n);
   return NULL;
 }
 
@@ -140,7 +140,7 @@ MT_MUST_USE static mt_status *launch_kernel(exec *x, int ki) {
   void **args = calloc((size_t)k->n_params + 1, sizeof *args);
   mt_status *st = ptrs && args ? NULL : MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   for (int i = 0; !st && i < k->n_params; i++) {
-    size_t need = (size_t)k->params[i].elements * mt_dtype_size(k->params[i].dtype);
+    size_t need = mt_dtype_bytes(k->params[i].dtype, k->params[i].elements);
     if (k->params[i].is_scratch) {
       st = scratch_addr(x, k, need, &ptrs[i]);
       args[i] = &ptrs[i];

@@ -167,7 +167,8 @@ static double uniform(void) {
 
 static void fill_random(mt_tensor *t) {
   int64_t n = mt_tensor_numel(t);
-  t->data = calloc((size_t)(n ? n : 1), mt_dtype_size(t->dtype));
+  size_t bytes = mt_tensor_nbytes(t);
+  t->data = calloc(bytes ? bytes : 1, 1);
   for (int64_t i = 0; t->data && i < n; i++)
     /* floats in [-1, 1); integers 0 or 1 (valid token ids, masks and indices) */
     mt_tensor_set_f64(

@@ -1,10 +1,11 @@
 // Kernels for the emulator's speed measurements.
 #include "mt_cuda.h"
 
-// Nothing but barriers: the cost of one __syncthreads() of the whole block.
+// Nothing but barriers: the cost of one __syncthreads() of the whole block. Every thread then
+// stores into its own slot, so a thread some barrier never released shows (emu_bench --selfcheck).
 extern "C" __global__ void bench_barriers(MT_GLOBAL(int) out, int iters) {
   for (int i = 0; i < iters; i++) __syncthreads();
-  if (threadIdx.x == 0) out[blockIdx.x] = iters;
+  out[blockIdx.x * blockDim.x + threadIdx.x] = iters;
 }
 
 // A shared-memory tree reduction per iteration: barriers plus checked shared accesses.
