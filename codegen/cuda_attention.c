@@ -51,10 +51,7 @@ MT_MUST_USE static mt_status *operand_of(const cg_body *b, const mt_node *n, boo
 
 /* `(double)x[at]` for a float operand. */
 static void dload(const operand *x, const char *at, char *out, size_t n) {
-  if (x->dtype == MT_DTYPE_FLOAT16)
-    snprintf(out, n, "(double)__half2float(%s[%s])", x->name, at);
-  else
-    snprintf(out, n, "(double)%s[%s]", x->name, at);
+  mt_cg_load_f64(x->dtype, x->name, at, out, n);
 }
 
 /* ---------------------------------------------------------------- RotaryEmbedding */

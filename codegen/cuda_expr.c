@@ -306,12 +306,13 @@ void mt_cg_float_lit(float f, char *out, size_t n) { float_lit(f, out, n); }
 
 /* ---------------------------------------------------------------- arithmetic */
 
-/* Wraps expression out in mt_r16(...): a float16 node's result is rounded once. */
-static void round16(char *out, size_t n) {
+/* Wraps expression out in mt_r16(...) (float16) or mt_rbf(...) (bfloat16): a 16-bit float node's
+ * result is rounded once, as runtime/cpu stores it. */
+static void round16(mt_dtype dt, char *out, size_t n) {
   size_t len = strlen(out);
   if (len + 9 >= n) return;
   memmove(out + 7, out, len + 1);
-  memcpy(out, "mt_r16(", 7);
+  memcpy(out, dt == MT_DTYPE_BFLOAT16 ? "mt_rbf(" : "mt_r16(", 7);
   out[len + 7] = ')';
   out[len + 8] = 0;
 }
@@ -410,7 +411,7 @@ static mt_status *unary_expr(const mt_kc_unary *u, mt_dtype dt, const char *x, c
       break;
     default: return MT_ERR(UNIMPLEMENTED, "unary op %d on %s", (int)u->op, mt_dtype_name(dt));
     }
-    if (dt == MT_DTYPE_FLOAT16) round16(out, n);
+    if (mt_dtype_is_float16_like(dt)) round16(dt, out, n);
     if (dt == MT_DTYPE_FLOAT64) to_double_math(out);
     return NULL;
   }
@@ -483,7 +484,7 @@ static mt_status *binary_expr(mt_ew_binary op, mt_dtype dt, const char *x, const
     case MT_EW_MOD: snprintf(out, n, "mt_mod_f(%s, %s)", x, y); break;
     default: return MT_ERR(UNIMPLEMENTED, "binary op %d on %s", (int)op, mt_dtype_name(dt));
     }
-    if (dt == MT_DTYPE_FLOAT16) round16(out, n);
+    if (mt_dtype_is_float16_like(dt)) round16(dt, out, n);
     if (dt == MT_DTYPE_FLOAT64) to_double_math(out);
     return NULL;
   }
@@ -549,6 +550,8 @@ static void pow_expr(mt_dtype base, mt_dtype exp, const char *x, const char *y, 
     snprintf(out, n, "%s", d);
   else if (base == MT_DTYPE_FLOAT16)
     snprintf(out, n, "mt_r16((float)%s)", d);
+  else if (base == MT_DTYPE_BFLOAT16)
+    snprintf(out, n, "mt_rbf((float)%s)", d);
   else if (base == MT_DTYPE_INT64)
     snprintf(out, n, "mt_d2i(%s)", d);
   else
@@ -1121,7 +1124,9 @@ MT_MUST_USE static mt_status *emit_node_inner(cg_body *b, int k, mt_value_id v, 
     if (p->mean) {
       char d[64];
       float_lit((float)n->n_inputs, d, sizeof d);
-      snprintf(expr, sizeof expr, dt == MT_DTYPE_FLOAT16 ? "mt_r16(%s / %s)" : "%s / %s", acc, d);
+      char quot[300];
+      snprintf(quot, sizeof quot, "%s / %s", acc, d);
+      mt_cg_round_to(dt, quot, expr, sizeof expr);
     } else {
       snprintf(expr, sizeof expr, "%s", acc);
     }

@@ -236,11 +236,14 @@ MT_MUST_USE static mt_status *one_hot(cg_body *b, int axis, const mt_value *idx,
                                       const char *ix, const char *vals, const char *yo, int64_t ny,
                                       int64_t *work) {
   int64_t depth = y->dims[axis], inner = prod(y->dims, axis + 1, y->rank);
-  char v[96];
+  char v[160];
   *work = ny;
-  if (idx->dtype == MT_DTYPE_FLOAT16)
-    snprintf(v, sizeof v, "mt_f2i(__half2float(%s[o * %lldLL + r]))", ix, (long long)inner);
-  else if (mt_dtype_is_float(idx->dtype))
+  if (mt_dtype_is_float16_like(idx->dtype)) {
+    char at[64], f[128];
+    snprintf(at, sizeof at, "o * %lldLL + r", (long long)inner);
+    mt_cg_elem_load(idx->dtype, ix, at, f, sizeof f);
+    snprintf(v, sizeof v, "mt_f2i(%s)", f);
+  } else if (mt_dtype_is_float(idx->dtype))
     snprintf(v, sizeof v, "mt_f2i(%s[o * %lldLL + r])", ix, (long long)inner);
   else
     snprintf(v, sizeof v, "(long long)%s[o * %lldLL + r]", ix, (long long)inner);
@@ -264,7 +267,7 @@ static void trilu(cg_body *b, bool upper, const mt_value *x, const char *xi, con
              (long long)cols, (long long)rows);
   mt_cg_line(b, "  const bool keep = c - r %s k;", upper ? ">=" : "<=");
   mt_cg_line(b, "  %s[i] = keep ? %s[i] : (%s)0;", y, xi,
-             x->dtype == MT_DTYPE_FLOAT16 ? "__half" : mt_cg_ctype(x->dtype));
+             mt_cg_storetype(x->dtype)); /* zero bits are +0 for every float format */
   mt_cg_line(b, "}");
 }
 

@@ -102,6 +102,9 @@ void mt_cg_narrow_load(mt_dtype dt, const char *bits, char *out, size_t n);
 void mt_cg_narrow_bits(mt_dtype dt, const char *val, bool saturate, char *out, size_t n);
 /* val rounded to dt and back to float: a node's narrow result, computed once. */
 void mt_cg_narrow_round(mt_dtype dt, const char *val, bool saturate, char *out, size_t n);
+/* A float compute value expr of a node whose output is dt, rounded as runtime/cpu stores it:
+ * mt_r16(expr) for float16, mt_rbf(expr) for bfloat16, expr itself otherwise. */
+void mt_cg_round_to(mt_dtype dt, const char *expr, char *out, size_t n);
 /* The same with Cast's round_mode, which float8e8m0 reads. */
 void mt_cg_narrow_bits_mode(mt_dtype dt, const char *val, bool saturate, mt_e8m0_round round,
                             char *out, size_t n);

@@ -44,6 +44,7 @@ static mt_status *round_from_double(mt_dtype dt, const char *acc, char *out, siz
   switch (dt) {
   case MT_DTYPE_FLOAT32: snprintf(out, n, "(float)%s", acc); return NULL;
   case MT_DTYPE_FLOAT16: snprintf(out, n, "mt_r16((float)%s)", acc); return NULL;
+  case MT_DTYPE_BFLOAT16: snprintf(out, n, "mt_rbf((float)%s)", acc); return NULL;
   case MT_DTYPE_INT64:
     snprintf(out, n,
              "(long long)(%s != %s ? 0.0 : fmin(fmax(rint(%s), -9223372036854775808.0), "
@@ -297,19 +298,20 @@ MT_MUST_USE static mt_status *topk_body(cg_body *b, const mt_node *n, const mt_k
                ? mt_cg_output_index(b->fg, n->outputs[1])
                : -1;
   if (xi < 0) return MT_ERR(INTERNAL, "TopK input is not a group input");
-  bool flt =
-      x->dtype == MT_DTYPE_FLOAT16 || x->dtype == MT_DTYPE_FLOAT32 || x->dtype == MT_DTYPE_FLOAT64;
+  bool flt = mt_dtype_is_float_any(x->dtype);
   /* unsigned 64-bit values compare as unsigned; every narrower integer fits long long */
   const char *ct = x->dtype == MT_DTYPE_FLOAT64  ? "double"
                    : flt                         ? "float"
                    : x->dtype == MT_DTYPE_UINT64 ? "unsigned long long"
                                                  : "long long";
   char load_j[96], load_u[96];
-  if (x->dtype == MT_DTYPE_FLOAT16) {
-    snprintf(load_j, sizeof load_j, "__half2float(b0_in%d[base + j * %lldLL])", xi,
-             (long long)inner);
-    snprintf(load_u, sizeof load_u, "__half2float(b0_in%d[base + u * %lldLL])", xi,
-             (long long)inner);
+  if (mt_dtype_is_float16_like(x->dtype)) {
+    char p[32], at_j[64], at_u[64];
+    snprintf(p, sizeof p, "b0_in%d", xi);
+    snprintf(at_j, sizeof at_j, "base + j * %lldLL", (long long)inner);
+    snprintf(at_u, sizeof at_u, "base + u * %lldLL", (long long)inner);
+    mt_cg_elem_load(x->dtype, p, at_j, load_j, sizeof load_j);
+    mt_cg_elem_load(x->dtype, p, at_u, load_u, sizeof load_u);
   } else {
     snprintf(load_j, sizeof load_j, "(%s)b0_in%d[base + j * %lldLL]", ct, xi, (long long)inner);
     snprintf(load_u, sizeof load_u, "(%s)b0_in%d[base + u * %lldLL]", ct, xi, (long long)inner);

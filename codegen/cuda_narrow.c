@@ -19,6 +19,8 @@ const char mt_cg_prelude_narrow[] =
     "  x += 0x7fffu + ((x >> 16) & 1u);\n"
     "  return (unsigned short)(x >> 16);\n"
     "}\n"
+    "// a bfloat16 node's result, rounded once as runtime/cpu stores it\n"
+    "static __device__ __forceinline__ float mt_rbf(float x) { return mt_bf2f(mt_f2bf(x)); }\n"
     "// float8 format: exponent bias, mantissa bits, largest finite exponent field and mantissa\n"
     "// there, unsigned zero (the one NaN is 0x80), infinity (E5M2)\n"
     "static __device__ __forceinline__ float mt_f82f(unsigned char b, int bias, int mbits, int "
@@ -153,6 +155,15 @@ void mt_cg_narrow_bits_mode(mt_dtype dt, const char *val, bool saturate, mt_e8m0
     snprintf(out, n, "mt_f2bf(%s)", val);
   else
     snprintf(out, n, "mt_f2f8(%s, %s, %d)", val, f8_args(dt), saturate ? 1 : 0);
+}
+
+void mt_cg_round_to(mt_dtype dt, const char *expr, char *out, size_t n) {
+  if (dt == MT_DTYPE_FLOAT16)
+    snprintf(out, n, "mt_r16(%s)", expr);
+  else if (dt == MT_DTYPE_BFLOAT16)
+    snprintf(out, n, "mt_rbf(%s)", expr);
+  else
+    snprintf(out, n, "%s", expr);
 }
 
 void mt_cg_narrow_round(mt_dtype dt, const char *val, bool saturate, char *out, size_t n) {

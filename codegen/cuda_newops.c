@@ -278,8 +278,9 @@ MT_MUST_USE static mt_status *causal_conv(cg_body *b, const mt_node *n, const mt
   mt_cg_elem_load(dt, wn, "c * K + j", v, sizeof v);
   mt_cg_line(b, "  acc += (double)%s * pv;", v);
   mt_cg_line(b, "}");
-  if (dt == MT_DTYPE_FLOAT16)
-    mt_cg_line(b, "double r = (double)__half2float(__float2half_rn((float)acc));");
+  if (mt_dtype_is_float16_like(dt))
+    mt_cg_line(b, "double r = (double)%s;",
+               dt == MT_DTYPE_FLOAT16 ? "mt_r16((float)acc)" : "mt_rbf((float)acc)");
   else
     mt_cg_line(b, "double r = (double)(float)acc;");
   if (p->silu) mt_cg_line(b, "r = r / (1.0 + exp(-r));");

@@ -94,7 +94,11 @@ MT_MUST_USE static mt_status *quantize_to_packed(cg_body *b, const mt_node *n, c
   mt_cg_quant_index(b, p);
   b->indent -= 2;
   mt_cg_line(b, "    float q = %s / %s;", xv, sv);
-  if (x.dtype == MT_DTYPE_FLOAT16) mt_cg_line(b, "    q = __half2float(__float2half_rn(q));");
+  if (mt_dtype_is_float16_like(x.dtype)) { /* the division rounds to x's dtype */
+    char r[64];
+    mt_cg_round_to(x.dtype, "q", r, sizeof r);
+    mt_cg_line(b, "    q = %s;", r);
+  }
   if (y.dtype == MT_DTYPE_FLOAT4E2M1) {
     close_bytes(b, &y, "mt_f2fp4(q)");
     return NULL;

@@ -52,10 +52,7 @@ mt_status *mt_cg_q_out(const cg_body *b, const mt_node *n, int i, qnames *out) {
 
 /* The float read of element `at` of a float tensor (float16 through float). */
 static void fload(const qnames *q, const char *at, char *out, size_t n) {
-  if (q->dtype == MT_DTYPE_FLOAT16)
-    snprintf(out, n, "__half2float(%s[%s])", q->name, at);
-  else
-    snprintf(out, n, "%s[%s]", q->name, at);
+  mt_cg_elem_load(q->dtype, q->name, at, out, n);
 }
 
 /* Element `at` of a 1-value or per-index parameter as long long, 0 when absent. */
@@ -117,7 +114,11 @@ MT_MUST_USE static mt_status *quantize(cg_body *b, const mt_node *n, const mt_kc
   mt_cg_quant_index(b, p);
   if (quant) {
     mt_cg_line(b, "  float q = (float)%s / %s;", xv, sv);
-    if (x.dtype == MT_DTYPE_FLOAT16) mt_cg_line(b, "  q = __half2float(__float2half_rn(q));");
+    if (mt_dtype_is_float16_like(x.dtype)) { /* the division rounds to x's dtype */
+      char r[64];
+      mt_cg_round_to(x.dtype, "q", r, sizeof r);
+      mt_cg_line(b, "  q = %s;", r);
+    }
     if (mt_dtype_is_float8(y.dtype)) {
       char bits[256];
       mt_cg_narrow_bits(y.dtype, "q", p->saturate, bits, sizeof bits);
@@ -230,9 +231,10 @@ static void q_epilogue(cg_body *b, const mt_kc_qlinear *p, const qoperands *o, c
   fload(&o->bs, o->bs.numel == 1 ? "0" : col, bs, sizeof bs);
   fload(&o->ys, "0", ys, sizeof ys);
   iload(&o->yzp, "0", zv, sizeof zv);
-  if (o->as.dtype == MT_DTYPE_FLOAT16) {
-    mt_cg_line(b, "  const float m0 = __half2float(__float2half_rn(%s * %s));", as, bs);
-    mt_cg_line(b, "  const float m = __half2float(__float2half_rn(m0 / %s));", ys);
+  if (mt_dtype_is_float16_like(o->as.dtype)) {
+    const char *r = o->as.dtype == MT_DTYPE_FLOAT16 ? "mt_r16" : "mt_rbf";
+    mt_cg_line(b, "  const float m0 = %s(%s * %s);", r, as, bs);
+    mt_cg_line(b, "  const float m = %s(m0 / %s);", r, ys);
   } else {
     mt_cg_line(b, "  const float m0 = %s * %s;", as, bs);
     mt_cg_line(b, "  const float m = m0 / %s;", ys);

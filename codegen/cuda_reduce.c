@@ -71,10 +71,7 @@ static void open_strided(cg_body *b, const rctx *r, char *j) {
 
 /* Rounds a float compute-type expression to the output dtype's compute value. */
 static void round_out(mt_dtype dt, const char *expr, char *out, size_t n) {
-  if (dt == MT_DTYPE_FLOAT16)
-    snprintf(out, n, "mt_r16(%s)", expr);
-  else
-    snprintf(out, n, "%s", expr);
+  mt_cg_round_to(dt, expr, out, n);
 }
 
 /* int64 expression to the compute value of integer dtype dt, wrapping as runtime/cpu stores. */
@@ -209,7 +206,7 @@ typedef struct reduce_geom {
   int64_t kdims[MT_MAX_RANK], kstr[MT_MAX_RANK], rdims[MT_MAX_RANK], rstr[MT_MAX_RANK];
 } reduce_geom;
 
-static bool is_float_dt(mt_dtype dt) { return dt == MT_DTYPE_FLOAT32 || dt == MT_DTYPE_FLOAT16; }
+static bool is_float_dt(mt_dtype dt) { return mt_dtype_is_float(dt); } /* + the 16-bit floats */
 /* Reduce*, ArgMax/ArgMin and CumSum also take float64, computed in double throughout. */
 static bool is_real_dt(mt_dtype dt) { return is_float_dt(dt) || dt == MT_DTYPE_FLOAT64; }
 

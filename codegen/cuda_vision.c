@@ -309,8 +309,8 @@ static void cumprod(cg_body *b, const mt_kc_cumprod *p, const mt_value *x, const
   char xv[160], val[160];
   if (integer)
     snprintf(xv, sizeof xv, "(unsigned long long)(long long)%s[at]", xi);
-  else if (x->dtype == MT_DTYPE_FLOAT16)
-    snprintf(xv, sizeof xv, "__half2float(%s[at])", xi);
+  else if (mt_dtype_is_float16_like(x->dtype))
+    mt_cg_elem_load(x->dtype, xi, "at", xv, sizeof xv);
   else
     snprintf(xv, sizeof xv, "%s[at]", xi);
   if (x->dtype == MT_DTYPE_INT32)

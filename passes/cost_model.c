@@ -101,7 +101,7 @@ static void group_cost(const mt_plan *p, const mt_fused_group *fg, mt_cost *c) {
     double f = node_flops(m, a, n);
     double rate = a->fp32_tflops;
     if (is_math_heavy(n) && n->n_outputs > 0 && n->outputs[0] != MT_NO_VALUE &&
-        mt_module_value_c(m, n->outputs[0])->dtype == MT_DTYPE_FLOAT16)
+        mt_dtype_is_float16_like(mt_module_value_c(m, n->outputs[0])->dtype))
       rate = a->fp16_tflops;
     c->flops += f;
     math_time += f / rate;

@@ -39,15 +39,19 @@ static void print_dtypes_markdown(void) {
     const char *what;
     if (!mt_dtype_supported((mt_dtype)dt))
       what = "not supported (refused by name)";
+    else if (mt_dtype_is_float16_like((mt_dtype)dt))
+      what =
+          "every typed kernel (computed in float32, rounded to nearest even at each op's output)";
     else if (mt_dtype_is_float((mt_dtype)dt) || mt_dtype_is_integer((mt_dtype)dt))
       what = "every typed kernel";
     else if (mt_dtype_is_float_any((mt_dtype)dt))
-      what = "elementwise math, Reduce*, ArgMax/ArgMin, TopK, CumSum, Einsum, casts, data movement";
+      what = "elementwise math, Reduce*, ArgMax/ArgMin, TopK, CumSum, Einsum, MatMul, Gemm, "
+             "Softmax/LogSoftmax, MaxPool (in double), casts, data movement";
     else if (mt_dtype_is_integer_any((mt_dtype)dt))
       what = "elementwise math, casts, data movement";
     else if (dt == MT_DTYPE_BOOL)
       what = "logic, comparisons, Where, casts, data movement";
-    else if (dt == MT_DTYPE_BFLOAT16 || mt_dtype_is_float8((mt_dtype)dt))
+    else if (mt_dtype_is_float8((mt_dtype)dt))
       what = "storage: Cast/CastLike (round to nearest even, saturate), data movement, constants";
     else if (dt == MT_DTYPE_FLOAT8E8M0)
       what = "storage: Cast/CastLike (round_mode up/down/nearest, saturate), data movement, "

@@ -2,15 +2,15 @@
  *
  * Convolution and pooling live in nn_conv.c / nn_pool.c, normalisation and softmax in
  * nn_norm.c, Einsum in nn_einsum.c. Ops lower to kernel calls that runtime/cpu/kernel_call_nn.c
- * executes (on gemm.c, conv.c, pool.c, norm.c, einsum.c); float16 tensors are staged through
+ * executes (on gemm.c, conv.c, pool.c, norm.c, einsum.c); float16 and bfloat16 tensors are staged through
  * float32 and rounded once per output element; integer MatMul / Gemm accumulate exactly in int64. */
 #include "ir/ops/nn_internal.h"
 #include "runtime/cpu/gemm.h"
 
 mt_status *mt_nn_require_float(const mt_tensor *t, const char *what) {
-  if (t->dtype == MT_DTYPE_FLOAT32 || t->dtype == MT_DTYPE_FLOAT16) return NULL;
-  return MT_ERR(UNIMPLEMENTED, "%s: dtype %s is not supported (float32 or float16 only)", what,
-                mt_dtype_name(t->dtype));
+  if (mt_dtype_is_float(t->dtype)) return NULL;
+  return MT_ERR(UNIMPLEMENTED, "%s: dtype %s is not supported (float32, float16 or bfloat16 only)",
+                what, mt_dtype_name(t->dtype));
 }
 
 static bool is_int_matmul_type(mt_dtype dt) {
@@ -22,8 +22,8 @@ MT_MUST_USE static mt_status *require_matmul_types(const mt_tensor *a, const mt_
   if (a->dtype != b->dtype)
     return MT_ERR(INVALID_ARGUMENT, "input dtypes differ: %s vs %s", mt_dtype_name(a->dtype),
                   mt_dtype_name(b->dtype));
-  if (a->dtype == MT_DTYPE_FLOAT32 || a->dtype == MT_DTYPE_FLOAT16 || is_int_matmul_type(a->dtype))
-    return NULL;
+  /* float64 in double throughout (runtime/cpu/float64.c), as ONNX Runtime computes it */
+  if (mt_dtype_is_float_any(a->dtype) || is_int_matmul_type(a->dtype)) return NULL;
   return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(a->dtype));
 }
 

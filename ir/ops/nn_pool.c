@@ -1,8 +1,8 @@
 /* MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool.
  *
  * Window attributes are parsed by nn_conv.c. Values are staged through float32, which is exact
- * for the int8 / uint8 / float16 inputs MaxPool accepts, so max pooling returns input values
- * bit for bit. MaxPool's optional Indices output follows ONNX Runtime: flat indices over the
+ * for the int8 / uint8 / float16 / bfloat16 inputs MaxPool accepts, so max pooling returns input
+ * values bit for bit; float64 MaxPool runs over doubles (runtime/cpu/pool.c). MaxPool's optional Indices output follows ONNX Runtime: flat indices over the
  * whole input tensor, spatially row-major, or column-major with storage_order = 1. */
 #include <string.h>
 
@@ -16,7 +16,7 @@ typedef struct pool_plan {
 MT_MUST_USE static mt_status *pool_plan_make(const mt_op_ctx *ctx, bool is_max, pool_plan *p) {
   const mt_tensor *x = mt_op_input(ctx, 0);
   if (is_max) {
-    if (!mt_dtype_is_float(x->dtype) && x->dtype != MT_DTYPE_INT8 && x->dtype != MT_DTYPE_UINT8)
+    if (!mt_dtype_is_float_any(x->dtype) && x->dtype != MT_DTYPE_INT8 && x->dtype != MT_DTYPE_UINT8)
       return MT_ERR(UNIMPLEMENTED, "X: dtype %s is not supported", mt_dtype_name(x->dtype));
   } else {
     MT_RETURN_IF_ERROR_PLAIN(mt_nn_require_float(x, "X"));

@@ -176,8 +176,16 @@ MT_MUST_USE static mt_status *range_check(const mt_op_ctx *ctx) {
   }
   switch (s->dtype) {
   case MT_DTYPE_FLOAT32:
+  case MT_DTYPE_FLOAT64:
+  case MT_DTYPE_INT16:
   case MT_DTYPE_INT32:
   case MT_DTYPE_INT64: return NULL;
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16:
+    if (ctx->opset < 27)
+      return MT_ERR(INVALID_ARGUMENT, "Range of dtype %s needs opset 27 (node has %d)",
+                    mt_dtype_name(s->dtype), ctx->opset);
+    return NULL;
   default: return MT_ERR(UNIMPLEMENTED, "Range of dtype %s", mt_dtype_name(s->dtype));
   }
 }
@@ -185,12 +193,23 @@ MT_MUST_USE static mt_status *range_check(const mt_op_ctx *ctx) {
 /* Element count: max(ceil((limit - start) / delta), 0). */
 MT_MUST_USE static mt_status *range_count(const mt_op_ctx *ctx, int64_t *out) {
   const mt_tensor *s = ctx->inputs[0], *l = ctx->inputs[1], *d = ctx->inputs[2];
-  if (s->dtype == MT_DTYPE_FLOAT32) {
-    float start = *(const float *)s->data, limit = *(const float *)l->data;
-    float delta = *(const float *)d->data;
-    if (delta == 0.0f) return MT_ERR(INVALID_ARGUMENT, "delta is 0");
-    /* The difference in float, the division in double, as ONNX Runtime computes it. */
-    double n = ceil((double)(limit - start) / (double)delta);
+  if (mt_dtype_is_float_any(s->dtype)) {
+    double start = mt_tensor_get_f64(s, 0), limit = mt_tensor_get_f64(l, 0);
+    double delta = mt_tensor_get_f64(d, 0);
+    if (delta == 0.0) return MT_ERR(INVALID_ARGUMENT, "delta is 0");
+    /* The difference in the dtype; the division in double for float32 and float64, as ONNX
+     * Runtime computes it, and in float32 for the 16-bit floats, as the spec's function body
+     * (opset 27) does after casting the difference and delta to float. */
+    double n;
+    if (s->dtype == MT_DTYPE_FLOAT32) {
+      n = ceil((double)((float)limit - (float)start) / delta);
+    } else if (s->dtype == MT_DTYPE_FLOAT64) {
+      n = ceil((limit - start) / delta);
+    } else {
+      float diff =
+          mt_f16like_to_float(s->dtype, mt_float_to_f16like(s->dtype, (float)(limit - start)));
+      n = ceil((double)(diff / (float)delta));
+    }
     if (isnan(n) || n >= 9.2e18)
       return MT_ERR(OUT_OF_RANGE, "Range length %g is not finite or too large", n);
     *out = n > 0 ? (int64_t)n : 0;

@@ -79,7 +79,8 @@ MT_MUST_USE static mt_status *want_dtype(const call_ctx *c, const mt_tensor *t, 
 
 MT_MUST_USE static mt_status *want_float(const call_ctx *c, const mt_tensor *t, const char *what) {
   if (mt_dtype_is_float(t->dtype)) return NULL;
-  return bad(c, "%s is %s, the kernel expects float32 or float16", what, mt_dtype_name(t->dtype));
+  return bad(c, "%s is %s, the kernel expects float32, float16 or bfloat16", what,
+             mt_dtype_name(t->dtype));
 }
 
 /* Inputs [0, n) present, at most max_in inputs (-1: any number) and outputs within [1, max_out]. */
@@ -552,7 +553,8 @@ MT_MUST_USE static mt_status *check_softmax(const call_ctx *c, const mt_kc_softm
       !mt_mul_i64(n, p->inner, &n) || n != mt_tensor_numel(&c->in[0]))
     return bad(c, "[%lld, %lld, %lld] does not view input 0's %lld elements", (long long)p->outer,
                (long long)p->n, (long long)p->inner, (long long)mt_tensor_numel(&c->in[0]));
-  MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[0], "input 0"));
+  if (c->in[0].dtype != MT_DTYPE_FLOAT64) /* Softmax runs float64 in double; Hardmax refuses */
+    MT_RETURN_IF_ERROR_PLAIN(want_float(c, &c->in[0], "input 0"));
   MT_RETURN_IF_ERROR_PLAIN(want_dtype(c, &c->out[0], "output 0", c->in[0].dtype));
   return want_numel(c, &c->out[0], "output 0", n);
 }

@@ -246,14 +246,15 @@ static mt_bcast_row_fn pick_row(mt_ew_binary op, mt_dtype dt) {
 
 bool mt_cpu_ew_binary_supports(mt_ew_binary op, mt_dtype dt) {
   if (op == MT_EW_POW) return mt_dtype_is_float_any(dt) || mt_dtype_is_integer(dt);
-  return pick_row(op, dt == MT_DTYPE_FLOAT16 ? MT_DTYPE_FLOAT32 : dt) != NULL;
+  return pick_row(op, mt_dtype_is_float16_like(dt) ? MT_DTYPE_FLOAT32 : dt) != NULL;
 }
 
-/* float16 rows: convert chunks to float32, run the float32 row, round results back (or keep the
- * bool bytes of a comparison as they are). */
+/* float16 and bfloat16 rows: convert chunks to float32, run the float32 row, round results back
+ * (or keep the bool bytes of a comparison as they are). */
 typedef struct f16_ctx {
   mt_bcast_row_fn f32_row;
   bool out_bool;
+  mt_dtype dt; /* float16 or bfloat16 */
 } f16_ctx;
 
 static void row_f16(const void *ctx_, const void *const *in, const int64_t *st, void *out_,
@@ -262,20 +263,20 @@ static void row_f16(const void *ctx_, const void *const *in, const int64_t *st, 
   const uint16_t *a = in[0], *b = in[1];
   float abuf[CHUNK], bbuf[CHUNK], obuf[CHUNK];
   const void *fin[2] = {abuf, bbuf};
-  if (!st[0]) abuf[0] = mt_half_to_float(a[0]);
-  if (!st[1]) bbuf[0] = mt_half_to_float(b[0]);
+  if (!st[0]) abuf[0] = mt_f16like_to_float(ctx->dt, a[0]);
+  if (!st[1]) bbuf[0] = mt_f16like_to_float(ctx->dt, b[0]);
   for (int64_t base = 0; base < n; base += CHUNK) {
     int64_t m = n - base < CHUNK ? n - base : CHUNK;
     if (st[0])
-      for (int64_t i = 0; i < m; i++) abuf[i] = mt_half_to_float(a[base + i]);
+      for (int64_t i = 0; i < m; i++) abuf[i] = mt_f16like_to_float(ctx->dt, a[base + i]);
     if (st[1])
-      for (int64_t i = 0; i < m; i++) bbuf[i] = mt_half_to_float(b[base + i]);
+      for (int64_t i = 0; i < m; i++) bbuf[i] = mt_f16like_to_float(ctx->dt, b[base + i]);
     if (ctx->out_bool) {
       ctx->f32_row(NULL, fin, st, (uint8_t *)out_ + base, m);
     } else {
       ctx->f32_row(NULL, fin, st, obuf, m);
       uint16_t *o = (uint16_t *)out_ + base;
-      for (int64_t i = 0; i < m; i++) o[i] = mt_float_to_half(obuf[i]);
+      for (int64_t i = 0; i < m; i++) o[i] = mt_float_to_f16like(ctx->dt, obuf[i]);
     }
   }
 }
@@ -288,7 +289,8 @@ typedef struct pow_ctx {
 static double load_f64(mt_dtype dt, const void *p, int64_t i) {
   switch (dt) {
   case MT_DTYPE_FLOAT32: return ((const float *)p)[i];
-  case MT_DTYPE_FLOAT16: return mt_half_to_float(((const uint16_t *)p)[i]);
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16: return mt_f16like_to_float(dt, ((const uint16_t *)p)[i]);
   case MT_DTYPE_FLOAT64: return ((const double *)p)[i];
   case MT_DTYPE_INT64: return (double)((const int64_t *)p)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)p)[i];
@@ -362,8 +364,8 @@ static void row_pow_mixed(const void *ctx_, const void *const *in, const int64_t
     double v = pow(load_f64(c->base, in[0], ia), load_f64(c->exp, in[1], ib));
     if (c->out == MT_DTYPE_FLOAT32)
       ((float *)out)[i] = (float)v;
-    else if (c->out == MT_DTYPE_FLOAT16)
-      ((uint16_t *)out)[i] = mt_float_to_half((float)v);
+    else if (mt_dtype_is_float16_like(c->out))
+      ((uint16_t *)out)[i] = mt_float_to_f16like(c->out, (float)v);
     else if (c->out == MT_DTYPE_FLOAT64)
       ((double *)out)[i] = v;
     else
@@ -401,8 +403,8 @@ mt_status *mt_cpu_ew_binary(mt_ew_binary op, const mt_tensor *a, const mt_tensor
     mt_bcast_plan_run(&plan, data, esize, out->data, oesize, row_pow_mixed, &ctx);
     return NULL;
   }
-  if (a->dtype == MT_DTYPE_FLOAT16) {
-    f16_ctx ctx = {pick_row(op, MT_DTYPE_FLOAT32), bool_out};
+  if (mt_dtype_is_float16_like(a->dtype)) {
+    f16_ctx ctx = {pick_row(op, MT_DTYPE_FLOAT32), bool_out, a->dtype};
     mt_bcast_plan_run(&plan, data, esize, out->data, oesize, row_f16, &ctx);
     return NULL;
   }
@@ -488,10 +490,12 @@ mt_status *mt_cpu_ew_divide_by(mt_tensor *out, int64_t n) {
   } else if (out->dtype == MT_DTYPE_FLOAT64) {
     double *o = out->data;
     for (int64_t i = 0; i < count; i++) o[i] = o[i] / (double)n;
-  } else if (out->dtype == MT_DTYPE_FLOAT16) {
+  } else if (mt_dtype_is_float16_like(out->dtype)) {
     uint16_t *o = out->data;
     const float d = (float)n;
-    for (int64_t i = 0; i < count; i++) o[i] = mt_float_to_half(mt_half_to_float(o[i]) / d);
+    mt_dtype dt = out->dtype;
+    for (int64_t i = 0; i < count; i++)
+      o[i] = mt_float_to_f16like(dt, mt_f16like_to_float(dt, o[i]) / d);
   } else {
     return MT_ERR(UNIMPLEMENTED, "dtype %s is not supported", mt_dtype_name(out->dtype));
   }

@@ -122,14 +122,15 @@ DEFINE_UNARY_FLOAT(f32, float, M32, L32)
 DEFINE_UNARY_FLOAT(f64, double, M64, L64)
 #undef MAP
 
-static void unary_f16(mt_ew_unary op, const mt_ew_params *p, const uint16_t *in, uint16_t *out,
-                      int64_t n) {
+/* float16 and bfloat16 (dt): widened to float32 in chunks, rounded back once per element. */
+static void unary_f16(mt_dtype dt, mt_ew_unary op, const mt_ew_params *p, const uint16_t *in,
+                      uint16_t *out, int64_t n) {
   float buf[CHUNK];
   for (int64_t base = 0; base < n; base += CHUNK) {
     int64_t m = n - base < CHUNK ? n - base : CHUNK;
-    for (int64_t i = 0; i < m; i++) buf[i] = mt_half_to_float(in[base + i]);
+    for (int64_t i = 0; i < m; i++) buf[i] = mt_f16like_to_float(dt, in[base + i]);
     unary_f32(op, p, buf, buf, m);
-    for (int64_t i = 0; i < m; i++) out[base + i] = mt_float_to_half(buf[i]);
+    for (int64_t i = 0; i < m; i++) out[base + i] = mt_float_to_f16like(dt, buf[i]);
   }
 }
 
@@ -222,7 +223,8 @@ mt_status *mt_cpu_ew_unary(mt_ew_unary op, const mt_ew_params *p, const mt_tenso
                   (long long)mt_tensor_numel(out));
   switch (in->dtype) {
   case MT_DTYPE_FLOAT32: unary_f32(op, p, in->data, out->data, n); break;
-  case MT_DTYPE_FLOAT16: unary_f16(op, p, in->data, out->data, n); break;
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16: unary_f16(in->dtype, op, p, in->data, out->data, n); break;
   case MT_DTYPE_FLOAT64: unary_f64(op, p, in->data, out->data, n); break;
   case MT_DTYPE_INT64: unary_i64(op, p, in->data, out->data, n); break;
   case MT_DTYPE_INT32: unary_i32(op, p, in->data, out->data, n); break;

@@ -169,10 +169,34 @@ MT_MUST_USE static mt_status *run_range(int n_inputs, const mt_tensor *const *in
     for (int64_t i = 0; i < n; i++, v += delta) o[i] = v;
     break;
   }
-  case MT_DTYPE_INT32: {
+  case MT_DTYPE_FLOAT64: {
+    double v = *(const double *)s->data, delta = *(const double *)d->data;
+    double *o = y->data;
+    for (int64_t i = 0; i < n; i++, v += delta) o[i] = v;
+    break;
+  }
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16: {
+    /* Accumulate in the dtype, rounding each sum, as the spec's Loop body (opset 27) adds. */
+    mt_dtype dt = s->dtype;
+    uint16_t v = *(const uint16_t *)s->data;
+    float delta = mt_f16like_to_float(dt, *(const uint16_t *)d->data);
+    uint16_t *o = y->data;
+    for (int64_t i = 0; i < n; i++) {
+      o[i] = v;
+      v = mt_float_to_f16like(dt, mt_f16like_to_float(dt, v) + delta);
+    }
+    break;
+  }
+  case MT_DTYPE_INT16:
+  case MT_DTYPE_INT32: { /* the count fits the range of the dtype: no wrap */
     int64_t v = mt_tensor_get_i64(s, 0), delta = mt_tensor_get_i64(d, 0);
-    int32_t *o = y->data;
-    for (int64_t i = 0; i < n; i++) o[i] = (int32_t)(v + i * delta);
+    for (int64_t i = 0; i < n; i++) {
+      if (s->dtype == MT_DTYPE_INT16)
+        ((int16_t *)y->data)[i] = (int16_t)(v + i * delta);
+      else
+        ((int32_t *)y->data)[i] = (int32_t)(v + i * delta);
+    }
     break;
   }
   case MT_DTYPE_INT64: {

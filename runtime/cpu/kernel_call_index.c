@@ -150,8 +150,10 @@ static void combine(mt_dtype dt, void *dst, int64_t di, const void *src, int64_t
     ((float *)dst)[di] = combine_f(r, ((float *)dst)[di], ((const float *)src)[si]);
     return;
   case MT_DTYPE_FLOAT16: /* in float, rounded once */
-    ((uint16_t *)dst)[di] = mt_float_to_half(combine_f(
-        r, mt_half_to_float(((uint16_t *)dst)[di]), mt_half_to_float(((const uint16_t *)src)[si])));
+  case MT_DTYPE_BFLOAT16:
+    ((uint16_t *)dst)[di] =
+        mt_float_to_f16like(dt, combine_f(r, mt_f16like_to_float(dt, ((uint16_t *)dst)[di]),
+                                          mt_f16like_to_float(dt, ((const uint16_t *)src)[si])));
     return;
   case MT_DTYPE_INT64: COMBINE(int64_t, uint64_t)
   case MT_DTYPE_INT32: COMBINE(int32_t, uint32_t)

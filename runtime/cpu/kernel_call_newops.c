@@ -196,7 +196,7 @@ MT_MUST_USE static mt_status *run_causal_conv(const mt_kc_causal_conv *p, int n_
       (past && mt_tensor_numel(past) != bc_n * (p->k - 1)) ||
       (st && (st->dtype != x->dtype || mt_tensor_numel(st) != bc_n * (p->k - 1))))
     return MT_ERR(INVALID_ARGUMENT, "CausalConvWithState: operands do not match the call");
-  bool half = x->dtype == MT_DTYPE_FLOAT16;
+  bool half = mt_dtype_is_float16_like(x->dtype);
   for (int64_t bc = 0; bc < bc_n; bc++) {
     int64_t c = bc % p->channels;
     for (int64_t t = 0; t < p->len; t++) {
@@ -204,7 +204,9 @@ MT_MUST_USE static mt_status *run_causal_conv(const mt_kc_causal_conv *p, int n_
       for (int64_t j = 0; j < p->k; j++)
         acc += mt_tensor_get_f64(w, c * p->k + j) * padded_at(p, x, past, bc, t + j);
       /* the convolution is rounded to the dtype before the activation, as the spec's reference */
-      double v = half ? (double)mt_half_to_float(mt_float_to_half((float)acc)) : (double)(float)acc;
+      double v =
+          half ? (double)mt_f16like_to_float(x->dtype, mt_float_to_f16like(x->dtype, (float)acc))
+               : (double)(float)acc;
       if (p->silu) v = v / (1.0 + exp(-v));
       mt_tensor_set_f64(y, bc * p->len + t, v);
     }

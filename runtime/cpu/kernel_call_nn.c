@@ -10,6 +10,7 @@
 #include "runtime/cpu/kernel_call.h"
 #include "runtime/cpu/norm.h"
 #include "runtime/cpu/pool.h"
+#include "runtime/cpu/float64.h"
 #include "runtime/cpu/staging.h"
 
 static const mt_tensor *input_at(int n, const mt_tensor *const *inputs, int i) {
@@ -50,6 +51,17 @@ MT_MUST_USE static mt_status *run_gemm(const mt_kc_gemm *p, const mt_tensor *a, 
   int64_t m = y->dims[0], n = y->dims[1], k = ta ? a->dims[0] : a->dims[1];
   if (is_int_matmul_type(a->dtype)) {
     gemm_int(a, b, c, ta, tb, m, n, k, alpha, beta, y);
+    return NULL;
+  }
+  if (a->dtype == MT_DTYPE_FLOAT64) { /* in double throughout, as ONNX Runtime */
+    double *yd = y->data;
+    const double *cd = c && beta != 0.0f ? c->data : NULL;
+    int64_t cm = cd && c->rank == 2 ? c->dims[0] : 1;
+    int64_t cn = cd && c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++)
+        yd[i * n + j] = cd ? (double)beta * cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)] : 0.0;
+    mt_cpu_dgemm(ta, tb, m, n, k, alpha, a->data, ta ? m : k, b->data, tb ? k : n, yd, n);
     return NULL;
   }
   const float *af, *bf, *cf = NULL;
@@ -120,6 +132,16 @@ MT_MUST_USE static mt_status *run_matmul(const mt_tensor *a, const mt_tensor *b,
     }
     return NULL;
   }
+  if (a->dtype == MT_DTYPE_FLOAT64) { /* in double throughout, as ONNX Runtime */
+    memset(y->data, 0, (size_t)(nbatch * mn) * sizeof(double));
+    for (int64_t bi = 0; bi < nbatch; bi++) {
+      int64_t ao, bo;
+      batch_offsets(&s, bi, &ao, &bo);
+      mt_cpu_dgemm(false, false, s.m, s.n, s.k, 1.0, (const double *)a->data + ao * mk, s.k,
+                   (const double *)b->data + bo * kn, s.n, (double *)y->data + bi * mn, s.n);
+    }
+    return NULL;
+  }
   const float *af, *bf;
   float *a_own = NULL, *b_own = NULL, *yf, *y_own = NULL;
   mt_status *st = mt_cpu_stage_in_f32(a, &af, &a_own);
@@ -179,6 +201,12 @@ MT_MUST_USE static mt_status *run_conv(const mt_kc_conv *p, conv_kernel_fn kerne
 
 MT_MUST_USE static mt_status *run_pool(const mt_kc_pool *p, const mt_tensor *x, mt_tensor *y,
                                        int64_t *indices) {
+  if (x->dtype == MT_DTYPE_FLOAT64) { /* MaxPool only: ir/ops/nn_pool.c refuses the others */
+    if (!p->is_max || y->dtype != MT_DTYPE_FLOAT64)
+      return MT_ERR(UNIMPLEMENTED, "float64 pooling other than MaxPool");
+    mt_cpu_maxpool_f64(&p->geom, p->planes, x->data, y->data, indices, p->col_major);
+    return NULL;
+  }
   const float *xf;
   float *x_own = NULL, *yf, *y_own = NULL;
   mt_status *st = mt_cpu_stage_in_f32(x, &xf, &x_own);
@@ -217,6 +245,11 @@ MT_MUST_USE static mt_status *run_global_pool(bool is_max, const mt_tensor *x, m
 
 MT_MUST_USE static mt_status *run_softmax(const mt_kc_softmax *p, const mt_tensor *x,
                                           mt_tensor *y) {
+  if (x->dtype == MT_DTYPE_FLOAT64) {
+    if (y->dtype != MT_DTYPE_FLOAT64) return MT_ERR(INTERNAL, "softmax: float64 in, not out");
+    mt_cpu_softmax_f64(x->data, y->data, p->outer, p->n, p->inner, p->log);
+    return NULL;
+  }
   const float *xf;
   float *x_own = NULL, *yf, *y_own = NULL;
   mt_status *st = mt_cpu_stage_in_f32(x, &xf, &x_own);
@@ -283,8 +316,8 @@ MT_MUST_USE static mt_status *run_batchnorm(const mt_kc_batchnorm *kp, int n_inp
       const float *given = p[2 + i], *batch_stat = i == 1 ? mean : var;
       for (int64_t k = 0; k < mt_tensor_numel(o); k++) {
         float v = training ? given[k] * momentum + batch_stat[k] * (1.0f - momentum) : given[k];
-        if (o->dtype == MT_DTYPE_FLOAT16)
-          ((uint16_t *)o->data)[k] = mt_float_to_half(v);
+        if (mt_dtype_is_float16_like(o->dtype))
+          ((uint16_t *)o->data)[k] = mt_float_to_f16like(o->dtype, v);
         else
           ((float *)o->data)[k] = v;
       }

@@ -16,9 +16,9 @@
 #include "runtime/cpu/float8.h"
 #include "runtime/cpu/kernel_call.h"
 
-/* v rounded to dt's precision: a float16 computation's intermediate. */
+/* v rounded to dt's precision: a float16 or bfloat16 computation's intermediate. */
 static float in_precision(float v, mt_dtype dt) {
-  return dt == MT_DTYPE_FLOAT16 ? mt_half_to_float(mt_float_to_half(v)) : v;
+  return mt_dtype_is_float16_like(dt) ? mt_f16like_to_float(dt, mt_float_to_f16like(dt, v)) : v;
 }
 
 /* rint(v) + zp, saturated to [lo, hi] (NaN gives zp's saturation of 0, as a cast would not). */

@@ -365,7 +365,8 @@ mt_status *mt_layout_gather_elements(void *dst, const void *src, size_t esize, i
 static bool elem_nonzero(const void *src, mt_dtype dtype, int64_t k) {
   switch (dtype) {
   case MT_DTYPE_FLOAT32: return ((const float *)src)[k] != 0.0f;
-  case MT_DTYPE_FLOAT16: return (((const uint16_t *)src)[k] & 0x7fffu) != 0;
+  case MT_DTYPE_FLOAT16: /* -0 has a bit set: test the magnitude's bits */
+  case MT_DTYPE_BFLOAT16: return (((const uint16_t *)src)[k] & 0x7fffu) != 0;
   case MT_DTYPE_INT64: return ((const int64_t *)src)[k] != 0;
   case MT_DTYPE_INT32: return ((const int32_t *)src)[k] != 0;
   default: {

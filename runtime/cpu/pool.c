@@ -58,35 +58,41 @@ static int64_t tap_offset(const mt_conv_geom *g, const window *w, const int64_t 
   return off;
 }
 
-void mt_cpu_maxpool_f32(const mt_conv_geom *g, int64_t planes, const float *x, float *y,
-                        int64_t *indices, bool col_major) {
-  int64_t in_sp = mt_conv_geom_in_size(g), out_sp = mt_conv_geom_out_size(g);
-  int64_t zero[MT_CONV_MAX_SPATIAL] = {0};
-  for (int64_t p = 0; p < planes; p++) {
-    const float *xp = x + p * in_sp;
-    int64_t opos[MT_CONV_MAX_SPATIAL] = {0};
-    for (int64_t o = 0; o < out_sp; o++) {
-      window w;
-      window_at(g, opos, &w);
-      float best = -FLT_MAX;
-      int64_t best_idx = -1;
-      if (w.count > 0) {
-        int64_t t[MT_CONV_MAX_SPATIAL];
-        for (int d = 0; d < g->nsp; d++) t[d] = w.lo[d];
-        do {
-          float v = xp[tap_offset(g, &w, t, false)];
-          if (v > best || best_idx < 0) {
-            best = v;
-            best_idx = indices ? tap_offset(g, &w, t, col_major) : 0;
-          }
-        } while (odometer_next(g->nsp, t, w.lo, w.hi));
-      }
-      y[p * out_sp + o] = best;
-      if (indices) indices[p * out_sp + o] = best_idx < 0 ? -1 : p * in_sp + best_idx;
-      odometer_next(g->nsp, opos, zero, g->out);
-    }
+/* MaxPool for element type T (float32; float64, which float32 staging would round), -LOWEST
+ * for a window with no tap inside the image. */
+#define DEFINE_MAXPOOL(name, T, LOWEST)                                                            \
+  void name(const mt_conv_geom *g, int64_t planes, const T *x, T *y, int64_t *indices,             \
+            bool col_major) {                                                                      \
+    int64_t in_sp = mt_conv_geom_in_size(g), out_sp = mt_conv_geom_out_size(g);                    \
+    int64_t zero[MT_CONV_MAX_SPATIAL] = {0};                                                       \
+    for (int64_t p = 0; p < planes; p++) {                                                         \
+      const T *xp = x + p * in_sp;                                                                 \
+      int64_t opos[MT_CONV_MAX_SPATIAL] = {0};                                                     \
+      for (int64_t o = 0; o < out_sp; o++) {                                                       \
+        window w;                                                                                  \
+        window_at(g, opos, &w);                                                                    \
+        T best = -(LOWEST);                                                                        \
+        int64_t best_idx = -1;                                                                     \
+        if (w.count > 0) {                                                                         \
+          int64_t t[MT_CONV_MAX_SPATIAL];                                                          \
+          for (int d = 0; d < g->nsp; d++) t[d] = w.lo[d];                                         \
+          do {                                                                                     \
+            T v = xp[tap_offset(g, &w, t, false)];                                                 \
+            if (v > best || best_idx < 0) {                                                        \
+              best = v;                                                                            \
+              best_idx = indices ? tap_offset(g, &w, t, col_major) : 0;                            \
+            }                                                                                      \
+          } while (odometer_next(g->nsp, t, w.lo, w.hi));                                          \
+        }                                                                                          \
+        y[p * out_sp + o] = best;                                                                  \
+        if (indices) indices[p * out_sp + o] = best_idx < 0 ? -1 : p * in_sp + best_idx;           \
+        odometer_next(g->nsp, opos, zero, g->out);                                                 \
+      }                                                                                            \
+    }                                                                                              \
   }
-}
+DEFINE_MAXPOOL(mt_cpu_maxpool_f32, float, FLT_MAX)
+DEFINE_MAXPOOL(mt_cpu_maxpool_f64, double, DBL_MAX)
+#undef DEFINE_MAXPOOL
 
 void mt_cpu_avgpool_f32(const mt_conv_geom *g, int64_t planes, const float *x, float *y,
                         bool count_include_pad) {

@@ -16,6 +16,9 @@
  * -FLT_MAX and index -1. */
 void mt_cpu_maxpool_f32(const mt_conv_geom *g, int64_t planes, const float *x, float *y,
                         int64_t *indices, bool col_major);
+/* The same over float64 (MaxPool of a double tensor keeps its values exactly). */
+void mt_cpu_maxpool_f64(const mt_conv_geom *g, int64_t planes, const double *x, double *y,
+                        int64_t *indices, bool col_major);
 
 /* y[p, out...] = mean of the window taps. The divisor counts taps inside the image, or with
  * count_include_pad also taps in the explicit padding (never taps beyond pad_end, which ceil

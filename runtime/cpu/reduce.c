@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "runtime/cpu/float8.h"
+
 /* ---- element access ------------------------------------------------------------------------ */
 
 /* Copies n elements of C type T (element offsets off, off+stride, ...) of x into buf, each
@@ -24,6 +26,7 @@ static void load_f64(mt_dtype dt, const void *x, int64_t off, int64_t n, int64_t
   switch (dt) {
   case MT_DTYPE_FLOAT32: GATHER(float, AS_IS); break;
   case MT_DTYPE_FLOAT16: GATHER(uint16_t, mt_half_to_float); break;
+  case MT_DTYPE_BFLOAT16: GATHER(uint16_t, mt_bf16_to_float); break;
   case MT_DTYPE_FLOAT64: GATHER(double, AS_IS); break;
   case MT_DTYPE_INT64: GATHER(int64_t, AS_F64); break;
   case MT_DTYPE_INT32: GATHER(int32_t, AS_IS); break;
@@ -59,8 +62,8 @@ static void load_i64(mt_dtype dt, const void *x, int64_t off, int64_t n, int64_t
 static void store_f64(mt_dtype dt, void *y, int64_t i, double v) {
   if (dt == MT_DTYPE_FLOAT32)
     ((float *)y)[i] = (float)v;
-  else if (dt == MT_DTYPE_FLOAT16)
-    ((uint16_t *)y)[i] = mt_float_to_half((float)v);
+  else if (mt_dtype_is_float16_like(dt))
+    ((uint16_t *)y)[i] = mt_float_to_f16like(dt, (float)v);
   else if (dt == MT_DTYPE_FLOAT64)
     ((double *)y)[i] = v;
 }

@@ -173,7 +173,8 @@ bool mt_cpu_resize_taps_build(const mt_resize_params *p, int axis, mt_resize_tap
 static double load_elem(mt_dtype dt, const void *x, int64_t i) {
   switch (dt) {
   case MT_DTYPE_FLOAT32: return ((const float *)x)[i];
-  case MT_DTYPE_FLOAT16: return mt_half_to_float(((const uint16_t *)x)[i]);
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16: return mt_f16like_to_float(dt, ((const uint16_t *)x)[i]);
   case MT_DTYPE_INT64: return (double)((const int64_t *)x)[i];
   case MT_DTYPE_INT32: return ((const int32_t *)x)[i];
   case MT_DTYPE_INT8: return ((const int8_t *)x)[i];
@@ -192,7 +193,8 @@ static double sat(double v, double lo, double hi) {
 static void store_elem(mt_dtype dt, void *y, int64_t i, double v) {
   switch (dt) {
   case MT_DTYPE_FLOAT32: ((float *)y)[i] = (float)v; break;
-  case MT_DTYPE_FLOAT16: ((uint16_t *)y)[i] = mt_float_to_half((float)v); break;
+  case MT_DTYPE_FLOAT16:
+  case MT_DTYPE_BFLOAT16: ((uint16_t *)y)[i] = mt_float_to_f16like(dt, (float)v); break;
   case MT_DTYPE_INT64: {
     double r = sat(v, -9223372036854775808.0, 9223372036854774784.0);
     ((int64_t *)y)[i] = (int64_t)r;

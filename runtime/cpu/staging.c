@@ -23,9 +23,9 @@ mt_status *mt_cpu_stage_in_f32(const mt_tensor *t, const float **out, float **ow
   int64_t n = mt_tensor_numel(t);
   float *buf;
   MT_RETURN_IF_ERROR_PLAIN(alloc_f32(n, &buf));
-  if (t->dtype == MT_DTYPE_FLOAT16) {
+  if (mt_dtype_is_float16_like(t->dtype)) {
     const uint16_t *h = t->data;
-    for (int64_t i = 0; i < n; i++) buf[i] = mt_half_to_float(h[i]);
+    for (int64_t i = 0; i < n; i++) buf[i] = mt_f16like_to_float(t->dtype, h[i]);
   } else {
     for (int64_t i = 0; i < n; i++) buf[i] = (float)mt_tensor_get_f64(t, i);
   }
@@ -48,9 +48,9 @@ mt_status *mt_cpu_stage_out_f32(mt_tensor *t, float **out, float **owned) {
 void mt_cpu_stage_finish_f32(mt_tensor *t, float *owned) {
   if (!owned) return;
   int64_t n = mt_tensor_numel(t);
-  if (t->dtype == MT_DTYPE_FLOAT16) {
+  if (mt_dtype_is_float16_like(t->dtype)) {
     uint16_t *h = t->data;
-    for (int64_t i = 0; i < n; i++) h[i] = mt_float_to_half(owned[i]);
+    for (int64_t i = 0; i < n; i++) h[i] = mt_float_to_f16like(t->dtype, owned[i]);
   } else {
     for (int64_t i = 0; i < n; i++) mt_tensor_set_f64(t, i, owned[i]);
   }

@@ -1,5 +1,5 @@
 /* float32 staging for kernels that compute in float32 only (GEMM, convolution, pooling,
- * normalisation, Einsum): float16 and integer tensors are converted in and rounded back once per
+ * normalisation, Einsum): float16, bfloat16 and integer tensors are converted in and rounded back once per
  * output element. */
 #ifndef MT_CPU_STAGING_H
 #define MT_CPU_STAGING_H

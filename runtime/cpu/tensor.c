@@ -129,7 +129,21 @@ bool mt_dtype_is_container(mt_dtype dt) {
   return dt == MT_DTYPE_SEQUENCE || dt == MT_DTYPE_OPTIONAL;
 }
 
-bool mt_dtype_is_float(mt_dtype dt) { return dt == MT_DTYPE_FLOAT32 || dt == MT_DTYPE_FLOAT16; }
+bool mt_dtype_is_float(mt_dtype dt) {
+  return dt == MT_DTYPE_FLOAT32 || dt == MT_DTYPE_FLOAT16 || dt == MT_DTYPE_BFLOAT16;
+}
+
+bool mt_dtype_is_float16_like(mt_dtype dt) {
+  return dt == MT_DTYPE_FLOAT16 || dt == MT_DTYPE_BFLOAT16;
+}
+
+float mt_f16like_to_float(mt_dtype dt, uint16_t bits) {
+  return dt == MT_DTYPE_BFLOAT16 ? mt_bf16_to_float(bits) : mt_half_to_float(bits);
+}
+
+uint16_t mt_float_to_f16like(mt_dtype dt, float f) {
+  return dt == MT_DTYPE_BFLOAT16 ? mt_float_to_bf16(f) : mt_float_to_half(f);
+}
 
 bool mt_dtype_is_integer(mt_dtype dt) {
   return dt == MT_DTYPE_INT64 || dt == MT_DTYPE_INT32 || dt == MT_DTYPE_INT8 ||

@@ -51,14 +51,14 @@ typedef enum mt_dtype {
   MT_DTYPE_INT2 = 26,
 } mt_dtype;
 
-/* True for the element types mtcc computes with: float32, float16, int64, int32, int8, uint8, bool,
- * and float64, int16, uint16, uint32, uint64 (elementwise math, casts and data movement only: the
- * other typed kernels check mt_dtype_is_float / mt_dtype_is_integer and refuse them as
- * unsupported), and the storage-only bfloat16 and float8 formats (runtime/cpu/float8.h: Cast,
- * CastLike, data movement and constants; every computing kernel refuses them), float8e8m0
- * likewise, and the packed types (Cast, CastLike, QuantizeLinear/DequantizeLinear, constants and
- * the ops that keep the bytes as they are: Identity, Reshape...; the evaluator refuses them
- * for any other op by name, ir/evaluator.c). */
+/* True for the element types mtcc computes with: float32, float16, bfloat16, int64, int32, int8,
+ * uint8, bool, and float64, int16, uint16, uint32, uint64 (elementwise math, casts and data
+ * movement only: the other typed kernels check mt_dtype_is_float / mt_dtype_is_integer and refuse
+ * them as unsupported), and the storage-only float8 formats (runtime/cpu/float8.h: Cast, CastLike,
+ * data movement and constants; every computing kernel refuses them), float8e8m0 likewise, and the
+ * packed types (Cast, CastLike, QuantizeLinear/DequantizeLinear, constants and the ops that keep
+ * the bytes as they are: Identity, Reshape...; the evaluator refuses them for any other op by
+ * name, ir/evaluator.c). */
 bool mt_dtype_supported(mt_dtype dt);
 /* Bytes per element; 0 for unsupported or unknown types, and for the packed types, whose elements
  * are not whole bytes: a size is mt_dtype_bytes(dt, numel) there. */
@@ -90,9 +90,12 @@ const char *mt_dtype_name(mt_dtype dt);
 /* True for MT_DTYPE_SEQUENCE and MT_DTYPE_OPTIONAL (not supported tensor types: their size is
  * 1 so that a container blob's view counts its bytes). */
 bool mt_dtype_is_container(mt_dtype dt);
-bool mt_dtype_is_float(mt_dtype dt);     /* float32 or float16: every float kernel's set */
-bool mt_dtype_is_float_any(mt_dtype dt); /* mt_dtype_is_float or float64 (elementwise kernels) */
-bool mt_dtype_is_integer(mt_dtype dt);   /* int64, int32, int8, uint8: every typed kernel's set */
+/* float32, float16 or bfloat16: every float kernel's set. The 16-bit floats compute in float32
+ * and round (to nearest even) once at each op's output, as ONNX Runtime does. */
+bool mt_dtype_is_float(mt_dtype dt);
+bool mt_dtype_is_float16_like(mt_dtype dt); /* float16 or bfloat16 */
+bool mt_dtype_is_float_any(mt_dtype dt);    /* mt_dtype_is_float or float64 (elementwise kernels) */
+bool mt_dtype_is_integer(mt_dtype dt); /* int64, int32, int8, uint8: every typed kernel's set */
 /* mt_dtype_is_integer or int16, uint16, uint32, uint64 (the elementwise kernels' set). */
 bool mt_dtype_is_integer_any(mt_dtype dt);
 
@@ -122,8 +125,8 @@ static inline int64_t mt_shape_numel(int rank, const int64_t *dims) {
  * wrap; float4e2m1 rounds to nearest even and saturates; NaN gives 0 / -0). */
 double mt_packed_value(mt_dtype dt, uint8_t code);
 uint8_t mt_packed_code_of(mt_dtype dt, double v);
-/* Reads element i of any supported dtype as double / int64 (float16 converted, packed elements
- * unpacked). */
+/* Reads element i of any supported dtype as double / int64 (16-bit floats converted,
+ * packed elements unpacked). */
 double mt_tensor_get_f64(const mt_tensor *t, int64_t i);
 int64_t mt_tensor_get_i64(const mt_tensor *t, int64_t i);
 /* Writes element i from a double (float types rounded, float8 and float4 saturating, integers
@@ -133,5 +136,8 @@ void mt_tensor_set_f64(mt_tensor *t, int64_t i, double v);
 /* IEEE half <-> float, round to nearest even. */
 float mt_half_to_float(uint16_t h);
 uint16_t mt_float_to_half(float f);
+/* The bits of a float16 or bfloat16 (dt) <-> float, round to nearest even. */
+float mt_f16like_to_float(mt_dtype dt, uint16_t bits);
+uint16_t mt_float_to_f16like(mt_dtype dt, float f);
 
 #endif
