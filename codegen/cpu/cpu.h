@@ -52,6 +52,10 @@ typedef struct mt_cpu_kernel {
   bool head_stored;
   int n_steps;
   mt_cpu_step steps[MT_CPU_MAX_STEPS];
+  /* Conv: its GEMM is the generated one on weights packed at compile time (cpu_pgemm.c), and
+   * why that path or the library's was taken (reports). */
+  bool packed_gemm;
+  char gemm_why[96];
 } mt_cpu_kernel;
 
 /* What one plan horizontal group runs: kernels [first_kernel, +n_kernels), or why not. */
@@ -131,6 +135,18 @@ MT_MUST_USE mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program
 /* Whether the GEMM library (OpenBLAS's cblas_sgemm) was found when mtcc was built, and why not. */
 bool mt_cpu_blas_available(void);
 const char *mt_cpu_blas_describe(void);
+/* Which GEMM convs with constant weights use (cpu_pgemm.c): MTCC_CPU_GEMM=library|generated|auto
+ * (unset: auto, the measured rule: the generated GEMM where a call's output plane is at most
+ * MT_CPU_PGEMM_MAX_PLANE columns, docs/cpu-backend.md). */
+typedef enum { MT_CPU_GEMM_AUTO, MT_CPU_GEMM_LIBRARY, MT_CPU_GEMM_GENERATED } mt_cpu_gemm_mode_t;
+#define MT_CPU_PGEMM_MAX_PLANE 784
+#define MT_CPU_PGEMM_MAX_PLANE_STR "784"
+/* Output channels per packed panel (the micro-kernel's rows). */
+#define PG_MR 8
+/* Reads MTCC_CPU_GEMM; an unknown value is an error naming it. */
+MT_MUST_USE mt_status *mt_cpu_gemm_mode(mt_cpu_gemm_mode_t *out);
+/* Sets k->packed_gemm and k->gemm_why for a conv kernel (others: false, ""). */
+void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu_kernel *k);
 /* Links an ELF relocatable object into a shared object deterministically (cpu_link.c). */
 MT_MUST_USE mt_status *mt_cpu_link_shared(const uint8_t *object, size_t size, bool blas,
                                           uint8_t **out, size_t *out_size);
