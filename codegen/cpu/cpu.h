@@ -55,7 +55,8 @@ typedef struct mt_cpu_kernel {
   /* Conv: its GEMM is the generated one on weights packed at compile time (cpu_pgemm.c), and
    * why that path or the library's was taken (reports). */
   bool packed_gemm;
-  char gemm_why[96];
+  bool packed_v3; /* also in the x86-64-v3 object (MTCC_CPU_GEMM=generated; auto: v4 only) */
+  char gemm_why[112];
 } mt_cpu_kernel;
 
 /* What one plan horizontal group runs: kernels [first_kernel, +n_kernels), or why not. */
@@ -136,13 +137,13 @@ MT_MUST_USE mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program
 bool mt_cpu_blas_available(void);
 const char *mt_cpu_blas_describe(void);
 /* Which GEMM convs with constant weights use (cpu_pgemm.c): MTCC_CPU_GEMM=library|generated|auto
- * (unset: auto, the measured rule: the generated GEMM where a call's output plane is at most
- * MT_CPU_PGEMM_MAX_PLANE columns, docs/cpu-backend.md). */
+ * (unset: auto, the rule measured per conv shape class in docs/cpu-backend.md: the generated GEMM
+ * for im2col convs with K >= 256 and 1x1 convs whose output plane is at most 196). */
 typedef enum { MT_CPU_GEMM_AUTO, MT_CPU_GEMM_LIBRARY, MT_CPU_GEMM_GENERATED } mt_cpu_gemm_mode_t;
-#define MT_CPU_PGEMM_MAX_PLANE 784
-#define MT_CPU_PGEMM_MAX_PLANE_STR "784"
 /* Output channels per packed panel (the micro-kernel's rows). */
 #define PG_MR 8
+/* K per block: a panel's block (PG_MR x PG_KC floats, 8 KiB) stays in L1. */
+#define PG_KC 256
 /* Reads MTCC_CPU_GEMM; an unknown value is an error naming it. */
 MT_MUST_USE mt_status *mt_cpu_gemm_mode(mt_cpu_gemm_mode_t *out);
 /* Sets k->packed_gemm and k->gemm_why for a conv kernel (others: false, ""). */

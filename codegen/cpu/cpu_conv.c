@@ -248,9 +248,10 @@ mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k) {
     emit_depthwise(e, c, &d, px, pw, pb, py);
     return NULL;
   }
-  conv_plan p = plan_conv(c, &d, pointwise(&c->geom), k->packed_gemm);
+  bool packed = k->packed_gemm && (e->vec_width == 16 || k->packed_v3);
+  conv_plan p = plan_conv(c, &d, pointwise(&c->geom), packed);
   LLVMValueRef ap = NULL, bp = NULL; /* the weights packed at compile time (cpu_pgemm.c) */
-  if (k->packed_gemm) {
+  if (packed) {
     const mt_constant *wc =
         mt_module_constant(e->m, mt_module_value_c(e->m, node->inputs[1])->constant);
     ap = mt_cl_packed_weights(e, (const float *)wc->data, c->group, mg, kg);
@@ -295,10 +296,10 @@ mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k) {
   int64_t ldb = p.pw1 ? in_plane : ld;
   if (!p.pw1) emit_im2col(e, &d, kg, xg, col, ld, c0, cn);
   if (ap) {
-    LLVMValueRef panel0 =
-        LLVMBuildAdd(e->b, LLVMBuildMul(e->b, gi, ci64(e, (mg + PG_MR - 1) / PG_MR), ""),
-                     LLVMBuildSDiv(e->b, m0, ci64(e, PG_MR), ""), "");
-    mt_cl_pgemm(e, ap, bp, panel0, mcount, ncols, kg, bsrc, ldb, yblk, plane);
+    int64_t panels = (mg + PG_MR - 1) / PG_MR;
+    LLVMValueRef apg = gep(e, e->f32, ap, LLVMBuildMul(e->b, gi, ci64(e, panels * kg * PG_MR), ""));
+    mt_cl_pgemm(e, apg, panels, bp, LLVMBuildSDiv(e->b, m0, ci64(e, PG_MR), ""), mcount, ncols, kg,
+                bsrc, ldb, yblk, plane);
   } else {
     mt_cl_sgemm(e, false, false, mcount, ncols, kg, 1.0f, wblk, kg, bsrc, ldb, 0.0f, yblk, plane);
   }

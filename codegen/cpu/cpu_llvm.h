@@ -155,13 +155,14 @@ void mt_cl_emit_pool(em *e, const mt_cpu_kernel *k);
 void mt_cl_emit_global_pool(em *e, const mt_cpu_kernel *k);
 /* Conv (cpu_conv.c): im2col + GEMM, pointwise as GEMM, depthwise as direct loops. */
 MT_MUST_USE mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k);
-/* cpu_pgemm.c: w[groups * mg x kg] packed into a private constant A_p[group][panel][kg][PG_MR]
- * (NULL: out of memory), and C[m x n] (ldc) = A_p rows of panels panel0.. times B[K x n] (ldb). */
+/* cpu_pgemm.c: w[groups * mg x kg] packed into a private constant (NULL: out of memory),
+ * A_p[group][K block of PG_KC][panel][kk][PG_MR] with zero rows past mg; and C[m x n] (ldc) =
+ * the rows of panels panel0.. of one group's A_p (ap, `panels` panels) times B[K x n] (ldb). */
 LLVMValueRef mt_cl_packed_weights(em *e, const float *w, int64_t groups, int64_t mg, int64_t kg);
 /* bp: the B packing block, mt_cl_pgemm_scratch (an alloca: made once, before the item loop). */
 LLVMValueRef mt_cl_pgemm_scratch(em *e);
-void mt_cl_pgemm(em *e, LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef panel0, LLVMValueRef m,
-                 LLVMValueRef n, int64_t K, LLVMValueRef b, int64_t ldb, LLVMValueRef c,
-                 int64_t ldc);
+void mt_cl_pgemm(em *e, LLVMValueRef ap, int64_t panels, LLVMValueRef bp, LLVMValueRef panel0,
+                 LLVMValueRef m, LLVMValueRef n, int64_t K, LLVMValueRef b, int64_t ldb,
+                 LLVMValueRef c, int64_t ldc);
 
 #endif

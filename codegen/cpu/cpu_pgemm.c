@@ -43,7 +43,7 @@ mt_status *mt_cpu_gemm_mode(mt_cpu_gemm_mode_t *out) {
 }
 
 void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu_kernel *k) {
-  k->packed_gemm = false;
+  k->packed_gemm = k->packed_v3 = false;
   k->gemm_why[0] = 0;
   if (k->call.kind != MT_KERNEL_CONV) return;
   const mt_kc_conv *c = &k->call.params.conv;
@@ -51,7 +51,9 @@ void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu
   if (c->c_in / c->group == 1 && c->group == c->c_in) return; /* depthwise: direct loops */
   const mt_value *w = mt_module_value_c(m, node->inputs[1]);
   const char *why = NULL;
-  int64_t plane = conv_plane(&c->geom);
+  int64_t plane = conv_plane(&c->geom), kk = 1;
+  for (int d = 0; d < c->geom.nsp; d++) kk *= c->geom.kernel[d];
+  int64_t kg = c->c_in / c->group * kk;
   if (mode == MT_CPU_GEMM_LIBRARY)
     why = "library: MTCC_CPU_GEMM=library";
   else if (w->constant < 0)
@@ -60,12 +62,17 @@ void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu
     why = "library: the weights are not float32";
   else if (mode == MT_CPU_GEMM_GENERATED)
     why = "generated: MTCC_CPU_GEMM=generated";
-  else if (plane <= MT_CPU_PGEMM_MAX_PLANE)
-    why = "generated: output plane <= " MT_CPU_PGEMM_MAX_PLANE_STR
-          " (measured faster than repacking the weights)";
+  else if (kk > 1)
+    why = kg >= 256 ? "generated (x86-64-v4): im2col conv with K >= 256 (measured faster)"
+                    : "library: im2col conv with K < 256 (dnnl_sgemm measured faster)";
   else
-    why = "library: output plane > " MT_CPU_PGEMM_MAX_PLANE_STR " (dnnl_sgemm measured faster)";
+    why = plane <= 196
+              ? "generated (x86-64-v4): 1x1 conv with an output plane <= 196 (measured faster)"
+              : "library: 1x1 conv with an output plane > 196 (dnnl_sgemm measured faster)";
   k->packed_gemm = strncmp(why, "generated", 9) == 0;
+  /* measured on x86-64-v4 only: under auto the v3 object keeps the library (and no second packed
+   * copy of the weights) */
+  k->packed_v3 = mode == MT_CPU_GEMM_GENERATED;
   snprintf(k->gemm_why, sizeof k->gemm_why, "%s", why);
 }
 
@@ -73,7 +80,6 @@ void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu
 
 #include "codegen/cpu/cpu_llvm.h"
 
-#define PG_KC 256 /* K per block: a panel's block (PG_MR x PG_KC floats, 8 KiB) stays in L1 */
 #define PG_NC 512 /* columns per block: PG_KC x PG_NC floats of B (512 KiB) in L2 */
 
 LLVMValueRef mt_cl_packed_weights(em *e, const float *w, int64_t groups, int64_t mg, int64_t kg) {
@@ -84,8 +90,11 @@ LLVMValueRef mt_cl_packed_weights(em *e, const float *w, int64_t groups, int64_t
   for (int64_t g = 0; g < groups; g++)
     for (int64_t r = 0; r < mg; r++) {
       const float *src = w + (g * mg + r) * kg;
-      float *dst = buf + ((g * panels + r / PG_MR) * kg) * PG_MR + r % PG_MR;
-      for (int64_t k = 0; k < kg; k++) dst[k * PG_MR] = src[k];
+      float *dst = buf + g * panels * kg * PG_MR + r % PG_MR;
+      for (int64_t k = 0; k < kg; k++) {
+        int64_t k0 = k / PG_KC * PG_KC, kc = kg - k0 < PG_KC ? kg - k0 : PG_KC;
+        dst[(k0 * panels + r / PG_MR * kc + (k - k0)) * PG_MR] = src[k];
+      }
     }
   LLVMValueRef init = LLVMConstStringInContext2(e->ctx, (const char *)buf, n * sizeof *buf, 1);
   free(buf);
@@ -237,26 +246,28 @@ static void pack_b(em *e, LLVMValueRef bp, LLVMValueRef b, int64_t ldb, LLVMValu
                    LLVMValueRef kc, LLVMValueRef j0, LLVMValueRef jn) {
   int W = e->vec_width, NV = W == 16 ? 2 : 1, NR = W * NV;
   LLVMTypeRef vt = LLVMVectorType(e->f32, (unsigned)W);
-  loop lt, lk;
+  loop lt, lk; /* along B's rows: each row of the block is read as one contiguous run */
+  LLVMValueRef kk = loop_begin(e, ci64(e, 0), kc, &lk);
+  LLVMValueRef src0 =
+      gep(e, e->f32, b,
+          LLVMBuildAdd(e->b, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, k0, kk, ""), ci64(e, ldb), ""),
+                       j0, ""));
+  LLVMValueRef dst0 = gep(e, e->f32, bp, LLVMBuildMul(e->b, kk, ci64(e, NR), ""));
   LLVMValueRef tcol = loop_begin(e, ci64(e, 0), jn, &lt);
   LLVMValueRef mask[2];
   col_masks(e, W, NV, LLVMBuildSub(e->b, jn, tcol, ""), mask);
-  LLVMValueRef src0 = gep(e, e->f32, b, LLVMBuildAdd(e->b, j0, tcol, ""));
-  LLVMValueRef dst0 = gep(e, e->f32, bp, LLVMBuildMul(e->b, tcol, kc, ""));
-  LLVMValueRef kk = loop_begin(e, ci64(e, 0), kc, &lk);
-  LLVMValueRef src =
-      gep(e, e->f32, src0, LLVMBuildMul(e->b, LLVMBuildAdd(e->b, k0, kk, ""), ci64(e, ldb), ""));
-  LLVMValueRef dst = gep(e, e->f32, dst0, LLVMBuildMul(e->b, kk, ci64(e, NR), ""));
+  LLVMValueRef src = gep(e, e->f32, src0, tcol);
+  LLVMValueRef dst = gep(e, e->f32, dst0, LLVMBuildMul(e->b, tcol, kc, ""));
   for (int v = 0; v < NV; v++)
     vstore(e, vt, vload(e, vt, gep(e, e->f32, src, ci64(e, v * W)), mask[v]),
            gep(e, e->f32, dst, ci64(e, v * W)), NULL);
-  loop_end(e, &lk, ci64(e, 1));
   loop_end(e, &lt, ci64(e, NR));
+  loop_end(e, &lk, ci64(e, 1));
 }
 
-void mt_cl_pgemm(em *e, LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef panel0, LLVMValueRef m,
-                 LLVMValueRef n, int64_t K, LLVMValueRef b, int64_t ldb, LLVMValueRef c,
-                 int64_t ldc) {
+void mt_cl_pgemm(em *e, LLVMValueRef ap, int64_t panels, LLVMValueRef bp, LLVMValueRef panel0,
+                 LLVMValueRef m, LLVMValueRef n, int64_t K, LLVMValueRef b, int64_t ldb,
+                 LLVMValueRef c, int64_t ldc) {
   int64_t NR = e->vec_width == 16 ? 32 : 8;
   loop lj, lk, lp, lt; /* column blocks, K blocks (C block re-read from L2), panels, tiles */
   LLVMValueRef j0 = loop_begin(e, ci64(e, 0), n, &lj);
@@ -273,11 +284,14 @@ void mt_cl_pgemm(em *e, LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef panel0, L
   LLVMValueRef row0 = LLVMBuildMul(e->b, p, ci64(e, PG_MR), "");
   tile_at t = {.ldb = NR, .ldc = ldc, .kc = kc, .first = first};
   t.rows = LLVMBuildSub(e->b, m, row0, "");
+  /* A_p[kblock][panel][kk][PG_MR] (the group's part): for one K block the panels follow each
+   * other, so the loops below read the packed weights as one sequential stream */
   LLVMValueRef pidx = LLVMBuildAdd(e->b, panel0, p, "");
-  t.apk =
-      gep(e, e->f32, ap,
-          LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, pidx, ci64(e, K), ""), k0, ""),
-                       ci64(e, PG_MR), ""));
+  t.apk = gep(e, e->f32, ap,
+              LLVMBuildMul(e->b,
+                           LLVMBuildAdd(e->b, LLVMBuildMul(e->b, k0, ci64(e, panels), ""),
+                                        LLVMBuildMul(e->b, pidx, kc, ""), ""),
+                           ci64(e, PG_MR), ""));
   LLVMValueRef tcol = loop_begin(e, ci64(e, 0), jn, &lt);
   LLVMValueRef col = LLVMBuildAdd(e->b, j0, tcol, "");
   t.bk = gep(e, e->f32, bp, LLVMBuildMul(e->b, tcol, kc, "")); /* tile tcol / NR of kc x NR */
