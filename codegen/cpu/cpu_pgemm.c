@@ -80,7 +80,7 @@ void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu
 
 #include "codegen/cpu/cpu_llvm.h"
 
-#define PG_NC 512 /* columns per block: PG_KC x PG_NC floats of B (512 KiB) in L2 */
+#define PG_NC 512 /* columns per block: PG_KC x PG_NC floats of packed B (512 KiB) in L2 */
 
 LLVMValueRef mt_cl_packed_weights(em *e, const float *w, int64_t groups, int64_t mg, int64_t kg) {
   int64_t panels = (mg + PG_MR - 1) / PG_MR;

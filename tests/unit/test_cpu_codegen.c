@@ -440,6 +440,15 @@ static void test_kernels_match_reference(void **state) {
     assert_int_equal(families[MT_KERNEL_GEMM], 3);
     assert_int_equal(families[MT_KERNEL_MATMUL], 3);
     assert_int_equal(families[MT_KERNEL_CONV], 10); /* 4 of add_split_gemms */
+    /* MTCC_CPU_GEMM (cpu_pgemm.c): `generated` puts every conv but the depthwise one on the
+     * GEMM over packed weights (checked above like the others), `library` none, auto some */
+    const char *gemm_mode = getenv("MTCC_CPU_GEMM");
+    int packed = 0;
+    for (int k = 0; k < cpu->n_kernels; k++) packed += cpu->kernels[k].packed_gemm;
+    printf("# %s: %d conv kernels on packed weights (MTCC_CPU_GEMM=%s)\n", obj->target, packed,
+           gemm_mode ? gemm_mode : "");
+    if (gemm_mode && strcmp(gemm_mode, "generated") == 0) assert_int_equal(packed, 9);
+    if (gemm_mode && strcmp(gemm_mode, "library") == 0) assert_int_equal(packed, 0);
     assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
     assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
