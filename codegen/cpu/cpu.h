@@ -146,8 +146,14 @@ typedef enum { MT_CPU_GEMM_AUTO, MT_CPU_GEMM_LIBRARY, MT_CPU_GEMM_GENERATED } mt
 #define PG_KC 256
 /* Reads MTCC_CPU_GEMM; an unknown value is an error naming it. */
 MT_MUST_USE mt_status *mt_cpu_gemm_mode(mt_cpu_gemm_mode_t *out);
-/* Sets k->packed_gemm and k->gemm_why for a conv kernel (others: false, ""). */
-void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu_kernel *k);
+/* Bytes of packed weights one object may carry: each packed conv adds its weights again to the
+ * bundle (per object under `generated`), so a workload of many distinct large models (T1-16: 16
+ * ResNet-50s, 90 MB each) keeps the library for the convs past it, saying so. */
+#define MT_CPU_PGEMM_BUDGET ((int64_t)384 << 20)
+/* Sets k->packed_gemm, k->packed_v3 and k->gemm_why for a conv kernel (others: false, ""),
+ * taking a chosen conv's packed bytes from *budget (kernels in program order). */
+void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, int64_t *budget,
+                             mt_cpu_kernel *k);
 /* Links an ELF relocatable object into a shared object deterministically (cpu_link.c). */
 MT_MUST_USE mt_status *mt_cpu_link_shared(const uint8_t *object, size_t size, bool blas,
                                           uint8_t **out, size_t *out_size);

@@ -306,8 +306,9 @@ MT_MUST_USE static mt_status *generate(const mt_plan *p, const mt_cpu_options *o
   }
   mt_cpu_gemm_mode_t gemm_mode;
   MT_RETURN_IF_ERROR_PLAIN(mt_cpu_gemm_mode(&gemm_mode));
+  int64_t pack_budget = MT_CPU_PGEMM_BUDGET;
   for (int i = 0; i < prog->n_kernels; i++)
-    mt_cpu_conv_gemm_choose(p->module, gemm_mode, &prog->kernels[i]);
+    mt_cpu_conv_gemm_choose(p->module, gemm_mode, &pack_budget, &prog->kernels[i]);
   MT_RETURN_IF_ERROR_PLAIN(dedup_kernels(p->module, prog));
   for (int i = 0; i < n_targets; i++) {
     const cpu_target *t = find_target(targets[i], strlen(targets[i]));

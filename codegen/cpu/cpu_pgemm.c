@@ -1,26 +1,27 @@
 /* The generated GEMM for convolutions with constant weights (issue 14, branch cpupack): the
- * weights are packed at compile time into panels of PG_MR output channels,
- * A_p[group][panel][k][PG_MR] (zero rows pad the last panel), stored as a private constant of the
- * CPU object; a register-blocked micro-kernel accumulates a PG_MR x NR tile of C in vector
- * registers (NR = 2 vectors of 16 floats on x86-64-v4, 1 of 8 on v3) over blocks of PG_KC of K,
- * broadcasting A_p and loading rows of B (the im2col block, or the activation of a 1x1 conv)
- * directly, in blocks of PG_NC columns so the B block stays in L2. dnnl_sgemm packs the weights
- * again on every call; this code never does.
+ * weights are packed at compile time, A_p[group][K block of PG_KC][panel of PG_MR output
+ * channels][kk][PG_MR] (zero rows pad the last panel; within a K block the panels follow each
+ * other, so the kernel reads the weights as one sequential stream), into a private constant of
+ * the CPU object. A register-blocked micro-kernel accumulates a PG_MR x NR tile of C in vector
+ * registers (NR = 2 vectors of 16 floats on x86-64-v4, 1 of 8 on v3) over a K block,
+ * broadcasting A_p and loading rows of B (the im2col block, or the input of a 1x1 conv), which
+ * is first copied per PG_KC x PG_NC block into a contiguous tile-ordered buffer that every panel
+ * then reads from L2. dnnl_sgemm packs the weights again on every call; this code never does.
  *
  * Why a constant in the object and not a weight the runtime hands over: it needs no change to the
  * bundle format, the plan or libmtrt, and the kernel's address arithmetic sees a constant base.
- * The cost is bundle size: each object carries its own packed copy (docs/cpu-backend.md).
+ * The cost is bundle size: the object carries its own packed copy (docs/cpu-backend.md).
  *
- * Which convs take it is decided here from the shapes (mt_cpu_conv_gemm_choose) and the
- * environment variable MTCC_CPU_GEMM=library|generated|auto, read at compile time. */
+ * Which convs take it is decided here from the shapes (mt_cpu_conv_gemm_choose, the rule measured
+ * in docs/cpu-backend.md) and the environment variable MTCC_CPU_GEMM=library|generated|auto,
+ * read at compile time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cpu/cpu.h"
 
-/* The columns one GEMM call of a conv sees: the output plane (1x1 convs) or the im2col chunk
- * (cpu_conv.c), at most the plane. */
+/* Output positions per image: the columns of a conv's GEMM. */
 static int64_t conv_plane(const mt_conv_geom *g) {
   int64_t plane = 1;
   for (int d = 0; d < g->nsp; d++) plane *= g->out[d];
@@ -42,7 +43,8 @@ mt_status *mt_cpu_gemm_mode(mt_cpu_gemm_mode_t *out) {
   return MT_ERR(INVALID_ARGUMENT, "MTCC_CPU_GEMM=%.40s: expected library, generated or auto", s);
 }
 
-void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu_kernel *k) {
+void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, int64_t *budget,
+                             mt_cpu_kernel *k) {
   k->packed_gemm = k->packed_v3 = false;
   k->gemm_why[0] = 0;
   if (k->call.kind != MT_KERNEL_CONV) return;
@@ -54,12 +56,15 @@ void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu
   int64_t plane = conv_plane(&c->geom), kk = 1;
   for (int d = 0; d < c->geom.nsp; d++) kk *= c->geom.kernel[d];
   int64_t kg = c->c_in / c->group * kk;
+  int64_t packed_bytes = c->group * ((c->c_out / c->group + PG_MR - 1) / PG_MR) * kg * PG_MR * 4;
   if (mode == MT_CPU_GEMM_LIBRARY)
     why = "library: MTCC_CPU_GEMM=library";
   else if (w->constant < 0)
     why = "library: the weights are not a constant";
   else if (w->dtype != MT_DTYPE_FLOAT32)
     why = "library: the weights are not float32";
+  else if (packed_bytes > *budget)
+    why = "library: the object's budget for packed weights (MT_CPU_PGEMM_BUDGET) is used up";
   else if (mode == MT_CPU_GEMM_GENERATED)
     why = "generated: MTCC_CPU_GEMM=generated";
   else if (kk > 1)
@@ -70,6 +75,7 @@ void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, mt_cpu
               ? "generated (x86-64-v4): 1x1 conv with an output plane <= 196 (measured faster)"
               : "library: 1x1 conv with an output plane > 196 (dnnl_sgemm measured faster)";
   k->packed_gemm = strncmp(why, "generated", 9) == 0;
+  if (k->packed_gemm) *budget -= packed_bytes;
   /* measured on x86-64-v4 only: under auto the v3 object keeps the library (and no second packed
    * copy of the weights) */
   k->packed_v3 = mode == MT_CPU_GEMM_GENERATED;
