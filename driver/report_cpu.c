@@ -7,6 +7,19 @@
 
 #include "driver/report.h"
 
+/* Which GEMM each conv took (cpu_pgemm.c), one line per distinct reason with its count. */
+static void conv_gemm_print(FILE *out, const mt_cpu_program *cpu) {
+  for (int i = 0; i < cpu->n_kernels; i++) {
+    const char *why = cpu->kernels[i].gemm_why;
+    bool seen = !why[0];
+    for (int j = 0; j < i && !seen; j++) seen = strcmp(cpu->kernels[j].gemm_why, why) == 0;
+    if (seen) continue;
+    int n = 0;
+    for (int j = i; j < cpu->n_kernels; j++) n += strcmp(cpu->kernels[j].gemm_why, why) == 0;
+    fprintf(out, "  conv GEMM, %d kernel(s): %s\n", n, why);
+  }
+}
+
 void mt_cpu_summary_print(FILE *out, const mt_cpu_program *cpu) {
   if (!cpu) return;
   int generated = mt_cpu_program_groups_generated(cpu);
@@ -23,6 +36,7 @@ void mt_cpu_summary_print(FILE *out, const mt_cpu_program *cpu) {
   for (int i = 0; i < cpu->n_objects; i++)
     fprintf(out, "%s %s (%zu bytes)", i ? "," : "", cpu->objects[i].target, cpu->objects[i].size);
   fprintf(out, "; %.2f s\n", cpu->seconds);
+  conv_gemm_print(out, cpu);
   /* reasons by frequency, ties in first-seen order: a quadratic count, groups are few hundred */
   bool *done = calloc((size_t)cpu->n_groups + 1, sizeof *done);
   if (!done) return;
@@ -66,9 +80,17 @@ json_t *mt_cpu_report_json(const mt_cpu_program *cpu) {
     json_array_append_new(groups, json_pack("{s:i, s:o, s:i}", "hgroup", g, "kernels", kernels,
                                             "fused_nodes", fused));
   }
+  /* per conv kernel: the GEMM it runs (generated on packed weights, or the library) and why */
+  json_t *gemms = json_array();
+  for (int i = 0; i < cpu->n_kernels; i++)
+    if (cpu->kernels[i].gemm_why[0])
+      json_array_append_new(gemms, json_pack("{s:s, s:b, s:s}", "kernel", cpu->kernels[i].name,
+                                             "generated", cpu->kernels[i].packed_gemm, "why",
+                                             cpu->kernels[i].gemm_why));
   /* fusion_off: "" when elementwise fusion ran, else why it did not (nodes_fused is then 0) */
-  return json_pack("{s:o, s:s, s:i, s:i, s:i, s:s, s:f, s:o}", "objects", targets, "unavailable",
-                   cpu->unavailable, "groups_generated", mt_cpu_program_groups_generated(cpu),
-                   "kernels", cpu->n_kernels, "nodes_fused", cpu->n_fused, "fusion_off",
-                   cpu->fusion_off, "seconds", cpu->seconds, "groups", groups);
+  return json_pack("{s:o, s:s, s:i, s:i, s:i, s:s, s:f, s:o, s:o}", "objects", targets,
+                   "unavailable", cpu->unavailable, "groups_generated",
+                   mt_cpu_program_groups_generated(cpu), "kernels", cpu->n_kernels, "nodes_fused",
+                   cpu->n_fused, "fusion_off", cpu->fusion_off, "seconds", cpu->seconds, "groups",
+                   groups, "conv_gemm", gemms);
 }

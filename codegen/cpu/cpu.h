@@ -56,6 +56,11 @@ typedef struct mt_cpu_kernel {
   bool head_stored;
   int n_steps;
   mt_cpu_step steps[MT_CPU_MAX_STEPS];
+  /* Conv: its GEMM is the generated one on weights packed at compile time (cpu_pgemm.c), and
+   * why that path or the library's was taken (reports). */
+  bool packed_gemm;
+  bool packed_v3; /* also in the x86-64-v3 object (MTCC_CPU_GEMM=generated; auto: v4 only) */
+  char gemm_why[112];
 } mt_cpu_kernel;
 
 /* What one plan horizontal group runs: kernels [first_kernel, +n_kernels), or why not. */
@@ -138,6 +143,24 @@ MT_MUST_USE mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program
 /* Whether the GEMM library (OpenBLAS's cblas_sgemm) was found when mtcc was built, and why not. */
 bool mt_cpu_blas_available(void);
 const char *mt_cpu_blas_describe(void);
+/* Which GEMM convs with constant weights use (cpu_pgemm.c): MTCC_CPU_GEMM=library|generated|auto
+ * (unset: auto, the rule measured per conv shape class in docs/cpu-backend.md: the generated GEMM
+ * for im2col convs with K >= 256 and 1x1 convs whose output plane is at most 196). */
+typedef enum { MT_CPU_GEMM_AUTO, MT_CPU_GEMM_LIBRARY, MT_CPU_GEMM_GENERATED } mt_cpu_gemm_mode_t;
+/* Output channels per packed panel (the micro-kernel's rows). */
+#define PG_MR 8
+/* K per block: a panel's block (PG_MR x PG_KC floats, 8 KiB) stays in L1. */
+#define PG_KC 256
+/* Reads MTCC_CPU_GEMM; an unknown value is an error naming it. */
+MT_MUST_USE mt_status *mt_cpu_gemm_mode(mt_cpu_gemm_mode_t *out);
+/* Bytes of packed weights one object may carry: each packed conv adds its weights again to the
+ * bundle (per object under `generated`), so a workload of many distinct large models (T1-16: 16
+ * ResNet-50s, 90 MB each) keeps the library for the convs past it, saying so. */
+#define MT_CPU_PGEMM_BUDGET ((int64_t)384 << 20)
+/* Sets k->packed_gemm, k->packed_v3 and k->gemm_why for a conv kernel (others: false, ""),
+ * taking a chosen conv's packed bytes from *budget (kernels in program order). */
+void mt_cpu_conv_gemm_choose(const mt_module *m, mt_cpu_gemm_mode_t mode, int64_t *budget,
+                             mt_cpu_kernel *k);
 /* Links an ELF relocatable object into a shared object deterministically (cpu_link.c). */
 MT_MUST_USE mt_status *mt_cpu_link_shared(const uint8_t *object, size_t size, bool blas,
                                           uint8_t **out, size_t *out_size);

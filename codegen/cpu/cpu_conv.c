@@ -123,7 +123,7 @@ typedef struct conv_plan {
  * needs more. */
 #define CONV_COL_FLOATS (256 * 1024)
 
-static conv_plan plan_conv(const mt_kc_conv *c, const conv_dims *d, bool pw1) {
+static conv_plan plan_conv(const mt_kc_conv *c, const conv_dims *d, bool pw1, bool packed) {
   int64_t mg = c->c_out / c->group, kg = c->c_in / c->group * d->kh * d->kw, plane = d->oh * d->ow;
   conv_plan p = {.pw1 = pw1, .parts = 1, .mb = mg, .unit = pw1 ? 1 : d->ow};
   p.n_units = plane / p.unit;
@@ -135,6 +135,7 @@ static conv_plan plan_conv(const mt_kc_conv *c, const conv_dims *d, bool pw1) {
   if (want > 1 && p.split_m) {
     p.mb = (mg + want - 1) / want;
     if (p.mb > 16) p.mb = (p.mb + 15) / 16 * 16; /* whole register tiles of the BLAS kernel */
+    if (packed) p.mb = (p.mb + PG_MR - 1) / PG_MR * PG_MR; /* whole packed panels */
     p.parts = (mg + p.mb - 1) / p.mb;
   }
   p.ub = p.n_units;
@@ -178,7 +179,16 @@ mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k) {
     mt_cl_emit_depthwise(e, k); /* cpu_dwconv.c */
     return NULL;
   }
-  conv_plan p = plan_conv(c, &d, pointwise(&c->geom));
+  bool packed = k->packed_gemm && (e->vec_width == 16 || k->packed_v3);
+  conv_plan p = plan_conv(c, &d, pointwise(&c->geom), packed);
+  LLVMValueRef ap = NULL, bp = NULL; /* the weights packed at compile time (cpu_pgemm.c) */
+  if (packed) {
+    const mt_constant *wc =
+        mt_module_constant(e->m, mt_module_value_c(e->m, node->inputs[1])->constant);
+    ap = mt_cl_packed_weights(e, (const float *)wc->data, c->group, mg, kg);
+    if (!ap) return MT_ERR(RESOURCE_EXHAUSTED, "%s: out of memory packing the weights", k->name);
+    bp = mt_cl_pgemm_scratch(e);
+  }
   int64_t ld = p.cu * p.unit; /* the im2col chunk's row length */
   LLVMValueRef col = NULL;
   if (!p.pw1) {
@@ -213,12 +223,16 @@ mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k) {
   LLVMValueRef ncols = LLVMBuildMul(e->b, cn, ci64(e, p.unit), "");
   LLVMValueRef yblk = gep(e, e->f32, py, LLVMBuildAdd(e->b, ybase, j0, ""));
   /* beta 0: the bias joins in the pass below instead of a fill pass before the GEMM */
-  if (p.pw1) {
-    mt_cl_sgemm(e, false, false, mcount, ncols, cg, 1.0f, wblk, kg, gep(e, e->f32, xg, j0),
-                in_plane, 0.0f, yblk, plane);
+  LLVMValueRef bsrc = p.pw1 ? gep(e, e->f32, xg, j0) : col;
+  int64_t ldb = p.pw1 ? in_plane : ld;
+  if (!p.pw1) emit_im2col(e, &d, kg, xg, col, ld, c0, cn);
+  if (ap) {
+    int64_t panels = (mg + PG_MR - 1) / PG_MR;
+    LLVMValueRef apg = gep(e, e->f32, ap, LLVMBuildMul(e->b, gi, ci64(e, panels * kg * PG_MR), ""));
+    mt_cl_pgemm(e, apg, panels, bp, LLVMBuildSDiv(e->b, m0, ci64(e, PG_MR), ""), mcount, ncols, kg,
+                bsrc, ldb, yblk, plane);
   } else {
-    emit_im2col(e, &d, kg, xg, col, ld, c0, cn);
-    mt_cl_sgemm(e, false, false, mcount, ncols, kg, 1.0f, wblk, kg, col, ld, 0.0f, yblk, plane);
+    mt_cl_sgemm(e, false, false, mcount, ncols, kg, 1.0f, wblk, kg, bsrc, ldb, 0.0f, yblk, plane);
   }
   if (k->n_steps || pb) { /* bias and the fused epilogue on this chunk while it is in cache */
     loop le;

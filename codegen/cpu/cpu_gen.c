@@ -221,6 +221,10 @@ MT_MUST_USE static mt_status *make_key(const mt_module *m, const mt_cpu_kernel *
     memcpy(a + 2, v->dims, sizeof(int64_t) * (size_t)v->rank);
     MT_RETURN_IF_ERROR_PLAIN(key_append(out, a, sizeof a));
   }
+  if (k->packed_gemm) { /* the code embeds the packed weights: shared only with the same ones */
+    int32_t w[2] = {1, mt_module_value_c(m, mt_module_node_c(m, k->node)->inputs[1])->constant};
+    MT_RETURN_IF_ERROR_PLAIN(key_append(out, w, sizeof w));
+  }
   for (int i = 0; i < k->n_steps; i++) { /* a fused chain's steps and where they read/write */
     const mt_cpu_step *s = &k->steps[i];
     MT_RETURN_IF_ERROR_PLAIN(key_append_call(out, &s->call));
@@ -301,6 +305,11 @@ MT_MUST_USE static mt_status *generate(const mt_plan *p, const mt_cpu_options *o
     snprintf(prog->unavailable, sizeof prog->unavailable, "no group has a generated CPU kernel");
     return NULL;
   }
+  mt_cpu_gemm_mode_t gemm_mode;
+  MT_RETURN_IF_ERROR_PLAIN(mt_cpu_gemm_mode(&gemm_mode));
+  int64_t pack_budget = MT_CPU_PGEMM_BUDGET;
+  for (int i = 0; i < prog->n_kernels; i++)
+    mt_cpu_conv_gemm_choose(p->module, gemm_mode, &pack_budget, &prog->kernels[i]);
   MT_RETURN_IF_ERROR_PLAIN(dedup_kernels(p->module, prog));
   for (int i = 0; i < n_targets; i++) {
     const cpu_target *t = find_target(targets[i], strlen(targets[i]));

@@ -558,6 +558,7 @@ MT_MUST_USE static mt_status *emit_module(em *e, const mt_cpu_program *prog, con
   LLVMSetTarget(e->mod, triple);
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
   LLVMSetModuleDataLayout(e->mod, td);
+  e->vec_width = strcmp(target, "x86-64-v4") == 0 ? 16 : 8;
   LLVMDisposeTargetData(td);
   /* the ABI version symbol the loader checks first */
   LLVMValueRef ver = LLVMAddGlobal(e->mod, e->i32, MT_CPU_ABI_VERSION_SYMBOL);

@@ -27,6 +27,7 @@ typedef struct em {
   bool uses_blas;
   LLVMValueRef clip_lo, clip_hi; /* Clip's bounds when they are inputs, loaded once per call */
   LLVMValueRef head_bias;        /* a conv epilogue's bias: added to the head, which is stored */
+  int vec_width;                 /* floats per vector register of the target (16 on v4, else 8) */
 } em;
 
 typedef struct loop {
@@ -165,5 +166,14 @@ void mt_cl_emit_global_pool(em *e, const mt_cpu_kernel *k);
 MT_MUST_USE mt_status *mt_cl_emit_conv(em *e, const mt_cpu_kernel *k);
 /* Depthwise conv (cpu_dwconv.c): register-blocked rows, taps unrolled, fused epilogue. */
 void mt_cl_emit_depthwise(em *e, const mt_cpu_kernel *k);
+/* cpu_pgemm.c: w[groups * mg x kg] packed into a private constant (NULL: out of memory),
+ * A_p[group][K block of PG_KC][panel][kk][PG_MR] with zero rows past mg; and C[m x n] (ldc) =
+ * the rows of panels panel0.. of one group's A_p (ap, `panels` panels) times B[K x n] (ldb). */
+LLVMValueRef mt_cl_packed_weights(em *e, const float *w, int64_t groups, int64_t mg, int64_t kg);
+/* bp: the B packing block, mt_cl_pgemm_scratch (an alloca: made once, before the item loop). */
+LLVMValueRef mt_cl_pgemm_scratch(em *e);
+void mt_cl_pgemm(em *e, LLVMValueRef ap, int64_t panels, LLVMValueRef bp, LLVMValueRef panel0,
+                 LLVMValueRef m, LLVMValueRef n, int64_t K, LLVMValueRef b, int64_t ldb,
+                 LLVMValueRef c, int64_t ldc);
 
 #endif

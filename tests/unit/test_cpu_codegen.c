@@ -520,6 +520,15 @@ static void test_kernels_match_reference(void **state) {
     assert_int_equal(families[MT_KERNEL_GEMM], 3);
     assert_int_equal(families[MT_KERNEL_MATMUL], 3);
     assert_int_equal(families[MT_KERNEL_CONV], 15); /* 4 of add_split_gemms, 5 of add_depthwise */
+    /* MTCC_CPU_GEMM (cpu_pgemm.c): `generated` puts every conv but the depthwise one on the
+     * GEMM over packed weights (checked above like the others), `library` none, auto some */
+    const char *gemm_mode = getenv("MTCC_CPU_GEMM");
+    int packed = 0;
+    for (int k = 0; k < cpu->n_kernels; k++) packed += cpu->kernels[k].packed_gemm;
+    printf("# %s: %d conv kernels chose packed weights (MTCC_CPU_GEMM=%s)\n", obj->target, packed,
+           gemm_mode ? gemm_mode : "");
+    if (gemm_mode && strcmp(gemm_mode, "generated") == 0) assert_int_equal(packed, 9);
+    if (gemm_mode && strcmp(gemm_mode, "library") == 0) assert_int_equal(packed, 0);
     assert_int_equal(families[MT_KERNEL_TRANSPOSE], 1);
     assert_int_equal(families[MT_KERNEL_SOFTMAX], 3);
     assert_int_equal(families[MT_KERNEL_LAYERNORM], 1);
@@ -706,6 +715,17 @@ static void test_cpu_code_off_says_why(void **state) {
   mt_cpu_options o;
   mt_cpu_options_init(&o);
   assert_status(mt_cpu_targets_parse("x86-64-v3,armv9", &o), MT_INVALID_ARGUMENT, "armv9");
+  /* so is an unknown MTCC_CPU_GEMM (cpu_pgemm.c), named */
+  const char *was = getenv("MTCC_CPU_GEMM");
+  char *saved = was ? strdup(was) : NULL;
+  setenv("MTCC_CPU_GEMM", "fastest", 1);
+  mt_cpu_gemm_mode_t mode;
+  assert_status(mt_cpu_gemm_mode(&mode), MT_INVALID_ARGUMENT, "MTCC_CPU_GEMM=fastest");
+  if (saved)
+    setenv("MTCC_CPU_GEMM", saved, 1);
+  else
+    unsetenv("MTCC_CPU_GEMM");
+  free(saved);
 }
 
 int main(void) {
