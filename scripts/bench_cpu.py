@@ -11,8 +11,10 @@ T2, T3) and each sample model alone, at batch 1 and 8, at 1 and 2 threads, throu
 
 each in its own process (so its peak memory is its own): median round time (every tenant once)
 over --rounds rounds after one warm-up, and peak resident memory. The ratio per row is ONNX
-Runtime's better mode over the bundle (> 1: the bundle is faster), for the CPU backend and for the
-reference kernels. Every figure is a ratio against a peer measured in the same run on the same
+Runtime at the same thread count over the bundle (> 1: the bundle is faster), for the CPU backend
+and for the reference kernels: for a lone model its better mode, for a mix the sequential one (the
+concurrent mode runs `threads` threads per tenant, so it gets its own column, "ratio vs ORT conc").
+Sessions of a mix run with intra-op spinning off, as ONNX Runtime advises for many sessions. Every figure is a ratio against a peer measured in the same run on the same
 machine (shared/bench.md); absolute times are this machine's only.
 
 usage: scripts/bench_cpu.py [--mtcc build/mtcc] [--mixes T1,T2,T3,resnet50,...] [--batches 1,8]
@@ -153,6 +155,10 @@ def worker_ort(job):
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.intra_op_num_threads = job["threads"]
         so.inter_op_num_threads = 1
+        if len(job["tenants"]) > 1:
+            # several sessions in one process: idle intra-op pools would spin and steal the cores
+            # the next session runs on (ONNX Runtime's advice for many sessions)
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         sess = ort.InferenceSession(t["model"], so, providers=["CPUExecutionProvider"])
         sessions.append((sess, feeds_for([tuple(p) for p in t["ports"]], i)))
 
@@ -202,30 +208,38 @@ def measure(args, mix, batch, models_dir, work):
     for threads in args.threads:
         common = {"threads": threads, "rounds": args.rounds}
         gen = run_worker(args, dict(common, kind="bundle", bundle=bundle, cpu_target="auto"))
-        ref = run_worker(args, dict(common, kind="bundle", bundle=bundle, cpu_target="reference"))
+        ref = (None if args.no_reference else
+               run_worker(args, dict(common, kind="bundle", bundle=bundle, cpu_target="reference")))
         seq = run_worker(args, dict(common, kind="ort", tenants=tenants, mode="sequential"))
         conc = run_worker(args, dict(common, kind="ort", tenants=tenants, mode="concurrent"))
-        best = min(seq["ms"], conc["ms"])
+        # The same thread count: ONNX Runtime's sequential mode uses `threads` threads; the
+        # concurrent one uses that many per tenant, so it is the peer only for a lone model.
+        best = min(seq["ms"], conc["ms"]) if len(tenants) == 1 else seq["ms"]
         rows.append({"mix": mix, "batch": batch, "threads": threads, "target": gen["target"],
-                     "cpu_ms": gen["ms"], "ref_ms": ref["ms"], "ort_seq_ms": seq["ms"],
+                     "cpu_ms": gen["ms"], "ref_ms": ref["ms"] if ref else None, "ort_seq_ms": seq["ms"],
                      "ort_conc_ms": conc["ms"], "ratio_cpu": best / gen["ms"],
-                     "ratio_ref": best / ref["ms"], "cpu_mib": gen["peak_mib"],
-                     "ref_mib": ref["peak_mib"], "ort_mib": max(seq["peak_mib"], conc["peak_mib"]),
+                     "ratio_ref": best / ref["ms"] if ref else None,
+                     "ratio_conc": conc["ms"] / gen["ms"], "cpu_mib": gen["peak_mib"],
+                     "ref_mib": ref["peak_mib"] if ref else None, "ort_mib": max(seq["peak_mib"], conc["peak_mib"]),
                      "compile_s": compile_s, "note": gen["note"]})
         print(format_row(rows[-1]), flush=True)
     return rows
 
 
 HEADER = ("| mix | batch | threads | CPU code | bundle ms | reference ms | ORT seq ms | ORT conc ms "
-          "| ratio CPU | ratio reference | peak MiB bundle / ref / ORT | compile s |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| ratio CPU | ratio vs ORT conc | ratio reference | peak MiB bundle / ref / ORT "
+          "| compile s |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r):
+    def num(v, fmt):  # a reference-kernel figure is absent with --no-reference
+        return "-" if v is None else format(v, fmt)
     return (f"| {r['mix']} | {r['batch']} | {r['threads']} | {r['target']} | {r['cpu_ms']:.1f} | "
-            f"{r['ref_ms']:.1f} | {r['ort_seq_ms']:.1f} | {r['ort_conc_ms']:.1f} | "
-            f"{r['ratio_cpu']:.2f} | {r['ratio_ref']:.2f} | "
-            f"{r['cpu_mib']:.0f} / {r['ref_mib']:.0f} / {r['ort_mib']:.0f} | {r['compile_s']:.1f} |")
+            f"{num(r['ref_ms'], '.1f')} | {r['ort_seq_ms']:.1f} | {r['ort_conc_ms']:.1f} | "
+            f"{r['ratio_cpu']:.2f} | {r['ratio_conc']:.2f} | {num(r['ratio_ref'], '.2f')} | "
+            f"{r['cpu_mib']:.0f} / {num(r['ref_mib'], '.0f')} / {r['ort_mib']:.0f} | "
+            f"{r['compile_s']:.1f} |")
 
 
 def main():
@@ -241,6 +255,9 @@ def main():
     ap.add_argument("--seq", type=int, default=128, help="BERT sequence length")
     ap.add_argument("--compile-arg", action="append", default=None,
                     help="extra `mtcc compile` argument (default: --cpu-only)")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="skip the reference-kernel runs (their columns show '-'): the slow part "
+                         "of a full table")
     ap.add_argument("--quick", action="store_true",
                     help="tiny shapes (32x32 images, one BERT layer, seq 16), one mix, batch 1, "
                          "2 rounds: checks the benchmark runs end to end")

@@ -144,8 +144,8 @@ MT_MUST_USE mt_status *mt_cpu_llvm_emit(const mt_module *m, const mt_cpu_program
 bool mt_cpu_blas_available(void);
 const char *mt_cpu_blas_describe(void);
 /* Which GEMM convs with constant weights use (cpu_pgemm.c): MTCC_CPU_GEMM=library|generated|auto
- * (unset: auto, the rule measured per conv shape class in docs/cpu-backend.md: the generated GEMM
- * for im2col convs with K >= 256 and 1x1 convs whose output plane is at most 196). */
+ * (unset: library; auto: the rule measured per conv shape class in docs/cpu-backend.md, the
+ * generated GEMM for im2col convs with K >= 256 and 1x1 convs whose output plane is at most 196). */
 typedef enum { MT_CPU_GEMM_AUTO, MT_CPU_GEMM_LIBRARY, MT_CPU_GEMM_GENERATED } mt_cpu_gemm_mode_t;
 /* Output channels per packed panel (the micro-kernel's rows). */
 #define PG_MR 8
