@@ -1,15 +1,19 @@
-/* The kernel-splitting pool (cpu_pool.h): a generation counter announces a job, each worker runs
- * its share once per generation, the last one to finish wakes the caller. A try-lock admits one
- * caller at a time; the others run their kernel's shares themselves.
+/* The kernel-splitting pool (cpu_pool.h). A kernel's work is cut into `shares` calls
+ * fn(args, share, shares) (items share, share + shares, ...: which items a call runs depends only
+ * on the share, never on the thread that makes it). A job is announced by bumping the generation
+ * in `ticket`; the caller and the workers then CLAIM shares from it (one fetch_add each) until
+ * none is left, and the caller waits only for shares that another thread has claimed and not yet
+ * finished. So a worker that is asleep, descheduled or late costs the caller nothing: it runs
+ * the unclaimed shares itself (issue 14: with static shares, every kernel of EfficientNet-B0's 116
+ * waited for the worker's wake-up, and the small ones, half of them, got slower at 2 threads).
+ * A try-lock admits one caller at a time; the others run all their kernel's shares themselves.
  *
  * A round is tens of kernels back to back (MobileNetV2: 55), so the hand-off is on the critical
- * path: waking a sleeping worker through the condition variable costs a futex call plus the
- * scheduler's wake-up latency, every kernel. Workers and the caller therefore wait actively a
- * short while on the atomic generation / pending count before they block (spin_step: pauses,
- * then yields, so that on a machine with more runnable threads than cores the waiter hands its
- * core over instead of keeping the thread it waits for off it: pure pause loops measured up to
- * 10x slower than blocking there). The mutex and condition variables remain for the sleeping
- * case, and a signal costs no system call while nobody sleeps. */
+ * path: workers wait actively a short while on the generation before they block (spin_step:
+ * pauses, then yields, so that on a machine with more runnable threads than cores the waiter
+ * hands its core over instead of keeping the thread it waits for off it: pure pause loops
+ * measured up to 10x slower than blocking there). The mutex and condition variables remain for
+ * the sleeping case, and a signal costs no system call while nobody sleeps. */
 #include "runtime/bundle/cpu_pool.h"
 
 #include <pthread.h>
@@ -50,6 +54,12 @@ static bool spin_step(int i) {
 #include "runtime/bundle/cpu_schedule.h" /* MT_CPU_THREAD_STACK */
 
 #define MAX_THREADS 64
+/* Shares per thread: more than one, so that a thread that finishes early (or a caller whose
+ * worker starts late) takes over the rest instead of waiting. */
+#define SHARES_PER_THREAD 2
+/* ticket = generation << TICKET_BITS | next unclaimed share; at most shares + threads claims per
+ * job, far below 1 << TICKET_BITS. */
+#define TICKET_BITS 16
 
 typedef struct worker_arg {
   struct mt_cpu_pool *pool;
@@ -58,14 +68,15 @@ typedef struct worker_arg {
 
 struct mt_cpu_pool {
   int n;                /* threads per kernel, the caller included */
+  int shares;           /* calls per kernel: n * SHARES_PER_THREAD (1 when n == 1) */
   pthread_mutex_t user; /* held by the caller whose kernel the workers run */
-  pthread_mutex_t mu;   /* guards what follows */
+  pthread_mutex_t mu;   /* guards the sleeping below */
   pthread_cond_t start; /* generation changed or shutdown */
-  pthread_cond_t done;  /* pending reached 0 */
-  /* written under mu (so a sleeper cannot miss a change), read by spinners without it; the
-   * release store of generation publishes fn and args */
-  _Atomic uint64_t generation;
-  atomic_int pending; /* workers still running the current job */
+  pthread_cond_t done;  /* finished reached shares */
+  /* generation and next share (TICKET_BITS); its release store by the caller publishes fn, args
+   * and the reset of finished, and a job's fields stay put until all its shares have finished */
+  _Atomic uint64_t ticket;
+  atomic_int finished; /* shares of the current job done */
   atomic_bool shutdown;
   mt_cpu_kernel_fn fn;
   void *const *args;
@@ -74,19 +85,39 @@ struct mt_cpu_pool {
   int started;
 };
 
+static uint64_t generation_of(uint64_t ticket) { return ticket >> TICKET_BITS; }
+
 /* Waits for a generation other than seen (or shutdown): spinning first, then asleep. */
 static uint64_t next_generation(mt_cpu_pool *p, uint64_t seen) {
   for (int i = 0;; i++) {
-    uint64_t g = atomic_load_explicit(&p->generation, memory_order_acquire);
+    uint64_t g = generation_of(atomic_load_explicit(&p->ticket, memory_order_acquire));
     if (g != seen || atomic_load_explicit(&p->shutdown, memory_order_relaxed)) return g;
     if (!spin_step(i)) break;
   }
   pthread_mutex_lock(&p->mu);
-  while (!atomic_load(&p->shutdown) && atomic_load(&p->generation) == seen)
+  while (!atomic_load(&p->shutdown) && generation_of(atomic_load(&p->ticket)) == seen)
     pthread_cond_wait(&p->start, &p->mu);
-  uint64_t g = atomic_load(&p->generation);
+  uint64_t g = generation_of(atomic_load(&p->ticket));
   pthread_mutex_unlock(&p->mu);
   return g;
+}
+
+/* Claims and runs shares of the current job until none is left; returns the generation of the
+ * last claim. A claim that lands in a newer job than the one the thread woke for is still a
+ * share of that job (its fields were published before its ticket), so it is simply run. */
+static uint64_t run_shares(mt_cpu_pool *p) {
+  for (;;) {
+    uint64_t t = atomic_fetch_add_explicit(&p->ticket, 1, memory_order_acq_rel);
+    int share = (int)(t & ((1u << TICKET_BITS) - 1));
+    if (share >= p->shares) return generation_of(t);
+    p->fn(p->args, share, p->shares);
+    if (atomic_fetch_add_explicit(&p->finished, 1, memory_order_acq_rel) + 1 == p->shares) {
+      /* the caller may be asleep: signal under the mutex it checks finished with */
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
 }
 
 static void *worker(void *arg) {
@@ -96,13 +127,7 @@ static void *worker(void *arg) {
   for (;;) {
     seen = next_generation(p, seen);
     if (atomic_load(&p->shutdown)) break;
-    p->fn(p->args, wa->index, p->n);
-    if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-      /* the caller may be asleep: signal under the mutex it checks pending with */
-      pthread_mutex_lock(&p->mu);
-      pthread_cond_signal(&p->done);
-      pthread_mutex_unlock(&p->mu);
-    }
+    seen = run_shares(p);
   }
   return NULL;
 }
@@ -112,6 +137,7 @@ mt_status *mt_cpu_pool_create(int n_threads, mt_cpu_pool **out) {
   mt_cpu_pool *p = calloc(1, sizeof *p);
   if (!p) return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   p->n = n_threads < 1 ? 1 : n_threads > MAX_THREADS ? MAX_THREADS : n_threads;
+  p->shares = p->n == 1 ? 1 : p->n * SHARES_PER_THREAD;
   pthread_mutex_init(&p->user, NULL);
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->start, NULL);
@@ -163,22 +189,27 @@ int mt_cpu_pool_threads(const mt_cpu_pool *p) { return p ? p->n : 1; }
 void mt_cpu_pool_run(mt_cpu_pool *p, mt_cpu_kernel_fn fn, void *const *args) {
   int n = mt_cpu_pool_threads(p);
   if (n == 1 || pthread_mutex_trylock(&p->user) != 0) {
-    for (int t = 0; t < n; t++) fn(args, t, n); /* alone, or the pool is busy */
+    int shares = p ? p->shares : 1;
+    for (int t = 0; t < shares; t++) fn(args, t, shares); /* alone, or the pool is busy */
     return;
   }
-  pthread_mutex_lock(&p->mu);
+  /* No share of the previous job is outstanding (the caller waited for all of them), so nobody
+   * reads fn, args or finished until the new ticket is visible. */
   p->fn = fn;
   p->args = args;
-  atomic_store_explicit(&p->pending, n - 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+  atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
+  uint64_t gen = generation_of(atomic_load_explicit(&p->ticket, memory_order_relaxed)) + 1;
+  pthread_mutex_lock(&p->mu); /* a worker checks the generation under it before it sleeps */
+  atomic_store_explicit(&p->ticket, gen << TICKET_BITS, memory_order_release);
   pthread_cond_broadcast(&p->start);
   pthread_mutex_unlock(&p->mu);
-  fn(args, 0, n);
+  run_shares(p);
   int spins = 0;
-  while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spin_step(spins)) spins++;
-  if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+  while (atomic_load_explicit(&p->finished, memory_order_acquire) < p->shares && spin_step(spins))
+    spins++;
+  if (atomic_load_explicit(&p->finished, memory_order_acquire) < p->shares) {
     pthread_mutex_lock(&p->mu);
-    while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+    while (atomic_load(&p->finished) < p->shares) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
   }
   pthread_mutex_unlock(&p->user);

@@ -59,7 +59,11 @@ static void run_one(mt_cpu_schedule *s) {
       if (--s->remaining[s->succ[k]] == 0) s->queue[s->q_tail++] = s->succ[k];
   }
   if (s->q_head == s->q_tail && s->in_flight == 0) s->active = false;
-  pthread_cond_broadcast(&s->changed);
+  /* This thread takes the next ready group itself; wake the others only for a second one, or
+   * for the run's end (the caller waits for it). Waking them for every group of a chain (one
+   * model: every group) cost a futex call per group and woke a thread that took a core from the
+   * kernel pool's worker only to sleep again (issue 14). */
+  if (!s->active || s->q_tail - s->q_head > 1) pthread_cond_broadcast(&s->changed);
 }
 
 static void *worker(void *arg) {

@@ -43,8 +43,11 @@ struct mtrt_session {
   double *kernel_us;           /* per generated kernel, last run (written by its group's thread) */
   void ***kernel_args;         /* per generated kernel: its argument pointers, filled per run */
   size_t *tenant_mark;         /* per tenant: scratch of add_kernel_times */
-  mt_gpu_session *gpu;         /* NULL: the CPU path */
-  char note[512];              /* mtrt_session_device_note */
+  double *kernel_total_us;     /* MTRT_CPU_KERNEL_PROFILE set: per kernel, summed over runs */
+  uint64_t profiled_runs;
+  double *share_us;    /* MTRT_CPU_KERNEL_PROFILE=shares, one thread: per kernel, per share */
+  mt_gpu_session *gpu; /* NULL: the CPU path */
+  char note[512];      /* mtrt_session_device_note */
 };
 
 const mt_bundle *mt_bundle_of(const mtrt_bundle *b) { return &b->b; }
@@ -180,6 +183,44 @@ mtrt_status *mtrt_bundle_output_info(const mtrt_bundle *b, int t, int i, mtrt_po
   return port_info(b, t, i, false, out);
 }
 
+/* MTRT_CPU_KERNEL_PROFILE: each generated kernel's mean time per run, on stderr at the end of the
+ * session, in plan order (issue 14: which kernels do not scale with threads). A diagnostic only:
+ * the timing is the one run_generated takes anyway. With the value `shares` and one thread, each
+ * kernel runs as the PROFILE_SHARES shares a 2-thread pool cuts it into, one after another and
+ * timed apart (same bytes), and the profile adds what two threads claiming those shares would
+ * take at best: the item structure's limit on scaling, free of the hand-off costs and of other
+ * jobs on the machine. */
+#define PROFILE_SHARES 4
+static double two_thread_bound(const double *share) {
+  double busy[2] = {0, 0};
+  for (int i = 0; i < PROFILE_SHARES; i++) busy[busy[1] < busy[0]] += share[i];
+  return busy[0] > busy[1] ? busy[0] : busy[1];
+}
+
+static void print_kernel_profile(const mtrt_session *s, size_t nk) {
+  const Mtbundle__Manifest *m = s->bundle->b.manifest;
+  double runs = s->profiled_runs ? (double)s->profiled_runs : 1.0, sum = 0, bound = 0;
+  for (size_t k = 0; k < nk; k++) {
+    sum += s->kernel_total_us[k];
+    if (s->share_us) bound += two_thread_bound(s->share_us + k * PROFILE_SHARES);
+  }
+  fprintf(stderr, "mtrt: kernel profile: %zu kernels, %llu runs, %.1f us per run", nk,
+          (unsigned long long)s->profiled_runs, sum / runs);
+  if (s->share_us) fprintf(stderr, ", 2-thread bound %.1f us", bound / runs);
+  fprintf(stderr, "\n");
+  for (size_t g = 0; g < m->n_cpu_groups; g++)
+    for (size_t k = 0; k < m->cpu_groups[g]->n_kernels; k++) {
+      size_t i = s->kernel_at[g] + k;
+      fprintf(stderr, "mtrt: kernel %zu.%zu %9.1f us", g, k, s->kernel_total_us[i] / runs);
+      if (s->share_us) {
+        const double *sh = s->share_us + i * PROFILE_SHARES;
+        fprintf(stderr, " 2T bound %9.1f shares %.0f/%.0f/%.0f/%.0f", two_thread_bound(sh) / runs,
+                sh[0] / runs, sh[1] / runs, sh[2] / runs, sh[3] / runs);
+      }
+      fprintf(stderr, " %s\n", m->cpu_groups[g]->kernels[k]->name);
+    }
+}
+
 void mtrt_session_destroy(mtrt_session *s) {
   if (!s) return;
   mt_gpu_session_destroy(s->gpu);
@@ -197,8 +238,11 @@ void mtrt_session_destroy(mtrt_session *s) {
   mt_cpu_schedule_destroy(s->schedule);
   free(s->node_us);
   mt_cpu_pool_destroy(s->pool);
-  mt_cpu_code_destroy(s->cpu);
   size_t nk = s->kernel_at ? s->kernel_at[m->n_cpu_groups] : 0;
+  if (s->kernel_total_us) print_kernel_profile(s, nk);
+  free(s->kernel_total_us);
+  free(s->share_us);
+  mt_cpu_code_destroy(s->cpu);
   for (size_t k = 0; s->kernel_args && k < nk; k++) free(s->kernel_args[k]);
   free(s->kernel_args);
   free(s->kernel_at);
@@ -253,6 +297,12 @@ MT_MUST_USE static mt_status *create_cpu_code(mtrt_session *s, const mtrt_sessio
       if (!(s->kernel_args[s->kernel_at[g] + k] = calloc(n + 1, sizeof(void *))))
         return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
     }
+  const char *profile = getenv("MTRT_CPU_KERNEL_PROFILE");
+  if (profile && !(s->kernel_total_us = calloc(nk + 1, sizeof(double))))
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
+  if (profile && strcmp(profile, "shares") == 0 && o->cpu_threads <= 1 &&
+      !(s->share_us = calloc(nk * PROFILE_SHARES + 1, sizeof(double))))
+    return MT_ERR(RESOURCE_EXHAUSTED, "out of memory");
   return mt_cpu_pool_create(o->cpu_threads, &s->pool);
 }
 
@@ -516,8 +566,18 @@ static bool run_generated(mtrt_session *s, size_t g) {
     void **args = s->kernel_args[s->kernel_at[g] + k];
     for (size_t a = 0; a < ck->n_args; a++) args[a] = resolve(s, ck->args[a]);
     double t0 = now_us();
-    mt_cpu_pool_run(s->pool, mt_cpu_code_kernel(s->cpu, g, k), (void *const *)args);
-    s->kernel_us[s->kernel_at[g] + k] = now_us() - t0;
+    mt_cpu_kernel_fn fn = mt_cpu_code_kernel(s->cpu, g, k);
+    if (s->share_us)
+      for (int sh = 0; sh < PROFILE_SHARES; sh++) {
+        double t1 = now_us();
+        fn((void *const *)args, sh, PROFILE_SHARES);
+        s->share_us[(s->kernel_at[g] + k) * PROFILE_SHARES + (size_t)sh] += now_us() - t1;
+      }
+    else
+      mt_cpu_pool_run(s->pool, fn, (void *const *)args);
+    double us = now_us() - t0;
+    s->kernel_us[s->kernel_at[g] + k] = us;
+    if (s->kernel_total_us) s->kernel_total_us[s->kernel_at[g] + k] += us;
   }
   return true;
 }
@@ -600,6 +660,7 @@ MT_MUST_USE static mt_status *run_cpu(mtrt_session *s, int tenant) {
     if (tenant < 0 || m->nodes[i]->tenant == tenant)
       s->time_us[m->nodes[i]->tenant] += s->node_us[i];
   if (s->kernel_us) add_kernel_times(s);
+  s->profiled_runs++;
   for (size_t t = 0; t < m->n_tenants; t++) {
     if (tenant >= 0 && (size_t)tenant != t) continue;
     const Mtbundle__Tenant *tn = m->tenants[t];
