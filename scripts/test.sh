@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: set-up, a normal build and its tests, then the same suite
 # under AddressSanitizer + UndefinedBehaviorSanitizer (tests labelled "slow" excepted there: the
 # large-model oracles run once, in the normal build), then libmtrt's thread tests under
-# ThreadSanitizer (only the library and test_bundle_threads are built there). GPU tests skip with
+# ThreadSanitizer (only the library, test_bundle_threads and test_cpu_pool are built there). GPU tests skip with
 # a reason on machines without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +23,6 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktra
 echo "== libmtrt threads under ThreadSanitizer"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTCC_WERROR=ON -DMTCC_TSAN=ON \
       -DMTCC_PYTHON="$PWD/.venv/bin/python3" >/dev/null
-cmake --build build-tsan -j "$jobs" --target test_bundle_threads
+cmake --build build-tsan -j "$jobs" --target test_bundle_threads test_cpu_pool
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_bundle_threads
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_cpu_pool
