@@ -80,6 +80,21 @@ static int pick(const Mtbundle__Manifest *m, const mt_cpu_target_info *cap, char
   return best;
 }
 
+/* Loads the libraries the object needs (libdnnl, libgomp, ...) with RTLD_NODELETE before the
+ * object itself, so closing a session never unloads them: libgomp and oneDNN keep per-thread and
+ * per-process state (libgomp allocates a thread's OpenMP settings on its first
+ * omp_set_num_threads) that an unload would leave dangling, and a reload per session would pay
+ * their start-up again. A name the loader cannot find is left to the object's own dlopen, which
+ * then fails with the loader's message. Names with a '/' are not pinned (never emitted by mtcc). */
+static void pin_needed_libraries(const Mtbundle__CpuObject *o) {
+  for (size_t i = 0; i < o->n_needed_libraries; i++) {
+    const char *lib = o->needed_libraries[i];
+    if (!lib || strchr(lib, '/')) continue;
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (h) dlclose(h); /* NODELETE: the library stays loaded, only the reference goes */
+  }
+}
+
 /* Writes object i to a memfd and dlopens it; NULL handle and *why on failure. The memfd stays
  * open (*out_fd) until the handle is closed: dlopen matches an already loaded object by its path
  * first, so a second session's object reusing a closed fd number's "/proc/self/fd/N" would get
@@ -109,6 +124,7 @@ static void *open_object(const mt_bundle *b, const Mtbundle__CpuObject *o, char 
   }
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  pin_needed_libraries(o);
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *e = dlerror();

@@ -152,6 +152,7 @@ static void test_compiled_conditional_graph(void **state) {
   kinds_of(m, g, k, NULL);
   assert_string_equal(k, "SCK");
   assert_int_equal(g->n_bodies, 2);
+  mt_gpu_graph_free(g);
   mtrt_bundle_close(b);
 }
 
