@@ -480,6 +480,16 @@ static void check_kernel(const mt_module *m, const mt_cpu_kernel *k, void *so, i
   for (int i = 0; i < k->n_args; i++) free(owned[i]);
 }
 
+/* dlopen of an object after loading what it links with RTLD_NODELETE, as libmtrt does
+ * (runtime/bundle/cpu_code.c): closing the object must not unload libgomp and oneDNN. */
+static void *open_object(const char *path, const mt_cpu_object *obj) {
+  for (int i = 0; i < obj->n_needed; i++) {
+    void *lib = dlopen(obj->needed[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (lib) dlclose(lib);
+  }
+  return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+
 static void test_kernels_match_reference(void **state) {
   fixture *f = *state;
   if (!f) skip();
@@ -498,7 +508,7 @@ static void test_kernels_match_reference(void **state) {
     snprintf(name, sizeof name, "%s.so", obj->target);
     char *path = tu_join(f->dir, name);
     tu_write_file(path, obj->bytes, obj->size);
-    void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *so = open_object(path, obj);
     if (!so) fail_msg("dlopen %s: %s", obj->target, dlerror());
     const uint32_t *ver = dlsym(so, MT_CPU_ABI_VERSION_SYMBOL);
     assert_non_null(ver);
@@ -589,7 +599,7 @@ static void test_sigmoid_range(void **state) {
     if (!host_runs(cpu->objects[o].target)) continue;
     char *path = tu_join(f->dir, "sig.so");
     tu_write_file(path, cpu->objects[o].bytes, cpu->objects[o].size);
-    void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *so = open_object(path, &cpu->objects[o]);
     if (!so) fail_msg("dlopen %s: %s", cpu->objects[o].target, dlerror());
     mt_cpu_kernel_fn fn = (mt_cpu_kernel_fn)dlsym(so, cpu->kernels[0].symbol);
     assert_non_null(fn);
