@@ -124,8 +124,11 @@ def check_case(args, name, tenants):
     os.makedirs(blocked)
     with open(os.path.join(blocked, re.sub(r"[^A-Za-z0-9._-]", "_", tenants[-1]["name"])), "w"):
         pass
-    expect_one_error_line([args.mtcc, "run", a, "--output-dir", blocked] + inputs,
-                          name + " blocked output folder")
+    # --device cpu: under ASan, an `auto` run that fails here makes LeakSanitizer's exit-time
+    # tracer crash while scanning a dynamic TLS block (DTLS 9 at 0x859; not this code's memory,
+    # still to be understood; docs/cpu-backend.md). Staging does not depend on the device.
+    expect_one_error_line([args.mtcc, "run", a, "--device", "cpu", "--output-dir", blocked] +
+                          inputs, name + " blocked output folder")
     left = sorted(os.listdir(blocked)) + [f for f in os.listdir(work) if f.startswith("blocked.")]
     if left != [re.sub(r"[^A-Za-z0-9._-]", "_", tenants[-1]["name"])]:
         sys.exit("FAIL %s: a failed run left files behind: %s" % (name, left))
